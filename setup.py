@@ -1,0 +1,31 @@
+"""Package metadata for mbert-eval. The language table in languages/ ships as package data."""
+from setuptools import find_packages, setup
+
+setup(
+    name="mbert-eval",
+    version="0.1.0",
+    description="Zero-shot cross-lingual transfer evaluation for multilingual encoders",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["mbert_eval", "mbert_eval.*"]) + ["mbert_eval.language_table"],
+    package_dir={"mbert_eval.language_table": "languages"},
+    package_data={"mbert_eval.language_table": ["*.tsv"]},
+    install_requires=[
+        "torch==2.13.0",
+        "transformers>=5.0,<6",
+        "tokenizers>=0.22",
+        "datasets>=4.0",
+        "sentencepiece>=0.2",
+        "safetensors>=0.4",
+        "pandas>=2.0",
+        "click>=8.1",
+        "pyyaml>=6.0",
+        "tqdm>=4.60",
+        "seqeval>=1.2",
+        "scikit-learn>=1.3",
+        "numpy>=1.24",
+    ],
+    extras_require={"dev": ["pytest>=8"]},
+    entry_points={"console_scripts": ["mbert-eval=mbert_eval.cli:main"]},
+)

@@ -1,0 +1,68 @@
+"""Read, check and write Pharaoh-format word alignments (``i-j`` sure, ``ipj`` possible)."""
+import re
+from pathlib import Path
+
+from mbert_eval.data.types import AlignmentLinks, PathLike, read_lines
+from mbert_eval.errors import DataError
+
+_LINK = re.compile(r"([0-9]+)([-p])([0-9]+)")
+
+
+def _parse_links(text: str, one_indexed: bool, path: PathLike, number: int) -> AlignmentLinks:
+    """Parse one line's space-separated links into 0-indexed AlignmentLinks."""
+    offset = 1 if one_indexed else 0
+    sure: set[tuple[int, int]] = set()
+    possible: set[tuple[int, int]] = set()
+    for token in text.split():
+        match = _LINK.fullmatch(token)
+        if match is None:
+            raise DataError(path, f"malformed link {token!r}; expected i-j (sure) or ipj (possible)", number)
+        link = (int(match[1]) - offset, int(match[3]) - offset)
+        if min(link) < 0:
+            raise DataError(path, f"link {token!r} has index 0, but the file is read as 1-indexed", number)
+        possible.add(link)
+        if match[2] == "-":
+            sure.add(link)
+    return AlignmentLinks(frozenset(sure), frozenset(possible))
+
+
+def read_pharaoh(path: PathLike, one_indexed: bool = False, with_ids: bool = False) -> list[AlignmentLinks]:
+    """Read one sentence pair's links a line; an empty line means no links.
+
+    ``one_indexed=True`` converts 1-indexed files (awesome-align gold) to 0-indexed;
+    ``with_ids=True`` reads ``id<TAB>links`` lines (simalign gold) and drops the ids, keeping file order.
+    """
+    lines = read_lines(path)
+    if not lines:
+        raise DataError(path, "no alignment lines found (empty file?)")
+    alignments: list[AlignmentLinks] = []
+    for number, line in enumerate(lines, start=1):
+        if with_ids:
+            sentence_id, tab, line = line.partition("\t")
+            if not tab or not sentence_id.strip():
+                raise DataError(path, "expected an id and the links separated by a tab", number)
+        alignments.append(_parse_links(line, one_indexed, path, number))
+    return alignments
+
+
+def check_alignment_ranges(links: list[AlignmentLinks], pairs: list[tuple[int, int]], path: PathLike) -> None:
+    """Check every link fits its sentence pair; ``pairs`` holds (source length, target length) per line of ``path``."""
+    if len(links) != len(pairs):
+        raise DataError(path, f"{len(links)} alignment lines, but {len(pairs)} sentence pairs")
+    for number, (alignment, (source_length, target_length)) in enumerate(zip(links, pairs), start=1):
+        for i, j in sorted(alignment.possible):
+            if i >= source_length or j >= target_length:
+                raise DataError(
+                    path,
+                    f"link {i}-{j} (0-indexed) is out of range for a pair of {source_length} source and {target_length} target tokens",
+                    number,
+                )
+
+
+def write_pharaoh(path: PathLike, links: list[AlignmentLinks]) -> None:
+    """Write 0-indexed links a line, sorted, sure as ``i-j`` and possible-only as ``ipj``."""
+    lines = []
+    for alignment in links:
+        tokens = [f"{i}{'-' if (i, j) in alignment.sure else 'p'}{j}" for i, j in sorted(alignment.possible)]
+        lines.append(" ".join(tokens) + "\n")
+    Path(path).write_text("".join(lines), encoding="utf-8", newline="\n")

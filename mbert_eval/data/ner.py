@@ -1,0 +1,62 @@
+"""Read token-per-line NER files (WikiANN, CoNLL-2002/2003 style) with BIO tags."""
+import re
+
+from mbert_eval.data.types import PathLike, TaggedSentence, read_lines
+from mbert_eval.errors import DataError
+
+_LANGUAGE_PREFIX = re.compile(r"[a-z]{2,3}:(?=.)", re.DOTALL)
+_BIO_TAG = re.compile(r"O|[BI]-\S+")
+_DOCSTART = "-DOCSTART-"
+
+
+def _strip_language_prefix(sentences: list[TaggedSentence]) -> list[TaggedSentence]:
+    """Drop a WikiANN language prefix (``en:Paris`` -> ``Paris``) when every token of the file carries the same one.
+
+    A 2-3 lowercase-letter prefix and its colon are removed only where more follows the colon (``en:`` stays);
+    files without a shared prefix (CoNLL-2003) keep tokens such as ``bar:24`` intact.
+    """
+    match = _LANGUAGE_PREFIX.match(sentences[0].tokens[0])
+    if match is None:
+        return sentences
+    prefix = match.group()
+    if not all(token.startswith(prefix) for sentence in sentences for token in sentence.tokens):
+        return sentences
+    return [
+        TaggedSentence(tuple(token[len(prefix):] or token for token in sentence.tokens), sentence.tags)
+        for sentence in sentences
+    ]
+
+
+def read_ner(path: PathLike) -> list[TaggedSentence]:
+    """Read ``token<TAB>tag`` lines with a blank line between sentences.
+
+    Lines without a tab are split on whitespace (CoNLL-2003 ``token POS chunk tag``); with more
+    than two fields the first is the token and the last the tag. ``-DOCSTART-`` lines are skipped
+    and a WikiANN language prefix shared by all tokens is stripped. Tags must be ``O``, ``B-X`` or ``I-X``.
+    """
+    sentences: list[TaggedSentence] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            if tokens:
+                sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
+                tokens, tags = [], []
+            continue
+        fields = line.split("\t") if "\t" in line else line.split()
+        if len(fields) < 2:
+            raise DataError(path, "expected a token and a tag separated by a tab or a space", number)
+        token, tag = fields[0], fields[-1].strip()
+        if token == _DOCSTART:
+            continue
+        if not token:
+            raise DataError(path, "empty token", number)
+        if not _BIO_TAG.fullmatch(tag):
+            raise DataError(path, f"tag {tag!r} is not BIO-shaped (O, B-X or I-X)", number)
+        tokens.append(token)
+        tags.append(tag)
+    if tokens:
+        sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
+    if not sentences:
+        raise DataError(path, "no sentences found (empty file?)")
+    return _strip_language_prefix(sentences)

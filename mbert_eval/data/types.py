@@ -1,0 +1,72 @@
+"""Record types returned by the data readers, and the one text-file loader they all share."""
+from dataclasses import dataclass
+from pathlib import Path
+
+from mbert_eval.errors import DataError
+
+PathLike = str | Path
+
+
+@dataclass(frozen=True)
+class TaggedSentence:
+    """A tokenized sentence with one tag per token (UPOS or BIO NER tags)."""
+
+    tokens: tuple[str, ...]
+    tags: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.tokens) != len(self.tags):
+            raise ValueError(f"{len(self.tokens)} tokens but {len(self.tags)} tags")
+
+
+@dataclass(frozen=True)
+class SentencePair:
+    """A sentence-pair classification example (XNLI, PAWS-X); label is None in unlabeled files."""
+
+    first: str
+    second: str
+    label: str | None
+
+
+@dataclass(frozen=True)
+class ParallelPair:
+    """A source sentence and its translation."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class AlignmentLinks:
+    """Gold word alignment of one sentence pair as 0-indexed (source, target) links.
+
+    AER convention (Och & Ney 2003): ``possible`` includes every ``sure`` link.
+    """
+
+    sure: frozenset[tuple[int, int]]
+    possible: frozenset[tuple[int, int]]
+
+    def __post_init__(self) -> None:
+        if not self.sure <= self.possible:
+            raise ValueError("possible links must include every sure link")
+
+
+def read_lines(path: PathLike) -> list[str]:
+    """Read a UTF-8 text file (optional BOM) as lines without their ``\\n`` or ``\\r\\n`` endings.
+
+    Only ``\\n`` splits lines, so characters such as U+2028 inside a sentence stay put.
+    An unreadable file or invalid UTF-8 raises DataError naming the file (and the line).
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise DataError(path, f"cannot read file: {err.strerror or err}") from err
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise DataError(path, f"not valid UTF-8 (byte {err.start})", line) from err
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]

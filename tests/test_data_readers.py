@@ -1,0 +1,332 @@
+"""Data readers on the real files in ../shared/data and on small malformed files written to tmp_path."""
+import hashlib
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from mbert_eval.data import (
+    AlignmentLinks,
+    TaggedSentence,
+    check_alignment_ranges,
+    checksums,
+    file_checksum,
+    read_conllu,
+    read_id_sentences,
+    read_ner,
+    read_parallel,
+    read_parallel_bitext,
+    read_pharaoh,
+    read_sentence_pairs,
+    write_pharaoh,
+)
+from mbert_eval.errors import DataError
+
+UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"}
+NLI_LABELS = {"entailment", "neutral", "contradiction"}
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    """Write a small test file and return its path."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def conllu_line(word_id: str, form: str, upos: str = "NOUN") -> str:
+    """One 10-column CoNLL-U line."""
+    return "\t".join([word_id, form, form, upos, "_", "_", "0", "root", "_", "_"]) + "\n"
+
+
+# --- real files -------------------------------------------------------------------------------
+
+
+def test_conllu_german_pud(shared_data: Path) -> None:
+    sentences = read_conllu(shared_data / "ud/pud/de_pud-ud-test.conllu")
+    assert len(sentences) == 1000
+    assert {tag for sentence in sentences for tag in sentence.tags} <= UPOS
+
+
+def test_conllu_spanish_multiword_token_keeps_syntactic_words(shared_data: Path) -> None:
+    first = read_conllu(shared_data / "ud/pud/es_pud-ud-test.conllu")[0]
+    assert "del" not in first.tokens
+    start = first.tokens.index("Especial")
+    assert first.tokens[start:start + 4] == ("Especial", "de", "el", "presidente")
+    assert first.tags[start + 1:start + 3] == ("ADP", "DET")
+
+
+def test_conllu_empty_nodes_skipped(shared_data: Path) -> None:
+    sentences = read_conllu(shared_data / "ud/pud/en_pud-ud-test.conllu")
+    yazidi = next(sentence for sentence in sentences if "Yazidi" in sentence.tokens)
+    assert yazidi.tokens.count("started") == 1
+
+
+def test_conllu_english_lines_train_is_fast(shared_data: Path) -> None:
+    start = time.perf_counter()
+    sentences = read_conllu(shared_data / "ud/en/en_lines-ud-train.conllu")
+    assert time.perf_counter() - start < 2.0
+    assert len(sentences) == 3457
+
+
+def test_ner_wikiann_prefix_stripped(shared_data: Path) -> None:
+    sentences = read_ner(shared_data / "wikiann/en/dev")
+    assert len(sentences) == 10000
+    assert sentences[0] == TaggedSentence(
+        ("Sioux", "Falls", "Arena", "(", "Sioux", "Falls", ",", "South", "Dakota", ")"),
+        ("B-ORG", "I-ORG", "I-ORG", "O", "B-LOC", "I-LOC", "I-LOC", "I-LOC", "I-LOC", "O"),
+    )
+    tokens = [token for sentence in sentences for token in sentence.tokens]
+    assert not any(token.startswith("en:") for token in tokens)
+    assert "bar:24" in tokens  # en:bar:24 loses only the language prefix
+
+
+def test_xnli_dev_labeled_and_test_unlabeled(shared_data: Path) -> None:
+    dev = read_sentence_pairs(shared_data / "xnli/dev-de.tsv")
+    assert len(dev) == 2490
+    assert {pair.label for pair in dev} == NLI_LABELS
+    assert dev[0].first == "und er hat gesagt, Mama ich bin daheim."
+    test = read_sentence_pairs(shared_data / "xnli/test-de.unlabeled.tsv")
+    assert len(test) == 5010
+    assert {pair.label for pair in test} == {None}
+
+
+def test_xnli_test_read_as_labeled_fails_on_line_one(shared_data: Path) -> None:
+    path = shared_data / "xnli/test-de.unlabeled.tsv"
+    with pytest.raises(DataError, match=r"test-de\.unlabeled\.tsv:1: expected 3 tab-separated columns, found 2$"):
+        read_sentence_pairs(path, labeled=True)
+
+
+def test_pawsx_dev_and_test(shared_data: Path) -> None:
+    dev = read_sentence_pairs(shared_data / "pawsx/dev-de.tsv")
+    assert len(dev) == 2000
+    assert {pair.label for pair in dev} == {"0", "1"}
+    assert dev[114].first.startswith('Siebenberg bezeichnete ihn als seinen Lieblingssong auf dem Album ", weil')
+    test = read_sentence_pairs(shared_data / "pawsx/test-de.unlabeled.tsv", labeled=False)
+    assert len(test) == 2000 and test[0].label is None
+
+
+def test_tatoeba_parallel(shared_data: Path) -> None:
+    pairs = read_parallel(shared_data / "tatoeba/tatoeba.deu-eng.deu", shared_data / "tatoeba/tatoeba.deu-eng.eng")
+    assert len(pairs) == 1000
+    assert pairs[0].source == "Maria sagte, sie wisse nicht, wo Tom sei."
+    assert pairs[0].target == "Mary said she didn't know where Tom was."
+
+
+def test_awesome_align_gold_is_converted_from_one_indexed(shared_data: Path) -> None:
+    folder = shared_data / "alignment/awesome-align"
+    pairs = read_parallel_bitext(folder / "enfr.src-tgt")
+    gold = read_pharaoh(folder / "enfr.gold", one_indexed=True)
+    assert len(pairs) == len(gold) == 447
+    assert pairs[2].source == "oh , oh !" and pairs[2].target == "oh , oh !"
+    assert gold[0] == AlignmentLinks(frozenset({(0, 0), (1, 1)}), frozenset({(0, 0), (1, 1)}))
+    assert sum(len(links.sure) for links in gold) == 4038
+    assert sum(len(links.possible - links.sure) for links in gold) == 13400
+    lengths = [(len(pair.source.split()), len(pair.target.split())) for pair in pairs]
+    check_alignment_ranges(gold, lengths, folder / "enfr.gold")
+
+
+def test_simalign_sample_is_zero_indexed(shared_data: Path) -> None:
+    folder = shared_data / "alignment/simalign"
+    english = read_id_sentences(folder / "sample_eng.txt")
+    german = read_id_sentences(folder / "sample_deu.txt")
+    gold = read_pharaoh(folder / "sample_eng_deu.gold", with_ids=True)
+    assert [sentence_id for sentence_id, _ in english] == ["0", "1", "2", "3", "4"]
+    assert english[1] == ("1", "But this is not what happens .")
+    assert len(gold) == 5
+    assert (0, 0) in gold[0].sure and (19, 25) in gold[2].possible - gold[2].sure
+    lengths = [(len(en.split()), len(de.split())) for (_, en), (_, de) in zip(english, german)]
+    check_alignment_ranges(gold, lengths, folder / "sample_eng_deu.gold")
+
+
+# --- CoNLL-U errors and edge cases -----------------------------------------------------------------
+
+
+def test_conllu_skips_comments_multiwords_and_empty_nodes(tmp_path: Path) -> None:
+    text = "# sent_id = 1\n" + conllu_line("1-2", "del", "_") + conllu_line("1", "de", "ADP") + conllu_line("2", "el", "DET")
+    text += conllu_line("2.1", "x", "X") + "\n" + conllu_line("1", "Hola", "INTJ")  # no final blank line
+    assert read_conllu(write(tmp_path, "a.conllu", text)) == [
+        TaggedSentence(("de", "el"), ("ADP", "DET")),
+        TaggedSentence(("Hola",), ("INTJ",)),
+    ]
+
+
+def test_conllu_wrong_column_count_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.conllu", "# c\n" + conllu_line("1", "a") + "2\tb\tb\tNOUN\n")
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:3: expected 10 tab-separated columns, found 4$"):
+        read_conllu(path)
+
+
+def test_conllu_non_integer_id(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.conllu", conllu_line("1", "a") + conllu_line("x", "b"))
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:2: word id 'x'"):
+        read_conllu(path)
+
+
+def test_conllu_empty_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "empty.conllu", "# only a comment\n\n")
+    with pytest.raises(DataError, match="no sentences"):
+        read_conllu(path)
+
+
+def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"nope\.conllu: cannot read file"):
+        read_conllu(tmp_path / "nope.conllu")
+
+
+def test_invalid_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.tsv"
+    path.write_bytes("a\tb\tc\nd\t\xe9\tc\n".encode("latin-1"))
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:2: not valid UTF-8"):
+        read_sentence_pairs(path)
+
+
+# --- NER ----------------------------------------------------------------------------------------
+
+
+def test_ner_conll2003_columns_docstart_and_crlf(tmp_path: Path) -> None:
+    text = "-DOCSTART- -X- -X- O\r\n\r\nEU NNP B-NP B-ORG\r\nrejects VBZ B-VP O\r\n\r\nbar:24 O\r\n"
+    assert read_ner(write(tmp_path, "conll.txt", text)) == [
+        TaggedSentence(("EU", "rejects"), ("B-ORG", "O")),
+        TaggedSentence(("bar:24",), ("O",)),  # no shared language prefix: nothing stripped
+    ]
+
+
+def test_ner_prefix_needs_text_after_colon(tmp_path: Path) -> None:
+    text = "fr:Paris\tB-LOC\nfr:\tO\nfr:http://x\tO\n"
+    assert read_ner(write(tmp_path, "wikiann", text))[0].tokens == ("Paris", "fr:", "http://x")
+
+
+def test_ner_bad_tag(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad", "Paris\tB-LOC\nis\tO\n\nBerlin\tLOC\n")
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:4: tag 'LOC' is not BIO-shaped"):
+        read_ner(path)
+
+
+def test_ner_missing_tag_and_empty_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r":1: expected a token and a tag"):
+        read_ner(write(tmp_path, "one", "Paris\n"))
+    with pytest.raises(DataError, match="no sentences"):
+        read_ner(write(tmp_path, "empty", "\n\n"))
+
+
+# --- sentence pairs -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["premise\thypothesis\tlabel", "sentence1\tsentence2\tlabel", "id\tsentence1\tsentence2\tlabel"],
+)
+def test_pairs_header_skipped(tmp_path: Path, header: str) -> None:
+    row = "7\tA\tB\t1" if header.startswith("id") else "A\tB\t1"
+    path = write(tmp_path, "h.tsv", f"{header}\n{row}\n")
+    assert [(p.first, p.second, p.label) for p in read_sentence_pairs(path)] == [("A", "B", "1")]
+
+
+def test_pairs_wrong_column_count(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.tsv", "a\tb\tneutral\nc\td\n")
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:2: expected 3 tab-separated columns, found 2$"):
+        read_sentence_pairs(path)
+
+
+def test_pairs_unlabeled_header_with_labels_requested(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.tsv", "sentence1\tsentence2\nA\tB\n")
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:1: header lacks a label column"):
+        read_sentence_pairs(path, labeled=True)
+
+
+def test_pairs_empty_file_and_empty_field(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no sentence pairs"):
+        read_sentence_pairs(write(tmp_path, "e.tsv", ""))
+    with pytest.raises(DataError, match=r":1: empty column 2"):
+        read_sentence_pairs(write(tmp_path, "f.tsv", "A\t\tneutral\n"))
+
+
+# --- parallel text ------------------------------------------------------------------------------
+
+
+def test_parallel_line_counts_differ_names_both_files(tmp_path: Path) -> None:
+    source = write(tmp_path, "x.deu", "a\nb\nc\n")
+    target = write(tmp_path, "x.eng", "a\nb\n")
+    with pytest.raises(DataError) as caught:
+        read_parallel(source, target)
+    message = str(caught.value)
+    assert str(source) in message and str(target) in message and "3 lines" in message and "2 lines" in message
+    assert "\n" not in message
+
+
+def test_parallel_empty_line(tmp_path: Path) -> None:
+    source = write(tmp_path, "x.deu", "a\n \nc\n")
+    target = write(tmp_path, "x.eng", "a\nb\nc\n")
+    with pytest.raises(DataError, match=rf"^{re.escape(str(source))}:2: empty line"):
+        read_parallel(source, target)
+
+
+def test_bitext_needs_separator(tmp_path: Path) -> None:
+    path = write(tmp_path, "b.txt", "a b ||| c d\na b c d\n")
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:2: expected exactly one '\|\|\|' separator"):
+        read_parallel_bitext(path)
+    with pytest.raises(DataError, match=r":1: empty target side"):
+        read_parallel_bitext(write(tmp_path, "c.txt", "a b |||\n"))
+
+
+def test_id_sentences_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r":2: expected an id and a sentence"):
+        read_id_sentences(write(tmp_path, "s.txt", "0\tHello .\nno id here\n"))
+    with pytest.raises(DataError, match=r":2: duplicate id '0' \(first on line 1\)"):
+        read_id_sentences(write(tmp_path, "t.txt", "0\tHello .\n0\tHi .\n"))
+
+
+# --- alignments ---------------------------------------------------------------------------------
+
+
+def test_pharaoh_bad_token(tmp_path: Path) -> None:
+    path = write(tmp_path, "g.txt", "0-0 1p1\n0-0 1:1\n")
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:2: malformed link '1:1'"):
+        read_pharaoh(path)
+
+
+def test_pharaoh_one_indexed_zero(tmp_path: Path) -> None:
+    path = write(tmp_path, "g.txt", "1-1\n0-2\n")
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:2: link '0-2' has index 0"):
+        read_pharaoh(path, one_indexed=True)
+
+
+def test_pharaoh_ids_need_tab(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r":1: expected an id and the links"):
+        read_pharaoh(write(tmp_path, "g.txt", "0 0-0\n"), with_ids=True)
+
+
+def test_alignment_out_of_range_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "g.txt", "0-0 1-1\n\n2p0\n")
+    links = read_pharaoh(path)
+    assert links[1] == AlignmentLinks(frozenset(), frozenset())
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:3: link 2-0 \(0-indexed\) is out of range for a pair of 2 source and 3 target"):
+        check_alignment_ranges(links, [(2, 2), (1, 1), (2, 3)], path)
+    with pytest.raises(DataError, match="3 alignment lines, but 2 sentence pairs"):
+        check_alignment_ranges(links, [(2, 2), (1, 1)], path)
+
+
+def test_write_pharaoh_round_trip(tmp_path: Path) -> None:
+    links = [
+        AlignmentLinks(frozenset({(2, 1), (0, 0)}), frozenset({(2, 1), (0, 0), (1, 3)})),
+        AlignmentLinks(frozenset(), frozenset()),
+    ]
+    path = tmp_path / "out.gold"
+    write_pharaoh(path, links)
+    assert path.read_text(encoding="utf-8") == "0-0 1p3 2-1\n\n"
+    assert read_pharaoh(path) == links
+
+
+# --- checksums ----------------------------------------------------------------------------------
+
+
+def test_checksums_follow_file_changes(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.txt", "hello\n")
+    assert file_checksum(path) == hashlib.sha256(b"hello\n").hexdigest()
+    path.write_text("hello, world\n", encoding="utf-8")
+    os.utime(path, ns=(0, 10**18))
+    assert checksums([path]) == {str(path): hashlib.sha256(b"hello, world\n").hexdigest()}
+    with pytest.raises(DataError, match="missing.txt: cannot read file"):
+        file_checksum(tmp_path / "missing.txt")

@@ -19,3 +19,64 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "MANIFEST.md").is_file():
         pytest.skip(f"real data not found at {SHARED_DATA} (a fresh clone has no ../shared/data; CI has it)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def small_family(tmp_path_factory):
+    """A small synthetic family (3 languages): POS treebanks, pairs, parallel text."""
+    from mbert_eval.synthetic import SynthConfig, generate_family
+
+    config = SynthConfig(n_languages=3, seed=0, n_monolingual=300, n_train=120, n_dev=30, n_test=40, n_parallel=50)
+    return generate_family(tmp_path_factory.mktemp("family"), config)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, small_family) -> Path:
+    """A randomly initialized 1-layer BERT with a WordPiece tokenizer trained on the family's text."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    from mbert_eval.tokenizer_training import train_tokenizer
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    corpus = [small_family.mono(language.code) for language in small_family.languages]
+    tokenizer = train_tokenizer(corpus, "wordpiece", 400, folder)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id,
+    )
+    import torch
+
+    torch.manual_seed(0)
+    BertForMaskedLM(config).save_pretrained(folder)
+    return folder
+
+
+def write_config(path: Path, data: dict) -> Path:
+    """Write an experiment config as YAML and return its path."""
+    import yaml
+
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def family_experiment(family, model: Path, **changes) -> dict:
+    """A small POS + paraphrase grid over a synthetic family, as a raw config mapping."""
+    codes = [language.code for language in family.languages]
+    root = family.root
+    data = {
+        "name": "test",
+        "models": [str(model)],
+        "sources": [codes[0]],
+        "targets": codes[1:],
+        "seeds": [1],
+        "output": "out",
+        "training": {"learning_rate": 1e-3, "batch_size": 16, "max_length": 64, "epochs": 1},
+        "tasks": {
+            "pos": {"train": f"{root}/pos/{{lang}}-train.conllu", "dev": f"{root}/pos/{{lang}}-dev.conllu",
+                    "test": f"{root}/pos/{{lang}}-test.conllu"},
+            "paraphrase": {"train": f"{root}/pairs/{{lang}}-train.tsv", "dev": f"{root}/pairs/{{lang}}-dev.tsv",
+                           "test": f"{root}/pairs/{{lang}}-test.tsv"},
+        },
+    }
+    data.update(changes)
+    return data

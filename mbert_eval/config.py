@@ -1,0 +1,216 @@
+"""Experiment configs: YAML → typed dataclasses, `--set key.path=value` overrides, validation.
+
+An experiment is a grid: models × tasks × source languages × methods × seeds, each cell evaluated on
+every target language. Defaults follow XTREME (Hu et al. 2020). Validation reports every problem
+with its key path (e.g. `targets[2]: unknown language 'ger'; did you mean: de (German)?`) and
+runs nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from mbert_eval.errors import UserError
+
+
+@dataclass
+class TrainingConfig:
+    """Fine-tuning hyperparameters; the defaults are XTREME's (Hu et al. 2020)."""
+
+    learning_rate: float = 2e-5
+    max_length: int = 128
+    batch_size: int = 32
+    epochs: int | None = None  # None: the task's XTREME default (POS/NER 10, XNLI/PAWS-X 5)
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    eval_batch_size: int = 128
+
+
+@dataclass
+class TaskConfig:
+    """One task's data: file patterns with `{lang}`/`{iso3}`/`{name}`, or a map language → file.
+
+    Left empty, the task's Hub datasets are used (needs the Hub). `[a:b]` after a spec slices it.
+    """
+
+    train: str | None = None
+    dev: str | None = None
+    test: str | dict[str, str] | None = None
+    pivot: str | dict[str, str] | None = None
+    epochs: int | None = None  # overrides training.epochs for this task
+    layer: int | None = None  # retrieval only: the layer to pool (default: 2/3 of the depth)
+
+
+@dataclass
+class Experiment:
+    """A grid of zero-shot transfer runs; see README for an annotated example."""
+
+    models: list[str] = field(default_factory=list)
+    tasks: dict[str, TaskConfig] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=lambda: ["en"])
+    targets: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=lambda: ["baseline"])
+    seeds: list[int] = field(default_factory=lambda: [1])
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    name: str = "experiment"
+    output: str = "runs/{name}"  # relative to the config file's folder
+    store: str | None = None  # default: OUTPUT/results.sqlite
+    executor: str = "local"
+    device: str = "auto"
+    base_dir: Path = field(default=Path("."), metadata={"internal": True})
+
+    @property
+    def output_dir(self) -> Path:
+        return _anchor(self.output.format(name=self.name), self.base_dir)
+
+    @property
+    def store_path(self) -> Path:
+        return _anchor(self.store, self.base_dir) if self.store else self.output_dir / "results.sqlite"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain data (without the internal base folder)."""
+        data = dataclasses.asdict(self)
+        data.pop("base_dir")
+        return data
+
+    def config_hash(self) -> str:
+        """sha256 (16 hex digits) of the canonical JSON of the whole config."""
+        return stable_hash(self.to_dict())
+
+
+def stable_hash(data: Any) -> str:
+    """Short sha256 of canonical JSON, used for config hashes and cell keys."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _anchor(path: str, base: Path) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `key.path=value` overrides (value parsed as YAML) to a raw config mapping."""
+    for item in overrides:
+        if "=" not in item:
+            raise UserError(f"override '{item}' is not of the form key.path=value")
+        path, value = item.split("=", 1)
+        node = raw
+        keys = path.strip().split(".")
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise UserError(f"override '{item}': {key} is not a mapping")
+        node[keys[-1]] = yaml.safe_load(value)
+    return raw
+
+
+def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple[Experiment, list[str]]:
+    """Read a YAML config and apply overrides; returns the experiment and the problems found
+    while reading it (unknown keys, wrong types), each prefixed by its key path."""
+    raw: dict[str, Any] = {}
+    base = Path(".")
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise UserError(f"config file not found: {file}")
+        try:
+            raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark else ""
+            raise UserError(f"{file}{where}: not valid YAML ({getattr(err, 'problem', err)})") from err
+        if not isinstance(raw, dict):
+            raise UserError(f"{file}: the config must be a YAML mapping")
+        base = file.resolve().parent
+    raw = apply_overrides(raw, list(overrides))
+    problems: list[str] = []
+    experiment = _build(Experiment, raw, "", problems)
+    experiment.base_dir = base
+    return experiment, problems
+
+
+def _build(cls: type, raw: Any, path: str, problems: list[str]) -> Any:
+    """A dataclass instance from a mapping, collecting key-path problems instead of raising."""
+    if not isinstance(raw, dict):
+        problems.append(f"{path or '(top)'}: expected a mapping, got {type(raw).__name__}")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+    values = {}
+    for key, value in raw.items():
+        key_path = f"{path}.{key}" if path else str(key)
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
+            problems.append(f"{key_path}: unknown key{hint}")
+            continue
+        values[key] = _convert(hints[key], value, key_path, problems)
+    return cls(**{k: v for k, v in values.items() if v is not _INVALID})
+
+
+_INVALID = object()
+
+
+def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        candidates = [a for a in args if a is not type(None)]
+        for candidate in candidates:
+            trial: list[str] = []
+            converted = _convert(candidate, value, path, trial)
+            if not trial:
+                return converted
+        names = " or ".join(_type_name(a) for a in candidates)
+        problems.append(f"{path}: expected {names}, got {value!r}")
+        return _INVALID
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, path, problems)
+    if origin is list:
+        if isinstance(value, (str, int, float)):
+            value = [value]  # a single value where a list is expected
+        if not isinstance(value, list):
+            problems.append(f"{path}: expected a list, got {value!r}")
+            return _INVALID
+        items = [_convert(args[0], v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+        return [v for v in items if v is not _INVALID]
+    if origin is dict:
+        if isinstance(value, list) and args[1] is not str:  # `tasks: [pos, xnli]` means default data
+            value = {name: {} for name in value}
+        if not isinstance(value, dict):
+            problems.append(f"{path}: expected a mapping, got {value!r}")
+            return _INVALID
+        return {str(k): _convert(args[1], {} if v is None else v, f"{path}.{k}", problems) for k, v in value.items()}
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is float and isinstance(value, str):
+        try:
+            return float(value)  # YAML reads 2e-5 as a string
+        except ValueError:
+            pass
+    if hint in (int, str) and isinstance(value, hint) and not isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    problems.append(f"{path}: expected {_type_name(hint)}, got {value!r}")
+    return _INVALID
+
+
+def _type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is dict:
+        return "a mapping"
+    if origin is list:
+        return "a list"
+    return {int: "an integer", float: "a number", str: "a string"}.get(hint, getattr(hint, "__name__", str(hint)))

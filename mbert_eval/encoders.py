@@ -1,0 +1,88 @@
+"""Load any Hugging Face encoder and its tokenizer by Hub name or local folder.
+
+A model spec is either an existing local folder or a Hub id (`name` or `org/name`). Anything else
+(a relative path like `runs/models/tiny` that does not exist) is a missing folder, reported as such;
+a Hub id that cannot be fetched (this machine is offline) ends in one line naming the local-folder
+alternative, never in a traceback.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from mbert_eval.errors import UserError
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+Head = Literal["token", "sequence", "none"]
+
+
+def check_model_spec(spec: str) -> str | None:
+    """The problem with a model spec, or None: a folder must exist and hold a config.json."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            return f"model folder {spec} has no config.json (not a Hugging Face model folder)"
+        return None
+    if path.exists():
+        return f"model {spec} is a file; pass a Hugging Face model folder"
+    if spec.startswith((".", "/", "~")) or not HUB_ID.match(spec):
+        return f"model folder {spec} does not exist (build one with `mbert-eval pretrain`)"
+    return None
+
+
+def _resolve(spec: str) -> str:
+    problem = check_model_spec(spec)
+    if problem:
+        raise UserError(problem)
+    return str(Path(spec).expanduser()) if Path(spec).expanduser().is_dir() else spec
+
+
+def _hub_failure(spec: str, err: Exception) -> UserError:
+    return UserError(
+        f"cannot load model '{spec}' from the Hugging Face Hub ({type(err).__name__}); "
+        "the Hub is not reachable from here: pass a local model folder instead "
+        "(e.g. one built by `mbert-eval pretrain`, or a folder downloaded elsewhere)"
+    )
+
+
+def load_tokenizer(spec: str):
+    """The tokenizer of a model spec (a fast tokenizer, for `word_ids()`)."""
+    from transformers import AutoTokenizer
+
+    name = _resolve(spec)
+    try:
+        return AutoTokenizer.from_pretrained(name)
+    except OSError as err:
+        raise _hub_failure(spec, err) from err
+
+
+def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.Module:
+    """The encoder with a freshly initialized task head ("token", "sequence") or none."""
+    import transformers
+    from transformers import AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    transformers.logging.set_verbosity_error()
+    name = _resolve(spec)
+    classes = {"token": AutoModelForTokenClassification, "sequence": AutoModelForSequenceClassification}
+    try:
+        if head == "none":
+            return AutoModel.from_pretrained(name)
+        return classes[head].from_pretrained(name, num_labels=num_labels, ignore_mismatched_sizes=True)
+    except OSError as err:
+        raise _hub_failure(spec, err) from err
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """`auto` means CUDA when present, else CPU."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on GPUs that support it; a no-op context elsewhere."""
+    enabled = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)

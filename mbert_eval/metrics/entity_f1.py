@@ -1,0 +1,20 @@
+"""Entity-level precision, recall and F1 for BIO-tagged named entities.
+
+As in the CoNLL-2003 shared task's conlleval (Tjong Kim Sang & De Meulder 2003) and XTREME's
+PAN-X evaluation (Hu et al. 2020), computed with `seqeval` (Nakayama 2018) in its default mode.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from seqeval.metrics import f1_score, precision_score, recall_score
+
+
+def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Micro-averaged entity F1 (main metric), precision and recall."""
+    gold_lists, pred_lists = [list(s) for s in gold], [list(s) for s in predicted]
+    return {
+        "f1": float(f1_score(gold_lists, pred_lists)),
+        "precision": float(precision_score(gold_lists, pred_lists)),
+        "recall": float(recall_score(gold_lists, pred_lists)),
+    }

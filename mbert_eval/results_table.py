@@ -1,0 +1,52 @@
+"""The stored results as a text table (for `mbert-eval results`) or as CSV / JSON exports."""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from mbert_eval.store import COLUMNS, ResultStore
+
+SHOWN = ["task", "model", "method", "source", "target", "seed", "metric", "score", "n_examples", "config_hash"]
+
+
+def main_metrics(tasks: set[str]) -> dict[str, str]:
+    """The main metric of each known task (unknown tasks show every metric)."""
+    from mbert_eval.tasks import TASKS, get_task
+
+    return {name: get_task(name).metadata.main_metric for name in tasks if name in TASKS}
+
+
+def format_results(store: ResultStore, all_metrics: bool = False) -> str:
+    """A readable table of stored scores (main metric per task unless `all_metrics`)."""
+    frame = store.dataframe()
+    if frame.empty:
+        return f"no results stored in {store.path}"
+    if not all_metrics:
+        main = main_metrics(set(frame["task"]))
+        keep = frame.apply(lambda row: main.get(row["task"], row["metric"]) == row["metric"], axis=1)
+        frame = frame[keep]
+    frame = frame[SHOWN].copy()
+    frame["score"] = frame["score"].map(lambda s: f"{s:.4f}")
+    frame["model"] = frame["model"].map(lambda m: m if len(m) <= 40 else "…" + m[-39:])
+    return frame.to_string(index=False)
+
+
+def export_rows(store: ResultStore, path: str, kind: str) -> None:
+    """Write every stored row (all columns) as CSV or JSON to `path` ('-' for stdout)."""
+    rows = [asdict(row) for row in store.rows()]
+    if kind == "json":
+        text = json.dumps(rows, indent=1, sort_keys=True) + "\n"
+    else:
+        import pandas
+
+        frame = pandas.DataFrame(rows, columns=list(COLUMNS))
+        for column in ("library_versions", "data_checksums", "extra"):
+            frame[column] = frame[column].map(lambda v: json.dumps(v, sort_keys=True))
+        text = frame.to_csv(index=False)
+    if path == "-":
+        sys.stdout.write(text)
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")

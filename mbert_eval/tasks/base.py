@@ -1,0 +1,188 @@
+"""The task base class and registry, in the style of mteb's `AbsTask` and lm-eval-harness.
+
+A task knows its data and its metric; it knows nothing of grids, stores or methods. A new task is a
+small declarative entry: a `TaskMetadata`, a reader, and (for fine-tuned tasks) a metric.
+"""
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import torch
+
+from mbert_eval.errors import UserError
+from mbert_eval.languages import Language
+
+SLICE = re.compile(r"^(?P<spec>.*)\[(?P<start>\d*):(?P<stop>\d*)\]$")
+
+
+@dataclass(frozen=True)
+class TaskMetadata:
+    """What a task is: its name, metric, XTREME default epochs, reference and default data.
+
+    `hub_*` are data specs used when a config names the task without files (needs the Hub);
+    `{lang}`, `{iso3}` and `{name}` stand for the language's table code, ISO 639-3 code and name.
+    """
+
+    name: str
+    description: str
+    main_metric: str
+    reference: str
+    epochs: int = 3
+    hub_train: str | None = None
+    hub_dev: str | None = None
+    hub_test: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where examples come from: a file or `hub:DATASET[@CONFIG]:SPLIT`, optionally sliced `[a:b]`."""
+
+    location: str
+    start: int | None = None
+    stop: int | None = None
+
+    @classmethod
+    def parse(cls, text: str, language: Language | None = None, base_dir: Path | None = None) -> "DataSpec":
+        """Fill in `{lang}`/`{iso3}`/`{name}`, split off a `[start:stop]` slice, anchor relative paths."""
+        if language is not None:
+            text = text.format(lang=language.code, iso3=language.iso639_3, name=language.name)
+        start = stop = None
+        match = SLICE.match(text)
+        if match:
+            text = match["spec"]
+            start = int(match["start"]) if match["start"] else None
+            stop = int(match["stop"]) if match["stop"] else None
+        if not text.startswith("hub:") and base_dir is not None and not Path(text).expanduser().is_absolute():
+            text = str(base_dir / text)
+        return cls(text, start, stop)
+
+    @property
+    def is_hub(self) -> bool:
+        return self.location.startswith("hub:")
+
+    def __str__(self) -> str:
+        if self.start is None and self.stop is None:
+            return self.location
+        return f"{self.location}[{self.start or ''}:{self.stop or ''}]"
+
+
+@dataclass
+class Prepared:
+    """What `Task.prepare` hands to `Task.evaluate`: a model ready for inference, and its log."""
+
+    model: torch.nn.Module
+    tokenizer: Any
+    labels: list[str] = field(default_factory=list)
+    log: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """Where one task's data lives, as written in the experiment config.
+
+    `test` is a pattern with `{lang}`/`{iso3}`/`{name}`, or a mapping from language code to spec;
+    relative paths are anchored at `base_dir` (the config file's folder).
+    """
+
+    train: str | None = None
+    dev: str | None = None
+    test: str | dict[str, str] | None = None
+    pivot: str | dict[str, str] | None = None
+    base_dir: Path = Path(".")
+
+    def spec(self, key: str, language: Language) -> DataSpec:
+        """The data spec of `key` ("train", "dev", "test", "pivot") for one language."""
+        value = getattr(self, key)
+        if isinstance(value, dict):
+            value = value.get(language.code)
+        if value is None:
+            raise UserError(f"no '{key}' data given for language {language.code}")
+        return DataSpec.parse(value, language, self.base_dir)
+
+
+class Task(ABC):
+    """A zero-shot transfer task: prepared once on the source language, evaluated on each target."""
+
+    metadata: ClassVar[TaskMetadata]
+    needs_training: ClassVar[bool] = True
+    data_keys: ClassVar[tuple[str, ...]] = ("train", "dev", "test")
+
+    def __init__(self, data: TaskData) -> None:
+        self.data = data
+
+    def read_file(self, path: Path) -> list:
+        """Examples from a local file (each task family overrides it)."""
+        raise NotImplementedError
+
+    def read_hub(self, dataset: str, config: str | None, split: str) -> list:
+        """Examples from a Hub dataset (override where the task has Hub data)."""
+        raise UserError(f"task '{self.metadata.name}' has no Hub reader; pass a local file")
+
+    def load(self, spec: DataSpec) -> list:
+        """Examples named by a data spec; an empty selection is an error naming the spec."""
+        if spec.is_hub:
+            from mbert_eval.data.hub import parse_hub_spec
+
+            examples = self.read_hub(*parse_hub_spec(spec.location))
+        else:
+            examples = self.read_file(_existing(spec))
+        examples = examples[spec.start : spec.stop]
+        if not examples:
+            raise UserError(f"no examples in {spec}")
+        return examples
+
+    def data_specs(self, source: Language, target: Language | None = None) -> list[DataSpec]:
+        """The specs a cell reads: the source's training data, or one target's test data."""
+        if target is None:
+            return [self.data.spec(k, source) for k in ("train", "dev") if k in self.data_keys]
+        return [self.data.spec(k, target) for k in ("test", "pivot") if k in self.data_keys]
+
+    def source_examples(self, source: Language) -> tuple[list, list]:
+        """Training and dev examples in the source language (empty for tasks without training)."""
+        if not self.needs_training:
+            return [], []
+        return self.load(self.data.spec("train", source)), self.load(self.data.spec("dev", source))
+
+    def target_examples(self, target: Language) -> list:
+        """Test examples in one target language."""
+        return self.load(self.data.spec("test", target))
+
+    def prepare(
+        self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device
+    ) -> Prepared:
+        """Fine-tune on the source language (hook; tasks without training just load the encoder)."""
+        from mbert_eval.encoders import load_model, load_tokenizer
+
+        return Prepared(load_model(model_spec).to(device), load_tokenizer(model_spec))
+
+    @abstractmethod
+    def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
+        """Scores on one target language's examples; the main metric comes first."""
+
+
+def _existing(spec: DataSpec) -> Path:
+    path = Path(spec.location).expanduser()
+    if not path.is_file():
+        raise UserError(f"data file not found: {path}")
+    return path
+
+
+TASKS: dict[str, Callable[..., Task]] = {}
+
+
+def get_task(name: str, data: TaskData | None = None, **options: Any) -> Task:
+    """A task instance by registry name over `data`; unknown names list the known ones."""
+    import mbert_eval.tasks  # noqa: F401  (fills the registry)
+
+    if name not in TASKS:
+        import difflib
+
+        close = difflib.get_close_matches(name, TASKS, n=3)
+        hint = f"; did you mean: {', '.join(close)}?" if close else ""
+        raise UserError(f"unknown task '{name}'{hint} (known: {', '.join(sorted(TASKS))})")
+    return TASKS[name](data or TaskData(), **options)

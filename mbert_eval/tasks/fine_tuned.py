@@ -1,0 +1,68 @@
+"""Tasks fine-tuned on the source language: the shared prepare/evaluate around `training.py`."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+
+from mbert_eval.encoders import Head, load_model, load_tokenizer
+from mbert_eval.tasks.base import Prepared, Task
+from mbert_eval.training import Features, FineTuneSettings, fine_tune, predict
+
+EVAL_MAX_LENGTH = 512
+
+
+class FineTunedTask(Task):
+    """A task with a classification head trained on the source language (Devlin et al. 2019).
+
+    Subclasses say how examples become features (`encode`) and how predictions are scored
+    (`score`); the model is the encoder with a fresh `head` ("token" or "sequence").
+    """
+
+    head: ClassVar[Head]
+
+    def label_set(self, train: list) -> list[str]:
+        """The labels of the training data, sorted (the classifier's output space)."""
+        raise NotImplementedError
+
+    def encode(self, examples: list, tokenizer, label_ids: dict[str, int], max_length: int) -> list[Features]:
+        """Token ids (and labels) for each example."""
+        raise NotImplementedError
+
+    def score(self, examples: list, features: list[Features], predicted: list, labels: list[str]) -> dict[str, float]:
+        """Metrics for predictions; the main metric first."""
+        raise NotImplementedError
+
+    def prepare(
+        self, model_spec: str, train: list, dev: list, settings: FineTuneSettings, device: torch.device
+    ) -> Prepared:
+        """Fine-tune on `train`, keeping the epoch with the best `dev` main metric (XTREME)."""
+        tokenizer = load_tokenizer(model_spec)
+        labels = self.label_set(train)
+        label_ids = {label: i for i, label in enumerate(labels)}
+        model = load_model(model_spec, self.head, len(labels))
+        train_features = self.encode(train, tokenizer, label_ids, settings.max_length)
+        dev_features = self.encode(dev, tokenizer, label_ids, _eval_length(model))
+        pad = tokenizer.pad_token_id or 0
+
+        def dev_score(current: torch.nn.Module) -> float:
+            predicted = predict(current, dev_features, pad, device, settings.eval_batch_size)
+            return next(iter(self.score(dev, dev_features, predicted, labels).values()))
+
+        model, log = fine_tune(
+            model, train_features, pad, device, settings, dev_score, progress=f"{self.metadata.name}"
+        )
+        return Prepared(model, tokenizer, labels, log)
+
+    def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
+        """Predict every example of one target language and score it."""
+        label_ids = {label: i for i, label in enumerate(prepared.labels)}
+        features = self.encode(examples, prepared.tokenizer, label_ids, _eval_length(prepared.model))
+        pad = prepared.tokenizer.pad_token_id or 0
+        predicted = predict(prepared.model, features, pad, device)
+        return self.score(examples, features, predicted, prepared.labels)
+
+
+def _eval_length(model: torch.nn.Module) -> int:
+    """Evaluate with the model's whole window (up to 512) so that no target word is cut off."""
+    return min(EVAL_MAX_LENGTH, getattr(model.config, "max_position_embeddings", EVAL_MAX_LENGTH))

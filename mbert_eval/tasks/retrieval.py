@@ -1,0 +1,100 @@
+"""Bitext retrieval (Tatoeba, as in XTREME): no fine-tuning, nearest neighbours of mean-pooled states.
+
+Sentences are embedded by mean-pooling the hidden states of one layer over their tokens (Hu et al.
+2020 use mBERT's layer 8 of 12; Libovický et al. 2019 for mean pooling). One forward pass yields
+every layer, so a score per layer comes at no extra cost (Pires et al. 2019 plot such curves).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from mbert_eval.data import ParallelPair, read_parallel
+from mbert_eval.encoders import autocast
+from mbert_eval.errors import UserError
+from mbert_eval.languages import Language
+from mbert_eval.metrics import retrieval_accuracy
+from mbert_eval.tasks.base import Prepared, Task, TaskData, TaskMetadata
+from mbert_eval.training import length_sorted_batches
+
+
+class RetrievalTask(Task):
+    """Tatoeba-style retrieval between a target language and the pivot (source) language."""
+
+    metadata = TaskMetadata(
+        name="tatoeba",
+        description="Tatoeba bitext retrieval by cosine nearest neighbour, accuracy in both directions",
+        main_metric="accuracy",
+        reference="Artetxe & Schwenk 2019; Hu et al. 2020, XTREME",
+        epochs=0,
+    )
+    needs_training = False
+    data_keys = ("test", "pivot")
+
+    def __init__(self, data: TaskData, layer: int | None = None, batch_size: int = 64) -> None:
+        super().__init__(data)
+        self.layer = layer
+        self.batch_size = batch_size
+
+    def target_examples(self, target: Language) -> list[ParallelPair]:
+        """Line-aligned (target sentence, pivot sentence) pairs; `[a:b]` slices the pairs."""
+        test, pivot = self.data.spec("test", target), self.data.spec("pivot", target)
+        for spec in (test, pivot):
+            if spec.is_hub:
+                raise UserError(f"task 'tatoeba' reads local line-aligned files, not {spec}")
+            if not Path(spec.location).expanduser().is_file():
+                raise UserError(f"data file not found: {spec.location}")
+        pairs = read_parallel(Path(test.location), Path(pivot.location))[test.start : test.stop]
+        if not pairs:
+            raise UserError(f"no examples in {test}")
+        return pairs
+
+    def chosen_layer(self, depth: int) -> int:
+        """The configured layer, or two thirds of the depth (layer 8 of mBERT's 12)."""
+        layer = round(depth * 2 / 3) if self.layer is None else self.layer
+        if not 0 <= layer <= depth:
+            raise UserError(f"task 'tatoeba': layer {layer} is outside 0..{depth} for this model")
+        return layer
+
+    def embed(self, prepared: Prepared, sentences: list[str], device: torch.device) -> torch.Tensor:
+        """Mean-pooled hidden states of every layer: shape (layers + 1, sentences, hidden)."""
+        encoded = prepared.tokenizer(sentences, truncation=True, max_length=512)["input_ids"]
+        features = [{"input_ids": ids} for ids in encoded]
+        pad = prepared.tokenizer.pad_token_id or 0
+        out: torch.Tensor | None = None
+        prepared.model.eval()
+        with torch.inference_mode(), autocast(device):
+            for indices in length_sorted_batches(features, self.batch_size):
+                width = max(len(features[i]["input_ids"]) for i in indices)
+                ids = torch.full((len(indices), width), pad, dtype=torch.long)
+                for row, i in enumerate(indices):
+                    ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
+                mask = (torch.arange(width)[None, :] < torch.tensor([len(encoded[i]) for i in indices])[:, None])
+                ids, mask = ids.to(device), mask.to(device)
+                states = torch.stack(prepared.model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True).hidden_states)
+                weights = mask[None, :, :, None].to(states.dtype)
+                pooled = ((states * weights).sum(2) / weights.sum(2)).float()
+                if out is None:
+                    out = torch.empty((pooled.shape[0], len(features), pooled.shape[2]), device=device)
+                out[:, torch.tensor(indices, device=device)] = pooled
+        return out  # type: ignore[return-value]
+
+    def evaluate(self, prepared: Prepared, examples: list[ParallelPair], device: torch.device) -> dict[str, float]:
+        """Accuracy target→pivot and pivot→target at the chosen layer, and their mean per layer."""
+        targets = self.embed(prepared, [p.source for p in examples], device)
+        pivots = self.embed(prepared, [p.target for p in examples], device)
+        layer = self.chosen_layer(targets.shape[0] - 1)
+        per_layer = {}
+        for index in range(targets.shape[0]):
+            to_pivot = retrieval_accuracy(targets[index], pivots[index])
+            from_pivot = retrieval_accuracy(pivots[index], targets[index])
+            per_layer[index] = (to_pivot, from_pivot)
+        to_pivot, from_pivot = per_layer[layer]
+        scores = {
+            "accuracy": (to_pivot + from_pivot) / 2,
+            "accuracy_to_pivot": to_pivot,
+            "accuracy_from_pivot": from_pivot,
+        }
+        scores.update({f"accuracy_layer{i:02d}": (a + b) / 2 for i, (a, b) in per_layer.items()})
+        return scores

@@ -1,0 +1,160 @@
+"""The one fine-tuning loop and the one evaluation loop that every task uses.
+
+Batches are length-sorted with dynamic padding (only as wide as their longest member), evaluation
+runs under `torch.inference_mode`, and bf16 autocast is used where a GPU allows. The best epoch is
+chosen by the source-language dev score, as in XTREME (Hu et al. 2020).
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from mbert_eval.encoders import autocast
+
+Features = dict[str, object]
+PAD_LABEL = -100
+
+
+@dataclass(frozen=True)
+class FineTuneSettings:
+    """Hyperparameters of one fine-tuning run; defaults follow XTREME (Hu et al. 2020)."""
+
+    learning_rate: float = 2e-5
+    max_length: int = 128
+    batch_size: int = 32
+    epochs: int = 3
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    eval_batch_size: int = 128
+    seed: int = 1
+
+
+def collate(features: list[Features], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """Pad a batch to its longest member (dynamic padding) and move it to the device."""
+    width = max(len(f["input_ids"]) for f in features)
+    input_ids = torch.full((len(features), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(features), width), dtype=torch.long)
+    types = torch.zeros((len(features), width), dtype=torch.long)
+    token_labels = isinstance(features[0].get("labels"), list)
+    labels = torch.full((len(features), width), PAD_LABEL, dtype=torch.long) if token_labels else None
+    for row, feature in enumerate(features):
+        n = len(feature["input_ids"])
+        input_ids[row, :n] = torch.tensor(feature["input_ids"])
+        attention[row, :n] = 1
+        if "token_type_ids" in feature:
+            types[row, :n] = torch.tensor(feature["token_type_ids"])
+        if token_labels:
+            labels[row, :n] = torch.tensor(feature["labels"])
+    batch = {"input_ids": input_ids, "attention_mask": attention, "token_type_ids": types}
+    if token_labels:
+        batch["labels"] = labels
+    elif "labels" in features[0]:
+        batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+    return {name: tensor.to(device, non_blocking=True) for name, tensor in batch.items()}
+
+
+def length_sorted_batches(
+    features: list[Features], batch_size: int, rng: random.Random | None = None
+) -> list[list[int]]:
+    """Indices grouped into batches of similar length; with `rng`, batches come in random order
+    and lengths are jittered a little so that each epoch sees different batch compositions."""
+    if rng is None:
+        order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+    else:
+        order = sorted(
+            range(len(features)), key=lambda i: len(features[i]["input_ids"]) + rng.random() * 4
+        )
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if rng is not None:
+        rng.shuffle(batches)
+    return batches
+
+
+def _model_inputs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop token_type_ids for models that have none (RoBERTa/XLM-R keep a size-1 table)."""
+    if getattr(model.config, "type_vocab_size", 2) < 2:
+        return {k: v for k, v in batch.items() if k != "token_type_ids"}
+    return batch
+
+
+def predict(
+    model: torch.nn.Module, features: list[Features], pad_id: int, device: torch.device,
+    batch_size: int = 128, progress: str | None = None,
+) -> list[np.ndarray]:
+    """Argmax label ids per example, in input order (token tasks: one per input position)."""
+    model.eval()
+    results: list[np.ndarray | None] = [None] * len(features)
+    batches = length_sorted_batches(features, batch_size)
+    with torch.inference_mode(), autocast(device):
+        for indices in tqdm(batches, desc=progress, disable=progress is None, leave=False):
+            batch = collate([features[i] for i in indices], pad_id, device)
+            batch.pop("labels", None)
+            predicted = model(**_model_inputs(model, batch)).logits.argmax(-1).cpu().numpy()
+            for row, index in enumerate(indices):
+                n = len(features[index]["input_ids"])
+                results[index] = predicted[row, :n] if predicted.ndim == 2 else predicted[row]
+    return results  # type: ignore[return-value]
+
+
+def fine_tune(
+    model: torch.nn.Module,
+    train: list[Features],
+    pad_id: int,
+    device: torch.device,
+    settings: FineTuneSettings,
+    dev_score: Callable[[torch.nn.Module], float] | None = None,
+    progress: str = "fine-tuning",
+) -> tuple[torch.nn.Module, dict[str, object]]:
+    """Fine-tune with AdamW and a linear schedule; keep the epoch with the best dev score.
+
+    Returns the model (holding the best weights) and a log: dev score per epoch, best epoch.
+    """
+    torch.manual_seed(settings.seed)
+    rng = random.Random(settings.seed)
+    model.to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and ("bias" in n or "LayerNorm" in n)]
+    no_decay_ids = {id(p) for p in no_decay}
+    groups = [
+        {"params": [p for p in trainable if id(p) not in no_decay_ids], "weight_decay": settings.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=settings.learning_rate)
+    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
+    total = steps_per_epoch * settings.epochs
+    warmup = int(total * settings.warmup_ratio)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / max(warmup, 1), max(0.0, (total - step) / max(total - warmup, 1)))
+    )
+    best_score, best_state, log = -math.inf, None, {"dev_scores": [], "best_epoch": None}
+    bar = tqdm(total=total, desc=progress, leave=False)
+    for epoch in range(settings.epochs):
+        model.train()
+        for indices in length_sorted_batches(train, settings.batch_size, rng):
+            batch = collate([train[i] for i in indices], pad_id, device)
+            with autocast(device):
+                loss = model(**_model_inputs(model, batch)).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            bar.update()
+        if dev_score is not None:
+            score = dev_score(model)
+            log["dev_scores"].append(score)
+            bar.set_postfix(dev=f"{score:.4f}")
+            if score > best_score:
+                best_score, log["best_epoch"] = score, epoch + 1
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    bar.close()
+    if best_state is not None and log["best_epoch"] != settings.epochs:
+        model.load_state_dict(best_state)
+    return model, log

@@ -1,0 +1,112 @@
+"""Checks an experiment without running it: every problem, each with its key path."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from mbert_eval.config import Experiment
+from mbert_eval.encoders import check_model_spec
+from mbert_eval.errors import UserError
+from mbert_eval.languages import Language, lookup
+from mbert_eval.methods import get_method
+from mbert_eval.tasks import get_task
+from mbert_eval.tasks.base import Task, TaskData
+
+EXECUTORS = ("local",)
+
+
+def task_data(experiment: Experiment, name: str) -> TaskData:
+    """A task's data config, falling back to the task's Hub datasets where no file is given."""
+    config = experiment.tasks[name]
+    metadata = get_task(name).metadata
+    return TaskData(
+        train=config.train or metadata.hub_train,
+        dev=config.dev or metadata.hub_dev,
+        test=config.test or metadata.hub_test,
+        pivot=config.pivot,
+        base_dir=experiment.base_dir,
+    )
+
+
+def build_task(experiment: Experiment, name: str) -> Task:
+    """The task object of one config entry, with its data and options."""
+    options = {"layer": experiment.tasks[name].layer} if name == "tatoeba" else {}
+    return get_task(name, task_data(experiment, name), **options)
+
+
+def _languages(codes: list[str], key: str, problems: list[str]) -> list[Language]:
+    found = []
+    for index, code in enumerate(codes):
+        try:
+            found.append(lookup(code))
+        except UserError as err:
+            problems.append(f"{key}[{index}]: {err}")
+    return found
+
+
+def validate(experiment: Experiment, problems: list[str] | None = None, check_files: bool = True) -> list[str]:
+    """All problems of an experiment (starting from those found while reading it)."""
+    problems = list(problems or [])
+    if not experiment.models:
+        problems.append("models: no model given")
+    for index, model in enumerate(experiment.models):
+        problem = check_model_spec(model)
+        if problem:
+            problems.append(f"models[{index}]: {problem}")
+    if not experiment.tasks:
+        problems.append("tasks: no task given")
+    if not experiment.targets:
+        problems.append("targets: no target language given")
+    sources = _languages(experiment.sources, "sources", problems)
+    targets = _languages(experiment.targets, "targets", problems)
+    for index, method in enumerate(experiment.methods):
+        try:
+            get_method(method)
+        except UserError as err:
+            problems.append(f"methods[{index}]: {err}")
+    if experiment.executor not in EXECUTORS:
+        problems.append(f"executor: unknown executor '{experiment.executor}' (known: {', '.join(EXECUTORS)})")
+    _check_training(experiment, problems)
+    for name in experiment.tasks:
+        try:
+            task = build_task(experiment, name)
+        except UserError as err:
+            problems.append(f"tasks.{name}: {err}")
+            continue
+        if check_files:
+            _check_task_files(name, task, sources, targets, problems)
+    return problems
+
+
+def _check_training(experiment: Experiment, problems: list[str]) -> None:
+    training = experiment.training
+    for key in ("learning_rate", "max_length", "batch_size", "eval_batch_size"):
+        if getattr(training, key) <= 0:
+            problems.append(f"training.{key}: must be positive, got {getattr(training, key)}")
+    if training.epochs is not None and training.epochs < 1:
+        problems.append(f"training.epochs: must be at least 1, got {training.epochs}")
+    if not 0 <= training.warmup_ratio < 1:
+        problems.append(f"training.warmup_ratio: must be in [0, 1), got {training.warmup_ratio}")
+
+
+def _check_task_files(
+    name: str, task: Task, sources: list[Language], targets: list[Language], problems: list[str]
+) -> None:
+    checks = [(source, None) for source in sources] + [(sources[0] if sources else None, t) for t in targets]
+    for source, target in checks:
+        if source is None:
+            continue
+        keys = ("train", "dev") if target is None else ("test", "pivot")
+        language = source if target is None else target
+        for key in keys:
+            if key not in task.data_keys or (target is None and not task.needs_training):
+                continue
+            try:
+                spec = task.data.spec(key, language)
+            except UserError as err:
+                problems.append(f"tasks.{name}.{key}: {err}")
+                continue
+            except (KeyError, IndexError, ValueError) as err:
+                problems.append(f"tasks.{name}.{key}: bad pattern ({err}); use {{lang}}, {{iso3}} or {{name}}")
+                continue
+            if not spec.is_hub and not Path(spec.location).is_file():
+                problems.append(f"tasks.{name}.{key}: file not found for {language.code}: {spec.location}")

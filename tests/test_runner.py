@@ -1,0 +1,73 @@
+"""The runner: one fine-tuning per cell whatever the number of targets, resume, overwrite."""
+from conftest import family_experiment, write_config
+
+from mbert_eval.config import load_experiment
+from mbert_eval.runner import expand, run_experiment
+from mbert_eval.store import ResultStore
+from mbert_eval.tasks.fine_tuned import FineTunedTask
+
+
+def test_grid_fine_tunes_once_per_cell_and_resumes(tmp_path, small_family, tiny_model, monkeypatch):
+    config = write_config(tmp_path / "exp.yaml", family_experiment(small_family, tiny_model, seeds=[1, 2]))
+    experiment, problems = load_experiment(config)
+    assert problems == []
+    cells = expand(experiment)
+    assert len(cells) == 4  # 2 tasks x 1 source x 2 seeds; targets live inside a cell
+
+    calls = []
+    original = FineTunedTask.prepare
+
+    def counting_prepare(self, *args, **kwargs):
+        calls.append(self.metadata.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FineTunedTask, "prepare", counting_prepare)
+    summary = run_experiment(experiment)
+    assert summary.cells_run == 4 and summary.cells_skipped == 0
+    assert sorted(calls) == ["paraphrase", "paraphrase", "pos", "pos"]
+
+    store = ResultStore(experiment.store_path)
+    rows = store.rows()
+    targets = {lang.code for lang in small_family.languages[1:]}
+    assert {r.target for r in rows} == targets
+    assert {(r.task, r.metric) for r in rows} == {("pos", "accuracy"), ("paraphrase", "accuracy")}
+    assert len(rows) == 4 * len(targets)
+    for row in rows:
+        assert 0.0 <= row.score <= 1.0
+        assert row.n_examples == 40
+        assert row.source == small_family.languages[0].code
+        assert row.library_versions["torch"].startswith("2.13")
+        assert any(path.endswith(f"{row.target}-test.conllu") or path.endswith(f"{row.target}-test.tsv")
+                   for path in row.data_checksums)
+        assert row.code_version and row.config_hash
+
+    calls.clear()
+    again = run_experiment(experiment)
+    assert again.cells_run == 0 and again.cells_skipped == 4 and calls == []
+    assert [r.created_at for r in store.rows()] == [r.created_at for r in rows]
+
+
+def test_new_target_only_evaluates_what_is_missing(tmp_path, small_family, tiny_model):
+    codes = [language.code for language in small_family.languages]
+    raw = family_experiment(small_family, tiny_model, targets=codes[1:2])
+    raw["tasks"].pop("paraphrase")
+    experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    run_experiment(experiment)
+    first = ResultStore(experiment.store_path).rows()
+    raw["targets"] = codes[1:]
+    experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    summary = run_experiment(experiment)
+    assert summary.cells_run == 1 and summary.rows_written == 1
+    rows = ResultStore(experiment.store_path).rows()
+    assert {r.target for r in rows} == set(codes[1:])
+    kept = [r for r in rows if r.target == codes[1]]
+    assert kept == first
+
+
+def test_overwrite_recomputes(tmp_path, small_family, tiny_model):
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("pos")
+    experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    run_experiment(experiment)
+    summary = run_experiment(experiment, overwrite=True)
+    assert summary.cells_run == 1 and summary.rows_written == 2

@@ -1,0 +1,56 @@
+"""The SQLite results store: round trip, one transaction per cell, no duplicates."""
+import sqlite3
+
+import pytest
+
+from mbert_eval.store import ResultRow, ResultStore
+
+
+def _row(target: str, score: float, key: str = "cell1", metric: str = "accuracy") -> ResultRow:
+    return ResultRow(
+        cell_key=key, task="pos", metric=metric, model="m", method="baseline", source="en", target=target,
+        seed=1, score=score, n_examples=10, config_hash="abc", code_version="0.1.0",
+        library_versions={"torch": "2.13.0"}, data_checksums={"f.conllu": "00ff"}, wall_time=1.5,
+        extra={"dev_scores": [0.5, 0.6]},
+    )
+
+
+def test_round_trip(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite")
+    rows = [_row("de", 0.8), _row("fr", 0.7)]
+    assert store.write_cell(rows) == 2
+    back = ResultStore(tmp_path / "r.sqlite").rows()
+    assert {(r.target, r.score) for r in back} == {("de", 0.8), ("fr", 0.7)}
+    assert back[0].library_versions == {"torch": "2.13.0"}
+    assert back[0].extra == {"dev_scores": [0.5, 0.6]}
+    assert back[0].created_at
+    assert store.done_targets("cell1") == {"de", "fr"}
+    assert store.done_targets("other") == set()
+
+
+def test_existing_rows_are_kept_unless_overwrite(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite")
+    store.write_cell([_row("de", 0.8)])
+    store.write_cell([_row("de", 0.1)])
+    assert [r.score for r in store.rows()] == [0.8]
+    store.write_cell([_row("de", 0.1)], overwrite=True)
+    assert [r.score for r in store.rows()] == [0.1]
+
+
+def test_a_failing_cell_writes_nothing(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite")
+    bad = _row("fr", 0.5)
+    object.__setattr__(bad, "score", None)  # NOT NULL violation inside the transaction
+    with pytest.raises(sqlite3.IntegrityError):
+        store.write_cell([_row("de", 0.8), bad])
+    assert store.rows() == []
+
+
+def test_filters_and_dataframe(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite")
+    store.write_cell([_row("de", 0.8), _row("de", 0.3, metric="f1")])
+    assert len(store.rows(metric="f1")) == 1
+    frame = store.dataframe(target="de")
+    assert sorted(frame["metric"]) == ["accuracy", "f1"]
+    with pytest.raises(ValueError):
+        store.rows(nonsense=1)

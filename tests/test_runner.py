@@ -71,3 +71,40 @@ def test_overwrite_recomputes(tmp_path, small_family, tiny_model):
     run_experiment(experiment)
     summary = run_experiment(experiment, overwrite=True)
     assert summary.cells_run == 1 and summary.rows_written == 2
+
+
+def test_killed_run_resumes_with_only_the_missing_cells(tmp_path, small_family, tiny_model):
+    """SIGKILL a real `mbert-eval run` after its first cell is stored; the rerun adds the rest."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    raw = family_experiment(small_family, tiny_model, seeds=[1, 2, 3, 4])
+    raw["training"]["epochs"] = 3
+    config = write_config(tmp_path / "exp.yaml", raw)
+    experiment, _ = load_experiment(config)
+    command = [sys.executable, "-m", "mbert_eval.cli", "run", str(config)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store_path = experiment.store_path
+    deadline = time.time() + 300
+    first: list = []
+    while time.time() < deadline and process.poll() is None:
+        if store_path.exists():
+            first = ResultStore(store_path).rows()
+            if first:
+                break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    first = ResultStore(store_path).rows()
+    done_cells = {r.cell_key for r in first}
+    assert 1 <= len(done_cells) < 8, "the run should be killed part-way"
+    per_cell = {key: sum(r.cell_key == key for r in first) for key in done_cells}
+    assert set(per_cell.values()) == {2}  # whole cells only: both targets, never one
+
+    summary = run_experiment(experiment)
+    assert summary.cells_run == 8 - len(done_cells) and summary.cells_skipped == len(done_cells)
+    rows = ResultStore(store_path).rows()
+    assert len(rows) == 16
+    assert [r for r in rows if r.cell_key in done_cells] == first

@@ -1,0 +1,185 @@
+"""The `mbert-eval` command line. Thin: parse, call, print.
+
+A user error (bad file, unknown language, typo in a config) ends in one line on stderr and exit
+code 2, never a traceback; whatever was already computed stays in the store.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from mbert_eval.errors import UserError
+
+SET_HELP = "Override any config key, e.g. --set training.learning_rate=3e-5 (repeatable)."
+
+
+class Group(click.Group):
+    """A click group that turns `UserError` into one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except UserError as err:
+            click.echo(f"Error: {err}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: finished cells are stored; rerun to compute only what is missing.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=Group)
+@click.version_option(package_name="mbert-eval")
+def main() -> None:
+    """Zero-shot cross-lingual transfer evaluation for multilingual encoders."""
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, help=SET_HELP)
+def validate(config: str, overrides: tuple[str, ...]) -> None:
+    """Check CONFIG and report every problem with its key path; runs nothing."""
+    from mbert_eval.config import load_experiment
+    from mbert_eval.validation import validate as check
+
+    experiment, problems = load_experiment(config, overrides)
+    problems = check(experiment, problems)
+    if problems:
+        for problem in problems:
+            click.echo(f"{config}: {problem}", err=True)
+        sys.exit(2)
+    from mbert_eval.runner import expand
+
+    cells = expand(experiment)
+    click.echo(f"{config}: OK ({len(cells)} cells × {len(experiment.targets)} targets)")
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, help=SET_HELP)
+@click.option("--overwrite", is_flag=True, help="Recompute cells the store already holds.")
+def run(config: str, overrides: tuple[str, ...], overwrite: bool) -> None:
+    """Run the grid in CONFIG, computing only the cells the store does not hold yet."""
+    from mbert_eval.config import load_experiment
+    from mbert_eval.runner import run_experiment
+
+    experiment, problems = load_experiment(config, overrides)
+    summary = run_experiment(experiment, overwrite=overwrite, problems=problems)
+    click.echo(
+        f"{summary.cells_run} cells run, {summary.cells_skipped} already stored, "
+        f"{summary.rows_written} rows written to {summary.store}"
+    )
+
+
+@main.command()
+@click.option("--store", "store_path", type=click.Path(dir_okay=False), default="runs/quickstart/results.sqlite",
+              show_default=True, help="The results store (a run's OUTPUT/results.sqlite).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write all rows as CSV ('-' for stdout).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write all rows as JSON ('-' for stdout).")
+@click.option("--all-metrics", is_flag=True, help="Show every metric, not only each task's main one.")
+def results(store_path: str, csv_path: str | None, json_path: str | None, all_metrics: bool) -> None:
+    """Print the stored results as a table, or export them."""
+    from mbert_eval.results_table import export_rows, format_results
+
+    if not Path(store_path).is_file():
+        raise UserError(f"no results store at {store_path} (run an experiment first, or pass --store)")
+    from mbert_eval.store import ResultStore
+
+    store = ResultStore(store_path)
+    if csv_path or json_path:
+        for path, kind in ((csv_path, "csv"), (json_path, "json")):
+            if path:
+                export_rows(store, path, kind)
+        return
+    click.echo(format_results(store, all_metrics))
+
+
+@main.group(cls=Group)
+def ls() -> None:
+    """List languages, tasks or methods."""
+
+
+@ls.command("languages")
+@click.option("--task", help="Only languages covered by this benchmark (udpos, panx, xnli, ...).")
+def ls_languages(task: str | None) -> None:
+    """The language table: codes, script, family, genus and benchmark coverage."""
+    from mbert_eval.languages import all_languages, format_table, languages_for_task
+
+    click.echo(format_table(languages_for_task(task) if task else all_languages()))
+
+
+@ls.command("tasks")
+def ls_tasks() -> None:
+    """The registered tasks with their metric and default epochs."""
+    from mbert_eval.tasks import TASKS, get_task
+
+    for name in sorted(TASKS):
+        meta = get_task(name).metadata
+        click.echo(f"{name:<11} {meta.main_metric:<9} epochs={meta.epochs:<3} {meta.description}")
+
+
+@ls.command("methods")
+def ls_methods() -> None:
+    """The registered transfer methods."""
+    from mbert_eval.methods import METHODS
+
+    for name, method in sorted(METHODS.items()):
+        click.echo(f"{name:<10} {(method.__doc__ or '').strip().splitlines()[0]}")
+
+
+@main.command()
+@click.option("--out", default="runs/synth", show_default=True, type=click.Path(file_okay=False))
+@click.option("--languages", "n_languages", default=4, show_default=True, help="Number of languages.")
+@click.option("--seed", default=0, show_default=True)
+def synth(out: str, n_languages: int, seed: int) -> None:
+    """Generate a synthetic language family (text, parallel text, POS treebanks, pairs)."""
+    from mbert_eval.synthetic import SynthConfig, describe_family, generate_family
+
+    manifest = generate_family(Path(out), SynthConfig(n_languages=n_languages, seed=seed))
+    click.echo(describe_family(manifest))
+    click.echo(f"written to {out}")
+
+
+@main.command()
+@click.option("--corpus", multiple=True, required=True, type=click.Path(dir_okay=False),
+              help="Text file, one sentence a line (repeatable).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output model folder.")
+@click.option("--preset", default="tiny", show_default=True, help="Model size: tiny, mini, small, base.")
+@click.option("--tokenizer", default="wordpiece", show_default=True, type=click.Choice(["wordpiece", "unigram"]))
+@click.option("--vocab-size", default=8000, show_default=True)
+@click.option("--init-from", help="Continue pretraining from this checkpoint (folder or Hub name).")
+@click.option("--objective", "objectives", multiple=True, default=("mlm",), show_default=True)
+@click.option("--max-steps", type=int, help="Stop after this many steps.")
+@click.option("--max-minutes", type=float, help="Stop after this much wall time.")
+@click.option("--seed", default=0, show_default=True)
+def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, vocab_size: int,
+             init_from: str | None, objectives: tuple[str, ...], max_steps: int | None,
+             max_minutes: float | None, seed: int) -> None:
+    """Masked-LM pretraining of a BERT (or continued pretraining of any checkpoint)."""
+    from mbert_eval.pretrain import PretrainConfig
+    from mbert_eval.pretrain import pretrain as run_pretraining
+
+    options = {"max_steps": max_steps} if max_steps is not None else {}
+    config = PretrainConfig(
+        corpus=[Path(c) for c in corpus], out_dir=Path(out), preset=preset, tokenizer=tokenizer,
+        vocab_size=vocab_size, init_from=init_from, objectives=tuple(objectives),
+        max_minutes=max_minutes, seed=seed, **options,
+    )
+    click.echo(f"model written to {run_pretraining(config)}")
+
+
+@main.command()
+@click.option("--out", default="runs/quickstart", show_default=True, type=click.Path(file_okay=False))
+@click.option("--report", "report_path", default="reports/quickstart.html", show_default=True,
+              type=click.Path(dir_okay=False))
+def quickstart(out: str, report_path: str) -> None:
+    """Offline demo: synthetic family → tiny BERT → zero-shot POS and paraphrase → HTML report."""
+    from mbert_eval.quickstart import run_quickstart
+
+    report = run_quickstart(Path(out), Path(report_path))
+    click.echo(f"report: {report}")
+
+
+if __name__ == "__main__":
+    main()

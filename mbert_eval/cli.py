@@ -142,6 +142,19 @@ def synth(out: str, n_languages: int, seed: int) -> None:
 
 
 @main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Text file to write.")
+def text(inputs: tuple[str, ...], out: str) -> None:
+    """Extract plain text (one sentence a line) from CoNLL-U, TSV, NER or text files."""
+    from mbert_eval.data.text import extract_text
+
+    sentences = list(dict.fromkeys(s for path in inputs for s in extract_text(path)))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text("".join(f"{s}\n" for s in sentences), encoding="utf-8")
+    click.echo(f"{len(sentences)} sentences written to {out}")
+
+
+@main.command()
 @click.option("--corpus", multiple=True, required=True, type=click.Path(dir_okay=False),
               help="Text file, one sentence a line (repeatable).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output model folder.")

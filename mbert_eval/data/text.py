@@ -1,0 +1,42 @@
+"""Plain text out of any supported data file, one sentence a line, for pretraining corpora."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mbert_eval.data.conllu import read_conllu
+from mbert_eval.data.ner import read_ner
+from mbert_eval.data.pairs import read_sentence_pairs
+from mbert_eval.data.types import PathLike, read_lines
+
+NER_LINE = re.compile(r"^\S+[\t ](O|[BI]-\S+)$")
+
+
+def detect_format(path: PathLike) -> str:
+    """`conllu`, `pairs` (TSV), `ner` (token and BIO tag a line) or `text`."""
+    suffix = Path(path).suffix
+    if suffix == ".conllu":
+        return "conllu"
+    if suffix == ".tsv":
+        return "pairs"
+    first = next((line for line in read_lines(path) if line.strip()), "")
+    return "ner" if NER_LINE.match(first) else "text"
+
+
+def extract_text(path: PathLike) -> list[str]:
+    """The distinct sentences of a file, in order: CoNLL-U `# text` lines (or its tokens), both
+    sides of a pair TSV, the tokens of an NER file, or the lines of a plain text file."""
+    return list(dict.fromkeys(_sentences(path)))
+
+
+def _sentences(path: PathLike) -> list[str]:
+    kind = detect_format(path)
+    if kind == "conllu":
+        prefix = "# text = "
+        texts = [line[len(prefix):].strip() for line in read_lines(path) if line.startswith(prefix)]
+        return texts or [" ".join(s.tokens) for s in read_conllu(path)]
+    if kind == "pairs":
+        return [side for pair in read_sentence_pairs(path) for side in (pair.first, pair.second)]
+    if kind == "ner":
+        return [" ".join(s.tokens) for s in read_ner(path)]
+    return [line.strip() for line in read_lines(path) if line.strip()]

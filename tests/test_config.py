@@ -1,0 +1,71 @@
+"""Experiment configs: YAML loading, defaults, overrides, key-path problems."""
+from pathlib import Path
+
+import pytest
+
+from mbert_eval.config import Experiment, apply_overrides, load_experiment
+from mbert_eval.errors import UserError
+from mbert_eval.tasks.base import DataSpec
+from mbert_eval.languages import lookup
+
+
+def test_defaults_follow_xtreme():
+    experiment = Experiment()
+    assert experiment.training.learning_rate == 2e-5
+    assert experiment.training.max_length == 128
+    assert experiment.training.batch_size == 32
+    assert experiment.sources == ["en"] and experiment.methods == ["baseline"]
+
+
+def test_yaml_loading_and_types(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("models: m\ntasks: [pos, xnli]\ntargets: [de]\ntraining:\n  learning_rate: 3e-5\n")
+    experiment, problems = load_experiment(path)
+    assert problems == []
+    assert experiment.models == ["m"]  # a single value where a list is expected
+    assert set(experiment.tasks) == {"pos", "xnli"}
+    assert experiment.training.learning_rate == 3e-5  # YAML reads 3e-5 as a string
+    assert experiment.base_dir == tmp_path
+    assert experiment.store_path == tmp_path / "runs" / "experiment" / "results.sqlite"
+
+
+def test_problems_carry_key_paths(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("seeds: [1, x]\ntraining:\n  batchsize: 8\n  epochs: many\ntasks:\n  pos:\n    trian: f\n")
+    _, problems = load_experiment(path)
+    assert "seeds[1]: expected an integer, got 'x'" in problems
+    assert "training.batchsize: unknown key; did you mean 'batch_size'?" in problems
+    assert "training.epochs: expected an integer, got 'many'" in problems
+    assert "tasks.pos.trian: unknown key; did you mean 'train'?" in problems
+
+
+def test_overrides():
+    raw = apply_overrides({"training": {"epochs": 3}}, ["training.epochs=5", "seeds=[1, 2]", "name=x"])
+    assert raw == {"training": {"epochs": 5}, "seeds": [1, 2], "name": "x"}
+    with pytest.raises(UserError, match="key.path=value"):
+        apply_overrides({}, ["training.epochs"])
+
+
+def test_bad_yaml_names_the_line(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("models: [a\ntasks: {}\n")
+    with pytest.raises(UserError, match=r"exp.yaml:\d+: not valid YAML"):
+        load_experiment(path)
+
+
+def test_config_hash_changes_with_settings():
+    a, b = Experiment(models=["m"]), Experiment(models=["m"])
+    assert a.config_hash() == b.config_hash()
+    b.training.learning_rate = 1e-4
+    assert a.config_hash() != b.config_hash()
+
+
+def test_data_spec_patterns_and_slices(tmp_path):
+    german = lookup("de")
+    spec = DataSpec.parse("ud/{lang}_pud.conllu[500:1000]", german, tmp_path)
+    assert spec.location == str(tmp_path / "ud/de_pud.conllu") and (spec.start, spec.stop) == (500, 1000)
+    assert DataSpec.parse("tatoeba.{iso3}-eng.{iso3}", german).location == "tatoeba.deu-eng.deu"
+    hub = DataSpec.parse("hub:google/xtreme@udpos.{name}:test", german, tmp_path)
+    assert hub.is_hub and hub.location == "hub:google/xtreme@udpos.German:test"
+    assert DataSpec.parse("f.tsv[:20]").stop == 20 and DataSpec.parse("f.tsv[:20]").start is None
+    assert str(Path(DataSpec.parse("/abs/f.tsv", german, tmp_path).location)) == "/abs/f.tsv"

@@ -122,10 +122,10 @@ def ls_tasks() -> None:
 @ls.command("methods")
 def ls_methods() -> None:
     """The registered transfer methods."""
-    from mbert_eval.methods import METHODS
+    from mbert_eval.methods import describe_methods
 
-    for name, method in sorted(METHODS.items()):
-        click.echo(f"{name:<10} {(method.__doc__ or '').strip().splitlines()[0]}")
+    for name, summary in describe_methods():
+        click.echo(f"{name:<10} {summary}")
 
 
 @main.command()

@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -52,6 +53,73 @@ class TaskConfig:
 
 
 @dataclass
+class MethodConfig:
+    """A transfer method: a chain of checkpoint-deriving steps, then fine-tuning options.
+
+    Written as a name (`baseline`, `tlm`, `align`, `tlm+align`, `scratch`, `freeze3`, `mix`,
+    `tlm+align+freeze3`: steps joined by `+`) or as a mapping with these keys.
+    """
+
+    name: str = "baseline"
+    chain: list[str] = field(default_factory=list)  # checkpoint steps in order: tlm, align, scratch
+    freeze: int = 0  # embeddings + the bottom k layers get no gradient (Wu & Dredze 2019)
+    cache_frozen: bool = False  # compute the frozen stack once and reuse it across epochs
+    layer_mix: bool = False  # learned softmax-weighted sum of all layers (Peters et al. 2018)
+
+    @classmethod
+    def from_name(cls, name: str) -> "MethodConfig":
+        """Parse `tlm+align+freeze3`-style names; unknown parts are left to validation."""
+        method = cls(name=name)
+        for part in name.split("+"):
+            if part == "baseline":
+                continue
+            if re.fullmatch(r"freeze\d+", part):
+                method.freeze = int(part[len("freeze"):])
+            elif part == "mix":
+                method.layer_mix = True
+            else:
+                method.chain.append(part)
+        return method
+
+
+@dataclass
+class ParallelConfig:
+    """Parallel text between the source and each target (`{lang}` = the target, `{src}` = the source)."""
+
+    source: str | dict[str, str] | None = None  # source-language side, line-aligned with `target`
+    target: str | dict[str, str] | None = None
+    alignments: str | dict[str, str] | None = None  # Pharaoh gold links; absent: computed by the aligner
+    one_indexed: bool = False  # the Pharaoh file counts words from 1
+    languages: list[str] | None = None  # default: the grid's targets
+
+
+@dataclass
+class TLMConfig:
+    """Continued pretraining with translation LM (Conneau & Lample 2019), optionally mixed with MLM."""
+
+    steps: int = 1000
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    max_length: int = 128
+    mix_mlm: bool = False  # objectives [mlm, tlm]: MLM on each side of the parallel text as well
+
+
+@dataclass
+class AlignConfig:
+    """Alignment-aware fine-tuning (Cao, Kitaev & Klein 2020)."""
+
+    layer: int = -1  # the layer whose word vectors are aligned (-1: the last)
+    regularization: float = 1.0  # λ of the source-side term ‖f(source) − f₀(source)‖²
+    learning_rate: float = 5e-5  # Adam, as in the paper
+    warmup_ratio: float = 0.1
+    epochs: int = 1
+    batch_size: int = 8
+    max_length: int = 128
+    aligner_layer: int = 8  # SimAlign's layer when alignments are computed (Jalili Sabet et al. 2020)
+    aligner_method: str = "itermax"
+
+
+@dataclass
 class Experiment:
     """A grid of zero-shot transfer runs; see README for an annotated example."""
 
@@ -59,12 +127,15 @@ class Experiment:
     tasks: dict[str, TaskConfig] = field(default_factory=dict)
     sources: list[str] = field(default_factory=lambda: ["en"])
     targets: list[str] = field(default_factory=list)
-    methods: list[str] = field(default_factory=lambda: ["baseline"])
+    methods: list[MethodConfig] = field(default_factory=lambda: [MethodConfig()])
     seeds: list[int] = field(default_factory=lambda: [1])
     training: TrainingConfig = field(default_factory=TrainingConfig)
     name: str = "experiment"
     output: str = "runs/{name}"  # relative to the config file's folder
     store: str | None = None  # default: OUTPUT/results.sqlite
+    parallel: ParallelConfig = field(default_factory=ParallelConfig)
+    tlm: TLMConfig = field(default_factory=TLMConfig)
+    align: AlignConfig = field(default_factory=AlignConfig)
     executor: str = "local"
     device: str = "auto"
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
@@ -176,6 +247,10 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         problems.append(f"{path}: expected {names}, got {value!r}")
         return _INVALID
     if dataclasses.is_dataclass(hint):
+        if isinstance(value, str) and hasattr(hint, "from_name"):
+            return hint.from_name(value)
+        if isinstance(value, dict) and hasattr(hint, "from_name") and isinstance(value.get("name"), str):
+            value = {**dataclasses.asdict(hint.from_name(value["name"])), **value}  # name implies the steps
         return _build(hint, value, path, problems)
     if origin is list:
         if isinstance(value, (str, int, float)):

@@ -65,6 +65,7 @@ def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.
     from transformers import AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification
 
     transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     name = _resolve(spec)
     classes = {"token": AutoModelForTokenClassification, "sequence": AutoModelForSequenceClassification}
     try:
@@ -86,3 +87,37 @@ def autocast(device: torch.device):
     """bf16 autocast on GPUs that support it; a no-op context elsewhere."""
     enabled = device.type == "cuda" and torch.cuda.is_bf16_supported()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def encoder_parts(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.ModuleList]:
+    """The embeddings and the list of transformer layers of a BERT-like encoder (BERT, XLM-R, ...)."""
+    base = getattr(model, "base_model", model)
+    embeddings = getattr(base, "embeddings", None)
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if embeddings is None or not isinstance(layers, torch.nn.ModuleList):
+        raise UserError(f"freezing needs a BERT-like encoder (embeddings + encoder.layer); {type(base).__name__} is not")
+    return embeddings, layers
+
+
+def freeze_lower_layers(model: torch.nn.Module, k: int) -> None:
+    """Freeze the embeddings and the bottom `k` layers (Wu & Dredze 2019): no gradient, and so
+    no optimizer state, since the optimizer only receives parameters that require gradients."""
+    if k <= 0:
+        return
+    embeddings, layers = encoder_parts(model)
+    if k > len(layers):
+        raise UserError(f"freeze: {k} is beyond the model's depth ({len(layers)} layers)")
+    for module in [embeddings, *layers[:k]]:
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)
+
+
+def model_depth(spec: str) -> int | None:
+    """Number of layers of a local model folder (from config.json), None when unknown."""
+    import json
+
+    config = Path(spec).expanduser() / "config.json"
+    if not config.is_file():
+        return None
+    data = json.loads(config.read_text(encoding="utf-8"))
+    return data.get("num_hidden_layers", data.get("n_layers"))

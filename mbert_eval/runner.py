@@ -25,7 +25,8 @@ from mbert_eval.data import file_checksum
 from mbert_eval.encoders import pick_device
 from mbert_eval.errors import UserError
 from mbert_eval.languages import lookup
-from mbert_eval.methods import MethodContext, get_method
+from mbert_eval.config import MethodConfig
+from mbert_eval.methods import MethodContext, prepare_encoder
 from mbert_eval.store import ResultRow, ResultStore
 from mbert_eval.tasks.base import DataSpec, Task
 from mbert_eval.training import FineTuneSettings
@@ -61,7 +62,7 @@ def expand(experiment: Experiment) -> list[Cell]:
     sources = [lookup(code).code for code in experiment.sources]
     targets = tuple(dict.fromkeys(lookup(code).code for code in experiment.targets))
     return [
-        Cell(model, method, task, source, seed, targets)
+        Cell(model, method.name, task, source, seed, targets)
         for model in experiment.models
         for task in experiment.tasks
         for method in experiment.methods
@@ -70,9 +71,16 @@ def expand(experiment: Experiment) -> list[Cell]:
     ]
 
 
+def method_of(experiment: Experiment, name: str) -> MethodConfig:
+    """The method config a cell names."""
+    return next(method for method in experiment.methods if method.name == name)
+
+
 def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTuneSettings:
-    """The cell's hyperparameters: task override, then training config, then the task default."""
+    """The cell's hyperparameters: task override, then training config, then the task default;
+    freezing and layer mixing come from the cell's method."""
     training = experiment.training
+    method = method_of(experiment, cell.method)
     epochs = experiment.tasks[cell.task].epochs or training.epochs or task.metadata.epochs
     return FineTuneSettings(
         learning_rate=training.learning_rate,
@@ -84,6 +92,9 @@ def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTu
         max_grad_norm=training.max_grad_norm,
         eval_batch_size=training.eval_batch_size,
         seed=cell.seed,
+        freeze=method.freeze,
+        cache_frozen=method.cache_frozen,
+        layer_mix=method.layer_mix,
     )
 
 
@@ -91,10 +102,13 @@ def cell_key(experiment: Experiment, cell: Cell) -> str:
     """Identity of a cell's results: what it runs and every setting that can change its scores."""
     task = build_task(experiment, cell.task)
     settings = fine_tune_settings(experiment, task, cell) if task.needs_training else None
+    method = method_of(experiment, cell.method)
     identity = {
-        "model": cell.model, "method": cell.method, "task": cell.task, "source": cell.source,
+        "model": cell.model, "method": method, "task": cell.task, "source": cell.source,
         "seed": cell.seed, "settings": settings, "data": experiment.tasks[cell.task],
     }
+    if method.chain:  # derived checkpoints depend on these too
+        identity["method_settings"] = [experiment.parallel, experiment.tlm, experiment.align]
     return stable_hash(identity)
 
 
@@ -147,8 +161,8 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     target_examples = {t.code: task.target_examples(t) for t in targets}
     started = time.perf_counter()
     torch.manual_seed(cell.seed)
-    context = MethodContext(cache_dir=experiment.output_dir / "checkpoints", seed=cell.seed)
-    model_spec = get_method(cell.method)(cell.model, context)
+    context = MethodContext(experiment, cell.source, cell.seed, experiment.output_dir / "checkpoints")
+    model_spec = prepare_encoder(cell.model, method_of(experiment, cell.method), context)
     prepared = task.prepare(model_spec, train, dev, fine_tune_settings(experiment, task, cell), device)
     train_time = time.perf_counter() - started
     source_sums = _checksums(task.data_specs(source))

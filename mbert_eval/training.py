@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import math
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from mbert_eval.encoders import autocast
+
+if TYPE_CHECKING:
+    from mbert_eval.frozen_cache import FrozenPrefixCache
 
 Features = dict[str, object]
 PAD_LABEL = -100
@@ -34,6 +38,9 @@ class FineTuneSettings:
     max_grad_norm: float = 1.0
     eval_batch_size: int = 128
     seed: int = 1
+    freeze: int = 0  # embeddings + bottom k layers frozen (Wu & Dredze 2019)
+    cache_frozen: bool = False  # reuse the frozen layers' outputs across epochs
+    layer_mix: bool = False  # scalar mix of all layers (Peters et al. 2018)
 
 
 def collate(features: list[Features], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -111,9 +118,11 @@ def fine_tune(
     settings: FineTuneSettings,
     dev_score: Callable[[torch.nn.Module], float] | None = None,
     progress: str = "fine-tuning",
+    prefix_cache: "FrozenPrefixCache | None" = None,
 ) -> tuple[torch.nn.Module, dict[str, object]]:
     """Fine-tune with AdamW and a linear schedule; keep the epoch with the best dev score.
 
+    With a `prefix_cache` (see `frozen_cache.py`), training batches skip the frozen layers.
     Returns the model (holding the best weights) and a log: dev score per epoch, best epoch.
     """
     torch.manual_seed(settings.seed)
@@ -137,16 +146,19 @@ def fine_tune(
     bar = tqdm(total=total, desc=progress, leave=False)
     for epoch in range(settings.epochs):
         model.train()
-        for indices in length_sorted_batches(train, settings.batch_size, rng):
-            batch = collate([train[i] for i in indices], pad_id, device)
-            with autocast(device):
-                loss = model(**_model_inputs(model, batch)).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            bar.update()
+        with prefix_cache.active() if prefix_cache else nullcontext():
+            for indices in length_sorted_batches(train, settings.batch_size, rng):
+                batch = collate([train[i] for i in indices], pad_id, device)
+                if prefix_cache:
+                    prefix_cache.select(indices)
+                with autocast(device):
+                    loss = model(**_model_inputs(model, batch)).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+                bar.update()
         if dev_score is not None:
             score = dev_score(model)
             log["dev_scores"].append(score)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from mbert_eval.config import Experiment
-from mbert_eval.encoders import check_model_spec
+from mbert_eval.encoders import check_model_spec, model_depth
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language, lookup
-from mbert_eval.methods import get_method
+from mbert_eval.methods import check_method, needs_parallel
 from mbert_eval.tasks import get_task
 from mbert_eval.tasks.base import Task, TaskData
 
@@ -58,11 +58,7 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
         problems.append("targets: no target language given")
     sources = _languages(experiment.sources, "sources", problems)
     targets = _languages(experiment.targets, "targets", problems)
-    for index, method in enumerate(experiment.methods):
-        try:
-            get_method(method)
-        except UserError as err:
-            problems.append(f"methods[{index}]: {err}")
+    _check_methods(experiment, problems)
     if experiment.executor not in EXECUTORS:
         problems.append(f"executor: unknown executor '{experiment.executor}' (known: {', '.join(EXECUTORS)})")
     _check_training(experiment, problems)
@@ -75,6 +71,23 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
         if check_files:
             _check_task_files(name, task, sources, targets, problems)
     return problems
+
+
+def _check_methods(experiment: Experiment, problems: list[str]) -> None:
+    names = [method.name for method in experiment.methods]
+    if not names:
+        problems.append("methods: no method given")
+    depths = {model: model_depth(model) for model in experiment.models}
+    for index, method in enumerate(experiment.methods):
+        key = f"methods[{index}]"
+        if names.count(method.name) > 1:
+            problems.append(f"{key}: method name '{method.name}' is used twice")
+        problems.extend(f"{key}: {problem}" for problem in check_method(method))
+        if needs_parallel(method) and (experiment.parallel.source is None or experiment.parallel.target is None):
+            problems.append(f"{key}: method '{method.name}' needs parallel text: set parallel.source and parallel.target")
+        for model, depth in depths.items():
+            if depth is not None and method.freeze > depth:
+                problems.append(f"{key}: freeze {method.freeze} is beyond the depth of {model} ({depth} layers)")
 
 
 def _check_training(experiment: Experiment, problems: list[str]) -> None:

@@ -121,7 +121,7 @@ def test_validate_lists_every_problem_with_key_paths(tmp_path, small_family, tin
     text = result.stderr
     assert "traning: unknown key; did you mean 'training'?" in text
     assert "targets[0]: unknown language 'ger'" in text
-    assert "methods[0]: unknown method 'basline'; did you mean: baseline?" in text
+    assert "methods[0]: unknown method step 'basline'; did you mean: baseline?" in text
     assert "tasks.pos.test: file not found for qab" in text
     assert "tasks.nerr: unknown task 'nerr'; did you mean: ner?" in text
     assert len(text.strip().splitlines()) == 5

@@ -1,42 +1,117 @@
-"""Transfer methods: each turns a base encoder into the encoder a cell fine-tunes.
+"""Transfer methods: a chain of steps that each derive an encoder checkpoint, then fine-tuning options.
 
-A method produces an encoder checkpoint (a model spec) and knows nothing about tasks. `baseline`
-fine-tunes the base model as it is (Devlin et al. 2019; Wu & Dredze 2019 for mBERT's zero-shot
-transfer). Methods that derive checkpoints (translation LM, alignment) register here too.
+A method (`config.MethodConfig`) is a chain of checkpoint steps, such as translation LM (`tlm`,
+Conneau & Lample 2019), alignment-aware fine-tuning (`align`, Cao et al. 2020) or a random-init
+control (`scratch`), followed by fine-tuning options (freezing, Wu & Dredze 2019; layer mixing).
+`baseline` has no steps. Each derived checkpoint is cached under a hash of its base checkpoint,
+its settings, its data checksums and the seed, so grids that share one build it once.
 """
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
+from mbert_eval.config import Experiment, MethodConfig, stable_hash
+from mbert_eval.data import file_checksum
 from mbert_eval.errors import UserError
 
 
 @dataclass(frozen=True)
 class MethodContext:
-    """What a method may use: a cache folder for derived checkpoints, and the cell's seed."""
+    """What a step may use: the experiment's settings, the cell's languages and seed, a cache."""
 
-    cache_dir: Path
+    experiment: Experiment
+    source: str
     seed: int
+    cache_dir: Path
 
 
-Method = Callable[[str, MethodContext], str]
+@dataclass(frozen=True)
+class Step:
+    """A checkpoint-deriving step: `build(base, out_dir, context)` writes a model folder;
+    `fingerprint(context)` is what, besides the base checkpoint and seed, its output depends on."""
+
+    name: str
+    summary: str
+    build: Callable[[str, Path, MethodContext], None]
+    fingerprint: Callable[[MethodContext], dict[str, Any]]
+    needs_parallel: bool = False
 
 
-def baseline(model: str, context: MethodContext) -> str:
-    """The base encoder, unchanged."""
-    return model
+STEPS: dict[str, Step] = {}
 
 
-METHODS: dict[str, Method] = {"baseline": baseline}
+def register_step(step: Step) -> None:
+    """Add a step to the registry (each step module calls this once)."""
+    STEPS[step.name] = step
 
 
-def get_method(name: str) -> Method:
-    """A method by name; unknown names list close matches and the known ones."""
-    if name not in METHODS:
-        close = difflib.get_close_matches(name, METHODS, n=2)
-        hint = f"; did you mean: {', '.join(close)}?" if close else ""
-        raise UserError(f"unknown method '{name}'{hint} (known: {', '.join(sorted(METHODS))})")
-    return METHODS[name]
+def check_method(method: MethodConfig) -> list[str]:
+    """Problems with a method: unknown steps, negative freeze, incompatible options."""
+    _load_steps()
+    problems = []
+    for step in method.chain:
+        if step not in STEPS:
+            close = difflib.get_close_matches(step, [*STEPS, "baseline", "mix", "freeze3"], n=1)
+            hint = f"; did you mean: {', '.join(close)}?" if close else ""
+            problems.append(f"unknown method step '{step}'{hint} (steps: {', '.join(sorted(STEPS))}; "
+                            "options: freeze<k>, mix)")
+    if method.freeze < 0:
+        problems.append(f"freeze must be 0 or more, got {method.freeze}")
+    if method.cache_frozen and method.layer_mix:
+        problems.append("cache_frozen cannot be combined with layer_mix (the mix reads the frozen layers)")
+    return problems
+
+
+def needs_parallel(method: MethodConfig) -> bool:
+    """Whether any step of the method reads parallel text."""
+    _load_steps()
+    return any(STEPS[step].needs_parallel for step in method.chain if step in STEPS)
+
+
+def checkpoint_identity(spec: str) -> str:
+    """A Hub name as it is; a local folder by the checksums of its config and weights."""
+    folder = Path(spec).expanduser()
+    if not folder.is_dir():
+        return spec
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".json", ".safetensors", ".bin", ".model", ".txt"))
+    return stable_hash({p.name: file_checksum(p) for p in files})
+
+
+def derived_checkpoint(step_name: str, base: str, context: MethodContext) -> str:
+    """The step's output for `base`, built once and then reused from the cache."""
+    step = STEPS[step_name]
+    key = stable_hash({"step": step_name, "base": checkpoint_identity(base), "seed": context.seed,
+                       "inputs": step.fingerprint(context)})
+    out = context.cache_dir / f"{step_name}-{key}"
+    if not (out / "config.json").is_file():
+        step.build(base, out, context)
+        (out / "derived_from.json").write_text(json.dumps({"step": step_name, "base": base, "key": key}, indent=1))
+    return str(out)
+
+
+def prepare_encoder(model: str, method: MethodConfig, context: MethodContext) -> str:
+    """Run the method's chain of steps on `model`; returns the encoder to fine-tune."""
+    problems = check_method(method)
+    if problems:
+        raise UserError(f"method '{method.name}': {problems[0]}")
+    spec = model
+    for step in method.chain:
+        spec = derived_checkpoint(step, spec, context)
+    return spec
+
+
+def describe_methods() -> list[tuple[str, str]]:
+    """(name, summary) of the built-in method names and steps, for `mbert-eval ls methods`."""
+    _load_steps()
+    rows = [("baseline", "the base encoder, fine-tuned as it is"),
+            ("freeze<k>", "freeze embeddings + bottom k layers while fine-tuning (Wu & Dredze 2019)"),
+            ("mix", "classify from a learned softmax-weighted sum of all layers (Peters et al. 2018)")]
+    return rows + [(step.name, step.summary) for step in sorted(STEPS.values(), key=lambda s: s.name)]
+
+
+def _load_steps() -> None:
+    import mbert_eval.methods.steps  # noqa: F401  (registers the built-in steps)

@@ -5,7 +5,9 @@ from typing import ClassVar
 
 import torch
 
-from mbert_eval.encoders import Head, load_model, load_tokenizer
+from mbert_eval.encoders import Head, freeze_lower_layers, load_model, load_tokenizer
+from mbert_eval.frozen_cache import FrozenPrefixCache
+from mbert_eval.scalar_mix import ScalarMixClassifier
 from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.training import Features, FineTuneSettings, fine_tune, predict
 
@@ -40,18 +42,28 @@ class FineTunedTask(Task):
         tokenizer = load_tokenizer(model_spec)
         labels = self.label_set(train)
         label_ids = {label: i for i, label in enumerate(labels)}
-        model = load_model(model_spec, self.head, len(labels))
+        if settings.layer_mix:
+            model = ScalarMixClassifier(load_model(model_spec), self.head, len(labels))
+        else:
+            model = load_model(model_spec, self.head, len(labels))
+        freeze_lower_layers(model, settings.freeze)
+        model.to(device)
         train_features = self.encode(train, tokenizer, label_ids, settings.max_length)
         dev_features = self.encode(dev, tokenizer, label_ids, _eval_length(model))
         pad = tokenizer.pad_token_id or 0
+        cache = None
+        if settings.cache_frozen and settings.freeze:
+            cache = FrozenPrefixCache(model, settings.freeze, train_features, pad, device, settings.eval_batch_size)
 
         def dev_score(current: torch.nn.Module) -> float:
             predicted = predict(current, dev_features, pad, device, settings.eval_batch_size)
             return next(iter(self.score(dev, dev_features, predicted, labels).values()))
 
         model, log = fine_tune(
-            model, train_features, pad, device, settings, dev_score, progress=f"{self.metadata.name}"
+            model, train_features, pad, device, settings, dev_score, progress=self.metadata.name, prefix_cache=cache
         )
+        if settings.layer_mix:
+            log["layer_weights"] = model.layer_weights()
         return Prepared(model, tokenizer, labels, log)
 
     def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:

@@ -1,0 +1,84 @@
+"""The built-in checkpoint steps: `scratch`, `tlm` and `align`."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mbert_eval.data import AlignmentLinks
+from mbert_eval.encoders import load_tokenizer, model_depth
+from mbert_eval.methods import MethodContext, Step, register_step
+from mbert_eval.methods.parallel_data import load_parallel, write_text_pairs
+
+
+def _parallel_fingerprint(context: MethodContext) -> dict[str, Any]:
+    return {s.language: s.checksums for s in load_parallel(context.experiment, context.source)}
+
+
+def build_scratch(base: str, out_dir: Path, context: MethodContext) -> None:
+    """Same architecture and tokenizer as `base`, randomly initialized: the control that shows how
+    much of the transfer the pretraining itself brings (cf. K et al. 2020)."""
+    from transformers import AutoConfig, AutoModel
+
+    torch.manual_seed(context.seed)
+    model = AutoModel.from_config(AutoConfig.from_pretrained(base))
+    _save_atomically(out_dir, lambda folder: (model.save_pretrained(folder), load_tokenizer(base).save_pretrained(folder)))
+
+
+def build_tlm(base: str, out_dir: Path, context: MethodContext) -> None:
+    """Continued pretraining of `base` with translation LM on the parallel text (Conneau & Lample 2019)."""
+    from mbert_eval.methods.tlm import tlm_encoder
+
+    text_dir = context.cache_dir / "parallel-text" / out_dir.name
+    files = [write_text_pairs(s, text_dir) for s in load_parallel(context.experiment, context.source)]
+    tlm_encoder(base, out_dir, files, context.experiment.tlm, context.seed)
+
+
+def build_align(base: str, out_dir: Path, context: MethodContext) -> None:
+    """Alignment-aware fine-tuning of `base` (Cao, Kitaev & Klein 2020) on word-aligned parallel text;
+    links come from the config's Pharaoh files or, where none are given, from the aligner."""
+    from mbert_eval.methods.alignment import align_encoder
+
+    settings = context.experiment.align
+    pairs: list[tuple[list[str], list[str]]] = []
+    links: list[AlignmentLinks] = []
+    for parallel in load_parallel(context.experiment, context.source):
+        pairs += parallel.pairs
+        links += parallel.links if parallel.links is not None else compute_links(base, parallel.pairs, settings)
+    align_encoder(base, out_dir, pairs, links, settings, context.seed)
+
+
+def compute_links(model: str, pairs: list[tuple[list[str], list[str]]], settings) -> list[AlignmentLinks]:
+    """Word alignments by the batched SimAlign aligner (Jalili Sabet et al. 2020) with `model`."""
+    from mbert_eval.methods.aligner import AlignerConfig, WordAligner
+
+    depth = model_depth(model)
+    layer = min(settings.aligner_layer, depth) if depth else settings.aligner_layer
+    aligner = WordAligner(AlignerConfig(model=model, layer=layer, methods=(settings.aligner_method,)))
+    return aligner.align(pairs)[settings.aligner_method]
+
+
+def _save_atomically(out_dir: Path, save) -> None:
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        save(temporary)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        temporary.rename(out_dir)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+register_step(Step("scratch", "same architecture and tokenizer, randomly initialized (control)", build_scratch,
+                   lambda context: {}))
+register_step(Step("tlm", "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)",
+                   build_tlm, lambda c: {"tlm": asdict(c.experiment.tlm), "data": _parallel_fingerprint(c)},
+                   needs_parallel=True))
+register_step(Step("align", "alignment-aware fine-tuning on word-aligned parallel text (Cao et al. 2020)",
+                   build_align, lambda c: {"align": asdict(c.experiment.align), "data": _parallel_fingerprint(c)},
+                   needs_parallel=True))

@@ -1,0 +1,138 @@
+"""Fine-tuning options (freezing, frozen-layer cache, layer mixing) and method chains with caching."""
+import pytest
+import torch
+from conftest import family_experiment, write_config
+
+from mbert_eval.config import MethodConfig, load_experiment
+from mbert_eval.encoders import freeze_lower_layers, load_model
+from mbert_eval.errors import UserError
+from mbert_eval.frozen_cache import FrozenPrefixCache
+from mbert_eval.methods import MethodContext, STEPS, Step, derived_checkpoint, prepare_encoder
+from mbert_eval.runner import run_experiment
+from mbert_eval.scalar_mix import ScalarMixClassifier
+from mbert_eval.store import ResultStore
+from mbert_eval.training import FineTuneSettings, collate, fine_tune
+
+
+def _features(n=12, vocab=300, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(n):
+        length = 5 + i % 7
+        ids = [2] + torch.randint(5, vocab, (length,), generator=g).tolist() + [3]
+        out.append({"input_ids": ids, "labels": [-100] + torch.randint(0, 3, (length,), generator=g).tolist() + [-100]})
+    return out
+
+
+def test_method_names_parse():
+    method = MethodConfig.from_name("tlm+align+freeze3+mix")
+    assert (method.chain, method.freeze, method.layer_mix) == (["tlm", "align"], 3, True)
+    assert MethodConfig.from_name("baseline").chain == []
+
+
+def test_frozen_parameters_unchanged_and_absent_from_optimizer(tiny_model):
+    model = load_model(str(tiny_model), "token", 3)
+    freeze_lower_layers(model, 1)
+    frozen = {n: p.detach().clone() for n, p in model.named_parameters() if not p.requires_grad}
+    assert any("embeddings" in n for n in frozen) and any("layer.0." in n for n in frozen)
+    assert not any("layer.1." in n for n in frozen)
+    trained_before = model.bert.encoder.layer[1].output.dense.weight.detach().clone()
+    captured = {}
+    original = torch.optim.AdamW.__init__
+
+    def capture(self, params, **kwargs):
+        captured["params"] = [p for group in params for p in group["params"]]
+        original(self, params, **kwargs)
+
+    torch.optim.AdamW.__init__ = capture
+    try:
+        fine_tune(model, _features(), 0, torch.device("cpu"), FineTuneSettings(learning_rate=1e-2, epochs=1, batch_size=4))
+    finally:
+        torch.optim.AdamW.__init__ = original
+    optimized = {id(p) for p in captured["params"]}
+    for name, parameter in model.named_parameters():
+        if name in frozen:
+            assert torch.equal(parameter, frozen[name]), name
+            assert id(parameter) not in optimized, name
+    assert not torch.equal(model.bert.encoder.layer[1].output.dense.weight, trained_before)
+
+
+def test_freeze_beyond_depth_is_rejected(tiny_model):
+    model = load_model(str(tiny_model), "token", 3)
+    with pytest.raises(UserError, match="beyond the model's depth"):
+        freeze_lower_layers(model, 3)
+
+
+def test_frozen_cache_gives_the_same_training_as_recomputing(tiny_model):
+    features = _features()
+    settings = FineTuneSettings(learning_rate=1e-2, epochs=2, batch_size=4, seed=3)
+    results = []
+    for cached in (False, True):
+        torch.manual_seed(0)
+        model = load_model(str(tiny_model), "token", 3)
+        model.config.hidden_dropout_prob = 0.0
+        for module in model.modules():  # without dropout both paths compute the same function
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
+        freeze_lower_layers(model, 1)
+        cache = FrozenPrefixCache(model, 1, features, 0, torch.device("cpu")) if cached else None
+        fine_tune(model, features, 0, torch.device("cpu"), settings, prefix_cache=cache)
+        results.append(model.classifier.weight.detach().clone())
+    assert torch.allclose(results[0], results[1], atol=1e-5)
+
+
+def test_layer_mix_learns_weights_and_predicts(tiny_model):
+    encoder = load_model(str(tiny_model))
+    model = ScalarMixClassifier(encoder, "token", 3)
+    weights = model.layer_weights()
+    assert len(weights) == 3 and sum(weights) == pytest.approx(1.0, abs=1e-5)
+    fine_tune(model, _features(), 0, torch.device("cpu"), FineTuneSettings(learning_rate=5e-2, epochs=2, batch_size=4))
+    assert model.layer_weights() != weights
+    batch = collate(_features()[:2], 0, torch.device("cpu"))
+    assert model(**batch).logits.shape[-1] == 3
+
+
+def test_derived_checkpoints_are_cached(tmp_path, tiny_model, monkeypatch):
+    builds = []
+
+    def build(base, out_dir, context):
+        builds.append(base)
+        STEPS["scratch"].build(base, out_dir, context)
+
+    monkeypatch.setitem(STEPS, "counted", Step("counted", "test", build, lambda context: {"x": 1}))
+    experiment, _ = load_experiment(None)
+    context = MethodContext(experiment, "en", 1, tmp_path / "cache")
+    first = prepare_encoder(str(tiny_model), MethodConfig(name="a", chain=["counted"]), context)
+    second = derived_checkpoint("counted", str(tiny_model), context)
+    assert first == second and len(builds) == 1
+    other_seed = MethodContext(experiment, "en", 2, tmp_path / "cache")
+    assert derived_checkpoint("counted", str(tiny_model), other_seed) != first and len(builds) == 2
+
+
+def test_grid_with_freeze_mix_and_scratch(tmp_path, small_family, tiny_model):
+    raw = family_experiment(small_family, tiny_model, methods=["baseline", "freeze1", "mix", "scratch"])
+    raw["tasks"].pop("paraphrase")
+    raw["targets"] = raw["targets"][:1]
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == []
+    run_experiment(experiment)
+    rows = {r.method: r for r in ResultStore(experiment.store_path).rows()}
+    assert set(rows) == {"baseline", "freeze1", "mix", "scratch"}
+    assert len(rows["mix"].extra["layer_weights"]) == 3
+    assert "layer_weights" not in rows["baseline"].extra
+
+
+@pytest.mark.parametrize("method,message", [
+    ("freeze5", "freeze 5 is beyond the depth"),
+    ("tlmm", "unknown method step 'tlmm'; did you mean: tlm?"),
+    ("tlm", "needs parallel text"),
+])
+def test_bad_methods_are_reported(tmp_path, small_family, tiny_model, method, message):
+    from click.testing import CliRunner
+
+    from mbert_eval.cli import main
+
+    raw = family_experiment(small_family, tiny_model, methods=[method])
+    result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "out" / "results.sqlite").exists() or ResultStore(tmp_path / "out" / "results.sqlite").rows() == []

@@ -78,7 +78,8 @@ def run(config: str, overrides: tuple[str, ...], overwrite: bool) -> None:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write all rows as CSV ('-' for stdout).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write all rows as JSON ('-' for stdout).")
 @click.option("--all-metrics", is_flag=True, help="Show every metric, not only each task's main one.")
-def results(store_path: str, csv_path: str | None, json_path: str | None, all_metrics: bool) -> None:
+@click.option("--per-seed", is_flag=True, help="One row per seed instead of mean ± std over seeds.")
+def results(store_path: str, csv_path: str | None, json_path: str | None, all_metrics: bool, per_seed: bool) -> None:
     """Print the stored results as a table, or export them."""
     from mbert_eval.results_table import export_rows, format_results
 
@@ -92,7 +93,7 @@ def results(store_path: str, csv_path: str | None, json_path: str | None, all_me
             if path:
                 export_rows(store, path, kind)
         return
-    click.echo(format_results(store, all_metrics))
+    click.echo(format_results(store, all_metrics, per_seed))
 
 
 @main.group(cls=Group)

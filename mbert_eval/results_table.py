@@ -9,6 +9,7 @@ from pathlib import Path
 from mbert_eval.store import COLUMNS, ResultStore
 
 SHOWN = ["task", "model", "method", "source", "target", "seed", "metric", "score", "n_examples", "config_hash"]
+GROUP = ["task", "model", "method", "source", "target", "metric"]
 
 
 def main_metrics(tasks: set[str]) -> dict[str, str]:
@@ -18,8 +19,9 @@ def main_metrics(tasks: set[str]) -> dict[str, str]:
     return {name: get_task(name).metadata.main_metric for name in tasks if name in TASKS}
 
 
-def format_results(store: ResultStore, all_metrics: bool = False) -> str:
-    """A readable table of stored scores (main metric per task unless `all_metrics`)."""
+def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool = False) -> str:
+    """A readable table of stored scores: mean ± sample std over seeds per (task, model, method,
+    source, target), or one row per seed with `per_seed`; main metric per task unless `all_metrics`."""
     frame = store.dataframe()
     if frame.empty:
         return f"no results stored in {store.path}"
@@ -27,10 +29,17 @@ def format_results(store: ResultStore, all_metrics: bool = False) -> str:
         main = main_metrics(set(frame["task"]))
         keep = frame.apply(lambda row: main.get(row["task"], row["metric"]) == row["metric"], axis=1)
         frame = frame[keep]
-    frame = frame[SHOWN].copy()
-    frame["score"] = frame["score"].map(lambda s: f"{s:.4f}")
+    frame = frame.copy()
     frame["model"] = frame["model"].map(lambda m: m if len(m) <= 40 else "…" + m[-39:])
-    return frame.to_string(index=False)
+    if per_seed:
+        frame["score"] = frame["score"].map(lambda s: f"{s:.4f}")
+        return frame[SHOWN].to_string(index=False)
+    summary = frame.groupby(GROUP, sort=True)["score"].agg(["mean", "std", "count"]).reset_index()
+    summary["score"] = [
+        f"{m:.4f}" if n < 2 else f"{m:.4f} ± {sd:.4f}" for m, sd, n in zip(summary["mean"], summary["std"], summary["count"])
+    ]
+    summary = summary.rename(columns={"count": "seeds"})
+    return summary[GROUP + ["score", "seeds"]].to_string(index=False)
 
 
 def export_rows(store: ResultStore, path: str, kind: str) -> None:

@@ -54,3 +54,16 @@ def test_filters_and_dataframe(tmp_path):
     assert sorted(frame["metric"]) == ["accuracy", "f1"]
     with pytest.raises(ValueError):
         store.rows(nonsense=1)
+
+
+def test_results_table_shows_mean_and_std_over_seeds(tmp_path):
+    from dataclasses import replace
+
+    from mbert_eval.results_table import format_results
+
+    store = ResultStore(tmp_path / "r.sqlite")
+    for seed, score in ((1, 0.5), (2, 0.7), (3, 0.9)):
+        store.write_cell([replace(_row("de", score, key=f"c{seed}"), seed=seed)])
+    text = format_results(store)
+    assert "0.7000 ± 0.2000" in text and text.splitlines()[1].split()[-1] == "3"
+    assert "0.9000" in format_results(store, per_seed=True)

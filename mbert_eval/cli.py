@@ -156,8 +156,7 @@ def text(inputs: tuple[str, ...], out: str) -> None:
 
 
 @main.command()
-@click.option("--corpus", multiple=True, required=True, type=click.Path(dir_okay=False),
-              help="Text file, one sentence a line (repeatable).")
+@click.argument("corpus", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output model folder.")
 @click.option("--preset", default="tiny", show_default=True, help="Model size: tiny, mini, small, base.")
 @click.option("--tokenizer", default="wordpiece", show_default=True, type=click.Choice(["wordpiece", "unigram"]))
@@ -166,15 +165,19 @@ def text(inputs: tuple[str, ...], out: str) -> None:
 @click.option("--objective", "objectives", multiple=True, default=("mlm",), show_default=True)
 @click.option("--max-steps", type=int, help="Stop after this many steps.")
 @click.option("--max-minutes", type=float, help="Stop after this much wall time.")
+@click.option("--learning-rate", type=float, help="Peak learning rate (default: BERT's 1e-4).")
+@click.option("--batch-size", type=int, help="Sequences per step (default 32).")
 @click.option("--seed", default=0, show_default=True)
 def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, vocab_size: int,
              init_from: str | None, objectives: tuple[str, ...], max_steps: int | None,
-             max_minutes: float | None, seed: int) -> None:
-    """Masked-LM pretraining of a BERT (or continued pretraining of any checkpoint)."""
+             max_minutes: float | None, learning_rate: float | None, batch_size: int | None, seed: int) -> None:
+    """Masked-LM pretraining of a BERT on CORPUS text files (one sentence a line, one language a
+    file), or continued pretraining of any checkpoint with --init-from."""
     from mbert_eval.pretrain import PretrainConfig
     from mbert_eval.pretrain import pretrain as run_pretraining
 
-    options = {"max_steps": max_steps} if max_steps is not None else {}
+    given = {"max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size}
+    options = {key: value for key, value in given.items() if value is not None}
     config = PretrainConfig(
         corpus=[Path(c) for c in corpus], out_dir=Path(out), preset=preset, tokenizer=tokenizer,
         vocab_size=vocab_size, init_from=init_from, objectives=tuple(objectives),

@@ -10,7 +10,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["mbert_eval", "mbert_eval.*"]) + ["mbert_eval.language_table"],
     package_dir={"mbert_eval.language_table": "languages"},
-    package_data={"mbert_eval.language_table": ["*.tsv"]},
+    package_data={"mbert_eval.language_table": ["*.tsv"], "mbert_eval.report": ["templates/*"]},
     install_requires=[
         "torch==2.13.0",
         "transformers>=5.0,<6",
@@ -20,6 +20,7 @@ setup(
         "safetensors>=0.4",
         "pandas>=2.0",
         "click>=8.1",
+        "jinja2>=3.1",
         "pyyaml>=6.0",
         "tqdm>=4.60",
         "seqeval>=1.2",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from mbert_eval.cli_report import report
 from mbert_eval.errors import UserError
 
 SET_HELP = "Override any config key, e.g. --set training.learning_rate=3e-5 (repeatable)."
@@ -59,7 +60,8 @@ def validate(config: str, overrides: tuple[str, ...]) -> None:
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, help=SET_HELP)
 @click.option("--overwrite", is_flag=True, help="Recompute cells the store already holds.")
-def run(config: str, overrides: tuple[str, ...], overwrite: bool) -> None:
+@click.option("--no-report", is_flag=True, help="Do not write the HTML report at the end.")
+def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: bool) -> None:
     """Run the grid in CONFIG, computing only the cells the store does not hold yet."""
     from mbert_eval.config import load_experiment
     from mbert_eval.runner import run_experiment
@@ -70,6 +72,13 @@ def run(config: str, overrides: tuple[str, ...], overwrite: bool) -> None:
         f"{summary.cells_run} cells run, {summary.cells_skipped} already stored, "
         f"{summary.rows_written} rows written to {summary.store}"
     )
+    if not no_report:
+        from mbert_eval.report import default_report_path, write_report
+        from mbert_eval.store import ResultStore
+
+        path = write_report(ResultStore(summary.store), default_report_path(experiment.name),
+                            f"mbert-eval: {experiment.name}", experiment=experiment)
+        click.echo(f"report: {path}")
 
 
 @main.command()
@@ -94,6 +103,9 @@ def results(store_path: str, csv_path: str | None, json_path: str | None, all_me
                 export_rows(store, path, kind)
         return
     click.echo(format_results(store, all_metrics, per_seed))
+
+
+main.add_command(report)
 
 
 @main.group(cls=Group)
@@ -162,14 +174,18 @@ def text(inputs: tuple[str, ...], out: str) -> None:
 @click.option("--tokenizer", default="wordpiece", show_default=True, type=click.Choice(["wordpiece", "unigram"]))
 @click.option("--vocab-size", default=8000, show_default=True)
 @click.option("--init-from", help="Continue pretraining from this checkpoint (folder or Hub name).")
-@click.option("--objective", "objectives", multiple=True, default=("mlm",), show_default=True)
+@click.option("--objective", "objectives", multiple=True, default=("mlm",), show_default=True,
+              help="mlm, tlm, or both (repeat the option) to mix them in one run.")
+@click.option("--parallel", nargs=2, multiple=True, type=click.Path(dir_okay=False), metavar="SRC TGT",
+              help="Line-aligned parallel files for tlm (repeatable); MLM uses their sides if no CORPUS.")
 @click.option("--max-steps", type=int, help="Stop after this many steps.")
 @click.option("--max-minutes", type=float, help="Stop after this much wall time.")
 @click.option("--learning-rate", type=float, help="Peak learning rate (default: BERT's 1e-4).")
 @click.option("--batch-size", type=int, help="Sequences per step (default 32).")
 @click.option("--seed", default=0, show_default=True)
 def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, vocab_size: int,
-             init_from: str | None, objectives: tuple[str, ...], max_steps: int | None,
+             init_from: str | None, objectives: tuple[str, ...], parallel: tuple[tuple[str, str], ...],
+             max_steps: int | None,
              max_minutes: float | None, learning_rate: float | None, batch_size: int | None, seed: int) -> None:
     """Masked-LM pretraining of a BERT on CORPUS text files (one sentence a line, one language a
     file), or continued pretraining of any checkpoint with --init-from."""
@@ -181,6 +197,7 @@ def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, voc
     config = PretrainConfig(
         corpus=[Path(c) for c in corpus], out_dir=Path(out), preset=preset, tokenizer=tokenizer,
         vocab_size=vocab_size, init_from=init_from, objectives=tuple(objectives),
+        parallel=[(Path(source), Path(target)) for source, target in parallel],
         max_minutes=max_minutes, seed=seed, **options,
     )
     click.echo(f"model written to {run_pretraining(config)}")

@@ -1,0 +1,158 @@
+"""Small inline SVG charts written by hand: line charts (per-layer scores, layer weights), heatmaps.
+
+Why not matplotlib: it is not a dependency of the suite, adds about a second of import time, and
+its SVGs are tens of kilobytes per chart with glyph paths or font references; these charts are a few
+hundred bytes to a few kilobytes, use the page's own font, and carry `<title>` tooltips. Every label
+is escaped; nothing references anything outside the SVG.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#8c564b", "#7f7f7f")
+FONT = "system-ui, -apple-system, 'Segoe UI', sans-serif"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: a y value per x = 0, 1, ... (None: no value there); `emphasis` draws it bold."""
+
+    label: str
+    values: list[float | None]
+    emphasis: bool = False
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values covering [low, high], about `count` of them."""
+    if high <= low:
+        low, high = low - 0.05 * (abs(low) or 1), high + 0.05 * (abs(high) or 1)
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(low / step) * step
+    return [round(first + i * step, 10) for i in range(math.ceil((high - first) / step - 1e-9) + 1)]
+
+
+def _number(value: float, percent: bool) -> str:
+    return f"{100 * value:.1f}" if percent else f"{value:.3g}"
+
+
+def _tick(value: float, percent: bool) -> str:
+    """A tick label without trailing zeros (ticks are round numbers)."""
+    return f"{round(100 * value if percent else value, 8):g}"
+
+
+def line_chart(title: str, series: list[Series], x_label: str, y_label: str, percent: bool = True,
+               width: int = 520, height: int = 260, colored: int = 8) -> Markup:
+    """A line chart; the first `colored` plain series get colours and legend entries, the rest grey."""
+    values = [v for s in series for v in s.values if v is not None]
+    points = max((len(s.values) for s in series), default=0)
+    if not values or points == 0:
+        return Markup("")
+    ticks = nice_ticks(min(values), max(values))
+    left, right, top, bottom = 46, 170, 26, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x_of(i: int) -> float:
+        return left + plot_w * i / (points - 1) if points > 1 else left + plot_w / 2
+
+    def y_of(v: float) -> float:
+        return top + plot_h * (1 - (v - ticks[0]) / (ticks[-1] - ticks[0]))
+
+    parts = [f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>']
+    for tick in ticks:
+        y = y_of(tick)
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_tick(tick, percent)}'
+                     '</text>')
+    stride = max(1, math.ceil(points / 13))
+    for i in range(0, points, stride):
+        parts.append(f'<text x="{x_of(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{i}</text>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">{escape(x_label)}</text>'
+                 f'<text transform="translate(12 {top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle">'
+                 f'{escape(y_label)}</text>')
+    plain = [s for s in series if not s.emphasis]
+    colours = {id(s): PALETTE[i] for i, s in enumerate(plain[:colored])}
+    legend = [s for s in series if s.emphasis or id(s) in colours]
+    drawn = sorted(series, key=lambda s: (s.emphasis, id(s) in colours))  # grey first, bold last
+    for s in drawn:
+        colour = "#111" if s.emphasis else colours.get(id(s), "#c8c8c8")
+        stroke = 2.6 if s.emphasis else 1.4
+        for segment in _segments(s.values):
+            coords = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in segment)
+            parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="{stroke}">'
+                         f'<title>{escape(s.label)}</title></polyline>')
+        for i, v in enumerate(s.values):
+            if v is not None:
+                parts.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(v):.1f}" r="{2.6 if s.emphasis else 2}" '
+                             f'fill="{colour}"><title>{escape(s.label)}, {escape(x_label)} {i}: '
+                             f'{_number(v, percent)}</title></circle>')
+    for row, s in enumerate(legend[:12]):
+        y = top + 6 + 16 * row
+        colour = "#111" if s.emphasis else colours[id(s)]
+        label = s.label if len(s.label) <= 24 else s.label[:23] + "…"
+        parts.append(f'<line x1="{left + plot_w + 12}" x2="{left + plot_w + 30}" y1="{y}" y2="{y}" stroke="{colour}" '
+                     f'stroke-width="{2.6 if s.emphasis else 2}"/><text x="{left + plot_w + 36}" y="{y + 4}">'
+                     f'{escape(label)}<title>{escape(s.label)}</title></text>')
+    if len(plain) > colored:
+        y = top + 6 + 16 * min(len(legend), 12)
+        parts.append(f'<line x1="{left + plot_w + 12}" x2="{left + plot_w + 30}" y1="{y}" y2="{y}" stroke="#c8c8c8" '
+                     f'stroke-width="2"/><text x="{left + plot_w + 36}" y="{y + 4}">{len(plain) - colored} more</text>')
+    return _svg(title, width, height, parts)
+
+
+def _segments(values: list[float | None]) -> list[list[tuple[int, float]]]:
+    """Runs of consecutive defined values (a None breaks the line)."""
+    runs: list[list[tuple[int, float]]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            runs.append([])
+        else:
+            runs[-1].append((i, v))
+    return [run for run in runs if run]
+
+
+def heatmap(title: str, rows: list[tuple[str, str]], columns: list[tuple[str, str]],
+            values: list[list[float | None]]) -> Markup:
+    """A rows × columns grid of percentages, darker = higher. Labels are (short, full) pairs."""
+    defined = [v for row in values for v in row if v is not None]
+    if not defined:
+        return Markup("")
+    low, high = min(defined), max(defined)
+    cell_w, cell_h, left, top = 46, 26, 12 + 8 * max(len(short) for short, _ in rows), 44
+    width = max(left + cell_w * len(columns) + 12, 7 * len(title) + 12)
+    height = top + cell_h * len(rows) + 8
+    parts = [f'<text x="0" y="16" class="chart-title">{escape(title)}</text>']
+    for j, (short, full) in enumerate(columns):
+        parts.append(f'<text x="{left + cell_w * j + cell_w / 2}" y="{top - 8}" text-anchor="middle">'
+                     f'{escape(short)}<title>{escape(full)}</title></text>')
+    for i, (short, full) in enumerate(rows):
+        y = top + cell_h * i
+        parts.append(f'<text x="{left - 6}" y="{y + cell_h / 2 + 4}" text-anchor="end">{escape(short)}'
+                     f'<title>{escape(full)}</title></text>')
+        for j, value in enumerate(values[i]):
+            x = left + cell_w * j
+            share = 0.5 if high == low or value is None else (value - low) / (high - low)
+            fill = "#eeeeee" if value is None else _blue(share)
+            ink = "#fff" if value is not None and share > 0.55 else "#222"
+            text = "–" if value is None else f"{100 * value:.1f}"
+            tip = f"{full} → {columns[j][1]}: {'missing' if value is None else text}"
+            parts.append(f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}">'
+                         f'<title>{escape(tip)}</title></rect><text x="{x + cell_w / 2 - 1}" y="{y + cell_h / 2 + 3}" '
+                         f'text-anchor="middle" fill="{ink}">{text}</text>')
+    return _svg(title, width, height, parts)
+
+
+def _blue(share: float) -> str:
+    """From a pale to a deep blue as share goes from 0 to 1."""
+    pale, deep = (239, 246, 255), (8, 69, 148)
+    return "#" + "".join(f"{round(a + (b - a) * share):02x}" for a, b in zip(pale, deep))
+
+
+def _svg(title: str, width: int, height: int, parts: list[str]) -> Markup:
+    return Markup(f'<svg class="chart" width="{width}" height="{height}" '
+                  f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" font-family="{FONT}" '
+                  f'font-size="11" fill="#333">{"".join(parts)}</svg>')

@@ -1,0 +1,154 @@
+"""The report's tables for papers and spreadsheets: CSV and JSON (tidy, exact numbers), Markdown and
+LaTeX (the display tables of the HTML page, booktabs rules).
+
+CSV and JSON hold one record per number, with scores as stored (fractions, full precision) so that
+they read back to exactly the store's values; `kind` says what a record is: target, average, family,
+script, layer (per-layer score) or layer_weight. JSON adds the run metadata.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import pandas as pd
+
+from mbert_eval.report.metadata import collect
+from mbert_eval.report.summary import KEYS, TaskSummary
+from mbert_eval.report.tables import Table, overview_table, task_tables
+
+TIDY_COLUMNS = ["kind", "task", "metric", "model", "method", "source", "target", "language", "script", "family",
+                "layer", "mean", "std", "n_seeds", "delta", "verdict", "gap", "n_present", "n_total", "missing"]
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                 "<": r"\textless{}", ">": r"\textgreater{}", "±": r"$\pm$", "Δ": r"$\Delta$",
+                 "≈": r"$\approx$", "–": "--", "—": "---", "−": "$-$", "·": r"\textperiodcentered{}",
+                 "→": r"$\to$", "…": r"\ldots{}"}
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>])")
+
+
+def _clean(value: Any) -> Any:
+    """Plain JSON-able values: NaN and "" → None, numpy scalars → Python numbers, lists → "a b c"."""
+    if isinstance(value, list):
+        value = " ".join(value)
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if value == "" or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _record(kind: str, summary: TaskSummary, values: dict[str, Any]) -> dict[str, Any]:
+    record = {column: None for column in TIDY_COLUMNS}
+    record.update(kind=kind, task=summary.task, metric=summary.metric)
+    record.update({key: _clean(value) for key, value in values.items() if key in record})
+    return record
+
+
+def tidy_records(summaries: list[TaskSummary]) -> list[dict[str, Any]]:
+    """Every number of the report, one record each (columns `TIDY_COLUMNS`)."""
+    records = []
+    for s in summaries:
+        names = s.languages
+        for row in s.scores.to_dict("records"):
+            language = names.loc[row["target"]]
+            present = not math.isnan(row["mean"])
+            records.append(_record("target", s, {**row, "language": language["name"], "script": language["script"],
+                                                 "family": language["family"], "n_seeds": row["n"],
+                                                 "n_present": int(present), "n_total": 1}))
+        for row in s.averages.to_dict("records"):
+            records.append(_record("average", s, {**row, "n_seeds": row["n"]}))
+        for kind, frame in s.groups.items():
+            for row in frame.to_dict("records"):
+                records.append(_record(kind, s, {**row, kind: row["group"]}))
+        for row in s.layers.to_dict("records"):
+            records.append(_record("layer", s, {**row, "language": names.loc[row["target"], "name"]}))
+        for row in s.layer_weights.to_dict("records"):
+            records.append(_record("layer_weight", s, {**row, "mean": row["weight"]}))
+    return records
+
+
+def to_csv(summaries: list[TaskSummary]) -> str:
+    """The tidy records as CSV (floats written exactly; empty = missing)."""
+    frame = pd.DataFrame(tidy_records(summaries), columns=TIDY_COLUMNS)
+    for column in ("layer", "n_seeds", "n_present", "n_total"):
+        frame[column] = frame[column].astype("Int64")
+    return frame.to_csv(index=False)
+
+
+def to_json(summaries: list[TaskSummary], frame: pd.DataFrame, title: str) -> str:
+    """The tidy records plus the run metadata, as JSON (null = missing)."""
+    devices = sorted({str(extra.get("device", "unknown")) for extra in frame["extra"]}) if not frame.empty else []
+    metadata = {
+        "config_hashes": sorted(set(frame["config_hash"])), "code_versions": sorted(set(frame["code_version"])),
+        "library_versions": {k: sorted(set(v)) for k, v in collect(frame, "library_versions").items()},
+        "data_checksums": {k: sorted(set(v)) for k, v in collect(frame, "data_checksums").items()},
+        "devices": devices,
+    }
+    document = {"title": title, "key_columns": KEYS + ["target"], "records": tidy_records(summaries),
+                "metadata": metadata}
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def _markdown_text(text: str) -> str:
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def markdown_table(table: Table) -> str:
+    """A GitHub-flavoured Markdown table; grouped columns read `group label`, the footer follows the body."""
+    labels = [_markdown_text(f"{c.group} {c.label}".strip()) for c in table.columns]
+    lines = [f"**{_markdown_text(table.title)}**", "", "| " + " | ".join(labels) + " |",
+             "|" + "|".join("---:" if c.numeric else ":---" for c in table.columns) + "|"]
+    lines += ["| " + " | ".join(_markdown_text(cell.full_text) for cell in row) + " |"
+              for row in table.rows + table.foot]
+    lines += [f"\n_{_markdown_text(note)}_" for note in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(summaries: list[TaskSummary], title: str) -> str:
+    """Every task's tables as Markdown, under a heading per task."""
+    parts = [f"# {_markdown_text(title)}\n"] + ([markdown_table(overview_table(summaries))] if summaries else [])
+    for s in summaries:
+        parts.append(f"## {_markdown_text(s.task)} ({_markdown_text(s.metric)}, %)\n")
+        parts += [markdown_table(table) for table in task_tables(s)]
+    return "\n".join(parts)
+
+
+def latex_text(text: str) -> str:
+    """Text with LaTeX's special characters escaped (and a few symbols spelled for pdflatex)."""
+    return "".join(LATEX_SPECIAL.get(char, char) for char in text)
+
+
+def latex_table(table: Table) -> str:
+    """A booktabs `table` float: grouped columns under \\multicolumn labels with \\cmidrule."""
+    columns = table.columns
+    lines = [r"\begin{table}[htbp]", r"\centering", r"\small", rf"\caption{{{latex_text(table.title)}}}",
+             rf"\label{{tab:{re.sub(r'[^A-Za-z0-9]+', '-', table.key).strip('-')}}}",
+             r"\begin{tabular}{" + "".join("r" if c.numeric else "l" for c in columns) + "}", r"\toprule"]
+    if any(c.group for c in columns):
+        spans: list[tuple[str, int, int]] = []  # (group, first column, last column), 1-based
+        for index, column in enumerate(columns, start=1):
+            if spans and spans[-1][0] == column.group:
+                spans[-1] = (column.group, spans[-1][1], index)
+            else:
+                spans.append((column.group, index, index))
+        lines.append(" & ".join(rf"\multicolumn{{{b - a + 1}}}{{c}}{{{latex_text(g)}}}" if g else
+                                " & ".join([""] * (b - a + 1)) for g, a, b in spans) + r" \\")
+        lines.append("".join(rf"\cmidrule(lr){{{a}-{b}}}" for g, a, b in spans if g))
+    lines.append(" & ".join(latex_text(c.label) for c in columns) + r" \\")
+    lines.append(r"\midrule")
+    lines += [" & ".join(latex_text(cell.full_text) for cell in row) + r" \\" for row in table.rows]
+    if table.foot:
+        lines.append(r"\midrule")
+        lines += [" & ".join(latex_text(cell.full_text) for cell in row) + r" \\" for row in table.foot]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_latex(summaries: list[TaskSummary], title: str) -> str:
+    """Every task's tables as LaTeX fragments (needs \\usepackage{booktabs})."""
+    parts = [f"% {latex_text(' '.join(title.split()))}: tables written by mbert-eval; needs \\usepackage{{booktabs}}.",
+             "% Scores in %: mean +/- sample std over seeds; delta against the baseline; gap = source - target.", ""]
+    parts += [latex_table(overview_table(summaries))] if summaries else []
+    for s in summaries:
+        parts += [latex_table(table) for table in task_tables(s)]
+    return "\n".join(parts)

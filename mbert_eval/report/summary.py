@@ -1,0 +1,184 @@
+"""Per-task summaries of the results store, computed with pandas (the numbers every format shows).
+
+For each task's main metric and each (model, method, source, target): mean, sample standard
+deviation (ddof=1) and number of seeds; Δ against the `baseline` method; the transfer gap; the
+XTREME average; family and script groups; per-layer scores (retrieval); layer-mixing weights.
+
+Decisions, so that no number is invented and none silently changes meaning:
+- The languages of a task are the union of the targets any of its rows has. A language that one
+  (model, method, source) lacks is *missing* for it; its average is then the plain mean over the
+  languages it has and is flagged partial (XTREME's average is a plain mean over all languages).
+- Several cells for the same seed (e.g. reruns with other settings) are averaged into one score per
+  seed first, so each seed weighs once; `duplicates` counts such cases for the report to say so.
+- Δ = method − baseline (higher is better for every metric of the suite). It is "better"/"worse"
+  when |Δ| exceeds the larger of the two standard deviations, "same" (not distinguishable) when it
+  does not, and "unknown" when either side has a single seed (no spread to judge by).
+- The transfer gap is (score on the source language) − (score on the target); it needs the grid to
+  have evaluated the source language itself, and is missing otherwise. The average's gap is XTREME's:
+  source score − mean over the other languages.
+- The average's spread is the std over seeds of per-seed averages, defined only when every seed
+  covers the same languages.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mbert_eval.errors import UserError
+from mbert_eval.languages import lookup
+from mbert_eval.results_table import main_metrics
+
+BASELINE = "baseline"
+KEYS = ["model", "method", "source"]
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """Everything the report shows for one task; each frame is tidy (one row per number)."""
+
+    task: str
+    metric: str
+    languages: pd.DataFrame  # index code (the task's languages, in order): name, script, family
+    scores: pd.DataFrame  # KEYS + target: mean, std, n, delta, verdict, gap, source_mean (NaN: missing)
+    averages: pd.DataFrame  # KEYS: mean, std, n, n_present, n_total, missing, partial, delta, verdict, gap
+    groups: dict[str, pd.DataFrame]  # "family"/"script" → KEYS + group: mean, n_present, n_total, partial
+    layers: pd.DataFrame  # KEYS + target + layer: mean (per-layer metrics, e.g. retrieval); may be empty
+    layer_weights: pd.DataFrame  # KEYS + layer: weight (mean over cells); may be empty
+    duplicates: int  # (model, method, source, target, seed) with scores from more than one cell
+
+    def values(self, column: str) -> list[str]:
+        """The distinct models, methods or sources of the task, baseline first among methods."""
+        found = list(dict.fromkeys(self.scores[column]))
+        return sorted(found, key=lambda v: (v != BASELINE, v)) if column == "method" else sorted(found)
+
+
+def language_frame(codes: list[str]) -> pd.DataFrame:
+    """Name, script and family of each code from the language table ("unknown" for unknown codes)."""
+    records = []
+    for code in codes:
+        try:
+            language = lookup(code)
+            records.append((code, language.name, language.script, language.family))
+        except UserError:
+            records.append((code, code, UNKNOWN, UNKNOWN))
+    return pd.DataFrame(records, columns=["code", "name", "script", "family"]).set_index("code")
+
+
+def summarize(frame: pd.DataFrame) -> list[TaskSummary]:
+    """One summary per task of a store frame (`ResultStore.dataframe()`), sorted by task name."""
+    if frame.empty:
+        return []
+    main = main_metrics(set(frame["task"]))
+    return [_summarize_task(str(task), main.get(task) or _guess_metric(rows), rows)
+            for task, rows in frame.groupby("task", sort=True)]
+
+
+def _guess_metric(rows: pd.DataFrame) -> str:
+    """For a task the registry does not know: accuracy if present, else its first plain metric."""
+    metrics = sorted(m for m in set(rows["metric"]) if not re.search(r"_layer\d+$", m))
+    return "accuracy" if "accuracy" in metrics else (metrics or sorted(set(rows["metric"])))[0]
+
+
+def _per_seed(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One score per (KEYS, target, seed) (cells for the same seed averaged) and how many were merged."""
+    grouped = rows.groupby(KEYS + ["target", "seed"], sort=False)["score"]
+    counts = grouped.size()
+    return grouped.mean().reset_index(), int((counts > 1).sum())
+
+
+def _summarize_task(task: str, metric: str, rows: pd.DataFrame) -> TaskSummary:
+    seeds, duplicates = _per_seed(rows[rows["metric"] == metric])
+    languages = language_frame(sorted(set(seeds["target"])))
+    stats = seeds.groupby(KEYS + ["target"])["score"].agg(mean="mean", std="std", n="count").reset_index()
+    combos = stats[KEYS].drop_duplicates()
+    scores = combos.merge(pd.DataFrame({"target": list(languages.index)}), how="cross")
+    scores = scores.merge(stats, on=KEYS + ["target"], how="left")
+    scores["n"] = scores["n"].fillna(0).astype(int)
+    scores = _with_gap(scores)
+    scores = _with_delta(scores, ["model", "source", "target"])
+    averages = _with_delta(_averages(scores, seeds), ["model", "source"])
+    groups = {kind: _groups(scores, languages[kind]) for kind in ("family", "script")}
+    return TaskSummary(task, metric, languages, scores, averages, groups, _layers(rows, metric),
+                       _layer_weights(rows), duplicates)
+
+
+def _with_gap(scores: pd.DataFrame) -> pd.DataFrame:
+    """Add source_mean (the score on the source language itself) and gap = source_mean − mean."""
+    own = scores[scores["target"] == scores["source"]][KEYS + ["mean"]].rename(columns={"mean": "source_mean"})
+    scores = scores.merge(own, on=KEYS, how="left")
+    scores["gap"] = (scores["source_mean"] - scores["mean"]).where(scores["target"] != scores["source"])
+    return scores
+
+
+def _with_delta(frame: pd.DataFrame, match: list[str]) -> pd.DataFrame:
+    """Add delta (mean − the baseline's mean on the same `match` keys) and its verdict."""
+    base = frame[frame["method"] == BASELINE][match + ["mean", "std", "n"]]
+    frame = frame.merge(base.rename(columns={"mean": "base_mean", "std": "base_std", "n": "base_n"}),
+                        on=match, how="left")
+    frame["delta"] = (frame["mean"] - frame["base_mean"]).where(frame["method"] != BASELINE)
+    noise = np.fmax(frame["std"], frame["base_std"])
+    frame["verdict"] = np.select(
+        [frame["delta"].isna(), (frame["n"] < 2) | (frame["base_n"] < 2), frame["delta"].abs() <= noise,
+         frame["delta"] > 0],
+        ["", "unknown", "same", "better"], default="worse",
+    )
+    return frame.drop(columns=["base_mean", "base_std", "base_n"])
+
+
+def _averages(scores: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
+    """XTREME's plain mean over the task's languages per (model, method, source), partial if any is missing."""
+    records = []
+    seed_groups = dict(list(seeds.groupby(KEYS, sort=False)))
+    for keys, group in scores.groupby(KEYS, sort=False):
+        present = group.dropna(subset=["mean"])
+        others = present[present["target"] != present["source"]]
+        table = seed_groups[keys].pivot_table(index="seed", columns="target", values="score")
+        rectangular = not table.isna().to_numpy().any()
+        records.append({
+            **dict(zip(KEYS, keys)),
+            "mean": present["mean"].mean(),
+            "std": table.mean(axis=1).std() if rectangular and len(table) > 1 else np.nan,
+            "n": len(table) if rectangular else 0,
+            "n_present": len(present),
+            "n_total": len(group),
+            "missing": [t for t in group["target"] if t not in set(present["target"])],
+            "gap": group["source_mean"].iloc[0] - others["mean"].mean(),
+        })
+    averages = pd.DataFrame(records)
+    averages["partial"] = averages["n_present"] < averages["n_total"]
+    return averages
+
+
+def _groups(scores: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """Plain means over the languages of each family (or script), partial if some are missing."""
+    frame = scores.assign(group=scores["target"].map(labels))
+    result = frame.groupby(KEYS + ["group"], sort=False).agg(
+        mean=("mean", "mean"), n_present=("mean", "count"), n_total=("target", "size")).reset_index()
+    result["partial"] = result["n_present"] < result["n_total"]
+    return result.sort_values(["group"] + KEYS, kind="stable").reset_index(drop=True)
+
+
+def _layers(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Mean over seeds of the per-layer scores (metrics `{metric}_layerNN`)."""
+    layer = rows["metric"].str.extract(rf"^{re.escape(metric)}_layer(\d+)$")[0]
+    picked = rows[layer.notna()].assign(layer=layer.dropna().astype(int))
+    if picked.empty:
+        return pd.DataFrame(columns=KEYS + ["target", "layer", "mean"])
+    per_seed = picked.groupby(KEYS + ["target", "layer", "seed"])["score"].mean().reset_index()
+    return per_seed.groupby(KEYS + ["target", "layer"])["score"].mean().rename("mean").reset_index()
+
+
+def _layer_weights(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean over cells of the learned layer-mixing weights (`extra["layer_weights"]`), per layer."""
+    records = []
+    for _, row in rows.drop_duplicates("cell_key").iterrows():
+        weights = row["extra"].get("layer_weights") if isinstance(row["extra"], dict) else None
+        for layer, weight in enumerate(weights or []):
+            records.append({**{k: row[k] for k in KEYS}, "layer": layer, "weight": float(weight)})
+    if not records:
+        return pd.DataFrame(columns=KEYS + ["layer", "weight"])
+    return pd.DataFrame(records).groupby(KEYS + ["layer"])["weight"].mean().reset_index()

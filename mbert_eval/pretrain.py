@@ -4,8 +4,10 @@ From scratch, ``tokenizer="wordpiece"`` gives the mBERT recipe (BERT architectur
 ``tokenizer="unigram"`` the XLM-R recipe (RoBERTa architecture with a SentencePiece vocabulary, Conneau et al.
 2020); the size comes from ``SIZE_PRESETS``. The vocabulary projection, the largest matrix product of a small
 model, is applied only at masked positions (``projection="masked"``): the loss is the same as with the full
-projection, which ``benchmarks/bench_mlm_projection.py`` compares for speed. The result is a Hugging Face folder
-that ``AutoModelForMaskedLM`` / ``AutoModel`` / ``AutoTokenizer`` load, with a ``pretrain.json`` record.
+projection, which ``benchmarks/bench_mlm_projection.py`` compares for speed. With ``parallel`` file pairs,
+translation LM (``objectives=("tlm",)``, Conneau & Lample 2019) trains on them, alone or mixed with MLM. The
+result is a Hugging Face folder that ``AutoModelForMaskedLM`` / ``AutoModel`` / ``AutoTokenizer`` load, with a
+``pretrain.json`` record.
 """
 import hashlib
 import json
@@ -14,6 +16,8 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,8 +36,9 @@ from transformers import (
     XLMRobertaForMaskedLM,
 )
 
+from mbert_eval.data import file_checksum, read_parallel
 from mbert_eval.errors import UserError
-from mbert_eval.objectives import OBJECTIVES, Batch, Objective, get_objective
+from mbert_eval.objectives import OBJECTIVES, TLM_NEEDS_PARALLEL, Batch, InputLayout, Objective, get_objective
 from mbert_eval.tokenizer_training import TOKENIZER_KINDS, check_corpus, train_tokenizer
 
 _POSITIONS = {"max_position_embeddings": 512}
@@ -54,7 +59,7 @@ _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")  # "name" 
 class PretrainConfig:
     """Everything that determines a pretraining run; its hash decides whether an output folder can be reused."""
 
-    corpus: list[Path]  # plain-text files, one sentence per line; each file is one language
+    corpus: list[Path]  # plain-text files, one sentence per line; each file is one language (may be empty: parallel)
     out_dir: Path  # the Hugging Face folder to write (replaced atomically)
     preset: str = "tiny"  # model size, a key of SIZE_PRESETS (ignored with init_from)
     tokenizer: str = "wordpiece"  # "wordpiece" (mBERT recipe) or "unigram" (XLM-R recipe); ignored with init_from
@@ -72,9 +77,13 @@ class PretrainConfig:
     mask_prob: float = 0.15  # share of tokens predicted (Devlin et al. 2019)
     seed: int = 0  # model initialisation, dropout, shuffling and masking
     projection: Projection = "masked"  # "full" only to compare speed: the loss is the same
+    parallel: list[tuple[Path, Path]] = ()  # line-aligned (source, target) files for "tlm"; MLM text if no corpus
 
     def __post_init__(self) -> None:
         self.corpus = [Path(path) for path in self.corpus]
+        if any(isinstance(pair, (str, Path)) or len(pair) != 2 for pair in self.parallel):
+            raise UserError("parallel must list (source file, target file) pairs of line-aligned text")
+        self.parallel = [(Path(source), Path(target)) for source, target in self.parallel]
         self.out_dir = Path(self.out_dir)
         self.objectives = tuple(self.objectives)
         if self.preset not in SIZE_PRESETS:
@@ -85,6 +94,10 @@ class PretrainConfig:
             raise UserError(f"no pretraining objective given; known: {', '.join(sorted(OBJECTIVES))}")
         for name in self.objectives:
             get_objective(name)
+        if "tlm" in self.objectives and not self.parallel:
+            raise UserError(TLM_NEEDS_PARALLEL)
+        if not self.corpus and not self.parallel:
+            raise UserError("no training text given: pass corpus files (one sentence a line) or parallel file pairs")
         if self.projection not in ("masked", "full"):
             raise UserError(f"unknown projection {self.projection!r}; known: masked, full")
         if self.max_steps < 1 or self.batch_size < 1 or (self.max_minutes is not None and self.max_minutes <= 0):
@@ -100,55 +113,81 @@ class PretrainConfig:
         if not 3 <= self.max_length <= positions:
             raise UserError(f"max_length must be between 3 and {positions}, got {self.max_length}")
 
+    def monolingual_files(self) -> list[Path]:
+        """The text for MLM and tokenizer training: ``corpus``, or each side of the parallel text if it is empty."""
+        return self.corpus or [path for pair in self.parallel for path in pair]
+
+    def check_files(self) -> None:
+        """Raise a one-line ``DataError`` unless every corpus file has text and every parallel pair of files has
+        the same number of non-empty lines."""
+        check_corpus(self.monolingual_files())
+        for source, target in self.parallel:
+            read_parallel(source, target)
+
     def config_hash(self) -> str:
-        """SHA-256 of this config as sorted JSON (without ``out_dir``) plus the checksum of each corpus file."""
-        check_corpus(self.corpus)
+        """SHA-256 of this config as sorted JSON (without ``out_dir``) plus the checksum of each corpus and
+        parallel file, after ``check_files``."""
+        self.check_files()
         settings = {key: value for key, value in self.to_json().items() if key != "out_dir"}
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-        for path in self.corpus:
-            digest.update(_file_sha256(path).encode())
+        for path in [*self.corpus, *(path for pair in self.parallel for path in pair)]:
+            digest.update(file_checksum(path).encode())
         return digest.hexdigest()
 
     def to_json(self) -> dict[str, object]:
         """The config as JSON-compatible values (paths as strings)."""
         settings = asdict(self)
         settings["corpus"] = [str(path) for path in self.corpus]
+        settings["parallel"] = [[str(source), str(target)] for source, target in self.parallel]
         settings["out_dir"] = str(self.out_dir)
         settings["objectives"] = list(self.objectives)
         return settings
 
 
 def pretrain(config: PretrainConfig, reuse: bool = True, progress: bool = True) -> Path:
-    """Pretrain with masked LM (Devlin et al. 2019) and write a Hugging Face folder to ``config.out_dir``.
+    """Pretrain with masked LM (Devlin et al. 2019) and/or translation LM (Conneau & Lample 2019) and write a
+    Hugging Face folder to ``config.out_dir``.
 
     AdamW with linear warm-up and decay; the loss projects onto the vocabulary only at masked positions unless
     ``config.projection == "full"``. With ``reuse``, a folder whose ``pretrain.json`` has the same config hash is
-    returned untouched. The folder is trained in a temporary sibling and renamed into place, so an interrupted
-    run leaves no half-written ``out_dir``.
+    returned untouched. The folder is written through ``atomic_output``.
     """
     config_hash = config.config_hash()
-    out_dir = config.out_dir
-    if reuse and _recorded_hash(out_dir) == config_hash:
-        return out_dir
-    if out_dir.exists() and not _replaceable(out_dir):
-        raise UserError(f"{out_dir} exists and is not a pretraining output folder; pick another out_dir")
-    partial = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
+    if reuse and _recorded_hash(config.out_dir) == config_hash:
+        return config.out_dir
+    with atomic_output(config.out_dir, RECORD_FILE) as partial:
         torch.manual_seed(config.seed)
         model, tokenizer = _model_and_tokenizer(config, partial)
-        objectives = [get_objective(name)(tokenizer, config.max_length, config.mask_prob) for name in config.objectives]
+        layout = InputLayout.of(model)
+        objectives = [
+            get_objective(name)(tokenizer, config.max_length, config.mask_prob, layout) for name in config.objectives
+        ]
         stats = _train(model, objectives, config, progress)
         model.save_pretrained(partial)
         tokenizer.save_pretrained(partial)
         _copy_vocab_file(tokenizer, partial)
         record = {"config": config.to_json(), "config_hash": config_hash, **stats}
         (partial / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return config.out_dir
+
+
+@contextmanager
+def atomic_output(out_dir: Path, record_file: str) -> Iterator[Path]:
+    """A temporary sibling folder to write into; it replaces ``out_dir`` when the block ends without error and is
+    removed otherwise, so an interrupted run leaves no half-written ``out_dir``. An existing ``out_dir`` is only
+    replaced if it is empty or an earlier output, recognised by its ``record_file``."""
+    out_dir = Path(out_dir)
+    earlier = out_dir.is_dir() and ((out_dir / record_file).is_file() or not any(out_dir.iterdir()))
+    if out_dir.exists() and not earlier:
+        raise UserError(f"{out_dir} exists and is not an earlier output folder (no {record_file}); pick another one")
+    partial = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        yield partial
         _replace(partial, out_dir)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    return out_dir
 
 
 def new_model(
@@ -213,7 +252,7 @@ def _model_and_tokenizer(config: PretrainConfig, folder: Path) -> tuple[PreTrain
     """Load ``config.init_from``, or train a tokenizer into ``folder`` and build a fresh model for it."""
     if config.init_from is not None:
         return _load_checkpoint(config.init_from)
-    tokenizer = train_tokenizer(config.corpus, config.tokenizer, config.vocab_size, folder)
+    tokenizer = train_tokenizer(config.monolingual_files(), config.tokenizer, config.vocab_size, folder)
     model = new_model(config.preset, len(tokenizer), tokenizer.pad_token_id, FAMILIES[config.tokenizer])
     return model, tokenizer
 
@@ -244,7 +283,8 @@ def _train(
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).train()
     generator = torch.Generator().manual_seed(config.seed)
-    streams = [obj.batches(obj.examples(config.corpus), config.batch_size, generator) for obj in objectives]
+    texts = config.monolingual_files(), config.parallel
+    streams = [obj.batches(obj.examples(*texts), config.batch_size, generator) for obj in objectives]
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
     optimizer = torch.optim.AdamW(
@@ -263,7 +303,7 @@ def _train(
         tokens += int(batch["attention_mask"].sum())
         done = max(steps / config.max_steps, elapsed / budget_s)
         for group in optimizer.param_groups:
-            group["lr"] = config.learning_rate * _schedule(done, config.warmup_ratio)
+            group["lr"] = config.learning_rate * linear_schedule(done, config.warmup_ratio)
         batch = {key: value.to(device) for key, value in batch.items()}
         window_loss += training_step(model, optimizer, batch, config.projection, config.max_grad_norm)
         steps, window_steps = steps + 1, window_steps + 1
@@ -286,8 +326,9 @@ def _train(
     }
 
 
-def _schedule(done: float, warmup_ratio: float) -> float:
-    """Linear warm-up over the first ``warmup_ratio`` of the run, then linear decay to 0 (``done`` in [0, 1])."""
+def linear_schedule(done: float, warmup_ratio: float) -> float:
+    """The learning-rate factor of BERT's schedule (Devlin et al. 2019): linear warm-up over the first
+    ``warmup_ratio`` of the run, then linear decay to 0 (``done`` in [0, 1])."""
     if done < warmup_ratio:
         return done / warmup_ratio
     return max(0.0, (1.0 - done) / (1.0 - warmup_ratio))
@@ -308,11 +349,6 @@ def _recorded_hash(out_dir: Path) -> str | None:
         return None
 
 
-def _replaceable(out_dir: Path) -> bool:
-    """Whether ``out_dir`` may be overwritten: an empty folder or an earlier pretraining output."""
-    return out_dir.is_dir() and ((out_dir / RECORD_FILE).is_file() or not any(out_dir.iterdir()))
-
-
 def _replace(new: Path, out_dir: Path) -> None:
     """Move ``new`` to ``out_dir``, replacing an existing folder with as short a gap as two renames allow."""
     old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
@@ -320,12 +356,3 @@ def _replace(new: Path, out_dir: Path) -> None:
         out_dir.rename(old)
     new.rename(out_dir)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def _file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()

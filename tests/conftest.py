@@ -9,6 +9,10 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import torch  # noqa: E402
+
+torch.set_num_threads(1)  # tiny test models: one thread is faster and does not thrash a shared machine
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MBERT_EVAL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 

@@ -86,8 +86,8 @@ class MethodConfig:
 class ParallelConfig:
     """Parallel text between the source and each target (`{lang}` = the target, `{src}` = the source)."""
 
-    source: str | dict[str, str] | None = None  # source-language side, line-aligned with `target`
-    target: str | dict[str, str] | None = None
+    source: str | list[str] | dict[str, str | list[str]] | None = None  # source side; a list is concatenated
+    target: str | list[str] | dict[str, str | list[str]] | None = None  # line-aligned with `source`
     alignments: str | dict[str, str] | None = None  # Pharaoh gold links; absent: computed by the aligner
     one_indexed: bool = False  # the Pharaoh file counts words from 1
     languages: list[str] | None = None  # default: the grid's targets
@@ -274,6 +274,8 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
             return float(value)  # YAML reads 2e-5 as a string
         except ValueError:
             pass
+    if hint is bool and isinstance(value, bool):
+        return value
     if hint in (int, str) and isinstance(value, hint) and not isinstance(value, bool):
         return value
     if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -288,4 +290,4 @@ def _type_name(hint: Any) -> str:
         return "a mapping"
     if origin is list:
         return "a list"
-    return {int: "an integer", float: "a number", str: "a string"}.get(hint, getattr(hint, "__name__", str(hint)))
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, getattr(hint, "__name__", str(hint)))

@@ -88,6 +88,14 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
         for model, depth in depths.items():
             if depth is not None and method.freeze > depth:
                 problems.append(f"{key}: freeze {method.freeze} is beyond the depth of {model} ({depth} layers)")
+    if any(needs_parallel(m) for m in experiment.methods) and experiment.parallel.source and experiment.parallel.target:
+        from mbert_eval.methods.parallel_data import load_parallel
+
+        for source in experiment.sources:
+            try:
+                load_parallel(experiment, lookup(source).code)
+            except UserError as err:
+                problems.append(f"parallel: {err}")
 
 
 def _check_training(experiment: Experiment, problems: list[str]) -> None:

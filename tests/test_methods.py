@@ -136,3 +136,58 @@ def test_bad_methods_are_reported(tmp_path, small_family, tiny_model, method, me
     result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
     assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
     assert not (tmp_path / "out" / "results.sqlite").exists() or ResultStore(tmp_path / "out" / "results.sqlite").rows() == []
+
+
+def _tlm_grid(tmp_path, family, model, **parallel):
+    codes = [language.code for language in family.languages]
+    raw = family_experiment(family, model, methods=["tlm"], targets=codes[1:2])
+    raw["tasks"].pop("paraphrase")
+    base, other, align = family.parallel(codes[1])
+    raw["parallel"] = {"source": str(base), "target": str(other), "alignments": str(align), **parallel}
+    return raw
+
+
+def _broken_copy(path, tmp_path, edit):
+    lines = path.read_text(encoding="utf-8").splitlines()
+    target = tmp_path / ("broken-" + path.name)
+    target.write_text("\n".join(edit(lines)) + "\n", encoding="utf-8")
+    return str(target)
+
+
+@pytest.mark.parametrize("case", ["line counts", "empty line", "index out of range"])
+def test_bad_parallel_data_is_reported(tmp_path, small_family, tiny_model, case):
+    from click.testing import CliRunner
+
+    from mbert_eval.cli import main
+
+    base, other, align = small_family.parallel(small_family.languages[1].code)
+    if case == "line counts":
+        changes = {"target": _broken_copy(other, tmp_path, lambda lines: lines[:-3])}
+        needles = [base.name, "broken-" + other.name, "50 sentences", "has 47"]
+    elif case == "empty line":
+        changes = {"target": _broken_copy(other, tmp_path, lambda lines: lines[:4] + [""] + lines[5:])}
+        needles = ["broken-" + other.name + ":5", "empty line"]
+    else:
+        changes = {"alignments": _broken_copy(align, tmp_path, lambda lines: lines[:2] + [lines[2] + " 0-99"] + lines[3:])}
+        needles = ["broken-" + align.name + ":3", "out of range"]
+    raw = _tlm_grid(tmp_path, small_family, tiny_model, **changes)
+    result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1 and all(n in error[0] for n in needles), error
+    assert not (tmp_path / "out" / "results.sqlite").exists()
+
+
+def test_chained_methods_share_cached_checkpoints(tmp_path, small_family, tiny_model):
+    raw = _tlm_grid(tmp_path, small_family, tiny_model)
+    raw["methods"] = ["tlm", "align", "tlm+align", {"name": "tlm+freeze", "chain": ["tlm"], "freeze": 1}]
+    raw["tlm"] = {"steps": 4, "batch_size": 8, "max_length": 64}
+    raw["align"] = {"batch_size": 16, "max_length": 64}
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == []
+    run_experiment(experiment)
+    checkpoints = sorted(p.name.split("-")[0] for p in (experiment.output_dir / "checkpoints").iterdir()
+                         if (p / "config.json").is_file())
+    assert checkpoints == ["align", "align", "tlm"]  # tlm built once for three methods; align on base and on tlm
+    rows = ResultStore(experiment.store_path).rows()
+    assert {r.method for r in rows} == {"tlm", "align", "tlm+align", "tlm+freeze"}

@@ -28,12 +28,13 @@ class ParallelSet:
     checksums: dict[str, str]
 
 
-def _spec(value: str | dict[str, str] | None, source: str, target: str, base: Path) -> DataSpec | None:
+def _specs(value: str | list | dict | None, source: str, target: str, base: Path) -> list[DataSpec]:
     if isinstance(value, dict):
         value = value.get(target)
     if value is None:
-        return None
-    return DataSpec.parse(value.replace("{src}", source), lookup(target), base)
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [DataSpec.parse(v.replace("{src}", source), lookup(target), base) for v in values]
 
 
 def _sentences(spec: DataSpec) -> list[list[str]]:
@@ -64,17 +65,24 @@ def load_parallel(experiment: Experiment, source: str) -> list[ParallelSet]:
         raise UserError("this method needs parallel text: set parallel.source and parallel.target in the config")
     sets = []
     for target in parallel_languages(experiment):
-        source_spec = _spec(config.source, source, target, experiment.base_dir)
-        target_spec = _spec(config.target, source, target, experiment.base_dir)
-        if source_spec is None or target_spec is None:
-            raise UserError(f"parallel: no parallel text given for language {target}")
-        left, right = _sentences(source_spec), _sentences(target_spec)
-        if len(left) != len(right):
-            raise DataError(source_spec.location, f"{len(left)} sentences, but {target_spec.location} has {len(right)}")
-        checksums = {str(s): file_checksum(Path(s.location)) for s in (source_spec, target_spec)}
+        source_specs = _specs(config.source, source, target, experiment.base_dir)
+        target_specs = _specs(config.target, source, target, experiment.base_dir)
+        if not source_specs or len(source_specs) != len(target_specs):
+            raise UserError(f"parallel: give as many source as target files for language {target}")
+        left, right = [], []
+        for source_spec, target_spec in zip(source_specs, target_specs):
+            source_side, target_side = _sentences(source_spec), _sentences(target_spec)
+            if len(source_side) != len(target_side):
+                raise DataError(source_spec.location,
+                                f"{len(source_side)} sentences, but {target_spec.location} has {len(target_side)}")
+            left, right = left + source_side, right + target_side
+        checksums = {str(s): file_checksum(Path(s.location)) for s in source_specs + target_specs}
         links = None
-        align_spec = _spec(config.alignments, source, target, experiment.base_dir)
-        if align_spec is not None:
+        align_specs = _specs(config.alignments, source, target, experiment.base_dir)
+        if len(align_specs) > 1 or (align_specs and len(source_specs) > 1):
+            raise UserError(f"parallel.alignments: give one alignment file for one pair of files ({target})")
+        if align_specs:
+            align_spec = align_specs[0]
             path = Path(align_spec.location)
             if not path.is_file():
                 raise UserError(f"alignment file not found: {path}")

@@ -57,7 +57,8 @@ class MethodConfig:
     """A transfer method: a chain of checkpoint-deriving steps, then fine-tuning options.
 
     Written as a name (`baseline`, `tlm`, `align`, `tlm+align`, `scratch`, `freeze3`, `mix`,
-    `tlm+align+freeze3`: steps joined by `+`) or as a mapping with these keys.
+    `tlm+align+freeze3`: steps joined by `+`) or as a mapping with these keys, where `name` is
+    only a label (e.g. `{name: freeze, freeze: 3}`).
     """
 
     name: str = "baseline"
@@ -207,7 +208,15 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple
     problems: list[str] = []
     experiment = _build(Experiment, raw, "", problems)
     experiment.base_dir = base
+    experiment.models = [_anchor_model(model, base) for model in experiment.models]
     return experiment, problems
+
+
+def _anchor_model(spec: str, base: Path) -> str:
+    """A model path relative to the config file becomes absolute; Hub names stay as they are."""
+    path = Path(spec).expanduser()
+    looks_like_path = spec.startswith((".", "/", "~")) or spec.count("/") > 1 or (base / path).exists()
+    return str((base / path).resolve()) if looks_like_path and not path.is_absolute() else spec
 
 
 def _build(cls: type, raw: Any, path: str, problems: list[str]) -> Any:
@@ -249,8 +258,6 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
     if dataclasses.is_dataclass(hint):
         if isinstance(value, str) and hasattr(hint, "from_name"):
             return hint.from_name(value)
-        if isinstance(value, dict) and hasattr(hint, "from_name") and isinstance(value.get("name"), str):
-            value = {**dataclasses.asdict(hint.from_name(value["name"])), **value}  # name implies the steps
         return _build(hint, value, path, problems)
     if origin is list:
         if isinstance(value, (str, int, float)):

@@ -14,7 +14,7 @@ def test_defaults_follow_xtreme():
     assert experiment.training.learning_rate == 2e-5
     assert experiment.training.max_length == 128
     assert experiment.training.batch_size == 32
-    assert experiment.sources == ["en"] and experiment.methods == ["baseline"]
+    assert experiment.sources == ["en"] and [m.name for m in experiment.methods] == ["baseline"]
 
 
 def test_yaml_loading_and_types(tmp_path):
@@ -69,3 +69,23 @@ def test_data_spec_patterns_and_slices(tmp_path):
     assert hub.is_hub and hub.location == "hub:google/xtreme@udpos.German:test"
     assert DataSpec.parse("f.tsv[:20]").stop == 20 and DataSpec.parse("f.tsv[:20]").start is None
     assert str(Path(DataSpec.parse("/abs/f.tsv", german, tmp_path).location)) == "/abs/f.tsv"
+
+
+def test_model_paths_are_relative_to_the_config(tmp_path):
+    (tmp_path / "models" / "tiny").mkdir(parents=True)
+    path = tmp_path / "sub" / "exp.yaml"
+    path.parent.mkdir()
+    path.write_text("models: [../models/tiny, bert-base-multilingual-cased, xlm-roberta-base]\n")
+    experiment, _ = load_experiment(path)
+    assert experiment.models == [str(tmp_path / "models" / "tiny"), "bert-base-multilingual-cased", "xlm-roberta-base"]
+
+
+def test_method_forms():
+    from mbert_eval.config import _build
+
+    problems: list[str] = []
+    experiment = _build(Experiment, {"methods": ["tlm+align", {"name": "freeze", "freeze": 3, "cache_frozen": True}]},
+                        "", problems)
+    assert problems == []
+    first, second = experiment.methods
+    assert first.chain == ["tlm", "align"] and second.chain == [] and second.freeze == 3 and second.cache_frozen

@@ -26,7 +26,8 @@ setup(
         "seqeval>=1.2",
         "scikit-learn>=1.3",
         "numpy>=1.24",
+        "scipy>=1.6",
     ],
-    extras_require={"dev": ["pytest>=8"]},
+    extras_require={"dev": ["pytest>=8", "simalign==0.4"]},
     entry_points={"console_scripts": ["mbert-eval=mbert_eval.cli:main"]},
 )

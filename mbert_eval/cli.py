@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from mbert_eval.cli_align import align, align_eval
 from mbert_eval.cli_report import report
 from mbert_eval.errors import UserError
 
@@ -106,6 +107,8 @@ def results(store_path: str, csv_path: str | None, json_path: str | None, all_me
 
 
 main.add_command(report)
+main.add_command(align)
+main.add_command(align_eval)
 
 
 @main.group(cls=Group)

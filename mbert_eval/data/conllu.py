@@ -1,7 +1,7 @@
 """Read Universal Dependencies CoNLL-U files as sentences of (FORM, UPOS) pairs."""
 import re
 
-from mbert_eval.data.types import PathLike, TaggedSentence, read_lines
+from mbert_eval.data.types import PathLike, TaggedSentence, read_tagged_sentences
 from mbert_eval.errors import DataError
 
 _COLUMNS = 10
@@ -17,23 +17,16 @@ def read_conllu(path: PathLike) -> list[TaggedSentence]:
     Spanish ``del`` yields its syntactic words ``de`` + ``el``. The last sentence may lack its
     closing blank line. Malformed lines raise DataError with the line number.
     """
-    sentences: list[TaggedSentence] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    for number, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            if tokens:
-                sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
-                tokens, tags = [], []
-            continue
+
+    def parse(line: str, number: int) -> tuple[str, str] | None:
         if line.startswith("#"):
-            continue
+            return None
         columns = line.split("\t")
         if len(columns) != _COLUMNS:
             raise DataError(path, f"expected {_COLUMNS} tab-separated columns, found {len(columns)}", number)
         word_id = columns[0]
         if _MULTIWORD_ID.fullmatch(word_id) or _EMPTY_NODE_ID.fullmatch(word_id):
-            continue
+            return None
         if not _WORD_ID.fullmatch(word_id):
             raise DataError(path, f"word id {word_id!r} is not an integer, a range (1-2) or an empty node (1.1)", number)
         form, upos = columns[1], columns[3]
@@ -41,10 +34,6 @@ def read_conllu(path: PathLike) -> list[TaggedSentence]:
             raise DataError(path, "empty FORM (column 2)", number)
         if upos in ("", "_"):
             raise DataError(path, f"no UPOS tag (column 4 is {upos!r})", number)
-        tokens.append(form)
-        tags.append(upos)
-    if tokens:
-        sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
-    if not sentences:
-        raise DataError(path, "no sentences found (empty file?)")
-    return sentences
+        return form, upos
+
+    return read_tagged_sentences(path, parse)

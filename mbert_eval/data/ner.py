@@ -1,7 +1,7 @@
 """Read token-per-line NER files (WikiANN, CoNLL-2002/2003 style) with BIO tags."""
 import re
 
-from mbert_eval.data.types import PathLike, TaggedSentence, read_lines
+from mbert_eval.data.types import PathLike, TaggedSentence, read_tagged_sentences
 from mbert_eval.errors import DataError
 
 _LANGUAGE_PREFIX = re.compile(r"[a-z]{2,3}:(?=.)", re.DOTALL)
@@ -34,29 +34,18 @@ def read_ner(path: PathLike) -> list[TaggedSentence]:
     than two fields the first is the token and the last the tag. ``-DOCSTART-`` lines are skipped
     and a WikiANN language prefix shared by all tokens is stripped. Tags must be ``O``, ``B-X`` or ``I-X``.
     """
-    sentences: list[TaggedSentence] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    for number, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            if tokens:
-                sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
-                tokens, tags = [], []
-            continue
+
+    def parse(line: str, number: int) -> tuple[str, str] | None:
         fields = line.split("\t") if "\t" in line else line.split()
         if len(fields) < 2:
             raise DataError(path, "expected a token and a tag separated by a tab or a space", number)
         token, tag = fields[0], fields[-1].strip()
         if token == _DOCSTART:
-            continue
+            return None
         if not token:
             raise DataError(path, "empty token", number)
         if not _BIO_TAG.fullmatch(tag):
             raise DataError(path, f"tag {tag!r} is not BIO-shaped (O, B-X or I-X)", number)
-        tokens.append(token)
-        tags.append(tag)
-    if tokens:
-        sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
-    if not sentences:
-        raise DataError(path, "no sentences found (empty file?)")
-    return _strip_language_prefix(sentences)
+        return token, tag
+
+    return _strip_language_prefix(read_tagged_sentences(path, parse))

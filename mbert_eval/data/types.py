@@ -1,6 +1,7 @@
 """Record types returned by the data readers, and the one text-file loader they all share."""
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from mbert_eval.errors import DataError
 
@@ -70,3 +71,31 @@ def read_lines(path: PathLike) -> list[str]:
     if lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def read_tagged_sentences(
+    path: PathLike, parse_line: Callable[[str, int], tuple[str, str] | None]
+) -> list[TaggedSentence]:
+    """Sentences of one token a line, separated by blank lines (the last may lack its blank line).
+
+    `parse_line(line, number)` returns the line's (token, tag), or None to skip it; it raises
+    DataError for a malformed line. A file without any sentence is an error.
+    """
+    sentences: list[TaggedSentence] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            if tokens:
+                sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
+                tokens, tags = [], []
+            continue
+        parsed = parse_line(line, number)
+        if parsed is not None:
+            tokens.append(parsed[0])
+            tags.append(parsed[1])
+    if tokens:
+        sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
+    if not sentences:
+        raise DataError(path, "no sentences found (empty file?)")
+    return sentences

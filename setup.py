@@ -28,6 +28,11 @@ setup(
         "numpy>=1.24",
         "scipy>=1.6",
     ],
-    extras_require={"dev": ["pytest>=8", "simalign==0.4"]},
+    extras_require={
+        "schedule": ["APScheduler>=3.10,<4", "SQLAlchemy>=2.0", "filelock>=3.12"],
+        "ray": ["ray>=2.9", "accelerate>=1.0"],
+        "dev": ["pytest>=8", "simalign==0.4", "APScheduler>=3.10,<4", "SQLAlchemy>=2.0", "filelock>=3.12",
+                "ray>=2.9", "accelerate>=1.0"],
+    },
     entry_points={"console_scripts": ["mbert-eval=mbert_eval.cli:main"]},
 )

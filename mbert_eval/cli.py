@@ -12,6 +12,7 @@ import click
 
 from mbert_eval.cli_align import align, align_eval
 from mbert_eval.cli_report import report
+from mbert_eval.cli_schedule import schedule
 from mbert_eval.errors import UserError
 
 SET_HELP = "Override any config key, e.g. --set training.learning_rate=3e-5 (repeatable)."
@@ -109,6 +110,7 @@ def results(store_path: str, csv_path: str | None, json_path: str | None, all_me
 main.add_command(report)
 main.add_command(align)
 main.add_command(align_eval)
+main.add_command(schedule)
 
 
 @main.group(cls=Group)

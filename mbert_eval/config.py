@@ -121,6 +121,16 @@ class AlignConfig:
 
 
 @dataclass
+class RayConfig:
+    """Where `executor: ray` sends cells and what each cell asks for."""
+
+    address: str | None = None  # None: RAY_ADDRESS, else a new local instance; auto; HOST:PORT; ray://HOST:PORT
+    num_gpus: float = 0.0  # per cell; above 1 (whole numbers): one process per GPU inside the cell (accelerate)
+    num_cpus: float = 1.0
+    max_retries: int = 3  # retries of a cell whose worker dies
+
+
+@dataclass
 class Experiment:
     """A grid of zero-shot transfer runs; see README for an annotated example."""
 
@@ -137,7 +147,8 @@ class Experiment:
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     tlm: TLMConfig = field(default_factory=TLMConfig)
     align: AlignConfig = field(default_factory=AlignConfig)
-    executor: str = "local"
+    executor: str = "local"  # local, or ray (see `ray:`)
+    ray: RayConfig = field(default_factory=RayConfig)
     device: str = "auto"
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
 

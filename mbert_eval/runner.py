@@ -240,9 +240,13 @@ def run_experiment(
         raise UserError(f"{problems[0]}{more}")
     store = ResultStore(experiment.store_path)
     jobs, skipped = plan(experiment, store, overwrite)
+    if executor is None:
+        from mbert_eval.executors import executor_from_experiment
+
+        executor = executor_from_experiment(experiment)
     written = 0
     with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
-        for job, rows in (executor or LocalExecutor()).map(jobs):
+        for job, rows in executor.map(jobs):
             written += store.write_cell(rows, overwrite=overwrite)
             bar.update()
     return RunSummary(len(jobs), skipped, written, experiment.store_path)

@@ -7,6 +7,7 @@ chosen by the source-language dev score, as in XTREME (Hu et al. 2020).
 from __future__ import annotations
 
 import math
+import os
 import random
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from tqdm.auto import tqdm
 from mbert_eval.encoders import autocast
 
 if TYPE_CHECKING:
+    from accelerate import Accelerator
+
     from mbert_eval.frozen_cache import FrozenPrefixCache
 
 Features = dict[str, object]
@@ -110,6 +113,16 @@ def predict(
     return results  # type: ignore[return-value]
 
 
+def distributed_accelerator() -> "Accelerator | None":
+    """An `accelerate.Accelerator` when this process is one of several launched together
+    (`accelerate launch`, torchrun: WORLD_SIZE > 1), else None."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    return Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+
+
 def fine_tune(
     model: torch.nn.Module,
     train: list[Features],
@@ -119,12 +132,17 @@ def fine_tune(
     dev_score: Callable[[torch.nn.Module], float] | None = None,
     progress: str = "fine-tuning",
     prefix_cache: "FrozenPrefixCache | None" = None,
+    accelerator: "Accelerator | None" = None,
 ) -> tuple[torch.nn.Module, dict[str, object]]:
     """Fine-tune with AdamW and a linear schedule; keep the epoch with the best dev score.
 
-    With a `prefix_cache` (see `frozen_cache.py`), training batches skip the frozen layers.
-    Returns the model (holding the best weights) and a log: dev score per epoch, best epoch.
+    With a `prefix_cache` (see `frozen_cache.py`), training batches skip the frozen layers. With an
+    `accelerator` (default: `distributed_accelerator()`), each of its N processes takes every N-th
+    example of each batch and DDP averages the gradients, so batch size, steps and schedule are those
+    of one process. Returns the model (holding the best weights) and a log: dev score per epoch and
+    the best epoch.
     """
+    accelerator = accelerator or distributed_accelerator()
     torch.manual_seed(settings.seed)
     rng = random.Random(settings.seed)
     model.to(device)
@@ -142,31 +160,40 @@ def fine_tune(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / max(warmup, 1), max(0.0, (total - step) / max(total - warmup, 1)))
     )
+    core, rank, world = model, 0, 1
+    if accelerator is not None:  # the schedule stays unprepared: it counts the steps of one process
+        model, optimizer = accelerator.prepare(model, optimizer)
+        core, device = accelerator.unwrap_model(model), accelerator.device
+        rank, world = accelerator.process_index, accelerator.num_processes
     best_score, best_state, log = -math.inf, None, {"dev_scores": [], "best_epoch": None}
-    bar = tqdm(total=total, desc=progress, leave=False)
+    bar = tqdm(total=total, desc=progress, leave=False, disable=rank > 0)
     for epoch in range(settings.epochs):
         model.train()
         with prefix_cache.active() if prefix_cache else nullcontext():
             for indices in length_sorted_batches(train, settings.batch_size, rng):
+                indices = indices[rank::world] or indices[-1:]  # this process's share of the batch
                 batch = collate([train[i] for i in indices], pad_id, device)
                 if prefix_cache:
                     prefix_cache.select(indices)
                 with autocast(device):
-                    loss = model(**_model_inputs(model, batch)).loss
-                loss.backward()
+                    loss = model(**_model_inputs(core, batch)).loss
+                if accelerator is not None:
+                    accelerator.backward(loss)
+                else:
+                    loss.backward()
                 torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
                 bar.update()
         if dev_score is not None:
-            score = dev_score(model)
+            score = dev_score(core)
             log["dev_scores"].append(score)
             bar.set_postfix(dev=f"{score:.4f}")
             if score > best_score:
                 best_score, log["best_epoch"] = score, epoch + 1
-                best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in core.state_dict().items()}
     bar.close()
     if best_state is not None and log["best_epoch"] != settings.epochs:
-        model.load_state_dict(best_state)
-    return model, log
+        core.load_state_dict(best_state)
+    return core, log

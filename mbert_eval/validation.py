@@ -11,7 +11,7 @@ from mbert_eval.methods import check_method, needs_parallel
 from mbert_eval.tasks import get_task
 from mbert_eval.tasks.base import Task, TaskData
 
-EXECUTORS = ("local",)
+EXECUTORS = ("local", "ray")
 
 
 def task_data(experiment: Experiment, name: str) -> TaskData:
@@ -61,6 +61,11 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
     _check_methods(experiment, problems)
     if experiment.executor not in EXECUTORS:
         problems.append(f"executor: unknown executor '{experiment.executor}' (known: {', '.join(EXECUTORS)})")
+    ray = experiment.ray
+    if ray.num_gpus < 0 or ray.num_cpus <= 0 or ray.max_retries < 0:
+        problems.append("ray: num_gpus must be >= 0, num_cpus > 0 and max_retries >= 0")
+    if ray.num_gpus > 1 and not float(ray.num_gpus).is_integer():
+        problems.append(f"ray.num_gpus: more than one GPU per cell must be a whole number, got {ray.num_gpus}")
     _check_training(experiment, problems)
     for name in experiment.tasks:
         try:

@@ -191,3 +191,22 @@ def test_chained_methods_share_cached_checkpoints(tmp_path, small_family, tiny_m
     assert checkpoints == ["align", "align", "tlm"]  # tlm built once for three methods; align on base and on tlm
     rows = ResultStore(experiment.store_path).rows()
     assert {r.method for r in rows} == {"tlm", "align", "tlm+align", "tlm+freeze"}
+
+
+def test_fine_tune_through_accelerate_matches_plain(tiny_model):
+    """One CPU process through `accelerate` trains exactly as the plain loop (the multi-GPU path)."""
+    from accelerate import Accelerator
+
+    torch.manual_seed(0)
+    train = [{"input_ids": torch.randint(5, 50, (n,)).tolist(), "labels": n % 2} for n in range(6, 14)]
+    settings = FineTuneSettings(epochs=1, batch_size=8, learning_rate=1e-3, seed=3)  # one step
+    trained = []
+    for accelerator in (None, Accelerator(cpu=True)):
+        torch.manual_seed(1)  # the same fresh head
+        tuned, _ = fine_tune(load_model(str(tiny_model), "sequence", 2), train, 0, torch.device("cpu"), settings,
+                             dev_score=lambda m: 0.5, accelerator=accelerator)
+        trained.append(tuned.state_dict())
+    assert all(torch.equal(trained[0][k], trained[1][k]) for k in trained[0])
+    torch.manual_seed(1)
+    start = load_model(str(tiny_model), "sequence", 2).state_dict()
+    assert not all(torch.equal(start[k], trained[1][k]) for k in start)

@@ -178,7 +178,7 @@ def stable_hash(data: Any) -> str:
 
 def _anchor(path: str, base: Path) -> Path:
     p = Path(path).expanduser()
-    return p if p.is_absolute() else base / p
+    return p if p.is_absolute() else (base / p).resolve()
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

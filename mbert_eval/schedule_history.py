@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from filelock import FileLock, Timeout
 
 from mbert_eval.errors import UserError
-from mbert_eval.store import ResultRow, ResultStore
+from mbert_eval.store import ResultRow, ResultStore, connect, open_database
 
 if TYPE_CHECKING:
     from mbert_eval.config import Experiment
@@ -235,14 +235,10 @@ class History:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as conn:
-            conn.executescript(SCHEMA)
+        open_database(self.path, SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=60)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return conn
+        return connect(self.path)
 
     def start(self, job: str, slot: datetime, trigger: str, holder: str) -> int:
         """Record a run as started (the caller holds the job's lock); returns its id.

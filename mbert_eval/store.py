@@ -66,19 +66,29 @@ _JSON_COLUMNS = ("library_versions", "data_checksums", "extra")
 COLUMNS = tuple(f.name for f in fields(ResultRow))
 
 
+def open_database(path: Path, schema: str) -> None:
+    """Create the folder and the tables of an SQLite file if they are missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(connect(path)) as conn:
+        conn.executescript(schema)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection that several processes can share: WAL journal, a generous lock timeout."""
+    conn = sqlite3.connect(path, timeout=60)
+    conn.execute("PRAGMA journal_mode=WAL")
+    return conn
+
+
 class ResultStore:
     """SQLite-backed store of `ResultRow`s. Safe to open from several processes (WAL mode)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as conn:
-            conn.executescript(SCHEMA)
+        open_database(self.path, SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=60)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return conn
+        return connect(self.path)
 
     def write_cell(self, rows: Iterable[ResultRow], overwrite: bool = False) -> int:
         """Write all rows of one finished cell in a single transaction; returns the row count."""

@@ -175,7 +175,8 @@ def target_table(summary: TaskSummary, model: str, source: str) -> Table:
 def _average_row(summary: TaskSummary, averages: pd.DataFrame, methods: list[str], with_delta: bool,
                  with_gap: bool) -> list[Cell]:
     n_languages = len(summary.languages)
-    row = [Cell(f"Average ({n_languages} languages)", None, "label", "XTREME: plain mean over the task's languages"),
+    plural = "language" if n_languages == 1 else "languages"
+    row = [Cell(f"Average ({n_languages} {plural})", None, "label", "XTREME: plain mean over the task's languages"),
            Cell(""), Cell(""), Cell("")]
     base_partial = with_delta and bool(averages.loc[BASELINE, "partial"])
     for method in methods:

@@ -115,3 +115,20 @@ def test_executor_follows_the_experiment():
     assert RayExecutor(num_gpus_per_cell=4).cell_function.keywords == {"num_processes": 4}
     with pytest.raises(UserError, match="whole number"):
         RayExecutor(num_gpus_per_cell=1.5)
+
+
+def test_run_with_an_unreachable_ray_address_ends_in_one_line(tmp_path, small_family, tiny_model):
+    """`mbert-eval run` with `executor: ray` and a dead address: one line, exit 2, no row."""
+    pytest.importorskip("ray", reason="ray is an optional extra (pip install -e .[ray])")
+    from click.testing import CliRunner
+    from conftest import family_experiment, write_config
+
+    from mbert_eval.cli import main
+
+    raw = family_experiment(small_family, tiny_model, executor="ray", ray={"address": "127.0.0.1:9"})
+    result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2 and "Traceback" not in result.output and len(errors) == 1, result.output
+    assert "127.0.0.1:9" in errors[0]
+    store = tmp_path / "out" / "results.sqlite"
+    assert not store.exists() or ResultStore(store).rows() == []

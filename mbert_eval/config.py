@@ -223,11 +223,20 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple
     return experiment, problems
 
 
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def is_local_path(spec: str) -> bool:
+    """Whether a model spec can only be a local path (a Hub id is `name` or `org/name`)."""
+    return spec.startswith((".", "/", "~")) or not HUB_ID.match(spec)
+
+
 def _anchor_model(spec: str, base: Path) -> str:
     """A model path relative to the config file becomes absolute; Hub names stay as they are."""
     path = Path(spec).expanduser()
-    looks_like_path = spec.startswith((".", "/", "~")) or spec.count("/") > 1 or (base / path).exists()
-    return str((base / path).resolve()) if looks_like_path and not path.is_absolute() else spec
+    if path.is_absolute() or not (is_local_path(spec) or (base / path).exists()):
+        return spec
+    return str((base / path).resolve())
 
 
 def _build(cls: type, raw: Any, path: str, problems: list[str]) -> Any:

@@ -7,15 +7,14 @@ alternative, never in a traceback.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
 import torch
 
+from mbert_eval.config import is_local_path
 from mbert_eval.errors import UserError
 
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 Head = Literal["token", "sequence", "none"]
 
 
@@ -28,7 +27,7 @@ def check_model_spec(spec: str) -> str | None:
         return None
     if path.exists():
         return f"model {spec} is a file; pass a Hugging Face model folder"
-    if spec.startswith((".", "/", "~")) or not HUB_ID.match(spec):
+    if is_local_path(spec):
         return f"model folder {spec} does not exist (build one with `mbert-eval pretrain`)"
     return None
 

@@ -75,6 +75,14 @@ class FineTunedTask(Task):
         return self.score(examples, features, predicted, prepared.labels)
 
 
+def feature(encoded, index: int, **fields: object) -> Features:
+    """Example `index` of a batch encoding (ids, token types where the model has them) plus `fields`."""
+    result: Features = {"input_ids": encoded["input_ids"][index], **fields}
+    if "token_type_ids" in encoded:
+        result["token_type_ids"] = encoded["token_type_ids"][index]
+    return result
+
+
 def _eval_length(model: torch.nn.Module) -> int:
     """Evaluate with the model's whole window (up to 512) so that no target word is cut off."""
     return min(EVAL_MAX_LENGTH, getattr(model.config, "max_position_embeddings", EVAL_MAX_LENGTH))

@@ -9,7 +9,7 @@ from mbert_eval.data import SentencePair, read_hub_pairs, read_sentence_pairs
 from mbert_eval.errors import UserError
 from mbert_eval.metrics import accuracy
 from mbert_eval.tasks.base import TaskData, TaskMetadata
-from mbert_eval.tasks.fine_tuned import FineTunedTask
+from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
 from mbert_eval.training import Features
 
 
@@ -46,13 +46,7 @@ class PairClassificationTask(FineTunedTask):
         encoded = tokenizer(
             [p.first for p in examples], [p.second for p in examples], truncation=True, max_length=max_length
         )
-        features = []
-        for index, pair in enumerate(examples):
-            feature: Features = {"input_ids": encoded["input_ids"][index], "labels": label_ids.get(pair.label, -1)}
-            if "token_type_ids" in encoded:
-                feature["token_type_ids"] = encoded["token_type_ids"][index]
-            features.append(feature)
-        return features
+        return [feature(encoded, index, labels=label_ids.get(pair.label, -1)) for index, pair in enumerate(examples)]
 
     def score(self, examples, features, predicted, labels) -> dict[str, float]:
         return {"accuracy": accuracy([p.label for p in examples], [labels[int(i)] for i in predicted])}

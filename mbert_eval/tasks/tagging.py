@@ -11,7 +11,7 @@ from typing import ClassVar
 from mbert_eval.data import TaggedSentence, read_conllu, read_hub_tagged, read_ner
 from mbert_eval.metrics import entity_scores, token_accuracy
 from mbert_eval.tasks.base import TaskMetadata
-from mbert_eval.tasks.fine_tuned import FineTunedTask
+from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
 from mbert_eval.training import PAD_LABEL, Features
 
 NO_PREDICTION = "_"
@@ -47,10 +47,7 @@ class TaggingTask(FineTunedTask):
                 else:
                     labels.append(PAD_LABEL)
                 previous = word
-            feature: Features = {"input_ids": encoded["input_ids"][index], "labels": labels, "word_starts": starts}
-            if "token_type_ids" in encoded:
-                feature["token_type_ids"] = encoded["token_type_ids"][index]
-            features.append(feature)
+            features.append(feature(encoded, index, labels=labels, word_starts=starts))
         return features
 
     def predicted_tags(self, features: list[Features], predicted: list, labels: list[str]) -> list[list[str]]:

@@ -3,14 +3,18 @@
 Both sides align the same PUD en-de pairs (the first --pairs of the 1000 parallel sentences, CoNLL-U word
 tokens) with the same local model folder, layer and matching methods (default all three, simalign "mai"),
 after a short warm-up, and the links are compared pair by pair. Ours is timed before and after simalign
-and averaged, so that both see the same load on a shared machine. Without --model a randomly initialised BERT of
+and averaged, so that both see the same load on a shared machine. Ours runs once per --dtypes entry
+(float32: simalign's arithmetic, so its links; bfloat16: the encoder in bf16). For each, the encoder
+forward passes are also timed alone: simalign does the same forward arithmetic, so simalign's time over
+that is the most any float32 aligner can gain (the "bound" column). Without --model a randomly initialised BERT of
 --preset size (default mini: 4 layers, 256 hidden) with a WordPiece tokenizer trained on the PUD en+de text is
 built in a temporary folder; the layer defaults to min(8, depth). Torch runs --threads threads (default 1:
 on a shared CPU, more threads than free cores slow simalign's two-sentence forward passes far more than ours,
 which would inflate the ratio).
 
     python benchmarks/bench_aligner.py [--model PATH] [--preset mini] [--pairs 500] [--layer L]
-                                       [--methods argmax,itermax,match] [--threads 1] [--json out.json]
+                                       [--methods argmax,itermax,match] [--dtypes float32,bfloat16]
+                                       [--threads 1] [--json out.json]
 """
 from __future__ import annotations
 
@@ -52,6 +56,23 @@ def build_model(folder: Path, preset: str) -> Path:
     return folder / "model"
 
 
+def timed_align(aligner: WordAligner, pairs: list) -> tuple[dict, float]:
+    """Links of `aligner` on `pairs` and the seconds they took."""
+    start = time.perf_counter()
+    links = aligner.align(pairs)
+    return links, time.perf_counter() - start
+
+
+def forward_seconds(aligner: WordAligner, pairs: list) -> float:
+    """Seconds of the encoder forward passes alone (tokenized input, the aligner's own batches): the part of the
+    work simalign does too, with the same arithmetic, so simalign's time over it bounds the float32 speedup."""
+    sentences = [side for pair in pairs for side in pair]
+    ids = aligner.tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    start = time.perf_counter()
+    aligner._embed(ids)  # the one step measured alone
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="Local model folder (default: build a random --preset BERT).")
@@ -59,12 +80,15 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=500)
     parser.add_argument("--layer", type=int, help="Hidden layer (default min(8, depth)).")
     parser.add_argument("--methods", default="argmax,itermax,match")
+    parser.add_argument("--dtypes", default="float32,bfloat16", help="Encoder precisions of ours to time.")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both sides.")
     parser.add_argument("--json", help="Also write the numbers to this file.")
     args = parser.parse_args()
+    import transformers
     from simalign import SentenceAligner
 
+    transformers.logging.set_verbosity_error()  # simalign loads a BertModel from an MLM folder: a long load report
     torch.set_num_threads(args.threads)
     methods = tuple(args.methods.split(","))
     pairs = pud_pairs(args.pairs)
@@ -72,36 +96,40 @@ def main() -> None:
         model = args.model or str(build_model(Path(tmp), args.preset))
         depth = json.loads((Path(model) / "config.json").read_text())["num_hidden_layers"]
         layer = args.layer if args.layer is not None else min(8, depth)
-        ours = WordAligner(AlignerConfig(model, layer=layer, methods=methods, batch_size=args.batch_size, device="cpu"))
         letters = "".join(SIMALIGN_LETTERS[m] for m in methods)
         reference = SentenceAligner(model=model, matching_methods=letters, device="cpu", layer=layer)
-        ours.align(pairs[:20])
+        ours = {dtype: WordAligner(AlignerConfig(model, layer=layer, methods=methods, batch_size=args.batch_size,
+                                                 device="cpu", dtype=dtype)) for dtype in args.dtypes.split(",")}
+        for aligner in ours.values():
+            aligner.align(pairs[:20])
         for source, target in pairs[:5]:
             reference.get_word_aligns(source, target)
 
-        start = time.perf_counter()
-        links = ours.align(pairs)
-        ours_before = time.perf_counter() - start
+        before = {dtype: timed_align(aligner, pairs) for dtype, aligner in ours.items()}
         start = time.perf_counter()
         expected = [reference.get_word_aligns(source, target) for source, target in pairs]
         simalign_s = time.perf_counter() - start
-        start = time.perf_counter()
-        ours.align(pairs)
-        ours_s = (ours_before + time.perf_counter() - start) / 2  # before and after simalign: the same CPU load
+        result = {"pairs": len(pairs), "model": args.model or f"random {args.preset}", "layer": layer,
+                  "methods": list(methods), "threads": torch.get_num_threads(), "simalign_s": simalign_s,
+                  "simalign_pairs_per_s": len(pairs) / simalign_s, "ours": {}}
+        for dtype, aligner in ours.items():
+            links, before_s = before[dtype]
+            ours_s = (before_s + timed_align(aligner, pairs)[1]) / 2  # before and after simalign: the same load
+            forward_s = forward_seconds(aligner, pairs)
+            equal = {m: sum(sorted(a.possible) == r[SIMALIGN_NAMES[m]] for a, r in zip(links[m], expected))
+                     for m in methods}
+            result["ours"][dtype] = {"seconds": ours_s, "pairs_per_s": len(pairs) / ours_s,
+                                     "speedup": simalign_s / ours_s, "forward_s": forward_s,
+                                     "speedup_bound": simalign_s / forward_s, "pairs_with_equal_links": equal}
 
-    equal = {m: sum(sorted(a.possible) == r[SIMALIGN_NAMES[m]] for a, r in zip(links[m], expected)) for m in methods}
-    result = {
-        "pairs": len(pairs), "model": args.model or f"random {args.preset}", "layer": layer, "methods": list(methods),
-        "threads": torch.get_num_threads(), "ours_s": ours_s, "simalign_s": simalign_s,
-        "ours_pairs_per_s": len(pairs) / ours_s, "simalign_pairs_per_s": len(pairs) / simalign_s,
-        "speedup": simalign_s / ours_s, "pairs_with_equal_links": equal,
-    }
     print(f"{len(pairs)} PUD en-de pairs, {result['model']}, layer {layer}, methods {','.join(methods)}, "
           f"{result['threads']} threads")
-    print(f"ours     {result['ours_pairs_per_s']:8.1f} pairs/s ({ours_s:.2f} s)")
-    print(f"simalign {result['simalign_pairs_per_s']:8.1f} pairs/s ({simalign_s:.2f} s)")
-    print(f"speedup  {result['speedup']:8.1f}x; pairs with equal links: "
-          + ", ".join(f"{m} {n}/{len(pairs)}" for m, n in equal.items()))
+    print(f"simalign          {result['simalign_pairs_per_s']:8.1f} pairs/s ({simalign_s:.2f} s)")
+    for dtype, row in result["ours"].items():
+        print(f"ours {dtype:<12} {row['pairs_per_s']:8.1f} pairs/s ({row['seconds']:.2f} s, encoder forward "
+              f"{row['forward_s']:.2f} s): {row['speedup']:.1f}x (bound {row['speedup_bound']:.1f}x); "
+              "pairs with simalign's links: "
+              + ", ".join(f"{m} {n}/{len(pairs)}" for m, n in row["pairs_with_equal_links"].items()))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
 

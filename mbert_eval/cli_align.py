@@ -33,14 +33,17 @@ def read_word_pairs(inputs: tuple[str, ...]) -> list[tuple[list[str], list[str]]
               help="Align subwords and map to words (bpe), or align word vectors (word).")
 @click.option("--batch-size", default=32, show_default=True, help="Sequences per forward pass.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
+@click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "bfloat16"]),
+              help="Encoder precision: float32 gives simalign's links; bfloat16 is faster where the hardware has "
+                   "bf16 units, and a few links differ.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Pharaoh file to write (0-indexed i-j).")
 def align(inputs: tuple[str, ...], model: str, layer: int, method: str, token_type: str, batch_size: int,
-          device: str, out: str) -> None:
+          device: str, dtype: str, out: str) -> None:
     """Word-align INPUTS (one `src ||| tgt` file, or source and target files) with SimAlign."""
     from mbert_eval.methods.aligner import AlignerConfig, WordAligner  # torch and scipy: only when aligning
 
     config = AlignerConfig(model, layer=layer, methods=(method,), token_type=token_type, batch_size=batch_size,
-                           device=device)
+                           device=device, dtype=dtype)
     pairs = read_word_pairs(inputs)
     links = WordAligner(config).align(pairs)[method]
     Path(out).parent.mkdir(parents=True, exist_ok=True)

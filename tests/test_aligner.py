@@ -219,9 +219,27 @@ def test_pairs_longer_than_the_model_window_get_a_vector_for_every_subword(small
     torch.testing.assert_close(whole[-40:], last[-40:])
 
 
+def test_bfloat16_encoder_keeps_almost_every_float32_link(small_family, model_folder) -> None:
+    """dtype="bfloat16" runs the encoder in bf16: float32 similarities within bf16 rounding of the float32
+    encoder's, and the links mostly the same (not all: that is what float32 is for)."""
+    source, target, _ = small_family.parallel(small_family.languages[1].code)
+    pairs = [(p.source.split(), p.target.split()) for p in read_parallel(source, target)[:60]]
+    exact = WordAligner(AlignerConfig(str(model_folder), device="cpu"))
+    fast = WordAligner(AlignerConfig(str(model_folder), device="cpu", dtype="bfloat16"))
+    assert {p.dtype for p in fast.model.parameters()} == {torch.bfloat16}
+    for sim_exact, sim_fast in zip(exact.similarity_matrices(pairs), fast.similarity_matrices(pairs)):
+        assert sim_fast.dtype == np.float32 and np.abs(sim_fast - sim_exact).max() < 0.02
+    for method, links in exact.align(pairs).items():
+        fast_links = fast.align(pairs)[method]
+        kept = sum(len(a.possible & b.possible) for a, b in zip(links, fast_links))
+        assert kept >= 0.97 * sum(len(a.possible) for a in links), method
+
+
 def test_aligner_config_and_layer_errors(model_folder) -> None:
     with pytest.raises(UserError, match="unknown alignment method"):
         AlignerConfig("x", methods=("grow-diag",))
+    with pytest.raises(UserError, match="unknown dtype 'float16'; known: float32, bfloat16"):
+        AlignerConfig("x", dtype="float16")
     with pytest.raises(UserError, match="layer 9 does not exist"):
         WordAligner(AlignerConfig(str(model_folder), layer=9, device="cpu"))
 
@@ -262,6 +280,12 @@ def test_cli_aligns_synthetic_text_and_scores_it(small_family, model_folder, tmp
     assert result.exit_code == 0, result.output
     aer = float(re.search(r"AER ([0-9.]+)", result.output)[1])
     assert 0.0 <= aer <= 1.0
+    fast = tmp_path / "fast.align"
+    result = run_cli("align", source, target, "--model", model_folder, "--method", "itermax", "--dtype", "bfloat16",
+                     "--out", fast)
+    assert result.exit_code == 0, result.output
+    result = run_cli("align-eval", "--gold", gold, "--pred", fast)
+    assert abs(float(re.search(r"AER ([0-9.]+)", result.output)[1]) - aer) < 0.02
 
 
 def test_cli_scores_real_enfr_with_one_indexed_gold(shared_data, model_folder, tmp_path) -> None:

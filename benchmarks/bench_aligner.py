@@ -14,7 +14,7 @@ which would inflate the ratio).
 
     python benchmarks/bench_aligner.py [--model PATH] [--preset mini] [--pairs 500] [--layer L]
                                        [--methods argmax,itermax,match] [--dtypes float32,bfloat16]
-                                       [--threads 1] [--json out.json]
+                                       [--threads 1] [--device cpu] [--json out.json]
 """
 from __future__ import annotations
 
@@ -70,6 +70,8 @@ def forward_seconds(aligner: WordAligner, pairs: list) -> float:
     ids = aligner.tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)["input_ids"]
     start = time.perf_counter()
     aligner._embed(ids)  # the one step measured alone
+    if aligner.device.type == "cuda":
+        torch.cuda.synchronize(aligner.device)
     return time.perf_counter() - start
 
 
@@ -83,6 +85,7 @@ def main() -> None:
     parser.add_argument("--dtypes", default="float32,bfloat16", help="Encoder precisions of ours to time.")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both sides.")
+    parser.add_argument("--device", default="cpu", help="Device of both sides: cpu, cuda, ...")
     parser.add_argument("--json", help="Also write the numbers to this file.")
     args = parser.parse_args()
     import transformers
@@ -97,9 +100,9 @@ def main() -> None:
         depth = json.loads((Path(model) / "config.json").read_text())["num_hidden_layers"]
         layer = args.layer if args.layer is not None else min(8, depth)
         letters = "".join(SIMALIGN_LETTERS[m] for m in methods)
-        reference = SentenceAligner(model=model, matching_methods=letters, device="cpu", layer=layer)
+        reference = SentenceAligner(model=model, matching_methods=letters, device=args.device, layer=layer)
         ours = {dtype: WordAligner(AlignerConfig(model, layer=layer, methods=methods, batch_size=args.batch_size,
-                                                 device="cpu", dtype=dtype)) for dtype in args.dtypes.split(",")}
+                                                 device=args.device, dtype=dtype)) for dtype in args.dtypes.split(",")}
         for aligner in ours.values():
             aligner.align(pairs[:20])
         for source, target in pairs[:5]:
@@ -109,7 +112,7 @@ def main() -> None:
         start = time.perf_counter()
         expected = [reference.get_word_aligns(source, target) for source, target in pairs]
         simalign_s = time.perf_counter() - start
-        result = {"pairs": len(pairs), "model": args.model or f"random {args.preset}", "layer": layer,
+        result = {"pairs": len(pairs), "model": args.model or f"random {args.preset}", "layer": layer, "device": args.device,
                   "methods": list(methods), "threads": torch.get_num_threads(), "simalign_s": simalign_s,
                   "simalign_pairs_per_s": len(pairs) / simalign_s, "ours": {}}
         for dtype, aligner in ours.items():
@@ -123,7 +126,7 @@ def main() -> None:
                                      "speedup_bound": simalign_s / forward_s, "pairs_with_equal_links": equal}
 
     print(f"{len(pairs)} PUD en-de pairs, {result['model']}, layer {layer}, methods {','.join(methods)}, "
-          f"{result['threads']} threads")
+          f"{args.device}, {result['threads']} threads")
     print(f"simalign          {result['simalign_pairs_per_s']:8.1f} pairs/s ({simalign_s:.2f} s)")
     for dtype, row in result["ours"].items():
         print(f"ours {dtype:<12} {row['pairs_per_s']:8.1f} pairs/s ({row['seconds']:.2f} s, encoder forward "

@@ -19,7 +19,7 @@ setup(
         "sentencepiece>=0.2",
         "safetensors>=0.4",
         "pandas>=2.0",
-        "click>=8.1",
+        "click>=8.2",
         "jinja2>=3.1",
         "pyyaml>=6.0",
         "tqdm>=4.60",

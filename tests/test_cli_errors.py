@@ -10,7 +10,7 @@ from mbert_eval.store import ResultStore
 
 
 def run_cli(*args: str):
-    return CliRunner().invoke(main, list(args))
+    return CliRunner().invoke(main, list(args), prog_name="mbert-eval")
 
 
 def assert_one_line_error(result, *needles: str) -> str:
@@ -147,3 +147,24 @@ def test_other_commands_fail_in_one_line(args):
     result = run_cli(*args)
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("args", "needles"), [
+    (["align", "pairs.txt", "--model", "m", "--dtype", "float16", "--out", "o"],
+     ["Invalid value for '--dtype'", "'float16'", "see 'mbert-eval align --help'"]),
+    (["align", "pairs.txt"], ["Missing option '--model'", "see 'mbert-eval align --help'"]),
+    (["fly"], ["No such command 'fly'", "see 'mbert-eval --help'"]),
+    (["--fly"], ["No such option '--fly'", "see 'mbert-eval --help'"]),
+    (["schedule", "fly"], ["No such command 'fly'", "see 'mbert-eval schedule --help'"]),
+])
+def test_click_usage_errors_are_one_line(args, needles):
+    """A bad option value, a missing option, an unknown command or option: one line, no usage block."""
+    result = run_cli(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [assert_one_line_error(result, *needles)]
+
+
+def test_a_group_without_a_command_shows_its_help():
+    for args in ([], ["schedule"]):
+        result = run_cli(*args)
+        assert "Commands:" in result.output and "Error" not in result.output

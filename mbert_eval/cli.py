@@ -90,10 +90,7 @@ def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: boo
 
     experiment, problems = load_experiment(config, overrides)
     summary = run_experiment(experiment, overwrite=overwrite, problems=problems)
-    click.echo(
-        f"{summary.cells_run} cells run, {summary.cells_skipped} already stored, "
-        f"{summary.rows_written} rows written to {summary.store}"
-    )
+    click.echo(summary.describe())
     if not no_report:
         from mbert_eval.report import default_report_path, write_report
         from mbert_eval.store import ResultStore
@@ -235,9 +232,13 @@ def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, voc
 def quickstart(out: str, report_path: str) -> None:
     """Offline demo: synthetic family → tiny BERT → zero-shot POS and paraphrase → HTML report."""
     from mbert_eval.quickstart import run_quickstart
+    from mbert_eval.results_table import format_results
+    from mbert_eval.store import ResultStore
 
-    report = run_quickstart(Path(out), Path(report_path))
-    click.echo(f"report: {report}")
+    summary, report = run_quickstart(Path(out), Path(report_path))
+    click.echo(summary.describe())
+    click.echo(format_results(ResultStore(summary.store)))
+    click.echo(f"report: {report} (open it in a browser; `mbert-eval results --store {summary.store}` prints this again)")
 
 
 if __name__ == "__main__":

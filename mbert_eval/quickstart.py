@@ -12,7 +12,7 @@ import yaml
 from mbert_eval.config import load_experiment
 from mbert_eval.pretrain import PretrainConfig, pretrain
 from mbert_eval.report import write_report
-from mbert_eval.runner import run_experiment
+from mbert_eval.runner import RunSummary, run_experiment
 from mbert_eval.store import ResultStore
 from mbert_eval.synthetic import SynthConfig, generate_family
 
@@ -52,8 +52,9 @@ def quickstart_config(family_dir: Path, model_dir: Path, codes: list[str]) -> di
     }
 
 
-def run_quickstart(out: Path, report: Path) -> Path:
-    """Run (or resume) the quickstart in `out` and write the results page to `report`."""
+def run_quickstart(out: Path, report: Path) -> tuple[RunSummary, Path]:
+    """Run (or resume) the quickstart in `out` and write the results page to `report`; return what the run did
+    and the page's path."""
     out = out.resolve()
     family = generate_family(out / "synth", FAMILY)
     codes = [language.code for language in family.languages]
@@ -65,4 +66,4 @@ def run_quickstart(out: Path, report: Path) -> Path:
     experiment, problems = load_experiment(config_path)
     summary = run_experiment(experiment, problems=problems)
     title = "mbert-eval quickstart: zero-shot transfer"
-    return write_report(ResultStore(summary.store), report, title, experiment=experiment)
+    return summary, write_report(ResultStore(summary.store), report, title, experiment=experiment)

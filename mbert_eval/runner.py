@@ -212,6 +212,11 @@ class RunSummary:
     rows_written: int
     store: Path
 
+    def describe(self) -> str:
+        """One line for the terminal: cells run and skipped, rows written, the store."""
+        return (f"{self.cells_run} cells run, {self.cells_skipped} already stored, "
+                f"{self.rows_written} rows written to {self.store}")
+
 
 def plan(experiment: Experiment, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
     """The jobs still to run (each restricted to its missing targets) and the count skipped."""

@@ -1,6 +1,8 @@
 """The runner: one fine-tuning per cell whatever the number of targets, resume, overwrite."""
+from click.testing import CliRunner
 from conftest import family_experiment, write_config
 
+from mbert_eval.cli import main
 from mbert_eval.config import load_experiment
 from mbert_eval.runner import expand, run_experiment
 from mbert_eval.store import ResultStore
@@ -108,3 +110,5 @@ def test_killed_run_resumes_with_only_the_missing_cells(tmp_path, small_family, 
     rows = ResultStore(store_path).rows()
     assert len(rows) == 16
     assert [r for r in rows if r.cell_key in done_cells] == first
+    again = CliRunner().invoke(main, ["run", str(config), "--no-report"])
+    assert again.exit_code == 0 and f"0 cells run, 8 already stored, 0 rows written to {store_path}" in again.output

@@ -69,17 +69,26 @@ def train_tokenizer(
 
 
 def _train_wordpiece(corpus: list[Path], vocab_size: int) -> BertTokenizer:
-    """mBERT-cased WordPiece (Devlin et al. 2019): case and accents kept, CJK characters split."""
-    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    backend.normalizer = normalizers.BertNormalizer(
+    """mBERT-cased WordPiece (Devlin et al. 2019): case and accents kept, CJK characters split.
+
+    The same corpus always gives the same vocabulary and ids. The ``tokenizers`` trainer alone does not
+    (huggingface/tokenizers#1794): it numbers the continuing-subword pieces (``##x``) in hash-map order and
+    breaks ties between equally frequent merges by those numbers. Here every ``##x`` the corpus can hold gets
+    a fixed id up front, in sorted order, by entering the trainer as a special token; the trained vocabulary
+    then goes into a fresh WordPiece model whose only special tokens are BERT's.
+    """
+    normalizer = normalizers.BertNormalizer(
         clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
     )
-    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    backend.decoder = decoders.WordPiece()
     trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=WORDPIECE_SPECIAL_TOKENS, show_progress=False
+        vocab_size=vocab_size,
+        special_tokens=WORDPIECE_SPECIAL_TOKENS + [f"##{c}" for c in _continuing_characters(corpus, normalizer)],
+        show_progress=False,
     )
-    backend.train([str(path) for path in corpus], trainer)
+    trained = _bert_backend(models.WordPiece(unk_token="[UNK]"), normalizer)
+    trained.train([str(path) for path in corpus], trainer)
+    backend = _bert_backend(models.WordPiece(trained.get_vocab(), unk_token="[UNK]"), normalizer)
+    backend.add_special_tokens(WORDPIECE_SPECIAL_TOKENS)
     cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
     backend.post_processor = processors.TemplateProcessing(
         single="[CLS]:0 $A:0 [SEP]:0",
@@ -94,6 +103,27 @@ def _train_wordpiece(corpus: list[Path], vocab_size: int) -> BertTokenizer:
         tokenize_chinese_chars=True,
         model_max_length=MODEL_MAX_LENGTH,
     )
+
+
+def _bert_backend(model: models.WordPiece, normalizer: normalizers.BertNormalizer) -> Tokenizer:
+    """A WordPiece tokenizer with BERT's normaliser, pre-tokeniser and decoder (Devlin et al. 2019)."""
+    backend = Tokenizer(model)
+    backend.normalizer = normalizer
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece()
+    return backend
+
+
+def _continuing_characters(corpus: list[Path], normalizer: normalizers.BertNormalizer) -> list[str]:
+    """The sorted characters of the normalised corpus that can continue a word: not whitespace, and not split
+    off on their own by BERT's pre-tokeniser (punctuation) or normaliser (CJK)."""
+    characters: set[str] = set()
+    for path in corpus:
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                characters.update(normalizer.normalize_str(line))
+    words = pre_tokenizers.BertPreTokenizer()
+    return sorted(c for c in characters if len(words.pre_tokenize_str(normalizer.normalize_str(c + c))) == 1)
 
 
 def _train_unigram(corpus: list[Path], vocab_size: int, out_dir: Path) -> XLMRobertaTokenizer:

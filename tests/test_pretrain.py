@@ -66,6 +66,21 @@ def test_wordpiece_tokenizer_reloads_with_trained_vocab(corpus: list[Path], tmp_
     assert set(types[: first_sep + 1]) == {0} and set(types[first_sep + 1 :]) == {1}
 
 
+def test_wordpiece_training_is_deterministic(corpus: list[Path], tmp_path: Path) -> None:
+    """The same corpus gives the same vocabulary and ids every time (the bare tokenizers trainer does not:
+    huggingface/tokenizers#1794), with BERT's five special tokens and no others."""
+    files = []
+    for run in range(3):
+        train_tokenizer(corpus, "wordpiece", 300, tmp_path / str(run))
+        files.append((tmp_path / str(run) / "tokenizer.json").read_text(encoding="utf-8"))
+    assert files[0] == files[1] == files[2]
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "0")
+    assert sorted(tokenizer.all_special_tokens) == sorted(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    pieces = tokenizer.tokenize("Katzenhaus")
+    assert len(pieces) > 1 and pieces[1].startswith("##")
+    assert tokenizer.decode(tokenizer.convert_tokens_to_ids(pieces), skip_special_tokens=True) == "Katzenhaus"
+
+
 def test_unigram_tokenizer_matches_sentencepiece(corpus: list[Path], tmp_path: Path) -> None:
     train_tokenizer(corpus, "unigram", 120, tmp_path)
     tokenizer = AutoTokenizer.from_pretrained(tmp_path)

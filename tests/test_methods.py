@@ -147,6 +147,19 @@ def _tlm_grid(tmp_path, family, model, **parallel):
     return raw
 
 
+def test_unknown_aligner_method_is_reported_before_anything_runs(tmp_path, small_family, tiny_model):
+    from click.testing import CliRunner
+
+    from mbert_eval.cli import main
+
+    raw = _tlm_grid(tmp_path, small_family, tiny_model)
+    raw["methods"], raw["align"] = ["baseline", "align"], {"aligner_method": "grow"}
+    result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "align.aligner_method: unknown alignment method 'grow' (known: argmax, itermax, match)" in result.stderr
+    assert not (tmp_path / "out" / "results.sqlite").exists()
+
+
 def _broken_copy(path, tmp_path, edit):
     lines = path.read_text(encoding="utf-8").splitlines()
     target = tmp_path / ("broken-" + path.name)

@@ -8,7 +8,7 @@ from mbert_eval.encoders import check_model_spec, model_depth
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import check_method, needs_parallel
-from mbert_eval.methods.aligner import METHODS as ALIGNER_METHODS
+from mbert_eval.methods.aligner import AlignerConfig
 from mbert_eval.tasks import get_task
 from mbert_eval.tasks.base import Task, TaskData
 
@@ -94,9 +94,11 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
         for model, depth in depths.items():
             if depth is not None and method.freeze > depth:
                 problems.append(f"{key}: freeze {method.freeze} is beyond the depth of {model} ({depth} layers)")
-    if any("align" in m.chain for m in experiment.methods) and experiment.align.aligner_method not in ALIGNER_METHODS:
-        problems.append(f"align.aligner_method: unknown alignment method '{experiment.align.aligner_method}' "
-                        f"(known: {', '.join(ALIGNER_METHODS)})")
+    if any("align" in m.chain for m in experiment.methods):
+        try:  # the aligner's own check of its settings, before any cell runs
+            AlignerConfig(model="", methods=(experiment.align.aligner_method,))
+        except UserError as err:
+            problems.append(f"align.aligner_method: {err}")
     if any(needs_parallel(m) for m in experiment.methods) and experiment.parallel.source and experiment.parallel.target:
         from mbert_eval.methods.parallel_data import load_parallel
 

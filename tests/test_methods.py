@@ -156,7 +156,7 @@ def test_unknown_aligner_method_is_reported_before_anything_runs(tmp_path, small
     raw["methods"], raw["align"] = ["baseline", "align"], {"aligner_method": "grow"}
     result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "align.aligner_method: unknown alignment method 'grow' (known: argmax, itermax, match)" in result.stderr
+    assert "align.aligner_method: unknown alignment method(s) grow; known: argmax, itermax, match" in result.stderr
     assert not (tmp_path / "out" / "results.sqlite").exists()
 
 

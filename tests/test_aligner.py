@@ -312,10 +312,12 @@ def test_cli_rejects_parallel_files_of_different_line_counts(small_family, model
                    str(source), str(short), f"{total} lines", "7 lines")
 
 
-def test_cli_rejects_an_unknown_method(small_family, model_folder, tmp_path) -> None:
+def test_cli_rejects_an_unknown_method_or_dtype(small_family, model_folder, tmp_path) -> None:
     source, target, _ = small_family.parallel(small_family.languages[1].code)
     result = run_cli("align", source, target, "--model", model_folder, "--method", "grow", "--out", tmp_path / "o")
     one_line_error(result, "unknown alignment method(s) grow", "argmax, itermax, match")
+    result = run_cli("align", source, target, "--model", model_folder, "--dtype", "float16", "--out", tmp_path / "o")
+    one_line_error(result, "unknown dtype 'float16'", "float32, bfloat16")
 
 
 def test_cli_rejects_an_empty_line_in_parallel_text(model_folder, tmp_path) -> None:

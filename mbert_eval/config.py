@@ -50,6 +50,7 @@ class TaskConfig:
     pivot: str | dict[str, str] | None = None
     epochs: int | None = None  # overrides training.epochs for this task
     layer: int | None = None  # retrieval only: the layer to pool (default: 2/3 of the depth)
+    label_subword: str | None = None  # pos/ner: first_content (default) or first (XTREME's); see tasks/tagging.py
 
 
 @dataclass

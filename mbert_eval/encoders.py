@@ -75,6 +75,16 @@ def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.
         raise _hub_failure(spec, err) from err
 
 
+SPACE_MARKERS = "\u2581\u0120"  # SentencePiece's metaspace ▁ and byte-level BPE's Ġ
+
+
+def content_free_ids(tokenizer) -> frozenset[int]:
+    """Ids of the vocabulary's bare space-marker pieces (`▁`, `Ġ`): subwords that carry no word content. With
+    XLM-R's SentencePiece vocabulary a word often begins with one (82% of Chinese PUD words, 10% of German)."""
+    vocabulary = tokenizer.get_vocab()
+    return frozenset(vocabulary[marker] for marker in SPACE_MARKERS if marker in vocabulary)
+
+
 def pick_device(requested: str = "auto") -> torch.device:
     """`auto` means CUDA when present, else CPU."""
     if requested == "auto":

@@ -105,7 +105,7 @@ def cell_key(experiment: Experiment, cell: Cell) -> str:
     method = method_of(experiment, cell.method)
     identity = {
         "model": cell.model, "method": method, "task": cell.task, "source": cell.source,
-        "seed": cell.seed, "settings": settings, "data": experiment.tasks[cell.task],
+        "seed": cell.seed, "settings": settings, "data": experiment.tasks[cell.task], "options": task.options(),
     }
     if method.chain:  # derived checkpoints depend on these too
         identity["method_settings"] = [experiment.parallel, experiment.tlm, experiment.align]

@@ -28,10 +28,19 @@ def task_data(experiment: Experiment, name: str) -> TaskData:
     )
 
 
+TASK_OPTIONS = ("layer", "label_subword")  # the keys of `tasks.NAME` that are options of some task
+
+
 def build_task(experiment: Experiment, name: str) -> Task:
-    """The task object of one config entry, with its data and options."""
-    options = {"layer": experiment.tasks[name].layer} if name == "tatoeba" else {}
-    return get_task(name, task_data(experiment, name), **options)
+    """The task object of one config entry, with its data and the options it takes; an option set for a task
+    that does not take it is an error."""
+    config = experiment.tasks[name]
+    takes = get_task(name).option_names
+    given = {key: getattr(config, key) for key in TASK_OPTIONS if getattr(config, key) is not None}
+    for key in given:
+        if key not in takes:
+            raise UserError(f"task '{name}' has no option '{key}'" + (f" (it takes: {', '.join(takes)})" if takes else ""))
+    return get_task(name, task_data(experiment, name), **given)
 
 
 def _languages(codes: list[str], key: str, problems: list[str]) -> list[Language]:

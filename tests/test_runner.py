@@ -32,8 +32,8 @@ def test_grid_fine_tunes_once_per_cell_and_resumes(tmp_path, small_family, tiny_
     rows = store.rows()
     targets = {lang.code for lang in small_family.languages[1:]}
     assert {r.target for r in rows} == targets
-    assert {(r.task, r.metric) for r in rows} == {("pos", "accuracy"), ("paraphrase", "accuracy")}
-    assert len(rows) == 4 * len(targets)
+    assert {(r.task, r.metric) for r in rows} == {("pos", "accuracy"), ("pos", "xtreme_f1"), ("paraphrase", "accuracy")}
+    assert len(rows) == 2 * 3 * len(targets)  # 2 seeds x (pos: 2 metrics, paraphrase: 1) per target
     for row in rows:
         assert 0.0 <= row.score <= 1.0
         assert row.n_examples == 40
@@ -59,7 +59,7 @@ def test_new_target_only_evaluates_what_is_missing(tmp_path, small_family, tiny_
     raw["targets"] = codes[1:]
     experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
     summary = run_experiment(experiment)
-    assert summary.cells_run == 1 and summary.rows_written == 1
+    assert summary.cells_run == 1 and summary.rows_written == 2  # the new target: accuracy and xtreme_f1
     rows = ResultStore(experiment.store_path).rows()
     assert {r.target for r in rows} == set(codes[1:])
     kept = [r for r in rows if r.target == codes[1]]
@@ -103,12 +103,14 @@ def test_killed_run_resumes_with_only_the_missing_cells(tmp_path, small_family, 
     done_cells = {r.cell_key for r in first}
     assert 1 <= len(done_cells) < 8, "the run should be killed part-way"
     per_cell = {key: sum(r.cell_key == key for r in first) for key in done_cells}
-    assert set(per_cell.values()) == {2}  # whole cells only: both targets, never one
+    metrics = {"pos": 2, "paraphrase": 1}  # pos stores accuracy and xtreme_f1
+    whole = {r.cell_key: 2 * metrics[r.task] for r in first}
+    assert per_cell == whole  # whole cells only: both targets, never one
 
     summary = run_experiment(experiment)
     assert summary.cells_run == 8 - len(done_cells) and summary.cells_skipped == len(done_cells)
     rows = ResultStore(store_path).rows()
-    assert len(rows) == 16
+    assert len(rows) == 4 * 2 * (2 + 1)  # 4 seeds x 2 targets x (pos: 2 metrics, paraphrase: 1)
     assert [r for r in rows if r.cell_key in done_cells] == first
     again = CliRunner().invoke(main, ["run", str(config), "--no-report"])
     assert again.exit_code == 0 and f"0 cells run, 8 already stored, 0 rows written to {store_path}" in again.output

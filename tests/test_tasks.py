@@ -82,3 +82,64 @@ def test_retrieval_finds_identical_sentences(tiny_model, tmp_path):
     prepared = Prepared(load_model(str(tiny_model)), load_tokenizer(str(tiny_model)))
     scores = task.evaluate(prepared, [ParallelPair(s, s) for s in sentences], torch.device("cpu"))
     assert scores["accuracy"] == 1.0 and scores["accuracy_layer00"] == 1.0
+
+
+def test_labelling_skips_bare_metaspace_pieces_with_sentencepiece_vocabularies(e5_small, tiny_model):
+    """A CJK sentence under XLM-R's vocabulary: most words start with a bare `▁`; `first_content` labels them at
+    their first content piece, XTREME's `first` at the `▁`. WordPiece has no such piece: both rules agree."""
+    tokenizer = load_tokenizer(str(e5_small))
+    words = ("我们", "在", "北京", "见面", "。")  # 'we', 'in', 'Beijing', 'meet', '.'
+    sentence = TaggedSentence(words, ("PRON", "ADP", "PROPN", "VERB", "PUNCT"))
+    labels = {tag: i for i, tag in enumerate(sorted(set(sentence.tags)))}
+    bare = tokenizer.convert_tokens_to_ids("▁")
+    features = {rule: get_task("pos", label_subword=rule).encode([sentence], tokenizer, labels, 64)[0]
+                for rule in ("first_content", "first")}
+    ids = features["first"]["input_ids"]
+    assert ids == features["first_content"]["input_ids"]
+    bare_first = [w for w, start in enumerate(features["first"]["word_starts"]) if ids[start] == bare]
+    assert len(bare_first) >= 3, tokenizer.convert_ids_to_tokens(ids)  # the trap is real for this sentence
+    content_starts = features["first_content"]["word_starts"]
+    assert all(ids[start] != bare for start in content_starts)
+    for word in bare_first:  # the next piece of the same word: its first content
+        assert content_starts[word] == features["first"]["word_starts"][word] + 1
+    for rule, feature in features.items():
+        labelled = [i for i, label in enumerate(feature["labels"]) if label != PAD_LABEL]
+        assert labelled == feature["word_starts"], rule
+    # predictions are read where the labels were put: a model right at content pieces only scores under its rule
+    predicted = [0] * len(ids)
+    for word, start in enumerate(content_starts):
+        predicted[start] = labels[sentence.tags[word]]
+    scores = {rule: get_task("pos", label_subword=rule).score([sentence], [features[rule]], [predicted], sorted(labels))
+              for rule in features}
+    assert scores["first_content"]["accuracy"] == 1.0 and scores["first"]["accuracy"] < 1.0
+
+    wordpiece = load_tokenizer(str(tiny_model))
+    plain = TaggedSentence(("qa", "qab", "."), ("NOUN", "DET", "PUNCT"))
+    pos_ids = {"DET": 0, "NOUN": 1, "PUNCT": 2}
+    assert (get_task("pos", label_subword="first").encode([plain], wordpiece, pos_ids, 64)
+            == get_task("pos").encode([plain], wordpiece, pos_ids, 64))
+
+
+def test_pos_stores_xtremes_seqeval_f1_beside_accuracy():
+    """XTREME's run_tag.py scores UD-POS with seqeval: runs of one tag are one chunk, so a shifted boundary
+    costs both chunks (F1 0) where word accuracy still counts 2 of 3 words."""
+    task = get_task("pos")
+    sentence = TaggedSentence(("a", "b", "c"), ("NOUN", "NOUN", "VERB"))
+    labels = ["NOUN", "VERB"]
+    feature = {"input_ids": [0, 5, 6, 7, 2], "word_starts": [1, 2, 3]}
+    shifted = task.score([sentence], [feature], [[0, 0, 1, 1, 0]], labels)
+    assert shifted["accuracy"] == pytest.approx(2 / 3) and shifted["xtreme_f1"] == 0.0
+    exact = task.score([sentence], [feature], [[0, 0, 0, 1, 0]], labels)
+    assert exact == {"accuracy": 1.0, "xtreme_f1": 1.0}
+
+
+def test_task_options_are_checked(tmp_path, small_family, tiny_model):
+    from mbert_eval.validation import validate
+
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"]["pos"]["label_subword"] = "last"
+    raw["tasks"]["paraphrase"]["label_subword"] = "first"
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    found = validate(experiment, problems)
+    assert any(p.startswith("tasks.pos:") and "unknown rule 'last'" in p for p in found), found
+    assert any(p.startswith("tasks.paraphrase:") and "has no option 'label_subword'" in p for p in found), found

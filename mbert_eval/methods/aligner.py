@@ -22,6 +22,10 @@ within float rounding. The pipeline, step by step as simalign does it:
    the lowest index, as ``numpy.argmax`` does in simalign.
 5. With ``token_type="bpe"``, two words are linked when any of their subwords are.
 
+One deliberate difference: a bare space-marker piece (``▁`` in XLM-R-style SentencePiece vocabularies, with
+which many words begin) is left out of its word's units when the word has another subword
+(``skip_space_markers``, default on; WordPiece vocabularies have no such piece, so their links are simalign's).
+
 What differs from simalign: many sentences per forward pass (length-sorted, right-padded; padding
 changes the float rounding only); the encoder is cut after ``layer``; and a sentence whose subwords do
 not fit the model window (max positions minus the special tokens) is embedded in overlapping windows
@@ -41,7 +45,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from mbert_eval.data.types import AlignmentLinks
-from mbert_eval.encoders import load_model, load_tokenizer, pick_device
+from mbert_eval.encoders import content_free_ids, load_model, load_tokenizer, pick_device
 from mbert_eval.errors import UserError
 
 if TYPE_CHECKING:
@@ -69,6 +73,7 @@ class AlignerConfig:
     batch_size: int = 32  # sequences (sentences or windows) per forward pass
     device: str = "auto"
     dtype: str = "float32"  # float32: simalign's links; bfloat16: faster, a few links differ
+    skip_space_markers: bool = True  # leave bare `▁` pieces out of a word's units (SentencePiece vocabularies)
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -107,6 +112,7 @@ class WordAligner:
             model.encoder.layer = layers[: max(config.layer, 1)]
         self.model = model.eval().to(self.device, DTYPES[config.dtype])
         self.prefix, self.suffix = _special_affixes(self.tokenizer)
+        self.skip = content_free_ids(self.tokenizer) if config.skip_space_markers else frozenset()
         self.window = _max_positions(model, self.tokenizer) - len(self.prefix) - len(self.suffix)
 
     def align(self, pairs: list[Pair]) -> dict[str, list[AlignmentLinks]]:
@@ -143,6 +149,10 @@ class WordAligner:
         encoding = self.tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)
         word_ids = [np.asarray(encoding.word_ids(s), dtype=np.int64) for s in range(len(sentences))]
         vectors = self._embed(encoding["input_ids"])
+        if self.skip:
+            kept = [_content_units(np.asarray(ids), words, self.skip) for ids, words in zip(encoding["input_ids"], word_ids)]
+            vectors = [v[torch.as_tensor(keep, device=v.device)] for v, keep in zip(vectors, kept)]
+            word_ids = [words[keep] for words, keep in zip(word_ids, kept)]
         if self.config.token_type == "bpe":
             return [_Units(v, w) for v, w in zip(vectors, word_ids)]
         return [_word_means(v, w) for v, w in zip(vectors, word_ids)]
@@ -299,6 +309,18 @@ def _central_vectors(outputs: list[torch.Tensor], length: int, window: int, hidd
     distance = (positions[None, :] - (starts[:, None] + (window - 1) / 2)).abs()
     best = distance.argmin(dim=0)  # nearest centre; always a window that holds the position
     return torch.cat(outputs)[best * window + positions - starts[best]]
+
+
+def _content_units(ids: np.ndarray, words: np.ndarray, content_free: frozenset[int]) -> np.ndarray:
+    """Bool mask of the subwords to align: all but the content-free ones (a bare `▁`) of words that have another
+    subword. XLM-R-style vocabularies start many words with a bare `▁`, whose vector says little about the word
+    (on awesome-align's en-fr gold, multilingual-e5-small layer 8: AER 7.94 → 7.43 with argmax)."""
+    bare = np.isin(ids, list(content_free))
+    if not bare.any():
+        return np.ones(len(ids), dtype=bool)
+    has_content = np.zeros(int(words.max()) + 1, dtype=bool)
+    has_content[words[~bare]] = True
+    return ~(bare & has_content[words])
 
 
 def _word_means(vectors: torch.Tensor, word_ids: np.ndarray) -> _Units:

@@ -35,6 +35,7 @@ class TaskMetadata:
     hub_train: str | None = None
     hub_dev: str | None = None
     hub_test: str | None = None
+    metric_descriptions: dict[str, str] = field(default_factory=dict)  # what each stored metric is
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -111,9 +112,14 @@ class Task(ABC):
     metadata: ClassVar[TaskMetadata]
     needs_training: ClassVar[bool] = True
     data_keys: ClassVar[tuple[str, ...]] = ("train", "dev", "test")
+    option_names: ClassVar[tuple[str, ...]] = ()  # config keys of `tasks.NAME` that the task takes as options
 
     def __init__(self, data: TaskData) -> None:
         self.data = data
+
+    def options(self) -> dict[str, Any]:
+        """The task's options as resolved (defaults filled in); part of each cell's identity."""
+        return {name: getattr(self, name) for name in self.option_names}
 
     def read_file(self, path: Path) -> list:
         """Examples from a local file (each task family overrides it)."""

@@ -31,6 +31,7 @@ class RetrievalTask(Task):
     )
     needs_training = False
     data_keys = ("test", "pivot")
+    option_names = ("layer",)
 
     def __init__(self, data: TaskData, layer: int | None = None, batch_size: int = 64) -> None:
         super().__init__(data)

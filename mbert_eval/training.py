@@ -46,6 +46,14 @@ class FineTuneSettings:
     layer_mix: bool = False  # scalar mix of all layers (Peters et al. 2018)
 
 
+def seed_everything(seed: int) -> None:
+    """Seed torch, Python's `random` and NumPy, so that what follows depends on `seed` alone and not on what
+    the process did before (a checkpoint built just now consumes random state; one loaded from a cache does not)."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 def collate(features: list[Features], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
     """Pad a batch to its longest member (dynamic padding) and move it to the device."""
     width = max(len(f["input_ids"]) for f in features)

@@ -223,3 +223,20 @@ def test_fine_tune_through_accelerate_matches_plain(tiny_model):
     torch.manual_seed(1)
     start = load_model(str(tiny_model), "sequence", 2).state_dict()
     assert not all(torch.equal(start[k], trained[1][k]) for k in start)
+
+
+def test_a_cells_scores_do_not_depend_on_whether_its_checkpoint_was_just_built(tmp_path, small_family, tiny_model):
+    """The task head starts from the cell's seed alone: building the TLM checkpoint (which consumes random state)
+    or loading it from the cache must give the same scores."""
+    import shutil
+
+    raw = _tlm_grid(tmp_path, small_family, tiny_model)
+    raw["tlm"] = {"steps": 4, "batch_size": 8, "max_length": 64}
+    experiment, _ = load_experiment(write_config(tmp_path / "built.yaml", {**raw, "output": "built"}))
+    run_experiment(experiment)
+    built = {(r.target, r.metric): r.score for r in ResultStore(experiment.store_path).rows()}
+    shutil.copytree(tmp_path / "built" / "checkpoints", tmp_path / "cached" / "checkpoints")
+    experiment, _ = load_experiment(write_config(tmp_path / "cached.yaml", {**raw, "output": "cached"}))
+    run_experiment(experiment)
+    cached = {(r.target, r.metric): r.score for r in ResultStore(experiment.store_path).rows()}
+    assert cached == built

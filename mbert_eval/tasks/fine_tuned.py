@@ -9,7 +9,7 @@ from mbert_eval.encoders import Head, freeze_lower_layers, load_model, load_toke
 from mbert_eval.frozen_cache import FrozenPrefixCache
 from mbert_eval.scalar_mix import ScalarMixClassifier
 from mbert_eval.tasks.base import Prepared, Task
-from mbert_eval.training import Features, FineTuneSettings, fine_tune, predict
+from mbert_eval.training import Features, FineTuneSettings, fine_tune, predict, seed_everything
 
 EVAL_MAX_LENGTH = 512
 
@@ -38,10 +38,12 @@ class FineTunedTask(Task):
     def prepare(
         self, model_spec: str, train: list, dev: list, settings: FineTuneSettings, device: torch.device
     ) -> Prepared:
-        """Fine-tune on `train`, keeping the epoch with the best `dev` main metric (XTREME)."""
+        """Fine-tune on `train`, keeping the epoch with the best `dev` main metric (XTREME). The new head is drawn
+        from the cell's seed alone, so every method starts from the baseline's head for that seed."""
         tokenizer = load_tokenizer(model_spec)
         labels = self.label_set(train)
         label_ids = {label: i for i, label in enumerate(labels)}
+        seed_everything(settings.seed)
         if settings.layer_mix:
             model = ScalarMixClassifier(load_model(model_spec), self.head, len(labels))
         else:

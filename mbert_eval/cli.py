@@ -76,7 +76,8 @@ def validate(config: str, overrides: tuple[str, ...]) -> None:
     from mbert_eval.runner import expand
 
     cells = expand(experiment)
-    click.echo(f"{config}: OK ({len(cells)} cells × {len(experiment.targets)} targets)")
+    evaluations = sum(len(cell.targets) for cell in cells)
+    click.echo(f"{config}: OK ({len(cells)} cells, {evaluations} target evaluations)")
 
 
 @main.command()
@@ -228,18 +229,33 @@ def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, voc
 
 
 @main.command()
-@click.option("--out", default="runs/quickstart", show_default=True, type=click.Path(file_okay=False))
-@click.option("--report", "report_path", default="reports/quickstart.html", show_default=True,
-              type=click.Path(dir_okay=False))
-def quickstart(out: str, report_path: str) -> None:
-    """Offline demo: synthetic family → tiny BERT → zero-shot POS and paraphrase → HTML report."""
-    from mbert_eval.quickstart import run_quickstart
+@click.option("--real", is_flag=True,
+              help="Real data and a real encoder: multilingual-e5-small (after `mbert-eval models import e5-small`).")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Working folder [default: runs/quickstart, with --real runs/quickstart-real].")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="HTML report [default: reports/quickstart.html, with --real reports/quickstart-real.html].")
+@click.option("--data", default="../shared/data", show_default=True, type=click.Path(file_okay=False),
+              help="With --real: the folder holding ud/, tatoeba/ and alignment/.")
+@click.option("--model", "model_path", default="runs/models/e5-small", show_default=True,
+              type=click.Path(file_okay=False), help="With --real: the imported encoder.")
+def quickstart(real: bool, out: str | None, report_path: str | None, data: str, model_path: str) -> None:
+    """Offline demo: synthetic family → tiny BERT → zero-shot POS and paraphrase → HTML report; with --real,
+    multilingual-e5-small → zero-shot POS to every PUD language, Tatoeba at every layer, word alignment AER."""
+    from mbert_eval.quickstart import layer_peaks, run_quickstart, run_real_quickstart
     from mbert_eval.results_table import format_results
     from mbert_eval.store import ResultStore
 
-    summary, report = run_quickstart(Path(out), Path(report_path))
+    name = "quickstart-real" if real else "quickstart"
+    out_dir, report_file = Path(out or f"runs/{name}"), Path(report_path or f"reports/{name}.html")
+    if real:
+        summary, report = run_real_quickstart(Path(data), Path(model_path), out_dir, report_file)
+    else:
+        summary, report = run_quickstart(out_dir, report_file)
     click.echo(summary.describe())
     click.echo(format_results(ResultStore(summary.store)))
+    for line in layer_peaks(ResultStore(summary.store)):
+        click.echo(line)
     click.echo(f"report: {report} (open it in a browser; `mbert-eval results --store {summary.store}` prints this again)")
 
 

@@ -35,6 +35,9 @@ class TrainingConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     eval_batch_size: int = 128
+    batching: str = "megabatch"  # megabatch (length-sorted within random groups), random, or sorted (whole set)
+    word_embeddings: str = "train"  # train, or freeze the word-embedding matrix (cheaper for 250k-piece vocabularies)
+    lr_schedule: str = "linear"  # linear decay to 0 after warmup (XTREME), or constant after warmup
 
 
 @dataclass
@@ -48,9 +51,12 @@ class TaskConfig:
     dev: str | None = None
     test: str | dict[str, str] | None = None
     pivot: str | dict[str, str] | None = None
+    gold: str | dict[str, str] | None = None  # alignment only: Pharaoh gold links
     epochs: int | None = None  # overrides training.epochs for this task
+    targets: list[str] | None = None  # overrides the grid's targets for this task (e.g. where only some have data)
     layer: int | None = None  # retrieval only: the layer to pool (default: 2/3 of the depth)
     label_subword: str | None = None  # pos/ner: first_content (default) or first (XTREME's); see tasks/tagging.py
+    one_indexed: bool | None = None  # alignment only: gold links count from 1 (default: read off the file)
 
 
 @dataclass

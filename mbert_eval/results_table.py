@@ -19,6 +19,20 @@ def main_metrics(tasks: set[str]) -> dict[str, str]:
     return {name: get_task(name).metadata.main_metric for name in tasks if name in TASKS}
 
 
+def higher_is_better(tasks: set[str]) -> dict[str, bool]:
+    """Whether a higher main metric is better, per known task (AER is lower-is-better); unknown tasks: higher."""
+    from mbert_eval.tasks import TASKS, get_task
+
+    return {name: get_task(name).metadata.higher_is_better if name in TASKS else True for name in tasks}
+
+
+def metric_descriptions(tasks: set[str]) -> dict[str, dict[str, str]]:
+    """What each declared metric of each known task is (`TaskMetadata.metric_descriptions`)."""
+    from mbert_eval.tasks import TASKS, get_task
+
+    return {name: dict(get_task(name).metadata.metric_descriptions) if name in TASKS else {} for name in tasks}
+
+
 def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool = False) -> str:
     """A readable table of stored scores: mean ± sample std over seeds per (task, model, method,
     source, target), or one row per seed with `per_seed`; main metric per task unless `all_metrics`."""

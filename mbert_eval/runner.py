@@ -60,15 +60,20 @@ class CellJob:
 def expand(experiment: Experiment) -> list[Cell]:
     """The grid's cells, with language codes normalized by the language table."""
     sources = [lookup(code).code for code in experiment.sources]
-    targets = tuple(dict.fromkeys(lookup(code).code for code in experiment.targets))
     return [
-        Cell(model, method.name, task, source, seed, targets)
+        Cell(model, method.name, task, source, seed, task_targets(experiment, task))
         for model in experiment.models
         for task in experiment.tasks
         for method in experiment.methods
         for source in sources
         for seed in experiment.seeds
     ]
+
+
+def task_targets(experiment: Experiment, task: str) -> tuple[str, ...]:
+    """The target languages of one task: its own `targets`, else the grid's, normalized by the language table."""
+    codes = experiment.tasks[task].targets or experiment.targets
+    return tuple(dict.fromkeys(lookup(code).code for code in codes))
 
 
 def method_of(experiment: Experiment, name: str) -> MethodConfig:
@@ -91,6 +96,9 @@ def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTu
         weight_decay=training.weight_decay,
         max_grad_norm=training.max_grad_norm,
         eval_batch_size=training.eval_batch_size,
+        batching=training.batching,
+        word_embeddings=training.word_embeddings,
+        lr_schedule=training.lr_schedule,
         seed=cell.seed,
         freeze=method.freeze,
         cache_frozen=method.cache_frozen,

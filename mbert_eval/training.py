@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 import os
 import random
+import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -44,6 +46,15 @@ class FineTuneSettings:
     freeze: int = 0  # embeddings + bottom k layers frozen (Wu & Dredze 2019)
     cache_frozen: bool = False  # reuse the frozen layers' outputs across epochs
     layer_mix: bool = False  # scalar mix of all layers (Peters et al. 2018)
+    batching: str = "megabatch"  # how training batches are formed: see `training_batches`
+    word_embeddings: str = "train"  # train, or freeze the word-embedding matrix: see `freeze_word_embeddings`
+    lr_schedule: str = "linear"  # linear: warmup then linear decay to 0 (XTREME); constant: warmup then flat
+
+
+BATCHINGS = ("megabatch", "random", "sorted")
+WORD_EMBEDDINGS = ("train", "freeze")
+LR_SCHEDULES = ("linear", "constant")
+MEGABATCH = 50  # batches per length-sorted group, as transformers' `group_by_length` (LengthGroupedSampler)
 
 
 def seed_everything(seed: int) -> None:
@@ -93,6 +104,34 @@ def length_sorted_batches(
     if rng is not None:
         rng.shuffle(batches)
     return batches
+
+
+def training_batches(features: list[Features], batch_size: int, rng: random.Random, batching: str) -> list[list[int]]:
+    """One epoch's batches of indices. `random`: a random permutation cut into batches (a plain loop).
+    `megabatch`: a random permutation cut into groups of `MEGABATCH` batches, each group sorted by length
+    (longest first) and cut into batches, as transformers' `group_by_length`: near-random batches with little
+    padding. `sorted`: the whole set sorted by (jittered) length, batches shuffled: least padding, but each
+    batch holds sentences alike (short titles together), which costs accuracy (`benchmarks/bench_finetune.py`)."""
+    if batching == "sorted":
+        return length_sorted_batches(features, batch_size, rng)
+    order = list(range(len(features)))
+    rng.shuffle(order)
+    if batching == "megabatch":
+        group = batch_size * MEGABATCH
+        order = [i for start in range(0, len(order), group)
+                 for i in sorted(order[start : start + group], key=lambda i: -len(features[i]["input_ids"]))]
+    elif batching != "random":
+        raise ValueError(f"unknown batching {batching!r}; known: {', '.join(BATCHINGS)}")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def freeze_word_embeddings(model: torch.nn.Module) -> None:
+    """No gradient (and so no optimizer state) for the word-embedding matrix. With a 250k-piece vocabulary it is
+    most of the model (96M of multilingual-e5-small's 118M parameters), and AdamW would otherwise update every
+    row at every step although a batch touches a few thousand; freezing it saves its gradient and both Adam
+    moments (3 × 384 MB for e5-small) and their time (`benchmarks/bench_finetune.py` measures both, and the
+    scores). Freezing embeddings for transfer: Wu & Dredze 2019; Artetxe et al. 2020."""
+    model.get_input_embeddings().weight.requires_grad_(False)
 
 
 def _model_inputs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -151,8 +190,10 @@ def fine_tune(
     the best epoch.
     """
     accelerator = accelerator or distributed_accelerator()
-    torch.manual_seed(settings.seed)
+    seed_everything(settings.seed)
     rng = random.Random(settings.seed)
+    if settings.word_embeddings == "freeze":
+        freeze_word_embeddings(model)
     model.to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and ("bias" in n or "LayerNorm" in n)]
@@ -165,43 +206,55 @@ def fine_tune(
     steps_per_epoch = math.ceil(len(train) / settings.batch_size)
     total = steps_per_epoch * settings.epochs
     warmup = int(total * settings.warmup_ratio)
+    decay = settings.lr_schedule == "linear"
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / max(warmup, 1), max(0.0, (total - step) / max(total - warmup, 1)))
+        optimizer, lambda step: min((step + 1) / max(warmup, 1),
+                                    max(0.0, (total - step) / max(total - warmup, 1)) if decay else 1.0)
     )
     core, rank, world = model, 0, 1
     if accelerator is not None:  # the schedule stays unprepared: it counts the steps of one process
         model, optimizer = accelerator.prepare(model, optimizer)
         core, device = accelerator.unwrap_model(model), accelerator.device
         rank, world = accelerator.process_index, accelerator.num_processes
-    best_score, best_state, log = -math.inf, None, {"dev_scores": [], "best_epoch": None}
+    best_score, log = -math.inf, {"dev_scores": [], "best_epoch": None}
     bar = tqdm(total=total, desc=progress, leave=False, disable=rank > 0)
-    for epoch in range(settings.epochs):
-        model.train()
-        with prefix_cache.active() if prefix_cache else nullcontext():
-            for indices in length_sorted_batches(train, settings.batch_size, rng):
-                indices = indices[rank::world] or indices[-1:]  # this process's share of the batch
-                batch = collate([train[i] for i in indices], pad_id, device)
-                if prefix_cache:
-                    prefix_cache.select(indices)
-                with autocast(device):
-                    loss = model(**_model_inputs(core, batch)).loss
-                if accelerator is not None:
-                    accelerator.backward(loss)
-                else:
-                    loss.backward()
-                torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad(set_to_none=True)
-                bar.update()
-        if dev_score is not None:
-            score = dev_score(core)
-            log["dev_scores"].append(score)
-            bar.set_postfix(dev=f"{score:.4f}")
-            if score > best_score:
-                best_score, log["best_epoch"] = score, epoch + 1
-                best_state = {k: v.detach().to("cpu", copy=True) for k, v in core.state_dict().items()}
-    bar.close()
-    if best_state is not None and log["best_epoch"] != settings.epochs:
-        core.load_state_dict(best_state)
+    with tempfile.TemporaryDirectory(prefix="mbert-eval-best-") as scratch:  # the best epoch's state, if not the last
+        best_file = Path(scratch) / "best.pt"
+        for epoch in range(settings.epochs):
+            model.train()
+            with prefix_cache.active() if prefix_cache else nullcontext():
+                for indices in training_batches(train, settings.batch_size, rng, settings.batching):
+                    indices = indices[rank::world] or indices[-1:]  # this process's share of the batch
+                    batch = collate([train[i] for i in indices], pad_id, device)
+                    if prefix_cache:
+                        prefix_cache.select(indices)
+                    with autocast(device):
+                        loss = model(**_model_inputs(core, batch)).loss
+                    if accelerator is not None:
+                        accelerator.backward(loss)
+                    else:
+                        loss.backward()
+                    torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+                    optimizer.step()
+                    schedule.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    bar.update()
+            if dev_score is not None:
+                score = dev_score(core)
+                log["dev_scores"].append(score)
+                bar.set_postfix(dev=f"{score:.4f}")
+                if score > best_score:
+                    best_score, log["best_epoch"] = score, epoch + 1
+                    if epoch + 1 < settings.epochs:  # the last epoch's state is the model itself
+                        _save_state(core, best_file)
+        bar.close()
+        if log["best_epoch"] is not None and log["best_epoch"] != settings.epochs:
+            core.load_state_dict(torch.load(best_file, map_location=device, weights_only=True), strict=False)
     return core, log
+
+
+def _save_state(model: torch.nn.Module, path: Path) -> None:
+    """The trainable state of the best epoch, kept in a file rather than as a second copy in memory (frozen
+    parameters cannot change, so they are left out)."""
+    frozen = {name for name, parameter in model.named_parameters() if not parameter.requires_grad}
+    torch.save({k: v for k, v in model.state_dict().items() if k not in frozen}, path)

@@ -11,6 +11,7 @@ from mbert_eval.methods import check_method, needs_parallel
 from mbert_eval.methods.aligner import AlignerConfig
 from mbert_eval.tasks import get_task
 from mbert_eval.tasks.base import Task, TaskData
+from mbert_eval.training import BATCHINGS, LR_SCHEDULES, WORD_EMBEDDINGS
 
 EXECUTORS = ("local", "ray")
 
@@ -24,11 +25,12 @@ def task_data(experiment: Experiment, name: str) -> TaskData:
         dev=config.dev or metadata.hub_dev,
         test=config.test or metadata.hub_test,
         pivot=config.pivot,
+        gold=config.gold,
         base_dir=experiment.base_dir,
     )
 
 
-TASK_OPTIONS = ("layer", "label_subword")  # the keys of `tasks.NAME` that are options of some task
+TASK_OPTIONS = ("layer", "label_subword", "one_indexed")  # the keys of `tasks.NAME` that are options of some task
 
 
 def build_task(experiment: Experiment, name: str) -> Task:
@@ -64,7 +66,7 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
             problems.append(f"models[{index}]: {problem}")
     if not experiment.tasks:
         problems.append("tasks: no task given")
-    if not experiment.targets:
+    if not experiment.targets and not all(task.targets for task in experiment.tasks.values()):
         problems.append("targets: no target language given")
     sources = _languages(experiment.sources, "sources", problems)
     targets = _languages(experiment.targets, "targets", problems)
@@ -83,8 +85,10 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
         except UserError as err:
             problems.append(f"tasks.{name}: {err}")
             continue
+        own = experiment.tasks[name].targets
+        task_targets = _languages(own, f"tasks.{name}.targets", problems) if own else targets
         if check_files:
-            _check_task_files(name, task, sources, targets, problems)
+            _check_task_files(name, task, sources, task_targets, problems)
     return problems
 
 
@@ -127,6 +131,9 @@ def _check_training(experiment: Experiment, problems: list[str]) -> None:
         problems.append(f"training.epochs: must be at least 1, got {training.epochs}")
     if not 0 <= training.warmup_ratio < 1:
         problems.append(f"training.warmup_ratio: must be in [0, 1), got {training.warmup_ratio}")
+    for key, known in (("batching", BATCHINGS), ("word_embeddings", WORD_EMBEDDINGS), ("lr_schedule", LR_SCHEDULES)):
+        if getattr(training, key) not in known:
+            problems.append(f"training.{key}: unknown value {getattr(training, key)!r}; known: {', '.join(known)}")
 
 
 def _check_task_files(
@@ -136,10 +143,12 @@ def _check_task_files(
     for source, target in checks:
         if source is None:
             continue
-        keys = ("train", "dev") if target is None else ("test", "pivot")
+        keys = ("train", "dev") if target is None else ("test", "pivot", "gold")
         language = source if target is None else target
         for key in keys:
             if key not in task.data_keys or (target is None and not task.needs_training):
+                continue
+            if key in task.optional_data_keys and not task.data.has(key, language):
                 continue
             try:
                 spec = task.data.spec(key, language)

@@ -129,7 +129,7 @@ def test_validate_lists_every_problem_with_key_paths(tmp_path, small_family, tin
 
 def test_validate_ok(tmp_path, small_family, tiny_model):
     result = run_cli("validate", str(write_config(tmp_path / "exp.yaml", family_experiment(small_family, tiny_model))))
-    assert result.exit_code == 0 and "OK (2 cells × 2 targets)" in result.output
+    assert result.exit_code == 0 and "OK (2 cells, 4 target evaluations)" in result.output
 
 
 def test_set_overrides_any_key(tmp_path, small_family, tiny_model):

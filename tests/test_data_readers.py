@@ -327,3 +327,29 @@ def test_checksums_follow_file_changes(tmp_path: Path) -> None:
     assert checksums([path]) == {str(path): hashlib.sha256(b"hello, world\n").hexdigest()}
     with pytest.raises(DataError, match="missing.txt: cannot read file"):
         file_checksum(tmp_path / "missing.txt")
+
+
+def test_gold_links_index_base_is_read_off_the_file(tmp_path: Path) -> None:
+    from mbert_eval.data import read_gold_links
+
+    lengths = [(3, 3), (2, 2)]
+    zero, one, unclear = tmp_path / "zero.align", tmp_path / "one.align", tmp_path / "unclear.align"
+    zero.write_text("0-0 1-1 2p2\n1-1\n")
+    one.write_text("1-1 2-2 3p3\n2-2\n")  # 3 = the first sentence's length: only possible counting from 1
+    unclear.write_text("1-1\n1-1\n")  # neither an index 0 nor one at a sentence's end
+    assert read_gold_links(zero, lengths)[0].sure == {(0, 0), (1, 1)}
+    assert read_gold_links(one, lengths) == read_gold_links(zero, lengths)
+    with pytest.raises(DataError, match="cannot tell whether the links count words from 0 or from 1"):
+        read_gold_links(unclear, lengths)
+    assert read_gold_links(unclear, lengths, one_indexed=True)[0].sure == {(0, 0)}
+    with pytest.raises(DataError, match="out of range"):
+        read_gold_links(one, lengths, one_indexed=False)
+
+
+def test_real_gold_sets_are_detected_correctly(shared_data: Path) -> None:
+    from mbert_eval.data import read_gold_links
+
+    enfr = [(len(p.source.split()), len(p.target.split()))
+            for p in read_parallel_bitext(shared_data / "alignment/awesome-align/enfr.src-tgt")]
+    detected = read_gold_links(shared_data / "alignment/awesome-align/enfr.gold", enfr)
+    assert detected == read_pharaoh(shared_data / "alignment/awesome-align/enfr.gold", one_indexed=True)

@@ -163,6 +163,9 @@ def test_html_is_self_contained_and_escaped(rich_store, evil_language, tmp_path)
     assert len(re.findall(r"<script\b", page)) == 1  # the page's own sorting script
     assert not re.search(r"(src|href)=\"(?!#)", page) and "http://" not in page and "https://" not in page
     assert "<svg" in page and "Content-Security-Policy" in page and "partial 3/4" in page
+    # POS's second metric has its own table, labelled: which number is XTREME's and which is the main one
+    assert "pos: other metrics by target language" in page
+    assert "xtreme_f1: seqeval F1 over UPOS sequences" in page and "accuracy: word accuracy (main metric)" in page
 
 
 def test_exports_round_trip(rich_store, tmp_path):
@@ -185,7 +188,13 @@ def test_exports_round_trip(rich_store, tmp_path):
             if n == 1:  # one seed: the stored float itself, to the last bit
                 assert row.mean == mean
             assert (np.isnan(std) and pd.isna(row.std)) or row.std == pytest.approx(std, rel=1e-12)
-        assert set(table["kind"]) == {"target", "average", "family", "script", "layer", "layer_weight"}
+        others = table[table["kind"] == "other_metric"]
+        assert set(others["metric"]) == {"xtreme_f1"} and len(others) > 0
+        for row in others.itertuples():
+            mean, _, n = seed_stats(rich_store, task=row.task, metric=row.metric, model=row.model,
+                                    method=row.method, source=row.source, target=row.target)
+            assert row.n_seeds == n and row.mean == pytest.approx(mean, rel=1e-14, abs=0)
+        assert set(table["kind"]) == {"target", "average", "family", "script", "layer", "layer_weight", "other_metric"}
     assert EVIL in set(csv["model"])
 
 
@@ -255,3 +264,17 @@ def test_unknown_format(rich_store, tmp_path):
 
     with pytest.raises(UserError, match="unknown report format 'pdf'"):
         write_report(rich_store, Path(tmp_path / "r.pdf"), "t", "pdf")
+
+
+def test_lower_is_better_metrics_get_the_right_verdict():
+    """AER: a method with the lower error is "better" than the baseline (the direction comes from the task)."""
+    import pandas as pd
+
+    from mbert_eval.report.summary import summarize
+
+    rows = [dict(task="alignment", metric="aer", model="m", method=method, source="en", target="fr", seed=seed,
+                 score=score + 0.001 * seed, extra={}, cell_key=f"{method}{seed}")
+            for method, score in (("baseline", 0.20), ("align", 0.10), ("worse", 0.30)) for seed in (1, 2)]
+    [summary] = summarize(pd.DataFrame(rows))
+    verdicts = summary.scores.set_index("method")["verdict"]
+    assert not summary.higher_is_better and verdicts["align"] == "better" and verdicts["worse"] == "worse"

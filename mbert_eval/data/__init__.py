@@ -1,5 +1,5 @@
 """Data readers: every supported file format in, plain records out; malformed input raises DataError."""
-from mbert_eval.data.alignments import check_alignment_ranges, read_pharaoh, write_pharaoh
+from mbert_eval.data.alignments import check_alignment_ranges, read_gold_links, read_pharaoh, write_pharaoh
 from mbert_eval.data.checksums import checksums, file_checksum
 from mbert_eval.data.conllu import read_conllu
 from mbert_eval.data.hub import HUB_SPEC_SYNTAX, parse_hub_spec, read_hub_pairs, read_hub_tagged
@@ -19,6 +19,7 @@ __all__ = [
     "file_checksum",
     "parse_hub_spec",
     "read_conllu",
+    "read_gold_links",
     "read_hub_pairs",
     "read_hub_tagged",
     "read_id_sentences",

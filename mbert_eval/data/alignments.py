@@ -59,6 +59,25 @@ def check_alignment_ranges(links: list[AlignmentLinks], pairs: list[tuple[int, i
                 )
 
 
+def read_gold_links(path: PathLike, lengths: list[tuple[int, int]], one_indexed: bool | None = None,
+                    with_ids: bool = False) -> list[AlignmentLinks]:
+    """Gold links checked against their sentence pairs' (source, target) lengths. With `one_indexed=None` the
+    index base is read off the file: an index 0 anywhere means 0-indexed; otherwise an index equal to its
+    sentence's length (impossible when counting from 0) means 1-indexed; a file that shows neither is refused
+    (reading 1-indexed gold as 0-indexed silently shifts every link: awesome-align issue #43)."""
+    if one_indexed is None:
+        raw = read_pharaoh(path, with_ids=with_ids)
+        has_zero = any(0 in link for links in raw for link in links.possible)
+        reaches_end = any(i == m or j == n for links, (m, n) in zip(raw, lengths) for i, j in links.possible)
+        if not has_zero and not reaches_end:
+            raise DataError(path, "cannot tell whether the links count words from 0 or from 1 (no index 0, none at a "
+                                  "sentence's end); say so with the task's `one_indexed: true|false`")
+        one_indexed = not has_zero
+    links = read_pharaoh(path, one_indexed=one_indexed, with_ids=with_ids)
+    check_alignment_ranges(links, lengths, path)
+    return links
+
+
 def write_pharaoh(path: PathLike, links: list[AlignmentLinks]) -> None:
     """Write 0-indexed links a line, sorted, sure as ``i-j`` and possible-only as ``ipj``."""
     lines = []

@@ -3,7 +3,8 @@ LaTeX (the display tables of the HTML page, booktabs rules).
 
 CSV and JSON hold one record per number, with scores as stored (fractions, full precision) so that
 they read back to exactly the store's values; `kind` says what a record is: target, average, family,
-script, layer (per-layer score) or layer_weight. JSON adds the run metadata.
+script, layer (per-layer score), layer_weight or other_metric (a task's further declared metric, named in
+`metric`). JSON adds the run metadata.
 """
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ def tidy_records(summaries: list[TaskSummary]) -> list[dict[str, Any]]:
             records.append(_record("layer", s, {**row, "language": names.loc[row["target"], "name"]}))
         for row in s.layer_weights.to_dict("records"):
             records.append(_record("layer_weight", s, {**row, "mean": row["weight"]}))
+        for row in s.secondary.to_dict("records"):  # the task's other declared metrics, e.g. XTREME's POS F1
+            records.append(_record("other_metric", s, {**row, "language": names.loc[row["target"], "name"],
+                                                        "n_seeds": row["n"]}))
     return records
 
 

@@ -52,6 +52,7 @@ class Block:
     targets: Table
     family: Table
     script: Table
+    metrics: Table | None  # the task's other declared metrics, each explained
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ Decisions, so that no number is invented and none silently changes meaning:
   languages it has and is flagged partial (XTREME's average is a plain mean over all languages).
 - Several cells for the same seed (e.g. reruns with other settings) are averaged into one score per
   seed first, so each seed weighs once; `duplicates` counts such cases for the report to say so.
-- Δ = method − baseline (higher is better for every metric of the suite). It is "better"/"worse"
+- Δ = method − baseline. It is "better"/"worse" (in the task's direction: higher accuracy, lower AER)
   when |Δ| exceeds the larger of the two standard deviations, "same" (not distinguishable) when it
   does not, and "unknown" when either side has a single seed (no spread to judge by).
 - The transfer gap is (score on the source language) − (score on the target); it needs the grid to
@@ -22,14 +22,14 @@ Decisions, so that no number is invented and none silently changes meaning:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from mbert_eval.errors import UserError
 from mbert_eval.languages import lookup
-from mbert_eval.results_table import main_metrics
+from mbert_eval.results_table import higher_is_better, main_metrics, metric_descriptions
 
 BASELINE = "baseline"
 KEYS = ["model", "method", "source"]
@@ -49,6 +49,9 @@ class TaskSummary:
     layers: pd.DataFrame  # KEYS + target + layer: mean (per-layer metrics, e.g. retrieval); may be empty
     layer_weights: pd.DataFrame  # KEYS + layer: weight (mean over cells); may be empty
     duplicates: int  # (model, method, source, target, seed) with scores from more than one cell
+    higher_is_better: bool = True  # the main metric's direction (AER: lower is better)
+    descriptions: dict[str, str] = field(default_factory=dict)  # metric → what it is (the task's declared ones)
+    secondary: pd.DataFrame = field(default_factory=pd.DataFrame)  # KEYS + target + metric: mean, std, n
 
     def values(self, column: str) -> list[str]:
         """The distinct models, methods or sources of the task, baseline first among methods."""
@@ -72,8 +75,9 @@ def summarize(frame: pd.DataFrame) -> list[TaskSummary]:
     """One summary per task of a store frame (`ResultStore.dataframe()`), sorted by task name."""
     if frame.empty:
         return []
-    main = main_metrics(set(frame["task"]))
-    return [_summarize_task(str(task), main.get(task) or _guess_metric(rows), rows)
+    tasks = set(frame["task"])
+    main, higher, described = main_metrics(tasks), higher_is_better(tasks), metric_descriptions(tasks)
+    return [_summarize_task(str(task), main.get(task) or _guess_metric(rows), rows, higher[task], described[task])
             for task, rows in frame.groupby("task", sort=True)]
 
 
@@ -90,7 +94,8 @@ def _per_seed(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return grouped.mean().reset_index(), int((counts > 1).sum())
 
 
-def _summarize_task(task: str, metric: str, rows: pd.DataFrame) -> TaskSummary:
+def _summarize_task(task: str, metric: str, rows: pd.DataFrame, higher: bool = True,
+                    descriptions: dict[str, str] | None = None) -> TaskSummary:
     seeds, duplicates = _per_seed(rows[rows["metric"] == metric])
     languages = language_frame(sorted(set(seeds["target"])))
     stats = seeds.groupby(KEYS + ["target"])["score"].agg(mean="mean", std="std", n="count").reset_index()
@@ -99,11 +104,24 @@ def _summarize_task(task: str, metric: str, rows: pd.DataFrame) -> TaskSummary:
     scores = scores.merge(stats, on=KEYS + ["target"], how="left")
     scores["n"] = scores["n"].fillna(0).astype(int)
     scores = _with_gap(scores)
-    scores = _with_delta(scores, ["model", "source", "target"])
-    averages = _with_delta(_averages(scores, seeds), ["model", "source"])
+    scores = _with_delta(scores, ["model", "source", "target"], higher)
+    averages = _with_delta(_averages(scores, seeds), ["model", "source"], higher)
     groups = {kind: _groups(scores, languages[kind]) for kind in ("family", "script")}
+    descriptions = descriptions or {}
     return TaskSummary(task, metric, languages, scores, averages, groups, _layers(rows, metric),
-                       _layer_weights(rows), duplicates)
+                       _layer_weights(rows), duplicates, higher, descriptions,
+                       _secondary(rows, [m for m in descriptions if m != metric]))
+
+
+def _secondary(rows: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Mean, std and seeds of the task's other declared metrics (e.g. XTREME's POS F1) per KEYS + target."""
+    picked = rows[rows["metric"].isin(metrics)]
+    columns = KEYS + ["target", "metric", "mean", "std", "n"]
+    if picked.empty:
+        return pd.DataFrame(columns=columns)
+    per_seed = picked.groupby(KEYS + ["target", "metric", "seed"])["score"].mean().reset_index()
+    stats = per_seed.groupby(KEYS + ["target", "metric"])["score"].agg(mean="mean", std="std", n="count")
+    return stats.reset_index()[columns]
 
 
 def _with_gap(scores: pd.DataFrame) -> pd.DataFrame:
@@ -114,8 +132,9 @@ def _with_gap(scores: pd.DataFrame) -> pd.DataFrame:
     return scores
 
 
-def _with_delta(frame: pd.DataFrame, match: list[str]) -> pd.DataFrame:
-    """Add delta (mean − the baseline's mean on the same `match` keys) and its verdict."""
+def _with_delta(frame: pd.DataFrame, match: list[str], higher: bool = True) -> pd.DataFrame:
+    """Add delta (mean − the baseline's mean on the same `match` keys) and its verdict, "better" meaning higher
+    when `higher` and lower otherwise."""
     base = frame[frame["method"] == BASELINE][match + ["mean", "std", "n"]]
     frame = frame.merge(base.rename(columns={"mean": "base_mean", "std": "base_std", "n": "base_n"}),
                         on=match, how="left")
@@ -123,7 +142,7 @@ def _with_delta(frame: pd.DataFrame, match: list[str]) -> pd.DataFrame:
     noise = np.fmax(frame["std"], frame["base_std"])
     frame["verdict"] = np.select(
         [frame["delta"].isna(), (frame["n"] < 2) | (frame["base_n"] < 2), frame["delta"].abs() <= noise,
-         frame["delta"] > 0],
+         frame["delta"] > 0 if higher else frame["delta"] < 0],
         ["", "unknown", "same", "better"], default="worse",
     )
     return frame.drop(columns=["base_mean", "base_std", "base_n"])

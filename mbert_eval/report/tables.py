@@ -167,7 +167,8 @@ def target_table(summary: TaskSummary, model: str, source: str) -> Table:
     averages = summary.averages[(summary.averages["model"] == model) & (summary.averages["source"] == source)]
     notes = [] if with_gap else [(f"Transfer gap not shown: the grid did not evaluate the source language "
                                   f"{language_label(source)} itself (add it to the targets).")]
-    return Table(f"{summary.task}-{model}-{source}", f"{summary.task}: {summary.metric} by target language",
+    direction = "" if summary.higher_is_better else " (lower is better)"
+    return Table(f"{summary.task}-{model}-{source}", f"{summary.task}: {summary.metric}{direction} by target language",
                  columns, rows, [_average_row(summary, averages.set_index("method"), methods, with_delta, with_gap)],
                  notes, _context(model, source))
 
@@ -237,7 +238,7 @@ def overview_table(summaries: list[TaskSummary]) -> Table:
     keys = sorted({key for frame in averages.values() for key in frame.index},
                   key=lambda k: (k[0], k[2], k[1] != BASELINE, k[1]))
     columns = [Column("Model", numeric=False), Column("Method", numeric=False), Column("Source", numeric=False)]
-    columns += [Column(f"{s.task} ({s.metric})") for s in summaries]
+    columns += [Column(f"{s.task} ({s.metric}{'' if s.higher_is_better else ', lower is better'})") for s in summaries]
     rows = [[Cell(model, model), Cell(method, method), Cell(source, source)] +
             [average_cell(averages[s.task].loc[(model, method, source)])
              if (model, method, source) in averages[s.task].index else _missing() for s in summaries]
@@ -251,15 +252,44 @@ def blocks(summary: TaskSummary) -> list[tuple[str, str]]:
                 .itertuples(index=False, name=None))
 
 
-def block_tables(summary: TaskSummary, model: str, source: str) -> tuple[Table, Table, Table]:
-    """The target, family and script tables of one (model, source) pair."""
+def secondary_table(summary: TaskSummary, model: str, source: str) -> Table | None:
+    """The task's other declared metrics by target language (e.g. XTREME's seqeval F1 beside POS accuracy),
+    one column per method and metric, each metric explained in the notes; None when there are none."""
+    frame = summary.secondary
+    frame = frame[(frame["model"] == model) & (frame["source"] == source)] if not frame.empty else frame
+    if frame.empty:
+        return None
+    metrics = [m for m in summary.descriptions if m in set(frame["metric"])]
+    methods = [m for m in summary.values("method") if m in set(frame["method"])]
+    columns = [Column("Language", numeric=False), Column("Code", numeric=False)]
+    columns += [Column(metric, method) for method in methods for metric in metrics]
+    indexed = frame.set_index(["method", "target", "metric"])
+    rows = []
+    for code, language in summary.languages.iterrows():
+        row = [Cell(language["name"], language["name"], "is-source" if code == source else ""), Cell(code, code)]
+        for method in methods:
+            for metric in metrics:
+                key = (method, code, metric)
+                row.append(score_cell(indexed.loc[key, "mean"], indexed.loc[key, "std"], int(indexed.loc[key, "n"]))
+                           if key in indexed.index else _missing())
+        rows.append(row)
+    described = [summary.metric] + metrics
+    notes = [f"{metric}: {summary.descriptions[metric]}" for metric in described if metric in summary.descriptions]
+    return Table(f"{summary.task}-{model}-{source}-metrics", f"{summary.task}: other metrics by target language",
+                 columns, rows, [], notes, _context(model, source))
+
+
+def block_tables(summary: TaskSummary, model: str, source: str) -> tuple[Table, Table, Table, Table | None]:
+    """The target, family, script and other-metrics tables of one (model, source) pair."""
     return (target_table(summary, model, source), group_table(summary, "family", model, source),
-            group_table(summary, "script", model, source))
+            group_table(summary, "script", model, source), secondary_table(summary, model, source))
 
 
 def task_tables(summary: TaskSummary) -> list[Table]:
-    """Every table of a task, in page order: per (model, source) targets, family, script; then models."""
-    tables = [table for model, source in blocks(summary) for table in block_tables(summary, model, source)]
+    """Every table of a task, in page order: per (model, source) targets, family, script, other metrics; then
+    models."""
+    tables = [table for model, source in blocks(summary) for table in block_tables(summary, model, source)
+              if table is not None]
     if len(summary.values("model")) > 1:
         tables.append(model_table(summary))
     return tables

@@ -1,6 +1,7 @@
 """The task registry: a new task is one declarative entry here."""
 from functools import partial
 
+from mbert_eval.tasks.alignment import AlignmentTask
 from mbert_eval.tasks.base import TASKS, Prepared, Task, TaskData, TaskMetadata, get_task
 from mbert_eval.tasks.pair_classification import PARAPHRASE, PAWSX, XNLI, PairClassificationTask
 from mbert_eval.tasks.retrieval import RetrievalTask
@@ -14,6 +15,7 @@ TASKS.update(
         "pawsx": partial(PairClassificationTask, metadata=PAWSX),
         "paraphrase": partial(PairClassificationTask, metadata=PARAPHRASE),
         "tatoeba": RetrievalTask,
+        "alignment": AlignmentTask,
     }
 )
 

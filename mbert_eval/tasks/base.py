@@ -32,6 +32,7 @@ class TaskMetadata:
     main_metric: str
     reference: str
     epochs: int = 3
+    higher_is_better: bool = True  # of the main metric (AER: lower is better)
     hub_train: str | None = None
     hub_dev: str | None = None
     hub_test: str | None = None
@@ -74,9 +75,10 @@ class DataSpec:
 
 @dataclass
 class Prepared:
-    """What `Task.prepare` hands to `Task.evaluate`: a model ready for inference, and its log."""
+    """What `Task.prepare` hands to `Task.evaluate`: a model ready for inference (or what the task evaluates with,
+    e.g. an aligner over the encoder), and its log."""
 
-    model: torch.nn.Module
+    model: Any
     tokenizer: Any
     labels: list[str] = field(default_factory=list)
     log: dict[str, Any] = field(default_factory=dict)
@@ -94,10 +96,16 @@ class TaskData:
     dev: str | None = None
     test: str | dict[str, str] | None = None
     pivot: str | dict[str, str] | None = None
+    gold: str | dict[str, str] | None = None
     base_dir: Path = Path(".")
 
+    def has(self, key: str, language: Language) -> bool:
+        """Whether `key` is given for `language` (a pattern, or a mapping that names the language)."""
+        value = getattr(self, key)
+        return language.code in value if isinstance(value, dict) else value is not None
+
     def spec(self, key: str, language: Language) -> DataSpec:
-        """The data spec of `key` ("train", "dev", "test", "pivot") for one language."""
+        """The data spec of `key` ("train", "dev", "test", "pivot", "gold") for one language."""
         value = getattr(self, key)
         if isinstance(value, dict):
             value = value.get(language.code)
@@ -112,6 +120,7 @@ class Task(ABC):
     metadata: ClassVar[TaskMetadata]
     needs_training: ClassVar[bool] = True
     data_keys: ClassVar[tuple[str, ...]] = ("train", "dev", "test")
+    optional_data_keys: ClassVar[tuple[str, ...]] = ()  # data keys a config may leave out
     option_names: ClassVar[tuple[str, ...]] = ()  # config keys of `tasks.NAME` that the task takes as options
 
     def __init__(self, data: TaskData) -> None:

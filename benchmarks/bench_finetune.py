@@ -1,0 +1,218 @@
+"""Fine-tuning a real-size encoder on CPU: the suite's loop against a bare loop, the word-embedding matrix
+trained, frozen or sparsely updated, and three ways to form training batches. Time, peak memory and scores.
+
+Zero-shot POS (Hu et al. 2020's UD-POS setting): multilingual-e5-small (`mbert-eval models import e5-small`)
+fine-tuned on English LinES train sentences, dev on LinES dev, evaluated on PUD targets. Every configuration
+runs in its own process (peak resident memory is per process: VmHWM), one after another, never two at once.
+
+- `--study loop`: `FineTunedTask.prepare` (the suite) against a hand-written loop over the same features and
+  the same batches (AdamW, the same linear schedule and clipping, dev accuracy after each epoch, no best-epoch
+  copy): speed ratio bare/suite (goal ≥ 0.95) and memory ratio suite/bare (goal ≤ 1.0).
+- `--study embeddings`: the suite with `word_embeddings: train` and `freeze`, and the bare loop with a sparse
+  update (`nn.Embedding(sparse=True)` + `torch.optim.SparseAdam` for the embedding rows a batch touches).
+- `--study batching`: the suite with `batching: sorted` (the whole set sorted by length), `random` and
+  `megabatch` (sorted within random groups of 50 batches, as transformers' `group_by_length`), over seeds.
+
+    python benchmarks/bench_finetune.py --study batching --seeds 1 2 3 [--model runs/models/e5-small] [--json F]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATA = Path(os.environ.get("MBERT_EVAL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+STUDIES = {
+    "loop": [dict(loop="suite"), dict(loop="bare")],
+    "embeddings": [dict(loop="suite", word_embeddings="train"), dict(loop="suite", word_embeddings="freeze"),
+                   dict(loop="bare", word_embeddings="sparse")],
+    "batching": [dict(loop="suite", batching=b, schedule=s) for s in ("linear", "constant")
+                 for b in ("sorted", "random", "megabatch")] + [dict(loop="bare", batching="random", schedule="constant")],
+}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_one(spec: dict) -> dict:
+    """One fine-tuning run as `spec` says; returns its times, peak memory and scores."""
+    import torch
+
+    from mbert_eval.data import read_conllu
+    from mbert_eval.tasks import get_task
+    from mbert_eval.training import FineTuneSettings
+
+    torch.set_num_threads(spec["threads"])
+    device = torch.device("cpu")
+    train = read_conllu(DATA / "ud/en/en_lines-ud-train.conllu")[: spec["sentences"]]
+    dev = read_conllu(DATA / "ud/en/en_lines-ud-dev.conllu")
+    targets = {code: read_conllu(DATA / f"ud/pud/{code}_pud-ud-test.conllu") for code in spec["targets"]}
+    settings = FineTuneSettings(
+        learning_rate=spec["learning_rate"], batch_size=spec["batch_size"], epochs=spec["epochs"], seed=spec["seed"],
+        batching=spec.get("batching", "megabatch"), word_embeddings=spec.get("word_embeddings", "train"),
+        lr_schedule=spec.get("schedule", "linear"), max_length=128,
+    )
+    task = get_task("pos")
+    started = time.perf_counter()
+    if spec["loop"] == "suite":
+        prepared = task.prepare(spec["model"], train, dev, settings, device)
+        trained = time.perf_counter()
+        dev_scores = prepared.log["dev_scores"]
+        scores = {code: task.evaluate(prepared, examples, device)["accuracy"] for code, examples in targets.items()}
+    else:
+        dev_scores, scores = bare_loop(task, spec, settings, train, dev, targets)
+        trained = time.perf_counter() - scores.pop("_eval_seconds")
+    return {**spec, "train_seconds": trained - started, "eval_seconds": time.perf_counter() - trained,
+            "dev": dev_scores[-1], "dev_scores": dev_scores, "targets": scores, "peak_rss_mb": peak_rss_mb()}
+
+
+def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[float], dict[str, float]]:
+    """A plain fine-tuning loop: the suite's features and batches, AdamW (or SparseAdam for a sparse embedding
+    update), linear decay, clipping at 1.0, dev accuracy after each epoch; scores at the last epoch."""
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from mbert_eval.training import PAD_LABEL, collate, seed_everything, training_batches
+
+    tokenizer = AutoTokenizer.from_pretrained(spec["model"])
+    labels = task.label_set(train)
+    label_ids = {label: i for i, label in enumerate(labels)}
+    seed_everything(settings.seed)
+    model = AutoModelForTokenClassification.from_pretrained(spec["model"], num_labels=len(labels))
+    features = task.encode(train, tokenizer, label_ids, settings.max_length)
+    pad = tokenizer.pad_token_id
+    embedding = model.get_input_embeddings()
+    dense = [p for p in model.parameters() if p is not embedding.weight]
+    sparse = settings.word_embeddings == "sparse"
+    if sparse:
+        embedding.sparse = True
+        optimizers = [torch.optim.AdamW(dense, lr=settings.learning_rate, weight_decay=0.0),
+                      torch.optim.SparseAdam([embedding.weight], lr=settings.learning_rate)]
+    else:
+        optimizers = [torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=0.0)]
+    total = math.ceil(len(features) / settings.batch_size) * settings.epochs
+    constant = spec.get("schedule") == "constant"
+    schedules = [torch.optim.lr_scheduler.LambdaLR(o, lambda step: 1.0 if constant else max(0.0, (total - step) / total))
+                 for o in optimizers]
+    rng = random.Random(settings.seed)
+
+    def accuracy(examples) -> float:
+        encoded = task.encode(examples, tokenizer, label_ids, 512)
+        right = count = 0
+        model.eval()
+        with torch.inference_mode():
+            for start in range(0, len(encoded), 128):
+                batch = collate(encoded[start : start + 128], pad, torch.device("cpu"))
+                gold = batch.pop("labels")
+                predicted = model(**batch).logits.argmax(-1)
+                mask = gold != PAD_LABEL
+                right += int((predicted[mask] == gold[mask]).sum())
+                count += int(mask.sum())
+        return right / count
+
+    dev_scores = []
+    for _ in range(settings.epochs):
+        model.train()
+        for indices in training_batches(features, settings.batch_size, rng, settings.batching):
+            batch = collate([features[i] for i in indices], pad, torch.device("cpu"))
+            model(**batch).loss.backward()
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            norm = torch.sqrt(sum((g.coalesce().values() if g.is_sparse else g).pow(2).sum() for g in grads))
+            if norm > 1.0:
+                for g in grads:
+                    g.mul_(1.0 / float(norm))
+            for optimizer, schedule in zip(optimizers, schedules):
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+        dev_scores.append(accuracy(dev))
+    started = time.perf_counter()
+    scores = {code: accuracy(examples) for code, examples in targets.items()}
+    scores["_eval_seconds"] = time.perf_counter() - started
+    return dev_scores, scores
+
+
+def label(result: dict) -> str:
+    parts = [result["loop"], result.get("batching", ""), result.get("word_embeddings", ""), result.get("schedule", "")]
+    return " ".join(part for part in parts if part)
+
+
+def table(results: list[dict]) -> str:
+    """Mean (± std over seeds) per configuration, as Markdown."""
+    groups: dict[str, list[dict]] = {}
+    for result in results:
+        groups.setdefault(label(result), []).append(result)
+    targets = list(results[0]["targets"])
+
+    def cell(values: list[float], scale: float = 100.0, digits: int = 1) -> str:
+        values = [v * scale for v in values]
+        mean = statistics.mean(values)
+        return f"{mean:.{digits}f}" + (f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else "")
+
+    lines = ["| configuration | seeds | train s | peak MB | dev | " + " | ".join(targets) + " |",
+             "|---" * (5 + len(targets)) + "|"]
+    for name, runs in groups.items():
+        lines.append(
+            f"| {name} | {len(runs)} | {cell([r['train_seconds'] for r in runs], 1, 0)} | "
+            f"{cell([r['peak_rss_mb'] for r in runs], 1, 0)} | {cell([r['dev'] for r in runs])} | "
+            + " | ".join(cell([r["targets"][t] for r in runs]) for t in targets) + " |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study", choices=sorted(STUDIES), default="loop")
+    parser.add_argument("--model", default="runs/models/e5-small")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1])
+    parser.add_argument("--sentences", type=int, default=1500)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--targets", nargs="+", default=["de", "ru", "zh"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", help="Also write every run's numbers to this file.")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one spec (JSON) in this process
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(json.loads(args.one))))
+        return
+    if not (Path(args.model) / "config.json").is_file():
+        sys.exit(f"no model at {args.model}: run `mbert-eval models import e5-small` first (or pass --model)")
+    common = {"model": args.model, "sentences": args.sentences, "epochs": args.epochs, "targets": args.targets,
+              "learning_rate": args.learning_rate, "batch_size": args.batch_size, "threads": args.threads}
+    results = []
+    for seed in args.seeds:
+        for variant in STUDIES[args.study]:
+            spec = {**common, **variant, "seed": seed}
+            output = subprocess.run([sys.executable, __file__, "--one", json.dumps(spec)], check=True,
+                                    capture_output=True, text=True).stdout
+            results.append(json.loads(output.strip().splitlines()[-1]))
+            print(f"{label(results[-1])} seed {seed}: train {results[-1]['train_seconds']:.0f} s, "
+                  f"peak {results[-1]['peak_rss_mb']:.0f} MB, dev {results[-1]['dev']:.4f}, "
+                  f"{ {t: round(s, 4) for t, s in results[-1]['targets'].items()} }", flush=True)
+    print(table(results))
+    if args.study == "loop":
+        suite = [r for r in results if r["loop"] == "suite"]
+        bare = [r for r in results if r["loop"] == "bare"]
+        speed = statistics.mean(b["train_seconds"] for b in bare) / statistics.mean(s["train_seconds"] for s in suite)
+        memory = statistics.mean(s["peak_rss_mb"] for s in suite) / statistics.mean(b["peak_rss_mb"] for b in bare)
+        print(f"speed bare/suite: {speed:.3f} (goal >= 0.95); memory suite/bare: {memory:.3f} (goal <= 1.0)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Word alignment against gold links: SimAlign (Jalili Sabet et al. 2020) with the encoder's hidden states, scored
+by alignment error rate (Och & Ney 2003; lower is better). No fine-tuning: the encoder as it is.
+
+Data per target language: `test` is either one `source ||| target` file (awesome-align's format; the source
+language on the left) or the target side, with `pivot` the source side (line-aligned files, or the simalign
+sample's `id<TAB>sentence` files); `gold` holds Pharaoh links (`i-j` sure, `ipj` possible; `id<TAB>links`
+lines with id files), 0- or 1-indexed as the file shows (see `read_gold_links`), i indexing the source side.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from mbert_eval.data import (
+    AlignmentLinks,
+    read_gold_links,
+    read_id_sentences,
+    read_lines,
+    read_parallel,
+    read_parallel_bitext,
+)
+from mbert_eval.errors import DataError, UserError
+from mbert_eval.languages import Language
+from mbert_eval.tasks.base import DataSpec, Prepared, Task, TaskData, TaskMetadata
+
+Pair = tuple[list[str], list[str]]
+
+
+@dataclass(frozen=True)
+class GoldAlignments:
+    """One language pair's whitespace-tokenized sentence pairs and their gold links."""
+
+    pairs: list[Pair]
+    gold: list[AlignmentLinks]
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+
+class AlignmentTask(Task):
+    """Align each gold pair with SimAlign at one layer; AER for argmax (main), itermax and match."""
+
+    metadata = TaskMetadata(
+        name="alignment",
+        description="Word alignment of gold-aligned sentence pairs with SimAlign, alignment error rate (lower is better)",
+        main_metric="aer",
+        higher_is_better=False,
+        reference="Och & Ney 2003 (AER); Jalili Sabet et al. 2020, SimAlign",
+        epochs=0,
+        metric_descriptions={
+            "aer": "alignment error rate of SimAlign's argmax links (main metric, lower is better)",
+            "aer_itermax": "alignment error rate of itermax links (lower is better)",
+            "aer_match": "alignment error rate of match links (lower is better)",
+            "precision": "precision of argmax links against possible gold links",
+            "recall": "recall of argmax links against sure gold links",
+        },
+    )
+    needs_training = False
+    data_keys = ("test", "pivot", "gold")
+    optional_data_keys = ("pivot",)
+    option_names = ("layer", "one_indexed")
+
+    def __init__(self, data: TaskData, layer: int | None = None, one_indexed: bool | None = None) -> None:
+        super().__init__(data)
+        self.layer = layer
+        self.one_indexed = one_indexed
+
+    def _specs(self, target: Language) -> dict[str, DataSpec]:
+        keys = ["test", "gold"] + (["pivot"] if self.data.has("pivot", target) else [])
+        return {key: self.data.spec(key, target) for key in keys}
+
+    def data_specs(self, source: Language, target: Language | None = None) -> list[DataSpec]:
+        """The files one target's evaluation reads (test, gold, and pivot where given); none for the source."""
+        return [] if target is None else list(self._specs(target).values())
+
+    def target_examples(self, target: Language) -> GoldAlignments:
+        """Sentence pairs (source side first) and gold links of one target language, range-checked."""
+        specs = self._specs(target)
+        for spec in specs.values():
+            if spec.is_hub:
+                raise UserError(f"task 'alignment' reads local files, not {spec}")
+            if not Path(spec.location).expanduser().is_file():
+                raise UserError(f"data file not found: {spec.location}")
+        test, gold = Path(specs["test"].location), Path(specs["gold"].location)
+        with_ids = False
+        if "pivot" not in specs:
+            pairs = [(p.source.split(), p.target.split()) for p in read_parallel_bitext(test)]
+        elif "\t" in read_lines(test)[0]:
+            pairs, with_ids = _id_pairs(Path(specs["pivot"].location), test), True
+        else:
+            pairs = [(p.source.split(), p.target.split()) for p in read_parallel(Path(specs["pivot"].location), test)]
+        lengths = [(len(source), len(target)) for source, target in pairs]
+        links = read_gold_links(gold, lengths, self.one_indexed, with_ids)
+        start, stop = specs["test"].start, specs["test"].stop
+        examples = GoldAlignments(pairs[start:stop], links[start:stop])
+        if not examples.pairs:
+            raise UserError(f"no examples in {specs['test']}")
+        return examples
+
+    def chosen_layer(self, depth: int) -> int:
+        """The configured layer, or two thirds of the depth (SimAlign's layer 8 of mBERT's 12)."""
+        layer = round(depth * 2 / 3) if self.layer is None else self.layer
+        if not 0 <= layer <= depth:
+            raise UserError(f"task 'alignment': layer {layer} is outside 0..{depth} for this model")
+        return layer
+
+    def prepare(self, model_spec: str, train: list, dev: list, settings, device: torch.device) -> Prepared:
+        """A SimAlign aligner over the encoder, cut at the chosen layer."""
+        from mbert_eval.encoders import model_depth
+        from mbert_eval.methods.aligner import AlignerConfig, WordAligner
+
+        depth = model_depth(model_spec) or 12
+        layer = self.chosen_layer(depth)
+        aligner = WordAligner(AlignerConfig(model_spec, layer=layer, device=str(device)))
+        return Prepared(aligner, aligner.tokenizer, log={"layer": layer})
+
+    def evaluate(self, prepared: Prepared, examples: GoldAlignments, device: torch.device) -> dict[str, float]:
+        """AER of each SimAlign method, and argmax's precision and recall (Och & Ney 2003)."""
+        from mbert_eval.metrics import alignment_scores
+
+        links = prepared.model.align(examples.pairs)
+        argmax = alignment_scores(links["argmax"], examples.gold)
+        return {
+            "aer": argmax.aer,
+            "aer_itermax": alignment_scores(links["itermax"], examples.gold).aer,
+            "aer_match": alignment_scores(links["match"], examples.gold).aer,
+            "precision": argmax.precision,
+            "recall": argmax.recall,
+        }
+
+
+def _id_pairs(source: Path, target: Path) -> list[Pair]:
+    """Pairs from two `id<TAB>sentence` files with the same ids in the same order (the simalign sample)."""
+    sources, targets = read_id_sentences(source), read_id_sentences(target)
+    if [i for i, _ in sources] != [i for i, _ in targets]:
+        raise DataError(target, f"its ids differ from those of {source} (both files need the same ids in order)")
+    return [(s.split(), t.split()) for (_, s), (_, t) in zip(sources, targets)]

@@ -11,7 +11,10 @@ runs in its own process (peak resident memory is per process: VmHWM), one after 
 - `--study embeddings`: the suite with `word_embeddings: train` and `freeze`, and the bare loop with a sparse
   update (`nn.Embedding(sparse=True)` + `torch.optim.SparseAdam` for the embedding rows a batch touches).
 - `--study batching`: the suite with `batching: sorted` (the whole set sorted by length), `random` and
-  `megabatch` (sorted within random groups of 50 batches, as transformers' `group_by_length`), over seeds.
+  `megabatch` (sorted within random groups of 50 batches, as transformers' `group_by_length`), under a linear
+  decay and a constant learning rate, and the bare loop with random batches (a plain loop), over seeds;
+  `--study megabatch`: megabatch groups of 4 and 8 batches.
+All studies but `batching` use random batches and a constant learning rate (what a plain loop does).
 
     python benchmarks/bench_finetune.py --study batching --seeds 1 2 3 [--model runs/models/e5-small] [--json F]
 """
@@ -30,9 +33,11 @@ from pathlib import Path
 
 DATA = Path(os.environ.get("MBERT_EVAL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 STUDIES = {
-    "loop": [dict(loop="suite"), dict(loop="bare")],
-    "embeddings": [dict(loop="suite", word_embeddings="train"), dict(loop="suite", word_embeddings="freeze"),
-                   dict(loop="bare", word_embeddings="sparse")],
+    "loop": [dict(loop="suite", schedule="constant"), dict(loop="bare", schedule="constant")],
+    "embeddings": [dict(loop="suite", word_embeddings="train", schedule="constant"),
+                   dict(loop="suite", word_embeddings="freeze", schedule="constant"),
+                   dict(loop="bare", word_embeddings="sparse", schedule="constant")],
+    "megabatch": [dict(loop="suite", batching="megabatch", megabatch=m, schedule="constant") for m in (4, 8)],
     "batching": [dict(loop="suite", batching=b, schedule=s) for s in ("linear", "constant")
                  for b in ("sorted", "random", "megabatch")] + [dict(loop="bare", batching="random", schedule="constant")],
 }
@@ -55,13 +60,17 @@ def run_one(spec: dict) -> dict:
     from mbert_eval.training import FineTuneSettings
 
     torch.set_num_threads(spec["threads"])
+    if "megabatch" in spec:  # batches per length-sorted group of `batching: megabatch`
+        import mbert_eval.training
+
+        mbert_eval.training.MEGABATCH = spec["megabatch"]
     device = torch.device("cpu")
     train = read_conllu(DATA / "ud/en/en_lines-ud-train.conllu")[: spec["sentences"]]
     dev = read_conllu(DATA / "ud/en/en_lines-ud-dev.conllu")
     targets = {code: read_conllu(DATA / f"ud/pud/{code}_pud-ud-test.conllu") for code in spec["targets"]}
     settings = FineTuneSettings(
         learning_rate=spec["learning_rate"], batch_size=spec["batch_size"], epochs=spec["epochs"], seed=spec["seed"],
-        batching=spec.get("batching", "megabatch"), word_embeddings=spec.get("word_embeddings", "train"),
+        batching=spec.get("batching", "random"), word_embeddings=spec.get("word_embeddings", "train"),
         lr_schedule=spec.get("schedule", "linear"), max_length=128,
     )
     task = get_task("pos")
@@ -145,7 +154,9 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
 
 
 def label(result: dict) -> str:
-    parts = [result["loop"], result.get("batching", ""), result.get("word_embeddings", ""), result.get("schedule", "")]
+    group = f"{result['megabatch']}" if "megabatch" in result else ""
+    parts = [result["loop"], result.get("batching", "") + group, result.get("word_embeddings", ""),
+             result.get("schedule", "")]
     return " ".join(part for part in parts if part)
 
 

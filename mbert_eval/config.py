@@ -35,7 +35,7 @@ class TrainingConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     eval_batch_size: int = 128
-    batching: str = "megabatch"  # megabatch (length-sorted within random groups), random, or sorted (whole set)
+    batching: str = "random"  # random (as a plain loop), megabatch (sorted within random groups), sorted (whole set)
     word_embeddings: str = "train"  # train, or freeze the word-embedding matrix (cheaper for 250k-piece vocabularies)
     lr_schedule: str = "linear"  # linear decay to 0 after warmup (XTREME), or constant after warmup
 

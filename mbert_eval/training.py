@@ -46,12 +46,12 @@ class FineTuneSettings:
     freeze: int = 0  # embeddings + bottom k layers frozen (Wu & Dredze 2019)
     cache_frozen: bool = False  # reuse the frozen layers' outputs across epochs
     layer_mix: bool = False  # scalar mix of all layers (Peters et al. 2018)
-    batching: str = "megabatch"  # how training batches are formed: see `training_batches`
+    batching: str = "random"  # how training batches are formed: see `training_batches`
     word_embeddings: str = "train"  # train, or freeze the word-embedding matrix: see `freeze_word_embeddings`
     lr_schedule: str = "linear"  # linear: warmup then linear decay to 0 (XTREME); constant: warmup then flat
 
 
-BATCHINGS = ("megabatch", "random", "sorted")
+BATCHINGS = ("random", "megabatch", "sorted")
 WORD_EMBEDDINGS = ("train", "freeze")
 LR_SCHEDULES = ("linear", "constant")
 MEGABATCH = 50  # batches per length-sorted group, as transformers' `group_by_length` (LengthGroupedSampler)
@@ -107,11 +107,15 @@ def length_sorted_batches(
 
 
 def training_batches(features: list[Features], batch_size: int, rng: random.Random, batching: str) -> list[list[int]]:
-    """One epoch's batches of indices. `random`: a random permutation cut into batches (a plain loop).
+    """One epoch's batches of indices (padding is dynamic in every case: a batch is as wide as its longest member).
+
+    `random` (default): a random permutation cut into batches, as a plain loop and transformers' Trainer do.
     `megabatch`: a random permutation cut into groups of `MEGABATCH` batches, each group sorted by length
-    (longest first) and cut into batches, as transformers' `group_by_length`: near-random batches with little
-    padding. `sorted`: the whole set sorted by (jittered) length, batches shuffled: least padding, but each
-    batch holds sentences alike (short titles together), which costs accuracy (`benchmarks/bench_finetune.py`)."""
+    (longest first) and cut into batches, as transformers' `group_by_length`. `sorted`: the whole set sorted by
+    (jittered) length, batches shuffled. Grouping by length saves padding (e5-small on 1,500 LinES sentences:
+    147 s instead of 250 s for 2 epochs) but every grouping measured, down to groups of 4 batches, lost about a
+    point of dev and target accuracy against random batches, more than one standard deviation over seeds
+    (`benchmarks/bench_finetune.py --study batching`); random batches match the plain loop."""
     if batching == "sorted":
         return length_sorted_batches(features, batch_size, rng)
     order = list(range(len(features)))
@@ -131,7 +135,7 @@ def freeze_word_embeddings(model: torch.nn.Module) -> None:
     row at every step although a batch touches a few thousand; freezing it saves its gradient and both Adam
     moments (3 × 384 MB for e5-small) and their time (`benchmarks/bench_finetune.py` measures both, and the
     scores). Freezing embeddings for transfer: Wu & Dredze 2019; Artetxe et al. 2020."""
-    model.get_input_embeddings().weight.requires_grad_(False)
+    getattr(model, "base_model", model).get_input_embeddings().weight.requires_grad_(False)
 
 
 def _model_inputs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -181,13 +185,13 @@ def fine_tune(
     prefix_cache: "FrozenPrefixCache | None" = None,
     accelerator: "Accelerator | None" = None,
 ) -> tuple[torch.nn.Module, dict[str, object]]:
-    """Fine-tune with AdamW and a linear schedule; keep the epoch with the best dev score.
+    """Fine-tune with AdamW and the settings' schedule; keep the epoch with the best dev score (XTREME).
 
     With a `prefix_cache` (see `frozen_cache.py`), training batches skip the frozen layers. With an
     `accelerator` (default: `distributed_accelerator()`), each of its N processes takes every N-th
     example of each batch and DDP averages the gradients, so batch size, steps and schedule are those
     of one process. Returns the model (holding the best weights) and a log: dev score per epoch and
-    the best epoch.
+    the best epoch. The best epoch's weights wait in a temporary file, not in a second copy in memory.
     """
     accelerator = accelerator or distributed_accelerator()
     seed_everything(settings.seed)
@@ -195,62 +199,73 @@ def fine_tune(
     if settings.word_embeddings == "freeze":
         freeze_word_embeddings(model)
     model.to(device)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and ("bias" in n or "LayerNorm" in n)]
-    no_decay_ids = {id(p) for p in no_decay}
-    groups = [
-        {"params": [p for p in trainable if id(p) not in no_decay_ids], "weight_decay": settings.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=settings.learning_rate)
-    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
-    total = steps_per_epoch * settings.epochs
-    warmup = int(total * settings.warmup_ratio)
-    decay = settings.lr_schedule == "linear"
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / max(warmup, 1),
-                                    max(0.0, (total - step) / max(total - warmup, 1)) if decay else 1.0)
-    )
+    optimizer, schedule = _optimizer(model, settings, math.ceil(len(train) / settings.batch_size) * settings.epochs)
     core, rank, world = model, 0, 1
     if accelerator is not None:  # the schedule stays unprepared: it counts the steps of one process
         model, optimizer = accelerator.prepare(model, optimizer)
         core, device = accelerator.unwrap_model(model), accelerator.device
         rank, world = accelerator.process_index, accelerator.num_processes
+    trainable = [p for p in core.parameters() if p.requires_grad]
     best_score, log = -math.inf, {"dev_scores": [], "best_epoch": None}
-    bar = tqdm(total=total, desc=progress, leave=False, disable=rank > 0)
-    with tempfile.TemporaryDirectory(prefix="mbert-eval-best-") as scratch:  # the best epoch's state, if not the last
+    bar = tqdm(total=schedule.total_steps, desc=progress, leave=False, disable=rank > 0)
+    with tempfile.TemporaryDirectory(prefix="mbert-eval-best-") as scratch:
         best_file = Path(scratch) / "best.pt"
         for epoch in range(settings.epochs):
             model.train()
             with prefix_cache.active() if prefix_cache else nullcontext():
                 for indices in training_batches(train, settings.batch_size, rng, settings.batching):
                     indices = indices[rank::world] or indices[-1:]  # this process's share of the batch
-                    batch = collate([train[i] for i in indices], pad_id, device)
                     if prefix_cache:
                         prefix_cache.select(indices)
-                    with autocast(device):
-                        loss = model(**_model_inputs(core, batch)).loss
-                    if accelerator is not None:
-                        accelerator.backward(loss)
-                    else:
-                        loss.backward()
-                    torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
-                    optimizer.step()
-                    schedule.step()
-                    optimizer.zero_grad(set_to_none=True)
+                    batch = collate([train[i] for i in indices], pad_id, device)
+                    _step(model, core, batch, trainable, optimizer, schedule, settings, accelerator)
                     bar.update()
-            if dev_score is not None:
-                score = dev_score(core)
-                log["dev_scores"].append(score)
-                bar.set_postfix(dev=f"{score:.4f}")
-                if score > best_score:
-                    best_score, log["best_epoch"] = score, epoch + 1
-                    if epoch + 1 < settings.epochs:  # the last epoch's state is the model itself
-                        _save_state(core, best_file)
+            if dev_score is None:
+                continue
+            score = dev_score(core)
+            log["dev_scores"].append(score)
+            bar.set_postfix(dev=f"{score:.4f}")
+            if score > best_score:
+                best_score, log["best_epoch"] = score, epoch + 1
+                if epoch + 1 < settings.epochs:  # the last epoch's state is the model itself
+                    _save_state(core, best_file)
         bar.close()
-        if log["best_epoch"] is not None and log["best_epoch"] != settings.epochs:
+        if log["best_epoch"] not in (None, settings.epochs):
             core.load_state_dict(torch.load(best_file, map_location=device, weights_only=True), strict=False)
     return core, log
+
+
+def _optimizer(model: torch.nn.Module, settings: FineTuneSettings, total: int):
+    """AdamW over the trainable parameters (no weight decay on biases and LayerNorms, as BERT) and the learning
+    rate schedule: linear warmup over `warmup_ratio` of the steps, then linear decay to 0 (XTREME) or constant."""
+    decayed, plain = [], []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            (plain if "bias" in name or "LayerNorm" in name else decayed).append(parameter)
+    optimizer = torch.optim.AdamW([{"params": decayed, "weight_decay": settings.weight_decay},
+                                   {"params": plain, "weight_decay": 0.0}], lr=settings.learning_rate)
+    warmup = int(total * settings.warmup_ratio)
+    decay = settings.lr_schedule == "linear"
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / max(warmup, 1),
+                                    max(0.0, (total - step) / max(total - warmup, 1)) if decay else 1.0)
+    )
+    schedule.total_steps = total
+    return optimizer, schedule
+
+
+def _step(model, core, batch, trainable, optimizer, schedule, settings: FineTuneSettings, accelerator) -> None:
+    """One optimizer step on one batch: forward (bf16 autocast on GPUs), backward, clip, update."""
+    with autocast(batch["input_ids"].device):
+        loss = model(**_model_inputs(core, batch)).loss
+    if accelerator is not None:
+        accelerator.backward(loss)
+    else:
+        loss.backward()
+    torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+    optimizer.step()
+    schedule.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 def _save_state(model: torch.nn.Module, path: Path) -> None:

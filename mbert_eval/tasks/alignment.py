@@ -23,7 +23,7 @@ from mbert_eval.data import (
 )
 from mbert_eval.errors import DataError, UserError
 from mbert_eval.languages import Language
-from mbert_eval.tasks.base import DataSpec, Prepared, Task, TaskData, TaskMetadata
+from mbert_eval.tasks.base import DataSpec, Prepared, Task, TaskData, TaskMetadata, local_file, pick_layer
 
 Pair = tuple[list[str], list[str]]
 
@@ -78,19 +78,15 @@ class AlignmentTask(Task):
     def target_examples(self, target: Language) -> GoldAlignments:
         """Sentence pairs (source side first) and gold links of one target language, range-checked."""
         specs = self._specs(target)
-        for spec in specs.values():
-            if spec.is_hub:
-                raise UserError(f"task 'alignment' reads local files, not {spec}")
-            if not Path(spec.location).expanduser().is_file():
-                raise UserError(f"data file not found: {spec.location}")
-        test, gold = Path(specs["test"].location), Path(specs["gold"].location)
+        files = {key: local_file(spec, "alignment") for key, spec in specs.items()}
+        test, gold, pivot = files["test"], files["gold"], files.get("pivot")
         with_ids = False
-        if "pivot" not in specs:
+        if pivot is None:
             pairs = [(p.source.split(), p.target.split()) for p in read_parallel_bitext(test)]
         elif "\t" in read_lines(test)[0]:
-            pairs, with_ids = _id_pairs(Path(specs["pivot"].location), test), True
+            pairs, with_ids = _id_pairs(pivot, test), True
         else:
-            pairs = [(p.source.split(), p.target.split()) for p in read_parallel(Path(specs["pivot"].location), test)]
+            pairs = [(p.source.split(), p.target.split()) for p in read_parallel(pivot, test)]
         lengths = [(len(source), len(target)) for source, target in pairs]
         links = read_gold_links(gold, lengths, self.one_indexed, with_ids)
         start, stop = specs["test"].start, specs["test"].stop
@@ -99,20 +95,13 @@ class AlignmentTask(Task):
             raise UserError(f"no examples in {specs['test']}")
         return examples
 
-    def chosen_layer(self, depth: int) -> int:
-        """The configured layer, or two thirds of the depth (SimAlign's layer 8 of mBERT's 12)."""
-        layer = round(depth * 2 / 3) if self.layer is None else self.layer
-        if not 0 <= layer <= depth:
-            raise UserError(f"task 'alignment': layer {layer} is outside 0..{depth} for this model")
-        return layer
-
     def prepare(self, model_spec: str, train: list, dev: list, settings, device: torch.device) -> Prepared:
         """A SimAlign aligner over the encoder, cut at the chosen layer."""
         from mbert_eval.encoders import model_depth
         from mbert_eval.methods.aligner import AlignerConfig, WordAligner
 
         depth = model_depth(model_spec) or 12
-        layer = self.chosen_layer(depth)
+        layer = pick_layer(self.layer, depth, "alignment")
         aligner = WordAligner(AlignerConfig(model_spec, layer=layer, device=str(device)))
         return Prepared(aligner, aligner.tokenizer, log={"layer": layer})
 

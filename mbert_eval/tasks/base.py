@@ -187,6 +187,23 @@ def _existing(spec: DataSpec) -> Path:
     return path
 
 
+def local_file(spec: DataSpec, task: str) -> Path:
+    """The existing local file of `spec`, for tasks that have no Hub reader; a Hub spec or a missing file is a
+    one-line error."""
+    if spec.is_hub:
+        raise UserError(f"task '{task}' reads local files, not {spec}")
+    return _existing(spec)
+
+
+def pick_layer(requested: int | None, depth: int, task: str) -> int:
+    """The requested hidden layer, or two thirds of the depth: layer 8 of mBERT's 12, XTREME's layer for
+    retrieval (Hu et al. 2020) and SimAlign's for alignment (Jalili Sabet et al. 2020)."""
+    layer = round(depth * 2 / 3) if requested is None else requested
+    if not 0 <= layer <= depth:
+        raise UserError(f"task '{task}': layer {layer} is outside 0..{depth} for this model")
+    return layer
+
+
 TASKS: dict[str, Callable[..., Task]] = {}
 
 

@@ -6,7 +6,6 @@ every layer, so a score per layer comes at no extra cost (Pires et al. 2019 plot
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import torch
 
@@ -15,7 +14,7 @@ from mbert_eval.encoders import autocast
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
 from mbert_eval.metrics import retrieval_accuracy
-from mbert_eval.tasks.base import Prepared, Task, TaskData, TaskMetadata
+from mbert_eval.tasks.base import Prepared, Task, TaskData, TaskMetadata, local_file, pick_layer
 from mbert_eval.training import length_sorted_batches
 
 
@@ -41,22 +40,10 @@ class RetrievalTask(Task):
     def target_examples(self, target: Language) -> list[ParallelPair]:
         """Line-aligned (target sentence, pivot sentence) pairs; `[a:b]` slices the pairs."""
         test, pivot = self.data.spec("test", target), self.data.spec("pivot", target)
-        for spec in (test, pivot):
-            if spec.is_hub:
-                raise UserError(f"task 'tatoeba' reads local line-aligned files, not {spec}")
-            if not Path(spec.location).expanduser().is_file():
-                raise UserError(f"data file not found: {spec.location}")
-        pairs = read_parallel(Path(test.location), Path(pivot.location))[test.start : test.stop]
+        pairs = read_parallel(local_file(test, "tatoeba"), local_file(pivot, "tatoeba"))[test.start : test.stop]
         if not pairs:
             raise UserError(f"no examples in {test}")
         return pairs
-
-    def chosen_layer(self, depth: int) -> int:
-        """The configured layer, or two thirds of the depth (layer 8 of mBERT's 12)."""
-        layer = round(depth * 2 / 3) if self.layer is None else self.layer
-        if not 0 <= layer <= depth:
-            raise UserError(f"task 'tatoeba': layer {layer} is outside 0..{depth} for this model")
-        return layer
 
     def embed(self, prepared: Prepared, sentences: list[str], device: torch.device) -> torch.Tensor:
         """Mean-pooled hidden states of every layer: shape (layers + 1, sentences, hidden)."""
@@ -85,7 +72,7 @@ class RetrievalTask(Task):
         """Accuracy target→pivot and pivot→target at the chosen layer, and their mean per layer."""
         targets = self.embed(prepared, [p.source for p in examples], device)
         pivots = self.embed(prepared, [p.target for p in examples], device)
-        layer = self.chosen_layer(targets.shape[0] - 1)
+        layer = pick_layer(self.layer, targets.shape[0] - 1, "tatoeba")
         per_layer = {}
         for index in range(targets.shape[0]):
             to_pivot = retrieval_accuracy(targets[index], pivots[index])

@@ -1,0 +1,99 @@
+"""The fine-tuning loop's options: how batches are formed, the word-embedding matrix frozen, the learning-rate
+schedule, and the best epoch kept in a file."""
+import random
+
+import pytest
+import torch
+from test_methods import _features
+
+from mbert_eval.encoders import load_model
+from mbert_eval.scalar_mix import ScalarMixClassifier
+from mbert_eval.training import (
+    BATCHINGS,
+    MEGABATCH,
+    FineTuneSettings,
+    _optimizer,
+    fine_tune,
+    training_batches,
+)
+
+
+def _lengths(n: int = 10 * 32 * MEGABATCH // 4) -> list[dict]:
+    rng = random.Random(0)
+    return [{"input_ids": [0] * rng.randint(3, 120)} for _ in range(n)]
+
+
+@pytest.mark.parametrize("batching", BATCHINGS)
+def test_every_example_once_per_epoch(batching):
+    features = _lengths()
+    batches = training_batches(features, 32, random.Random(1), batching)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(features)))
+    assert all(len(batch) <= 32 for batch in batches)
+
+
+def test_batchings_differ_in_padding_as_designed():
+    """Padding (max length × batch size − tokens) over an epoch: sorted and megabatch far below random."""
+    features = _lengths()
+
+    def padding(batching: str) -> int:
+        batches = training_batches(features, 32, random.Random(1), batching)
+        return sum(max(len(features[i]["input_ids"]) for i in b) * len(b) -
+                   sum(len(features[i]["input_ids"]) for i in b) for b in batches)
+
+    assert max(padding("sorted"), padding("megabatch")) < padding("random") / 2
+    # megabatch: within each group of MEGABATCH batches the examples come longest first
+    batches = training_batches(features, 32, random.Random(1), "megabatch")
+    group = [len(features[i]["input_ids"]) for b in batches[:MEGABATCH] for i in b]
+    assert group == sorted(group, reverse=True)
+    # random: a batch mixes short and long sentences
+    first = [len(features[i]["input_ids"]) for i in training_batches(features, 32, random.Random(1), "random")[0]]
+    assert max(first) - min(first) > 60
+
+
+def test_frozen_word_embeddings_do_not_change_and_have_no_optimizer_state(tiny_model):
+    for make in (lambda: load_model(str(tiny_model), "token", 3),
+                 lambda: ScalarMixClassifier(load_model(str(tiny_model)), "token", 3)):
+        model = make()
+        before = model.base_model.get_input_embeddings().weight.detach().clone()
+        layer = next(p for n, p in model.named_parameters() if "layer.0.attention.self.query.weight" in n)
+        layer_before = layer.detach().clone()
+        settings = FineTuneSettings(learning_rate=1e-2, epochs=1, batch_size=4, word_embeddings="freeze")
+        model, _ = fine_tune(model, _features(), 0, torch.device("cpu"), settings)
+        embedding = model.base_model.get_input_embeddings().weight
+        assert torch.equal(embedding, before) and not embedding.requires_grad
+        assert not torch.equal(layer, layer_before)  # the rest still trains
+        optimizer, _ = _optimizer(model, settings, total=1)
+        assert id(embedding) not in {id(p) for group in optimizer.param_groups for p in group["params"]}
+
+
+def test_learning_rate_schedules(tiny_model):
+    model = load_model(str(tiny_model), "token", 3)
+    rates = {}
+    for schedule in ("linear", "constant"):
+        optimizer, scheduler = _optimizer(model, FineTuneSettings(learning_rate=1.0, warmup_ratio=0.2,
+                                                                  lr_schedule=schedule), total=10)
+        seen = []
+        for _ in range(10):
+            seen.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+        rates[schedule] = seen
+    assert rates["linear"][:2] == pytest.approx([0.5, 1.0]) and rates["constant"][:2] == pytest.approx([0.5, 1.0])
+    assert rates["linear"][-1] == pytest.approx(1 / 8) and rates["constant"][2:] == pytest.approx([1.0] * 8)
+
+
+def test_best_epoch_weights_come_back_from_the_file(tiny_model):
+    """A dev score that peaks at epoch 1 of 3: the returned model holds epoch 1's weights."""
+    model = load_model(str(tiny_model), "token", 3)
+    states, scores = [], iter([0.9, 0.5, 0.1])
+
+    def dev_score(current):
+        states.append({k: v.detach().clone() for k, v in current.state_dict().items()})
+        return next(scores)
+
+    settings = FineTuneSettings(learning_rate=1e-2, epochs=3, batch_size=4)
+    model, log = fine_tune(model, _features(), 0, torch.device("cpu"), settings, dev_score)
+    assert log["best_epoch"] == 1 and log["dev_scores"] == [0.9, 0.5, 0.1]
+    final = model.state_dict()
+    assert all(torch.equal(final[k], states[0][k]) for k in final)
+    assert not all(torch.equal(states[2][k], states[0][k]) for k in final)  # the later epochs did move

@@ -14,6 +14,7 @@ runs in its own process (peak resident memory is per process: VmHWM), one after 
   `megabatch` (sorted within random groups of 50 batches, as transformers' `group_by_length`), under a linear
   decay and a constant learning rate, and the bare loop with random batches (a plain loop), over seeds;
   `--study megabatch`: megabatch groups of 4 and 8 batches.
+- `--study checkpointing`: the suite (word embeddings frozen) without and with `activation_checkpointing`.
 All studies but `batching` use random batches and a constant learning rate (what a plain loop does).
 
     python benchmarks/bench_finetune.py --study batching --seeds 1 2 3 [--model runs/models/e5-small] [--json F]
@@ -38,6 +39,8 @@ STUDIES = {
                    dict(loop="suite", word_embeddings="freeze", schedule="constant"),
                    dict(loop="bare", word_embeddings="sparse", schedule="constant")],
     "megabatch": [dict(loop="suite", batching="megabatch", megabatch=m, schedule="constant") for m in (4, 8)],
+    "checkpointing": [dict(loop="suite", word_embeddings="freeze", schedule="constant", checkpointing=c)
+                      for c in (False, True)],
     "batching": [dict(loop="suite", batching=b, schedule=s) for s in ("linear", "constant")
                  for b in ("sorted", "random", "megabatch")] + [dict(loop="bare", batching="random", schedule="constant")],
 }
@@ -72,6 +75,7 @@ def run_one(spec: dict) -> dict:
         learning_rate=spec["learning_rate"], batch_size=spec["batch_size"], epochs=spec["epochs"], seed=spec["seed"],
         batching=spec.get("batching", "random"), word_embeddings=spec.get("word_embeddings", "train"),
         lr_schedule=spec.get("schedule", "linear"), max_length=128,
+        activation_checkpointing=spec.get("checkpointing", False),
     )
     task = get_task("pos")
     started = time.perf_counter()
@@ -156,7 +160,7 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
 def label(result: dict) -> str:
     group = f"{result['megabatch']}" if "megabatch" in result else ""
     parts = [result["loop"], result.get("batching", "") + group, result.get("word_embeddings", ""),
-             result.get("schedule", "")]
+             result.get("schedule", ""), "checkpointed" if result.get("checkpointing") else ""]
     return " ".join(part for part in parts if part)
 
 

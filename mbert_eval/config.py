@@ -38,6 +38,7 @@ class TrainingConfig:
     batching: str = "random"  # random (as a plain loop), megabatch (sorted within random groups), sorted (whole set)
     word_embeddings: str = "train"  # train, or freeze the word-embedding matrix (cheaper for 250k-piece vocabularies)
     lr_schedule: str = "linear"  # linear decay to 0 after warmup (XTREME), or constant after warmup
+    activation_checkpointing: bool = False  # recompute layer activations in the backward: less memory, same scores
 
 
 @dataclass

@@ -99,6 +99,7 @@ def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTu
         batching=training.batching,
         word_embeddings=training.word_embeddings,
         lr_schedule=training.lr_schedule,
+        activation_checkpointing=training.activation_checkpointing,
         seed=cell.seed,
         freeze=method.freeze,
         cache_frozen=method.cache_frozen,

@@ -31,11 +31,12 @@ def test_yaml_loading_and_types(tmp_path):
 
 def test_problems_carry_key_paths(tmp_path):
     path = tmp_path / "exp.yaml"
-    path.write_text("seeds: [1, x]\ntraining:\n  batchsize: 8\n  epochs: many\ntasks:\n  pos:\n    trian: f\n")
+    path.write_text("seeds: [1, x]\ntraining:\n  batchsize: 8\n  epochs: many\n  activation_checkpointing: maybe\ntasks:\n  pos:\n    trian: f\n")
     _, problems = load_experiment(path)
     assert "seeds[1]: expected an integer, got 'x'" in problems
     assert "training.batchsize: unknown key; did you mean 'batch_size'?" in problems
     assert "training.epochs: expected an integer, got 'many'" in problems
+    assert "training.activation_checkpointing: expected true or false, got 'maybe'" in problems
     assert "tasks.pos.trian: unknown key; did you mean 'train'?" in problems
 
 

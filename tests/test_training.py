@@ -6,7 +6,7 @@ import pytest
 import torch
 from test_methods import _features
 
-from mbert_eval.encoders import load_model
+from mbert_eval.encoders import freeze_lower_layers, load_model
 from mbert_eval.scalar_mix import ScalarMixClassifier
 from mbert_eval.training import (
     BATCHINGS,
@@ -97,3 +97,23 @@ def test_best_epoch_weights_come_back_from_the_file(tiny_model):
     final = model.state_dict()
     assert all(torch.equal(final[k], states[0][k]) for k in final)
     assert not all(torch.equal(states[2][k], states[0][k]) for k in final)  # the later epochs did move
+
+
+@pytest.mark.parametrize("frozen_layers", [0, 1])
+def test_activation_checkpointing_gives_the_same_weights(tiny_model, frozen_layers):
+    """Recomputing activations in the backward (dropout replayed) trains to the same weights, with the bottom
+    layers frozen or not; and it is not part of a cell's identity."""
+    trained = {}
+    for checkpointed in (False, True):
+        torch.manual_seed(0)  # the same new head
+        model = load_model(str(tiny_model), "token", 3)
+        freeze_lower_layers(model, frozen_layers)
+        settings = FineTuneSettings(learning_rate=1e-2, epochs=2, batch_size=4, activation_checkpointing=checkpointed)
+        model, _ = fine_tune(model, _features(), 0, torch.device("cpu"), settings)
+        assert model.base_model.is_activation_checkpointing == checkpointed
+        trained[checkpointed] = model.state_dict()
+    initial = load_model(str(tiny_model), "token", 3).state_dict()
+    top = [k for k in initial if "encoder.layer.1." in k]
+    assert top and not all(torch.equal(trained[True][k], initial[k]) for k in top)  # the upper layer trained
+    assert all(torch.allclose(trained[False][k], trained[True][k], atol=1e-6) for k in trained[False])
+    assert repr(FineTuneSettings(activation_checkpointing=True)) == repr(FineTuneSettings())

@@ -213,7 +213,8 @@ def fine_tune(
     if settings.activation_checkpointing:
         checkpoint_activations(model)
     model.to(device)
-    optimizer, schedule = _optimizer(model, settings, math.ceil(len(train) / settings.batch_size) * settings.epochs)
+    total = math.ceil(len(train) / settings.batch_size) * settings.epochs
+    optimizer, schedule = _optimizer(model, settings, total)
     core, rank, world = model, 0, 1
     if accelerator is not None:  # the schedule stays unprepared: it counts the steps of one process
         model, optimizer = accelerator.prepare(model, optimizer)
@@ -221,7 +222,7 @@ def fine_tune(
         rank, world = accelerator.process_index, accelerator.num_processes
     trainable = [p for p in core.parameters() if p.requires_grad]
     best_score, log = -math.inf, {"dev_scores": [], "best_epoch": None}
-    bar = tqdm(total=schedule.total_steps, desc=progress, leave=False, disable=rank > 0)
+    bar = tqdm(total=total, desc=progress, leave=False, disable=rank > 0)
     with tempfile.TemporaryDirectory(prefix="mbert-eval-best-") as scratch:
         best_file = Path(scratch) / "best.pt"
         for epoch in range(settings.epochs):
@@ -264,7 +265,6 @@ def _optimizer(model: torch.nn.Module, settings: FineTuneSettings, total: int):
         optimizer, lambda step: min((step + 1) / max(warmup, 1),
                                     max(0.0, (total - step) / max(total - warmup, 1)) if decay else 1.0)
     )
-    schedule.total_steps = total
     return optimizer, schedule
 
 

@@ -6,7 +6,6 @@ every layer, so a score per layer comes at no extra cost (Pires et al. 2019 plot
 """
 from __future__ import annotations
 
-
 import torch
 
 from mbert_eval.data import ParallelPair, read_parallel

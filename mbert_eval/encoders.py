@@ -28,7 +28,8 @@ def check_model_spec(spec: str) -> str | None:
     if path.exists():
         return f"model {spec} is a file; pass a Hugging Face model folder"
     if is_local_path(spec):
-        return f"model folder {spec} does not exist (build one with `mbert-eval pretrain`)"
+        return (f"model folder {spec} does not exist (build one with `mbert-eval pretrain`, or import one with "
+                "`mbert-eval models import e5-small`)")
     return None
 
 

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import torch
 
+from mbert_eval.aligner.word_aligner import WordAligner, WordAlignerConfig
 from mbert_eval.data import read_conllu
-from mbert_eval.methods.aligner import AlignerConfig, WordAligner
-from mbert_eval.pretrain import SIZE_PRESETS, new_model
-from mbert_eval.tokenizer_training import train_tokenizer
+from mbert_eval.pretraining.loop import SIZE_PRESETS, new_model
+from mbert_eval.pretraining.tokenizer import train_tokenizer
 
 PUD = Path(__file__).resolve().parents[2] / "shared" / "data" / "ud" / "pud"
 SIMALIGN_LETTERS = {"argmax": "a", "itermax": "i", "match": "m"}
@@ -101,7 +101,7 @@ def main() -> None:
         layer = args.layer if args.layer is not None else min(8, depth)
         letters = "".join(SIMALIGN_LETTERS[m] for m in methods)
         reference = SentenceAligner(model=model, matching_methods=letters, device=args.device, layer=layer)
-        ours = {dtype: WordAligner(AlignerConfig(model, layer=layer, methods=methods, batch_size=args.batch_size,
+        ours = {dtype: WordAligner(WordAlignerConfig(model, layer=layer, methods=methods, batch_size=args.batch_size,
                                                  device=args.device, dtype=dtype)) for dtype in args.dtypes.split(",")}
         for aligner in ours.values():
             aligner.align(pairs[:20])

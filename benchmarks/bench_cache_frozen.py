@@ -15,14 +15,15 @@ import statistics
 import time
 
 import torch
+from bench_eval_loop import (
+    make_features,  # noqa: E402  (benchmarks/ is the working folder)
+)
 from transformers import BertConfig, BertForTokenClassification
 
-from mbert_eval.encoders import freeze_lower_layers
-from mbert_eval.frozen_cache import FrozenPrefixCache
-from mbert_eval.pretrain import SIZE_PRESETS
-from mbert_eval.training import FineTuneSettings, fine_tune
-
-from bench_eval_loop import make_features  # noqa: E402  (benchmarks/ is the working folder)
+from mbert_eval.models.encoders import freeze_lower_layers
+from mbert_eval.pretraining.loop import SIZE_PRESETS
+from mbert_eval.training.frozen_cache import FrozenPrefixCache
+from mbert_eval.training.loop import FineTuneSettings, fine_tune
 
 
 def run(preset: str, freeze: int, features: list[dict], settings: FineTuneSettings, cached: bool):

@@ -18,8 +18,9 @@ import time
 import torch
 from transformers import BertConfig, BertForTokenClassification
 
-from mbert_eval.pretrain import SIZE_PRESETS
-from mbert_eval.training import collate, length_sorted_batches, predict
+from mbert_eval.pretraining.loop import SIZE_PRESETS
+from mbert_eval.training.batches import collate, length_sorted_batches
+from mbert_eval.training.loop import predict
 
 
 def make_features(n: int, vocab: int, seed: int = 0) -> list[dict]:

@@ -60,13 +60,13 @@ def run_one(spec: dict) -> dict:
 
     from mbert_eval.data import read_conllu
     from mbert_eval.tasks import get_task
-    from mbert_eval.training import FineTuneSettings
+    from mbert_eval.training.loop import FineTuneSettings
 
     torch.set_num_threads(spec["threads"])
     if "megabatch" in spec:  # batches per length-sorted group of `batching: megabatch`
-        import mbert_eval.training
+        import mbert_eval.training.batches
 
-        mbert_eval.training.MEGABATCH = spec["megabatch"]
+        mbert_eval.training.batches.MEGABATCH = spec["megabatch"]
     device = torch.device("cpu")
     train = read_conllu(DATA / "ud/en/en_lines-ud-train.conllu")[: spec["sentences"]]
     dev = read_conllu(DATA / "ud/en/en_lines-ud-dev.conllu")
@@ -97,7 +97,8 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from mbert_eval.training import PAD_LABEL, collate, seed_everything, training_batches
+    from mbert_eval.training.batches import PAD_LABEL, collate, training_batches
+    from mbert_eval.training.loop import seed_everything
 
     tokenizer = AutoTokenizer.from_pretrained(spec["model"])
     labels = task.label_set(train)

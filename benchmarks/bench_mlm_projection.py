@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from transformers import PreTrainedModel
 
-from mbert_eval.objectives import Batch, mask_tokens
-from mbert_eval.pretrain import Projection, new_model, training_step
+from mbert_eval.pretraining.loop import Projection, new_model, training_step
+from mbert_eval.pretraining.objectives import Batch, mask_tokens
 
 MASK_TOKEN_ID = 4  # the random "vocabulary" keeps ids 0..4 for special tokens, as the trained tokenizers do
 FIRST_WORD_ID = 5

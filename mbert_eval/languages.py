@@ -21,7 +21,7 @@ from mbert_eval.errors import DataError, UserError
 TABLE_PACKAGE = "mbert_eval.language_table"
 TABLE_FILE = "languages.tsv"
 COLUMNS = ("code", "iso639_1", "iso639_3", "name", "script", "family", "genus", "tasks")
-TASKS = ("udpos", "panx", "xnli", "pawsx", "tatoeba", "bucc", "xquad", "mlqa", "tydiqa", "pud")
+BENCHMARKS = ("udpos", "panx", "xnli", "pawsx", "tatoeba", "bucc", "xquad", "mlqa", "tydiqa", "pud")
 SYNTHETIC_SCRIPT = "Qaaa"
 SYNTHETIC_FAMILY = "Synthetic"
 
@@ -65,9 +65,9 @@ def _parse_row(fields: list[str], path: str, line: int) -> Language:
         raise DataError(path, f"expected {len(COLUMNS)} tab-separated fields, got {len(fields)}", line)
     code, iso1, iso3, name, script, family, genus, tasks_field = (f.strip() for f in fields)
     tasks = tuple(t.strip() for t in tasks_field.split(",") if t.strip())
-    unknown = [t for t in tasks if t not in TASKS]
+    unknown = [t for t in tasks if t not in BENCHMARKS]
     if unknown:
-        raise DataError(path, f"unknown task(s) {', '.join(unknown)}; known: {', '.join(TASKS)}", line)
+        raise DataError(path, f"unknown task(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", line)
     return Language(code, iso1 or None, iso3, name, script, family, genus, tasks)
 
 
@@ -120,16 +120,11 @@ def lookup(code: str) -> Language:
     raise UnknownLanguageError(code.strip(), [index[c] for c in close_matches(key)])
 
 
-def normalize(code: str) -> str:
-    """The canonical code (the one every result row uses) for any accepted spelling of a language."""
-    return lookup(code).code
-
-
 def languages_for_task(task: str) -> list[Language]:
-    """The table's languages covered by a standard benchmark (one of TASKS), sorted by code."""
+    """The table's languages covered by a standard benchmark (one of BENCHMARKS), sorted by code."""
     key = task.strip().lower()
-    if key not in TASKS:
-        raise UserError(f"unknown benchmark {task.strip()!r} in the language table; known: {', '.join(TASKS)}")
+    if key not in BENCHMARKS:
+        raise UserError(f"unknown benchmark {task.strip()!r} in the language table; known: {', '.join(BENCHMARKS)}")
     return [lang for lang in all_languages() if key in lang.tasks]
 
 

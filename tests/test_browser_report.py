@@ -7,7 +7,14 @@ Skips when Chromium is not installed (CI installs Debian's `chromium`).
 from __future__ import annotations
 
 import pytest
-from test_report import EVIL, evil_language, grid_config, grid_rows, rich_store, seed_stats  # noqa: F401
+from test_report import (  # noqa: F401
+    EVIL,
+    evil_language,
+    grid_config,
+    grid_rows,
+    rich_store,
+    seed_stats,
+)
 
 from mbert_eval.report.screenshot import find_chromium, screenshot
 

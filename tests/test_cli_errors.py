@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from conftest import family_experiment, write_config
 
 from mbert_eval.cli import main
-from mbert_eval.store import ResultStore
+from mbert_eval.store.results import ResultStore
 
 
 def run_cli(*args: str):

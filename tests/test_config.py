@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from mbert_eval.config import Experiment, apply_overrides, load_experiment
+from mbert_eval.config.experiment import Experiment
+from mbert_eval.config.loading import apply_overrides, load_experiment
+from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
-from mbert_eval.tasks.base import DataSpec
 from mbert_eval.languages import lookup
 
 
@@ -82,7 +83,7 @@ def test_model_paths_are_relative_to_the_config(tmp_path):
 
 
 def test_method_forms():
-    from mbert_eval.config import _build
+    from mbert_eval.config.typed import _build
 
     problems: list[str] = []
     experiment = _build(Experiment, {"methods": ["tlm+align", {"name": "freeze", "freeze": 3, "cache_frozen": True}]},

@@ -3,7 +3,13 @@ from typing import Any
 
 import pytest
 
-from mbert_eval.data import SentencePair, TaggedSentence, parse_hub_spec, read_hub_pairs, read_hub_tagged
+from mbert_eval.data import (
+    SentencePair,
+    TaggedSentence,
+    parse_hub_spec,
+    read_hub_pairs,
+    read_hub_tagged,
+)
 from mbert_eval.errors import UserError
 
 

@@ -6,10 +6,10 @@ import pytest
 
 from mbert_eval.errors import UserError
 from mbert_eval.languages import (
+    BENCHMARKS,
     COLUMNS,
     TABLE_FILE,
     TABLE_PACKAGE,
-    TASKS,
     Language,
     UnknownLanguageError,
     all_languages,
@@ -17,7 +17,6 @@ from mbert_eval.languages import (
     format_table,
     languages_for_task,
     lookup,
-    normalize,
 )
 
 XTREME = set(
@@ -54,7 +53,7 @@ def test_rows_are_well_formed() -> None:
         assert lang.code == (lang.iso639_1 or lang.iso639_3), lang
         assert re.fullmatch(r"[A-Z][a-z]{3}", lang.script), lang
         assert lang.name and lang.family and lang.genus, lang
-        assert set(lang.tasks) <= set(TASKS) and len(set(lang.tasks)) == len(lang.tasks), lang
+        assert set(lang.tasks) <= set(BENCHMARKS) and len(set(lang.tasks)) == len(lang.tasks), lang
 
 
 def test_codes_unique_and_sorted() -> None:
@@ -72,10 +71,8 @@ def test_lookup_accepts_every_spelling() -> None:
         assert lookup(lang.iso639_3) is lang and lookup(lang.name.upper()) is lang
 
 
-def test_normalize() -> None:
-    assert normalize("deu") == "de"
-    assert normalize("Chinese") == "zh"
-    assert normalize("qab") == "qab"
+def test_lookup_gives_the_code_every_row_uses() -> None:
+    assert lookup("deu").code == "de" and lookup("Chinese").code == "zh" and lookup("qab").code == "qab"
 
 
 def test_synthetic_codes() -> None:

@@ -3,15 +3,23 @@ import pytest
 import torch
 from conftest import family_experiment, write_config
 
-from mbert_eval.config import MethodConfig, load_experiment
-from mbert_eval.encoders import freeze_lower_layers, load_model
+from mbert_eval.config.experiment import MethodConfig
+from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
-from mbert_eval.frozen_cache import FrozenPrefixCache
-from mbert_eval.methods import MethodContext, STEPS, Step, derived_checkpoint, prepare_encoder
-from mbert_eval.runner import run_experiment
-from mbert_eval.scalar_mix import ScalarMixClassifier
-from mbert_eval.store import ResultStore
-from mbert_eval.training import FineTuneSettings, collate, fine_tune
+from mbert_eval.grid.run import run_experiment
+from mbert_eval.methods import (
+    STEPS,
+    MethodContext,
+    Step,
+    derived_checkpoint,
+    prepare_encoder,
+)
+from mbert_eval.models.encoders import freeze_lower_layers, load_model
+from mbert_eval.store.results import ResultStore
+from mbert_eval.training.batches import collate
+from mbert_eval.training.frozen_cache import FrozenPrefixCache
+from mbert_eval.training.loop import FineTuneSettings, fine_tune
+from mbert_eval.training.scalar_mix import ScalarMixClassifier
 
 
 def _features(n=12, vocab=300, seed=0):

@@ -6,7 +6,12 @@ import torch
 from seqeval.metrics import f1_score, precision_score, recall_score
 from sklearn.metrics import accuracy_score
 
-from mbert_eval.metrics import accuracy, entity_scores, retrieval_accuracy, token_accuracy
+from mbert_eval.metrics import (
+    accuracy,
+    entity_scores,
+    retrieval_accuracy,
+    token_accuracy,
+)
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
 

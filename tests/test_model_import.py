@@ -55,7 +55,7 @@ def mean_pooled(folder: Path, texts: list[str]) -> np.ndarray:
     """e5's sentence embedding: `passage: ` prefix, mean over every token, L2-normalized (Wang et al. 2024)."""
     import torch
 
-    from mbert_eval.encoders import load_model, load_tokenizer
+    from mbert_eval.models.encoders import load_model, load_tokenizer
 
     tokenizer, model = load_tokenizer(str(folder)), load_model(str(folder)).eval()
     with torch.inference_mode():
@@ -79,7 +79,7 @@ def test_converted_model_matches_the_bundles_engine(e5_small):
 
 
 def test_folder_loads_offline_with_the_documented_layout(e5_small):
-    from mbert_eval.encoders import load_model, load_tokenizer
+    from mbert_eval.models.encoders import load_model, load_tokenizer
 
     config = json.loads((e5_small / "config.json").read_text())
     assert (config["model_type"], config["num_hidden_layers"], config["hidden_size"]) == ("bert", 12, 384)
@@ -162,7 +162,7 @@ def test_converted_tokenizer_equals_the_original_on_real_text(e5_small, shared_d
 
 
 def test_truncated_or_foreign_bundle_is_one_line(tmp_path, e5_small):
-    from mbert_eval.models import bundle_path
+    from mbert_eval.models.importer import bundle_path
 
     bundle = bundle_path("e5-small").read_bytes()
     cases = {"truncated.bin": bundle[: len(bundle) // 2], "header-only.bin": bundle[:40],

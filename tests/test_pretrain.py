@@ -7,12 +7,23 @@ from pathlib import Path
 import pytest
 import sentencepiece as spm
 import torch
-from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import (
+    AutoModel,
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    PreTrainedTokenizerBase,
+)
 
 from mbert_eval.errors import UserError
-from mbert_eval.objectives import Example, MaskedLM, get_objective
-from mbert_eval.pretrain import PretrainConfig, masked_lm_loss, mlm_head, new_model, pretrain
-from mbert_eval.tokenizer_training import SPM_MODEL_FILE, train_tokenizer
+from mbert_eval.pretraining.loop import (
+    PretrainConfig,
+    masked_lm_loss,
+    mlm_head,
+    new_model,
+    pretrain,
+)
+from mbert_eval.pretraining.objectives import Example, MaskedLM, get_objective
+from mbert_eval.pretraining.tokenizer import SPM_MODEL_FILE, train_tokenizer
 
 WORDS = {
     "de": "Haus Straße über schön Stadt läuft Hund Katze groß klein Wörter und der die das".split(),
@@ -219,7 +230,7 @@ def test_interrupted_pretrain_leaves_no_folder(
     def interrupted(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("mbert_eval.pretrain._train", interrupted)
+    monkeypatch.setattr("mbert_eval.pretraining.loop._train", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pretrain(_config(corpus, tmp_path / "run"), progress=False)
     assert list(tmp_path.iterdir()) == []

@@ -7,10 +7,10 @@ from click.testing import CliRunner
 from conftest import REPO_ROOT, write_config
 
 from mbert_eval.cli import main
-from mbert_eval.config import load_experiment
-from mbert_eval.quickstart import layer_peaks, real_quickstart_config
-from mbert_eval.runner import run_experiment
-from mbert_eval.store import ResultStore
+from mbert_eval.cli.quickstart import layer_peaks, real_quickstart_config
+from mbert_eval.config.loading import load_experiment
+from mbert_eval.grid.run import run_experiment
+from mbert_eval.store.results import ResultStore
 
 
 def test_example_config_is_the_quickstarts_grid():

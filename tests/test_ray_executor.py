@@ -13,13 +13,16 @@ from types import SimpleNamespace
 import pytest
 from conftest import family_experiment, write_config
 
-from mbert_eval.config import Experiment, load_experiment
+from mbert_eval.config.experiment import Experiment
+from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
-from mbert_eval.executors import executor_from_experiment
-from mbert_eval.executors.multi_gpu import run_cell_on_gpus
-from mbert_eval.executors.ray_executor import RayExecutor
-from mbert_eval.runner import LocalExecutor, plan, run_cell, run_experiment
-from mbert_eval.store import ResultStore
+from mbert_eval.grid.executors import executor_from_experiment
+from mbert_eval.grid.executors.local import LocalExecutor
+from mbert_eval.grid.executors.multi_gpu import run_cell_on_gpus
+from mbert_eval.grid.executors.ray_executor import RayExecutor
+from mbert_eval.grid.job import run_cell
+from mbert_eval.grid.run import plan, run_experiment
+from mbert_eval.store.results import ResultStore
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="Ray is an optional extra: pip install -e '.[ray]'")
@@ -46,7 +49,7 @@ def test_ray_rows_match_local_and_a_dead_worker_is_retried(tmp_path, small_famil
     raw = family_experiment(small_family, tiny_model, seeds=[1, 2])
     raw["tasks"].pop("paraphrase")
     experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
-    monkeypatch.setattr("mbert_eval.runner.code_version", lambda: "0+test")  # a commit between the runs
+    monkeypatch.setattr("mbert_eval.grid.run.code_version", lambda: "0+test")  # a commit between the runs
     run_experiment(experiment, executor=LocalExecutor(), problems=problems)
     local_rows = ResultStore(experiment.store_path).rows()
     for suffix in ("", "-wal", "-shm"):

@@ -4,17 +4,17 @@ from collections import Counter
 import yaml
 from conftest import REPO_ROOT
 
-from mbert_eval.config import load_experiment
+from mbert_eval.config.loading import load_experiment
 from mbert_eval.data import read_conllu
-from mbert_eval.runner import run_experiment
-from mbert_eval.store import ResultStore
+from mbert_eval.grid.run import run_experiment
+from mbert_eval.store.results import ResultStore
 
 
 def test_zero_shot_pos_from_english_to_pud(tmp_path, shared_data):
     from transformers import BertConfig, BertForMaskedLM
 
     from mbert_eval.data.text import extract_text
-    from mbert_eval.tokenizer_training import train_tokenizer
+    from mbert_eval.pretraining.tokenizer import train_tokenizer
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

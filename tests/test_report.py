@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from conftest import family_experiment, write_config
 
 from mbert_eval.languages import Language
-from mbert_eval.store import ResultRow, ResultStore
+from mbert_eval.store.results import ResultRow, ResultStore
 
 EVIL = "<script>alert(1)</script>"
 EXTRA_CODE = "qad"  # a fourth language, evaluated by the baseline only; its name is EVIL in the report
@@ -28,8 +28,8 @@ _SESSION: dict[str, object] = {}
 @pytest.fixture(scope="session")
 def grid_config(tmp_path_factory, small_family, tiny_model) -> Path:
     """A real POS grid (one cell, training data cut short), run: source qaa, every language a target."""
-    from mbert_eval.config import load_experiment
-    from mbert_eval.runner import run_experiment
+    from mbert_eval.config.loading import load_experiment
+    from mbert_eval.grid.run import run_experiment
 
     if "grid" in _SESSION:
         return _SESSION["grid"]
@@ -47,7 +47,7 @@ def grid_config(tmp_path_factory, small_family, tiny_model) -> Path:
 @pytest.fixture(scope="session")
 def grid_rows(grid_config) -> list[ResultRow]:
     """The rows the real grid stored."""
-    from mbert_eval.config import load_experiment
+    from mbert_eval.config.loading import load_experiment
 
     return ResultStore(load_experiment(grid_config)[0].store_path).rows()
 
@@ -235,7 +235,7 @@ def test_latex_and_markdown(rich_store, evil_language, tmp_path):
 
 
 def test_cli_report(rich_store, grid_config, tmp_path):
-    from mbert_eval.cli_report import report
+    from mbert_eval.cli.report import report
 
     out = tmp_path / "x.md"
     result = CliRunner().invoke(report, ["--store", str(rich_store.path), "--out", str(out)])

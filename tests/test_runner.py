@@ -3,9 +3,10 @@ from click.testing import CliRunner
 from conftest import family_experiment, write_config
 
 from mbert_eval.cli import main
-from mbert_eval.config import load_experiment
-from mbert_eval.runner import expand, run_experiment
-from mbert_eval.store import ResultStore
+from mbert_eval.config.loading import load_experiment
+from mbert_eval.grid.cells import expand
+from mbert_eval.grid.run import run_experiment
+from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks.fine_tuned import FineTunedTask
 
 

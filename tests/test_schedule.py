@@ -10,14 +10,16 @@ import yaml
 from click.testing import CliRunner
 from conftest import REPO_ROOT, family_experiment, write_config
 
-from mbert_eval.cli import Group
-from mbert_eval.cli_schedule import schedule
-from mbert_eval.config import load_experiment
+from mbert_eval.cli.group import Group
+from mbert_eval.cli.schedule import schedule
+from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
-from mbert_eval.runner import plan
-from mbert_eval.schedule import cron_trigger, latest_slot, load_jobs, start_daemon
-from mbert_eval.schedule_history import History, job_lock
-from mbert_eval.store import ResultRow, ResultStore
+from mbert_eval.grid.run import plan
+from mbert_eval.schedule.cron import cron_trigger, latest_slot
+from mbert_eval.schedule.daemon import start_daemon
+from mbert_eval.schedule.history import History, job_lock
+from mbert_eval.schedule.jobs import load_jobs
+from mbert_eval.store.results import ResultRow, ResultStore
 
 
 @click.group(cls=Group)

@@ -3,7 +3,7 @@ import sqlite3
 
 import pytest
 
-from mbert_eval.store import ResultRow, ResultStore
+from mbert_eval.store.results import ResultRow, ResultStore
 
 
 def _row(target: str, score: float, key: str = "cell1", metric: str = "accuracy") -> ResultRow:
@@ -59,7 +59,7 @@ def test_filters_and_dataframe(tmp_path):
 def test_results_table_shows_mean_and_std_over_seeds(tmp_path):
     from dataclasses import replace
 
-    from mbert_eval.results_table import format_results
+    from mbert_eval.report.text_table import format_results
 
     store = ResultStore(tmp_path / "r.sqlite")
     for seed, score in ((1, 0.5), (2, 0.7), (3, 0.9)):

@@ -6,9 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from mbert_eval.data import read_conllu, read_parallel, read_pharaoh, read_sentence_pairs
+from mbert_eval.data import (
+    read_conllu,
+    read_parallel,
+    read_pharaoh,
+    read_sentence_pairs,
+)
 from mbert_eval.errors import UserError
-from mbert_eval.synthetic import (
+from mbert_eval.synthetic.family import (
     SPLITS,
     FamilyManifest,
     SynthConfig,
@@ -18,7 +23,7 @@ from mbert_eval.synthetic import (
     generate_family,
     load_manifest,
 )
-from mbert_eval.synthetic_grammar import meaning
+from mbert_eval.synthetic.grammar import meaning
 
 SMALL = SynthConfig(n_monolingual=60, n_train=40, n_dev=10, n_test=12, n_parallel=50, lexicon_size=30)
 UPOS = {"NOUN", "VERB", "ADJ", "ADP", "DET", "PRON", "ADV", "CCONJ", "NUM", "PUNCT"}

@@ -2,13 +2,13 @@
 import pytest
 from conftest import family_experiment, write_config
 
-from mbert_eval.config import load_experiment
+from mbert_eval.config.loading import load_experiment
 from mbert_eval.data import TaggedSentence
-from mbert_eval.encoders import load_tokenizer
-from mbert_eval.runner import run_experiment
-from mbert_eval.store import ResultStore
+from mbert_eval.grid.run import run_experiment
+from mbert_eval.models.encoders import load_tokenizer
+from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks import TaskData, get_task
-from mbert_eval.training import PAD_LABEL
+from mbert_eval.training.batches import PAD_LABEL
 
 
 def test_pos_labels_only_first_subwords(tiny_model, small_family):
@@ -74,7 +74,7 @@ def test_retrieval_finds_identical_sentences(tiny_model, tmp_path):
     import torch
 
     from mbert_eval.data import ParallelPair
-    from mbert_eval.encoders import load_model
+    from mbert_eval.models.encoders import load_model
     from mbert_eval.tasks.base import Prepared
 
     task = get_task("tatoeba", TaskData())
@@ -134,7 +134,7 @@ def test_pos_stores_xtremes_seqeval_f1_beside_accuracy():
 
 
 def test_task_options_are_checked(tmp_path, small_family, tiny_model):
-    from mbert_eval.validation import validate
+    from mbert_eval.grid.validation import validate
 
     raw = family_experiment(small_family, tiny_model)
     raw["tasks"]["pos"]["label_subword"] = "last"

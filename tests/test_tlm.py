@@ -5,14 +5,25 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoModel, AutoTokenizer, BertConfig, BertForMaskedLM, PreTrainedTokenizerBase
+from transformers import (
+    AutoModel,
+    AutoTokenizer,
+    BertConfig,
+    BertForMaskedLM,
+    PreTrainedTokenizerBase,
+)
 
-from mbert_eval.config import TLMConfig
+from mbert_eval.config.experiment import TLMConfig
 from mbert_eval.data import read_parallel
 from mbert_eval.errors import DataError, UserError
 from mbert_eval.methods.tlm import tlm_encoder
-from mbert_eval.objectives import InputLayout, MaskedLM, TranslationLM, get_objective
-from mbert_eval.pretrain import PretrainConfig, new_model, pretrain
+from mbert_eval.pretraining.loop import PretrainConfig, new_model, pretrain
+from mbert_eval.pretraining.objectives import (
+    InputLayout,
+    MaskedLM,
+    TranslationLM,
+    get_objective,
+)
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,11 @@ import pytest
 import torch
 from test_methods import _features
 
-from mbert_eval.encoders import freeze_lower_layers, load_model
-from mbert_eval.scalar_mix import ScalarMixClassifier
-from mbert_eval.training import (
-    BATCHINGS,
-    MEGABATCH,
-    FineTuneSettings,
-    _optimizer,
-    fine_tune,
-    training_batches,
-)
+from mbert_eval.models.encoders import freeze_lower_layers, load_model
+from mbert_eval.training.batches import BATCHINGS, MEGABATCH, training_batches
+from mbert_eval.training.loop import FineTuneSettings, fine_tune
+from mbert_eval.training.optim import adamw, step_schedule
+from mbert_eval.training.scalar_mix import ScalarMixClassifier
 
 
 def _lengths(n: int = 10 * 32 * MEGABATCH // 4) -> list[dict]:
@@ -62,7 +57,7 @@ def test_frozen_word_embeddings_do_not_change_and_have_no_optimizer_state(tiny_m
         embedding = model.base_model.get_input_embeddings().weight
         assert torch.equal(embedding, before) and not embedding.requires_grad
         assert not torch.equal(layer, layer_before)  # the rest still trains
-        optimizer, _ = _optimizer(model, settings, total=1)
+        optimizer = adamw(model, settings.learning_rate)
         assert id(embedding) not in {id(p) for group in optimizer.param_groups for p in group["params"]}
 
 
@@ -70,15 +65,16 @@ def test_learning_rate_schedules(tiny_model):
     model = load_model(str(tiny_model), "token", 3)
     rates = {}
     for schedule in ("linear", "constant"):
-        optimizer, scheduler = _optimizer(model, FineTuneSettings(learning_rate=1.0, warmup_ratio=0.2,
-                                                                  lr_schedule=schedule), total=10)
+        optimizer = adamw(model, learning_rate=1.0)
+        scheduler = step_schedule(optimizer, total_steps=10, warmup_ratio=0.2, schedule=schedule)
         seen = []
         for _ in range(10):
             seen.append(optimizer.param_groups[0]["lr"])
             optimizer.step()
             scheduler.step()
         rates[schedule] = seen
-    assert rates["linear"][:2] == pytest.approx([0.5, 1.0]) and rates["constant"][:2] == pytest.approx([0.5, 1.0])
+    # one rule for every loop (BERT's): warm-up from 0 over the first 20% of the steps, then decay or stay
+    assert rates["linear"][:3] == pytest.approx([0.0, 0.5, 1.0]) and rates["constant"][:3] == pytest.approx([0.0, 0.5, 1.0])
     assert rates["linear"][-1] == pytest.approx(1 / 8) and rates["constant"][2:] == pytest.approx([1.0] * 8)
 
 

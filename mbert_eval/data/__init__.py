@@ -1,12 +1,32 @@
 """Data readers: every supported file format in, plain records out; malformed input raises DataError."""
-from mbert_eval.data.alignments import check_alignment_ranges, read_gold_links, read_pharaoh, write_pharaoh
+from mbert_eval.data.alignments import (
+    check_alignment_ranges,
+    read_gold_links,
+    read_pharaoh,
+    write_pharaoh,
+)
 from mbert_eval.data.checksums import checksums, file_checksum
 from mbert_eval.data.conllu import read_conllu
-from mbert_eval.data.hub import HUB_SPEC_SYNTAX, parse_hub_spec, read_hub_pairs, read_hub_tagged
+from mbert_eval.data.hub import (
+    HUB_SPEC_SYNTAX,
+    parse_hub_spec,
+    read_hub_pairs,
+    read_hub_tagged,
+)
 from mbert_eval.data.ner import read_ner
 from mbert_eval.data.pairs import read_sentence_pairs
-from mbert_eval.data.parallel import read_id_sentences, read_parallel, read_parallel_bitext
-from mbert_eval.data.types import AlignmentLinks, ParallelPair, SentencePair, TaggedSentence, read_lines
+from mbert_eval.data.parallel import (
+    read_id_sentences,
+    read_parallel,
+    read_parallel_bitext,
+)
+from mbert_eval.data.types import (
+    AlignmentLinks,
+    ParallelPair,
+    SentencePair,
+    TaggedSentence,
+    read_lines,
+)
 
 __all__ = [
     "HUB_SPEC_SYNTAX",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from mbert_eval.config import Experiment, MethodConfig, stable_hash
+from mbert_eval.config.experiment import Experiment, MethodConfig, stable_hash
 from mbert_eval.data import file_checksum
 from mbert_eval.errors import UserError
 

@@ -37,11 +37,12 @@ import torch
 from tqdm.auto import tqdm
 from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase
 
-from mbert_eval.config import AlignConfig
+from mbert_eval.config.experiment import AlignConfig
 from mbert_eval.data import AlignmentLinks, check_alignment_ranges
-from mbert_eval.encoders import autocast, load_model, load_tokenizer, pick_device
 from mbert_eval.errors import UserError
-from mbert_eval.pretrain import atomic_output, linear_schedule
+from mbert_eval.models.encoders import autocast, load_model, load_tokenizer, pick_device
+from mbert_eval.pretraining.loop import atomic_output
+from mbert_eval.training.optim import adamw, lr_factor
 
 RECORD_FILE = "align.json"
 WordPair = tuple[list[str], list[str]]  # whitespace-tokenized source and target sentence
@@ -179,7 +180,7 @@ def _train(
 ) -> dict[str, object]:
     """Adam over shuffled batches with warm-up and linear decay; returns the statistics for ``align.json``."""
     device = next(model.parameters()).device
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    optimizer = adamw(model, settings.learning_rate)  # weight decay 0: Adam, as in the paper
     generator = torch.Generator().manual_seed(seed)
     total = settings.epochs * math.ceil(len(pairs) / settings.batch_size)
     steps, used, skipped, epoch_losses = 0, 0, 0, []
@@ -192,7 +193,7 @@ def _train(
         for first in range(0, len(order), settings.batch_size):
             batch = order[first : first + settings.batch_size]
             for group in optimizer.param_groups:
-                group["lr"] = settings.learning_rate * linear_schedule(steps / total, settings.warmup_ratio)
+                group["lr"] = settings.learning_rate * lr_factor(steps / total, settings.warmup_ratio)
             loss, batch_used, batch_skipped = _batch_loss(model, tokenizer, pairs, links, reference, batch, settings)
             loss.backward()
             optimizer.step()

@@ -10,12 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mbert_eval.config import Experiment
-from mbert_eval.data import AlignmentLinks, check_alignment_ranges, file_checksum, read_conllu, read_pharaoh
+from mbert_eval.config.experiment import Experiment
+from mbert_eval.data import (
+    AlignmentLinks,
+    check_alignment_ranges,
+    file_checksum,
+    read_conllu,
+    read_pharaoh,
+)
+from mbert_eval.data.spec import DataSpec
 from mbert_eval.data.types import read_lines
 from mbert_eval.errors import DataError, UserError
 from mbert_eval.languages import lookup
-from mbert_eval.tasks.base import DataSpec
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any
 import torch
 
 from mbert_eval.data import AlignmentLinks
-from mbert_eval.encoders import load_tokenizer, model_depth
 from mbert_eval.methods import MethodContext, Step, register_step
 from mbert_eval.methods.parallel_data import load_parallel, write_text_pairs
+from mbert_eval.models.encoders import load_tokenizer, model_depth
 
 
 def _parallel_fingerprint(context: MethodContext) -> dict[str, Any]:
@@ -54,11 +54,11 @@ def build_align(base: str, out_dir: Path, context: MethodContext) -> None:
 
 def compute_links(model: str, pairs: list[tuple[list[str], list[str]]], settings) -> list[AlignmentLinks]:
     """Word alignments by the batched SimAlign aligner (Jalili Sabet et al. 2020) with `model`."""
-    from mbert_eval.methods.aligner import AlignerConfig, WordAligner
+    from mbert_eval.aligner.word_aligner import WordAligner, WordAlignerConfig
 
     depth = model_depth(model)
     layer = min(settings.aligner_layer, depth) if depth else settings.aligner_layer
-    aligner = WordAligner(AlignerConfig(model=model, layer=layer, methods=(settings.aligner_method,)))
+    aligner = WordAligner(WordAlignerConfig(model=model, layer=layer, methods=(settings.aligner_method,)))
     return aligner.align(pairs)[settings.aligner_method]
 
 

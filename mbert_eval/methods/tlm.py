@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mbert_eval.config import TLMConfig
-from mbert_eval.pretrain import PretrainConfig, pretrain
+from mbert_eval.config.experiment import TLMConfig
+from mbert_eval.pretraining.loop import PretrainConfig, pretrain
 
 
 def tlm_encoder(

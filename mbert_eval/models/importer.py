@@ -110,7 +110,7 @@ def import_model(name: str, out_dir: Path, bundle_file: Path | None = None, forc
     the bundle found in the installed package."""
     from safetensors.numpy import save_file
 
-    from mbert_eval.pretrain import atomic_output
+    from mbert_eval.pretraining.loop import atomic_output
 
     model = _importable(name)
     path = Path(bundle_file) if bundle_file else bundle_path(name)

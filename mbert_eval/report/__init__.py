@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mbert_eval.errors import UserError
-from mbert_eval.store import ResultStore
+from mbert_eval.store.results import ResultStore
 
 if TYPE_CHECKING:
-    from mbert_eval.config import Experiment
+    from mbert_eval.config.experiment import Experiment
 
 SUFFIXES = {"html": ".html", "csv": ".csv", "md": ".md", "latex": ".tex", "json": ".json"}
 FORMATS = tuple(SUFFIXES)

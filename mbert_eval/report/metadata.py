@@ -19,7 +19,7 @@ import yaml
 from mbert_eval.report.tables import Cell, Column, Table
 
 if TYPE_CHECKING:
-    from mbert_eval.config import Experiment
+    from mbert_eval.config.experiment import Experiment
 
 
 def _text_table(key: str, caption: str, labels: list[str], records: list[list[Cell]]) -> Table:

@@ -23,10 +23,17 @@ import mbert_eval
 from mbert_eval.report.figures import Figure, task_figures
 from mbert_eval.report.metadata import metadata_section
 from mbert_eval.report.summary import TaskSummary
-from mbert_eval.report.tables import Table, block_tables, blocks, language_label, model_table, overview_table
+from mbert_eval.report.tables import (
+    Table,
+    block_tables,
+    blocks,
+    language_label,
+    model_table,
+    overview_table,
+)
 
 if TYPE_CHECKING:
-    from mbert_eval.config import Experiment
+    from mbert_eval.config.experiment import Experiment
 
 TEMPLATES = files("mbert_eval.report") / "templates"
 

@@ -29,7 +29,11 @@ import pandas as pd
 
 from mbert_eval.errors import UserError
 from mbert_eval.languages import lookup
-from mbert_eval.results_table import higher_is_better, main_metrics, metric_descriptions
+from mbert_eval.report.text_table import (
+    higher_is_better,
+    main_metrics,
+    metric_descriptions,
+)
 
 BASELINE = "baseline"
 KEYS = ["model", "method", "source"]

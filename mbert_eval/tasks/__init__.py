@@ -2,8 +2,20 @@
 from functools import partial
 
 from mbert_eval.tasks.alignment import AlignmentTask
-from mbert_eval.tasks.base import TASKS, Prepared, Task, TaskData, TaskMetadata, get_task
-from mbert_eval.tasks.pair_classification import PARAPHRASE, PAWSX, XNLI, PairClassificationTask
+from mbert_eval.tasks.base import (
+    TASKS,
+    Prepared,
+    Task,
+    TaskData,
+    TaskMetadata,
+    get_task,
+)
+from mbert_eval.tasks.pair_classification import (
+    PARAPHRASE,
+    PAWSX,
+    XNLI,
+    PairClassificationTask,
+)
 from mbert_eval.tasks.retrieval import RetrievalTask
 from mbert_eval.tasks.tagging import NERTask, POSTask
 

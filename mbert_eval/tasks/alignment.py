@@ -23,7 +23,15 @@ from mbert_eval.data import (
 )
 from mbert_eval.errors import DataError, UserError
 from mbert_eval.languages import Language
-from mbert_eval.tasks.base import DataSpec, Prepared, Task, TaskData, TaskMetadata, local_file, pick_layer
+from mbert_eval.tasks.base import (
+    DataSpec,
+    Prepared,
+    Task,
+    TaskData,
+    TaskMetadata,
+    local_file,
+    pick_layer,
+)
 
 Pair = tuple[list[str], list[str]]
 
@@ -97,12 +105,12 @@ class AlignmentTask(Task):
 
     def prepare(self, model_spec: str, train: list, dev: list, settings, device: torch.device) -> Prepared:
         """A SimAlign aligner over the encoder, cut at the chosen layer."""
-        from mbert_eval.encoders import model_depth
-        from mbert_eval.methods.aligner import AlignerConfig, WordAligner
+        from mbert_eval.aligner.word_aligner import WordAligner, WordAlignerConfig
+        from mbert_eval.models.encoders import model_depth
 
         depth = model_depth(model_spec) or 12
         layer = pick_layer(self.layer, depth, "alignment")
-        aligner = WordAligner(AlignerConfig(model_spec, layer=layer, device=str(device)))
+        aligner = WordAligner(WordAlignerConfig(model_spec, layer=layer, device=str(device)))
         return Prepared(aligner, aligner.tokenizer, log={"layer": layer})
 
     def evaluate(self, prepared: Prepared, examples: GoldAlignments, device: torch.device) -> dict[str, float]:

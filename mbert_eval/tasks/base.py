@@ -5,7 +5,6 @@ small declarative entry: a `TaskMetadata`, a reader, and (for fine-tuned tasks) 
 """
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +12,9 @@ from typing import Any, Callable, ClassVar
 
 import torch
 
+from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
-
-SLICE = re.compile(r"^(?P<spec>.*)\[(?P<start>\d*):(?P<stop>\d*)\]$")
 
 
 @dataclass(frozen=True)
@@ -38,39 +36,6 @@ class TaskMetadata:
     hub_test: str | None = None
     metric_descriptions: dict[str, str] = field(default_factory=dict)  # what each stored metric is
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """Where examples come from: a file or `hub:DATASET[@CONFIG]:SPLIT`, optionally sliced `[a:b]`."""
-
-    location: str
-    start: int | None = None
-    stop: int | None = None
-
-    @classmethod
-    def parse(cls, text: str, language: Language | None = None, base_dir: Path | None = None) -> "DataSpec":
-        """Fill in `{lang}`/`{iso3}`/`{name}`, split off a `[start:stop]` slice, anchor relative paths."""
-        if language is not None:
-            text = text.format(lang=language.code, iso3=language.iso639_3, name=language.name)
-        start = stop = None
-        match = SLICE.match(text)
-        if match:
-            text = match["spec"]
-            start = int(match["start"]) if match["start"] else None
-            stop = int(match["stop"]) if match["stop"] else None
-        if not text.startswith("hub:") and base_dir is not None and not Path(text).expanduser().is_absolute():
-            text = str(base_dir / text)
-        return cls(text, start, stop)
-
-    @property
-    def is_hub(self) -> bool:
-        return self.location.startswith("hub:")
-
-    def __str__(self) -> str:
-        if self.start is None and self.stop is None:
-            return self.location
-        return f"{self.location}[{self.start or ''}:{self.stop or ''}]"
 
 
 @dataclass
@@ -171,7 +136,7 @@ class Task(ABC):
         self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device
     ) -> Prepared:
         """Fine-tune on the source language (hook; tasks without training just load the encoder)."""
-        from mbert_eval.encoders import load_model, load_tokenizer
+        from mbert_eval.models.encoders import load_model, load_tokenizer
 
         return Prepared(load_model(model_spec).to(device), load_tokenizer(model_spec))
 

@@ -5,11 +5,22 @@ from typing import ClassVar
 
 import torch
 
-from mbert_eval.encoders import Head, freeze_lower_layers, load_model, load_tokenizer
-from mbert_eval.frozen_cache import FrozenPrefixCache
-from mbert_eval.scalar_mix import ScalarMixClassifier
+from mbert_eval.models.encoders import (
+    Head,
+    freeze_lower_layers,
+    load_model,
+    load_tokenizer,
+)
 from mbert_eval.tasks.base import Prepared, Task
-from mbert_eval.training import Features, FineTuneSettings, fine_tune, predict, seed_everything
+from mbert_eval.training.batches import Features
+from mbert_eval.training.frozen_cache import FrozenPrefixCache
+from mbert_eval.training.loop import (
+    FineTuneSettings,
+    fine_tune,
+    predict,
+    seed_everything,
+)
+from mbert_eval.training.scalar_mix import ScalarMixClassifier
 
 EVAL_MAX_LENGTH = 512
 

@@ -10,7 +10,7 @@ from mbert_eval.errors import UserError
 from mbert_eval.metrics import accuracy
 from mbert_eval.tasks.base import TaskData, TaskMetadata
 from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
-from mbert_eval.training import Features
+from mbert_eval.training.batches import Features
 
 
 class PairClassificationTask(FineTunedTask):

@@ -9,12 +9,19 @@ from __future__ import annotations
 import torch
 
 from mbert_eval.data import ParallelPair, read_parallel
-from mbert_eval.encoders import autocast
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
 from mbert_eval.metrics import retrieval_accuracy
-from mbert_eval.tasks.base import Prepared, Task, TaskData, TaskMetadata, local_file, pick_layer
-from mbert_eval.training import length_sorted_batches
+from mbert_eval.models.encoders import autocast
+from mbert_eval.tasks.base import (
+    Prepared,
+    Task,
+    TaskData,
+    TaskMetadata,
+    local_file,
+    pick_layer,
+)
+from mbert_eval.training.batches import length_sorted_batches
 
 
 class RetrievalTask(Task):

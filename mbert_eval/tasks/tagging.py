@@ -14,12 +14,12 @@ import warnings
 from typing import ClassVar
 
 from mbert_eval.data import TaggedSentence, read_conllu, read_hub_tagged, read_ner
-from mbert_eval.encoders import content_free_ids
 from mbert_eval.errors import UserError
 from mbert_eval.metrics import entity_scores, token_accuracy
+from mbert_eval.models.encoders import content_free_ids
 from mbert_eval.tasks.base import TaskData, TaskMetadata
 from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
-from mbert_eval.training import PAD_LABEL, Features
+from mbert_eval.training.batches import PAD_LABEL, Features
 
 NO_PREDICTION = "_"
 LABEL_SUBWORDS = ("first_content", "first")  # the default, then XTREME's

@@ -1,0 +1,93 @@
+"""`mbert-eval align` and `mbert-eval align-eval`: SimAlign word alignment (Jalili Sabet et al. 2020) of
+whitespace-tokenized parallel text into Pharaoh links, and its scores against gold (Och & Ney 2003)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mbert_eval.data import (
+    check_alignment_ranges,
+    read_parallel,
+    read_parallel_bitext,
+    read_pharaoh,
+    write_pharaoh,
+)
+from mbert_eval.errors import DataError, UserError
+
+TEXT_HELP = "one `src ||| tgt` file, or a source and a target file with one sentence a line"
+
+
+def read_word_pairs(inputs: tuple[str, ...]) -> list[tuple[list[str], list[str]]]:
+    """Whitespace-tokenized sentence pairs from one ``src ||| tgt`` file or two line-aligned files
+    (the input formats of SimAlign and awesome-align, Jalili Sabet et al. 2020; Dou & Neubig 2021)."""
+    if len(inputs) == 1:
+        pairs = read_parallel_bitext(inputs[0])
+    elif len(inputs) == 2:
+        pairs = read_parallel(*inputs)
+    else:
+        raise UserError(f"expected {TEXT_HELP}; got {len(inputs)} files")
+    return [(pair.source.split(), pair.target.split()) for pair in pairs]
+
+
+@click.command("align")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--model", required=True, help="Model folder (or Hub name) whose hidden states align the words.")
+@click.option("--layer", default=8, show_default=True, help="Hidden layer (0 = embeddings); 8 is SimAlign's for mBERT.")
+@click.option("--method", default="argmax", show_default=True, help="SimAlign matching: argmax, itermax or match.")
+@click.option("--token-type", default="bpe", show_default=True,
+              help="Align subwords and map to words (bpe), or align word vectors (word).")
+@click.option("--batch-size", default=32, show_default=True, help="Sequences per forward pass.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
+@click.option("--dtype", default="float32", show_default=True,
+              help="Encoder precision: float32 gives simalign's links; bfloat16 is faster where the hardware has "
+                   "bf16 units, and a few links differ.")
+@click.option("--keep-space-markers", is_flag=True,
+              help="Align bare `▁` pieces too, as simalign does (by default they are left out of words that have "
+                   "other subwords; only SentencePiece vocabularies have them).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Pharaoh file to write (0-indexed i-j).")
+def align(inputs: tuple[str, ...], model: str, layer: int, method: str, token_type: str, batch_size: int,
+          device: str, dtype: str, keep_space_markers: bool, out: str) -> None:
+    """Word-align INPUTS (one `src ||| tgt` file, or source and target files) with SimAlign."""
+    from mbert_eval.aligner.word_aligner import (  # torch and scipy: only when aligning
+        WordAligner,
+        WordAlignerConfig,
+    )
+
+    config = WordAlignerConfig(model, layer=layer, methods=(method,), token_type=token_type, batch_size=batch_size,
+                           device=device, dtype=dtype, skip_space_markers=not keep_space_markers)
+    pairs = read_word_pairs(inputs)
+    links = WordAligner(config).align(pairs)[method]
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    write_pharaoh(out, links)
+    click.echo(f"{len(pairs)} pairs aligned ({method}, layer {layer}), links written to {out}")
+
+
+@click.command("align-eval")
+@click.option("--gold", required=True, type=click.Path(dir_okay=False),
+              help="Gold Pharaoh file (i-j sure, ipj possible).")
+@click.option("--pred", required=True, type=click.Path(dir_okay=False), help="Predicted Pharaoh file, 0-indexed.")
+@click.option("--one-indexed/--zero-indexed", "one_indexed", default=False, show_default=True,
+              help="Index base of the gold file (awesome-align's enfr.gold is 1-indexed).")
+@click.option("--text", multiple=True, type=click.Path(dir_okay=False),
+              help=f"The aligned text ({TEXT_HELP}; repeat for two files): every link is checked to be in range.")
+def align_eval(gold: str, pred: str, one_indexed: bool, text: tuple[str, ...]) -> None:
+    """Precision, recall, F1 and AER (Och & Ney 2003) of predicted word links against gold links."""
+    from mbert_eval.metrics.aer import (
+        alignment_scores,  # the metrics package imports torch
+    )
+
+    gold_links = read_pharaoh(gold, one_indexed=one_indexed)
+    pred_links = read_pharaoh(pred)
+    if len(gold_links) != len(pred_links):
+        raise DataError(pred, f"{len(pred_links)} alignment lines, but {gold} has {len(gold_links)}; "
+                              "both need one line per sentence pair")
+    if text:
+        lengths = [(len(source), len(target)) for source, target in read_word_pairs(text)]
+        check_alignment_ranges(gold_links, lengths, gold)
+        check_alignment_ranges(pred_links, lengths, pred)
+    scores = alignment_scores(pred_links, gold_links)
+    click.echo(f"precision {scores.precision:.4f}  recall {scores.recall:.4f}  F1 {scores.f1:.4f}  "
+               f"AER {scores.aer:.4f}  ({len(gold_links)} pairs, {scores.predicted} predicted links, "
+               f"{scores.sure} sure gold links)")
+

@@ -1,0 +1,72 @@
+"""`mbert-eval synth`, `text` and `pretrain`: synthetic languages, pretraining corpora, pretrained encoders."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--out", default="runs/synth", show_default=True, type=click.Path(file_okay=False))
+@click.option("--languages", "n_languages", default=4, show_default=True, help="Number of languages.")
+@click.option("--seed", default=0, show_default=True)
+def synth(out: str, n_languages: int, seed: int) -> None:
+    """Generate a synthetic language family (text, parallel text, POS treebanks, pairs)."""
+    from mbert_eval.synthetic.family import (
+        SynthConfig,
+        describe_family,
+        generate_family,
+    )
+
+    manifest = generate_family(Path(out), SynthConfig(n_languages=n_languages, seed=seed))
+    click.echo(describe_family(manifest))
+    click.echo(f"written to {out}")
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Text file to write.")
+def text(inputs: tuple[str, ...], out: str) -> None:
+    """Extract plain text (one sentence a line) from CoNLL-U, TSV, NER or text files."""
+    from mbert_eval.data.text import extract_text
+
+    sentences = list(dict.fromkeys(s for path in inputs for s in extract_text(path)))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text("".join(f"{s}\n" for s in sentences), encoding="utf-8")
+    click.echo(f"{len(sentences)} sentences written to {out}")
+
+
+@click.command()
+@click.argument("corpus", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output model folder.")
+@click.option("--preset", default="tiny", show_default=True, help="Model size: tiny, mini, small, base.")
+@click.option("--tokenizer", default="wordpiece", show_default=True, type=click.Choice(["wordpiece", "unigram"]))
+@click.option("--vocab-size", default=8000, show_default=True)
+@click.option("--init-from", help="Continue pretraining from this checkpoint (folder or Hub name).")
+@click.option("--objective", "objectives", multiple=True, default=("mlm",), show_default=True,
+              help="mlm, tlm, or both (repeat the option) to mix them in one run.")
+@click.option("--parallel", nargs=2, multiple=True, type=click.Path(dir_okay=False), metavar="SRC TGT",
+              help="Line-aligned parallel files for tlm (repeatable); MLM uses their sides if no CORPUS.")
+@click.option("--max-steps", type=int, help="Stop after this many steps.")
+@click.option("--max-minutes", type=float, help="Stop after this much wall time.")
+@click.option("--learning-rate", type=float, help="Peak learning rate (default: BERT's 1e-4).")
+@click.option("--batch-size", type=int, help="Sequences per step (default 32).")
+@click.option("--seed", default=0, show_default=True)
+def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, vocab_size: int,
+             init_from: str | None, objectives: tuple[str, ...], parallel: tuple[tuple[str, str], ...],
+             max_steps: int | None,
+             max_minutes: float | None, learning_rate: float | None, batch_size: int | None, seed: int) -> None:
+    """Masked-LM pretraining of a BERT on CORPUS text files (one sentence a line, one language a
+    file), or continued pretraining of any checkpoint with --init-from."""
+    from mbert_eval.pretraining.loop import PretrainConfig
+    from mbert_eval.pretraining.loop import pretrain as run_pretraining
+
+    given = {"max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size}
+    options = {key: value for key, value in given.items() if value is not None}
+    config = PretrainConfig(
+        corpus=[Path(c) for c in corpus], out_dir=Path(out), preset=preset, tokenizer=tokenizer,
+        vocab_size=vocab_size, init_from=init_from, objectives=tuple(objectives),
+        parallel=[(Path(source), Path(target)) for source, target in parallel],
+        max_minutes=max_minutes, seed=seed, **options,
+    )
+    click.echo(f"model written to {run_pretraining(config)}")

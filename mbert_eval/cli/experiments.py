@@ -1,0 +1,77 @@
+"""`mbert-eval validate`, `run` and `results`: check a grid, run what is missing, show what is stored."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from mbert_eval.cli.group import SET_HELP
+from mbert_eval.errors import UserError
+
+
+@click.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, help=SET_HELP)
+def validate(config: str, overrides: tuple[str, ...]) -> None:
+    """Check CONFIG and report every problem with its key path; runs nothing."""
+    from mbert_eval.config.loading import load_experiment
+    from mbert_eval.grid.validation import validate as check
+
+    experiment, problems = load_experiment(config, overrides)
+    problems = check(experiment, problems)
+    if problems:
+        for problem in problems:
+            click.echo(f"{config}: {problem}", err=True)
+        sys.exit(2)
+    from mbert_eval.grid.cells import expand
+
+    cells = expand(experiment)
+    evaluations = sum(len(cell.targets) for cell in cells)
+    click.echo(f"{config}: OK ({len(cells)} cells, {evaluations} target evaluations)")
+
+
+@click.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, help=SET_HELP)
+@click.option("--overwrite", is_flag=True, help="Recompute cells the store already holds.")
+@click.option("--no-report", is_flag=True, help="Do not write the HTML report at the end.")
+def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: bool) -> None:
+    """Run the grid in CONFIG, computing only the cells the store does not hold yet."""
+    from mbert_eval.config.loading import load_experiment
+    from mbert_eval.grid.run import run_experiment
+
+    experiment, problems = load_experiment(config, overrides)
+    summary = run_experiment(experiment, overwrite=overwrite, problems=problems)
+    click.echo(summary.describe())
+    if not no_report:
+        from mbert_eval.report import default_report_path, write_report
+        from mbert_eval.store.results import ResultStore
+
+        path = write_report(ResultStore(summary.store), default_report_path(experiment.name),
+                            f"mbert-eval: {experiment.name}", experiment=experiment)
+        click.echo(f"report: {path}")
+
+
+@click.command()
+@click.option("--store", "store_path", type=click.Path(dir_okay=False), default="runs/quickstart/results.sqlite",
+              show_default=True, help="The results store (a run's OUTPUT/results.sqlite).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write all rows as CSV ('-' for stdout).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write all rows as JSON ('-' for stdout).")
+@click.option("--all-metrics", is_flag=True, help="Show every metric, not only each task's main one.")
+@click.option("--per-seed", is_flag=True, help="One row per seed instead of mean ± std over seeds.")
+def results(store_path: str, csv_path: str | None, json_path: str | None, all_metrics: bool, per_seed: bool) -> None:
+    """Print the stored results as a table, or export them."""
+    from mbert_eval.report.text_table import export_rows, format_results
+
+    if not Path(store_path).is_file():
+        raise UserError(f"no results store at {store_path} (run an experiment first, or pass --store)")
+    from mbert_eval.store.results import ResultStore
+
+    store = ResultStore(store_path)
+    if csv_path or json_path:
+        for path, kind in ((csv_path, "csv"), (json_path, "json")):
+            if path:
+                export_rows(store, path, kind)
+        return
+    click.echo(format_results(store, all_metrics, per_seed))

@@ -1,0 +1,46 @@
+"""`mbert-eval report`: write the report of a results store (HTML, CSV, Markdown, LaTeX or JSON)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mbert_eval.errors import UserError
+from mbert_eval.report import FORMATS, SUFFIXES, default_report_path
+
+
+def _format_of(out: str | None, fmt: str | None) -> str:
+    """The explicit --format, else the one --out's suffix names, else html."""
+    if fmt:
+        return fmt
+    suffix = Path(out).suffix.lower() if out else ""
+    return next((name for name, known in SUFFIXES.items() if known == suffix), "html")
+
+
+@click.command("report")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False), default="runs/quickstart/results.sqlite",
+              show_default=True, help="The results store (a run's OUTPUT/results.sqlite).")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="File to write [default: reports/NAME.EXT, NAME the store's folder].")
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="Output format [default: from --out's suffix, else html].")
+@click.option("--title", help="Page title [default: mbert-eval report: NAME].")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="The experiment config, shown in the metadata section (its hash is matched with the rows').")
+def report(store_path: str, out: str | None, fmt: str | None, title: str | None, config_path: str | None) -> None:
+    """Write the report of a results store: tables, charts and run metadata."""
+    if not Path(store_path).is_file():
+        raise UserError(f"no results store at {store_path} (run an experiment first, or pass --store)")
+    from mbert_eval.report import write_report
+    from mbert_eval.store.results import ResultStore
+
+    experiment = None
+    if config_path:
+        from mbert_eval.config.loading import load_experiment
+
+        experiment, _ = load_experiment(config_path)
+    fmt = _format_of(out, fmt)
+    name = Path(store_path).resolve().parent.name
+    path = Path(out) if out else default_report_path(name, fmt)
+    written = write_report(ResultStore(store_path), path, title or f"mbert-eval report: {name}", fmt, experiment)
+    click.echo(f"report: {written}")

@@ -1,0 +1,4 @@
+"""Experiment configs: `experiment` (the typed dataclasses: Experiment, TrainingConfig, TaskConfig,
+MethodConfig, ParallelConfig, TLMConfig, AlignConfig, RayConfig; `stable_hash`), `loading` (`load_experiment`,
+`apply_overrides`, `read_yaml`) and `typed` (YAML data → dataclasses with key-path problems). Checks that need
+tasks, methods or models live in `grid.validation`."""

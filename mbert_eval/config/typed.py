@@ -1,0 +1,90 @@
+"""Plain YAML data → typed dataclasses, collecting every problem with its key path instead of raising
+(unknown keys with "did you mean", wrong types)."""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from typing import Any, Union
+
+
+def _build(cls: type, raw: Any, path: str, problems: list[str]) -> Any:
+    """A dataclass instance from a mapping, collecting key-path problems instead of raising."""
+    if not isinstance(raw, dict):
+        problems.append(f"{path or '(top)'}: expected a mapping, got {type(raw).__name__}")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+    values = {}
+    for key, value in raw.items():
+        key_path = f"{path}.{key}" if path else str(key)
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
+            problems.append(f"{key_path}: unknown key{hint}")
+            continue
+        values[key] = _convert(hints[key], value, key_path, problems)
+    return cls(**{k: v for k, v in values.items() if v is not _INVALID})
+
+
+_INVALID = object()
+
+
+def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        candidates = [a for a in args if a is not type(None)]
+        for candidate in candidates:
+            trial: list[str] = []
+            converted = _convert(candidate, value, path, trial)
+            if not trial:
+                return converted
+        names = " or ".join(_type_name(a) for a in candidates)
+        problems.append(f"{path}: expected {names}, got {value!r}")
+        return _INVALID
+    if dataclasses.is_dataclass(hint):
+        if isinstance(value, str) and hasattr(hint, "from_name"):
+            return hint.from_name(value)
+        return _build(hint, value, path, problems)
+    if origin is list:
+        if isinstance(value, (str, int, float)):
+            value = [value]  # a single value where a list is expected
+        if not isinstance(value, list):
+            problems.append(f"{path}: expected a list, got {value!r}")
+            return _INVALID
+        items = [_convert(args[0], v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+        return [v for v in items if v is not _INVALID]
+    if origin is dict:
+        if isinstance(value, list) and args[1] is not str:  # `tasks: [pos, xnli]` means default data
+            value = {name: {} for name in value}
+        if not isinstance(value, dict):
+            problems.append(f"{path}: expected a mapping, got {value!r}")
+            return _INVALID
+        return {str(k): _convert(args[1], {} if v is None else v, f"{path}.{k}", problems) for k, v in value.items()}
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is float and isinstance(value, str):
+        try:
+            return float(value)  # YAML reads 2e-5 as a string
+        except ValueError:
+            pass
+    if hint is bool and isinstance(value, bool):
+        return value
+    if hint in (int, str) and isinstance(value, hint) and not isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    problems.append(f"{path}: expected {_type_name(hint)}, got {value!r}")
+    return _INVALID
+
+
+def _type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is dict:
+        return "a mapping"
+    if origin is list:
+        return "a list"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, getattr(hint, "__name__", str(hint)))

@@ -1,0 +1,44 @@
+"""Where examples come from, as a config writes it: a file or `hub:DATASET[@CONFIG]:SPLIT`, with `{lang}`,
+`{iso3}` and `{name}` filled in per language and an optional `[start:stop]` slice."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from mbert_eval.languages import Language
+
+SLICE = re.compile(r"^(?P<spec>.*)\[(?P<start>\d*):(?P<stop>\d*)\]$")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where examples come from: a file or `hub:DATASET[@CONFIG]:SPLIT`, optionally sliced `[a:b]`."""
+
+    location: str
+    start: int | None = None
+    stop: int | None = None
+
+    @classmethod
+    def parse(cls, text: str, language: Language | None = None, base_dir: Path | None = None) -> "DataSpec":
+        """Fill in `{lang}`/`{iso3}`/`{name}`, split off a `[start:stop]` slice, anchor relative paths."""
+        if language is not None:
+            text = text.format(lang=language.code, iso3=language.iso639_3, name=language.name)
+        start = stop = None
+        match = SLICE.match(text)
+        if match:
+            text = match["spec"]
+            start = int(match["start"]) if match["start"] else None
+            stop = int(match["stop"]) if match["stop"] else None
+        if not text.startswith("hub:") and base_dir is not None and not Path(text).expanduser().is_absolute():
+            text = str(base_dir / text)
+        return cls(text, start, stop)
+
+    @property
+    def is_hub(self) -> bool:
+        return self.location.startswith("hub:")
+
+    def __str__(self) -> str:
+        if self.start is None and self.stop is None:
+            return self.location
+        return f"{self.location}[{self.start or ''}:{self.stop or ''}]"

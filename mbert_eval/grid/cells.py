@@ -1,0 +1,87 @@
+"""A grid's cells: (model, method, task, source, seed) with its targets, each cell's fine-tuning settings, and
+the key that names its results in the store (everything that can change its scores)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mbert_eval.config.experiment import Experiment, MethodConfig, stable_hash
+from mbert_eval.grid.validation import build_task
+from mbert_eval.languages import lookup
+from mbert_eval.tasks.base import Task
+from mbert_eval.training.loop import FineTuneSettings
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One fine-tuning run and the targets it is evaluated on."""
+
+    model: str
+    method: str
+    task: str
+    source: str
+    seed: int
+    targets: tuple[str, ...]
+
+
+def expand(experiment: Experiment) -> list[Cell]:
+    """The grid's cells, with language codes normalized by the language table."""
+    sources = [lookup(code).code for code in experiment.sources]
+    return [
+        Cell(model, method.name, task, source, seed, task_targets(experiment, task))
+        for model in experiment.models
+        for task in experiment.tasks
+        for method in experiment.methods
+        for source in sources
+        for seed in experiment.seeds
+    ]
+
+
+def task_targets(experiment: Experiment, task: str) -> tuple[str, ...]:
+    """The target languages of one task: its own `targets`, else the grid's, normalized by the language table."""
+    codes = experiment.tasks[task].targets or experiment.targets
+    return tuple(dict.fromkeys(lookup(code).code for code in codes))
+
+
+def method_of(experiment: Experiment, name: str) -> MethodConfig:
+    """The method config a cell names."""
+    return next(method for method in experiment.methods if method.name == name)
+
+
+def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTuneSettings:
+    """The cell's hyperparameters: task override, then training config, then the task default;
+    freezing and layer mixing come from the cell's method."""
+    training = experiment.training
+    method = method_of(experiment, cell.method)
+    epochs = experiment.tasks[cell.task].epochs or training.epochs or task.metadata.epochs
+    return FineTuneSettings(
+        learning_rate=training.learning_rate,
+        max_length=training.max_length,
+        batch_size=training.batch_size,
+        epochs=epochs,
+        warmup_ratio=training.warmup_ratio,
+        weight_decay=training.weight_decay,
+        max_grad_norm=training.max_grad_norm,
+        eval_batch_size=training.eval_batch_size,
+        batching=training.batching,
+        word_embeddings=training.word_embeddings,
+        lr_schedule=training.lr_schedule,
+        activation_checkpointing=training.activation_checkpointing,
+        seed=cell.seed,
+        freeze=method.freeze,
+        cache_frozen=method.cache_frozen,
+        layer_mix=method.layer_mix,
+    )
+
+
+def cell_key(experiment: Experiment, cell: Cell) -> str:
+    """Identity of a cell's results: what it runs and every setting that can change its scores."""
+    task = build_task(experiment, cell.task)
+    settings = fine_tune_settings(experiment, task, cell) if task.needs_training else None
+    method = method_of(experiment, cell.method)
+    identity = {
+        "model": cell.model, "method": method, "task": cell.task, "source": cell.source,
+        "seed": cell.seed, "settings": settings, "data": experiment.tasks[cell.task], "options": task.options(),
+    }
+    if method.chain:  # derived checkpoints depend on these too
+        identity["method_settings"] = [experiment.parallel, experiment.tlm, experiment.align]
+    return stable_hash(identity)

@@ -1,0 +1,128 @@
+"""Cells on a Ray cluster: one Ray task per cell with its resource request; rows come back to the driver.
+
+`RayExecutor.map` submits every cell as a task asking for `num_cpus_per_cell` CPUs and
+`num_gpus_per_cell` GPUs (Ray sets CUDA_VISIBLE_DEVICES in the worker, so `device: auto` finds
+its GPU), then yields each cell's rows as its task completes (`ray.wait`); the driver alone writes
+the store, one transaction per cell, as with the local executor.
+
+Failures: a task whose worker process dies (a crash, an out-of-memory kill, a lost node) is retried
+up to `max_retries` times (Ray's retries of system failures); an exception raised by the cell
+itself (bad data, a user error) is not retried and ends the run, its message unchanged. Rows only
+come back from an attempt that finished, and the store keys rows by (cell, target, metric), so a
+retried cell is never stored twice.
+
+Addresses: None (RAY_ADDRESS, else the cluster last started on this machine, else a new local
+instance), "auto" (an existing cluster, else an error), "local" (a new local instance), HOST:PORT
+(the head's GCS port, 6379 by default) or ray://HOST:PORT (Ray Client, needs `ray[client]`). A
+HOST:PORT that does not answer within 5 seconds is an error at once: `ray.init` would wait minutes.
+Every node needs mbert-eval installed and must see the driver's paths (data files, local models,
+the output folder): use a shared filesystem or Hub names. A cell asking for several GPUs runs as
+one process per GPU inside its task (`multi_gpu.run_cell_on_gpus`).
+"""
+from __future__ import annotations
+
+import functools
+import socket
+from typing import Any, Callable, Iterator
+
+from mbert_eval.errors import UserError
+from mbert_eval.grid.executors.multi_gpu import run_cell_on_gpus
+from mbert_eval.grid.job import CellJob, run_cell
+from mbert_eval.store.results import ResultRow
+
+INSTALL_HINT = "pip install 'mbert-eval[ray]'"
+CONNECT_TIMEOUT_S = 5.0
+
+
+def import_ray() -> Any:
+    """The `ray` module, or a one-line UserError saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise UserError(f"executor 'ray' needs Ray, which is not installed: {INSTALL_HINT}") from None
+    return ray
+
+
+def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail fast, in one line, when a HOST:PORT (or ray://HOST:PORT) address does not answer."""
+    if address in (None, "auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"bad Ray address '{address}': use auto, local, HOST:PORT or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise UserError(f"cannot reach the Ray cluster at {address} ({reason}); "
+                        "is `ray start --head` running there?") from None
+
+
+def _call(function: Callable[[CellJob], list[ResultRow]], job: CellJob) -> list[ResultRow]:
+    """The body of every Ray task: run one cell where Ray placed it."""
+    return function(job)
+
+
+class RayExecutor:
+    """Runs each cell as a Ray task and yields (job, rows) in completion order.
+
+    `cell_function` is what each task runs: by default `run_cell`, or, for cells asking for more
+    than one GPU, `run_cell_on_gpus` with one process per GPU (tests pass a wrapper that crashes).
+    """
+
+    def __init__(
+        self, address: str | None = None, num_gpus_per_cell: float = 0.0, num_cpus_per_cell: float = 1.0,
+        max_retries: int = 3, cell_function: Callable[[CellJob], list[ResultRow]] | None = None,
+    ) -> None:
+        if num_gpus_per_cell > 1 and not float(num_gpus_per_cell).is_integer():
+            raise UserError(f"ray.num_gpus: more than one GPU per cell must be a whole number, got {num_gpus_per_cell}")
+        self.address = address
+        self.num_gpus = num_gpus_per_cell
+        self.num_cpus = num_cpus_per_cell
+        self.max_retries = max_retries
+        self.cell_function = cell_function or (
+            functools.partial(run_cell_on_gpus, num_processes=int(num_gpus_per_cell)) if num_gpus_per_cell > 1
+            else run_cell
+        )
+
+    def connect(self) -> Any:
+        """Join the cluster (once per process) and check it can fit one cell; returns `ray`."""
+        ray = import_ray()
+        if not ray.is_initialized():
+            check_reachable(self.address)
+            try:
+                ray.init(address=self.address, include_dashboard=False)
+            except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                raise UserError(f"cannot connect to the Ray cluster at {self.address or 'default'}: {first}") from None
+        total = ray.cluster_resources()
+        for name, need in (("GPU", self.num_gpus), ("CPU", self.num_cpus)):
+            if need > total.get(name, 0):
+                raise UserError(f"each cell asks for {need:g} {name}s but the Ray cluster has "
+                                f"{total.get(name, 0):g}; lower ray.num_{name.lower()}s")
+        return ray
+
+    def map(self, jobs: list[CellJob]) -> Iterator[tuple[CellJob, list[ResultRow]]]:
+        """Submit every cell, then yield each one's rows as its task finishes."""
+        if not jobs:
+            return
+        ray = self.connect()
+        task = ray.remote(_call).options(
+            num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=self.max_retries, retry_exceptions=False,
+        )
+        pending = {task.remote(self.cell_function, job): job for job in jobs}
+        try:
+            while pending:
+                (ref,), _ = ray.wait(list(pending), num_returns=1)
+                job = pending.pop(ref)
+                try:
+                    rows = ray.get(ref)
+                except ray.exceptions.RayTaskError as err:
+                    if isinstance(err.cause, UserError):
+                        raise err.cause from None
+                    raise
+                yield job, rows
+        finally:
+            for ref in pending:  # an error or an interrupt: stop what is still queued or running
+                ray.cancel(ref, force=True)

@@ -1,0 +1,114 @@
+"""One cell as a job: `run_cell` fine-tunes once on the source language and evaluates every target; a pure
+function of its picklable `CellJob` (no store access), so an executor may ship it to another process or
+machine. Each row records the code and library versions and the data checksums."""
+from __future__ import annotations
+
+import gc
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import torch
+
+import mbert_eval
+from mbert_eval.config.experiment import Experiment
+from mbert_eval.data import file_checksum
+from mbert_eval.data.spec import DataSpec
+from mbert_eval.grid.cells import Cell, fine_tune_settings, method_of
+from mbert_eval.grid.validation import build_task
+from mbert_eval.languages import lookup
+from mbert_eval.methods import MethodContext, prepare_encoder
+from mbert_eval.models.encoders import pick_device
+from mbert_eval.store.results import ResultRow
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """Everything a worker needs to run one cell: picklable, no open handles."""
+
+    cell: Cell
+    key: str
+    experiment: Experiment
+    config_hash: str
+    code_version: str
+    library_versions: dict[str, str]
+
+
+def code_version() -> str:
+    """The package version, plus the git commit (and `.dirty`) when run from a checkout."""
+    folder = Path(mbert_eval.__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return mbert_eval.__version__
+    if not commit:
+        return mbert_eval.__version__
+    return f"{mbert_eval.__version__}+g{commit}{'.dirty' if dirty else ''}"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that can change a score."""
+    import datasets
+    import tokenizers
+    import transformers
+
+    return {
+        "python": platform.python_version(), "torch": torch.__version__,
+        "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
+        "datasets": datasets.__version__,
+    }
+
+
+def _checksums(specs: Iterable[DataSpec]) -> dict[str, str]:
+    return {str(s): ("hub" if s.is_hub else file_checksum(Path(s.location))) for s in specs}
+
+
+def run_cell(job: CellJob) -> list[ResultRow]:
+    """Fine-tune once on the source language, then evaluate every target; returns the rows.
+
+    Target data is read before fine-tuning so that a bad file fails fast, before hours of work.
+    """
+    cell, experiment = job.cell, job.experiment
+    task = build_task(experiment, cell.task)
+    source = lookup(cell.source)
+    targets = [lookup(code) for code in cell.targets]
+    device = pick_device(experiment.device)
+    train, dev = task.source_examples(source)
+    target_examples = {t.code: task.target_examples(t) for t in targets}
+    started = time.perf_counter()
+    torch.manual_seed(cell.seed)
+    context = MethodContext(experiment, cell.source, cell.seed, experiment.output_dir / "checkpoints")
+    model_spec = prepare_encoder(cell.model, method_of(experiment, cell.method), context)
+    prepared = task.prepare(model_spec, train, dev, fine_tune_settings(experiment, task, cell), device)
+    train_time = time.perf_counter() - started
+    source_sums = _checksums(task.data_specs(source))
+    rows = []
+    for target in targets:
+        started = time.perf_counter()
+        examples = target_examples[target.code]
+        scores = task.evaluate(prepared, examples, device)
+        elapsed = time.perf_counter() - started
+        checksums = {**source_sums, **_checksums(task.data_specs(source, target))}
+        extra = {"train_time": round(train_time, 3), "device": str(device), **prepared.log}
+        rows += [
+            ResultRow(
+                cell_key=job.key, task=cell.task, metric=metric, model=cell.model, method=cell.method,
+                source=cell.source, target=target.code, seed=cell.seed, score=float(score),
+                n_examples=len(examples), config_hash=job.config_hash, code_version=job.code_version,
+                library_versions=job.library_versions, data_checksums=checksums,
+                wall_time=round(elapsed, 3), extra=extra,
+            )
+            for metric, score in scores.items()
+        ]
+    del prepared  # at most one fine-tuned model in memory at a time
+    gc.collect()
+    return rows

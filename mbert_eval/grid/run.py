@@ -1,0 +1,71 @@
+"""Running a grid: validate, plan the cells (and targets) the store lacks, run them on an executor, write each
+cell's rows in one transaction as it finishes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from tqdm.auto import tqdm
+
+from mbert_eval.config.experiment import Experiment
+from mbert_eval.errors import UserError
+from mbert_eval.grid.cells import Cell, cell_key, expand
+from mbert_eval.grid.executors.local import Executor
+from mbert_eval.grid.job import CellJob, code_version, library_versions
+from mbert_eval.grid.validation import validate
+from mbert_eval.store.results import ResultStore
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did: cells run and skipped, rows written, where the store is."""
+
+    cells_run: int
+    cells_skipped: int
+    rows_written: int
+    store: Path
+
+    def describe(self) -> str:
+        """One line for the terminal: cells run and skipped, rows written, the store."""
+        return (f"{self.cells_run} cells run, {self.cells_skipped} already stored, "
+                f"{self.rows_written} rows written to {self.store}")
+
+
+def plan(experiment: Experiment, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
+    """The jobs still to run (each restricted to its missing targets) and the count skipped."""
+    config_hash, version, libraries = experiment.config_hash(), code_version(), library_versions()
+    jobs, skipped = [], 0
+    for cell in expand(experiment):
+        key = cell_key(experiment, cell)
+        done = set() if overwrite else store.done_targets(key)
+        missing = tuple(t for t in cell.targets if t not in done)
+        if not missing:
+            skipped += 1
+            continue
+        cell = Cell(cell.model, cell.method, cell.task, cell.source, cell.seed, missing)
+        jobs.append(CellJob(cell, key, experiment, config_hash, version, libraries))
+    return jobs, skipped
+
+
+def run_experiment(
+    experiment: Experiment, overwrite: bool = False, executor: Executor | None = None,
+    problems: Iterable[str] = (),
+) -> RunSummary:
+    """Validate, then run every missing cell, writing each to the store as it finishes."""
+    problems = validate(experiment, list(problems))
+    if problems:
+        more = f" (and {len(problems) - 1} more; see `mbert-eval validate`)" if len(problems) > 1 else ""
+        raise UserError(f"{problems[0]}{more}")
+    store = ResultStore(experiment.store_path)
+    jobs, skipped = plan(experiment, store, overwrite)
+    if executor is None:
+        from mbert_eval.grid.executors import executor_from_experiment
+
+        executor = executor_from_experiment(experiment)
+    written = 0
+    with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
+        for job, rows in executor.map(jobs):
+            written += store.write_cell(rows, overwrite=overwrite)
+            bar.update()
+    return RunSummary(len(jobs), skipped, written, experiment.store_path)

@@ -1,0 +1,164 @@
+"""Checks an experiment without running it: every problem, each with its key path."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from mbert_eval.aligner.word_aligner import WordAlignerConfig
+from mbert_eval.config.experiment import Experiment
+from mbert_eval.errors import UserError
+from mbert_eval.languages import Language, lookup
+from mbert_eval.methods import check_method, needs_parallel
+from mbert_eval.models.encoders import check_model_spec, model_depth
+from mbert_eval.tasks import get_task
+from mbert_eval.tasks.base import Task, TaskData
+from mbert_eval.training.batches import BATCHINGS
+from mbert_eval.training.loop import WORD_EMBEDDINGS
+from mbert_eval.training.optim import LR_SCHEDULES
+
+EXECUTORS = ("local", "ray")
+
+
+def task_data(experiment: Experiment, name: str) -> TaskData:
+    """A task's data config, falling back to the task's Hub datasets where no file is given."""
+    config = experiment.tasks[name]
+    metadata = get_task(name).metadata
+    return TaskData(
+        train=config.train or metadata.hub_train,
+        dev=config.dev or metadata.hub_dev,
+        test=config.test or metadata.hub_test,
+        pivot=config.pivot,
+        gold=config.gold,
+        base_dir=experiment.base_dir,
+    )
+
+
+TASK_OPTIONS = ("layer", "label_subword", "one_indexed")  # the keys of `tasks.NAME` that are options of some task
+
+
+def build_task(experiment: Experiment, name: str) -> Task:
+    """The task object of one config entry, with its data and the options it takes; an option set for a task
+    that does not take it is an error."""
+    config = experiment.tasks[name]
+    takes = get_task(name).option_names
+    given = {key: getattr(config, key) for key in TASK_OPTIONS if getattr(config, key) is not None}
+    for key in given:
+        if key not in takes:
+            raise UserError(f"task '{name}' has no option '{key}'" + (f" (it takes: {', '.join(takes)})" if takes else ""))
+    return get_task(name, task_data(experiment, name), **given)
+
+
+def _languages(codes: list[str], key: str, problems: list[str]) -> list[Language]:
+    found = []
+    for index, code in enumerate(codes):
+        try:
+            found.append(lookup(code))
+        except UserError as err:
+            problems.append(f"{key}[{index}]: {err}")
+    return found
+
+
+def validate(experiment: Experiment, problems: list[str] | None = None, check_files: bool = True) -> list[str]:
+    """All problems of an experiment (starting from those found while reading it)."""
+    problems = list(problems or [])
+    if not experiment.models:
+        problems.append("models: no model given")
+    for index, model in enumerate(experiment.models):
+        problem = check_model_spec(model)
+        if problem:
+            problems.append(f"models[{index}]: {problem}")
+    if not experiment.tasks:
+        problems.append("tasks: no task given")
+    if not experiment.targets and not all(task.targets for task in experiment.tasks.values()):
+        problems.append("targets: no target language given")
+    sources = _languages(experiment.sources, "sources", problems)
+    targets = _languages(experiment.targets, "targets", problems)
+    _check_methods(experiment, problems)
+    if experiment.executor not in EXECUTORS:
+        problems.append(f"executor: unknown executor '{experiment.executor}' (known: {', '.join(EXECUTORS)})")
+    ray = experiment.ray
+    if ray.num_gpus < 0 or ray.num_cpus <= 0 or ray.max_retries < 0:
+        problems.append("ray: num_gpus must be >= 0, num_cpus > 0 and max_retries >= 0")
+    if ray.num_gpus > 1 and not float(ray.num_gpus).is_integer():
+        problems.append(f"ray.num_gpus: more than one GPU per cell must be a whole number, got {ray.num_gpus}")
+    _check_training(experiment, problems)
+    for name in experiment.tasks:
+        try:
+            task = build_task(experiment, name)
+        except UserError as err:
+            problems.append(f"tasks.{name}: {err}")
+            continue
+        own = experiment.tasks[name].targets
+        task_targets = _languages(own, f"tasks.{name}.targets", problems) if own else targets
+        if check_files:
+            _check_task_files(name, task, sources, task_targets, problems)
+    return problems
+
+
+def _check_methods(experiment: Experiment, problems: list[str]) -> None:
+    names = [method.name for method in experiment.methods]
+    if not names:
+        problems.append("methods: no method given")
+    depths = {model: model_depth(model) for model in experiment.models}
+    for index, method in enumerate(experiment.methods):
+        key = f"methods[{index}]"
+        if names.count(method.name) > 1:
+            problems.append(f"{key}: method name '{method.name}' is used twice")
+        problems.extend(f"{key}: {problem}" for problem in check_method(method))
+        if needs_parallel(method) and (experiment.parallel.source is None or experiment.parallel.target is None):
+            problems.append(f"{key}: method '{method.name}' needs parallel text: set parallel.source and parallel.target")
+        for model, depth in depths.items():
+            if depth is not None and method.freeze > depth:
+                problems.append(f"{key}: freeze {method.freeze} is beyond the depth of {model} ({depth} layers)")
+    if any("align" in m.chain for m in experiment.methods):
+        try:  # the aligner's own check of its settings, before any cell runs
+            WordAlignerConfig(model="", methods=(experiment.align.aligner_method,))
+        except UserError as err:
+            problems.append(f"align.aligner_method: {err}")
+    if any(needs_parallel(m) for m in experiment.methods) and experiment.parallel.source and experiment.parallel.target:
+        from mbert_eval.methods.parallel_data import load_parallel
+
+        for source in experiment.sources:
+            try:
+                load_parallel(experiment, lookup(source).code)
+            except UserError as err:
+                problems.append(f"parallel: {err}")
+
+
+def _check_training(experiment: Experiment, problems: list[str]) -> None:
+    training = experiment.training
+    for key in ("learning_rate", "max_length", "batch_size", "eval_batch_size"):
+        if getattr(training, key) <= 0:
+            problems.append(f"training.{key}: must be positive, got {getattr(training, key)}")
+    if training.epochs is not None and training.epochs < 1:
+        problems.append(f"training.epochs: must be at least 1, got {training.epochs}")
+    if not 0 <= training.warmup_ratio < 1:
+        problems.append(f"training.warmup_ratio: must be in [0, 1), got {training.warmup_ratio}")
+    for key, known in (("batching", BATCHINGS), ("word_embeddings", WORD_EMBEDDINGS), ("lr_schedule", LR_SCHEDULES)):
+        if getattr(training, key) not in known:
+            problems.append(f"training.{key}: unknown value {getattr(training, key)!r}; known: {', '.join(known)}")
+
+
+def _check_task_files(
+    name: str, task: Task, sources: list[Language], targets: list[Language], problems: list[str]
+) -> None:
+    checks = [(source, None) for source in sources] + [(sources[0] if sources else None, t) for t in targets]
+    for source, target in checks:
+        if source is None:
+            continue
+        keys = ("train", "dev") if target is None else ("test", "pivot", "gold")
+        language = source if target is None else target
+        for key in keys:
+            if key not in task.data_keys or (target is None and not task.needs_training):
+                continue
+            if key in task.optional_data_keys and not task.data.has(key, language):
+                continue
+            try:
+                spec = task.data.spec(key, language)
+            except UserError as err:
+                problems.append(f"tasks.{name}.{key}: {err}")
+                continue
+            except (KeyError, IndexError, ValueError) as err:
+                problems.append(f"tasks.{name}.{key}: bad pattern ({err}); use {{lang}}, {{iso3}} or {{name}}")
+                continue
+            if not spec.is_hub and not Path(spec.location).is_file():
+                problems.append(f"tasks.{name}.{key}: file not found for {language.code}: {spec.location}")

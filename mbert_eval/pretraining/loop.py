@@ -1,0 +1,354 @@
+"""Masked-LM pretraining of BERT-style encoders from scratch or from a checkpoint (continued pretraining).
+
+From scratch, ``tokenizer="wordpiece"`` gives the mBERT recipe (BERT architecture, Devlin et al. 2019) and
+``tokenizer="unigram"`` the XLM-R recipe (RoBERTa architecture with a SentencePiece vocabulary, Conneau et al.
+2020); the size comes from ``SIZE_PRESETS``. The vocabulary projection, the largest matrix product of a small
+model, is applied only at masked positions (``projection="masked"``): the loss is the same as with the full
+projection, which ``benchmarks/bench_mlm_projection.py`` compares for speed. With ``parallel`` file pairs,
+translation LM (``objectives=("tlm",)``, Conneau & Lample 2019) trains on them, alone or mixed with MLM. The
+result is a Hugging Face folder that ``AutoModelForMaskedLM`` / ``AutoModel`` / ``AutoTokenizer`` load, with a
+``pretrain.json`` record.
+"""
+import hashlib
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import (
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    BertConfig,
+    BertForMaskedLM,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    XLMRobertaConfig,
+    XLMRobertaForMaskedLM,
+)
+
+from mbert_eval.data import file_checksum, read_parallel
+from mbert_eval.errors import UserError
+from mbert_eval.paths import is_local_path
+from mbert_eval.pretraining.objectives import (
+    OBJECTIVES,
+    TLM_NEEDS_PARALLEL,
+    Batch,
+    InputLayout,
+    Objective,
+    get_objective,
+)
+from mbert_eval.pretraining.tokenizer import (
+    TOKENIZER_KINDS,
+    check_corpus,
+    train_tokenizer,
+)
+from mbert_eval.training.optim import adamw, lr_factor
+
+_POSITIONS = {"max_position_embeddings": 512}
+SIZE_PRESETS: dict[str, dict[str, int]] = {
+    "tiny": dict(num_hidden_layers=2, hidden_size=128, num_attention_heads=2, intermediate_size=512, **_POSITIONS),
+    "mini": dict(num_hidden_layers=4, hidden_size=256, num_attention_heads=4, intermediate_size=1024, **_POSITIONS),
+    "small": dict(num_hidden_layers=4, hidden_size=512, num_attention_heads=8, intermediate_size=2048, **_POSITIONS),
+    "base": dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072, **_POSITIONS),
+}
+FAMILIES = {"wordpiece": "bert", "unigram": "xlm-roberta"}  # the architecture each tokenizer recipe pairs with
+Projection = Literal["masked", "full"]  # vocabulary projection at masked positions only, or at all positions
+RECORD_FILE = "pretrain.json"
+LOG_EVERY = 10  # steps between loss read-outs (each one waits for the device)
+
+
+@dataclass
+class PretrainConfig:
+    """Everything that determines a pretraining run; its hash decides whether an output folder can be reused."""
+
+    corpus: list[Path]  # plain-text files, one sentence per line; each file is one language (may be empty: parallel)
+    out_dir: Path  # the Hugging Face folder to write (replaced atomically)
+    preset: str = "tiny"  # model size, a key of SIZE_PRESETS (ignored with init_from)
+    tokenizer: str = "wordpiece"  # "wordpiece" (mBERT recipe) or "unigram" (XLM-R recipe); ignored with init_from
+    vocab_size: int = 8000  # tokenizer size to train, special tokens included (ignored with init_from)
+    init_from: str | None = None  # checkpoint folder or Hub name to continue pretraining; its tokenizer is used
+    objectives: tuple[str, ...] = ("mlm",)  # keys of objectives.OBJECTIVES; several alternate batch by batch
+    max_steps: int = 1000  # optimizer steps; the learning-rate schedule spans them
+    max_minutes: float | None = None  # also stop after this much training time; the schedule then spans it
+    batch_size: int = 32  # sequences per step
+    learning_rate: float = 1e-4  # peak AdamW learning rate (BERT, Devlin et al. 2019)
+    warmup_ratio: float = 0.01  # share of the run with linear warm-up (BERT: 10k of 1M steps), then linear decay
+    weight_decay: float = 0.01  # AdamW decay on weight matrices, not on biases or LayerNorm (BERT)
+    max_grad_norm: float = 1.0  # gradient clipping (BERT)
+    max_length: int = 128  # tokens per sequence, special tokens included (BERT's first phase)
+    mask_prob: float = 0.15  # share of tokens predicted (Devlin et al. 2019)
+    seed: int = 0  # model initialisation, dropout, shuffling and masking
+    projection: Projection = "masked"  # "full" only to compare speed: the loss is the same
+    parallel: list[tuple[Path, Path]] = ()  # line-aligned (source, target) files for "tlm"; MLM text if no corpus
+
+    def __post_init__(self) -> None:
+        self.corpus = [Path(path) for path in self.corpus]
+        if any(isinstance(pair, (str, Path)) or len(pair) != 2 for pair in self.parallel):
+            raise UserError("parallel must list (source file, target file) pairs of line-aligned text")
+        self.parallel = [(Path(source), Path(target)) for source, target in self.parallel]
+        self.out_dir = Path(self.out_dir)
+        self.objectives = tuple(self.objectives)
+        if self.preset not in SIZE_PRESETS:
+            raise UserError(f"unknown size preset {self.preset!r}; known: {', '.join(SIZE_PRESETS)}")
+        if self.tokenizer not in TOKENIZER_KINDS:
+            raise UserError(f"unknown tokenizer kind {self.tokenizer!r}; known: {', '.join(TOKENIZER_KINDS)}")
+        if not self.objectives:
+            raise UserError(f"no pretraining objective given; known: {', '.join(sorted(OBJECTIVES))}")
+        for name in self.objectives:
+            get_objective(name)
+        if "tlm" in self.objectives and not self.parallel:
+            raise UserError(TLM_NEEDS_PARALLEL)
+        if not self.corpus and not self.parallel:
+            raise UserError("no training text given: pass corpus files (one sentence a line) or parallel file pairs")
+        if self.projection not in ("masked", "full"):
+            raise UserError(f"unknown projection {self.projection!r}; known: masked, full")
+        if self.max_steps < 1 or self.batch_size < 1 or (self.max_minutes is not None and self.max_minutes <= 0):
+            raise UserError(
+                f"max_steps ({self.max_steps}), batch_size ({self.batch_size}) and max_minutes ({self.max_minutes})"
+                " must be positive"
+            )
+        if not (0 < self.mask_prob < 1 and 0 <= self.warmup_ratio < 1):
+            raise UserError(
+                f"mask_prob ({self.mask_prob}) must be in (0, 1) and warmup_ratio ({self.warmup_ratio}) in [0, 1)"
+            )
+        positions = SIZE_PRESETS[self.preset]["max_position_embeddings"]
+        if not 3 <= self.max_length <= positions:
+            raise UserError(f"max_length must be between 3 and {positions}, got {self.max_length}")
+
+    def monolingual_files(self) -> list[Path]:
+        """The text for MLM and tokenizer training: ``corpus``, or each side of the parallel text if it is empty."""
+        return self.corpus or [path for pair in self.parallel for path in pair]
+
+    def check_files(self) -> None:
+        """Raise a one-line ``DataError`` unless every corpus file has text and every parallel pair of files has
+        the same number of non-empty lines."""
+        check_corpus(self.monolingual_files())
+        for source, target in self.parallel:
+            read_parallel(source, target)
+
+    def config_hash(self) -> str:
+        """SHA-256 of this config as sorted JSON (without ``out_dir``) plus the checksum of each corpus and
+        parallel file, after ``check_files``."""
+        self.check_files()
+        settings = {key: value for key, value in self.to_json().items() if key != "out_dir"}
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+        for path in [*self.corpus, *(path for pair in self.parallel for path in pair)]:
+            digest.update(file_checksum(path).encode())
+        return digest.hexdigest()
+
+    def to_json(self) -> dict[str, object]:
+        """The config as JSON-compatible values (paths as strings)."""
+        settings = asdict(self)
+        settings["corpus"] = [str(path) for path in self.corpus]
+        settings["parallel"] = [[str(source), str(target)] for source, target in self.parallel]
+        settings["out_dir"] = str(self.out_dir)
+        settings["objectives"] = list(self.objectives)
+        return settings
+
+
+def pretrain(config: PretrainConfig, reuse: bool = True, progress: bool = True) -> Path:
+    """Pretrain with masked LM (Devlin et al. 2019) and/or translation LM (Conneau & Lample 2019) and write a
+    Hugging Face folder to ``config.out_dir``.
+
+    AdamW with linear warm-up and decay; the loss projects onto the vocabulary only at masked positions unless
+    ``config.projection == "full"``. With ``reuse``, a folder whose ``pretrain.json`` has the same config hash is
+    returned untouched. The folder is written through ``atomic_output``.
+    """
+    config_hash = config.config_hash()
+    if reuse and _recorded_hash(config.out_dir) == config_hash:
+        return config.out_dir
+    with atomic_output(config.out_dir, RECORD_FILE) as partial:
+        torch.manual_seed(config.seed)
+        model, tokenizer = _model_and_tokenizer(config, partial)
+        layout = InputLayout.of(model)
+        objectives = [
+            get_objective(name)(tokenizer, config.max_length, config.mask_prob, layout) for name in config.objectives
+        ]
+        stats = _train(model, objectives, config, progress)
+        model.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
+        _copy_vocab_file(tokenizer, partial)
+        record = {"config": config.to_json(), "config_hash": config_hash, **stats}
+        (partial / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return config.out_dir
+
+
+@contextmanager
+def atomic_output(out_dir: Path, record_file: str) -> Iterator[Path]:
+    """A temporary sibling folder to write into; it replaces ``out_dir`` when the block ends without error and is
+    removed otherwise, so an interrupted run leaves no half-written ``out_dir``. An existing ``out_dir`` is only
+    replaced if it is empty or an earlier output, recognised by its ``record_file``."""
+    out_dir = Path(out_dir)
+    earlier = out_dir.is_dir() and ((out_dir / record_file).is_file() or not any(out_dir.iterdir()))
+    if out_dir.exists() and not earlier:
+        raise UserError(f"{out_dir} exists and is not an earlier output folder (no {record_file}); pick another one")
+    partial = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        yield partial
+        _replace(partial, out_dir)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def new_model(
+    preset: str, vocab_size: int, pad_token_id: int, family: Literal["bert", "xlm-roberta"] = "bert"
+) -> PreTrainedModel:
+    """A freshly initialised masked-LM model of size ``preset``: BERT (Devlin et al. 2019) or XLM-R (Conneau et
+    al. 2020), whose positions start after the padding index, hence ``pad_token_id + 1`` extra position rows."""
+    if preset not in SIZE_PRESETS:
+        raise UserError(f"unknown size preset {preset!r}; known: {', '.join(SIZE_PRESETS)}")
+    size = dict(SIZE_PRESETS[preset])
+    if family == "xlm-roberta":
+        size["max_position_embeddings"] += pad_token_id + 1
+        return XLMRobertaForMaskedLM(
+            XLMRobertaConfig(vocab_size=vocab_size, pad_token_id=pad_token_id, type_vocab_size=1, **size)
+        )
+    return BertForMaskedLM(BertConfig(vocab_size=vocab_size, pad_token_id=pad_token_id, **size))
+
+
+def mlm_head(model: PreTrainedModel) -> nn.Module:
+    """The masked-LM head of ``model`` (``cls`` for BERT, ``lm_head`` for RoBERTa/XLM-R, ...): the child module
+    that owns the output embeddings. It maps hidden states of any leading shape to vocabulary logits."""
+    output_embeddings = model.get_output_embeddings()
+    for child in model.children():
+        if child is not model.base_model and any(module is output_embeddings for module in child.modules()):
+            return child
+    raise UserError(f"{type(model).__name__} has no masked-LM head; load the checkpoint with AutoModelForMaskedLM")
+
+
+def masked_lm_loss(model: PreTrainedModel, batch: Batch, projection: Projection = "masked") -> torch.Tensor:
+    """Mean cross-entropy over the positions whose label is not -100 (Devlin et al. 2019).
+
+    ``masked`` runs the encoder, keeps the hidden states of the labelled positions only and applies the MLM head
+    to those rows: about 15% of the head's work, same loss. ``full`` is the model's own forward pass, which
+    projects every position onto the vocabulary.
+    """
+    if projection == "full":
+        return model(**batch).loss
+    inputs = {key: value for key, value in batch.items() if key != "labels"}
+    hidden = model.base_model(**inputs)[0]
+    selected = batch["labels"] != -100
+    logits = mlm_head(model)(hidden[selected])
+    return nn.functional.cross_entropy(logits.float(), batch["labels"][selected])
+
+
+def training_step(
+    model: PreTrainedModel,
+    optimizer: torch.optim.Optimizer,
+    batch: Batch,
+    projection: Projection,
+    max_grad_norm: float,
+) -> torch.Tensor:
+    """One optimizer step on ``batch`` with gradient clipping; returns the loss, detached (no device sync)."""
+    loss = masked_lm_loss(model, batch, projection)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
+
+
+def _model_and_tokenizer(config: PretrainConfig, folder: Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load ``config.init_from``, or train a tokenizer into ``folder`` and build a fresh model for it."""
+    if config.init_from is not None:
+        return _load_checkpoint(config.init_from)
+    tokenizer = train_tokenizer(config.monolingual_files(), config.tokenizer, config.vocab_size, folder)
+    model = new_model(config.preset, len(tokenizer), tokenizer.pad_token_id, FAMILIES[config.tokenizer])
+    return model, tokenizer
+
+
+def _load_checkpoint(init_from: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Model and tokenizer from a local checkpoint folder or, when the name looks like one, the Hub."""
+    folder = Path(init_from).expanduser()
+    if folder.is_dir() and not (folder / "config.json").is_file():
+        raise UserError(f"init_from folder {folder} is not a Hugging Face checkpoint (no config.json)")
+    if not folder.is_dir() and is_local_path(init_from):
+        raise UserError(f"init_from checkpoint folder not found: {folder}")
+    source = str(folder) if folder.is_dir() else init_from
+    try:
+        return AutoModelForMaskedLM.from_pretrained(source), AutoTokenizer.from_pretrained(source)
+    except OSError as error:
+        if folder.is_dir():
+            raise UserError(f"could not load checkpoint folder {folder}: {str(error).splitlines()[0]}") from None
+        raise UserError(
+            f"init_from {init_from!r} is no local folder and could not be loaded from the Hugging Face Hub "
+            "(offline?); pass the path of a downloaded checkpoint folder instead"
+        ) from None
+
+
+def _train(
+    model: PreTrainedModel, objectives: list[Objective], config: PretrainConfig, progress: bool
+) -> dict[str, float]:
+    """The optimisation loop; returns the statistics recorded in ``pretrain.json``."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device).train()
+    generator = torch.Generator().manual_seed(config.seed)
+    texts = config.monolingual_files(), config.parallel
+    streams = [obj.batches(obj.examples(*texts), config.batch_size, generator) for obj in objectives]
+    optimizer = adamw(model, config.learning_rate, config.weight_decay, eps=1e-6)
+    budget_s = config.max_minutes * 60 if config.max_minutes is not None else math.inf
+    steps, tokens, final_loss = 0, 0, math.nan
+    window_loss, window_steps = torch.zeros((), device=device), 0
+    bar = tqdm(total=config.max_steps, unit="step", desc="pretrain", disable=not progress)
+    start = time.perf_counter()
+    while steps < config.max_steps and (elapsed := time.perf_counter() - start) < budget_s:
+        batch = next(streams[steps % len(streams)])
+        tokens += int(batch["attention_mask"].sum())
+        done = max(steps / config.max_steps, elapsed / budget_s)
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate * lr_factor(done, config.warmup_ratio)
+        batch = {key: value.to(device) for key, value in batch.items()}
+        window_loss += training_step(model, optimizer, batch, config.projection, config.max_grad_norm)
+        steps, window_steps = steps + 1, window_steps + 1
+        bar.update()
+        if steps % LOG_EVERY == 0:
+            final_loss = (window_loss / window_steps).item()
+            window_loss.zero_()
+            window_steps = 0
+            bar.set_postfix(loss=f"{final_loss:.3f}")
+    seconds = time.perf_counter() - start
+    bar.close()
+    if window_steps:
+        final_loss = (window_loss / window_steps).item()
+    return {
+        "steps": steps,
+        "final_loss": final_loss,
+        "tokens": tokens,
+        "seconds": round(seconds, 3),
+        "tokens_per_second": round(tokens / seconds, 1) if seconds else 0.0,
+    }
+
+
+def _copy_vocab_file(tokenizer: PreTrainedTokenizerBase, folder: Path) -> None:
+    """Copy the tokenizer's source vocabulary file (e.g. a SentencePiece ``.model``) into ``folder`` if missing."""
+    vocab_file = getattr(tokenizer, "vocab_file", None)
+    if vocab_file and Path(vocab_file).is_file() and not (folder / Path(vocab_file).name).exists():
+        shutil.copy(vocab_file, folder / Path(vocab_file).name)
+
+
+def _recorded_hash(out_dir: Path) -> str | None:
+    """The config hash in ``out_dir/pretrain.json``, if that file exists and is readable."""
+    try:
+        return json.loads((out_dir / RECORD_FILE).read_text(encoding="utf-8")).get("config_hash")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _replace(new: Path, out_dir: Path) -> None:
+    """Move ``new`` to ``out_dir``, replacing an existing folder with as short a gap as two renames allow."""
+    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+    if out_dir.exists():
+        out_dir.rename(old)
+    new.rename(out_dir)
+    shutil.rmtree(old, ignore_errors=True)

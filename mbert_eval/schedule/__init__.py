@@ -1,0 +1,45 @@
+"""Scheduled evaluation jobs: cron slots, one lock per job, and each run's evaluate → report → compare.
+
+A jobs file (YAML; paths are relative to it):
+
+    history: schedule.sqlite              # optional, this is the default: runs and their snapshots
+    jobs:
+      nightly-pos:                        # letters, digits, '.', '_', '-'
+        config: ud-pos-local.yaml         # an experiment config
+        schedule: "0 2 * * *"             # cron: minute hour day-of-month month day-of-week
+        timezone: Europe/Berlin           # optional; default: this machine's time zone
+        models: [../runs/ckpt/step-*]     # optional: fixed names and/or globs of checkpoint folders
+        report: ../reports/nightly-pos.html
+        thresholds: {pos: 0.02}           # per task: the absolute drop of its main metric that is a regression
+        set: [training.epochs=3]          # optional overrides of the experiment, as `--set`
+
+Slots: the times a job's cron expression names. `run-due` (and the daemon) runs a job when its
+latest slot at or before now is later than the latest slot it has a run for. A job never run before
+runs its latest slot only; after downtime, a job runs once, for its latest slot (missed slots are not
+replayed). A failed run counts as its slot's run: the next slot tries again. `run JOB` runs a job now,
+recorded under its latest slot. All of these take `now` as an argument so that tests can move time.
+
+Cron: five fields, day-of-week 0 or 7 = Sunday as in crontab(5) (translated here: APScheduler 3's
+`from_crontab` would count from Monday). Restricting both day-of-month and day-of-week is rejected:
+cron runs when either matches, APScheduler only when both do.
+
+Models: a job's `models` replace the experiment's `models` (as `--set models=[...]`). A glob matches
+checkpoint folders, those holding a config.json (write checkpoints under a temporary name and rename
+them when complete), in natural order (step-900 before step-1000); each run matches it again, so a
+new checkpoint is evaluated at the next slot, and what the store already holds is not recomputed.
+A fixed name starting with '.', '/' or '~', or naming a path next to the jobs file, is a folder
+relative to the jobs file; any other is a Hugging Face Hub name. How scores are compared between runs
+(the newest checkpoint against the previous run's newest) is in `schedule.history`.
+
+Lock: one inter-process file lock per job (see `schedule.history.job_lock`): a second run of the same
+job says who holds the lock and exits without running.
+
+Daemon: an APScheduler 3 scheduler whose job store is SQLite (schedule.jobstore.sqlite beside the
+history); at each of a job's slots it does what `run-due` does for that job.
+"""
+from mbert_eval.schedule.daemon import run_daemon, scheduled_run, start_daemon
+from mbert_eval.schedule.jobs import Job, JobsFile, load_jobs, resolve_models
+from mbert_eval.schedule.runs import Outcome, run_due, run_job
+
+__all__ = ["Job", "JobsFile", "Outcome", "load_jobs", "resolve_models", "run_daemon", "run_due", "run_job",
+           "scheduled_run", "start_daemon"]

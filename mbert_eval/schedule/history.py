@@ -1,0 +1,358 @@
+"""Job history for `mbert-eval schedule`: who runs a job now (its lock), and one SQLite file of past
+runs with their score snapshots and regressions.
+
+Lock: one inter-process file lock per job (`filelock`, not waiting); a side file names the holder
+(pid, host, start, slot), so that a second run of the job says who holds the lock and exits.
+
+Every run of a job is one row of the `runs` table: the job, its schedule slot, how it was started
+(`due` by run-due or the daemon, `manual` by `schedule run`), start and end times, its status
+(`running`, `ok`, `regression`, `failed`, or `interrupted` for a run whose process died), the cells
+it ran, a score snapshot and the regressions found.
+
+Snapshot: one score per (task, model group, method, source, target): the task's main metric, mean
+over seeds, of the group's *representative* model. A model group is one entry of the job's
+`models`: a fixed name is its own group and representative; a glob is one group whose
+representative is its newest checkpoint, the last matching folder in natural order of the
+paths (`step-900` before `step-1000`). So a job over a checkpoint glob compares the newest checkpoint of
+this run with the newest checkpoint of the previous run.
+
+Regression: a key found in both this run's snapshot and the previous run's whose score dropped by
+more than the task's threshold (an absolute drop in the main metric: `pos: 0.02` is two points of
+accuracy). Tasks without a threshold are not checked; keys found in one snapshot only (a new
+target, a new group) are not compared. The previous run is the latest earlier run of the same job
+that has a snapshot (status `ok` or `regression`).
+
+The job's report is the store's report with one more section, first, listing the regressions.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import socket
+import sqlite3
+from contextlib import closing, contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from statistics import mean
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from filelock import FileLock, Timeout
+
+from mbert_eval.errors import UserError
+from mbert_eval.store.results import ResultRow, ResultStore
+from mbert_eval.store.sqlite import connect, open_database
+
+if TYPE_CHECKING:
+    from mbert_eval.config.experiment import Experiment
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    job           TEXT NOT NULL,
+    slot          TEXT NOT NULL,
+    trigger       TEXT NOT NULL,
+    started       TEXT NOT NULL,
+    finished      TEXT,
+    status        TEXT NOT NULL,
+    holder        TEXT NOT NULL,
+    cells_run     INTEGER,
+    cells_skipped INTEGER,
+    models        TEXT NOT NULL DEFAULT '[]',
+    snapshot      TEXT,
+    regressions   TEXT NOT NULL DEFAULT '[]',
+    error         TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job, id);
+"""
+
+
+def natural_key(name: str) -> list[Any]:
+    """Sort key comparing the digit runs of a name as numbers: step-900 < step-1000."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+@dataclass(frozen=True)
+class ModelGroup:
+    """One entry of a job's `models`: a fixed model, or the checkpoints a glob matched, in natural order."""
+
+    label: str
+    models: tuple[str, ...]
+
+    @property
+    def representative(self) -> str:
+        """The model compared from run to run: the newest checkpoint, i.e. the last one."""
+        return self.models[-1]
+
+
+@dataclass(frozen=True)
+class Score:
+    """One snapshot entry: the representative model's main metric, mean over seeds."""
+
+    task: str
+    group: str
+    model: str
+    method: str
+    source: str
+    target: str
+    metric: str
+    score: float
+    seeds: int
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        """What is compared across runs: (task, group, method, source, target)."""
+        return self.task, self.group, self.method, self.source, self.target
+
+
+@dataclass(frozen=True)
+class Regression:
+    """A score that dropped by more than its task's threshold since the previous run."""
+
+    task: str
+    group: str
+    method: str
+    source: str
+    target: str
+    metric: str
+    previous_model: str
+    model: str
+    previous: float
+    score: float
+    threshold: float
+
+    @property
+    def drop(self) -> float:
+        """How much the score fell (positive)."""
+        return self.previous - self.score
+
+    def describe(self) -> str:
+        """One line: where, which models, the scores and the threshold."""
+        models = _short(self.model)
+        if self.model != self.previous_model:
+            models = f"{_short(self.previous_model)} -> {models}"
+        return (f"{self.task} {self.method} {self.source}->{self.target} [{self.group}: {models}]: "
+                f"{self.metric} {self.previous:.4f} -> {self.score:.4f} "
+                f"(drop {self.drop:.4f} > threshold {self.threshold:.4f})")
+
+
+def _short(model: str) -> str:
+    return Path(model).name or model
+
+
+def take_snapshot(rows: Iterable[ResultRow], groups: list[ModelGroup], main_metrics: dict[str, str]) -> list[Score]:
+    """The snapshot of a run from the experiment's stored rows (see the module docstring)."""
+    representatives = {group.representative: group.label for group in groups}
+    scores: dict[tuple, list[float]] = {}
+    for row in rows:
+        group = representatives.get(row.model)
+        if group is None or row.metric != main_metrics.get(row.task, row.metric):
+            continue
+        scores.setdefault((row.task, group, row.model, row.method, row.source, row.target, row.metric), []).append(
+            row.score)
+    return [Score(*key, score=mean(values), seeds=len(values)) for key, values in sorted(scores.items())]
+
+
+def compare(previous: list[Score], current: list[Score], thresholds: dict[str, float]) -> list[Regression]:
+    """The regressions of `current` against `previous` under per-task absolute thresholds."""
+    before = {score.key: score for score in previous}
+    found = []
+    for now in current:
+        old = before.get(now.key)
+        threshold = thresholds.get(now.task)
+        if old is None or threshold is None or old.metric != now.metric:
+            continue
+        if old.score - now.score > threshold:
+            found.append(Regression(now.task, now.group, now.method, now.source, now.target, now.metric,
+                                    old.model, now.model, old.score, now.score, threshold))
+    return found
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of a job as the history holds it."""
+
+    id: int
+    job: str
+    slot: datetime
+    trigger: str
+    started: datetime
+    finished: datetime | None
+    status: str
+    holder: str
+    cells_run: int | None
+    cells_skipped: int | None
+    models: list[str]
+    snapshot: list[Score] | None
+    regressions: list[Regression]
+    error: str | None
+
+
+def iso(moment: datetime) -> str:
+    """A timezone-aware moment as ISO 8601 in UTC, to the second (how the history stores times)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _utc_now() -> str:
+    return iso(datetime.now(timezone.utc))
+
+
+class JobLocked(UserError):
+    """Another run of the same job holds its lock."""
+
+
+@contextmanager
+def job_lock(lock_dir: Path, job: str, slot: datetime) -> Iterator[str]:
+    """Hold the job's inter-process lock (or raise JobLocked naming the holder); yields the holder."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(lock_dir / f"{job}.lock", timeout=0)
+    side = lock_dir / f"{job}.holder.json"
+    try:
+        lock.acquire()
+    except Timeout:
+        raise JobLocked(f"job '{job}' is already running ({_describe_holder(side)}); not started again") from None
+    holder = f"pid {os.getpid()} on {socket.gethostname()}"
+    try:
+        side.write_text(json.dumps({"holder": holder, "started": iso(datetime.now(timezone.utc)),
+                                    "slot": iso(slot)}), encoding="utf-8")
+        yield holder
+    finally:
+        side.unlink(missing_ok=True)
+        lock.release()
+
+
+def _describe_holder(side: Path) -> str:
+    try:
+        info = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "holder unknown"
+    return f"{info['holder']}, started {info['started']}, slot {info['slot']}"
+
+
+class History:
+    """The runs of every job of one jobs file, in SQLite (safe for concurrent processes)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        open_database(self.path, SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        return connect(self.path)
+
+    def start(self, job: str, slot: datetime, trigger: str, holder: str) -> int:
+        """Record a run as started (the caller holds the job's lock); returns its id.
+
+        Runs of the job still marked `running` are marked `interrupted`: holding the lock proves
+        that their process is gone.
+        """
+        with closing(self._connect()) as conn, conn:
+            conn.execute("UPDATE runs SET status = 'interrupted' WHERE job = ? AND status = 'running'", (job,))
+            cursor = conn.execute(
+                "INSERT INTO runs (job, slot, trigger, started, status, holder) VALUES (?, ?, ?, ?, 'running', ?)",
+                (job, iso(slot), trigger, _utc_now(), holder),
+            )
+            return int(cursor.lastrowid)
+
+    def finish(
+        self, run_id: int, status: str, *, cells_run: int | None = None, cells_skipped: int | None = None,
+        models: list[str] = (), snapshot: list[Score] | None = None, regressions: list[Regression] = (),
+        error: str | None = None,
+    ) -> RunRecord:
+        """Record how a run ended; returns the finished record."""
+        with closing(self._connect()) as conn, conn:
+            conn.execute(
+                "UPDATE runs SET finished = ?, status = ?, cells_run = ?, cells_skipped = ?, models = ?, "
+                "snapshot = ?, regressions = ?, error = ? WHERE id = ?",
+                (_utc_now(), status, cells_run, cells_skipped, json.dumps(list(models)),
+                 None if snapshot is None else json.dumps([asdict(s) for s in snapshot]),
+                 json.dumps([asdict(r) for r in regressions]), error, run_id),
+            )
+        return self._select("WHERE id = ?", (run_id,))[0]
+
+    def last_slot(self, job: str) -> datetime | None:
+        """The latest slot any run of the job was started for (whatever its outcome)."""
+        with closing(self._connect()) as conn:
+            (slot,) = conn.execute("SELECT MAX(slot) FROM runs WHERE job = ?", (job,)).fetchone()
+        return datetime.fromisoformat(slot) if slot else None
+
+    def previous(self, job: str, before_id: int) -> RunRecord | None:
+        """The latest run of the job before `before_id` that has a snapshot."""
+        found = self._select("WHERE job = ? AND id < ? AND snapshot IS NOT NULL ORDER BY id DESC LIMIT 1",
+                             (job, before_id))
+        return found[0] if found else None
+
+    def runs(self, job: str | None = None, limit: int = 20) -> list[RunRecord]:
+        """The latest runs, newest first, of one job or of all."""
+        where = "WHERE job = ? " if job else ""
+        return self._select(f"{where}ORDER BY id DESC LIMIT ?", ((job,) if job else ()) + (limit,))
+
+    def _select(self, clause: str, params: tuple) -> list[RunRecord]:
+        columns = ("id, job, slot, trigger, started, finished, status, holder, cells_run, cells_skipped, "
+                   "models, snapshot, regressions, error")
+        with closing(self._connect()) as conn:
+            records = conn.execute(f"SELECT {columns} FROM runs {clause}", params).fetchall()
+        return [_record(*record) for record in records]
+
+
+def _record(run_id, job, slot, trigger, started, finished, status, holder, cells_run, cells_skipped,
+            models, snapshot, regressions, error) -> RunRecord:
+    return RunRecord(
+        id=run_id, job=job, slot=datetime.fromisoformat(slot), trigger=trigger,
+        started=datetime.fromisoformat(started), finished=datetime.fromisoformat(finished) if finished else None,
+        status=status, holder=holder, cells_run=cells_run, cells_skipped=cells_skipped, models=json.loads(models),
+        snapshot=None if snapshot is None else [Score(**s) for s in json.loads(snapshot)],
+        regressions=[Regression(**r) for r in json.loads(regressions)], error=error,
+    )
+
+
+def describe_run(record: RunRecord) -> str:
+    """One line about a run: job, slot, status, cells, and the count of regressions."""
+    line = f"{record.job} #{record.id} slot {iso(record.slot)} [{record.trigger}] {record.status}"
+    if record.cells_run is not None:
+        line += f": {record.cells_run} cells run, {record.cells_skipped} already stored"
+    if record.regressions:
+        line += f", {len(record.regressions)} regression(s)"
+    if record.error:
+        line += f": {record.error}"
+    return line
+
+
+def write_job_report(store: ResultStore, path: Path, title: str, section: str, experiment: Experiment) -> Path:
+    """Write the store's HTML report with `section` (HTML) first in its main part."""
+    from mbert_eval.report import write_report
+
+    path = write_report(store, path, title, experiment=experiment)
+    text = path.read_text(encoding="utf-8")
+    start = text.find("<main>")
+    at = start + len("<main>") if start >= 0 else text.rfind("</body>")
+    path.write_text(text[:at] + section + text[at:] if at >= 0 else text + section, encoding="utf-8")
+    return path
+
+
+def regressions_section(
+    previous: RunRecord | None, regressions: list[Regression], thresholds: dict[str, float]
+) -> str:
+    """The report's HTML section listing this run's regressions against the previous run."""
+    limits = ", ".join(f"{task} {value:.4f}" for task, value in sorted(thresholds.items())) or "none"
+    parts = ["<section id='regressions'><h2>Regressions since the previous run</h2>"]
+    if previous is None:
+        parts.append("<p>First run of this job: nothing to compare with yet.</p>")
+    else:
+        parts.append(f"<p>Compared with run #{previous.id} (slot {html.escape(iso(previous.slot))}); "
+                     f"thresholds (absolute drop of the main metric): {html.escape(limits)}.</p>")
+    if previous is not None and not regressions:
+        parts.append("<p>None: no score dropped by more than its task's threshold.</p>")
+    if regressions:
+        parts.append("<table><tr><th>task</th><th>models</th><th>method</th><th>source</th><th>target</th>"
+                     "<th>metric</th><th>before</th><th>now</th><th>drop</th><th>threshold</th></tr>")
+        for r in regressions:
+            models = r.group if r.model == r.previous_model else (
+                f"{r.group}: {Path(r.previous_model).name} → {Path(r.model).name}")
+            labels = (r.task, models, r.method, r.source, r.target, r.metric)
+            parts.append("<tr>" + "".join(f"<td class='l'>{html.escape(label)}</td>" for label in labels)
+                         + "".join(f"<td>{v:.4f}</td>" for v in (r.previous, r.score, r.drop, r.threshold))
+                         + "</tr>")
+        parts.append("</table>")
+    return "".join(parts) + "</section>"

@@ -1,0 +1,179 @@
+"""The jobs file: its jobs (config, cron schedule, models, report, thresholds) read and checked, and a job's
+model groups resolved (globs of checkpoint folders in natural order)."""
+from __future__ import annotations
+
+import difflib
+import glob
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+
+from mbert_eval.errors import UserError
+from mbert_eval.paths import anchor, anchor_model
+from mbert_eval.schedule.cron import cron_trigger, latest_slot
+from mbert_eval.schedule.history import ModelGroup, natural_key
+
+if TYPE_CHECKING:
+    pass
+
+
+JOB_KEYS = ("config", "schedule", "timezone", "models", "report", "thresholds", "set")
+
+
+REQUIRED_KEYS = ("config", "schedule", "report")
+
+
+DEFAULT_HISTORY = "schedule.sqlite"
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One scheduled job of a jobs file, paths resolved against the jobs file's folder."""
+
+    name: str
+    config: Path
+    schedule: str
+    trigger: CronTrigger
+    report: Path
+    models: tuple[str, ...] = ()
+    thresholds: dict[str, float] = field(default_factory=dict)
+    overrides: tuple[str, ...] = ()
+    base_dir: Path = Path(".")
+
+    def latest_slot(self, now: datetime) -> datetime | None:
+        """This job's latest slot at or before `now`."""
+        return latest_slot(self.trigger, now)
+
+    def next_slot(self, now: datetime) -> datetime | None:
+        """This job's first slot after `now`."""
+        return self.trigger.get_next_fire_time(None, now.astimezone() + timedelta(seconds=1))
+
+
+@dataclass(frozen=True)
+class JobsFile:
+    """A parsed jobs file: its jobs by name and where their history lives."""
+
+    path: Path
+    jobs: dict[str, Job]
+    history_path: Path
+
+    @property
+    def lock_dir(self) -> Path:
+        """Where the per-job lock files live: next to the history file."""
+        return self.history_path.with_suffix(".locks")
+
+    @property
+    def jobstore_path(self) -> Path:
+        """The daemon's APScheduler job store (SQLite), next to the history file."""
+        return self.history_path.with_suffix(".jobstore.sqlite")
+
+    def job(self, name: str) -> Job:
+        """The job called `name`, or a UserError that suggests the closest name."""
+        if name not in self.jobs:
+            close = difflib.get_close_matches(name, list(self.jobs), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (jobs: {', '.join(self.jobs) or 'none'})"
+            raise UserError(f"{self.path}: no job '{name}'{hint}")
+        return self.jobs[name]
+
+
+def load_jobs(path: str | Path) -> JobsFile:
+    """Read and check a jobs file; every problem is reported (the first in the one-line error)."""
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"jobs file not found: {file}")
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise UserError(f"{file}{f':{mark.line + 1}' if mark else ''}: not valid YAML") from None
+    base = file.resolve().parent
+    problems: list[str] = []
+    if not isinstance(raw, dict) or not isinstance(raw.get("jobs"), dict):
+        raise UserError(f"{file}: expected a mapping with a 'jobs' mapping (name -> job)")
+    problems += [f"{key}: unknown key (known: history, jobs)" for key in raw if key not in ("history", "jobs")]
+    jobs = {}
+    for name, spec in raw["jobs"].items():
+        job = _parse_job(str(name), spec, base, problems)
+        if job is not None:
+            jobs[job.name] = job
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UserError(f"{file}: {problems[0]}{more}")
+    return JobsFile(file, jobs, anchor(str(raw.get("history") or DEFAULT_HISTORY), base))
+
+
+def _parse_job(name: str, spec: Any, base: Path, problems: list[str]) -> Job | None:
+    where = f"jobs.{name}"
+    if not _NAME.fullmatch(name):
+        problems.append(f"{where}: a job name may hold only letters, digits, '.', '_' and '-'")
+        return None
+    if not isinstance(spec, dict):
+        problems.append(f"{where}: expected a mapping")
+        return None
+    found = len(problems)
+    for key in spec:
+        if key not in JOB_KEYS:
+            close = difflib.get_close_matches(str(key), JOB_KEYS, n=1)
+            problems.append(f"{where}.{key}: unknown key" + (f"; did you mean '{close[0]}'?" if close else ""))
+    problems += [f"{where}.{key}: missing" for key in REQUIRED_KEYS if not spec.get(key)]
+    if len(problems) > found:
+        return None
+    config = anchor(str(spec["config"]), base)
+    if not config.is_file():
+        problems.append(f"{where}.config: config file not found: {config}")
+    zone = spec.get("timezone")
+    try:
+        if zone is not None:
+            ZoneInfo(str(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"{where}.timezone: unknown time zone {zone!r} (e.g. UTC, Europe/Berlin)")
+        return None
+    try:
+        trigger = cron_trigger(str(spec["schedule"]), zone)
+    except UserError as err:
+        problems.append(f"{where}.schedule: {err}")
+        return None
+    report = anchor(str(spec["report"]), base)
+    if report.suffix.lower() not in (".html", ".htm"):
+        problems.append(f"{where}.report: the report is an HTML page; name it *.html (got {report.name})")
+    models, overrides = _strings(spec.get("models")), _strings(spec.get("set"))
+    if models is None or overrides is None:
+        problems.append(f"{where}.{'models' if models is None else 'set'}: expected a string or a list of strings")
+        return None
+    thresholds = spec.get("thresholds") or {}
+    if not isinstance(thresholds, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in thresholds.values()):
+        problems.append(f"{where}.thresholds: expected task: non-negative number, e.g. {{pos: 0.02}}")
+        return None
+    return Job(name, config, str(spec["schedule"]), trigger, report, tuple(models),
+               {str(k): float(v) for k, v in thresholds.items()}, tuple(overrides), base)
+
+
+def _strings(value: Any) -> list[str] | None:
+    """A string or a list of strings as a list (None: neither)."""
+    value = [] if value is None else [value] if isinstance(value, str) else value
+    return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+
+
+def resolve_models(job: Job) -> list[ModelGroup]:
+    """The job's model groups now: each glob matched again (natural order), fixed names as given."""
+    groups = []
+    for entry in job.models:
+        if glob.has_magic(entry):
+            found = [p for p in glob.glob(str(anchor(entry, job.base_dir))) if (Path(p) / "config.json").is_file()]
+            if not found:
+                raise UserError(f"job '{job.name}': models glob '{entry}' matches no checkpoint folder "
+                                "(a folder with a config.json) yet")
+            groups.append(ModelGroup(entry, tuple(sorted(found, key=natural_key))))
+        else:
+            groups.append(ModelGroup(entry, (anchor_model(entry, job.base_dir),)))
+    return groups

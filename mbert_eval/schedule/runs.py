@@ -1,0 +1,115 @@
+"""One run of a job: evaluate what is missing, write the report with its regressions, compare with the
+previous run; and `run_due`, which runs every job whose latest slot has no run yet."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mbert_eval.errors import UserError
+from mbert_eval.schedule.history import (
+    History,
+    JobLocked,
+    ModelGroup,
+    RunRecord,
+    compare,
+    describe_run,
+    iso,
+    job_lock,
+    regressions_section,
+    take_snapshot,
+    write_job_report,
+)
+from mbert_eval.schedule.jobs import Job, JobsFile, resolve_models
+
+if TYPE_CHECKING:
+    pass
+
+
+def run_job(
+    jobs: JobsFile, name: str, now: datetime, trigger: str = "manual", executor: Any = None,
+) -> RunRecord | None:
+    """Run one job for its latest slot at or before `now`: evaluate what is missing, write the
+    report, compare with the job's previous run. Raises JobLocked if a run of it is in progress;
+    a failed run is recorded, then its error raised. With trigger "due", returns None when the
+    slot already has a run (another process may have run it while this one waited to start)."""
+    job = jobs.job(name)
+    slot = job.latest_slot(now) or now.astimezone()
+    history = History(jobs.history_path)
+    with job_lock(jobs.lock_dir, name, slot) as holder:
+        last = history.last_slot(name)
+        if trigger == "due" and last is not None and last >= slot:
+            return None
+        run_id = history.start(name, slot, trigger, holder)
+        try:
+            return _evaluate(job, run_id, slot, history, executor)
+        except BaseException as err:
+            history.finish(run_id, "failed", error=(str(err).splitlines() or [type(err).__name__])[0])
+            raise
+
+
+def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor: Any) -> RunRecord:
+    from mbert_eval.config.loading import load_experiment
+    from mbert_eval.grid.cells import cell_key, expand
+    from mbert_eval.grid.run import run_experiment
+    from mbert_eval.report.text_table import main_metrics
+    from mbert_eval.store.results import ResultStore
+
+    overrides = list(job.overrides)
+    groups = resolve_models(job)
+    if groups:
+        overrides.append("models=" + json.dumps(list(dict.fromkeys(m for g in groups for m in g.models))))
+    experiment, problems = load_experiment(job.config, overrides)
+    groups = groups or [ModelGroup(model, (model,)) for model in experiment.models]
+    unknown = sorted(set(job.thresholds) - set(experiment.tasks))
+    if unknown:
+        raise UserError(f"job '{job.name}': thresholds name tasks the experiment lacks: {', '.join(unknown)}")
+    summary = run_experiment(experiment, executor=executor, problems=problems)
+    store = ResultStore(experiment.store_path)
+    cells = {cell_key(experiment, cell): cell for cell in expand(experiment)}
+    rows = [r for r in store.rows() if r.cell_key in cells and r.target in cells[r.cell_key].targets]
+    snapshot = take_snapshot(rows, groups, main_metrics(set(experiment.tasks)))
+    previous = history.previous(job.name, run_id)
+    regressions = compare(previous.snapshot, snapshot, job.thresholds) if previous else []
+    title = f"{job.name}: {experiment.name} (slot {slot:%Y-%m-%d %H:%M %Z})"
+    write_job_report(store, job.report, title, regressions_section(previous, regressions, job.thresholds), experiment)
+    return history.finish(run_id, "regression" if regressions else "ok", cells_run=summary.cells_run,
+                          cells_skipped=summary.cells_skipped, models=[m for g in groups for m in g.models],
+                          snapshot=snapshot, regressions=regressions)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `run_due` did with one job: not-due, locked, ok, regression or failed."""
+
+    job: str
+    status: str
+    message: str
+    record: RunRecord | None = None
+
+
+def run_due(jobs: JobsFile, now: datetime, only: list[str] | None = None, executor: Any = None) -> list[Outcome]:
+    """Run every job (or those in `only`) whose latest slot at or before `now` has no run yet."""
+    history = History(jobs.history_path)
+    outcomes = []
+    for name in only or list(jobs.jobs):
+        job = jobs.job(name)
+        slot, last = job.latest_slot(now), history.last_slot(name)
+        record = None
+        if slot is not None and (last is None or last < slot):
+            try:
+                record = run_job(jobs, name, slot, trigger="due", executor=executor)
+            except JobLocked as err:
+                outcomes.append(Outcome(name, "locked", str(err)))
+                continue
+            except UserError as err:
+                outcomes.append(Outcome(name, "failed", f"{name}: failed: {err}"))
+                continue
+        if record is None:
+            following = job.next_slot(now)
+            when = iso(following) if following else "never"
+            outcomes.append(Outcome(name, "not-due", f"{name}: not due (next slot {when})"))
+        else:
+            outcomes.append(Outcome(name, record.status, describe_run(record), record))
+    return outcomes

@@ -1,0 +1,209 @@
+"""The one fine-tuning loop and the one evaluation loop that every task uses.
+
+Batches are length-sorted with dynamic padding (only as wide as their longest member), evaluation
+runs under `torch.inference_mode`, and bf16 autocast is used where a GPU allows. The best epoch is
+chosen by the source-language dev score, as in XTREME (Hu et al. 2020).
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+import tempfile
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from mbert_eval.models.encoders import autocast
+from mbert_eval.training.batches import (
+    Features,
+    collate,
+    length_sorted_batches,
+    training_batches,
+)
+from mbert_eval.training.optim import adamw, step_schedule
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+
+    from mbert_eval.training.frozen_cache import FrozenPrefixCache
+
+
+@dataclass(frozen=True)
+class FineTuneSettings:
+    """Hyperparameters of one fine-tuning run; defaults follow XTREME (Hu et al. 2020)."""
+
+    learning_rate: float = 2e-5
+    max_length: int = 128
+    batch_size: int = 32
+    epochs: int = 3
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    eval_batch_size: int = 128
+    seed: int = 1
+    freeze: int = 0  # embeddings + bottom k layers frozen (Wu & Dredze 2019)
+    cache_frozen: bool = False  # reuse the frozen layers' outputs across epochs
+    layer_mix: bool = False  # scalar mix of all layers (Peters et al. 2018)
+    batching: str = "random"  # how training batches are formed: see `training_batches`
+    word_embeddings: str = "train"  # train, or freeze the word-embedding matrix: see `freeze_word_embeddings`
+    lr_schedule: str = "linear"  # linear: warmup then linear decay to 0 (XTREME); constant: warmup then flat
+    # recompute each layer's activations in the backward pass instead of keeping them: less memory, the same
+    # numbers (dropout replays its random state), so it is not part of a cell's identity (repr=False)
+    activation_checkpointing: bool = field(default=False, repr=False)
+
+
+WORD_EMBEDDINGS = ("train", "freeze")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, Python's `random` and NumPy, so that what follows depends on `seed` alone and not on what
+    the process did before (a checkpoint built just now consumes random state; one loaded from a cache does not)."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def freeze_word_embeddings(model: torch.nn.Module) -> None:
+    """No gradient (and so no optimizer state) for the word-embedding matrix. With a 250k-piece vocabulary it is
+    most of the model (96M of multilingual-e5-small's 118M parameters), and AdamW would otherwise update every
+    row at every step although a batch touches a few thousand; freezing it saves its gradient and both Adam
+    moments (3 × 384 MB for e5-small) and their time (`benchmarks/bench_finetune.py` measures both, and the
+    scores). Freezing embeddings for transfer: Wu & Dredze 2019; Artetxe et al. 2020."""
+    getattr(model, "base_model", model).get_input_embeddings().weight.requires_grad_(False)
+
+
+def checkpoint_activations(model: torch.nn.Module) -> None:
+    """Keep only each encoder layer's input in the forward pass and recompute the layer in the backward pass
+    (Chen et al. 2016, "Training deep nets with sublinear memory cost"), through transformers' own switch.
+    For e5-small, a batch of 32 × 128 tokens keeps about 2 GB of activations without it; non-reentrant
+    checkpoints, so frozen bottom layers (no input gradient) stay correct."""
+    getattr(model, "base_model", model).activation_checkpointing_enable(
+        activation_checkpointing_kwargs={"use_reentrant": False})
+
+
+def _model_inputs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop token_type_ids for models that have none (RoBERTa/XLM-R keep a size-1 table)."""
+    if getattr(model.config, "type_vocab_size", 2) < 2:
+        return {k: v for k, v in batch.items() if k != "token_type_ids"}
+    return batch
+
+
+def predict(
+    model: torch.nn.Module, features: list[Features], pad_id: int, device: torch.device,
+    batch_size: int = 128, progress: str | None = None,
+) -> list[np.ndarray]:
+    """Argmax label ids per example, in input order (token tasks: one per input position)."""
+    model.eval()
+    results: list[np.ndarray | None] = [None] * len(features)
+    batches = length_sorted_batches(features, batch_size)
+    with torch.inference_mode(), autocast(device):
+        for indices in tqdm(batches, desc=progress, disable=progress is None, leave=False):
+            batch = collate([features[i] for i in indices], pad_id, device)
+            batch.pop("labels", None)
+            predicted = model(**_model_inputs(model, batch)).logits.argmax(-1).cpu().numpy()
+            for row, index in enumerate(indices):
+                n = len(features[index]["input_ids"])
+                results[index] = predicted[row, :n] if predicted.ndim == 2 else predicted[row]
+    return results  # type: ignore[return-value]
+
+
+def distributed_accelerator() -> "Accelerator | None":
+    """An `accelerate.Accelerator` when this process is one of several launched together
+    (`accelerate launch`, torchrun: WORLD_SIZE > 1), else None."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    return Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+
+
+def fine_tune(
+    model: torch.nn.Module,
+    train: list[Features],
+    pad_id: int,
+    device: torch.device,
+    settings: FineTuneSettings,
+    dev_score: Callable[[torch.nn.Module], float] | None = None,
+    progress: str = "fine-tuning",
+    prefix_cache: "FrozenPrefixCache | None" = None,
+    accelerator: "Accelerator | None" = None,
+) -> tuple[torch.nn.Module, dict[str, object]]:
+    """Fine-tune with AdamW and the settings' schedule; keep the epoch with the best dev score (XTREME).
+
+    With a `prefix_cache` (see `frozen_cache.py`), training batches skip the frozen layers. With an
+    `accelerator` (default: `distributed_accelerator()`), each of its N processes takes every N-th
+    example of each batch and DDP averages the gradients, so batch size, steps and schedule are those
+    of one process. Returns the model (holding the best weights) and a log: dev score per epoch and
+    the best epoch. The best epoch's weights wait in a temporary file, not in a second copy in memory.
+    """
+    accelerator = accelerator or distributed_accelerator()
+    seed_everything(settings.seed)
+    rng = random.Random(settings.seed)
+    if settings.word_embeddings == "freeze":
+        freeze_word_embeddings(model)
+    if settings.activation_checkpointing:
+        checkpoint_activations(model)
+    model.to(device)
+    total = math.ceil(len(train) / settings.batch_size) * settings.epochs
+    optimizer = adamw(model, settings.learning_rate, settings.weight_decay)
+    schedule = step_schedule(optimizer, total, settings.warmup_ratio, settings.lr_schedule)
+    core, rank, world = model, 0, 1
+    if accelerator is not None:  # the schedule stays unprepared: it counts the steps of one process
+        model, optimizer = accelerator.prepare(model, optimizer)
+        core, device = accelerator.unwrap_model(model), accelerator.device
+        rank, world = accelerator.process_index, accelerator.num_processes
+    trainable = [p for p in core.parameters() if p.requires_grad]
+    best_score, log = -math.inf, {"dev_scores": [], "best_epoch": None}
+    bar = tqdm(total=total, desc=progress, leave=False, disable=rank > 0)
+    with tempfile.TemporaryDirectory(prefix="mbert-eval-best-") as scratch:
+        best_file = Path(scratch) / "best.pt"
+        for epoch in range(settings.epochs):
+            model.train()
+            with prefix_cache.active() if prefix_cache else nullcontext():
+                for indices in training_batches(train, settings.batch_size, rng, settings.batching):
+                    indices = indices[rank::world] or indices[-1:]  # this process's share of the batch
+                    if prefix_cache:
+                        prefix_cache.select(indices)
+                    batch = collate([train[i] for i in indices], pad_id, device)
+                    _step(model, core, batch, trainable, optimizer, schedule, settings, accelerator)
+                    bar.update()
+            if dev_score is None:
+                continue
+            score = dev_score(core)
+            log["dev_scores"].append(score)
+            bar.set_postfix(dev=f"{score:.4f}")
+            if score > best_score:
+                best_score, log["best_epoch"] = score, epoch + 1
+                if epoch + 1 < settings.epochs:  # the last epoch's state is the model itself
+                    _save_state(core, best_file)
+        bar.close()
+        if log["best_epoch"] not in (None, settings.epochs):
+            core.load_state_dict(torch.load(best_file, map_location=device, weights_only=True), strict=False)
+    return core, log
+
+
+def _step(model, core, batch, trainable, optimizer, schedule, settings: FineTuneSettings, accelerator) -> None:
+    """One optimizer step on one batch: forward (bf16 autocast on GPUs), backward, clip, update."""
+    with autocast(batch["input_ids"].device):
+        loss = model(**_model_inputs(core, batch)).loss
+    if accelerator is not None:
+        accelerator.backward(loss)
+    else:
+        loss.backward()
+    torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+    optimizer.step()
+    schedule.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def _save_state(model: torch.nn.Module, path: Path) -> None:
+    """The trainable state of the best epoch, kept in a file rather than as a second copy in memory (frozen
+    parameters cannot change, so they are left out)."""
+    frozen = {name for name, parameter in model.named_parameters() if not parameter.requires_grad}
+    torch.save({k: v for k, v in model.state_dict().items() if k not in frozen}, path)

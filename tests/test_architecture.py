@@ -1,0 +1,141 @@
+"""The house rules of `../shared/DESIGN.md`, checked on the code's own imports (read with `ast`, nothing is run):
+no import circle anywhere in the package, and the arrows that must never exist do not."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "mbert_eval"
+ROOT_MODULES = {"__init__", "errors", "languages", "paths", "registry"}  # the small shared modules
+
+# folder → the folders (and root modules) it may never import
+NEVER = {
+    "tasks": {"grid", "store", "report", "schedule", "cli", "methods"},  # a task knows its data and its metric
+    "methods": {"tasks", "grid", "store", "report", "schedule", "cli"},  # a method produces checkpoints
+    "data": {"models", "training", "pretraining", "tasks", "methods", "aligner", "grid", "store", "report",
+             "schedule", "cli"},  # readers know no models
+    "metrics": {"models", "training", "tasks", "methods", "grid", "store", "report", "schedule", "cli"},
+    "store": {"config", "grid", "tasks", "methods", "training", "models", "report", "schedule", "cli"},
+    "config": {"grid", "tasks", "methods", "training", "models", "report", "schedule", "cli", "store"},
+}
+# reports only read the store: besides themselves they may import these and nothing else of the package
+REPORT_MAY_IMPORT = {"report", "store", "languages", "errors"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            return True
+    return False
+
+
+def imports_of(name: str) -> set[str]:
+    """The package's modules that `name` imports, at the top or inside functions (not under TYPE_CHECKING)."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = set()
+    for node in ast.walk(tree):
+        if _type_checking_only(node, parents):
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in MODULES else node.module
+                      for alias in node.names}
+    return {module for module in found if module in MODULES and module != name}
+
+
+GRAPH = {name: imports_of(name) for name in MODULES}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan 1972), each a circle of imports."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for successor in sorted(graph[node]):
+            if successor not in index:
+                visit(successor)
+                low[node] = min(low[node], low[successor])
+            elif successor in on_stack:
+                low[node] = min(low[node], index[successor])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def folder(module: str) -> str:
+    """The top-level folder (or root module) of a module: mbert_eval.tasks.base → tasks."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_in_the_package():
+    assert cycles(GRAPH) == []
+
+
+@pytest.mark.parametrize("source", sorted(NEVER))
+def test_arrows_that_must_never_exist(source):
+    wrong = sorted(f"{module} -> {target}" for module, targets in GRAPH.items() if folder(module) == source
+                   for target in targets if folder(target) in NEVER[source])
+    assert wrong == []
+
+
+def test_reports_only_read_the_store():
+    wrong = sorted(f"{module} -> {target}" for module, targets in GRAPH.items() if folder(module) == "report"
+                   for target in targets if folder(target) not in REPORT_MAY_IMPORT)
+    assert wrong == []
+
+
+def test_readers_and_metadata_do_not_import_torch():
+    """Readers know no models, and task metadata (what `validate` and `ls` read) needs no torch."""
+    torch_free = [name for name in MODULES if folder(name) in ("data", "config", "store") or name in (
+        "mbert_eval.tasks.metadata", "mbert_eval.registry", "mbert_eval.languages", "mbert_eval.paths")]
+    heavy = {"torch", "transformers"}
+    wrong = []
+    for name in torch_free:
+        tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            roots = ({a.name.split(".")[0] for a in node.names} if isinstance(node, ast.Import) else
+                     {node.module.split(".")[0]} if isinstance(node, ast.ImportFrom) and node.module else set())
+            wrong += [f"{name} imports {root}" for root in roots & heavy]
+    assert wrong == []
+
+
+def test_the_package_root_holds_folders_and_a_few_shared_modules():
+    assert {path.stem for path in PACKAGE.glob("*.py")} <= ROOT_MODULES

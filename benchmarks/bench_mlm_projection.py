@@ -20,6 +20,7 @@ from transformers import PreTrainedModel
 
 from mbert_eval.pretraining.loop import Projection, new_model, training_step
 from mbert_eval.pretraining.objectives import Batch, mask_tokens
+from mbert_eval.training.optim import adamw
 
 MASK_TOKEN_ID = 4  # the random "vocabulary" keeps ids 0..4 for special tokens, as the trained tokenizers do
 FIRST_WORD_ID = 5
@@ -74,7 +75,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     model = new_model(args.preset, args.vocab_size, pad_token_id=0).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    optimizer = adamw(model, 1e-4, weight_decay=0.01, eps=1e-6)  # pretraining's optimizer (PretrainConfig defaults)
     batches = random_batches(args.steps, args.batch_size, args.length, args.vocab_size, args.seed)
     tokens = args.steps * args.batch_size * args.length
     projections: tuple[Projection, ...] = ("masked", "full")

@@ -28,7 +28,7 @@ UD = Path(__file__).resolve().parents[2] / "shared" / "data" / "ud"
 CHILD = """
 import json, resource, sys
 from pathlib import Path
-from mbert_eval.pretrain import PretrainConfig, pretrain
+from mbert_eval.pretraining.loop import PretrainConfig, pretrain
 settings = json.loads(sys.argv[1])
 corpus = [Path(p) for p in settings.pop("corpus")]
 folder = pretrain(PretrainConfig(corpus=corpus, **settings), progress=False)

@@ -139,3 +139,9 @@ def test_readers_and_metadata_do_not_import_torch():
 
 def test_the_package_root_holds_folders_and_a_few_shared_modules():
     assert {path.stem for path in PACKAGE.glob("*.py")} <= ROOT_MODULES
+
+
+def test_nothing_imports_the_command_line():
+    wrong = sorted(f"{module} -> {target}" for module, targets in GRAPH.items() if folder(module) != "cli"
+                   for target in targets if folder(target) == "cli")
+    assert wrong == []

@@ -7,6 +7,7 @@ Skips when Chromium is not installed (CI installs Debian's `chromium`).
 from __future__ import annotations
 
 import pytest
+from browser import find_chromium, screenshot
 from test_report import (  # noqa: F401
     EVIL,
     evil_language,
@@ -15,8 +16,6 @@ from test_report import (  # noqa: F401
     rich_store,
     seed_stats,
 )
-
-from mbert_eval.report.screenshot import find_chromium, screenshot
 
 pytestmark = pytest.mark.skipif(find_chromium() is None,
                                 reason="Chromium is not installed (Debian: apt-get install chromium)")

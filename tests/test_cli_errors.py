@@ -140,6 +140,8 @@ def test_set_overrides_any_key(tmp_path, small_family, tiny_model):
     assert "training.batch_size: must be positive" in result.stderr
     result = run_cli("validate", str(config), "--set", "training.learning_rate=fast")
     assert "training.learning_rate: expected a number, got 'fast'" in result.stderr
+    result = run_cli("validate", str(config), "--set", "executor=rayy")
+    assert "executor: unknown executor 'rayy'; did you mean: ray? (known: local, ray)" in result.stderr
 
 
 @pytest.mark.parametrize("args", [["results", "--store", "nowhere.sqlite"], ["ls", "languages", "--task", "nope"]])

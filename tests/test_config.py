@@ -91,3 +91,15 @@ def test_method_forms():
     assert problems == []
     first, second = experiment.methods
     assert first.chain == ["tlm", "align"] and second.chain == [] and second.freeze == 3 and second.cache_frozen
+
+
+def test_baseline_must_name_a_method_of_the_grid(tmp_path):
+    from mbert_eval.grid.validation import validate
+
+    path = tmp_path / "exp.yaml"
+    path.write_text("models: m\ntasks: [xnli]\ntargets: [de]\nmethods: [baseline, freeze3]\nbaseline: freeze4\n")
+    experiment, problems = load_experiment(path)
+    assert problems == [] and experiment.baseline == "freeze4"
+    assert validate(experiment, check_files=False) == ["baseline: unknown method 'freeze4' (methods: baseline, freeze3)"]
+    experiment.baseline = "freeze3"
+    assert validate(experiment, check_files=False) == []

@@ -3,6 +3,7 @@ import pytest
 import torch
 from conftest import family_experiment, write_config
 
+import mbert_eval.methods
 from mbert_eval.config.experiment import MethodConfig
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
@@ -10,11 +11,13 @@ from mbert_eval.grid.run import run_experiment
 from mbert_eval.methods import (
     STEPS,
     MethodContext,
-    Step,
     derived_checkpoint,
+    describe_methods,
     prepare_encoder,
 )
+from mbert_eval.methods.base import Step
 from mbert_eval.models.encoders import freeze_lower_layers, load_model
+from mbert_eval.registry import Registry
 from mbert_eval.store.results import ResultStore
 from mbert_eval.training.batches import collate
 from mbert_eval.training.frozen_cache import FrozenPrefixCache
@@ -102,19 +105,32 @@ def test_layer_mix_learns_weights_and_predicts(tiny_model):
 
 def test_derived_checkpoints_are_cached(tmp_path, tiny_model, monkeypatch):
     builds = []
+    scratch = STEPS.get("scratch")
 
     def build(base, out_dir, context):
         builds.append(base)
-        STEPS["scratch"].build(base, out_dir, context)
+        scratch.build(base, out_dir, context)
 
-    monkeypatch.setitem(STEPS, "counted", Step("counted", "test", build, lambda context: {"x": 1}))
+    steps = Registry[Step]("method step")
+    steps.register("counted", Step(build, lambda context: {"x": 1}), "test")
+    monkeypatch.setattr(mbert_eval.methods, "STEPS", steps)
     experiment, _ = load_experiment(None)
-    context = MethodContext(experiment, "en", 1, tmp_path / "cache")
+    context = MethodContext(experiment, "en", 1, tmp_path / "cache", "cpu")
     first = prepare_encoder(str(tiny_model), MethodConfig(name="a", chain=["counted"]), context)
     second = derived_checkpoint("counted", str(tiny_model), context)
     assert first == second and len(builds) == 1
-    other_seed = MethodContext(experiment, "en", 2, tmp_path / "cache")
+    assert derived_checkpoint("counted", str(tiny_model), MethodContext(experiment, "en", 1, tmp_path / "cache",
+                                                                        "auto")) == first, "device is not in the key"
+    other_seed = MethodContext(experiment, "en", 2, tmp_path / "cache", "cpu")
     assert derived_checkpoint("counted", str(tiny_model), other_seed) != first and len(builds) == 2
+
+
+def test_the_built_in_steps_are_listed_with_their_summaries():
+    assert STEPS.names() == ["align", "scratch", "tlm"]
+    rows = dict(describe_methods())
+    assert list(rows)[:3] == ["baseline", "freeze<k>", "mix"]
+    assert rows["tlm"] == "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)"
+    assert STEPS.get("tlm").needs_parallel and not STEPS.get("scratch").needs_parallel
 
 
 def test_grid_with_freeze_mix_and_scratch(tmp_path, small_family, tiny_model):
@@ -212,6 +228,36 @@ def test_chained_methods_share_cached_checkpoints(tmp_path, small_family, tiny_m
     assert checkpoints == ["align", "align", "tlm"]  # tlm built once for three methods; align on base and on tlm
     rows = ResultStore(experiment.store_path).rows()
     assert {r.method for r in rows} == {"tlm", "align", "tlm+align", "tlm+freeze"}
+
+
+def test_the_configured_device_reaches_every_step(tmp_path, small_family, tiny_model, monkeypatch):
+    """`device: cpu` reaches the fine-tuning, the TLM pretraining, the aligner that computes the links and the
+    alignment fine-tuning: none of them picks its own."""
+    import mbert_eval.aligner.word_aligner
+    import mbert_eval.grid.job
+    import mbert_eval.methods.alignment
+    import mbert_eval.pretraining.loop
+
+    requested = {}
+    for module in (mbert_eval.grid.job, mbert_eval.pretraining.loop, mbert_eval.aligner.word_aligner,
+                   mbert_eval.methods.alignment):
+        real = module.pick_device
+
+        def spy(device="auto", _name=module.__name__.split(".")[-2], _real=real):
+            requested.setdefault(_name, set()).add(device)
+            return _real(device)
+
+        monkeypatch.setattr(module, "pick_device", spy)
+    raw = _tlm_grid(tmp_path, small_family, tiny_model)
+    raw["parallel"].pop("alignments")  # the align step computes its links with the aligner
+    raw["methods"], raw["device"] = ["tlm+align"], "cpu"
+    raw["tlm"] = {"steps": 2, "batch_size": 8, "max_length": 64}
+    raw["align"] = {"batch_size": 16, "max_length": 64, "epochs": 1}
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == []
+    run_experiment(experiment)
+    assert requested == {"grid": {"cpu"}, "pretraining": {"cpu"}, "aligner": {"cpu"}, "methods": {"cpu"}}
+    assert {row.extra["device"] for row in ResultStore(experiment.store_path).rows()} == {"cpu"}
 
 
 def test_fine_tune_through_accelerate_matches_plain(tiny_model):

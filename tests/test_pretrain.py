@@ -224,6 +224,39 @@ def test_pretrain_stops_at_the_time_budget(corpus: list[Path], tmp_path: Path) -
     assert 1 <= json.loads((out_dir / "pretrain.json").read_text(encoding="utf-8"))["steps"] < 10_000
 
 
+def test_the_device_is_used_and_left_out_of_the_hash(
+    corpus: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``device`` reaches the loop (not its own CUDA-if-present choice), is recorded, and does not change the hash:
+    a folder pretrained on a GPU is reused on a CPU."""
+    import mbert_eval.pretraining.loop
+
+    requested = []
+    real = mbert_eval.pretraining.loop.pick_device
+    monkeypatch.setattr(mbert_eval.pretraining.loop, "pick_device",
+                        lambda device: requested.append(device) or real(device))
+    out_dir = pretrain(_config(corpus, tmp_path / "cpu", max_steps=1, device="cpu"), progress=False)
+    assert requested and set(requested) == {"cpu"}
+    record = json.loads((out_dir / "pretrain.json").read_text(encoding="utf-8"))
+    assert record["config"]["device"] == "cpu"
+    assert record["config_hash"] == _config(corpus, out_dir, max_steps=1).config_hash()
+    with pytest.raises(UserError, match="unknown device 'gpu0'"):
+        _config(corpus, tmp_path / "x", device="gpu0")
+
+
+def test_pretrain_command_takes_a_device(corpus: list[Path], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mbert_eval.cli import main
+
+    options = ["--out", str(tmp_path / "m"), "--vocab-size", "300", "--max-steps", "1", "--batch-size", "4"]
+    result = CliRunner().invoke(main, ["pretrain", *map(str, corpus), *options, "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "m" / "pretrain.json").read_text(encoding="utf-8"))["config"]["device"] == "cpu"
+    result = CliRunner().invoke(main, ["pretrain", *map(str, corpus), *options, "--device", "tpu:x"])
+    assert result.exit_code == 2 and "unknown device 'tpu:x'" in result.output and "Traceback" not in result.output
+
+
 def test_interrupted_pretrain_leaves_no_folder(
     corpus: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

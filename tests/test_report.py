@@ -86,11 +86,18 @@ def hand_rows(grid: list[ResultRow]) -> list[ResultRow]:
 
 
 @pytest.fixture(scope="session")
-def rich_store(tmp_path_factory, grid_rows) -> ResultStore:
-    """The grid's rows plus `hand_rows`, in a fresh store."""
+def rich_store(tmp_path_factory, grid_config, grid_rows) -> ResultStore:
+    """The grid's rows plus `hand_rows`, in a fresh store that describes itself as a run's store does: the grid's
+    config, and the metric roles of every task."""
+    from mbert_eval.config.loading import load_experiment
+    from mbert_eval.grid.run import metric_roles
+
     if "store" not in _SESSION:
         store = ResultStore(tmp_path_factory.mktemp("report-store") / "results.sqlite")
         store.write_cell(grid_rows + hand_rows(grid_rows))
+        for config in ResultStore(load_experiment(grid_config)[0].store_path).configs():
+            store.write_config(config)
+        store.write_metric_roles(metric_roles(sorted({row.task for row in store.rows()})))
         _SESSION["store"] = store
     return _SESSION["store"]
 
@@ -116,10 +123,15 @@ def seed_stats(store: ResultStore, **key) -> tuple[float, float, int]:
     return float(np.mean(scores)), float(np.std(scores, ddof=1)) if len(scores) > 1 else float("nan"), len(scores)
 
 
-def test_summary_numbers(rich_store, evil_language):
+def summaries(store: ResultStore) -> dict:
+    """The store's task summaries by task, with its metric roles and configs (as the report reads them)."""
     from mbert_eval.report.summary import summarize
 
-    pos = {s.task: s for s in summarize(rich_store.dataframe())}["pos"]
+    return {s.task: s for s in summarize(store.dataframe(), store.metric_roles(), store.configs())}
+
+
+def test_summary_numbers(rich_store, evil_language):
+    pos = summaries(rich_store)["pos"]
     model = next(m for m in pos.values("model") if m != EVIL)
     assert pos.values("method") == ["baseline", "mixing"] and pos.values("source") == ["qaa", "qab"]
     assert list(pos.languages.index) == ["qaa", "qab", "qac", EXTRA_CODE]
@@ -146,9 +158,9 @@ def test_summary_numbers(rich_store, evil_language):
     assert averages.loc[(EVIL, "baseline", "qaa"), "partial"]  # the second model lacks qad
     family = pos.groups["family"].set_index(["model", "method", "source", "group"])
     assert family.loc[(model, "mixing", "qaa", "Synthetic"), "partial"]
-    paraphrase = {s.task: s for s in summarize(rich_store.dataframe())}["paraphrase"]
+    paraphrase = summaries(rich_store)["paraphrase"]
     assert set(paraphrase.scores.query("method == 'mixing'")["verdict"]) == {"unknown"}  # one seed each
-    tatoeba = {s.task: s for s in summarize(rich_store.dataframe())}["tatoeba"]
+    tatoeba = summaries(rich_store)["tatoeba"]
     assert sorted(set(tatoeba.layers["layer"])) == [0, 1, 2]
     assert np.isnan(tatoeba.scores["gap"]).all()  # the source was not evaluated: no gap is invented
     weights = pos.layer_weights.query("method == 'mixing'")
@@ -246,6 +258,11 @@ def test_cli_report(rich_store, grid_config, tmp_path):
     assert CliRunner().invoke(report, args).exit_code == 0
     html = page.read_text(encoding="utf-8")
     assert "(this config)" in html and "Experiment config" in html and "<title>T</title>" in html
+    plain = tmp_path / "plain.html"  # the store keeps the grid's config: no --config needed to show it
+    assert CliRunner().invoke(report, ["--store", str(rich_store.path), "--out", str(plain)]).exit_code == 0
+    html = plain.read_text(encoding="utf-8")
+    assert "Experiment config test (hash" in html and "learning_rate: 0.001" in html and "(this config)" not in html
+    assert "Metric roles guessed" not in html
     missing = CliRunner().invoke(report, ["--store", str(tmp_path / "none.sqlite")])
     assert missing.exit_code != 0 and "no results store" in str(missing.exception or missing.output)
 
@@ -267,14 +284,84 @@ def test_unknown_format(rich_store, tmp_path):
 
 
 def test_lower_is_better_metrics_get_the_right_verdict():
-    """AER: a method with the lower error is "better" than the baseline (the direction comes from the task)."""
+    """AER: a method with the lower error is "better" than the baseline (the direction comes from the store's
+    metric roles, which a run writes from the task)."""
     import pandas as pd
 
+    from mbert_eval.grid.run import metric_roles
     from mbert_eval.report.summary import summarize
 
     rows = [dict(task="alignment", metric="aer", model="m", method=method, source="en", target="fr", seed=seed,
                  score=score + 0.001 * seed, extra={}, cell_key=f"{method}{seed}")
             for method, score in (("baseline", 0.20), ("align", 0.10), ("worse", 0.30)) for seed in (1, 2)]
-    [summary] = summarize(pd.DataFrame(rows))
+    [summary] = summarize(pd.DataFrame(rows), metric_roles(["alignment"]))
     verdicts = summary.scores.set_index("method")["verdict"]
     assert not summary.higher_is_better and verdicts["align"] == "better" and verdicts["worse"] == "worse"
+
+
+def _two_method_store(path: Path, methods: tuple[str, str], config=None) -> ResultStore:
+    """POS rows of two methods (three seeds, the second one 10 points better), optionally with a stored config."""
+    from mbert_eval.grid.run import metric_roles
+
+    store = ResultStore(path)
+    for i, method in enumerate(methods):
+        for seed in (1, 2, 3):
+            store.write_cell([ResultRow(f"{method}-{seed}", "pos", "accuracy", "m", method, "qaa", target, seed,
+                                        0.5 + 0.1 * i + 0.001 * seed, 10, "h", "v") for target in ("qab", "qac")])
+    if config is not None:
+        store.write_config(config)
+        store.write_metric_roles(metric_roles(["pos"]))
+    return store
+
+
+def test_the_reference_method_is_a_role_not_a_name(tmp_path):
+    """A grid whose reference method is called `reference` (the config's `baseline:`) gets its Δs."""
+    from mbert_eval.config.experiment import Experiment, MethodConfig, TaskConfig
+    from mbert_eval.grid.run import stored_config
+    from mbert_eval.report import write_report
+
+    experiment = Experiment(tasks={"pos": TaskConfig()}, methods=[MethodConfig.from_name("tlm"),
+                                                                  MethodConfig(name="reference")],
+                            baseline="reference", name="named")
+    assert experiment.reference_method() == "reference"
+    assert Experiment(methods=[MethodConfig.from_name("tlm"), MethodConfig()]).reference_method() == "baseline"
+    assert Experiment(methods=[MethodConfig.from_name("tlm")]).reference_method() == "tlm"
+    store = _two_method_store(tmp_path / "r.sqlite", ("reference", "tlm"), stored_config(experiment))
+    pos = summaries(store)["pos"]
+    assert pos.reference == "reference" and pos.values("method") == ["reference", "tlm"]
+    tlm = pos.scores[pos.scores["method"] == "tlm"]
+    assert tlm["delta"].to_numpy() == pytest.approx([0.1, 0.1]) and set(tlm["verdict"]) == {"better"}
+    assert pos.averages.set_index("method").loc["tlm", "delta"] == pytest.approx(0.1)
+    page = write_report(store, tmp_path / "r.html", "t").read_text(encoding="utf-8")
+    assert "reference method: reference" in page and ">Δ</th>" in page and "+10.0" in page
+    assert "no reference method" not in page
+
+
+def test_no_reference_method_no_delta_and_a_note(tmp_path):
+    """A store without configs whose methods include none called baseline: no Δ, and the page says why."""
+    from mbert_eval.report import write_report
+
+    store = _two_method_store(tmp_path / "r.sqlite", ("first", "second"))
+    pos = summaries(store)["pos"]
+    assert pos.reference is None and pos.scores["delta"].isna().all() and pos.guessed
+    page = write_report(store, tmp_path / "r.html", "t").read_text(encoding="utf-8")
+    assert ">Δ</th>" not in page and "No Δ for pos: there is no reference method" in page
+    assert "Metric roles guessed for pos" in page
+
+
+def test_regressions_are_rendered_by_the_report_and_escaped(tmp_path):
+    from mbert_eval.report import write_report
+    from mbert_eval.report.regressions import RegressionLine, Regressions
+
+    store = _two_method_store(tmp_path / "r.sqlite", ("baseline", "tlm"))
+    found = Regressions(7, "2026-03-01T02:00:00+00:00", {"pos": 0.05},
+                        [RegressionLine("pos", f"group: {EVIL}", "baseline", "qaa", "qab", "accuracy", 0.8, 0.5, 0.05)])
+    page = write_report(store, tmp_path / "r.html", "t", regressions=found).read_text(encoding="utf-8")
+    start = page.index("<main><section id='regressions'>")
+    section = page[start:page.index("</section>", start)]
+    assert "Compared with run #7 (slot 2026-03-01T02:00:00+00:00)" in section and "pos 0.0500" in section
+    assert EVIL not in page and "group: &lt;script&gt;" in section and section.count("<tr>") == 2
+    assert "<td class=\"num\" data-value=\"0.8\">0.8000</td>" in section and "0.3000" in section
+    first = Regressions(None, "", {}, [])
+    page = write_report(store, tmp_path / "r.html", "t", regressions=first).read_text(encoding="utf-8")
+    assert "First run of this job" in page and "Compared with run" not in page

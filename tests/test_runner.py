@@ -1,12 +1,15 @@
 """The runner: one fine-tuning per cell whatever the number of targets, resume, overwrite."""
+from dataclasses import asdict
+
 from click.testing import CliRunner
 from conftest import family_experiment, write_config
 
 from mbert_eval.cli import main
 from mbert_eval.config.loading import load_experiment
-from mbert_eval.grid.cells import expand
+from mbert_eval.grid.cells import expand, fine_tune_settings
 from mbert_eval.grid.run import run_experiment
 from mbert_eval.store.results import ResultStore
+from mbert_eval.tasks import build_task
 from mbert_eval.tasks.fine_tuned import FineTunedTask
 
 
@@ -48,6 +51,23 @@ def test_grid_fine_tunes_once_per_cell_and_resumes(tmp_path, small_family, tiny_
     again = run_experiment(experiment)
     assert again.cells_run == 0 and again.cells_skipped == 4 and calls == []
     assert [r.created_at for r in store.rows()] == [r.created_at for r in rows]
+
+
+def test_a_cell_takes_the_training_config_whole(tmp_path, small_family, tiny_model):
+    """Every training key reaches the cell's settings; epochs: the task's override, then the training config's;
+    seed from the cell, freezing from the method."""
+    training = {"learning_rate": 3e-4, "batch_size": 8, "max_length": 48, "epochs": 2, "warmup_ratio": 0.1,
+                "weight_decay": 0.01, "max_grad_norm": 0.5, "eval_batch_size": 64, "batching": "megabatch",
+                "word_embeddings": "freeze", "lr_schedule": "constant", "activation_checkpointing": True}
+    raw = family_experiment(small_family, tiny_model, training=training, methods=["freeze1"], seeds=[7])
+    raw["tasks"]["paraphrase"]["epochs"] = 3
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == []
+    for cell in expand(experiment):
+        settings = asdict(fine_tune_settings(experiment, build_task(experiment, cell.task), cell))
+        epochs = 3 if cell.task == "paraphrase" else 2
+        assert settings == {**training, "epochs": epochs, "seed": 7, "freeze": 1, "cache_frozen": False,
+                            "layer_mix": False}
 
 
 def test_new_target_only_evaluates_what_is_missing(tmp_path, small_family, tiny_model):

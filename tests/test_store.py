@@ -67,3 +67,23 @@ def test_results_table_shows_mean_and_std_over_seeds(tmp_path):
     text = format_results(store)
     assert "0.7000 ± 0.2000" in text and text.splitlines()[1].split()[-1] == "3"
     assert "0.9000" in format_results(store, per_seed=True)
+
+
+def test_configs_and_metric_roles_round_trip(tmp_path):
+    from mbert_eval.store.results import MetricRole, StoredConfig
+
+    store = ResultStore(tmp_path / "r.sqlite")
+    assert store.configs() == [] and store.metric_roles() == []
+    store.write_config(StoredConfig("h1", "one", {"training": {"learning_rate": 2e-5}, "path": tmp_path}, "base"))
+    store.write_config(StoredConfig("h2", "two", {}, None, written_at="2099-01-01T00:00:00+0000"))
+    store.write_config(StoredConfig("h1", "one", {}, "base"))  # the same hash again: kept, only its time moves
+    configs = ResultStore(tmp_path / "r.sqlite").configs()
+    assert [c.config_hash for c in configs] == ["h1", "h2"] and configs[1].reference is None
+    assert configs[0].config == {"training": {"learning_rate": 2e-5}, "path": str(tmp_path)}  # JSON, default=str
+    store.write_metric_roles([MetricRole("pos", "f1", True, True), MetricRole("aer", "aer", True, False, "error")])
+    store.write_metric_roles([MetricRole("pos", "xtreme_f1", False, None, "XTREME's"),
+                              MetricRole("pos", "accuracy", True, True, "main")])  # replaces pos's roles
+    assert store.metric_roles() == [MetricRole("aer", "aer", True, False, "error"),
+                                    MetricRole("pos", "accuracy", True, True, "main"),
+                                    MetricRole("pos", "xtreme_f1", False, None, "XTREME's")]
+

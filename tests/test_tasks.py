@@ -7,7 +7,7 @@ from mbert_eval.data import TaggedSentence
 from mbert_eval.grid.run import run_experiment
 from mbert_eval.models.encoders import load_tokenizer
 from mbert_eval.store.results import ResultStore
-from mbert_eval.tasks import TaskData, get_task
+from mbert_eval.tasks import get_task
 from mbert_eval.training.batches import PAD_LABEL
 
 
@@ -77,7 +77,7 @@ def test_retrieval_finds_identical_sentences(tiny_model, tmp_path):
     from mbert_eval.models.encoders import load_model
     from mbert_eval.tasks.base import Prepared
 
-    task = get_task("tatoeba", TaskData())
+    task = get_task("tatoeba")
     sentences = [f"zi widbehi fowew {'vi ' * i}nunun ." for i in range(12)]
     prepared = Prepared(load_model(str(tiny_model)), load_tokenizer(str(tiny_model)))
     scores = task.evaluate(prepared, [ParallelPair(s, s) for s in sentences], torch.device("cpu"))

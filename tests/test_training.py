@@ -1,15 +1,17 @@
 """The fine-tuning loop's options: how batches are formed, the word-embedding matrix frozen, the learning-rate
 schedule, and the best epoch kept in a file."""
 import random
+from dataclasses import fields
 
 import pytest
 import torch
 from test_methods import _features
 
+from mbert_eval.config.experiment import TrainingConfig
 from mbert_eval.models.encoders import freeze_lower_layers, load_model
 from mbert_eval.training.batches import BATCHINGS, MEGABATCH, training_batches
 from mbert_eval.training.loop import FineTuneSettings, fine_tune
-from mbert_eval.training.optim import adamw, step_schedule
+from mbert_eval.training.optim import adamw, lr_factor, step_schedule
 from mbert_eval.training.scalar_mix import ScalarMixClassifier
 
 
@@ -59,6 +61,35 @@ def test_frozen_word_embeddings_do_not_change_and_have_no_optimizer_state(tiny_m
         assert not torch.equal(layer, layer_before)  # the rest still trains
         optimizer = adamw(model, settings.learning_rate)
         assert id(embedding) not in {id(p) for group in optimizer.param_groups for p in group["params"]}
+
+
+def test_adamw_decays_weight_matrices_only_and_leaves_frozen_parameters_out(tiny_model):
+    """BERT's rule (Devlin et al. 2019): weight decay on matrices, none on biases and LayerNorm weights; a frozen
+    parameter is not in the optimizer at all."""
+    model = load_model(str(tiny_model), "token", 3)
+    freeze_lower_layers(model, 1)
+    decayed, plain = adamw(model, learning_rate=1e-3, weight_decay=0.01).param_groups
+    assert (decayed["weight_decay"], plain["weight_decay"]) == (0.01, 0.0)
+    assert decayed["params"] and all(p.ndim >= 2 for p in decayed["params"])
+    assert plain["params"] and all(p.ndim == 1 for p in plain["params"])
+    optimized = {id(p) for p in decayed["params"] + plain["params"]}
+    assert optimized == {id(p) for p in model.parameters() if p.requires_grad}
+    assert any(not p.requires_grad for p in model.parameters())
+
+
+def test_lr_factor_warms_up_then_decays_or_stays():
+    assert [lr_factor(done, 0.2) for done in (0.0, 0.1, 0.2, 0.6, 1.0)] == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.0])
+    assert [lr_factor(done, 0.2, "constant") for done in (0.1, 0.2, 0.6, 1.0)] == pytest.approx([0.5, 1.0, 1.0, 1.0])
+    assert lr_factor(0.0, 0.0) == 1.0 and lr_factor(0.5, 0.0) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'cosine'"):
+        lr_factor(0.5, 0.1, "cosine")
+
+
+def test_fine_tune_settings_hold_every_training_key():
+    """The training config is passed whole (`grid.cells.fine_tune_settings`): every key has its field, and the
+    cell adds the seed and the method's fine-tuning options."""
+    method_options = {"seed", "freeze", "cache_frozen", "layer_mix"}
+    assert {f.name for f in fields(FineTuneSettings)} == {f.name for f in fields(TrainingConfig)} | method_options
 
 
 def test_learning_rate_schedules(tiny_model):

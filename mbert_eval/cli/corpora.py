@@ -52,10 +52,11 @@ def text(inputs: tuple[str, ...], out: str) -> None:
 @click.option("--learning-rate", type=float, help="Peak learning rate (default: BERT's 1e-4).")
 @click.option("--batch-size", type=int, help="Sequences per step (default 32).")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
 def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, vocab_size: int,
              init_from: str | None, objectives: tuple[str, ...], parallel: tuple[tuple[str, str], ...],
-             max_steps: int | None,
-             max_minutes: float | None, learning_rate: float | None, batch_size: int | None, seed: int) -> None:
+             max_steps: int | None, max_minutes: float | None, learning_rate: float | None,
+             batch_size: int | None, seed: int, device: str) -> None:
     """Masked-LM pretraining of a BERT on CORPUS text files (one sentence a line, one language a
     file), or continued pretraining of any checkpoint with --init-from."""
     from mbert_eval.pretraining.loop import PretrainConfig
@@ -67,6 +68,6 @@ def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, voc
         corpus=[Path(c) for c in corpus], out_dir=Path(out), preset=preset, tokenizer=tokenizer,
         vocab_size=vocab_size, init_from=init_from, objectives=tuple(objectives),
         parallel=[(Path(source), Path(target)) for source, target in parallel],
-        max_minutes=max_minutes, seed=seed, **options,
+        max_minutes=max_minutes, seed=seed, device=device, **options,
     )
     click.echo(f"model written to {run_pretraining(config)}")

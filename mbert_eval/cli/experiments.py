@@ -39,7 +39,7 @@ def validate(config: str, overrides: tuple[str, ...]) -> None:
 def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: bool) -> None:
     """Run the grid in CONFIG, computing only the cells the store does not hold yet."""
     from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.run import run_experiment
+    from mbert_eval.grid.run import run_experiment, stored_config
 
     experiment, problems = load_experiment(config, overrides)
     summary = run_experiment(experiment, overwrite=overwrite, problems=problems)
@@ -49,7 +49,7 @@ def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: boo
         from mbert_eval.store.results import ResultStore
 
         path = write_report(ResultStore(summary.store), default_report_path(experiment.name),
-                            f"mbert-eval: {experiment.name}", experiment=experiment)
+                            f"mbert-eval: {experiment.name}", config=stored_config(experiment))
         click.echo(f"report: {path}")
 
 

@@ -1,4 +1,4 @@
-"""`mbert-eval ls languages|tasks|methods`: what the suite knows."""
+"""`mbert-eval ls languages|tasks|methods|executors|metrics`: what the suite knows, read off its registries."""
 from __future__ import annotations
 
 import click
@@ -8,7 +8,7 @@ from mbert_eval.cli.group import Group
 
 @click.group(cls=Group)
 def ls() -> None:
-    """List languages, tasks or methods."""
+    """List languages, tasks, methods, executors or metrics."""
 
 
 @ls.command("languages")
@@ -22,12 +22,14 @@ def ls_languages(task: str | None) -> None:
 
 @ls.command("tasks")
 def ls_tasks() -> None:
-    """The registered tasks with their metric and default epochs."""
-    from mbert_eval.tasks import TASKS, get_task
+    """The registered tasks: main metric, default epochs, summary and options."""
+    from mbert_eval.tasks import TASKS
 
-    for name in sorted(TASKS):
-        meta = get_task(name).metadata
-        click.echo(f"{name:<11} {meta.main_metric:<9} epochs={meta.epochs:<3} {meta.description}")
+    for name in TASKS:
+        meta = TASKS.get(name).metadata
+        click.echo(f"{name:<11} {meta.main_metric:<9} epochs={meta.epochs:<3} {TASKS.summary(name)}")
+        for option, what in meta.options.items():
+            click.echo(f"{'':<11} option {option}: {what}")
 
 
 @ls.command("methods")
@@ -37,3 +39,21 @@ def ls_methods() -> None:
 
     for name, summary in describe_methods():
         click.echo(f"{name:<10} {summary}")
+
+
+@ls.command("executors")
+def ls_executors() -> None:
+    """The executors an experiment's `executor` key can name."""
+    from mbert_eval.grid.executors import EXECUTORS
+
+    for name in EXECUTORS:
+        click.echo(f"{name:<10} {EXECUTORS.summary(name)}")
+
+
+@ls.command("metrics")
+def ls_metrics() -> None:
+    """The metric functions the tasks score with."""
+    from mbert_eval.metrics import METRICS
+
+    for name in METRICS:
+        click.echo(f"{name:<20} {METRICS.summary(name)}")

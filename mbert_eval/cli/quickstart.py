@@ -13,7 +13,7 @@ import yaml
 
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
-from mbert_eval.grid.run import RunSummary, run_experiment
+from mbert_eval.grid.run import RunSummary, run_experiment, stored_config
 from mbert_eval.pretraining.loop import PretrainConfig, pretrain
 from mbert_eval.report import write_report
 from mbert_eval.store.results import ResultStore
@@ -74,7 +74,7 @@ def run_quickstart(out: Path, report: Path) -> tuple[RunSummary, Path]:
     experiment, problems = load_experiment(config_path)
     summary = run_experiment(experiment, problems=problems)
     title = "mbert-eval quickstart: zero-shot transfer"
-    return summary, write_report(ResultStore(summary.store), report, title, experiment=experiment)
+    return summary, write_report(ResultStore(summary.store), report, title, config=stored_config(experiment))
 
 
 # The real-data quickstart: multilingual-e5-small (imported offline) on the real data of ../shared/data.
@@ -154,7 +154,7 @@ def run_real_quickstart(data: Path, model: Path, out: Path, report: Path) -> tup
     experiment, problems = load_experiment(config_path)
     summary = run_experiment(experiment, problems=problems)
     title = "mbert-eval quickstart: multilingual-e5-small, zero-shot from English"
-    return summary, write_report(ResultStore(summary.store), report, title, experiment=experiment)
+    return summary, write_report(ResultStore(summary.store), report, title, config=stored_config(experiment))
 
 
 @click.command()

@@ -26,7 +26,8 @@ def _format_of(out: str | None, fmt: str | None) -> str:
               help="Output format [default: from --out's suffix, else html].")
 @click.option("--title", help="Page title [default: mbert-eval report: NAME].")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="The experiment config, shown in the metadata section (its hash is matched with the rows').")
+              help="An experiment config to mark in the metadata section (its hash is matched with the rows'); "
+                   "a config the store lacks is shown and used too.")
 def report(store_path: str, out: str | None, fmt: str | None, title: str | None, config_path: str | None) -> None:
     """Write the report of a results store: tables, charts and run metadata."""
     if not Path(store_path).is_file():
@@ -34,13 +35,14 @@ def report(store_path: str, out: str | None, fmt: str | None, title: str | None,
     from mbert_eval.report import write_report
     from mbert_eval.store.results import ResultStore
 
-    experiment = None
+    config = None
     if config_path:
         from mbert_eval.config.loading import load_experiment
+        from mbert_eval.grid.run import stored_config
 
-        experiment, _ = load_experiment(config_path)
+        config = stored_config(load_experiment(config_path)[0])
     fmt = _format_of(out, fmt)
     name = Path(store_path).resolve().parent.name
     path = Path(out) if out else default_report_path(name, fmt)
-    written = write_report(ResultStore(store_path), path, title or f"mbert-eval report: {name}", fmt, experiment)
+    written = write_report(ResultStore(store_path), path, title or f"mbert-eval report: {name}", fmt, config)
     click.echo(f"report: {written}")

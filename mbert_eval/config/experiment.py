@@ -169,6 +169,14 @@ class Experiment:
         """sha256 (16 hex digits) of the canonical JSON of the whole config."""
         return stable_hash(self.to_dict())
 
+    def reference_method(self) -> str | None:
+        """The method every other is compared with (Δ): `baseline:` when set, else the method named `baseline`
+        if the grid lists it, else the first method (None: the grid lists none)."""
+        names = [method.name for method in self.methods]
+        if self.baseline is not None:
+            return self.baseline
+        return "baseline" if "baseline" in names else next(iter(names), None)
+
 
 def stable_hash(data: Any) -> str:
     """Short sha256 of canonical JSON, used for config hashes and cell keys."""

@@ -1,5 +1,6 @@
-"""Reading an experiment: YAML (errors name file:line), `--set key.path=value` overrides, typed conversion
-that collects every problem with its key path, model paths anchored at the config's folder."""
+"""Reading an experiment: YAML (errors name file:line; `read_yaml`, which the jobs file uses too),
+`--set key.path=value` overrides, typed conversion that collects every problem with its key path, model paths
+anchored at the config's folder."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,6 +30,17 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
+def read_yaml(file: Path) -> Any:
+    """The YAML document in `file` (None when empty); invalid YAML is a UserError naming file:line and the
+    problem."""
+    try:
+        return yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise UserError(f"{file}{where}: not valid YAML ({getattr(err, 'problem', None) or err})") from None
+
+
 def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple[Experiment, list[str]]:
     """Read a YAML config and apply overrides; returns the experiment and the problems found
     while reading it (unknown keys, wrong types), each prefixed by its key path."""
@@ -38,12 +50,7 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple
         file = Path(path)
         if not file.is_file():
             raise UserError(f"config file not found: {file}")
-        try:
-            raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark else ""
-            raise UserError(f"{file}{where}: not valid YAML ({getattr(err, 'problem', err)})") from err
+        raw = read_yaml(file) or {}
         if not isinstance(raw, dict):
             raise UserError(f"{file}: the config must be a YAML mapping")
         base = file.resolve().parent

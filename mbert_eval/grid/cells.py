@@ -2,11 +2,11 @@
 the key that names its results in the store (everything that can change its scores)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from mbert_eval.config.experiment import Experiment, MethodConfig, stable_hash
-from mbert_eval.grid.validation import build_task
 from mbert_eval.languages import lookup
+from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
 from mbert_eval.training.loop import FineTuneSettings
 
@@ -48,29 +48,12 @@ def method_of(experiment: Experiment, name: str) -> MethodConfig:
 
 
 def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTuneSettings:
-    """The cell's hyperparameters: task override, then training config, then the task default;
-    freezing and layer mixing come from the cell's method."""
-    training = experiment.training
+    """The cell's hyperparameters: the training config whole, its epochs resolved (task override, then
+    training config, then the task default); the seed is the cell's, freezing and layer mixing the method's."""
     method = method_of(experiment, cell.method)
-    epochs = experiment.tasks[cell.task].epochs or training.epochs or task.metadata.epochs
-    return FineTuneSettings(
-        learning_rate=training.learning_rate,
-        max_length=training.max_length,
-        batch_size=training.batch_size,
-        epochs=epochs,
-        warmup_ratio=training.warmup_ratio,
-        weight_decay=training.weight_decay,
-        max_grad_norm=training.max_grad_norm,
-        eval_batch_size=training.eval_batch_size,
-        batching=training.batching,
-        word_embeddings=training.word_embeddings,
-        lr_schedule=training.lr_schedule,
-        activation_checkpointing=training.activation_checkpointing,
-        seed=cell.seed,
-        freeze=method.freeze,
-        cache_frozen=method.cache_frozen,
-        layer_mix=method.layer_mix,
-    )
+    epochs = experiment.tasks[cell.task].epochs or experiment.training.epochs or task.metadata.epochs
+    return FineTuneSettings(**{**asdict(experiment.training), "epochs": epochs}, seed=cell.seed,
+                            freeze=method.freeze, cache_frozen=method.cache_frozen, layer_mix=method.layer_mix)
 
 
 def cell_key(experiment: Experiment, cell: Cell) -> str:

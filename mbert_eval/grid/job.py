@@ -18,11 +18,11 @@ from mbert_eval.config.experiment import Experiment
 from mbert_eval.data import file_checksum
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.grid.cells import Cell, fine_tune_settings, method_of
-from mbert_eval.grid.validation import build_task
 from mbert_eval.languages import lookup
 from mbert_eval.methods import MethodContext, prepare_encoder
 from mbert_eval.models.encoders import pick_device
 from mbert_eval.store.results import ResultRow
+from mbert_eval.tasks import build_task
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,8 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     target_examples = {t.code: task.target_examples(t) for t in targets}
     started = time.perf_counter()
     torch.manual_seed(cell.seed)
-    context = MethodContext(experiment, cell.source, cell.seed, experiment.output_dir / "checkpoints")
+    context = MethodContext(experiment, cell.source, cell.seed, experiment.output_dir / "checkpoints",
+                            experiment.device)
     model_spec = prepare_encoder(cell.model, method_of(experiment, cell.method), context)
     prepared = task.prepare(model_spec, train, dev, fine_tune_settings(experiment, task, cell), device)
     train_time = time.perf_counter() - started

@@ -1,7 +1,9 @@
-"""Running a grid: validate, plan the cells (and targets) the store lacks, run them on an executor, write each
-cell's rows in one transaction as it finishes."""
+"""Running a grid: validate, describe the run in the store (its config and reference method, its tasks' metric
+roles), plan the cells (and targets) the store lacks, run them on an executor, write each cell's rows in one
+transaction as it finishes."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -14,7 +16,8 @@ from mbert_eval.grid.cells import Cell, cell_key, expand
 from mbert_eval.grid.executors.local import Executor
 from mbert_eval.grid.job import CellJob, code_version, library_versions
 from mbert_eval.grid.validation import validate
-from mbert_eval.store.results import ResultStore
+from mbert_eval.store.results import MetricRole, ResultStore, StoredConfig
+from mbert_eval.tasks import get_task
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,24 @@ class RunSummary:
         """One line for the terminal: cells run and skipped, rows written, the store."""
         return (f"{self.cells_run} cells run, {self.cells_skipped} already stored, "
                 f"{self.rows_written} rows written to {self.store}")
+
+
+def stored_config(experiment: Experiment) -> StoredConfig:
+    """The experiment as the store keeps it: hash, name, the config as JSON values, the reference method."""
+    config = json.loads(json.dumps(experiment.to_dict(), default=str))
+    return StoredConfig(experiment.config_hash(), experiment.name, config, experiment.reference_method())
+
+
+def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
+    """Each task's metric roles from its metadata: the main metric (with its direction) and its other declared
+    metrics (direction not declared). Per-layer scores (`{main}_layerNN`) are derived: they get no row."""
+    roles = []
+    for name in tasks:
+        metadata = get_task(name).metadata
+        main, described = metadata.main_metric, metadata.metric_descriptions
+        roles.append(MetricRole(name, main, True, metadata.higher_is_better, described.get(main, "")))
+        roles += [MetricRole(name, metric, False, None, text) for metric, text in described.items() if metric != main]
+    return roles
 
 
 def plan(experiment: Experiment, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
@@ -58,6 +79,8 @@ def run_experiment(
         more = f" (and {len(problems) - 1} more; see `mbert-eval validate`)" if len(problems) > 1 else ""
         raise UserError(f"{problems[0]}{more}")
     store = ResultStore(experiment.store_path)
+    store.write_config(stored_config(experiment))
+    store.write_metric_roles(metric_roles(experiment.tasks))
     jobs, skipped = plan(experiment, store, overwrite)
     if executor is None:
         from mbert_eval.grid.executors import executor_from_experiment

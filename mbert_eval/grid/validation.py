@@ -1,4 +1,5 @@
-"""Checks an experiment without running it: every problem, each with its key path."""
+"""Checks an experiment without running it: every problem, each with its key path (tasks, executors and
+method steps checked against their registries)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,45 +7,15 @@ from pathlib import Path
 from mbert_eval.aligner.word_aligner import WordAlignerConfig
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.errors import UserError
+from mbert_eval.grid.executors import EXECUTORS
 from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import check_method, needs_parallel
 from mbert_eval.models.encoders import check_model_spec, model_depth
-from mbert_eval.tasks import get_task
-from mbert_eval.tasks.base import Task, TaskData
+from mbert_eval.tasks import build_task
+from mbert_eval.tasks.base import Task
 from mbert_eval.training.batches import BATCHINGS
 from mbert_eval.training.loop import WORD_EMBEDDINGS
 from mbert_eval.training.optim import LR_SCHEDULES
-
-EXECUTORS = ("local", "ray")
-
-
-def task_data(experiment: Experiment, name: str) -> TaskData:
-    """A task's data config, falling back to the task's Hub datasets where no file is given."""
-    config = experiment.tasks[name]
-    metadata = get_task(name).metadata
-    return TaskData(
-        train=config.train or metadata.hub_train,
-        dev=config.dev or metadata.hub_dev,
-        test=config.test or metadata.hub_test,
-        pivot=config.pivot,
-        gold=config.gold,
-        base_dir=experiment.base_dir,
-    )
-
-
-TASK_OPTIONS = ("layer", "label_subword", "one_indexed")  # the keys of `tasks.NAME` that are options of some task
-
-
-def build_task(experiment: Experiment, name: str) -> Task:
-    """The task object of one config entry, with its data and the options it takes; an option set for a task
-    that does not take it is an error."""
-    config = experiment.tasks[name]
-    takes = get_task(name).option_names
-    given = {key: getattr(config, key) for key in TASK_OPTIONS if getattr(config, key) is not None}
-    for key in given:
-        if key not in takes:
-            raise UserError(f"task '{name}' has no option '{key}'" + (f" (it takes: {', '.join(takes)})" if takes else ""))
-    return get_task(name, task_data(experiment, name), **given)
 
 
 def _languages(codes: list[str], key: str, problems: list[str]) -> list[Language]:
@@ -74,7 +45,7 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
     targets = _languages(experiment.targets, "targets", problems)
     _check_methods(experiment, problems)
     if experiment.executor not in EXECUTORS:
-        problems.append(f"executor: unknown executor '{experiment.executor}' (known: {', '.join(EXECUTORS)})")
+        problems.append(f"executor: {EXECUTORS.unknown(experiment.executor)}")
     ray = experiment.ray
     if ray.num_gpus < 0 or ray.num_cpus <= 0 or ray.max_retries < 0:
         problems.append("ray: num_gpus must be >= 0, num_cpus > 0 and max_retries >= 0")
@@ -98,6 +69,8 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
     names = [method.name for method in experiment.methods]
     if not names:
         problems.append("methods: no method given")
+    if names and experiment.baseline is not None and experiment.baseline not in names:
+        problems.append(f"baseline: unknown method '{experiment.baseline}' (methods: {', '.join(names)})")
     depths = {model: model_depth(model) for model in experiment.models}
     for index, method in enumerate(experiment.methods):
         key = f"methods[{index}]"
@@ -150,10 +123,10 @@ def _check_task_files(
         for key in keys:
             if key not in task.data_keys or (target is None and not task.needs_training):
                 continue
-            if key in task.optional_data_keys and not task.data.has(key, language):
+            if key in task.optional_data_keys and not task.has_data(key, language):
                 continue
             try:
-                spec = task.data.spec(key, language)
+                spec = task.spec(key, language)
             except UserError as err:
                 problems.append(f"tasks.{name}.{key}: {err}")
                 continue

@@ -10,54 +10,23 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
-from mbert_eval.config.experiment import Experiment, MethodConfig, stable_hash
+import mbert_eval.methods.steps  # noqa: F401  (registers the built-in steps in STEPS)
+from mbert_eval.config.experiment import MethodConfig, stable_hash
 from mbert_eval.data import file_checksum
 from mbert_eval.errors import UserError
-
-
-@dataclass(frozen=True)
-class MethodContext:
-    """What a step may use: the experiment's settings, the cell's languages and seed, a cache."""
-
-    experiment: Experiment
-    source: str
-    seed: int
-    cache_dir: Path
-
-
-@dataclass(frozen=True)
-class Step:
-    """A checkpoint-deriving step: `build(base, out_dir, context)` writes a model folder;
-    `fingerprint(context)` is what, besides the base checkpoint and seed, its output depends on."""
-
-    name: str
-    summary: str
-    build: Callable[[str, Path, MethodContext], None]
-    fingerprint: Callable[[MethodContext], dict[str, Any]]
-    needs_parallel: bool = False
-
-
-STEPS: dict[str, Step] = {}
-
-
-def register_step(step: Step) -> None:
-    """Add a step to the registry (each step module calls this once)."""
-    STEPS[step.name] = step
+from mbert_eval.methods.base import STEPS, MethodContext
 
 
 def check_method(method: MethodConfig) -> list[str]:
     """Problems with a method: unknown steps, negative freeze, incompatible options."""
-    _load_steps()
     problems = []
     for step in method.chain:
         if step not in STEPS:
             close = difflib.get_close_matches(step, [*STEPS, "baseline", "mix", "freeze3"], n=1)
             hint = f"; did you mean: {', '.join(close)}?" if close else ""
-            problems.append(f"unknown method step '{step}'{hint} (steps: {', '.join(sorted(STEPS))}; "
+            problems.append(f"unknown method step '{step}'{hint} (steps: {', '.join(STEPS.names())}; "
                             "options: freeze<k>, mix)")
     if method.freeze < 0:
         problems.append(f"freeze must be 0 or more, got {method.freeze}")
@@ -68,8 +37,7 @@ def check_method(method: MethodConfig) -> list[str]:
 
 def needs_parallel(method: MethodConfig) -> bool:
     """Whether any step of the method reads parallel text."""
-    _load_steps()
-    return any(STEPS[step].needs_parallel for step in method.chain if step in STEPS)
+    return any(STEPS.get(step).needs_parallel for step in method.chain if step in STEPS)
 
 
 def checkpoint_identity(spec: str) -> str:
@@ -82,8 +50,9 @@ def checkpoint_identity(spec: str) -> str:
 
 
 def derived_checkpoint(step_name: str, base: str, context: MethodContext) -> str:
-    """The step's output for `base`, built once and then reused from the cache."""
-    step = STEPS[step_name]
+    """The step's output for `base`, built once and then reused from the cache (the device is not part of the
+    key: it changes how fast a checkpoint is built, not which one)."""
+    step = STEPS.get(step_name)
     key = stable_hash({"step": step_name, "base": checkpoint_identity(base), "seed": context.seed,
                        "inputs": step.fingerprint(context)})
     out = context.cache_dir / f"{step_name}-{key}"
@@ -106,12 +75,7 @@ def prepare_encoder(model: str, method: MethodConfig, context: MethodContext) ->
 
 def describe_methods() -> list[tuple[str, str]]:
     """(name, summary) of the built-in method names and steps, for `mbert-eval ls methods`."""
-    _load_steps()
     rows = [("baseline", "the base encoder, fine-tuned as it is"),
             ("freeze<k>", "freeze embeddings + bottom k layers while fine-tuning (Wu & Dredze 2019)"),
             ("mix", "classify from a learned softmax-weighted sum of all layers (Peters et al. 2018)")]
-    return rows + [(step.name, step.summary) for step in sorted(STEPS.values(), key=lambda s: s.name)]
-
-
-def _load_steps() -> None:
-    import mbert_eval.methods.steps  # noqa: F401  (registers the built-in steps)
+    return rows + [(name, STEPS.summary(name)) for name in STEPS.names()]

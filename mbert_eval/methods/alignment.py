@@ -41,7 +41,7 @@ from mbert_eval.config.experiment import AlignConfig
 from mbert_eval.data import AlignmentLinks, check_alignment_ranges
 from mbert_eval.errors import UserError
 from mbert_eval.models.encoders import autocast, load_model, load_tokenizer, pick_device
-from mbert_eval.pretraining.loop import atomic_output
+from mbert_eval.models.folders import atomic_output
 from mbert_eval.training.optim import adamw, lr_factor
 
 RECORD_FILE = "align.json"
@@ -126,12 +126,14 @@ def align_encoder(
     seed: int,
     progress: bool = True,
     links_origin: str = "word alignments",
+    device: str = "auto",
 ) -> Path:
     """Fine-tune the encoder ``base`` so that aligned words share vectors (Cao, Kitaev & Klein 2020) and save it
     to ``out_dir`` as a Hugging Face folder (model, tokenizer, ``align.json``), written atomically.
 
     ``pairs`` are whitespace-tokenized (source, target) sentences, ``links`` their 0-indexed word alignments
     (source word i → target word j), one per pair; ``links_origin`` names them in errors (a Pharaoh file).
+    ``device`` is what the encoder trains on (``auto``: CUDA when present).
     The module docstring lists the choices the paper leaves open.
     """
     _check_settings(settings)
@@ -139,8 +141,7 @@ def align_encoder(
         raise UserError("alignment fine-tuning needs parallel sentence pairs; none were given")
     check_alignment_ranges(links, [(len(source), len(target)) for source, target in pairs], links_origin)
     torch.manual_seed(seed)
-    device = pick_device()
-    model, tokenizer = load_model(base).to(device), load_tokenizer(base)
+    model, tokenizer = load_model(base).to(pick_device(device)), load_tokenizer(base)
     depth = model.config.num_hidden_layers
     if not -(depth + 1) <= settings.layer <= depth:
         raise UserError(f"align layer {settings.layer} does not exist: {base} has hidden states 0..{depth} (-1 = last)")

@@ -1,18 +1,18 @@
-"""The built-in checkpoint steps: `scratch`, `tlm` and `align`."""
+"""The built-in checkpoint steps: `scratch`, `tlm` and `align`, registered in `base.STEPS`."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from mbert_eval.config.experiment import AlignConfig
 from mbert_eval.data import AlignmentLinks
-from mbert_eval.methods import MethodContext, Step, register_step
+from mbert_eval.methods.base import STEPS, MethodContext, Step
 from mbert_eval.methods.parallel_data import load_parallel, write_text_pairs
 from mbert_eval.models.encoders import load_tokenizer, model_depth
+from mbert_eval.models.folders import atomic_output
 
 
 def _parallel_fingerprint(context: MethodContext) -> dict[str, Any]:
@@ -26,7 +26,9 @@ def build_scratch(base: str, out_dir: Path, context: MethodContext) -> None:
 
     torch.manual_seed(context.seed)
     model = AutoModel.from_config(AutoConfig.from_pretrained(base))
-    _save_atomically(out_dir, lambda folder: (model.save_pretrained(folder), load_tokenizer(base).save_pretrained(folder)))
+    with atomic_output(out_dir, "config.json") as partial:
+        model.save_pretrained(partial)
+        load_tokenizer(base).save_pretrained(partial)
 
 
 def build_tlm(base: str, out_dir: Path, context: MethodContext) -> None:
@@ -35,7 +37,7 @@ def build_tlm(base: str, out_dir: Path, context: MethodContext) -> None:
 
     text_dir = context.cache_dir / "parallel-text" / out_dir.name
     files = [write_text_pairs(s, text_dir) for s in load_parallel(context.experiment, context.source)]
-    tlm_encoder(base, out_dir, files, context.experiment.tlm, context.seed)
+    tlm_encoder(base, out_dir, files, context.experiment.tlm, context.seed, device=context.device)
 
 
 def build_align(base: str, out_dir: Path, context: MethodContext) -> None:
@@ -48,37 +50,29 @@ def build_align(base: str, out_dir: Path, context: MethodContext) -> None:
     links: list[AlignmentLinks] = []
     for parallel in load_parallel(context.experiment, context.source):
         pairs += parallel.pairs
-        links += parallel.links if parallel.links is not None else compute_links(base, parallel.pairs, settings)
-    align_encoder(base, out_dir, pairs, links, settings, context.seed)
+        links += (parallel.links if parallel.links is not None
+                  else compute_links(base, parallel.pairs, settings, context.device))
+    align_encoder(base, out_dir, pairs, links, settings, context.seed, device=context.device)
 
 
-def compute_links(model: str, pairs: list[tuple[list[str], list[str]]], settings) -> list[AlignmentLinks]:
-    """Word alignments by the batched SimAlign aligner (Jalili Sabet et al. 2020) with `model`."""
+def compute_links(model: str, pairs: list[tuple[list[str], list[str]]], settings: AlignConfig, device: str
+                  ) -> list[AlignmentLinks]:
+    """Word alignments by the batched SimAlign aligner (Jalili Sabet et al. 2020) with `model`, on `device`."""
     from mbert_eval.aligner.word_aligner import WordAligner, WordAlignerConfig
 
     depth = model_depth(model)
     layer = min(settings.aligner_layer, depth) if depth else settings.aligner_layer
-    aligner = WordAligner(WordAlignerConfig(model=model, layer=layer, methods=(settings.aligner_method,)))
+    aligner = WordAligner(WordAlignerConfig(model=model, layer=layer, methods=(settings.aligner_method,),
+                                            device=device))
     return aligner.align(pairs)[settings.aligner_method]
 
 
-def _save_atomically(out_dir: Path, save) -> None:
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        save(temporary)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        temporary.rename(out_dir)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-
-
-register_step(Step("scratch", "same architecture and tokenizer, randomly initialized (control)", build_scratch,
-                   lambda context: {}))
-register_step(Step("tlm", "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)",
-                   build_tlm, lambda c: {"tlm": asdict(c.experiment.tlm), "data": _parallel_fingerprint(c)},
-                   needs_parallel=True))
-register_step(Step("align", "alignment-aware fine-tuning on word-aligned parallel text (Cao et al. 2020)",
-                   build_align, lambda c: {"align": asdict(c.experiment.align), "data": _parallel_fingerprint(c)},
-                   needs_parallel=True))
+STEPS.register("scratch", Step(build_scratch, lambda context: {}),
+               "same architecture and tokenizer, randomly initialized (control)")
+STEPS.register("tlm", Step(build_tlm, lambda c: {"tlm": asdict(c.experiment.tlm), "data": _parallel_fingerprint(c)},
+                           needs_parallel=True),
+               "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)")
+STEPS.register("align", Step(build_align,
+                             lambda c: {"align": asdict(c.experiment.align), "data": _parallel_fingerprint(c)},
+                             needs_parallel=True),
+               "alignment-aware fine-tuning on word-aligned parallel text (Cao et al. 2020)")

@@ -18,10 +18,11 @@ def tlm_encoder(
     settings: TLMConfig,
     seed: int,
     progress: bool = True,
+    device: str = "auto",
 ) -> Path:
     """Continue pretraining ``base`` with translation LM (Conneau & Lample 2019) on the line-aligned
     ``parallel`` (source file, target file) pairs, mixed with MLM on each side of them (Devlin et al. 2019)
-    when ``settings.mix_mlm``; write the result to ``out_dir`` and return it.
+    when ``settings.mix_mlm``, on ``device``; write the result to ``out_dir`` and return it.
 
     A folder already written by the same settings and files is reused (``pretrain``'s config hash).
     """
@@ -36,5 +37,6 @@ def tlm_encoder(
         learning_rate=settings.learning_rate,
         max_length=settings.max_length,
         seed=seed,
+        device=device,
     )
     return pretrain(config, progress=progress)

@@ -1,7 +1,18 @@
-"""Metrics, one small file each, each citing its source."""
+"""Metrics, one small file each, each citing its source; `METRICS` registers every metric function by name
+(`mbert-eval ls metrics`)."""
+from typing import Callable
+
 from mbert_eval.metrics.accuracy import accuracy, token_accuracy
 from mbert_eval.metrics.aer import alignment_scores
 from mbert_eval.metrics.entity_f1 import entity_scores
 from mbert_eval.metrics.retrieval import retrieval_accuracy
+from mbert_eval.registry import Registry
 
-__all__ = ["alignment_scores", "accuracy", "token_accuracy", "entity_scores", "retrieval_accuracy"]
+METRICS: Registry[Callable[..., object]] = Registry("metric")
+METRICS.register("accuracy", accuracy, "share of predictions equal to the gold label (XNLI, PAWS-X)")
+METRICS.register("token_accuracy", token_accuracy, "word accuracy over tagged sentences (UD-POS)")
+METRICS.register("entity_scores", entity_scores, "entity-level F1, precision and recall of BIO tags (conlleval, seqeval)")
+METRICS.register("retrieval_accuracy", retrieval_accuracy, "cosine nearest-neighbour retrieval accuracy (Tatoeba)")
+METRICS.register("alignment_scores", alignment_scores, "word-alignment precision, recall, F1 and AER (Och & Ney 2003)")
+
+__all__ = ["METRICS", "alignment_scores", "accuracy", "token_accuracy", "entity_scores", "retrieval_accuracy"]

@@ -10,7 +10,8 @@ from typing import Sequence
 
 
 def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
-    """Share of positions where `predicted` equals `gold` (same lengths required)."""
+    """Share of positions where `predicted` equals `gold` (same lengths required): XNLI's and PAWS-X's score
+    (Conneau et al. 2018; Yang et al. 2019)."""
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
     if not gold:
@@ -19,7 +20,7 @@ def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
 
 
 def token_accuracy(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> float:
-    """Word-level accuracy over sentences: every gold word counts once."""
+    """Word-level accuracy over sentences, every gold word counted once: XTREME's UD-POS accuracy (Hu et al. 2020)."""
     flat_gold = [tag for sentence in gold for tag in sentence]
     flat_pred = [tag for sentence in predicted for tag in sentence]
     return accuracy(flat_gold, flat_pred)

@@ -91,10 +91,18 @@ def content_free_ids(tokenizer) -> frozenset[int]:
 
 
 def pick_device(requested: str = "auto") -> torch.device:
-    """`auto` means CUDA when present, else CPU."""
+    """`auto` means CUDA when present, else CPU; otherwise a torch device name (`cpu`, `cuda`, `cuda:1`, ...),
+    a one-line UserError when it is not one or names a GPU this machine does not have."""
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise UserError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:<index>") from None
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise UserError(f"device {requested!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
+                        "GPU(s); use auto or cpu")
+    return device
 
 
 def autocast(device: torch.device):

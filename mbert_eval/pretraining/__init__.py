@@ -1,3 +1,3 @@
-"""Pretraining encoders from scratch or from a checkpoint: the loop (`loop`: PretrainConfig, pretrain,
-atomic_output), the objectives (`objectives`: masked LM, translation LM) and tokenizer training (`tokenizer`:
-WordPiece as mBERT, Unigram as XLM-R)."""
+"""Pretraining encoders from scratch or from a checkpoint: the loop (`loop`: PretrainConfig, pretrain), the
+objectives (`objectives`: masked LM, translation LM) and tokenizer training (`tokenizer`: WordPiece as mBERT,
+Unigram as XLM-R)."""

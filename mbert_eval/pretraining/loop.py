@@ -12,11 +12,8 @@ result is a Hugging Face folder that ``AutoModelForMaskedLM`` / ``AutoModel`` / 
 import hashlib
 import json
 import math
-import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -37,6 +34,8 @@ from transformers import (
 
 from mbert_eval.data import file_checksum, read_parallel
 from mbert_eval.errors import UserError
+from mbert_eval.models.encoders import pick_device
+from mbert_eval.models.folders import atomic_output
 from mbert_eval.paths import is_local_path
 from mbert_eval.pretraining.objectives import (
     OBJECTIVES,
@@ -89,6 +88,7 @@ class PretrainConfig:
     seed: int = 0  # model initialisation, dropout, shuffling and masking
     projection: Projection = "masked"  # "full" only to compare speed: the loss is the same
     parallel: list[tuple[Path, Path]] = ()  # line-aligned (source, target) files for "tlm"; MLM text if no corpus
+    device: str = "auto"  # auto (CUDA when present), cpu, cuda, cuda:1, ...; not part of the hash
 
     def __post_init__(self) -> None:
         self.corpus = [Path(path) for path in self.corpus]
@@ -120,6 +120,7 @@ class PretrainConfig:
             raise UserError(
                 f"mask_prob ({self.mask_prob}) must be in (0, 1) and warmup_ratio ({self.warmup_ratio}) in [0, 1)"
             )
+        pick_device(self.device)  # a device that cannot exist fails here, before any training
         positions = SIZE_PRESETS[self.preset]["max_position_embeddings"]
         if not 3 <= self.max_length <= positions:
             raise UserError(f"max_length must be between 3 and {positions}, got {self.max_length}")
@@ -136,10 +137,11 @@ class PretrainConfig:
             read_parallel(source, target)
 
     def config_hash(self) -> str:
-        """SHA-256 of this config as sorted JSON (without ``out_dir``) plus the checksum of each corpus and
-        parallel file, after ``check_files``."""
+        """SHA-256 of this config as sorted JSON (without ``out_dir`` and ``device``: where a run is written and
+        what it runs on are not what it learns from) plus the checksum of each corpus and parallel file, after
+        ``check_files``."""
         self.check_files()
-        settings = {key: value for key, value in self.to_json().items() if key != "out_dir"}
+        settings = {key: value for key, value in self.to_json().items() if key not in ("out_dir", "device")}
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
         for path in [*self.corpus, *(path for pair in self.parallel for path in pair)]:
             digest.update(file_checksum(path).encode())
@@ -161,7 +163,7 @@ def pretrain(config: PretrainConfig, reuse: bool = True, progress: bool = True) 
 
     AdamW with linear warm-up and decay; the loss projects onto the vocabulary only at masked positions unless
     ``config.projection == "full"``. With ``reuse``, a folder whose ``pretrain.json`` has the same config hash is
-    returned untouched. The folder is written through ``atomic_output``.
+    returned untouched. The folder is written through ``models.folders.atomic_output``.
     """
     config_hash = config.config_hash()
     if reuse and _recorded_hash(config.out_dir) == config_hash:
@@ -180,25 +182,6 @@ def pretrain(config: PretrainConfig, reuse: bool = True, progress: bool = True) 
         record = {"config": config.to_json(), "config_hash": config_hash, **stats}
         (partial / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return config.out_dir
-
-
-@contextmanager
-def atomic_output(out_dir: Path, record_file: str) -> Iterator[Path]:
-    """A temporary sibling folder to write into; it replaces ``out_dir`` when the block ends without error and is
-    removed otherwise, so an interrupted run leaves no half-written ``out_dir``. An existing ``out_dir`` is only
-    replaced if it is empty or an earlier output, recognised by its ``record_file``."""
-    out_dir = Path(out_dir)
-    earlier = out_dir.is_dir() and ((out_dir / record_file).is_file() or not any(out_dir.iterdir()))
-    if out_dir.exists() and not earlier:
-        raise UserError(f"{out_dir} exists and is not an earlier output folder (no {record_file}); pick another one")
-    partial = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        yield partial
-        _replace(partial, out_dir)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
 
 
 def new_model(
@@ -291,7 +274,7 @@ def _train(
     model: PreTrainedModel, objectives: list[Objective], config: PretrainConfig, progress: bool
 ) -> dict[str, float]:
     """The optimisation loop; returns the statistics recorded in ``pretrain.json``."""
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = pick_device(config.device)
     model.to(device).train()
     generator = torch.Generator().manual_seed(config.seed)
     texts = config.monolingual_files(), config.parallel
@@ -343,12 +326,3 @@ def _recorded_hash(out_dir: Path) -> str | None:
         return json.loads((out_dir / RECORD_FILE).read_text(encoding="utf-8")).get("config_hash")
     except (OSError, ValueError, AttributeError):
         return None
-
-
-def _replace(new: Path, out_dir: Path) -> None:
-    """Move ``new`` to ``out_dir``, replacing an existing folder with as short a gap as two renames allow."""
-    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-    if out_dir.exists():
-        out_dir.rename(old)
-    new.rename(out_dir)
-    shutil.rmtree(old, ignore_errors=True)

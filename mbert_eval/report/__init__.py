@@ -1,20 +1,18 @@
 """Reports built from the results store (they only read it): one self-contained HTML page, or the
 same tables as CSV, Markdown, LaTeX or JSON.
 
-`write_report(store, path, title, fmt)` is the one entry point; `summary` computes the numbers,
-`tables` lays them out, `figures`/`charts` draw the SVG charts, `page` renders HTML, `exports` the
-other formats, `metadata` the run-metadata section, `screenshot` opens a page in headless Chromium.
+`write_report(store, path, title, fmt)` is the one entry point; `roles` reads each task's main metric and
+reference method off the store, `summary` computes the numbers, `tables` lays them out, `figures`/`charts`
+draw the SVG charts, `page` renders HTML (with a scheduled job's `regressions` first), `exports` the other
+formats, `metadata` the run-metadata section, `text_table` the `results` command's table.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mbert_eval.errors import UserError
-from mbert_eval.store.results import ResultStore
-
-if TYPE_CHECKING:
-    from mbert_eval.config.experiment import Experiment
+from mbert_eval.report.regressions import Regressions
+from mbert_eval.store.results import ResultStore, StoredConfig
 
 SUFFIXES = {"html": ".html", "csv": ".csv", "md": ".md", "latex": ".tex", "json": ".json"}
 FORMATS = tuple(SUFFIXES)
@@ -32,17 +30,24 @@ def default_report_path(name: str, fmt: str = "html") -> Path:
     return REPORTS_DIR / f"{name}{SUFFIXES[fmt]}"
 
 
-def render_report(store: ResultStore, title: str, fmt: str = "html", experiment: Experiment | None = None) -> str:
-    """The report of everything in `store` as text in format `fmt` (html, csv, md, latex or json)."""
+def render_report(store: ResultStore, title: str, fmt: str = "html", config: StoredConfig | None = None,
+                  regressions: Regressions | None = None) -> str:
+    """The report of everything in `store` as text in format `fmt` (html, csv, md, latex or json).
+
+    `config`: a run's config, marked in the metadata and used like a stored one when the store lacks it;
+    `regressions`: a scheduled job's, the HTML page's first section.
+    """
     _check_format(fmt)
     from mbert_eval.report.exports import to_csv, to_json, to_latex, to_markdown
     from mbert_eval.report.page import render_html
     from mbert_eval.report.summary import summarize
 
     frame = store.dataframe()
-    summaries = summarize(frame)
+    configs = store.configs()
+    known = [c for c in configs if not config or c.config_hash != config.config_hash]
+    summaries = summarize(frame, store.metric_roles(), known + ([config] if config else []))
     if fmt == "html":
-        return render_html(frame, summaries, store.path, title, experiment)
+        return render_html(frame, summaries, store.path, title, configs, config, regressions)
     if fmt == "csv":
         return to_csv(summaries)
     if fmt == "json":
@@ -50,10 +55,10 @@ def render_report(store: ResultStore, title: str, fmt: str = "html", experiment:
     return to_markdown(summaries, title) if fmt == "md" else to_latex(summaries, title)
 
 
-def write_report(store: ResultStore, path: Path, title: str, fmt: str = "html",
-                 experiment: Experiment | None = None) -> Path:
-    """Write the report of `store` to `path` (folders created); `experiment` adds its config to the page."""
-    text = render_report(store, title, fmt, experiment)
+def write_report(store: ResultStore, path: Path, title: str, fmt: str = "html", config: StoredConfig | None = None,
+                 regressions: Regressions | None = None) -> Path:
+    """Write the report of `store` to `path` (folders created); `config` and `regressions` as `render_report`."""
+    text = render_report(store, title, fmt, config, regressions)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -86,7 +86,7 @@ def to_json(summaries: list[TaskSummary], frame: pd.DataFrame, title: str) -> st
         "config_hashes": sorted(set(frame["config_hash"])), "code_versions": sorted(set(frame["code_version"])),
         "library_versions": {k: sorted(set(v)) for k, v in collect(frame, "library_versions").items()},
         "data_checksums": {k: sorted(set(v)) for k, v in collect(frame, "data_checksums").items()},
-        "devices": devices,
+        "devices": devices, "reference_methods": {s.task: s.reference for s in summaries},
     }
     document = {"title": title, "key_columns": KEYS + ["target"], "records": tidy_records(summaries),
                 "metadata": metadata}
@@ -112,7 +112,8 @@ def to_markdown(summaries: list[TaskSummary], title: str) -> str:
     """Every task's tables as Markdown, under a heading per task."""
     parts = [f"# {_markdown_text(title)}\n"] + ([markdown_table(overview_table(summaries))] if summaries else [])
     for s in summaries:
-        parts.append(f"## {_markdown_text(s.task)} ({_markdown_text(s.metric)}, %)\n")
+        against = f", Δ against {s.reference}" if s.reference else ""
+        parts.append(f"## {_markdown_text(s.task)} ({_markdown_text(s.metric)}, %{_markdown_text(against)})\n")
         parts += [markdown_table(table) for table in task_tables(s)]
     return "\n".join(parts)
 
@@ -151,7 +152,8 @@ def latex_table(table: Table) -> str:
 def to_latex(summaries: list[TaskSummary], title: str) -> str:
     """Every task's tables as LaTeX fragments (needs \\usepackage{booktabs})."""
     parts = [f"% {latex_text(' '.join(title.split()))}: tables written by mbert-eval; needs \\usepackage{{booktabs}}.",
-             "% Scores in %: mean +/- sample std over seeds; delta against the baseline; gap = source - target.", ""]
+             "% Scores in %: mean +/- sample std over seeds; delta against each task's reference method; "
+             "gap = source - target.", ""]
     parts += [latex_table(overview_table(summaries))] if summaries else []
     for s in summaries:
         parts += [latex_table(table) for table in task_tables(s)]

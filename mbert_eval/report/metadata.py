@@ -1,8 +1,8 @@
 """The run-metadata section: configs, code and library versions, data checksums, timings, machine.
 
-Everything comes from the store's rows (they carry it), except the description of the machine that
-writes the report and, when given, the experiment config itself. Values that differ between rows
-where they should not (two checksums for one file, several library versions) are flagged.
+Everything comes from the store (its rows and its stored configs), except the description of the machine
+that writes the report and, when given, a config the store lacks. Values that differ between rows where
+they should not (two checksums for one file, several library versions) are flagged.
 """
 from __future__ import annotations
 
@@ -11,15 +11,12 @@ import platform
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 import yaml
 
 from mbert_eval.report.tables import Cell, Column, Table
-
-if TYPE_CHECKING:
-    from mbert_eval.config.experiment import Experiment
+from mbert_eval.store.results import StoredConfig
 
 
 def _text_table(key: str, caption: str, labels: list[str], records: list[list[Cell]]) -> Table:
@@ -41,26 +38,43 @@ def overview(frame: pd.DataFrame, store_path: Path) -> Table:
     return _text_table("meta-overview", "Results", ["item", "value"], [[Cell(k), Cell(v)] for k, v in items])
 
 
-def configs(frame: pd.DataFrame, experiment: Experiment | None) -> Table:
-    """One row per config hash: its tasks, cells and time span; the given experiment's hash is marked."""
-    current = experiment.config_hash() if experiment else None
+def configs(frame: pd.DataFrame, stored: list[StoredConfig], given: StoredConfig | None) -> Table:
+    """One row per config hash of the rows or the store: its name, reference method, learning rate, tasks,
+    cells and time span; the given config's hash is marked."""
+    current = given.config_hash if given else None
+    by_hash = {config.config_hash: config for config in stored + ([given] if given else [])}
+    row_groups = dict(list(frame.groupby("config_hash", sort=False)))
     records = []
-    for config_hash, rows in frame.groupby("config_hash", sort=False):
+    for config_hash in list(row_groups) + [h for h in by_hash if h not in row_groups]:
         mark = " (this config)" if config_hash == current else ""
-        records.append([Cell(f"{config_hash}{mark}", config_hash), Cell(", ".join(sorted(set(rows["task"])))),
-                        Cell(str(rows["cell_key"].nunique())), Cell(f"{min(rows['created_at'])} – "
-                                                                    f"{max(rows['created_at'])}")])
+        config = by_hash.get(config_hash)
+        training = config.config.get("training", {}) if config else {}
+        rows = row_groups.get(config_hash)
+        written = f"{min(rows['created_at'])} – {max(rows['created_at'])}" if rows is not None else "none"
+        records.append([Cell(f"{config_hash}{mark}", config_hash), Cell(config.name if config else "not stored"),
+                        Cell((config.reference or "none") if config else ""),
+                        Cell(str(training.get("learning_rate", ""))),
+                        Cell(", ".join(sorted(set(rows["task"]))) if rows is not None else ""),
+                        Cell(str(rows["cell_key"].nunique()) if rows is not None else "0"), Cell(written)])
     notes = []
-    if experiment and current not in set(frame["config_hash"]):
+    if given and current not in row_groups:
         notes.append(f"The given config (hash {current}) produced none of these rows.")
-    table = _text_table("meta-configs", "Config hashes", ["config hash", "tasks", "cells", "results written"],
-                        records)
+    if any(h not in by_hash for h in row_groups):
+        notes.append("Configs marked \"not stored\" were run before the store kept configs.")
+    labels = ["config hash", "name", "reference method", "learning rate", "tasks", "cells", "results written"]
+    table = _text_table("meta-configs", "Configs", labels, records)
     return Table(table.key, table.caption, table.columns, table.rows, notes=notes)
 
 
-def config_text(experiment: Experiment) -> str:
-    """The experiment config as YAML, the way a user would write it."""
-    return yaml.safe_dump(experiment.to_dict(), sort_keys=False, allow_unicode=True)
+def config_texts(stored: list[StoredConfig], given: StoredConfig | None) -> list[tuple[str, str]]:
+    """(label, YAML) of every stored config, and of the given one when the store lacks it; newest first."""
+    current = given.config_hash if given else None
+    found = {config.config_hash: config for config in stored}
+    if given:
+        found.setdefault(given.config_hash, given)
+    return [(f"{config.name} (hash {config.config_hash}{', this config' if config.config_hash == current else ''})",
+             yaml.safe_dump(config.config, sort_keys=False, allow_unicode=True))
+            for config in reversed(list(found.values()))]
 
 
 def collect(frame: pd.DataFrame, column: str) -> dict[str, list[str]]:
@@ -128,15 +142,16 @@ def machine(frame: pd.DataFrame) -> Table:
 
 @dataclass(frozen=True)
 class Metadata:
-    """The section's tables: short ones (side by side), wide ones, folded ones (long), the config."""
+    """The section's tables: short ones (side by side), wide ones, folded ones (long), the configs as YAML."""
 
     short: list[Table]
     wide: list[Table]
     folded: list[Table]
-    config: str | None
+    configs: list[tuple[str, str]]  # (label, YAML), newest first
 
 
-def metadata_section(frame: pd.DataFrame, store_path: Path, experiment: Experiment | None) -> Metadata:
-    """All metadata tables of the store's rows, and the experiment config when given."""
-    return Metadata([overview(frame, store_path), configs(frame, experiment), machine(frame), libraries(frame)],
-                    [timings(frame)], [checksums(frame)], config_text(experiment) if experiment else None)
+def metadata_section(frame: pd.DataFrame, store_path: Path, stored: list[StoredConfig],
+                     given: StoredConfig | None) -> Metadata:
+    """All metadata tables of the store, and its configs (with the given one when the store lacks it)."""
+    return Metadata([overview(frame, store_path), configs(frame, stored, given), machine(frame), libraries(frame)],
+                    [timings(frame)], [checksums(frame)], config_texts(stored, given))

@@ -11,19 +11,21 @@ import base64
 import hashlib
 import time
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-import mbert_eval
 from mbert_eval.report.figures import Figure, task_figures
 from mbert_eval.report.metadata import metadata_section
+from mbert_eval.report.regressions import Regressions
 from mbert_eval.report.summary import TaskSummary
 from mbert_eval.report.tables import (
+    Cell,
+    Column,
     Table,
     block_tables,
     blocks,
@@ -31,11 +33,11 @@ from mbert_eval.report.tables import (
     model_table,
     overview_table,
 )
-
-if TYPE_CHECKING:
-    from mbert_eval.config.experiment import Experiment
+from mbert_eval.store.results import StoredConfig
 
 TEMPLATES = files("mbert_eval.report") / "templates"
+REGRESSION_LABELS = ("task", "models", "method", "source", "target", "metric")
+REGRESSION_NUMBERS = ("before", "now", "drop", "threshold")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class TaskSection:
 
     name: str
     metric: str
+    reference: str | None
     duplicates: int
     blocks: list[Block]
     models: Table | None
@@ -102,7 +105,35 @@ def task_section(summary: TaskSummary) -> TaskSection:
     sections = [Block(model, source, language_label(source), *block_tables(summary, model, source))
                 for model, source in blocks(summary)]
     models = model_table(summary) if len(summary.values("model")) > 1 else None
-    return TaskSection(summary.task, summary.metric, summary.duplicates, sections, models, task_figures(summary))
+    return TaskSection(summary.task, summary.metric, summary.reference, summary.duplicates, sections, models,
+                       task_figures(summary))
+
+
+def regression_table(regressions: Regressions) -> Table:
+    """A job's regressions as a table: where, and the scores as stored (four decimals)."""
+    columns = ([Column(label, numeric=False) for label in REGRESSION_LABELS] +
+               [Column(label) for label in REGRESSION_NUMBERS])
+    rows = [[Cell(getattr(line, label), getattr(line, label)) for label in REGRESSION_LABELS] +
+            [Cell(f"{getattr(line, label):.4f}", getattr(line, label)) for label in REGRESSION_NUMBERS]
+            for line in regressions.lines]
+    return Table("regressions-table", "Scores that dropped by more than their task's threshold", columns, rows)
+
+
+def guessed_roles(summaries: list[TaskSummary]) -> str:
+    """The sentence naming the tasks whose metric roles were guessed (empty when none was)."""
+    tasks = [s.task for s in summaries if s.guessed]
+    if not tasks:
+        return ""
+    return (f"Metric roles guessed for {', '.join(tasks)}: the store predates stored metric roles, so the main "
+            f"metric is accuracy where present (else the first metric) and higher is taken as better.")
+
+
+def package_version() -> str:
+    """The installed mbert-eval's version ("unknown" when running from an uninstalled checkout)."""
+    try:
+        return version("mbert-eval")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _sha256(text: str) -> str:
@@ -110,8 +141,10 @@ def _sha256(text: str) -> str:
 
 
 def render_html(frame: pd.DataFrame, summaries: list[TaskSummary], store_path: Path, title: str,
-                experiment: Experiment | None = None) -> str:
-    """The whole page as one string."""
+                configs: list[StoredConfig], given: StoredConfig | None = None,
+                regressions: Regressions | None = None) -> str:
+    """The whole page as one string: `configs` are the store's, `given` one it may lack, `regressions` a
+    scheduled job's (shown first)."""
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
     csp = (f"default-src 'none'; style-src {_sha256(css)}; script-src {_sha256(js)}; img-src data:; "
@@ -119,9 +152,10 @@ def render_html(frame: pd.DataFrame, summaries: list[TaskSummary], store_path: P
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     template = environment.from_string((TEMPLATES / "report.html.j2").read_text(encoding="utf-8"))
     return template.render(
-        title=title, css=Markup(css), js=Markup(js), csp=csp, headers=headers, version=mbert_eval.__version__,
+        title=title, css=Markup(css), js=Markup(js), csp=csp, headers=headers, version=package_version(),
         store=str(store_path), n_rows=len(frame), written=time.strftime("%Y-%m-%d %H:%M"),
-        tasks=[task_section(summary) for summary in summaries],
-        overview=overview_table(summaries) if summaries else None,
-        metadata=metadata_section(frame, store_path, experiment) if not frame.empty else None,
+        tasks=[task_section(summary) for summary in summaries], guessed=guessed_roles(summaries),
+        overview=overview_table(summaries) if summaries else None, regressions=regressions,
+        regression_table=regression_table(regressions) if regressions and regressions.lines else None,
+        metadata=metadata_section(frame, store_path, configs, given) if not frame.empty else None,
     )

@@ -1,8 +1,9 @@
 """Per-task summaries of the results store, computed with pandas (the numbers every format shows).
 
 For each task's main metric and each (model, method, source, target): mean, sample standard
-deviation (ddof=1) and number of seeds; Δ against the `baseline` method; the transfer gap; the
-XTREME average; family and script groups; per-layer scores (retrieval); layer-mixing weights.
+deviation (ddof=1) and number of seeds; Δ against the task's reference method; the transfer gap; the
+XTREME average; family and script groups; per-layer scores (retrieval); layer-mixing weights. The main
+metric, its direction and the reference method come from the store (`roles`).
 
 Decisions, so that no number is invented and none silently changes meaning:
 - The languages of a task are the union of the targets any of its rows has. A language that one
@@ -10,7 +11,7 @@ Decisions, so that no number is invented and none silently changes meaning:
   languages it has and is flagged partial (XTREME's average is a plain mean over all languages).
 - Several cells for the same seed (e.g. reruns with other settings) are averaged into one score per
   seed first, so each seed weighs once; `duplicates` counts such cases for the report to say so.
-- Δ = method − baseline. It is "better"/"worse" (in the task's direction: higher accuracy, lower AER)
+- Δ = method − reference method. It is "better"/"worse" (in the task's direction: higher accuracy, lower AER)
   when |Δ| exceeds the larger of the two standard deviations, "same" (not distinguishable) when it
   does not, and "unknown" when either side has a single seed (no spread to judge by).
 - The transfer gap is (score on the source language) − (score on the target); it needs the grid to
@@ -23,19 +24,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from mbert_eval.errors import UserError
 from mbert_eval.languages import lookup
-from mbert_eval.report.text_table import (
-    higher_is_better,
-    main_metrics,
-    metric_descriptions,
-)
+from mbert_eval.report.roles import TaskRoles, reference_method, roles_by_task
+from mbert_eval.store.results import MetricRole, StoredConfig
 
-BASELINE = "baseline"
 KEYS = ["model", "method", "source"]
 UNKNOWN = "unknown"
 
@@ -56,11 +54,14 @@ class TaskSummary:
     higher_is_better: bool = True  # the main metric's direction (AER: lower is better)
     descriptions: dict[str, str] = field(default_factory=dict)  # metric → what it is (the task's declared ones)
     secondary: pd.DataFrame = field(default_factory=pd.DataFrame)  # KEYS + target + metric: mean, std, n
+    reference: str | None = None  # the method Δ is against (None: no Δ)
+    reference_note: str = ""  # why there is no reference method
+    guessed: bool = False  # the store predates metric roles: main metric and direction were guessed
 
     def values(self, column: str) -> list[str]:
-        """The distinct models, methods or sources of the task, baseline first among methods."""
+        """The distinct models, methods or sources of the task, the reference first among methods."""
         found = list(dict.fromkeys(self.scores[column]))
-        return sorted(found, key=lambda v: (v != BASELINE, v)) if column == "method" else sorted(found)
+        return sorted(found, key=lambda v: (v != self.reference, v)) if column == "method" else sorted(found)
 
 
 def language_frame(codes: list[str]) -> pd.DataFrame:
@@ -75,20 +76,16 @@ def language_frame(codes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["code", "name", "script", "family"]).set_index("code")
 
 
-def summarize(frame: pd.DataFrame) -> list[TaskSummary]:
-    """One summary per task of a store frame (`ResultStore.dataframe()`), sorted by task name."""
+def summarize(frame: pd.DataFrame, stored_roles: Iterable[MetricRole] = (),
+              configs: Sequence[StoredConfig] = ()) -> list[TaskSummary]:
+    """One summary per task of a store frame (`ResultStore.dataframe()`), sorted by task name; metric roles and
+    reference methods from the store's `metric_roles()` and `configs()` (oldest first)."""
     if frame.empty:
         return []
-    tasks = set(frame["task"])
-    main, higher, described = main_metrics(tasks), higher_is_better(tasks), metric_descriptions(tasks)
-    return [_summarize_task(str(task), main.get(task) or _guess_metric(rows), rows, higher[task], described[task])
+    roles = roles_by_task(zip(frame["task"], frame["metric"]), stored_roles)
+    return [_summarize_task(str(task), roles[task], rows, reference_method(str(task), set(rows["method"]),
+                                                                           list(configs)))
             for task, rows in frame.groupby("task", sort=True)]
-
-
-def _guess_metric(rows: pd.DataFrame) -> str:
-    """For a task the registry does not know: accuracy if present, else its first plain metric."""
-    metrics = sorted(m for m in set(rows["metric"]) if not re.search(r"_layer\d+$", m))
-    return "accuracy" if "accuracy" in metrics else (metrics or sorted(set(rows["metric"])))[0]
 
 
 def _per_seed(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -98,8 +95,9 @@ def _per_seed(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return grouped.mean().reset_index(), int((counts > 1).sum())
 
 
-def _summarize_task(task: str, metric: str, rows: pd.DataFrame, higher: bool = True,
-                    descriptions: dict[str, str] | None = None) -> TaskSummary:
+def _summarize_task(task: str, roles: TaskRoles, rows: pd.DataFrame,
+                    reference: tuple[str | None, str]) -> TaskSummary:
+    metric, higher, (method, note) = roles.metric, roles.higher_is_better, reference
     seeds, duplicates = _per_seed(rows[rows["metric"] == metric])
     languages = language_frame(sorted(set(seeds["target"])))
     stats = seeds.groupby(KEYS + ["target"])["score"].agg(mean="mean", std="std", n="count").reset_index()
@@ -108,13 +106,12 @@ def _summarize_task(task: str, metric: str, rows: pd.DataFrame, higher: bool = T
     scores = scores.merge(stats, on=KEYS + ["target"], how="left")
     scores["n"] = scores["n"].fillna(0).astype(int)
     scores = _with_gap(scores)
-    scores = _with_delta(scores, ["model", "source", "target"], higher)
-    averages = _with_delta(_averages(scores, seeds), ["model", "source"], higher)
+    scores = _with_delta(scores, ["model", "source", "target"], method, higher)
+    averages = _with_delta(_averages(scores, seeds), ["model", "source"], method, higher)
     groups = {kind: _groups(scores, languages[kind]) for kind in ("family", "script")}
-    descriptions = descriptions or {}
     return TaskSummary(task, metric, languages, scores, averages, groups, _layers(rows, metric),
-                       _layer_weights(rows), duplicates, higher, descriptions,
-                       _secondary(rows, [m for m in descriptions if m != metric]))
+                       _layer_weights(rows), duplicates, higher, roles.descriptions,
+                       _secondary(rows, roles.secondary), method, note, roles.guessed)
 
 
 def _secondary(rows: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -136,13 +133,13 @@ def _with_gap(scores: pd.DataFrame) -> pd.DataFrame:
     return scores
 
 
-def _with_delta(frame: pd.DataFrame, match: list[str], higher: bool = True) -> pd.DataFrame:
-    """Add delta (mean − the baseline's mean on the same `match` keys) and its verdict, "better" meaning higher
-    when `higher` and lower otherwise."""
-    base = frame[frame["method"] == BASELINE][match + ["mean", "std", "n"]]
+def _with_delta(frame: pd.DataFrame, match: list[str], reference: str | None, higher: bool = True) -> pd.DataFrame:
+    """Add delta (mean − the reference method's mean on the same `match` keys) and its verdict, "better" meaning
+    higher when `higher` and lower otherwise; no reference: no delta."""
+    base = frame[frame["method"] == reference][match + ["mean", "std", "n"]]
     frame = frame.merge(base.rename(columns={"mean": "base_mean", "std": "base_std", "n": "base_n"}),
                         on=match, how="left")
-    frame["delta"] = (frame["mean"] - frame["base_mean"]).where(frame["method"] != BASELINE)
+    frame["delta"] = (frame["mean"] - frame["base_mean"]).where(frame["method"] != reference)
     noise = np.fmax(frame["std"], frame["base_std"])
     frame["verdict"] = np.select(
         [frame["delta"].isna(), (frame["n"] < 2) | (frame["base_n"] < 2), frame["delta"].abs() <= noise,

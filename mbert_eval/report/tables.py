@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from mbert_eval.report.summary import BASELINE, KEYS, TaskSummary, language_frame
+from mbert_eval.report.summary import KEYS, TaskSummary, language_frame
 
 VERDICT_TITLES = {
-    "better": "better than the baseline by more than one standard deviation",
-    "worse": "worse than the baseline by more than one standard deviation",
-    "same": "not distinguishable from the baseline: within one standard deviation",
+    "better": "better than the reference method by more than one standard deviation",
+    "worse": "worse than the reference method by more than one standard deviation",
+    "same": "not distinguishable from the reference method: within one standard deviation",
     "unknown": "a single seed on at least one side: no spread to judge the difference by",
 }
 
@@ -98,9 +98,9 @@ def score_cell(mean: float, std: float, n: int, partial: tuple[str, str] | None 
 
 
 def delta_cell(delta: float, verdict: str, partial: bool = False) -> Cell:
-    """Δ against the baseline: coloured by verdict in HTML, `≈` marks 'not distinguishable'."""
+    """Δ against the reference method: coloured by verdict in HTML, `≈` marks 'not distinguishable'."""
     if math.isnan(delta):
-        return _missing("no score to compare with the baseline")
+        return _missing("no score to compare with the reference method")
     text = ("≈" if verdict == "same" else "") + f"{100 * delta:+.1f}"
     if partial:  # averages over different languages: no verdict
         return Cell(text, float(delta), "unknown", "the averages are over different languages: not comparable",
@@ -119,11 +119,11 @@ def gap_cell(gap: float, is_source: bool, source_known: bool) -> Cell:
     return Cell(percent(gap), float(gap), "num")
 
 
-def _method_columns(methods: list[str], with_delta: bool, with_gap: bool) -> list[Column]:
+def _method_columns(methods: list[str], reference: str | None, with_gap: bool) -> list[Column]:
     columns = []
     for method in methods:
         columns += [Column("mean ± sd", method), Column("n", method)]
-        if with_delta and method != BASELINE:
+        if reference and method != reference:
             columns.append(Column("Δ", method))
         if with_gap:
             columns.append(Column("gap", method))
@@ -146,10 +146,10 @@ def target_table(summary: TaskSummary, model: str, source: str) -> Table:
     """One row per language, per method: mean ± sd, seeds, Δ, transfer gap; the XTREME average below."""
     block = summary.scores[(summary.scores["model"] == model) & (summary.scores["source"] == source)]
     methods = [m for m in summary.values("method") if m in set(block["method"])]
-    with_delta = BASELINE in methods and len(methods) > 1
+    reference = summary.reference if summary.reference in methods and len(methods) > 1 else None
     with_gap = bool(block["source_mean"].notna().any())
     columns = [Column("Language", numeric=False), Column("Code", numeric=False), Column("Script", numeric=False),
-               Column("Family", numeric=False)] + _method_columns(methods, with_delta, with_gap)
+               Column("Family", numeric=False)] + _method_columns(methods, reference, with_gap)
     by_method = {m: block[block["method"] == m].set_index("target") for m in methods}
     rows = []
     for code, language in summary.languages.iterrows():
@@ -159,7 +159,7 @@ def target_table(summary: TaskSummary, model: str, source: str) -> Table:
         for method in methods:
             score = by_method[method].loc[code]
             row += [score_cell(score["mean"], score["std"], int(score["n"])), Cell(str(score["n"]), int(score["n"]))]
-            if with_delta and method != BASELINE:
+            if reference and method != reference:
                 row.append(delta_cell(score["delta"], score["verdict"]))
             if with_gap:
                 row.append(gap_cell(score["gap"], code == source, not math.isnan(score["source_mean"])))
@@ -167,25 +167,27 @@ def target_table(summary: TaskSummary, model: str, source: str) -> Table:
     averages = summary.averages[(summary.averages["model"] == model) & (summary.averages["source"] == source)]
     notes = [] if with_gap else [(f"Transfer gap not shown: the grid did not evaluate the source language "
                                   f"{language_label(source)} itself (add it to the targets).")]
+    if not reference and len(methods) > 1 and summary.reference_note:
+        notes.append(summary.reference_note)
     direction = "" if summary.higher_is_better else " (lower is better)"
     return Table(f"{summary.task}-{model}-{source}", f"{summary.task}: {summary.metric}{direction} by target language",
-                 columns, rows, [_average_row(summary, averages.set_index("method"), methods, with_delta, with_gap)],
+                 columns, rows, [_average_row(summary, averages.set_index("method"), methods, reference, with_gap)],
                  notes, _context(model, source))
 
 
-def _average_row(summary: TaskSummary, averages: pd.DataFrame, methods: list[str], with_delta: bool,
+def _average_row(summary: TaskSummary, averages: pd.DataFrame, methods: list[str], reference: str | None,
                  with_gap: bool) -> list[Cell]:
     n_languages = len(summary.languages)
     plural = "language" if n_languages == 1 else "languages"
     row = [Cell(f"Average ({n_languages} {plural})", None, "label", "XTREME: plain mean over the task's languages"),
            Cell(""), Cell(""), Cell("")]
-    base_partial = with_delta and bool(averages.loc[BASELINE, "partial"])
+    base_partial = bool(reference) and bool(averages.loc[reference, "partial"])
     for method in methods:
         average = averages.loc[method]
         seeds = int(average["n"])
         row += [average_cell(average), Cell(str(seeds) if seeds else "", seeds or None,
                                             title="" if seeds else "seeds cover different languages")]
-        if with_delta and method != BASELINE:
+        if reference and method != reference:
             row.append(delta_cell(average["delta"], average["verdict"], bool(average["partial"]) or base_partial))
         if with_gap:
             gap, partial = average["gap"], bool(average["partial"])
@@ -235,8 +237,9 @@ def model_table(summary: TaskSummary) -> Table:
 def overview_table(summaries: list[TaskSummary]) -> Table:
     """The XTREME average of every (model, source, method) on every task, one task per column."""
     averages = {s.task: s.averages.set_index(KEYS) for s in summaries}
+    references = {s.reference for s in summaries}
     keys = sorted({key for frame in averages.values() for key in frame.index},
-                  key=lambda k: (k[0], k[2], k[1] != BASELINE, k[1]))
+                  key=lambda k: (k[0], k[2], k[1] not in references, k[1]))
     columns = [Column("Model", numeric=False), Column("Method", numeric=False), Column("Source", numeric=False)]
     columns += [Column(f"{s.task} ({s.metric}{'' if s.higher_is_better else ', lower is better'})") for s in summaries]
     rows = [[Cell(model, model), Cell(method, method), Cell(source, source)] +
@@ -259,7 +262,7 @@ def secondary_table(summary: TaskSummary, model: str, source: str) -> Table | No
     frame = frame[(frame["model"] == model) & (frame["source"] == source)] if not frame.empty else frame
     if frame.empty:
         return None
-    metrics = [m for m in summary.descriptions if m in set(frame["metric"])]
+    metrics = sorted(set(frame["metric"]))
     methods = [m for m in summary.values("method") if m in set(frame["method"])]
     columns = [Column("Language", numeric=False), Column("Code", numeric=False)]
     columns += [Column(metric, method) for method in methods for metric in metrics]

@@ -6,43 +6,23 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from mbert_eval.report.roles import main_metrics
 from mbert_eval.store.results import COLUMNS, ResultStore
 
 SHOWN = ["task", "model", "method", "source", "target", "seed", "metric", "score", "n_examples", "config_hash"]
 GROUP = ["task", "model", "method", "source", "target", "metric"]
 
 
-def main_metrics(tasks: set[str]) -> dict[str, str]:
-    """The main metric of each known task (unknown tasks show every metric)."""
-    from mbert_eval.tasks import TASKS, get_task
-
-    return {name: get_task(name).metadata.main_metric for name in tasks if name in TASKS}
-
-
-def higher_is_better(tasks: set[str]) -> dict[str, bool]:
-    """Whether a higher main metric is better, per known task (AER is lower-is-better); unknown tasks: higher."""
-    from mbert_eval.tasks import TASKS, get_task
-
-    return {name: get_task(name).metadata.higher_is_better if name in TASKS else True for name in tasks}
-
-
-def metric_descriptions(tasks: set[str]) -> dict[str, dict[str, str]]:
-    """What each declared metric of each known task is (`TaskMetadata.metric_descriptions`)."""
-    from mbert_eval.tasks import TASKS, get_task
-
-    return {name: dict(get_task(name).metadata.metric_descriptions) if name in TASKS else {} for name in tasks}
-
-
 def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool = False) -> str:
     """A readable table of stored scores: mean ± sample std over seeds per (task, model, method,
-    source, target), or one row per seed with `per_seed`; main metric per task unless `all_metrics`."""
+    source, target), or one row per seed with `per_seed`; main metric per task (the stored one, else guessed)
+    unless `all_metrics`."""
     frame = store.dataframe()
     if frame.empty:
         return f"no results stored in {store.path}"
     if not all_metrics:
-        main = main_metrics(set(frame["task"]))
-        keep = frame.apply(lambda row: main.get(row["task"], row["metric"]) == row["metric"], axis=1)
-        frame = frame[keep]
+        main = main_metrics(zip(frame["task"], frame["metric"]), store.metric_roles())
+        frame = frame[frame["metric"] == frame["task"].map(main)]
     frame = frame.copy()
     frame["model"] = frame["model"].map(lambda m: m if len(m) <= 40 else "…" + m[-39:])
     if per_seed:

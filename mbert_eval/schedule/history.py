@@ -22,31 +22,28 @@ accuracy). Tasks without a threshold are not checked; keys found in one snapshot
 target, a new group) are not compared. The previous run is the latest earlier run of the same job
 that has a snapshot (status `ok` or `regression`).
 
-The job's report is the store's report with one more section, first, listing the regressions.
+The job's report is the store's report with one more section, first, listing the regressions (handed to
+the report as data: `report_regressions`).
 """
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
 import socket
-import sqlite3
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from statistics import mean
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from filelock import FileLock, Timeout
 
 from mbert_eval.errors import UserError
-from mbert_eval.store.results import ResultRow, ResultStore
-from mbert_eval.store.sqlite import connect, open_database
-
-if TYPE_CHECKING:
-    from mbert_eval.config.experiment import Experiment
+from mbert_eval.report.regressions import RegressionLine, Regressions
+from mbert_eval.store.results import ResultRow
+from mbert_eval.store.sqlite import SQLiteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -231,15 +228,10 @@ def _describe_holder(side: Path) -> str:
     return f"{info['holder']}, started {info['started']}, slot {info['slot']}"
 
 
-class History:
+class History(SQLiteFile):
     """The runs of every job of one jobs file, in SQLite (safe for concurrent processes)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        open_database(self.path, SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return connect(self.path)
+    SCHEMA = SCHEMA
 
     def start(self, job: str, slot: datetime, trigger: str, holder: str) -> int:
         """Record a run as started (the caller holds the job's lock); returns its id.
@@ -319,40 +311,13 @@ def describe_run(record: RunRecord) -> str:
     return line
 
 
-def write_job_report(store: ResultStore, path: Path, title: str, section: str, experiment: Experiment) -> Path:
-    """Write the store's HTML report with `section` (HTML) first in its main part."""
-    from mbert_eval.report import write_report
-
-    path = write_report(store, path, title, experiment=experiment)
-    text = path.read_text(encoding="utf-8")
-    start = text.find("<main>")
-    at = start + len("<main>") if start >= 0 else text.rfind("</body>")
-    path.write_text(text[:at] + section + text[at:] if at >= 0 else text + section, encoding="utf-8")
-    return path
-
-
-def regressions_section(
+def report_regressions(
     previous: RunRecord | None, regressions: list[Regression], thresholds: dict[str, float]
-) -> str:
-    """The report's HTML section listing this run's regressions against the previous run."""
-    limits = ", ".join(f"{task} {value:.4f}" for task, value in sorted(thresholds.items())) or "none"
-    parts = ["<section id='regressions'><h2>Regressions since the previous run</h2>"]
-    if previous is None:
-        parts.append("<p>First run of this job: nothing to compare with yet.</p>")
-    else:
-        parts.append(f"<p>Compared with run #{previous.id} (slot {html.escape(iso(previous.slot))}); "
-                     f"thresholds (absolute drop of the main metric): {html.escape(limits)}.</p>")
-    if previous is not None and not regressions:
-        parts.append("<p>None: no score dropped by more than its task's threshold.</p>")
-    if regressions:
-        parts.append("<table><tr><th>task</th><th>models</th><th>method</th><th>source</th><th>target</th>"
-                     "<th>metric</th><th>before</th><th>now</th><th>drop</th><th>threshold</th></tr>")
-        for r in regressions:
-            models = r.group if r.model == r.previous_model else (
-                f"{r.group}: {Path(r.previous_model).name} → {Path(r.model).name}")
-            labels = (r.task, models, r.method, r.source, r.target, r.metric)
-            parts.append("<tr>" + "".join(f"<td class='l'>{html.escape(label)}</td>" for label in labels)
-                         + "".join(f"<td>{v:.4f}</td>" for v in (r.previous, r.score, r.drop, r.threshold))
-                         + "</tr>")
-        parts.append("</table>")
-    return "".join(parts) + "</section>"
+) -> Regressions:
+    """This run's regressions against the previous run, as plain data for the report's first section."""
+    lines = [RegressionLine(r.task, r.group if r.model == r.previous_model else
+                            f"{r.group}: {_short(r.previous_model)} → {_short(r.model)}",
+                            r.method, r.source, r.target, r.metric, r.previous, r.score, r.threshold)
+             for r in regressions]
+    return Regressions(previous.id if previous else None, iso(previous.slot) if previous else "", dict(thresholds),
+                       lines)

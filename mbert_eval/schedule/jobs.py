@@ -8,20 +8,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from apscheduler.triggers.cron import CronTrigger
 
+from mbert_eval.config.loading import read_yaml
 from mbert_eval.errors import UserError
 from mbert_eval.paths import anchor, anchor_model
 from mbert_eval.schedule.cron import cron_trigger, latest_slot
 from mbert_eval.schedule.history import ModelGroup, natural_key
-
-if TYPE_CHECKING:
-    pass
-
 
 JOB_KEYS = ("config", "schedule", "timezone", "models", "report", "thresholds", "set")
 
@@ -90,11 +86,7 @@ def load_jobs(path: str | Path) -> JobsFile:
     file = Path(path)
     if not file.is_file():
         raise UserError(f"jobs file not found: {file}")
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise UserError(f"{file}{f':{mark.line + 1}' if mark else ''}: not valid YAML") from None
+    raw = read_yaml(file) or {}
     base = file.resolve().parent
     problems: list[str] = []
     if not isinstance(raw, dict) or not isinstance(raw.get("jobs"), dict):

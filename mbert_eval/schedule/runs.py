@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mbert_eval.errors import UserError
 from mbert_eval.schedule.history import (
@@ -17,14 +17,10 @@ from mbert_eval.schedule.history import (
     describe_run,
     iso,
     job_lock,
-    regressions_section,
+    report_regressions,
     take_snapshot,
-    write_job_report,
 )
 from mbert_eval.schedule.jobs import Job, JobsFile, resolve_models
-
-if TYPE_CHECKING:
-    pass
 
 
 def run_job(
@@ -52,8 +48,9 @@ def run_job(
 def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor: Any) -> RunRecord:
     from mbert_eval.config.loading import load_experiment
     from mbert_eval.grid.cells import cell_key, expand
-    from mbert_eval.grid.run import run_experiment
-    from mbert_eval.report.text_table import main_metrics
+    from mbert_eval.grid.run import run_experiment, stored_config
+    from mbert_eval.report import write_report
+    from mbert_eval.report.roles import main_metrics
     from mbert_eval.store.results import ResultStore
 
     overrides = list(job.overrides)
@@ -69,11 +66,12 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
     store = ResultStore(experiment.store_path)
     cells = {cell_key(experiment, cell): cell for cell in expand(experiment)}
     rows = [r for r in store.rows() if r.cell_key in cells and r.target in cells[r.cell_key].targets]
-    snapshot = take_snapshot(rows, groups, main_metrics(set(experiment.tasks)))
+    snapshot = take_snapshot(rows, groups, main_metrics(((r.task, r.metric) for r in rows), store.metric_roles()))
     previous = history.previous(job.name, run_id)
     regressions = compare(previous.snapshot, snapshot, job.thresholds) if previous else []
     title = f"{job.name}: {experiment.name} (slot {slot:%Y-%m-%d %H:%M %Z})"
-    write_job_report(store, job.report, title, regressions_section(previous, regressions, job.thresholds), experiment)
+    write_report(store, job.report, title, config=stored_config(experiment),
+                 regressions=report_regressions(previous, regressions, job.thresholds))
     return history.finish(run_id, "regression" if regressions else "ok", cells_run=summary.cells_run,
                           cells_skipped=summary.cells_skipped, models=[m for g in groups for m in g.models],
                           snapshot=snapshot, regressions=regressions)

@@ -1,5 +1,12 @@
-"""The results store: one embedded SQLite file (`results`: ResultStore, ResultRow) on the shared SQLite setup
-(`sqlite`), which the schedule's history uses too."""
-from mbert_eval.store.results import COLUMNS, ResultRow, ResultStore
+"""The results store: one embedded SQLite file (`results`: ResultStore, ResultRow, and the store's own
+description: StoredConfig, MetricRole) on the shared SQLite setup (`sqlite`), which the schedule's history
+uses too."""
+from mbert_eval.store.results import (
+    COLUMNS,
+    MetricRole,
+    ResultRow,
+    ResultStore,
+    StoredConfig,
+)
 
-__all__ = ["COLUMNS", "ResultRow", "ResultStore"]
+__all__ = ["COLUMNS", "MetricRole", "ResultRow", "ResultStore", "StoredConfig"]

@@ -3,18 +3,21 @@
 A *cell* is one fine-tuning run (model, method, task, source language, seed) evaluated on many
 target languages. Its rows are written together when the cell finishes, so a run killed mid-way
 leaves either all of a cell's rows or none of them, and a rerun computes only what is missing.
+
+The store describes itself, so that a report needs nothing else: `configs` holds each run's config as
+JSON with its reference method (the one every other is compared with), `metrics` each task's metric
+roles (main or not, which way is better, what the metric is). A store written before these tables
+existed gains them, empty, when opened.
 """
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from contextlib import closing
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any, Iterable
 
-from mbert_eval.store.sqlite import connect, open_database
+from mbert_eval.store.sqlite import SQLiteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -38,6 +41,21 @@ CREATE TABLE IF NOT EXISTS results (
     PRIMARY KEY (cell_key, target, metric)
 );
 CREATE INDEX IF NOT EXISTS results_by_task ON results (task, model, method, source, target);
+CREATE TABLE IF NOT EXISTS configs (
+    config_hash     TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    config          TEXT NOT NULL,
+    reference       TEXT,
+    written_at      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    task            TEXT NOT NULL,
+    metric          TEXT NOT NULL,
+    is_main         INTEGER NOT NULL,
+    higher_is_better INTEGER,
+    description     TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (task, metric)
+);
 """
 
 
@@ -70,19 +88,43 @@ _JSON_COLUMNS = ("library_versions", "data_checksums", "extra")
 COLUMNS = tuple(f.name for f in fields(ResultRow))
 
 
-class ResultStore:
-    """SQLite-backed store of `ResultRow`s. Safe to open from several processes (WAL mode)."""
+@dataclass(frozen=True)
+class StoredConfig:
+    """The config of one run as plain data: its hash (the rows' `config_hash`), name, the whole config as
+    JSON-able values, and its reference method (None: the grid lists no method)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        open_database(self.path, SCHEMA)
+    config_hash: str
+    name: str
+    config: dict[str, Any]
+    reference: str | None
+    written_at: str = ""
 
-    def _connect(self) -> sqlite3.Connection:
-        return connect(self.path)
+
+@dataclass(frozen=True)
+class MetricRole:
+    """What one stored metric of a task is: the main one or not, whether higher is better (None: not
+    declared, as for most non-main metrics), and a description."""
+
+    task: str
+    metric: str
+    is_main: bool
+    higher_is_better: bool | None
+    description: str = ""
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+class ResultStore(SQLiteFile):
+    """SQLite-backed store of `ResultRow`s, configs and metric roles. Safe to open from several processes
+    (WAL mode)."""
+
+    SCHEMA = SCHEMA
 
     def write_cell(self, rows: Iterable[ResultRow], overwrite: bool = False) -> int:
         """Write all rows of one finished cell in a single transaction; returns the row count."""
-        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        now = _now()
         records = []
         for row in rows:
             data = asdict(row)
@@ -100,6 +142,43 @@ class ResultStore:
                 records,
             )
         return len(records)
+
+    def write_config(self, config: StoredConfig) -> None:
+        """Keep a run's config; a config already stored (same hash) only moves its `written_at` to now."""
+        with closing(self._connect()) as conn, conn:
+            conn.execute(
+                "INSERT INTO configs (config_hash, name, config, reference, written_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (config_hash) DO UPDATE SET written_at = excluded.written_at",
+                (config.config_hash, config.name, json.dumps(config.config, default=str), config.reference,
+                 config.written_at or _now()),
+            )
+
+    def write_metric_roles(self, roles: Iterable[MetricRole]) -> None:
+        """Replace the metric roles of every task named in `roles` by `roles` (one transaction)."""
+        roles = list(roles)
+        with closing(self._connect()) as conn, conn:
+            conn.executemany("DELETE FROM metrics WHERE task = ?", [(task,) for task in {r.task for r in roles}])
+            conn.executemany(
+                "INSERT INTO metrics (task, metric, is_main, higher_is_better, description) VALUES (?, ?, ?, ?, ?)",
+                [(r.task, r.metric, int(r.is_main), None if r.higher_is_better is None else int(r.higher_is_better),
+                  r.description) for r in roles],
+            )
+
+    def configs(self) -> list[StoredConfig]:
+        """The stored configs, oldest first (empty for a store written before configs were kept)."""
+        with closing(self._connect()) as conn:
+            records = conn.execute("SELECT config_hash, name, config, reference, written_at FROM configs "
+                                   "ORDER BY written_at, rowid").fetchall()
+        return [StoredConfig(hash_, name, json.loads(config), reference, written)
+                for hash_, name, config, reference, written in records]
+
+    def metric_roles(self) -> list[MetricRole]:
+        """The stored metric roles, per task the main metric first (empty for a store that predates them)."""
+        with closing(self._connect()) as conn:
+            records = conn.execute("SELECT task, metric, is_main, higher_is_better, description FROM metrics "
+                                   "ORDER BY task, is_main DESC, metric").fetchall()
+        return [MetricRole(task, metric, bool(main), None if higher is None else bool(higher), description)
+                for task, metric, main, higher, description in records]
 
     def done_targets(self, cell_key: str) -> set[str]:
         """Target languages for which the cell already has stored scores."""

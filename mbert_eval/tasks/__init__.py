@@ -1,34 +1,48 @@
-"""The task registry: a new task is one declarative entry here."""
-from functools import partial
+"""The task registry (one `Registry` per kind, as lm-evaluation-harness keeps them): a new task is one class
+with its `TaskMetadata`, registered here under its metadata's name."""
+from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from mbert_eval.config.experiment import Experiment, TaskConfig
+from mbert_eval.errors import UserError
+from mbert_eval.registry import Registry
 from mbert_eval.tasks.alignment import AlignmentTask
-from mbert_eval.tasks.base import (
-    TASKS,
-    Prepared,
-    Task,
-    TaskData,
-    TaskMetadata,
-    get_task,
-)
-from mbert_eval.tasks.pair_classification import (
-    PARAPHRASE,
-    PAWSX,
-    XNLI,
-    PairClassificationTask,
-)
+from mbert_eval.tasks.base import Prepared, Task
+from mbert_eval.tasks.metadata import TaskMetadata
+from mbert_eval.tasks.pair_classification import ParaphraseTask, PAWSXTask, XNLITask
 from mbert_eval.tasks.retrieval import RetrievalTask
 from mbert_eval.tasks.tagging import NERTask, POSTask
 
-TASKS.update(
-    {
-        "pos": POSTask,
-        "ner": NERTask,
-        "xnli": partial(PairClassificationTask, metadata=XNLI),
-        "pawsx": partial(PairClassificationTask, metadata=PAWSX),
-        "paraphrase": partial(PairClassificationTask, metadata=PARAPHRASE),
-        "tatoeba": RetrievalTask,
-        "alignment": AlignmentTask,
-    }
-)
+TASKS: Registry[type[Task]] = Registry("task")
+for _task in (POSTask, NERTask, XNLITask, PAWSXTask, ParaphraseTask, RetrievalTask, AlignmentTask):
+    TASKS.register(_task.metadata.name, _task, _task.metadata.description)
 
-__all__ = ["TASKS", "Prepared", "Task", "TaskData", "TaskMetadata", "get_task"]
+
+def get_task(name: str, config: TaskConfig | None = None, base_dir: Path = Path("."), **options: Any) -> Task:
+    """A task by registry name over `config` (its data; none is enough for the metadata), with `options`;
+    an unknown name is a UserError that lists the known ones."""
+    return TASKS.get(name)(config, base_dir, **options)
+
+
+def option_keys() -> list[str]:
+    """The keys of `tasks.NAME` that some registered task takes as an option, in `TaskConfig`'s order."""
+    taken = {key for name in TASKS for key in TASKS.get(name).metadata.options}
+    return [field.name for field in dataclasses.fields(TaskConfig) if field.name in taken]
+
+
+def build_task(experiment: Experiment, name: str) -> Task:
+    """The task object of one config entry, with its data and the options it takes; an option set for a task
+    that does not take it is an error."""
+    config = experiment.tasks[name]
+    takes = TASKS.get(name).metadata.options
+    given = {key: getattr(config, key) for key in option_keys() if getattr(config, key) is not None}
+    for key in given:
+        if key not in takes:
+            raise UserError(f"task '{name}' has no option '{key}'" + (f" (it takes: {', '.join(takes)})" if takes else ""))
+    return get_task(name, config, experiment.base_dir, **given)
+
+
+__all__ = ["TASKS", "Prepared", "Task", "TaskMetadata", "build_task", "get_task", "option_keys"]

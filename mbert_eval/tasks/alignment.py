@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import (
     AlignmentLinks,
     read_gold_links,
@@ -21,17 +22,11 @@ from mbert_eval.data import (
     read_parallel,
     read_parallel_bitext,
 )
+from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import DataError, UserError
 from mbert_eval.languages import Language
-from mbert_eval.tasks.base import (
-    DataSpec,
-    Prepared,
-    Task,
-    TaskData,
-    TaskMetadata,
-    local_file,
-    pick_layer,
-)
+from mbert_eval.tasks.base import Prepared, Task, local_file, pick_layer
+from mbert_eval.tasks.metadata import TaskMetadata
 
 Pair = tuple[list[str], list[str]]
 
@@ -57,6 +52,10 @@ class AlignmentTask(Task):
         higher_is_better=False,
         reference="Och & Ney 2003 (AER); Jalili Sabet et al. 2020, SimAlign",
         epochs=0,
+        options={
+            "layer": "the hidden layer SimAlign aligns with (default: two thirds of the depth, mBERT's 8)",
+            "one_indexed": "gold links count words from 1 (default: read off the file)",
+        },
         metric_descriptions={
             "aer": "alignment error rate of SimAlign's argmax links (main metric, lower is better)",
             "aer_itermax": "alignment error rate of itermax links (lower is better)",
@@ -68,16 +67,16 @@ class AlignmentTask(Task):
     needs_training = False
     data_keys = ("test", "pivot", "gold")
     optional_data_keys = ("pivot",)
-    option_names = ("layer", "one_indexed")
 
-    def __init__(self, data: TaskData, layer: int | None = None, one_indexed: bool | None = None) -> None:
-        super().__init__(data)
+    def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path("."), layer: int | None = None,
+                 one_indexed: bool | None = None) -> None:
+        super().__init__(config, base_dir)
         self.layer = layer
         self.one_indexed = one_indexed
 
     def _specs(self, target: Language) -> dict[str, DataSpec]:
-        keys = ["test", "gold"] + (["pivot"] if self.data.has("pivot", target) else [])
-        return {key: self.data.spec(key, target) for key in keys}
+        keys = ["test", "gold"] + (["pivot"] if self.has_data("pivot", target) else [])
+        return {key: self.spec(key, target) for key in keys}
 
     def data_specs(self, source: Language, target: Language | None = None) -> list[DataSpec]:
         """The files one target's evaluation reads (test, gold, and pivot where given); none for the source."""

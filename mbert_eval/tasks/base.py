@@ -1,4 +1,4 @@
-"""The task base class and registry, in the style of mteb's `AbsTask` and lm-eval-harness.
+"""The task base class, in the style of mteb's `AbsTask` and lm-eval-harness (the registry is `mbert_eval.tasks`).
 
 A task knows its data and its metric; it knows nothing of grids, stores or methods. A new task is a
 small declarative entry: a `TaskMetadata`, a reader, and (for fine-tuned tasks) a metric.
@@ -8,34 +8,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import torch
 
+from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
+from mbert_eval.tasks.metadata import TaskMetadata
 
-
-@dataclass(frozen=True)
-class TaskMetadata:
-    """What a task is: its name, metric, XTREME default epochs, reference and default data.
-
-    `hub_*` are data specs used when a config names the task without files (needs the Hub);
-    `{lang}`, `{iso3}` and `{name}` stand for the language's table code, ISO 639-3 code and name.
-    """
-
-    name: str
-    description: str
-    main_metric: str
-    reference: str
-    epochs: int = 3
-    higher_is_better: bool = True  # of the main metric (AER: lower is better)
-    hub_train: str | None = None
-    hub_dev: str | None = None
-    hub_test: str | None = None
-    metric_descriptions: dict[str, str] = field(default_factory=dict)  # what each stored metric is
-    extra: dict[str, Any] = field(default_factory=dict)
+HUB_KEYS = ("train", "dev", "test")  # the data keys a task's metadata has Hub defaults for
 
 
 @dataclass
@@ -49,36 +32,6 @@ class Prepared:
     log: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class TaskData:
-    """Where one task's data lives, as written in the experiment config.
-
-    `test` is a pattern with `{lang}`/`{iso3}`/`{name}`, or a mapping from language code to spec;
-    relative paths are anchored at `base_dir` (the config file's folder).
-    """
-
-    train: str | None = None
-    dev: str | None = None
-    test: str | dict[str, str] | None = None
-    pivot: str | dict[str, str] | None = None
-    gold: str | dict[str, str] | None = None
-    base_dir: Path = Path(".")
-
-    def has(self, key: str, language: Language) -> bool:
-        """Whether `key` is given for `language` (a pattern, or a mapping that names the language)."""
-        value = getattr(self, key)
-        return language.code in value if isinstance(value, dict) else value is not None
-
-    def spec(self, key: str, language: Language) -> DataSpec:
-        """The data spec of `key` ("train", "dev", "test", "pivot", "gold") for one language."""
-        value = getattr(self, key)
-        if isinstance(value, dict):
-            value = value.get(language.code)
-        if value is None:
-            raise UserError(f"no '{key}' data given for language {language.code}")
-        return DataSpec.parse(value, language, self.base_dir)
-
-
 class Task(ABC):
     """A zero-shot transfer task: prepared once on the source language, evaluated on each target."""
 
@@ -86,14 +39,37 @@ class Task(ABC):
     needs_training: ClassVar[bool] = True
     data_keys: ClassVar[tuple[str, ...]] = ("train", "dev", "test")
     optional_data_keys: ClassVar[tuple[str, ...]] = ()  # data keys a config may leave out
-    option_names: ClassVar[tuple[str, ...]] = ()  # config keys of `tasks.NAME` that the task takes as options
 
-    def __init__(self, data: TaskData) -> None:
-        self.data = data
+    def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path(".")) -> None:
+        """`config` is the experiment's `tasks.NAME` entry; its relative paths are anchored at `base_dir` (the
+        config file's folder). The task's options come as keyword arguments (see `metadata.options`)."""
+        self.config = config or TaskConfig()
+        self.base_dir = base_dir
 
     def options(self) -> dict[str, Any]:
         """The task's options as resolved (defaults filled in); part of each cell's identity."""
-        return {name: getattr(self, name) for name in self.option_names}
+        return {name: getattr(self, name) for name in self.metadata.options}
+
+    def _given(self, key: str) -> str | dict[str, str] | None:
+        """The config's value of a data key, else the task's Hub default (for train, dev and test)."""
+        value = getattr(self.config, key)
+        if not value and key in HUB_KEYS:
+            return getattr(self.metadata, f"hub_{key}")
+        return value
+
+    def has_data(self, key: str, language: Language) -> bool:
+        """Whether `key` is given for `language` (a pattern, or a mapping that names the language)."""
+        value = self._given(key)
+        return language.code in value if isinstance(value, dict) else value is not None
+
+    def spec(self, key: str, language: Language) -> DataSpec:
+        """The data spec of `key` ("train", "dev", "test", "pivot", "gold") for one language."""
+        value = self._given(key)
+        if isinstance(value, dict):
+            value = value.get(language.code)
+        if value is None:
+            raise UserError(f"no '{key}' data given for language {language.code}")
+        return DataSpec.parse(value, language, self.base_dir)
 
     def read_file(self, path: Path) -> list:
         """Examples from a local file (each task family overrides it)."""
@@ -119,18 +95,18 @@ class Task(ABC):
     def data_specs(self, source: Language, target: Language | None = None) -> list[DataSpec]:
         """The specs a cell reads: the source's training data, or one target's test data."""
         if target is None:
-            return [self.data.spec(k, source) for k in ("train", "dev") if k in self.data_keys]
-        return [self.data.spec(k, target) for k in ("test", "pivot") if k in self.data_keys]
+            return [self.spec(k, source) for k in ("train", "dev") if k in self.data_keys]
+        return [self.spec(k, target) for k in ("test", "pivot") if k in self.data_keys]
 
     def source_examples(self, source: Language) -> tuple[list, list]:
         """Training and dev examples in the source language (empty for tasks without training)."""
         if not self.needs_training:
             return [], []
-        return self.load(self.data.spec("train", source)), self.load(self.data.spec("dev", source))
+        return self.load(self.spec("train", source)), self.load(self.spec("dev", source))
 
     def target_examples(self, target: Language) -> list:
         """Test examples in one target language."""
-        return self.load(self.data.spec("test", target))
+        return self.load(self.spec("test", target))
 
     def prepare(
         self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device
@@ -168,18 +144,3 @@ def pick_layer(requested: int | None, depth: int, task: str) -> int:
         raise UserError(f"task '{task}': layer {layer} is outside 0..{depth} for this model")
     return layer
 
-
-TASKS: dict[str, Callable[..., Task]] = {}
-
-
-def get_task(name: str, data: TaskData | None = None, **options: Any) -> Task:
-    """A task instance by registry name over `data`; unknown names list the known ones."""
-    import mbert_eval.tasks  # noqa: F401  (fills the registry)
-
-    if name not in TASKS:
-        import difflib
-
-        close = difflib.get_close_matches(name, TASKS, n=3)
-        hint = f"; did you mean: {', '.join(close)}?" if close else ""
-        raise UserError(f"unknown task '{name}'{hint} (known: {', '.join(sorted(TASKS))})")
-    return TASKS[name](data or TaskData(), **options)

@@ -6,21 +6,19 @@ every layer, so a score per layer comes at no extra cost (Pires et al. 2019 plot
 """
 from __future__ import annotations
 
+from pathlib import Path
+from typing import ClassVar
+
 import torch
 
+from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import ParallelPair, read_parallel
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
 from mbert_eval.metrics import retrieval_accuracy
 from mbert_eval.models.encoders import autocast
-from mbert_eval.tasks.base import (
-    Prepared,
-    Task,
-    TaskData,
-    TaskMetadata,
-    local_file,
-    pick_layer,
-)
+from mbert_eval.tasks.base import Prepared, Task, local_file, pick_layer
+from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.training.batches import length_sorted_batches
 
 
@@ -33,19 +31,22 @@ class RetrievalTask(Task):
         main_metric="accuracy",
         reference="Artetxe & Schwenk 2019; Hu et al. 2020, XTREME",
         epochs=0,
+        options={"layer": "the hidden layer whose states are pooled (default: two thirds of the depth, mBERT's 8)"},
+        metric_descriptions={
+            "accuracy": "mean of the two directions' nearest-neighbour accuracy at the chosen layer (main metric)",
+        },
     )
     needs_training = False
     data_keys = ("test", "pivot")
-    option_names = ("layer",)
+    batch_size: ClassVar[int] = 64  # sentences per forward pass
 
-    def __init__(self, data: TaskData, layer: int | None = None, batch_size: int = 64) -> None:
-        super().__init__(data)
+    def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path("."), layer: int | None = None) -> None:
+        super().__init__(config, base_dir)
         self.layer = layer
-        self.batch_size = batch_size
 
     def target_examples(self, target: Language) -> list[ParallelPair]:
         """Line-aligned (target sentence, pivot sentence) pairs; `[a:b]` slices the pairs."""
-        test, pivot = self.data.spec("test", target), self.data.spec("pivot", target)
+        test, pivot = self.spec("test", target), self.spec("pivot", target)
         pairs = read_parallel(local_file(test, "tatoeba"), local_file(pivot, "tatoeba"))[test.start : test.stop]
         if not pairs:
             raise UserError(f"no examples in {test}")

@@ -11,18 +11,22 @@ Words that fall beyond the model's window get no prediction and count as wrong.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import ClassVar
 
+from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import TaggedSentence, read_conllu, read_hub_tagged, read_ner
 from mbert_eval.errors import UserError
 from mbert_eval.metrics import entity_scores, token_accuracy
 from mbert_eval.models.encoders import content_free_ids
-from mbert_eval.tasks.base import TaskData, TaskMetadata
 from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
+from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.training.batches import PAD_LABEL, Features
 
 NO_PREDICTION = "_"
 LABEL_SUBWORDS = ("first_content", "first")  # the default, then XTREME's
+TAGGING_OPTIONS = {"label_subword": "the subword a word is labelled and predicted at: first_content (default; its "
+                                    "first that is not a bare space marker) or first (XTREME's)"}
 
 
 def word_positions(word_ids: list[int | None], input_ids: list[int], n_words: int,
@@ -44,10 +48,10 @@ class TaggingTask(FineTunedTask):
 
     head = "token"
     hub_tag_column: ClassVar[str]
-    option_names = ("label_subword",)
 
-    def __init__(self, data: TaskData, label_subword: str = LABEL_SUBWORDS[0]) -> None:
-        super().__init__(data)
+    def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path("."),
+                 label_subword: str = LABEL_SUBWORDS[0]) -> None:
+        super().__init__(config, base_dir)
         if label_subword not in LABEL_SUBWORDS:
             raise UserError(f"label_subword: unknown rule {label_subword!r}; known: {', '.join(LABEL_SUBWORDS)}")
         self.label_subword = label_subword
@@ -97,6 +101,7 @@ class POSTask(TaggingTask):
         hub_train="hub:google/xtreme@udpos.English:train",
         hub_dev="hub:google/xtreme@udpos.English:validation",
         hub_test="hub:google/xtreme@udpos.{name}:test",
+        options=TAGGING_OPTIONS,
         metric_descriptions={
             "accuracy": "word accuracy (main metric)",
             "xtreme_f1": "seqeval F1 over UPOS sequences: the number XTREME (Hu et al. 2020) reports for UD-POS",
@@ -132,6 +137,8 @@ class NERTask(TaggingTask):
         hub_train="hub:google/xtreme@PAN-X.en:train",
         hub_dev="hub:google/xtreme@PAN-X.en:validation",
         hub_test="hub:google/xtreme@PAN-X.{lang}:test",
+        options=TAGGING_OPTIONS,
+        metric_descriptions={"f1": "micro-averaged entity F1, seqeval's default mode (main metric)"},
     )
     hub_tag_column = "ner_tags"
 

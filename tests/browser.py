@@ -6,7 +6,7 @@ standard library and the browser itself is needed. Every request the page makes 
 request that is not for a ``file:`` or ``data:`` URL is aborted before it leaves, and host names
 resolve to nothing and the proxy points nowhere, in case something slips past the interception.
 
-By hand: ``python -m mbert_eval.report.screenshot reports/x.html x.png [--full-page]``.
+A test driver (tests/test_browser_report.py); by hand: ``python tests/browser.py reports/x.html x.png [--full-page]``.
 """
 from __future__ import annotations
 

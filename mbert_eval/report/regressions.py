@@ -1,0 +1,40 @@
+"""A scheduled job's regressions as plain data, for the section the HTML page shows first: the previous
+run compared with, the thresholds, and one line per score that dropped by more than its threshold."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RegressionLine:
+    """One score that dropped: where (task, models, method, source, target, metric) and by how much."""
+
+    task: str
+    models: str  # the model group, with `old → new` checkpoint names when they differ
+    method: str
+    source: str
+    target: str
+    metric: str
+    before: float
+    now: float
+    threshold: float
+
+    @property
+    def drop(self) -> float:
+        """How much the score fell (positive)."""
+        return self.before - self.now
+
+
+@dataclass(frozen=True)
+class Regressions:
+    """What a job's run found against its previous run (`previous_id` None: the job's first run)."""
+
+    previous_id: int | None
+    previous_slot: str
+    thresholds: dict[str, float]
+    lines: list[RegressionLine] = field(default_factory=list)
+
+    @property
+    def limits(self) -> str:
+        """The thresholds as `task value` pairs, or `none`."""
+        return ", ".join(f"{task} {value:.4f}" for task, value in sorted(self.thresholds.items())) or "none"

@@ -22,7 +22,10 @@ from mbert_eval.data.parallel import (
 )
 from mbert_eval.data.types import (
     AlignmentLinks,
+    Answer,
+    MiningCorpus,
     ParallelPair,
+    QAExample,
     SentencePair,
     TaggedSentence,
     read_lines,
@@ -31,6 +34,9 @@ from mbert_eval.data.types import (
 __all__ = [
     "HUB_SPEC_SYNTAX",
     "AlignmentLinks",
+    "Answer",
+    "MiningCorpus",
+    "QAExample",
     "ParallelPair",
     "SentencePair",
     "TaggedSentence",

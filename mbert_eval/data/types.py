@@ -99,3 +99,32 @@ def read_tagged_sentences(
     if not sentences:
         raise DataError(path, "no sentences found (empty file?)")
     return sentences
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One gold answer of an extractive QA example: its text and its character offset in the context."""
+
+    text: str
+    start: int
+
+
+@dataclass(frozen=True)
+class QAExample:
+    """An extractive QA example in SQuAD v1.1's shape (Rajpurkar et al. 2016): a question about a context whose
+    answers are spans of it (one for training, possibly several for evaluation)."""
+
+    id: str
+    question: str
+    context: str
+    answers: tuple[Answer, ...]
+
+
+@dataclass(frozen=True)
+class MiningCorpus:
+    """A BUCC-style bitext mining set (Zweigenbaum et al. 2018): sentences of two languages by id, and the gold
+    pairs (source id, target id) hidden among them."""
+
+    source: dict[str, str]
+    target: dict[str, str]
+    gold: frozenset[tuple[str, str]]

@@ -26,4 +26,6 @@ class TaskMetadata:
     hub_test: str | None = None
     options: dict[str, str] = field(default_factory=dict)
     metric_descriptions: dict[str, str] = field(default_factory=dict)  # what each stored metric is
+    # the stored metrics whose mean is the task's XTREME score (Hu et al. 2020); empty: not one of XTREME's tasks
+    xtreme_metrics: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

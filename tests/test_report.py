@@ -206,7 +206,8 @@ def test_exports_round_trip(rich_store, tmp_path):
             mean, _, n = seed_stats(rich_store, task=row.task, metric=row.metric, model=row.model,
                                     method=row.method, source=row.source, target=row.target)
             assert row.n_seeds == n and row.mean == pytest.approx(mean, rel=1e-14, abs=0)
-        assert set(table["kind"]) == {"target", "average", "family", "script", "layer", "layer_weight", "other_metric"}
+        assert set(table["kind"]) == {"target", "average", "family", "script", "layer", "layer_weight", "other_metric",
+                                      "xtreme_task", "xtreme_average"}  # the rich store holds pos and tatoeba
     assert EVIL in set(csv["model"])
 
 

@@ -43,13 +43,16 @@ def stored_config(experiment: Experiment) -> StoredConfig:
 
 def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
     """Each task's metric roles from its metadata: the main metric (with its direction) and its other declared
-    metrics (direction not declared). Per-layer scores (`{main}_layerNN`) are derived: they get no row."""
+    metrics (direction not declared); the metrics that make up an XTREME task's score are marked with its XTREME
+    name. Per-layer scores (`{main}_layerNN`) are derived: they get no row."""
     roles = []
     for name in tasks:
         metadata = get_task(name).metadata
         main, described = metadata.main_metric, metadata.metric_descriptions
-        roles.append(MetricRole(name, main, True, metadata.higher_is_better, described.get(main, "")))
-        roles += [MetricRole(name, metric, False, None, text) for metric, text in described.items() if metric != main]
+        xtreme = {metric: metadata.xtreme for metric in metadata.xtreme_metrics}
+        roles.append(MetricRole(name, main, True, metadata.higher_is_better, described.get(main, ""), xtreme.get(main)))
+        roles += [MetricRole(name, metric, False, None, described.get(metric, ""), xtreme.get(metric))
+                  for metric in dict.fromkeys([*described, *xtreme]) if metric != main]
     return roles
 
 

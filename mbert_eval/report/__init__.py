@@ -41,18 +41,21 @@ def render_report(store: ResultStore, title: str, fmt: str = "html", config: Sto
     from mbert_eval.report.exports import to_csv, to_json, to_latex, to_markdown
     from mbert_eval.report.page import render_html
     from mbert_eval.report.summary import summarize
+    from mbert_eval.report.xtreme import xtreme_scores
 
     frame = store.dataframe()
     configs = store.configs()
+    roles = store.metric_roles()
     known = [c for c in configs if not config or c.config_hash != config.config_hash]
-    summaries = summarize(frame, store.metric_roles(), known + ([config] if config else []))
+    summaries = summarize(frame, roles, known + ([config] if config else []))
+    xtreme = xtreme_scores(frame, roles)
     if fmt == "html":
-        return render_html(frame, summaries, store.path, title, configs, config, regressions)
+        return render_html(frame, summaries, store.path, title, configs, config, regressions, xtreme)
     if fmt == "csv":
-        return to_csv(summaries)
+        return to_csv(summaries, xtreme)
     if fmt == "json":
-        return to_json(summaries, frame, title)
-    return to_markdown(summaries, title) if fmt == "md" else to_latex(summaries, title)
+        return to_json(summaries, frame, title, xtreme)
+    return to_markdown(summaries, title, xtreme) if fmt == "md" else to_latex(summaries, title, xtreme)
 
 
 def write_report(store: ResultStore, path: Path, title: str, fmt: str = "html", config: StoredConfig | None = None,

@@ -18,6 +18,7 @@ import pandas as pd
 from mbert_eval.report.metadata import collect
 from mbert_eval.report.summary import KEYS, TaskSummary
 from mbert_eval.report.tables import Table, overview_table, task_tables
+from mbert_eval.report.xtreme import XtremeScores, xtreme_table
 
 TIDY_COLUMNS = ["kind", "task", "metric", "model", "method", "source", "target", "language", "script", "family",
                 "layer", "mean", "std", "n_seeds", "delta", "verdict", "gap", "n_present", "n_total", "missing"]
@@ -71,15 +72,36 @@ def tidy_records(summaries: list[TaskSummary]) -> list[dict[str, Any]]:
     return records
 
 
-def to_csv(summaries: list[TaskSummary]) -> str:
+def xtreme_records(xtreme: XtremeScores | None) -> list[dict[str, Any]]:
+    """The XTREME score as tidy records: `xtreme_task` (a task's average over its languages, `n_present` of
+    `n_total` of the languages the table lists for it, the missing ones named) and `xtreme_average`."""
+    if xtreme is None:
+        return []
+    records = []
+    for row in xtreme.tasks.to_dict("records"):
+        record = {column: None for column in TIDY_COLUMNS}
+        record.update(kind="xtreme_task", task=row["task"], metric="xtreme", model=row["model"], method=row["method"],
+                      source=row["source"], mean=row["score"], n_present=len(row["languages"]),
+                      n_total=len(row["languages"]) + len(row["missing"]), missing=_clean(row["missing"]))
+        records.append(record)
+    for row in xtreme.overall.to_dict("records"):
+        record = {column: None for column in TIDY_COLUMNS}
+        record.update(kind="xtreme_average", metric="xtreme", model=row["model"], method=row["method"],
+                      source=row["source"], mean=row["score"], n_present=len(row["tasks"]),
+                      n_total=len(row["tasks"]) + len(row["missing_tasks"]), missing=_clean(row["missing_tasks"]))
+        records.append(record)
+    return records
+
+
+def to_csv(summaries: list[TaskSummary], xtreme: XtremeScores | None = None) -> str:
     """The tidy records as CSV (floats written exactly; empty = missing)."""
-    frame = pd.DataFrame(tidy_records(summaries), columns=TIDY_COLUMNS)
+    frame = pd.DataFrame(tidy_records(summaries) + xtreme_records(xtreme), columns=TIDY_COLUMNS)
     for column in ("layer", "n_seeds", "n_present", "n_total"):
         frame[column] = frame[column].astype("Int64")
     return frame.to_csv(index=False)
 
 
-def to_json(summaries: list[TaskSummary], frame: pd.DataFrame, title: str) -> str:
+def to_json(summaries: list[TaskSummary], frame: pd.DataFrame, title: str, xtreme: XtremeScores | None = None) -> str:
     """The tidy records plus the run metadata, as JSON (null = missing)."""
     devices = sorted({str(extra.get("device", "unknown")) for extra in frame["extra"]}) if not frame.empty else []
     metadata = {
@@ -88,7 +110,8 @@ def to_json(summaries: list[TaskSummary], frame: pd.DataFrame, title: str) -> st
         "data_checksums": {k: sorted(set(v)) for k, v in collect(frame, "data_checksums").items()},
         "devices": devices, "reference_methods": {s.task: s.reference for s in summaries},
     }
-    document = {"title": title, "key_columns": KEYS + ["target"], "records": tidy_records(summaries),
+    document = {"title": title, "key_columns": KEYS + ["target"],
+                "records": tidy_records(summaries) + xtreme_records(xtreme),
                 "metadata": metadata}
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
 
@@ -108,9 +131,10 @@ def markdown_table(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_markdown(summaries: list[TaskSummary], title: str) -> str:
+def to_markdown(summaries: list[TaskSummary], title: str, xtreme: XtremeScores | None = None) -> str:
     """Every task's tables as Markdown, under a heading per task."""
     parts = [f"# {_markdown_text(title)}\n"] + ([markdown_table(overview_table(summaries))] if summaries else [])
+    parts += [markdown_table(xtreme_table(xtreme))] if xtreme else []
     for s in summaries:
         against = f", Δ against {s.reference}" if s.reference else ""
         parts.append(f"## {_markdown_text(s.task)} ({_markdown_text(s.metric)}, %{_markdown_text(against)})\n")
@@ -149,12 +173,13 @@ def latex_table(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_latex(summaries: list[TaskSummary], title: str) -> str:
+def to_latex(summaries: list[TaskSummary], title: str, xtreme: XtremeScores | None = None) -> str:
     """Every task's tables as LaTeX fragments (needs \\usepackage{booktabs})."""
     parts = [f"% {latex_text(' '.join(title.split()))}: tables written by mbert-eval; needs \\usepackage{{booktabs}}.",
              "% Scores in %: mean +/- sample std over seeds; delta against each task's reference method; "
              "gap = source - target.", ""]
     parts += [latex_table(overview_table(summaries))] if summaries else []
+    parts += [latex_table(xtreme_table(xtreme))] if xtreme else []
     for s in summaries:
         parts += [latex_table(table) for table in task_tables(s)]
     return "\n".join(parts)

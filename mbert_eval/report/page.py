@@ -33,6 +33,7 @@ from mbert_eval.report.tables import (
     model_table,
     overview_table,
 )
+from mbert_eval.report.xtreme import XtremeScores, xtreme_table
 from mbert_eval.store.results import StoredConfig
 
 TEMPLATES = files("mbert_eval.report") / "templates"
@@ -142,9 +143,9 @@ def _sha256(text: str) -> str:
 
 def render_html(frame: pd.DataFrame, summaries: list[TaskSummary], store_path: Path, title: str,
                 configs: list[StoredConfig], given: StoredConfig | None = None,
-                regressions: Regressions | None = None) -> str:
+                regressions: Regressions | None = None, xtreme: XtremeScores | None = None) -> str:
     """The whole page as one string: `configs` are the store's, `given` one it may lack, `regressions` a
-    scheduled job's (shown first)."""
+    scheduled job's (shown first), `xtreme` the XTREME score (shown with the overview)."""
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
     csp = (f"default-src 'none'; style-src {_sha256(css)}; script-src {_sha256(js)}; img-src data:; "
@@ -156,6 +157,7 @@ def render_html(frame: pd.DataFrame, summaries: list[TaskSummary], store_path: P
         store=str(store_path), n_rows=len(frame), written=time.strftime("%Y-%m-%d %H:%M"),
         tasks=[task_section(summary) for summary in summaries], guessed=guessed_roles(summaries),
         overview=overview_table(summaries) if summaries else None, regressions=regressions,
+        xtreme=xtreme_table(xtreme) if xtreme else None,
         regression_table=regression_table(regressions) if regressions and regressions.lines else None,
         metadata=metadata_section(frame, store_path, configs, given) if not frame.empty else None,
     )

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from mbert_eval.report.roles import main_metrics
+from mbert_eval.report.xtreme import XTREME_TASKS, describe_coverage, xtreme_scores
 from mbert_eval.store.results import COLUMNS, ResultStore
 
 SHOWN = ["task", "model", "method", "source", "target", "seed", "metric", "score", "n_examples", "config_hash"]
@@ -33,7 +34,28 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
         f"{m:.4f}" if n < 2 else f"{m:.4f} ± {sd:.4f}" for m, sd, n in zip(summary["mean"], summary["std"], summary["count"])
     ]
     summary = summary.rename(columns={"count": "seeds"})
-    return summary[GROUP + ["score", "seeds"]].to_string(index=False)
+    return summary[GROUP + ["score", "seeds"]].to_string(index=False) + format_xtreme(store)
+
+
+def format_xtreme(store: ResultStore) -> str:
+    """The XTREME score below the table (empty when the store holds none of XTREME's tasks): per model, method
+    and source each task's average over its languages and the average over the tasks present, with what each
+    covers and `partial` where tasks or languages are missing."""
+    scores = xtreme_scores(store.dataframe(), store.metric_roles())
+    if scores is None:
+        return ""
+    lines = ["", "XTREME score (Hu et al. 2020): per task the mean over its languages; the average over the tasks"]
+    for overall in scores.overall.to_dict("records"):
+        flag = " (partial)" if overall["partial"] else ""
+        lines.append(f"{overall['model']} {overall['method']} from {overall['source']}: "
+                     f"{100 * overall['score']:.1f}{flag} over {len(overall['tasks'])} of {len(XTREME_TASKS)} tasks"
+                     + (f" (missing: {', '.join(overall['missing_tasks'])})" if overall["missing_tasks"] else ""))
+        tasks = scores.tasks[(scores.tasks["model"] == overall["model"]) & (scores.tasks["method"] == overall["method"])
+                             & (scores.tasks["source"] == overall["source"])]
+        for task in tasks.to_dict("records"):
+            lines.append(f"  {task['xtreme']:<8} {100 * task['score']:5.1f}{' (partial)' if task['partial'] else ''}  "
+                         + describe_coverage(task["languages"], task["missing"]))
+    return "\n".join(lines)
 
 
 def export_rows(store: ResultStore, path: str, kind: str) -> None:

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     is_main         INTEGER NOT NULL,
     higher_is_better INTEGER,
     description     TEXT NOT NULL DEFAULT '',
+    xtreme          TEXT,
     PRIMARY KEY (task, metric)
 );
 """
@@ -110,6 +111,7 @@ class MetricRole:
     is_main: bool
     higher_is_better: bool | None
     description: str = ""
+    xtreme: str | None = None  # XTREME's name of the task when this metric makes up its XTREME score
 
 
 def _now() -> str:
@@ -159,9 +161,10 @@ class ResultStore(SQLiteFile):
         with closing(self._connect()) as conn, conn:
             conn.executemany("DELETE FROM metrics WHERE task = ?", [(task,) for task in {r.task for r in roles}])
             conn.executemany(
-                "INSERT INTO metrics (task, metric, is_main, higher_is_better, description) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO metrics (task, metric, is_main, higher_is_better, description, xtreme) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [(r.task, r.metric, int(r.is_main), None if r.higher_is_better is None else int(r.higher_is_better),
-                  r.description) for r in roles],
+                  r.description, r.xtreme) for r in roles],
             )
 
     def configs(self) -> list[StoredConfig]:
@@ -175,10 +178,10 @@ class ResultStore(SQLiteFile):
     def metric_roles(self) -> list[MetricRole]:
         """The stored metric roles, per task the main metric first (empty for a store that predates them)."""
         with closing(self._connect()) as conn:
-            records = conn.execute("SELECT task, metric, is_main, higher_is_better, description FROM metrics "
+            records = conn.execute("SELECT task, metric, is_main, higher_is_better, description, xtreme FROM metrics "
                                    "ORDER BY task, is_main DESC, metric").fetchall()
-        return [MetricRole(task, metric, bool(main), None if higher is None else bool(higher), description)
-                for task, metric, main, higher, description in records]
+        return [MetricRole(task, metric, bool(main), None if higher is None else bool(higher), description, xtreme)
+                for task, metric, main, higher, description, xtreme in records]
 
     def done_targets(self, cell_key: str) -> set[str]:
         """Target languages for which the cell already has stored scores."""

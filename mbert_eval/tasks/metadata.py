@@ -26,6 +26,8 @@ class TaskMetadata:
     hub_test: str | None = None
     options: dict[str, str] = field(default_factory=dict)
     metric_descriptions: dict[str, str] = field(default_factory=dict)  # what each stored metric is
-    # the stored metrics whose mean is the task's XTREME score (Hu et al. 2020); empty: not one of XTREME's tasks
+    # XTREME (Hu et al. 2020): the task's name there (the language table's benchmark column: udpos, panx, xnli,
+    # pawsx, xquad, mlqa, tydiqa, bucc, tatoeba) and the stored metrics whose mean is its XTREME score
+    xtreme: str = ""
     xtreme_metrics: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

@@ -54,6 +54,8 @@ class XNLITask(PairClassificationTask):
 
     metadata = TaskMetadata(
         name="xnli",
+        xtreme="xnli",
+        xtreme_metrics=("accuracy",),
         description="Cross-lingual natural language inference (3 classes), accuracy",
         main_metric="accuracy",
         reference="Conneau et al. 2018, XNLI; Hu et al. 2020, XTREME",
@@ -70,6 +72,8 @@ class PAWSXTask(PairClassificationTask):
 
     metadata = TaskMetadata(
         name="pawsx",
+        xtreme="pawsx",
+        xtreme_metrics=("accuracy",),
         description="Cross-lingual paraphrase adversaries from word scrambling (2 classes), accuracy",
         main_metric="accuracy",
         reference="Yang et al. 2019, PAWS-X; Zhang et al. 2019, PAWS; Hu et al. 2020, XTREME",

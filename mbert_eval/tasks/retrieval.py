@@ -27,6 +27,8 @@ class RetrievalTask(Task):
 
     metadata = TaskMetadata(
         name="tatoeba",
+        xtreme="tatoeba",
+        xtreme_metrics=("accuracy",),
         description="Tatoeba bitext retrieval by cosine nearest neighbour, accuracy in both directions",
         main_metric="accuracy",
         reference="Artetxe & Schwenk 2019; Hu et al. 2020, XTREME",

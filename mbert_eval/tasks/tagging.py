@@ -94,6 +94,8 @@ class POSTask(TaggingTask):
 
     metadata = TaskMetadata(
         name="pos",
+        xtreme="udpos",
+        xtreme_metrics=("xtreme_f1",),
         description="Universal Dependencies POS tagging (UPOS), word accuracy",
         main_metric="accuracy",
         reference="Nivre et al. 2020, Universal Dependencies v2; Hu et al. 2020, XTREME",
@@ -130,6 +132,8 @@ class NERTask(TaggingTask):
 
     metadata = TaskMetadata(
         name="ner",
+        xtreme="panx",
+        xtreme_metrics=("f1",),
         description="WikiANN / PAN-X named entities (BIO), entity F1",
         main_metric="f1",
         reference="Pan et al. 2017, Cross-lingual name tagging; Rahimi et al. 2019; Hu et al. 2020",

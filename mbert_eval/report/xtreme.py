@@ -1,0 +1,105 @@
+"""The XTREME score (Hu et al. 2020): per (model, method, source) each XTREME task's average over its languages,
+and the average over the XTREME tasks present.
+
+A task counts when the store marks some of its metrics as making up its XTREME score (the `xtreme` column of
+the metric roles: accuracy for XNLI, PAWS-X and Tatoeba, F1 for UD-POS, PAN-X and BUCC, the mean of EM and F1
+for the QA tasks). Per language the score is the mean over seeds of the mean of those metrics. A task's
+average is a plain mean over the languages it was evaluated on, *partial* when the language table lists
+XTREME languages of the task that are missing; the overall average is a plain mean over the tasks present,
+partial when any of XTREME's nine tasks is missing or any task average is partial. Each average names the
+languages (or tasks) it covers, so that no partial number passes for XTREME's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import pandas as pd
+
+from mbert_eval.languages import languages_for_task
+from mbert_eval.report.tables import Cell, Column, Table, percent
+from mbert_eval.store.results import MetricRole
+
+# XTREME's nine tasks, in the paper's order (classification, structured prediction, QA, retrieval)
+XTREME_TASKS = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc", "tatoeba")
+KEYS = ["model", "method", "source"]
+
+
+@dataclass(frozen=True)
+class XtremeScores:
+    """`tasks`: KEYS + task (the suite's name) + xtreme (XTREME's): score, languages, missing, partial.
+    `overall`: KEYS: score, tasks (XTREME names present), missing_tasks, partial."""
+
+    tasks: pd.DataFrame
+    overall: pd.DataFrame
+
+
+def xtreme_scores(frame: pd.DataFrame, roles: Iterable[MetricRole]) -> XtremeScores | None:
+    """The XTREME averages of a store frame (`ResultStore.dataframe()`); None when no stored task is marked as
+    one of XTREME's (a store that predates the marks, or a grid of other tasks)."""
+    marked = {(role.task, role.metric): role.xtreme for role in roles if role.xtreme}
+    if frame.empty or not marked:
+        return None
+    picked = frame[[(task, metric) in marked for task, metric in zip(frame["task"], frame["metric"])]]
+    if picked.empty:
+        return None
+    per_seed = (picked.groupby(KEYS + ["task", "target", "seed"])["score"].mean()  # mean of the task's metrics
+                .groupby(KEYS + ["task", "target"]).mean().reset_index())  # then over seeds
+    xtreme_names = {task: name for (task, _), name in marked.items()}
+    records = []
+    for (model, method, source, task), group in per_seed.groupby(KEYS + ["task"], sort=True):
+        name = xtreme_names[task]
+        languages = sorted(group["target"])
+        expected = {language.code for language in languages_for_task(name)}
+        missing = sorted(expected - set(languages))
+        records.append({"model": model, "method": method, "source": source, "task": task, "xtreme": name,
+                        "score": group["score"].mean(), "languages": languages, "missing": missing,
+                        "partial": bool(missing)})
+    tasks = pd.DataFrame(records)
+    overall = []
+    for (model, method, source), group in tasks.groupby(KEYS, sort=True):
+        present = [name for name in XTREME_TASKS if name in set(group["xtreme"])]
+        absent = [name for name in XTREME_TASKS if name not in present]
+        overall.append({"model": model, "method": method, "source": source, "score": group["score"].mean(),
+                        "tasks": present, "missing_tasks": absent,
+                        "partial": bool(absent) or bool(group["partial"].any())})
+    return XtremeScores(tasks, pd.DataFrame(overall))
+
+
+def describe_coverage(languages: list[str], missing: list[str]) -> str:
+    """`n languages: a, b, c` and, when some are missing, `; missing m of XTREME's: x, y`."""
+    text = f"{len(languages)} language{'s' if len(languages) != 1 else ''}: {', '.join(languages)}"
+    return text + (f"; missing {len(missing)} of XTREME's: {', '.join(missing)}" if missing else "")
+
+
+def xtreme_table(scores: XtremeScores) -> Table:
+    """One row per (model, method, source): each XTREME task's average over its languages, then the average over
+    the tasks present; partial cells say what they cover (in their note and tooltip)."""
+    present = [name for name in XTREME_TASKS if name in set(scores.tasks["xtreme"])]
+    suite_name = dict(zip(scores.tasks["xtreme"], scores.tasks["task"]))
+    columns = [Column("Model", numeric=False), Column("Method", numeric=False), Column("Source", numeric=False)]
+    columns += [Column(f"{name} ({suite_name[name]})" if suite_name[name] != name else name) for name in present]
+    columns.append(Column("XTREME average"))
+    by_task = scores.tasks.set_index(KEYS + ["xtreme"])
+    rows = []
+    for _, overall in scores.overall.iterrows():
+        keys = (overall["model"], overall["method"], overall["source"])
+        row = [Cell(str(value), str(value)) for value in keys]
+        for name in present:
+            if keys + (name,) not in by_task.index:
+                row.append(Cell("missing", None, "missing", "not evaluated"))
+                continue
+            task = by_task.loc[keys + (name,)]
+            coverage = describe_coverage(task["languages"], task["missing"])
+            note = f"{len(task['languages'])}/{len(task['languages']) + len(task['missing'])}" if task["partial"] else ""
+            row.append(Cell(percent(task["score"]), float(task["score"]), "partial" if note else "num", coverage,
+                            f"partial {note}" if note else ""))
+        covered = f"{len(overall['tasks'])} of {len(XTREME_TASKS)} tasks: {', '.join(overall['tasks'])}"
+        row.append(Cell(percent(overall["score"]), float(overall["score"]), "partial" if overall["partial"] else "num",
+                        covered, "partial" if overall["partial"] else ""))
+        rows.append(row)
+    notes = ["XTREME score (Hu et al. 2020): per task the plain mean over its languages of accuracy (XNLI, PAWS-X, "
+             "Tatoeba), F1 (UD-POS, PAN-X, BUCC) or (EM + F1) / 2 (XQuAD, MLQA, TyDiQA); the average is the plain "
+             "mean over the tasks present. Partial: languages the language table lists for the task, or tasks of "
+             "XTREME's nine, are missing (hover a cell for what it covers)."]
+    return Table("xtreme", "XTREME score", columns, rows, notes=notes)

@@ -1,0 +1,78 @@
+"""The XTREME score (Hu et al. 2020) of the report and of `mbert-eval results`: per task the mean over its
+languages of the metrics the store marks as its XTREME score, the average over the tasks present, and partial
+marks that say what is missing."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from mbert_eval.cli import main
+from mbert_eval.grid.run import metric_roles
+from mbert_eval.languages import languages_for_task
+from mbert_eval.report import render_report
+from mbert_eval.report.xtreme import XTREME_TASKS, xtreme_scores
+from mbert_eval.store import ResultRow, ResultStore
+from mbert_eval.store.results import MetricRole
+
+SCORES = {  # task → metric → target → score per seed (seeds 1 and 2)
+    "pos": {"accuracy": {"de": (0.9, 0.9), "fr": (0.8, 0.8)}, "xtreme_f1": {"de": (0.7, 0.9), "fr": (0.6, 0.6)}},
+    "xnli": {"accuracy": {"de": (0.70, 0.72), "fr": (0.74, 0.76)}},
+    "xquad": {"exact_match": {"de": (0.40, 0.40)}, "f1": {"de": (0.60, 0.60)}, "em_f1": {"de": (0.5, 0.5)}},
+}
+
+
+def _store(tmp_path) -> ResultStore:
+    store = ResultStore(tmp_path / "results.sqlite")
+    for task, metrics in SCORES.items():
+        for seed in (1, 2):
+            rows = [ResultRow(cell_key=f"{task}-{seed}", task=task, metric=metric, model="m", method="baseline",
+                              source="en", target=target, seed=seed, score=values[seed - 1], n_examples=10,
+                              config_hash="h", code_version="0")
+                    for metric, targets in metrics.items() for target, values in targets.items()]
+            store.write_cell(rows)
+    qa_roles = [MetricRole("xquad", "f1", True, True, "F1", "xquad"),
+                MetricRole("xquad", "exact_match", False, None, "EM", "xquad"),
+                MetricRole("xquad", "em_f1", False, None, "(EM + F1) / 2")]
+    store.write_metric_roles(metric_roles(["pos", "xnli"]) + qa_roles)
+    return store
+
+
+def test_each_task_averages_its_xtreme_metrics_over_languages_then_over_tasks(tmp_path):
+    store = _store(tmp_path)
+    scores = xtreme_scores(store.dataframe(), store.metric_roles())
+    by_task = scores.tasks.set_index("xtreme")["score"]
+    assert by_task["udpos"] == pytest.approx((0.8 + 0.6) / 2)  # XTREME's POS number is F1, not accuracy
+    assert by_task["xnli"] == pytest.approx((0.71 + 0.75) / 2)
+    assert by_task["xquad"] == pytest.approx(0.5)  # (EM + F1) / 2, the em_f1 row not counted twice
+    overall = scores.overall.iloc[0]
+    assert overall["score"] == pytest.approx((0.7 + 0.73 + 0.5) / 3)
+    assert overall["tasks"] == ["xnli", "udpos", "xquad"] and overall["partial"]
+    assert set(overall["missing_tasks"]) == set(XTREME_TASKS) - {"xnli", "udpos", "xquad"}
+
+
+def test_a_task_is_partial_when_the_language_table_lists_languages_it_lacks(tmp_path):
+    store = _store(tmp_path)
+    tasks = xtreme_scores(store.dataframe(), store.metric_roles()).tasks.set_index("xtreme")
+    expected = {language.code for language in languages_for_task("xnli")}
+    assert tasks.loc["xnli", "languages"] == ["de", "fr"] and tasks.loc["xnli", "partial"]
+    assert set(tasks.loc["xnli", "missing"]) == expected - {"de", "fr"}
+
+
+def test_the_report_and_results_show_the_xtreme_score(tmp_path):
+    store = _store(tmp_path)
+    page = render_report(store, "x")
+    assert 'id="xtreme"' in page and "XTREME average" in page and "partial" in page
+    markdown = render_report(store, "x", fmt="md")
+    assert "XTREME score" in markdown and "XTREME average" in markdown
+    assert "xtreme_average" in render_report(store, "x", fmt="csv")
+    output = CliRunner().invoke(main, ["results", "--store", str(store.path)]).output
+    assert "XTREME score" in output and f"{100 * (0.7 + 0.73 + 0.5) / 3:.1f} (partial) over 3 of 9 tasks" in output
+
+
+def test_no_xtreme_score_without_marked_tasks(tmp_path):
+    store = ResultStore(tmp_path / "old.sqlite")
+    store.write_cell([ResultRow(cell_key="k", task="pos", metric="accuracy", model="m", method="baseline",
+                                source="en", target="de", seed=1, score=0.9, n_examples=1, config_hash="h",
+                                code_version="0")])
+    assert xtreme_scores(store.dataframe(), store.metric_roles()) is None
+    assert 'id="xtreme"' not in render_report(store, "x")

@@ -11,6 +11,7 @@ from mbert_eval.data.hub import (
     HUB_SPEC_SYNTAX,
     parse_hub_spec,
     read_hub_pairs,
+    read_hub_squad,
     read_hub_tagged,
 )
 from mbert_eval.data.ner import read_ner
@@ -20,6 +21,7 @@ from mbert_eval.data.parallel import (
     read_parallel,
     read_parallel_bitext,
 )
+from mbert_eval.data.squad import read_squad, write_squad
 from mbert_eval.data.types import (
     AlignmentLinks,
     Answer,
@@ -47,6 +49,7 @@ __all__ = [
     "read_conllu",
     "read_gold_links",
     "read_hub_pairs",
+    "read_hub_squad",
     "read_hub_tagged",
     "read_id_sentences",
     "read_lines",
@@ -55,5 +58,7 @@ __all__ = [
     "read_parallel_bitext",
     "read_pharaoh",
     "read_sentence_pairs",
+    "read_squad",
     "write_pharaoh",
+    "write_squad",
 ]

@@ -1,4 +1,4 @@
-"""Load tagging and sentence-pair datasets from the Hugging Face Hub (or its local cache) via ``datasets``.
+"""Load tagging, sentence-pair and extractive QA datasets from the Hugging Face Hub (or its local cache) via ``datasets``.
 
 Offline behaviour: with ``HF_HUB_OFFLINE=1`` a dataset that is not cached fails at once. Without it and
 without a network, huggingface_hub 2.x retries the first request with backoff (about 25 s) before failing;
@@ -7,8 +7,9 @@ it offers no setting to turn those retries off, so set ``HF_HUB_OFFLINE=1`` on m
 import re
 from typing import TYPE_CHECKING, Any
 
-from mbert_eval.data.types import SentencePair, TaggedSentence
-from mbert_eval.errors import UserError
+from mbert_eval.data.squad import check_examples
+from mbert_eval.data.types import Answer, QAExample, SentencePair, TaggedSentence
+from mbert_eval.errors import DataError, UserError
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -18,6 +19,8 @@ _HUB_SPEC = re.compile(r"hub:(?P<dataset>[^@:\s]+)(?:@(?P<config>[^@:\s]+))?:(?P
 _PAIR_COLUMNS = (("premise", "hypothesis"), ("sentence1", "sentence2"))
 _TAGGED_HINT = "a CoNLL-U file read by read_conllu or a NER file read by read_ner"
 _PAIRS_HINT = "a TSV read by read_sentence_pairs"
+_QA_HINT = "a SQuAD v1.1 JSON file read by read_squad"
+_QA_COLUMNS = ("id", "question", "context", "answers")
 
 
 def parse_hub_spec(spec: str) -> tuple[str, str | None, str]:
@@ -111,3 +114,31 @@ def read_hub_pairs(dataset: str, config: str | None, split: str) -> list[Sentenc
     names = _class_names(rows.features["label"])
     labels = [None if label is None or label == -1 else names[label] if names else str(label) for label in rows["label"]]
     return [SentencePair(first, second, label) for first, second, label in zip(firsts, seconds, labels)]
+
+
+def _hub_answers(answers: Any, question_id: str, source: str) -> tuple[Answer, ...]:
+    """A ``{"text": [...], "answer_start": [...]}`` answers record as Answers."""
+    texts = answers.get("text") if isinstance(answers, dict) else None
+    starts = answers.get("answer_start") if isinstance(answers, dict) else None
+    if not isinstance(texts, list) or not isinstance(starts, list) or len(texts) != len(starts):
+        raise DataError(source, f"question {question_id!r}: 'answers' needs equally long 'text' and 'answer_start' lists")
+    if not all(isinstance(text, str) for text in texts) or not all(type(start) is int for start in starts):
+        raise DataError(source, f"question {question_id!r}: answer texts must be strings and answer_start integers")
+    return tuple(Answer(text, start) for text, start in zip(texts, starts))
+
+
+def read_hub_squad(dataset: str, config: str | None, split: str) -> list[QAExample]:
+    """Read an extractive QA split in the Hub's SQuAD layout (columns id, question, context and answers as
+    ``{"text": [...], "answer_start": [...]}``), checked exactly as read_squad checks a file.
+
+    E.g. ``google/xtreme`` config ``MLQA.de.de`` split ``test``, ``xquad`` config ``xquad.de`` split
+    ``validation``, ``google/xtreme`` config ``tydiqa`` split ``validation``.
+    """
+    rows = _load(dataset, config, split, _QA_HINT)
+    _require_columns(rows, _QA_COLUMNS, dataset, config)
+    source = f"hub:{dataset}" + (f"@{config}" if config else "") + f":{split}"
+    examples = [
+        QAExample(str(question_id), question, context, _hub_answers(answers, str(question_id), source))
+        for question_id, question, context, answers in zip(*(rows[column] for column in _QA_COLUMNS))
+    ]
+    return check_examples(examples, source)

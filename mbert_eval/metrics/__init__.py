@@ -6,6 +6,7 @@ from mbert_eval.metrics.accuracy import accuracy, token_accuracy
 from mbert_eval.metrics.aer import alignment_scores
 from mbert_eval.metrics.entity_f1 import entity_scores
 from mbert_eval.metrics.retrieval import retrieval_accuracy
+from mbert_eval.metrics.squad import qa_scores
 from mbert_eval.registry import Registry
 
 METRICS: Registry[Callable[..., object]] = Registry("metric")
@@ -14,5 +15,6 @@ METRICS.register("token_accuracy", token_accuracy, "word accuracy over tagged se
 METRICS.register("entity_scores", entity_scores, "entity-level F1, precision and recall of BIO tags (conlleval, seqeval)")
 METRICS.register("retrieval_accuracy", retrieval_accuracy, "cosine nearest-neighbour retrieval accuracy (Tatoeba)")
 METRICS.register("alignment_scores", alignment_scores, "word-alignment precision, recall, F1 and AER (Och & Ney 2003)")
+METRICS.register("qa_scores", qa_scores, "extractive QA exact match and token F1 (SQuAD v1.1 or MLQA normalization)")
 
-__all__ = ["METRICS", "alignment_scores", "accuracy", "token_accuracy", "entity_scores", "retrieval_accuracy"]
+__all__ = ["METRICS", "alignment_scores", "accuracy", "token_accuracy", "entity_scores", "qa_scores", "retrieval_accuracy"]

@@ -15,7 +15,7 @@ import torch
 from mbert_eval.errors import UserError
 from mbert_eval.paths import is_local_path
 
-Head = Literal["token", "sequence", "none"]
+Head = Literal["token", "sequence", "span", "none"]
 
 
 def check_model_spec(spec: str) -> str | None:
@@ -60,10 +60,12 @@ def load_tokenizer(spec: str):
 
 
 def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.Module:
-    """The encoder with a freshly initialized task head ("token", "sequence") or none."""
+    """The encoder with a freshly initialized task head ("token", "sequence", "span": start and end logits per
+    token for extractive QA, Devlin et al. 2019, where `num_labels` must stay 2) or none."""
     import transformers
     from transformers import (
         AutoModel,
+        AutoModelForQuestionAnswering,
         AutoModelForSequenceClassification,
         AutoModelForTokenClassification,
     )
@@ -71,7 +73,8 @@ def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     name = _resolve(spec)
-    classes = {"token": AutoModelForTokenClassification, "sequence": AutoModelForSequenceClassification}
+    classes = {"token": AutoModelForTokenClassification, "sequence": AutoModelForSequenceClassification,
+               "span": AutoModelForQuestionAnswering}
     try:
         if head == "none":
             return AutoModel.from_pretrained(name)

@@ -18,6 +18,9 @@ Features = dict[str, object]
 PAD_LABEL = -100
 
 
+SPAN_LABELS = ("start_positions", "end_positions")  # extractive QA: the answer's first and last token
+
+
 BATCHINGS = ("random", "megabatch", "sorted")
 
 
@@ -25,7 +28,8 @@ MEGABATCH = 50  # batches per length-sorted group, as transformers' `group_by_le
 
 
 def collate(features: list[Features], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
-    """Pad a batch to its longest member (dynamic padding) and move it to the device."""
+    """Pad a batch to its longest member (dynamic padding) and move it to the device, with the features' labels:
+    `labels` per token or per example, and `start_positions`/`end_positions` for span heads."""
     width = max(len(f["input_ids"]) for f in features)
     input_ids = torch.full((len(features), width), pad_id, dtype=torch.long)
     attention = torch.zeros((len(features), width), dtype=torch.long)
@@ -45,6 +49,9 @@ def collate(features: list[Features], pad_id: int, device: torch.device) -> dict
         batch["labels"] = labels
     elif "labels" in features[0]:
         batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+    for key in SPAN_LABELS:
+        if key in features[0]:
+            batch[key] = torch.tensor([f[key] for f in features], dtype=torch.long)
     return {name: tensor.to(device, non_blocking=True) for name, tensor in batch.items()}
 
 

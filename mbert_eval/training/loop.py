@@ -87,7 +87,7 @@ def checkpoint_activations(model: torch.nn.Module) -> None:
         activation_checkpointing_kwargs={"use_reentrant": False})
 
 
-def _model_inputs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def model_inputs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Drop token_type_ids for models that have none (RoBERTa/XLM-R keep a size-1 table)."""
     if getattr(model.config, "type_vocab_size", 2) < 2:
         return {k: v for k, v in batch.items() if k != "token_type_ids"}
@@ -106,7 +106,7 @@ def predict(
         for indices in tqdm(batches, desc=progress, disable=progress is None, leave=False):
             batch = collate([features[i] for i in indices], pad_id, device)
             batch.pop("labels", None)
-            predicted = model(**_model_inputs(model, batch)).logits.argmax(-1).cpu().numpy()
+            predicted = model(**model_inputs(model, batch)).logits.argmax(-1).cpu().numpy()
             for row, index in enumerate(indices):
                 n = len(features[index]["input_ids"])
                 results[index] = predicted[row, :n] if predicted.ndim == 2 else predicted[row]
@@ -191,7 +191,7 @@ def fine_tune(
 def _step(model, core, batch, trainable, optimizer, schedule, settings: FineTuneSettings, accelerator) -> None:
     """One optimizer step on one batch: forward (bf16 autocast on GPUs), backward, clip, update."""
     with autocast(batch["input_ids"].device):
-        loss = model(**_model_inputs(core, batch)).loss
+        loss = model(**model_inputs(core, batch)).loss
     if accelerator is not None:
         accelerator.backward(loss)
     else:

@@ -1,0 +1,225 @@
+"""Extractive question answering, XTREME's three QA tasks (Hu et al. 2020): fine-tuned once on English SQuAD
+v1.1 (Rajpurkar et al. 2016) for 2 epochs, evaluated zero-shot on XQuAD (Artetxe et al. 2020), MLQA (Lewis et
+al. 2020) and TyDiQA-GoldP (Clark et al. 2020).
+
+The model predicts a start and an end logit per token (a span head, Devlin et al. 2019); windowing and decoding
+are `tasks/qa_windows.py`'s. Scores are exact match and token F1 (fractions), each the maximum over a question's
+gold answers, and `em_f1` = (EM + F1) / 2, XTREME's summary of a QA task. XQuAD and TyDiQA are scored with
+SQuAD v1.1's normalization and, for the languages MLQA's script knows, also with MLQA's language-aware one
+(`mlqa_*`); MLQA is scored with MLQA's. The windows are XTREME's 384 tokens (not `training.max_length`),
+shared by training and evaluation.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from transformers.modeling_outputs import QuestionAnsweringModelOutput
+
+from mbert_eval.data import QAExample, read_hub_squad, read_squad
+from mbert_eval.errors import UserError
+from mbert_eval.languages import Language
+from mbert_eval.metrics.squad import MLQA_LANGUAGES, qa_scores
+from mbert_eval.models.encoders import freeze_lower_layers, load_model, load_tokenizer
+from mbert_eval.tasks.base import Prepared, Task
+from mbert_eval.tasks.metadata import TaskMetadata
+from mbert_eval.tasks.qa_windows import (
+    Windowing,
+    answer_texts,
+    encode_windows,
+    predict_spans,
+)
+from mbert_eval.training.batches import SPAN_LABELS
+from mbert_eval.training.frozen_cache import FrozenPrefixCache
+from mbert_eval.training.loop import FineTuneSettings, fine_tune, seed_everything
+from mbert_eval.training.scalar_mix import ScalarMixClassifier
+
+DEFAULT_LANGUAGE = "en"  # of examples that come without one (SQuAD-format data is English unless a cell says so)
+SCORE_DESCRIPTIONS = {
+    "exact_match": "share of questions whose normalized prediction equals a normalized gold answer",
+    "f1": "token F1 between the normalized prediction and the best-matching gold answer, averaged over questions",
+    "em_f1": "(exact_match + f1) / 2, the summary XTREME reports for a QA task",
+}
+SQUAD_NORMALIZATION = "SQuAD v1.1's normalization, Rajpurkar et al. 2016"
+MLQA_NORMALIZATION = "MLQA's language-aware normalization, Lewis et al. 2020"
+
+
+class QAExamples(list):
+    """One language's QA examples and its code: MLQA's normalization depends on the answer language."""
+
+    def __init__(self, examples: list[QAExample], language: str) -> None:
+        super().__init__(examples)
+        self.language = language
+
+
+class SpanMix(torch.nn.Module):
+    """Start and end logits over a scalar mix of all layers (Peters et al. 2018): the `mix` method's QA head."""
+
+    def __init__(self, encoder: torch.nn.Module) -> None:
+        super().__init__()
+        self.mix = ScalarMixClassifier(encoder, "token", 2)
+        self.config = encoder.config
+
+    @property
+    def base_model(self) -> torch.nn.Module:
+        return self.mix.encoder
+
+    def layer_weights(self) -> list[float]:
+        """The learned softmax weights, layer 0 (embeddings) first."""
+        return self.mix.layer_weights()
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, start_positions: torch.Tensor | None = None,
+                end_positions: torch.Tensor | None = None) -> QuestionAnsweringModelOutput:
+        """Start and end logits; with positions, the loss of transformers' span heads (the mean of the start and
+        end cross-entropies)."""
+        start, end = self.mix(input_ids, attention_mask, token_type_ids).logits.unbind(-1)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = (torch.nn.functional.cross_entropy(start, start_positions)
+                    + torch.nn.functional.cross_entropy(end, end_positions)) / 2
+        return QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end)
+
+
+class QATask(Task):
+    """Extractive QA over SQuAD-format data: train on the source language's `train`, keep the epoch with the
+    best `dev` F1 (XTREME), answer each target's `test` questions with context spans."""
+
+    style: ClassVar[str] = "squad"  # the normalization of the main scores
+    also_mlqa: ClassVar[bool] = True  # also store the mlqa_* scores, for the languages MLQA's script knows
+    windowing: ClassVar[Windowing] = Windowing()
+
+    def read_file(self, path) -> list[QAExample]:
+        return read_squad(path)
+
+    def read_hub(self, dataset: str, config: str | None, split: str) -> list[QAExample]:
+        return read_hub_squad(dataset, config, split)
+
+    def source_examples(self, source: Language) -> tuple[list, list]:
+        train, dev = super().source_examples(source)
+        return train, self.in_language(dev, source.code)
+
+    def target_examples(self, target: Language) -> list:
+        return self.in_language(super().target_examples(target), target.code)
+
+    def in_language(self, examples: list[QAExample], language: str) -> QAExamples:
+        """`examples` marked as `language`'s; a language the main normalization does not know is an error here,
+        where a cell reads its data, before any fine-tuning."""
+        if self.style == "mlqa" and language not in MLQA_LANGUAGES:
+            raise UserError(f"task '{self.metadata.name}': MLQA's normalization knows {', '.join(MLQA_LANGUAGES)}, "
+                            f"not '{language}'")
+        return QAExamples(examples, language)
+
+    def prepare(
+        self, model_spec: str, train: list, dev: list, settings: FineTuneSettings, device: torch.device
+    ) -> Prepared:
+        """Fine-tune a span head on `train`'s windows, keeping the epoch with the best `dev` F1 (XTREME); the
+        head is drawn from the cell's seed alone, as `FineTunedTask` draws its heads."""
+        tokenizer = load_tokenizer(model_spec)
+        seed_everything(settings.seed)
+        model = SpanMix(load_model(model_spec)) if settings.layer_mix else load_model(model_spec, "span")
+        freeze_lower_layers(model, settings.freeze)
+        model.to(device)
+        windowing = self.fitted_windowing(model, tokenizer)
+        train_features = encode_windows(train, tokenizer, windowing, labelled=True)
+        dev_features = encode_windows(dev, tokenizer, windowing, labelled=False)
+        pad = tokenizer.pad_token_id or 0
+        cache = None
+        if settings.cache_frozen and settings.freeze:  # the frozen encoder takes no span labels
+            unlabelled = [{k: v for k, v in f.items() if k not in SPAN_LABELS} for f in train_features]
+            cache = FrozenPrefixCache(model, settings.freeze, unlabelled, pad, device, settings.eval_batch_size)
+
+        def dev_score(current: torch.nn.Module) -> float:
+            spans = predict_spans(current, dev_features, pad, device, settings.eval_batch_size)
+            return self.score(dev, answer_texts(dev, dev_features, spans))["f1"]
+
+        model, log = fine_tune(
+            model, train_features, pad, device, settings, dev_score, progress=self.metadata.name, prefix_cache=cache
+        )
+        if settings.layer_mix:
+            log["layer_weights"] = model.layer_weights()
+        return Prepared(model, tokenizer, log=log)
+
+    def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
+        """Answer every question of one target language and score the answers."""
+        return self.score(examples, self.answers(prepared, examples, device))
+
+    def answers(self, prepared: Prepared, examples: list[QAExample], device: torch.device) -> list[str]:
+        """The predicted answer of each example: a substring of its context."""
+        features = encode_windows(examples, prepared.tokenizer, self.fitted_windowing(prepared.model,
+                                  prepared.tokenizer), labelled=False)
+        spans = predict_spans(prepared.model, features, prepared.tokenizer.pad_token_id or 0, device)
+        return answer_texts(examples, features, spans)
+
+    def fitted_windowing(self, model: torch.nn.Module, tokenizer) -> Windowing:
+        """The task's windows within the model's positions."""
+        positions = getattr(model.config, "max_position_embeddings", self.windowing.max_length)
+        return self.windowing.fitted(positions, tokenizer.num_special_tokens_to_add(pair=True))
+
+    def score(self, examples: list[QAExample], answers: list[str]) -> dict[str, float]:
+        """f1 (main), exact_match and em_f1 under the task's normalization; `mlqa_*` under MLQA's as well, where
+        the task asks for them and the language is one of MLQA's."""
+        language = getattr(examples, "language", DEFAULT_LANGUAGE)
+        predictions = {str(i): answer for i, answer in enumerate(answers)}
+        golds = {str(i): [answer.text for answer in example.answers] for i, example in enumerate(examples)}
+        main = qa_scores(predictions, golds, language, self.style)
+        scores = {"f1": main["f1"], "exact_match": main["exact_match"],
+                  "em_f1": (main["exact_match"] + main["f1"]) / 2}
+        if self.also_mlqa and language in MLQA_LANGUAGES:
+            mlqa = qa_scores(predictions, golds, language, "mlqa")
+            scores.update(mlqa_f1=mlqa["f1"], mlqa_exact_match=mlqa["exact_match"])
+        return scores
+
+
+def qa_metadata(name: str, description: str, reference: str, hub_test: str, normalization: str,
+                also_mlqa: bool) -> TaskMetadata:
+    """The shared metadata of XTREME's QA tasks: SQuAD v1.1 training data, 2 epochs, F1 main."""
+    described = {metric: f"{what} ({normalization}" + ("; main metric)" if metric == "f1" else ")")
+                 for metric, what in SCORE_DESCRIPTIONS.items()}
+    if also_mlqa:
+        only = f"{MLQA_NORMALIZATION}; stored for {', '.join(MLQA_LANGUAGES)} only"
+        described.update(mlqa_f1=f"f1 under {only}", mlqa_exact_match=f"exact_match under {only}")
+    return TaskMetadata(
+        name=name, description=description, main_metric="f1", reference=reference, epochs=2,
+        hub_train="hub:squad:train", hub_dev="hub:squad:validation", hub_test=hub_test,
+        metric_descriptions=described, xtreme=name, xtreme_metrics=("exact_match", "f1"),
+    )
+
+
+WINDOWS = "384-token windows, stride 128"
+
+
+class XQuADTask(QATask):
+    """XQuAD: 240 SQuAD v1.1 dev paragraphs (1,190 questions) translated professionally into 10 languages."""
+
+    metadata = qa_metadata(
+        "xquad", f"Cross-lingual extractive QA on XQuAD, trained on SQuAD v1.1 ({WINDOWS}), F1",
+        "Artetxe et al. 2020, XQuAD; Rajpurkar et al. 2016, SQuAD; Hu et al. 2020, XTREME",
+        "hub:xquad@xquad.{lang}:validation", SQUAD_NORMALIZATION, also_mlqa=True,
+    )
+
+
+class MLQATask(QATask):
+    """MLQA: questions and contexts in the same language (the `MLQA.{lang}.{lang}` test sets), scored with
+    MLQA's own language-aware normalization."""
+
+    metadata = qa_metadata(
+        "mlqa", f"Cross-lingual extractive QA on MLQA, trained on SQuAD v1.1 ({WINDOWS}), F1",
+        "Lewis et al. 2020, MLQA; Rajpurkar et al. 2016, SQuAD; Hu et al. 2020, XTREME",
+        "hub:google/xtreme@MLQA.{lang}.{lang}:test", MLQA_NORMALIZATION, also_mlqa=False,
+    )
+    style = "mlqa"
+    also_mlqa = False
+
+
+class TyDiQATask(QATask):
+    """TyDiQA-GoldP: questions written in each language, with the gold passage. The Hub's `google/xtreme`
+    `tydiqa` validation split holds every language's questions in one split, and this task does not split it:
+    its default test data is the same mixed set for every target. For per-language scores pass each language's
+    file (XTREME's `tydiqa-goldp-dev-{language}.json`) as `test`."""
+
+    metadata = qa_metadata(
+        "tydiqa", f"Cross-lingual extractive QA on TyDiQA-GoldP, trained on SQuAD v1.1 ({WINDOWS}), F1",
+        "Clark et al. 2020, TyDi QA; Rajpurkar et al. 2016, SQuAD; Hu et al. 2020, XTREME",
+        "hub:google/xtreme@tydiqa:validation", SQUAD_NORMALIZATION, also_mlqa=True,
+    )

@@ -91,9 +91,9 @@ def test_a_missing_data_file_is_a_key_path_problem(name, tmp_path):
                                     "targets": ["de"]}), encoding="utf-8")
     experiment, problems = load_experiment(path)
     assert problems == []
-    read = {key: "en" if key in ("train", "dev") else "de" for key in task.data_keys}  # the source, the target
-    if not task.needs_training:
-        read = {key: language for key, language in read.items() if language == "de"}
+    # a task that trains reads train and dev in the source language; one that does not reads all its data
+    # (bucc: dev for its threshold) in each target
+    read = {key: "en" if key in ("train", "dev") and task.needs_training else "de" for key in task.data_keys}
     assert sorted(validate(experiment)) == sorted(
         f"tasks.{name}.{key}: file not found for {language}: {tmp_path / f'missing-{key}-{language}.txt'}"
         for key, language in read.items())

@@ -1,16 +1,21 @@
-"""The synthetic language family: determinism, file formats, gold alignments, scripts, pairs, caching."""
+"""The synthetic language family: determinism, file formats, gold alignments, scripts, pairs, caching, CLI.
+The QA files are tests/test_synthetic_qa.py's."""
+import hashlib
 import unicodedata
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from mbert_eval.cli import main
 from mbert_eval.data import (
     read_conllu,
     read_parallel,
     read_pharaoh,
     read_sentence_pairs,
+    read_squad,
 )
 from mbert_eval.errors import UserError
 from mbert_eval.synthetic.family import (
@@ -25,7 +30,11 @@ from mbert_eval.synthetic.family import (
 )
 from mbert_eval.synthetic.grammar import meaning
 
-SMALL = SynthConfig(n_monolingual=60, n_train=40, n_dev=10, n_test=12, n_parallel=50, lexicon_size=30)
+SMALL = SynthConfig(n_monolingual=60, n_train=40, n_dev=10, n_test=12, n_parallel=50, lexicon_size=30, qa_train=30,
+                    qa_dev=8, qa_test=10)
+# SHA-256 of the `path checksum` lines (sorted) of SMALL's files other than qa/, from the generator before QA was
+# added (v2): QA draws its own random streams, so adding it changed no other file
+BEFORE_QA = "a3cb1e6abc5cab7289636a2e1cbbca161f28919de5556b963b001745599e1f21"
 UPOS = {"NOUN", "VERB", "ADJ", "ADP", "DET", "PRON", "ADV", "CCONJ", "NUM", "PUNCT"}
 SCRIPT_PREFIX = {"Latn": "LATIN", "Cyrl": "CYRILLIC", "Grek": "GREEK"}
 
@@ -45,7 +54,18 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(family: Family
     other = _files(generate_family(tmp_path / "other", replace(SMALL, seed=1)).root)
     ours = _files(family.root)
     assert other.keys() == ours.keys()
-    assert all(other[name] != ours[name] for name in ours if name.startswith(("mono/", "pos/", "pairs/")))
+    assert all(other[name] != ours[name] for name in ours if name.startswith(("mono/", "pos/", "pairs/", "qa/")))
+
+
+def test_adding_qa_changed_no_other_file(family: FamilyManifest, tmp_path: Path) -> None:
+    def without_qa(checksums: dict[str, str]) -> str:
+        lines = "".join(f"{name} {sha}\n" for name, sha in sorted(checksums.items()) if not name.startswith("qa/"))
+        return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+    assert without_qa(family.checksums) == BEFORE_QA
+    more_qa = generate_family(tmp_path, replace(SMALL, qa_train=50, qa_dev=20, qa_test=3))
+    assert without_qa(more_qa.checksums) == BEFORE_QA
+    assert all(more_qa.checksums[name] != family.checksums[name] for name in family.checksums if name.startswith("qa/"))
 
 
 def test_layout_checksums_and_load_manifest(family: FamilyManifest) -> None:
@@ -56,6 +76,7 @@ def test_layout_checksums_and_load_manifest(family: FamilyManifest) -> None:
     for lang in family.languages:
         paths += [family.pos(lang.code, split) for split in SPLITS]
         paths += [family.pairs(lang.code, split) for split in SPLITS]
+        paths += [family.qa(lang.code, split) for split in SPLITS]
     for lang in family.languages[1:]:
         paths += family.parallel(lang.code)
     assert {str(p.relative_to(family.root)) for p in paths} == written
@@ -199,7 +220,9 @@ def test_describe_family_is_one_row_per_language(family: FamilyManifest) -> None
 
 
 @pytest.mark.parametrize(
-    "change", [{"n_languages": 1}, {"n_languages": 27}, {"lexicon_size": 0}, {"n_dev": True}, {"zipf_exponent": 0}]
+    "change",
+    [{"n_languages": 1}, {"n_languages": 27}, {"lexicon_size": 0}, {"n_dev": True}, {"zipf_exponent": 0},
+     {"qa_dev": 0}],
 )
 def test_bad_config_values_are_user_errors(change: dict) -> None:
     with pytest.raises(UserError):
@@ -211,7 +234,20 @@ def test_bad_lookups_are_user_errors(family: FamilyManifest, tmp_path: Path) -> 
         family.mono("xx")
     with pytest.raises(UserError, match="unknown split"):
         family.pos("qab", "validation")
+    with pytest.raises(UserError, match="unknown split"):
+        family.qa("qab", "validation")
     with pytest.raises(UserError, match="base language"):
         family.parallel("qaa")
     with pytest.raises(UserError, match="no synthetic family"):
         load_manifest(tmp_path)
+
+
+def test_synth_command_writes_and_describes_the_family(tmp_path: Path) -> None:
+    out = tmp_path / "synth"
+    result = CliRunner().invoke(main, ["synth", "--out", str(out), "--languages", "2", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    manifest = load_manifest(out)
+    assert manifest.config == SynthConfig(n_languages=2, seed=3)
+    assert "QA questions 1000/200/400" in result.output and f"written to {out}" in result.output
+    assert [len(read_squad(manifest.qa("qab", split))) for split in SPLITS] == [1000, 200, 400]
+    assert set(_files(out)) == set(manifest.checksums) | {"family.json"}

@@ -118,7 +118,7 @@ def _check_task_files(
     for source, target in checks:
         if source is None:
             continue
-        keys = ("train", "dev") if target is None else ("test", "pivot", "gold")
+        keys = ("train", "dev") if target is None else ("test", "pivot", "gold") + (() if task.needs_training else ("dev",))
         language = source if target is None else target
         for key in keys:
             if key not in task.data_keys or (target is None and not task.needs_training):

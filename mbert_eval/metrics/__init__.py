@@ -15,6 +15,10 @@ METRICS.register("token_accuracy", token_accuracy, "word accuracy over tagged se
 METRICS.register("entity_scores", entity_scores, "entity-level F1, precision and recall of BIO tags (conlleval, seqeval)")
 METRICS.register("retrieval_accuracy", retrieval_accuracy, "cosine nearest-neighbour retrieval accuracy (Tatoeba)")
 METRICS.register("alignment_scores", alignment_scores, "word-alignment precision, recall, F1 and AER (Och & Ney 2003)")
+from mbert_eval.metrics.mining import mining_scores
+
+METRICS.register("mining_scores", mining_scores, "bitext-mining precision, recall and F1 by ratio margin at a "
+                 "threshold chosen on dev (BUCC; Artetxe & Schwenk 2019)")
 METRICS.register("qa_scores", qa_scores, "extractive QA exact match and token F1 (SQuAD v1.1 or MLQA normalization)")
 
-__all__ = ["METRICS", "alignment_scores", "accuracy", "token_accuracy", "entity_scores", "qa_scores", "retrieval_accuracy"]
+__all__ = ["METRICS", "alignment_scores", "accuracy", "token_accuracy", "entity_scores", "mining_scores", "qa_scores", "retrieval_accuracy"]

@@ -146,3 +146,9 @@ def model_depth(spec: str) -> int | None:
         return None
     data = json.loads(config.read_text(encoding="utf-8"))
     return data.get("num_hidden_layers", data.get("n_layers"))
+
+
+def window_length(model: torch.nn.Module, longest: int = 512) -> int:
+    """The longest input the model takes (its position table), at most `longest`: evaluation inputs are cut
+    there, so that no target word is lost to a training length and no input overruns the model."""
+    return min(longest, getattr(model.config, "max_position_embeddings", longest))

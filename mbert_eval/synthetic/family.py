@@ -3,18 +3,19 @@
 One shared grammar (`synthetic_grammar`) is realized as N artificial languages that differ in lexicon,
 script and word order, after K et al. (ICLR 2020, "Cross-lingual ability of multilingual BERT") and
 Dufter & Schütze (EMNLP 2020, "Identifying elements essential for BERT's multilinguality"). The family
-comes with raw text for pretraining, a POS treebank, paraphrase pairs and word-aligned parallel text.
+comes with raw text for pretraining, a POS treebank, paraphrase pairs, QA and word-aligned parallel text.
 `generate_family` writes, `load_manifest` reads back:
 
     family.json                             config, languages, generator, SHA-256 of every file
     mono/{code}.txt                         raw text, one whitespace-tokenized sentence per line
     pos/{code}-{train,dev,test}.conllu      UPOS treebank; same sentences in every language
     pairs/{code}-{train,dev,test}.tsv       sentence1 TAB sentence2 TAB label (1 = paraphrase)
+    qa/{code}-{train,dev,test}.json         SQuAD v1.1 JSON; same questions and ids in every language
     parallel/{base}-{code}.{base}|.{code}   line-aligned parallel text of the base and each target
     parallel/{base}-{code}.align            gold alignment, Pharaoh `i-j` (0-indexed, i in the base)
 
 Monolingual corpora are drawn independently per language, as in real multilingual pretraining; the
-treebank, pair and parallel sentences are each their own draw, shared by all languages.
+treebank, pair, QA and parallel sentences are each their own draw, shared by all languages.
 """
 from __future__ import annotations
 
@@ -36,8 +37,9 @@ from mbert_eval.synthetic.grammar import (
     realize,
     rewrites,
 )
+from mbert_eval.synthetic.qa import qa_examples, qa_items, write_qa
 
-GENERATOR = "mbert-eval synthetic family v2"  # bump when the output for a config changes
+GENERATOR = "mbert-eval synthetic family v3"  # bump when the output for a config changes (v3: QA files added)
 SPLITS = ("train", "dev", "test")
 MAX_LANGUAGES = 26  # ISO 639 local-use codes qaa ... qaz
 
@@ -66,6 +68,9 @@ class SynthConfig:
     n_dev: int = 200
     n_test: int = 400
     n_parallel: int = 1000  # sentences of parallel text with each target, for alignment studies
+    qa_train: int = 1000  # QA questions per split, up to 3 per context
+    qa_dev: int = 200
+    qa_test: int = 400
     lexicon_size: int = 150  # concepts per open class (NOUN, VERB, ADJ, ADV)
     zipf_exponent: float = 1.0  # word frequency ∝ rank^-s; s ≈ 1 in natural text (Zipf 1949)
 
@@ -79,6 +84,7 @@ class SynthConfig:
             "n_test": (2, 10**6),
             "n_parallel": (1, 10**6),
             "lexicon_size": (10, 5000),
+            **{f"qa_{split}": (1, 10**6) for split in SPLITS},
         }
         for name, (low, high) in bounds.items():
             value = getattr(self, name)
@@ -234,6 +240,10 @@ class FamilyManifest:
         """Paraphrase pairs of one split: sentence1 TAB sentence2 TAB label, no header."""
         return self.root / "pairs" / f"{self.language(code).code}-{_split(split)}.tsv"
 
+    def qa(self, code: str, split: str) -> Path:
+        """Extractive QA of one split, SQuAD v1.1 JSON; the same ids in every language."""
+        return self.root / "qa" / f"{self.language(code).code}-{_split(split)}.json"
+
     def parallel(self, code: str) -> tuple[Path, Path, Path]:
         """(base side, `code` side, Pharaoh alignment base-index-target-index) of the base-`code` corpus."""
         base = self.base.code
@@ -269,16 +279,19 @@ def generate_family(out_dir: Path, config: SynthConfig, reuse: bool = True) -> F
         path.write_bytes(data)
         checksums[relative] = hashlib.sha256(data).hexdigest()
 
-    treebank, pairs, parallel = family.treebank(), family.pairs(), family.parallel()
+    treebank, pairs, parallel, qa = family.treebank(), family.pairs(), family.parallel(), qa_items(family, SPLITS)
     base = family.languages[0]
     for lang in family.languages:
         write(f"mono/{lang.code}.txt", [_text(family.realize(s, lang)) for s in family.monolingual(lang.code)])
+        questions = qa_examples(family, lang, qa)
         for split in SPLITS:
             write(f"pos/{lang.code}-{split}.conllu", _conllu(family, lang, split, treebank[split]))
             write(f"pairs/{lang.code}-{split}.tsv", [
                 f"{_text(family.realize(a, lang))}\t{_text(family.realize(b, lang))}\t{label}"
                 for a, b, label in pairs[split]
             ])
+            relative = f"qa/{lang.code}-{split}.json"
+            checksums[relative] = write_qa(out_dir / relative, questions[split])
     base_tokens = [family.realize(s, base) for s in parallel]
     for lang in family.languages[1:]:
         other_tokens = [family.realize(s, lang) for s in parallel]
@@ -371,8 +384,8 @@ def describe_family(manifest: FamilyManifest) -> str:
     lines = [
         f"synthetic family at {manifest.root}: {len(manifest.languages)} languages, seed {c.seed}",
         f"per language: {c.n_monolingual} raw sentences; POS sentences and paraphrase pairs "
-        f"{c.n_train}/{c.n_dev}/{c.n_test} (train/dev/test); {c.n_parallel} parallel sentences with "
-        f"{manifest.base.code}",
+        f"{c.n_train}/{c.n_dev}/{c.n_test}, QA questions {c.qa_train}/{c.qa_dev}/{c.qa_test} (train/dev/test); "
+        f"{c.n_parallel} parallel sentences with {manifest.base.code}",
     ]
     header = ("code", "name", "role", "script", "order", "adjective", "adposition", "test sentence 1")
     rows = [header]

@@ -12,6 +12,7 @@ from mbert_eval.registry import Registry
 from mbert_eval.tasks.alignment import AlignmentTask
 from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.tasks.metadata import TaskMetadata
+from mbert_eval.tasks.mining import BUCCTask
 from mbert_eval.tasks.pair_classification import ParaphraseTask, PAWSXTask, XNLITask
 from mbert_eval.tasks.qa import MLQATask, TyDiQATask, XQuADTask
 from mbert_eval.tasks.retrieval import RetrievalTask
@@ -19,7 +20,7 @@ from mbert_eval.tasks.tagging import NERTask, POSTask
 
 TASKS: Registry[type[Task]] = Registry("task")
 for _task in (POSTask, NERTask, XNLITask, PAWSXTask, ParaphraseTask, XQuADTask, MLQATask, TyDiQATask, RetrievalTask,
-              AlignmentTask):
+              BUCCTask, AlignmentTask):
     TASKS.register(_task.metadata.name, _task, _task.metadata.description)
 
 

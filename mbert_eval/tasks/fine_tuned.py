@@ -10,6 +10,7 @@ from mbert_eval.models.encoders import (
     freeze_lower_layers,
     load_model,
     load_tokenizer,
+    window_length,
 )
 from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.training.batches import Features
@@ -21,8 +22,6 @@ from mbert_eval.training.loop import (
     seed_everything,
 )
 from mbert_eval.training.scalar_mix import ScalarMixClassifier
-
-EVAL_MAX_LENGTH = 512
 
 
 class FineTunedTask(Task):
@@ -62,7 +61,7 @@ class FineTunedTask(Task):
         freeze_lower_layers(model, settings.freeze)
         model.to(device)
         train_features = self.encode(train, tokenizer, label_ids, settings.max_length)
-        dev_features = self.encode(dev, tokenizer, label_ids, _eval_length(model))
+        dev_features = self.encode(dev, tokenizer, label_ids, window_length(model))
         pad = tokenizer.pad_token_id or 0
         cache = None
         if settings.cache_frozen and settings.freeze:
@@ -82,7 +81,7 @@ class FineTunedTask(Task):
     def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
         """Predict every example of one target language and score it."""
         label_ids = {label: i for i, label in enumerate(prepared.labels)}
-        features = self.encode(examples, prepared.tokenizer, label_ids, _eval_length(prepared.model))
+        features = self.encode(examples, prepared.tokenizer, label_ids, window_length(prepared.model))
         pad = prepared.tokenizer.pad_token_id or 0
         predicted = predict(prepared.model, features, pad, device)
         return self.score(examples, features, predicted, prepared.labels)
@@ -94,8 +93,3 @@ def feature(encoded, index: int, **fields: object) -> Features:
     if "token_type_ids" in encoded:
         result["token_type_ids"] = encoded["token_type_ids"][index]
     return result
-
-
-def _eval_length(model: torch.nn.Module) -> int:
-    """Evaluate with the model's whole window (up to 512) so that no target word is cut off."""
-    return min(EVAL_MAX_LENGTH, getattr(model.config, "max_position_embeddings", EVAL_MAX_LENGTH))

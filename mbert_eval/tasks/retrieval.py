@@ -16,7 +16,7 @@ from mbert_eval.data import ParallelPair, read_parallel
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
 from mbert_eval.metrics import retrieval_accuracy
-from mbert_eval.models.encoders import autocast
+from mbert_eval.models.encoders import autocast, window_length
 from mbert_eval.tasks.base import Prepared, Task, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.training.batches import length_sorted_batches
@@ -56,7 +56,8 @@ class RetrievalTask(Task):
 
     def embed(self, prepared: Prepared, sentences: list[str], device: torch.device) -> torch.Tensor:
         """Mean-pooled hidden states of every layer: shape (layers + 1, sentences, hidden)."""
-        encoded = prepared.tokenizer(sentences, truncation=True, max_length=512)["input_ids"]
+        window = window_length(prepared.model)
+        encoded = prepared.tokenizer(sentences, truncation=True, max_length=window)["input_ids"]
         features = [{"input_ids": ids} for ids in encoded]
         pad = prepared.tokenizer.pad_token_id or 0
         out: torch.Tensor | None = None

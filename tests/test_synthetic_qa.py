@@ -15,7 +15,6 @@ from mbert_eval.synthetic.family import (
 )
 from mbert_eval.synthetic.grammar import Clause, Sentence, SyntheticLanguage
 from mbert_eval.synthetic.qa import (
-    CONTEXT_SENTENCES,
     QUESTIONS_PER_CONTEXT,
     qa_items,
     question_words,
@@ -71,7 +70,7 @@ def test_ids_sizes_and_contexts_align_across_languages(family: FamilyManifest, e
             per_context[context] = per_context.get(context, 0) + 1
         assert max(per_context.values()) <= QUESTIONS_PER_CONTEXT
         base = examples[codes[0], split]
-        assert all(e.context.count(" . ") == CONTEXT_SENTENCES - 1 and e.context.endswith(" .") for e in base)
+        assert all(e.context.count(" . ") == family.config.qa_context - 1 and e.context.endswith(" .") for e in base)
         context_sentences[split] = {s for e in base for s in e.context.removesuffix(" .").split(" . ")}
     assert not context_sentences["train"] & (context_sentences["dev"] | context_sentences["test"])
     assert not context_sentences["dev"] & context_sentences["test"]

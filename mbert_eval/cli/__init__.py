@@ -3,7 +3,7 @@
 A user error (bad file, unknown language, typo in a config) ends in one line on stderr and exit
 code 2, never a traceback; whatever was already computed stays in the store.
 
-experiments: validate, run, results · listing: ls · corpora: synth, text, pretrain · quickstart ·
+experiments: validate, run, results · listing: ls · corpora: synth, text, pretrain, mining-mix · quickstart ·
 report · align: align, align-eval · schedule · models. `main` is the console script `mbert-eval`.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from mbert_eval.cli.align import align, align_eval
-from mbert_eval.cli.corpora import pretrain, synth, text
+from mbert_eval.cli.corpora import mining_mix, pretrain, synth, text
 from mbert_eval.cli.experiments import results, run, validate
 from mbert_eval.cli.group import Group
 from mbert_eval.cli.listing import ls
@@ -28,5 +28,5 @@ def main() -> None:
 
 
 for command in (validate, run, results, report, align, align_eval, schedule, models, ls, synth, text, pretrain,
-                quickstart):
+                mining_mix, quickstart):
     main.add_command(command)

@@ -1,4 +1,5 @@
-"""`mbert-eval synth`, `text` and `pretrain`: synthetic languages, pretraining corpora, pretrained encoders."""
+"""`mbert-eval synth`, `text`, `pretrain` and `mining-mix`: synthetic languages, pretraining corpora, pretrained
+encoders, offline mining data."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,7 @@ import click
 @click.option("--languages", "n_languages", default=4, show_default=True, help="Number of languages.")
 @click.option("--seed", default=0, show_default=True)
 def synth(out: str, n_languages: int, seed: int) -> None:
-    """Generate a synthetic language family (text, parallel text, POS treebanks, pairs)."""
+    """Generate a synthetic language family (text, parallel text, POS treebanks, pairs, extractive QA)."""
     from mbert_eval.synthetic.family import (
         SynthConfig,
         describe_family,
@@ -71,3 +72,31 @@ def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, voc
         max_minutes=max_minutes, seed=seed, device=device, **options,
     )
     click.echo(f"model written to {run_pretraining(config)}")
+
+
+TATOEBA_LANGUAGES = {"ara": "ar", "cmn": "zh", "deu": "de", "fra": "fr", "hin": "hi", "rus": "ru", "spa": "es"}
+
+
+@click.command("mining-mix")
+@click.option("--tatoeba", default="../shared/data/tatoeba", show_default=True, type=click.Path(file_okay=False),
+              help="The folder of XTREME's Tatoeba pairs (tatoeba.xxx-eng.xxx / .eng).")
+@click.option("--out", default="runs/bucc-mix", show_default=True, type=click.Path(file_okay=False))
+@click.option("--kept", default=250, show_default=True, help="Gold pairs per split and language.")
+@click.option("--seed", default=0, show_default=True)
+def mining_mix(tatoeba: str, out: str, kept: int, seed: int) -> None:
+    """BUCC-style mining data from Tatoeba, offline: each language's pairs hidden among unpaired sentences of
+    the other Tatoeba files, dev and test, gold pairs known (for the `bucc` task)."""
+    from mbert_eval.data.bucc import write_tatoeba_bucc
+    from mbert_eval.errors import UserError
+
+    folder = Path(tatoeba)
+    found = {iso3: code for iso3, code in TATOEBA_LANGUAGES.items() if (folder / f"tatoeba.{iso3}-eng.{iso3}").is_file()}
+    if not found:
+        raise UserError(f"no Tatoeba pairs (tatoeba.xxx-eng.xxx) in {folder}; pass --tatoeba")
+    for iso3, code in found.items():
+        try:
+            write_tatoeba_bucc(folder, iso3, code, out, kept=kept, seed=seed)
+        except ValueError as err:
+            raise UserError(f"{code}: {err}") from None
+    click.echo(f"{len(found)} languages ({', '.join(sorted(found.values()))}), dev and test, written to {out}: "
+               f"use `test: {out}/{{lang}}-en.test.{{lang}}` and `dev: {out}/{{lang}}-en.dev.{{lang}}`")

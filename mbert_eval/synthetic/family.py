@@ -71,6 +71,7 @@ class SynthConfig:
     qa_train: int = 1000  # QA questions per split, up to 3 per context
     qa_dev: int = 200
     qa_test: int = 400
+    qa_context: int = 3  # sentences per QA context: 3 makes a model find the sentence first; 1 is easier
     lexicon_size: int = 150  # concepts per open class (NOUN, VERB, ADJ, ADV)
     zipf_exponent: float = 1.0  # word frequency ∝ rank^-s; s ≈ 1 in natural text (Zipf 1949)
 
@@ -85,6 +86,7 @@ class SynthConfig:
             "n_parallel": (1, 10**6),
             "lexicon_size": (10, 5000),
             **{f"qa_{split}": (1, 10**6) for split in SPLITS},
+            "qa_context": (1, 10),
         }
         for name, (low, high) in bounds.items():
             value = getattr(self, name)

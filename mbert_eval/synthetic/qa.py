@@ -1,6 +1,6 @@
 """Extractive QA over the synthetic family: contexts of generated sentences, questions whose answers are spans.
 
-A context is CONTEXT_SENTENCES sentences of the grammar. A question asks for one part of one clause: its
+A context is `qa_context` sentences of the grammar (config; 3 by default). A question asks for one part of one clause: its
 subject ("who ..."), verb ("... did what ..."), object ("... whom") or adverb ("how ..."). It is that clause
 realized with the asked part replaced by the language's question word, in situ (in the language's own word
 order, as in Japanese or Mandarin), and closed by "?"; the answer is the asked part's span of the context.
@@ -35,7 +35,6 @@ from mbert_eval.synthetic.grammar import (
 if TYPE_CHECKING:
     from mbert_eval.synthetic.family import SyntheticFamily
 
-CONTEXT_SENTENCES = 3  # about 33 words, so a question and its context fit in 128 tokens of a tiny model
 QUESTIONS_PER_CONTEXT = 3  # at most; fewer where fewer parts of the context are determined
 ROLES = ("S", "V", "O", "ADV")  # asked with the question words for who, did what, whom, how
 QUESTION_MARK = "?"
@@ -61,7 +60,7 @@ def qa_items(family: SyntheticFamily, splits: tuple[str, ...]) -> dict[str, list
         contexts = 0
         while len(items) < size:
             context: list[Sentence] = []
-            while len(context) < CONTEXT_SENTENCES:
+            while len(context) < family.config.qa_context:
                 sentence = sampler.sentence()
                 if sentence not in seen:
                     seen.add(sentence)

@@ -76,3 +76,13 @@ def test_no_xtreme_score_without_marked_tasks(tmp_path):
                                 code_version="0")])
     assert xtreme_scores(store.dataframe(), store.metric_roles()) is None
     assert 'id="xtreme"' not in render_report(store, "x")
+
+
+def test_english_is_no_missing_language_of_the_tasks_it_pivots(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite")
+    store.write_cell([ResultRow(cell_key="k", task="tatoeba", metric="accuracy", model="m", method="baseline",
+                                source="en", target="de", seed=1, score=0.9, n_examples=1, config_hash="h",
+                                code_version="0")])
+    store.write_metric_roles(metric_roles(["tatoeba"]))
+    task = xtreme_scores(store.dataframe(), store.metric_roles()).tasks.iloc[0]
+    assert "en" not in task["missing"] and "fr" in task["missing"]

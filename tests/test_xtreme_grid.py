@@ -95,3 +95,13 @@ def test_a_tiny_model_learns_the_synthetic_qa_far_above_random_spans(tmp_path):
     golds = {e.id: [a.text for a in e.answers] for e in test}
     chance = qa_scores(dict(zip(golds, random_spans(test, 0))), golds, base, "squad")["f1"]
     assert scores["f1"] > 2 * chance and scores["f1"] > chance + 0.25, (scores, chance)
+
+
+def test_validate_refuses_an_mlqa_target_its_normalization_does_not_know(tmp_path):
+    from mbert_eval.grid.validation import validate
+
+    config = write_config(tmp_path / "mlqa.yaml", {"models": ["bert-base-multilingual-cased"], "targets": ["de", "th"],
+                                                   "tasks": {"mlqa": {}}})
+    experiment, problems = load_experiment(config)
+    assert validate(experiment, problems, check_files=False) == [
+        "tasks.mlqa: targets: MLQA's normalization knows ar, de, en, es, hi, vi, zh, not 'th'"]

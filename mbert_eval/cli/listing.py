@@ -28,6 +28,8 @@ def ls_tasks() -> None:
     for name in TASKS:
         meta = TASKS.get(name).metadata
         click.echo(f"{name:<11} {meta.main_metric:<9} epochs={meta.epochs:<3} {TASKS.summary(name)}")
+        if meta.metric_descriptions:
+            click.echo(f"{'':<11} metrics: {', '.join(meta.metric_descriptions)}")
         for option, what in meta.options.items():
             click.echo(f"{'':<11} option {option}: {what}")
 

@@ -60,6 +60,11 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
             continue
         own = experiment.tasks[name].targets
         task_targets = _languages(own, f"tasks.{name}.targets", problems) if own else targets
+        scored = ([("sources", s) for s in sources] if task.needs_training else []) + [("targets", t) for t in task_targets]
+        for where, language in dict.fromkeys(scored):
+            problem = task.language_problem(language)
+            if problem:
+                problems.append(f"tasks.{name}: {where}: {problem}")
         if check_files:
             _check_task_files(name, task, sources, task_targets, problems)
     return problems

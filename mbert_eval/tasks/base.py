@@ -50,6 +50,11 @@ class Task(ABC):
         """The task's options as resolved (defaults filled in); part of each cell's identity."""
         return {name: getattr(self, name) for name in self.metadata.options}
 
+    def language_problem(self, language: Language) -> str | None:
+        """Why the task cannot score `language` (hook: e.g. a metric that knows some languages only), or None;
+        `validate` asks it for every source and target, before anything runs."""
+        return None
+
     def _given(self, key: str) -> str | dict[str, str] | None:
         """The config's value of a data key, else the task's Hub default (for train, dev and test)."""
         value = getattr(self.config, key)

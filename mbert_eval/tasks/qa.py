@@ -18,7 +18,7 @@ from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from mbert_eval.data import QAExample, read_hub_squad, read_squad
 from mbert_eval.errors import UserError
-from mbert_eval.languages import Language
+from mbert_eval.languages import Language, lookup
 from mbert_eval.metrics.squad import MLQA_LANGUAGES, qa_scores
 from mbert_eval.models.encoders import freeze_lower_layers, load_model, load_tokenizer
 from mbert_eval.tasks.base import Prepared, Task
@@ -102,12 +102,18 @@ class QATask(Task):
     def target_examples(self, target: Language) -> list:
         return self.in_language(super().target_examples(target), target.code)
 
+    def language_problem(self, language: Language) -> str | None:
+        """MLQA's normalization knows seven languages; a task scored with it refuses the others."""
+        if self.style == "mlqa" and language.code not in MLQA_LANGUAGES:
+            return f"MLQA's normalization knows {', '.join(MLQA_LANGUAGES)}, not '{language.code}'"
+        return None
+
     def in_language(self, examples: list[QAExample], language: str) -> QAExamples:
         """`examples` marked as `language`'s; a language the main normalization does not know is an error here,
         where a cell reads its data, before any fine-tuning."""
-        if self.style == "mlqa" and language not in MLQA_LANGUAGES:
-            raise UserError(f"task '{self.metadata.name}': MLQA's normalization knows {', '.join(MLQA_LANGUAGES)}, "
-                            f"not '{language}'")
+        problem = self.language_problem(lookup(language))
+        if problem:
+            raise UserError(f"task '{self.metadata.name}': {problem}")
         return QAExamples(examples, language)
 
     def prepare(

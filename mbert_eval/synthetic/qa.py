@@ -17,7 +17,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from mbert_eval.data.squad import write_squad
 from mbert_eval.data.types import Answer, QAExample
@@ -27,13 +27,23 @@ from mbert_eval.synthetic.grammar import (
     Clause,
     Lexicon,
     Sentence,
+    SentenceSampler,
     SyntheticLanguage,
     Token,
     meaning,
 )
 
-if TYPE_CHECKING:
-    from mbert_eval.synthetic.family import SyntheticFamily
+
+class SyntheticFamily(Protocol):
+    """What the generator uses of `family.SyntheticFamily` (which calls it): its config, lexicons, random
+    streams and realization (a protocol, so that this module needs nothing from the family's)."""
+
+    config: Any
+    lexicons: dict[str, Lexicon]
+
+    def sampler(self, stream: str) -> SentenceSampler: ...
+
+    def realize(self, sentence: Sentence, language: SyntheticLanguage) -> list[Token]: ...
 
 QUESTIONS_PER_CONTEXT = 3  # at most; fewer where fewer parts of the context are determined
 ROLES = ("S", "V", "O", "ADV")  # asked with the question words for who, did what, whom, how

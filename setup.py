@@ -27,6 +27,7 @@ setup(
         "scikit-learn>=1.3",
         "numpy>=1.24",
         "scipy>=1.6",
+        "filelock>=3.12",
     ],
     extras_require={
         "schedule": ["APScheduler>=3.10,<4", "SQLAlchemy>=2.0", "filelock>=3.12"],

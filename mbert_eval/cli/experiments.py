@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from mbert_eval.cli.group import SET_HELP
-from mbert_eval.errors import UserError
 
 
 @click.command()
@@ -63,12 +61,9 @@ def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: boo
 def results(store_path: str, csv_path: str | None, json_path: str | None, all_metrics: bool, per_seed: bool) -> None:
     """Print the stored results as a table, or export them."""
     from mbert_eval.report.text_table import export_rows, format_results
+    from mbert_eval.store.results import open_store_for_reading
 
-    if not Path(store_path).is_file():
-        raise UserError(f"no results store at {store_path} (run an experiment first, or pass --store)")
-    from mbert_eval.store.results import ResultStore
-
-    store = ResultStore(store_path)
+    store = open_store_for_reading(store_path)
     if csv_path or json_path:
         for path, kind in ((csv_path, "csv"), (json_path, "json")):
             if path:

@@ -30,10 +30,12 @@ def _format_of(out: str | None, fmt: str | None) -> str:
                    "a config the store lacks is shown and used too.")
 def report(store_path: str, out: str | None, fmt: str | None, title: str | None, config_path: str | None) -> None:
     """Write the report of a results store: tables, charts and run metadata."""
-    if not Path(store_path).is_file():
-        raise UserError(f"no results store at {store_path} (run an experiment first, or pass --store)")
     from mbert_eval.report import write_report
-    from mbert_eval.store.results import ResultStore
+    from mbert_eval.store.results import open_store_for_reading
+
+    store = open_store_for_reading(store_path)
+    if not store.has_results():
+        raise UserError(f"no results stored in {store_path}: nothing to report (its run stored no cell yet)")
 
     config = None
     if config_path:
@@ -44,5 +46,5 @@ def report(store_path: str, out: str | None, fmt: str | None, title: str | None,
     fmt = _format_of(out, fmt)
     name = Path(store_path).resolve().parent.name
     path = Path(out) if out else default_report_path(name, fmt)
-    written = write_report(ResultStore(store_path), path, title or f"mbert-eval report: {name}", fmt, config)
+    written = write_report(store, path, title or f"mbert-eval report: {name}", fmt, config)
     click.echo(f"report: {written}")

@@ -28,9 +28,7 @@ the report as data: `report_regressions`).
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -38,10 +36,8 @@ from pathlib import Path
 from statistics import mean
 from typing import Any, Iterable, Iterator
 
-from filelock import FileLock, Timeout
-
-from mbert_eval.errors import UserError
 from mbert_eval.report.regressions import RegressionLine, Regressions
+from mbert_eval.store.locks import Locked, held_lock
 from mbert_eval.store.results import ResultRow
 from mbert_eval.store.sqlite import SQLiteFile
 
@@ -196,42 +192,22 @@ def _utc_now() -> str:
     return iso(datetime.now(timezone.utc))
 
 
-class JobLocked(UserError):
+class JobLocked(Locked):
     """Another run of the same job holds its lock."""
 
 
 @contextmanager
 def job_lock(lock_dir: Path, job: str, slot: datetime) -> Iterator[str]:
     """Hold the job's inter-process lock (or raise JobLocked naming the holder); yields the holder."""
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(lock_dir / f"{job}.lock", timeout=0)
-    side = lock_dir / f"{job}.holder.json"
-    try:
-        lock.acquire()
-    except Timeout:
-        raise JobLocked(f"job '{job}' is already running ({_describe_holder(side)}); not started again") from None
-    holder = f"pid {os.getpid()} on {socket.gethostname()}"
-    try:
-        side.write_text(json.dumps({"holder": holder, "started": iso(datetime.now(timezone.utc)),
-                                    "slot": iso(slot)}), encoding="utf-8")
+    with held_lock(lock_dir / f"{job}.lock", f"job '{job}' is already running", JobLocked, slot=iso(slot)) as holder:
         yield holder
-    finally:
-        side.unlink(missing_ok=True)
-        lock.release()
-
-
-def _describe_holder(side: Path) -> str:
-    try:
-        info = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "holder unknown"
-    return f"{info['holder']}, started {info['started']}, slot {info['slot']}"
 
 
 class History(SQLiteFile):
     """The runs of every job of one jobs file, in SQLite (safe for concurrent processes)."""
 
     SCHEMA = SCHEMA
+    KIND = "schedule history"
 
     def start(self, job: str, slot: datetime, trigger: str, holder: str) -> int:
         """Record a run as started (the caller holds the job's lock); returns its id.
@@ -239,7 +215,7 @@ class History(SQLiteFile):
         Runs of the job still marked `running` are marked `interrupted`: holding the lock proves
         that their process is gone.
         """
-        with closing(self._connect()) as conn, conn:
+        with self.writing() as conn:
             conn.execute("UPDATE runs SET status = 'interrupted' WHERE job = ? AND status = 'running'", (job,))
             cursor = conn.execute(
                 "INSERT INTO runs (job, slot, trigger, started, status, holder) VALUES (?, ?, ?, ?, 'running', ?)",
@@ -253,7 +229,7 @@ class History(SQLiteFile):
         error: str | None = None,
     ) -> RunRecord:
         """Record how a run ended; returns the finished record."""
-        with closing(self._connect()) as conn, conn:
+        with self.writing() as conn:
             conn.execute(
                 "UPDATE runs SET finished = ?, status = ?, cells_run = ?, cells_skipped = ?, models = ?, "
                 "snapshot = ?, regressions = ?, error = ? WHERE id = ?",

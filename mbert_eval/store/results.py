@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import closing
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any, Iterable
 
+from mbert_eval.errors import UserError
 from mbert_eval.store.sqlite import SQLiteFile
 
 SCHEMA = """
@@ -123,9 +124,12 @@ class ResultStore(SQLiteFile):
     (WAL mode)."""
 
     SCHEMA = SCHEMA
+    ADDED_COLUMNS = {"metrics": {"xtreme": "TEXT"}}
+    KIND = "results store"
 
     def write_cell(self, rows: Iterable[ResultRow], overwrite: bool = False) -> int:
-        """Write all rows of one finished cell in a single transaction; returns the row count."""
+        """Write all rows of one finished cell in a single transaction; returns the rows actually stored (rows
+        already there are kept, unless `overwrite`)."""
         now = _now()
         records = []
         for row in rows:
@@ -137,17 +141,18 @@ class ResultStore(SQLiteFile):
         placeholders = ", ".join("?" for _ in COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS)
         on_conflict = f"DO UPDATE SET {updates}" if overwrite else "DO NOTHING"
-        with closing(self._connect()) as conn, conn:
+        with self.writing() as conn:
+            before = conn.total_changes
             conn.executemany(
                 f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
                 f"ON CONFLICT (cell_key, target, metric) {on_conflict}",
                 records,
             )
-        return len(records)
+            return conn.total_changes - before
 
     def write_config(self, config: StoredConfig) -> None:
         """Keep a run's config; a config already stored (same hash) only moves its `written_at` to now."""
-        with closing(self._connect()) as conn, conn:
+        with self.writing() as conn:
             conn.execute(
                 "INSERT INTO configs (config_hash, name, config, reference, written_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (config_hash) DO UPDATE SET written_at = excluded.written_at",
@@ -158,7 +163,7 @@ class ResultStore(SQLiteFile):
     def write_metric_roles(self, roles: Iterable[MetricRole]) -> None:
         """Replace the metric roles of every task named in `roles` by `roles` (one transaction)."""
         roles = list(roles)
-        with closing(self._connect()) as conn, conn:
+        with self.writing() as conn:
             conn.executemany("DELETE FROM metrics WHERE task = ?", [(task,) for task in {r.task for r in roles}])
             conn.executemany(
                 "INSERT INTO metrics (task, metric, is_main, higher_is_better, description, xtreme) "
@@ -169,25 +174,27 @@ class ResultStore(SQLiteFile):
 
     def configs(self) -> list[StoredConfig]:
         """The stored configs, oldest first (empty for a store written before configs were kept)."""
-        with closing(self._connect()) as conn:
-            records = conn.execute("SELECT config_hash, name, config, reference, written_at FROM configs "
-                                   "ORDER BY written_at, rowid").fetchall()
+        records = self.select("configs", "SELECT config_hash, name, config, reference, written_at FROM configs "
+                                         "ORDER BY written_at, rowid")
         return [StoredConfig(hash_, name, json.loads(config), reference, written)
                 for hash_, name, config, reference, written in records]
 
     def metric_roles(self) -> list[MetricRole]:
         """The stored metric roles, per task the main metric first (empty for a store that predates them)."""
-        with closing(self._connect()) as conn:
-            records = conn.execute("SELECT task, metric, is_main, higher_is_better, description, xtreme FROM metrics "
-                                   "ORDER BY task, is_main DESC, metric").fetchall()
+        xtreme = "xtreme" if "xtreme" in self.columns("metrics") else "NULL"  # a read-only store written before it
+        records = self.select("metrics", f"SELECT task, metric, is_main, higher_is_better, description, {xtreme} "
+                                         "FROM metrics ORDER BY task, is_main DESC, metric")
         return [MetricRole(task, metric, bool(main), None if higher is None else bool(higher), description, xtreme)
                 for task, metric, main, higher, description, xtreme in records]
 
+    def has_results(self) -> bool:
+        """Whether any score is stored."""
+        return bool(self.select("results", "SELECT 1 FROM results LIMIT 1"))
+
     def done_targets(self, cell_key: str) -> set[str]:
         """Target languages for which the cell already has stored scores."""
-        with closing(self._connect()) as conn:
-            cursor = conn.execute("SELECT DISTINCT target FROM results WHERE cell_key = ?", (cell_key,))
-            return {target for (target,) in cursor}
+        records = self.select("results", "SELECT DISTINCT target FROM results WHERE cell_key = ?", (cell_key,))
+        return {target for (target,) in records}
 
     def rows(self, **filters: Any) -> list[ResultRow]:
         """All stored rows, optionally filtered by equality on columns (e.g. task="pos")."""
@@ -199,8 +206,7 @@ class ResultStore(SQLiteFile):
         if where:
             query += f" WHERE {where}"
         query += " ORDER BY task, model, method, source, target, seed, metric"
-        with closing(self._connect()) as conn:
-            records = conn.execute(query, tuple(filters.values())).fetchall()
+        records = self.select("results", query, tuple(filters.values()))
         return [_row_from_record(record) for record in records]
 
     def dataframe(self, **filters: Any) -> "pandas.DataFrame":  # noqa: F821
@@ -208,6 +214,14 @@ class ResultStore(SQLiteFile):
         import pandas
 
         return pandas.DataFrame([asdict(row) for row in self.rows(**filters)], columns=list(COLUMNS))
+
+
+def open_store_for_reading(path: str | Path) -> ResultStore:
+    """A results store opened read-only for a report or a listing: it must exist, and it is never written
+    (a 0-byte file stays one; a store on read-only media can be read)."""
+    if not Path(path).is_file():
+        raise UserError(f"no results store at {path} (run an experiment first, or pass --store)")
+    return ResultStore(path, read_only=True)
 
 
 def _row_from_record(record: tuple) -> ResultRow:

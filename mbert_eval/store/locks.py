@@ -1,0 +1,49 @@
+"""Inter-process locks that say who holds them: a grid run holds its results store's, a scheduled run its
+job's. The lock is a `filelock` file; beside it a small JSON file names the holder (pid, host, start)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from filelock import FileLock, Timeout
+
+from mbert_eval.errors import UserError
+
+
+class Locked(UserError):
+    """Another process holds the lock."""
+
+
+@contextmanager
+def held_lock(lock_file: Path, busy: str, error: type[Locked] = Locked, **details: str) -> Iterator[str]:
+    """Hold `lock_file` (or raise `error`: `busy`, then who holds it and since when); yields the holder,
+    "pid N on HOST". `details` are recorded with the holder and shown to whoever finds the lock taken."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(lock_file, timeout=0)
+    side = lock_file.with_name(f"{lock_file.stem}.holder.json")
+    try:
+        lock.acquire()
+    except Timeout:
+        raise error(f"{busy} ({_describe_holder(side)}); not started again") from None
+    holder = f"pid {os.getpid()} on {socket.gethostname()}"
+    try:
+        record = {"holder": holder, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **details}
+        side.write_text(json.dumps(record), encoding="utf-8")
+        yield holder
+    finally:
+        side.unlink(missing_ok=True)
+        lock.release()
+
+
+def _describe_holder(side: Path) -> str:
+    try:
+        info = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "holder unknown"
+    return ", ".join([info.pop("holder", "holder unknown"), f"started {info.pop('started', '?')}",
+                      *(f"{key} {value}" for key, value in info.items())])

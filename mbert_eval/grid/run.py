@@ -16,6 +16,8 @@ from mbert_eval.grid.cells import Cell, cell_key, expand
 from mbert_eval.grid.executors.local import Executor
 from mbert_eval.grid.job import CellJob, code_version, library_versions
 from mbert_eval.grid.validation import validate
+from mbert_eval.models.folders import remove_stale
+from mbert_eval.store.locks import held_lock
 from mbert_eval.store.results import MetricRole, ResultStore, StoredConfig
 from mbert_eval.tasks import get_task
 
@@ -76,22 +78,27 @@ def run_experiment(
     experiment: Experiment, overwrite: bool = False, executor: Executor | None = None,
     problems: Iterable[str] = (),
 ) -> RunSummary:
-    """Validate, then run every missing cell, writing each to the store as it finishes."""
+    """Validate, then run every missing cell, writing each to the store as it finishes. The store's lock is held
+    throughout: a second run on the same store stops at once and says who holds it (two runs would compute
+    every cell twice). Temporary folders of killed runs are removed from the checkpoints folder."""
     problems = validate(experiment, list(problems))
     if problems:
         more = f" (and {len(problems) - 1} more; see `mbert-eval validate`)" if len(problems) > 1 else ""
         raise UserError(f"{problems[0]}{more}")
     store = ResultStore(experiment.store_path)
-    store.write_config(stored_config(experiment))
-    store.write_metric_roles(metric_roles(experiment.tasks))
-    jobs, skipped = plan(experiment, store, overwrite)
-    if executor is None:
-        from mbert_eval.grid.executors import executor_from_experiment
+    lock = experiment.store_path.with_name(f"{experiment.store_path.name}.lock")
+    with held_lock(lock, f"results store {experiment.store_path} is in use by another run", config=experiment.name):
+        remove_stale(experiment.output_dir / "checkpoints")
+        store.write_config(stored_config(experiment))
+        store.write_metric_roles(metric_roles(experiment.tasks))
+        jobs, skipped = plan(experiment, store, overwrite)
+        if executor is None:
+            from mbert_eval.grid.executors import executor_from_experiment
 
-        executor = executor_from_experiment(experiment)
-    written = 0
-    with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
-        for job, rows in executor.map(jobs):
-            written += store.write_cell(rows, overwrite=overwrite)
-            bar.update()
+            executor = executor_from_experiment(experiment)
+        written = 0
+        with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
+            for job, rows in executor.map(jobs):
+                written += store.write_cell(rows, overwrite=overwrite)
+                bar.update()
     return RunSummary(len(jobs), skipped, written, experiment.store_path)

@@ -4,6 +4,7 @@ folder behind."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ def atomic_output(out_dir: Path, record_file: str) -> Iterator[Path]:
     removed otherwise. An existing ``out_dir`` is only replaced if it is empty or an earlier output, recognised
     by its ``record_file``."""
     out_dir = Path(out_dir)
+    remove_stale(out_dir.parent)
     earlier = out_dir.is_dir() and ((out_dir / record_file).is_file() or not any(out_dir.iterdir()))
     if out_dir.exists() and not earlier:
         raise UserError(f"{out_dir} exists and is not an earlier output folder (no {record_file}); pick another one")
@@ -29,6 +31,39 @@ def atomic_output(out_dir: Path, record_file: str) -> Iterator[Path]:
         _replace(partial, out_dir)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+
+
+STALE = re.compile(r"^\.(?P<name>.+)\.(?P<kind>partial|old)-(?P<pid>\d+)$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale(folder: Path) -> list[Path]:
+    """Remove the temporary folders a killed process left in `folder` (``.NAME.partial-PID``; ``.NAME.old-PID``
+    is moved back to NAME when NAME is missing: the process died between its two renames); returns them.
+    Folders of live processes are left alone."""
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for path in sorted(folder.iterdir()):
+        match = STALE.match(path.name)
+        if match is None or not path.is_dir() or _alive(int(match["pid"])):
+            continue
+        target = folder / match["name"]
+        if match["kind"] == "old" and not target.exists():
+            path.rename(target)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 def _replace(new: Path, out_dir: Path) -> None:

@@ -33,12 +33,20 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 def read_yaml(file: Path) -> Any:
     """The YAML document in `file` (None when empty); invalid YAML is a UserError naming file:line and the
     problem."""
+    text = file.read_text(encoding="utf-8")
     try:
-        return yaml.safe_load(file.read_text(encoding="utf-8"))
+        return yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise UserError(f"{file}{where}: not valid YAML ({getattr(err, 'problem', None) or err})") from None
+        if mark is not None:
+            line = mark.line + 1
+        else:  # a reader error (a NUL byte, a control character) knows only its position
+            line = text.count("\n", 0, getattr(err, "position", 0)) + 1
+        problem = getattr(err, "problem", None) or getattr(err, "reason", None) or err
+        character = getattr(err, "character", None)
+        if isinstance(character, int):
+            problem = f"{problem}: U+{character:04X}"
+        raise UserError(f"{file}:{line}: not valid YAML ({' '.join(str(problem).split())})") from None
 
 
 def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple[Experiment, list[str]]:
@@ -50,7 +58,10 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple
         file = Path(path)
         if not file.is_file():
             raise UserError(f"config file not found: {file}")
-        raw = read_yaml(file) or {}
+        raw = read_yaml(file)
+        if raw is None:
+            raise UserError(f"{file}: the config is empty (an experiment names at least its models: and tasks:; "
+                            "see examples/)")
         if not isinstance(raw, dict):
             raise UserError(f"{file}: the config must be a YAML mapping")
         base = file.resolve().parent

@@ -275,7 +275,7 @@ def test_user_errors_are_one_line(corpus: list[Path], tmp_path: Path) -> None:
         (lambda: _config(corpus, tmp_path / "a", preset="huge"), "unknown size preset 'huge'"),
         (lambda: _config(corpus, tmp_path / "a", max_minutes=0), "must be positive"),
         (lambda: pretrain(_config([tmp_path / "nope.txt"], tmp_path / "a")), "corpus file not found"),
-        (lambda: pretrain(_config(corpus, tmp_path / "a", init_from=str(tmp_path / "ckpt"))), "folder not found"),
+        (lambda: pretrain(_config(corpus, tmp_path / "a", init_from=str(tmp_path / "ckpt"))), "does not exist"),
         (lambda: pretrain(_config(corpus, tmp_path / "a", init_from="someone/no-such-model")), "local folder"),
         (lambda: pretrain(_config(corpus, corpus[0].parent)), "not an earlier output folder"),
     ]

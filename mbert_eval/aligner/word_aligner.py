@@ -51,6 +51,7 @@ from mbert_eval.models.encoders import (
     load_model,
     load_tokenizer,
     pick_device,
+    position_limit,
 )
 
 if TYPE_CHECKING:
@@ -286,13 +287,9 @@ def _special_affixes(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], lis
 
 
 def _max_positions(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
-    """Tokens per sequence the model takes: its position embeddings (minus RoBERTa's offset past the padding
-    index) or the tokenizer's ``model_max_length``, whichever is smaller."""
-    positions = model.config.max_position_embeddings
-    padding_idx = getattr(getattr(model, "embeddings", None), "padding_idx", None)
-    if padding_idx is not None:  # RoBERTa-style position ids start after the padding index
-        positions -= padding_idx + 1
-    return min(positions, tokenizer.model_max_length)
+    """Tokens per sequence the model takes: its position table (`position_limit`) or the tokenizer's
+    ``model_max_length``, whichever is smaller."""
+    return min(position_limit(model.config.to_dict()) or tokenizer.model_max_length, tokenizer.model_max_length)
 
 
 def _window_starts(length: int, window: int) -> list[int]:

@@ -19,17 +19,39 @@ Head = Literal["token", "sequence", "span", "none"]
 
 
 def check_model_spec(spec: str) -> str | None:
-    """The problem with a model spec, or None: a folder must exist and hold a config.json."""
+    """The problem with a model spec, or None: a folder must exist, hold a config.json and weights whose
+    safetensors headers open (a file cut short or not safetensors is found here, without loading it)."""
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
             return f"model folder {spec} has no config.json (not a Hugging Face model folder)"
-        return None
+        return _weights_problem(path)
     if path.exists():
         return f"model {spec} is a file; pass a Hugging Face model folder"
     if is_local_path(spec):
         return (f"model folder {spec} does not exist (build one with `mbert-eval pretrain`, or import one with "
                 "`mbert-eval models import e5-small`)")
+    return None
+
+
+def _weights_problem(folder: Path) -> str | None:
+    """The problem with a model folder's weights, or None. Each safetensors file's header is opened (no
+    tensor is read): safetensors checks that the header parses and that its tensors cover the file."""
+    from safetensors import SafetensorError, safe_open
+
+    weights = sorted(folder.glob("*.safetensors"))
+    if not weights:
+        if any(folder.glob("pytorch_model*.bin")):
+            return None
+        return f"model folder {folder} has no weights (no model.safetensors or pytorch_model.bin)"
+    for file in weights:
+        try:
+            with safe_open(str(file), framework="pt"):
+                pass
+        except (SafetensorError, OSError, ValueError) as err:
+            reason = " ".join(str(err).split())
+            return (f"model weights {file} do not open ({reason}): the file is cut short or not safetensors; "
+                    "copy or import the model again")
     return None
 
 
@@ -40,12 +62,32 @@ def _resolve(spec: str) -> str:
     return str(Path(spec).expanduser()) if Path(spec).expanduser().is_dir() else spec
 
 
+def _hub_message(spec: str, err: Exception) -> str:
+    return (f"cannot load model '{spec}' from the Hugging Face Hub ({type(err).__name__}); "
+            "the Hub is not reachable from here: pass a local model folder instead "
+            "(e.g. one built by `mbert-eval pretrain`, or a folder downloaded elsewhere)")
+
+
 def _hub_failure(spec: str, err: Exception) -> UserError:
-    return UserError(
-        f"cannot load model '{spec}' from the Hugging Face Hub ({type(err).__name__}); "
-        "the Hub is not reachable from here: pass a local model folder instead "
-        "(e.g. one built by `mbert-eval pretrain`, or a folder downloaded elsewhere)"
-    )
+    return UserError(_hub_message(spec, err))
+
+
+def hub_model_problem(spec: str) -> str | None:
+    """For a Hub name, the problem of fetching it (None: it is in the local Hugging Face cache, or the Hub
+    knows it); local folders are `check_model_spec`'s. Asks the Hub once, with a short timeout."""
+    if Path(spec).expanduser().exists() or is_local_path(spec):
+        return None
+    from huggingface_hub import HfApi, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(spec, "config.json"), str):
+        return None
+    try:
+        HfApi().model_info(spec, timeout=10)
+    except Exception as err:  # noqa: BLE001 - any failure (no network, offline mode, no such repo) is the answer
+        if "NotFound" in type(err).__name__:
+            return f"no model '{spec}' on the Hugging Face Hub (nor a local folder of that name)"
+        return _hub_message(spec, err)
+    return None
 
 
 def load_tokenizer(spec: str):
@@ -137,18 +179,45 @@ def freeze_lower_layers(model: torch.nn.Module, k: int) -> None:
             parameter.requires_grad_(False)
 
 
-def model_depth(spec: str) -> int | None:
-    """Number of layers of a local model folder (from config.json), None when unknown."""
+def _folder_config(spec: str) -> dict:
+    """The config.json of a local model folder ({} when it has none, or for a Hub name)."""
     import json
 
     config = Path(spec).expanduser() / "config.json"
     if not config.is_file():
-        return None
-    data = json.loads(config.read_text(encoding="utf-8"))
+        return {}
+    try:
+        return json.loads(config.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+
+
+def model_depth(spec: str) -> int | None:
+    """Number of layers of a local model folder (from config.json), None when unknown."""
+    data = _folder_config(spec)
     return data.get("num_hidden_layers", data.get("n_layers"))
+
+
+OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert")  # positions start after the padding index
+
+
+def position_limit(config: dict) -> int | None:
+    """The longest input (in tokens) a model's position table takes: `max_position_embeddings`, less the
+    padding offset (pad index + 1) of RoBERTa-like models (Liu et al. 2019), whose positions start there."""
+    positions = config.get("max_position_embeddings")
+    if positions is None:
+        return None
+    if config.get("model_type") in OFFSET_POSITIONS:
+        positions -= config.get("pad_token_id", 1) + 1
+    return positions
+
+
+def model_max_length(spec: str) -> int | None:
+    """The longest input a local model folder takes (None when unknown, e.g. a Hub name)."""
+    return position_limit(_folder_config(spec))
 
 
 def window_length(model: torch.nn.Module, longest: int = 512) -> int:
     """The longest input the model takes (its position table), at most `longest`: evaluation inputs are cut
     there, so that no target word is lost to a training length and no input overruns the model."""
-    return min(longest, getattr(model.config, "max_position_embeddings", longest))
+    return min(longest, position_limit(model.config.to_dict()) or longest)

@@ -34,9 +34,8 @@ from transformers import (
 
 from mbert_eval.data import file_checksum, read_parallel
 from mbert_eval.errors import UserError
-from mbert_eval.models.encoders import pick_device
+from mbert_eval.models.encoders import check_model_spec, pick_device
 from mbert_eval.models.folders import atomic_output
-from mbert_eval.paths import is_local_path
 from mbert_eval.pretraining.objectives import (
     OBJECTIVES,
     TLM_NEEDS_PARALLEL,
@@ -254,10 +253,9 @@ def _model_and_tokenizer(config: PretrainConfig, folder: Path) -> tuple[PreTrain
 def _load_checkpoint(init_from: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Model and tokenizer from a local checkpoint folder or, when the name looks like one, the Hub."""
     folder = Path(init_from).expanduser()
-    if folder.is_dir() and not (folder / "config.json").is_file():
-        raise UserError(f"init_from folder {folder} is not a Hugging Face checkpoint (no config.json)")
-    if not folder.is_dir() and is_local_path(init_from):
-        raise UserError(f"init_from checkpoint folder not found: {folder}")
+    problem = check_model_spec(init_from)
+    if problem:
+        raise UserError(f"init_from: {problem}")
     source = str(folder) if folder.is_dir() else init_from
     try:
         return AutoModelForMaskedLM.from_pretrained(source), AutoTokenizer.from_pretrained(source)

@@ -20,7 +20,12 @@ from mbert_eval.data import QAExample, read_hub_squad, read_squad
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language, lookup
 from mbert_eval.metrics.squad import MLQA_LANGUAGES, qa_scores
-from mbert_eval.models.encoders import freeze_lower_layers, load_model, load_tokenizer
+from mbert_eval.models.encoders import (
+    freeze_lower_layers,
+    load_model,
+    load_tokenizer,
+    position_limit,
+)
 from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.qa_windows import (
@@ -159,7 +164,7 @@ class QATask(Task):
 
     def fitted_windowing(self, model: torch.nn.Module, tokenizer) -> Windowing:
         """The task's windows within the model's positions."""
-        positions = getattr(model.config, "max_position_embeddings", self.windowing.max_length)
+        positions = position_limit(model.config.to_dict()) or self.windowing.max_length
         return self.windowing.fitted(positions, tokenizer.num_special_tokens_to_add(pair=True))
 
     def score(self, examples: list[QAExample], answers: list[str]) -> dict[str, float]:

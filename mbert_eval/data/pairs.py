@@ -61,7 +61,7 @@ def read_sentence_pairs(path: PathLike, labeled: bool | None = None) -> list[Sen
         values = [_unquote(field.strip()) for field in fields[has_id:]]
         if not all(values):
             raise DataError(path, f"empty column {values.index('') + 1 + has_id}", number)
-        pairs.append(SentencePair(values[0], values[1], values[2] if labeled else None))
+        pairs.append(SentencePair(values[0], values[1], values[2] if labeled else None, f"{path}:{number}"))
     if not pairs:
         raise DataError(path, "no sentence pairs found (empty file?)")
     return pairs

@@ -1,5 +1,5 @@
 """Record types returned by the data readers, and the one text-file loader they all share."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +27,7 @@ class SentencePair:
     first: str
     second: str
     label: str | None
+    where: str = field(default="", compare=False)  # "file:line" it was read from, for messages ("" from the Hub)
 
 
 @dataclass(frozen=True)

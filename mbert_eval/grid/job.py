@@ -17,12 +17,14 @@ import mbert_eval
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.data import file_checksum
 from mbert_eval.data.spec import DataSpec
+from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell, fine_tune_settings, method_of
 from mbert_eval.languages import lookup
 from mbert_eval.methods import MethodContext, prepare_encoder
 from mbert_eval.models.encoders import pick_device
 from mbert_eval.store.results import ResultRow
 from mbert_eval.tasks import build_task
+from mbert_eval.training.loop import seed_everything
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,12 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     device = pick_device(experiment.device)
     train, dev = task.source_examples(source)
     target_examples = {t.code: task.target_examples(t) for t in targets}
+    for examples in target_examples.values():
+        problem = task.examples_problem(train, examples)
+        if problem:
+            raise UserError(problem)
     started = time.perf_counter()
-    torch.manual_seed(cell.seed)
+    seed_everything(cell.seed)  # and again before the head: its start depends on the seed alone
     context = MethodContext(experiment, cell.source, cell.seed, experiment.output_dir / "checkpoints",
                             experiment.device)
     model_spec = prepare_encoder(cell.model, method_of(experiment, cell.method), context)

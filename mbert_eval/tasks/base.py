@@ -55,6 +55,11 @@ class Task(ABC):
         `validate` asks it for every source and target, before anything runs."""
         return None
 
+    def examples_problem(self, train: list, test: list) -> str | None:
+        """What makes `test` unscorable by a model trained on `train` (hook: e.g. labels training never has),
+        or None; asked before fine-tuning, by `run` and by `validate`."""
+        return None
+
     def _given(self, key: str) -> str | dict[str, str] | None:
         """The config's value of a data key, else the task's Hub default (for train, dev and test)."""
         value = getattr(self.config, key)
@@ -92,10 +97,11 @@ class Task(ABC):
             examples = self.read_hub(*parse_hub_spec(spec.location))
         else:
             examples = self.read_file(_existing(spec))
-        examples = examples[spec.start : spec.stop]
-        if not examples:
-            raise UserError(f"no examples in {spec}")
-        return examples
+        selected = examples[spec.start : spec.stop]
+        if not selected:
+            held = f" (the file holds {len(examples)})" if examples and (spec.start or spec.stop) else ""
+            raise UserError(f"no examples in {spec}{held}")
+        return selected
 
     def data_specs(self, source: Language, target: Language | None = None) -> list[DataSpec]:
         """The specs a cell reads: the source's training data, or one target's test data."""

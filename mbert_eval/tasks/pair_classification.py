@@ -1,7 +1,8 @@
 """Sentence-pair classification (XNLI, PAWS-X, synthetic paraphrase pairs), accuracy.
 
 The pair is encoded as `[CLS] first [SEP] second [SEP]` and classified from the pooled output
-(Devlin et al. 2019); XNLI after Conneau et al. (2018), PAWS-X after Yang et al. (2019).
+(Devlin et al. 2019); XNLI after Conneau et al. (2018), PAWS-X after Yang et al. (2019). Labels are compared
+case-insensitively (`Entailment` is `entailment`); a test label that training never has is refused.
 """
 from __future__ import annotations
 
@@ -25,10 +26,21 @@ class PairClassificationTask(FineTunedTask):
         return read_hub_pairs(dataset, config, split)
 
     def label_set(self, train: list[SentencePair]) -> list[str]:
-        labels = sorted({pair.label for pair in train if pair.label is not None})
+        labels = sorted({_label(pair) for pair in train if pair.label is not None})
         if len(labels) < 2:
             raise UserError(f"task '{self.metadata.name}': training data needs at least two labels, found {labels}")
         return labels
+
+    def examples_problem(self, train: list[SentencePair], test: list[SentencePair]) -> str | None:
+        """Test labels that training never has would be scored as errors whatever the model does: name them."""
+        known = {_label(pair) for pair in train if pair.label is not None}
+        unknown = [pair for pair in test if pair.label is not None and _label(pair) not in known]
+        if not unknown:
+            return None
+        first = unknown[0]
+        labels = ", ".join(sorted({repr(pair.label) for pair in unknown})[:5])
+        return (f"{first.where or 'test data'}: label {labels} never occurs in training ({len(unknown)} of "
+                f"{len(test)} pairs; training has {', '.join(sorted(known))}); fix the labels or the file")
 
     def encode(
         self, examples: list[SentencePair], tokenizer, label_ids: dict[str, int], max_length: int
@@ -42,10 +54,15 @@ class PairClassificationTask(FineTunedTask):
         encoded = tokenizer(
             [p.first for p in examples], [p.second for p in examples], truncation=True, max_length=max_length
         )
-        return [feature(encoded, index, labels=label_ids.get(pair.label, -1)) for index, pair in enumerate(examples)]
+        return [feature(encoded, index, labels=label_ids.get(_label(pair), -1)) for index, pair in enumerate(examples)]
 
     def score(self, examples, features, predicted, labels) -> dict[str, float]:
-        return {"accuracy": accuracy([p.label for p in examples], [labels[int(i)] for i in predicted])}
+        return {"accuracy": accuracy([_label(p) for p in examples], [labels[int(i)] for i in predicted])}
+
+
+def _label(pair: SentencePair) -> str:
+    """A pair's label as compared: case-folded (XNLI files write `entailment`, some copies `Entailment`)."""
+    return (pair.label or "").casefold()
 
 
 

@@ -8,11 +8,13 @@ import click
 
 from mbert_eval.data import (
     check_alignment_ranges,
+    index_base,
     read_parallel,
     read_parallel_bitext,
     read_pharaoh,
     write_pharaoh,
 )
+from mbert_eval.data import drop_out_of_range as drop_out_of_range_links
 from mbert_eval.errors import DataError, UserError
 
 TEXT_HELP = "one `src ||| tgt` file, or a source and a target file with one sentence a line"
@@ -67,27 +69,48 @@ def align(inputs: tuple[str, ...], model: str, layer: int, method: str, token_ty
 @click.option("--gold", required=True, type=click.Path(dir_okay=False),
               help="Gold Pharaoh file (i-j sure, ipj possible).")
 @click.option("--pred", required=True, type=click.Path(dir_okay=False), help="Predicted Pharaoh file, 0-indexed.")
-@click.option("--one-indexed/--zero-indexed", "one_indexed", default=False, show_default=True,
-              help="Index base of the gold file (awesome-align's enfr.gold is 1-indexed).")
+@click.option("--one-indexed/--zero-indexed", "one_indexed", default=None,
+              help="Index base of the gold file (awesome-align's enfr.gold is 1-indexed) [default: read off the "
+                   "file: an index 0 means 0-indexed, an index at a sentence's end (with --text) 1-indexed].")
 @click.option("--text", multiple=True, type=click.Path(dir_okay=False),
               help=f"The aligned text ({TEXT_HELP}; repeat for two files): every link is checked to be in range.")
-def align_eval(gold: str, pred: str, one_indexed: bool, text: tuple[str, ...]) -> None:
+@click.option("--drop-out-of-range", is_flag=True,
+              help="Drop gold links past their sentence's end and count them, instead of refusing the file "
+                   "(needs --text; KFTT's ja-en gold has six such links).")
+def align_eval(gold: str, pred: str, one_indexed: bool | None, text: tuple[str, ...], drop_out_of_range: bool) -> None:
     """Precision, recall, F1 and AER (Och & Ney 2003) of predicted word links against gold links."""
     from mbert_eval.metrics.aer import (
         alignment_scores,  # the metrics package imports torch
     )
 
+    if drop_out_of_range and not text:
+        raise UserError("--drop-out-of-range needs --text: a link is out of range only against its sentences")
+    lengths = [(len(source), len(target)) for source, target in read_word_pairs(text)] if text else None
+    if one_indexed is None:
+        base = index_base(read_pharaoh(gold), lengths)
+        if base is None:
+            raise DataError(gold, "no link uses index 0, so the file may count words from 1: pass --one-indexed "
+                                  "(or --zero-indexed if it counts from 0), and --text to check every link's range")
+        one_indexed = base
     gold_links = read_pharaoh(gold, one_indexed=one_indexed)
     pred_links = read_pharaoh(pred)
     if len(gold_links) != len(pred_links):
         raise DataError(pred, f"{len(pred_links)} alignment lines, but {gold} has {len(gold_links)}; "
                               "both need one line per sentence pair")
-    if text:
-        lengths = [(len(source), len(target)) for source, target in read_word_pairs(text)]
-        check_alignment_ranges(gold_links, lengths, gold)
+    notes = [f"gold {'1' if one_indexed else '0'}-indexed"]
+    if lengths is None:
+        notes.append("ranges not checked: pass --text")
+    else:
+        if drop_out_of_range:
+            gold_links, dropped, first = drop_out_of_range_links(gold_links, lengths)
+            if dropped:
+                notes.append(f"{dropped} out-of-range gold links dropped (first on line {first})")
+        try:
+            check_alignment_ranges(gold_links, lengths, gold)
+        except DataError as err:
+            raise UserError(f"{err}; --drop-out-of-range drops and counts such gold links") from None
         check_alignment_ranges(pred_links, lengths, pred)
     scores = alignment_scores(pred_links, gold_links)
     click.echo(f"precision {scores.precision:.4f}  recall {scores.recall:.4f}  F1 {scores.f1:.4f}  "
                f"AER {scores.aer:.4f}  ({len(gold_links)} pairs, {scores.predicted} predicted links, "
-               f"{scores.sure} sure gold links)")
-
+               f"{scores.sure} sure gold links; {'; '.join(notes)})")

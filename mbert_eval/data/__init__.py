@@ -1,6 +1,8 @@
 """Data readers: every supported file format in, plain records out; malformed input raises DataError."""
 from mbert_eval.data.alignments import (
     check_alignment_ranges,
+    drop_out_of_range,
+    index_base,
     read_gold_links,
     read_pharaoh,
     write_pharaoh,
@@ -43,6 +45,8 @@ __all__ = [
     "SentencePair",
     "TaggedSentence",
     "check_alignment_ranges",
+    "drop_out_of_range",
+    "index_base",
     "checksums",
     "file_checksum",
     "parse_hub_spec",

@@ -59,6 +59,33 @@ def check_alignment_ranges(links: list[AlignmentLinks], pairs: list[tuple[int, i
                 )
 
 
+def drop_out_of_range(links: list[AlignmentLinks], pairs: list[tuple[int, int]]
+                      ) -> tuple[list[AlignmentLinks], int, int | None]:
+    """The links without those past their pair's (source, target) lengths, how many were dropped, and the
+    first line (1-based) that had one: for gold files with a few known-bad links (KFTT's ja-en gold has six)."""
+    kept, dropped, first = [], 0, None
+    for number, (alignment, (m, n)) in enumerate(zip(links, pairs), start=1):
+        inside = frozenset((i, j) for i, j in alignment.possible if i < m and j < n)
+        if len(inside) < len(alignment.possible):
+            dropped += len(alignment.possible) - len(inside)
+            first = first or number
+        kept.append(AlignmentLinks(alignment.sure & inside, inside))
+    return kept, dropped, first
+
+
+def index_base(links: list[AlignmentLinks], pairs: list[tuple[int, int]] | None) -> bool | None:
+    """Whether links read as 0-indexed really count from 1 (True), from 0 (False), or cannot tell (None): an
+    index 0 anywhere means 0-indexed; otherwise an index equal to its sentence's length (impossible counting from
+    0; needs the `pairs`' lengths) means 1-indexed. Reading 1-indexed gold as 0-indexed silently shifts every
+    link (awesome-align issue #43)."""
+    if any(0 in link for alignment in links for link in alignment.possible):
+        return False
+    if pairs is not None and any(i == m or j == n for alignment, (m, n) in zip(links, pairs)
+                                 for i, j in alignment.possible):
+        return True
+    return None
+
+
 def read_gold_links(path: PathLike, lengths: list[tuple[int, int]], one_indexed: bool | None = None,
                     with_ids: bool = False) -> list[AlignmentLinks]:
     """Gold links checked against their sentence pairs' (source, target) lengths. With `one_indexed=None` the
@@ -66,13 +93,10 @@ def read_gold_links(path: PathLike, lengths: list[tuple[int, int]], one_indexed:
     sentence's length (impossible when counting from 0) means 1-indexed; a file that shows neither is refused
     (reading 1-indexed gold as 0-indexed silently shifts every link: awesome-align issue #43)."""
     if one_indexed is None:
-        raw = read_pharaoh(path, with_ids=with_ids)
-        has_zero = any(0 in link for links in raw for link in links.possible)
-        reaches_end = any(i == m or j == n for links, (m, n) in zip(raw, lengths) for i, j in links.possible)
-        if not has_zero and not reaches_end:
+        one_indexed = index_base(read_pharaoh(path, with_ids=with_ids), lengths)
+        if one_indexed is None:
             raise DataError(path, "cannot tell whether the links count words from 0 or from 1 (no index 0, none at a "
                                   "sentence's end); say so with the task's `one_indexed: true|false`")
-        one_indexed = not has_zero
     links = read_pharaoh(path, one_indexed=one_indexed, with_ids=with_ids)
     check_alignment_ranges(links, lengths, path)
     return links

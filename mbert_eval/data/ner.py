@@ -27,6 +27,17 @@ def _strip_language_prefix(sentences: list[TaggedSentence]) -> list[TaggedSenten
     ]
 
 
+def _fields(line: str) -> list[str]:
+    return line.split("\t") if "\t" in line else line.split()
+
+
+def is_ner_line(line: str) -> bool:
+    """Whether a line is one `read_ner` reads: a token, optional columns (CoNLL-2002's POS), a BIO tag; or a
+    ``-DOCSTART-`` line. `detect_format` asks it, so that the NER reader and text extraction agree."""
+    fields = _fields(line)
+    return len(fields) >= 2 and (fields[0] == _DOCSTART or bool(_BIO_TAG.fullmatch(fields[-1].strip())))
+
+
 def read_ner(path: PathLike) -> list[TaggedSentence]:
     """Read ``token<TAB>tag`` lines with a blank line between sentences.
 
@@ -36,7 +47,7 @@ def read_ner(path: PathLike) -> list[TaggedSentence]:
     """
 
     def parse(line: str, number: int) -> tuple[str, str] | None:
-        fields = line.split("\t") if "\t" in line else line.split()
+        fields = _fields(line)
         if len(fields) < 2:
             raise DataError(path, "expected a token and a tag separated by a tab or a space", number)
         token, tag = fields[0], fields[-1].strip()

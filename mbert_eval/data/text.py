@@ -1,26 +1,24 @@
 """Plain text out of any supported data file, one sentence a line, for pretraining corpora."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from mbert_eval.data.conllu import read_conllu
-from mbert_eval.data.ner import read_ner
+from mbert_eval.data.ner import is_ner_line, read_ner
 from mbert_eval.data.pairs import read_sentence_pairs
 from mbert_eval.data.types import PathLike, read_lines
 
-NER_LINE = re.compile(r"^\S+[\t ](O|[BI]-\S+)$")
-
 
 def detect_format(path: PathLike) -> str:
-    """`conllu`, `pairs` (TSV), `ner` (token and BIO tag a line) or `text`."""
+    """`conllu`, `pairs` (TSV), `ner` (its first 20 lines are token ... BIO-tag lines, as `read_ner` reads
+    them: WikiANN, CoNLL-2002/2003) or `text`."""
     suffix = Path(path).suffix
     if suffix == ".conllu":
         return "conllu"
     if suffix == ".tsv":
         return "pairs"
-    first = next((line for line in read_lines(path) if line.strip()), "")
-    return "ner" if NER_LINE.match(first) else "text"
+    lines = [line for line in read_lines(path)[:200] if line.strip()][:20]
+    return "ner" if lines and all(is_ner_line(line) for line in lines) else "text"
 
 
 def extract_text(path: PathLike) -> list[str]:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
 
 SLICE = re.compile(r"^(?P<spec>.*)\[(?P<start>\d*):(?P<stop>\d*)\]$")
@@ -30,6 +31,8 @@ class DataSpec:
             text = match["spec"]
             start = int(match["start"]) if match["start"] else None
             stop = int(match["stop"]) if match["stop"] else None
+            if start is not None and stop is not None and start >= stop:
+                raise UserError(f"{text}[{start}:{stop}]: an empty slice (its start is not before its stop)")
         if not text.startswith("hub:") and base_dir is not None and not Path(text).expanduser().is_absolute():
             text = str(base_dir / text)
         return cls(text, start, stop)

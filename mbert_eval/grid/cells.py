@@ -51,7 +51,8 @@ def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTu
     """The cell's hyperparameters: the training config whole, its epochs resolved (task override, then
     training config, then the task default); the seed is the cell's, freezing and layer mixing the method's."""
     method = method_of(experiment, cell.method)
-    epochs = experiment.tasks[cell.task].epochs or experiment.training.epochs or task.metadata.epochs
+    given = (experiment.tasks[cell.task].epochs, experiment.training.epochs, task.metadata.epochs)
+    epochs = next(count for count in given if count is not None)
     return FineTuneSettings(**{**asdict(experiment.training), "epochs": epochs}, seed=cell.seed,
                             freeze=method.freeze, cache_frozen=method.cache_frozen, layer_mix=method.layer_mix)
 

@@ -2,7 +2,10 @@
 method steps checked against their registries)."""
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
+from typing import Any
 
 from mbert_eval.aligner.word_aligner import WordAlignerConfig
 from mbert_eval.config.experiment import Experiment
@@ -10,12 +13,20 @@ from mbert_eval.errors import UserError
 from mbert_eval.grid.executors import EXECUTORS
 from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import check_method, needs_parallel
-from mbert_eval.models.encoders import check_model_spec, model_depth
+from mbert_eval.models.encoders import (
+    check_model_spec,
+    hub_model_problem,
+    model_depth,
+    model_max_length,
+    pick_device,
+)
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
 from mbert_eval.training.batches import BATCHINGS
 from mbert_eval.training.loop import WORD_EMBEDDINGS
 from mbert_eval.training.optim import LR_SCHEDULES
+
+MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (reports/NAME.html)
 
 
 def _languages(codes: list[str], key: str, problems: list[str]) -> list[Language]:
@@ -34,9 +45,10 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
     if not experiment.models:
         problems.append("models: no model given")
     for index, model in enumerate(experiment.models):
-        problem = check_model_spec(model)
+        problem = check_model_spec(model) or (hub_model_problem(model) if check_files else None)
         if problem:
             problems.append(f"models[{index}]: {problem}")
+        _check_lengths(experiment, model, problems)
     if not experiment.tasks:
         problems.append("tasks: no task given")
     if not experiment.targets and not all(task.targets for task in experiment.tasks.values()):
@@ -52,6 +64,7 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
     if ray.num_gpus > 1 and not float(ray.num_gpus).is_integer():
         problems.append(f"ray.num_gpus: more than one GPU per cell must be a whole number, got {ray.num_gpus}")
     _check_training(experiment, problems)
+    _check_run(experiment, problems)
     for name in experiment.tasks:
         try:
             task = build_task(experiment, name)
@@ -66,8 +79,31 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
             if problem:
                 problems.append(f"tasks.{name}: {where}: {problem}")
         if check_files:
+            before = len(problems)
             _check_task_files(name, task, sources, task_targets, problems)
+            if len(problems) == before:
+                _check_examples(name, task, sources, task_targets, problems)
     return problems
+
+
+def _check_examples(name: str, task: Task, sources: list[Language], targets: list[Language],
+                    problems: list[str]) -> None:
+    """The task's own check of test data against training data (`Task.examples_problem`), for tasks that have
+    one: their local files are read, as the run would read them before fine-tuning (Hub data is not fetched)."""
+    if type(task).examples_problem is Task.examples_problem or not task.needs_training:
+        return
+    try:
+        specs = [task.spec("train", s) for s in sources] + [task.spec("test", t) for t in targets]
+        if any(spec.is_hub for spec in specs):
+            return
+        for source in sources:
+            train, _ = task.source_examples(source)
+            for target in targets:
+                problem = task.examples_problem(train, task.target_examples(target))
+                if problem:
+                    problems.append(f"tasks.{name}: {problem}")
+    except UserError as err:
+        problems.append(f"tasks.{name}: {err}")
 
 
 def _check_methods(experiment: Experiment, problems: list[str]) -> None:
@@ -102,7 +138,60 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
                 problems.append(f"parallel: {err}")
 
 
+def _check_lengths(experiment: Experiment, model: str, problems: list[str]) -> None:
+    """Each `max_length` a run uses (fine-tuning; TLM and alignment where a method has those steps) must fit
+    the model's position table: a longer input would overrun it."""
+    limit = model_max_length(model)
+    if limit is None:
+        return
+    steps = {step for method in experiment.methods for step in method.chain}
+    for key in ("training", *(step for step in ("tlm", "align") if step in steps)):
+        length = getattr(experiment, key).max_length
+        if length > limit:
+            problems.append(f"{key}.max_length: {length} tokens is beyond the position table of {model} "
+                            f"({limit} tokens); use at most {limit}")
+
+
+def _not_finite(value: Any, path: str) -> list[str]:
+    """The key paths of NaN or infinite numbers anywhere in a config value (YAML reads `.nan` and `.inf`)."""
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [f"{path}: must be a finite number, got {value}"]
+    if dataclasses.is_dataclass(value):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _not_finite(item, f"{path}.{key}" if path else str(key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _not_finite(item, f"{path}[{index}]")]
+    return []
+
+
+def _check_run(experiment: Experiment, problems: list[str]) -> None:
+    """What a run needs beyond the grid: seeds, a device this machine has (Ray workers may have others), an
+    output folder and file names that can be written."""
+    if not experiment.seeds:
+        problems.append("seeds: no seed given (a grid runs every method once per seed)")
+    try:
+        if experiment.executor == "local":
+            pick_device(experiment.device)
+    except UserError as err:
+        problems.append(f"device: {err}")
+    try:
+        experiment.output_dir
+    except (KeyError, IndexError, ValueError) as err:
+        problems.append(f"output: bad pattern {experiment.output!r} ({err}); the only field is {{name}}")
+    if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name or "\0" in experiment.name:
+        problems.append(f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder and the "
+                        f"report file), got {len(experiment.name.encode())} bytes")
+    counts = {"training.epochs": experiment.training.epochs, "tlm.steps": experiment.tlm.steps,
+              "align.epochs": experiment.align.epochs,
+              **{f"tasks.{name}.epochs": task.epochs for name, task in experiment.tasks.items()}}
+    for key, count in counts.items():
+        if count is not None and count < 1:
+            problems.append(f"{key}: must be at least 1, got {count} (an untrained head's scores are no result)")
+
+
 def _check_training(experiment: Experiment, problems: list[str]) -> None:
+    problems.extend(_not_finite(experiment.to_dict(), ""))
     training = experiment.training
     for key in ("learning_rate", "max_length", "batch_size", "eval_batch_size"):
         if getattr(training, key) <= 0:
@@ -140,3 +229,8 @@ def _check_task_files(
                 continue
             if not spec.is_hub and not Path(spec.location).is_file():
                 problems.append(f"tasks.{name}.{key}: file not found for {language.code}: {spec.location}")
+            elif not spec.is_hub and (spec.start is not None or spec.stop is not None):
+                try:  # a slice may select nothing: read the examples, as the run would
+                    task.load(spec) if target is None else task.target_examples(target)
+                except UserError as err:
+                    problems.append(f"tasks.{name}.{key}: {err}")

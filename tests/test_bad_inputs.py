@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from conftest import family_experiment, write_config
 
 from mbert_eval.cli import main
+from mbert_eval.data import read_conllu
 from mbert_eval.store.results import ResultRow, ResultStore
 
 STORED = 2  # rows a store holds before a refused command: they must still be there after it
@@ -193,6 +194,32 @@ def test_align_with_broken_weights_is_one_line(cut, workspace: Workspace) -> Non
     assert result.exit_code == 2, result.output
     assert "do not open" in one_error_line(result)
     assert not out.exists()
+
+
+def test_odd_but_fine_conllu_runs_and_says_what_it_cut(workspace: Workspace) -> None:
+    """A BOM, CRLF line ends, a multiword-token line, an empty node and a 10,000-token sentence: all read; the
+    long sentence is cut to the model's window, and the run says so."""
+    target = workspace.family.languages[1].code
+    lines = (workspace.family.root / "pos" / f"{target}-test.conllu").read_text(encoding="utf-8").splitlines()
+    first = lines.index("") + 1  # where the second sentence starts; the first gains a multiword token and an empty node
+    words = [line.split("\t") for line in lines[:first] if line and not line.startswith("#")]
+    mwt = "\t".join(["1-2", words[0][1] + words[1][1]] + ["_"] * 8)
+    empty_node = "\t".join(["2.1", "ghost"] + ["_"] * 8)
+    at = lines.index("\t".join(words[0]))
+    odd = lines[:at] + [mwt] + lines[at:at + 2] + [empty_node] + lines[at + 2:first - 1]
+    long = [f"{i}\t{words[0][1]}\t_\t{words[0][3]}\t_\t_\t_\t_\t_\t_" for i in range(1, 10001)]
+    text = "\r\n".join(odd + [""] + lines[first:] + long + [""])
+    path = workspace.root / f"{target}-test.conllu"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    config = workspace.config(lambda raw: raw["tasks"]["pos"].update(test={target: str(path)}) or
+                              raw.update(targets=[target]))
+    result = run_cli("run", config, "--no-report")
+    assert result.exit_code == 0, result.output
+    assert "examples fill the whole 128-token window, longer ones cut to it" in result.stderr
+    original, read = read_conllu(workspace.family.root / "pos" / f"{target}-test.conllu"), read_conllu(path)
+    assert read[0] == original[0] and len(read[-1].tokens) == 10000  # the multiword line and the empty node skipped
+    rows = ResultStore(workspace.store).rows()
+    assert {row.n_examples for row in rows if row.target == target} == {len(original) + 1}
 
 
 # --- stores that are not SQLite, empty, or cannot be written --------------------------------------------------

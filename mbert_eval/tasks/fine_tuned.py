@@ -1,9 +1,11 @@
 """Tasks fine-tuned on the source language: the shared prepare/evaluate around `training.py`."""
 from __future__ import annotations
 
+import sys
 from typing import ClassVar
 
 import torch
+from tqdm.auto import tqdm
 
 from mbert_eval.models.encoders import (
     Head,
@@ -62,6 +64,7 @@ class FineTunedTask(Task):
         model.to(device)
         train_features = self.encode(train, tokenizer, label_ids, settings.max_length)
         dev_features = self.encode(dev, tokenizer, label_ids, window_length(model))
+        truncated = cut_to_window(train_features, settings.max_length, "training")
         pad = tokenizer.pad_token_id or 0
         cache = None
         if settings.cache_frozen and settings.freeze:
@@ -76,15 +79,29 @@ class FineTunedTask(Task):
         )
         if settings.layer_mix:
             log["layer_weights"] = model.layer_weights()
+        if truncated:
+            log["train_truncated"] = truncated
         return Prepared(model, tokenizer, labels, log)
 
     def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
         """Predict every example of one target language and score it."""
         label_ids = {label: i for i, label in enumerate(prepared.labels)}
-        features = self.encode(examples, prepared.tokenizer, label_ids, window_length(prepared.model))
+        window = window_length(prepared.model)
+        features = self.encode(examples, prepared.tokenizer, label_ids, window)
+        cut_to_window(features, window, "evaluation")
         pad = prepared.tokenizer.pad_token_id or 0
         predicted = predict(prepared.model, features, pad, device)
         return self.score(examples, features, predicted, prepared.labels)
+
+
+def cut_to_window(features: list[Features], length: int, stage: str) -> int:
+    """How many examples filled the whole `length` (their tokens past it were cut, as XTREME's truncation
+    does: a word past it counts as an error); says so on stderr when any did."""
+    cut = sum(len(f["input_ids"]) >= length for f in features)
+    if cut:
+        tqdm.write(f"{stage}: {cut} of {len(features)} examples fill the whole {length}-token window, longer ones "
+                   "cut to it (a word past it counts as an error)", file=sys.stderr)
+    return cut
 
 
 def feature(encoded, index: int, **fields: object) -> Features:

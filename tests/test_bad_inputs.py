@@ -360,3 +360,14 @@ def test_text_reads_conll2002_ner_as_words(tmp_path: Path) -> None:
     result = run_cli("text", conll, "--out", out)
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8").splitlines() == ["De kat in Parijs .", "Jan slaapt"]
+
+
+def test_case_variants_inside_training_are_one_class() -> None:
+    from mbert_eval.data.types import SentencePair
+    from mbert_eval.tasks.pair_classification import PairClassificationTask
+
+    train = [SentencePair("a", "b", "Entailment"), SentencePair("c", "d", "entailment"),
+             SentencePair("e", "f", "CONTRADICTION"), SentencePair("g", "h", "contradiction")]
+    task = PairClassificationTask()
+    assert task.label_set(train) == ["contradiction", "entailment"]
+    assert task.examples_problem(train, [SentencePair("x", "y", "ENTAILMENT")]) is None

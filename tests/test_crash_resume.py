@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import random
 import shutil
 import sqlite3
@@ -31,8 +32,6 @@ def _context() -> multiprocessing.context.BaseContext:
 def _child(command: list[str], message_file: str, gate=None) -> None:
     """Run one CLI command as a user would; its exit code and output go to `message_file`. With a `gate` (an
     Event), the run waits for it once it holds its lock, so that a second run finds the lock taken."""
-    import os
-
     started = time.perf_counter()
     import torch
     from click.testing import CliRunner
@@ -203,3 +202,22 @@ def test_two_scheduled_runs_of_one_job_at_once(tmp_path, small_family, tiny_mode
         rows, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT cell_key || target || metric) FROM results"
                                       ).fetchone()
     assert rows == distinct > 0  # the one cell's rows, once
+
+
+def test_stale_folders_of_dead_processes_are_removed(tmp_path) -> None:
+    import subprocess
+
+    from mbert_eval.models.folders import remove_stale
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    names = {"partial": f".tlm-abc.partial-{pid}", "mine": f".tlm-def.partial-{os.getpid()}",
+             "old": f".tlm-ghi.old-{pid}", "old-replaced": f".tlm-jkl.old-{pid}"}
+    for name in [*names.values(), "tlm-jkl"]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(name)
+    removed = remove_stale(tmp_path)
+    assert sorted(p.name for p in removed) == sorted([names["partial"], names["old"], names["old-replaced"]])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([names["mine"], "tlm-ghi", "tlm-jkl"])
+    assert (tmp_path / "tlm-ghi" / "config.json").read_text() == names["old"]  # moved back: the rename was cut
+    assert (tmp_path / "tlm-jkl" / "config.json").read_text() == "tlm-jkl"  # the newer folder wins

@@ -32,12 +32,10 @@ class SQLiteFile:
             if not read_only:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(self._connect()) as conn:
-                if read_only:
-                    self.tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-                else:
+                if not read_only:
                     conn.executescript(self.SCHEMA)
                     self._add_columns(conn)
-                    self.tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+                self.tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
         except sqlite3.DatabaseError as err:
             raise self._user_error(err) from None
         except OSError as err:

@@ -66,3 +66,16 @@ def test_a_store_written_by_a_run_holds_its_config_and_metric_roles(grid_config)
     assert roles["pos", "accuracy"].is_main and roles["pos", "accuracy"].higher_is_better
     assert not roles["pos", "xtreme_f1"].is_main and "seqeval" in roles["pos", "xtreme_f1"].description
     assert "xtreme_f1" not in format_results(store) and "xtreme_f1" in format_results(store, all_metrics=True)
+
+
+def test_a_field_added_later_joins_the_key_only_when_set():
+    """Fields added after the keys were recorded (`KEYED_WHEN_SET`) leave every recorded key as it was at their
+    default, and change the key of the cells they affect once set."""
+    experiment, _ = load_experiment(FIXTURES / "cell-keys-grid.yaml")
+    cell = next(c for c in expand(experiment) if c.task == "pos")
+    before = cell_key(experiment, cell)
+    experiment.training.eval_max_length = 512
+    assert cell_key(experiment, cell) != before
+    experiment.training.eval_max_length = None
+    experiment.tasks["pos"].allow_overlap = True  # a permission, not a setting that changes scores
+    assert cell_key(experiment, cell) == before

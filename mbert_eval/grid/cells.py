@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from mbert_eval.config.experiment import Experiment, MethodConfig, stable_hash
+from mbert_eval.config.experiment import Experiment, MethodConfig, keyed_when_set, stable_hash
 from mbert_eval.languages import lookup
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
@@ -68,4 +68,8 @@ def cell_key(experiment: Experiment, cell: Cell) -> str:
     }
     if method.chain:  # derived checkpoints depend on these too
         identity["method_settings"] = [experiment.parallel, experiment.tlm, experiment.align]
+    added = keyed_when_set(experiment.tasks[cell.task], experiment.training, method,
+                           *(identity.get("method_settings") or []))
+    if added:  # settings added after keys were first recorded, where set (see KEYED_WHEN_SET)
+        identity["added"] = added
     return stable_hash(identity)

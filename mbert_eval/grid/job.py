@@ -16,6 +16,7 @@ import torch
 import mbert_eval
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.data import file_checksum
+from mbert_eval.data.hub import hub_fingerprint
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell, fine_tune_settings, method_of
@@ -71,7 +72,7 @@ def library_versions() -> dict[str, str]:
 
 
 def _checksums(specs: Iterable[DataSpec]) -> dict[str, str]:
-    return {str(s): ("hub" if s.is_hub else file_checksum(Path(s.location))) for s in specs}
+    return {str(s): (hub_fingerprint(s.location) if s.is_hub else file_checksum(Path(s.location))) for s in specs}
 
 
 def run_cell(job: CellJob) -> list[ResultRow]:

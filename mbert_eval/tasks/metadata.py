@@ -31,3 +31,6 @@ class TaskMetadata:
     xtreme: str = ""
     xtreme_metrics: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # bumped whenever the code changes what the task scores for the same model and data (lm-evaluation-harness
+    # versions its tasks so); rows record it, and a run recomputes stored cells of an older version
+    version: int = 1

@@ -56,6 +56,8 @@ class FineTuneSettings:
     # recompute each layer's activations in the backward pass instead of keeping them: less memory, the same
     # numbers (dropout replays its random state), so it is not part of a cell's identity (repr=False)
     activation_checkpointing: bool = field(default=False, repr=False)
+    # the window fine-tuned tasks are evaluated at (None: max_length, as XTREME); keyed through TrainingConfig
+    eval_max_length: int | None = field(default=None, repr=False)
 
 
 WORD_EMBEDDINGS = ("train", "freeze")

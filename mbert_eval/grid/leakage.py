@@ -1,14 +1,18 @@
 """Train/test leakage: dev or test rows that are training rows, or translations of them (issue 20).
 
-XNLI and PAWS-X dev/test, UD PUD, Tatoeba and XQuAD are line-parallel: row i of every language's file is a
-translation of row i of the others. Two specs hold the same rows, or translations of them, when their locations
-are the same once each language's code, ISO 639-3 code or name (a whole word between punctuation, any case) is
-read as a placeholder: `dev-en.tsv` and `dev-de.tsv`, `xquad.en.json` and `xquad.de.json`,
-`hub:facebook/xnli@en:validation` and `hub:facebook/xnli@de:validation`. Files of another name (UD EWT train,
-PUD test) are different data, whatever their rows. Among specs of one pattern, the rows a dev or test slice
-shares with the training slice (or a test slice with the dev slice) are refused, unless
-`tasks.NAME.allow_overlap` is set. Open-ended slices of local files are measured with the task's reader; Hub
-data is never fetched for it (an open end there reaches as far as the data goes).
+XNLI (Conneau et al. 2018) and PAWS-X (Yang et al. 2019) dev/test, UD PUD (Zeman et al. 2017), Tatoeba as
+XTREME ships it (Artetxe & Schwenk 2019) and XQuAD (Artetxe et al. 2020) are line-parallel: row i of every
+language's file is a translation of row i of the others. The rule: two specs hold the same rows, or
+translations of them, when their locations are the same once each language's code, ISO 639-3 code or name (a
+whole word between punctuation, any case: what `{lang}`, `{iso3}` and `{name}` write) is read as a placeholder:
+`dev-en.tsv` and `dev-de.tsv`, `xquad.en.json` and `xquad.de.json`, `hub:facebook/xnli@en:validation` and
+`hub:facebook/xnli@de:validation`. Files of another name (UD EWT train, PUD test; XNLI `@en:train` and
+`@de:test`) are different data, and nothing of them is read. Among specs of one pattern, the rows a dev or
+test slice shares with the training slice (or a test slice with the dev slice) are refused, unless
+`tasks.NAME.allow_overlap` is set: that is also the way out for per-language corpora that share a name
+pattern without being translations (e.g. WikiANN's `{lang}/dev` as dev and test). Open-ended slices of local
+files are measured with the task's reader; Hub data is never fetched for it (an open end there reaches as far
+as the data goes).
 """
 from __future__ import annotations
 

@@ -109,6 +109,10 @@ CASES = [
                                   f"{PAWSX}@{{lang}}:validation"),
          (f"tasks.pawsx: test de {PAWSX}@de:validation overlaps training {PAWSX}@en:validation[0:800] "
           "(rows 0–799 are translations of the training rows; also for fr); hold them out, e.g. test: …[800:],",)),
+    Case("hub-dev-inside-train", _pawsx(f"{PAWSX}@en:train[0:1000]", f"{PAWSX}@en:train[500:600]",
+                                        f"{PAWSX}@{{lang}}:test"),
+         (f"tasks.pawsx: dev en {PAWSX}@en:train[500:600] overlaps training {PAWSX}@en:train[0:1000] "
+          "(rows 500–599 are training rows)",)),
     Case("different-files-pass", lambda raw, ws: None, ()),
     Case("held-out-slices-pass", _pos(train=DEV + "[0:20]", dev=DEV + "[20:25]", test=DEV + "[25:]"), ()),
     Case("allow-overlap-passes", _pos(train=DEV + "[0:20]", dev=DEV, test=DEV, allow_overlap=True), ()),

@@ -11,6 +11,7 @@ from mbert_eval.aligner.word_aligner import WordAlignerConfig
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.errors import UserError
 from mbert_eval.grid.executors import EXECUTORS
+from mbert_eval.grid.leakage import leakage_problems
 from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import check_method, needs_parallel
 from mbert_eval.models.encoders import (
@@ -83,6 +84,7 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
             _check_task_files(name, task, sources, task_targets, problems)
             if len(problems) == before:
                 _check_examples(name, task, sources, task_targets, problems)
+                _check_leakage(name, task, sources, task_targets, problems)
     return problems
 
 
@@ -102,6 +104,15 @@ def _check_examples(name: str, task: Task, sources: list[Language], targets: lis
                 problem = task.examples_problem(train, task.target_examples(target))
                 if problem:
                     problems.append(f"tasks.{name}: {problem}")
+    except UserError as err:
+        problems.append(f"tasks.{name}: {err}")
+
+
+def _check_leakage(name: str, task: Task, sources: list[Language], targets: list[Language],
+                   problems: list[str]) -> None:
+    """Dev or test rows that are training rows or their translations (grid/leakage.py)."""
+    try:
+        problems.extend(leakage_problems(name, task, sources, targets))
     except UserError as err:
         problems.append(f"tasks.{name}: {err}")
 

@@ -1,0 +1,130 @@
+"""Train/test leakage: dev or test rows that are training rows, or translations of them (issue 20).
+
+XNLI (Conneau et al. 2018) and PAWS-X (Yang et al. 2019) dev/test, UD PUD (Zeman et al. 2017), Tatoeba as
+XTREME ships it (Artetxe & Schwenk 2019) and XQuAD (Artetxe et al. 2020) are line-parallel: row i of every
+language's file is a translation of row i of the others. The rule: two specs hold the same rows, or
+translations of them, when their locations are the same once each language's code, ISO 639-3 code or name (a
+whole word between punctuation, any case: what `{lang}`, `{iso3}` and `{name}` write) is read as a placeholder:
+`dev-en.tsv` and `dev-de.tsv`, `xquad.en.json` and `xquad.de.json`, `hub:facebook/xnli@en:validation` and
+`hub:facebook/xnli@de:validation`. Files of another name (UD EWT train, PUD test; XNLI `@en:train` and
+`@de:test`) are different data, and nothing of them is read. Among specs of one pattern, the rows a dev or
+test slice shares with the training slice (or a test slice with the dev slice) are refused, unless
+`tasks.NAME.allow_overlap` is set: that is also the way out for per-language corpora that share a name
+pattern without being translations (e.g. WikiANN's `{lang}/dev` as dev and test). Open-ended slices of local
+files are measured with the task's reader; Hub data is never fetched for it (an open end there reaches as far
+as the data goes).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from mbert_eval.data.spec import DataSpec
+from mbert_eval.languages import Language
+from mbert_eval.tasks.base import Task
+
+_WORDS = re.compile(r"([A-Za-z0-9]+)")  # a location split into words and what lies between them
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One data key's rows for one language: the spec and its slice, with an open end resolved where the
+    example count is known (`stop` None: to the end of Hub data)."""
+
+    key: str
+    language: Language
+    spec: DataSpec
+    start: int
+    stop: int | None
+
+    def shown(self, base_dir: Path) -> str:
+        """The spec as the config wrote it (relative to its folder), with the resolved slice (none where an
+        unsliced spec's length is unknown)."""
+        location = self.spec.location.removeprefix(f"{base_dir}/")
+        if self.start == 0 and self.stop is None:
+            return location
+        return f"{location}[{self.start}:{'' if self.stop is None else self.stop}]"
+
+
+def same_pattern(one: DataSpec, one_language: Language, other: DataSpec, other_language: Language) -> bool:
+    """Whether two specs differ at most in their languages' codes, ISO 639-3 codes or names: the same file, or
+    line-parallel translations of it (the module's rule)."""
+    mine, theirs = _WORDS.split(one.location), _WORDS.split(other.location)
+    return len(mine) == len(theirs) and all(
+        a == b or (_names(one_language, a) and _names(other_language, b)) for a, b in zip(mine, theirs)
+    )
+
+
+def _names(language: Language, word: str) -> bool:
+    """Whether `word` is one of the names a `{lang}`, `{iso3}` or `{name}` placeholder gives `language`."""
+    return word.lower() in {language.code.lower(), language.iso639_3.lower(), language.name.lower()}
+
+
+class _Counts:
+    """Example counts of local files, each read once through the task's reader (the run slices the same list)."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self.known: dict[str, int] = {}
+
+    def rows(self, key: str, language: Language) -> Rows:
+        """The rows `key` selects for `language`; an open end of a local file is resolved to its length."""
+        spec = self.task.spec(key, language)
+        stop = spec.stop
+        if stop is None and not spec.is_hub:
+            if spec.location not in self.known:
+                self.known[spec.location] = len(self.task.read_file(Path(spec.location).expanduser()))
+            stop = self.known[spec.location]
+        return Rows(key, language, spec, spec.start or 0, stop)
+
+
+def _shared(one: Rows, other: Rows) -> tuple[int, int | None] | None:
+    """The row range two slices share (`None` end: to the end of the data), or None when they share none."""
+    ends = [end for end in (one.stop, other.stop) if end is not None]
+    start, stop = max(one.start, other.start), min(ends, default=None)
+    return None if stop is not None and start >= stop else (start, stop)
+
+
+_ROLE = {"train": "training", "dev": "dev", "test": "test"}
+
+
+def _problem(name: str, later: Rows, earlier: Rows, rows: tuple[int, int | None], base_dir: Path,
+             also: list[str]) -> str:
+    """The one line that refuses `later` for sharing `rows` with `earlier`."""
+    start, stop = rows
+    span = f"rows {start}–{stop - 1}" if stop is not None else f"rows {start} to the end"
+    same = later.spec.location == earlier.spec.location
+    what = f"{_ROLE[earlier.key]} rows" if same else f"translations of the {_ROLE[earlier.key]} rows"
+    more = f"; also for {', '.join(also)}" if also else ""
+    after = earlier.stop is not None and (later.stop is None or earlier.stop < later.stop)
+    hint = f"e.g. {later.key}: …[{earlier.stop}:{'' if later.stop is None else later.stop}], " if after else ""
+    return (f"tasks.{name}: {later.key} {later.language.code} {later.shown(base_dir)} overlaps "
+            f"{_ROLE[earlier.key]} {earlier.shown(base_dir)} ({span} are {what}{more}); hold them out, "
+            f"{hint}or set tasks.{name}.allow_overlap: true")
+
+
+def leakage_problems(name: str, task: Task, sources: list[Language], targets: list[Language]) -> list[str]:
+    """One line per pair of data keys (train/dev, train/test, dev/test) and source language whose later rows
+    are earlier rows or their translations (see the module's rule); none where the task trains nothing or
+    `tasks.NAME.allow_overlap` is set."""
+    if task.config.allow_overlap or not task.needs_training:
+        return []
+    counts = _Counts(task)
+    problems = []
+    for source in sources:
+        for earlier_key, later_key, languages in (("train", "dev", [source]), ("train", "test", targets),
+                                                  ("dev", "test", targets)):
+            earlier = task.spec(earlier_key, source)
+            found = []
+            for language in languages:
+                if not same_pattern(earlier, source, task.spec(later_key, language), language):
+                    continue  # different data: nothing is read
+                rows = counts.rows(later_key, language)
+                shared = _shared(counts.rows(earlier_key, source), rows)
+                if shared is not None:
+                    found.append((rows, shared))
+            if found:
+                (first, shared), rest = found[0], [rows.language.code for rows, _ in found[1:]]
+                problems.append(_problem(name, first, counts.rows(earlier_key, source), shared, task.base_dir, rest))
+    return problems

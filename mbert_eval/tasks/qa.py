@@ -97,8 +97,8 @@ class QATask(Task):
     def read_file(self, path) -> list[QAExample]:
         return read_squad(path)
 
-    def read_hub(self, dataset: str, config: str | None, split: str) -> list[QAExample]:
-        return read_hub_squad(dataset, config, split)
+    def read_hub(self, dataset: str, config: str | None, split: str, revision: str | None = None) -> list[QAExample]:
+        return read_hub_squad(dataset, config, split, revision)
 
     def source_examples(self, source: Language) -> tuple[list, list]:
         train, dev = super().source_examples(source)
@@ -192,7 +192,8 @@ def qa_metadata(name: str, description: str, reference: str, hub_test: str, norm
         described.update(mlqa_f1=f"f1 under {only}", mlqa_exact_match=f"exact_match under {only}")
     return TaskMetadata(
         name=name, description=description, main_metric="f1", reference=reference, epochs=2,
-        hub_train="hub:squad:train", hub_dev="hub:squad:validation", hub_test=hub_test,
+        hub_train="hub:rajpurkar/squad@plain_text:train", hub_dev="hub:rajpurkar/squad@plain_text:validation",
+        hub_test=hub_test,
         metric_descriptions=described, xtreme=name, xtreme_metrics=("exact_match", "f1"),
     )
 
@@ -206,7 +207,7 @@ class XQuADTask(QATask):
     metadata = qa_metadata(
         "xquad", f"Cross-lingual extractive QA on XQuAD, trained on SQuAD v1.1 ({WINDOWS}), F1",
         "Artetxe et al. 2020, XQuAD; Rajpurkar et al. 2016, SQuAD; Hu et al. 2020, XTREME",
-        "hub:xquad@xquad.{lang}:validation", SQUAD_NORMALIZATION, also_mlqa=True,
+        "hub:google/xquad@xquad.{lang}:validation", SQUAD_NORMALIZATION, also_mlqa=True,
     )
 
 

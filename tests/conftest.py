@@ -2,6 +2,7 @@
 Face caches point at an empty folder of this test session, so a machine whose cache already holds a dataset
 (or a model) sees what a clean checkout sees."""
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +31,10 @@ SHARED_DATA = Path(os.environ.get("MBERT_EVAL_SHARED_DATA", REPO_ROOT.parent / "
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "hub_check: the test sees validate's real Hub check (offline here)")
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(HF_TEST_HOME, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

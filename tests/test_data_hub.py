@@ -1,5 +1,6 @@
 """Hub readers: spec parsing, namespaces, offline failure, revisions, one load per spec, and ClassLabel
 conversion on in-memory datasets (no network; the real parquet layout is tests/test_hub_layout.py's)."""
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +33,16 @@ def set_offline_mode(monkeypatch: pytest.MonkeyPatch, offline: bool) -> None:
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """Force offline mode even if huggingface_hub was imported before conftest set HF_HUB_OFFLINE."""
     set_offline_mode(monkeypatch, True)
+
+
+def test_the_hugging_face_caches_are_the_test_sessions_own() -> None:
+    import datasets.config
+    import huggingface_hub.constants
+    from conftest import HF_TEST_HOME
+
+    for cache in (datasets.config.HF_DATASETS_CACHE, huggingface_hub.constants.HF_HUB_CACHE,
+                  huggingface_hub.constants.HF_HOME):
+        assert Path(cache).is_relative_to(HF_TEST_HOME), cache
 
 
 @pytest.mark.parametrize(

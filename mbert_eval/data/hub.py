@@ -116,7 +116,7 @@ def hub_fingerprint(location: str) -> str:
     files. The spec is loaded once per process (`load_hub`), so this costs nothing after a read."""
     spec = parse_hub_spec(location)
     if spec not in _loaded:
-        load_hub(spec, "a local file")
+        load_hub(spec, "the task's local file format")
     return _loaded[spec][1]
 
 

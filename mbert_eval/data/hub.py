@@ -93,7 +93,8 @@ def _describe(dataset: str, config: str | None) -> str:
 
 
 def _failure_reason(err: BaseException) -> str:
-    """One-line reason for a failed load: offline, not found, or the error's first line."""
+    """One-line reason for a failed load: offline and not cached, or the error's first line (which names the
+    cause: a repository, config, split or revision that does not exist)."""
     from huggingface_hub import constants
 
     chain: list[BaseException] = []
@@ -121,8 +122,8 @@ def hub_fingerprint(location: str) -> str:
 
 
 def _data_files_digest(builder: "DatasetBuilder", split: str) -> str:
-    """SHA-256 over the names and SHA-256s of the data files a builder read for `split` (all splits if the
-    split is a slice expression the data files do not name)."""
+    """SHA-256 over the names and SHA-256s of the data files a builder read for `split` (every split's, for a
+    split expression the data files do not name, e.g. `train+validation`)."""
     files = builder.config.data_files or {}
     paths = sorted(files.get(split) or [path for listed in files.values() for path in listed])
     digest = hashlib.sha256()
@@ -132,7 +133,9 @@ def _data_files_digest(builder: "DatasetBuilder", split: str) -> str:
 
 
 def _resolved(spec: HubSpec, builder: "DatasetBuilder") -> str:
-    """`hub_fingerprint`'s text for a loaded spec: repository, config and commit (or local folder and hash)."""
+    """`hub_fingerprint`'s text for a loaded spec: repository, config and commit (or local folder and hash).
+    A builder's `hash` is the commit the Hub resolved the revision to (datasets 5 fixes it once per load, and
+    names the cache folder by it); loaded from the cache offline, it is that cached folder's commit."""
     named = spec.dataset + (f"@{spec.config}" if spec.config else "")
     if os.path.isdir(spec.dataset):  # the rule datasets applies: a local folder of that name wins over the Hub
         return f"local folder {named} sha256:{_data_files_digest(builder, spec.split.split('[')[0])}"

@@ -1,9 +1,21 @@
-"""Shared fixtures. Tests never touch the network: the Hub is switched to offline mode here."""
+"""Shared fixtures. Tests never touch the network: the Hub is switched to offline mode here, and the Hugging
+Face caches point at an empty folder of this test session, so a machine whose cache already holds a dataset
+(or a model) sees what a clean checkout sees."""
 import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+# before anything imports datasets or huggingface_hub: both read these once, at import
+HF_TEST_HOME = Path(tempfile.mkdtemp(prefix="mbert-eval-tests-hf-"))
+HF_CACHES = {"HF_HOME": HF_TEST_HOME, "HF_DATASETS_CACHE": HF_TEST_HOME / "datasets",
+             "HF_HUB_CACHE": HF_TEST_HOME / "hub", "HF_MODULES_CACHE": HF_TEST_HOME / "modules"}
+os.environ.update({name: str(path) for name, path in HF_CACHES.items()})
+if {"datasets", "huggingface_hub"} & set(sys.modules):
+    raise RuntimeError("a pytest plugin imported datasets or huggingface_hub before conftest isolated their caches")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -21,12 +33,22 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "hub_check: the test sees validate's real Hub check (offline here)")
 
 
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(HF_TEST_HOME, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def hub_names_as_placeholders(request, monkeypatch) -> None:
     """Many tests write a Hub name into configs they only validate; offline, validate reports such a name
     (`hub_model_problem`). Tests marked `hub_check` see the real check."""
     if "hub_check" not in request.keywords:
         monkeypatch.setattr("mbert_eval.grid.validation.hub_model_problem", lambda spec: None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_hub_loads(monkeypatch) -> None:
+    """Each test starts with no Hub spec loaded in this process (`data/hub.py` loads each spec once)."""
+    monkeypatch.setattr("mbert_eval.data.hub._loaded", {})
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hub_fakes import fake_hub
 
 from mbert_eval.data import (
     Answer,
@@ -124,24 +125,15 @@ def test_wrong_shape(tmp_path: Path, document: Any, message: str) -> None:
 # --- Hub ----------------------------------------------------------------------------------------------------
 
 
-def fake_hub(monkeypatch: pytest.MonkeyPatch, rows: list[dict[str, Any]]) -> list[tuple]:
-    """Make datasets.load_dataset return the rows in the Hub's SQuAD layout; returns the recorded calls."""
-    import datasets
+def fake_hub_rows(monkeypatch: pytest.MonkeyPatch, rows: list[dict[str, Any]]) -> list[tuple]:
+    """Serve the rows in the Hub's SQuAD layout (hub_fakes.fake_hub); returns the recorded loads."""
     from datasets import Features, Sequence, Value
 
     features = Features({
         "id": Value("string"), "title": Value("string"), "context": Value("string"), "question": Value("string"),
         "answers": Sequence({"text": Value("string"), "answer_start": Value("int32")}),
     })
-    columns = {name: [row.get(name, "") for row in rows] for name in features}
-    calls: list[tuple] = []
-
-    def load_dataset(path: str, name: str | None = None, split: str | None = None) -> datasets.Dataset:
-        calls.append((path, name, split))
-        return datasets.Dataset.from_dict(columns, features=features)
-
-    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
-    return calls
+    return fake_hub(monkeypatch, {name: [row.get(name, "") for row in rows] for name in features}, features)
 
 
 def hub_row(example: QAExample) -> dict[str, Any]:
@@ -154,39 +146,38 @@ def hub_row(example: QAExample) -> dict[str, Any]:
     ("spec", "expected"),
     [
         ("hub:google/xtreme@MLQA.de.de:test", ("google/xtreme", "MLQA.de.de", "test")),
-        ("hub:xquad@xquad.de:validation", ("xquad", "xquad.de", "validation")),
+        ("hub:google/xquad@xquad.de:validation", ("google/xquad", "xquad.de", "validation")),
         ("hub:google/xtreme@tydiqa:validation", ("google/xtreme", "tydiqa", "validation")),
     ],
 )
 def test_hub_squad_reads_spec(monkeypatch: pytest.MonkeyPatch, spec: str, expected: tuple[str, str, str]) -> None:
-    calls = fake_hub(monkeypatch, [hub_row(example) for example in EXAMPLES])
+    calls = fake_hub_rows(monkeypatch, [hub_row(example) for example in EXAMPLES])
     assert read_hub_squad(*parse_hub_spec(spec)) == EXAMPLES
-    assert calls == [expected]
+    assert calls == [expected + (None,)]
 
 
 def test_hub_squad_checks_spans_like_the_file_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     row = hub_row(EXAMPLES[0])
     row["answers"] = {"text": ["Lovelace"], "answer_start": [0]}
-    fake_hub(monkeypatch, [row])
-    with pytest.raises(DataError, match=r"^hub:xquad@xquad\.de:validation: question 'q1': answer 0 'Lovelace' does not match"):
-        read_hub_squad("xquad", "xquad.de", "validation")
+    fake_hub_rows(monkeypatch, [row])
+    with pytest.raises(DataError, match=r"^hub:google/xquad@xquad\.de:validation: question 'q1': answer 0 'Lovelace' does not match"):
+        read_hub_squad("google/xquad", "xquad.de", "validation")
 
 
 def test_hub_squad_refuses_duplicates_and_missing_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_hub(monkeypatch, [hub_row(EXAMPLES[0]), hub_row(EXAMPLES[0])])
+    fake_hub_rows(monkeypatch, [hub_row(EXAMPLES[0]), hub_row(EXAMPLES[0])])
     with pytest.raises(DataError, match="question 'q1': duplicate id"):
         read_hub_squad("google/xtreme", "tydiqa", "validation")
-    fake_hub(monkeypatch, [{**hub_row(EXAMPLES[0]), "answers": {"text": [], "answer_start": []}}])
+    monkeypatch.setattr("mbert_eval.data.hub._loaded", {})  # a new process: the rows below are read afresh
+    fake_hub_rows(monkeypatch, [{**hub_row(EXAMPLES[0]), "answers": {"text": [], "answer_start": []}}])
     with pytest.raises(DataError, match="^hub:google/xtreme@tydiqa:validation: question 'q1': no answers"):
         read_hub_squad("google/xtreme", "tydiqa", "validation")
 
 
 def test_hub_squad_missing_column(monkeypatch: pytest.MonkeyPatch) -> None:
-    import datasets
-
-    monkeypatch.setattr(datasets, "load_dataset", lambda *args, **kwargs: datasets.Dataset.from_dict({"id": ["a"], "context": ["c"]}))
+    fake_hub(monkeypatch, {"id": ["a"], "context": ["c"]})
     with pytest.raises(UserError, match="has no column 'question', 'answers'; its columns are id, context"):
-        read_hub_squad("xquad", "xquad.de", "validation")
+        read_hub_squad("google/xquad", "xquad.de", "validation")
 
 
 def test_hub_squad_offline_suggests_read_squad(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -196,4 +187,4 @@ def test_hub_squad_offline_suggests_read_squad(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
     with pytest.raises(UserError, match=r"not reachable \(offline\).*read_squad"):
-        read_hub_squad("xquad", "xquad.de", "validation")
+        read_hub_squad("google/xquad", "xquad.de", "validation")

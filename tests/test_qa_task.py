@@ -232,7 +232,7 @@ def test_qa_metadata_is_complete(name):
     meta = get_task(name).metadata
     assert (meta.name, meta.main_metric, meta.epochs, meta.xtreme) == (name, "f1", 2, name)
     assert meta.xtreme_metrics == ("exact_match", "f1") and meta.higher_is_better
-    assert (meta.hub_train, meta.hub_dev) == ("hub:squad:train", "hub:squad:validation")
+    assert (meta.hub_train, meta.hub_dev) == ("hub:rajpurkar/squad@plain_text:train", "hub:rajpurkar/squad@plain_text:validation")
     assert meta.hub_test.startswith("hub:") and meta.options == {}
     expected = {"f1", "exact_match", "em_f1"} | ({"mlqa_f1", "mlqa_exact_match"} if name != "mlqa" else set())
     assert set(meta.metric_descriptions) == expected and all(meta.metric_descriptions.values())

@@ -86,3 +86,53 @@ def test_english_is_no_missing_language_of_the_tasks_it_pivots(tmp_path):
     store.write_metric_roles(metric_roles(["tatoeba"]))
     task = xtreme_scores(store.dataframe(), store.metric_roles()).tasks.iloc[0]
     assert "en" not in task["missing"] and "fr" in task["missing"]
+
+
+def _qa_rows(task: str, data: dict[str, dict[str, str]], seed: int = 1) -> list[ResultRow]:
+    """em_f1-marked QA rows of one cell, one target per `data` entry with that data provenance."""
+    return [ResultRow(cell_key=f"{task}-{seed}", task=task, metric=metric, model="m", method="baseline", source="en",
+                      target=target, seed=seed, score=score, n_examples=10, config_hash="h", code_version="0",
+                      data_checksums=sums)
+            for target, sums in data.items() for metric, score in (("f1", 0.6), ("exact_match", 0.4))]
+
+
+TRAIN = {"hub:rajpurkar/squad@plain_text:train": "rajpurkar/squad@plain_text#abc"}
+
+
+def _tydiqa_scores(tmp_path, data: dict[str, dict[str, str]]):
+    store = ResultStore(tmp_path / "results.sqlite")
+    store.write_cell(_qa_rows("tydiqa", data))
+    store.write_metric_roles([MetricRole("tydiqa", "f1", True, True, "F1", "tydiqa"),
+                              MetricRole("tydiqa", "exact_match", False, None, "EM", "tydiqa")])
+    return xtreme_scores(store.dataframe(), store.metric_roles()), store
+
+
+def test_targets_scored_on_one_shared_test_set_do_not_count(tmp_path):
+    mixed = {"hub:google/xtreme@tydiqa:validation": "hub"}  # every target scored on the whole mixed split
+    own = {"hub:google/xtreme@tydiqa:validation (only fi)": "google/xtreme@tydiqa#abc"}
+    scores, store = _tydiqa_scores(tmp_path, {"ar": {**TRAIN, **mixed}, "bn": {**TRAIN, **mixed}, "fi": {**TRAIN, **own}})
+    task = scores.tasks.iloc[0]
+    assert task["shared"] == ["ar", "bn"] and task["languages"] == ["fi"] and task["partial"]
+    assert {"ar", "bn"} <= set(task["missing"]) and task["score"] == pytest.approx(0.5)
+    table = render_report(store, "tydiqa")  # the report says why
+    assert "not counted, scored on one shared test set: ar, bn" in table
+
+
+def test_every_target_on_one_shared_test_set_leaves_the_task_without_a_score(tmp_path):
+    mixed = {"hub:google/xtreme@tydiqa:validation": "hub"}
+    scores, store = _tydiqa_scores(tmp_path, {"ar": {**TRAIN, **mixed}, "fi": {**TRAIN, **mixed}})
+    task, overall = scores.tasks.iloc[0], scores.overall.iloc[0]
+    assert task["languages"] == [] and task["shared"] == ["ar", "fi"] and task["score"] != task["score"]  # NaN
+    assert overall["tasks"] == [] and "tydiqa" in overall["missing_tasks"] and overall["partial"]
+    result = CliRunner().invoke(main, ["results", "--store", str(tmp_path / "results.sqlite")])
+    assert result.exit_code == 0, result.output
+    assert "tydiqa     n/a (partial)  0 languages: ; missing" in result.output
+
+
+def test_targets_on_their_own_test_data_all_count(tmp_path):
+    scores, _ = _tydiqa_scores(tmp_path, {
+        code: {**TRAIN, f"hub:google/xtreme@tydiqa:validation (only {code})": "google/xtreme@tydiqa#abc"}
+        for code in ("ar", "fi")})
+    task = scores.tasks.iloc[0]
+    assert task["shared"] == [] and task["languages"] == ["ar", "fi"]
+    assert set(task["missing"]) == {language.code for language in languages_for_task("tydiqa")} - {"ar", "fi"}

@@ -3,19 +3,37 @@
 Offline behaviour: with ``HF_HUB_OFFLINE=1`` a dataset that is not cached fails at once. Without it and
 without a network, huggingface_hub 2.x retries the first request with backoff (about 25 s) before failing;
 it offers no setting to turn those retries off, so set ``HF_HUB_OFFLINE=1`` on machines without network.
-"""
-import re
-from typing import TYPE_CHECKING, Any
 
+Where it reads from: ``datasets`` reads a local folder named like the repository (``google/xtreme``, relative
+to the current directory) before the Hub, then the Hub (at the spec's ``#REVISION`` if pinned), then, offline,
+its cache. Each spec is loaded once per process; `hub_fingerprint` says which of these supplied it.
+"""
+import hashlib
+import os
+import re
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from mbert_eval.data.checksums import file_checksum
 from mbert_eval.data.squad import check_examples
 from mbert_eval.data.types import Answer, QAExample, SentencePair, TaggedSentence
 from mbert_eval.errors import DataError, UserError
 
 if TYPE_CHECKING:
-    from datasets import Dataset
+    from datasets import Dataset, DatasetBuilder
 
-HUB_SPEC_SYNTAX = "hub:DATASET[@CONFIG]:SPLIT, e.g. hub:xnli@de:validation or hub:google/xtreme@udpos.German:test"
-_HUB_SPEC = re.compile(r"hub:(?P<dataset>[^@:\s]+)(?:@(?P<config>[^@:\s]+))?:(?P<split>\S+)")
+HUB_SPEC_SYNTAX = (
+    "hub:NAMESPACE/NAME[@CONFIG]:SPLIT[#REVISION], e.g. hub:facebook/xnli@de:validation or "
+    "hub:google/xtreme@udpos.German:test#<commit sha, branch or tag>"
+)
+_HUB_SPEC = re.compile(
+    r"hub:(?P<dataset>[^@:#\s]+)(?:@(?P<config>[^@:#\s]+))?:(?P<split>[^#\s]+)(?:#(?P<revision>[^#\s]+))?"
+)
+# legacy ids without a namespace, which the Hub now refuses (huggingface/datasets#8612), and the repos
+# they used to redirect to (lm-evaluation-harness #3846/#3852 moved to the same ids)
+NAMESPACED = {
+    "xnli": "facebook/xnli", "squad": "rajpurkar/squad", "xquad": "google/xquad", "xtreme": "google/xtreme",
+    "paws-x": "google-research-datasets/paws-x",
+}
 _PAIR_COLUMNS = (("premise", "hypothesis"), ("sentence1", "sentence2"))
 _TAGGED_HINT = "a CoNLL-U file read by read_conllu or a NER file read by read_ner"
 _PAIRS_HINT = "a TSV read by read_sentence_pairs"
@@ -23,21 +41,60 @@ _QA_HINT = "a SQuAD v1.1 JSON file read by read_squad"
 _QA_COLUMNS = ("id", "question", "context", "answers")
 
 
-def parse_hub_spec(spec: str) -> tuple[str, str | None, str]:
-    """Split ``hub:DATASET[@CONFIG]:SPLIT`` into (dataset, config or None, split)."""
+class HubSpec(NamedTuple):
+    """A parsed `hub:` data spec: repository id, config, split and an optional pinned revision."""
+
+    dataset: str
+    config: str | None
+    split: str
+    revision: str | None = None
+
+
+# each spec loaded in this process: its rows and what they resolved to (loaded once, reused by hub_fingerprint)
+_loaded: dict[HubSpec, tuple["Dataset", str]] = {}
+
+
+def namespace_problem(dataset: str) -> str | None:
+    """Why `dataset` is not a Hub repository id (`namespace/name`), naming the namespaced id where one is known;
+    None when it is one."""
+    parts = dataset.split("/")
+    if len(parts) == 2 and all(parts):
+        return None
+    if dataset in NAMESPACED:
+        return (f"the Hub no longer accepts the bare id {dataset!r} (ids are 'namespace/name' now): "
+                f"use {NAMESPACED[dataset]!r}")
+    return f"{dataset!r} is not a Hub dataset id: ids are 'namespace/name', e.g. 'facebook/xnli'"
+
+
+def parse_hub_spec(spec: str) -> HubSpec:
+    """Split ``hub:NAMESPACE/NAME[@CONFIG]:SPLIT[#REVISION]`` into a HubSpec; a bad spec or an id without a
+    namespace is a one-line UserError."""
     match = _HUB_SPEC.fullmatch(spec.strip())
     if match is None:
         raise UserError(f"bad Hub dataset spec {spec!r}; expected {HUB_SPEC_SYNTAX}")
-    return match["dataset"], match["config"], match["split"]
+    problem = namespace_problem(match["dataset"])
+    if problem:
+        raise UserError(f"{spec.strip()}: {problem}")
+    return HubSpec(match["dataset"], match["config"], match["split"], match["revision"])
+
+
+def hub_spec_problem(spec: str) -> str | None:
+    """What is wrong with a `hub:` spec as written (syntax, namespace), without loading it; None when fine."""
+    try:
+        parse_hub_spec(spec)
+    except UserError as err:
+        return str(err)
+    return None
 
 
 def _describe(dataset: str, config: str | None) -> str:
-    """``'xnli' (config 'de')`` for messages."""
+    """``'facebook/xnli' (config 'de')`` for messages."""
     return f"{dataset!r}" + (f" (config {config!r})" if config else "")
 
 
 def _failure_reason(err: BaseException) -> str:
-    """One-line reason for a failed load: offline, not found, or the error's first line."""
+    """One-line reason for a failed load: offline and not cached, or the error's first line (which names the
+    cause: a repository, config, split or revision that does not exist)."""
     from huggingface_hub import constants
 
     chain: list[BaseException] = []
@@ -48,30 +105,64 @@ def _failure_reason(err: BaseException) -> str:
     unreachable = any(isinstance(e, ConnectionError) for e in chain)
     not_found = any(isinstance(e, FileNotFoundError) for e in chain)
     if unreachable or (not_found and constants.is_offline_mode()):
-        return "the Hugging Face Hub is not reachable (offline)"
-    if not_found:
-        return "not found on the Hub or in the local cache"
+        return "the Hugging Face Hub is not reachable (offline) and the dataset is not in the local cache"
     text = str(err).strip()
     return f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
 
 
 def hub_fingerprint(location: str) -> str:
     """What a Hub data spec (`hub:…`) resolved to, recorded in each row where a local file records its SHA-256:
-    the dataset repository, config and revision (commit sha) the Hub supplied."""
-    return "hub"
+    ``REPO@CONFIG#COMMIT`` as the Hub (or the cache it filled) supplied it, or, for a local folder of that name
+    (which ``datasets.load_dataset`` reads before the Hub), ``local folder REPO@CONFIG sha256:…`` of its data
+    files. The spec is loaded once per process (`load_hub`), so this costs nothing after a read."""
+    spec = parse_hub_spec(location)
+    if spec not in _loaded:
+        load_hub(spec, "the task's local file format")
+    return _loaded[spec][1]
 
 
-def _load(dataset: str, config: str | None, split: str, local_hint: str) -> "Dataset":
-    """``datasets.load_dataset`` with every failure turned into a one-line UserError."""
-    import datasets
+def _data_files_digest(builder: "DatasetBuilder", split: str) -> str:
+    """SHA-256 over the names and SHA-256s of the data files a builder read for `split` (every split's, for a
+    split expression the data files do not name, e.g. `train+validation`)."""
+    files = builder.config.data_files or {}
+    paths = sorted(files.get(split) or [path for listed in files.values() for path in listed])
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(f"{os.path.basename(path)}\0{file_checksum(path)}\n".encode())
+    return digest.hexdigest()
 
-    try:
-        return datasets.load_dataset(dataset, config, split=split)
-    except Exception as err:  # the library boundary: network, cache, config and split errors alike
-        raise UserError(
-            f"cannot load Hub dataset {_describe(dataset, config)}: {_failure_reason(err)}; "
-            f"download it elsewhere or pass a local file instead, e.g. {local_hint}"
-        ) from err
+
+def _resolved(spec: HubSpec, builder: "DatasetBuilder") -> str:
+    """`hub_fingerprint`'s text for a loaded spec: repository, config and commit (or local folder and hash).
+    A builder's `hash` is the commit the Hub resolved the revision to (datasets 5 fixes it once per load, and
+    names the cache folder by it); loaded from the cache offline, it is that cached folder's commit."""
+    named = spec.dataset + (f"@{spec.config}" if spec.config else "")
+    if os.path.isdir(spec.dataset):  # the rule datasets applies: a local folder of that name wins over the Hub
+        return f"local folder {named} sha256:{_data_files_digest(builder, spec.split.split('[')[0])}"
+    from_cache = type(builder).__module__.startswith("datasets.packaged_modules.cache")
+    return f"{named}#{builder.hash}" + (" (from the local cache, offline)" if from_cache else "")
+
+
+def load_hub(spec: HubSpec, local_hint: str) -> "Dataset":
+    """The rows of a Hub split, through ``datasets`` (builder → download_and_prepare → as_dataset, what
+    ``load_dataset`` does), once per process; every failure becomes a one-line UserError."""
+    if spec not in _loaded:
+        import datasets
+
+        problem = namespace_problem(spec.dataset)
+        if problem:
+            raise UserError(f"cannot load Hub dataset {_describe(spec.dataset, spec.config)}: {problem}")
+        try:
+            builder = datasets.load_dataset_builder(spec.dataset, spec.config, revision=spec.revision)
+            builder.download_and_prepare()
+            rows = builder.as_dataset(split=spec.split)
+        except Exception as err:  # the library boundary: network, cache, config and split errors alike
+            raise UserError(
+                f"cannot load Hub dataset {_describe(spec.dataset, spec.config)}: {_failure_reason(err)}; "
+                f"download it elsewhere or pass a local file instead, e.g. {local_hint}"
+            ) from err
+        _loaded[spec] = (rows, _resolved(spec, builder))
+    return _loaded[spec][0]
 
 
 def _require_columns(rows: "Dataset", columns: tuple[str, ...], dataset: str, config: str | None) -> None:
@@ -92,12 +183,13 @@ def _class_names(feature: Any) -> list[str] | None:
     return list(inner.names) if isinstance(inner, ClassLabel) else None
 
 
-def read_hub_tagged(dataset: str, config: str | None, split: str, tag_column: str) -> list[TaggedSentence]:
+def read_hub_tagged(dataset: str, config: str | None, split: str, tag_column: str,
+                    revision: str | None = None) -> list[TaggedSentence]:
     """Read a token-tagging split (columns ``tokens`` and ``tag_column``); ClassLabel ids become tag names.
 
     E.g. ``google/xtreme`` config ``udpos.German`` with ``pos_tags``, or ``PAN-X.de`` with ``ner_tags``.
     """
-    rows = _load(dataset, config, split, _TAGGED_HINT)
+    rows = load_hub(HubSpec(dataset, config, split, revision), _TAGGED_HINT)
     _require_columns(rows, ("tokens", tag_column), dataset, config)
     names = _class_names(rows.features[tag_column])
     return [
@@ -106,12 +198,12 @@ def read_hub_tagged(dataset: str, config: str | None, split: str, tag_column: st
     ]
 
 
-def read_hub_pairs(dataset: str, config: str | None, split: str) -> list[SentencePair]:
+def read_hub_pairs(dataset: str, config: str | None, split: str, revision: str | None = None) -> list[SentencePair]:
     """Read a sentence-pair split: premise/hypothesis (XNLI) or sentence1/sentence2 (PAWS-X).
 
     A ``label`` column is optional; ClassLabel ids become names and -1 (unlabeled) becomes None.
     """
-    rows = _load(dataset, config, split, _PAIRS_HINT)
+    rows = load_hub(HubSpec(dataset, config, split, revision), _PAIRS_HINT)
     text_columns = next((pair for pair in _PAIR_COLUMNS if set(pair) <= set(rows.column_names)), _PAIR_COLUMNS[0])
     _require_columns(rows, text_columns, dataset, config)
     firsts, seconds = rows[text_columns[0]], rows[text_columns[1]]
@@ -133,16 +225,16 @@ def _hub_answers(answers: Any, question_id: str, source: str) -> tuple[Answer, .
     return tuple(Answer(text, start) for text, start in zip(texts, starts))
 
 
-def read_hub_squad(dataset: str, config: str | None, split: str) -> list[QAExample]:
+def read_hub_squad(dataset: str, config: str | None, split: str, revision: str | None = None) -> list[QAExample]:
     """Read an extractive QA split in the Hub's SQuAD layout (columns id, question, context and answers as
     ``{"text": [...], "answer_start": [...]}``), checked exactly as read_squad checks a file.
 
-    E.g. ``google/xtreme`` config ``MLQA.de.de`` split ``test``, ``xquad`` config ``xquad.de`` split
+    E.g. ``google/xtreme`` config ``MLQA.de.de`` split ``test``, ``google/xquad`` config ``xquad.de`` split
     ``validation``, ``google/xtreme`` config ``tydiqa`` split ``validation``.
     """
-    rows = _load(dataset, config, split, _QA_HINT)
+    rows = load_hub(HubSpec(dataset, config, split, revision), _QA_HINT)
     _require_columns(rows, _QA_COLUMNS, dataset, config)
-    source = f"hub:{dataset}" + (f"@{config}" if config else "") + f":{split}"
+    source = f"hub:{dataset}" + (f"@{config}" if config else "") + f":{split}" + (f"#{revision}" if revision else "")
     examples = [
         QAExample(str(question_id), question, context, _hub_answers(answers, str(question_id), source))
         for question_id, question, context, answers in zip(*(rows[column] for column in _QA_COLUMNS))

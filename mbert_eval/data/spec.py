@@ -14,11 +14,14 @@ SLICE = re.compile(r"^(?P<spec>.*)\[(?P<start>\d*):(?P<stop>\d*)\]$")
 
 @dataclass(frozen=True)
 class DataSpec:
-    """Where examples come from: a file or `hub:DATASET[@CONFIG]:SPLIT`, optionally sliced `[a:b]`."""
+    """Where examples come from: a file or `hub:DATASET[@CONFIG]:SPLIT`, optionally sliced `[a:b]`, optionally
+    narrowed to one language's examples of a split that mixes languages (`language`, set by the task, e.g.
+    TyDiQA's; the slice then counts that language's examples)."""
 
     location: str
     start: int | None = None
     stop: int | None = None
+    language: str | None = None
 
     @classmethod
     def parse(cls, text: str, language: Language | None = None, base_dir: Path | None = None) -> "DataSpec":
@@ -39,9 +42,12 @@ class DataSpec:
 
     @property
     def is_hub(self) -> bool:
+        """Whether the examples come from the Hugging Face Hub."""
         return self.location.startswith("hub:")
 
     def __str__(self) -> str:
+        """As a config writes it, plus ` (only LANG)` where narrowed to one language (rows record this)."""
+        text = self.location if self.language is None else f"{self.location} (only {self.language})"
         if self.start is None and self.stop is None:
-            return self.location
-        return f"{self.location}[{self.start or ''}:{self.stop or ''}]"
+            return text
+        return f"{text}[{self.start or ''}:{self.stop or ''}]"

@@ -9,6 +9,7 @@ from typing import Any
 
 from mbert_eval.aligner.word_aligner import WordAlignerConfig
 from mbert_eval.config.experiment import Experiment
+from mbert_eval.data.hub import hub_spec_problem
 from mbert_eval.errors import UserError
 from mbert_eval.grid.executors import EXECUTORS
 from mbert_eval.grid.leakage import leakage_problems
@@ -238,7 +239,9 @@ def _check_task_files(
             except (KeyError, IndexError, ValueError) as err:
                 problems.append(f"tasks.{name}.{key}: bad pattern ({err}); use {{lang}}, {{iso3}} or {{name}}")
                 continue
-            if not spec.is_hub and not Path(spec.location).is_file():
+            if spec.is_hub and (hub_problem := hub_spec_problem(spec.location)):
+                problems.append(f"tasks.{name}.{key}: {hub_problem}")
+            elif not spec.is_hub and not Path(spec.location).is_file():
                 problems.append(f"tasks.{name}.{key}: file not found for {language.code}: {spec.location}")
             elif not spec.is_hub and (spec.start is not None or spec.stop is not None):
                 try:  # a slice may select nothing: read the examples, as the run would

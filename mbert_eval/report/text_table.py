@@ -53,8 +53,9 @@ def format_xtreme(store: ResultStore) -> str:
         tasks = scores.tasks[(scores.tasks["model"] == overall["model"]) & (scores.tasks["method"] == overall["method"])
                              & (scores.tasks["source"] == overall["source"])]
         for task in tasks.to_dict("records"):
-            lines.append(f"  {task['xtreme']:<8} {100 * task['score']:5.1f}{' (partial)' if task['partial'] else ''}  "
-                         + describe_coverage(task["languages"], task["missing"]))
+            score = "  n/a" if task["score"] != task["score"] else f"{100 * task['score']:5.1f}"  # NaN: none counted
+            lines.append(f"  {task['xtreme']:<8} {score}{' (partial)' if task['partial'] else ''}  "
+                         + describe_coverage(task["languages"], task["missing"], task["shared"]))
     return "\n".join(lines)
 
 

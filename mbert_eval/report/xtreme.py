@@ -8,9 +8,16 @@ average is a plain mean over the languages it was evaluated on, *partial* when t
 XTREME languages of the task that are missing; the overall average is a plain mean over the tasks present,
 partial when any of XTREME's nine tasks is missing or any task average is partial. Each average names the
 languages (or tasks) it covers, so that no partial number passes for XTREME's.
+
+A language counts only when it was scored on its own data: target languages of a task whose rows record the same
+test data (the same `data_checksums` entries, apart from those every target shares, i.e. the training data) do
+not count, and the task is partial and says so. (Before TyDiQA was split by language, every target was scored on
+the whole mixed `tydiqa` split, and such rows would otherwise make a complete-looking, identical-per-language
+task.)
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -28,8 +35,10 @@ PIVOTED = {"bucc", "tatoeba"}  # pairs with English: English is the pivot of eve
 
 @dataclass(frozen=True)
 class XtremeScores:
-    """`tasks`: KEYS + task (the suite's name) + xtreme (XTREME's): score, languages, missing, partial.
-    `overall`: KEYS: score, tasks (XTREME names present), missing_tasks, partial."""
+    """`tasks`: KEYS + task (the suite's name) + xtreme (XTREME's): score, languages (those counted), missing
+    (XTREME's languages not counted: not evaluated, or `shared`), shared (targets scored on the same test data as
+    another target), partial; score is NaN when no language counts.
+    `overall`: KEYS: score, tasks (XTREME names present with a score), missing_tasks, partial."""
 
     tasks: pd.DataFrame
     overall: pd.DataFrame
@@ -48,18 +57,21 @@ def xtreme_scores(frame: pd.DataFrame, roles: Iterable[MetricRole]) -> XtremeSco
                 .groupby(KEYS + ["task", "target"]).mean().reset_index())  # then over seeds
     xtreme_names = {task: name for (task, _), name in marked.items()}
     records = []
+    rows_of = dict(list(picked.groupby(KEYS + ["task"], sort=False)))
     for (model, method, source, task), group in per_seed.groupby(KEYS + ["task"], sort=True):
         name = xtreme_names[task]
-        languages = sorted(group["target"])
+        shared = shared_test_data(rows_of[(model, method, source, task)])
+        counted = group[~group["target"].isin(shared)]
+        languages = sorted(counted["target"])
         expected = {language.code for language in languages_for_task(name)} - ({"en"} if name in PIVOTED else set())
-        missing = sorted(expected - set(languages))
+        missing = sorted((expected - set(languages)) | set(shared))
         records.append({"model": model, "method": method, "source": source, "task": task, "xtreme": name,
-                        "score": group["score"].mean(), "languages": languages, "missing": missing,
-                        "partial": bool(missing)})
+                        "score": counted["score"].mean(), "languages": languages, "missing": missing,
+                        "shared": shared, "partial": bool(missing)})
     tasks = pd.DataFrame(records)
     overall = []
     for (model, method, source), group in tasks.groupby(KEYS, sort=True):
-        present = [name for name in XTREME_TASKS if name in set(group["xtreme"])]
+        present = [name for name in XTREME_TASKS if name in set(group["xtreme"][group["score"].notna()])]
         absent = [name for name in XTREME_TASKS if name not in present]
         overall.append({"model": model, "method": method, "source": source, "score": group["score"].mean(),
                         "tasks": present, "missing_tasks": absent,
@@ -67,10 +79,31 @@ def xtreme_scores(frame: pd.DataFrame, roles: Iterable[MetricRole]) -> XtremeSco
     return XtremeScores(tasks, pd.DataFrame(overall))
 
 
-def describe_coverage(languages: list[str], missing: list[str]) -> str:
-    """`n languages: a, b, c` and, when some are missing, `; missing m of XTREME's: x, y`."""
+def shared_test_data(rows: pd.DataFrame) -> list[str]:
+    """The targets among one task's rows (one model, method and source) that were scored on the same test data as
+    another target: their `data_checksums` entries, less those every target has (the training data), are equal.
+    Rows without recorded data (`{}`, or a frame without the column) are left out of the comparison."""
+    if "data_checksums" not in rows:
+        return []
+    seen: dict[str, set] = {}
+    for target, sums in zip(rows["target"], rows["data_checksums"]):
+        if sums:
+            seen.setdefault(target, set()).update(sums.items())
+    if len(seen) < 2:
+        return []
+    common = set.intersection(*seen.values())
+    owners: dict[frozenset, list[str]] = defaultdict(list)
+    for target, items in seen.items():
+        owners[frozenset(items - common)].append(target)
+    return sorted(target for targets in owners.values() if len(targets) > 1 for target in targets)
+
+
+def describe_coverage(languages: list[str], missing: list[str], shared: list[str] = ()) -> str:
+    """`n languages: a, b, c` and, when some are missing, `; missing m of XTREME's: x, y`, and, when targets shared
+    their test data, `; not counted, scored on one shared test set: p, q`."""
     text = f"{len(languages)} language{'s' if len(languages) != 1 else ''}: {', '.join(languages)}"
-    return text + (f"; missing {len(missing)} of XTREME's: {', '.join(missing)}" if missing else "")
+    text += f"; missing {len(missing)} of XTREME's: {', '.join(missing)}" if missing else ""
+    return text + (f"; not counted, scored on one shared test set: {', '.join(shared)}" if len(shared) else "")
 
 
 def xtreme_table(scores: XtremeScores) -> Table:
@@ -91,7 +124,10 @@ def xtreme_table(scores: XtremeScores) -> Table:
                 row.append(Cell("missing", None, "missing", "not evaluated"))
                 continue
             task = by_task.loc[keys + (name,)]
-            coverage = describe_coverage(task["languages"], task["missing"])
+            coverage = describe_coverage(task["languages"], task["missing"], task["shared"])
+            if pd.isna(task["score"]):
+                row.append(Cell("not counted", None, "missing", coverage, "shared data"))
+                continue
             note = f"{len(task['languages'])}/{len(task['languages']) + len(task['missing'])}" if task["partial"] else ""
             row.append(Cell(percent(task["score"]), float(task["score"]), "partial" if note else "num", coverage,
                             f"partial {note}" if note else ""))
@@ -102,5 +138,6 @@ def xtreme_table(scores: XtremeScores) -> Table:
     notes = ["XTREME score (Hu et al. 2020): per task the plain mean over its languages of accuracy (XNLI, PAWS-X, "
              "Tatoeba), F1 (UD-POS, PAN-X, BUCC) or (EM + F1) / 2 (XQuAD, MLQA, TyDiQA); the average is the plain "
              "mean over the tasks present. Partial: languages the language table lists for the task, or tasks of "
-             "XTREME's nine, are missing (hover a cell for what it covers)."]
+             "XTREME's nine, are missing, or target languages were scored on one shared test set (they do not "
+             "count; hover a cell for what it covers)."]
     return Table("xtreme", "XTREME score", columns, rows, notes=notes)

@@ -85,8 +85,8 @@ class Task(ABC):
         """Examples from a local file (each task family overrides it)."""
         raise NotImplementedError
 
-    def read_hub(self, dataset: str, config: str | None, split: str) -> list:
-        """Examples from a Hub dataset (override where the task has Hub data)."""
+    def read_hub(self, dataset: str, config: str | None, split: str, revision: str | None = None) -> list:
+        """Examples from a Hub dataset at `revision` (None: the latest) (override where the task has Hub data)."""
         raise UserError(f"task '{self.metadata.name}' has no Hub reader; pass a local file")
 
     def load(self, spec: DataSpec) -> list:

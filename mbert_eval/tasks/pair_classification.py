@@ -22,8 +22,9 @@ class PairClassificationTask(FineTunedTask):
     def read_file(self, path) -> list[SentencePair]:
         return read_sentence_pairs(path)
 
-    def read_hub(self, dataset: str, config: str | None, split: str) -> list[SentencePair]:
-        return read_hub_pairs(dataset, config, split)
+    def read_hub(self, dataset: str, config: str | None, split: str,
+                 revision: str | None = None) -> list[SentencePair]:
+        return read_hub_pairs(dataset, config, split, revision)
 
     def label_set(self, train: list[SentencePair]) -> list[str]:
         labels = sorted({_label(pair) for pair in train if pair.label is not None})
@@ -77,9 +78,9 @@ class XNLITask(PairClassificationTask):
         main_metric="accuracy",
         reference="Conneau et al. 2018, XNLI; Hu et al. 2020, XTREME",
         epochs=5,
-        hub_train="hub:xnli@en:train",
-        hub_dev="hub:xnli@en:validation",
-        hub_test="hub:xnli@{lang}:test",
+        hub_train="hub:facebook/xnli@en:train",
+        hub_dev="hub:facebook/xnli@en:validation",
+        hub_test="hub:facebook/xnli@{lang}:test",
         metric_descriptions={"accuracy": "share of pairs with the gold label (main metric)"},
     )
 

@@ -11,12 +11,14 @@ shared by training and evaluation.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 import torch
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from mbert_eval.data import QAExample, read_hub_squad, read_squad
+from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language, lookup
 from mbert_eval.metrics.squad import MLQA_LANGUAGES, qa_scores
@@ -97,8 +99,8 @@ class QATask(Task):
     def read_file(self, path) -> list[QAExample]:
         return read_squad(path)
 
-    def read_hub(self, dataset: str, config: str | None, split: str) -> list[QAExample]:
-        return read_hub_squad(dataset, config, split)
+    def read_hub(self, dataset: str, config: str | None, split: str, revision: str | None = None) -> list[QAExample]:
+        return read_hub_squad(dataset, config, split, revision)
 
     def source_examples(self, source: Language) -> tuple[list, list]:
         train, dev = super().source_examples(source)
@@ -192,7 +194,8 @@ def qa_metadata(name: str, description: str, reference: str, hub_test: str, norm
         described.update(mlqa_f1=f"f1 under {only}", mlqa_exact_match=f"exact_match under {only}")
     return TaskMetadata(
         name=name, description=description, main_metric="f1", reference=reference, epochs=2,
-        hub_train="hub:squad:train", hub_dev="hub:squad:validation", hub_test=hub_test,
+        hub_train="hub:rajpurkar/squad@plain_text:train", hub_dev="hub:rajpurkar/squad@plain_text:validation",
+        hub_test=hub_test,
         metric_descriptions=described, xtreme=name, xtreme_metrics=("exact_match", "f1"),
     )
 
@@ -206,7 +209,7 @@ class XQuADTask(QATask):
     metadata = qa_metadata(
         "xquad", f"Cross-lingual extractive QA on XQuAD, trained on SQuAD v1.1 ({WINDOWS}), F1",
         "Artetxe et al. 2020, XQuAD; Rajpurkar et al. 2016, SQuAD; Hu et al. 2020, XTREME",
-        "hub:xquad@xquad.{lang}:validation", SQUAD_NORMALIZATION, also_mlqa=True,
+        "hub:google/xquad@xquad.{lang}:validation", SQUAD_NORMALIZATION, also_mlqa=True,
     )
 
 
@@ -223,14 +226,47 @@ class MLQATask(QATask):
     also_mlqa = False
 
 
+# TyDiQA-GoldP ids start with the language's English name (Clark et al. 2020), e.g. `arabic-2387335860751143628-1`
+TYDIQA_ID_LANGUAGES = {
+    "arabic": "ar", "bengali": "bn", "english": "en", "finnish": "fi", "indonesian": "id", "korean": "ko",
+    "russian": "ru", "swahili": "sw", "telugu": "te",
+}
+
+
+def tydiqa_language(question_id: str) -> str | None:
+    """The language code a TyDiQA-GoldP id names (`arabic-…` → `ar`), or None."""
+    return TYDIQA_ID_LANGUAGES.get(question_id.split("-", 1)[0])
+
+
 class TyDiQATask(QATask):
     """TyDiQA-GoldP: questions written in each language, with the gold passage. The Hub's `google/xtreme`
-    `tydiqa` validation split holds every language's questions in one split, and this task does not split it:
-    its default test data is the same mixed set for every target. For per-language scores pass each language's
-    file (XTREME's `tydiqa-goldp-dev-{language}.json`) as `test`."""
+    `tydiqa` validation split holds every language's questions in one split; each target is scored on its own
+    questions, picked by the language its ids start with (`arabic-…`), and rows record the narrowing in the test
+    spec (`… (only ar)`). A local file (XTREME's `tydiqa-goldp-dev-{language}.json`) is read as it is."""
 
-    metadata = qa_metadata(
+    metadata = replace(qa_metadata(
         "tydiqa", f"Cross-lingual extractive QA on TyDiQA-GoldP, trained on SQuAD v1.1 ({WINDOWS}), F1",
         "Clark et al. 2020, TyDi QA; Rajpurkar et al. 2016, SQuAD; Hu et al. 2020, XTREME",
         "hub:google/xtreme@tydiqa:validation", SQUAD_NORMALIZATION, also_mlqa=True,
-    )
+    ), version=2)  # 2: targets are scored on their own questions, not the whole mixed split
+
+    def spec(self, key: str, language: Language) -> DataSpec:
+        """A Hub test split is narrowed to `language`'s questions."""
+        spec = super().spec(key, language)
+        return replace(spec, language=language.code) if key == "test" and spec.is_hub else spec
+
+    def load(self, spec: DataSpec) -> list:
+        """The examples of `spec`; where it is narrowed to a language, that language's questions (then sliced);
+        a split with none of them is a one-line error naming the languages it has."""
+        if spec.language is None:
+            return super().load(spec)
+        whole = super().load(DataSpec(spec.location))
+        mine = [example for example in whole if tydiqa_language(example.id) == spec.language]
+        if not mine:
+            present = sorted({tydiqa_language(example.id) or "unknown" for example in whole})
+            raise UserError(f"no {spec.language} questions in {spec.location} (TyDiQA ids name their language; "
+                            f"these name {', '.join(present)})")
+        selected = mine[spec.start : spec.stop]
+        if not selected:
+            raise UserError(f"no examples in {spec} (it holds {len(mine)} {spec.language} questions)")
+        return selected

@@ -56,8 +56,9 @@ class TaggingTask(FineTunedTask):
             raise UserError(f"label_subword: unknown rule {label_subword!r}; known: {', '.join(LABEL_SUBWORDS)}")
         self.label_subword = label_subword
 
-    def read_hub(self, dataset: str, config: str | None, split: str) -> list[TaggedSentence]:
-        return read_hub_tagged(dataset, config, split, self.hub_tag_column)
+    def read_hub(self, dataset: str, config: str | None, split: str,
+                 revision: str | None = None) -> list[TaggedSentence]:
+        return read_hub_tagged(dataset, config, split, self.hub_tag_column, revision)
 
     def label_set(self, train: list[TaggedSentence]) -> list[str]:
         return sorted({tag for sentence in train for tag in sentence.tags})

@@ -58,7 +58,8 @@ def test_a_cell_takes_the_training_config_whole(tmp_path, small_family, tiny_mod
     seed from the cell, freezing from the method."""
     training = {"learning_rate": 3e-4, "batch_size": 8, "max_length": 48, "epochs": 2, "warmup_ratio": 0.1,
                 "weight_decay": 0.01, "max_grad_norm": 0.5, "eval_batch_size": 64, "batching": "megabatch",
-                "word_embeddings": "freeze", "lr_schedule": "constant", "activation_checkpointing": True}
+                "word_embeddings": "freeze", "lr_schedule": "constant", "activation_checkpointing": True,
+                "eval_max_length": 64}
     raw = family_experiment(small_family, tiny_model, training=training, methods=["freeze1"], seeds=[7])
     raw["tasks"]["paraphrase"]["epochs"] = 3
     experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))

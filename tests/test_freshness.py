@@ -203,3 +203,26 @@ def test_a_hub_name_is_fingerprinted_by_its_cached_commit(tmp_path, monkeypatch)
     refs.mkdir(parents=True)
     (refs / "main").write_text("0123abcd\n", encoding="utf-8")
     assert model_fingerprint("org/encoder") == "org/encoder@0123abcd"
+
+
+def test_a_scheduled_job_on_a_fixed_folder_re_evaluates_it_when_retrained(tmp_path, small_family, tiny_model):
+    """A nightly job on a training run's `latest/`: the next slot evaluates it again once its weights changed."""
+    from test_schedule import Clock, invoke, utc, write_jobs
+
+    from mbert_eval.schedule.history import History
+
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    write_config(tmp_path / "exp.yaml", raw)
+    latest = shutil.copytree(tiny_model, tmp_path / "ckpts" / "latest")
+    jobs_path = write_jobs(tmp_path, models=["ckpts/latest"], thresholds={})
+    clock = Clock(utc(2026, 3, 1, 1, 0))
+    assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0
+    clock.now = utc(2026, 3, 1, 2, 30)
+    assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0  # unchanged: nothing to compute
+    retrain_in_place(latest)
+    clock.now = utc(2026, 3, 2, 2, 30)
+    result = invoke(clock, "run-due", str(jobs_path))
+    assert result.exit_code == 0, result.output
+    runs = History(tmp_path / "schedule.sqlite").runs("nightly")
+    assert [run.cells_run for run in reversed(runs)] == [1, 0, 1]

@@ -237,11 +237,6 @@ class ResultStore(SQLiteFile):
         """Whether any score is stored."""
         return bool(self.select("results", "SELECT 1 FROM results LIMIT 1"))
 
-    def done_targets(self, cell_key: str) -> set[str]:
-        """Target languages for which the cell already has stored scores."""
-        records = self.select("results", "SELECT DISTINCT target FROM results WHERE cell_key = ?", (cell_key,))
-        return {target for (target,) in records}
-
     def rows(self, **filters: Any) -> list[ResultRow]:
         """All stored rows, optionally filtered by equality on columns (e.g. task="pos")."""
         unknown = set(filters) - set(COLUMNS)

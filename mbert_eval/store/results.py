@@ -24,8 +24,8 @@ from typing import Any, Iterable, Mapping
 from mbert_eval.errors import UserError
 from mbert_eval.store.sqlite import SQLiteFile
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
+# the columns of a row (`ResultRow`), in `results` and in `superseded`, which keeps the rows a run replaced
+_ROW_COLUMNS = """
     cell_key        TEXT NOT NULL,
     task            TEXT NOT NULL,
     metric          TEXT NOT NULL,
@@ -44,30 +44,14 @@ CREATE TABLE IF NOT EXISTS results (
     created_at      TEXT NOT NULL,
     extra           TEXT NOT NULL DEFAULT '{}',
     model_fingerprint TEXT,
-    task_version    INTEGER,
+    task_version    INTEGER"""
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS results ({_ROW_COLUMNS},
     PRIMARY KEY (cell_key, target, metric)
 );
 CREATE INDEX IF NOT EXISTS results_by_task ON results (task, model, method, source, target);
-CREATE TABLE IF NOT EXISTS superseded (
-    cell_key        TEXT NOT NULL,
-    task            TEXT NOT NULL,
-    metric          TEXT NOT NULL,
-    model           TEXT NOT NULL,
-    method          TEXT NOT NULL,
-    source          TEXT NOT NULL,
-    target          TEXT NOT NULL,
-    seed            INTEGER NOT NULL,
-    score           REAL NOT NULL,
-    n_examples      INTEGER NOT NULL,
-    config_hash     TEXT NOT NULL,
-    code_version    TEXT NOT NULL,
-    library_versions TEXT NOT NULL,
-    data_checksums  TEXT NOT NULL,
-    wall_time       REAL NOT NULL,
-    created_at      TEXT NOT NULL,
-    extra           TEXT NOT NULL DEFAULT '{}',
-    model_fingerprint TEXT,
-    task_version    INTEGER,
+CREATE TABLE IF NOT EXISTS superseded ({_ROW_COLUMNS},
     reason          TEXT NOT NULL,
     superseded_at   TEXT NOT NULL
 );

@@ -23,7 +23,7 @@ from mbert_eval.tasks.base import Task
 class Staleness:
     """What a plan found stale: per reason line (with `{n}` for its row count) the rows it covers."""
 
-    rows: Counter = field(default_factory=Counter)
+    rows: Counter[str] = field(default_factory=Counter)
 
     def lines(self) -> list[str]:
         """One line per reason, e.g. "model runs/ckpt changed since its 3 rows were stored: recomputing"."""

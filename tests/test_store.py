@@ -24,8 +24,8 @@ def test_round_trip(tmp_path):
     assert back[0].library_versions == {"torch": "2.13.0"}
     assert back[0].extra == {"dev_scores": [0.5, 0.6]}
     assert back[0].created_at
-    assert store.done_targets("cell1") == {"de", "fr"}
-    assert store.done_targets("other") == set()
+    assert {r.target for r in store.rows(cell_key="cell1")} == {"de", "fr"}
+    assert store.rows(cell_key="other") == []
 
 
 def test_existing_rows_are_kept_unless_overwrite(tmp_path):
@@ -87,3 +87,36 @@ def test_configs_and_metric_roles_round_trip(tmp_path):
                                     MetricRole("pos", "accuracy", True, True, "main"),
                                     MetricRole("pos", "xtreme_f1", False, None, "XTREME's")]
 
+
+
+def test_stale_rows_move_to_superseded_with_their_reason(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite")
+    store.write_cell([_row("de", 0.8), _row("de", 0.6, metric="f1"), _row("fr", 0.7)])
+    new = [_row("de", 0.1)]
+    assert store.write_cell(new, superseding={"de": "model changed: a -> b"}) == 1
+    assert {(r.target, r.metric, r.score) for r in store.rows()} == {("de", "accuracy", 0.1), ("fr", "accuracy", 0.7)}
+    moved = store.superseded(cell_key="cell1")
+    assert {(r.target, r.metric, r.score) for r, _, _ in moved} == {("de", "accuracy", 0.8), ("de", "f1", 0.6)}
+    assert {reason for _, reason, _ in moved} == {"model changed: a -> b"} and all(when for _, _, when in moved)
+    assert moved[0][0].extra == {"dev_scores": [0.5, 0.6]}
+
+
+def test_file_hashes_keep_the_latest_state_of_each_path(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite")
+    store.write_file_hashes({("/d/a.conllu", 10, 1): "aa", ("/d/b.conllu", 5, 1): "bb"})
+    store.write_file_hashes({("/d/a.conllu", 10, 2): "aa"})
+    assert ResultStore(tmp_path / "r.sqlite").file_hashes() == {("/d/a.conllu", 10, 2): "aa",
+                                                                 ("/d/b.conllu", 5, 1): "bb"}
+
+
+def test_an_old_store_read_only_reads_the_new_columns_as_empty(tmp_path):
+    """Opened read-only (a report), a store written before rows recorded fingerprints gains no columns."""
+    import shutil
+    from pathlib import Path
+
+    path = tmp_path / "old.sqlite"
+    shutil.copy(Path(__file__).parent / "fixtures" / "store-2026-12-03.sqlite", path)
+    store = ResultStore(path, read_only=True)
+    rows = store.rows(task="pos")
+    assert len(rows) == 336 and {(r.model_fingerprint, r.task_version) for r in rows} == {(None, None)}
+    assert store.superseded() == [] and store.file_hashes() == {}

@@ -1,27 +1,41 @@
-"""SHA-256 checksums of data files, so a run records exactly which files it read."""
+"""SHA-256 checksums of data files, so a run records exactly which files it read.
+
+Each file is hashed once per (path, size, mtime): the checksums are memoised in-process, and a caller may
+hand over those of an earlier process (`remember`, e.g. a results store's record of them) and keep the ones
+now current (`current_hashes`), so that a rerun over an unchanged 470 MB model folder hashes nothing."""
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from mbert_eval.data.types import PathLike
 from mbert_eval.errors import DataError
 
 _CHUNK_BYTES = 1 << 20
-_cache: dict[tuple[str, int, int], str] = {}
+FileState = tuple[str, int, int]  # resolved path, size in bytes, mtime in nanoseconds
+_cache: dict[FileState, str] = {}
+
+
+def _sha256(path: PathLike) -> str:
+    """Hex SHA-256 of the file's bytes, streamed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _state(path: PathLike) -> FileState:
+    stat = os.stat(path)
+    return str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns
 
 
 def file_checksum(path: PathLike) -> str:
     """Hex SHA-256 of the file's bytes, streamed; memoised until the file's size or mtime changes."""
     try:
-        stat = os.stat(path)
-        key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+        key = _state(path)
         if key not in _cache:
-            digest = hashlib.sha256()
-            with open(path, "rb") as handle:
-                while chunk := handle.read(_CHUNK_BYTES):
-                    digest.update(chunk)
-            _cache[key] = digest.hexdigest()
+            _cache[key] = _sha256(path)
     except OSError as err:
         raise DataError(path, f"cannot read file: {err.strerror or err}") from err
     return _cache[key]
@@ -30,3 +44,21 @@ def file_checksum(path: PathLike) -> str:
 def checksums(paths: Iterable[PathLike]) -> dict[str, str]:
     """Map each path (as given, as a string) to its file_checksum."""
     return {str(path): file_checksum(path) for path in paths}
+
+
+def remember(hashes: Mapping[FileState, str]) -> None:
+    """Take checksums computed earlier (another process, an earlier run) as known: a file whose size and mtime
+    are still those is not hashed again."""
+    _cache.update(hashes)
+
+
+def current_hashes() -> dict[FileState, str]:
+    """The known checksums whose file still has that size and mtime (one per file; files gone are left out)."""
+    current = {}
+    for key, digest in _cache.items():
+        try:
+            if _state(key[0]) == key:
+                current[key] = digest
+        except OSError:
+            continue
+    return current

@@ -1,13 +1,14 @@
 """One cell as a job: `run_cell` fine-tunes once on the source language and evaluates every target; a pure
 function of its picklable `CellJob` (no store access), so an executor may ship it to another process or
-machine. Each row records the code and library versions and the data checksums."""
+machine. Each row records the code and library versions, the data checksums, the model's content fingerprint
+and the task's version."""
 from __future__ import annotations
 
 import gc
 import platform
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -16,6 +17,7 @@ import torch
 import mbert_eval
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.data import file_checksum
+from mbert_eval.data.checksums import remember
 from mbert_eval.data.hub import hub_fingerprint
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
@@ -23,6 +25,7 @@ from mbert_eval.grid.cells import Cell, fine_tune_settings, method_of
 from mbert_eval.languages import lookup
 from mbert_eval.methods import MethodContext, prepare_encoder
 from mbert_eval.models.encoders import pick_device
+from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.store.results import ResultRow
 from mbert_eval.tasks import build_task
 from mbert_eval.training.loop import seed_everything
@@ -38,6 +41,8 @@ class CellJob:
     config_hash: str
     code_version: str
     library_versions: dict[str, str]
+    superseding: dict[str, str] = field(default_factory=dict)  # target -> why its stored rows are stale
+    known_hashes: dict[tuple[str, int, int], str] = field(default_factory=dict)  # file checksums already known
 
 
 def code_version() -> str:
@@ -91,6 +96,8 @@ def run_cell(job: CellJob) -> list[ResultRow]:
         problem = task.examples_problem(train, examples)
         if problem:
             raise UserError(problem)
+    remember(job.known_hashes)
+    fingerprint = model_fingerprint(cell.model)  # the content about to be loaded
     started = time.perf_counter()
     seed_everything(cell.seed)  # and again before the head: its start depends on the seed alone
     context = MethodContext(experiment, cell.source, cell.seed, experiment.output_dir / "checkpoints",
@@ -113,7 +120,8 @@ def run_cell(job: CellJob) -> list[ResultRow]:
                 source=cell.source, target=target.code, seed=cell.seed, score=float(score),
                 n_examples=len(examples), config_hash=job.config_hash, code_version=job.code_version,
                 library_versions=job.library_versions, data_checksums=checksums,
-                wall_time=round(elapsed, 3), extra=extra,
+                wall_time=round(elapsed, 3), extra=extra, model_fingerprint=fingerprint,
+                task_version=task.metadata.version,
             )
             for metric, score in scores.items()
         ]

@@ -1,25 +1,29 @@
 """Running a grid: validate, describe the run in the store (its config and reference method, its tasks' metric
-roles), plan the cells (and targets) the store lacks, run them on an executor, write each cell's rows in one
-transaction as it finishes."""
+roles), plan the cells (and targets) the store lacks or holds stale rows of, run them on an executor, write
+each cell's rows in one transaction as it finishes."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
 from tqdm.auto import tqdm
 
 from mbert_eval.config.experiment import Experiment
+from mbert_eval.data.checksums import current_hashes, remember
 from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell, cell_key, expand
 from mbert_eval.grid.executors.local import Executor
+from mbert_eval.grid.freshness import Staleness, stale_targets
 from mbert_eval.grid.job import CellJob, code_version, library_versions
 from mbert_eval.grid.validation import validate
+from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
 from mbert_eval.store.locks import held_lock
 from mbert_eval.store.results import MetricRole, ResultStore, StoredConfig
-from mbert_eval.tasks import get_task
+from mbert_eval.tasks import build_task, get_task
 
 
 @dataclass(frozen=True)
@@ -59,19 +63,34 @@ def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
 
 
 def plan(experiment: Experiment, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
-    """The jobs still to run (each restricted to its missing targets) and the count skipped."""
+    """The jobs still to run (each restricted to its missing targets and those whose stored rows are stale:
+    their model, data files or task version changed since, see `freshness`) and the count skipped. Says on
+    stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
+    store) are taken as known, so unchanged files are not hashed again."""
     config_hash, version, libraries = experiment.config_hash(), code_version(), library_versions()
+    remember(store.file_hashes())
+    tasks = {name: build_task(experiment, name) for name in experiment.tasks}
+    fingerprints: dict[str, str] = {}
+    found = Staleness()
     jobs, skipped = [], 0
     for cell in expand(experiment):
         key = cell_key(experiment, cell)
-        done = set() if overwrite else store.done_targets(key)
+        stored = [] if overwrite else store.rows(cell_key=key)
+        if cell.model not in fingerprints:
+            fingerprints[cell.model] = model_fingerprint(cell.model)
+        stale = stale_targets(cell, tasks[cell.task], stored, fingerprints[cell.model], found)
+        done = {row.target for row in stored} - set(stale)
         missing = tuple(t for t in cell.targets if t not in done)
         if not missing:
             skipped += 1
             continue
         cell = Cell(cell.model, cell.method, cell.task, cell.source, cell.seed, missing)
-        jobs.append(CellJob(cell, key, experiment, config_hash, version, libraries))
-    return jobs, skipped
+        jobs.append(CellJob(cell, key, experiment, config_hash, version, libraries, stale))
+    for line in found.lines():
+        print(line, file=sys.stderr)
+    known = current_hashes()
+    store.write_file_hashes(known)
+    return [replace(job, known_hashes=known) for job in jobs], skipped
 
 
 def run_experiment(
@@ -99,6 +118,7 @@ def run_experiment(
         written = 0
         with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
             for job, rows in executor.map(jobs):
-                written += store.write_cell(rows, overwrite=overwrite)
+                written += store.write_cell(rows, overwrite=overwrite, superseding=job.superseding)
                 bar.update()
+        store.write_file_hashes(current_hashes())  # what the cells hashed, for the next run
     return RunSummary(len(jobs), skipped, written, experiment.store_path)

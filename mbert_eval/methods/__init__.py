@@ -3,20 +3,20 @@
 A method (`config.MethodConfig`) is a chain of checkpoint steps, such as translation LM (`tlm`,
 Conneau & Lample 2019), alignment-aware fine-tuning (`align`, Cao et al. 2020) or a random-init
 control (`scratch`), followed by fine-tuning options (freezing, Wu & Dredze 2019; layer mixing).
-`baseline` has no steps. Each derived checkpoint is cached under a hash of its base checkpoint,
-its settings, its data checksums and the seed, so grids that share one build it once.
+`baseline` has no steps. Each derived checkpoint is cached under a hash of its base checkpoint's content
+(`models.fingerprint`: a folder retrained in place is a new base), its settings, its data checksums and the
+seed, so grids that share one build it once.
 """
 from __future__ import annotations
 
 import difflib
 import json
-from pathlib import Path
 
 import mbert_eval.methods.steps  # noqa: F401  (registers the built-in steps in STEPS)
 from mbert_eval.config.experiment import MethodConfig, stable_hash
-from mbert_eval.data import file_checksum
 from mbert_eval.errors import UserError
 from mbert_eval.methods.base import STEPS, MethodContext
+from mbert_eval.models.fingerprint import model_fingerprint
 
 
 def check_method(method: MethodConfig) -> list[str]:
@@ -40,20 +40,11 @@ def needs_parallel(method: MethodConfig) -> bool:
     return any(STEPS.get(step).needs_parallel for step in method.chain if step in STEPS)
 
 
-def checkpoint_identity(spec: str) -> str:
-    """A Hub name as it is; a local folder by the checksums of its config and weights."""
-    folder = Path(spec).expanduser()
-    if not folder.is_dir():
-        return spec
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".json", ".safetensors", ".bin", ".model", ".txt"))
-    return stable_hash({p.name: file_checksum(p) for p in files})
-
-
 def derived_checkpoint(step_name: str, base: str, context: MethodContext) -> str:
     """The step's output for `base`, built once and then reused from the cache (the device is not part of the
     key: it changes how fast a checkpoint is built, not which one)."""
     step = STEPS.get(step_name)
-    key = stable_hash({"step": step_name, "base": checkpoint_identity(base), "seed": context.seed,
+    key = stable_hash({"step": step_name, "base": model_fingerprint(base), "seed": context.seed,
                        "inputs": step.fingerprint(context)})
     out = context.cache_dir / f"{step_name}-{key}"
     if not (out / "config.json").is_file():

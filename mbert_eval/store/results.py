@@ -8,6 +8,10 @@ The store describes itself, so that a report needs nothing else: `configs` holds
 JSON with its reference method (the one every other is compared with), `metrics` each task's metric
 roles (main or not, which way is better, what the metric is). A store written before these tables
 existed gains them, empty, when opened.
+
+Rows record what they were computed from (the model's content fingerprint, the task's version, the data
+files' checksums); rows a run replaces because that content changed move to `superseded`, with the reason
+and when, so no score is lost. `file_hashes` remembers each file's checksum by size and mtime across runs.
 """
 from __future__ import annotations
 
@@ -15,13 +19,13 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from mbert_eval.errors import UserError
 from mbert_eval.store.sqlite import SQLiteFile
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
+# the columns of a row (`ResultRow`), in `results` and in `superseded`, which keeps the rows a run replaced
+_ROW_COLUMNS = """
     cell_key        TEXT NOT NULL,
     task            TEXT NOT NULL,
     metric          TEXT NOT NULL,
@@ -39,9 +43,24 @@ CREATE TABLE IF NOT EXISTS results (
     wall_time       REAL NOT NULL,
     created_at      TEXT NOT NULL,
     extra           TEXT NOT NULL DEFAULT '{}',
+    model_fingerprint TEXT,
+    task_version    INTEGER"""
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS results ({_ROW_COLUMNS},
     PRIMARY KEY (cell_key, target, metric)
 );
 CREATE INDEX IF NOT EXISTS results_by_task ON results (task, model, method, source, target);
+CREATE TABLE IF NOT EXISTS superseded ({_ROW_COLUMNS},
+    reason          TEXT NOT NULL,
+    superseded_at   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS file_hashes (
+    path            TEXT PRIMARY KEY,
+    size            INTEGER NOT NULL,
+    mtime_ns        INTEGER NOT NULL,
+    sha256          TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS configs (
     config_hash     TEXT PRIMARY KEY,
     name            TEXT NOT NULL,
@@ -82,6 +101,8 @@ class ResultRow:
     wall_time: float = 0.0
     created_at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    model_fingerprint: str | None = None  # the model's content (models/fingerprint.py); None in older stores
+    task_version: int | None = None  # the task's `TaskMetadata.version`; None in older stores (read as 1)
 
 
 _JSON_COLUMNS = ("library_versions", "data_checksums", "extra")
@@ -124,12 +145,15 @@ class ResultStore(SQLiteFile):
     (WAL mode)."""
 
     SCHEMA = SCHEMA
-    ADDED_COLUMNS = {"metrics": {"xtreme": "TEXT"}}
+    ADDED_COLUMNS = {"metrics": {"xtreme": "TEXT"},
+                     "results": {"model_fingerprint": "TEXT", "task_version": "INTEGER"}}
     KIND = "results store"
 
-    def write_cell(self, rows: Iterable[ResultRow], overwrite: bool = False) -> int:
+    def write_cell(self, rows: Iterable[ResultRow], overwrite: bool = False,
+                   superseding: Mapping[str, str] | None = None) -> int:
         """Write all rows of one finished cell in a single transaction; returns the rows actually stored (rows
-        already there are kept, unless `overwrite`)."""
+        already there are kept, unless `overwrite`). `superseding` maps targets whose stored rows of this cell
+        are stale to the reason: those rows move to `superseded` first, in the same transaction."""
         now = _now()
         records = []
         for row in rows:
@@ -141,7 +165,13 @@ class ResultStore(SQLiteFile):
         placeholders = ", ".join("?" for _ in COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS)
         on_conflict = f"DO UPDATE SET {updates}" if overwrite else "DO NOTHING"
+        columns = ", ".join(COLUMNS)
         with self.writing() as conn:
+            for target, reason in (superseding or {}).items():
+                for key in {row[0] for row in records}:
+                    conn.execute(f"INSERT INTO superseded ({columns}, reason, superseded_at) SELECT {columns}, ?, ? "
+                                 "FROM results WHERE cell_key = ? AND target = ?", (reason, now, key, target))
+                    conn.execute("DELETE FROM results WHERE cell_key = ? AND target = ?", (key, target))
             before = conn.total_changes
             conn.executemany(
                 f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
@@ -191,23 +221,46 @@ class ResultStore(SQLiteFile):
         """Whether any score is stored."""
         return bool(self.select("results", "SELECT 1 FROM results LIMIT 1"))
 
-    def done_targets(self, cell_key: str) -> set[str]:
-        """Target languages for which the cell already has stored scores."""
-        records = self.select("results", "SELECT DISTINCT target FROM results WHERE cell_key = ?", (cell_key,))
-        return {target for (target,) in records}
-
     def rows(self, **filters: Any) -> list[ResultRow]:
         """All stored rows, optionally filtered by equality on columns (e.g. task="pos")."""
         unknown = set(filters) - set(COLUMNS)
         if unknown:
             raise ValueError(f"unknown result columns: {sorted(unknown)}")
         where = " AND ".join(f"{name} = ?" for name in filters)
-        query = f"SELECT {', '.join(COLUMNS)} FROM results"
+        query = f"SELECT {self._columns('results')} FROM results"
         if where:
             query += f" WHERE {where}"
         query += " ORDER BY task, model, method, source, target, seed, metric"
         records = self.select("results", query, tuple(filters.values()))
         return [_row_from_record(record) for record in records]
+
+    def superseded(self, **filters: Any) -> list[tuple[ResultRow, str, str]]:
+        """The rows a run replaced because their content changed, each with the reason and when, oldest first;
+        optionally filtered by equality on columns."""
+        unknown = set(filters) - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown result columns: {sorted(unknown)}")
+        where = " AND ".join(f"{name} = ?" for name in filters)
+        query = (f"SELECT {self._columns('superseded')}, reason, superseded_at FROM superseded"
+                 f"{' WHERE ' + where if where else ''} ORDER BY superseded_at, rowid")
+        records = self.select("superseded", query, tuple(filters.values()))
+        return [(_row_from_record(record[:-2]), *record[-2:]) for record in records]
+
+    def file_hashes(self) -> dict[tuple[str, int, int], str]:
+        """The checksums earlier runs computed, by (resolved path, size, mtime in ns)."""
+        records = self.select("file_hashes", "SELECT path, size, mtime_ns, sha256 FROM file_hashes")
+        return {(path, size, mtime): digest for path, size, mtime, digest in records}
+
+    def write_file_hashes(self, hashes: Mapping[tuple[str, int, int], str]) -> None:
+        """Keep each file's current checksum (one per path) for later runs."""
+        with self.writing() as conn:
+            conn.executemany("INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
+                             [(*state, digest) for state, digest in hashes.items()])
+
+    def _columns(self, table: str) -> str:
+        """The row columns to select from `table`, NULL for those a read-only older store lacks."""
+        present = self.columns(table)
+        return ", ".join(column if column in present else "NULL" for column in COLUMNS)
 
     def dataframe(self, **filters: Any) -> "pandas.DataFrame":  # noqa: F821
         """The stored rows as a pandas DataFrame (JSON columns decoded to dicts)."""

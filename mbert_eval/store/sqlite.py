@@ -42,12 +42,17 @@ class SQLiteFile:
             raise UserError(f"cannot create the {self.KIND} at {self.path}: {err.strerror}") from None
 
     def _add_columns(self, conn: sqlite3.Connection) -> None:
-        """Give a file written before a column existed that column (empty in its old records)."""
+        """Give a file written before a column existed that column (empty in its old records); another process
+        opening the same old file at the same moment may add it first."""
         for table, added in self.ADDED_COLUMNS.items():
             present = {name for _, name, *_ in conn.execute(f"PRAGMA table_info({table})")}
             for column, kind in added.items():
                 if column not in present:
-                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                    try:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                    except sqlite3.OperationalError as err:
+                        if "duplicate column" not in str(err):
+                            raise
 
     @contextmanager
     def writing(self) -> Iterator[sqlite3.Connection]:

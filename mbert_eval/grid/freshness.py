@@ -1,0 +1,75 @@
+"""Whether a cell's stored rows still hold: they were computed from the model content, data files and task
+version they record; when one of those has changed since (a model folder retrained in place, a test file
+rewritten, a task whose scoring changed), the rows are stale and the cell is computed again.
+
+Rows that record nothing about some content (stores written before fingerprints were kept, a Hub model not
+in the local cache, Hub data) are not stale for that reason alone; a row without a task version is version 1.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mbert_eval.data import file_checksum
+from mbert_eval.grid.cells import Cell
+from mbert_eval.languages import lookup
+from mbert_eval.models.fingerprint import knows_content
+from mbert_eval.store.results import ResultRow
+from mbert_eval.tasks.base import Task
+
+
+@dataclass
+class Staleness:
+    """What a plan found stale: per reason line (with `{n}` for its row count) the rows it covers."""
+
+    rows: Counter[str] = field(default_factory=Counter)
+
+    def lines(self) -> list[str]:
+        """One line per reason, e.g. "model runs/ckpt changed since its 3 rows were stored: recomputing"."""
+        return [reason.replace("{n}", str(count)) for reason, count in self.rows.items()]
+
+
+def _changed_files(task: Task, cell: Cell, target: str, recorded: dict[str, str]) -> list[tuple[str, str]]:
+    """(kind, spec) of the cell's local data files (the source's train/dev, the target's test) whose checksum
+    differs from the one a row recorded; files a row did not record are not compared."""
+    source = lookup(cell.source)
+    specs = [("training data", spec) for spec in task.data_specs(source)]
+    specs += [("test data", spec) for spec in task.data_specs(source, lookup(target))]
+    return [(kind, str(spec)) for kind, spec in specs
+            if not spec.is_hub and str(spec) in recorded
+            and recorded[str(spec)] != file_checksum(Path(spec.location))]
+
+
+def stale_targets(cell: Cell, task: Task, stored: list[ResultRow], fingerprint: str,
+                  found: Staleness) -> dict[str, str]:
+    """The cell's targets whose stored rows are stale, each with why (for the `superseded` table); adds the
+    reasons, with their rows, to `found`. `fingerprint` is the cell's model content now."""
+    by_target: dict[str, list[ResultRow]] = {}
+    for row in stored:
+        by_target.setdefault(row.target, []).append(row)
+    version = task.metadata.version
+    stale = {}
+    for target, rows in by_target.items():
+        if target not in cell.targets:
+            continue
+        reasons: dict[str, str] = {}  # reason line for the terminal -> reason kept with the superseded rows
+        recorded = {row.model_fingerprint for row in rows if knows_content(row.model_fingerprint, cell.model)}
+        if knows_content(fingerprint, cell.model) and recorded - {fingerprint}:
+            reasons[f"model {cell.model} changed since its {{n}} rows were stored: recomputing"] = (
+                f"model changed: {', '.join(sorted(recorded))} -> {fingerprint}")
+        versions = {row.task_version or 1 for row in rows}
+        if versions != {version}:
+            old = ", ".join(map(str, sorted(versions)))
+            reasons[f"task {cell.task} is version {version} now, its rows are version {old}: recomputing"] = (
+                f"task version {old} -> {version}")
+        files = {name: digest for row in rows for name, digest in row.data_checksums.items()}
+        for kind, spec in _changed_files(task, cell, target, files):
+            where = f" ({target})" if kind == "test data" else ""
+            reasons[f"{kind} {spec}{where} changed since its {{n}} rows were stored: recomputing"] = (
+                f"{kind} {spec} changed")
+        for line in reasons:
+            found.rows[line] += len(rows)
+        if reasons:
+            stale[target] = "; ".join(reasons.values())
+    return stale

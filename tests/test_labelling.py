@@ -61,7 +61,7 @@ def encode(tokenizer, sentence: TaggedSentence, rule: str = "first_content", len
 
 def test_space_markers_only_where_the_pre_tokenizer_writes_them():
     """WordPiece holds `▁` and `Ġ` as ordinary pieces: none is content-free. Metaspace (inside a Sequence)
-    writes `▁`, ByteLevel BPE writes `Ġ`."""
+    writes `▁`, ByteLevel BPE writes `Ġ`, a Llama-style normalizer writes `▁` for spaces."""
     wordpiece, unigram = wordpiece_tokenizer(), unigram_tokenizer()
     assert {"▁", "Ġ"} <= set(wordpiece.get_vocab())
     assert space_markers(wordpiece) == frozenset() and content_free_ids(wordpiece) == frozenset()
@@ -69,6 +69,9 @@ def test_space_markers_only_where_the_pre_tokenizer_writes_them():
     byte_level = Tokenizer(models.BPE({"Ġ": 0, "a": 1, "Ġa": 2}, merges=[("Ġ", "a")]))
     byte_level.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     assert space_markers(PreTrainedTokenizerFast(tokenizer_object=byte_level)) == {"\u0120"}
+    llama_style = Tokenizer(models.BPE({"▁": 0, "a": 1, "▁a": 2}, merges=[("▁", "a")]))
+    llama_style.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    assert space_markers(PreTrainedTokenizerFast(tokenizer_object=llama_style)) == {"▁"}
 
 
 def test_wordpiece_labels_the_first_subword_even_when_it_is_a_space_symbol():

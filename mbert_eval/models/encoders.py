@@ -155,25 +155,31 @@ BYTE_LEVEL_SPACE = "\u0120"  # byte-level BPE's Ġ: the space byte as GPT-2 maps
 
 
 def space_markers(tokenizer) -> frozenset[str]:
-    """The space markers the tokenizer writes into its pieces: `▁` (or its own replacement) where a Metaspace
-    pre-tokenizer runs (SentencePiece: XLM-R, e5), `Ġ` where a ByteLevel one does (RoBERTa, GPT-2), for Unigram
-    and BPE models only; none for WordPiece (mBERT), whose vocabulary may hold `▁` and `Ġ` as ordinary pieces,
-    and none for a tokenizer without a `tokenizers` backend. Nested Sequence pre-tokenizers are searched."""
+    """The space markers a tokenizer writes into its pieces, for Unigram and BPE models only: `▁` (or its own
+    replacement) where a Metaspace pre-tokenizer runs (SentencePiece: XLM-R, e5) or where the normalizer writes
+    it for spaces (`Replace(" ", "▁")`, `Prepend("▁")`: Llama-style SentencePiece files), `Ġ` where a ByteLevel
+    pre-tokenizer runs (RoBERTa, GPT-2). None for WordPiece (mBERT), whose vocabulary may hold `▁` and `Ġ` as
+    ordinary pieces, and none without a `tokenizers` backend. Nested Sequences are searched."""
     import json
 
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None or type(backend.model).__name__ not in SUBWORD_MODELS or backend.pre_tokenizer is None:
+    if backend is None or type(backend.model).__name__ not in SUBWORD_MODELS:
         return frozenset()
     markers: set[str] = set()
-    pending = [json.loads(backend.pre_tokenizer.__getstate__())]
+    pending = [json.loads(step.__getstate__()) for step in (backend.pre_tokenizer, backend.normalizer) if step]
     while pending:
         step = pending.pop()
-        if step.get("type") == "Sequence":
-            pending.extend(step.get("pretokenizers", []))
-        elif step.get("type") == "Metaspace":
-            markers.add(step.get("replacement", "\u2581"))
-        elif step.get("type") == "ByteLevel":
+        kind = step.get("type")
+        if kind == "Sequence":
+            pending.extend(step.get("pretokenizers", step.get("normalizers", [])))
+        elif kind == "Metaspace":
+            markers.add(step["replacement"])
+        elif kind == "ByteLevel":
             markers.add(BYTE_LEVEL_SPACE)
+        elif kind == "Prepend":
+            markers.add(step["prepend"])
+        elif kind == "Replace" and step.get("pattern") == {"String": " "} and step.get("content", "").strip():
+            markers.add(step["content"])
     return frozenset(markers)
 
 

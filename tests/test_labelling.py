@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import family_experiment, write_config
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
 
+from mbert_eval.config.loading import load_experiment
 from mbert_eval.data import SentencePair, TaggedSentence
 from mbert_eval.errors import UserError
+from mbert_eval.grid.run import run_experiment
 from mbert_eval.models.encoders import (
     content_free_ids,
     load_model,
@@ -17,6 +20,7 @@ from mbert_eval.models.encoders import (
     new_module_lines,
     space_markers,
 )
+from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks import get_task
 from mbert_eval.training.batches import PAD_LABEL
 from mbert_eval.training.loop import FineTuneSettings
@@ -197,3 +201,22 @@ def test_retrieval_rows_record_their_layer(task_name, tiny_model):
     assert get_task(task_name, layer=2).prepare(str(tiny_model), [], [], None, torch.device("cpu")).log == {"layer": 2}
     with pytest.raises(UserError, match="layer 3 is outside 0..2"):
         get_task(task_name, layer=3).prepare(str(tiny_model), [], [], None, torch.device("cpu"))
+
+
+def test_rows_record_the_retrieval_layer_and_the_evaluation_window(tmp_path, small_family, tiny_model):
+    """Through a run, each row's `extra` says what its number was taken at: tatoeba's layer (the default, two
+    thirds of 2 layers), pos's evaluation window (the training max_length, 64)."""
+    base, root = small_family.languages[0].code, small_family.root
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"] = {"pos": raw["tasks"]["pos"],
+                    "tatoeba": {"test": f"{root}/parallel/{base}-{{lang}}.{{lang}}[0:20]",
+                                "pivot": f"{root}/parallel/{base}-{{lang}}.{base}"}}
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == []
+    run_experiment(experiment)
+    rows = ResultStore(experiment.store_path).rows()
+    assert {row.extra["layer"] for row in rows if row.task == "tatoeba"} == {1}
+    assert {row.extra["eval_window"] for row in rows if row.task == "pos"} == {64}
+    for target in experiment.targets:
+        scores = {row.metric: row.score for row in rows if row.task == "tatoeba" and row.target == target}
+        assert scores["accuracy"] == scores["accuracy_layer01"]

@@ -107,7 +107,7 @@ def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.
     """The encoder with a freshly initialized task head ("token", "sequence", "span": start and end logits per
     token for extractive QA, Devlin et al. 2019, where `num_labels` must stay 2) or none. Transformers' own
     warnings are silenced; instead one line on stderr names each module the checkpoint did not hold (see
-    `report_new_modules`)."""
+    `new_module_lines`)."""
     import transformers
     from transformers import (
         AutoModel,

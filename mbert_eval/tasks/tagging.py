@@ -5,8 +5,9 @@ first subword; the other subwords carry no label. With a SentencePiece vocabular
 begin with a bare metaspace piece `▁` that says nothing about the word (with XLM-R's vocabulary: 82% of
 Chinese PUD words, 10% of German), so by default (`label_subword: first_content`) a word is labelled and
 predicted at its first subword that is not a bare space marker, when it has one; `label_subword: first` is
-XTREME's rule, kept for comparison. Only tokenizers whose pre-tokenizer writes a space marker have such pieces
-(`models.encoders.space_markers`); for WordPiece (mBERT) both rules are XTREME's first subword.
+XTREME's rule, kept for comparison. Only Unigram and BPE tokenizers whose pre-tokenizer (or normalizer) writes a
+space marker have such pieces (`models.encoders.space_markers`); for WordPiece (mBERT) both rules are XTREME's
+first subword, whatever pieces its vocabulary holds.
 A word that tokenizes to no subword at all (a lone zero-width space or soft hyphen, which BERT's normalizer
 deletes) is replaced by the tokenizer's unknown token and labelled there, as XTREME's `utils_tag.py` does.
 Sentences are cut at the window (see `tasks.fine_tuned`); words past it get no prediction and count as wrong.

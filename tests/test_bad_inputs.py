@@ -198,7 +198,7 @@ def test_align_with_broken_weights_is_one_line(cut, workspace: Workspace) -> Non
 
 def test_odd_but_fine_conllu_runs_and_says_what_it_cut(workspace: Workspace) -> None:
     """A BOM, CRLF line ends, a multiword-token line, an empty node and a 10,000-token sentence: all read; the
-    long sentence is cut to the model's window, and the run says so."""
+    long sentence is cut to the evaluation window (the training max_length, 64 here), and the run says so."""
     target = workspace.family.languages[1].code
     lines = (workspace.family.root / "pos" / f"{target}-test.conllu").read_text(encoding="utf-8").splitlines()
     first = lines.index("") + 1  # where the second sentence starts; the first gains a multiword token and an empty node
@@ -215,7 +215,7 @@ def test_odd_but_fine_conllu_runs_and_says_what_it_cut(workspace: Workspace) -> 
                               raw.update(targets=[target]))
     result = run_cli("run", config, "--no-report")
     assert result.exit_code == 0, result.output
-    assert "examples fill the whole 128-token window, longer ones cut to it" in result.stderr
+    assert "evaluation: 1 of 41 examples fill the whole 64-token window, longer ones cut to it" in result.stderr
     original, read = read_conllu(workspace.family.root / "pos" / f"{target}-test.conllu"), read_conllu(path)
     assert read[0] == original[0] and len(read[-1].tokens) == 10000  # the multiword line and the empty node skipped
     rows = ResultStore(workspace.store).rows()

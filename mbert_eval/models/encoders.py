@@ -7,10 +7,12 @@ alternative, never in a traceback.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Literal
 
 import torch
+from tqdm.auto import tqdm
 
 from mbert_eval.errors import UserError
 from mbert_eval.paths import is_local_path
@@ -103,7 +105,9 @@ def load_tokenizer(spec: str):
 
 def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.Module:
     """The encoder with a freshly initialized task head ("token", "sequence", "span": start and end logits per
-    token for extractive QA, Devlin et al. 2019, where `num_labels` must stay 2) or none."""
+    token for extractive QA, Devlin et al. 2019, where `num_labels` must stay 2) or none. Transformers' own
+    warnings are silenced; instead one line on stderr names each module the checkpoint did not hold (see
+    `new_module_lines`)."""
     import transformers
     from transformers import (
         AutoModel,
@@ -119,20 +123,72 @@ def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.
                "span": AutoModelForQuestionAnswering}
     try:
         if head == "none":
-            return AutoModel.from_pretrained(name)
-        return classes[head].from_pretrained(name, num_labels=num_labels, ignore_mismatched_sizes=True)
+            model, info = AutoModel.from_pretrained(name, output_loading_info=True)
+        else:
+            model, info = classes[head].from_pretrained(name, num_labels=num_labels, ignore_mismatched_sizes=True,
+                                                        output_loading_info=True)
     except OSError as err:
         raise _hub_failure(spec, err) from err
+    for line in new_module_lines(spec, info, model.base_model_prefix, head):
+        tqdm.write(line, file=sys.stderr)
+    return model
 
 
-SPACE_MARKERS = "\u2581\u0120"  # SentencePiece's metaspace ▁ and byte-level BPE's Ġ
+def new_module_lines(spec: str, info: dict, base_prefix: str, head: Head) -> list[str]:
+    """One line per module whose weights the checkpoint did not hold (transformers' `output_loading_info`:
+    missing keys, and keys whose shape did not match), grouped by the module below the encoder (`pooler`) or,
+    outside the encoder, the task head this code adds on purpose (`classifier`, `qa_outputs`)."""
+    keys = [*info.get("missing_keys", ()), *(item[0] if isinstance(item, tuple) else item
+                                               for item in info.get("mismatched_keys", ()))]
+    modules: dict[str, bool] = {}  # module -> is the task head
+    for key in sorted(keys):
+        inside = key.startswith(f"{base_prefix}.")
+        path = key.removeprefix(f"{base_prefix}.").split(".")
+        modules.setdefault(path[0], head != "none" and not inside)
+    return [f"model {spec}: {module} newly initialized "
+            + (f"(the {head} task head)" if is_head else "(not in the checkpoint)")
+            for module, is_head in modules.items()]
+
+
+SUBWORD_MODELS = ("Unigram", "BPE")  # the models whose pieces carry the pre-tokenizer's space marker
+BYTE_LEVEL_SPACE = "\u0120"  # byte-level BPE's Ġ: the space byte as GPT-2 maps bytes to characters
+
+
+def space_markers(tokenizer) -> frozenset[str]:
+    """The space markers a tokenizer writes into its pieces, for Unigram and BPE models only: `▁` (or its own
+    replacement) where a Metaspace pre-tokenizer runs (SentencePiece: XLM-R, e5) or where the normalizer writes
+    it for spaces (`Replace(" ", "▁")`, `Prepend("▁")`: Llama-style SentencePiece files), `Ġ` where a ByteLevel
+    pre-tokenizer runs (RoBERTa, GPT-2). None for WordPiece (mBERT), whose vocabulary may hold `▁` and `Ġ` as
+    ordinary pieces, and none without a `tokenizers` backend. Nested Sequences are searched."""
+    import json
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or type(backend.model).__name__ not in SUBWORD_MODELS:
+        return frozenset()
+    markers: set[str] = set()
+    pending = [json.loads(step.__getstate__()) for step in (backend.pre_tokenizer, backend.normalizer) if step]
+    while pending:
+        step = pending.pop()
+        kind = step.get("type")
+        if kind == "Sequence":
+            pending.extend(step.get("pretokenizers", step.get("normalizers", [])))
+        elif kind == "Metaspace":
+            markers.add(step["replacement"])
+        elif kind == "ByteLevel":
+            markers.add(BYTE_LEVEL_SPACE)
+        elif kind == "Prepend":
+            markers.add(step["prepend"])
+        elif kind == "Replace" and step.get("pattern") == {"String": " "} and step.get("content", "").strip():
+            markers.add(step["content"])
+    return frozenset(markers)
 
 
 def content_free_ids(tokenizer) -> frozenset[int]:
-    """Ids of the vocabulary's bare space-marker pieces (`▁`, `Ġ`): subwords that carry no word content. With
-    XLM-R's SentencePiece vocabulary a word often begins with one (82% of Chinese PUD words, 10% of German)."""
+    """Ids of the vocabulary's bare space-marker pieces (see `space_markers`): subwords that carry no word content.
+    With XLM-R's SentencePiece vocabulary a word often begins with one (82% of Chinese PUD words, 10% of German);
+    a WordPiece vocabulary has none, so labelling at the first content piece is XTREME's first subword there."""
     vocabulary = tokenizer.get_vocab()
-    return frozenset(vocabulary[marker] for marker in SPACE_MARKERS if marker in vocabulary)
+    return frozenset(vocabulary[marker] for marker in space_markers(tokenizer) if marker in vocabulary)
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -218,6 +274,6 @@ def model_max_length(spec: str) -> int | None:
 
 
 def window_length(model: torch.nn.Module, longest: int = 512) -> int:
-    """The longest input the model takes (its position table), at most `longest`: evaluation inputs are cut
-    there, so that no target word is lost to a training length and no input overruns the model."""
+    """The longest input the model takes (its position table), at most `longest`: inputs are cut there, so that
+    none overruns the model (retrieval's sentences at 512; fine-tuned tasks pass their evaluation window)."""
     return min(longest, position_limit(model.config.to_dict()) or longest)

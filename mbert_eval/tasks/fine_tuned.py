@@ -1,4 +1,9 @@
-"""Tasks fine-tuned on the source language: the shared prepare/evaluate around `training.py`."""
+"""Tasks fine-tuned on the source language: the shared prepare/evaluate around `training.py`.
+
+Dev and test examples are encoded at the training window (`training.max_length`, 128 by default), as XTREME
+(Hu et al. 2020) evaluates tagging and pair classification at `max_seq_length`; `training.eval_max_length` sets
+another window (e.g. 512, so that no word of a long sentence is cut), within the model's position table.
+"""
 from __future__ import annotations
 
 import sys
@@ -62,8 +67,9 @@ class FineTunedTask(Task):
             model = load_model(model_spec, self.head, len(labels))
         freeze_lower_layers(model, settings.freeze)
         model.to(device)
+        window = eval_window(model, settings)
         train_features = self.encode(train, tokenizer, label_ids, settings.max_length)
-        dev_features = self.encode(dev, tokenizer, label_ids, window_length(model))
+        dev_features = self.encode(dev, tokenizer, label_ids, window)
         truncated = cut_to_window(train_features, settings.max_length, "training")
         pad = tokenizer.pad_token_id or 0
         cache = None
@@ -81,17 +87,24 @@ class FineTunedTask(Task):
             log["layer_weights"] = model.layer_weights()
         if truncated:
             log["train_truncated"] = truncated
+        log["eval_window"] = window
         return Prepared(model, tokenizer, labels, log)
 
     def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
-        """Predict every example of one target language and score it."""
+        """Predict every example of one target language, encoded at the window `prepare` chose, and score it."""
         label_ids = {label: i for i, label in enumerate(prepared.labels)}
-        window = window_length(prepared.model)
+        window = prepared.log["eval_window"]
         features = self.encode(examples, prepared.tokenizer, label_ids, window)
         cut_to_window(features, window, "evaluation")
         pad = prepared.tokenizer.pad_token_id or 0
         predicted = predict(prepared.model, features, pad, device)
         return self.score(examples, features, predicted, prepared.labels)
+
+
+def eval_window(model: torch.nn.Module, settings: FineTuneSettings) -> int:
+    """The window dev and test examples are encoded at: `eval_max_length`, else the training `max_length`
+    (XTREME's `max_seq_length` for training and evaluation alike), at most the model's position table."""
+    return window_length(model, settings.eval_max_length or settings.max_length)
 
 
 def cut_to_window(features: list[Features], length: int, stage: str) -> int:

@@ -10,7 +10,7 @@ task takes no `pivot` or `gold` key. BUCC is not on the Hub with its unpaired se
 
 Every layer is embedded in one forward pass (see `RetrievalTask.embed`); at each layer the threshold that
 maximizes dev F1 is applied to test, and the chosen layer's precision, recall, F1 and threshold are stored
-with every layer's F1.
+with every layer's F1; each row records the chosen layer (`extra.layer`, from `RetrievalTask.prepare`).
 """
 from __future__ import annotations
 

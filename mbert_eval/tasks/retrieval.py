@@ -2,12 +2,13 @@
 
 Sentences are embedded by mean-pooling the hidden states of one layer over their tokens (Hu et al.
 2020 use mBERT's layer 8 of 12; Libovický et al. 2019 for mean pooling). One forward pass yields
-every layer, so a score per layer comes at no extra cost (Pires et al. 2019 plot such curves).
+every layer, so a score per layer comes at no extra cost (Pires et al. 2019 plot such curves); each row records
+the layer its main number was taken at (`extra.layer`).
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
@@ -54,6 +55,13 @@ class RetrievalTask(Task):
             raise UserError(f"no examples in {test}")
         return pairs
 
+    def prepare(self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device) -> Prepared:
+        """The encoder as it is (no fine-tuning); its log names the layer the main number is taken at (`layer`,
+        copied into every row's `extra`), so a row says which layer its score is without reading the config."""
+        prepared = super().prepare(model_spec, train, dev, settings, device)
+        prepared.log["layer"] = pick_layer(self.layer, prepared.model.config.num_hidden_layers, self.metadata.name)
+        return prepared
+
     def embed(self, prepared: Prepared, sentences: list[str], device: torch.device) -> torch.Tensor:
         """Mean-pooled hidden states of every layer: shape (layers + 1, sentences, hidden)."""
         window = window_length(prepared.model)
@@ -82,7 +90,7 @@ class RetrievalTask(Task):
         """Accuracy target→pivot and pivot→target at the chosen layer, and their mean per layer."""
         targets = self.embed(prepared, [p.source for p in examples], device)
         pivots = self.embed(prepared, [p.target for p in examples], device)
-        layer = pick_layer(self.layer, targets.shape[0] - 1, "tatoeba")
+        layer = pick_layer(self.layer, targets.shape[0] - 1, self.metadata.name)
         per_layer = {}
         for index in range(targets.shape[0]):
             to_pivot = retrieval_accuracy(targets[index], pivots[index])

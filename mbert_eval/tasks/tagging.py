@@ -5,8 +5,12 @@ first subword; the other subwords carry no label. With a SentencePiece vocabular
 begin with a bare metaspace piece `▁` that says nothing about the word (with XLM-R's vocabulary: 82% of
 Chinese PUD words, 10% of German), so by default (`label_subword: first_content`) a word is labelled and
 predicted at its first subword that is not a bare space marker, when it has one; `label_subword: first` is
-XTREME's rule, kept for comparison. WordPiece vocabularies have no such piece, so both rules agree there.
-Words that fall beyond the model's window get no prediction and count as wrong.
+XTREME's rule, kept for comparison. Only Unigram and BPE tokenizers whose pre-tokenizer (or normalizer) writes a
+space marker have such pieces (`models.encoders.space_markers`); for WordPiece (mBERT) both rules are XTREME's
+first subword, whatever pieces its vocabulary holds.
+A word that tokenizes to no subword at all (a lone zero-width space or soft hyphen, which BERT's normalizer
+deletes) is replaced by the tokenizer's unknown token and labelled there, as XTREME's `utils_tag.py` does.
+Sentences are cut at the window (see `tasks.fine_tuned`); words past it get no prediction and count as wrong.
 """
 from __future__ import annotations
 
@@ -43,6 +47,22 @@ def word_positions(word_ids: list[int | None], input_ids: list[int], n_words: in
     return starts
 
 
+def unknown_for_empty_words(examples: list[TaggedSentence], tokenizer) -> list[list[str]]:
+    """Each sentence's words, those that tokenize to no subword replaced by the tokenizer's unknown token, as
+    XTREME's `convert_examples_to_features` (third_party/utils_tag.py) replaces their tokens by `[unk_token]`:
+    the word is then labelled and predicted there instead of being lost. Found by one encoding without
+    special tokens or truncation (a tokenizer without an unknown token keeps its words)."""
+    words = [list(sentence.tokens) for sentence in examples]
+    if tokenizer.unk_token is None:
+        return words
+    probe = tokenizer(words, is_split_into_words=True, add_special_tokens=False, verbose=False)
+    for index, sentence in enumerate(words):
+        present = set(probe.word_ids(index))
+        words[index] = [word if position in present else tokenizer.unk_token
+                        for position, word in enumerate(sentence)]
+    return words
+
+
 class TaggingTask(FineTunedTask):
     """Token classification over pre-tokenized sentences."""
 
@@ -66,10 +86,10 @@ class TaggingTask(FineTunedTask):
     def encode(
         self, examples: list[TaggedSentence], tokenizer, label_ids: dict[str, int], max_length: int
     ) -> list[Features]:
-        """Subword ids; each word's label at its labelled subword (see `word_positions`), -100 elsewhere."""
-        encoded = tokenizer(
-            [list(s.tokens) for s in examples], is_split_into_words=True, truncation=True, max_length=max_length
-        )
+        """Subword ids; each word's label at its labelled subword (see `word_positions`), -100 elsewhere. Words
+        without subwords are encoded as the unknown token first (`unknown_for_empty_words`)."""
+        encoded = tokenizer(unknown_for_empty_words(examples, tokenizer), is_split_into_words=True,
+                            truncation=True, max_length=max_length)
         content_free = content_free_ids(tokenizer) if self.label_subword == "first_content" else frozenset()
         features = []
         for index, sentence in enumerate(examples):
@@ -95,6 +115,9 @@ class POSTask(TaggingTask):
 
     metadata = TaskMetadata(
         name="pos",
+        # 2: evaluated at the training window (was 512 tokens), words without subwords labelled at the unknown
+        # token, no space-marker pieces skipped in WordPiece vocabularies
+        version=2,
         xtreme="udpos",
         xtreme_metrics=("xtreme_f1",),
         description="Universal Dependencies POS tagging (UPOS), word accuracy",
@@ -133,6 +156,9 @@ class NERTask(TaggingTask):
 
     metadata = TaskMetadata(
         name="ner",
+        # 2: evaluated at the training window (was 512 tokens), words without subwords labelled at the unknown
+        # token, no space-marker pieces skipped in WordPiece vocabularies
+        version=2,
         xtreme="panx",
         xtreme_metrics=("f1",),
         description="WikiANN / PAN-X named entities (BIO), entity F1",

@@ -179,6 +179,8 @@ def test_a_model_load_names_each_newly_initialized_module(tiny_model, capsys):
     load_model(str(tiny_model), "token", 3)
     assert capsys.readouterr().err.splitlines() == [
         f"model {tiny_model}: classifier newly initialized (the token task head)"]
+    load_model(str(tiny_model))  # headless (retrieval, alignment): no pooler is read, none reported
+    assert capsys.readouterr().err == ""
 
 
 def test_new_module_lines_group_missing_and_mismatched_keys():

@@ -162,6 +162,10 @@ def _check_lengths(experiment: Experiment, model: str, problems: list[str]) -> N
         if length > limit:
             problems.append(f"{key}.max_length: {length} tokens is beyond the position table of {model} "
                             f"({limit} tokens); use at most {limit}")
+    eval_length = experiment.training.eval_max_length
+    if eval_length is not None and eval_length > limit:
+        problems.append(f"training.eval_max_length: {eval_length} tokens is beyond the position table of {model} "
+                        f"({limit} tokens); use at most {limit}")
 
 
 def _not_finite(value: Any, path: str) -> list[str]:
@@ -208,6 +212,8 @@ def _check_training(experiment: Experiment, problems: list[str]) -> None:
     for key in ("learning_rate", "max_length", "batch_size", "eval_batch_size"):
         if getattr(training, key) <= 0:
             problems.append(f"training.{key}: must be positive, got {getattr(training, key)}")
+    if training.eval_max_length is not None and training.eval_max_length <= 0:
+        problems.append(f"training.eval_max_length: must be positive, got {training.eval_max_length}")
     if training.epochs is not None and training.epochs < 1:
         problems.append(f"training.epochs: must be at least 1, got {training.epochs}")
     if not 0 <= training.warmup_ratio < 1:

@@ -137,13 +137,16 @@ def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.
 def new_module_lines(spec: str, info: dict, base_prefix: str, head: Head) -> list[str]:
     """One line per module whose weights the checkpoint did not hold (transformers' `output_loading_info`:
     missing keys, and keys whose shape did not match), grouped by the module below the encoder (`pooler`) or,
-    outside the encoder, the task head this code adds on purpose (`classifier`, `qa_outputs`)."""
+    outside the encoder, the task head this code adds on purpose (`classifier`, `qa_outputs`). A headless load
+    leaves the pooler out: only the sequence head reads it (Devlin et al. 2019); the others read hidden states."""
     keys = [*info.get("missing_keys", ()), *(item[0] if isinstance(item, tuple) else item
                                                for item in info.get("mismatched_keys", ()))]
     modules: dict[str, bool] = {}  # module -> is the task head
     for key in sorted(keys):
         inside = key.startswith(f"{base_prefix}.")
         path = key.removeprefix(f"{base_prefix}.").split(".")
+        if head == "none" and path[0] == "pooler":
+            continue
         modules.setdefault(path[0], head != "none" and not inside)
     return [f"model {spec}: {module} newly initialized "
             + (f"(the {head} task head)" if is_head else "(not in the checkpoint)")

@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 # before anything imports datasets or huggingface_hub: both read these once, at import
-HF_TEST_HOME = Path(tempfile.mkdtemp(prefix="mbert-eval-tests-hf-"))
+# (a process this session starts, e.g. a forkserver that imports conftest, inherits the session's folder)
+INHERITED_HF_HOME = os.environ.get("MBERT_EVAL_TESTS_HF_HOME")
+HF_TEST_HOME = Path(INHERITED_HF_HOME or tempfile.mkdtemp(prefix="mbert-eval-tests-hf-"))
+os.environ["MBERT_EVAL_TESTS_HF_HOME"] = str(HF_TEST_HOME)
 HF_CACHES = {"HF_HOME": HF_TEST_HOME, "HF_DATASETS_CACHE": HF_TEST_HOME / "datasets",
              "HF_HUB_CACHE": HF_TEST_HOME / "hub", "HF_MODULES_CACHE": HF_TEST_HOME / "modules"}
 os.environ.update({name: str(path) for name, path in HF_CACHES.items()})
-if {"datasets", "huggingface_hub"} & set(sys.modules):
+if not INHERITED_HF_HOME and {"datasets", "huggingface_hub"} & set(sys.modules):
     raise RuntimeError("a pytest plugin imported datasets or huggingface_hub before conftest isolated their caches")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -34,7 +37,8 @@ def pytest_configure(config) -> None:
 
 
 def pytest_unconfigure(config) -> None:
-    shutil.rmtree(HF_TEST_HOME, ignore_errors=True)
+    if not INHERITED_HF_HOME:
+        shutil.rmtree(HF_TEST_HOME, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

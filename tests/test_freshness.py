@@ -70,7 +70,7 @@ def test_model_retrained_in_place_is_recomputed_and_old_rows_kept(grid, capsys):
     before = store.rows()
     model = experiment.models[0]
     assert {row.model_fingerprint for row in before} == {model_fingerprint(model)}
-    assert {row.task_version for row in before} == {1}
+    assert {row.task_version for row in before} == {POSTask.metadata.version}
 
     retrain_in_place(Path(model))
     summary, err = rerun(grid, capsys)
@@ -135,19 +135,20 @@ def test_touched_files_are_hashed_again_but_nothing_is_recomputed(grid, capsys, 
 
 
 def test_a_bumped_task_version_recomputes_its_rows(grid, capsys, monkeypatch):
-    monkeypatch.setattr(POSTask, "metadata", dataclasses.replace(POSTask.metadata, version=2))
+    version = POSTask.metadata.version
+    monkeypatch.setattr(POSTask, "metadata", dataclasses.replace(POSTask.metadata, version=version + 1))
     summary, err = rerun(grid, capsys)
     assert summary.cells_run == 1
-    assert err == ["task pos is version 2 now, its rows are version 1: recomputing"]
+    assert err == [f"task pos is version {version + 1} now, its rows are version {version}: recomputing"]
     experiment, _ = load_experiment(grid)
-    assert {row.task_version for row in ResultStore(experiment.store_path).rows()} == {2}
+    assert {row.task_version for row in ResultStore(experiment.store_path).rows()} == {version + 1}
 
 
 def test_rows_that_record_no_fingerprint_are_not_recomputed_for_it(grid, capsys):
     """As rows of a store written before fingerprints: the model changed, but nothing says so."""
     experiment, _ = load_experiment(grid)
     with sqlite3.connect(experiment.store_path) as conn:
-        conn.execute("UPDATE results SET model_fingerprint = NULL, task_version = NULL")
+        conn.execute("UPDATE results SET model_fingerprint = NULL")
     retrain_in_place(Path(experiment.models[0]))
     summary, err = rerun(grid, capsys)
     assert (summary.cells_run, err) == (0, [])
@@ -163,8 +164,9 @@ def test_the_old_store_opens_and_its_rows_are_not_stale_for_missing_fingerprints
     key = rows[0].cell_key
     stored = [dataclasses.replace(row, model=cell.model) for row in rows if row.cell_key == key]
     cell = dataclasses.replace(cell, targets=tuple({row.target for row in stored}))
-    task = build_task(experiment, "pos")
-    assert stale_targets(cell, task, stored, model_fingerprint(cell.model), Staleness()) == {}
+    first = POSTask(experiment.tasks["pos"], experiment.base_dir)  # pos as it was then: version 1
+    first.metadata = dataclasses.replace(POSTask.metadata, version=1)
+    assert stale_targets(cell, first, stored, model_fingerprint(cell.model), Staleness()) == {}
     bumped = POSTask(experiment.tasks["pos"], experiment.base_dir)
     bumped.metadata = dataclasses.replace(POSTask.metadata, version=2)
     found = Staleness()

@@ -20,6 +20,7 @@ from mbert_eval.schedule.daemon import start_daemon
 from mbert_eval.schedule.history import History, job_lock
 from mbert_eval.schedule.jobs import load_jobs
 from mbert_eval.store.results import ResultRow, ResultStore
+from mbert_eval.tasks import get_task
 
 
 @click.group(cls=Group)
@@ -64,8 +65,9 @@ def plant_scores(jobs_path, checkpoint, score: float) -> None:
     jobs, _ = plan(experiment, store)
     for job in jobs:
         cell = job.cell
+        version = get_task(cell.task).metadata.version
         store.write_cell([ResultRow(job.key, cell.task, "accuracy", cell.model, cell.method, cell.source, target,
-                                    cell.seed, score, 40, job.config_hash, job.code_version)
+                                    cell.seed, score, 40, job.config_hash, job.code_version, task_version=version)
                           for target in cell.targets])
 
 

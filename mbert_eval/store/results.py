@@ -223,26 +223,16 @@ class ResultStore(SQLiteFile):
 
     def rows(self, **filters: Any) -> list[ResultRow]:
         """All stored rows, optionally filtered by equality on columns (e.g. task="pos")."""
-        unknown = set(filters) - set(COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown result columns: {sorted(unknown)}")
-        where = " AND ".join(f"{name} = ?" for name in filters)
-        query = f"SELECT {self._columns('results')} FROM results"
-        if where:
-            query += f" WHERE {where}"
-        query += " ORDER BY task, model, method, source, target, seed, metric"
+        query = (f"SELECT {self._columns('results')} FROM results{_where(filters)} "
+                 "ORDER BY task, model, method, source, target, seed, metric")
         records = self.select("results", query, tuple(filters.values()))
         return [_row_from_record(record) for record in records]
 
     def superseded(self, **filters: Any) -> list[tuple[ResultRow, str, str]]:
         """The rows a run replaced because their content changed, each with the reason and when, oldest first;
         optionally filtered by equality on columns."""
-        unknown = set(filters) - set(COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown result columns: {sorted(unknown)}")
-        where = " AND ".join(f"{name} = ?" for name in filters)
-        query = (f"SELECT {self._columns('superseded')}, reason, superseded_at FROM superseded"
-                 f"{' WHERE ' + where if where else ''} ORDER BY superseded_at, rowid")
+        query = (f"SELECT {self._columns('superseded')}, reason, superseded_at FROM superseded{_where(filters)} "
+                 "ORDER BY superseded_at, rowid")
         records = self.select("superseded", query, tuple(filters.values()))
         return [(_row_from_record(record[:-2]), *record[-2:]) for record in records]
 
@@ -267,6 +257,15 @@ class ResultStore(SQLiteFile):
         import pandas
 
         return pandas.DataFrame([asdict(row) for row in self.rows(**filters)], columns=list(COLUMNS))
+
+
+def _where(filters: dict[str, Any]) -> str:
+    """` WHERE a = ? AND b = ?` for equality filters on row columns ('' for none); an unknown column is a
+    ValueError."""
+    unknown = set(filters) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown result columns: {sorted(unknown)}")
+    return " WHERE " + " AND ".join(f"{name} = ?" for name in filters) if filters else ""
 
 
 def open_store_for_reading(path: str | Path) -> ResultStore:

@@ -16,6 +16,7 @@ which would inflate the ratio).
                                        [--methods argmax,itermax,match] [--dtypes float32,bfloat16]
                                        [--threads 1] [--device cpu] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -101,8 +102,14 @@ def main() -> None:
         layer = args.layer if args.layer is not None else min(8, depth)
         letters = "".join(SIMALIGN_LETTERS[m] for m in methods)
         reference = SentenceAligner(model=model, matching_methods=letters, device=args.device, layer=layer)
-        ours = {dtype: WordAligner(WordAlignerConfig(model, layer=layer, methods=methods, batch_size=args.batch_size,
-                                                 device=args.device, dtype=dtype)) for dtype in args.dtypes.split(",")}
+        ours = {
+            dtype: WordAligner(
+                WordAlignerConfig(
+                    model, layer=layer, methods=methods, batch_size=args.batch_size, device=args.device, dtype=dtype
+                )
+            )
+            for dtype in args.dtypes.split(",")
+        }
         for aligner in ours.values():
             aligner.align(pairs[:20])
         for source, target in pairs[:5]:
@@ -112,27 +119,45 @@ def main() -> None:
         start = time.perf_counter()
         expected = [reference.get_word_aligns(source, target) for source, target in pairs]
         simalign_s = time.perf_counter() - start
-        result = {"pairs": len(pairs), "model": args.model or f"random {args.preset}", "layer": layer, "device": args.device,
-                  "methods": list(methods), "threads": torch.get_num_threads(), "simalign_s": simalign_s,
-                  "simalign_pairs_per_s": len(pairs) / simalign_s, "ours": {}}
+        result = {
+            "pairs": len(pairs),
+            "model": args.model or f"random {args.preset}",
+            "layer": layer,
+            "device": args.device,
+            "methods": list(methods),
+            "threads": torch.get_num_threads(),
+            "simalign_s": simalign_s,
+            "simalign_pairs_per_s": len(pairs) / simalign_s,
+            "ours": {},
+        }
         for dtype, aligner in ours.items():
             links, before_s = before[dtype]
             ours_s = (before_s + timed_align(aligner, pairs)[1]) / 2  # before and after simalign: the same load
             forward_s = forward_seconds(aligner, pairs)
-            equal = {m: sum(sorted(a.possible) == r[SIMALIGN_NAMES[m]] for a, r in zip(links[m], expected))
-                     for m in methods}
-            result["ours"][dtype] = {"seconds": ours_s, "pairs_per_s": len(pairs) / ours_s,
-                                     "speedup": simalign_s / ours_s, "forward_s": forward_s,
-                                     "speedup_bound": simalign_s / forward_s, "pairs_with_equal_links": equal}
+            equal = {
+                m: sum(sorted(a.possible) == r[SIMALIGN_NAMES[m]] for a, r in zip(links[m], expected)) for m in methods
+            }
+            result["ours"][dtype] = {
+                "seconds": ours_s,
+                "pairs_per_s": len(pairs) / ours_s,
+                "speedup": simalign_s / ours_s,
+                "forward_s": forward_s,
+                "speedup_bound": simalign_s / forward_s,
+                "pairs_with_equal_links": equal,
+            }
 
-    print(f"{len(pairs)} PUD en-de pairs, {result['model']}, layer {layer}, methods {','.join(methods)}, "
-          f"{args.device}, {result['threads']} threads")
+    print(
+        f"{len(pairs)} PUD en-de pairs, {result['model']}, layer {layer}, methods {','.join(methods)}, "
+        f"{args.device}, {result['threads']} threads"
+    )
     print(f"simalign          {result['simalign_pairs_per_s']:8.1f} pairs/s ({simalign_s:.2f} s)")
     for dtype, row in result["ours"].items():
-        print(f"ours {dtype:<12} {row['pairs_per_s']:8.1f} pairs/s ({row['seconds']:.2f} s, encoder forward "
-              f"{row['forward_s']:.2f} s): {row['speedup']:.1f}x (bound {row['speedup_bound']:.1f}x); "
-              "pairs with simalign's links: "
-              + ", ".join(f"{m} {n}/{len(pairs)}" for m, n in row["pairs_with_equal_links"].items()))
+        print(
+            f"ours {dtype:<12} {row['pairs_per_s']:8.1f} pairs/s ({row['seconds']:.2f} s, encoder forward "
+            f"{row['forward_s']:.2f} s): {row['speedup']:.1f}x (bound {row['speedup_bound']:.1f}x); "
+            "pairs with simalign's links: "
+            + ", ".join(f"{m} {n}/{len(pairs)}" for m, n in row["pairs_with_equal_links"].items())
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
 

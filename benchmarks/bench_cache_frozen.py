@@ -7,6 +7,7 @@ same function, and the script checks that they end with the same weights.
 
     python benchmarks/bench_cache_frozen.py [--preset mini] [--freeze 3] [--sentences 800] [--epochs 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,13 @@ from mbert_eval.training.loop import FineTuneSettings, fine_tune
 
 def run(preset: str, freeze: int, features: list[dict], settings: FineTuneSettings, cached: bool):
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=30000, num_labels=17, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                        **SIZE_PRESETS[preset])
+    config = BertConfig(
+        vocab_size=30000,
+        num_labels=17,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        **SIZE_PRESETS[preset],
+    )
     model = BertForTokenClassification(config)
     freeze_lower_layers(model, freeze)
     start = time.perf_counter()
@@ -56,9 +62,14 @@ def main() -> None:
         seconds, cached_weights = run(args.preset, args.freeze, features, settings, cached=True)
         cached.append(seconds)
     result = {
-        "preset": args.preset, "freeze": args.freeze, "layers": SIZE_PRESETS[args.preset]["num_hidden_layers"],
-        "sentences": args.sentences, "epochs": args.epochs, "threads": torch.get_num_threads(),
-        "recompute_seconds": statistics.median(plain), "cached_seconds": statistics.median(cached),
+        "preset": args.preset,
+        "freeze": args.freeze,
+        "layers": SIZE_PRESETS[args.preset]["num_hidden_layers"],
+        "sentences": args.sentences,
+        "epochs": args.epochs,
+        "threads": torch.get_num_threads(),
+        "recompute_seconds": statistics.median(plain),
+        "cached_seconds": statistics.median(cached),
         "same_weights": bool(torch.allclose(plain_weights, cached_weights, atol=1e-4)),
     }
     result["speedup"] = result["recompute_seconds"] / result["cached_seconds"]

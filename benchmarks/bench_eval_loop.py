@@ -7,6 +7,7 @@ back, reordering included). Runs are interleaved and repeated; medians are repor
 
     python benchmarks/bench_eval_loop.py [--preset mini] [--sentences 1000] [--rounds 5] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,12 @@ def main() -> None:
         predict(model, features, 0, device, args.batch_size)
         suite.append(time.perf_counter() - start)
     result = {
-        "preset": args.preset, "sentences": args.sentences, "tokens": tokens, "threads": torch.get_num_threads(),
-        "bare_seconds": statistics.median(bare), "suite_seconds": statistics.median(suite),
+        "preset": args.preset,
+        "sentences": args.sentences,
+        "tokens": tokens,
+        "threads": torch.get_num_threads(),
+        "bare_seconds": statistics.median(bare),
+        "suite_seconds": statistics.median(suite),
     }
     result["bare_tokens_per_s"] = tokens / result["bare_seconds"]
     result["suite_tokens_per_s"] = tokens / result["suite_seconds"]

@@ -19,6 +19,7 @@ All studies but `batching` use random batches and a constant learning rate (what
 
     python benchmarks/bench_finetune.py --study batching --seeds 1 2 3 [--model runs/models/e5-small] [--json F]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,14 +36,21 @@ from pathlib import Path
 DATA = Path(os.environ.get("MBERT_EVAL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 STUDIES = {
     "loop": [dict(loop="suite", schedule="constant"), dict(loop="bare", schedule="constant")],
-    "embeddings": [dict(loop="suite", word_embeddings="train", schedule="constant"),
-                   dict(loop="suite", word_embeddings="freeze", schedule="constant"),
-                   dict(loop="bare", word_embeddings="sparse", schedule="constant")],
+    "embeddings": [
+        dict(loop="suite", word_embeddings="train", schedule="constant"),
+        dict(loop="suite", word_embeddings="freeze", schedule="constant"),
+        dict(loop="bare", word_embeddings="sparse", schedule="constant"),
+    ],
     "megabatch": [dict(loop="suite", batching="megabatch", megabatch=m, schedule="constant") for m in (4, 8)],
-    "checkpointing": [dict(loop="suite", word_embeddings="freeze", schedule="constant", checkpointing=c)
-                      for c in (False, True)],
-    "batching": [dict(loop="suite", batching=b, schedule=s) for s in ("linear", "constant")
-                 for b in ("sorted", "random", "megabatch")] + [dict(loop="bare", batching="random", schedule="constant")],
+    "checkpointing": [
+        dict(loop="suite", word_embeddings="freeze", schedule="constant", checkpointing=c) for c in (False, True)
+    ],
+    "batching": [
+        dict(loop="suite", batching=b, schedule=s)
+        for s in ("linear", "constant")
+        for b in ("sorted", "random", "megabatch")
+    ]
+    + [dict(loop="bare", batching="random", schedule="constant")],
 }
 
 
@@ -72,9 +80,14 @@ def run_one(spec: dict) -> dict:
     dev = read_conllu(DATA / "ud/en/en_lines-ud-dev.conllu")
     targets = {code: read_conllu(DATA / f"ud/pud/{code}_pud-ud-test.conllu") for code in spec["targets"]}
     settings = FineTuneSettings(
-        learning_rate=spec["learning_rate"], batch_size=spec["batch_size"], epochs=spec["epochs"], seed=spec["seed"],
-        batching=spec.get("batching", "random"), word_embeddings=spec.get("word_embeddings", "train"),
-        lr_schedule=spec.get("schedule", "linear"), max_length=128,
+        learning_rate=spec["learning_rate"],
+        batch_size=spec["batch_size"],
+        epochs=spec["epochs"],
+        seed=spec["seed"],
+        batching=spec.get("batching", "random"),
+        word_embeddings=spec.get("word_embeddings", "train"),
+        lr_schedule=spec.get("schedule", "linear"),
+        max_length=128,
         activation_checkpointing=spec.get("checkpointing", False),
     )
     task = get_task("pos")
@@ -87,8 +100,15 @@ def run_one(spec: dict) -> dict:
     else:
         dev_scores, scores = bare_loop(task, spec, settings, train, dev, targets)
         trained = time.perf_counter() - scores.pop("_eval_seconds")
-    return {**spec, "train_seconds": trained - started, "eval_seconds": time.perf_counter() - trained,
-            "dev": dev_scores[-1], "dev_scores": dev_scores, "targets": scores, "peak_rss_mb": peak_rss_mb()}
+    return {
+        **spec,
+        "train_seconds": trained - started,
+        "eval_seconds": time.perf_counter() - trained,
+        "dev": dev_scores[-1],
+        "dev_scores": dev_scores,
+        "targets": scores,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[float], dict[str, float]]:
@@ -114,14 +134,18 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
     # against (and SparseAdam has no place in the suite's one optimizer rule)
     if sparse:
         embedding.sparse = True
-        optimizers = [torch.optim.AdamW(dense, lr=settings.learning_rate, weight_decay=0.0),
-                      torch.optim.SparseAdam([embedding.weight], lr=settings.learning_rate)]
+        optimizers = [
+            torch.optim.AdamW(dense, lr=settings.learning_rate, weight_decay=0.0),
+            torch.optim.SparseAdam([embedding.weight], lr=settings.learning_rate),
+        ]
     else:
         optimizers = [torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=0.0)]
     total = math.ceil(len(features) / settings.batch_size) * settings.epochs
     constant = spec.get("schedule") == "constant"
-    schedules = [torch.optim.lr_scheduler.LambdaLR(o, lambda step: 1.0 if constant else max(0.0, (total - step) / total))
-                 for o in optimizers]
+    schedules = [
+        torch.optim.lr_scheduler.LambdaLR(o, lambda step: 1.0 if constant else max(0.0, (total - step) / total))
+        for o in optimizers
+    ]
     rng = random.Random(settings.seed)
 
     def accuracy(examples) -> float:
@@ -162,8 +186,13 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
 
 def label(result: dict) -> str:
     group = f"{result['megabatch']}" if "megabatch" in result else ""
-    parts = [result["loop"], result.get("batching", "") + group, result.get("word_embeddings", ""),
-             result.get("schedule", ""), "checkpointed" if result.get("checkpointing") else ""]
+    parts = [
+        result["loop"],
+        result.get("batching", "") + group,
+        result.get("word_embeddings", ""),
+        result.get("schedule", ""),
+        "checkpointed" if result.get("checkpointing") else "",
+    ]
     return " ".join(part for part in parts if part)
 
 
@@ -179,13 +208,16 @@ def table(results: list[dict]) -> str:
         mean = statistics.mean(values)
         return f"{mean:.{digits}f}" + (f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else "")
 
-    lines = ["| configuration | seeds | train s | peak MB | dev | " + " | ".join(targets) + " |",
-             "|---" * (5 + len(targets)) + "|"]
+    lines = [
+        "| configuration | seeds | train s | peak MB | dev | " + " | ".join(targets) + " |",
+        "|---" * (5 + len(targets)) + "|",
+    ]
     for name, runs in groups.items():
         lines.append(
             f"| {name} | {len(runs)} | {cell([r['train_seconds'] for r in runs], 1, 0)} | "
             f"{cell([r['peak_rss_mb'] for r in runs], 1, 0)} | {cell([r['dev'] for r in runs])} | "
-            + " | ".join(cell([r["targets"][t] for r in runs]) for t in targets) + " |"
+            + " | ".join(cell([r["targets"][t] for r in runs]) for t in targets)
+            + " |"
         )
     return "\n".join(lines)
 
@@ -209,18 +241,29 @@ def main() -> None:
         return
     if not (Path(args.model) / "config.json").is_file():
         sys.exit(f"no model at {args.model}: run `mbert-eval models import e5-small` first (or pass --model)")
-    common = {"model": args.model, "sentences": args.sentences, "epochs": args.epochs, "targets": args.targets,
-              "learning_rate": args.learning_rate, "batch_size": args.batch_size, "threads": args.threads}
+    common = {
+        "model": args.model,
+        "sentences": args.sentences,
+        "epochs": args.epochs,
+        "targets": args.targets,
+        "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size,
+        "threads": args.threads,
+    }
     results = []
     for seed in args.seeds:
         for variant in STUDIES[args.study]:
             spec = {**common, **variant, "seed": seed}
-            output = subprocess.run([sys.executable, __file__, "--one", json.dumps(spec)], check=True,
-                                    capture_output=True, text=True).stdout
+            output = subprocess.run(
+                [sys.executable, __file__, "--one", json.dumps(spec)], check=True, capture_output=True, text=True
+            ).stdout
             results.append(json.loads(output.strip().splitlines()[-1]))
-            print(f"{label(results[-1])} seed {seed}: train {results[-1]['train_seconds']:.0f} s, "
-                  f"peak {results[-1]['peak_rss_mb']:.0f} MB, dev {results[-1]['dev']:.4f}, "
-                  f"{ {t: round(s, 4) for t, s in results[-1]['targets'].items()} }", flush=True)
+            print(
+                f"{label(results[-1])} seed {seed}: train {results[-1]['train_seconds']:.0f} s, "
+                f"peak {results[-1]['peak_rss_mb']:.0f} MB, dev {results[-1]['dev']:.4f}, "
+                f"{ {t: round(s, 4) for t, s in results[-1]['targets'].items()} }",
+                flush=True,
+            )
     print(table(results))
     if args.study == "loop":
         suite = [r for r in results if r["loop"] == "suite"]

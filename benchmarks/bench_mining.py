@@ -13,6 +13,7 @@ resident set of mining alone (VmHWM reset before it, less the resident set then)
 
     python benchmarks/bench_mining.py [--n 10000] [--dim 384] [--pairs 1000] [--rounds 5] [--threads T] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,12 @@ def run_variant(method: str, args: argparse.Namespace) -> dict:
     peak = _status("VmHWM") - resident
     pairs = sorted(zip(candidates.source.tolist(), candidates.target.tolist()))
     best = mining.scores_at(candidates, gold, mining.choose_threshold(candidates, gold))
-    return {"seconds": seconds, "peak_mib": peak, "best_f1": round(best.f1, 4),
-            "pairs_sha": hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]}
+    return {
+        "seconds": seconds,
+        "peak_mib": peak,
+        "best_f1": round(best.f1, 4),
+        "pairs_sha": hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16],
+    }
 
 
 def main() -> None:
@@ -80,25 +85,47 @@ def main() -> None:
     faiss = mining.load_faiss()
     methods = ["dense", "tiles"] + (["faiss"] if faiss is not None else [])
     threads = ["--threads", str(args.threads)] if args.threads else []
-    child = [sys.executable, __file__, "--n", str(args.n), "--dim", str(args.dim), "--pairs", str(args.pairs),
-             *threads, "--variant"]
+    child = [
+        sys.executable,
+        __file__,
+        "--n",
+        str(args.n),
+        "--dim",
+        str(args.dim),
+        "--pairs",
+        str(args.pairs),
+        *threads,
+        "--variant",
+    ]
     runs: dict[str, list[dict]] = {method: [] for method in methods}
     for _ in range(args.rounds):  # interleaved, so that a busy moment of the machine hits every variant
         for method in methods:
             done = subprocess.run(child + [method], check=True, capture_output=True, text=True)
             runs[method].append(json.loads(done.stdout))
-    rows = {method: {"method": method, "seconds": round(statistics.median(r["seconds"] for r in found), 3),
-                     "peak_mib": round(statistics.median(r["peak_mib"] for r in found), 1),
-                     "best_f1": found[0]["best_f1"], "pairs_sha": found[0]["pairs_sha"],
-                     "consistent": len({r["pairs_sha"] for r in found}) == 1}
-            for method, found in runs.items()}
+    rows = {
+        method: {
+            "method": method,
+            "seconds": round(statistics.median(r["seconds"] for r in found), 3),
+            "peak_mib": round(statistics.median(r["peak_mib"] for r in found), 1),
+            "best_f1": found[0]["best_f1"],
+            "pairs_sha": found[0]["pairs_sha"],
+            "consistent": len({r["pairs_sha"] for r in found}) == 1,
+        }
+        for method, found in runs.items()
+    }
     dense = rows["dense"]
     for row in rows.values():
         row["time_ratio"] = round(row["seconds"] / dense["seconds"], 3)  # below 1: faster than the brute force
         row["memory_ratio"] = round(row["peak_mib"] / dense["peak_mib"], 3)
         row["same_pairs_as_dense"] = row["pairs_sha"] == dense["pairs_sha"]
-    result = {"n": args.n, "dim": args.dim, "planted_pairs": args.pairs, "threads": torch.get_num_threads(),
-              "auto_picks": "faiss" if faiss is not None else "tiles", "variants": list(rows.values())}
+    result = {
+        "n": args.n,
+        "dim": args.dim,
+        "planted_pairs": args.pairs,
+        "threads": torch.get_num_threads(),
+        "auto_picks": "faiss" if faiss is not None else "tiles",
+        "variants": list(rows.values()),
+    }
     print(json.dumps(result, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

@@ -7,6 +7,7 @@ reported: on a shared machine the best run is the one least slowed down by other
     python benchmarks/bench_mlm_projection.py                      # mini preset, vocab 30k, batch 32 x 128
     python benchmarks/bench_mlm_projection.py --json reports/bench_mlm_projection.json
 """
+
 import argparse
 import json
 import os

@@ -12,6 +12,7 @@ first, so that the baseline does not profit from a warm page cache): --preset si
     python benchmarks/bench_pretrain_memory.py [--preset mini] [--vocab-size 16000] [--steps 100]
                                                [--corpus F ...] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ def default_corpus(folder: Path) -> list[Path]:
         language = path.name.split("_")[0]
         sources = [path] + (sorted((UD / "en").glob("*-train.conllu")) if language == "en" else [])
         text = folder / f"{language}.txt"
-        text.write_text("".join(" ".join(s.tokens) + "\n" for source in sources for s in read_conllu(source)),
-                        encoding="utf-8")
+        text.write_text(
+            "".join(" ".join(s.tokens) + "\n" for source in sources for s in read_conllu(source)), encoding="utf-8"
+        )
         files.append(text)
     return files
 
@@ -54,8 +56,9 @@ def default_corpus(folder: Path) -> list[Path]:
 def measure(settings: dict, fixed: bool) -> dict:
     """Pretrain in a fresh process (with glibc's mmap threshold fixed at 1 MiB or not); its peak memory and speed."""
     environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(1 << 20)} if fixed else None
-    output = subprocess.run([sys.executable, "-c", CHILD, json.dumps(settings)], env=environment,
-                            check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(settings)], env=environment, check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -69,19 +72,32 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = args.corpus or [str(p) for p in default_corpus(Path(tmp))]
-        settings = {"corpus": corpus, "preset": args.preset, "vocab_size": args.vocab_size,
-                    "max_steps": args.steps, "learning_rate": 3e-4}
+        settings = {
+            "corpus": corpus,
+            "preset": args.preset,
+            "vocab_size": args.vocab_size,
+            "max_steps": args.steps,
+            "learning_rate": 3e-4,
+        }
         fixed = measure({**settings, "out_dir": str(Path(tmp) / "fixed")}, fixed=True)
         default = measure({**settings, "out_dir": str(Path(tmp) / "default")}, fixed=False)
-    result = {"preset": args.preset, "vocab_size": args.vocab_size, "steps": args.steps, "corpus_files": len(corpus),
-              "glibc_default": default, "fixed_threshold": fixed,
-              "peak_memory_ratio": default["peak_rss_mb"] / fixed["peak_rss_mb"],
-              "speed_ratio": fixed["tokens_per_second"] / default["tokens_per_second"]}
+    result = {
+        "preset": args.preset,
+        "vocab_size": args.vocab_size,
+        "steps": args.steps,
+        "corpus_files": len(corpus),
+        "glibc_default": default,
+        "fixed_threshold": fixed,
+        "peak_memory_ratio": default["peak_rss_mb"] / fixed["peak_rss_mb"],
+        "speed_ratio": fixed["tokens_per_second"] / default["tokens_per_second"],
+    }
     for name in ("glibc_default", "fixed_threshold"):
         row = result[name]
         print(f"{name:<16} peak {row['peak_rss_mb']:7.0f} MB  {row['tokens_per_second']:8.0f} tokens/s")
-    print(f"peak memory {result['peak_memory_ratio']:.2f}x lower with the fixed threshold; "
-          f"speed ratio (fixed / default) {result['speed_ratio']:.2f}")
+    print(
+        f"peak memory {result['peak_memory_ratio']:.2f}x lower with the fixed threshold; "
+        f"speed ratio (fixed / default) {result['speed_ratio']:.2f}"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
 

@@ -9,6 +9,7 @@ copy back) and `answer_texts` (best window per example, context substring). Wind
 
     python benchmarks/bench_qa_eval.py [--preset mini] [--windows 1000] [--rounds 5] [--device auto] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,13 +44,20 @@ def make_windows(n: int, vocab: int, seed: int = 0) -> tuple[list[QAExample], li
         offset = 0
         for length in lengths:
             first, last = 14, length - 2  # [CLS] + 12 question tokens + [SEP]; the final [SEP]
-            offsets = [(0, 0)] * first + [(CHARS * (offset + i), CHARS * (offset + i) + CHARS - 1)
-                                          for i in range(last - first + 1)] + [(0, 0)]
-            features.append({
-                "input_ids": np.asarray([2] + [rng.randrange(5, vocab) for _ in range(length - 2)] + [3], np.int32),
-                "token_type_ids": np.asarray([0] * first + [1] * (length - first), np.int32),
-                "example": len(examples) - 1, "context": (first, last), "offsets": offsets,
-            })
+            offsets = (
+                [(0, 0)] * first
+                + [(CHARS * (offset + i), CHARS * (offset + i) + CHARS - 1) for i in range(last - first + 1)]
+                + [(0, 0)]
+            )
+            features.append(
+                {
+                    "input_ids": np.asarray([2] + [rng.randrange(5, vocab) for _ in range(length - 2)] + [3], np.int32),
+                    "token_type_ids": np.asarray([0] * first + [1] * (length - first), np.int32),
+                    "example": len(examples) - 1,
+                    "context": (first, last),
+                    "offsets": offsets,
+                }
+            )
             offset += last - first + 1
     return examples, features
 
@@ -95,9 +103,14 @@ def main() -> None:
         suite_path(model, examples, features, device, args.batch_size)
         suite.append(time.perf_counter() - start)
     result = {
-        "preset": args.preset, "windows": len(features), "examples": len(examples), "device": str(device),
-        "tokens": sum(len(f["input_ids"]) for f in features), "threads": torch.get_num_threads(),
-        "bare_seconds": statistics.median(bare), "suite_seconds": statistics.median(suite),
+        "preset": args.preset,
+        "windows": len(features),
+        "examples": len(examples),
+        "device": str(device),
+        "tokens": sum(len(f["input_ids"]) for f in features),
+        "threads": torch.get_num_threads(),
+        "bare_seconds": statistics.median(bare),
+        "suite_seconds": statistics.median(suite),
     }
     result["bare_windows_per_s"] = len(features) / result["bare_seconds"]
     result["suite_windows_per_s"] = len(features) / result["suite_seconds"]

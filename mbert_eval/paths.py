@@ -1,5 +1,6 @@
 """How a path or a model name written in a config or a jobs file is read: relative paths are anchored at the
 file's folder; a model is a local folder or a Hugging Face Hub name (`name` or `owner/name`)."""
+
 from __future__ import annotations
 
 import re

@@ -1,9 +1,11 @@
 """One kind of registry for everything a config names: tasks, method steps, executors and metrics
 (lm-evaluation-harness keeps one registry per kind the same way). `validate` and `mbert-eval ls` read them."""
+
 from __future__ import annotations
 
 import difflib
-from typing import Generic, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Generic, TypeVar
 
 from mbert_eval.errors import UserError
 

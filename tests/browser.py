@@ -8,6 +8,7 @@ resolve to nothing and the proxy points nowhere, in case something slips past th
 
 A test driver (tests/test_browser_report.py); by hand: ``python tests/browser.py reports/x.html x.png [--full-page]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,15 +31,29 @@ from mbert_eval.errors import UserError
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars",
-    "--mute-audio", "--force-device-scale-factor=1", "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--proxy-server=127.0.0.1:9", "--remote-debugging-pipe",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--force-device-scale-factor=1",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=127.0.0.1:9",
+    "--remote-debugging-pipe",
 )
 LOCAL_SCHEMES = ("file:", "data:")
 # Puts the pipe ends on fds 3 and 4 and becomes the browser (thread-safe, unlike `preexec_fn`).
-TRAMPOLINE = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); os.execv(sys.argv[3], sys.argv[3:])"
+TRAMPOLINE = (
+    "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); os.execv(sys.argv[3], sys.argv[3:])"
+)
 
 
 @dataclass
@@ -76,9 +91,21 @@ class _Pipe:
         log = self.log.open("wb")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", TRAMPOLINE, str(child_r), str(child_w),
-                 executable, *FLAGS, f"--user-data-dir={folder / 'profile'}", "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, pass_fds=(child_r, child_w),
+                [
+                    sys.executable,
+                    "-c",
+                    TRAMPOLINE,
+                    str(child_r),
+                    str(child_w),
+                    executable,
+                    *FLAGS,
+                    f"--user-data-dir={folder / 'profile'}",
+                    "about:blank",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                pass_fds=(child_r, child_w),
             )
         finally:
             log.close()
@@ -98,8 +125,7 @@ class _Pipe:
         os.write(self._out, json.dumps(message).encode() + b"\0")
         return self._next_id
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 30.0) -> dict:
+    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30.0) -> dict:
         """Send a command and return its result, dispatching the events that arrive meanwhile."""
         wanted = self.post(method, params, session)
         deadline = time.monotonic() + timeout
@@ -160,8 +186,9 @@ def _record(visit: PageVisit, pipe: _Pipe) -> None:
             pipe.post("Fetch.continueRequest", {"requestId": params["requestId"]}, session)
         else:
             visit.blocked.append(url)
-            pipe.post("Fetch.failRequest", {"requestId": params["requestId"], "errorReason": "BlockedByClient"},
-                      session)
+            pipe.post(
+                "Fetch.failRequest", {"requestId": params["requestId"], "errorReason": "BlockedByClient"}, session
+            )
 
     def console(params: dict, _: str | None) -> None:
         if params.get("type") in ("error", "assert"):
@@ -179,18 +206,27 @@ def _record(visit: PageVisit, pipe: _Pipe) -> None:
         visit.dialogs.append(params.get("message", ""))
         pipe.post("Page.handleJavaScriptDialog", {"accept": False}, session)
 
-    pipe.handlers.update({
-        "Fetch.requestPaused": paused,
-        "Network.requestWillBeSent": lambda params, _: visit.requests.append(params["request"]["url"]),
-        "Runtime.consoleAPICalled": console,
-        "Runtime.exceptionThrown": exception,
-        "Log.entryAdded": log,
-        "Page.javascriptDialogOpening": dialog,
-    })
+    pipe.handlers.update(
+        {
+            "Fetch.requestPaused": paused,
+            "Network.requestWillBeSent": lambda params, _: visit.requests.append(params["request"]["url"]),
+            "Runtime.consoleAPICalled": console,
+            "Runtime.exceptionThrown": exception,
+            "Log.entryAdded": log,
+            "Page.javascriptDialogOpening": dialog,
+        }
+    )
 
 
-def screenshot(html_path: Path, png_path: Path | None, width: int = 1280, height: int = 800,
-               evaluate: str | None = None, full_page: bool = False, timeout: float = 30.0) -> PageVisit:
+def screenshot(
+    html_path: Path,
+    png_path: Path | None,
+    width: int = 1280,
+    height: int = 800,
+    evaluate: str | None = None,
+    full_page: bool = False,
+    timeout: float = 30.0,
+) -> PageVisit:
     """Open `html_path` offline at width×height, save a PNG to `png_path` (None: no picture).
 
     `evaluate` is a JavaScript expression run once the page has loaded; its JSON-able result is
@@ -211,8 +247,11 @@ def screenshot(html_path: Path, png_path: Path | None, width: int = 1280, height
             for domain in ("Page", "Runtime", "Log", "Network"):
                 pipe.send(f"{domain}.enable", session=session)
             pipe.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session)
-            pipe.send("Emulation.setDeviceMetricsOverride",
-                      {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session)
+            pipe.send(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+                session,
+            )
             pipe.send("Page.navigate", {"url": url}, session, timeout=timeout)
             pipe.wait_for("Page.loadEventFired", timeout=timeout)
             if evaluate is not None:
@@ -224,8 +263,10 @@ def screenshot(html_path: Path, png_path: Path | None, width: int = 1280, height
                 params: dict[str, Any] = {"format": "png"}
                 if full_page:
                     size = pipe.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
-                    params.update(captureBeyondViewport=True,
-                                  clip={"x": 0, "y": 0, "width": width, "height": size["height"], "scale": 1})
+                    params.update(
+                        captureBeyondViewport=True,
+                        clip={"x": 0, "y": 0, "width": width, "height": size["height"], "scale": 1},
+                    )
                 data = pipe.send("Page.captureScreenshot", params, session, timeout=timeout)["data"]
                 Path(png_path).parent.mkdir(parents=True, exist_ok=True)
                 Path(png_path).write_bytes(base64.b64decode(data))
@@ -244,8 +285,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--full-page", action="store_true")
     args = parser.parse_args(argv)
     visit = screenshot(args.html, args.png, args.width, args.height, full_page=args.full_page)
-    print(f"{args.png}: {len(visit.requests)} request(s), {len(visit.blocked)} blocked, "
-          f"{len(visit.console_errors)} console error(s)")
+    print(
+        f"{args.png}: {len(visit.requests)} request(s), {len(visit.blocked)} blocked, "
+        f"{len(visit.console_errors)} console error(s)"
+    )
     for line in visit.blocked + visit.console_errors:
         print(f"  {line}")
 

@@ -1,6 +1,7 @@
 """Shared fixtures. Tests never touch the network: the Hub is switched to offline mode here, and the Hugging
 Face caches point at an empty folder of this test session, so a machine whose cache already holds a dataset
 (or a model) sees what a clean checkout sees."""
+
 import os
 import shutil
 import sys
@@ -14,8 +15,12 @@ import pytest
 INHERITED_HF_HOME = os.environ.get("MBERT_EVAL_TESTS_HF_HOME")
 HF_TEST_HOME = Path(INHERITED_HF_HOME or tempfile.mkdtemp(prefix="mbert-eval-tests-hf-"))
 os.environ["MBERT_EVAL_TESTS_HF_HOME"] = str(HF_TEST_HOME)
-HF_CACHES = {"HF_HOME": HF_TEST_HOME, "HF_DATASETS_CACHE": HF_TEST_HOME / "datasets",
-             "HF_HUB_CACHE": HF_TEST_HOME / "hub", "HF_MODULES_CACHE": HF_TEST_HOME / "modules"}
+HF_CACHES = {
+    "HF_HOME": HF_TEST_HOME,
+    "HF_DATASETS_CACHE": HF_TEST_HOME / "datasets",
+    "HF_HUB_CACHE": HF_TEST_HOME / "hub",
+    "HF_MODULES_CACHE": HF_TEST_HOME / "modules",
+}
 os.environ.update({name: str(path) for name, path in HF_CACHES.items()})
 if not INHERITED_HF_HOME and {"datasets", "huggingface_hub"} & set(sys.modules):
     raise RuntimeError("a pytest plugin imported datasets or huggingface_hub before conftest isolated their caches")
@@ -83,8 +88,13 @@ def tiny_model(tmp_path_factory, small_family) -> Path:
     corpus = [small_family.mono(language.code) for language in small_family.languages]
     tokenizer = train_tokenizer(corpus, "wordpiece", 400, folder)
     config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=tokenizer.pad_token_id,
     )
     import torch
 
@@ -114,10 +124,16 @@ def family_experiment(family, model: Path, **changes) -> dict:
         "output": "out",
         "training": {"learning_rate": 1e-3, "batch_size": 16, "max_length": 64, "epochs": 1},
         "tasks": {
-            "pos": {"train": f"{root}/pos/{{lang}}-train.conllu", "dev": f"{root}/pos/{{lang}}-dev.conllu",
-                    "test": f"{root}/pos/{{lang}}-test.conllu"},
-            "paraphrase": {"train": f"{root}/pairs/{{lang}}-train.tsv", "dev": f"{root}/pairs/{{lang}}-dev.tsv",
-                           "test": f"{root}/pairs/{{lang}}-test.tsv"},
+            "pos": {
+                "train": f"{root}/pos/{{lang}}-train.conllu",
+                "dev": f"{root}/pos/{{lang}}-dev.conllu",
+                "test": f"{root}/pos/{{lang}}-test.conllu",
+            },
+            "paraphrase": {
+                "train": f"{root}/pairs/{{lang}}-train.tsv",
+                "dev": f"{root}/pairs/{{lang}}-dev.tsv",
+                "test": f"{root}/pairs/{{lang}}-test.tsv",
+            },
         },
     }
     data.update(changes)

@@ -1,4 +1,5 @@
 """A stand-in for `datasets.load_dataset_builder` (what `data/hub.py` calls), serving in-memory rows."""
+
 from types import SimpleNamespace
 from typing import Any
 

@@ -1,5 +1,6 @@
 """SimAlign word aligner (Jalili Sabet et al. 2020): link-for-link equality with simalign 0.4 on real and
 synthetic pairs, long pairs beyond the model window, AER (Och & Ney 2003), and the CLI's bad inputs."""
+
 from __future__ import annotations
 
 import re
@@ -70,8 +71,15 @@ def model_folder(tmp_path_factory, small_family) -> Path:
     family_text = [line for path in family_files for line in path.read_text(encoding="utf-8").splitlines()]
     corpus.write_text("\n".join(family_text + _real_texts()) + "\n", encoding="utf-8")
     tokenizer = train_tokenizer([corpus], "wordpiece", 1500, folder)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=8, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=8,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(folder)
     return folder
@@ -206,8 +214,9 @@ def test_word_token_type_and_a_lower_layer_equal_simalign(small_family, model_fo
     pairs = [(p.source.split(), p.target.split()) for p in read_parallel(source, target)[20:35]]
     for token_type, layer in (("word", 8), ("bpe", 3)):
         ours = WordAligner(WordAlignerConfig(str(model_folder), layer=layer, token_type=token_type, device="cpu"))
-        reference = simalign.SentenceAligner(model=str(model_folder), token_type=token_type, matching_methods="mai",
-                                             device="cpu", layer=layer)
+        reference = simalign.SentenceAligner(
+            model=str(model_folder), token_type=token_type, matching_methods="mai", device="cpu", layer=layer
+        )
         assert assert_same_links(ours, reference, pairs) <= 1
 
 
@@ -258,8 +267,10 @@ def test_aligner_config_and_layer_errors(model_folder) -> None:
 
 def test_aer_follows_och_and_ney() -> None:
     gold = [AlignmentLinks(frozenset({(0, 0)}), frozenset({(0, 0), (1, 1)})), AlignmentLinks(frozenset(), frozenset())]
-    predicted = [AlignmentLinks(frozenset({(0, 0), (1, 1), (2, 2)}), frozenset({(0, 0), (1, 1), (2, 2)})),
-                 AlignmentLinks(frozenset(), frozenset())]
+    predicted = [
+        AlignmentLinks(frozenset({(0, 0), (1, 1), (2, 2)}), frozenset({(0, 0), (1, 1), (2, 2)})),
+        AlignmentLinks(frozenset(), frozenset()),
+    ]
     scores = alignment_scores(predicted, gold)  # |A|=3, |S|=1, |A∩S|=1, |A∩P|=2
     assert (scores.precision, scores.recall, scores.aer) == pytest.approx((2 / 3, 1.0, 1 - 3 / 4))
     assert scores.f1 == pytest.approx(0.8)
@@ -268,6 +279,7 @@ def test_aer_follows_och_and_ney() -> None:
 
 
 # --- command line -------------------------------------------------------------------------------------------
+
 
 def run_cli(*args: str):
     return CliRunner().invoke(Group(commands=[align, align_eval]), [str(a) for a in args])
@@ -293,8 +305,9 @@ def test_cli_aligns_synthetic_text_and_scores_it(small_family, model_folder, tmp
     aer = float(re.search(r"AER ([0-9.]+)", result.output)[1])
     assert 0.0 <= aer <= 1.0
     fast = tmp_path / "fast.align"
-    result = run_cli("align", source, target, "--model", model_folder, "--method", "itermax", "--dtype", "bfloat16",
-                     "--out", fast)
+    result = run_cli(
+        "align", source, target, "--model", model_folder, "--method", "itermax", "--dtype", "bfloat16", "--out", fast
+    )
     assert result.exit_code == 0, result.output
     result = run_cli("align-eval", "--gold", gold, "--pred", fast)
     assert abs(float(re.search(r"AER ([0-9.]+)", result.output)[1]) - aer) < 0.02
@@ -311,8 +324,11 @@ def test_cli_scores_real_enfr_with_one_indexed_gold(shared_data, model_folder, t
     result = run_cli("align-eval", "--gold", gold60, "--pred", out, "--one-indexed", "--text", bitext)
     assert result.exit_code == 0, result.output
     assert "precision" in result.output and "AER" in result.output
-    one_line_error(run_cli("align-eval", "--gold", gold60, "--pred", out, "--zero-indexed", "--text", bitext),
-                   str(gold60), "out of range")
+    one_line_error(
+        run_cli("align-eval", "--gold", gold60, "--pred", out, "--zero-indexed", "--text", bitext),
+        str(gold60),
+        "out of range",
+    )
 
 
 def test_cli_rejects_parallel_files_of_different_line_counts(small_family, model_folder, tmp_path) -> None:
@@ -320,8 +336,13 @@ def test_cli_rejects_parallel_files_of_different_line_counts(small_family, model
     short = tmp_path / "short.txt"
     short.write_text("".join(target.read_text(encoding="utf-8").splitlines(keepends=True)[:7]), encoding="utf-8")
     total = len(source.read_text(encoding="utf-8").splitlines())
-    one_line_error(run_cli("align", source, short, "--model", model_folder, "--out", tmp_path / "o"),
-                   str(source), str(short), f"{total} lines", "7 lines")
+    one_line_error(
+        run_cli("align", source, short, "--model", model_folder, "--out", tmp_path / "o"),
+        str(source),
+        str(short),
+        f"{total} lines",
+        "7 lines",
+    )
 
 
 def test_cli_rejects_an_unknown_method_or_dtype(small_family, model_folder, tmp_path) -> None:
@@ -336,8 +357,9 @@ def test_cli_rejects_an_empty_line_in_parallel_text(model_folder, tmp_path) -> N
     source, target = tmp_path / "a.txt", tmp_path / "b.txt"
     source.write_text("a b\n\nc d\n", encoding="utf-8")
     target.write_text("x y\nz\nw\n", encoding="utf-8")
-    one_line_error(run_cli("align", source, target, "--model", model_folder, "--out", tmp_path / "o"),
-                   f"{source}:2", "empty line")
+    one_line_error(
+        run_cli("align", source, target, "--model", model_folder, "--out", tmp_path / "o"), f"{source}:2", "empty line"
+    )
     bitext = tmp_path / "pairs.txt"
     bitext.write_text("a b ||| x y\n   \n", encoding="utf-8")
     result = run_cli("align", bitext, "--model", model_folder, "--out", tmp_path / "o")

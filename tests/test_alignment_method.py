@@ -1,4 +1,5 @@
 """Alignment-aware fine-tuning (Cao, Kitaev & Klein 2020): the loss, training, the saved encoder, bad links."""
+
 import json
 from pathlib import Path
 
@@ -118,9 +119,7 @@ def test_align_encoder_saves_a_better_aligned_encoder(tiny_model: Path, aligned_
     assert after[1] > before[1] + 0.05, "aligned words became each other's nearest neighbours, not just closer"
 
 
-def test_truncated_words_are_skipped_and_bad_settings_refused(
-    tiny_model: Path, aligned_pairs, tmp_path: Path
-) -> None:
+def test_truncated_words_are_skipped_and_bad_settings_refused(tiny_model: Path, aligned_pairs, tmp_path: Path) -> None:
     pairs, links = aligned_pairs
     settings = AlignConfig(epochs=1, batch_size=16, max_length=6, layer=1)  # [CLS] + 4 subwords + [SEP]
     out_dir = align_encoder(str(tiny_model), tmp_path / "short", pairs, links, settings, seed=0, progress=False)

@@ -1,6 +1,7 @@
 """Every registered task, metric and executor checked the same way (as mteb's test_all_abstasks): declared
 metadata complete and consistent, options as the constructor takes them, listed by `mbert-eval ls`, and a
 config naming each one validates to key-path problems rather than a traceback."""
+
 import inspect
 import re
 
@@ -63,14 +64,17 @@ def test_every_option_is_a_task_config_key():
 def test_options_are_taken_or_refused_from_the_config(name):
     """The options a task takes reach it; one it does not take is a problem naming the task."""
     meta = TASKS.get(name).metadata
-    experiment = Experiment(models=["m"], tasks={name: TaskConfig(**{k: OPTION_VALUES[k] for k in meta.options})},
-                            targets=["de"])
+    experiment = Experiment(
+        models=["m"], tasks={name: TaskConfig(**{k: OPTION_VALUES[k] for k in meta.options})}, targets=["de"]
+    )
     assert validate(experiment, check_files=False) == []
     foreign = [key for key in option_keys() if key not in meta.options]
     if foreign:
         setattr(experiment.tasks[name], foreign[0], OPTION_VALUES[foreign[0]])
         takes = f" (it takes: {', '.join(meta.options)})" if meta.options else ""
-        assert validate(experiment, check_files=False) == [f"tasks.{name}: task '{name}' has no option '{foreign[0]}'{takes}"]
+        assert validate(experiment, check_files=False) == [
+            f"tasks.{name}: task '{name}' has no option '{foreign[0]}'{takes}"
+        ]
 
 
 @pytest.mark.parametrize("name", TASKS.names())
@@ -87,8 +91,10 @@ def test_a_missing_data_file_is_a_key_path_problem(name, tmp_path):
     task = TASKS.get(name)
     data = {key: str(tmp_path / f"missing-{key}-{{lang}}.txt") for key in task.data_keys}
     path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump({"models": ["bert-base-multilingual-cased"], "tasks": {name: data},
-                                    "targets": ["de"]}), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump({"models": ["bert-base-multilingual-cased"], "tasks": {name: data}, "targets": ["de"]}),
+        encoding="utf-8",
+    )
     experiment, problems = load_experiment(path)
     assert problems == []
     # a task that trains reads train and dev in the source language; one that does not reads all its data
@@ -96,7 +102,8 @@ def test_a_missing_data_file_is_a_key_path_problem(name, tmp_path):
     read = {key: "en" if key in ("train", "dev") and task.needs_training else "de" for key in task.data_keys}
     assert sorted(validate(experiment)) == sorted(
         f"tasks.{name}.{key}: file not found for {language}: {tmp_path / f'missing-{key}-{language}.txt'}"
-        for key, language in read.items())
+        for key, language in read.items()
+    )
 
 
 @pytest.mark.parametrize("name", METRICS.names())
@@ -113,6 +120,9 @@ def test_ls_executors_lists_the_registry():
 
 
 def test_validate_lists_unknown_executors_with_the_registrys_names():
-    problems = validate(Experiment(models=["m"], tasks={"xnli": TaskConfig()}, targets=["de"], executor="rayy"),
-                        check_files=False)
-    assert problems == [f"executor: unknown executor 'rayy'; did you mean: ray? (known: {', '.join(EXECUTORS.names())})"]
+    problems = validate(
+        Experiment(models=["m"], tasks={"xnli": TaskConfig()}, targets=["de"], executor="rayy"), check_files=False
+    )
+    assert problems == [
+        f"executor: unknown executor 'rayy'; did you mean: ray? (known: {', '.join(EXECUTORS.names())})"
+    ]

@@ -1,5 +1,6 @@
 """The house rules of `../shared/DESIGN.md`, checked on the code's own imports (read with `ast`, nothing is run):
 no import circle anywhere in the package, and the arrows that must never exist do not."""
+
 from __future__ import annotations
 
 import ast
@@ -14,8 +15,19 @@ ROOT_MODULES = {"__init__", "errors", "languages", "paths", "registry"}  # the s
 NEVER = {
     "tasks": {"grid", "store", "report", "schedule", "cli", "methods"},  # a task knows its data and its metric
     "methods": {"tasks", "grid", "store", "report", "schedule", "cli"},  # a method produces checkpoints
-    "data": {"models", "training", "pretraining", "tasks", "methods", "aligner", "grid", "store", "report",
-             "schedule", "cli"},  # readers know no models
+    "data": {
+        "models",
+        "training",
+        "pretraining",
+        "tasks",
+        "methods",
+        "aligner",
+        "grid",
+        "store",
+        "report",
+        "schedule",
+        "cli",
+    },  # readers know no models
     "metrics": {"models", "training", "tasks", "methods", "grid", "store", "report", "schedule", "cli"},
     "store": {"config", "grid", "tasks", "methods", "training", "models", "report", "schedule", "cli"},
     "config": {"grid", "tasks", "methods", "training", "models", "report", "schedule", "cli", "store"},
@@ -51,8 +63,10 @@ def imports_of(name: str) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found |= {f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in MODULES else node.module
-                      for alias in node.names}
+            found |= {
+                f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in MODULES else node.module
+                for alias in node.names
+            }
     return {module for module in found if module in MODULES and module != name}
 
 
@@ -111,28 +125,47 @@ def test_no_import_circle_in_the_package():
 
 @pytest.mark.parametrize("source", sorted(NEVER))
 def test_arrows_that_must_never_exist(source):
-    wrong = sorted(f"{module} -> {target}" for module, targets in GRAPH.items() if folder(module) == source
-                   for target in targets if folder(target) in NEVER[source])
+    wrong = sorted(
+        f"{module} -> {target}"
+        for module, targets in GRAPH.items()
+        if folder(module) == source
+        for target in targets
+        if folder(target) in NEVER[source]
+    )
     assert wrong == []
 
 
 def test_reports_only_read_the_store():
-    wrong = sorted(f"{module} -> {target}" for module, targets in GRAPH.items() if folder(module) == "report"
-                   for target in targets if folder(target) not in REPORT_MAY_IMPORT)
+    wrong = sorted(
+        f"{module} -> {target}"
+        for module, targets in GRAPH.items()
+        if folder(module) == "report"
+        for target in targets
+        if folder(target) not in REPORT_MAY_IMPORT
+    )
     assert wrong == []
 
 
 def test_readers_and_metadata_do_not_import_torch():
     """Readers know no models, and task metadata (what `validate` and `ls` read) needs no torch."""
-    torch_free = [name for name in MODULES if folder(name) in ("data", "config", "store") or name in (
-        "mbert_eval.tasks.metadata", "mbert_eval.registry", "mbert_eval.languages", "mbert_eval.paths")]
+    torch_free = [
+        name
+        for name in MODULES
+        if folder(name) in ("data", "config", "store")
+        or name in ("mbert_eval.tasks.metadata", "mbert_eval.registry", "mbert_eval.languages", "mbert_eval.paths")
+    ]
     heavy = {"torch", "transformers"}
     wrong = []
     for name in torch_free:
         tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            roots = ({a.name.split(".")[0] for a in node.names} if isinstance(node, ast.Import) else
-                     {node.module.split(".")[0]} if isinstance(node, ast.ImportFrom) and node.module else set())
+            roots = (
+                {a.name.split(".")[0] for a in node.names}
+                if isinstance(node, ast.Import)
+                else {node.module.split(".")[0]}
+                if isinstance(node, ast.ImportFrom) and node.module
+                else set()
+            )
             wrong += [f"{name} imports {root}" for root in roots & heavy]
     assert wrong == []
 
@@ -142,6 +175,11 @@ def test_the_package_root_holds_folders_and_a_few_shared_modules():
 
 
 def test_nothing_imports_the_command_line():
-    wrong = sorted(f"{module} -> {target}" for module, targets in GRAPH.items() if folder(module) != "cli"
-                   for target in targets if folder(target) == "cli")
+    wrong = sorted(
+        f"{module} -> {target}"
+        for module, targets in GRAPH.items()
+        if folder(module) != "cli"
+        for target in targets
+        if folder(target) == "cli"
+    )
     assert wrong == []

@@ -1,15 +1,16 @@
 """Bad and odd inputs a new user tries (issue 13), one table row each: the input, the command, the exit code,
 a fragment of the one line it must print, and the rows in the store before and after (nothing partial is
 stored, nothing already stored is lost). Grow the list by adding a row."""
+
 from __future__ import annotations
 
 import math
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import torch
@@ -61,36 +62,56 @@ class Workspace:
 
 
 def _row(target: str) -> ResultRow:
-    return ResultRow(cell_key="earlier", task="pos", metric="accuracy", model="m", method="baseline", source="qaa",
-                     target=target, seed=1, score=0.5, n_examples=10, config_hash="abc", code_version="0",
-                     library_versions={}, data_checksums={}, wall_time=1.0, extra={})
+    return ResultRow(
+        cell_key="earlier",
+        task="pos",
+        metric="accuracy",
+        model="m",
+        method="baseline",
+        source="qaa",
+        target=target,
+        seed=1,
+        score=0.5,
+        n_examples=10,
+        config_hash="abc",
+        code_version="0",
+        library_versions={},
+        data_checksums={},
+        wall_time=1.0,
+        extra={},
+    )
 
 
 def _set(path: str, value) -> Callable[[dict], None]:
     """An edit that sets one dotted key path of the raw config."""
+
     def edit(raw: dict) -> None:
         *parents, last = path.split(".")
         node = raw
         for key in parents:
             node = node.setdefault(key, {})
         node[last] = value
+
     return edit
 
 
 def _test_file(pattern: str) -> Callable[[dict], None]:
     def edit(raw: dict) -> None:
         raw["tasks"]["pos"]["test"] = raw["tasks"]["pos"]["test"] + pattern
+
     return edit
 
 
 def _broken_weights(content: Callable[[bytes], bytes]) -> Callable[[Workspace], list[str]]:
     """A copy of the tiny model whose model.safetensors is replaced by `content(original)`."""
+
     def setup(ws: Workspace) -> list[str]:
         folder = ws.root / "broken-model"
         shutil.copytree(ws.model, folder)
         weights = folder / "model.safetensors"
         weights.write_bytes(content(weights.read_bytes()))
         return [ws.config(_set("models", [str(folder)]))]
+
     return setup
 
 
@@ -99,6 +120,7 @@ def _file(name: str, text: str) -> Callable[[Workspace], list[str]]:
         path = ws.root / name
         path.write_text(text, encoding="utf-8")
         return [str(path)]
+
     return setup
 
 
@@ -123,10 +145,16 @@ CASES = [
     _edit("epochs-minus-1", _set("training.epochs", -1), "training.epochs: must be at least 1, got -1"),
     _edit("task-epochs-0", _set("tasks.pos.epochs", 0), "tasks.pos.epochs: must be at least 1"),
     _edit("seeds-empty", _set("seeds", []), "seeds: no seed given"),
-    _edit("max-length-beyond-model", _set("training.max_length", 100000),
-          "training.max_length: 100000 tokens is beyond the position table"),
-    _edit("eval-max-length-beyond-model", _set("training.eval_max_length", 100000),
-          "training.eval_max_length: 100000 tokens is beyond the position table"),
+    _edit(
+        "max-length-beyond-model",
+        _set("training.max_length", 100000),
+        "training.max_length: 100000 tokens is beyond the position table",
+    ),
+    _edit(
+        "eval-max-length-beyond-model",
+        _set("training.eval_max_length", 100000),
+        "training.eval_max_length: 100000 tokens is beyond the position table",
+    ),
     _edit("eval-max-length-0", _set("training.eval_max_length", 0), "training.eval_max_length: must be positive"),
     _edit("output-unknown-field", lambda raw: raw.update(output=raw["output"] + "/{nam}"), "output: bad pattern"),
     _edit("name-2000-chars", _set("name", "x" * 2000), "name: at most 200 bytes"),
@@ -186,8 +214,9 @@ def test_hub_name_while_offline_is_refused_by_validate(workspace: Workspace, mon
     assert workspace.rows() is None
 
 
-@pytest.mark.parametrize("cut", [lambda data: data[: len(data) // 2], lambda data: b"\xff" * 64],
-                         ids=["cut-short", "not-safetensors"])
+@pytest.mark.parametrize(
+    "cut", [lambda data: data[: len(data) // 2], lambda data: b"\xff" * 64], ids=["cut-short", "not-safetensors"]
+)
 def test_align_with_broken_weights_is_one_line(cut, workspace: Workspace) -> None:
     model = Path(_broken_weights(cut)(workspace)[0]).parent / "broken-model"
     text = workspace.root / "bitext.txt"
@@ -209,13 +238,14 @@ def test_odd_but_fine_conllu_runs_and_says_what_it_cut(workspace: Workspace) -> 
     mwt = "\t".join(["1-2", words[0][1] + words[1][1]] + ["_"] * 8)
     empty_node = "\t".join(["2.1", "ghost"] + ["_"] * 8)
     at = lines.index("\t".join(words[0]))
-    odd = lines[:at] + [mwt] + lines[at:at + 2] + [empty_node] + lines[at + 2:first - 1]
+    odd = lines[:at] + [mwt] + lines[at : at + 2] + [empty_node] + lines[at + 2 : first - 1]
     long = [f"{i}\t{words[0][1]}\t_\t{words[0][3]}\t_\t_\t_\t_\t_\t_" for i in range(1, 10001)]
     text = "\r\n".join(odd + [""] + lines[first:] + long + [""])
     path = workspace.root / f"{target}-test.conllu"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    config = workspace.config(lambda raw: raw["tasks"]["pos"].update(test={target: str(path)}) or
-                              raw.update(targets=[target]))
+    config = workspace.config(
+        lambda raw: raw["tasks"]["pos"].update(test={target: str(path)}) or raw.update(targets=[target])
+    )
     result = run_cli("run", config, "--no-report")
     assert result.exit_code == 0, result.output
     assert "evaluation: 1 of 41 examples fill the whole 64-token window, longer ones cut to it" in result.stderr
@@ -226,6 +256,7 @@ def test_odd_but_fine_conllu_runs_and_says_what_it_cut(workspace: Workspace) -> 
 
 
 # --- stores that are not SQLite, empty, or cannot be written --------------------------------------------------
+
 
 @pytest.mark.parametrize("command", ["run", "results", "report"])
 def test_a_store_that_is_not_sqlite_is_one_line_and_untouched(command: str, workspace: Workspace) -> None:
@@ -239,13 +270,17 @@ def test_a_store_that_is_not_sqlite_is_one_line_and_untouched(command: str, work
     assert workspace.store.read_bytes() == junk
 
 
-@pytest.mark.parametrize("command, exit_code, fragment", [("results", 0, "no results stored"),
-                                                          ("report", 2, "nothing to report")])
-def test_an_empty_store_is_read_never_written(command: str, exit_code: int, fragment: str, workspace: Workspace) -> None:
+@pytest.mark.parametrize(
+    "command, exit_code, fragment", [("results", 0, "no results stored"), ("report", 2, "nothing to report")]
+)
+def test_an_empty_store_is_read_never_written(
+    command: str, exit_code: int, fragment: str, workspace: Workspace
+) -> None:
     workspace.store.parent.mkdir(parents=True)
     workspace.store.write_bytes(b"")
-    result = run_cli(command, "--store", workspace.store, *(["--out", workspace.root / "r.html"]
-                                                           if command == "report" else []))
+    result = run_cli(
+        command, "--store", workspace.store, *(["--out", workspace.root / "r.html"] if command == "report" else [])
+    )
     assert result.exit_code == exit_code, result.output
     assert fragment in result.output
     assert workspace.store.stat().st_size == 0
@@ -258,8 +293,11 @@ def test_results_and_report_read_a_store_in_a_read_only_folder(workspace: Worksp
     before = workspace.store.read_bytes()
     real_access = os.access
     folder = workspace.store.parent.resolve()
-    monkeypatch.setattr(os, "access", lambda path, mode, **kw: (False if Path(path) == folder and mode & os.W_OK
-                                                                else real_access(path, mode, **kw)))
+    monkeypatch.setattr(
+        os,
+        "access",
+        lambda path, mode, **kw: False if Path(path) == folder and mode & os.W_OK else real_access(path, mode, **kw),
+    )
     result = run_cli("results", "--store", workspace.store)
     assert result.exit_code == 0 and "t1" in result.output, result.output
     report = workspace.root / "report.html"
@@ -270,8 +308,10 @@ def test_results_and_report_read_a_store_in_a_read_only_folder(workspace: Worksp
 def test_a_store_that_cannot_be_written_is_one_line(workspace: Workspace, monkeypatch) -> None:
     """SQLite's "unable to open database file" (a read-only folder or file system, as a user who cannot write
     there sees it; the tests may run as root, who can write anywhere, so SQLite's answer is stood in for)."""
+
     def refuse(*args, **kwargs):
         raise sqlite3.OperationalError("unable to open database file")
+
     monkeypatch.setattr("mbert_eval.store.sqlite.sqlite3.connect", refuse)
     result = run_cli("run", workspace.config())
     assert result.exit_code == 2, result.output
@@ -279,6 +319,7 @@ def test_a_store_that_cannot_be_written_is_one_line(workspace: Workspace, monkey
 
 
 # --- pair-classification labels --------------------------------------------------------------------------------
+
 
 def _relabel(source: Path, target: Path, names: dict[str, str]) -> None:
     lines = []
@@ -296,8 +337,9 @@ def _pairs_config(ws: Workspace, train: dict[str, str], test: dict[str, str], na
     files.mkdir()
     for language in ws.family.languages:
         for split, names in (("train", train), ("dev", train), ("test", test)):
-            _relabel(ws.family.root / "pairs" / f"{language.code}-{split}.tsv",
-                     files / f"{language.code}-{split}.tsv", names)
+            _relabel(
+                ws.family.root / "pairs" / f"{language.code}-{split}.tsv", files / f"{language.code}-{split}.tsv", names
+            )
     raw["tasks"]["paraphrase"] = {split: f"{files}/{{lang}}-{split}.tsv" for split in ("train", "dev", "test")}
     return str(write_config(ws.root / f"{name}.yaml", raw))
 
@@ -323,8 +365,10 @@ def test_test_labels_that_training_never_has_are_refused(workspace: Workspace) -
         assert result.exit_code == 2, result.output
         message = one_error_line(result)
         assert "label '2' never occurs in training" in message and "-test.tsv:1" in message, message
-    assert not (workspace.root / "unknown" / "results.sqlite").exists() or \
-        ResultStore(workspace.root / "unknown" / "results.sqlite").rows() == []
+    assert (
+        not (workspace.root / "unknown" / "results.sqlite").exists()
+        or ResultStore(workspace.root / "unknown" / "results.sqlite").rows() == []
+    )
 
 
 # --- align-eval and text ---------------------------------------------------------------------------------------
@@ -337,17 +381,24 @@ ALIGN_CASES = [  # gold file, options, exit code, fragment
     ("1-1 2-2 3-3\n1-1 2-2\n", ["--one-indexed"], 0, "ranges not checked: pass --text"),
     ("1-1 2-2 3-3\n1-1 2-2\n", ["--zero-indexed", "--text"], 2, "--drop-out-of-range"),
     ("0-0 1-1 2-2\n0-0 1-1 5-1\n", ["--text"], 2, "--drop-out-of-range"),
-    ("0-0 1-1 2-2\n0-0 1-1 5-1\n", ["--text", "--drop-out-of-range"], 0, "1 out-of-range gold links dropped "
-                                                                          "(first on line 2)"),
+    (
+        "0-0 1-1 2-2\n0-0 1-1 5-1\n",
+        ["--text", "--drop-out-of-range"],
+        0,
+        "1 out-of-range gold links dropped (first on line 2)",
+    ),
     ("0-0 1-1 2-2\n0-0 1-1\n", ["--drop-out-of-range"], 2, "needs --text"),
 ]
 
 
-@pytest.mark.parametrize("gold, options, exit_code, fragment", ALIGN_CASES,
-                         ids=[f"{'+'.join(c[1]) or 'default'}-{c[2]}-{i}" for i, c in enumerate(ALIGN_CASES)])
+@pytest.mark.parametrize(
+    "gold, options, exit_code, fragment",
+    ALIGN_CASES,
+    ids=[f"{'+'.join(c[1]) or 'default'}-{c[2]}-{i}" for i, c in enumerate(ALIGN_CASES)],
+)
 def test_align_eval(gold: str, options: list[str], exit_code: int, fragment: str, tmp_path: Path) -> None:
     files = {name: tmp_path / name for name in ("gold.txt", "pred.txt", "text.txt")}
-    for (name, path), content in zip(files.items(), (gold, PRED, ALIGN_TEXT)):
+    for (_name, path), content in zip(files.items(), (gold, PRED, ALIGN_TEXT)):
         path.write_text(content, encoding="utf-8")
     args = [a for option in options for a in ([option, files["text.txt"]] if option == "--text" else [option])]
     result = run_cli("align-eval", "--gold", files["gold.txt"], "--pred", files["pred.txt"], *args)
@@ -357,8 +408,10 @@ def test_align_eval(gold: str, options: list[str], exit_code: int, fragment: str
 
 def test_text_reads_conll2002_ner_as_words(tmp_path: Path) -> None:
     conll = tmp_path / "ned.train"
-    conll.write_text("-DOCSTART- -DOCSTART- O\nDe Art O\nkat N O\nin Prep O\nParijs N B-LOC\n. Punc O\n\n"
-                     "Jan N B-PER\nslaapt V O\n", encoding="utf-8")
+    conll.write_text(
+        "-DOCSTART- -DOCSTART- O\nDe Art O\nkat N O\nin Prep O\nParijs N B-LOC\n. Punc O\n\nJan N B-PER\nslaapt V O\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "corpus.txt"
     result = run_cli("text", conll, "--out", out)
     assert result.exit_code == 0, result.output
@@ -369,8 +422,12 @@ def test_case_variants_inside_training_are_one_class() -> None:
     from mbert_eval.data.types import SentencePair
     from mbert_eval.tasks.pair_classification import PairClassificationTask
 
-    train = [SentencePair("a", "b", "Entailment"), SentencePair("c", "d", "entailment"),
-             SentencePair("e", "f", "CONTRADICTION"), SentencePair("g", "h", "contradiction")]
+    train = [
+        SentencePair("a", "b", "Entailment"),
+        SentencePair("c", "d", "entailment"),
+        SentencePair("e", "f", "CONTRADICTION"),
+        SentencePair("g", "h", "contradiction"),
+    ]
     task = PairClassificationTask()
     assert task.label_set(train) == ["contradiction", "entailment"]
     assert task.examples_problem(train, [SentencePair("x", "y", "ENTAILMENT")]) is None

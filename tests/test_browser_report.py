@@ -4,6 +4,7 @@ leave the page, script-tag names must show as text, and the columns must sort.
 
 Skips when Chromium is not installed (CI installs Debian's `chromium`).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,9 @@ from test_report import (  # noqa: F401
     seed_stats,
 )
 
-pytestmark = pytest.mark.skipif(find_chromium() is None,
-                                reason="Chromium is not installed (Debian: apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    find_chromium() is None, reason="Chromium is not installed (Debian: apt-get install chromium)"
+)
 
 READ_PAGE = """(() => {
   const cells = (row) => Array.from(row.cells).map((c) => ({text: c.textContent, value: c.getAttribute("data-value"),
@@ -84,13 +86,21 @@ def test_report_in_headless_chromium(rich_store, evil_language, tmp_path):  # no
                 if (method, "mean ± sd") not in labels:
                     continue
                 cell = row[labels.index((method, "mean ± sd"))]
-                rows = rich_store.rows(task="pos", metric="accuracy", model=table_model, method=method,
-                                       source="qaa", target=target)
+                rows = rich_store.rows(
+                    task="pos", metric="accuracy", model=table_model, method=method, source="qaa", target=target
+                )
                 if not rows:
                     assert cell["text"] == "missing" and cell["value"] is None
                     continue
-                mean, std, n = seed_stats(rich_store, task="pos", metric="accuracy", model=table_model,
-                                          method=method, source="qaa", target=target)
+                mean, std, n = seed_stats(
+                    rich_store,
+                    task="pos",
+                    metric="accuracy",
+                    model=table_model,
+                    method=method,
+                    source="qaa",
+                    target=target,
+                )
                 assert cell["text"] == _expected(mean, std, n)
                 assert float(cell["value"]) == pytest.approx(mean, rel=1e-14, abs=0)
                 assert row[labels.index((method, "n"))]["text"] == str(n)
@@ -101,15 +111,18 @@ def test_report_in_headless_chromium(rich_store, evil_language, tmp_path):  # no
 
     for order, reverse in zip(dom["sorted"], (True, False)):  # first click: best first; second: reversed
         present = [float(v) for v in order if v is not None]
-        assert order[:len(present)] == [v for v in order if v is not None]  # missing values last, both ways
+        assert order[: len(present)] == [v for v in order if v is not None]  # missing values last, both ways
         assert present == sorted(present, reverse=reverse) and len(present) < len(order)
 
 
 def test_harness_catches_requests_errors_and_dialogs(tmp_path):
     """The checks above mean something: a page that calls out, logs an error and alerts is caught."""
     page = tmp_path / "bad.html"
-    page.write_text("<!doctype html><title>x</title><img src='http://example.com/x.png'>"
-                    "<script>console.error('boom'); alert('hi')</script>", encoding="utf-8")
+    page.write_text(
+        "<!doctype html><title>x</title><img src='http://example.com/x.png'>"
+        "<script>console.error('boom'); alert('hi')</script>",
+        encoding="utf-8",
+    )
     visit = screenshot(page, None)
     assert visit.blocked == ["http://example.com/x.png"] and "http://example.com/x.png" in visit.requests
     assert "boom" in visit.console_errors and visit.dialogs == ["hi"]

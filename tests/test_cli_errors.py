@@ -1,4 +1,5 @@
 """Bad input ends in one line naming the problem, exit code 2, no traceback, no partial row."""
+
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,9 @@ def copy_family_file(family, relative: str, tmp_path: Path, edit) -> str:
 
 def test_malformed_conllu_line(tmp_path, small_family, tiny_model):
     target = small_family.languages[1].code
-    broken = copy_family_file(small_family, f"pos/{target}-test.conllu", tmp_path,
-                              lambda lines: lines[:3] + ["3\tbroken line"] + lines[3:])
+    broken = copy_family_file(
+        small_family, f"pos/{target}-test.conllu", tmp_path, lambda lines: lines[:3] + ["3\tbroken line"] + lines[3:]
+    )
     raw = family_experiment(small_family, tiny_model, targets=[target])
     raw["tasks"]["pos"]["test"] = {target: broken}
     config = write_config(tmp_path / "exp.yaml", raw)
@@ -61,8 +63,9 @@ def test_empty_training_file(tmp_path, small_family, tiny_model):
 
 def test_tsv_with_wrong_column_count(tmp_path, small_family, tiny_model):
     target = small_family.languages[1].code
-    broken = copy_family_file(small_family, f"pairs/{target}-test.tsv", tmp_path,
-                              lambda lines: lines[:5] + ["only one column"] + lines[5:])
+    broken = copy_family_file(
+        small_family, f"pairs/{target}-test.tsv", tmp_path, lambda lines: lines[:5] + ["only one column"] + lines[5:]
+    )
     raw = family_experiment(small_family, tiny_model, targets=[target])
     raw["tasks"]["paraphrase"]["test"] = {target: broken}
     raw["tasks"].pop("pos")
@@ -81,15 +84,17 @@ def test_unknown_language_code(tmp_path, small_family, tiny_model):
 def test_unknown_task(tmp_path, small_family, tiny_model):
     raw = family_experiment(small_family, tiny_model)
     raw["tasks"]["posx"] = raw["tasks"].pop("pos")
-    assert_one_line_error(run_cli("run", str(write_config(tmp_path / "exp.yaml", raw))),
-                          "tasks.posx", "unknown task", "pos")
+    assert_one_line_error(
+        run_cli("run", str(write_config(tmp_path / "exp.yaml", raw))), "tasks.posx", "unknown task", "pos"
+    )
     assert_store_empty(tmp_path)
 
 
 def test_missing_model_folder(tmp_path, small_family):
     raw = family_experiment(small_family, tmp_path / "no" / "such-model")
-    assert_one_line_error(run_cli("run", str(write_config(tmp_path / "exp.yaml", raw))),
-                          "models[0]", "such-model", "does not exist")
+    assert_one_line_error(
+        run_cli("run", str(write_config(tmp_path / "exp.yaml", raw))), "models[0]", "such-model", "does not exist"
+    )
     assert_store_empty(tmp_path)
 
 
@@ -97,8 +102,9 @@ def test_hub_name_while_offline(tmp_path, small_family, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     raw = family_experiment(small_family, Path("bert-base-multilingual-cased"))
     raw["tasks"].pop("paraphrase")
-    line = assert_one_line_error(run_cli("run", str(write_config(tmp_path / "exp.yaml", raw))),
-                                 "bert-base-multilingual-cased")
+    line = assert_one_line_error(
+        run_cli("run", str(write_config(tmp_path / "exp.yaml", raw))), "bert-base-multilingual-cased"
+    )
     assert "local model folder" in line
     assert_store_empty(tmp_path)
 
@@ -106,8 +112,9 @@ def test_hub_name_while_offline(tmp_path, small_family, monkeypatch):
 def test_config_typo(tmp_path, small_family, tiny_model):
     raw = family_experiment(small_family, tiny_model)
     raw["traning"] = raw.pop("training")
-    assert_one_line_error(run_cli("run", str(write_config(tmp_path / "exp.yaml", raw))),
-                          "traning", "did you mean 'training'")
+    assert_one_line_error(
+        run_cli("run", str(write_config(tmp_path / "exp.yaml", raw))), "traning", "did you mean 'training'"
+    )
     assert_store_empty(tmp_path)
 
 
@@ -151,14 +158,19 @@ def test_other_commands_fail_in_one_line(args):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize(("args", "needles"), [
-    (["align", "pairs.txt", "--model", "m", "--batch-size", "many", "--out", "o"],
-     ["Invalid value for '--batch-size'", "'many'", "see 'mbert-eval align --help'"]),
-    (["align", "pairs.txt"], ["Missing option '--model'", "see 'mbert-eval align --help'"]),
-    (["fly"], ["No such command 'fly'", "see 'mbert-eval --help'"]),
-    (["--fly"], ["No such option '--fly'", "see 'mbert-eval --help'"]),
-    (["schedule", "fly"], ["No such command 'fly'", "see 'mbert-eval schedule --help'"]),
-])
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (
+            ["align", "pairs.txt", "--model", "m", "--batch-size", "many", "--out", "o"],
+            ["Invalid value for '--batch-size'", "'many'", "see 'mbert-eval align --help'"],
+        ),
+        (["align", "pairs.txt"], ["Missing option '--model'", "see 'mbert-eval align --help'"]),
+        (["fly"], ["No such command 'fly'", "see 'mbert-eval --help'"]),
+        (["--fly"], ["No such option '--fly'", "see 'mbert-eval --help'"]),
+        (["schedule", "fly"], ["No such command 'fly'", "see 'mbert-eval schedule --help'"]),
+    ],
+)
 def test_click_usage_errors_are_one_line(args, needles):
     """A bad option value, a missing option, an unknown command or option: one line, no usage block."""
     result = run_cli(*args)

@@ -1,4 +1,5 @@
 """Experiment configs: YAML loading, defaults, overrides, key-path problems."""
+
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,9 @@ def test_yaml_loading_and_types(tmp_path):
 
 def test_problems_carry_key_paths(tmp_path):
     path = tmp_path / "exp.yaml"
-    path.write_text("seeds: [1, x]\ntraining:\n  batchsize: 8\n  epochs: many\n  activation_checkpointing: maybe\ntasks:\n  pos:\n    trian: f\n")
+    path.write_text(
+        "seeds: [1, x]\ntraining:\n  batchsize: 8\n  epochs: many\n  activation_checkpointing: maybe\ntasks:\n  pos:\n    trian: f\n"
+    )
     _, problems = load_experiment(path)
     assert "seeds[1]: expected an integer, got 'x'" in problems
     assert "training.batchsize: unknown key; did you mean 'batch_size'?" in problems
@@ -86,8 +89,9 @@ def test_method_forms():
     from mbert_eval.config.typed import _build
 
     problems: list[str] = []
-    experiment = _build(Experiment, {"methods": ["tlm+align", {"name": "freeze", "freeze": 3, "cache_frozen": True}]},
-                        "", problems)
+    experiment = _build(
+        Experiment, {"methods": ["tlm+align", {"name": "freeze", "freeze": 3, "cache_frozen": True}]}, "", problems
+    )
     assert problems == []
     first, second = experiment.methods
     assert first.chain == ["tlm", "align"] and second.chain == [] and second.freeze == 3 and second.cache_frozen
@@ -100,6 +104,8 @@ def test_baseline_must_name_a_method_of_the_grid(tmp_path):
     path.write_text("models: m\ntasks: [xnli]\ntargets: [de]\nmethods: [baseline, freeze3]\nbaseline: freeze4\n")
     experiment, problems = load_experiment(path)
     assert problems == [] and experiment.baseline == "freeze4"
-    assert validate(experiment, check_files=False) == ["baseline: unknown method 'freeze4' (methods: baseline, freeze3)"]
+    assert validate(experiment, check_files=False) == [
+        "baseline: unknown method 'freeze4' (methods: baseline, freeze3)"
+    ]
     experiment.baseline = "freeze3"
     assert validate(experiment, check_files=False) == []

@@ -3,6 +3,7 @@
 Runs are child processes forked from a server that has imported the package but computed nothing
 (`multiprocessing`'s forkserver): SIGKILL hits them at seeded random moments, and starting one costs
 milliseconds, not the seconds of a fresh interpreter's imports, so twenty kills fit in CI's minute."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,9 @@ def _child(command: list[str], message_file: str, gate=None) -> None:
     from mbert_eval.cli import main
 
     result = CliRunner().invoke(main, command, prog_name="mbert-eval")
-    Path(message_file).write_text(json.dumps({"exit_code": result.exit_code, "output": result.output,
-                                              "seconds": time.perf_counter() - started}))
+    Path(message_file).write_text(
+        json.dumps({"exit_code": result.exit_code, "output": result.output, "seconds": time.perf_counter() - started})
+    )
     sys.exit(result.exit_code)
 
 
@@ -72,8 +74,9 @@ def _finish(process, message: Path, timeout: float = 120) -> dict:
 def _grid(root: Path, family, model: Path, name: str, **changes) -> Path:
     """The 6-cell grid: baseline and tlm x three seeds, POS from the base language to one target."""
     codes = [language.code for language in family.languages]
-    raw = family_experiment(family, model, name=name, output=str(root / name), methods=["baseline", "tlm"],
-                            seeds=SEEDS, targets=codes[1:])
+    raw = family_experiment(
+        family, model, name=name, output=str(root / name), methods=["baseline", "tlm"], seeds=SEEDS, targets=codes[1:]
+    )
     raw["tasks"].pop("paraphrase")
     base, other, _ = family.parallel(codes[1])
     raw["parallel"] = {"source": str(base), "target": str(other)}
@@ -138,8 +141,10 @@ def test_killed_runs_resume_to_the_uninterrupted_scores(tmp_path, small_family, 
             seen = now
         assert _stored(store) == expected
         assert not [p for p in (tmp_path / name / "checkpoints").iterdir() if ".partial-" in p.name]
-    print(f"{kills} kills in {rounds} rounds ({during_tlm} while a TLM checkpoint was being written); "
-          f"uninterrupted run {wall:.1f} s")
+    print(
+        f"{kills} kills in {rounds} rounds ({during_tlm} while a TLM checkpoint was being written); "
+        f"uninterrupted run {wall:.1f} s"
+    )
 
 
 def test_a_cell_scores_the_same_alone_after_others_and_after_a_cache_hit(
@@ -185,8 +190,21 @@ def test_two_scheduled_runs_of_one_job_at_once(tmp_path, small_family, tiny_mode
     raw["tasks"].pop("paraphrase")
     write_config(tmp_path / "exp.yaml", raw)
     jobs = tmp_path / "jobs.yaml"
-    jobs.write_text(yaml.safe_dump({"jobs": {"nightly": {"config": "exp.yaml", "schedule": "0 2 * * *",
-                                                         "models": [str(tiny_model)], "report": "reports/nightly.html"}}}), encoding="utf-8")
+    jobs.write_text(
+        yaml.safe_dump(
+            {
+                "jobs": {
+                    "nightly": {
+                        "config": "exp.yaml",
+                        "schedule": "0 2 * * *",
+                        "models": [str(tiny_model)],
+                        "report": "reports/nightly.html",
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
     command = ["schedule", "run", jobs, "nightly"]
     first, first_message = _start(context, command, tmp_path, "first", gate)
     deadline = time.monotonic() + 60
@@ -199,8 +217,9 @@ def test_two_scheduled_runs_of_one_job_at_once(tmp_path, small_family, tiny_mode
     assert second["exit_code"] == 2 and "already running" in second["output"], second["output"]
     assert f"pid {first.pid} on" in second["output"]
     with sqlite3.connect(tmp_path / "out" / "results.sqlite") as conn:
-        rows, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT cell_key || target || metric) FROM results"
-                                      ).fetchone()
+        rows, distinct = conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT cell_key || target || metric) FROM results"
+        ).fetchone()
     assert rows == distinct > 0  # the one cell's rows, once
 
 
@@ -211,8 +230,12 @@ def test_stale_folders_of_dead_processes_are_removed(tmp_path) -> None:
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)
-    names = {"partial": f".tlm-abc.partial-{pid}", "mine": f".tlm-def.partial-{os.getpid()}",
-             "old": f".tlm-ghi.old-{pid}", "old-replaced": f".tlm-jkl.old-{pid}"}
+    names = {
+        "partial": f".tlm-abc.partial-{pid}",
+        "mine": f".tlm-def.partial-{os.getpid()}",
+        "old": f".tlm-ghi.old-{pid}",
+        "old-replaced": f".tlm-jkl.old-{pid}",
+    }
     for name in [*names.values(), "tlm-jkl"]:
         (tmp_path / name).mkdir()
         (tmp_path / name / "config.json").write_text(name)

@@ -1,5 +1,6 @@
 """Hub readers: spec parsing, namespaces, offline failure, revisions, one load per spec, and ClassLabel
 conversion on in-memory datasets (no network; the real parquet layout is tests/test_hub_layout.py's)."""
+
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,11 @@ def test_the_hugging_face_caches_are_the_test_sessions_own() -> None:
     import huggingface_hub.constants
     from conftest import HF_TEST_HOME
 
-    for cache in (datasets.config.HF_DATASETS_CACHE, huggingface_hub.constants.HF_HUB_CACHE,
-                  huggingface_hub.constants.HF_HOME):
+    for cache in (
+        datasets.config.HF_DATASETS_CACHE,
+        huggingface_hub.constants.HF_HUB_CACHE,
+        huggingface_hub.constants.HF_HOME,
+    ):
         assert Path(cache).is_relative_to(HF_TEST_HOME), cache
 
 
@@ -52,7 +56,10 @@ def test_the_hugging_face_caches_are_the_test_sessions_own() -> None:
         ("hub:facebook/xnli@de:validation", ("facebook/xnli", "de", "validation", None)),
         ("hub:google/xtreme@PAN-X.de:validation", ("google/xtreme", "PAN-X.de", "validation", None)),
         ("hub:some/dataset:train[:10%]", ("some/dataset", None, "train[:10%]", None)),
-        ("hub:google/xquad@xquad.de:validation#" + FAKE_COMMIT, ("google/xquad", "xquad.de", "validation", FAKE_COMMIT)),
+        (
+            "hub:google/xquad@xquad.de:validation#" + FAKE_COMMIT,
+            ("google/xquad", "xquad.de", "validation", FAKE_COMMIT),
+        ),
         ("hub:rajpurkar/squad:train#refs/convert/parquet", ("rajpurkar/squad", None, "train", "refs/convert/parquet")),
     ],
 )
@@ -60,8 +67,18 @@ def test_parse_hub_spec(spec: str, expected: tuple[str, str | None, str, str | N
     assert parse_hub_spec(spec) == HubSpec(*expected)
 
 
-@pytest.mark.parametrize("spec", ["facebook/xnli@de:validation", "hub:facebook/xnli@de", "hub:facebook/xnli",
-                                  "hub:@de:test", "hub:facebook/xnli@:test", "hub:x y:test", "hub:a/b:test#"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "facebook/xnli@de:validation",
+        "hub:facebook/xnli@de",
+        "hub:facebook/xnli",
+        "hub:@de:test",
+        "hub:facebook/xnli@:test",
+        "hub:x y:test",
+        "hub:a/b:test#",
+    ],
+)
 def test_bad_hub_spec_shows_syntax(spec: str) -> None:
     with pytest.raises(UserError, match=r"expected hub:NAMESPACE/NAME\[@CONFIG\]:SPLIT\[#REVISION\]"):
         parse_hub_spec(spec)
@@ -70,8 +87,11 @@ def test_bad_hub_spec_shows_syntax(spec: str) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("hub:xnli@de:test", "hub:xnli@de:test: the Hub no longer accepts the bare id 'xnli' (ids are "
-                             "'namespace/name' now): use 'facebook/xnli'"),
+        (
+            "hub:xnli@de:test",
+            "hub:xnli@de:test: the Hub no longer accepts the bare id 'xnli' (ids are "
+            "'namespace/name' now): use 'facebook/xnli'",
+        ),
         ("hub:squad:train", "use 'rajpurkar/squad'"),
         ("hub:xquad@xquad.de:validation", "use 'google/xquad'"),
         ("hub:paws-x@de:test", "use 'google-research-datasets/paws-x'"),
@@ -87,8 +107,11 @@ def test_bare_ids_are_refused_naming_the_namespaced_id(spec: str, message: str) 
 
 def test_reader_refuses_a_bare_id_before_asking_datasets(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = fake_hub(monkeypatch, {"premise": ["P"], "hypothesis": ["H"]})
-    with pytest.raises(UserError, match="^cannot load Hub dataset 'xnli' \\(config 'de'\\): the Hub no longer "
-                                        "accepts the bare id 'xnli' .*: use 'facebook/xnli'$"):
+    with pytest.raises(
+        UserError,
+        match="^cannot load Hub dataset 'xnli' \\(config 'de'\\): the Hub no longer "
+        "accepts the bare id 'xnli' .*: use 'facebook/xnli'$",
+    ):
         read_hub_pairs("xnli", "de", "validation")
     assert calls == []
 
@@ -108,8 +131,10 @@ def test_offline_load_fails_with_one_line_user_error(offline: None) -> None:
         read_hub_pairs("facebook/xnli", "de", "validation")
     message = str(caught.value)
     assert "\n" not in message
-    assert message.startswith("cannot load Hub dataset 'facebook/xnli' (config 'de'): the Hugging Face Hub is not "
-                              "reachable (offline) and the dataset is not in the local cache")
+    assert message.startswith(
+        "cannot load Hub dataset 'facebook/xnli' (config 'de'): the Hugging Face Hub is not "
+        "reachable (offline) and the dataset is not in the local cache"
+    )
     assert "local file" in message and "read_sentence_pairs" in message
     assert caught.value.__cause__ is not None
 
@@ -138,11 +163,27 @@ def test_hub_tagged_missing_column(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_hub_pairs_xnli_and_pawsx_layouts(monkeypatch: pytest.MonkeyPatch) -> None:
     from datasets import ClassLabel, Features, Value
 
-    nli = Features({"premise": Value("string"), "hypothesis": Value("string"), "label": ClassLabel(names=["entailment", "neutral", "contradiction"])})
+    nli = Features(
+        {
+            "premise": Value("string"),
+            "hypothesis": Value("string"),
+            "label": ClassLabel(names=["entailment", "neutral", "contradiction"]),
+        }
+    )
     fake_hub(monkeypatch, {"premise": ["P", "Q"], "hypothesis": ["H", "I"], "label": [2, -1]}, nli)
-    assert read_hub_pairs("facebook/xnli", "de", "validation") == [SentencePair("P", "H", "contradiction"), SentencePair("Q", "I", None)]
+    assert read_hub_pairs("facebook/xnli", "de", "validation") == [
+        SentencePair("P", "H", "contradiction"),
+        SentencePair("Q", "I", None),
+    ]
 
-    paws = Features({"id": Value("int32"), "sentence1": Value("string"), "sentence2": Value("string"), "label": ClassLabel(names=["0", "1"])})
+    paws = Features(
+        {
+            "id": Value("int32"),
+            "sentence1": Value("string"),
+            "sentence2": Value("string"),
+            "label": ClassLabel(names=["0", "1"]),
+        }
+    )
     fake_hub(monkeypatch, {"id": [1], "sentence1": ["A"], "sentence2": ["B"], "label": [1]}, paws)
     assert read_hub_pairs("google-research-datasets/paws-x", "de", "test") == [SentencePair("A", "B", "1")]
 
@@ -170,12 +211,21 @@ def test_each_spec_is_loaded_once_per_process(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize(
     ("error", "offline_mode", "reason"),
     [
-        (ConnectionError("Couldn't reach 'facebook/xnli' on the Hub"), False,
-         "the Hugging Face Hub is not reachable (offline) and the dataset is not in the local cache"),
-        (FileNotFoundError("Dataset 'facebook/xnli' is not cached"), True,
-         "the Hugging Face Hub is not reachable (offline) and the dataset is not in the local cache"),
-        (FileNotFoundError("Dataset 'facebook/xnli' doesn't exist on the Hub or cannot be accessed."), False,
-         "FileNotFoundError: Dataset 'facebook/xnli' doesn't exist on the Hub or cannot be accessed."),
+        (
+            ConnectionError("Couldn't reach 'facebook/xnli' on the Hub"),
+            False,
+            "the Hugging Face Hub is not reachable (offline) and the dataset is not in the local cache",
+        ),
+        (
+            FileNotFoundError("Dataset 'facebook/xnli' is not cached"),
+            True,
+            "the Hugging Face Hub is not reachable (offline) and the dataset is not in the local cache",
+        ),
+        (
+            FileNotFoundError("Dataset 'facebook/xnli' doesn't exist on the Hub or cannot be accessed."),
+            False,
+            "FileNotFoundError: Dataset 'facebook/xnli' doesn't exist on the Hub or cannot be accessed.",
+        ),
         (ValueError('Unknown split "dev".\nShould be one of [validation]'), True, 'ValueError: Unknown split "dev".'),
     ],
 )
@@ -201,9 +251,16 @@ def test_validate_refuses_a_bare_hub_id_in_a_config(tmp_path) -> None:
     from mbert_eval.config.loading import load_experiment
     from mbert_eval.grid.validation import validate
 
-    config = write_config(tmp_path / "xnli.yaml", {"models": ["bert-base-multilingual-cased"], "targets": ["de"],
-                                                   "tasks": {"xnli": {"test": "hub:xnli@{lang}:test"}}})
+    config = write_config(
+        tmp_path / "xnli.yaml",
+        {
+            "models": ["bert-base-multilingual-cased"],
+            "targets": ["de"],
+            "tasks": {"xnli": {"test": "hub:xnli@{lang}:test"}},
+        },
+    )
     experiment, problems = load_experiment(config)
     assert validate(experiment, problems) == [
         "tasks.xnli.test: hub:xnli@de:test: the Hub no longer accepts the bare id 'xnli' (ids are 'namespace/name' "
-        "now): use 'facebook/xnli'"]
+        "now): use 'facebook/xnli'"
+    ]

@@ -1,4 +1,5 @@
 """Data readers on the real files in ../shared/data and on small malformed files written to tmp_path."""
+
 import hashlib
 import os
 import re
@@ -23,7 +24,25 @@ from mbert_eval.data import (
 )
 from mbert_eval.errors import DataError
 
-UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"}
+UPOS = {
+    "ADJ",
+    "ADP",
+    "ADV",
+    "AUX",
+    "CCONJ",
+    "DET",
+    "INTJ",
+    "NOUN",
+    "NUM",
+    "PART",
+    "PRON",
+    "PROPN",
+    "PUNCT",
+    "SCONJ",
+    "SYM",
+    "VERB",
+    "X",
+}
 NLI_LABELS = {"entailment", "neutral", "contradiction"}
 
 
@@ -52,8 +71,8 @@ def test_conllu_spanish_multiword_token_keeps_syntactic_words(shared_data: Path)
     first = read_conllu(shared_data / "ud/pud/es_pud-ud-test.conllu")[0]
     assert "del" not in first.tokens
     start = first.tokens.index("Especial")
-    assert first.tokens[start:start + 4] == ("Especial", "de", "el", "presidente")
-    assert first.tags[start + 1:start + 3] == ("ADP", "DET")
+    assert first.tokens[start : start + 4] == ("Especial", "de", "el", "presidente")
+    assert first.tags[start + 1 : start + 3] == ("ADP", "DET")
 
 
 def test_conllu_empty_nodes_skipped(shared_data: Path) -> None:
@@ -141,7 +160,12 @@ def test_simalign_sample_is_zero_indexed(shared_data: Path) -> None:
 
 
 def test_conllu_skips_comments_multiwords_and_empty_nodes(tmp_path: Path) -> None:
-    text = "# sent_id = 1\n" + conllu_line("1-2", "del", "_") + conllu_line("1", "de", "ADP") + conllu_line("2", "el", "DET")
+    text = (
+        "# sent_id = 1\n"
+        + conllu_line("1-2", "del", "_")
+        + conllu_line("1", "de", "ADP")
+        + conllu_line("2", "el", "DET")
+    )
     text += conllu_line("2.1", "x", "X") + "\n" + conllu_line("1", "Hola", "INTJ")  # no final blank line
     assert read_conllu(write(tmp_path, "a.conllu", text)) == [
         TaggedSentence(("de", "el"), ("ADP", "DET")),
@@ -299,7 +323,10 @@ def test_alignment_out_of_range_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "g.txt", "0-0 1-1\n\n2p0\n")
     links = read_pharaoh(path)
     assert links[1] == AlignmentLinks(frozenset(), frozenset())
-    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:3: link 2-0 \(0-indexed\) is out of range for a pair of 2 source and 3 target"):
+    with pytest.raises(
+        DataError,
+        match=rf"^{re.escape(str(path))}:3: link 2-0 \(0-indexed\) is out of range for a pair of 2 source and 3 target",
+    ):
         check_alignment_ranges(links, [(2, 2), (1, 1), (2, 3)], path)
     with pytest.raises(DataError, match="3 alignment lines, but 2 sentence pairs"):
         check_alignment_ranges(links, [(2, 2), (1, 1)], path)
@@ -349,7 +376,9 @@ def test_gold_links_index_base_is_read_off_the_file(tmp_path: Path) -> None:
 def test_real_gold_sets_are_detected_correctly(shared_data: Path) -> None:
     from mbert_eval.data import read_gold_links
 
-    enfr = [(len(p.source.split()), len(p.target.split()))
-            for p in read_parallel_bitext(shared_data / "alignment/awesome-align/enfr.src-tgt")]
+    enfr = [
+        (len(p.source.split()), len(p.target.split()))
+        for p in read_parallel_bitext(shared_data / "alignment/awesome-align/enfr.src-tgt")
+    ]
     detected = read_gold_links(shared_data / "alignment/awesome-align/enfr.gold", enfr)
     assert detected == read_pharaoh(shared_data / "alignment/awesome-align/enfr.gold", one_indexed=True)

@@ -3,6 +3,7 @@ folder retrained in place, a test file rewritten in place or a task whose versio
 affected cells, says why on stderr and keeps the replaced rows in `superseded`; unchanged content (a file
 only touched) computes nothing and hashes only the touched file; rows of older stores, which record no
 fingerprint or version, are not recomputed for that alone."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,7 +24,6 @@ from mbert_eval.methods import derived_checkpoint
 from mbert_eval.methods.base import MethodContext
 from mbert_eval.models.fingerprint import content_files, model_fingerprint
 from mbert_eval.store.results import ResultStore
-from mbert_eval.tasks import build_task
 from mbert_eval.tasks.tagging import POSTask
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -81,7 +81,8 @@ def test_model_retrained_in_place_is_recomputed_and_old_rows_kept(grid, capsys):
     assert [row.score for row in after] != [row.score for row in before]
     history = store.superseded()
     assert sorted((row.target, row.metric, row.score) for row, _, _ in history) == sorted(
-        (row.target, row.metric, row.score) for row in before)
+        (row.target, row.metric, row.score) for row in before
+    )
     assert all(reason.startswith("model changed: ") and when for _, reason, when in history)
 
     summary, err = rerun(grid, capsys)

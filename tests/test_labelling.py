@@ -1,6 +1,7 @@
 """XTREME's labelling (Hu et al. 2020, third_party/utils_tag.py) on an mBERT-shaped WordPiece tokenizer and an
 XLM-R-shaped Unigram one built here: the subword a word is labelled at, words without subwords, the evaluation
 window; and what a model load and a retrieval row say about themselves."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,30 +34,61 @@ def wordpiece_tokenizer() -> PreTrainedTokenizerFast:
     pre-tokenizer, WordPiece with `##` continuations, and `▁`/`Ġ` as ordinary pieces of its vocabulary."""
     pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "▁", "Ġ", "the", "dog", "##dog", "##s", "."]
     backend = Tokenizer(models.WordPiece({piece: i for i, piece in enumerate(pieces)}, unk_token="[UNK]"))
-    backend.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
-                                                    strip_accents=False, lowercase=False)
+    backend.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+    )
     backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     backend.decoder = decoders.WordPiece()
     backend.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]",
-                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
 
 
 def unigram_tokenizer() -> PreTrainedTokenizerFast:
     """XLM-R's shape: Unigram pieces behind a Metaspace pre-tokenizer (nested in a Sequence, as some tokenizer
     files write it), `<s> A </s>`, and a normalizer that deletes control characters, as XLM-R's does."""
-    pieces = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -1.0), ("▁the", -2.0),
-              ("dog", -2.0), ("s", -3.0), ("d", -5.0), ("o", -5.0), ("g", -5.0), (".", -2.0), ("▁.", -6.0),
-              ("t", -5.0), ("h", -5.0), ("e", -5.0)]
+    pieces = [
+        ("<s>", 0.0),
+        ("<pad>", 0.0),
+        ("</s>", 0.0),
+        ("<unk>", 0.0),
+        ("▁", -1.0),
+        ("▁the", -2.0),
+        ("dog", -2.0),
+        ("s", -3.0),
+        ("d", -5.0),
+        ("o", -5.0),
+        ("g", -5.0),
+        (".", -2.0),
+        ("▁.", -6.0),
+        ("t", -5.0),
+        ("h", -5.0),
+        ("e", -5.0),
+    ]
     backend = Tokenizer(models.Unigram(pieces, unk_id=3, byte_fallback=False))
     backend.normalizer = normalizers.Replace("\x01", "")
     backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace()])
     backend.decoder = decoders.Metaspace()
     backend.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
-    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", pad_token="<pad>",
-                                   bos_token="<s>", eos_token="</s>", cls_token="<s>", sep_token="</s>")
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        cls_token="<s>",
+        sep_token="</s>",
+    )
 
 
 def encode(tokenizer, sentence: TaggedSentence, rule: str = "first_content", length: int = 64) -> dict:
@@ -102,9 +134,14 @@ def test_unigram_labels_the_first_content_piece():
     assert content["labels"][3] == TAGS["NOUN"] and content["labels"][2] == PAD_LABEL
 
 
-@pytest.mark.parametrize("build, empty, unknown", [(wordpiece_tokenizer, "\u200b", "[UNK]"),
-                                                   (wordpiece_tokenizer, "\u00ad", "[UNK]"),
-                                                   (unigram_tokenizer, "\x01", "<unk>")])
+@pytest.mark.parametrize(
+    "build, empty, unknown",
+    [
+        (wordpiece_tokenizer, "\u200b", "[UNK]"),
+        (wordpiece_tokenizer, "\u00ad", "[UNK]"),
+        (unigram_tokenizer, "\x01", "<unk>"),
+    ],
+)
 def test_a_word_without_subwords_is_labelled_and_predicted_at_the_unknown_token(build, empty, unknown):
     """The normalizer deletes the word whole; XTREME labels it at `[tokenizer.unk_token]`, and so it is
     predicted and scored like any word instead of counting as an error."""
@@ -139,8 +176,13 @@ def test_fine_tuned_tasks_evaluate_at_the_training_window_unless_told(tiny_model
     task = get_task("pos")
     lengths: list[int] = []
     scored = task.score
-    monkeypatch.setattr(task, "score", lambda ex, features, *rest: lengths.extend(
-        len(f["input_ids"]) for f in features) or scored(ex, features, *rest))
+    monkeypatch.setattr(
+        task,
+        "score",
+        lambda ex, features, *rest: (
+            lengths.extend(len(f["input_ids"]) for f in features) or scored(ex, features, *rest)
+        ),
+    )
     for eval_max_length, window in [(None, 16), (64, 64), (1000, 128)]:
         settings = FineTuneSettings(max_length=16, epochs=1, eval_max_length=eval_max_length)
         prepared = task.prepare(str(tiny_model), train, train, settings, torch.device("cpu"))
@@ -159,10 +201,16 @@ def test_pair_classification_evaluates_at_the_training_window(tiny_model, monkey
     task = get_task("paraphrase")
     lengths: list[int] = []
     scored = task.score
-    monkeypatch.setattr(task, "score", lambda ex, features, *rest: lengths.extend(
-        len(f["input_ids"]) for f in features) or scored(ex, features, *rest))
-    prepared = task.prepare(str(tiny_model), pairs, pairs, FineTuneSettings(max_length=24, epochs=1),
-                            torch.device("cpu"))
+    monkeypatch.setattr(
+        task,
+        "score",
+        lambda ex, features, *rest: (
+            lengths.extend(len(f["input_ids"]) for f in features) or scored(ex, features, *rest)
+        ),
+    )
+    prepared = task.prepare(
+        str(tiny_model), pairs, pairs, FineTuneSettings(max_length=24, epochs=1), torch.device("cpu")
+    )
     lengths.clear()
     task.evaluate(prepared, pairs, torch.device("cpu"))
     assert lengths == [24, 24]
@@ -178,15 +226,18 @@ def test_a_model_load_names_each_newly_initialized_module(tiny_model, capsys):
     ]
     load_model(str(tiny_model), "token", 3)
     assert capsys.readouterr().err.splitlines() == [
-        f"model {tiny_model}: classifier newly initialized (the token task head)"]
+        f"model {tiny_model}: classifier newly initialized (the token task head)"
+    ]
     load_model(str(tiny_model))  # headless (retrieval, alignment): no pooler is read, none reported
     assert capsys.readouterr().err == ""
 
 
 def test_new_module_lines_group_missing_and_mismatched_keys():
     """Keys group by their module under the encoder; a head whose shape did not match is new as well."""
-    info = {"missing_keys": {"roberta.pooler.dense.weight", "roberta.pooler.dense.bias"},
-            "mismatched_keys": {("classifier.out_proj.weight", (2, 8), (3, 8))}}
+    info = {
+        "missing_keys": {"roberta.pooler.dense.weight", "roberta.pooler.dense.bias"},
+        "mismatched_keys": {("classifier.out_proj.weight", (2, 8), (3, 8))},
+    }
     assert new_module_lines("m", info, "roberta", "sequence") == [
         "model m: classifier newly initialized (the sequence task head)",
         "model m: pooler newly initialized (not in the checkpoint)",
@@ -210,9 +261,13 @@ def test_rows_record_the_retrieval_layer_and_the_evaluation_window(tmp_path, sma
     thirds of 2 layers), pos's evaluation window (the training max_length, 64)."""
     base, root = small_family.languages[0].code, small_family.root
     raw = family_experiment(small_family, tiny_model)
-    raw["tasks"] = {"pos": raw["tasks"]["pos"],
-                    "tatoeba": {"test": f"{root}/parallel/{base}-{{lang}}.{{lang}}[0:20]",
-                                "pivot": f"{root}/parallel/{base}-{{lang}}.{base}"}}
+    raw["tasks"] = {
+        "pos": raw["tasks"]["pos"],
+        "tatoeba": {
+            "test": f"{root}/parallel/{base}-{{lang}}.{{lang}}[0:20]",
+            "pivot": f"{root}/parallel/{base}-{{lang}}.{base}",
+        },
+    }
     experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
     assert problems == []
     run_experiment(experiment)

@@ -1,4 +1,5 @@
 """Tests for the language table (languages/languages.tsv) and its lookup API in mbert_eval.languages."""
+
 import re
 from importlib.resources import files
 

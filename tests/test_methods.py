@@ -1,4 +1,5 @@
 """Fine-tuning options (freezing, frozen-layer cache, layer mixing) and method chains with caching."""
+
 import pytest
 import torch
 from conftest import family_experiment, write_config
@@ -57,7 +58,9 @@ def test_frozen_parameters_unchanged_and_absent_from_optimizer(tiny_model):
 
     torch.optim.AdamW.__init__ = capture
     try:
-        fine_tune(model, _features(), 0, torch.device("cpu"), FineTuneSettings(learning_rate=1e-2, epochs=1, batch_size=4))
+        fine_tune(
+            model, _features(), 0, torch.device("cpu"), FineTuneSettings(learning_rate=1e-2, epochs=1, batch_size=4)
+        )
     finally:
         torch.optim.AdamW.__init__ = original
     optimized = {id(p) for p in captured["params"]}
@@ -119,8 +122,10 @@ def test_derived_checkpoints_are_cached(tmp_path, tiny_model, monkeypatch):
     first = prepare_encoder(str(tiny_model), MethodConfig(name="a", chain=["counted"]), context)
     second = derived_checkpoint("counted", str(tiny_model), context)
     assert first == second and len(builds) == 1
-    assert derived_checkpoint("counted", str(tiny_model), MethodContext(experiment, "en", 1, tmp_path / "cache",
-                                                                        "auto")) == first, "device is not in the key"
+    assert (
+        derived_checkpoint("counted", str(tiny_model), MethodContext(experiment, "en", 1, tmp_path / "cache", "auto"))
+        == first
+    ), "device is not in the key"
     other_seed = MethodContext(experiment, "en", 2, tmp_path / "cache", "cpu")
     assert derived_checkpoint("counted", str(tiny_model), other_seed) != first and len(builds) == 2
 
@@ -146,11 +151,14 @@ def test_grid_with_freeze_mix_and_scratch(tmp_path, small_family, tiny_model):
     assert "layer_weights" not in rows["baseline"].extra
 
 
-@pytest.mark.parametrize("method,message", [
-    ("freeze5", "freeze 5 is beyond the depth"),
-    ("tlmm", "unknown method step 'tlmm'; did you mean: tlm?"),
-    ("tlm", "needs parallel text"),
-])
+@pytest.mark.parametrize(
+    "method,message",
+    [
+        ("freeze5", "freeze 5 is beyond the depth"),
+        ("tlmm", "unknown method step 'tlmm'; did you mean: tlm?"),
+        ("tlm", "needs parallel text"),
+    ],
+)
 def test_bad_methods_are_reported(tmp_path, small_family, tiny_model, method, message):
     from click.testing import CliRunner
 
@@ -159,7 +167,10 @@ def test_bad_methods_are_reported(tmp_path, small_family, tiny_model, method, me
     raw = family_experiment(small_family, tiny_model, methods=[method])
     result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
     assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
-    assert not (tmp_path / "out" / "results.sqlite").exists() or ResultStore(tmp_path / "out" / "results.sqlite").rows() == []
+    assert (
+        not (tmp_path / "out" / "results.sqlite").exists()
+        or ResultStore(tmp_path / "out" / "results.sqlite").rows() == []
+    )
 
 
 def _tlm_grid(tmp_path, family, model, **parallel):
@@ -205,7 +216,9 @@ def test_bad_parallel_data_is_reported(tmp_path, small_family, tiny_model, case)
         changes = {"target": _broken_copy(other, tmp_path, lambda lines: lines[:4] + [""] + lines[5:])}
         needles = ["broken-" + other.name + ":5", "empty line"]
     else:
-        changes = {"alignments": _broken_copy(align, tmp_path, lambda lines: lines[:2] + [lines[2] + " 0-99"] + lines[3:])}
+        changes = {
+            "alignments": _broken_copy(align, tmp_path, lambda lines: lines[:2] + [lines[2] + " 0-99"] + lines[3:])
+        }
         needles = ["broken-" + align.name + ":3", "out of range"]
     raw = _tlm_grid(tmp_path, small_family, tiny_model, **changes)
     result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
@@ -223,8 +236,9 @@ def test_chained_methods_share_cached_checkpoints(tmp_path, small_family, tiny_m
     experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
     assert problems == []
     run_experiment(experiment)
-    checkpoints = sorted(p.name.split("-")[0] for p in (experiment.output_dir / "checkpoints").iterdir()
-                         if (p / "config.json").is_file())
+    checkpoints = sorted(
+        p.name.split("-")[0] for p in (experiment.output_dir / "checkpoints").iterdir() if (p / "config.json").is_file()
+    )
     assert checkpoints == ["align", "align", "tlm"]  # tlm built once for three methods; align on base and on tlm
     rows = ResultStore(experiment.store_path).rows()
     assert {r.method for r in rows} == {"tlm", "align", "tlm+align", "tlm+freeze"}
@@ -239,11 +253,15 @@ def test_the_configured_device_reaches_every_step(tmp_path, small_family, tiny_m
     import mbert_eval.pretraining.loop
 
     requested = {}
-    for module in (mbert_eval.grid.job, mbert_eval.pretraining.loop, mbert_eval.aligner.word_aligner,
-                   mbert_eval.methods.alignment):
+    for module in (
+        mbert_eval.grid.job,
+        mbert_eval.pretraining.loop,
+        mbert_eval.aligner.word_aligner,
+        mbert_eval.methods.alignment,
+    ):
         real = module.pick_device
 
-        def spy(device="auto", _name=module.__name__.split(".")[-2], _real=real):
+        def spy(device="auto", _name=module.__name__.split(".")[-2], _real=real):  # noqa: B008
             requested.setdefault(_name, set()).add(device)
             return _real(device)
 
@@ -270,8 +288,15 @@ def test_fine_tune_through_accelerate_matches_plain(tiny_model):
     trained = []
     for accelerator in (None, Accelerator(cpu=True)):
         torch.manual_seed(1)  # the same fresh head
-        tuned, _ = fine_tune(load_model(str(tiny_model), "sequence", 2), train, 0, torch.device("cpu"), settings,
-                             dev_score=lambda m: 0.5, accelerator=accelerator)
+        tuned, _ = fine_tune(
+            load_model(str(tiny_model), "sequence", 2),
+            train,
+            0,
+            torch.device("cpu"),
+            settings,
+            dev_score=lambda m: 0.5,
+            accelerator=accelerator,
+        )
         trained.append(tuned.state_dict())
     assert all(torch.equal(trained[0][k], trained[1][k]) for k in trained[0])
     torch.manual_seed(1)

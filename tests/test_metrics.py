@@ -1,4 +1,5 @@
 """Our metrics equal the reference implementations (scikit-learn, seqeval) on the same predictions."""
+
 import random
 
 import pytest

@@ -1,5 +1,6 @@
 """BUCC bitext mining: the reader's errors, ratio margin against a hand computation (Artetxe & Schwenk 2019),
 the dev threshold, exact neighbours by every method, a planted synthetic set, Tatoeba mixes, the task end to end."""
+
 import math
 import random
 from pathlib import Path
@@ -49,16 +50,19 @@ def test_bucc_files_round_trip(tmp_path):
     assert read_bucc(path) == read_bucc(tmp_path / "de-en.test.en") == CORPUS
 
 
-@pytest.mark.parametrize("source, target, gold, message", [
-    ("1\tHallo\n", "1\tHello\n", "1\t1\t1\n", "de-en.test.gold:1: expected a source id and a target id"),
-    ("1\tHallo\n", "1\tHello\n", "1\t1\n\n", "de-en.test.gold:2: expected a source id and a target id"),
-    ("1\tHallo\n", "1\tHello\n", "1\t2\n", "de-en.test.gold:1: id '2' is not in"),
-    ("1\tHallo\n", "1\tHello\n", "2\t1\n", "de-en.test.gold:1: id '2' is not in"),
-    ("1\tHallo\n", "1\tHello\n", "1\t1\n1\t1\n", "de-en.test.gold:2: duplicate pair (first on line 1)"),
-    ("1\tHallo\n", "1\tHello\n", "", "de-en.test.gold: no gold pairs"),
-    ("1\tHallo\n1\tWelt\n", "1\tHello\n", "1\t1\n", "de-en.test.de:2: duplicate id '1' (first on line 1)"),
-    ("1\tHallo\n", "Hello\n", "1\t1\n", "de-en.test.en:1: expected an id and a sentence"),
-])
+@pytest.mark.parametrize(
+    "source, target, gold, message",
+    [
+        ("1\tHallo\n", "1\tHello\n", "1\t1\t1\n", "de-en.test.gold:1: expected a source id and a target id"),
+        ("1\tHallo\n", "1\tHello\n", "1\t1\n\n", "de-en.test.gold:2: expected a source id and a target id"),
+        ("1\tHallo\n", "1\tHello\n", "1\t2\n", "de-en.test.gold:1: id '2' is not in"),
+        ("1\tHallo\n", "1\tHello\n", "2\t1\n", "de-en.test.gold:1: id '2' is not in"),
+        ("1\tHallo\n", "1\tHello\n", "1\t1\n1\t1\n", "de-en.test.gold:2: duplicate pair (first on line 1)"),
+        ("1\tHallo\n", "1\tHello\n", "", "de-en.test.gold: no gold pairs"),
+        ("1\tHallo\n1\tWelt\n", "1\tHello\n", "1\t1\n", "de-en.test.de:2: duplicate id '1' (first on line 1)"),
+        ("1\tHallo\n", "Hello\n", "1\t1\n", "de-en.test.en:1: expected an id and a sentence"),
+    ],
+)
 def test_reader_errors_name_file_and_line(tmp_path, source, target, gold, message):
     with pytest.raises(DataError) as caught:
         read_bucc(write_split(tmp_path, source, target, gold))
@@ -139,15 +143,18 @@ def toy_pairs(n: int) -> list[ParallelPair]:
 def test_tatoeba_mix_hides_kept_pairs_and_splits_disjointly():
     pairs = toy_pairs(100)
     distractors = [f"other {i} ." for i in range(80)] + ["Sentence 5!", "sentence 99 ."]  # two are translations
-    splits = {split: tatoeba_mix(pairs, distractors, split=split, kept=10, languages=("de", "en"), seed=3)
-              for split in ("dev", "test")}
+    splits = {
+        split: tatoeba_mix(pairs, distractors, split=split, kept=10, languages=("de", "en"), seed=3)
+        for split in ("dev", "test")
+    }
     assert splits["dev"] == tatoeba_mix(pairs, distractors, split="dev", kept=10, languages=("de", "en"), seed=3)
     for corpus in splits.values():
         assert len(corpus.source) == 50 and len(corpus.target) == 10 + 40 and len(corpus.gold) == 10
         for source_id, target_id in corpus.gold:
             assert corpus.source[source_id].replace("satz", "sentence") == corpus.target[target_id]
-        assert all(not text.startswith("sentence") for i, text in corpus.target.items()
-                   if i not in {t for _, t in corpus.gold})  # no translation of any pair among the distractors
+        assert all(
+            not text.startswith("sentence") for i, text in corpus.target.items() if i not in {t for _, t in corpus.gold}
+        )  # no translation of any pair among the distractors
         assert all(i.startswith("de-") for i in corpus.source) and all(i.startswith("en-") for i in corpus.target)
     for side in ("source", "target"):
         assert not set(getattr(splits["dev"], side).values()) & set(getattr(splits["test"], side).values())
@@ -175,7 +182,8 @@ def test_task_on_identical_sides_finds_every_pair(tmp_path, tiny_model, small_fa
     task = BUCCTask(TaskConfig(test="{lang}-en.test.{lang}", dev="{lang}-en.test.en"), tmp_path, layer=1)
     german = lookup("de")
     assert [Path(s.location).name for s in task.data_specs(german, german)] == [
-        f"de-en.test.{end}" for _ in ("dev", "test") for end in ("de", "en", "gold")]
+        f"de-en.test.{end}" for _ in ("dev", "test") for end in ("de", "en", "gold")
+    ]
     assert task.data_specs(german) == []
     examples = task.target_examples(german)
     assert len(examples) == 15
@@ -193,7 +201,9 @@ def test_task_refuses_slices(tmp_path):
 def test_task_end_to_end_on_a_tatoeba_mix(tmp_path, shared_data, tiny_model):
     paths = write_tatoeba_bucc(shared_data / "tatoeba", "deu", "de", tmp_path, kept=100, seed=1)
     assert paths == {split: tmp_path / f"de-en.{split}.de" for split in ("dev", "test")}
-    task = BUCCTask(TaskConfig(test=f"{tmp_path}/{{lang}}-en.test.{{lang}}", dev=f"{tmp_path}/{{lang}}-en.dev.{{lang}}"))
+    task = BUCCTask(
+        TaskConfig(test=f"{tmp_path}/{{lang}}-en.test.{{lang}}", dev=f"{tmp_path}/{{lang}}-en.dev.{{lang}}")
+    )
     examples = task.target_examples(lookup("de"))
     assert len(examples.test.gold) == 100 and len(examples.test.target) > 2000  # the English of 6 other files
     scores = task.evaluate(tiny_prepared(tiny_model), examples, torch.device("cpu"))

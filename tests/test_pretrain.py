@@ -1,4 +1,5 @@
 """Masked-LM pretraining: tokenizer training, MLM masking, masked-only projection, the pretraining run."""
+
 import json
 import math
 import random
@@ -233,8 +234,9 @@ def test_the_device_is_used_and_left_out_of_the_hash(
 
     requested = []
     real = mbert_eval.pretraining.loop.pick_device
-    monkeypatch.setattr(mbert_eval.pretraining.loop, "pick_device",
-                        lambda device: requested.append(device) or real(device))
+    monkeypatch.setattr(
+        mbert_eval.pretraining.loop, "pick_device", lambda device: requested.append(device) or real(device)
+    )
     out_dir = pretrain(_config(corpus, tmp_path / "cpu", max_steps=1, device="cpu"), progress=False)
     assert requested and set(requested) == {"cpu"}
     record = json.loads((out_dir / "pretrain.json").read_text(encoding="utf-8"))

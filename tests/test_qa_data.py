@@ -1,4 +1,5 @@
 """SQuAD v1.1 JSON reader and writer, and the Hub QA reader (in-memory datasets, no network)."""
+
 import json
 import re
 from pathlib import Path
@@ -72,11 +73,23 @@ def test_write_refuses_invalid_examples(tmp_path: Path) -> None:
     [
         ([question(answers=None)], "question 'q1': no answers"),
         ([question(answers=[])], "question 'q1': no answers"),
-        ([question(answers=[{"text": "program", "answer_start": 40}])], "question 'q1': answer 0 'program' spans [40, 47), outside"),
-        ([question(answers=[{"text": "Ada", "answer_start": -1}])], "question 'q1': answer 0 'Ada' spans [-1, 2), outside"),
-        ([question(answers=[{"text": "Lovelace", "answer_start": 3}])], "question 'q1': answer 0 'Lovelace' does not match its context at 3, which reads ' Lovelac'"),
+        (
+            [question(answers=[{"text": "program", "answer_start": 40}])],
+            "question 'q1': answer 0 'program' spans [40, 47), outside",
+        ),
+        (
+            [question(answers=[{"text": "Ada", "answer_start": -1}])],
+            "question 'q1': answer 0 'Ada' spans [-1, 2), outside",
+        ),
+        (
+            [question(answers=[{"text": "Lovelace", "answer_start": 3}])],
+            "question 'q1': answer 0 'Lovelace' does not match its context at 3, which reads ' Lovelac'",
+        ),
         ([question(answers=[{"text": "", "answer_start": 0}])], "question 'q1': answer 0 is empty"),
-        ([question(answers=[{"text": "Ada", "answer_start": "0"}])], "question 'q1': answer 0 needs a 'text' string and an integer 'answer_start'"),
+        (
+            [question(answers=[{"text": "Ada", "answer_start": "0"}])],
+            "question 'q1': answer 0 needs a 'text' string and an integer 'answer_start'",
+        ),
         ([question(question=None)], "question 'q1': no 'question' string"),
         ([question(), question()], "question 'q1': duplicate id"),
         ([question(id=None)], "data[0].paragraphs[0].qas[0]: no 'id' string"),
@@ -129,17 +142,26 @@ def fake_hub_rows(monkeypatch: pytest.MonkeyPatch, rows: list[dict[str, Any]]) -
     """Serve the rows in the Hub's SQuAD layout (hub_fakes.fake_hub); returns the recorded loads."""
     from datasets import Features, Sequence, Value
 
-    features = Features({
-        "id": Value("string"), "title": Value("string"), "context": Value("string"), "question": Value("string"),
-        "answers": Sequence({"text": Value("string"), "answer_start": Value("int32")}),
-    })
+    features = Features(
+        {
+            "id": Value("string"),
+            "title": Value("string"),
+            "context": Value("string"),
+            "question": Value("string"),
+            "answers": Sequence({"text": Value("string"), "answer_start": Value("int32")}),
+        }
+    )
     return fake_hub(monkeypatch, {name: [row.get(name, "") for row in rows] for name in features}, features)
 
 
 def hub_row(example: QAExample) -> dict[str, Any]:
     """A QAExample as a Hub row."""
-    return {"id": example.id, "question": example.question, "context": example.context,
-            "answers": {"text": [a.text for a in example.answers], "answer_start": [a.start for a in example.answers]}}
+    return {
+        "id": example.id,
+        "question": example.question,
+        "context": example.context,
+        "answers": {"text": [a.text for a in example.answers], "answer_start": [a.start for a in example.answers]},
+    }
 
 
 @pytest.mark.parametrize(
@@ -160,7 +182,9 @@ def test_hub_squad_checks_spans_like_the_file_reader(monkeypatch: pytest.MonkeyP
     row = hub_row(EXAMPLES[0])
     row["answers"] = {"text": ["Lovelace"], "answer_start": [0]}
     fake_hub_rows(monkeypatch, [row])
-    with pytest.raises(DataError, match=r"^hub:google/xquad@xquad\.de:validation: question 'q1': answer 0 'Lovelace' does not match"):
+    with pytest.raises(
+        DataError, match=r"^hub:google/xquad@xquad\.de:validation: question 'q1': answer 0 'Lovelace' does not match"
+    ):
         read_hub_squad("google/xquad", "xquad.de", "validation")
 
 

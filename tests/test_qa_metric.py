@@ -1,4 +1,5 @@
 """QA exact match and F1 show the known behaviours of the official SQuAD v1.1 and MLQA evaluation scripts."""
+
 import string
 
 import pytest
@@ -75,7 +76,9 @@ def test_mlqa_chinese_mixed_segmentation() -> None:
 
 def test_f1_is_the_maximum_over_golds() -> None:
     # vs "broncos": P 1/2, R 1 -> 2/3; vs "denver broncos team": P 1, R 2/3 -> 4/5
-    assert scores("Denver Broncos", ["Broncos", "Denver Broncos team"]) == pytest.approx({"exact_match": 0.0, "f1": 0.8})
+    assert scores("Denver Broncos", ["Broncos", "Denver Broncos team"]) == pytest.approx(
+        {"exact_match": 0.0, "f1": 0.8}
+    )
     assert scores("Broncos", ["Denver Broncos", "broncos"])["exact_match"] == 1.0
 
 
@@ -97,7 +100,13 @@ def test_scores_average_over_questions() -> None:
         ({}, {}, "en", "squad", "empty set"),
         ({"a": "x"}, {"a": []}, "en", "squad", "question 'a' has no gold answers"),
         ({"a": "x"}, {"a": ["x"]}, "en", "xquad", "unknown QA normalization style 'xquad'"),
-        ({"a": "x"}, {"a": ["x"]}, "fr", "mlqa", "the mlqa style knows the languages ar, de, en, es, hi, vi, zh, not 'fr'"),
+        (
+            {"a": "x"},
+            {"a": ["x"]},
+            "fr",
+            "mlqa",
+            "the mlqa style knows the languages ar, de, en, es, hi, vi, zh, not 'fr'",
+        ),
     ],
 )
 def test_refusals(predictions: dict, golds: dict, language: str, style: str, message: str) -> None:

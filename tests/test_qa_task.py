@@ -1,5 +1,6 @@
 """Extractive QA (xquad, mlqa, tydiqa): windows over long contexts, training labels, span decoding back to exact
 context substrings, a tiny model fine-tuned end to end, and the tasks' metadata."""
+
 import random
 
 import pytest
@@ -113,8 +114,12 @@ def one_hot_spans(features: list[dict], labels: list[dict]) -> torch.Tensor:
 
 
 def test_decoding_gives_exact_context_substrings_with_multibyte_and_cjk_text(tokenizer):
-    examples = [example("我住在東京。 天氣很好", "東京"), example("Herr Müller wohnt in Köln 😀 heute", "Köln 😀"),
-                example("la ñandú corre . zi", "ñandú corre"), example("  spaces  at  both  ends  ", "at  both")]
+    examples = [
+        example("我住在東京。 天氣很好", "東京"),
+        example("Herr Müller wohnt in Köln 😀 heute", "Köln 😀"),
+        example("la ñandú corre . zi", "ñandú corre"),
+        example("  spaces  at  both  ends  ", "at  both"),
+    ]
     features = encode_windows(examples, tokenizer, Windowing(), labelled=False)
     labels = encode_windows(examples, tokenizer, Windowing(), labelled=True)
     texts = answer_texts(examples, features, one_hot_spans(features, labels).numpy())
@@ -179,10 +184,12 @@ def test_a_tiny_model_fine_tuned_on_templated_questions_beats_random_spans(tiny_
 @pytest.mark.parametrize("mix", [False, True], ids=["cached-frozen-layer", "layer-mix"])
 def test_the_freezing_methods_train_a_span_head(tiny_model, words, mix):
     task = get_task("tydiqa")
-    settings = FineTuneSettings(learning_rate=1e-3, batch_size=16, epochs=1, freeze=1, cache_frozen=not mix,
-                                layer_mix=mix)
-    prepared = task.prepare(str(tiny_model), templated(words, 32, 3), templated(words, 8, 4), settings,
-                            torch.device("cpu"))
+    settings = FineTuneSettings(
+        learning_rate=1e-3, batch_size=16, epochs=1, freeze=1, cache_frozen=not mix, layer_mix=mix
+    )
+    prepared = task.prepare(
+        str(tiny_model), templated(words, 32, 3), templated(words, 8, 4), settings, torch.device("cpu")
+    )
     assert isinstance(prepared.model, SpanMix) == mix
     assert len(prepared.log.get("layer_weights", [])) == (3 if mix else 0)  # embeddings + 2 layers
     assert not prepared.model.base_model.embeddings.word_embeddings.weight.requires_grad
@@ -191,8 +198,10 @@ def test_the_freezing_methods_train_a_span_head(tiny_model, words, mix):
 
 
 def test_scores_follow_each_tasks_normalization():
-    examples = [QAExample("1", "?", "der Hund , bellt", (Answer("der Hund", 0),)),
-                QAExample("2", "?", "a b c", (Answer("b", 2),))]
+    examples = [
+        QAExample("1", "?", "der Hund , bellt", (Answer("der Hund", 0),)),
+        QAExample("2", "?", "a b c", (Answer("b", 2),)),
+    ]
     answers = ["Hund", "b"]  # German's article counts under SQuAD's normalization, not under MLQA's for de
     xquad = get_task("xquad").score(QAExamples(examples, "de"), answers)
     assert xquad["exact_match"] == 0.5 and xquad["mlqa_exact_match"] == 1.0
@@ -223,7 +232,9 @@ def test_a_grid_cell_stores_each_targets_scores(tmp_path, small_family, tiny_mod
     assert problems == []
     run_experiment(experiment)
     rows = ResultStore(experiment.store_path).rows()
-    assert {(r.target, r.metric) for r in rows} == {(t, m) for t in ("de", "zh") for m in ("f1", "exact_match", "em_f1")}
+    assert {(r.target, r.metric) for r in rows} == {
+        (t, m) for t in ("de", "zh") for m in ("f1", "exact_match", "em_f1")
+    }
     assert all(0 <= r.score <= 1 and r.n_examples == 24 for r in rows)
 
 
@@ -232,7 +243,10 @@ def test_qa_metadata_is_complete(name):
     meta = get_task(name).metadata
     assert (meta.name, meta.main_metric, meta.epochs, meta.xtreme) == (name, "f1", 2, name)
     assert meta.xtreme_metrics == ("exact_match", "f1") and meta.higher_is_better
-    assert (meta.hub_train, meta.hub_dev) == ("hub:rajpurkar/squad@plain_text:train", "hub:rajpurkar/squad@plain_text:validation")
+    assert (meta.hub_train, meta.hub_dev) == (
+        "hub:rajpurkar/squad@plain_text:train",
+        "hub:rajpurkar/squad@plain_text:validation",
+    )
     assert meta.hub_test.startswith("hub:") and meta.options == {}
     expected = {"f1", "exact_match", "em_f1"} | ({"mlqa_f1", "mlqa_exact_match"} if name != "mlqa" else set())
     assert set(meta.metric_descriptions) == expected and all(meta.metric_descriptions.values())

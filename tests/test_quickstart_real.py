@@ -1,5 +1,6 @@
 """`mbert-eval quickstart --real`: the example config matches it, a cut-down run on the real encoder and data
 works end to end (POS, Tatoeba per layer, alignment AER), and a missing model or data folder is one line."""
+
 from __future__ import annotations
 
 import yaml
@@ -26,8 +27,12 @@ def test_cut_down_real_grid_runs_every_task(tmp_path, shared_data, e5_small):
     raw.update(output=str(tmp_path / "run"), targets=["de", "en", "zh"])
     raw["training"].update(learning_rate=2e-4, lr_schedule="constant")  # few steps: larger ones
     pos = raw["tasks"]["pos"]
-    pos.update(train=pos["train"].replace("[0:1500]", "[0:320]"), dev=pos["dev"].replace("[0:500]", "[0:40]"),
-               test=pos["test"] + "[0:60]", epochs=1)
+    pos.update(
+        train=pos["train"].replace("[0:1500]", "[0:320]"),
+        dev=pos["dev"].replace("[0:500]", "[0:40]"),
+        test=pos["test"] + "[0:60]",
+        epochs=1,
+    )
     tatoeba = raw["tasks"]["tatoeba"]
     tatoeba.update(targets=["de", "zh"], test={k: v + "[0:150]" for k, v in tatoeba["test"].items()})
     experiment, problems = load_experiment(write_config(tmp_path / "real.yaml", raw))
@@ -48,10 +53,13 @@ def test_cut_down_real_grid_runs_every_task(tmp_path, shared_data, e5_small):
 
 def test_missing_model_or_data_is_one_line(tmp_path, e5_small):
     runner = CliRunner()
-    result = runner.invoke(main, ["quickstart", "--real", "--model", str(tmp_path / "nothing"),
-                                  "--out", str(tmp_path / "out")])
+    result = runner.invoke(
+        main, ["quickstart", "--real", "--model", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2 and "mbert-eval models import e5-small" in result.output
     assert len(result.output.strip().splitlines()) == 1
-    result = runner.invoke(main, ["quickstart", "--real", "--model", str(e5_small), "--data", str(tmp_path),
-                                  "--out", str(tmp_path / "out")])
+    result = runner.invoke(
+        main,
+        ["quickstart", "--real", "--model", str(e5_small), "--data", str(tmp_path), "--out", str(tmp_path / "out")],
+    )
     assert result.exit_code == 2 and "pass --data DIR" in result.output

@@ -1,5 +1,6 @@
 """The Ray executor: the local executor's rows, a dead worker's cell retried without duplicates,
 and one-line errors for a missing Ray or an unreachable cluster."""
+
 import dataclasses
 import functools
 import importlib.util
@@ -24,8 +25,9 @@ from mbert_eval.grid.job import run_cell
 from mbert_eval.grid.run import plan, run_experiment
 from mbert_eval.store.results import ResultStore
 
-needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
-                               reason="Ray is an optional extra: pip install -e '.[ray]'")
+needs_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="Ray is an optional extra: pip install -e '.[ray]'"
+)
 
 
 def crash_once(marker: str, job):
@@ -38,8 +40,12 @@ def crash_once(marker: str, job):
 
 def comparable(rows):
     """Rows without what differs from run to run: timings and write times."""
-    return [dataclasses.replace(row, wall_time=0.0, created_at="",
-                                extra={k: v for k, v in row.extra.items() if k != "train_time"}) for row in rows]
+    return [
+        dataclasses.replace(
+            row, wall_time=0.0, created_at="", extra={k: v for k, v in row.extra.items() if k != "train_time"}
+        )
+        for row in rows
+    ]
 
 
 @needs_ray
@@ -55,13 +61,15 @@ def test_ray_rows_match_local_and_a_dead_worker_is_retried(tmp_path, small_famil
     for suffix in ("", "-wal", "-shm"):
         Path(f"{experiment.store_path}{suffix}").unlink(missing_ok=True)
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             object_store_memory=100 * 1024 ** 2)
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=100 * 1024**2
+    )
     try:
         ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
         marker = tmp_path / "crashed"
-        executor = RayExecutor(address=None, num_cpus_per_cell=1, max_retries=2,
-                               cell_function=functools.partial(crash_once, str(marker)))
+        executor = RayExecutor(
+            address=None, num_cpus_per_cell=1, max_retries=2, cell_function=functools.partial(crash_once, str(marker))
+        )
         summary = run_experiment(experiment, executor=executor, problems=problems)
     finally:
         ray.shutdown()
@@ -97,8 +105,10 @@ def test_without_ray_the_error_says_how_to_install_it(monkeypatch):
         RayExecutor().connect()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("accelerate") is None,
-                    reason="accelerate is part of the ray extra: pip install -e '.[ray]'")
+@pytest.mark.skipif(
+    importlib.util.find_spec("accelerate") is None,
+    reason="accelerate is part of the ray extra: pip install -e '.[ray]'",
+)
 def test_a_cell_launched_as_accelerate_processes_gives_the_same_rows(tmp_path, small_family, tiny_model):
     raw = family_experiment(small_family, tiny_model)
     raw["tasks"].pop("paraphrase")

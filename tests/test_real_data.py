@@ -1,4 +1,5 @@
 """A cut-down `examples/ud-pos-local.yaml` on the real UD files in ../shared/data."""
+
 from collections import Counter
 
 import yaml
@@ -18,19 +19,30 @@ def test_zero_shot_pos_from_english_to_pud(tmp_path, shared_data):
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for code, path in {"en": "ud/en/en_lines-ud-train.conllu", "de": "ud/de/de_gsd-ud-dev.conllu",
-                       "fr": "ud/fr/fr_gsd-ud-dev.conllu"}.items():
+    for code, path in {
+        "en": "ud/en/en_lines-ud-train.conllu",
+        "de": "ud/de/de_gsd-ud-dev.conllu",
+        "fr": "ud/fr/fr_gsd-ud-dev.conllu",
+    }.items():
         (corpus / f"{code}.txt").write_text("\n".join(extract_text(shared_data / path)) + "\n", encoding="utf-8")
     model_dir = tmp_path / "model"
     tokenizer = train_tokenizer(sorted(corpus.glob("*.txt")), "wordpiece", 3000, model_dir)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=128, pad_token_id=tokenizer.pad_token_id)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     BertForMaskedLM(config).save_pretrained(model_dir)
 
     example = yaml.safe_load((REPO_ROOT / "examples" / "ud-pos-local.yaml").read_text())
     pos = example["tasks"]["pos"]
     example.update(
-        models=[str(model_dir)], targets=["de", "en", "fr"], output=str(tmp_path / "run"),
+        models=[str(model_dir)],
+        targets=["de", "en", "fr"],
+        output=str(tmp_path / "run"),
         training={"learning_rate": 2e-3, "batch_size": 16},
     )
     example["tasks"]["pos"] = {

@@ -5,6 +5,7 @@ too), plus rows written by hand for what the grid cannot produce yet: more seeds
 with layer-mixing weights, a second task, a missing language, retrieval with per-layer scores, a
 second source and a second model whose name is an HTML script tag.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,8 +68,16 @@ def hand_rows(grid: list[ResultRow]) -> list[ResultRow]:
     for row in pos:
         rows += [_copy(row, f"s{seed}", seed=seed, score=row.score + d) for seed, d in offsets.items()]
         for seed, d in {1: 0.0, **offsets}.items():
-            rows.append(_copy(row, f"mix{seed}", method="mixing", seed=seed, score=row.score + d + better[row.target],
-                              extra={**row.extra, "layer_weights": [0.2, 0.5, 0.3]}))
+            rows.append(
+                _copy(
+                    row,
+                    f"mix{seed}",
+                    method="mixing",
+                    seed=seed,
+                    score=row.score + d + better[row.target],
+                    extra={**row.extra, "layer_weights": [0.2, 0.5, 0.3]},
+                )
+            )
         if row.target == source:
             for seed, d in {1: 0.0, **offsets}.items():
                 rows.append(_copy(row, f"s{seed}" if seed > 1 else "", target=EXTRA_CODE, seed=seed, score=0.3 + d))
@@ -78,10 +87,18 @@ def hand_rows(grid: list[ResultRow]) -> list[ResultRow]:
         rows.append(_copy(row, "para", task="paraphrase", score=0.5 + row.score / 4))
         rows.append(_copy(row, "para-mix", task="paraphrase", method="mixing", score=0.55 + row.score / 4))
     for i, row in enumerate(r for r in pos if r.target != source):
-        scores = {"accuracy": 0.4 + i / 10, "accuracy_to_pivot": 0.5, "accuracy_from_pivot": 0.3 + i / 10,
-                  "accuracy_layer00": 0.1, "accuracy_layer01": 0.3 + i / 10, "accuracy_layer02": 0.2}
-        rows += [_copy(row, "tatoeba", task="tatoeba", metric=metric, score=score, extra={"device": "cpu"})
-                 for metric, score in scores.items()]
+        scores = {
+            "accuracy": 0.4 + i / 10,
+            "accuracy_to_pivot": 0.5,
+            "accuracy_from_pivot": 0.3 + i / 10,
+            "accuracy_layer00": 0.1,
+            "accuracy_layer01": 0.3 + i / 10,
+            "accuracy_layer02": 0.2,
+        }
+        rows += [
+            _copy(row, "tatoeba", task="tatoeba", metric=metric, score=score, extra={"device": "cpu"})
+            for metric, score in scores.items()
+        ]
     return rows
 
 
@@ -138,8 +155,9 @@ def test_summary_numbers(rich_store, evil_language):
     scores = pos.scores.set_index(["model", "method", "source", "target"])
     for method in ("baseline", "mixing"):
         for target in ("qab", "qac"):
-            mean, std, n = seed_stats(rich_store, task="pos", metric="accuracy", model=model, method=method,
-                                      source="qaa", target=target)
+            mean, std, n = seed_stats(
+                rich_store, task="pos", metric="accuracy", model=model, method=method, source="qaa", target=target
+            )
             got = scores.loc[(model, method, "qaa", target)]
             assert got["mean"] == pytest.approx(mean, abs=1e-12) and got["std"] == pytest.approx(std, abs=1e-12)
             assert got["n"] == n == 3
@@ -149,7 +167,8 @@ def test_summary_numbers(rich_store, evil_language):
     assert np.isnan(missing["mean"]) and missing["n"] == 0
     source_mean = scores.loc[(model, "baseline", "qaa", "qaa"), "mean"]
     assert scores.loc[(model, "baseline", "qaa", "qab"), "gap"] == pytest.approx(
-        source_mean - scores.loc[(model, "baseline", "qaa", "qab"), "mean"])
+        source_mean - scores.loc[(model, "baseline", "qaa", "qab"), "mean"]
+    )
     averages = pos.averages.set_index(["model", "method", "source"])
     full, partial = averages.loc[(model, "baseline", "qaa")], averages.loc[(model, "mixing", "qaa")]
     assert not full["partial"] and full["n_present"] == 4
@@ -187,15 +206,21 @@ def test_exports_round_trip(rich_store, tmp_path):
 
     from mbert_eval.report import write_report
 
-    csv = pd.read_csv(write_report(rich_store, tmp_path / "r.csv", "t", "csv"), keep_default_na=False,
-                      na_values=[""])
+    csv = pd.read_csv(write_report(rich_store, tmp_path / "r.csv", "t", "csv"), keep_default_na=False, na_values=[""])
     records = json.loads(write_report(rich_store, tmp_path / "r.json", "t", "json").read_text())["records"]
     for table in (csv, pd.DataFrame(records)):
         targets = table[(table["kind"] == "target") & table["mean"].notna()]
         assert len(targets) == 21
         for row in targets.itertuples():
-            mean, std, n = seed_stats(rich_store, task=row.task, metric=row.metric, model=row.model,
-                                      method=row.method, source=row.source, target=row.target)
+            mean, std, n = seed_stats(
+                rich_store,
+                task=row.task,
+                metric=row.metric,
+                model=row.model,
+                method=row.method,
+                source=row.source,
+                target=row.target,
+            )
             assert row.n_seeds == n and row.mean == pytest.approx(mean, rel=1e-14, abs=0)
             if n == 1:  # one seed: the stored float itself, to the last bit
                 assert row.mean == mean
@@ -203,11 +228,27 @@ def test_exports_round_trip(rich_store, tmp_path):
         others = table[table["kind"] == "other_metric"]
         assert set(others["metric"]) == {"xtreme_f1"} and len(others) > 0
         for row in others.itertuples():
-            mean, _, n = seed_stats(rich_store, task=row.task, metric=row.metric, model=row.model,
-                                    method=row.method, source=row.source, target=row.target)
+            mean, _, n = seed_stats(
+                rich_store,
+                task=row.task,
+                metric=row.metric,
+                model=row.model,
+                method=row.method,
+                source=row.source,
+                target=row.target,
+            )
             assert row.n_seeds == n and row.mean == pytest.approx(mean, rel=1e-14, abs=0)
-        assert set(table["kind"]) == {"target", "average", "family", "script", "layer", "layer_weight", "other_metric",
-                                      "xtreme_task", "xtreme_average"}  # the rich store holds pos and tatoeba
+        assert set(table["kind"]) == {
+            "target",
+            "average",
+            "family",
+            "script",
+            "layer",
+            "layer_weight",
+            "other_metric",
+            "xtreme_task",
+            "xtreme_average",
+        }  # the rich store holds pos and tatoeba
     assert EVIL in set(csv["model"])
 
 
@@ -292,9 +333,22 @@ def test_lower_is_better_metrics_get_the_right_verdict():
     from mbert_eval.grid.run import metric_roles
     from mbert_eval.report.summary import summarize
 
-    rows = [dict(task="alignment", metric="aer", model="m", method=method, source="en", target="fr", seed=seed,
-                 score=score + 0.001 * seed, extra={}, cell_key=f"{method}{seed}")
-            for method, score in (("baseline", 0.20), ("align", 0.10), ("worse", 0.30)) for seed in (1, 2)]
+    rows = [
+        dict(
+            task="alignment",
+            metric="aer",
+            model="m",
+            method=method,
+            source="en",
+            target="fr",
+            seed=seed,
+            score=score + 0.001 * seed,
+            extra={},
+            cell_key=f"{method}{seed}",
+        )
+        for method, score in (("baseline", 0.20), ("align", 0.10), ("worse", 0.30))
+        for seed in (1, 2)
+    ]
     [summary] = summarize(pd.DataFrame(rows), metric_roles(["alignment"]))
     verdicts = summary.scores.set_index("method")["verdict"]
     assert not summary.higher_is_better and verdicts["align"] == "better" and verdicts["worse"] == "worse"
@@ -307,8 +361,25 @@ def _two_method_store(path: Path, methods: tuple[str, str], config=None) -> Resu
     store = ResultStore(path)
     for i, method in enumerate(methods):
         for seed in (1, 2, 3):
-            store.write_cell([ResultRow(f"{method}-{seed}", "pos", "accuracy", "m", method, "qaa", target, seed,
-                                        0.5 + 0.1 * i + 0.001 * seed, 10, "h", "v") for target in ("qab", "qac")])
+            store.write_cell(
+                [
+                    ResultRow(
+                        f"{method}-{seed}",
+                        "pos",
+                        "accuracy",
+                        "m",
+                        method,
+                        "qaa",
+                        target,
+                        seed,
+                        0.5 + 0.1 * i + 0.001 * seed,
+                        10,
+                        "h",
+                        "v",
+                    )
+                    for target in ("qab", "qac")
+                ]
+            )
     if config is not None:
         store.write_config(config)
         store.write_metric_roles(metric_roles(["pos"]))
@@ -321,9 +392,12 @@ def test_the_reference_method_is_a_role_not_a_name(tmp_path):
     from mbert_eval.grid.run import stored_config
     from mbert_eval.report import write_report
 
-    experiment = Experiment(tasks={"pos": TaskConfig()}, methods=[MethodConfig.from_name("tlm"),
-                                                                  MethodConfig(name="reference")],
-                            baseline="reference", name="named")
+    experiment = Experiment(
+        tasks={"pos": TaskConfig()},
+        methods=[MethodConfig.from_name("tlm"), MethodConfig(name="reference")],
+        baseline="reference",
+        name="named",
+    )
     assert experiment.reference_method() == "reference"
     assert Experiment(methods=[MethodConfig.from_name("tlm"), MethodConfig()]).reference_method() == "baseline"
     assert Experiment(methods=[MethodConfig.from_name("tlm")]).reference_method() == "tlm"
@@ -355,14 +429,18 @@ def test_regressions_are_rendered_by_the_report_and_escaped(tmp_path):
     from mbert_eval.report.regressions import RegressionLine, Regressions
 
     store = _two_method_store(tmp_path / "r.sqlite", ("baseline", "tlm"))
-    found = Regressions(7, "2026-03-01T02:00:00+00:00", {"pos": 0.05},
-                        [RegressionLine("pos", f"group: {EVIL}", "baseline", "qaa", "qab", "accuracy", 0.8, 0.5, 0.05)])
+    found = Regressions(
+        7,
+        "2026-03-01T02:00:00+00:00",
+        {"pos": 0.05},
+        [RegressionLine("pos", f"group: {EVIL}", "baseline", "qaa", "qab", "accuracy", 0.8, 0.5, 0.05)],
+    )
     page = write_report(store, tmp_path / "r.html", "t", regressions=found).read_text(encoding="utf-8")
     start = page.index("<main><section id='regressions'>")
-    section = page[start:page.index("</section>", start)]
+    section = page[start : page.index("</section>", start)]
     assert "Compared with run #7 (slot 2026-03-01T02:00:00+00:00)" in section and "pos 0.0500" in section
     assert EVIL not in page and "group: &lt;script&gt;" in section and section.count("<tr>") == 2
-    assert "<td class=\"num\" data-value=\"0.8\">0.8000</td>" in section and "0.3000" in section
+    assert '<td class="num" data-value="0.8">0.8000</td>' in section and "0.3000" in section
     first = Regressions(None, "", {}, [])
     page = write_report(store, tmp_path / "r.html", "t", regressions=first).read_text(encoding="utf-8")
     assert "First run of this job" in page and "Compared with run" not in page

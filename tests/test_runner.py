@@ -1,4 +1,5 @@
 """The runner: one fine-tuning per cell whatever the number of targets, resume, overwrite."""
+
 from dataclasses import asdict
 
 from click.testing import CliRunner
@@ -43,8 +44,10 @@ def test_grid_fine_tunes_once_per_cell_and_resumes(tmp_path, small_family, tiny_
         assert row.n_examples == 40
         assert row.source == small_family.languages[0].code
         assert row.library_versions["torch"].startswith("2.13")
-        assert any(path.endswith(f"{row.target}-test.conllu") or path.endswith(f"{row.target}-test.tsv")
-                   for path in row.data_checksums)
+        assert any(
+            path.endswith(f"{row.target}-test.conllu") or path.endswith(f"{row.target}-test.tsv")
+            for path in row.data_checksums
+        )
         assert row.code_version and row.config_hash
 
     calls.clear()
@@ -56,10 +59,21 @@ def test_grid_fine_tunes_once_per_cell_and_resumes(tmp_path, small_family, tiny_
 def test_a_cell_takes_the_training_config_whole(tmp_path, small_family, tiny_model):
     """Every training key reaches the cell's settings; epochs: the task's override, then the training config's;
     seed from the cell, freezing from the method."""
-    training = {"learning_rate": 3e-4, "batch_size": 8, "max_length": 48, "epochs": 2, "warmup_ratio": 0.1,
-                "weight_decay": 0.01, "max_grad_norm": 0.5, "eval_batch_size": 64, "batching": "megabatch",
-                "word_embeddings": "freeze", "lr_schedule": "constant", "activation_checkpointing": True,
-                "eval_max_length": 64}
+    training = {
+        "learning_rate": 3e-4,
+        "batch_size": 8,
+        "max_length": 48,
+        "epochs": 2,
+        "warmup_ratio": 0.1,
+        "weight_decay": 0.01,
+        "max_grad_norm": 0.5,
+        "eval_batch_size": 64,
+        "batching": "megabatch",
+        "word_embeddings": "freeze",
+        "lr_schedule": "constant",
+        "activation_checkpointing": True,
+        "eval_max_length": 64,
+    }
     raw = family_experiment(small_family, tiny_model, training=training, methods=["freeze1"], seeds=[7])
     raw["tasks"]["paraphrase"]["epochs"] = 3
     experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
@@ -67,8 +81,14 @@ def test_a_cell_takes_the_training_config_whole(tmp_path, small_family, tiny_mod
     for cell in expand(experiment):
         settings = asdict(fine_tune_settings(experiment, build_task(experiment, cell.task), cell))
         epochs = 3 if cell.task == "paraphrase" else 2
-        assert settings == {**training, "epochs": epochs, "seed": 7, "freeze": 1, "cache_frozen": False,
-                            "layer_mix": False}
+        assert settings == {
+            **training,
+            "epochs": epochs,
+            "seed": 7,
+            "freeze": 1,
+            "cache_frozen": False,
+            "layer_mix": False,
+        }
 
 
 def test_new_target_only_evaluates_what_is_missing(tmp_path, small_family, tiny_model):

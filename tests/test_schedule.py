@@ -1,4 +1,5 @@
 """Scheduled jobs: slots under an injected clock, the per-job lock, new checkpoints, regressions."""
+
 import os
 import shutil
 import time
@@ -50,8 +51,14 @@ def invoke(clock: Clock, *args: str):
 
 
 def write_jobs(folder, **job_changes) -> object:
-    job = {"config": "exp.yaml", "schedule": "0 2 * * *", "timezone": "UTC", "models": ["ckpts/step-*"],
-           "report": "reports/nightly.html", "thresholds": {"pos": 0.05}}
+    job = {
+        "config": "exp.yaml",
+        "schedule": "0 2 * * *",
+        "timezone": "UTC",
+        "models": ["ckpts/step-*"],
+        "report": "reports/nightly.html",
+        "thresholds": {"pos": 0.05},
+    }
     job.update(job_changes)
     path = folder / "jobs.yaml"
     path.write_text(yaml.safe_dump({"jobs": {"nightly": job}}), encoding="utf-8")
@@ -66,9 +73,26 @@ def plant_scores(jobs_path, checkpoint, score: float) -> None:
     for job in jobs:
         cell = job.cell
         version = get_task(cell.task).metadata.version
-        store.write_cell([ResultRow(job.key, cell.task, "accuracy", cell.model, cell.method, cell.source, target,
-                                    cell.seed, score, 40, job.config_hash, job.code_version, task_version=version)
-                          for target in cell.targets])
+        store.write_cell(
+            [
+                ResultRow(
+                    job.key,
+                    cell.task,
+                    "accuracy",
+                    cell.model,
+                    cell.method,
+                    cell.source,
+                    target,
+                    cell.seed,
+                    score,
+                    40,
+                    job.config_hash,
+                    job.code_version,
+                    task_version=version,
+                )
+                for target in cell.targets
+            ]
+        )
 
 
 def test_slots_lock_new_checkpoints_and_regressions(tmp_path, small_family, tiny_model):
@@ -131,22 +155,25 @@ def test_slots_lock_new_checkpoints_and_regressions(tmp_path, small_family, tiny
     assert shown.output.count("regression: pos baseline") == len(raw["targets"])
     report = (tmp_path / "reports" / "nightly.html").read_text(encoding="utf-8")
     start = report.index("<main><section id='regressions'>")  # first in the page
-    section = report[start:report.index("</section>", start)]
+    section = report[start : report.index("</section>", start)]
     assert "step-200 → step-1000" in section and section.count("<tr>") == 1 + len(raw["targets"])
     assert report.rstrip().endswith("</html>")
     listed = invoke(clock, "list", str(jobs_path))
     assert listed.exit_code == 0 and "next slot 2026-03-03T02:00:00+00:00" in listed.output
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"schedule": "61 * * * *"}, "jobs.nightly.schedule: bad cron expression '61 * * * *'"),
-    ({"schedule": "0 2 * *"}, "expected 5 fields"),
-    ({"schedule": "0 2 1 * mon"}, "restricts both day-of-month and day-of-week"),
-    ({"config": "missing.yaml"}, "jobs.nightly.config: config file not found"),
-    ({"timezone": "Mars/Base"}, "jobs.nightly.timezone: unknown time zone"),
-    ({"thresholds": {"pos": -1}}, "jobs.nightly.thresholds"),
-    ({"shedule": "0 2 * * *"}, "did you mean 'schedule'?"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"schedule": "61 * * * *"}, "jobs.nightly.schedule: bad cron expression '61 * * * *'"),
+        ({"schedule": "0 2 * *"}, "expected 5 fields"),
+        ({"schedule": "0 2 1 * mon"}, "restricts both day-of-month and day-of-week"),
+        ({"config": "missing.yaml"}, "jobs.nightly.config: config file not found"),
+        ({"timezone": "Mars/Base"}, "jobs.nightly.timezone: unknown time zone"),
+        ({"thresholds": {"pos": -1}}, "jobs.nightly.thresholds"),
+        ({"shedule": "0 2 * * *"}, "did you mean 'schedule'?"),
+    ],
+)
 def test_bad_jobs_file_is_one_line_exit_2(tmp_path, change, message):
     (tmp_path / "exp.yaml").write_text("name: x\n", encoding="utf-8")
     jobs_path = write_jobs(tmp_path, **change)
@@ -230,4 +257,3 @@ def test_a_failed_run_is_recorded_and_counts_as_its_slot(tmp_path, small_family,
     assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0  # not retried within the slot
     shown = invoke(clock, "history", str(jobs_path))
     assert "failed: targets[0]" in shown.output
-

@@ -1,4 +1,5 @@
 """The SQLite results store: round trip, one transaction per cell, no duplicates."""
+
 import sqlite3
 
 import pytest
@@ -8,9 +9,21 @@ from mbert_eval.store.results import ResultRow, ResultStore
 
 def _row(target: str, score: float, key: str = "cell1", metric: str = "accuracy") -> ResultRow:
     return ResultRow(
-        cell_key=key, task="pos", metric=metric, model="m", method="baseline", source="en", target=target,
-        seed=1, score=score, n_examples=10, config_hash="abc", code_version="0.1.0",
-        library_versions={"torch": "2.13.0"}, data_checksums={"f.conllu": "00ff"}, wall_time=1.5,
+        cell_key=key,
+        task="pos",
+        metric=metric,
+        model="m",
+        method="baseline",
+        source="en",
+        target=target,
+        seed=1,
+        score=score,
+        n_examples=10,
+        config_hash="abc",
+        code_version="0.1.0",
+        library_versions={"torch": "2.13.0"},
+        data_checksums={"f.conllu": "00ff"},
+        wall_time=1.5,
         extra={"dev_scores": [0.5, 0.6]},
     )
 
@@ -81,12 +94,14 @@ def test_configs_and_metric_roles_round_trip(tmp_path):
     assert [c.config_hash for c in configs] == ["h1", "h2"] and configs[1].reference is None
     assert configs[0].config == {"training": {"learning_rate": 2e-5}, "path": str(tmp_path)}  # JSON, default=str
     store.write_metric_roles([MetricRole("pos", "f1", True, True), MetricRole("aer", "aer", True, False, "error")])
-    store.write_metric_roles([MetricRole("pos", "xtreme_f1", False, None, "XTREME's"),
-                              MetricRole("pos", "accuracy", True, True, "main")])  # replaces pos's roles
-    assert store.metric_roles() == [MetricRole("aer", "aer", True, False, "error"),
-                                    MetricRole("pos", "accuracy", True, True, "main"),
-                                    MetricRole("pos", "xtreme_f1", False, None, "XTREME's")]
-
+    store.write_metric_roles(
+        [MetricRole("pos", "xtreme_f1", False, None, "XTREME's"), MetricRole("pos", "accuracy", True, True, "main")]
+    )  # replaces pos's roles
+    assert store.metric_roles() == [
+        MetricRole("aer", "aer", True, False, "error"),
+        MetricRole("pos", "accuracy", True, True, "main"),
+        MetricRole("pos", "xtreme_f1", False, None, "XTREME's"),
+    ]
 
 
 def test_stale_rows_move_to_superseded_with_their_reason(tmp_path):
@@ -105,8 +120,10 @@ def test_file_hashes_keep_the_latest_state_of_each_path(tmp_path):
     store = ResultStore(tmp_path / "r.sqlite")
     store.write_file_hashes({("/d/a.conllu", 10, 1): "aa", ("/d/b.conllu", 5, 1): "bb"})
     store.write_file_hashes({("/d/a.conllu", 10, 2): "aa"})
-    assert ResultStore(tmp_path / "r.sqlite").file_hashes() == {("/d/a.conllu", 10, 2): "aa",
-                                                                 ("/d/b.conllu", 5, 1): "bb"}
+    assert ResultStore(tmp_path / "r.sqlite").file_hashes() == {
+        ("/d/a.conllu", 10, 2): "aa",
+        ("/d/b.conllu", 5, 1): "bb",
+    }
 
 
 def test_an_old_store_read_only_reads_the_new_columns_as_empty(tmp_path):

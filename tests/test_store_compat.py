@@ -2,6 +2,7 @@
 though it predates stored configs and metric roles), and every cell of a grid keeps its key (so a rerun over an
 old store computes nothing again). Both fixtures were recorded by the main of 2026-12-03, before the
 restructure. A store written now describes itself: its configs and its tasks' metric roles."""
+
 from __future__ import annotations
 
 import json

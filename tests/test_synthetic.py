@@ -1,5 +1,6 @@
 """The synthetic language family: determinism, file formats, gold alignments, scripts, pairs, caching, CLI.
 The QA files are tests/test_synthetic_qa.py's."""
+
 import hashlib
 import unicodedata
 from collections import Counter
@@ -30,8 +31,9 @@ from mbert_eval.synthetic.family import (
 )
 from mbert_eval.synthetic.grammar import meaning
 
-SMALL = SynthConfig(n_monolingual=60, n_train=40, n_dev=10, n_test=12, n_parallel=50, lexicon_size=30, qa_train=30,
-                    qa_dev=8, qa_test=10)
+SMALL = SynthConfig(
+    n_monolingual=60, n_train=40, n_dev=10, n_test=12, n_parallel=50, lexicon_size=30, qa_train=30, qa_dev=8, qa_test=10
+)
 # SHA-256 of the `path checksum` lines (sorted) of SMALL's files other than qa/, from the generator before QA was
 # added (v2): QA draws its own random streams, so adding it changed no other file
 BEFORE_QA = "a3cb1e6abc5cab7289636a2e1cbbca161f28919de5556b963b001745599e1f21"
@@ -86,7 +88,12 @@ def test_layout_checksums_and_load_manifest(family: FamilyManifest) -> None:
 def test_default_typology_has_a_target_differing_in_script_and_word_order() -> None:
     base, *targets = family_languages(4)
     assert (base.code, base.script, base.clause_order, base.adjective_position, base.adposition) == (
-        "qaa", "Latn", "SVO", "before", "preposition")
+        "qaa",
+        "Latn",
+        "SVO",
+        "before",
+        "preposition",
+    )
     assert targets[-1].script != base.script and targets[-1].clause_order != base.clause_order
     many = family_languages(26)
     assert [lang.code for lang in many] == [f"qa{chr(ord('a') + i)}" for i in range(26)]
@@ -175,8 +182,10 @@ def test_languages_sharing_a_script_have_different_lexicons() -> None:
 
 
 def test_monolingual_corpora_are_independent_draws(family: FamilyManifest) -> None:
-    lengths = [[len(line.split()) for line in family.mono(lang.code).read_text(encoding="utf-8").splitlines()]
-               for lang in family.languages]
+    lengths = [
+        [len(line.split()) for line in family.mono(lang.code).read_text(encoding="utf-8").splitlines()]
+        for lang in family.languages
+    ]
     assert all(len(counts) == SMALL.n_monolingual for counts in lengths)
     assert all(counts != lengths[0] for counts in lengths[1:])
 
@@ -221,8 +230,14 @@ def test_describe_family_is_one_row_per_language(family: FamilyManifest) -> None
 
 @pytest.mark.parametrize(
     "change",
-    [{"n_languages": 1}, {"n_languages": 27}, {"lexicon_size": 0}, {"n_dev": True}, {"zipf_exponent": 0},
-     {"qa_dev": 0}],
+    [
+        {"n_languages": 1},
+        {"n_languages": 27},
+        {"lexicon_size": 0},
+        {"n_dev": True},
+        {"zipf_exponent": 0},
+        {"qa_dev": 0},
+    ],
 )
 def test_bad_config_values_are_user_errors(change: dict) -> None:
     with pytest.raises(UserError):

@@ -1,5 +1,6 @@
 """The synthetic family's extractive QA: exact spans, meaning-aligned ids and answers, questions in each language's
 own words and order, answers determined by their question, determinism."""
+
 import unicodedata
 from dataclasses import replace
 
@@ -20,8 +21,9 @@ from mbert_eval.synthetic.qa import (
     question_words,
 )
 
-CONFIG = SynthConfig(n_monolingual=10, n_train=4, n_dev=2, n_test=2, n_parallel=2, lexicon_size=40, qa_train=90,
-                     qa_dev=30, qa_test=31)
+CONFIG = SynthConfig(
+    n_monolingual=10, n_train=4, n_dev=2, n_test=2, n_parallel=2, lexicon_size=40, qa_train=90, qa_dev=30, qa_test=31
+)
 SCRIPT_PREFIX = {"Latn": "LATIN", "Cyrl": "CYRILLIC", "Grek": "GREEK", "Qaaa": "ARMENIAN"}
 
 
@@ -37,22 +39,25 @@ def synth() -> SyntheticFamily:
 
 @pytest.fixture(scope="module")
 def examples(family: FamilyManifest) -> dict[tuple[str, str], list[QAExample]]:
-    return {(lang.code, split): read_squad(family.qa(lang.code, split))
-            for lang in family.languages for split in SPLITS}
+    return {
+        (lang.code, split): read_squad(family.qa(lang.code, split)) for lang in family.languages for split in SPLITS
+    }
 
 
 def _wh_words(synth: SyntheticFamily) -> dict[str, dict[str, str]]:
-    return {lang.code: question_words(synth.sampler(f"qa-words:{lang.code}").rng, lang, synth.lexicons[lang.code])
-            for lang in synth.languages}
+    return {
+        lang.code: question_words(synth.sampler(f"qa-words:{lang.code}").rng, lang, synth.lexicons[lang.code])
+        for lang in synth.languages
+    }
 
 
 def test_every_answer_is_an_exact_span_of_whole_words(examples: dict) -> None:
     for questions in examples.values():
         for example in questions:
             (answer,) = example.answers
-            assert example.context[answer.start:answer.start + len(answer.text)] == answer.text
+            assert example.context[answer.start : answer.start + len(answer.text)] == answer.text
             words = f" {example.context} "
-            assert f" {answer.text} " in words[answer.start:answer.start + len(answer.text) + 2]
+            assert f" {answer.text} " in words[answer.start : answer.start + len(answer.text) + 2]
             assert answer.text.strip() == answer.text and answer.text not in (".", ",")
 
 
@@ -76,8 +81,9 @@ def test_ids_sizes_and_contexts_align_across_languages(family: FamilyManifest, e
     assert not context_sentences["dev"] & context_sentences["test"]
 
 
-def test_answers_realize_the_same_constituent_in_every_language(family: FamilyManifest, synth: SyntheticFamily,
-                                                                examples: dict) -> None:
+def test_answers_realize_the_same_constituent_in_every_language(
+    family: FamilyManifest, synth: SyntheticFamily, examples: dict
+) -> None:
     items = qa_items(synth, SPLITS)
     for split in SPLITS:
         for k, item in enumerate(items[split]):
@@ -100,9 +106,9 @@ def test_answers_realize_the_same_constituent_in_every_language(family: FamilyMa
             assert len(answered) == 1  # the same tree positions: the same meaning
 
 
-def test_questions_are_the_clause_with_a_question_word_in_the_languages_order(family: FamilyManifest,
-                                                                              synth: SyntheticFamily,
-                                                                              examples: dict) -> None:
+def test_questions_are_the_clause_with_a_question_word_in_the_languages_order(
+    family: FamilyManifest, synth: SyntheticFamily, examples: dict
+) -> None:
     words = _wh_words(synth)
     items = qa_items(synth, SPLITS)
     for lang in family.languages:
@@ -127,8 +133,9 @@ def test_questions_are_the_clause_with_a_question_word_in_the_languages_order(fa
             assert shared == {"?"}  # disjoint vocabularies: only the punctuation is shared
 
 
-def test_every_question_has_one_answer_in_its_context(family: FamilyManifest, synth: SyntheticFamily,
-                                                      examples: dict) -> None:
+def test_every_question_has_one_answer_in_its_context(
+    family: FamilyManifest, synth: SyntheticFamily, examples: dict
+) -> None:
     words = _wh_words(synth)
     items = qa_items(synth, SPLITS)
     roles = {item.role for split in SPLITS for item in items[split]}
@@ -146,7 +153,8 @@ def test_every_question_has_one_answer_in_its_context(family: FamilyManifest, sy
                     for j, sentence in enumerate(item.context)
                     for i, clause in enumerate(sentence.clauses)
                     for role in ("S", "V", "O", "ADV")
-                    if (role != "O" or clause.obj is not None) and (role != "ADV" or clause.adv is not None)
+                    if (role != "O" or clause.obj is not None)
+                    and (role != "ADV" or clause.adv is not None)
                     and _question(synth, lang, clause, role, words[lang.code][role]) == example.question
                 ]
                 assert same == [(item.sentence, item.clause, item.role)]

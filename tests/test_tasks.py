@@ -1,4 +1,5 @@
 """Tasks: first-subword labelling, NER end to end, retrieval in both directions and per layer."""
+
 import pytest
 from conftest import family_experiment, write_config
 
@@ -15,8 +16,11 @@ def test_pos_labels_only_first_subwords(tiny_model, small_family):
     tokenizer = load_tokenizer(str(tiny_model))
     task = get_task("pos")
     words = small_family.mono(small_family.languages[0].code).read_text().split()[:200]
-    glued = next(a + b for a, b in zip(words, words[1:])
-                 if len(tokenizer.tokenize(a + b)) > 1 and "[UNK]" not in tokenizer.tokenize(a + b))
+    glued = next(
+        a + b
+        for a, b in zip(words, words[1:])
+        if len(tokenizer.tokenize(a + b)) > 1 and "[UNK]" not in tokenizer.tokenize(a + b)
+    )
     sentence = TaggedSentence((glued, words[0], "."), ("NOUN", "DET", "PUNCT"))  # the first word splits
     [feature] = task.encode([sentence], tokenizer, {"DET": 0, "NOUN": 1, "PUNCT": 2}, 64)
     pieces = tokenizer.convert_ids_to_tokens(feature["input_ids"])
@@ -34,14 +38,21 @@ def test_ner_end_to_end(tmp_path, small_family, tiny_model):
     def write(path, sentences):
         path.write_text("\n\n".join("\n".join(f"en:{w}\t{t}" for w, t in s) for s in sentences) + "\n")
 
-    sentences = [[("Bob", "B-PER"), ("lives", "O"), ("in", "O"), ("Paris", "B-LOC")],
-                 [("Ann", "B-PER"), ("Lee", "I-PER"), ("sings", "O")]] * 10
+    sentences = [
+        [("Bob", "B-PER"), ("lives", "O"), ("in", "O"), ("Paris", "B-LOC")],
+        [("Ann", "B-PER"), ("Lee", "I-PER"), ("sings", "O")],
+    ] * 10
     for split in ("train", "dev", "test"):
         write(tmp_path / f"en-{split}", sentences)
         write(tmp_path / f"de-{split}", sentences)
     raw = family_experiment(small_family, tiny_model, sources=["en"], targets=["de"])
-    raw["tasks"] = {"ner": {"train": str(tmp_path / "{lang}-train"), "dev": str(tmp_path / "{lang}-dev"),
-                            "test": str(tmp_path / "{lang}-test")}}
+    raw["tasks"] = {
+        "ner": {
+            "train": str(tmp_path / "{lang}-train"),
+            "dev": str(tmp_path / "{lang}-dev"),
+            "test": str(tmp_path / "{lang}-test"),
+        }
+    }
     raw["training"]["epochs"] = 2
     experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
     assert problems == []
@@ -54,16 +65,27 @@ def test_retrieval_scores_both_directions_and_every_layer(tmp_path, small_family
     base = small_family.languages[0].code
     root = small_family.root
     raw = family_experiment(small_family, tiny_model)
-    raw["tasks"] = {"tatoeba": {"test": f"{root}/parallel/{base}-{{lang}}.{{lang}}[0:30]",
-                                "pivot": f"{root}/parallel/{base}-{{lang}}.{base}", "layer": 1}}
+    raw["tasks"] = {
+        "tatoeba": {
+            "test": f"{root}/parallel/{base}-{{lang}}.{{lang}}[0:30]",
+            "pivot": f"{root}/parallel/{base}-{{lang}}.{base}",
+            "layer": 1,
+        }
+    }
     experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
     assert problems == []
     run_experiment(experiment)
     rows = ResultStore(experiment.store_path).rows()
     for target in experiment.targets:
         metrics = {r.metric: r.score for r in rows if r.target == target}
-        assert set(metrics) == {"accuracy", "accuracy_to_pivot", "accuracy_from_pivot",
-                                "accuracy_layer00", "accuracy_layer01", "accuracy_layer02"}
+        assert set(metrics) == {
+            "accuracy",
+            "accuracy_to_pivot",
+            "accuracy_from_pivot",
+            "accuracy_layer00",
+            "accuracy_layer01",
+            "accuracy_layer02",
+        }
         assert metrics["accuracy"] == pytest.approx((metrics["accuracy_to_pivot"] + metrics["accuracy_from_pivot"]) / 2)
         assert metrics["accuracy"] == pytest.approx(metrics["accuracy_layer01"])
         assert all(r.n_examples == 30 for r in rows if r.target == target)
@@ -92,8 +114,10 @@ def test_labelling_skips_bare_metaspace_pieces_with_sentencepiece_vocabularies(e
     sentence = TaggedSentence(words, ("PRON", "ADP", "PROPN", "VERB", "PUNCT"))
     labels = {tag: i for i, tag in enumerate(sorted(set(sentence.tags)))}
     bare = tokenizer.convert_tokens_to_ids("▁")
-    features = {rule: get_task("pos", label_subword=rule).encode([sentence], tokenizer, labels, 64)[0]
-                for rule in ("first_content", "first")}
+    features = {
+        rule: get_task("pos", label_subword=rule).encode([sentence], tokenizer, labels, 64)[0]
+        for rule in ("first_content", "first")
+    }
     ids = features["first"]["input_ids"]
     assert ids == features["first_content"]["input_ids"]
     bare_first = [w for w, start in enumerate(features["first"]["word_starts"]) if ids[start] == bare]
@@ -109,15 +133,18 @@ def test_labelling_skips_bare_metaspace_pieces_with_sentencepiece_vocabularies(e
     predicted = [0] * len(ids)
     for word, start in enumerate(content_starts):
         predicted[start] = labels[sentence.tags[word]]
-    scores = {rule: get_task("pos", label_subword=rule).score([sentence], [features[rule]], [predicted], sorted(labels))
-              for rule in features}
+    scores = {
+        rule: get_task("pos", label_subword=rule).score([sentence], [features[rule]], [predicted], sorted(labels))
+        for rule in features
+    }
     assert scores["first_content"]["accuracy"] == 1.0 and scores["first"]["accuracy"] < 1.0
 
     wordpiece = load_tokenizer(str(tiny_model))
     plain = TaggedSentence(("qa", "qab", "."), ("NOUN", "DET", "PUNCT"))
     pos_ids = {"DET": 0, "NOUN": 1, "PUNCT": 2}
-    assert (get_task("pos", label_subword="first").encode([plain], wordpiece, pos_ids, 64)
-            == get_task("pos").encode([plain], wordpiece, pos_ids, 64))
+    assert get_task("pos", label_subword="first").encode([plain], wordpiece, pos_ids, 64) == get_task("pos").encode(
+        [plain], wordpiece, pos_ids, 64
+    )
 
 
 def test_pos_stores_xtremes_seqeval_f1_beside_accuracy():

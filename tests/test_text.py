@@ -1,4 +1,5 @@
 """Plain-text extraction for pretraining corpora (`mbert-eval text`)."""
+
 from click.testing import CliRunner
 
 from mbert_eval.cli import main
@@ -7,8 +8,10 @@ from mbert_eval.data.text import detect_format, extract_text
 
 def test_formats(tmp_path):
     conllu = tmp_path / "a.conllu"
-    conllu.write_text("# text = Hallo Welt.\n1\tHallo\t_\tINTJ\t_\t_\t0\troot\t_\t_\n2\tWelt\t_\tNOUN\t_\t_\t1\tx\t_\t_\n"
-                      "3\t.\t_\tPUNCT\t_\t_\t1\tpunct\t_\t_\n\n")
+    conllu.write_text(
+        "# text = Hallo Welt.\n1\tHallo\t_\tINTJ\t_\t_\t0\troot\t_\t_\n2\tWelt\t_\tNOUN\t_\t_\t1\tx\t_\t_\n"
+        "3\t.\t_\tPUNCT\t_\t_\t1\tpunct\t_\t_\n\n"
+    )
     pairs = tmp_path / "p.tsv"
     pairs.write_text("a b\tc d\t1\na b\te f\t0\n")
     ner = tmp_path / "train"

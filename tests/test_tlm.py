@@ -1,4 +1,5 @@
 """Translation LM (Conneau & Lample 2019): sequence layout, masking, mixing with MLM, continued pretraining."""
+
 import json
 import math
 from pathlib import Path
@@ -116,8 +117,15 @@ def test_mlm_and_tlm_mix_in_one_run_from_scratch(
 
         monkeypatch.setattr(objective, "collate", counted)
     config = PretrainConfig(
-        corpus=[], out_dir=tmp_path / "mixed", tokenizer="unigram", vocab_size=150, objectives=("mlm", "tlm"),
-        parallel=parallel, max_steps=4, batch_size=8, max_length=48,
+        corpus=[],
+        out_dir=tmp_path / "mixed",
+        tokenizer="unigram",
+        vocab_size=150,
+        objectives=("mlm", "tlm"),
+        parallel=parallel,
+        max_steps=4,
+        batch_size=8,
+        max_length=48,
     )
     assert config.monolingual_files() == [path for pair in parallel for path in pair]
     out_dir = pretrain(config, progress=False)

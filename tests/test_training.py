@@ -1,5 +1,6 @@
 """The fine-tuning loop's options: how batches are formed, the word-embedding matrix frozen, the learning-rate
 schedule, and the best epoch kept in a file."""
+
 import random
 from dataclasses import fields
 
@@ -34,8 +35,10 @@ def test_batchings_differ_in_padding_as_designed():
 
     def padding(batching: str) -> int:
         batches = training_batches(features, 32, random.Random(1), batching)
-        return sum(max(len(features[i]["input_ids"]) for i in b) * len(b) -
-                   sum(len(features[i]["input_ids"]) for i in b) for b in batches)
+        return sum(
+            max(len(features[i]["input_ids"]) for i in b) * len(b) - sum(len(features[i]["input_ids"]) for i in b)
+            for b in batches
+        )
 
     assert max(padding("sorted"), padding("megabatch")) < padding("random") / 2
     # megabatch: within each group of MEGABATCH batches the examples come longest first
@@ -48,8 +51,10 @@ def test_batchings_differ_in_padding_as_designed():
 
 
 def test_frozen_word_embeddings_do_not_change_and_have_no_optimizer_state(tiny_model):
-    for make in (lambda: load_model(str(tiny_model), "token", 3),
-                 lambda: ScalarMixClassifier(load_model(str(tiny_model)), "token", 3)):
+    for make in (
+        lambda: load_model(str(tiny_model), "token", 3),
+        lambda: ScalarMixClassifier(load_model(str(tiny_model)), "token", 3),
+    ):
         model = make()
         before = model.base_model.get_input_embeddings().weight.detach().clone()
         layer = next(p for n, p in model.named_parameters() if "layer.0.attention.self.query.weight" in n)
@@ -105,7 +110,9 @@ def test_learning_rate_schedules(tiny_model):
             scheduler.step()
         rates[schedule] = seen
     # one rule for every loop (BERT's): warm-up from 0 over the first 20% of the steps, then decay or stay
-    assert rates["linear"][:3] == pytest.approx([0.0, 0.5, 1.0]) and rates["constant"][:3] == pytest.approx([0.0, 0.5, 1.0])
+    assert rates["linear"][:3] == pytest.approx([0.0, 0.5, 1.0]) and rates["constant"][:3] == pytest.approx(
+        [0.0, 0.5, 1.0]
+    )
     assert rates["linear"][-1] == pytest.approx(1 / 8) and rates["constant"][2:] == pytest.approx([1.0] * 8)
 
 

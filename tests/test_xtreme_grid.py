@@ -1,6 +1,7 @@
 """The rest of XTREME end to end, offline: a grid with extractive QA on the synthetic family's QA files and BUCC
 mining on a synthetic mix (the family's parallel text hidden among unpaired sentences) stores EM/F1 and
 P/R/F1 per target, and the report shows them with the XTREME average marked partial."""
+
 from __future__ import annotations
 
 from conftest import write_config
@@ -21,29 +22,47 @@ def synthetic_mix(family, folder) -> None:
     distractors = [line for line in read_lines(family.mono(base)) if line.strip()][:200]
     for language in family.languages[1:]:
         code = language.code
-        pairs = read_parallel(family.root / "parallel" / f"{base}-{code}.{code}",
-                              family.root / "parallel" / f"{base}-{code}.{base}")
+        pairs = read_parallel(
+            family.root / "parallel" / f"{base}-{code}.{code}", family.root / "parallel" / f"{base}-{code}.{base}"
+        )
         for split in ("dev", "test"):
-            write_bucc(folder, tatoeba_mix(pairs, distractors, split=split, kept=10, languages=(code, base)),
-                       (code, base), split)
+            write_bucc(
+                folder,
+                tatoeba_mix(pairs, distractors, split=split, kept=10, languages=(code, base)),
+                (code, base),
+                split,
+            )
 
 
-def test_qa_and_mining_run_end_to_end_and_the_report_shows_a_partial_xtreme_average(tmp_path, small_family,
-                                                                                      tiny_model):
+def test_qa_and_mining_run_end_to_end_and_the_report_shows_a_partial_xtreme_average(tmp_path, small_family, tiny_model):
     base = small_family.languages[0].code
     targets = [language.code for language in small_family.languages]
     synthetic_mix(small_family, tmp_path / "mix")
     qa = small_family.root / "qa"
-    config = write_config(tmp_path / "xtreme.yaml", {
-        "name": "xtreme", "models": [str(tiny_model)], "sources": [base], "targets": targets, "seeds": [1],
-        "output": "out", "training": {"learning_rate": 1e-3, "batch_size": 16, "epochs": 1},
-        "tasks": {
-            "xquad": {"train": f"{qa}/{{lang}}-train.json[0:200]", "dev": f"{qa}/{{lang}}-dev.json[0:40]",
-                      "test": f"{qa}/{{lang}}-test.json[0:60]"},
-            "bucc": {"test": f"{tmp_path}/mix/{{lang}}-{base}.test.{{lang}}",
-                     "dev": f"{tmp_path}/mix/{{lang}}-{base}.dev.{{lang}}", "targets": targets[1:]},
+    config = write_config(
+        tmp_path / "xtreme.yaml",
+        {
+            "name": "xtreme",
+            "models": [str(tiny_model)],
+            "sources": [base],
+            "targets": targets,
+            "seeds": [1],
+            "output": "out",
+            "training": {"learning_rate": 1e-3, "batch_size": 16, "epochs": 1},
+            "tasks": {
+                "xquad": {
+                    "train": f"{qa}/{{lang}}-train.json[0:200]",
+                    "dev": f"{qa}/{{lang}}-dev.json[0:40]",
+                    "test": f"{qa}/{{lang}}-test.json[0:60]",
+                },
+                "bucc": {
+                    "test": f"{tmp_path}/mix/{{lang}}-{base}.test.{{lang}}",
+                    "dev": f"{tmp_path}/mix/{{lang}}-{base}.dev.{{lang}}",
+                    "targets": targets[1:],
+                },
+            },
         },
-    })
+    )
     experiment, problems = load_experiment(config)
     summary = run_experiment(experiment, problems=problems)
     assert summary.cells_run == 2
@@ -77,19 +96,45 @@ def test_a_tiny_model_learns_the_synthetic_qa_far_above_random_spans(tmp_path):
     from mbert_eval.tasks.qa import QAExamples
     from mbert_eval.training.loop import FineTuneSettings
 
-    family = generate_family(tmp_path / "family", SynthConfig(
-        n_languages=2, seed=0, n_monolingual=300, n_train=20, n_dev=5, n_test=5, n_parallel=10,
-        qa_train=1500, qa_dev=100, qa_test=200, qa_context=1))
+    family = generate_family(
+        tmp_path / "family",
+        SynthConfig(
+            n_languages=2,
+            seed=0,
+            n_monolingual=300,
+            n_train=20,
+            n_dev=5,
+            n_test=5,
+            n_parallel=10,
+            qa_train=1500,
+            qa_dev=100,
+            qa_test=200,
+            qa_context=1,
+        ),
+    )
     base = family.languages[0].code
     tokenizer = train_tokenizer([family.mono(base)], "wordpiece", 400, tmp_path / "model")
     torch.manual_seed(0)
-    BertForMaskedLM(BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                               intermediate_size=128, max_position_embeddings=128,
-                               pad_token_id=tokenizer.pad_token_id)).save_pretrained(tmp_path / "model")
+    BertForMaskedLM(
+        BertConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=128,
+            max_position_embeddings=128,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    ).save_pretrained(tmp_path / "model")
     task = get_task("xquad")
     settings = FineTuneSettings(learning_rate=1e-3, batch_size=16, epochs=8, seed=1, warmup_ratio=0.1)
-    prepared = task.prepare(str(tmp_path / "model"), read_squad(family.qa(base, "train")),
-                            QAExamples(read_squad(family.qa(base, "dev")), base), settings, torch.device("cpu"))
+    prepared = task.prepare(
+        str(tmp_path / "model"),
+        read_squad(family.qa(base, "train")),
+        QAExamples(read_squad(family.qa(base, "dev")), base),
+        settings,
+        torch.device("cpu"),
+    )
     test = read_squad(family.qa(base, "test"))
     scores = task.evaluate(prepared, QAExamples(test, base), torch.device("cpu"))
     golds = {e.id: [a.text for a in e.answers] for e in test}
@@ -100,8 +145,11 @@ def test_a_tiny_model_learns_the_synthetic_qa_far_above_random_spans(tmp_path):
 def test_validate_refuses_an_mlqa_target_its_normalization_does_not_know(tmp_path):
     from mbert_eval.grid.validation import validate
 
-    config = write_config(tmp_path / "mlqa.yaml", {"models": ["bert-base-multilingual-cased"], "targets": ["de", "th"],
-                                                   "tasks": {"mlqa": {}}})
+    config = write_config(
+        tmp_path / "mlqa.yaml",
+        {"models": ["bert-base-multilingual-cased"], "targets": ["de", "th"], "tasks": {"mlqa": {}}},
+    )
     experiment, problems = load_experiment(config)
     assert validate(experiment, problems, check_files=False) == [
-        "tasks.mlqa: targets: MLQA's normalization knows ar, de, en, es, hi, vi, zh, not 'th'"]
+        "tasks.mlqa: targets: MLQA's normalization knows ar, de, en, es, hi, vi, zh, not 'th'"
+    ]

@@ -1,6 +1,7 @@
 """The XTREME score (Hu et al. 2020) of the report and of `mbert-eval results`: per task the mean over its
 languages of the metrics the store marks as its XTREME score, the average over the tasks present, and partial
 marks that say what is missing."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,14 +26,30 @@ def _store(tmp_path) -> ResultStore:
     store = ResultStore(tmp_path / "results.sqlite")
     for task, metrics in SCORES.items():
         for seed in (1, 2):
-            rows = [ResultRow(cell_key=f"{task}-{seed}", task=task, metric=metric, model="m", method="baseline",
-                              source="en", target=target, seed=seed, score=values[seed - 1], n_examples=10,
-                              config_hash="h", code_version="0")
-                    for metric, targets in metrics.items() for target, values in targets.items()]
+            rows = [
+                ResultRow(
+                    cell_key=f"{task}-{seed}",
+                    task=task,
+                    metric=metric,
+                    model="m",
+                    method="baseline",
+                    source="en",
+                    target=target,
+                    seed=seed,
+                    score=values[seed - 1],
+                    n_examples=10,
+                    config_hash="h",
+                    code_version="0",
+                )
+                for metric, targets in metrics.items()
+                for target, values in targets.items()
+            ]
             store.write_cell(rows)
-    qa_roles = [MetricRole("xquad", "f1", True, True, "F1", "xquad"),
-                MetricRole("xquad", "exact_match", False, None, "EM", "xquad"),
-                MetricRole("xquad", "em_f1", False, None, "(EM + F1) / 2")]
+    qa_roles = [
+        MetricRole("xquad", "f1", True, True, "F1", "xquad"),
+        MetricRole("xquad", "exact_match", False, None, "EM", "xquad"),
+        MetricRole("xquad", "em_f1", False, None, "(EM + F1) / 2"),
+    ]
     store.write_metric_roles(metric_roles(["pos", "xnli"]) + qa_roles)
     return store
 
@@ -71,18 +88,48 @@ def test_the_report_and_results_show_the_xtreme_score(tmp_path):
 
 def test_no_xtreme_score_without_marked_tasks(tmp_path):
     store = ResultStore(tmp_path / "old.sqlite")
-    store.write_cell([ResultRow(cell_key="k", task="pos", metric="accuracy", model="m", method="baseline",
-                                source="en", target="de", seed=1, score=0.9, n_examples=1, config_hash="h",
-                                code_version="0")])
+    store.write_cell(
+        [
+            ResultRow(
+                cell_key="k",
+                task="pos",
+                metric="accuracy",
+                model="m",
+                method="baseline",
+                source="en",
+                target="de",
+                seed=1,
+                score=0.9,
+                n_examples=1,
+                config_hash="h",
+                code_version="0",
+            )
+        ]
+    )
     assert xtreme_scores(store.dataframe(), store.metric_roles()) is None
     assert 'id="xtreme"' not in render_report(store, "x")
 
 
 def test_english_is_no_missing_language_of_the_tasks_it_pivots(tmp_path):
     store = ResultStore(tmp_path / "r.sqlite")
-    store.write_cell([ResultRow(cell_key="k", task="tatoeba", metric="accuracy", model="m", method="baseline",
-                                source="en", target="de", seed=1, score=0.9, n_examples=1, config_hash="h",
-                                code_version="0")])
+    store.write_cell(
+        [
+            ResultRow(
+                cell_key="k",
+                task="tatoeba",
+                metric="accuracy",
+                model="m",
+                method="baseline",
+                source="en",
+                target="de",
+                seed=1,
+                score=0.9,
+                n_examples=1,
+                config_hash="h",
+                code_version="0",
+            )
+        ]
+    )
     store.write_metric_roles(metric_roles(["tatoeba"]))
     task = xtreme_scores(store.dataframe(), store.metric_roles()).tasks.iloc[0]
     assert "en" not in task["missing"] and "fr" in task["missing"]
@@ -90,10 +137,25 @@ def test_english_is_no_missing_language_of_the_tasks_it_pivots(tmp_path):
 
 def _qa_rows(task: str, data: dict[str, dict[str, str]], seed: int = 1) -> list[ResultRow]:
     """em_f1-marked QA rows of one cell, one target per `data` entry with that data provenance."""
-    return [ResultRow(cell_key=f"{task}-{seed}", task=task, metric=metric, model="m", method="baseline", source="en",
-                      target=target, seed=seed, score=score, n_examples=10, config_hash="h", code_version="0",
-                      data_checksums=sums)
-            for target, sums in data.items() for metric, score in (("f1", 0.6), ("exact_match", 0.4))]
+    return [
+        ResultRow(
+            cell_key=f"{task}-{seed}",
+            task=task,
+            metric=metric,
+            model="m",
+            method="baseline",
+            source="en",
+            target=target,
+            seed=seed,
+            score=score,
+            n_examples=10,
+            config_hash="h",
+            code_version="0",
+            data_checksums=sums,
+        )
+        for target, sums in data.items()
+        for metric, score in (("f1", 0.6), ("exact_match", 0.4))
+    ]
 
 
 TRAIN = {"hub:rajpurkar/squad@plain_text:train": "rajpurkar/squad@plain_text#abc"}
@@ -102,15 +164,21 @@ TRAIN = {"hub:rajpurkar/squad@plain_text:train": "rajpurkar/squad@plain_text#abc
 def _tydiqa_scores(tmp_path, data: dict[str, dict[str, str]]):
     store = ResultStore(tmp_path / "results.sqlite")
     store.write_cell(_qa_rows("tydiqa", data))
-    store.write_metric_roles([MetricRole("tydiqa", "f1", True, True, "F1", "tydiqa"),
-                              MetricRole("tydiqa", "exact_match", False, None, "EM", "tydiqa")])
+    store.write_metric_roles(
+        [
+            MetricRole("tydiqa", "f1", True, True, "F1", "tydiqa"),
+            MetricRole("tydiqa", "exact_match", False, None, "EM", "tydiqa"),
+        ]
+    )
     return xtreme_scores(store.dataframe(), store.metric_roles()), store
 
 
 def test_targets_scored_on_one_shared_test_set_do_not_count(tmp_path):
     mixed = {"hub:google/xtreme@tydiqa:validation": "hub"}  # every target scored on the whole mixed split
     own = {"hub:google/xtreme@tydiqa:validation (only fi)": "google/xtreme@tydiqa#abc"}
-    scores, store = _tydiqa_scores(tmp_path, {"ar": {**TRAIN, **mixed}, "bn": {**TRAIN, **mixed}, "fi": {**TRAIN, **own}})
+    scores, store = _tydiqa_scores(
+        tmp_path, {"ar": {**TRAIN, **mixed}, "bn": {**TRAIN, **mixed}, "fi": {**TRAIN, **own}}
+    )
     task = scores.tasks.iloc[0]
     assert task["shared"] == ["ar", "bn"] and task["languages"] == ["fi"] and task["partial"]
     assert {"ar", "bn"} <= set(task["missing"]) and task["score"] == pytest.approx(0.5)
@@ -130,9 +198,13 @@ def test_every_target_on_one_shared_test_set_leaves_the_task_without_a_score(tmp
 
 
 def test_targets_on_their_own_test_data_all_count(tmp_path):
-    scores, _ = _tydiqa_scores(tmp_path, {
-        code: {**TRAIN, f"hub:google/xtreme@tydiqa:validation (only {code})": "google/xtreme@tydiqa#abc"}
-        for code in ("ar", "fi")})
+    scores, _ = _tydiqa_scores(
+        tmp_path,
+        {
+            code: {**TRAIN, f"hub:google/xtreme@tydiqa:validation (only {code})": "google/xtreme@tydiqa#abc"}
+            for code in ("ar", "fi")
+        },
+    )
     task = scores.tasks.iloc[0]
     assert task["shared"] == [] and task["languages"] == ["ar", "fi"]
     assert set(task["missing"]) == {language.code for language in languages_for_task("tydiqa")} - {"ar", "fi"}

@@ -34,6 +34,7 @@ the window whose centre is nearest to it, where simalign truncates the sentence 
 issue #46). ``dtype="bfloat16"`` runs the encoder in bfloat16 (similarities stay float32): about twice the
 speed where the hardware has bf16 units, but no longer simalign's links; ``float32`` (default) keeps them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -156,7 +157,9 @@ class WordAligner:
         word_ids = [np.asarray(encoding.word_ids(s), dtype=np.int64) for s in range(len(sentences))]
         vectors = self._embed(encoding["input_ids"])
         if self.skip:
-            kept = [_content_units(np.asarray(ids), words, self.skip) for ids, words in zip(encoding["input_ids"], word_ids)]
+            kept = [
+                _content_units(np.asarray(ids), words, self.skip) for ids, words in zip(encoding["input_ids"], word_ids)
+            ]
             vectors = [v[torch.as_tensor(keep, device=v.device)] for v, keep in zip(vectors, kept)]
             word_ids = [words[keep] for words, keep in zip(word_ids, kept)]
         if self.config.token_type == "bpe":
@@ -218,8 +221,13 @@ class WordAligner:
         cols = np.array([len(units[2 * p + 1].words) for p in block])
         return np.where(_real_cells(sim.shape, rows, cols), sim, np.float32(PAD))
 
-    def _decide(self, block: list[int], sim: np.ndarray, sides: list[tuple[_Units, _Units]],
-                found: dict[str, list[set[tuple[int, int]]]]) -> None:
+    def _decide(
+        self,
+        block: list[int],
+        sim: np.ndarray,
+        sides: list[tuple[_Units, _Units]],
+        found: dict[str, list[set[tuple[int, int]]]],
+    ) -> None:
         """Add each method's word links for a block of pairs to ``found``."""
         rows = np.array([len(s.words) for s, _ in sides])
         cols = np.array([len(t.words) for _, t in sides])

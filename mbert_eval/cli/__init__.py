@@ -6,6 +6,7 @@ code 2, never a traceback; whatever was already computed stays in the store.
 experiments: validate, run, results · listing: ls · corpora: synth, text, pretrain, mining-mix · quickstart ·
 report · align: align, align-eval · schedule · models. `main` is the console script `mbert-eval`.
 """
+
 from __future__ import annotations
 
 import click
@@ -27,6 +28,20 @@ def main() -> None:
     """Zero-shot cross-lingual transfer evaluation for multilingual encoders."""
 
 
-for command in (validate, run, results, report, align, align_eval, schedule, models, ls, synth, text, pretrain,
-                mining_mix, quickstart):
+for command in (
+    validate,
+    run,
+    results,
+    report,
+    align,
+    align_eval,
+    schedule,
+    models,
+    ls,
+    synth,
+    text,
+    pretrain,
+    mining_mix,
+    quickstart,
+):
     main.add_command(command)

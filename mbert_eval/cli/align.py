@@ -1,5 +1,6 @@
 """`mbert-eval align` and `mbert-eval align-eval`: SimAlign word alignment (Jalili Sabet et al. 2020) of
 whitespace-tokenized parallel text into Pharaoh links, and its scores against gold (Och & Ney 2003)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,27 +38,56 @@ def read_word_pairs(inputs: tuple[str, ...]) -> list[tuple[list[str], list[str]]
 @click.option("--model", required=True, help="Model folder (or Hub name) whose hidden states align the words.")
 @click.option("--layer", default=8, show_default=True, help="Hidden layer (0 = embeddings); 8 is SimAlign's for mBERT.")
 @click.option("--method", default="argmax", show_default=True, help="SimAlign matching: argmax, itermax or match.")
-@click.option("--token-type", default="bpe", show_default=True,
-              help="Align subwords and map to words (bpe), or align word vectors (word).")
+@click.option(
+    "--token-type",
+    default="bpe",
+    show_default=True,
+    help="Align subwords and map to words (bpe), or align word vectors (word).",
+)
 @click.option("--batch-size", default=32, show_default=True, help="Sequences per forward pass.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
-@click.option("--dtype", default="float32", show_default=True,
-              help="Encoder precision: float32 gives simalign's links; bfloat16 is faster where the hardware has "
-                   "bf16 units, and a few links differ.")
-@click.option("--keep-space-markers", is_flag=True,
-              help="Align bare `▁` pieces too, as simalign does (by default they are left out of words that have "
-                   "other subwords; only SentencePiece vocabularies have them).")
+@click.option(
+    "--dtype",
+    default="float32",
+    show_default=True,
+    help="Encoder precision: float32 gives simalign's links; bfloat16 is faster where the hardware has "
+    "bf16 units, and a few links differ.",
+)
+@click.option(
+    "--keep-space-markers",
+    is_flag=True,
+    help="Align bare `▁` pieces too, as simalign does (by default they are left out of words that have "
+    "other subwords; only SentencePiece vocabularies have them).",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Pharaoh file to write (0-indexed i-j).")
-def align(inputs: tuple[str, ...], model: str, layer: int, method: str, token_type: str, batch_size: int,
-          device: str, dtype: str, keep_space_markers: bool, out: str) -> None:
+def align(
+    inputs: tuple[str, ...],
+    model: str,
+    layer: int,
+    method: str,
+    token_type: str,
+    batch_size: int,
+    device: str,
+    dtype: str,
+    keep_space_markers: bool,
+    out: str,
+) -> None:
     """Word-align INPUTS (one `src ||| tgt` file, or source and target files) with SimAlign."""
     from mbert_eval.aligner.word_aligner import (  # torch and scipy: only when aligning
         WordAligner,
         WordAlignerConfig,
     )
 
-    config = WordAlignerConfig(model, layer=layer, methods=(method,), token_type=token_type, batch_size=batch_size,
-                           device=device, dtype=dtype, skip_space_markers=not keep_space_markers)
+    config = WordAlignerConfig(
+        model,
+        layer=layer,
+        methods=(method,),
+        token_type=token_type,
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
+        skip_space_markers=not keep_space_markers,
+    )
     pairs = read_word_pairs(inputs)
     links = WordAligner(config).align(pairs)[method]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -66,17 +96,29 @@ def align(inputs: tuple[str, ...], model: str, layer: int, method: str, token_ty
 
 
 @click.command("align-eval")
-@click.option("--gold", required=True, type=click.Path(dir_okay=False),
-              help="Gold Pharaoh file (i-j sure, ipj possible).")
+@click.option(
+    "--gold", required=True, type=click.Path(dir_okay=False), help="Gold Pharaoh file (i-j sure, ipj possible)."
+)
 @click.option("--pred", required=True, type=click.Path(dir_okay=False), help="Predicted Pharaoh file, 0-indexed.")
-@click.option("--one-indexed/--zero-indexed", "one_indexed", default=None,
-              help="Index base of the gold file (awesome-align's enfr.gold is 1-indexed) [default: read off the "
-                   "file: an index 0 means 0-indexed, an index at a sentence's end (with --text) 1-indexed].")
-@click.option("--text", multiple=True, type=click.Path(dir_okay=False),
-              help=f"The aligned text ({TEXT_HELP}; repeat for two files): every link is checked to be in range.")
-@click.option("--drop-out-of-range", is_flag=True,
-              help="Drop gold links past their sentence's end and count them, instead of refusing the file "
-                   "(needs --text; KFTT's ja-en gold has six such links).")
+@click.option(
+    "--one-indexed/--zero-indexed",
+    "one_indexed",
+    default=None,
+    help="Index base of the gold file (awesome-align's enfr.gold is 1-indexed) [default: read off the "
+    "file: an index 0 means 0-indexed, an index at a sentence's end (with --text) 1-indexed].",
+)
+@click.option(
+    "--text",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help=f"The aligned text ({TEXT_HELP}; repeat for two files): every link is checked to be in range.",
+)
+@click.option(
+    "--drop-out-of-range",
+    is_flag=True,
+    help="Drop gold links past their sentence's end and count them, instead of refusing the file "
+    "(needs --text; KFTT's ja-en gold has six such links).",
+)
 def align_eval(gold: str, pred: str, one_indexed: bool | None, text: tuple[str, ...], drop_out_of_range: bool) -> None:
     """Precision, recall, F1 and AER (Och & Ney 2003) of predicted word links against gold links."""
     from mbert_eval.metrics.aer import (
@@ -89,14 +131,20 @@ def align_eval(gold: str, pred: str, one_indexed: bool | None, text: tuple[str, 
     if one_indexed is None:
         base = index_base(read_pharaoh(gold), lengths)
         if base is None:
-            raise DataError(gold, "no link uses index 0, so the file may count words from 1: pass --one-indexed "
-                                  "(or --zero-indexed if it counts from 0), and --text to check every link's range")
+            raise DataError(
+                gold,
+                "no link uses index 0, so the file may count words from 1: pass --one-indexed "
+                "(or --zero-indexed if it counts from 0), and --text to check every link's range",
+            )
         one_indexed = base
     gold_links = read_pharaoh(gold, one_indexed=one_indexed)
     pred_links = read_pharaoh(pred)
     if len(gold_links) != len(pred_links):
-        raise DataError(pred, f"{len(pred_links)} alignment lines, but {gold} has {len(gold_links)}; "
-                              "both need one line per sentence pair")
+        raise DataError(
+            pred,
+            f"{len(pred_links)} alignment lines, but {gold} has {len(gold_links)}; "
+            "both need one line per sentence pair",
+        )
     notes = [f"gold {'1' if one_indexed else '0'}-indexed"]
     if lengths is None:
         notes.append("ranges not checked: pass --text")
@@ -111,6 +159,8 @@ def align_eval(gold: str, pred: str, one_indexed: bool | None, text: tuple[str, 
             raise UserError(f"{err}; --drop-out-of-range drops and counts such gold links") from None
         check_alignment_ranges(pred_links, lengths, pred)
     scores = alignment_scores(pred_links, gold_links)
-    click.echo(f"precision {scores.precision:.4f}  recall {scores.recall:.4f}  F1 {scores.f1:.4f}  "
-               f"AER {scores.aer:.4f}  ({len(gold_links)} pairs, {scores.predicted} predicted links, "
-               f"{scores.sure} sure gold links; {'; '.join(notes)})")
+    click.echo(
+        f"precision {scores.precision:.4f}  recall {scores.recall:.4f}  F1 {scores.f1:.4f}  "
+        f"AER {scores.aer:.4f}  ({len(gold_links)} pairs, {scores.predicted} predicted links, "
+        f"{scores.sure} sure gold links; {'; '.join(notes)})"
+    )

@@ -1,5 +1,6 @@
 """`mbert-eval synth`, `text`, `pretrain` and `mining-mix`: synthetic languages, pretraining corpora, pretrained
 encoders, offline mining data."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,20 +45,44 @@ def text(inputs: tuple[str, ...], out: str) -> None:
 @click.option("--tokenizer", default="wordpiece", show_default=True, type=click.Choice(["wordpiece", "unigram"]))
 @click.option("--vocab-size", default=8000, show_default=True)
 @click.option("--init-from", help="Continue pretraining from this checkpoint (folder or Hub name).")
-@click.option("--objective", "objectives", multiple=True, default=("mlm",), show_default=True,
-              help="mlm, tlm, or both (repeat the option) to mix them in one run.")
-@click.option("--parallel", nargs=2, multiple=True, type=click.Path(dir_okay=False), metavar="SRC TGT",
-              help="Line-aligned parallel files for tlm (repeatable); MLM uses their sides if no CORPUS.")
+@click.option(
+    "--objective",
+    "objectives",
+    multiple=True,
+    default=("mlm",),
+    show_default=True,
+    help="mlm, tlm, or both (repeat the option) to mix them in one run.",
+)
+@click.option(
+    "--parallel",
+    nargs=2,
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="SRC TGT",
+    help="Line-aligned parallel files for tlm (repeatable); MLM uses their sides if no CORPUS.",
+)
 @click.option("--max-steps", type=int, help="Stop after this many steps.")
 @click.option("--max-minutes", type=float, help="Stop after this much wall time.")
 @click.option("--learning-rate", type=float, help="Peak learning rate (default: BERT's 1e-4).")
 @click.option("--batch-size", type=int, help="Sequences per step (default 32).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
-def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, vocab_size: int,
-             init_from: str | None, objectives: tuple[str, ...], parallel: tuple[tuple[str, str], ...],
-             max_steps: int | None, max_minutes: float | None, learning_rate: float | None,
-             batch_size: int | None, seed: int, device: str) -> None:
+def pretrain(
+    corpus: tuple[str, ...],
+    out: str,
+    preset: str,
+    tokenizer: str,
+    vocab_size: int,
+    init_from: str | None,
+    objectives: tuple[str, ...],
+    parallel: tuple[tuple[str, str], ...],
+    max_steps: int | None,
+    max_minutes: float | None,
+    learning_rate: float | None,
+    batch_size: int | None,
+    seed: int,
+    device: str,
+) -> None:
     """Masked-LM pretraining of a BERT on CORPUS text files (one sentence a line, one language a
     file), or continued pretraining of any checkpoint with --init-from."""
     from mbert_eval.pretraining.loop import PretrainConfig
@@ -66,10 +91,18 @@ def pretrain(corpus: tuple[str, ...], out: str, preset: str, tokenizer: str, voc
     given = {"max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size}
     options = {key: value for key, value in given.items() if value is not None}
     config = PretrainConfig(
-        corpus=[Path(c) for c in corpus], out_dir=Path(out), preset=preset, tokenizer=tokenizer,
-        vocab_size=vocab_size, init_from=init_from, objectives=tuple(objectives),
+        corpus=[Path(c) for c in corpus],
+        out_dir=Path(out),
+        preset=preset,
+        tokenizer=tokenizer,
+        vocab_size=vocab_size,
+        init_from=init_from,
+        objectives=tuple(objectives),
         parallel=[(Path(source), Path(target)) for source, target in parallel],
-        max_minutes=max_minutes, seed=seed, device=device, **options,
+        max_minutes=max_minutes,
+        seed=seed,
+        device=device,
+        **options,
     )
     click.echo(f"model written to {run_pretraining(config)}")
 
@@ -78,8 +111,13 @@ TATOEBA_LANGUAGES = {"ara": "ar", "cmn": "zh", "deu": "de", "fra": "fr", "hin": 
 
 
 @click.command("mining-mix")
-@click.option("--tatoeba", default="../shared/data/tatoeba", show_default=True, type=click.Path(file_okay=False),
-              help="The folder of XTREME's Tatoeba pairs (tatoeba.xxx-eng.xxx / .eng).")
+@click.option(
+    "--tatoeba",
+    default="../shared/data/tatoeba",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The folder of XTREME's Tatoeba pairs (tatoeba.xxx-eng.xxx / .eng).",
+)
 @click.option("--out", default="runs/bucc-mix", show_default=True, type=click.Path(file_okay=False))
 @click.option("--kept", default=250, show_default=True, help="Gold pairs per split and language.")
 @click.option("--seed", default=0, show_default=True)
@@ -90,7 +128,9 @@ def mining_mix(tatoeba: str, out: str, kept: int, seed: int) -> None:
     from mbert_eval.errors import UserError
 
     folder = Path(tatoeba)
-    found = {iso3: code for iso3, code in TATOEBA_LANGUAGES.items() if (folder / f"tatoeba.{iso3}-eng.{iso3}").is_file()}
+    found = {
+        iso3: code for iso3, code in TATOEBA_LANGUAGES.items() if (folder / f"tatoeba.{iso3}-eng.{iso3}").is_file()
+    }
     if not found:
         raise UserError(f"no Tatoeba pairs (tatoeba.xxx-eng.xxx) in {folder}; pass --tatoeba")
     for iso3, code in found.items():
@@ -98,5 +138,7 @@ def mining_mix(tatoeba: str, out: str, kept: int, seed: int) -> None:
             write_tatoeba_bucc(folder, iso3, code, out, kept=kept, seed=seed)
         except ValueError as err:
             raise UserError(f"{code}: {err}") from None
-    click.echo(f"{len(found)} languages ({', '.join(sorted(found.values()))}), dev and test, written to {out}: "
-               f"use `test: {out}/{{lang}}-en.test.{{lang}}` and `dev: {out}/{{lang}}-en.dev.{{lang}}`")
+    click.echo(
+        f"{len(found)} languages ({', '.join(sorted(found.values()))}), dev and test, written to {out}: "
+        f"use `test: {out}/{{lang}}-en.test.{{lang}}` and `dev: {out}/{{lang}}-en.dev.{{lang}}`"
+    )

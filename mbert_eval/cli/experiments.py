@@ -1,4 +1,5 @@
 """`mbert-eval validate`, `run` and `results`: check a grid, run what is missing, show what is stored."""
+
 from __future__ import annotations
 
 import sys
@@ -46,14 +47,24 @@ def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: boo
         from mbert_eval.report import default_report_path, write_report
         from mbert_eval.store.results import ResultStore
 
-        path = write_report(ResultStore(summary.store), default_report_path(experiment.name),
-                            f"mbert-eval: {experiment.name}", config=stored_config(experiment))
+        path = write_report(
+            ResultStore(summary.store),
+            default_report_path(experiment.name),
+            f"mbert-eval: {experiment.name}",
+            config=stored_config(experiment),
+        )
         click.echo(f"report: {path}")
 
 
 @click.command()
-@click.option("--store", "store_path", type=click.Path(dir_okay=False), default="runs/quickstart/results.sqlite",
-              show_default=True, help="The results store (a run's OUTPUT/results.sqlite).")
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False),
+    default="runs/quickstart/results.sqlite",
+    show_default=True,
+    help="The results store (a run's OUTPUT/results.sqlite).",
+)
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write all rows as CSV ('-' for stdout).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write all rows as JSON ('-' for stdout).")
 @click.option("--all-metrics", is_flag=True, help="Show every metric, not only each task's main one.")

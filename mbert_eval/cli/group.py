@@ -1,4 +1,5 @@
 """The click group every command group of `mbert-eval` uses: user errors end in one line and exit code 2."""
+
 from __future__ import annotations
 
 from typing import NoReturn

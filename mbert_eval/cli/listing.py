@@ -1,4 +1,5 @@
 """`mbert-eval ls languages|tasks|methods|executors|metrics`: what the suite knows, read off its registries."""
+
 from __future__ import annotations
 
 import click

@@ -4,6 +4,7 @@
 Everything is cached: the family and the pretrained model are reused when their configs match, and
 the store skips finished cells, so a second run only rewrites the report.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,17 @@ from mbert_eval.synthetic.family import SynthConfig, generate_family
 FAMILY = SynthConfig(n_languages=4, seed=0)
 # MLM on each language's text and translation LM on the family's parallel text, batch by batch (Conneau & Lample
 # 2019): without TLM the tiny model never attends across two segments, and paraphrase pairs stay at chance.
-PRETRAINING = dict(preset="tiny", tokenizer="wordpiece", vocab_size=2000, max_steps=2400, batch_size=32,
-                   learning_rate=5e-4, max_length=64, seed=0, objectives=("mlm", "tlm"))
+PRETRAINING = dict(
+    preset="tiny",
+    tokenizer="wordpiece",
+    vocab_size=2000,
+    max_steps=2400,
+    batch_size=32,
+    learning_rate=5e-4,
+    max_length=64,
+    seed=0,
+    objectives=("mlm", "tlm"),
+)
 # a tiny model takes larger steps; few of them, so no decay (`benchmarks/bench_finetune.py`: linear decay to 0
 # over a short run undertrains)
 TRAINING = {"learning_rate": 5e-4, "batch_size": 32, "max_length": 128, "lr_schedule": "constant"}
@@ -66,9 +76,11 @@ def run_quickstart(out: Path, report: Path) -> tuple[RunSummary, Path]:
     family = generate_family(out / "synth", FAMILY)
     codes = [language.code for language in family.languages]
     parallel = [family.parallel(code)[:2] for code in codes[1:]]
-    model_dir = pretrain(PretrainConfig(
-        corpus=[family.mono(code) for code in codes], parallel=parallel, out_dir=out / "model", **PRETRAINING
-    ))
+    model_dir = pretrain(
+        PretrainConfig(
+            corpus=[family.mono(code) for code in codes], parallel=parallel, out_dir=out / "model", **PRETRAINING
+        )
+    )
     config_path = out / "quickstart.yaml"
     config_path.write_text(yaml.safe_dump(quickstart_config(out / "synth", model_dir, codes), sort_keys=False))
     experiment, problems = load_experiment(config_path)
@@ -81,10 +93,19 @@ def run_quickstart(out: Path, report: Path) -> tuple[RunSummary, Path]:
 REAL_MODEL = Path("runs/models/e5-small")
 PUD = ("ar", "de", "en", "es", "fr", "hi", "ru", "zh")  # the PUD treebanks: the same 1000 sentences in each
 TATOEBA = {"ar": "ara", "de": "deu", "es": "spa", "fr": "fra", "hi": "hin", "ru": "rus", "zh": "cmn"}  # XTREME's files
-REAL_TRAINING = {"learning_rate": 5e-5, "batch_size": 32, "max_length": 128, "lr_schedule": "constant",
-                 "word_embeddings": "freeze", "activation_checkpointing": True}  # the last two: under 4 GiB
-REAL_POS = {"train": "ud/en/en_lines-ud-train.conllu[0:1500]", "dev": "ud/en/en_lines-ud-dev.conllu[0:500]",
-            "epochs": 2}
+REAL_TRAINING = {
+    "learning_rate": 5e-5,
+    "batch_size": 32,
+    "max_length": 128,
+    "lr_schedule": "constant",
+    "word_embeddings": "freeze",
+    "activation_checkpointing": True,
+}  # the last two: under 4 GiB
+REAL_POS = {
+    "train": "ud/en/en_lines-ud-train.conllu[0:1500]",
+    "dev": "ud/en/en_lines-ud-dev.conllu[0:500]",
+    "epochs": 2,
+}
 
 
 def real_quickstart_config(data: str, model: str) -> dict:
@@ -102,8 +123,12 @@ def real_quickstart_config(data: str, model: str) -> dict:
         "training": dict(REAL_TRAINING),
         "output": "runs/quickstart-real",
         "tasks": {
-            "pos": {"train": f"{data}/{REAL_POS['train']}", "dev": f"{data}/{REAL_POS['dev']}",
-                    "test": f"{data}/ud/pud/{{lang}}_pud-ud-test.conllu", "epochs": REAL_POS["epochs"]},
+            "pos": {
+                "train": f"{data}/{REAL_POS['train']}",
+                "dev": f"{data}/{REAL_POS['dev']}",
+                "test": f"{data}/ud/pud/{{lang}}_pud-ud-test.conllu",
+                "epochs": REAL_POS["epochs"],
+            },
             "tatoeba": {
                 "test": {lang: f"{data}/tatoeba/tatoeba.{code}-eng.{code}" for lang, code in TATOEBA.items()},
                 "pivot": {lang: f"{data}/tatoeba/tatoeba.{code}-eng.eng" for lang, code in TATOEBA.items()},
@@ -126,25 +151,31 @@ def layer_peaks(store: ResultStore) -> list[str]:
         return []
     layered = frame[frame["metric"].str.contains(r"_layer\d+$", regex=True)]
     lines = []
-    for (task, model, method), rows in layered.groupby(["task", "model", "method"]):
+    for (task, _model, method), rows in layered.groupby(["task", "model", "method"]):
         curve = rows.assign(layer=rows["metric"].str.extract(r"_layer(\d+)$")[0].astype(int)).groupby("layer")["score"]
         means = curve.mean()
         best = int(means.idxmax())
         last = int(means.index.max())
         versus = "" if best == last else f"; the last, layer {last}, gives {100 * means[last]:.1f}"
-        lines.append(f"{task}: layer {best} is best for {method} ({100 * means[best]:.1f} mean over "
-                     f"{rows['target'].nunique()} languages{versus})")
+        lines.append(
+            f"{task}: layer {best} is best for {method} ({100 * means[best]:.1f} mean over "
+            f"{rows['target'].nunique()} languages{versus})"
+        )
     return lines
 
 
 def run_real_quickstart(data: Path, model: Path, out: Path, report: Path) -> tuple[RunSummary, Path]:
     """Run (or resume) the real-data quickstart: its config is written to `out` and run there."""
     if not (model / "config.json").is_file():
-        raise UserError(f"no model at {model}: run `mbert-eval models import e5-small` first "
-                        f"(it needs pip install -e \".[real]\"), or pass --model")
+        raise UserError(
+            f"no model at {model}: run `mbert-eval models import e5-small` first "
+            f'(it needs pip install -e ".[real]"), or pass --model'
+        )
     if not (data / "ud" / "pud").is_dir():
-        raise UserError(f"real data not found at {data}: pass --data DIR, the folder holding ud/, tatoeba/ and "
-                        f"alignment/ (../shared/data in a development checkout)")
+        raise UserError(
+            f"real data not found at {data}: pass --data DIR, the folder holding ud/, tatoeba/ and "
+            f"alignment/ (../shared/data in a development checkout)"
+        )
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     config = real_quickstart_config(str(data.resolve()), str(model.resolve()))
@@ -158,16 +189,37 @@ def run_real_quickstart(data: Path, model: Path, out: Path, report: Path) -> tup
 
 
 @click.command()
-@click.option("--real", is_flag=True,
-              help="Real data and a real encoder: multilingual-e5-small (after `mbert-eval models import e5-small`).")
-@click.option("--out", type=click.Path(file_okay=False),
-              help="Working folder [default: runs/quickstart, with --real runs/quickstart-real].")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False),
-              help="HTML report [default: reports/quickstart.html, with --real reports/quickstart-real.html].")
-@click.option("--data", default="../shared/data", show_default=True, type=click.Path(file_okay=False),
-              help="With --real: the folder holding ud/, tatoeba/ and alignment/.")
-@click.option("--model", "model_path", default="runs/models/e5-small", show_default=True,
-              type=click.Path(file_okay=False), help="With --real: the imported encoder.")
+@click.option(
+    "--real",
+    is_flag=True,
+    help="Real data and a real encoder: multilingual-e5-small (after `mbert-eval models import e5-small`).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Working folder [default: runs/quickstart, with --real runs/quickstart-real].",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="HTML report [default: reports/quickstart.html, with --real reports/quickstart-real.html].",
+)
+@click.option(
+    "--data",
+    default="../shared/data",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="With --real: the folder holding ud/, tatoeba/ and alignment/.",
+)
+@click.option(
+    "--model",
+    "model_path",
+    default="runs/models/e5-small",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="With --real: the imported encoder.",
+)
 def quickstart(real: bool, out: str | None, report_path: str | None, data: str, model_path: str) -> None:
     """Offline demo: synthetic family → tiny BERT → zero-shot POS and paraphrase → HTML report; with --real,
     multilingual-e5-small → zero-shot POS to every PUD language, Tatoeba at every layer, word alignment AER."""
@@ -189,4 +241,6 @@ def quickstart(real: bool, out: str | None, report_path: str | None, data: str, 
     click.echo(format_results(ResultStore(summary.store)))
     for line in layer_peaks(ResultStore(summary.store)):
         click.echo(line)
-    click.echo(f"report: {report} (open it in a browser; `mbert-eval results --store {summary.store}` prints this again)")
+    click.echo(
+        f"report: {report} (open it in a browser; `mbert-eval results --store {summary.store}` prints this again)"
+    )

@@ -1,4 +1,5 @@
 """`mbert-eval report`: write the report of a results store (HTML, CSV, Markdown, LaTeX or JSON)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,16 +19,28 @@ def _format_of(out: str | None, fmt: str | None) -> str:
 
 
 @click.command("report")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False), default="runs/quickstart/results.sqlite",
-              show_default=True, help="The results store (a run's OUTPUT/results.sqlite).")
-@click.option("--out", type=click.Path(dir_okay=False),
-              help="File to write [default: reports/NAME.EXT, NAME the store's folder].")
-@click.option("--format", "fmt", type=click.Choice(FORMATS),
-              help="Output format [default: from --out's suffix, else html].")
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False),
+    default="runs/quickstart/results.sqlite",
+    show_default=True,
+    help="The results store (a run's OUTPUT/results.sqlite).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="File to write [default: reports/NAME.EXT, NAME the store's folder]."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), help="Output format [default: from --out's suffix, else html]."
+)
 @click.option("--title", help="Page title [default: mbert-eval report: NAME].")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="An experiment config to mark in the metadata section (its hash is matched with the rows'); "
-                   "a config the store lacks is shown and used too.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="An experiment config to mark in the metadata section (its hash is matched with the rows'); "
+    "a config the store lacks is shown and used too.",
+)
 def report(store_path: str, out: str | None, fmt: str | None, title: str | None, config_path: str | None) -> None:
     """Write the report of a results store: tables, charts and run metadata."""
     from mbert_eval.report import write_report

@@ -6,6 +6,7 @@ another run holds); 3 a run found a regression (it is also in the job's report a
 job skipped because another run holds its lock is not an error there (the next slot runs it).
 Times are printed in UTC.
 """
+
 from __future__ import annotations
 
 import signal
@@ -69,10 +70,14 @@ def list_jobs(ctx: click.Context, jobs_file: str) -> None:
     for job in jobs.jobs.values():
         following = job.next_slot(now)
         last = history.runs(job.name, limit=1)
-        click.echo(f"{job.name}: '{job.schedule}' ({job.trigger.timezone}), next slot "
-                   f"{iso(following) if following else 'never'}; config {job.config}; report {job.report}")
-        click.echo(f"  models: {', '.join(job.models) or '(from the config)'}; thresholds: "
-                   f"{', '.join(f'{k} {v:g}' for k, v in job.thresholds.items()) or 'none'}")
+        click.echo(
+            f"{job.name}: '{job.schedule}' ({job.trigger.timezone}), next slot "
+            f"{iso(following) if following else 'never'}; config {job.config}; report {job.report}"
+        )
+        click.echo(
+            f"  models: {', '.join(job.models) or '(from the config)'}; thresholds: "
+            f"{', '.join(f'{k} {v:g}' for k, v in job.thresholds.items()) or 'none'}"
+        )
         click.echo(f"  last run: {describe_run(last[0]) if last else 'never'}")
 
 
@@ -113,8 +118,10 @@ def daemon(jobs_file: str) -> None:
     jobs = sched.load_jobs(jobs_file)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo(f"scheduler running {len(jobs.jobs)} job(s) from {jobs.path}; job store {jobs.jobstore_path}; "
-               "Ctrl-C or SIGTERM stops it")
+    click.echo(
+        f"scheduler running {len(jobs.jobs)} job(s) from {jobs.path}; job store {jobs.jobstore_path}; "
+        "Ctrl-C or SIGTERM stops it"
+    )
     try:
         sched.run_daemon(jobs, stop)
     except KeyboardInterrupt:

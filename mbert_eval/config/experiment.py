@@ -1,5 +1,6 @@
 """The experiment config as typed dataclasses: a grid of models × tasks × source languages × methods × seeds,
 each cell evaluated on every target language. Defaults follow XTREME (Hu et al. 2020)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -75,14 +76,14 @@ class MethodConfig:
     layer_mix: bool = False  # learned softmax-weighted sum of all layers (Peters et al. 2018)
 
     @classmethod
-    def from_name(cls, name: str) -> "MethodConfig":
+    def from_name(cls, name: str) -> MethodConfig:
         """Parse `tlm+align+freeze3`-style names; unknown parts are left to validation."""
         method = cls(name=name)
         for part in name.split("+"):
             if part == "baseline":
                 continue
             if re.fullmatch(r"freeze\d+", part):
-                method.freeze = int(part[len("freeze"):])
+                method.freeze = int(part[len("freeze") :])
             elif part == "mix":
                 method.layer_mix = True
             else:
@@ -146,7 +147,9 @@ class Experiment:
     sources: list[str] = field(default_factory=lambda: ["en"])
     targets: list[str] = field(default_factory=list)
     methods: list[MethodConfig] = field(default_factory=lambda: [MethodConfig()])
-    baseline: str | None = None  # the method every other is compared with (Δ); default: `baseline` if listed, else the first
+    baseline: str | None = (
+        None  # the method every other is compared with (Δ); default: `baseline` if listed, else the first
+    )
     seeds: list[int] = field(default_factory=lambda: [1])
     training: TrainingConfig = field(default_factory=TrainingConfig)
     name: str = "experiment"

@@ -1,6 +1,7 @@
 """Reading an experiment: YAML (errors name file:line; `read_yaml`, which the jobs file uses too),
 `--set key.path=value` overrides, typed conversion that collects every problem with its key path, model paths
 anchored at the config's folder."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,8 +61,9 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple
             raise UserError(f"config file not found: {file}")
         raw = read_yaml(file)
         if raw is None:
-            raise UserError(f"{file}: the config is empty (an experiment names at least its models: and tasks:; "
-                            "see examples/)")
+            raise UserError(
+                f"{file}: the config is empty (an experiment names at least its models: and tasks:; see examples/)"
+            )
         if not isinstance(raw, dict):
             raise UserError(f"{file}: the config must be a YAML mapping")
         base = file.resolve().parent

@@ -1,5 +1,6 @@
 """Plain YAML data → typed dataclasses, collecting every problem with its key path instead of raising
 (unknown keys with "did you mean", wrong types)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -87,4 +88,6 @@ def _type_name(hint: Any) -> str:
         return "a mapping"
     if origin is list:
         return "a list"
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, getattr(hint, "__name__", str(hint)))
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        hint, getattr(hint, "__name__", str(hint))
+    )

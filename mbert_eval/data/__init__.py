@@ -1,4 +1,5 @@
 """Data readers: every supported file format in, plain records out; malformed input raises DataError."""
+
 from mbert_eval.data.alignments import (
     check_alignment_ranges,
     drop_out_of_range,

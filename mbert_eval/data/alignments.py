@@ -1,4 +1,5 @@
 """Read, check and write Pharaoh-format word alignments (``i-j`` sure, ``ipj`` possible)."""
+
 import re
 from pathlib import Path
 
@@ -59,8 +60,9 @@ def check_alignment_ranges(links: list[AlignmentLinks], pairs: list[tuple[int, i
                 )
 
 
-def drop_out_of_range(links: list[AlignmentLinks], pairs: list[tuple[int, int]]
-                      ) -> tuple[list[AlignmentLinks], int, int | None]:
+def drop_out_of_range(
+    links: list[AlignmentLinks], pairs: list[tuple[int, int]]
+) -> tuple[list[AlignmentLinks], int, int | None]:
     """The links without those past their pair's (source, target) lengths, how many were dropped, and the
     first line (1-based) that had one: for gold files with a few known-bad links (KFTT's ja-en gold has six)."""
     kept, dropped, first = [], 0, None
@@ -80,14 +82,16 @@ def index_base(links: list[AlignmentLinks], pairs: list[tuple[int, int]] | None)
     link (awesome-align issue #43)."""
     if any(0 in link for alignment in links for link in alignment.possible):
         return False
-    if pairs is not None and any(i == m or j == n for alignment, (m, n) in zip(links, pairs)
-                                 for i, j in alignment.possible):
+    if pairs is not None and any(
+        i == m or j == n for alignment, (m, n) in zip(links, pairs) for i, j in alignment.possible
+    ):
         return True
     return None
 
 
-def read_gold_links(path: PathLike, lengths: list[tuple[int, int]], one_indexed: bool | None = None,
-                    with_ids: bool = False) -> list[AlignmentLinks]:
+def read_gold_links(
+    path: PathLike, lengths: list[tuple[int, int]], one_indexed: bool | None = None, with_ids: bool = False
+) -> list[AlignmentLinks]:
     """Gold links checked against their sentence pairs' (source, target) lengths. With `one_indexed=None` the
     index base is read off the file: an index 0 anywhere means 0-indexed; otherwise an index equal to its
     sentence's length (impossible when counting from 0) means 1-indexed; a file that shows neither is refused
@@ -95,8 +99,11 @@ def read_gold_links(path: PathLike, lengths: list[tuple[int, int]], one_indexed:
     if one_indexed is None:
         one_indexed = index_base(read_pharaoh(path, with_ids=with_ids), lengths)
         if one_indexed is None:
-            raise DataError(path, "cannot tell whether the links count words from 0 or from 1 (no index 0, none at a "
-                                  "sentence's end); say so with the task's `one_indexed: true|false`")
+            raise DataError(
+                path,
+                "cannot tell whether the links count words from 0 or from 1 (no index 0, none at a "
+                "sentence's end); say so with the task's `one_indexed: true|false`",
+            )
     links = read_pharaoh(path, one_indexed=one_indexed, with_ids=with_ids)
     check_alignment_ranges(links, lengths, path)
     return links

@@ -8,12 +8,13 @@ sample and training sets dev and test, Hu et al. 2020). Naming either sentence f
 `tatoeba_mix` hides Tatoeba pairs (Artetxe & Schwenk 2019) among unpaired sentences in the same way, for tests
 and offline runs where BUCC itself (not redistributable on the Hub in this shape) is absent.
 """
+
 from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from mbert_eval.data.parallel import read_id_sentences, read_parallel
 from mbert_eval.data.types import MiningCorpus, ParallelPair, PathLike, read_lines
@@ -74,8 +75,15 @@ def _key(sentence: str) -> str:
     return " ".join(_WORD.findall(sentence.casefold()))
 
 
-def tatoeba_mix(pairs: Sequence[ParallelPair], distractors: Iterable[str], *, split: str, kept: int,
-                languages: tuple[str, str] = ("xx", "en"), seed: int = 0) -> MiningCorpus:
+def tatoeba_mix(
+    pairs: Sequence[ParallelPair],
+    distractors: Iterable[str],
+    *,
+    split: str,
+    kept: int,
+    languages: tuple[str, str] = ("xx", "en"),
+    seed: int = 0,
+) -> MiningCorpus:
     """A BUCC-like split: `kept` of `pairs` (one language's Tatoeba pairs) are the gold pairs, hidden among the
     split's other source sentences (their translations left out) and the target-side `distractors` (e.g. the
     English sides of the other languages' Tatoeba files).
@@ -118,8 +126,9 @@ def tatoeba_mix(pairs: Sequence[ParallelPair], distractors: Iterable[str], *, sp
     return MiningCorpus(sides[0], sides[1], frozenset((ids[0][i], ids[1][i]) for i in range(kept)))
 
 
-def write_tatoeba_bucc(tatoeba: PathLike, iso3: str, code: str, folder: PathLike, kept: int,
-                       seed: int = 0) -> dict[str, Path]:
+def write_tatoeba_bucc(
+    tatoeba: PathLike, iso3: str, code: str, folder: PathLike, kept: int, seed: int = 0
+) -> dict[str, Path]:
     """BUCC-like dev and test files `{code}-en.{split}.*` in `folder` from the Tatoeba folder's
     `tatoeba.{iso3}-eng.*` pairs, with the English sides of its other `tatoeba.*-eng.eng` files as target
     distractors (see `tatoeba_mix`); returns each split's source file."""
@@ -127,6 +136,12 @@ def write_tatoeba_bucc(tatoeba: PathLike, iso3: str, code: str, folder: PathLike
     pairs = read_parallel(tatoeba / f"tatoeba.{iso3}-eng.{iso3}", tatoeba / f"tatoeba.{iso3}-eng.eng")
     others = sorted(p for p in tatoeba.glob("tatoeba.*-eng.eng") if p.name != f"tatoeba.{iso3}-eng.eng")
     distractors = [line.strip() for path in others for line in read_lines(path) if line.strip()]
-    return {split: write_bucc(folder, tatoeba_mix(pairs, distractors, split=split, kept=kept,
-                                                  languages=(code, "en"), seed=seed), (code, "en"), split)
-            for split in SPLITS}
+    return {
+        split: write_bucc(
+            folder,
+            tatoeba_mix(pairs, distractors, split=split, kept=kept, languages=(code, "en"), seed=seed),
+            (code, "en"),
+            split,
+        )
+        for split in SPLITS
+    }

@@ -3,6 +3,7 @@
 Each file is hashed once per (path, size, mtime): the checksums are memoised in-process, and a caller may
 hand over those of an earlier process (`remember`, e.g. a results store's record of them) and keep the ones
 now current (`current_hashes`), so that a rerun over an unchanged 470 MB model folder hashes nothing."""
+
 import hashlib
 import os
 from collections.abc import Iterable, Mapping

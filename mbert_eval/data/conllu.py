@@ -1,4 +1,5 @@
 """Read Universal Dependencies CoNLL-U files as sentences of (FORM, UPOS) pairs."""
+
 import re
 
 from mbert_eval.data.types import PathLike, TaggedSentence, read_tagged_sentences
@@ -28,7 +29,9 @@ def read_conllu(path: PathLike) -> list[TaggedSentence]:
         if _MULTIWORD_ID.fullmatch(word_id) or _EMPTY_NODE_ID.fullmatch(word_id):
             return None
         if not _WORD_ID.fullmatch(word_id):
-            raise DataError(path, f"word id {word_id!r} is not an integer, a range (1-2) or an empty node (1.1)", number)
+            raise DataError(
+                path, f"word id {word_id!r} is not an integer, a range (1-2) or an empty node (1.1)", number
+            )
         form, upos = columns[1], columns[3]
         if not form:
             raise DataError(path, "empty FORM (column 2)", number)

@@ -8,6 +8,7 @@ Where it reads from: ``datasets`` reads a local folder named like the repository
 to the current directory) before the Hub, then the Hub (at the spec's ``#REVISION`` if pinned), then, offline,
 its cache. Each spec is loaded once per process; `hub_fingerprint` says which of these supplied it.
 """
+
 import hashlib
 import os
 import re
@@ -31,7 +32,10 @@ _HUB_SPEC = re.compile(
 # legacy ids without a namespace, which the Hub now refuses (huggingface/datasets#8612), and the repos
 # they used to redirect to (lm-evaluation-harness #3846/#3852 moved to the same ids)
 NAMESPACED = {
-    "xnli": "facebook/xnli", "squad": "rajpurkar/squad", "xquad": "google/xquad", "xtreme": "google/xtreme",
+    "xnli": "facebook/xnli",
+    "squad": "rajpurkar/squad",
+    "xquad": "google/xquad",
+    "xtreme": "google/xtreme",
     "paws-x": "google-research-datasets/paws-x",
 }
 _PAIR_COLUMNS = (("premise", "hypothesis"), ("sentence1", "sentence2"))
@@ -61,8 +65,10 @@ def namespace_problem(dataset: str) -> str | None:
     if len(parts) == 2 and all(parts):
         return None
     if dataset in NAMESPACED:
-        return (f"the Hub no longer accepts the bare id {dataset!r} (ids are 'namespace/name' now): "
-                f"use {NAMESPACED[dataset]!r}")
+        return (
+            f"the Hub no longer accepts the bare id {dataset!r} (ids are 'namespace/name' now): "
+            f"use {NAMESPACED[dataset]!r}"
+        )
     return f"{dataset!r} is not a Hub dataset id: ids are 'namespace/name', e.g. 'facebook/xnli'"
 
 
@@ -183,8 +189,9 @@ def _class_names(feature: Any) -> list[str] | None:
     return list(inner.names) if isinstance(inner, ClassLabel) else None
 
 
-def read_hub_tagged(dataset: str, config: str | None, split: str, tag_column: str,
-                    revision: str | None = None) -> list[TaggedSentence]:
+def read_hub_tagged(
+    dataset: str, config: str | None, split: str, tag_column: str, revision: str | None = None
+) -> list[TaggedSentence]:
     """Read a token-tagging split (columns ``tokens`` and ``tag_column``); ClassLabel ids become tag names.
 
     E.g. ``google/xtreme`` config ``udpos.German`` with ``pos_tags``, or ``PAN-X.de`` with ``ner_tags``.
@@ -210,7 +217,9 @@ def read_hub_pairs(dataset: str, config: str | None, split: str, revision: str |
     if "label" not in rows.column_names:
         return [SentencePair(first, second, None) for first, second in zip(firsts, seconds)]
     names = _class_names(rows.features["label"])
-    labels = [None if label is None or label == -1 else names[label] if names else str(label) for label in rows["label"]]
+    labels = [
+        None if label is None or label == -1 else names[label] if names else str(label) for label in rows["label"]
+    ]
     return [SentencePair(first, second, label) for first, second, label in zip(firsts, seconds, labels)]
 
 
@@ -219,7 +228,9 @@ def _hub_answers(answers: Any, question_id: str, source: str) -> tuple[Answer, .
     texts = answers.get("text") if isinstance(answers, dict) else None
     starts = answers.get("answer_start") if isinstance(answers, dict) else None
     if not isinstance(texts, list) or not isinstance(starts, list) or len(texts) != len(starts):
-        raise DataError(source, f"question {question_id!r}: 'answers' needs equally long 'text' and 'answer_start' lists")
+        raise DataError(
+            source, f"question {question_id!r}: 'answers' needs equally long 'text' and 'answer_start' lists"
+        )
     if not all(isinstance(text, str) for text in texts) or not all(type(start) is int for start in starts):
         raise DataError(source, f"question {question_id!r}: answer texts must be strings and answer_start integers")
     return tuple(Answer(text, start) for text, start in zip(texts, starts))

@@ -1,4 +1,5 @@
 """Read sentence-pair classification TSV files (XNLI, PAWS-X), labeled or unlabeled."""
+
 from mbert_eval.data.types import PathLike, SentencePair, read_lines
 from mbert_eval.errors import DataError
 

@@ -1,4 +1,5 @@
 """Read parallel text: two line-aligned files, awesome-align ``src ||| tgt`` bitext, ``id<TAB>sentence`` files."""
+
 from mbert_eval.data.types import ParallelPair, PathLike, read_lines
 from mbert_eval.errors import DataError
 
@@ -34,7 +35,11 @@ def read_parallel_bitext(path: PathLike) -> list[ParallelPair]:
     for number, line in enumerate(_sentence_lines(path), start=1):
         sides = f" {line} ".split(_BITEXT_SEPARATOR)  # padded so a bare leading/trailing "|||" still splits
         if len(sides) != 2:
-            raise DataError(path, f"expected exactly one {_BITEXT_SEPARATOR.strip()!r} separator with spaces around it, found {len(sides) - 1}", number)
+            raise DataError(
+                path,
+                f"expected exactly one {_BITEXT_SEPARATOR.strip()!r} separator with spaces around it, found {len(sides) - 1}",
+                number,
+            )
         source, target = sides[0].strip(), sides[1].strip()
         if not source or not target:
             raise DataError(path, f"empty {'source' if not source else 'target'} side", number)

@@ -1,5 +1,6 @@
 """Where examples come from, as a config writes it: a file or `hub:DATASET[@CONFIG]:SPLIT`, with `{lang}`,
 `{iso3}` and `{name}` filled in per language and an optional `[start:stop]` slice."""
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,7 @@ class DataSpec:
     language: str | None = None
 
     @classmethod
-    def parse(cls, text: str, language: Language | None = None, base_dir: Path | None = None) -> "DataSpec":
+    def parse(cls, text: str, language: Language | None = None, base_dir: Path | None = None) -> DataSpec:
         """Fill in `{lang}`/`{iso3}`/`{name}`, split off a `[start:stop]` slice, anchor relative paths."""
         if language is not None:
             text = text.format(lang=language.code, iso3=language.iso639_3, name=language.name)

@@ -7,9 +7,11 @@ Checks are exact: every answer must be non-empty and equal ``context[answer_star
 (no allowance for off-by-whitespace offsets), every question needs an answer (SQuAD v2.0's unanswerable
 questions are refused) and ids are unique.
 """
+
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from mbert_eval.data.types import Answer, PathLike, QAExample, read_lines
 from mbert_eval.errors import DataError
@@ -24,8 +26,8 @@ def _answer_problem(context: str, number: int, answer: Answer) -> str | None:
         return f"answer {number} is empty"
     if answer.start < 0 or end > len(context):
         return f"answer {number} {answer.text!r} spans [{answer.start}, {end}), outside its context of {len(context)} characters"
-    if context[answer.start:end] != answer.text:
-        return f"answer {number} {answer.text!r} does not match its context at {answer.start}, which reads {context[answer.start:end]!r}"
+    if context[answer.start : end] != answer.text:
+        return f"answer {number} {answer.text!r} does not match its context at {answer.start}, which reads {context[answer.start : end]!r}"
     return None
 
 
@@ -65,7 +67,9 @@ def _answer(record: Any, question_id: str, number: int, path: PathLike) -> Answe
     """One ``{"text", "answer_start"}`` record as an Answer."""
     start = record.get("answer_start") if isinstance(record, dict) else None
     if not isinstance(record, dict) or not isinstance(record.get("text"), str) or type(start) is not int:
-        raise DataError(path, f"question {question_id!r}: answer {number} needs a 'text' string and an integer 'answer_start'")
+        raise DataError(
+            path, f"question {question_id!r}: answer {number} needs a 'text' string and an integer 'answer_start'"
+        )
     return Answer(record["text"], start)
 
 
@@ -78,7 +82,9 @@ def _question(record: Any, context: str, where: str, path: PathLike) -> QAExampl
         raise DataError(path, f"question {question_id!r}: no 'question' string")
     answers = record.get("answers")
     if not isinstance(answers, list) or not answers:
-        raise DataError(path, f"question {question_id!r}: no answers (SQuAD v2.0 unanswerable questions are not supported)")
+        raise DataError(
+            path, f"question {question_id!r}: no answers (SQuAD v2.0 unanswerable questions are not supported)"
+        )
     return QAExample(
         question_id,
         record["question"],
@@ -117,10 +123,12 @@ def write_squad(path: PathLike, examples: list[QAExample]) -> None:
     for example in examples:
         if not paragraphs or paragraphs[-1]["context"] != example.context:
             paragraphs.append({"context": example.context, "qas": []})
-        paragraphs[-1]["qas"].append({
-            "id": example.id,
-            "question": example.question,
-            "answers": [{"text": answer.text, "answer_start": answer.start} for answer in example.answers],
-        })
+        paragraphs[-1]["qas"].append(
+            {
+                "id": example.id,
+                "question": example.question,
+                "answers": [{"text": answer.text, "answer_start": answer.start} for answer in example.answers],
+            }
+        )
     document = {"version": "1.1", "data": [{"title": "", "paragraphs": paragraphs}]}
     Path(path).write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8", newline="\n")

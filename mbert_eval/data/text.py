@@ -1,4 +1,5 @@
 """Plain text out of any supported data file, one sentence a line, for pretraining corpora."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +32,7 @@ def _sentences(path: PathLike) -> list[str]:
     kind = detect_format(path)
     if kind == "conllu":
         prefix = "# text = "
-        texts = [line[len(prefix):].strip() for line in read_lines(path) if line.startswith(prefix)]
+        texts = [line[len(prefix) :].strip() for line in read_lines(path) if line.startswith(prefix)]
         return texts or [" ".join(s.tokens) for s in read_conllu(path)]
     if kind == "pairs":
         return [side for pair in read_sentence_pairs(path) for side in (pair.first, pair.second)]

@@ -1,7 +1,8 @@
 """Record types returned by the data readers, and the one text-file loader they all share."""
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from mbert_eval.errors import DataError
 

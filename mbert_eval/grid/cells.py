@@ -1,5 +1,6 @@
 """A grid's cells: (model, method, task, source, seed) with its targets, each cell's fine-tuning settings, and
 the key that names its results in the store (everything that can change its scores)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -53,8 +54,13 @@ def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTu
     method = method_of(experiment, cell.method)
     given = (experiment.tasks[cell.task].epochs, experiment.training.epochs, task.metadata.epochs)
     epochs = next(count for count in given if count is not None)
-    return FineTuneSettings(**{**asdict(experiment.training), "epochs": epochs}, seed=cell.seed,
-                            freeze=method.freeze, cache_frozen=method.cache_frozen, layer_mix=method.layer_mix)
+    return FineTuneSettings(
+        **{**asdict(experiment.training), "epochs": epochs},
+        seed=cell.seed,
+        freeze=method.freeze,
+        cache_frozen=method.cache_frozen,
+        layer_mix=method.layer_mix,
+    )
 
 
 def cell_key(experiment: Experiment, cell: Cell) -> str:
@@ -63,13 +69,20 @@ def cell_key(experiment: Experiment, cell: Cell) -> str:
     settings = fine_tune_settings(experiment, task, cell) if task.needs_training else None
     method = method_of(experiment, cell.method)
     identity = {
-        "model": cell.model, "method": method, "task": cell.task, "source": cell.source,
-        "seed": cell.seed, "settings": settings, "data": experiment.tasks[cell.task], "options": task.options(),
+        "model": cell.model,
+        "method": method,
+        "task": cell.task,
+        "source": cell.source,
+        "seed": cell.seed,
+        "settings": settings,
+        "data": experiment.tasks[cell.task],
+        "options": task.options(),
     }
     if method.chain:  # derived checkpoints depend on these too
         identity["method_settings"] = [experiment.parallel, experiment.tlm, experiment.align]
-    added = keyed_when_set(experiment.tasks[cell.task], experiment.training, method,
-                           *(identity.get("method_settings") or []))
+    added = keyed_when_set(
+        experiment.tasks[cell.task], experiment.training, method, *(identity.get("method_settings") or [])
+    )
     if added:  # settings added after keys were first recorded, where set (see KEYED_WHEN_SET)
         identity["added"] = added
     return stable_hash(identity)

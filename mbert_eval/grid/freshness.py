@@ -5,6 +5,7 @@ rewritten, a task whose scoring changed), the rows are stale and the cell is com
 Rows that record nothing about some content (stores written before fingerprints were kept, a Hub model not
 in the local cache, Hub data) are not stale for that reason alone; a row without a task version is version 1.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -36,13 +37,16 @@ def _changed_files(task: Task, cell: Cell, target: str, recorded: dict[str, str]
     source = lookup(cell.source)
     specs = [("training data", spec) for spec in task.data_specs(source)]
     specs += [("test data", spec) for spec in task.data_specs(source, lookup(target))]
-    return [(kind, str(spec)) for kind, spec in specs
-            if not spec.is_hub and str(spec) in recorded
-            and recorded[str(spec)] != file_checksum(Path(spec.location))]
+    return [
+        (kind, str(spec))
+        for kind, spec in specs
+        if not spec.is_hub and str(spec) in recorded and recorded[str(spec)] != file_checksum(Path(spec.location))
+    ]
 
 
-def stale_targets(cell: Cell, task: Task, stored: list[ResultRow], fingerprint: str,
-                  found: Staleness) -> dict[str, str]:
+def stale_targets(
+    cell: Cell, task: Task, stored: list[ResultRow], fingerprint: str, found: Staleness
+) -> dict[str, str]:
     """The cell's targets whose stored rows are stale, each with why (for the `superseded` table); adds the
     reasons, with their rows, to `found`. `fingerprint` is the cell's model content now."""
     by_target: dict[str, list[ResultRow]] = {}
@@ -57,17 +61,20 @@ def stale_targets(cell: Cell, task: Task, stored: list[ResultRow], fingerprint: 
         recorded = {row.model_fingerprint for row in rows if knows_content(row.model_fingerprint, cell.model)}
         if knows_content(fingerprint, cell.model) and recorded - {fingerprint}:
             reasons[f"model {cell.model} changed since its {{n}} rows were stored: recomputing"] = (
-                f"model changed: {', '.join(sorted(recorded))} -> {fingerprint}")
+                f"model changed: {', '.join(sorted(recorded))} -> {fingerprint}"
+            )
         versions = {row.task_version or 1 for row in rows}
         if versions != {version}:
             old = ", ".join(map(str, sorted(versions)))
             reasons[f"task {cell.task} is version {version} now, its rows are version {old}: recomputing"] = (
-                f"task version {old} -> {version}")
+                f"task version {old} -> {version}"
+            )
         files = {name: digest for row in rows for name, digest in row.data_checksums.items()}
         for kind, spec in _changed_files(task, cell, target, files):
             where = f" ({target})" if kind == "test data" else ""
             reasons[f"{kind} {spec}{where} changed since its {{n}} rows were stored: recomputing"] = (
-                f"{kind} {spec} changed")
+                f"{kind} {spec} changed"
+            )
         for line in reasons:
             found.rows[line] += len(rows)
         if reasons:

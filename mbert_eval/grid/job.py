@@ -2,15 +2,16 @@
 function of its picklable `CellJob` (no store access), so an executor may ship it to another process or
 machine. Each row records the code and library versions, the data checksums, the model's content fingerprint
 and the task's version."""
+
 from __future__ import annotations
 
 import gc
 import platform
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import torch
 
@@ -54,7 +55,9 @@ def code_version() -> str:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5,
+            capture_output=True,
+            text=True,
+            timeout=5,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return mbert_eval.__version__
@@ -70,8 +73,10 @@ def library_versions() -> dict[str, str]:
     import transformers
 
     return {
-        "python": platform.python_version(), "torch": torch.__version__,
-        "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
         "datasets": datasets.__version__,
     }
 
@@ -100,8 +105,9 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     fingerprint = model_fingerprint(cell.model)  # the content about to be loaded
     started = time.perf_counter()
     seed_everything(cell.seed)  # and again before the head: its start depends on the seed alone
-    context = MethodContext(experiment, cell.source, cell.seed, experiment.output_dir / "checkpoints",
-                            experiment.device)
+    context = MethodContext(
+        experiment, cell.source, cell.seed, experiment.output_dir / "checkpoints", experiment.device
+    )
     model_spec = prepare_encoder(cell.model, method_of(experiment, cell.method), context)
     prepared = task.prepare(model_spec, train, dev, fine_tune_settings(experiment, task, cell), device)
     train_time = time.perf_counter() - started
@@ -116,11 +122,23 @@ def run_cell(job: CellJob) -> list[ResultRow]:
         extra = {"train_time": round(train_time, 3), "device": str(device), **prepared.log}
         rows += [
             ResultRow(
-                cell_key=job.key, task=cell.task, metric=metric, model=cell.model, method=cell.method,
-                source=cell.source, target=target.code, seed=cell.seed, score=float(score),
-                n_examples=len(examples), config_hash=job.config_hash, code_version=job.code_version,
-                library_versions=job.library_versions, data_checksums=checksums,
-                wall_time=round(elapsed, 3), extra=extra, model_fingerprint=fingerprint,
+                cell_key=job.key,
+                task=cell.task,
+                metric=metric,
+                model=cell.model,
+                method=cell.method,
+                source=cell.source,
+                target=target.code,
+                seed=cell.seed,
+                score=float(score),
+                n_examples=len(examples),
+                config_hash=job.config_hash,
+                code_version=job.code_version,
+                library_versions=job.library_versions,
+                data_checksums=checksums,
+                wall_time=round(elapsed, 3),
+                extra=extra,
+                model_fingerprint=fingerprint,
                 task_version=task.metadata.version,
             )
             for metric, score in scores.items()

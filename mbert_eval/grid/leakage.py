@@ -14,6 +14,7 @@ pattern without being translations (e.g. WikiANN's `{lang}/dev` as dev and test)
 files are measured with the task's reader; Hub data is never fetched for it (an open end there reaches as far
 as the data goes).
 """
+
 from __future__ import annotations
 
 import re
@@ -89,8 +90,9 @@ def _shared(one: Rows, other: Rows) -> tuple[int, int | None] | None:
 _ROLE = {"train": "training", "dev": "dev", "test": "test"}
 
 
-def _problem(name: str, later: Rows, earlier: Rows, rows: tuple[int, int | None], base_dir: Path,
-             also: list[str]) -> str:
+def _problem(
+    name: str, later: Rows, earlier: Rows, rows: tuple[int, int | None], base_dir: Path, also: list[str]
+) -> str:
     """The one line that refuses `later` for sharing `rows` with `earlier`."""
     start, stop = rows
     span = f"rows {start}–{stop - 1}" if stop is not None else f"rows {start} to the end"
@@ -99,9 +101,11 @@ def _problem(name: str, later: Rows, earlier: Rows, rows: tuple[int, int | None]
     more = f"; also for {', '.join(also)}" if also else ""
     after = earlier.stop is not None and (later.stop is None or earlier.stop < later.stop)
     hint = f"e.g. {later.key}: …[{earlier.stop}:{'' if later.stop is None else later.stop}], " if after else ""
-    return (f"tasks.{name}: {later.key} {later.language.code} {later.shown(base_dir)} overlaps "
-            f"{_ROLE[earlier.key]} {earlier.shown(base_dir)} ({span} are {what}{more}); hold them out, "
-            f"{hint}or set tasks.{name}.allow_overlap: true")
+    return (
+        f"tasks.{name}: {later.key} {later.language.code} {later.shown(base_dir)} overlaps "
+        f"{_ROLE[earlier.key]} {earlier.shown(base_dir)} ({span} are {what}{more}); hold them out, "
+        f"{hint}or set tasks.{name}.allow_overlap: true"
+    )
 
 
 def leakage_problems(name: str, task: Task, sources: list[Language], targets: list[Language]) -> list[str]:
@@ -113,8 +117,11 @@ def leakage_problems(name: str, task: Task, sources: list[Language], targets: li
     counts = _Counts(task)
     problems = []
     for source in sources:
-        for earlier_key, later_key, languages in (("train", "dev", [source]), ("train", "test", targets),
-                                                  ("dev", "test", targets)):
+        for earlier_key, later_key, languages in (
+            ("train", "dev", [source]),
+            ("train", "test", targets),
+            ("dev", "test", targets),
+        ):
             earlier = task.spec(earlier_key, source)
             found = []
             for language in languages:

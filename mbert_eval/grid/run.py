@@ -1,13 +1,14 @@
 """Running a grid: validate, describe the run in the store (its config and reference method, its tasks' metric
 roles), plan the cells (and targets) the store lacks or holds stale rows of, run them on an executor, write
 each cell's rows in one transaction as it finishes."""
+
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable
 
 from tqdm.auto import tqdm
 
@@ -37,8 +38,10 @@ class RunSummary:
 
     def describe(self) -> str:
         """One line for the terminal: cells run and skipped, rows written, the store."""
-        return (f"{self.cells_run} cells run, {self.cells_skipped} already stored, "
-                f"{self.rows_written} rows written to {self.store}")
+        return (
+            f"{self.cells_run} cells run, {self.cells_skipped} already stored, "
+            f"{self.rows_written} rows written to {self.store}"
+        )
 
 
 def stored_config(experiment: Experiment) -> StoredConfig:
@@ -57,8 +60,11 @@ def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
         main, described = metadata.main_metric, metadata.metric_descriptions
         xtreme = {metric: metadata.xtreme for metric in metadata.xtreme_metrics}
         roles.append(MetricRole(name, main, True, metadata.higher_is_better, described.get(main, ""), xtreme.get(main)))
-        roles += [MetricRole(name, metric, False, None, described.get(metric, ""), xtreme.get(metric))
-                  for metric in dict.fromkeys([*described, *xtreme]) if metric != main]
+        roles += [
+            MetricRole(name, metric, False, None, described.get(metric, ""), xtreme.get(metric))
+            for metric in dict.fromkeys([*described, *xtreme])
+            if metric != main
+        ]
     return roles
 
 
@@ -94,7 +100,9 @@ def plan(experiment: Experiment, store: ResultStore, overwrite: bool = False) ->
 
 
 def run_experiment(
-    experiment: Experiment, overwrite: bool = False, executor: Executor | None = None,
+    experiment: Experiment,
+    overwrite: bool = False,
+    executor: Executor | None = None,
     problems: Iterable[str] = (),
 ) -> RunSummary:
     """Validate, then run every missing cell, writing each to the store as it finishes. The store's lock is held

@@ -1,5 +1,6 @@
 """Checks an experiment without running it: every problem, each with its key path (tasks, executors and
 method steps checked against their registries)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -75,7 +76,9 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
             continue
         own = experiment.tasks[name].targets
         task_targets = _languages(own, f"tasks.{name}.targets", problems) if own else targets
-        scored = ([("sources", s) for s in sources] if task.needs_training else []) + [("targets", t) for t in task_targets]
+        scored = ([("sources", s) for s in sources] if task.needs_training else []) + [
+            ("targets", t) for t in task_targets
+        ]
         for where, language in dict.fromkeys(scored):
             problem = task.language_problem(language)
             if problem:
@@ -89,8 +92,9 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
     return problems
 
 
-def _check_examples(name: str, task: Task, sources: list[Language], targets: list[Language],
-                    problems: list[str]) -> None:
+def _check_examples(
+    name: str, task: Task, sources: list[Language], targets: list[Language], problems: list[str]
+) -> None:
     """The task's own check of test data against training data (`Task.examples_problem`), for tasks that have
     one: their local files are read, as the run would read them before fine-tuning (Hub data is not fetched)."""
     if type(task).examples_problem is Task.examples_problem or not task.needs_training:
@@ -109,8 +113,9 @@ def _check_examples(name: str, task: Task, sources: list[Language], targets: lis
         problems.append(f"tasks.{name}: {err}")
 
 
-def _check_leakage(name: str, task: Task, sources: list[Language], targets: list[Language],
-                   problems: list[str]) -> None:
+def _check_leakage(
+    name: str, task: Task, sources: list[Language], targets: list[Language], problems: list[str]
+) -> None:
     """Dev or test rows that are training rows or their translations (grid/leakage.py)."""
     try:
         problems.extend(leakage_problems(name, task, sources, targets))
@@ -131,7 +136,9 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
             problems.append(f"{key}: method name '{method.name}' is used twice")
         problems.extend(f"{key}: {problem}" for problem in check_method(method))
         if needs_parallel(method) and (experiment.parallel.source is None or experiment.parallel.target is None):
-            problems.append(f"{key}: method '{method.name}' needs parallel text: set parallel.source and parallel.target")
+            problems.append(
+                f"{key}: method '{method.name}' needs parallel text: set parallel.source and parallel.target"
+            )
         for model, depth in depths.items():
             if depth is not None and method.freeze > depth:
                 problems.append(f"{key}: freeze {method.freeze} is beyond the depth of {model} ({depth} layers)")
@@ -160,12 +167,16 @@ def _check_lengths(experiment: Experiment, model: str, problems: list[str]) -> N
     for key in ("training", *(step for step in ("tlm", "align") if step in steps)):
         length = getattr(experiment, key).max_length
         if length > limit:
-            problems.append(f"{key}.max_length: {length} tokens is beyond the position table of {model} "
-                            f"({limit} tokens); use at most {limit}")
+            problems.append(
+                f"{key}.max_length: {length} tokens is beyond the position table of {model} "
+                f"({limit} tokens); use at most {limit}"
+            )
     eval_length = experiment.training.eval_max_length
     if eval_length is not None and eval_length > limit:
-        problems.append(f"training.eval_max_length: {eval_length} tokens is beyond the position table of {model} "
-                        f"({limit} tokens); use at most {limit}")
+        problems.append(
+            f"training.eval_max_length: {eval_length} tokens is beyond the position table of {model} "
+            f"({limit} tokens); use at most {limit}"
+        )
 
 
 def _not_finite(value: Any, path: str) -> list[str]:
@@ -192,15 +203,20 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
     except UserError as err:
         problems.append(f"device: {err}")
     try:
-        experiment.output_dir
+        _ = experiment.output_dir
     except (KeyError, IndexError, ValueError) as err:
         problems.append(f"output: bad pattern {experiment.output!r} ({err}); the only field is {{name}}")
     if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name or "\0" in experiment.name:
-        problems.append(f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder and the "
-                        f"report file), got {len(experiment.name.encode())} bytes")
-    counts = {"training.epochs": experiment.training.epochs, "tlm.steps": experiment.tlm.steps,
-              "align.epochs": experiment.align.epochs,
-              **{f"tasks.{name}.epochs": task.epochs for name, task in experiment.tasks.items()}}
+        problems.append(
+            f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder and the "
+            f"report file), got {len(experiment.name.encode())} bytes"
+        )
+    counts = {
+        "training.epochs": experiment.training.epochs,
+        "tlm.steps": experiment.tlm.steps,
+        "align.epochs": experiment.align.epochs,
+        **{f"tasks.{name}.epochs": task.epochs for name, task in experiment.tasks.items()},
+    }
     for key, count in counts.items():
         if count is not None and count < 1:
             problems.append(f"{key}: must be at least 1, got {count} (an untrained head's scores are no result)")
@@ -230,7 +246,11 @@ def _check_task_files(
     for source, target in checks:
         if source is None:
             continue
-        keys = ("train", "dev") if target is None else ("test", "pivot", "gold") + (() if task.needs_training else ("dev",))
+        keys = (
+            ("train", "dev")
+            if target is None
+            else ("test", "pivot", "gold") + (() if task.needs_training else ("dev",))
+        )
         language = source if target is None else target
         for key in keys:
             if key not in task.data_keys or (target is None and not task.needs_training):

@@ -7,6 +7,7 @@ control (`scratch`), followed by fine-tuning options (freezing, Wu & Dredze 2019
 (`models.fingerprint`: a folder retrained in place is a new base), its settings, its data checksums and the
 seed, so grids that share one build it once.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -26,8 +27,9 @@ def check_method(method: MethodConfig) -> list[str]:
         if step not in STEPS:
             close = difflib.get_close_matches(step, [*STEPS, "baseline", "mix", "freeze3"], n=1)
             hint = f"; did you mean: {', '.join(close)}?" if close else ""
-            problems.append(f"unknown method step '{step}'{hint} (steps: {', '.join(STEPS.names())}; "
-                            "options: freeze<k>, mix)")
+            problems.append(
+                f"unknown method step '{step}'{hint} (steps: {', '.join(STEPS.names())}; options: freeze<k>, mix)"
+            )
     if method.freeze < 0:
         problems.append(f"freeze must be 0 or more, got {method.freeze}")
     if method.cache_frozen and method.layer_mix:
@@ -44,8 +46,9 @@ def derived_checkpoint(step_name: str, base: str, context: MethodContext) -> str
     """The step's output for `base`, built once and then reused from the cache (the device is not part of the
     key: it changes how fast a checkpoint is built, not which one)."""
     step = STEPS.get(step_name)
-    key = stable_hash({"step": step_name, "base": model_fingerprint(base), "seed": context.seed,
-                       "inputs": step.fingerprint(context)})
+    key = stable_hash(
+        {"step": step_name, "base": model_fingerprint(base), "seed": context.seed, "inputs": step.fingerprint(context)}
+    )
     out = context.cache_dir / f"{step_name}-{key}"
     if not (out / "config.json").is_file():
         step.build(base, out, context)
@@ -66,7 +69,9 @@ def prepare_encoder(model: str, method: MethodConfig, context: MethodContext) ->
 
 def describe_methods() -> list[tuple[str, str]]:
     """(name, summary) of the built-in method names and steps, for `mbert-eval ls methods`."""
-    rows = [("baseline", "the base encoder, fine-tuned as it is"),
-            ("freeze<k>", "freeze embeddings + bottom k layers while fine-tuning (Wu & Dredze 2019)"),
-            ("mix", "classify from a learned softmax-weighted sum of all layers (Peters et al. 2018)")]
+    rows = [
+        ("baseline", "the base encoder, fine-tuned as it is"),
+        ("freeze<k>", "freeze embeddings + bottom k layers while fine-tuning (Wu & Dredze 2019)"),
+        ("mix", "classify from a learned softmax-weighted sum of all layers (Peters et al. 2018)"),
+    ]
     return rows + [(name, STEPS.summary(name)) for name in STEPS.names()]

@@ -25,6 +25,7 @@ the original model. Choices, following the paper where it says:
   Training keeps dropout on, as fine-tuning does.
 * Adam with a linear warm-up over ``warmup_ratio`` of the steps, then linear decay to 0 (BERT's schedule).
 """
+
 from __future__ import annotations
 
 import json
@@ -74,7 +75,11 @@ def encode_words(
     """Tokenize pre-split sentences (padded, truncated to ``max_length``) and find each word's last subword via
     ``word_ids()``, the word vector of Cao, Kitaev & Klein (2020); words cut off by truncation get ``None``."""
     encoding = tokenizer(
-        sentences, is_split_into_words=True, truncation=True, max_length=max_length, padding=True,
+        sentences,
+        is_split_into_words=True,
+        truncation=True,
+        max_length=max_length,
+        padding=True,
         return_tensors="pt",
     )
     positions: Positions = [[None] * len(words) for words in sentences]

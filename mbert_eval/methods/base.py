@@ -1,9 +1,11 @@
 """What a method step is and the registry the built-in steps (`steps.py`) register in."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.registry import Registry

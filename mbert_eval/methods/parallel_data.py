@@ -5,6 +5,7 @@ and optionally gold Pharaoh links; `{lang}` is the target and `{src}` the source
 may be line-aligned text (whitespace-tokenized) or CoNLL-U treebanks of the same sentences (PUD);
 `[a:b]` slices a side.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,8 +80,10 @@ def load_parallel(experiment: Experiment, source: str) -> list[ParallelSet]:
         for source_spec, target_spec in zip(source_specs, target_specs):
             source_side, target_side = _sentences(source_spec), _sentences(target_spec)
             if len(source_side) != len(target_side):
-                raise DataError(source_spec.location,
-                                f"{len(source_side)} sentences, but {target_spec.location} has {len(target_side)}")
+                raise DataError(
+                    source_spec.location,
+                    f"{len(source_side)} sentences, but {target_spec.location} has {len(target_side)}",
+                )
             left, right = left + source_side, right + target_side
         checksums = {str(s): file_checksum(Path(s.location)) for s in source_specs + target_specs}
         links = None

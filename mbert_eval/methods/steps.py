@@ -1,4 +1,5 @@
 """The built-in checkpoint steps: `scratch`, `tlm` and `align`, registered in `base.STEPS`."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -50,29 +51,44 @@ def build_align(base: str, out_dir: Path, context: MethodContext) -> None:
     links: list[AlignmentLinks] = []
     for parallel in load_parallel(context.experiment, context.source):
         pairs += parallel.pairs
-        links += (parallel.links if parallel.links is not None
-                  else compute_links(base, parallel.pairs, settings, context.device))
+        links += (
+            parallel.links
+            if parallel.links is not None
+            else compute_links(base, parallel.pairs, settings, context.device)
+        )
     align_encoder(base, out_dir, pairs, links, settings, context.seed, device=context.device)
 
 
-def compute_links(model: str, pairs: list[tuple[list[str], list[str]]], settings: AlignConfig, device: str
-                  ) -> list[AlignmentLinks]:
+def compute_links(
+    model: str, pairs: list[tuple[list[str], list[str]]], settings: AlignConfig, device: str
+) -> list[AlignmentLinks]:
     """Word alignments by the batched SimAlign aligner (Jalili Sabet et al. 2020) with `model`, on `device`."""
     from mbert_eval.aligner.word_aligner import WordAligner, WordAlignerConfig
 
     depth = model_depth(model)
     layer = min(settings.aligner_layer, depth) if depth else settings.aligner_layer
-    aligner = WordAligner(WordAlignerConfig(model=model, layer=layer, methods=(settings.aligner_method,),
-                                            device=device))
+    aligner = WordAligner(
+        WordAlignerConfig(model=model, layer=layer, methods=(settings.aligner_method,), device=device)
+    )
     return aligner.align(pairs)[settings.aligner_method]
 
 
-STEPS.register("scratch", Step(build_scratch, lambda context: {}),
-               "same architecture and tokenizer, randomly initialized (control)")
-STEPS.register("tlm", Step(build_tlm, lambda c: {"tlm": asdict(c.experiment.tlm), "data": _parallel_fingerprint(c)},
-                           needs_parallel=True),
-               "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)")
-STEPS.register("align", Step(build_align,
-                             lambda c: {"align": asdict(c.experiment.align), "data": _parallel_fingerprint(c)},
-                             needs_parallel=True),
-               "alignment-aware fine-tuning on word-aligned parallel text (Cao et al. 2020)")
+STEPS.register(
+    "scratch",
+    Step(build_scratch, lambda context: {}),
+    "same architecture and tokenizer, randomly initialized (control)",
+)
+STEPS.register(
+    "tlm",
+    Step(build_tlm, lambda c: {"tlm": asdict(c.experiment.tlm), "data": _parallel_fingerprint(c)}, needs_parallel=True),
+    "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)",
+)
+STEPS.register(
+    "align",
+    Step(
+        build_align,
+        lambda c: {"align": asdict(c.experiment.align), "data": _parallel_fingerprint(c)},
+        needs_parallel=True,
+    ),
+    "alignment-aware fine-tuning on word-aligned parallel text (Cao et al. 2020)",
+)

@@ -3,6 +3,7 @@
 A thin entry point over ``pretrain``: the output is a Hugging Face folder that ``AutoModel.from_pretrained``
 loads for fine-tuning (its masked-LM head is saved too but not used downstream).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,10 +1,12 @@
 """Metrics, one small file each, each citing its source; `METRICS` registers every metric function by name
 (`mbert-eval ls metrics`)."""
-from typing import Callable
+
+from collections.abc import Callable
 
 from mbert_eval.metrics.accuracy import accuracy, token_accuracy
 from mbert_eval.metrics.aer import alignment_scores
 from mbert_eval.metrics.entity_f1 import entity_scores
+from mbert_eval.metrics.mining import mining_scores
 from mbert_eval.metrics.retrieval import retrieval_accuracy
 from mbert_eval.metrics.squad import qa_scores
 from mbert_eval.registry import Registry
@@ -12,13 +14,26 @@ from mbert_eval.registry import Registry
 METRICS: Registry[Callable[..., object]] = Registry("metric")
 METRICS.register("accuracy", accuracy, "share of predictions equal to the gold label (XNLI, PAWS-X)")
 METRICS.register("token_accuracy", token_accuracy, "word accuracy over tagged sentences (UD-POS)")
-METRICS.register("entity_scores", entity_scores, "entity-level F1, precision and recall of BIO tags (conlleval, seqeval)")
+METRICS.register(
+    "entity_scores", entity_scores, "entity-level F1, precision and recall of BIO tags (conlleval, seqeval)"
+)
 METRICS.register("retrieval_accuracy", retrieval_accuracy, "cosine nearest-neighbour retrieval accuracy (Tatoeba)")
 METRICS.register("alignment_scores", alignment_scores, "word-alignment precision, recall, F1 and AER (Och & Ney 2003)")
-from mbert_eval.metrics.mining import mining_scores
-
-METRICS.register("mining_scores", mining_scores, "bitext-mining precision, recall and F1 by ratio margin at a "
-                 "threshold chosen on dev (BUCC; Artetxe & Schwenk 2019)")
+METRICS.register(
+    "mining_scores",
+    mining_scores,
+    "bitext-mining precision, recall and F1 by ratio margin at a "
+    "threshold chosen on dev (BUCC; Artetxe & Schwenk 2019)",
+)
 METRICS.register("qa_scores", qa_scores, "extractive QA exact match and token F1 (SQuAD v1.1 or MLQA normalization)")
 
-__all__ = ["METRICS", "alignment_scores", "accuracy", "token_accuracy", "entity_scores", "mining_scores", "qa_scores", "retrieval_accuracy"]
+__all__ = [
+    "METRICS",
+    "alignment_scores",
+    "accuracy",
+    "token_accuracy",
+    "entity_scores",
+    "mining_scores",
+    "qa_scores",
+    "retrieval_accuracy",
+]

@@ -4,9 +4,10 @@ Sentence-pair classification (XNLI, Conneau et al. 2018; PAWS-X, Yang et al. 201
 example; POS tagging (XTREME UD-POS, Hu et al. 2020) per word, where a word's prediction is the one
 made at its first subword. Equal to `sklearn.metrics.accuracy_score` on the flattened labels.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:

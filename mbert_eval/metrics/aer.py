@@ -9,6 +9,7 @@ sentence pairs) as simalign's ``calc_align_score.py`` and awesome-align's ``tool
 
 Empty denominators give 0 (no predicted links: precision 0; no sure links: recall 0; neither: AER 0).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

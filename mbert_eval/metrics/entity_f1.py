@@ -6,9 +6,10 @@ XTREME's `run_tag.py` scores UD-POS with the same function on UPOS sequences (se
 first letter as its chunk prefix and the rest as its type, so runs of one tag form one "entity"); the POS
 task stores that number as `xtreme_f1`, next to word accuracy, to stand beside XTREME's leaderboard.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from seqeval.metrics import f1_score, precision_score, recall_score
 

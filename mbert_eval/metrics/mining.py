@@ -18,10 +18,12 @@ beyond, on the CPU, faiss's flat inner-product index when faiss is installed (Jo
 else tiles of the matrix with running top-k lists of its rows and of its columns: one pass over the matrix,
 one tile in memory.
 """
+
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Collection
+from typing import Any
 
 import torch
 
@@ -117,8 +119,9 @@ def _faiss_neighbours(s: torch.Tensor, t: torch.Tensor, forward_k: int, backward
     return Neighbours(*search(s, t, forward_k), *search(t, s, backward_k))
 
 
-def _tile_neighbours(s: torch.Tensor, t: torch.Tensor, forward_k: int, backward_k: int, rows: int,
-                     columns: int) -> Neighbours:
+def _tile_neighbours(
+    s: torch.Tensor, t: torch.Tensor, forward_k: int, backward_k: int, rows: int, columns: int
+) -> Neighbours:
     """The similarity matrix tile by tile (rows × columns), each tile's top-k merged into running top-k lists of
     its rows and of its columns: one pass, one tile in memory, whatever the sizes."""
     forward = torch.full((len(s), forward_k), -torch.inf, device=s.device)
@@ -135,9 +138,16 @@ def _tile_neighbours(s: torch.Tensor, t: torch.Tensor, forward_k: int, backward_
     for i in range(0, len(s), rows):
         for j in range(0, len(t), columns):
             similarity = s[i : i + rows] @ t[j : j + columns].T
-            merge(forward, forward_index, slice(i, i + rows), similarity.topk(min(forward_k, similarity.shape[1]), 1), j)
-            merge(backward, backward_index, slice(j, j + columns),
-                  similarity.T.topk(min(backward_k, similarity.shape[0]), 1), i)
+            merge(
+                forward, forward_index, slice(i, i + rows), similarity.topk(min(forward_k, similarity.shape[1]), 1), j
+            )
+            merge(
+                backward,
+                backward_index,
+                slice(j, j + columns),
+                similarity.T.topk(min(backward_k, similarity.shape[0]), 1),
+                i,
+            )
     return Neighbours(forward, forward_index, backward, backward_index)
 
 
@@ -149,10 +159,18 @@ def mine(source: torch.Tensor, target: torch.Tensor, k: int = K, method: str = "
     forward = nn.forward / ((source_mean[:, None] + target_mean[nn.forward_index]) / 2)
     backward = nn.backward / ((target_mean[:, None] + source_mean[nn.backward_index]) / 2)
     forward_best, backward_best = forward.max(1), backward.max(1)
-    sources = torch.cat([torch.arange(len(forward), device=forward.device),
-                         nn.backward_index.gather(1, backward_best.indices[:, None])[:, 0]])
-    targets = torch.cat([nn.forward_index.gather(1, forward_best.indices[:, None])[:, 0],
-                         torch.arange(len(backward), device=backward.device)])
+    sources = torch.cat(
+        [
+            torch.arange(len(forward), device=forward.device),
+            nn.backward_index.gather(1, backward_best.indices[:, None])[:, 0],
+        ]
+    )
+    targets = torch.cat(
+        [
+            nn.forward_index.gather(1, forward_best.indices[:, None])[:, 0],
+            torch.arange(len(backward), device=backward.device),
+        ]
+    )
     margins = torch.cat([forward_best.values, backward_best.values]).cpu()
     order = torch.argsort(margins, descending=True, stable=True)
     taken_sources, taken_targets, kept = set(), set(), []
@@ -195,9 +213,14 @@ def scores_at(candidates: Candidates, gold: Collection[tuple[int, int]], thresho
 
 
 def mining_scores(
-    dev_source: torch.Tensor, dev_target: torch.Tensor, dev_gold: Collection[tuple[int, int]],
-    test_source: torch.Tensor, test_target: torch.Tensor, test_gold: Collection[tuple[int, int]],
-    k: int = K, method: str = "auto",
+    dev_source: torch.Tensor,
+    dev_target: torch.Tensor,
+    dev_gold: Collection[tuple[int, int]],
+    test_source: torch.Tensor,
+    test_target: torch.Tensor,
+    test_gold: Collection[tuple[int, int]],
+    k: int = K,
+    method: str = "auto",
 ) -> MiningScores:
     """BUCC's protocol on sentence embeddings (rows): mine dev and choose the threshold there, mine test and
     score it at that threshold (Zweigenbaum et al. 2018; Artetxe & Schwenk 2019). Gold pairs are row pairs."""

@@ -4,6 +4,7 @@ Tatoeba similarity search as in XTREME (Hu et al. 2020) after Artetxe & Schwenk 
 i of one side counts as correct when its nearest neighbour (cosine similarity) on the other side is
 sentence i. Reported in both directions.
 """
+
 from __future__ import annotations
 
 import torch

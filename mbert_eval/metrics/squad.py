@@ -18,6 +18,7 @@ prefix; it is reproduced as such. Its Vietnamese words are matched as the script
 NFC); text is not Unicode-normalized, as in the script. Like both scripts, exact match compares normalized
 strings (two answers that normalize to "" match) while F1 is 0 whenever no token is shared.
 """
+
 from __future__ import annotations
 
 import re

@@ -5,6 +5,7 @@ A model spec is either an existing local folder or a Hub id (`name` or `org/name
 a Hub id that cannot be fetched (this machine is offline) ends in one line naming the local-folder
 alternative, never in a traceback.
 """
+
 from __future__ import annotations
 
 import sys
@@ -31,8 +32,10 @@ def check_model_spec(spec: str) -> str | None:
     if path.exists():
         return f"model {spec} is a file; pass a Hugging Face model folder"
     if is_local_path(spec):
-        return (f"model folder {spec} does not exist (build one with `mbert-eval pretrain`, or import one with "
-                "`mbert-eval models import e5-small`)")
+        return (
+            f"model folder {spec} does not exist (build one with `mbert-eval pretrain`, or import one with "
+            "`mbert-eval models import e5-small`)"
+        )
     return None
 
 
@@ -52,8 +55,10 @@ def _weights_problem(folder: Path) -> str | None:
                 pass
         except (SafetensorError, OSError, ValueError) as err:
             reason = " ".join(str(err).split())
-            return (f"model weights {file} do not open ({reason}): the file is cut short or not safetensors; "
-                    "copy or import the model again")
+            return (
+                f"model weights {file} do not open ({reason}): the file is cut short or not safetensors; "
+                "copy or import the model again"
+            )
     return None
 
 
@@ -65,9 +70,11 @@ def _resolve(spec: str) -> str:
 
 
 def _hub_message(spec: str, err: Exception) -> str:
-    return (f"cannot load model '{spec}' from the Hugging Face Hub ({type(err).__name__}); "
-            "the Hub is not reachable from here: pass a local model folder instead "
-            "(e.g. one built by `mbert-eval pretrain`, or a folder downloaded elsewhere)")
+    return (
+        f"cannot load model '{spec}' from the Hugging Face Hub ({type(err).__name__}); "
+        "the Hub is not reachable from here: pass a local model folder instead "
+        "(e.g. one built by `mbert-eval pretrain`, or a folder downloaded elsewhere)"
+    )
 
 
 def _hub_failure(spec: str, err: Exception) -> UserError:
@@ -119,14 +126,18 @@ def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     name = _resolve(spec)
-    classes = {"token": AutoModelForTokenClassification, "sequence": AutoModelForSequenceClassification,
-               "span": AutoModelForQuestionAnswering}
+    classes = {
+        "token": AutoModelForTokenClassification,
+        "sequence": AutoModelForSequenceClassification,
+        "span": AutoModelForQuestionAnswering,
+    }
     try:
         if head == "none":
             model, info = AutoModel.from_pretrained(name, output_loading_info=True)
         else:
-            model, info = classes[head].from_pretrained(name, num_labels=num_labels, ignore_mismatched_sizes=True,
-                                                        output_loading_info=True)
+            model, info = classes[head].from_pretrained(
+                name, num_labels=num_labels, ignore_mismatched_sizes=True, output_loading_info=True
+            )
     except OSError as err:
         raise _hub_failure(spec, err) from err
     for line in new_module_lines(spec, info, model.base_model_prefix, head):
@@ -139,8 +150,10 @@ def new_module_lines(spec: str, info: dict, base_prefix: str, head: Head) -> lis
     missing keys, and keys whose shape did not match), grouped by the module below the encoder (`pooler`) or,
     outside the encoder, the task head this code adds on purpose (`classifier`, `qa_outputs`). A headless load
     leaves the pooler out: only the sequence head reads it (Devlin et al. 2019); the others read hidden states."""
-    keys = [*info.get("missing_keys", ()), *(item[0] if isinstance(item, tuple) else item
-                                               for item in info.get("mismatched_keys", ()))]
+    keys = [
+        *info.get("missing_keys", ()),
+        *(item[0] if isinstance(item, tuple) else item for item in info.get("mismatched_keys", ())),
+    ]
     modules: dict[str, bool] = {}  # module -> is the task head
     for key in sorted(keys):
         inside = key.startswith(f"{base_prefix}.")
@@ -148,9 +161,11 @@ def new_module_lines(spec: str, info: dict, base_prefix: str, head: Head) -> lis
         if head == "none" and path[0] == "pooler":
             continue
         modules.setdefault(path[0], head != "none" and not inside)
-    return [f"model {spec}: {module} newly initialized "
-            + (f"(the {head} task head)" if is_head else "(not in the checkpoint)")
-            for module, is_head in modules.items()]
+    return [
+        f"model {spec}: {module} newly initialized "
+        + (f"(the {head} task head)" if is_head else "(not in the checkpoint)")
+        for module, is_head in modules.items()
+    ]
 
 
 SUBWORD_MODELS = ("Unigram", "BPE")  # the models whose pieces carry the pre-tokenizer's space marker
@@ -204,8 +219,10 @@ def pick_device(requested: str = "auto") -> torch.device:
     except RuntimeError:
         raise UserError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:<index>") from None
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise UserError(f"device {requested!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
-                        "GPU(s); use auto or cpu")
+        raise UserError(
+            f"device {requested!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
+            "GPU(s); use auto or cpu"
+        )
     return device
 
 
@@ -221,7 +238,9 @@ def encoder_parts(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Mod
     embeddings = getattr(base, "embeddings", None)
     layers = getattr(getattr(base, "encoder", None), "layer", None)
     if embeddings is None or not isinstance(layers, torch.nn.ModuleList):
-        raise UserError(f"freezing needs a BERT-like encoder (embeddings + encoder.layer); {type(base).__name__} is not")
+        raise UserError(
+            f"freezing needs a BERT-like encoder (embeddings + encoder.layer); {type(base).__name__} is not"
+        )
     return embeddings, layers
 
 

@@ -1,6 +1,7 @@
 """What a model spec's content is, so that a stored score can be checked against the model it was computed
 with: a local folder by the SHA-256 of its config, weights and tokenizer files (not its model card or other
 files), a Hub name by the commit its local cache resolves it to, else by the name itself."""
+
 from __future__ import annotations
 
 from fnmatch import fnmatch
@@ -11,16 +12,29 @@ from mbert_eval.data.checksums import file_checksum
 
 # what `from_pretrained` reads: config, weights (single or sharded, with their index) and tokenizer files
 CONTENT_FILES = (
-    "config.json", "*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin", "pytorch_model*.bin.index.json",
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
-    "vocab.json", "merges.txt", "*.model",
+    "config.json",
+    "*.safetensors",
+    "*.safetensors.index.json",
+    "pytorch_model*.bin",
+    "pytorch_model*.bin.index.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "*.model",
 )
 
 
 def content_files(folder: Path) -> list[Path]:
     """The files of a model folder that decide what it computes, sorted by name."""
-    return sorted(path for path in folder.iterdir()
-                  if path.is_file() and any(fnmatch(path.name, pattern) for pattern in CONTENT_FILES))
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if path.is_file() and any(fnmatch(path.name, pattern) for pattern in CONTENT_FILES)
+    )
 
 
 def hub_revision(name: str) -> str | None:

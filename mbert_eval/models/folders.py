@@ -1,6 +1,7 @@
 """The one way a model folder is written: into a temporary sibling that replaces the folder only when
 everything is in it, so an interrupted run (pretraining, a method step, an import) leaves no half-written
 folder behind."""
+
 from __future__ import annotations
 
 import os

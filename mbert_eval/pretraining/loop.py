@@ -9,6 +9,7 @@ translation LM (``objectives=("tlm",)``, Conneau & Lample 2019) trains on them, 
 result is a Hugging Face folder that ``AutoModelForMaskedLM`` / ``AutoModel`` / ``AutoTokenizer`` load, with a
 ``pretrain.json`` record.
 """
+
 import hashlib
 import json
 import math

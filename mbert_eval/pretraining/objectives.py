@@ -8,6 +8,7 @@ decides what a sequence is. ``mlm`` (Devlin et al. 2019) packs consecutive monol
 ids at the second one. Both are registered in ``OBJECTIVES``; ``InputLayout`` tells an objective how the model
 numbers token types and positions.
 """
+
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass

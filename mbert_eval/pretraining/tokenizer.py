@@ -14,6 +14,7 @@ plus the model's precompiled normalisation map (read from the serialized proto w
 parsing). It tokenises exactly like ``sentencepiece`` does. The ``.model`` file is kept in the folder too.
 Both folders reload with ``AutoTokenizer.from_pretrained(out_dir)`` as fast tokenizers.
 """
+
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,9 +60,7 @@ def check_corpus(corpus: list[Path]) -> None:
             raise DataError(path, "corpus file is empty")
 
 
-def train_tokenizer(
-    corpus: list[Path], kind: TokenizerKind, vocab_size: int, out_dir: Path
-) -> PreTrainedTokenizerBase:
+def train_tokenizer(corpus: list[Path], kind: TokenizerKind, vocab_size: int, out_dir: Path) -> PreTrainedTokenizerBase:
     """Train a ``kind`` tokenizer of at most ``vocab_size`` entries on ``corpus``, save it to ``out_dir``, reload it.
 
     ``wordpiece`` follows mBERT (Devlin et al. 2019), ``unigram`` follows XLM-R (Conneau et al. 2020) with a

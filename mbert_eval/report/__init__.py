@@ -6,6 +6,7 @@ reference method off the store, `summary` computes the numbers, `tables` lays th
 draw the SVG charts, `page` renders HTML (with a scheduled job's `regressions` first), `exports` the other
 formats, `metadata` the run-metadata section, `text_table` the `results` command's table.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,8 +31,13 @@ def default_report_path(name: str, fmt: str = "html") -> Path:
     return REPORTS_DIR / f"{name}{SUFFIXES[fmt]}"
 
 
-def render_report(store: ResultStore, title: str, fmt: str = "html", config: StoredConfig | None = None,
-                  regressions: Regressions | None = None) -> str:
+def render_report(
+    store: ResultStore,
+    title: str,
+    fmt: str = "html",
+    config: StoredConfig | None = None,
+    regressions: Regressions | None = None,
+) -> str:
     """The report of everything in `store` as text in format `fmt` (html, csv, md, latex or json).
 
     `config`: a run's config, marked in the metadata and used like a stored one when the store lacks it;
@@ -58,8 +64,14 @@ def render_report(store: ResultStore, title: str, fmt: str = "html", config: Sto
     return to_markdown(summaries, title, xtreme) if fmt == "md" else to_latex(summaries, title, xtreme)
 
 
-def write_report(store: ResultStore, path: Path, title: str, fmt: str = "html", config: StoredConfig | None = None,
-                 regressions: Regressions | None = None) -> Path:
+def write_report(
+    store: ResultStore,
+    path: Path,
+    title: str,
+    fmt: str = "html",
+    config: StoredConfig | None = None,
+    regressions: Regressions | None = None,
+) -> Path:
     """Write the report of `store` to `path` (folders created); `config` and `regressions` as `render_report`."""
     text = render_report(store, title, fmt, config, regressions)
     path = Path(path)

@@ -5,6 +5,7 @@ its SVGs are tens of kilobytes per chart with glyph paths or font references; th
 hundred bytes to a few kilobytes, use the page's own font, and carry `<title>` tooltips. Every label
 is escaped; nothing references anything outside the SVG.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,16 @@ def _tick(value: float, percent: bool) -> str:
     return f"{round(100 * value if percent else value, 8):g}"
 
 
-def line_chart(title: str, series: list[Series], x_label: str, y_label: str, percent: bool = True,
-               width: int = 520, height: int = 260, colored: int = 8) -> Markup:
+def line_chart(
+    title: str,
+    series: list[Series],
+    x_label: str,
+    y_label: str,
+    percent: bool = True,
+    width: int = 520,
+    height: int = 260,
+    colored: int = 8,
+) -> Markup:
     """A line chart; the first `colored` plain series get colours and legend entries, the rest grey."""
     values = [v for s in series for v in s.values if v is not None]
     points = max((len(s.values) for s in series), default=0)
@@ -65,15 +74,19 @@ def line_chart(title: str, series: list[Series], x_label: str, y_label: str, per
     parts = [f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>']
     for tick in ticks:
         y = y_of(tick)
-        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_tick(tick, percent)}'
-                     '</text>')
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_tick(tick, percent)}'
+            "</text>"
+        )
     stride = max(1, math.ceil(points / 13))
     for i in range(0, points, stride):
         parts.append(f'<text x="{x_of(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{i}</text>')
-    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">{escape(x_label)}</text>'
-                 f'<text transform="translate(12 {top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle">'
-                 f'{escape(y_label)}</text>')
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">{escape(x_label)}</text>'
+        f'<text transform="translate(12 {top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle">'
+        f"{escape(y_label)}</text>"
+    )
     plain = [s for s in series if not s.emphasis]
     colours = {id(s): PALETTE[i] for i, s in enumerate(plain[:colored])}
     legend = [s for s in series if s.emphasis or id(s) in colours]
@@ -83,24 +96,32 @@ def line_chart(title: str, series: list[Series], x_label: str, y_label: str, per
         stroke = 2.6 if s.emphasis else 1.4
         for segment in _segments(s.values):
             coords = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in segment)
-            parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="{stroke}">'
-                         f'<title>{escape(s.label)}</title></polyline>')
+            parts.append(
+                f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="{stroke}">'
+                f"<title>{escape(s.label)}</title></polyline>"
+            )
         for i, v in enumerate(s.values):
             if v is not None:
-                parts.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(v):.1f}" r="{2.6 if s.emphasis else 2}" '
-                             f'fill="{colour}"><title>{escape(s.label)}, {escape(x_label)} {i}: '
-                             f'{_number(v, percent)}</title></circle>')
+                parts.append(
+                    f'<circle cx="{x_of(i):.1f}" cy="{y_of(v):.1f}" r="{2.6 if s.emphasis else 2}" '
+                    f'fill="{colour}"><title>{escape(s.label)}, {escape(x_label)} {i}: '
+                    f"{_number(v, percent)}</title></circle>"
+                )
     for row, s in enumerate(legend[:12]):
         y = top + 6 + 16 * row
         colour = "#111" if s.emphasis else colours[id(s)]
         label = s.label if len(s.label) <= 24 else s.label[:23] + "…"
-        parts.append(f'<line x1="{left + plot_w + 12}" x2="{left + plot_w + 30}" y1="{y}" y2="{y}" stroke="{colour}" '
-                     f'stroke-width="{2.6 if s.emphasis else 2}"/><text x="{left + plot_w + 36}" y="{y + 4}">'
-                     f'{escape(label)}<title>{escape(s.label)}</title></text>')
+        parts.append(
+            f'<line x1="{left + plot_w + 12}" x2="{left + plot_w + 30}" y1="{y}" y2="{y}" stroke="{colour}" '
+            f'stroke-width="{2.6 if s.emphasis else 2}"/><text x="{left + plot_w + 36}" y="{y + 4}">'
+            f"{escape(label)}<title>{escape(s.label)}</title></text>"
+        )
     if len(plain) > colored:
         y = top + 6 + 16 * min(len(legend), 12)
-        parts.append(f'<line x1="{left + plot_w + 12}" x2="{left + plot_w + 30}" y1="{y}" y2="{y}" stroke="#c8c8c8" '
-                     f'stroke-width="2"/><text x="{left + plot_w + 36}" y="{y + 4}">{len(plain) - colored} more</text>')
+        parts.append(
+            f'<line x1="{left + plot_w + 12}" x2="{left + plot_w + 30}" y1="{y}" y2="{y}" stroke="#c8c8c8" '
+            f'stroke-width="2"/><text x="{left + plot_w + 36}" y="{y + 4}">{len(plain) - colored} more</text>'
+        )
     return _svg(title, width, height, parts)
 
 
@@ -115,8 +136,9 @@ def _segments(values: list[float | None]) -> list[list[tuple[int, float]]]:
     return [run for run in runs if run]
 
 
-def heatmap(title: str, rows: list[tuple[str, str]], columns: list[tuple[str, str]],
-            values: list[list[float | None]]) -> Markup:
+def heatmap(
+    title: str, rows: list[tuple[str, str]], columns: list[tuple[str, str]], values: list[list[float | None]]
+) -> Markup:
     """A rows × columns grid of percentages, darker = higher. Labels are (short, full) pairs."""
     defined = [v for row in values for v in row if v is not None]
     if not defined:
@@ -127,12 +149,16 @@ def heatmap(title: str, rows: list[tuple[str, str]], columns: list[tuple[str, st
     height = top + cell_h * len(rows) + 8
     parts = [f'<text x="0" y="16" class="chart-title">{escape(title)}</text>']
     for j, (short, full) in enumerate(columns):
-        parts.append(f'<text x="{left + cell_w * j + cell_w / 2}" y="{top - 8}" text-anchor="middle">'
-                     f'{escape(short)}<title>{escape(full)}</title></text>')
+        parts.append(
+            f'<text x="{left + cell_w * j + cell_w / 2}" y="{top - 8}" text-anchor="middle">'
+            f"{escape(short)}<title>{escape(full)}</title></text>"
+        )
     for i, (short, full) in enumerate(rows):
         y = top + cell_h * i
-        parts.append(f'<text x="{left - 6}" y="{y + cell_h / 2 + 4}" text-anchor="end">{escape(short)}'
-                     f'<title>{escape(full)}</title></text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + cell_h / 2 + 4}" text-anchor="end">{escape(short)}'
+            f"<title>{escape(full)}</title></text>"
+        )
         for j, value in enumerate(values[i]):
             x = left + cell_w * j
             share = 0.5 if high == low or value is None else (value - low) / (high - low)
@@ -140,9 +166,11 @@ def heatmap(title: str, rows: list[tuple[str, str]], columns: list[tuple[str, st
             ink = "#fff" if value is not None and share > 0.55 else "#222"
             text = "–" if value is None else f"{100 * value:.1f}"
             tip = f"{full} → {columns[j][1]}: {'missing' if value is None else text}"
-            parts.append(f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}">'
-                         f'<title>{escape(tip)}</title></rect><text x="{x + cell_w / 2 - 1}" y="{y + cell_h / 2 + 3}" '
-                         f'text-anchor="middle" fill="{ink}">{text}</text>')
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}">'
+                f'<title>{escape(tip)}</title></rect><text x="{x + cell_w / 2 - 1}" y="{y + cell_h / 2 + 3}" '
+                f'text-anchor="middle" fill="{ink}">{text}</text>'
+            )
     return _svg(title, width, height, parts)
 
 
@@ -153,6 +181,8 @@ def _blue(share: float) -> str:
 
 
 def _svg(title: str, width: int, height: int, parts: list[str]) -> Markup:
-    return Markup(f'<svg class="chart" width="{width}" height="{height}" '
-                  f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" font-family="{FONT}" '
-                  f'font-size="11" fill="#333">{"".join(parts)}</svg>')
+    return Markup(
+        f'<svg class="chart" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" font-family="{FONT}" '
+        f'font-size="11" fill="#333">{"".join(parts)}</svg>'
+    )

@@ -6,6 +6,7 @@ they read back to exactly the store's values; `kind` says what a record is: targ
 script, layer (per-layer score), layer_weight or other_metric (a task's further declared metric, named in
 `metric`). JSON adds the run metadata.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,13 +21,51 @@ from mbert_eval.report.summary import KEYS, TaskSummary
 from mbert_eval.report.tables import Table, overview_table, task_tables
 from mbert_eval.report.xtreme import XtremeScores, xtreme_table
 
-TIDY_COLUMNS = ["kind", "task", "metric", "model", "method", "source", "target", "language", "script", "family",
-                "layer", "mean", "std", "n_seeds", "delta", "verdict", "gap", "n_present", "n_total", "missing"]
-LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                 "<": r"\textless{}", ">": r"\textgreater{}", "±": r"$\pm$", "Δ": r"$\Delta$",
-                 "≈": r"$\approx$", "–": "--", "—": "---", "−": "$-$", "·": r"\textperiodcentered{}",
-                 "→": r"$\to$", "…": r"\ldots{}"}
+TIDY_COLUMNS = [
+    "kind",
+    "task",
+    "metric",
+    "model",
+    "method",
+    "source",
+    "target",
+    "language",
+    "script",
+    "family",
+    "layer",
+    "mean",
+    "std",
+    "n_seeds",
+    "delta",
+    "verdict",
+    "gap",
+    "n_present",
+    "n_total",
+    "missing",
+]
+LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "±": r"$\pm$",
+    "Δ": r"$\Delta$",
+    "≈": r"$\approx$",
+    "–": "--",
+    "—": "---",
+    "−": "$-$",
+    "·": r"\textperiodcentered{}",
+    "→": r"$\to$",
+    "…": r"\ldots{}",
+}
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>])")
 
 
@@ -54,9 +93,21 @@ def tidy_records(summaries: list[TaskSummary]) -> list[dict[str, Any]]:
         for row in s.scores.to_dict("records"):
             language = names.loc[row["target"]]
             present = not math.isnan(row["mean"])
-            records.append(_record("target", s, {**row, "language": language["name"], "script": language["script"],
-                                                 "family": language["family"], "n_seeds": row["n"],
-                                                 "n_present": int(present), "n_total": 1}))
+            records.append(
+                _record(
+                    "target",
+                    s,
+                    {
+                        **row,
+                        "language": language["name"],
+                        "script": language["script"],
+                        "family": language["family"],
+                        "n_seeds": row["n"],
+                        "n_present": int(present),
+                        "n_total": 1,
+                    },
+                )
+            )
         for row in s.averages.to_dict("records"):
             records.append(_record("average", s, {**row, "n_seeds": row["n"]}))
         for kind, frame in s.groups.items():
@@ -67,8 +118,9 @@ def tidy_records(summaries: list[TaskSummary]) -> list[dict[str, Any]]:
         for row in s.layer_weights.to_dict("records"):
             records.append(_record("layer_weight", s, {**row, "mean": row["weight"]}))
         for row in s.secondary.to_dict("records"):  # the task's other declared metrics, e.g. XTREME's POS F1
-            records.append(_record("other_metric", s, {**row, "language": names.loc[row["target"], "name"],
-                                                        "n_seeds": row["n"]}))
+            records.append(
+                _record("other_metric", s, {**row, "language": names.loc[row["target"], "name"], "n_seeds": row["n"]})
+            )
     return records
 
 
@@ -80,15 +132,32 @@ def xtreme_records(xtreme: XtremeScores | None) -> list[dict[str, Any]]:
     records = []
     for row in xtreme.tasks.to_dict("records"):
         record = {column: None for column in TIDY_COLUMNS}
-        record.update(kind="xtreme_task", task=row["task"], metric="xtreme", model=row["model"], method=row["method"],
-                      source=row["source"], mean=row["score"], n_present=len(row["languages"]),
-                      n_total=len(row["languages"]) + len(row["missing"]), missing=_clean(row["missing"]))
+        record.update(
+            kind="xtreme_task",
+            task=row["task"],
+            metric="xtreme",
+            model=row["model"],
+            method=row["method"],
+            source=row["source"],
+            mean=row["score"],
+            n_present=len(row["languages"]),
+            n_total=len(row["languages"]) + len(row["missing"]),
+            missing=_clean(row["missing"]),
+        )
         records.append(record)
     for row in xtreme.overall.to_dict("records"):
         record = {column: None for column in TIDY_COLUMNS}
-        record.update(kind="xtreme_average", metric="xtreme", model=row["model"], method=row["method"],
-                      source=row["source"], mean=row["score"], n_present=len(row["tasks"]),
-                      n_total=len(row["tasks"]) + len(row["missing_tasks"]), missing=_clean(row["missing_tasks"]))
+        record.update(
+            kind="xtreme_average",
+            metric="xtreme",
+            model=row["model"],
+            method=row["method"],
+            source=row["source"],
+            mean=row["score"],
+            n_present=len(row["tasks"]),
+            n_total=len(row["tasks"]) + len(row["missing_tasks"]),
+            missing=_clean(row["missing_tasks"]),
+        )
         records.append(record)
     return records
 
@@ -105,14 +174,19 @@ def to_json(summaries: list[TaskSummary], frame: pd.DataFrame, title: str, xtrem
     """The tidy records plus the run metadata, as JSON (null = missing)."""
     devices = sorted({str(extra.get("device", "unknown")) for extra in frame["extra"]}) if not frame.empty else []
     metadata = {
-        "config_hashes": sorted(set(frame["config_hash"])), "code_versions": sorted(set(frame["code_version"])),
+        "config_hashes": sorted(set(frame["config_hash"])),
+        "code_versions": sorted(set(frame["code_version"])),
         "library_versions": {k: sorted(set(v)) for k, v in collect(frame, "library_versions").items()},
         "data_checksums": {k: sorted(set(v)) for k, v in collect(frame, "data_checksums").items()},
-        "devices": devices, "reference_methods": {s.task: s.reference for s in summaries},
+        "devices": devices,
+        "reference_methods": {s.task: s.reference for s in summaries},
     }
-    document = {"title": title, "key_columns": KEYS + ["target"],
-                "records": tidy_records(summaries) + xtreme_records(xtreme),
-                "metadata": metadata}
+    document = {
+        "title": title,
+        "key_columns": KEYS + ["target"],
+        "records": tidy_records(summaries) + xtreme_records(xtreme),
+        "metadata": metadata,
+    }
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
 
 
@@ -123,10 +197,15 @@ def _markdown_text(text: str) -> str:
 def markdown_table(table: Table) -> str:
     """A GitHub-flavoured Markdown table; grouped columns read `group label`, the footer follows the body."""
     labels = [_markdown_text(f"{c.group} {c.label}".strip()) for c in table.columns]
-    lines = [f"**{_markdown_text(table.title)}**", "", "| " + " | ".join(labels) + " |",
-             "|" + "|".join("---:" if c.numeric else ":---" for c in table.columns) + "|"]
-    lines += ["| " + " | ".join(_markdown_text(cell.full_text) for cell in row) + " |"
-              for row in table.rows + table.foot]
+    lines = [
+        f"**{_markdown_text(table.title)}**",
+        "",
+        "| " + " | ".join(labels) + " |",
+        "|" + "|".join("---:" if c.numeric else ":---" for c in table.columns) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(_markdown_text(cell.full_text) for cell in row) + " |" for row in table.rows + table.foot
+    ]
     lines += [f"\n_{_markdown_text(note)}_" for note in table.notes]
     return "\n".join(lines) + "\n"
 
@@ -150,9 +229,15 @@ def latex_text(text: str) -> str:
 def latex_table(table: Table) -> str:
     """A booktabs `table` float: grouped columns under \\multicolumn labels with \\cmidrule."""
     columns = table.columns
-    lines = [r"\begin{table}[htbp]", r"\centering", r"\small", rf"\caption{{{latex_text(table.title)}}}",
-             rf"\label{{tab:{re.sub(r'[^A-Za-z0-9]+', '-', table.key).strip('-')}}}",
-             r"\begin{tabular}{" + "".join("r" if c.numeric else "l" for c in columns) + "}", r"\toprule"]
+    lines = [
+        r"\begin{table}[htbp]",
+        r"\centering",
+        r"\small",
+        rf"\caption{{{latex_text(table.title)}}}",
+        rf"\label{{tab:{re.sub(r'[^A-Za-z0-9]+', '-', table.key).strip('-')}}}",
+        r"\begin{tabular}{" + "".join("r" if c.numeric else "l" for c in columns) + "}",
+        r"\toprule",
+    ]
     if any(c.group for c in columns):
         spans: list[tuple[str, int, int]] = []  # (group, first column, last column), 1-based
         for index, column in enumerate(columns, start=1):
@@ -160,8 +245,13 @@ def latex_table(table: Table) -> str:
                 spans[-1] = (column.group, spans[-1][1], index)
             else:
                 spans.append((column.group, index, index))
-        lines.append(" & ".join(rf"\multicolumn{{{b - a + 1}}}{{c}}{{{latex_text(g)}}}" if g else
-                                " & ".join([""] * (b - a + 1)) for g, a, b in spans) + r" \\")
+        lines.append(
+            " & ".join(
+                rf"\multicolumn{{{b - a + 1}}}{{c}}{{{latex_text(g)}}}" if g else " & ".join([""] * (b - a + 1))
+                for g, a, b in spans
+            )
+            + r" \\"
+        )
         lines.append("".join(rf"\cmidrule(lr){{{a}-{b}}}" for g, a, b in spans if g))
     lines.append(" & ".join(latex_text(c.label) for c in columns) + r" \\")
     lines.append(r"\midrule")
@@ -175,9 +265,12 @@ def latex_table(table: Table) -> str:
 
 def to_latex(summaries: list[TaskSummary], title: str, xtreme: XtremeScores | None = None) -> str:
     """Every task's tables as LaTeX fragments (needs \\usepackage{booktabs})."""
-    parts = [f"% {latex_text(' '.join(title.split()))}: tables written by mbert-eval; needs \\usepackage{{booktabs}}.",
-             "% Scores in %: mean +/- sample std over seeds; delta against each task's reference method; "
-             "gap = source - target.", ""]
+    parts = [
+        f"% {latex_text(' '.join(title.split()))}: tables written by mbert-eval; needs \\usepackage{{booktabs}}.",
+        "% Scores in %: mean +/- sample std over seeds; delta against each task's reference method; "
+        "gap = source - target.",
+        "",
+    ]
     parts += [latex_table(overview_table(summaries))] if summaries else []
     parts += [latex_table(xtreme_table(xtreme))] if xtreme else []
     for s in summaries:

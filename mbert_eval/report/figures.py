@@ -1,4 +1,5 @@
 """The charts of a task section: source × target heatmaps, per-layer curves, layer-mixing weights."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,8 +38,9 @@ def source_heatmaps(summary: TaskSummary) -> list[Figure]:
         rows = [(code, language_label(code)) for code in sources]
         values = [[_value(v) for v in grid.loc[code]] for code in sources]
         title = f"{summary.metric} (%): source (rows) × target (columns)"
-        figures.append(Figure(f"{summary.task}: {title} — model {model}, method {method}",
-                              heatmap(title, rows, columns, values)))
+        figures.append(
+            Figure(f"{summary.task}: {title} — model {model}, method {method}", heatmap(title, rows, columns, values))
+        )
     return figures
 
 
@@ -51,8 +53,12 @@ def layer_curves(summary: TaskSummary) -> list[Figure]:
         series = [Series(language_label(code), [_value(v) for v in grid.loc[code]]) for code in grid.index]
         series.append(Series("mean over targets", [_value(v) for v in grid.mean(axis=0, skipna=True)], True))
         title = f"{summary.task}: {summary.metric} by layer (%)"
-        figures.append(Figure(f"{title} — model {model}, method {method}, source {language_label(source)}",
-                              line_chart(title, series, "layer", f"{summary.metric} (%)")))
+        figures.append(
+            Figure(
+                f"{title} — model {model}, method {method}, source {language_label(source)}",
+                line_chart(title, series, "layer", f"{summary.metric} (%)"),
+            )
+        )
     return figures
 
 

@@ -4,6 +4,7 @@ Everything comes from the store (its rows and its stored configs), except the de
 that writes the report and, when given, a config the store lacks. Values that differ between rows where
 they should not (two checksums for one file, several library versions) are flagged.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,10 +32,15 @@ def _counted(values: list[str]) -> str:
 def overview(frame: pd.DataFrame, store_path: Path) -> Table:
     """Store path, rows, cells, tasks and the time span of the stored results."""
     created = sorted(frame["created_at"])
-    items = [("store", str(store_path)), ("rows", str(len(frame))), ("cells", str(frame["cell_key"].nunique())),
-             ("tasks", ", ".join(sorted(set(frame["task"])))),
-             ("first result", created[0]), ("last result", created[-1]),
-             ("code version", _counted(list(frame["code_version"])))]
+    items = [
+        ("store", str(store_path)),
+        ("rows", str(len(frame))),
+        ("cells", str(frame["cell_key"].nunique())),
+        ("tasks", ", ".join(sorted(set(frame["task"])))),
+        ("first result", created[0]),
+        ("last result", created[-1]),
+        ("code version", _counted(list(frame["code_version"]))),
+    ]
     return _text_table("meta-overview", "Results", ["item", "value"], [[Cell(k), Cell(v)] for k, v in items])
 
 
@@ -51,16 +57,22 @@ def configs(frame: pd.DataFrame, stored: list[StoredConfig], given: StoredConfig
         training = config.config.get("training", {}) if config else {}
         rows = row_groups.get(config_hash)
         written = f"{min(rows['created_at'])} – {max(rows['created_at'])}" if rows is not None else "none"
-        records.append([Cell(f"{config_hash}{mark}", config_hash), Cell(config.name if config else "not stored"),
-                        Cell((config.reference or "none") if config else ""),
-                        Cell(str(training.get("learning_rate", ""))),
-                        Cell(", ".join(sorted(set(rows["task"]))) if rows is not None else ""),
-                        Cell(str(rows["cell_key"].nunique()) if rows is not None else "0"), Cell(written)])
+        records.append(
+            [
+                Cell(f"{config_hash}{mark}", config_hash),
+                Cell(config.name if config else "not stored"),
+                Cell((config.reference or "none") if config else ""),
+                Cell(str(training.get("learning_rate", ""))),
+                Cell(", ".join(sorted(set(rows["task"]))) if rows is not None else ""),
+                Cell(str(rows["cell_key"].nunique()) if rows is not None else "0"),
+                Cell(written),
+            ]
+        )
     notes = []
     if given and current not in row_groups:
         notes.append(f"The given config (hash {current}) produced none of these rows.")
     if any(h not in by_hash for h in row_groups):
-        notes.append("Configs marked \"not stored\" were run before the store kept configs.")
+        notes.append('Configs marked "not stored" were run before the store kept configs.')
     labels = ["config hash", "name", "reference method", "learning rate", "tasks", "cells", "results written"]
     table = _text_table("meta-configs", "Configs", labels, records)
     return Table(table.key, table.caption, table.columns, table.rows, notes=notes)
@@ -72,9 +84,13 @@ def config_texts(stored: list[StoredConfig], given: StoredConfig | None) -> list
     found = {config.config_hash: config for config in stored}
     if given:
         found.setdefault(given.config_hash, given)
-    return [(f"{config.name} (hash {config.config_hash}{', this config' if config.config_hash == current else ''})",
-             yaml.safe_dump(config.config, sort_keys=False, allow_unicode=True))
-            for config in reversed(list(found.values()))]
+    return [
+        (
+            f"{config.name} (hash {config.config_hash}{', this config' if config.config_hash == current else ''})",
+            yaml.safe_dump(config.config, sort_keys=False, allow_unicode=True),
+        )
+        for config in reversed(list(found.values()))
+    ]
 
 
 def collect(frame: pd.DataFrame, column: str) -> dict[str, list[str]]:
@@ -89,38 +105,76 @@ def collect(frame: pd.DataFrame, column: str) -> dict[str, list[str]]:
 def libraries(frame: pd.DataFrame) -> Table:
     """Each library's version(s) across rows; more than one version is flagged."""
     versions = collect(frame, "library_versions")
-    records = [[Cell(name), Cell(_counted(found), kind="warn" if len(set(found)) > 1 else "",
-                                 title="rows were computed with different versions" if len(set(found)) > 1 else "")]
-               for name, found in versions.items()]
+    records = [
+        [
+            Cell(name),
+            Cell(
+                _counted(found),
+                kind="warn" if len(set(found)) > 1 else "",
+                title="rows were computed with different versions" if len(set(found)) > 1 else "",
+            ),
+        ]
+        for name, found in versions.items()
+    ]
     return _text_table("meta-libraries", "Library versions", ["library", "version"], records)
 
 
 def checksums(frame: pd.DataFrame) -> Table:
     """Each data file's sha256 across rows; a file seen with two checksums changed between runs."""
     seen = {name: set(sums) for name, sums in collect(frame, "data_checksums").items()}
-    records = [[Cell(name), Cell(", ".join(sorted(sums)), kind="warn" if len(sums) > 1 else "",
-                                 title="the file changed between runs" if len(sums) > 1 else "")]
-               for name, sums in seen.items()]
+    records = [
+        [
+            Cell(name),
+            Cell(
+                ", ".join(sorted(sums)),
+                kind="warn" if len(sums) > 1 else "",
+                title="the file changed between runs" if len(sums) > 1 else "",
+            ),
+        ]
+        for name, sums in seen.items()
+    ]
     return _text_table("meta-checksums", f"Data checksums ({len(records)} files)", ["data", "sha256"], records)
 
 
 def timings(frame: pd.DataFrame) -> Table:
     """Cells, fine-tuning and evaluation time per (task, model, method, source)."""
     cells = frame.drop_duplicates("cell_key")
-    cells = cells.assign(train_time=[extra.get("train_time", 0.0) if isinstance(extra, dict) else 0.0
-                                     for extra in cells["extra"]])
+    cells = cells.assign(
+        train_time=[extra.get("train_time", 0.0) if isinstance(extra, dict) else 0.0 for extra in cells["extra"]]
+    )
     evaluations = frame.drop_duplicates(["cell_key", "target"])
     keys = ["task", "model", "method", "source"]
     train = cells.groupby(keys).agg(cells=("cell_key", "size"), train=("train_time", "sum"))
     table = train.join(evaluations.groupby(keys)["wall_time"].sum().rename("evaluate")).reset_index()
-    records = [[Cell(r.task), Cell(r.model), Cell(r.method), Cell(r.source), Cell(str(r.cells), r.cells),
-                Cell(_duration(r.train), r.train), Cell(_duration(r.evaluate), r.evaluate)]
-               for r in table.itertuples()]
-    total = [Cell("all", kind="label"), Cell(""), Cell(""), Cell(""), Cell(str(table["cells"].sum())),
-             Cell(_duration(table["train"].sum())), Cell(_duration(table["evaluate"].sum()))]
+    records = [
+        [
+            Cell(r.task),
+            Cell(r.model),
+            Cell(r.method),
+            Cell(r.source),
+            Cell(str(r.cells), r.cells),
+            Cell(_duration(r.train), r.train),
+            Cell(_duration(r.evaluate), r.evaluate),
+        ]
+        for r in table.itertuples()
+    ]
+    total = [
+        Cell("all", kind="label"),
+        Cell(""),
+        Cell(""),
+        Cell(""),
+        Cell(str(table["cells"].sum())),
+        Cell(_duration(table["train"].sum())),
+        Cell(_duration(table["evaluate"].sum())),
+    ]
     labels = ["task", "model", "method", "source", "cells", "fine-tuning", "evaluation"]
-    return Table("meta-timings", "Timings (sums over cells)",
-                 [Column(label, numeric=i >= 4) for i, label in enumerate(labels)], records, [total])
+    return Table(
+        "meta-timings",
+        "Timings (sums over cells)",
+        [Column(label, numeric=i >= 4) for i, label in enumerate(labels)],
+        records,
+        [total],
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -132,11 +186,17 @@ def _duration(seconds: float) -> str:
 
 def machine(frame: pd.DataFrame) -> Table:
     """Devices the runs used (from the rows) and the machine that wrote this report."""
-    devices = [extra.get("device", "unknown") if isinstance(extra, dict) else "unknown"
-               for extra in frame.drop_duplicates("cell_key")["extra"]]
-    items = [("devices used by the runs", ", ".join(f"{d} ({n} cells)" for d, n in Counter(devices).most_common())),
-             ("report written on", platform.platform()), ("processor", platform.processor() or platform.machine()),
-             ("CPU count", str(os.cpu_count())), ("python", platform.python_version())]
+    devices = [
+        extra.get("device", "unknown") if isinstance(extra, dict) else "unknown"
+        for extra in frame.drop_duplicates("cell_key")["extra"]
+    ]
+    items = [
+        ("devices used by the runs", ", ".join(f"{d} ({n} cells)" for d, n in Counter(devices).most_common())),
+        ("report written on", platform.platform()),
+        ("processor", platform.processor() or platform.machine()),
+        ("CPU count", str(os.cpu_count())),
+        ("python", platform.python_version()),
+    ]
     return _text_table("meta-machine", "Machine", ["item", "value"], [[Cell(k), Cell(v)] for k, v in items])
 
 
@@ -150,8 +210,13 @@ class Metadata:
     configs: list[tuple[str, str]]  # (label, YAML), newest first
 
 
-def metadata_section(frame: pd.DataFrame, store_path: Path, stored: list[StoredConfig],
-                     given: StoredConfig | None) -> Metadata:
+def metadata_section(
+    frame: pd.DataFrame, store_path: Path, stored: list[StoredConfig], given: StoredConfig | None
+) -> Metadata:
     """All metadata tables of the store, and its configs (with the given one when the store lacks it)."""
-    return Metadata([overview(frame, store_path), configs(frame, stored, given), machine(frame), libraries(frame)],
-                    [timings(frame)], [checksums(frame)], config_texts(stored, given))
+    return Metadata(
+        [overview(frame, store_path), configs(frame, stored, given), machine(frame), libraries(frame)],
+        [timings(frame)],
+        [checksums(frame)],
+        config_texts(stored, given),
+    )

@@ -5,6 +5,7 @@ style and script blocks (by their sha256), so even a string that escaped escapin
 nor fetch anything. Every string from the store, a config or a model name goes through jinja2's
 autoescaping (or `markupsafe.escape` inside the SVG charts).
 """
+
 from __future__ import annotations
 
 import base64
@@ -103,20 +104,26 @@ def headers(table: Table) -> list[list[Header]]:
 
 def task_section(summary: TaskSummary) -> TaskSection:
     """The tables and charts of one task."""
-    sections = [Block(model, source, language_label(source), *block_tables(summary, model, source))
-                for model, source in blocks(summary)]
+    sections = [
+        Block(model, source, language_label(source), *block_tables(summary, model, source))
+        for model, source in blocks(summary)
+    ]
     models = model_table(summary) if len(summary.values("model")) > 1 else None
-    return TaskSection(summary.task, summary.metric, summary.reference, summary.duplicates, sections, models,
-                       task_figures(summary))
+    return TaskSection(
+        summary.task, summary.metric, summary.reference, summary.duplicates, sections, models, task_figures(summary)
+    )
 
 
 def regression_table(regressions: Regressions) -> Table:
     """A job's regressions as a table: where, and the scores as stored (four decimals)."""
-    columns = ([Column(label, numeric=False) for label in REGRESSION_LABELS] +
-               [Column(label) for label in REGRESSION_NUMBERS])
-    rows = [[Cell(getattr(line, label), getattr(line, label)) for label in REGRESSION_LABELS] +
-            [Cell(f"{getattr(line, label):.4f}", getattr(line, label)) for label in REGRESSION_NUMBERS]
-            for line in regressions.lines]
+    columns = [Column(label, numeric=False) for label in REGRESSION_LABELS] + [
+        Column(label) for label in REGRESSION_NUMBERS
+    ]
+    rows = [
+        [Cell(getattr(line, label), getattr(line, label)) for label in REGRESSION_LABELS]
+        + [Cell(f"{getattr(line, label):.4f}", getattr(line, label)) for label in REGRESSION_NUMBERS]
+        for line in regressions.lines
+    ]
     return Table("regressions-table", "Scores that dropped by more than their task's threshold", columns, rows)
 
 
@@ -125,8 +132,10 @@ def guessed_roles(summaries: list[TaskSummary]) -> str:
     tasks = [s.task for s in summaries if s.guessed]
     if not tasks:
         return ""
-    return (f"Metric roles guessed for {', '.join(tasks)}: the store predates stored metric roles, so the main "
-            f"metric is accuracy where present (else the first metric) and higher is taken as better.")
+    return (
+        f"Metric roles guessed for {', '.join(tasks)}: the store predates stored metric roles, so the main "
+        f"metric is accuracy where present (else the first metric) and higher is taken as better."
+    )
 
 
 def package_version() -> str:
@@ -141,22 +150,40 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def render_html(frame: pd.DataFrame, summaries: list[TaskSummary], store_path: Path, title: str,
-                configs: list[StoredConfig], given: StoredConfig | None = None,
-                regressions: Regressions | None = None, xtreme: XtremeScores | None = None) -> str:
+def render_html(
+    frame: pd.DataFrame,
+    summaries: list[TaskSummary],
+    store_path: Path,
+    title: str,
+    configs: list[StoredConfig],
+    given: StoredConfig | None = None,
+    regressions: Regressions | None = None,
+    xtreme: XtremeScores | None = None,
+) -> str:
     """The whole page as one string: `configs` are the store's, `given` one it may lack, `regressions` a
     scheduled job's (shown first), `xtreme` the XTREME score (shown with the overview)."""
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
-    csp = (f"default-src 'none'; style-src {_sha256(css)}; script-src {_sha256(js)}; img-src data:; "
-           "base-uri 'none'; form-action 'none'")
+    csp = (
+        f"default-src 'none'; style-src {_sha256(css)}; script-src {_sha256(js)}; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     template = environment.from_string((TEMPLATES / "report.html.j2").read_text(encoding="utf-8"))
     return template.render(
-        title=title, css=Markup(css), js=Markup(js), csp=csp, headers=headers, version=package_version(),
-        store=str(store_path), n_rows=len(frame), written=time.strftime("%Y-%m-%d %H:%M"),
-        tasks=[task_section(summary) for summary in summaries], guessed=guessed_roles(summaries),
-        overview=overview_table(summaries) if summaries else None, regressions=regressions,
+        title=title,
+        css=Markup(css),
+        js=Markup(js),
+        csp=csp,
+        headers=headers,
+        version=package_version(),
+        store=str(store_path),
+        n_rows=len(frame),
+        written=time.strftime("%Y-%m-%d %H:%M"),
+        tasks=[task_section(summary) for summary in summaries],
+        guessed=guessed_roles(summaries),
+        overview=overview_table(summaries) if summaries else None,
+        regressions=regressions,
         xtreme=xtreme_table(xtreme) if xtreme else None,
         regression_table=regression_table(regressions) if regressions and regressions.lines else None,
         metadata=metadata_section(frame, store_path, configs, given) if not frame.empty else None,

@@ -1,5 +1,6 @@
 """A scheduled job's regressions as plain data, for the section the HTML page shows first: the previous
 run compared with, the thresholds, and one line per score that dropped by more than its threshold."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,11 +5,12 @@ All of it comes from the store: its `metrics` table (written by each run for the
 neither; then the main metric is guessed (accuracy if present, else the first plain metric), higher is taken
 as better, and the reference is the method called `baseline` if there is one. The report says so.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from mbert_eval.store.results import MetricRole, StoredConfig
 
@@ -42,9 +43,12 @@ def task_roles(metrics: Iterable[str], stored: Iterable[MetricRole]) -> TaskRole
     if main is None:
         return TaskRoles(guess_metric(metrics), guessed=True)
     layers = re.compile(rf"^{re.escape(main.metric)}_layer\d+$")
-    return TaskRoles(main.metric, main.higher_is_better is not False,
-                     [r.metric for r in stored if not r.is_main and not layers.match(r.metric)],
-                     {r.metric: r.description for r in stored if r.description})
+    return TaskRoles(
+        main.metric,
+        main.higher_is_better is not False,
+        [r.metric for r in stored if not r.is_main and not layers.match(r.metric)],
+        {r.metric: r.description for r in stored if r.description},
+    )
 
 
 def roles_by_task(pairs: Iterable[tuple[str, str]], stored: Iterable[MetricRole]) -> dict[str, TaskRoles]:
@@ -78,5 +82,7 @@ def reference_method(task: str, methods: Iterable[str], configs: Sequence[Stored
         return None, f"No Δ for {task}: no stored config names one of its methods as the reference method."
     if OLD_STORE_REFERENCE in methods:
         return OLD_STORE_REFERENCE, ""
-    return None, (f"No Δ for {task}: there is no reference method (the store predates stored configs and no "
-                  f"method is called {OLD_STORE_REFERENCE}).")
+    return None, (
+        f"No Δ for {task}: there is no reference method (the store predates stored configs and no "
+        f"method is called {OLD_STORE_REFERENCE})."
+    )

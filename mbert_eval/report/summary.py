@@ -20,11 +20,12 @@ Decisions, so that no number is invented and none silently changes meaning:
 - The average's spread is the std over seeds of per-seed averages, defined only when every seed
   covers the same languages.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -76,16 +77,18 @@ def language_frame(codes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["code", "name", "script", "family"]).set_index("code")
 
 
-def summarize(frame: pd.DataFrame, stored_roles: Iterable[MetricRole] = (),
-              configs: Sequence[StoredConfig] = ()) -> list[TaskSummary]:
+def summarize(
+    frame: pd.DataFrame, stored_roles: Iterable[MetricRole] = (), configs: Sequence[StoredConfig] = ()
+) -> list[TaskSummary]:
     """One summary per task of a store frame (`ResultStore.dataframe()`), sorted by task name; metric roles and
     reference methods from the store's `metric_roles()` and `configs()` (oldest first)."""
     if frame.empty:
         return []
     roles = roles_by_task(zip(frame["task"], frame["metric"]), stored_roles)
-    return [_summarize_task(str(task), roles[task], rows, reference_method(str(task), set(rows["method"]),
-                                                                           list(configs)))
-            for task, rows in frame.groupby("task", sort=True)]
+    return [
+        _summarize_task(str(task), roles[task], rows, reference_method(str(task), set(rows["method"]), list(configs)))
+        for task, rows in frame.groupby("task", sort=True)
+    ]
 
 
 def _per_seed(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -95,8 +98,7 @@ def _per_seed(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return grouped.mean().reset_index(), int((counts > 1).sum())
 
 
-def _summarize_task(task: str, roles: TaskRoles, rows: pd.DataFrame,
-                    reference: tuple[str | None, str]) -> TaskSummary:
+def _summarize_task(task: str, roles: TaskRoles, rows: pd.DataFrame, reference: tuple[str | None, str]) -> TaskSummary:
     metric, higher, (method, note) = roles.metric, roles.higher_is_better, reference
     seeds, duplicates = _per_seed(rows[rows["metric"] == metric])
     languages = language_frame(sorted(set(seeds["target"])))
@@ -109,9 +111,23 @@ def _summarize_task(task: str, roles: TaskRoles, rows: pd.DataFrame,
     scores = _with_delta(scores, ["model", "source", "target"], method, higher)
     averages = _with_delta(_averages(scores, seeds), ["model", "source"], method, higher)
     groups = {kind: _groups(scores, languages[kind]) for kind in ("family", "script")}
-    return TaskSummary(task, metric, languages, scores, averages, groups, _layers(rows, metric),
-                       _layer_weights(rows), duplicates, higher, roles.descriptions,
-                       _secondary(rows, roles.secondary), method, note, roles.guessed)
+    return TaskSummary(
+        task,
+        metric,
+        languages,
+        scores,
+        averages,
+        groups,
+        _layers(rows, metric),
+        _layer_weights(rows),
+        duplicates,
+        higher,
+        roles.descriptions,
+        _secondary(rows, roles.secondary),
+        method,
+        note,
+        roles.guessed,
+    )
 
 
 def _secondary(rows: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -137,14 +153,20 @@ def _with_delta(frame: pd.DataFrame, match: list[str], reference: str | None, hi
     """Add delta (mean − the reference method's mean on the same `match` keys) and its verdict, "better" meaning
     higher when `higher` and lower otherwise; no reference: no delta."""
     base = frame[frame["method"] == reference][match + ["mean", "std", "n"]]
-    frame = frame.merge(base.rename(columns={"mean": "base_mean", "std": "base_std", "n": "base_n"}),
-                        on=match, how="left")
+    frame = frame.merge(
+        base.rename(columns={"mean": "base_mean", "std": "base_std", "n": "base_n"}), on=match, how="left"
+    )
     frame["delta"] = (frame["mean"] - frame["base_mean"]).where(frame["method"] != reference)
     noise = np.fmax(frame["std"], frame["base_std"])
     frame["verdict"] = np.select(
-        [frame["delta"].isna(), (frame["n"] < 2) | (frame["base_n"] < 2), frame["delta"].abs() <= noise,
-         frame["delta"] > 0 if higher else frame["delta"] < 0],
-        ["", "unknown", "same", "better"], default="worse",
+        [
+            frame["delta"].isna(),
+            (frame["n"] < 2) | (frame["base_n"] < 2),
+            frame["delta"].abs() <= noise,
+            frame["delta"] > 0 if higher else frame["delta"] < 0,
+        ],
+        ["", "unknown", "same", "better"],
+        default="worse",
     )
     return frame.drop(columns=["base_mean", "base_std", "base_n"])
 
@@ -158,16 +180,18 @@ def _averages(scores: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
         others = present[present["target"] != present["source"]]
         table = seed_groups[keys].pivot_table(index="seed", columns="target", values="score")
         rectangular = not table.isna().to_numpy().any()
-        records.append({
-            **dict(zip(KEYS, keys)),
-            "mean": present["mean"].mean(),
-            "std": table.mean(axis=1).std() if rectangular and len(table) > 1 else np.nan,
-            "n": len(table) if rectangular else 0,
-            "n_present": len(present),
-            "n_total": len(group),
-            "missing": [t for t in group["target"] if t not in set(present["target"])],
-            "gap": group["source_mean"].iloc[0] - others["mean"].mean(),
-        })
+        records.append(
+            {
+                **dict(zip(KEYS, keys)),
+                "mean": present["mean"].mean(),
+                "std": table.mean(axis=1).std() if rectangular and len(table) > 1 else np.nan,
+                "n": len(table) if rectangular else 0,
+                "n_present": len(present),
+                "n_total": len(group),
+                "missing": [t for t in group["target"] if t not in set(present["target"])],
+                "gap": group["source_mean"].iloc[0] - others["mean"].mean(),
+            }
+        )
     averages = pd.DataFrame(records)
     averages["partial"] = averages["n_present"] < averages["n_total"]
     return averages
@@ -176,8 +200,11 @@ def _averages(scores: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
 def _groups(scores: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
     """Plain means over the languages of each family (or script), partial if some are missing."""
     frame = scores.assign(group=scores["target"].map(labels))
-    result = frame.groupby(KEYS + ["group"], sort=False).agg(
-        mean=("mean", "mean"), n_present=("mean", "count"), n_total=("target", "size")).reset_index()
+    result = (
+        frame.groupby(KEYS + ["group"], sort=False)
+        .agg(mean=("mean", "mean"), n_present=("mean", "count"), n_total=("target", "size"))
+        .reset_index()
+    )
     result["partial"] = result["n_present"] < result["n_total"]
     return result.sort_values(["group"] + KEYS, kind="stable").reset_index(drop=True)
 

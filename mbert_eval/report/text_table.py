@@ -1,4 +1,5 @@
 """The stored results as a text table (for `mbert-eval results`) or as CSV / JSON exports."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,8 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
         return frame[SHOWN].to_string(index=False)
     summary = frame.groupby(GROUP, sort=True)["score"].agg(["mean", "std", "count"]).reset_index()
     summary["score"] = [
-        f"{m:.4f}" if n < 2 else f"{m:.4f} ± {sd:.4f}" for m, sd, n in zip(summary["mean"], summary["std"], summary["count"])
+        f"{m:.4f}" if n < 2 else f"{m:.4f} ± {sd:.4f}"
+        for m, sd, n in zip(summary["mean"], summary["std"], summary["count"])
     ]
     summary = summary.rename(columns={"count": "seeds"})
     return summary[GROUP + ["score", "seeds"]].to_string(index=False) + format_xtreme(store)
@@ -47,15 +49,22 @@ def format_xtreme(store: ResultStore) -> str:
     lines = ["", "XTREME score (Hu et al. 2020): per task the mean over its languages; the average over the tasks"]
     for overall in scores.overall.to_dict("records"):
         flag = " (partial)" if overall["partial"] else ""
-        lines.append(f"{overall['model']} {overall['method']} from {overall['source']}: "
-                     f"{100 * overall['score']:.1f}{flag} over {len(overall['tasks'])} of {len(XTREME_TASKS)} tasks"
-                     + (f" (missing: {', '.join(overall['missing_tasks'])})" if overall["missing_tasks"] else ""))
-        tasks = scores.tasks[(scores.tasks["model"] == overall["model"]) & (scores.tasks["method"] == overall["method"])
-                             & (scores.tasks["source"] == overall["source"])]
+        lines.append(
+            f"{overall['model']} {overall['method']} from {overall['source']}: "
+            f"{100 * overall['score']:.1f}{flag} over {len(overall['tasks'])} of {len(XTREME_TASKS)} tasks"
+            + (f" (missing: {', '.join(overall['missing_tasks'])})" if overall["missing_tasks"] else "")
+        )
+        tasks = scores.tasks[
+            (scores.tasks["model"] == overall["model"])
+            & (scores.tasks["method"] == overall["method"])
+            & (scores.tasks["source"] == overall["source"])
+        ]
         for task in tasks.to_dict("records"):
             score = "  n/a" if task["score"] != task["score"] else f"{100 * task['score']:5.1f}"  # NaN: none counted
-            lines.append(f"  {task['xtreme']:<8} {score}{' (partial)' if task['partial'] else ''}  "
-                         + describe_coverage(task["languages"], task["missing"], task["shared"]))
+            lines.append(
+                f"  {task['xtreme']:<8} {score}{' (partial)' if task['partial'] else ''}  "
+                + describe_coverage(task["languages"], task["missing"], task["shared"])
+            )
     return "\n".join(lines)
 
 

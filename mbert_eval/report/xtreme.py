@@ -15,11 +15,12 @@ not count, and the task is partial and says so. (Before TyDiQA was split by lang
 the whole mixed `tydiqa` split, and such rows would otherwise make a complete-looking, identical-per-language
 task.)
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import pandas as pd
 
@@ -53,8 +54,13 @@ def xtreme_scores(frame: pd.DataFrame, roles: Iterable[MetricRole]) -> XtremeSco
     picked = frame[[(task, metric) in marked for task, metric in zip(frame["task"], frame["metric"])]]
     if picked.empty:
         return None
-    per_seed = (picked.groupby(KEYS + ["task", "target", "seed"])["score"].mean()  # mean of the task's metrics
-                .groupby(KEYS + ["task", "target"]).mean().reset_index())  # then over seeds
+    per_seed = (
+        picked.groupby(KEYS + ["task", "target", "seed"])["score"]
+        .mean()  # mean of the task's metrics
+        .groupby(KEYS + ["task", "target"])
+        .mean()
+        .reset_index()
+    )  # then over seeds
     xtreme_names = {task: name for (task, _), name in marked.items()}
     records = []
     rows_of = dict(list(picked.groupby(KEYS + ["task"], sort=False)))
@@ -65,17 +71,36 @@ def xtreme_scores(frame: pd.DataFrame, roles: Iterable[MetricRole]) -> XtremeSco
         languages = sorted(counted["target"])
         expected = {language.code for language in languages_for_task(name)} - ({"en"} if name in PIVOTED else set())
         missing = sorted((expected - set(languages)) | set(shared))
-        records.append({"model": model, "method": method, "source": source, "task": task, "xtreme": name,
-                        "score": counted["score"].mean(), "languages": languages, "missing": missing,
-                        "shared": shared, "partial": bool(missing)})
+        records.append(
+            {
+                "model": model,
+                "method": method,
+                "source": source,
+                "task": task,
+                "xtreme": name,
+                "score": counted["score"].mean(),
+                "languages": languages,
+                "missing": missing,
+                "shared": shared,
+                "partial": bool(missing),
+            }
+        )
     tasks = pd.DataFrame(records)
     overall = []
     for (model, method, source), group in tasks.groupby(KEYS, sort=True):
         present = [name for name in XTREME_TASKS if name in set(group["xtreme"][group["score"].notna()])]
         absent = [name for name in XTREME_TASKS if name not in present]
-        overall.append({"model": model, "method": method, "source": source, "score": group["score"].mean(),
-                        "tasks": present, "missing_tasks": absent,
-                        "partial": bool(absent) or bool(group["partial"].any())})
+        overall.append(
+            {
+                "model": model,
+                "method": method,
+                "source": source,
+                "score": group["score"].mean(),
+                "tasks": present,
+                "missing_tasks": absent,
+                "partial": bool(absent) or bool(group["partial"].any()),
+            }
+        )
     return XtremeScores(tasks, pd.DataFrame(overall))
 
 
@@ -128,16 +153,34 @@ def xtreme_table(scores: XtremeScores) -> Table:
             if pd.isna(task["score"]):
                 row.append(Cell("not counted", None, "missing", coverage, "shared data"))
                 continue
-            note = f"{len(task['languages'])}/{len(task['languages']) + len(task['missing'])}" if task["partial"] else ""
-            row.append(Cell(percent(task["score"]), float(task["score"]), "partial" if note else "num", coverage,
-                            f"partial {note}" if note else ""))
+            note = (
+                f"{len(task['languages'])}/{len(task['languages']) + len(task['missing'])}" if task["partial"] else ""
+            )
+            row.append(
+                Cell(
+                    percent(task["score"]),
+                    float(task["score"]),
+                    "partial" if note else "num",
+                    coverage,
+                    f"partial {note}" if note else "",
+                )
+            )
         covered = f"{len(overall['tasks'])} of {len(XTREME_TASKS)} tasks: {', '.join(overall['tasks'])}"
-        row.append(Cell(percent(overall["score"]), float(overall["score"]), "partial" if overall["partial"] else "num",
-                        covered, "partial" if overall["partial"] else ""))
+        row.append(
+            Cell(
+                percent(overall["score"]),
+                float(overall["score"]),
+                "partial" if overall["partial"] else "num",
+                covered,
+                "partial" if overall["partial"] else "",
+            )
+        )
         rows.append(row)
-    notes = ["XTREME score (Hu et al. 2020): per task the plain mean over its languages of accuracy (XNLI, PAWS-X, "
-             "Tatoeba), F1 (UD-POS, PAN-X, BUCC) or (EM + F1) / 2 (XQuAD, MLQA, TyDiQA); the average is the plain "
-             "mean over the tasks present. Partial: languages the language table lists for the task, or tasks of "
-             "XTREME's nine, are missing, or target languages were scored on one shared test set (they do not "
-             "count; hover a cell for what it covers)."]
+    notes = [
+        "XTREME score (Hu et al. 2020): per task the plain mean over its languages of accuracy (XNLI, PAWS-X, "
+        "Tatoeba), F1 (UD-POS, PAN-X, BUCC) or (EM + F1) / 2 (XQuAD, MLQA, TyDiQA); the average is the plain "
+        "mean over the tasks present. Partial: languages the language table lists for the task, or tasks of "
+        "XTREME's nine, are missing, or target languages were scored on one shared test set (they do not "
+        "count; hover a cell for what it covers)."
+    ]
     return Table("xtreme", "XTREME score", columns, rows, notes=notes)

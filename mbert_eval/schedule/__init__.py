@@ -37,9 +37,20 @@ job says who holds the lock and exits without running.
 Daemon: an APScheduler 3 scheduler whose job store is SQLite (schedule.jobstore.sqlite beside the
 history); at each of a job's slots it does what `run-due` does for that job.
 """
+
 from mbert_eval.schedule.daemon import run_daemon, scheduled_run, start_daemon
 from mbert_eval.schedule.jobs import Job, JobsFile, load_jobs, resolve_models
 from mbert_eval.schedule.runs import Outcome, run_due, run_job
 
-__all__ = ["Job", "JobsFile", "Outcome", "load_jobs", "resolve_models", "run_daemon", "run_due", "run_job",
-           "scheduled_run", "start_daemon"]
+__all__ = [
+    "Job",
+    "JobsFile",
+    "Outcome",
+    "load_jobs",
+    "resolve_models",
+    "run_daemon",
+    "run_due",
+    "run_job",
+    "scheduled_run",
+    "start_daemon",
+]

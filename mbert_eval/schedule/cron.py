@@ -1,4 +1,5 @@
 """Cron expressions (crontab(5), five fields) as APScheduler 3 triggers, and a trigger's latest slot."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -15,8 +16,7 @@ if TYPE_CHECKING:
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=367),
-            timedelta(days=4 * 366 + 1))
+_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=367), timedelta(days=4 * 366 + 1))
 
 
 def _weekdays(spec: str) -> str:
@@ -53,15 +53,20 @@ def cron_trigger(expression: str, zone: str | None = None) -> CronTrigger:
     """An APScheduler trigger for a crontab(5) expression, in `zone` (default: local time)."""
     fields = expression.split()
     if len(fields) != 5:
-        raise UserError(f"bad cron expression '{expression}': expected 5 fields "
-                        f"(minute hour day-of-month month day-of-week), got {len(fields)}")
+        raise UserError(
+            f"bad cron expression '{expression}': expected 5 fields "
+            f"(minute hour day-of-month month day-of-week), got {len(fields)}"
+        )
     minute, hour, day, month, day_of_week = fields
     if day != "*" and day_of_week != "*":
-        raise UserError(f"cron expression '{expression}' restricts both day-of-month and day-of-week; "
-                        "use two jobs (cron would run on either day, APScheduler only when both match)")
+        raise UserError(
+            f"cron expression '{expression}' restricts both day-of-month and day-of-week; "
+            "use two jobs (cron would run on either day, APScheduler only when both match)"
+        )
     try:
-        trigger = CronTrigger(minute=minute, hour=hour, day=day, month=month,
-                              day_of_week=_weekdays(day_of_week), timezone=zone)
+        trigger = CronTrigger(
+            minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(day_of_week), timezone=zone
+        )
     except ValueError as err:
         raise UserError(f"bad cron expression '{expression}': {err}") from None
     if trigger.get_next_fire_time(None, datetime.now(timezone.utc)) is None:

@@ -1,5 +1,6 @@
 """The daemon: an APScheduler 3 scheduler whose job store is SQLite (schedule.jobstore.sqlite beside the
 history); at each of a job's slots it does what `run-due` does for that job."""
+
 from __future__ import annotations
 
 import threading
@@ -30,15 +31,22 @@ def start_daemon(jobs: JobsFile, paused: bool = False) -> BackgroundScheduler:
 
     jobs.jobstore_path.parent.mkdir(parents=True, exist_ok=True)
     store = SQLAlchemyJobStore(url=f"sqlite:///{jobs.jobstore_path.resolve()}")
-    scheduler = BackgroundScheduler(jobstores={"default": store}, job_defaults={
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+    scheduler = BackgroundScheduler(
+        jobstores={"default": store}, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    )
     scheduler.start(paused=True)
     for stale in scheduler.get_jobs():
         if stale.id not in jobs.jobs:
             stale.remove()
     for job in jobs.jobs.values():
-        scheduler.add_job("mbert_eval.schedule:scheduled_run", job.trigger, args=[str(jobs.path.resolve()), job.name],
-                          id=job.name, name=job.name, replace_existing=True)
+        scheduler.add_job(
+            "mbert_eval.schedule:scheduled_run",
+            job.trigger,
+            args=[str(jobs.path.resolve()), job.name],
+            id=job.name,
+            name=job.name,
+            replace_existing=True,
+        )
     if not paused:
         scheduler.resume()
     return scheduler

@@ -25,16 +25,18 @@ that has a snapshot (status `ok` or `regression`).
 The job's report is the store's report with one more section, first, listing the regressions (handed to
 the report as data: `report_regressions`).
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from statistics import mean
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from mbert_eval.report.regressions import RegressionLine, Regressions
 from mbert_eval.store.locks import Locked, held_lock
@@ -126,9 +128,11 @@ class Regression:
         models = _short(self.model)
         if self.model != self.previous_model:
             models = f"{_short(self.previous_model)} -> {models}"
-        return (f"{self.task} {self.method} {self.source}->{self.target} [{self.group}: {models}]: "
-                f"{self.metric} {self.previous:.4f} -> {self.score:.4f} "
-                f"(drop {self.drop:.4f} > threshold {self.threshold:.4f})")
+        return (
+            f"{self.task} {self.method} {self.source}->{self.target} [{self.group}: {models}]: "
+            f"{self.metric} {self.previous:.4f} -> {self.score:.4f} "
+            f"(drop {self.drop:.4f} > threshold {self.threshold:.4f})"
+        )
 
 
 def _short(model: str) -> str:
@@ -144,7 +148,8 @@ def take_snapshot(rows: Iterable[ResultRow], groups: list[ModelGroup], main_metr
         if group is None or row.metric != main_metrics.get(row.task, row.metric):
             continue
         scores.setdefault((row.task, group, row.model, row.method, row.source, row.target, row.metric), []).append(
-            row.score)
+            row.score
+        )
     return [Score(*key, score=mean(values), seeds=len(values)) for key, values in sorted(scores.items())]
 
 
@@ -158,8 +163,21 @@ def compare(previous: list[Score], current: list[Score], thresholds: dict[str, f
         if old is None or threshold is None or old.metric != now.metric:
             continue
         if old.score - now.score > threshold:
-            found.append(Regression(now.task, now.group, now.method, now.source, now.target, now.metric,
-                                    old.model, now.model, old.score, now.score, threshold))
+            found.append(
+                Regression(
+                    now.task,
+                    now.group,
+                    now.method,
+                    now.source,
+                    now.target,
+                    now.metric,
+                    old.model,
+                    now.model,
+                    old.score,
+                    now.score,
+                    threshold,
+                )
+            )
     return found
 
 
@@ -224,8 +242,15 @@ class History(SQLiteFile):
             return int(cursor.lastrowid)
 
     def finish(
-        self, run_id: int, status: str, *, cells_run: int | None = None, cells_skipped: int | None = None,
-        models: list[str] = (), snapshot: list[Score] | None = None, regressions: list[Regression] = (),
+        self,
+        run_id: int,
+        status: str,
+        *,
+        cells_run: int | None = None,
+        cells_skipped: int | None = None,
+        models: list[str] = (),
+        snapshot: list[Score] | None = None,
+        regressions: list[Regression] = (),
         error: str | None = None,
     ) -> RunRecord:
         """Record how a run ended; returns the finished record."""
@@ -233,9 +258,17 @@ class History(SQLiteFile):
             conn.execute(
                 "UPDATE runs SET finished = ?, status = ?, cells_run = ?, cells_skipped = ?, models = ?, "
                 "snapshot = ?, regressions = ?, error = ? WHERE id = ?",
-                (_utc_now(), status, cells_run, cells_skipped, json.dumps(list(models)),
-                 None if snapshot is None else json.dumps([asdict(s) for s in snapshot]),
-                 json.dumps([asdict(r) for r in regressions]), error, run_id),
+                (
+                    _utc_now(),
+                    status,
+                    cells_run,
+                    cells_skipped,
+                    json.dumps(list(models)),
+                    None if snapshot is None else json.dumps([asdict(s) for s in snapshot]),
+                    json.dumps([asdict(r) for r in regressions]),
+                    error,
+                    run_id,
+                ),
             )
         return self._select("WHERE id = ?", (run_id,))[0]
 
@@ -247,8 +280,9 @@ class History(SQLiteFile):
 
     def previous(self, job: str, before_id: int) -> RunRecord | None:
         """The latest run of the job before `before_id` that has a snapshot."""
-        found = self._select("WHERE job = ? AND id < ? AND snapshot IS NOT NULL ORDER BY id DESC LIMIT 1",
-                             (job, before_id))
+        found = self._select(
+            "WHERE job = ? AND id < ? AND snapshot IS NOT NULL ORDER BY id DESC LIMIT 1", (job, before_id)
+        )
         return found[0] if found else None
 
     def runs(self, job: str | None = None, limit: int = 20) -> list[RunRecord]:
@@ -257,21 +291,46 @@ class History(SQLiteFile):
         return self._select(f"{where}ORDER BY id DESC LIMIT ?", ((job,) if job else ()) + (limit,))
 
     def _select(self, clause: str, params: tuple) -> list[RunRecord]:
-        columns = ("id, job, slot, trigger, started, finished, status, holder, cells_run, cells_skipped, "
-                   "models, snapshot, regressions, error")
+        columns = (
+            "id, job, slot, trigger, started, finished, status, holder, cells_run, cells_skipped, "
+            "models, snapshot, regressions, error"
+        )
         with closing(self._connect()) as conn:
             records = conn.execute(f"SELECT {columns} FROM runs {clause}", params).fetchall()
         return [_record(*record) for record in records]
 
 
-def _record(run_id, job, slot, trigger, started, finished, status, holder, cells_run, cells_skipped,
-            models, snapshot, regressions, error) -> RunRecord:
+def _record(
+    run_id,
+    job,
+    slot,
+    trigger,
+    started,
+    finished,
+    status,
+    holder,
+    cells_run,
+    cells_skipped,
+    models,
+    snapshot,
+    regressions,
+    error,
+) -> RunRecord:
     return RunRecord(
-        id=run_id, job=job, slot=datetime.fromisoformat(slot), trigger=trigger,
-        started=datetime.fromisoformat(started), finished=datetime.fromisoformat(finished) if finished else None,
-        status=status, holder=holder, cells_run=cells_run, cells_skipped=cells_skipped, models=json.loads(models),
+        id=run_id,
+        job=job,
+        slot=datetime.fromisoformat(slot),
+        trigger=trigger,
+        started=datetime.fromisoformat(started),
+        finished=datetime.fromisoformat(finished) if finished else None,
+        status=status,
+        holder=holder,
+        cells_run=cells_run,
+        cells_skipped=cells_skipped,
+        models=json.loads(models),
         snapshot=None if snapshot is None else [Score(**s) for s in json.loads(snapshot)],
-        regressions=[Regression(**r) for r in json.loads(regressions)], error=error,
+        regressions=[Regression(**r) for r in json.loads(regressions)],
+        error=error,
     )
 
 
@@ -291,9 +350,20 @@ def report_regressions(
     previous: RunRecord | None, regressions: list[Regression], thresholds: dict[str, float]
 ) -> Regressions:
     """This run's regressions against the previous run, as plain data for the report's first section."""
-    lines = [RegressionLine(r.task, r.group if r.model == r.previous_model else
-                            f"{r.group}: {_short(r.previous_model)} → {_short(r.model)}",
-                            r.method, r.source, r.target, r.metric, r.previous, r.score, r.threshold)
-             for r in regressions]
-    return Regressions(previous.id if previous else None, iso(previous.slot) if previous else "", dict(thresholds),
-                       lines)
+    lines = [
+        RegressionLine(
+            r.task,
+            r.group if r.model == r.previous_model else f"{r.group}: {_short(r.previous_model)} → {_short(r.model)}",
+            r.method,
+            r.source,
+            r.target,
+            r.metric,
+            r.previous,
+            r.score,
+            r.threshold,
+        )
+        for r in regressions
+    ]
+    return Regressions(
+        previous.id if previous else None, iso(previous.slot) if previous else "", dict(thresholds), lines
+    )

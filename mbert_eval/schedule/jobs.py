@@ -1,5 +1,6 @@
 """The jobs file: its jobs (config, cron schedule, models, report, thresholds) read and checked, and a job's
 model groups resolved (globs of checkpoint folders in natural order)."""
+
 from __future__ import annotations
 
 import difflib
@@ -143,11 +144,21 @@ def _parse_job(name: str, spec: Any, base: Path, problems: list[str]) -> Job | N
         return None
     thresholds = spec.get("thresholds") or {}
     if not isinstance(thresholds, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in thresholds.values()):
+        isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in thresholds.values()
+    ):
         problems.append(f"{where}.thresholds: expected task: non-negative number, e.g. {{pos: 0.02}}")
         return None
-    return Job(name, config, str(spec["schedule"]), trigger, report, tuple(models),
-               {str(k): float(v) for k, v in thresholds.items()}, tuple(overrides), base)
+    return Job(
+        name,
+        config,
+        str(spec["schedule"]),
+        trigger,
+        report,
+        tuple(models),
+        {str(k): float(v) for k, v in thresholds.items()},
+        tuple(overrides),
+        base,
+    )
 
 
 def _strings(value: Any) -> list[str] | None:
@@ -163,8 +174,10 @@ def resolve_models(job: Job) -> list[ModelGroup]:
         if glob.has_magic(entry):
             found = [p for p in glob.glob(str(anchor(entry, job.base_dir))) if (Path(p) / "config.json").is_file()]
             if not found:
-                raise UserError(f"job '{job.name}': models glob '{entry}' matches no checkpoint folder "
-                                "(a folder with a config.json) yet")
+                raise UserError(
+                    f"job '{job.name}': models glob '{entry}' matches no checkpoint folder "
+                    "(a folder with a config.json) yet"
+                )
             groups.append(ModelGroup(entry, tuple(sorted(found, key=natural_key))))
         else:
             groups.append(ModelGroup(entry, (anchor_model(entry, job.base_dir),)))

@@ -1,5 +1,6 @@
 """One run of a job: evaluate what is missing, write the report with its regressions, compare with the
 previous run; and `run_due`, which runs every job whose latest slot has no run yet."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,11 @@ from mbert_eval.schedule.jobs import Job, JobsFile, resolve_models
 
 
 def run_job(
-    jobs: JobsFile, name: str, now: datetime, trigger: str = "manual", executor: Any = None,
+    jobs: JobsFile,
+    name: str,
+    now: datetime,
+    trigger: str = "manual",
+    executor: Any = None,
 ) -> RunRecord | None:
     """Run one job for its latest slot at or before `now`: evaluate what is missing, write the
     report, compare with the job's previous run. Raises JobLocked if a run of it is in progress;
@@ -70,11 +75,22 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
     previous = history.previous(job.name, run_id)
     regressions = compare(previous.snapshot, snapshot, job.thresholds) if previous else []
     title = f"{job.name}: {experiment.name} (slot {slot:%Y-%m-%d %H:%M %Z})"
-    write_report(store, job.report, title, config=stored_config(experiment),
-                 regressions=report_regressions(previous, regressions, job.thresholds))
-    return history.finish(run_id, "regression" if regressions else "ok", cells_run=summary.cells_run,
-                          cells_skipped=summary.cells_skipped, models=[m for g in groups for m in g.models],
-                          snapshot=snapshot, regressions=regressions)
+    write_report(
+        store,
+        job.report,
+        title,
+        config=stored_config(experiment),
+        regressions=report_regressions(previous, regressions, job.thresholds),
+    )
+    return history.finish(
+        run_id,
+        "regression" if regressions else "ok",
+        cells_run=summary.cells_run,
+        cells_skipped=summary.cells_skipped,
+        models=[m for g in groups for m in g.models],
+        snapshot=snapshot,
+        regressions=regressions,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The results store: one embedded SQLite file (`results`: ResultStore, ResultRow, and the store's own
 description: StoredConfig, MetricRole) on the shared SQLite setup (`sqlite`), which the schedule's history
 uses too."""
+
 from mbert_eval.store.results import (
     COLUMNS,
     MetricRole,

@@ -1,14 +1,15 @@
 """Inter-process locks that say who holds them: a grid run holds its results store's, a scheduled run its
 job's. The lock is a `filelock` file; beside it a small JSON file names the holder (pid, host, start)."""
+
 from __future__ import annotations
 
 import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from filelock import FileLock, Timeout
 
@@ -45,5 +46,10 @@ def _describe_holder(side: Path) -> str:
         info = json.loads(side.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "holder unknown"
-    return ", ".join([info.pop("holder", "holder unknown"), f"started {info.pop('started', '?')}",
-                      *(f"{key} {value}" for key, value in info.items())])
+    return ", ".join(
+        [
+            info.pop("holder", "holder unknown"),
+            f"started {info.pop('started', '?')}",
+            *(f"{key} {value}" for key, value in info.items()),
+        ]
+    )

@@ -13,13 +13,15 @@ Rows record what they were computed from (the model's content fingerprint, the t
 files' checksums); rows a run replaces because that content changed move to `superseded`, with the reason
 and when, so no score is lost. `file_hashes` remembers each file's checksum by size and mtime across runs.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from mbert_eval.errors import UserError
 from mbert_eval.store.sqlite import SQLiteFile
@@ -145,12 +147,12 @@ class ResultStore(SQLiteFile):
     (WAL mode)."""
 
     SCHEMA = SCHEMA
-    ADDED_COLUMNS = {"metrics": {"xtreme": "TEXT"},
-                     "results": {"model_fingerprint": "TEXT", "task_version": "INTEGER"}}
+    ADDED_COLUMNS = {"metrics": {"xtreme": "TEXT"}, "results": {"model_fingerprint": "TEXT", "task_version": "INTEGER"}}
     KIND = "results store"
 
-    def write_cell(self, rows: Iterable[ResultRow], overwrite: bool = False,
-                   superseding: Mapping[str, str] | None = None) -> int:
+    def write_cell(
+        self, rows: Iterable[ResultRow], overwrite: bool = False, superseding: Mapping[str, str] | None = None
+    ) -> int:
         """Write all rows of one finished cell in a single transaction; returns the rows actually stored (rows
         already there are kept, unless `overwrite`). `superseding` maps targets whose stored rows of this cell
         are stale to the reason: those rows move to `superseded` first, in the same transaction."""
@@ -169,8 +171,11 @@ class ResultStore(SQLiteFile):
         with self.writing() as conn:
             for target, reason in (superseding or {}).items():
                 for key in {row[0] for row in records}:
-                    conn.execute(f"INSERT INTO superseded ({columns}, reason, superseded_at) SELECT {columns}, ?, ? "
-                                 "FROM results WHERE cell_key = ? AND target = ?", (reason, now, key, target))
+                    conn.execute(
+                        f"INSERT INTO superseded ({columns}, reason, superseded_at) SELECT {columns}, ?, ? "
+                        "FROM results WHERE cell_key = ? AND target = ?",
+                        (reason, now, key, target),
+                    )
                     conn.execute("DELETE FROM results WHERE cell_key = ? AND target = ?", (key, target))
             before = conn.total_changes
             conn.executemany(
@@ -186,8 +191,13 @@ class ResultStore(SQLiteFile):
             conn.execute(
                 "INSERT INTO configs (config_hash, name, config, reference, written_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (config_hash) DO UPDATE SET written_at = excluded.written_at",
-                (config.config_hash, config.name, json.dumps(config.config, default=str), config.reference,
-                 config.written_at or _now()),
+                (
+                    config.config_hash,
+                    config.name,
+                    json.dumps(config.config, default=str),
+                    config.reference,
+                    config.written_at or _now(),
+                ),
             )
 
     def write_metric_roles(self, roles: Iterable[MetricRole]) -> None:
@@ -198,24 +208,41 @@ class ResultStore(SQLiteFile):
             conn.executemany(
                 "INSERT INTO metrics (task, metric, is_main, higher_is_better, description, xtreme) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(r.task, r.metric, int(r.is_main), None if r.higher_is_better is None else int(r.higher_is_better),
-                  r.description, r.xtreme) for r in roles],
+                [
+                    (
+                        r.task,
+                        r.metric,
+                        int(r.is_main),
+                        None if r.higher_is_better is None else int(r.higher_is_better),
+                        r.description,
+                        r.xtreme,
+                    )
+                    for r in roles
+                ],
             )
 
     def configs(self) -> list[StoredConfig]:
         """The stored configs, oldest first (empty for a store written before configs were kept)."""
-        records = self.select("configs", "SELECT config_hash, name, config, reference, written_at FROM configs "
-                                         "ORDER BY written_at, rowid")
-        return [StoredConfig(hash_, name, json.loads(config), reference, written)
-                for hash_, name, config, reference, written in records]
+        records = self.select(
+            "configs", "SELECT config_hash, name, config, reference, written_at FROM configs ORDER BY written_at, rowid"
+        )
+        return [
+            StoredConfig(hash_, name, json.loads(config), reference, written)
+            for hash_, name, config, reference, written in records
+        ]
 
     def metric_roles(self) -> list[MetricRole]:
         """The stored metric roles, per task the main metric first (empty for a store that predates them)."""
         xtreme = "xtreme" if "xtreme" in self.columns("metrics") else "NULL"  # a read-only store written before it
-        records = self.select("metrics", f"SELECT task, metric, is_main, higher_is_better, description, {xtreme} "
-                                         "FROM metrics ORDER BY task, is_main DESC, metric")
-        return [MetricRole(task, metric, bool(main), None if higher is None else bool(higher), description, xtreme)
-                for task, metric, main, higher, description, xtreme in records]
+        records = self.select(
+            "metrics",
+            f"SELECT task, metric, is_main, higher_is_better, description, {xtreme} "
+            "FROM metrics ORDER BY task, is_main DESC, metric",
+        )
+        return [
+            MetricRole(task, metric, bool(main), None if higher is None else bool(higher), description, xtreme)
+            for task, metric, main, higher, description, xtreme in records
+        ]
 
     def has_results(self) -> bool:
         """Whether any score is stored."""
@@ -223,16 +250,20 @@ class ResultStore(SQLiteFile):
 
     def rows(self, **filters: Any) -> list[ResultRow]:
         """All stored rows, optionally filtered by equality on columns (e.g. task="pos")."""
-        query = (f"SELECT {self._columns('results')} FROM results{_where(filters)} "
-                 "ORDER BY task, model, method, source, target, seed, metric")
+        query = (
+            f"SELECT {self._columns('results')} FROM results{_where(filters)} "
+            "ORDER BY task, model, method, source, target, seed, metric"
+        )
         records = self.select("results", query, tuple(filters.values()))
         return [_row_from_record(record) for record in records]
 
     def superseded(self, **filters: Any) -> list[tuple[ResultRow, str, str]]:
         """The rows a run replaced because their content changed, each with the reason and when, oldest first;
         optionally filtered by equality on columns."""
-        query = (f"SELECT {self._columns('superseded')}, reason, superseded_at FROM superseded{_where(filters)} "
-                 "ORDER BY superseded_at, rowid")
+        query = (
+            f"SELECT {self._columns('superseded')}, reason, superseded_at FROM superseded{_where(filters)} "
+            "ORDER BY superseded_at, rowid"
+        )
         records = self.select("superseded", query, tuple(filters.values()))
         return [(_row_from_record(record[:-2]), *record[-2:]) for record in records]
 
@@ -244,15 +275,17 @@ class ResultStore(SQLiteFile):
     def write_file_hashes(self, hashes: Mapping[tuple[str, int, int], str]) -> None:
         """Keep each file's current checksum (one per path) for later runs."""
         with self.writing() as conn:
-            conn.executemany("INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
-                             [(*state, digest) for state, digest in hashes.items()])
+            conn.executemany(
+                "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
+                [(*state, digest) for state, digest in hashes.items()],
+            )
 
     def _columns(self, table: str) -> str:
         """The row columns to select from `table`, NULL for those a read-only older store lacks."""
         present = self.columns(table)
         return ", ".join(column if column in present else "NULL" for column in COLUMNS)
 
-    def dataframe(self, **filters: Any) -> "pandas.DataFrame":  # noqa: F821
+    def dataframe(self, **filters: Any) -> pandas.DataFrame:  # noqa: F821
         """The stored rows as a pandas DataFrame (JSON columns decoded to dicts)."""
         import pandas
 

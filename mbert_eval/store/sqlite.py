@@ -1,13 +1,14 @@
 """SQLite files that several processes share (the results store, the schedule's history): WAL journal, a
 generous lock timeout, tables created when missing; or opened read-only, for reading a store that must not
 change (reports, `results`, a store on read-only media)."""
+
 from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote
 
 from mbert_eval.errors import UserError
@@ -71,11 +72,14 @@ class SQLiteFile:
         """One line for what SQLite says of a file that is not a database or cannot be written."""
         message = str(err)
         if "not a database" in message or "malformed" in message:
-            return UserError(f"{self.path} is not a {self.KIND} (SQLite says: {message}); "
-                             "pass the path of one, or a new path")
+            return UserError(
+                f"{self.path} is not a {self.KIND} (SQLite says: {message}); pass the path of one, or a new path"
+            )
         if not self.read_only:
-            return UserError(f"cannot write the {self.KIND} at {self.path} (SQLite says: {message}); "
-                             "is its folder or file system read-only? choose another output")
+            return UserError(
+                f"cannot write the {self.KIND} at {self.path} (SQLite says: {message}); "
+                "is its folder or file system read-only? choose another output"
+            )
         return UserError(f"cannot read the {self.KIND} at {self.path} (SQLite says: {message})")
 
     def _connect(self) -> sqlite3.Connection:

@@ -17,6 +17,7 @@ comes with raw text for pretraining, a POS treebank, paraphrase pairs, QA and wo
 Monolingual corpora are drawn independently per language, as in real multilingual pretraining; the
 treebank, pair, QA and parallel sentences are each their own draw, shared by all languages.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -288,10 +289,13 @@ def generate_family(out_dir: Path, config: SynthConfig, reuse: bool = True) -> F
         questions = qa_examples(family, lang, qa)
         for split in SPLITS:
             write(f"pos/{lang.code}-{split}.conllu", _conllu(family, lang, split, treebank[split]))
-            write(f"pairs/{lang.code}-{split}.tsv", [
-                f"{_text(family.realize(a, lang))}\t{_text(family.realize(b, lang))}\t{label}"
-                for a, b, label in pairs[split]
-            ])
+            write(
+                f"pairs/{lang.code}-{split}.tsv",
+                [
+                    f"{_text(family.realize(a, lang))}\t{_text(family.realize(b, lang))}\t{label}"
+                    for a, b, label in pairs[split]
+                ],
+            )
             relative = f"qa/{lang.code}-{split}.json"
             checksums[relative] = write_qa(out_dir / relative, questions[split])
     base_tokens = [family.realize(s, base) for s in parallel]
@@ -393,8 +397,18 @@ def describe_family(manifest: FamilyManifest) -> str:
     rows = [header]
     for lang in manifest.languages:
         role = "base" if lang == manifest.base else "target"
-        rows.append((lang.code, lang.name, role, lang.script, lang.clause_order, lang.adjective_position,
-                     lang.adposition, _first_text(manifest.pos(lang.code, "test"))))
+        rows.append(
+            (
+                lang.code,
+                lang.name,
+                role,
+                lang.script,
+                lang.clause_order,
+                lang.adjective_position,
+                lang.adposition,
+                _first_text(manifest.pos(lang.code, "test")),
+            )
+        )
     widths = [max(len(row[k]) for row in rows) for k in range(len(header))]
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     return "\n".join(lines)
@@ -403,5 +417,5 @@ def describe_family(manifest: FamilyManifest) -> str:
 def _first_text(conllu: Path) -> str:
     """The first `# text` of a CoNLL-U file, cut to 40 characters."""
     with conllu.open(encoding="utf-8") as lines:
-        text = next((line[len("# text = "):].rstrip("\n") for line in lines if line.startswith("# text = ")), "")
+        text = next((line[len("# text = ") :].rstrip("\n") for line in lines if line.startswith("# text = ")), "")
     return text if len(text) <= 40 else text[:39] + "…"

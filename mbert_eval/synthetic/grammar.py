@@ -6,6 +6,7 @@ realizations of one tree are parallel and the gold word alignment is the identit
 setup of K et al. (ICLR 2020, "Cross-lingual ability of multilingual BERT") and Dufter & Schütze
 (EMNLP 2020, "Identifying elements essential for BERT's multilinguality").
 """
+
 from __future__ import annotations
 
 import random

@@ -11,6 +11,7 @@ Each question is determined by its context: a question about the subject, object
 that no other clause of the context has, and a question about the verb names a subject whose meaning no other
 argument of the context has. Contexts are distinct sentences, never shared between splits.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,6 +45,7 @@ class SyntheticFamily(Protocol):
     def sampler(self, stream: str) -> SentenceSampler: ...
 
     def realize(self, sentence: Sentence, language: SyntheticLanguage) -> list[Token]: ...
+
 
 QUESTIONS_PER_CONTEXT = 3  # at most; fewer where fewer parts of the context are determined
 ROLES = ("S", "V", "O", "ADV")  # asked with the question words for who, did what, whom, how
@@ -111,8 +113,9 @@ def question_words(rng: random.Random, language: SyntheticLanguage, lexicon: Lex
     shift = SHIFT_OFFSET if language.script == "Qaaa" else 0
     taken = {word for words in lexicon.forms.values() for word in words}
     letters = {letter for word in taken for letter in word}
-    consonants, vowels = ([chr(ord(c) + shift) for c in group if chr(ord(c) + shift) in letters]
-                          for group in (consonants, vowels))
+    consonants, vowels = (
+        [chr(ord(c) + shift) for c in group if chr(ord(c) + shift) in letters] for group in (consonants, vowels)
+    )
     out: dict[str, str] = {}
     for role in ROLES:
         word = ""

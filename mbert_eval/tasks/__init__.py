@@ -1,5 +1,6 @@
 """The task registry (one `Registry` per kind, as lm-evaluation-harness keeps them): a new task is one class
 with its `TaskMetadata`, registered here under its metadata's name."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,8 +20,19 @@ from mbert_eval.tasks.retrieval import RetrievalTask
 from mbert_eval.tasks.tagging import NERTask, POSTask
 
 TASKS: Registry[type[Task]] = Registry("task")
-for _task in (POSTask, NERTask, XNLITask, PAWSXTask, ParaphraseTask, XQuADTask, MLQATask, TyDiQATask, RetrievalTask,
-              BUCCTask, AlignmentTask):
+for _task in (
+    POSTask,
+    NERTask,
+    XNLITask,
+    PAWSXTask,
+    ParaphraseTask,
+    XQuADTask,
+    MLQATask,
+    TyDiQATask,
+    RetrievalTask,
+    BUCCTask,
+    AlignmentTask,
+):
     TASKS.register(_task.metadata.name, _task, _task.metadata.description)
 
 
@@ -44,7 +56,9 @@ def build_task(experiment: Experiment, name: str) -> Task:
     given = {key: getattr(config, key) for key in option_keys() if getattr(config, key) is not None}
     for key in given:
         if key not in takes:
-            raise UserError(f"task '{name}' has no option '{key}'" + (f" (it takes: {', '.join(takes)})" if takes else ""))
+            raise UserError(
+                f"task '{name}' has no option '{key}'" + (f" (it takes: {', '.join(takes)})" if takes else "")
+            )
     return get_task(name, config, experiment.base_dir, **given)
 
 

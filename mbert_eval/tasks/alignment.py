@@ -6,6 +6,7 @@ language on the left) or the target side, with `pivot` the source side (line-ali
 sample's `id<TAB>sentence` files); `gold` holds Pharaoh links (`i-j` sure, `ipj` possible; `id<TAB>links`
 lines with id files), 0- or 1-indexed as the file shows (see `read_gold_links`), i indexing the source side.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,8 +69,13 @@ class AlignmentTask(Task):
     data_keys = ("test", "pivot", "gold")
     optional_data_keys = ("pivot",)
 
-    def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path("."), layer: int | None = None,
-                 one_indexed: bool | None = None) -> None:
+    def __init__(
+        self,
+        config: TaskConfig | None = None,
+        base_dir: Path = Path("."),
+        layer: int | None = None,
+        one_indexed: bool | None = None,
+    ) -> None:
         super().__init__(config, base_dir)
         self.layer = layer
         self.one_indexed = one_indexed

@@ -3,6 +3,7 @@
 A task knows its data and its metric; it knows nothing of grids, stores or methods. A new task is a
 small declarative entry: a `TaskMetadata`, a reader, and (for fine-tuned tasks) a metric.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -119,9 +120,7 @@ class Task(ABC):
         """Test examples in one target language."""
         return self.load(self.spec("test", target))
 
-    def prepare(
-        self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device
-    ) -> Prepared:
+    def prepare(self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device) -> Prepared:
         """Fine-tune on the source language (hook; tasks without training just load the encoder)."""
         from mbert_eval.models.encoders import load_model, load_tokenizer
 
@@ -154,4 +153,3 @@ def pick_layer(requested: int | None, depth: int, task: str) -> int:
     if not 0 <= layer <= depth:
         raise UserError(f"task '{task}': layer {layer} is outside 0..{depth} for this model")
     return layer
-

@@ -4,6 +4,7 @@ Dev and test examples are encoded at the training window (`training.max_length`,
 (Hu et al. 2020) evaluates tagging and pair classification at `max_seq_length`; `training.eval_max_length` sets
 another window (e.g. 512, so that no word of a long sentence is cut), within the model's position table.
 """
+
 from __future__ import annotations
 
 import sys
@@ -112,8 +113,11 @@ def cut_to_window(features: list[Features], length: int, stage: str) -> int:
     does: a word past it counts as an error); says so on stderr when any did."""
     cut = sum(len(f["input_ids"]) >= length for f in features)
     if cut:
-        tqdm.write(f"{stage}: {cut} of {len(features)} examples fill the whole {length}-token window, longer ones "
-                   "cut to it (a word past it counts as an error)", file=sys.stderr)
+        tqdm.write(
+            f"{stage}: {cut} of {len(features)} examples fill the whole {length}-token window, longer ones "
+            "cut to it (a word past it counts as an error)",
+            file=sys.stderr,
+        )
     return cut
 
 

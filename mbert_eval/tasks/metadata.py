@@ -1,4 +1,5 @@
 """What a task is, declared without torch: `validate`, `ls` and the reports read it (mteb's `TaskMetadata`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -12,6 +12,7 @@ Every layer is embedded in one forward pass (see `RetrievalTask.embed`); at each
 maximizes dev F1 is applied to test, and the chosen layer's precision, recall, F1 and threshold are stored
 with every layer's F1; each row records the chosen layer (`extra.layer`, from `RetrievalTask.prepare`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -87,19 +88,33 @@ class BUCCTask(RetrievalTask):
         embedded, gold = {}, {}
         for split in SPLITS:
             corpus: MiningCorpus = getattr(examples, split)
-            embedded[split] = (self.embed(prepared, list(corpus.source.values()), device),
-                               self.embed(prepared, list(corpus.target.values()), device))
-            rows = [{sentence_id: row for row, sentence_id in enumerate(side)} for side in (corpus.source, corpus.target)]
+            embedded[split] = (
+                self.embed(prepared, list(corpus.source.values()), device),
+                self.embed(prepared, list(corpus.target.values()), device),
+            )
+            rows = [
+                {sentence_id: row for row, sentence_id in enumerate(side)} for side in (corpus.source, corpus.target)
+            ]
             gold[split] = {(rows[0][s], rows[1][t]) for s, t in corpus.gold}
         depth = embedded["test"][0].shape[0] - 1
         layer = pick_layer(self.layer, depth, "bucc")
         per_layer = {
-            index: mining_scores(embedded["dev"][0][index], embedded["dev"][1][index], gold["dev"],
-                                 embedded["test"][0][index], embedded["test"][1][index], gold["test"])
+            index: mining_scores(
+                embedded["dev"][0][index],
+                embedded["dev"][1][index],
+                gold["dev"],
+                embedded["test"][0][index],
+                embedded["test"][1][index],
+                gold["test"],
+            )
             for index in range(depth + 1)
         }
         chosen = per_layer[layer]
-        scores = {"f1": chosen.f1, "precision": chosen.precision, "recall": chosen.recall,
-                  "threshold": chosen.threshold}
+        scores = {
+            "f1": chosen.f1,
+            "precision": chosen.precision,
+            "recall": chosen.recall,
+            "threshold": chosen.threshold,
+        }
         scores.update({f"f1_layer{index:02d}": result.f1 for index, result in per_layer.items()})
         return scores

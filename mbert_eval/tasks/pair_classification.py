@@ -5,6 +5,7 @@ The pair is encoded as `[CLS] first [SEP] second [SEP]` and classified from the 
 as XTREME; see `tasks.fine_tuned`); XNLI after Conneau et al. (2018), PAWS-X after Yang et al. (2019). Labels
 are compared case-insensitively (`Entailment` is `entailment`); a test label that training never has is refused.
 """
+
 from __future__ import annotations
 
 from mbert_eval.data import SentencePair, read_hub_pairs, read_sentence_pairs
@@ -23,8 +24,7 @@ class PairClassificationTask(FineTunedTask):
     def read_file(self, path) -> list[SentencePair]:
         return read_sentence_pairs(path)
 
-    def read_hub(self, dataset: str, config: str | None, split: str,
-                 revision: str | None = None) -> list[SentencePair]:
+    def read_hub(self, dataset: str, config: str | None, split: str, revision: str | None = None) -> list[SentencePair]:
         return read_hub_pairs(dataset, config, split, revision)
 
     def label_set(self, train: list[SentencePair]) -> list[str]:
@@ -41,8 +41,10 @@ class PairClassificationTask(FineTunedTask):
             return None
         first = unknown[0]
         labels = ", ".join(sorted({repr(pair.label) for pair in unknown})[:5])
-        return (f"{first.where or 'test data'}: label {labels} never occurs in training ({len(unknown)} of "
-                f"{len(test)} pairs; training has {', '.join(sorted(known))}); fix the labels or the file")
+        return (
+            f"{first.where or 'test data'}: label {labels} never occurs in training ({len(unknown)} of "
+            f"{len(test)} pairs; training has {', '.join(sorted(known))}); fix the labels or the file"
+        )
 
     def encode(
         self, examples: list[SentencePair], tokenizer, label_ids: dict[str, int], max_length: int
@@ -65,7 +67,6 @@ class PairClassificationTask(FineTunedTask):
 def _label(pair: SentencePair) -> str:
     """A pair's label as compared: case-folded (XNLI files write `entailment`, some copies `Entailment`)."""
     return (pair.label or "").casefold()
-
 
 
 class XNLITask(PairClassificationTask):

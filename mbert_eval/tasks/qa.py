@@ -9,6 +9,7 @@ SQuAD v1.1's normalization and, for the languages MLQA's script knows, also with
 (`mlqa_*`); MLQA is scored with MLQA's. The windows are XTREME's 384 tokens (not `training.max_length`),
 shared by training and evaluation.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -75,16 +76,23 @@ class SpanMix(torch.nn.Module):
         """The learned softmax weights, layer 0 (embeddings) first."""
         return self.mix.layer_weights()
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None, start_positions: torch.Tensor | None = None,
-                end_positions: torch.Tensor | None = None) -> QuestionAnsweringModelOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        start_positions: torch.Tensor | None = None,
+        end_positions: torch.Tensor | None = None,
+    ) -> QuestionAnsweringModelOutput:
         """Start and end logits; with positions, the loss of transformers' span heads (the mean of the start and
         end cross-entropies)."""
         start, end = self.mix(input_ids, attention_mask, token_type_ids).logits.unbind(-1)
         loss = None
         if start_positions is not None and end_positions is not None:
-            loss = (torch.nn.functional.cross_entropy(start, start_positions)
-                    + torch.nn.functional.cross_entropy(end, end_positions)) / 2
+            loss = (
+                torch.nn.functional.cross_entropy(start, start_positions)
+                + torch.nn.functional.cross_entropy(end, end_positions)
+            ) / 2
         return QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end)
 
 
@@ -159,8 +167,9 @@ class QATask(Task):
 
     def answers(self, prepared: Prepared, examples: list[QAExample], device: torch.device) -> list[str]:
         """The predicted answer of each example: a substring of its context."""
-        features = encode_windows(examples, prepared.tokenizer, self.fitted_windowing(prepared.model,
-                                  prepared.tokenizer), labelled=False)
+        features = encode_windows(
+            examples, prepared.tokenizer, self.fitted_windowing(prepared.model, prepared.tokenizer), labelled=False
+        )
         spans = predict_spans(prepared.model, features, prepared.tokenizer.pad_token_id or 0, device)
         return answer_texts(examples, features, spans)
 
@@ -176,27 +185,36 @@ class QATask(Task):
         predictions = {str(i): answer for i, answer in enumerate(answers)}
         golds = {str(i): [answer.text for answer in example.answers] for i, example in enumerate(examples)}
         main = qa_scores(predictions, golds, language, self.style)
-        scores = {"f1": main["f1"], "exact_match": main["exact_match"],
-                  "em_f1": (main["exact_match"] + main["f1"]) / 2}
+        scores = {"f1": main["f1"], "exact_match": main["exact_match"], "em_f1": (main["exact_match"] + main["f1"]) / 2}
         if self.also_mlqa and language in MLQA_LANGUAGES:
             mlqa = qa_scores(predictions, golds, language, "mlqa")
             scores.update(mlqa_f1=mlqa["f1"], mlqa_exact_match=mlqa["exact_match"])
         return scores
 
 
-def qa_metadata(name: str, description: str, reference: str, hub_test: str, normalization: str,
-                also_mlqa: bool) -> TaskMetadata:
+def qa_metadata(
+    name: str, description: str, reference: str, hub_test: str, normalization: str, also_mlqa: bool
+) -> TaskMetadata:
     """The shared metadata of XTREME's QA tasks: SQuAD v1.1 training data, 2 epochs, F1 main."""
-    described = {metric: f"{what} ({normalization}" + ("; main metric)" if metric == "f1" else ")")
-                 for metric, what in SCORE_DESCRIPTIONS.items()}
+    described = {
+        metric: f"{what} ({normalization}" + ("; main metric)" if metric == "f1" else ")")
+        for metric, what in SCORE_DESCRIPTIONS.items()
+    }
     if also_mlqa:
         only = f"{MLQA_NORMALIZATION}; stored for {', '.join(MLQA_LANGUAGES)} only"
         described.update(mlqa_f1=f"f1 under {only}", mlqa_exact_match=f"exact_match under {only}")
     return TaskMetadata(
-        name=name, description=description, main_metric="f1", reference=reference, epochs=2,
-        hub_train="hub:rajpurkar/squad@plain_text:train", hub_dev="hub:rajpurkar/squad@plain_text:validation",
+        name=name,
+        description=description,
+        main_metric="f1",
+        reference=reference,
+        epochs=2,
+        hub_train="hub:rajpurkar/squad@plain_text:train",
+        hub_dev="hub:rajpurkar/squad@plain_text:validation",
         hub_test=hub_test,
-        metric_descriptions=described, xtreme=name, xtreme_metrics=("exact_match", "f1"),
+        metric_descriptions=described,
+        xtreme=name,
+        xtreme_metrics=("exact_match", "f1"),
     )
 
 
@@ -207,9 +225,12 @@ class XQuADTask(QATask):
     """XQuAD: 240 SQuAD v1.1 dev paragraphs (1,190 questions) translated professionally into 10 languages."""
 
     metadata = qa_metadata(
-        "xquad", f"Cross-lingual extractive QA on XQuAD, trained on SQuAD v1.1 ({WINDOWS}), F1",
+        "xquad",
+        f"Cross-lingual extractive QA on XQuAD, trained on SQuAD v1.1 ({WINDOWS}), F1",
         "Artetxe et al. 2020, XQuAD; Rajpurkar et al. 2016, SQuAD; Hu et al. 2020, XTREME",
-        "hub:google/xquad@xquad.{lang}:validation", SQUAD_NORMALIZATION, also_mlqa=True,
+        "hub:google/xquad@xquad.{lang}:validation",
+        SQUAD_NORMALIZATION,
+        also_mlqa=True,
     )
 
 
@@ -218,9 +239,12 @@ class MLQATask(QATask):
     MLQA's own language-aware normalization."""
 
     metadata = qa_metadata(
-        "mlqa", f"Cross-lingual extractive QA on MLQA, trained on SQuAD v1.1 ({WINDOWS}), F1",
+        "mlqa",
+        f"Cross-lingual extractive QA on MLQA, trained on SQuAD v1.1 ({WINDOWS}), F1",
         "Lewis et al. 2020, MLQA; Rajpurkar et al. 2016, SQuAD; Hu et al. 2020, XTREME",
-        "hub:google/xtreme@MLQA.{lang}.{lang}:test", MLQA_NORMALIZATION, also_mlqa=False,
+        "hub:google/xtreme@MLQA.{lang}.{lang}:test",
+        MLQA_NORMALIZATION,
+        also_mlqa=False,
     )
     style = "mlqa"
     also_mlqa = False
@@ -228,8 +252,15 @@ class MLQATask(QATask):
 
 # TyDiQA-GoldP ids start with the language's English name (Clark et al. 2020), e.g. `arabic-2387335860751143628-1`
 TYDIQA_ID_LANGUAGES = {
-    "arabic": "ar", "bengali": "bn", "english": "en", "finnish": "fi", "indonesian": "id", "korean": "ko",
-    "russian": "ru", "swahili": "sw", "telugu": "te",
+    "arabic": "ar",
+    "bengali": "bn",
+    "english": "en",
+    "finnish": "fi",
+    "indonesian": "id",
+    "korean": "ko",
+    "russian": "ru",
+    "swahili": "sw",
+    "telugu": "te",
 }
 
 
@@ -244,11 +275,17 @@ class TyDiQATask(QATask):
     questions, picked by the language its ids start with (`arabic-…`), and rows record the narrowing in the test
     spec (`… (only ar)`). A local file (XTREME's `tydiqa-goldp-dev-{language}.json`) is read as it is."""
 
-    metadata = replace(qa_metadata(
-        "tydiqa", f"Cross-lingual extractive QA on TyDiQA-GoldP, trained on SQuAD v1.1 ({WINDOWS}), F1",
-        "Clark et al. 2020, TyDi QA; Rajpurkar et al. 2016, SQuAD; Hu et al. 2020, XTREME",
-        "hub:google/xtreme@tydiqa:validation", SQUAD_NORMALIZATION, also_mlqa=True,
-    ), version=2)  # 2: targets are scored on their own questions, not the whole mixed split
+    metadata = replace(
+        qa_metadata(
+            "tydiqa",
+            f"Cross-lingual extractive QA on TyDiQA-GoldP, trained on SQuAD v1.1 ({WINDOWS}), F1",
+            "Clark et al. 2020, TyDi QA; Rajpurkar et al. 2016, SQuAD; Hu et al. 2020, XTREME",
+            "hub:google/xtreme@tydiqa:validation",
+            SQUAD_NORMALIZATION,
+            also_mlqa=True,
+        ),
+        version=2,
+    )  # 2: targets are scored on their own questions, not the whole mixed split
 
     def spec(self, key: str, language: Language) -> DataSpec:
         """A Hub test split is narrowed to `language`'s questions."""
@@ -264,8 +301,10 @@ class TyDiQATask(QATask):
         mine = [example for example in whole if tydiqa_language(example.id) == spec.language]
         if not mine:
             present = sorted({tydiqa_language(example.id) or "unknown" for example in whole})
-            raise UserError(f"no {spec.language} questions in {spec.location} (TyDiQA ids name their language; "
-                            f"these name {', '.join(present)})")
+            raise UserError(
+                f"no {spec.language} questions in {spec.location} (TyDiQA ids name their language; "
+                f"these name {', '.join(present)})"
+            )
         selected = mine[spec.start : spec.stop]
         if not selected:
             raise UserError(f"no examples in {spec} (it holds {len(mine)} {spec.language} questions)")

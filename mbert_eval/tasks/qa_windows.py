@@ -16,6 +16,7 @@ an answer is always an exact substring of the original context. Question and pad
 before the top-k (`run_qa.py` takes the top-k over every position and drops invalid pairs afterwards), so no
 candidate slot is spent on a position that can never be an answer; the best valid pair can only be better.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
@@ -52,8 +53,10 @@ class Windowing:
         length = min(self.max_length, positions)
         room = length - self.max_query_length - special_tokens
         if room < 2:
-            raise UserError(f"QA windows of {length} tokens leave no room for the context after a question of "
-                            f"{self.max_query_length} tokens; the model needs more positions")
+            raise UserError(
+                f"QA windows of {length} tokens leave no room for the context after a question of "
+                f"{self.max_query_length} tokens; the model needs more positions"
+            )
         return Windowing(length, min(self.doc_stride, room // 2), self.max_query_length)
 
 
@@ -62,8 +65,10 @@ def capped_questions(examples: list[QAExample], tokenizer, max_query_length: int
     token."""
     questions = [example.question.lstrip() for example in examples]
     encoded = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
-    return [question[: offsets[max_query_length - 1][1]] if len(offsets) > max_query_length else question
-            for question, offsets in zip(questions, encoded["offset_mapping"])]
+    return [
+        question[: offsets[max_query_length - 1][1]] if len(offsets) > max_query_length else question
+        for question, offsets in zip(questions, encoded["offset_mapping"])
+    ]
 
 
 def encode_windows(examples: list[QAExample], tokenizer, windowing: Windowing, labelled: bool) -> list[Features]:
@@ -74,9 +79,13 @@ def encode_windows(examples: list[QAExample], tokenizer, windowing: Windowing, l
     for chunk in range(0, len(examples), ENCODE_CHUNK):
         part = examples[chunk : chunk + ENCODE_CHUNK]
         encoded = tokenizer(
-            capped_questions(part, tokenizer, windowing.max_query_length), [example.context for example in part],
-            truncation="only_second", max_length=windowing.max_length, stride=windowing.doc_stride,
-            return_overflowing_tokens=True, return_offsets_mapping=True,
+            capped_questions(part, tokenizer, windowing.max_query_length),
+            [example.context for example in part],
+            truncation="only_second",
+            max_length=windowing.max_length,
+            stride=windowing.doc_stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
         )
         for window, index in enumerate(encoded["overflow_to_sample_mapping"]):
             context = [position for position, sequence in enumerate(encoded.sequence_ids(window)) if sequence == 1]
@@ -107,8 +116,13 @@ def answer_tokens(example: QAExample, offsets: list[tuple[int, int]], first: int
     return start, end
 
 
-def best_spans(start_logits: torch.Tensor, end_logits: torch.Tensor, context: torch.Tensor,
-               n_best: int = N_BEST, max_answer_length: int = MAX_ANSWER_LENGTH) -> torch.Tensor:
+def best_spans(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    context: torch.Tensor,
+    n_best: int = N_BEST,
+    max_answer_length: int = MAX_ANSWER_LENGTH,
+) -> torch.Tensor:
     """Per window (a row of the logits), the best valid span among its `n_best` best starts and ends inside its
     context tokens `context[row] = (first, last)`: a (windows, 3) float tensor of score, start and end; the score
     is -inf where a window has no valid span."""
@@ -118,15 +132,19 @@ def best_spans(start_logits: torch.Tensor, end_logits: torch.Tensor, context: to
     start_score, start = start_logits.float().masked_fill(outside, -torch.inf).topk(k, dim=1)
     end_score, end = end_logits.float().masked_fill(outside, -torch.inf).topk(k, dim=1)
     length = end[:, None, :] - start[:, :, None]
-    pair = (start_score[:, :, None] + end_score[:, None, :]).masked_fill(
-        (length < 0) | (length >= max_answer_length), -torch.inf).flatten(1)
+    pair = (
+        (start_score[:, :, None] + end_score[:, None, :])
+        .masked_fill((length < 0) | (length >= max_answer_length), -torch.inf)
+        .flatten(1)
+    )
     best = pair.argmax(1, keepdim=True)
     chosen = (pair.gather(1, best), start.gather(1, best // k), end.gather(1, best % k))
     return torch.cat([value.float() for value in chosen], dim=1)
 
 
-def predict_spans(model: torch.nn.Module, features: list[Features], pad_id: int, device: torch.device,
-                  batch_size: int = 128) -> np.ndarray:
+def predict_spans(
+    model: torch.nn.Module, features: list[Features], pad_id: int, device: torch.device, batch_size: int = 128
+) -> np.ndarray:
     """`best_spans` of every window (length-sorted batches, `torch.inference_mode`, bf16 autocast on GPUs), in
     window order: a (windows, 3) array of score, start and end."""
     model.eval()

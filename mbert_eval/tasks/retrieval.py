@@ -5,6 +5,7 @@ Sentences are embedded by mean-pooling the hidden states of one layer over their
 every layer, so a score per layer comes at no extra cost (Pires et al. 2019 plot such curves); each row records
 the layer its main number was taken at (`extra.layer`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -76,9 +77,11 @@ class RetrievalTask(Task):
                 ids = torch.full((len(indices), width), pad, dtype=torch.long)
                 for row, i in enumerate(indices):
                     ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
-                mask = (torch.arange(width)[None, :] < torch.tensor([len(encoded[i]) for i in indices])[:, None])
+                mask = torch.arange(width)[None, :] < torch.tensor([len(encoded[i]) for i in indices])[:, None]
                 ids, mask = ids.to(device), mask.to(device)
-                states = torch.stack(prepared.model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True).hidden_states)
+                states = torch.stack(
+                    prepared.model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True).hidden_states
+                )
                 weights = mask[None, :, :, None].to(states.dtype)
                 pooled = ((states * weights).sum(2) / weights.sum(2)).float()
                 if out is None:

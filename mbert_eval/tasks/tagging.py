@@ -12,6 +12,7 @@ A word that tokenizes to no subword at all (a lone zero-width space or soft hyph
 deletes) is replaced by the tokenizer's unknown token and labelled there, as XTREME's `utils_tag.py` does.
 Sentences are cut at the window (see `tasks.fine_tuned`); words past it get no prediction and count as wrong.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -29,12 +30,15 @@ from mbert_eval.training.batches import PAD_LABEL, Features
 
 NO_PREDICTION = "_"
 LABEL_SUBWORDS = ("first_content", "first")  # the default, then XTREME's
-TAGGING_OPTIONS = {"label_subword": "the subword a word is labelled and predicted at: first_content (default; its "
-                                    "first that is not a bare space marker) or first (XTREME's)"}
+TAGGING_OPTIONS = {
+    "label_subword": "the subword a word is labelled and predicted at: first_content (default; its "
+    "first that is not a bare space marker) or first (XTREME's)"
+}
 
 
-def word_positions(word_ids: list[int | None], input_ids: list[int], n_words: int,
-                   content_free: frozenset[int]) -> list[int]:
+def word_positions(
+    word_ids: list[int | None], input_ids: list[int], n_words: int, content_free: frozenset[int]
+) -> list[int]:
     """Per word, the position it is labelled at: its first subword, or its first one outside `content_free`
     where it has one; -1 for a word with no subword in the window."""
     starts = [-1] * n_words
@@ -58,8 +62,7 @@ def unknown_for_empty_words(examples: list[TaggedSentence], tokenizer) -> list[l
     probe = tokenizer(words, is_split_into_words=True, add_special_tokens=False, verbose=False)
     for index, sentence in enumerate(words):
         present = set(probe.word_ids(index))
-        words[index] = [word if position in present else tokenizer.unk_token
-                        for position, word in enumerate(sentence)]
+        words[index] = [word if position in present else tokenizer.unk_token for position, word in enumerate(sentence)]
     return words
 
 
@@ -69,15 +72,17 @@ class TaggingTask(FineTunedTask):
     head = "token"
     hub_tag_column: ClassVar[str]
 
-    def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path("."),
-                 label_subword: str = LABEL_SUBWORDS[0]) -> None:
+    def __init__(
+        self, config: TaskConfig | None = None, base_dir: Path = Path("."), label_subword: str = LABEL_SUBWORDS[0]
+    ) -> None:
         super().__init__(config, base_dir)
         if label_subword not in LABEL_SUBWORDS:
             raise UserError(f"label_subword: unknown rule {label_subword!r}; known: {', '.join(LABEL_SUBWORDS)}")
         self.label_subword = label_subword
 
-    def read_hub(self, dataset: str, config: str | None, split: str,
-                 revision: str | None = None) -> list[TaggedSentence]:
+    def read_hub(
+        self, dataset: str, config: str | None, split: str, revision: str | None = None
+    ) -> list[TaggedSentence]:
         return read_hub_tagged(dataset, config, split, self.hub_tag_column, revision)
 
     def label_set(self, train: list[TaggedSentence]) -> list[str]:
@@ -88,8 +93,12 @@ class TaggingTask(FineTunedTask):
     ) -> list[Features]:
         """Subword ids; each word's label at its labelled subword (see `word_positions`), -100 elsewhere. Words
         without subwords are encoded as the unknown token first (`unknown_for_empty_words`)."""
-        encoded = tokenizer(unknown_for_empty_words(examples, tokenizer), is_split_into_words=True,
-                            truncation=True, max_length=max_length)
+        encoded = tokenizer(
+            unknown_for_empty_words(examples, tokenizer),
+            is_split_into_words=True,
+            truncation=True,
+            max_length=max_length,
+        )
         content_free = content_free_ids(tokenizer) if self.label_subword == "first_content" else frozenset()
         features = []
         for index, sentence in enumerate(examples):
@@ -143,8 +152,10 @@ class POSTask(TaggingTask):
         `run_tag.py` reports for UD-POS (words without a prediction left out, as XTREME's truncation does)."""
         gold = [list(sentence.tags) for sentence in examples]
         predicted_tags = self.predicted_tags(features, predicted, labels)
-        kept = [[(g, p) for g, p in zip(gold_tags, tags) if p != NO_PREDICTION]
-                for gold_tags, tags in zip(gold, predicted_tags)]
+        kept = [
+            [(g, p) for g, p in zip(gold_tags, tags) if p != NO_PREDICTION]
+            for gold_tags, tags in zip(gold, predicted_tags)
+        ]
         with warnings.catch_warnings():  # seqeval warns that UPOS tags are not BIO tags: XTREME scores them so
             warnings.simplefilter("ignore", UserWarning)
             xtreme = entity_scores([[g for g, _ in s] for s in kept], [[p for _, p in s] for s in kept])

@@ -1,5 +1,6 @@
 """Training and evaluation batches: dynamic padding (a batch is as wide as its longest member), length-sorted
 batches for evaluation, and the batching choices for training."""
+
 from __future__ import annotations
 
 import random
@@ -8,7 +9,6 @@ from typing import TYPE_CHECKING
 import torch
 
 if TYPE_CHECKING:
-
     pass
 
 
@@ -63,9 +63,7 @@ def length_sorted_batches(
     if rng is None:
         order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
     else:
-        order = sorted(
-            range(len(features)), key=lambda i: len(features[i]["input_ids"]) + rng.random() * 4
-        )
+        order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]) + rng.random() * 4)
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     if rng is not None:
         rng.shuffle(batches)
@@ -88,8 +86,11 @@ def training_batches(features: list[Features], batch_size: int, rng: random.Rand
     rng.shuffle(order)
     if batching == "megabatch":
         group = batch_size * MEGABATCH
-        order = [i for start in range(0, len(order), group)
-                 for i in sorted(order[start : start + group], key=lambda i: -len(features[i]["input_ids"]))]
+        order = [
+            i
+            for start in range(0, len(order), group)
+            for i in sorted(order[start : start + group], key=lambda i: -len(features[i]["input_ids"]))
+        ]
     elif batching != "random":
         raise ValueError(f"unknown batching {batching!r}; known: {', '.join(BATCHINGS)}")
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]

@@ -4,10 +4,11 @@ With the embeddings and the bottom k layers frozen (Wu & Dredze 2019), their out
 sentence never changes if dropout is off there, so it is computed once up front. During training
 the frozen layers are skipped and the cached states enter layer k directly.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 
@@ -25,8 +26,15 @@ class PassThrough(torch.nn.Module):
 class FrozenPrefixCache:
     """Hidden states after the frozen embeddings + bottom `k` layers, one tensor per training example."""
 
-    def __init__(self, model: torch.nn.Module, k: int, features: list[Features], pad_id: int,
-                 device: torch.device, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        k: int,
+        features: list[Features],
+        pad_id: int,
+        device: torch.device,
+        batch_size: int = 64,
+    ) -> None:
         self.model, self.k, self.device = model, k, device
         self.embeddings, self.layers = encoder_parts(model)
         self.states: list[torch.Tensor] = [torch.empty(0)] * len(features)

@@ -4,16 +4,18 @@ Batches are length-sorted with dynamic padding (only as wide as their longest me
 runs under `torch.inference_mode`, and bf16 autocast is used where a GPU allows. The best epoch is
 chosen by the source-language dev score, as in XTREME (Hu et al. 2020).
 """
+
 from __future__ import annotations
 
 import math
 import os
 import random
 import tempfile
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -86,7 +88,8 @@ def checkpoint_activations(model: torch.nn.Module) -> None:
     For e5-small, a batch of 32 × 128 tokens keeps about 2 GB of activations without it; non-reentrant
     checkpoints, so frozen bottom layers (no input gradient) stay correct."""
     getattr(model, "base_model", model).activation_checkpointing_enable(
-        activation_checkpointing_kwargs={"use_reentrant": False})
+        activation_checkpointing_kwargs={"use_reentrant": False}
+    )
 
 
 def model_inputs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -97,8 +100,12 @@ def model_inputs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict
 
 
 def predict(
-    model: torch.nn.Module, features: list[Features], pad_id: int, device: torch.device,
-    batch_size: int = 128, progress: str | None = None,
+    model: torch.nn.Module,
+    features: list[Features],
+    pad_id: int,
+    device: torch.device,
+    batch_size: int = 128,
+    progress: str | None = None,
 ) -> list[np.ndarray]:
     """Argmax label ids per example, in input order (token tasks: one per input position)."""
     model.eval()
@@ -115,7 +122,7 @@ def predict(
     return results  # type: ignore[return-value]
 
 
-def distributed_accelerator() -> "Accelerator | None":
+def distributed_accelerator() -> Accelerator | None:
     """An `accelerate.Accelerator` when this process is one of several launched together
     (`accelerate launch`, torchrun: WORLD_SIZE > 1), else None."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
@@ -133,8 +140,8 @@ def fine_tune(
     settings: FineTuneSettings,
     dev_score: Callable[[torch.nn.Module], float] | None = None,
     progress: str = "fine-tuning",
-    prefix_cache: "FrozenPrefixCache | None" = None,
-    accelerator: "Accelerator | None" = None,
+    prefix_cache: FrozenPrefixCache | None = None,
+    accelerator: Accelerator | None = None,
 ) -> tuple[torch.nn.Module, dict[str, object]]:
     """Fine-tune with AdamW and the settings' schedule; keep the epoch with the best dev score (XTREME).
 

@@ -1,5 +1,6 @@
 """The one optimizer and learning-rate rule of every training loop: fine-tuning, pretraining (MLM/TLM) and
 alignment-aware fine-tuning all take their AdamW and their schedule from here."""
+
 from __future__ import annotations
 
 import torch
@@ -7,16 +8,20 @@ import torch
 LR_SCHEDULES = ("linear", "constant")
 
 
-def adamw(model: torch.nn.Module, learning_rate: float, weight_decay: float = 0.0, eps: float = 1e-8
-          ) -> torch.optim.AdamW:
+def adamw(
+    model: torch.nn.Module, learning_rate: float, weight_decay: float = 0.0, eps: float = 1e-8
+) -> torch.optim.AdamW:
     """AdamW (Loshchilov & Hutter 2019) over the trainable parameters, with weight decay on weight matrices only,
     not on biases and LayerNorm weights (BERT, Devlin et al. 2019). With `weight_decay` 0 it is Adam (Kingma & Ba
     2015), as Cao et al. (2020) use for alignment."""
     trainable = [p for p in model.parameters() if p.requires_grad]
     decayed = [p for p in trainable if p.ndim >= 2]
     plain = [p for p in trainable if p.ndim < 2]
-    return torch.optim.AdamW([{"params": decayed, "weight_decay": weight_decay},
-                              {"params": plain, "weight_decay": 0.0}], lr=learning_rate, eps=eps)
+    return torch.optim.AdamW(
+        [{"params": decayed, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}],
+        lr=learning_rate,
+        eps=eps,
+    )
 
 
 def lr_factor(done: float, warmup_ratio: float, schedule: str = "linear") -> float:
@@ -29,8 +34,10 @@ def lr_factor(done: float, warmup_ratio: float, schedule: str = "linear") -> flo
     return max(0.0, (1.0 - done) / (1.0 - warmup_ratio)) if schedule == "linear" else 1.0
 
 
-def step_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float, schedule: str
-                  ) -> torch.optim.lr_scheduler.LambdaLR:
+def step_schedule(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float, schedule: str
+) -> torch.optim.lr_scheduler.LambdaLR:
     """`lr_factor` over a run of `total_steps` optimizer steps, as a torch scheduler stepped after each step."""
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step / max(total_steps, 1), warmup_ratio, schedule))
+        optimizer, lambda step: lr_factor(step / max(total_steps, 1), warmup_ratio, schedule)
+    )

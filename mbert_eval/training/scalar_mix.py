@@ -4,6 +4,7 @@ BERTology studies (Tenney et al. 2019; de Vries et al. 2020) find that a weighte
 layers can transfer better than the last layer alone. The learned weights are reported with the
 results (`layer_weights`).
 """
+
 from __future__ import annotations
 
 import torch
@@ -37,8 +38,13 @@ class ScalarMixClassifier(torch.nn.Module):
         """The learned softmax weights, layer 0 (embeddings) first."""
         return [round(w, 6) for w in torch.softmax(self.mix_logits.detach().float(), 0).tolist()]
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None):
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ):
         """Classifier output (`loss` when labels are given, `logits`)."""
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
@@ -51,7 +57,8 @@ class ScalarMixClassifier(torch.nn.Module):
         logits = self.classifier(self.dropout(mixed))
         loss = None
         if labels is not None:
-            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                                                     ignore_index=-100)
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100
+            )
         output = TokenClassifierOutput if self.head == "token" else SequenceClassifierOutput
         return output(loss=loss, logits=logits)

@@ -3,9 +3,10 @@ the `EXECUTORS` registry that `validate` and `mbert-eval ls executors` read.
 
 Either way `run_cell` computes a cell's rows and only the driver writes the store.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.grid.executors.local import Executor, LocalExecutor
@@ -29,7 +30,9 @@ def _ray(experiment: Experiment) -> Executor:
 
 EXECUTORS: Registry[Callable[[Experiment], Executor]] = Registry("executor")
 EXECUTORS.register("local", _local, "cells one after another in this process")
-EXECUTORS.register("ray", _ray, "cells as Ray tasks on a cluster, with the resources of `ray:` (retried if a worker dies)")
+EXECUTORS.register(
+    "ray", _ray, "cells as Ray tasks on a cluster, with the resources of `ray:` (retried if a worker dies)"
+)
 
 
 def executor_from_experiment(experiment: Experiment) -> Executor:

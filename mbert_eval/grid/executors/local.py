@@ -1,7 +1,9 @@
 """The executor protocol (run cell jobs somewhere, yield each with its rows as it finishes) and the local one."""
+
 from __future__ import annotations
 
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 from mbert_eval.grid.job import CellJob, run_cell
 from mbert_eval.store.results import ResultRow

@@ -11,6 +11,7 @@ UserError in the cell comes back as the same one-line UserError.
 The Ray executor uses this for cells that ask for more than one GPU (`ray.num_gpus: 4`).
 `cpu=True` runs the processes on CPU with gloo (what the tests use).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -29,18 +30,29 @@ from mbert_eval.store.results import ResultRow
 def run_cell_on_gpus(job: CellJob, num_processes: int, cpu: bool = False) -> list[ResultRow]:
     """Run one cell in `num_processes` cooperating processes; returns process 0's rows."""
     if importlib.util.find_spec("accelerate") is None:
-        raise UserError("a cell on several GPUs needs accelerate, which is not installed: "
-                        "pip install 'mbert-eval[ray]'")
+        raise UserError(
+            "a cell on several GPUs needs accelerate, which is not installed: pip install 'mbert-eval[ray]'"
+        )
     with tempfile.TemporaryDirectory(prefix="mbert-eval-cell-") as folder:
         job_file, result_file = Path(folder) / "job.pkl", Path(folder) / "result.pkl"
         job_file.write_bytes(pickle.dumps(job))
         env = {**os.environ, "ACCELERATE_USE_CPU": "yes"} if cpu else None
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                   f"--nproc_per_node={num_processes}", "-m", __name__, str(job_file), str(result_file)]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={num_processes}",
+            "-m",
+            __name__,
+            str(job_file),
+            str(result_file),
+        ]
         code = subprocess.run(command, env=env).returncode
         if not result_file.is_file():
-            raise RuntimeError(f"the {num_processes} processes of cell {job.key} failed (exit code {code}); "
-                               "their output is above")
+            raise RuntimeError(
+                f"the {num_processes} processes of cell {job.key} failed (exit code {code}); their output is above"
+            )
         kind, value = pickle.loads(result_file.read_bytes())
     if kind == "error":
         raise UserError(value)

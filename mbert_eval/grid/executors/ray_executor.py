@@ -19,11 +19,13 @@ Every node needs mbert-eval installed and must see the driver's paths (data file
 the output folder): use a shared filesystem or Hub names. A cell asking for several GPUs runs as
 one process per GPU inside its task (`multi_gpu.run_cell_on_gpus`).
 """
+
 from __future__ import annotations
 
 import functools
 import socket
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from mbert_eval.errors import UserError
 from mbert_eval.grid.executors.multi_gpu import run_cell_on_gpus
@@ -55,8 +57,9 @@ def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT_S) -> 
             pass
     except OSError as err:
         reason = err.strerror or type(err).__name__
-        raise UserError(f"cannot reach the Ray cluster at {address} ({reason}); "
-                        "is `ray start --head` running there?") from None
+        raise UserError(
+            f"cannot reach the Ray cluster at {address} ({reason}); is `ray start --head` running there?"
+        ) from None
 
 
 def _call(function: Callable[[CellJob], list[ResultRow]], job: CellJob) -> list[ResultRow]:
@@ -72,8 +75,12 @@ class RayExecutor:
     """
 
     def __init__(
-        self, address: str | None = None, num_gpus_per_cell: float = 0.0, num_cpus_per_cell: float = 1.0,
-        max_retries: int = 3, cell_function: Callable[[CellJob], list[ResultRow]] | None = None,
+        self,
+        address: str | None = None,
+        num_gpus_per_cell: float = 0.0,
+        num_cpus_per_cell: float = 1.0,
+        max_retries: int = 3,
+        cell_function: Callable[[CellJob], list[ResultRow]] | None = None,
     ) -> None:
         if num_gpus_per_cell > 1 and not float(num_gpus_per_cell).is_integer():
             raise UserError(f"ray.num_gpus: more than one GPU per cell must be a whole number, got {num_gpus_per_cell}")
@@ -82,7 +89,8 @@ class RayExecutor:
         self.num_cpus = num_cpus_per_cell
         self.max_retries = max_retries
         self.cell_function = cell_function or (
-            functools.partial(run_cell_on_gpus, num_processes=int(num_gpus_per_cell)) if num_gpus_per_cell > 1
+            functools.partial(run_cell_on_gpus, num_processes=int(num_gpus_per_cell))
+            if num_gpus_per_cell > 1
             else run_cell
         )
 
@@ -99,8 +107,10 @@ class RayExecutor:
         total = ray.cluster_resources()
         for name, need in (("GPU", self.num_gpus), ("CPU", self.num_cpus)):
             if need > total.get(name, 0):
-                raise UserError(f"each cell asks for {need:g} {name}s but the Ray cluster has "
-                                f"{total.get(name, 0):g}; lower ray.num_{name.lower()}s")
+                raise UserError(
+                    f"each cell asks for {need:g} {name}s but the Ray cluster has "
+                    f"{total.get(name, 0):g}; lower ray.num_{name.lower()}s"
+                )
         return ray
 
     def map(self, jobs: list[CellJob]) -> Iterator[tuple[CellJob, list[ResultRow]]]:
@@ -109,7 +119,10 @@ class RayExecutor:
             return
         ray = self.connect()
         task = ray.remote(_call).options(
-            num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=self.max_retries, retry_exceptions=False,
+            num_cpus=self.num_cpus,
+            num_gpus=self.num_gpus,
+            max_retries=self.max_retries,
+            retry_exceptions=False,
         )
         pending = {task.remote(self.cell_function, job): job for job in jobs}
         try:

@@ -33,8 +33,7 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)  # tiny test models: one thread is faster and does not thrash a shared machine
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("MBERT_EVAL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+from tests.helpers import SHARED_DATA  # noqa: E402
 
 
 def pytest_configure(config) -> None:
@@ -101,43 +100,6 @@ def tiny_model(tmp_path_factory, small_family) -> Path:
     torch.manual_seed(0)
     BertForMaskedLM(config).save_pretrained(folder)
     return folder
-
-
-def write_config(path: Path, data: dict) -> Path:
-    """Write an experiment config as YAML and return its path."""
-    import yaml
-
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def family_experiment(family, model: Path, **changes) -> dict:
-    """A small POS + paraphrase grid over a synthetic family, as a raw config mapping."""
-    codes = [language.code for language in family.languages]
-    root = family.root
-    data = {
-        "name": "test",
-        "models": [str(model)],
-        "sources": [codes[0]],
-        "targets": codes[1:],
-        "seeds": [1],
-        "output": "out",
-        "training": {"learning_rate": 1e-3, "batch_size": 16, "max_length": 64, "epochs": 1},
-        "tasks": {
-            "pos": {
-                "train": f"{root}/pos/{{lang}}-train.conllu",
-                "dev": f"{root}/pos/{{lang}}-dev.conllu",
-                "test": f"{root}/pos/{{lang}}-test.conllu",
-            },
-            "paraphrase": {
-                "train": f"{root}/pairs/{{lang}}-train.tsv",
-                "dev": f"{root}/pairs/{{lang}}-dev.tsv",
-                "test": f"{root}/pairs/{{lang}}-test.tsv",
-            },
-        },
-    }
-    data.update(changes)
-    return data
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from mbert_eval.paths import anchor
 
 # Fields added after cell keys were first recorded are declared `repr=False` (the key hashes the dataclasses'
 # reprs) with this metadata: such a field joins a cell's key only when it is set away from its default, so every
-# key recorded before it holds (tests/test_store_compat.py). A `repr=False` field without it is no part of a key.
+# key recorded before it holds (tests/store/test_compat.py). A `repr=False` field without it is no part of a key.
 KEYED_WHEN_SET = {"keyed_when_set": True}
 
 

@@ -7,7 +7,7 @@ It becomes: remove the codepoints the map deletes (control characters), turn the
 line breaks, zero-width characters, `▁` itself) into spaces, apply every other explicit entry, protect the
 codepoints the map leaves alone although NFKC would change them (the fullwidth tilde `～`, and characters newer
 than the map's Unicode version), then NFKC and the space collapse. Known differences from the original tokenizer,
-measured in `tests/test_model_import.py`: NFKC here reorders and composes combining sequences as a whole (the
+measured in `tests/models/test_importer.py`: NFKC here reorders and composes combining sequences as a whole (the
 original normalizes codepoint by codepoint, so e.g. Arabic shadda + tanwin keep their written order there), and
 text that itself contains the private-use placeholders `U+F0000…` reads them as the protected characters.
 """

@@ -1,0 +1,427 @@
+"""Bad and odd inputs a new user tries (issue 13), one table row each: the input, the command, the exit code,
+a fragment of the one line it must print, and the rows in the store before and after (nothing partial is
+stored, nothing already stored is lost). Grow the list by adding a row."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+from mbert_eval.data import read_conllu
+from mbert_eval.store.results import ResultRow, ResultStore
+from tests.helpers import family_experiment, run_cli, write_config
+
+STORED = 2  # rows a store holds before a refused command: they must still be there after it
+
+
+@dataclass
+class Workspace:
+    """One test's folder: the synthetic family, the tiny model, a config and a store in `out/`."""
+
+    root: Path
+    family: object
+    model: Path
+
+    @property
+    def store(self) -> Path:
+        return self.root / "out" / "results.sqlite"
+
+    def raw(self) -> dict:
+        raw = family_experiment(self.family, self.model)
+        raw["output"] = str(self.root / "out")
+        raw["tasks"].pop("paraphrase")
+        return raw
+
+    def config(self, edit: Callable[[dict], object] = lambda raw: None) -> str:
+        raw = self.raw()
+        edit(raw)
+        return str(write_config(self.root / "exp.yaml", raw))
+
+    def fill_store(self, rows: int = STORED) -> None:
+        ResultStore(self.store).write_cell([_row(f"t{index}") for index in range(rows)])
+
+    def rows(self) -> int | None:
+        """Rows in the store (None: there is no store, or it is no database)."""
+        if not self.store.is_file() or self.store.stat().st_size == 0:
+            return None
+        try:
+            with sqlite3.connect(f"file:{self.store}?mode=ro", uri=True) as conn:
+                return conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        except sqlite3.DatabaseError:
+            return None
+
+
+def _row(target: str) -> ResultRow:
+    return ResultRow(
+        cell_key="earlier",
+        task="pos",
+        metric="accuracy",
+        model="m",
+        method="baseline",
+        source="qaa",
+        target=target,
+        seed=1,
+        score=0.5,
+        n_examples=10,
+        config_hash="abc",
+        code_version="0",
+        library_versions={},
+        data_checksums={},
+        wall_time=1.0,
+        extra={},
+    )
+
+
+def _set(path: str, value) -> Callable[[dict], None]:
+    """An edit that sets one dotted key path of the raw config."""
+
+    def edit(raw: dict) -> None:
+        *parents, last = path.split(".")
+        node = raw
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+
+    return edit
+
+
+def _test_file(pattern: str) -> Callable[[dict], None]:
+    def edit(raw: dict) -> None:
+        raw["tasks"]["pos"]["test"] = raw["tasks"]["pos"]["test"] + pattern
+
+    return edit
+
+
+def _broken_weights(content: Callable[[bytes], bytes]) -> Callable[[Workspace], list[str]]:
+    """A copy of the tiny model whose model.safetensors is replaced by `content(original)`."""
+
+    def setup(ws: Workspace) -> list[str]:
+        folder = ws.root / "broken-model"
+        shutil.copytree(ws.model, folder)
+        weights = folder / "model.safetensors"
+        weights.write_bytes(content(weights.read_bytes()))
+        return [ws.config(_set("models", [str(folder)]))]
+
+    return setup
+
+
+def _file(name: str, text: str) -> Callable[[Workspace], list[str]]:
+    def setup(ws: Workspace) -> list[str]:
+        path = ws.root / name
+        path.write_text(text, encoding="utf-8")
+        return [str(path)]
+
+    return setup
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    setup: Callable[[Workspace], list[str]]  # prepares the input; returns the command's arguments
+    fragment: str  # in the one error line
+    commands: tuple[str, ...] = ("validate", "run")
+    exit_code: int = 2
+
+
+def _edit(id: str, edit: Callable[[dict], object], fragment: str, **more) -> Case:
+    return Case(id, lambda ws: [ws.config(edit)], fragment, **more)
+
+
+CASES = [
+    _edit("learning-rate-nan", _set("training.learning_rate", math.nan), "training.learning_rate: must be a finite"),
+    _edit("inf-anywhere", _set("tlm.learning_rate", math.inf), "tlm.learning_rate: must be a finite number"),
+    _edit("device-banana", _set("device", "banana"), "banana"),
+    _edit("epochs-0", _set("training.epochs", 0), "training.epochs: must be at least 1, got 0"),
+    _edit("epochs-minus-1", _set("training.epochs", -1), "training.epochs: must be at least 1, got -1"),
+    _edit("task-epochs-0", _set("tasks.pos.epochs", 0), "tasks.pos.epochs: must be at least 1"),
+    _edit("seeds-empty", _set("seeds", []), "seeds: no seed given"),
+    _edit(
+        "max-length-beyond-model",
+        _set("training.max_length", 100000),
+        "training.max_length: 100000 tokens is beyond the position table",
+    ),
+    _edit(
+        "eval-max-length-beyond-model",
+        _set("training.eval_max_length", 100000),
+        "training.eval_max_length: 100000 tokens is beyond the position table",
+    ),
+    _edit("eval-max-length-0", _set("training.eval_max_length", 0), "training.eval_max_length: must be positive"),
+    _edit("output-unknown-field", lambda raw: raw.update(output=raw["output"] + "/{nam}"), "output: bad pattern"),
+    _edit("name-2000-chars", _set("name", "x" * 2000), "name: at most 200 bytes"),
+    _edit("name-with-slash", _set("name", "a/b"), "no '/'"),
+    _edit("slice-beyond-file", _test_file("[5000:5010]"), "(the file holds 40)"),
+    _edit("slice-reversed", _test_file("[10:5]"), "an empty slice"),
+    Case("weights-cut-short", _broken_weights(lambda data: data[: len(data) // 2]), "do not open"),
+    Case("weights-not-safetensors", _broken_weights(lambda data: b"\xff" * 64), "do not open"),
+    Case("yaml-nul-byte", _file("nul.yaml", "name: a\x00b\n"), "U+0000"),
+    Case("yaml-empty", _file("empty.yaml", ""), "the config is empty"),
+    Case("yaml-syntax", _file("bad.yaml", "name: test\ntasks: [pos\n"), "bad.yaml:"),
+]
+if not torch.cuda.is_available():
+    CASES.append(_edit("device-cuda-without-cuda", _set("device", "cuda"), "cuda"))
+
+
+def one_error_line(result) -> str:
+    """The single `Error:` line (validate prints `CONFIG: problem` lines instead); no traceback."""
+    assert "Traceback" not in result.output, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "it/s" not in line]
+    assert lines, result.output
+    return lines[-1] if lines[-1].startswith("Error:") else "\n".join(lines)
+
+
+@pytest.fixture
+def workspace(tmp_path, small_family, tiny_model) -> Workspace:
+    return Workspace(tmp_path, small_family, tiny_model)
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_config(case: Case, command: str, workspace: Workspace) -> None:
+    if command not in case.commands:
+        pytest.skip(f"{case.id} is not a `{command}` case")
+    workspace.fill_store()
+    result = run_cli(command, *case.setup(workspace))
+    assert result.exit_code == case.exit_code, result.output
+    message = one_error_line(result)
+    assert case.fragment in message, message
+    if command == "run":
+        assert message.startswith("Error:") and "\n" not in message
+    assert workspace.rows() == STORED  # nothing lost, nothing partial
+
+
+@pytest.mark.hub_check
+def test_hub_name_while_offline_is_refused_by_validate(workspace: Workspace, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    config = workspace.config(_set("models", ["bert-base-multilingual-cased"]))
+    for command in ("validate", "run"):
+        result = run_cli(command, config)
+        assert result.exit_code == 2, result.output
+        assert "pass a local model folder" in one_error_line(result)
+    assert workspace.rows() is None
+
+
+@pytest.mark.parametrize(
+    "cut", [lambda data: data[: len(data) // 2], lambda data: b"\xff" * 64], ids=["cut-short", "not-safetensors"]
+)
+def test_align_with_broken_weights_is_one_line(cut, workspace: Workspace) -> None:
+    model = Path(_broken_weights(cut)(workspace)[0]).parent / "broken-model"
+    text = workspace.root / "bitext.txt"
+    text.write_text(ALIGN_TEXT, encoding="utf-8")
+    out = workspace.root / "links.txt"
+    result = run_cli("align", text, "--model", model, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert "do not open" in one_error_line(result)
+    assert not out.exists()
+
+
+def test_odd_but_fine_conllu_runs_and_says_what_it_cut(workspace: Workspace) -> None:
+    """A BOM, CRLF line ends, a multiword-token line, an empty node and a 10,000-token sentence: all read; the
+    long sentence is cut to the evaluation window (the training max_length, 64 here), and the run says so."""
+    target = workspace.family.languages[1].code
+    lines = (workspace.family.root / "pos" / f"{target}-test.conllu").read_text(encoding="utf-8").splitlines()
+    first = lines.index("") + 1  # where the second sentence starts; the first gains a multiword token and an empty node
+    words = [line.split("\t") for line in lines[:first] if line and not line.startswith("#")]
+    mwt = "\t".join(["1-2", words[0][1] + words[1][1]] + ["_"] * 8)
+    empty_node = "\t".join(["2.1", "ghost"] + ["_"] * 8)
+    at = lines.index("\t".join(words[0]))
+    odd = lines[:at] + [mwt] + lines[at : at + 2] + [empty_node] + lines[at + 2 : first - 1]
+    long = [f"{i}\t{words[0][1]}\t_\t{words[0][3]}\t_\t_\t_\t_\t_\t_" for i in range(1, 10001)]
+    text = "\r\n".join(odd + [""] + lines[first:] + long + [""])
+    path = workspace.root / f"{target}-test.conllu"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    config = workspace.config(
+        lambda raw: raw["tasks"]["pos"].update(test={target: str(path)}) or raw.update(targets=[target])
+    )
+    result = run_cli("run", config, "--no-report")
+    assert result.exit_code == 0, result.output
+    assert "evaluation: 1 of 41 examples fill the whole 64-token window, longer ones cut to it" in result.stderr
+    original, read = read_conllu(workspace.family.root / "pos" / f"{target}-test.conllu"), read_conllu(path)
+    assert read[0] == original[0] and len(read[-1].tokens) == 10000  # the multiword line and the empty node skipped
+    rows = ResultStore(workspace.store).rows()
+    assert {row.n_examples for row in rows if row.target == target} == {len(original) + 1}
+
+
+# --- stores that are not SQLite, empty, or cannot be written --------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["run", "results", "report"])
+def test_a_store_that_is_not_sqlite_is_one_line_and_untouched(command: str, workspace: Workspace) -> None:
+    workspace.store.parent.mkdir(parents=True)
+    junk = b"not a database, but my notes\n" * 100
+    workspace.store.write_bytes(junk)
+    args = [workspace.config()] if command == "run" else ["--store", workspace.store]
+    result = run_cli(command, *args)
+    assert result.exit_code == 2, result.output
+    assert "is not a results store" in one_error_line(result)
+    assert workspace.store.read_bytes() == junk
+
+
+@pytest.mark.parametrize(
+    "command, exit_code, fragment", [("results", 0, "no results stored"), ("report", 2, "nothing to report")]
+)
+def test_an_empty_store_is_read_never_written(
+    command: str, exit_code: int, fragment: str, workspace: Workspace
+) -> None:
+    workspace.store.parent.mkdir(parents=True)
+    workspace.store.write_bytes(b"")
+    result = run_cli(
+        command, "--store", workspace.store, *(["--out", workspace.root / "r.html"] if command == "report" else [])
+    )
+    assert result.exit_code == exit_code, result.output
+    assert fragment in result.output
+    assert workspace.store.stat().st_size == 0
+    assert sorted(p.name for p in workspace.store.parent.iterdir()) == ["results.sqlite"]  # no -wal, no -shm
+    assert not (workspace.root / "r.html").exists()
+
+
+def test_results_and_report_read_a_store_in_a_read_only_folder(workspace: Workspace, monkeypatch) -> None:
+    workspace.fill_store()
+    before = workspace.store.read_bytes()
+    real_access = os.access
+    folder = workspace.store.parent.resolve()
+    monkeypatch.setattr(
+        os,
+        "access",
+        lambda path, mode, **kw: False if Path(path) == folder and mode & os.W_OK else real_access(path, mode, **kw),
+    )
+    result = run_cli("results", "--store", workspace.store)
+    assert result.exit_code == 0 and "t1" in result.output, result.output
+    report = workspace.root / "report.html"
+    assert run_cli("report", "--store", workspace.store, "--out", report).exit_code == 0
+    assert report.is_file() and workspace.store.read_bytes() == before
+
+
+def test_a_store_that_cannot_be_written_is_one_line(workspace: Workspace, monkeypatch) -> None:
+    """SQLite's "unable to open database file" (a read-only folder or file system, as a user who cannot write
+    there sees it; the tests may run as root, who can write anywhere, so SQLite's answer is stood in for)."""
+
+    def refuse(*args, **kwargs):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr("mbert_eval.store.sqlite.sqlite3.connect", refuse)
+    result = run_cli("run", workspace.config())
+    assert result.exit_code == 2, result.output
+    assert "cannot write the results store" in one_error_line(result)
+
+
+# --- pair-classification labels --------------------------------------------------------------------------------
+
+
+def _relabel(source: Path, target: Path, names: dict[str, str]) -> None:
+    lines = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        first, second, label = line.split("\t")
+        lines.append(f"{first}\t{second}\t{names[label]}")
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _pairs_config(ws: Workspace, train: dict[str, str], test: dict[str, str], name: str) -> str:
+    """The paraphrase task alone, its training files labelled by `train`, its test files by `test`."""
+    raw = family_experiment(ws.family, ws.model, name=name, output=str(ws.root / name))
+    raw["tasks"].pop("pos")
+    files = ws.root / f"{name}-pairs"
+    files.mkdir()
+    for language in ws.family.languages:
+        for split, names in (("train", train), ("dev", train), ("test", test)):
+            _relabel(
+                ws.family.root / "pairs" / f"{language.code}-{split}.tsv", files / f"{language.code}-{split}.tsv", names
+            )
+    raw["tasks"]["paraphrase"] = {split: f"{files}/{{lang}}-{split}.tsv" for split in ("train", "dev", "test")}
+    return str(write_config(ws.root / f"{name}.yaml", raw))
+
+
+def test_labels_in_another_case_score_as_the_same_labels(workspace: Workspace) -> None:
+    lower = {"0": "different", "1": "same"}
+    same = _pairs_config(workspace, lower, lower, "lower")
+    other_case = _pairs_config(workspace, lower, {"0": "Different", "1": "SAME"}, "upper")
+    scores = []
+    for config, name in ((same, "lower"), (other_case, "upper")):
+        result = run_cli("run", config, "--no-report")
+        assert result.exit_code == 0, result.output
+        rows = ResultStore(workspace.root / name / "results.sqlite").rows()
+        scores.append(sorted((row.target, row.score) for row in rows if row.metric == "accuracy"))
+    assert scores[0] == scores[1]
+    assert all(score > 0 for _, score in scores[0])
+
+
+def test_test_labels_that_training_never_has_are_refused(workspace: Workspace) -> None:
+    config = _pairs_config(workspace, {"0": "0", "1": "1"}, {"0": "2", "1": "2"}, "unknown")
+    for command in ("validate", "run"):
+        result = run_cli(command, config)
+        assert result.exit_code == 2, result.output
+        message = one_error_line(result)
+        assert "label '2' never occurs in training" in message and "-test.tsv:1" in message, message
+    assert (
+        not (workspace.root / "unknown" / "results.sqlite").exists()
+        or ResultStore(workspace.root / "unknown" / "results.sqlite").rows() == []
+    )
+
+
+# --- align-eval and text ---------------------------------------------------------------------------------------
+
+ALIGN_TEXT = "a b c ||| x y z\nd e ||| u v\n"
+PRED = "0-0 1-1 2-2\n0-0 1-1\n"
+ALIGN_CASES = [  # gold file, options, exit code, fragment
+    ("1-1 2-2 3-3\n1-1 2-2\n", [], 2, "pass --one-indexed"),
+    ("1-1 2-2 3-3\n1-1 2-2\n", ["--text"], 0, "AER 0.0000"),
+    ("1-1 2-2 3-3\n1-1 2-2\n", ["--one-indexed"], 0, "ranges not checked: pass --text"),
+    ("1-1 2-2 3-3\n1-1 2-2\n", ["--zero-indexed", "--text"], 2, "--drop-out-of-range"),
+    ("0-0 1-1 2-2\n0-0 1-1 5-1\n", ["--text"], 2, "--drop-out-of-range"),
+    (
+        "0-0 1-1 2-2\n0-0 1-1 5-1\n",
+        ["--text", "--drop-out-of-range"],
+        0,
+        "1 out-of-range gold links dropped (first on line 2)",
+    ),
+    ("0-0 1-1 2-2\n0-0 1-1\n", ["--drop-out-of-range"], 2, "needs --text"),
+]
+
+
+@pytest.mark.parametrize(
+    "gold, options, exit_code, fragment",
+    ALIGN_CASES,
+    ids=[f"{'+'.join(c[1]) or 'default'}-{c[2]}-{i}" for i, c in enumerate(ALIGN_CASES)],
+)
+def test_align_eval(gold: str, options: list[str], exit_code: int, fragment: str, tmp_path: Path) -> None:
+    files = {name: tmp_path / name for name in ("gold.txt", "pred.txt", "text.txt")}
+    for (_name, path), content in zip(files.items(), (gold, PRED, ALIGN_TEXT)):
+        path.write_text(content, encoding="utf-8")
+    args = [a for option in options for a in ([option, files["text.txt"]] if option == "--text" else [option])]
+    result = run_cli("align-eval", "--gold", files["gold.txt"], "--pred", files["pred.txt"], *args)
+    assert result.exit_code == exit_code, result.output
+    assert fragment in (one_error_line(result) if exit_code else result.output)
+
+
+def test_text_reads_conll2002_ner_as_words(tmp_path: Path) -> None:
+    conll = tmp_path / "ned.train"
+    conll.write_text(
+        "-DOCSTART- -DOCSTART- O\nDe Art O\nkat N O\nin Prep O\nParijs N B-LOC\n. Punc O\n\nJan N B-PER\nslaapt V O\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "corpus.txt"
+    result = run_cli("text", conll, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").splitlines() == ["De kat in Parijs .", "Jan slaapt"]
+
+
+def test_case_variants_inside_training_are_one_class() -> None:
+    from mbert_eval.data.types import SentencePair
+    from mbert_eval.tasks.pair_classification import PairClassificationTask
+
+    train = [
+        SentencePair("a", "b", "Entailment"),
+        SentencePair("c", "d", "entailment"),
+        SentencePair("e", "f", "CONTRADICTION"),
+        SentencePair("g", "h", "contradiction"),
+    ]
+    task = PairClassificationTask()
+    assert task.label_set(train) == ["contradiction", "entailment"]
+    assert task.examples_problem(train, [SentencePair("x", "y", "ENTAILMENT")]) is None

@@ -1,0 +1,145 @@
+"""The real Hub path, offline: tiny copies of the Hub repositories (tests/fixtures/hub, written by its
+make_fixtures.py in the converted repos' layout) read through datasets' load_dataset_builder → parquet → Features →
+the suite's readers, and a whole `mbert-eval run` of every Hub-default task on them. `datasets` reads a local
+folder named like the repository (relative to the current directory) before the Hub; the caches are the test
+session's own (conftest), so nothing here depends on what this machine downloaded before."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mbert_eval.data import SentencePair, TaggedSentence, read_hub_pairs, read_hub_squad, read_hub_tagged
+from mbert_eval.data.hub import hub_fingerprint
+from mbert_eval.errors import UserError
+from mbert_eval.languages import lookup
+from mbert_eval.store import ResultStore
+from mbert_eval.tasks import get_task
+from tests.helpers import FIXTURES as HELPER_FIXTURES
+from tests.helpers import write_config
+
+FIXTURES = HELPER_FIXTURES / "hub"
+DEFAULT_TASKS = ("pos", "ner", "xnli", "pawsx", "xquad", "mlqa", "tydiqa")
+
+
+@pytest.fixture
+def in_fixtures(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The current directory is the fixtures folder, where `google/xtreme` etc. are local folders."""
+    monkeypatch.chdir(FIXTURES)
+    return FIXTURES
+
+
+def test_a_local_folder_named_like_the_repo_is_read_and_fingerprinted_by_content(in_fixtures: Path) -> None:
+    assert read_hub_tagged("google/xtreme", "udpos.German", "test", "pos_tags")[0] == TaggedSentence(
+        ("Die", "Katze", "schläft", "."), ("DET", "NOUN", "VERB", "PUNCT")
+    )  # ClassLabel ids → UPOS names
+    data = in_fixtures / "google/xtreme/udpos.German/test-00000-of-00001.parquet"
+    digest = hashlib.sha256(f"{data.name}\0{hashlib.sha256(data.read_bytes()).hexdigest()}\n".encode()).hexdigest()
+    assert (
+        hub_fingerprint("hub:google/xtreme@udpos.German:test")
+        == f"local folder google/xtreme@udpos.German sha256:{digest}"
+    )
+    assert hub_fingerprint("hub:google/xtreme@udpos.German:train") != hub_fingerprint(
+        "hub:google/xtreme@udpos.German:test"
+    )
+
+
+def test_every_layout_reads_through_its_real_features(in_fixtures: Path) -> None:
+    assert read_hub_tagged("google/xtreme", "PAN-X.de", "test", "ner_tags")[1].tags == (
+        "B-ORG",
+        "O",
+        "O",
+        "O",
+        "O",
+        "B-LOC",
+        "O",
+    )
+    assert read_hub_pairs("facebook/xnli", "de", "test")[1] == SentencePair(
+        "Ein Mann spielt Gitarre .", "Ein Mann schläft .", "contradiction"
+    )
+    assert read_hub_pairs("google-research-datasets/paws-x", "de", "test")[1].label == "1"
+    squad = read_hub_squad("rajpurkar/squad", "plain_text", "train")
+    assert squad[0].answers[0].text == "London" and squad[0].answers[0].start == 25
+    assert read_hub_squad("google/xquad", "xquad.de", "validation")[0].question == "Wo wurde Ada Lovelace geboren ?"
+    assert len(read_hub_squad("google/xtreme", "MLQA.de.de", "test")) == 2
+
+
+def test_tydiqa_scores_each_target_on_its_own_questions(in_fixtures: Path) -> None:
+    task = get_task("tydiqa")
+    arabic, finnish = (task.target_examples(lookup(code)) for code in ("ar", "fi"))
+    assert [example.id.split("-")[0] for example in arabic] == ["arabic"] * 2
+    assert [example.id.split("-")[0] for example in finnish] == ["finnish"] * 3
+    assert str(task.spec("test", lookup("ar"))) == "hub:google/xtreme@tydiqa:validation (only ar)"
+    assert task.metadata.version == 2
+    with pytest.raises(
+        UserError,
+        match=r"^no ko questions in hub:google/xtreme@tydiqa:validation \(TyDiQA ids "
+        r"name their language; these name ar, en, fi\)$",
+    ):
+        task.target_examples(lookup("ko"))
+
+
+def test_a_tydiqa_slice_counts_the_languages_own_questions(in_fixtures: Path) -> None:
+    from mbert_eval.config.experiment import TaskConfig
+
+    task = get_task("tydiqa", TaskConfig(test="hub:google/xtreme@tydiqa:validation[1:]"))
+    assert [example.id for example in task.target_examples(lookup("fi"))] == ["finnish-7007-1", "finnish-7007-2"]
+    task = get_task("tydiqa", TaskConfig(test="hub:google/xtreme@tydiqa:validation[5:]"))
+    with pytest.raises(
+        UserError,
+        match=r"^no examples in hub:google/xtreme@tydiqa:validation \(only ar\)\[5:\] "
+        r"\(it holds 2 ar questions\)$",
+    ):
+        task.target_examples(lookup("ar"))
+
+
+def test_a_run_of_every_hub_default_task_on_the_hub_layout(tmp_path: Path, tiny_model: Path) -> None:
+    """`mbert-eval run` on a config that names no data files: every task reads its Hub defaults."""
+    config = write_config(
+        tmp_path / "hub.yaml",
+        {
+            "name": "hub-defaults",
+            "models": [str(tiny_model)],
+            "sources": ["en"],
+            "targets": ["de"],
+            "seeds": [1],
+            "output": str(tmp_path / "out"),
+            "training": {"learning_rate": 1e-3, "batch_size": 4, "max_length": 64, "epochs": 1},
+            "tasks": {name: ({"targets": ["ar", "fi"]} if name == "tydiqa" else {}) for name in DEFAULT_TASKS},
+        },
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mbert_eval.cli", "run", "--no-report", str(config)],
+        cwd=FIXTURES,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = ResultStore(tmp_path / "out" / "results.sqlite").rows()
+    assert {row.task for row in rows} == set(DEFAULT_TASKS)
+    tests = {
+        "pos": "google/xtreme@udpos.German:test",
+        "ner": "google/xtreme@PAN-X.de:test",
+        "xnli": "facebook/xnli@de:test",
+        "pawsx": "google-research-datasets/paws-x@de:test",
+        "xquad": "google/xquad@xquad.de:validation",
+        "mlqa": "google/xtreme@MLQA.de.de:test",
+    }
+    for row in rows:
+        provenance = row.data_checksums
+        test = tests.get(row.task, "google/xtreme@tydiqa:validation")
+        key = f"hub:{test}" + (f" (only {row.target})" if row.task == "tydiqa" else "")
+        assert provenance[key].startswith(f"local folder {test.rsplit(':', 1)[0]} sha256:"), (row.task, provenance)
+        if row.task in ("xquad", "mlqa", "tydiqa"):  # trained on SQuAD
+            assert provenance["hub:rajpurkar/squad@plain_text:train"].startswith(
+                "local folder rajpurkar/squad@plain_text sha256:"
+            )
+    by_target = {row.target: row for row in rows if row.task == "tydiqa" and row.metric == "f1"}
+    assert {code: row.n_examples for code, row in by_target.items()} == {"ar": 2, "fi": 3}
+    assert "hub:google/xtreme@tydiqa:validation (only ar)" in by_target["ar"].data_checksums
+    assert by_target["ar"].data_checksums != by_target["fi"].data_checksums

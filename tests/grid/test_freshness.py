@@ -1,0 +1,229 @@
+"""Content identity (issue 20): a stored cell is checked against the content it was computed from. A model
+folder retrained in place, a test file rewritten in place or a task whose version was bumped recomputes the
+affected cells, says why on stderr and keeps the replaced rows in `superseded`; unchanged content (a file
+only touched) computes nothing and hashes only the touched file; rows of older stores, which record no
+fingerprint or version, are not recomputed for that alone."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+import torch
+
+from mbert_eval.config.loading import load_experiment
+from mbert_eval.grid.cells import expand
+from mbert_eval.grid.freshness import Staleness, stale_targets
+from mbert_eval.grid.run import run_experiment
+from mbert_eval.methods import derived_checkpoint
+from mbert_eval.methods.base import MethodContext
+from mbert_eval.models.fingerprint import content_files, model_fingerprint
+from mbert_eval.store.results import ResultStore
+from mbert_eval.tasks.tagging import POSTask
+from tests.helpers import FIXTURES, family_experiment, write_config
+
+checksums = importlib.import_module("mbert_eval.data.checksums")  # the package exports a function of that name
+
+
+@pytest.fixture
+def grid(tmp_path, small_family, tiny_model):
+    """A POS grid of one cell (two targets) on copies of the tiny model and the family's treebanks, run once;
+    returns its config path."""
+    model = shutil.copytree(tiny_model, tmp_path / "ckpt")
+    data = shutil.copytree(small_family.root / "pos", tmp_path / "pos")
+    raw = family_experiment(small_family, model)
+    raw["tasks"] = {"pos": {kind: f"{data}/{{lang}}-{kind}.conllu" for kind in ("train", "dev", "test")}}
+    config = write_config(tmp_path / "exp.yaml", raw)
+    experiment, problems = load_experiment(config)
+    assert problems == []
+    assert run_experiment(experiment).cells_run == 1
+    return config
+
+
+def retrain_in_place(folder: Path) -> None:
+    """New weights in the same folder, as a training run rewriting its `latest/` does."""
+    from transformers import BertForMaskedLM
+
+    model = BertForMaskedLM.from_pretrained(folder)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.5 * torch.randn_like(parameter))
+    model.save_pretrained(folder)
+
+
+def rerun(config: Path, capsys) -> tuple[object, list[str]]:
+    """Run the grid again; its summary and the lines it said on stderr that say what is recomputed."""
+    capsys.readouterr()
+    experiment, _ = load_experiment(config)
+    summary = run_experiment(experiment)
+    return summary, [line for line in capsys.readouterr().err.splitlines() if line.endswith(": recomputing")]
+
+
+def test_model_retrained_in_place_is_recomputed_and_old_rows_kept(grid, capsys):
+    experiment, _ = load_experiment(grid)
+    store = ResultStore(experiment.store_path)
+    before = store.rows()
+    model = experiment.models[0]
+    assert {row.model_fingerprint for row in before} == {model_fingerprint(model)}
+    assert {row.task_version for row in before} == {POSTask.metadata.version}
+
+    retrain_in_place(Path(model))
+    summary, err = rerun(grid, capsys)
+    assert summary.cells_run == 1 and summary.rows_written == 4
+    assert f"model {model} changed since its 4 rows were stored: recomputing" in err
+    after = store.rows()
+    assert {row.model_fingerprint for row in after} == {model_fingerprint(model)} != {before[0].model_fingerprint}
+    assert [row.score for row in after] != [row.score for row in before]
+    history = store.superseded()
+    assert sorted((row.target, row.metric, row.score) for row, _, _ in history) == sorted(
+        (row.target, row.metric, row.score) for row in before
+    )
+    assert all(reason.startswith("model changed: ") and when for _, reason, when in history)
+
+    summary, err = rerun(grid, capsys)
+    assert (summary.cells_run, summary.cells_skipped, err) == (0, 1, [])
+
+
+def test_test_file_rewritten_in_place_recomputes_that_target_only(grid, capsys):
+    experiment, _ = load_experiment(grid)
+    store = ResultStore(experiment.store_path)
+    [cell] = expand(experiment)
+    changed, kept = cell.targets
+    before = {row.target: row for row in store.rows()}
+    test_file = Path(experiment.tasks["pos"].test.format(lang=changed))
+    sentences = test_file.read_text(encoding="utf-8").split("\n\n")
+    test_file.write_text("\n\n".join(sentences[:20]).strip() + "\n\n", encoding="utf-8")
+
+    summary, err = rerun(grid, capsys)
+    assert summary.cells_run == 1
+    assert err == [f"test data {test_file} ({changed}) changed since its 2 rows were stored: recomputing"]
+    after = {row.target: row for row in store.rows()}
+    assert after[changed].n_examples == 20 and before[changed].n_examples == 40
+    assert after[kept].created_at == before[kept].created_at  # the other target was not recomputed
+    assert {row.target for row, _, _ in store.superseded()} == {changed}
+
+
+def test_touched_files_are_hashed_again_but_nothing_is_recomputed(grid, capsys, monkeypatch):
+    """A new process knows no checksum but the store's: it hashes only the file whose mtime changed."""
+    experiment, _ = load_experiment(grid)
+    weights = Path(experiment.models[0]) / "model.safetensors"
+    test_file = Path(experiment.tasks["pos"].test.format(lang=expand(experiment)[0].targets[0]))
+    hashed: list[Path] = []
+    original = checksums._sha256
+
+    def counting(path):
+        hashed.append(Path(path).resolve())
+        return original(path)
+
+    monkeypatch.setattr(checksums, "_sha256", counting)
+    monkeypatch.setattr(checksums, "_cache", {})  # as a new process
+    summary, err = rerun(grid, capsys)
+    assert (summary.cells_run, hashed, err) == (0, [], [])
+
+    monkeypatch.setattr(checksums, "_cache", {})
+    for path in (weights, test_file):
+        path.touch()
+    summary, err = rerun(grid, capsys)
+    assert (summary.cells_run, err) == (0, [])
+    assert sorted(hashed) == sorted([weights.resolve(), test_file.resolve()])
+    known = ResultStore(experiment.store_path).file_hashes()
+    assert (str(weights.resolve()), weights.stat().st_size, weights.stat().st_mtime_ns) in known
+
+
+def test_a_bumped_task_version_recomputes_its_rows(grid, capsys, monkeypatch):
+    version = POSTask.metadata.version
+    monkeypatch.setattr(POSTask, "metadata", dataclasses.replace(POSTask.metadata, version=version + 1))
+    summary, err = rerun(grid, capsys)
+    assert summary.cells_run == 1
+    assert err == [f"task pos is version {version + 1} now, its rows are version {version}: recomputing"]
+    experiment, _ = load_experiment(grid)
+    assert {row.task_version for row in ResultStore(experiment.store_path).rows()} == {version + 1}
+
+
+def test_rows_that_record_no_fingerprint_are_not_recomputed_for_it(grid, capsys):
+    """As rows of a store written before fingerprints: the model changed, but nothing says so."""
+    experiment, _ = load_experiment(grid)
+    with sqlite3.connect(experiment.store_path) as conn:
+        conn.execute("UPDATE results SET model_fingerprint = NULL")
+    retrain_in_place(Path(experiment.models[0]))
+    summary, err = rerun(grid, capsys)
+    assert (summary.cells_run, err) == (0, [])
+
+
+def test_the_old_store_opens_and_its_rows_are_not_stale_for_missing_fingerprints(tmp_path, grid):
+    path = tmp_path / "old.sqlite"
+    shutil.copy(FIXTURES / "store-2026-12-03.sqlite", path)
+    rows = ResultStore(path).rows(task="pos")
+    assert rows and {(row.model_fingerprint, row.task_version) for row in rows} == {(None, None)}
+    experiment, _ = load_experiment(grid)
+    [cell] = expand(experiment)
+    key = rows[0].cell_key
+    stored = [dataclasses.replace(row, model=cell.model) for row in rows if row.cell_key == key]
+    cell = dataclasses.replace(cell, targets=tuple({row.target for row in stored}))
+    first = POSTask(experiment.tasks["pos"], experiment.base_dir)  # pos as it was then: version 1
+    first.metadata = dataclasses.replace(POSTask.metadata, version=1)
+    assert stale_targets(cell, first, stored, model_fingerprint(cell.model), Staleness()) == {}
+    bumped = POSTask(experiment.tasks["pos"], experiment.base_dir)
+    bumped.metadata = dataclasses.replace(POSTask.metadata, version=2)
+    found = Staleness()
+    assert set(stale_targets(cell, bumped, stored, model_fingerprint(cell.model), found)) == set(cell.targets)
+    assert found.lines() == ["task pos is version 2 now, its rows are version 1: recomputing"]
+
+
+def test_a_derived_checkpoint_is_rebuilt_when_its_base_changed(tmp_path, grid):
+    experiment, _ = load_experiment(grid)
+    base = experiment.models[0]
+    context = MethodContext(experiment, "qaa", 1, tmp_path / "checkpoints", "cpu")
+    first = derived_checkpoint("scratch", base, context)
+    assert derived_checkpoint("scratch", base, context) == first
+    retrain_in_place(Path(base))
+    assert derived_checkpoint("scratch", base, context) != first
+
+
+def test_the_fingerprint_reads_weights_tokenizer_and_config_only(tmp_path, tiny_model):
+    folder = shutil.copytree(tiny_model, tmp_path / "model")
+    before = model_fingerprint(str(folder))
+    assert {"config.json", "model.safetensors"} <= {path.name for path in content_files(folder)}
+    (folder / "README.md").write_text("a model card\n", encoding="utf-8")
+    (folder / "trainer_state.json").write_text("{}\n", encoding="utf-8")
+    assert model_fingerprint(str(folder)) == before
+    config = folder / "config.json"
+    config.write_text(config.read_text(encoding="utf-8").replace("}", ', "note": 1}', 1), encoding="utf-8")
+    assert model_fingerprint(str(folder)) != before
+
+
+def test_a_hub_name_is_fingerprinted_by_its_cached_commit(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    assert model_fingerprint("org/encoder") == "org/encoder"
+    refs = tmp_path / "models--org--encoder" / "refs"
+    refs.mkdir(parents=True)
+    (refs / "main").write_text("0123abcd\n", encoding="utf-8")
+    assert model_fingerprint("org/encoder") == "org/encoder@0123abcd"
+
+
+def test_a_scheduled_job_on_a_fixed_folder_re_evaluates_it_when_retrained(tmp_path, small_family, tiny_model):
+    """A nightly job on a training run's `latest/`: the next slot evaluates it again once its weights changed."""
+    from mbert_eval.schedule.history import History
+    from tests.schedule.test_schedule import Clock, invoke, utc, write_jobs
+
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    write_config(tmp_path / "exp.yaml", raw)
+    latest = shutil.copytree(tiny_model, tmp_path / "ckpts" / "latest")
+    jobs_path = write_jobs(tmp_path, models=["ckpts/latest"], thresholds={})
+    clock = Clock(utc(2026, 3, 1, 1, 0))
+    assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0
+    clock.now = utc(2026, 3, 1, 2, 30)
+    assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0  # unchanged: nothing to compute
+    retrain_in_place(latest)
+    clock.now = utc(2026, 3, 2, 2, 30)
+    result = invoke(clock, "run-due", str(jobs_path))
+    assert result.exit_code == 0, result.output
+    runs = History(tmp_path / "schedule.sqlite").runs("nightly")
+    assert [run.cells_run for run in reversed(runs)] == [1, 0, 1]

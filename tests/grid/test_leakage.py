@@ -1,0 +1,305 @@
+"""Train/test leakage (issue 20): dev or test rows that are training rows, or translations of them, are refused by
+`validate` and `run` in one line naming both specs and the rows; `tasks.NAME.allow_overlap` allows them. One table
+row per case, over the synthetic family's treebanks (the same sentences in every language, as XNLI, PAWS-X, PUD
+and XQuAD are), then the real files of ../shared/data and every shipped config."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mbert_eval.cli.quickstart import quickstart_config, real_quickstart_config
+from mbert_eval.config.loading import load_experiment
+from mbert_eval.data.spec import DataSpec
+from mbert_eval.grid.leakage import leakage_problems, same_pattern
+from mbert_eval.languages import lookup
+from mbert_eval.tasks import build_task
+from tests.cli.test_bad_inputs import STORED, Workspace, one_error_line, run_cli
+from tests.helpers import REPO_ROOT, write_config
+
+PAWSX = "hub:google-research-datasets/paws-x"
+
+
+@pytest.mark.parametrize(
+    "one, one_language, other, other_language, parallel",
+    [
+        ("/d/xnli/dev-en.tsv", "en", "/d/xnli/dev-de.tsv", "de", True),
+        ("/home/de/dev-en.tsv", "en", "/home/de/dev-de.tsv", "de", True),  # a folder named like a language stays
+        ("/d/tatoeba.deu-eng.deu", "de", "/d/tatoeba.fra-eng.fra", "fr", True),
+        ("hub:google/xtreme@udpos.English:test", "en", "hub:google/xtreme@udpos.German:test", "de", True),
+        ("/d/ud/en/en_ewt-ud-train.conllu", "en", "/d/ud/pud/de_pud-ud-test.conllu", "de", False),
+        ("hub:facebook/xnli@en:validation", "en", "hub:facebook/xnli@de:test", "de", False),
+        ("/d/dev-en.tsv", "en", "/d/dev-end.tsv", "de", False),  # a code inside a word is no placeholder
+        ("/d/wikiann/en/train", "en", "/d/wikiann/de/test", "de", False),
+    ],
+)
+def test_same_pattern(one: str, one_language: str, other: str, other_language: str, parallel: bool) -> None:
+    assert same_pattern(DataSpec(one), lookup(one_language), DataSpec(other), lookup(other_language)) is parallel
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    edit: Callable[[dict, Workspace], object]  # changes the family's POS grid (sources [qaa], targets [qab, qac])
+    fragments: tuple[str, ...]  # in the one error line; none: `validate` passes
+
+
+def _pos(**data) -> Callable[[dict, Workspace], None]:
+    """An edit setting keys of the POS task; in text, `{root}` is the family's folder and `{tmp}` the test's."""
+
+    def edit(raw: dict, ws: Workspace) -> None:
+        def fill(value):
+            if isinstance(value, dict):
+                return {key: fill(item) for key, item in value.items()}
+            if isinstance(value, str):
+                return value.replace("{root}", str(ws.family.root)).replace("{tmp}", str(ws.root))
+            return value
+
+        raw["tasks"]["pos"].update(fill(data))
+
+    return edit
+
+
+def _all_targets(edit: Callable[[dict, Workspace], None]) -> Callable[[dict, Workspace], None]:
+    """`edit`, with the source among the targets (its test data may then be its own training file)."""
+
+    def both(raw: dict, ws: Workspace) -> None:
+        edit(raw, ws)
+        raw["targets"] = [raw["sources"][0], *raw["targets"]]
+
+    return both
+
+
+def _named_files(raw: dict, ws: Workspace) -> None:
+    """English training and German test files named by ISO 639-3 code and by name (copies of the family's)."""
+    for name, language in (("dev.eng.conllu", "qaa"), ("dev.German.conllu", "qab")):
+        shutil.copy(ws.family.root / "pos" / f"{language}-dev.conllu", ws.root / name)
+    raw.update(sources=["en"], targets=["de"])
+    _pos(
+        train="{tmp}/dev.eng.conllu[0:20]",
+        dev="{root}/pos/qaa-train.conllu",
+        test={"de": "{tmp}/dev.German.conllu[15:]"},
+    )(raw, ws)
+
+
+def _pawsx(train: str, dev: str, test: str) -> Callable[[dict, Workspace], None]:
+    """A PAWS-X grid on Hub specs (nothing is fetched: the check reads slices only)."""
+
+    def edit(raw: dict, ws: Workspace) -> None:
+        raw.update(sources=["en"], targets=["de", "fr"])
+        raw["tasks"] = {"pawsx": {"train": train, "dev": dev, "test": test}}
+
+    return edit
+
+
+DEV = "{root}/pos/{lang}-dev.conllu"  # 30 sentences, the same in every language
+CASES = [
+    Case(
+        "dev-inside-train",
+        _pos(train="{root}/pos/{lang}-train.conllu[0:100]", dev="{root}/pos/{lang}-train.conllu[90:110]"),
+        (
+            "tasks.pos: dev qaa ",
+            "/pos/qaa-train.conllu[90:110] overlaps training ",
+            "(rows 90–99 are training rows)",
+            "e.g. dev: …[100:110]",
+            "tasks.pos.allow_overlap: true",
+        ),
+    ),
+    Case(
+        "test-in-training-file",
+        _all_targets(
+            _pos(
+                train="{root}/pos/{lang}-train.conllu[0:100]",
+                test={
+                    "qaa": "{root}/pos/qaa-train.conllu[50:]",
+                    "qab": "{root}/pos/qab-test.conllu",
+                    "qac": "{root}/pos/qac-test.conllu",
+                },
+            )
+        ),
+        (
+            "tasks.pos: test qaa ",
+            "/pos/qaa-train.conllu[50:120] overlaps training ",  # the open end: 120 read
+            "/pos/qaa-train.conllu[0:100] (rows 50–99 are training rows)",
+        ),
+    ),
+    Case(
+        "dev-and-test-one-file",
+        _all_targets(_pos(dev=DEV + "[0:20]", test=DEV + "[10:30]")),
+        ("test qaa ", "overlaps dev ", "(rows 10–19 are dev rows; also for qab, qac)"),
+    ),
+    Case(
+        "translations-by-pattern",
+        _pos(train=DEV + "[0:20]", dev=DEV + "[20:30]", test=DEV),
+        (
+            "test qab ",
+            "/pos/qab-dev.conllu[0:30] overlaps training ",
+            "/pos/qaa-dev.conllu[0:20]",
+            "(rows 0–19 are translations of the training rows; also for qac)",
+        ),
+    ),
+    Case(
+        "translations-by-mapping",
+        _pos(
+            train="{root}/pos/qaa-dev.conllu[0:20]",
+            dev="{root}/pos/qaa-train.conllu",
+            test={"qab": "{root}/pos/qab-dev.conllu[10:30]", "qac": "{root}/pos/qac-test.conllu"},
+        ),
+        ("test qab ", "(rows 10–19 are translations of the training rows)"),
+    ),
+    Case(
+        "translations-by-iso3-and-name",
+        _named_files,
+        ("test de dev.German.conllu[15:30] overlaps training dev.eng.conllu[0:20] (rows 15–19 are translations",),
+    ),
+    Case(
+        "hub-same-split",
+        _pawsx(f"{PAWSX}@en:validation[0:800]", f"{PAWSX}@en:validation[800:1000]", f"{PAWSX}@{{lang}}:validation"),
+        (
+            f"tasks.pawsx: test de {PAWSX}@de:validation overlaps training {PAWSX}@en:validation[0:800] "
+            "(rows 0–799 are translations of the training rows; also for fr); hold them out, e.g. test: …[800:],",
+        ),
+    ),
+    Case(
+        "hub-dev-inside-train",
+        _pawsx(f"{PAWSX}@en:train[0:1000]", f"{PAWSX}@en:train[500:600]", f"{PAWSX}@{{lang}}:test"),
+        (
+            f"tasks.pawsx: dev en {PAWSX}@en:train[500:600] overlaps training {PAWSX}@en:train[0:1000] "
+            "(rows 500–599 are training rows)",
+        ),
+    ),
+    Case("different-files-pass", lambda raw, ws: None, ()),
+    Case("held-out-slices-pass", _pos(train=DEV + "[0:20]", dev=DEV + "[20:25]", test=DEV + "[25:]"), ()),
+    Case("allow-overlap-passes", _pos(train=DEV + "[0:20]", dev=DEV, test=DEV, allow_overlap=True), ()),
+    Case("hub-other-splits-pass", _pawsx(f"{PAWSX}@en:train", f"{PAWSX}@en:validation", f"{PAWSX}@{{lang}}:test"), ()),
+]
+
+
+@pytest.fixture
+def workspace(tmp_path, small_family, tiny_model) -> Workspace:
+    return Workspace(tmp_path, small_family, tiny_model)
+
+
+# a refused config under both commands; one that passes under `validate` (the other tests run such configs)
+RUNS = [(case, command) for case in CASES for command in (("validate", "run") if case.fragments else ("validate",))]
+
+
+@pytest.mark.parametrize("case, command", RUNS, ids=[f"{case.id}-{command}" for case, command in RUNS])
+def test_leakage(case: Case, command: str, workspace: Workspace) -> None:
+    workspace.fill_store()
+    result = run_cli(command, workspace.config(lambda raw: case.edit(raw, workspace)))
+    if not case.fragments:
+        assert result.exit_code == 0, result.output
+        assert "overlaps" not in result.output
+        return
+    assert result.exit_code == 2, result.output
+    message = one_error_line(result)
+    for fragment in case.fragments:
+        assert fragment in message, message
+    if command == "run":
+        assert message.startswith("Error:") and "\n" not in message
+    assert workspace.rows() == STORED  # nothing ran
+
+
+def _real(workspace: Workspace, shared_data: Path, tasks: dict, targets: list[str]) -> str:
+    """A config on the real data, with the tiny model and the workspace's store."""
+    raw = {
+        "name": "real",
+        "models": [str(workspace.model)],
+        "sources": ["en"],
+        "targets": targets,
+        "output": str(workspace.root / "out"),
+        "tasks": tasks,
+    }
+    return str(write_config(workspace.root / "real.yaml", raw))
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_real_xnli_dev_trained_and_tested_is_refused(command: str, workspace: Workspace, shared_data: Path) -> None:
+    xnli = shared_data / "xnli"
+    config = _real(
+        workspace,
+        shared_data,
+        {
+            "xnli": {
+                "train": f"{xnli}/dev-en.tsv[0:800]",
+                "dev": f"{xnli}/dev-en.tsv[800:1000]",
+                "test": f"{xnli}/dev-{{lang}}.tsv",
+            }
+        },
+        ["de", "en"],
+    )
+    workspace.fill_store()
+    result = run_cli(command, config)
+    assert result.exit_code == 2, result.output
+    message = one_error_line(result)
+    assert (
+        f"tasks.xnli: test de {xnli}/dev-de.tsv[0:2490] overlaps training {xnli}/dev-en.tsv[0:800] "
+        "(rows 0–799 are translations of the training rows; also for en)"
+    ) in message
+    assert workspace.rows() == STORED
+
+
+XQUAD_EXAMPLE = REPO_ROOT / "examples" / "xquad-e5.yaml"
+
+
+@pytest.mark.parametrize(
+    "test, command, refused",
+    [
+        ("xquad.{lang}.json[632:1190]", "validate", False),  # as shipped
+        ("xquad.{lang}.json[0:1190]", "validate", True),
+        ("xquad.{lang}.json[0:1190]", "run", True),
+    ],
+)
+def test_xquad_example(test: str, command: str, refused: bool, workspace: Workspace, shared_data: Path) -> None:
+    workspace.fill_store()
+    result = run_cli(
+        command,
+        XQUAD_EXAMPLE,
+        "--set",
+        f"models=[{workspace.model}]",
+        "--set",
+        f"output={workspace.root / 'out'}",
+        "--set",
+        f"tasks.xquad.test=../../shared/data/xquad/{test}",
+    )
+    if not refused:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 2, result.output
+    assert (
+        "tasks.xquad: test ar ../../shared/data/xquad/xquad.ar.json[0:1190] overlaps training "
+        "../../shared/data/xquad/xquad.en.json[0:536] (rows 0–535 are translations of the training rows; "
+        "also for de, en, es, hi, ru, zh); hold them out, e.g. test: …[536:1190]"
+    ) in one_error_line(result)
+    assert workspace.rows() == STORED
+
+
+def _shipped(tmp_path: Path, small_family, tiny_model) -> list[Path]:
+    """Every example config and the two the quickstart writes (the real one over ../shared/data)."""
+    quickstart = write_config(
+        tmp_path / "quickstart.yaml",
+        quickstart_config(small_family.root, tiny_model, [language.code for language in small_family.languages]),
+    )
+    real = write_config(
+        tmp_path / "quickstart-real.yaml",
+        real_quickstart_config(str(REPO_ROOT.parent / "shared" / "data"), str(tiny_model)),
+    )
+    return [*sorted((REPO_ROOT / "examples").glob("*.yaml")), quickstart, real]
+
+
+def test_no_shipped_config_is_refused(tmp_path: Path, small_family, tiny_model) -> None:
+    """The check itself on every task of every shipped config (their slices decide it: no file is read)."""
+    checked = 0
+    for path in _shipped(tmp_path, small_family, tiny_model):
+        experiment, _ = load_experiment(path)
+        for name, config in experiment.tasks.items():
+            task = build_task(experiment, name)
+            targets = [lookup(code) for code in config.targets or experiment.targets]
+            assert leakage_problems(name, task, [lookup(code) for code in experiment.sources], targets) == [], path
+            checked += task.needs_training
+    assert checked >= 8

@@ -1,0 +1,147 @@
+"""The Ray executor: the local executor's rows, a dead worker's cell retried without duplicates,
+and one-line errors for a missing Ray or an unreachable cluster."""
+
+import dataclasses
+import functools
+import importlib.util
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from mbert_eval.config.experiment import Experiment
+from mbert_eval.config.loading import load_experiment
+from mbert_eval.errors import UserError
+from mbert_eval.grid.executors import executor_from_experiment
+from mbert_eval.grid.executors.local import LocalExecutor
+from mbert_eval.grid.executors.multi_gpu import run_cell_on_gpus
+from mbert_eval.grid.executors.ray_executor import RayExecutor
+from mbert_eval.grid.job import run_cell
+from mbert_eval.grid.run import plan, run_experiment
+from mbert_eval.store.results import ResultStore
+from tests.helpers import family_experiment, write_config
+
+needs_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="Ray is an optional extra: pip install -e '.[ray]'"
+)
+
+
+def crash_once(marker: str, job):
+    """Run the cell, except that the first attempt at seed 1 kills its worker process."""
+    if job.cell.seed == 1 and not os.path.exists(marker):
+        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+        os._exit(1)
+    return run_cell(job)
+
+
+def comparable(rows):
+    """Rows without what differs from run to run: timings and write times."""
+    return [
+        dataclasses.replace(
+            row, wall_time=0.0, created_at="", extra={k: v for k, v in row.extra.items() if k != "train_time"}
+        )
+        for row in rows
+    ]
+
+
+@needs_ray
+def test_ray_rows_match_local_and_a_dead_worker_is_retried(tmp_path, small_family, tiny_model, monkeypatch):
+    import ray
+
+    raw = family_experiment(small_family, tiny_model, seeds=[1, 2])
+    raw["tasks"].pop("paraphrase")
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    monkeypatch.setattr("mbert_eval.grid.run.code_version", lambda: "0+test")  # a commit between the runs
+    run_experiment(experiment, executor=LocalExecutor(), problems=problems)
+    local_rows = ResultStore(experiment.store_path).rows()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{experiment.store_path}{suffix}").unlink(missing_ok=True)
+
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=100 * 1024**2
+    )
+    try:
+        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
+        marker = tmp_path / "crashed"
+        executor = RayExecutor(
+            address=None, num_cpus_per_cell=1, max_retries=2, cell_function=functools.partial(crash_once, str(marker))
+        )
+        summary = run_experiment(experiment, executor=executor, problems=problems)
+    finally:
+        ray.shutdown()
+    assert marker.is_file(), "the first attempt at the seed-1 cell should have killed its worker"
+    assert summary.cells_run == 2 and summary.rows_written == len(local_rows) == 8  # 2 cells x 2 targets x 2 metrics
+    ray_rows = ResultStore(experiment.store_path).rows()
+    assert comparable(ray_rows) == comparable(local_rows)
+    keys = [(row.cell_key, row.target, row.metric) for row in ray_rows]
+    assert len(keys) == len(set(keys))
+
+
+@needs_ray
+def test_unreachable_address_fails_fast_in_one_line():
+    import ray
+
+    assert not ray.is_initialized()
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(UserError) as caught:
+        RayExecutor(address=f"127.0.0.1:{port}").connect()
+    assert time.monotonic() - started < 10
+    message = str(caught.value)
+    assert f"cannot reach the Ray cluster at 127.0.0.1:{port}" in message and "\n" not in message
+    with pytest.raises(UserError, match="bad Ray address 'nowhere'"):
+        RayExecutor(address="nowhere").connect()
+
+
+def test_without_ray_the_error_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
+    with pytest.raises(UserError, match=r"pip install 'mbert-eval\[ray\]'"):
+        RayExecutor().connect()
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("accelerate") is None,
+    reason="accelerate is part of the ray extra: pip install -e '.[ray]'",
+)
+def test_a_cell_launched_as_accelerate_processes_gives_the_same_rows(tmp_path, small_family, tiny_model):
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    (job,), _ = plan(experiment, ResultStore(experiment.store_path))
+    launched = run_cell_on_gpus(job, num_processes=1, cpu=True)  # torchrun, one CPU process
+    assert comparable(launched) == comparable(run_cell(job))
+
+
+def test_executor_follows_the_experiment():
+    assert isinstance(executor_from_experiment(Experiment()), LocalExecutor)
+    experiment = Experiment(executor="ray")
+    experiment.ray = SimpleNamespace(address="auto", num_gpus=1, num_cpus=4, max_retries=5)
+    executor = executor_from_experiment(experiment)
+    assert (executor.address, executor.num_gpus, executor.num_cpus, executor.max_retries) == ("auto", 1, 4, 5)
+    assert executor.cell_function is run_cell
+    assert RayExecutor(num_gpus_per_cell=4).cell_function.keywords == {"num_processes": 4}
+    with pytest.raises(UserError, match="whole number"):
+        RayExecutor(num_gpus_per_cell=1.5)
+
+
+def test_run_with_an_unreachable_ray_address_ends_in_one_line(tmp_path, small_family, tiny_model):
+    """`mbert-eval run` with `executor: ray` and a dead address: one line, exit 2, no row."""
+    pytest.importorskip("ray", reason="ray is an optional extra (pip install -e .[ray])")
+    from click.testing import CliRunner
+    from conftest import family_experiment, write_config
+
+    from mbert_eval.cli import main
+
+    raw = family_experiment(small_family, tiny_model, executor="ray", ray={"address": "127.0.0.1:9"})
+    result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2 and "Traceback" not in result.output and len(errors) == 1, result.output
+    assert "127.0.0.1:9" in errors[0]
+    store = tmp_path / "out" / "results.sqlite"
+    assert not store.exists() or ResultStore(store).rows() == []

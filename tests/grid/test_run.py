@@ -1,0 +1,158 @@
+"""The runner: one fine-tuning per cell whatever the number of targets, resume, overwrite."""
+
+from dataclasses import asdict
+
+from click.testing import CliRunner
+
+from mbert_eval.cli import main
+from mbert_eval.config.loading import load_experiment
+from mbert_eval.grid.cells import expand, fine_tune_settings
+from mbert_eval.grid.run import run_experiment
+from mbert_eval.store.results import ResultStore
+from mbert_eval.tasks import build_task
+from mbert_eval.tasks.fine_tuned import FineTunedTask
+from tests.helpers import family_experiment, write_config
+
+
+def test_grid_fine_tunes_once_per_cell_and_resumes(tmp_path, small_family, tiny_model, monkeypatch):
+    config = write_config(tmp_path / "exp.yaml", family_experiment(small_family, tiny_model, seeds=[1, 2]))
+    experiment, problems = load_experiment(config)
+    assert problems == []
+    cells = expand(experiment)
+    assert len(cells) == 4  # 2 tasks x 1 source x 2 seeds; targets live inside a cell
+
+    calls = []
+    original = FineTunedTask.prepare
+
+    def counting_prepare(self, *args, **kwargs):
+        calls.append(self.metadata.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FineTunedTask, "prepare", counting_prepare)
+    summary = run_experiment(experiment)
+    assert summary.cells_run == 4 and summary.cells_skipped == 0
+    assert sorted(calls) == ["paraphrase", "paraphrase", "pos", "pos"]
+
+    store = ResultStore(experiment.store_path)
+    rows = store.rows()
+    targets = {lang.code for lang in small_family.languages[1:]}
+    assert {r.target for r in rows} == targets
+    assert {(r.task, r.metric) for r in rows} == {("pos", "accuracy"), ("pos", "xtreme_f1"), ("paraphrase", "accuracy")}
+    assert len(rows) == 2 * 3 * len(targets)  # 2 seeds x (pos: 2 metrics, paraphrase: 1) per target
+    for row in rows:
+        assert 0.0 <= row.score <= 1.0
+        assert row.n_examples == 40
+        assert row.source == small_family.languages[0].code
+        assert row.library_versions["torch"].startswith("2.13")
+        assert any(
+            path.endswith(f"{row.target}-test.conllu") or path.endswith(f"{row.target}-test.tsv")
+            for path in row.data_checksums
+        )
+        assert row.code_version and row.config_hash
+
+    calls.clear()
+    again = run_experiment(experiment)
+    assert again.cells_run == 0 and again.cells_skipped == 4 and calls == []
+    assert [r.created_at for r in store.rows()] == [r.created_at for r in rows]
+
+
+def test_a_cell_takes_the_training_config_whole(tmp_path, small_family, tiny_model):
+    """Every training key reaches the cell's settings; epochs: the task's override, then the training config's;
+    seed from the cell, freezing from the method."""
+    training = {
+        "learning_rate": 3e-4,
+        "batch_size": 8,
+        "max_length": 48,
+        "epochs": 2,
+        "warmup_ratio": 0.1,
+        "weight_decay": 0.01,
+        "max_grad_norm": 0.5,
+        "eval_batch_size": 64,
+        "batching": "megabatch",
+        "word_embeddings": "freeze",
+        "lr_schedule": "constant",
+        "activation_checkpointing": True,
+        "eval_max_length": 64,
+    }
+    raw = family_experiment(small_family, tiny_model, training=training, methods=["freeze1"], seeds=[7])
+    raw["tasks"]["paraphrase"]["epochs"] = 3
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == []
+    for cell in expand(experiment):
+        settings = asdict(fine_tune_settings(experiment, build_task(experiment, cell.task), cell))
+        epochs = 3 if cell.task == "paraphrase" else 2
+        assert settings == {
+            **training,
+            "epochs": epochs,
+            "seed": 7,
+            "freeze": 1,
+            "cache_frozen": False,
+            "layer_mix": False,
+        }
+
+
+def test_new_target_only_evaluates_what_is_missing(tmp_path, small_family, tiny_model):
+    codes = [language.code for language in small_family.languages]
+    raw = family_experiment(small_family, tiny_model, targets=codes[1:2])
+    raw["tasks"].pop("paraphrase")
+    experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    run_experiment(experiment)
+    first = ResultStore(experiment.store_path).rows()
+    raw["targets"] = codes[1:]
+    experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    summary = run_experiment(experiment)
+    assert summary.cells_run == 1 and summary.rows_written == 2  # the new target: accuracy and xtreme_f1
+    rows = ResultStore(experiment.store_path).rows()
+    assert {r.target for r in rows} == set(codes[1:])
+    kept = [r for r in rows if r.target == codes[1]]
+    assert kept == first
+
+
+def test_overwrite_recomputes(tmp_path, small_family, tiny_model):
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("pos")
+    experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    run_experiment(experiment)
+    summary = run_experiment(experiment, overwrite=True)
+    assert summary.cells_run == 1 and summary.rows_written == 2
+
+
+def test_killed_run_resumes_with_only_the_missing_cells(tmp_path, small_family, tiny_model):
+    """SIGKILL a real `mbert-eval run` after its first cell is stored; the rerun adds the rest."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    raw = family_experiment(small_family, tiny_model, seeds=[1, 2, 3, 4])
+    raw["training"]["epochs"] = 3
+    config = write_config(tmp_path / "exp.yaml", raw)
+    experiment, _ = load_experiment(config)
+    command = [sys.executable, "-m", "mbert_eval.cli", "run", str(config)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store_path = experiment.store_path
+    deadline = time.time() + 300
+    first: list = []
+    while time.time() < deadline and process.poll() is None:
+        if store_path.exists():
+            first = ResultStore(store_path).rows()
+            if first:
+                break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    first = ResultStore(store_path).rows()
+    done_cells = {r.cell_key for r in first}
+    assert 1 <= len(done_cells) < 8, "the run should be killed part-way"
+    per_cell = {key: sum(r.cell_key == key for r in first) for key in done_cells}
+    metrics = {"pos": 2, "paraphrase": 1}  # pos stores accuracy and xtreme_f1
+    whole = {r.cell_key: 2 * metrics[r.task] for r in first}
+    assert per_cell == whole  # whole cells only: both targets, never one
+
+    summary = run_experiment(experiment)
+    assert summary.cells_run == 8 - len(done_cells) and summary.cells_skipped == len(done_cells)
+    rows = ResultStore(store_path).rows()
+    assert len(rows) == 4 * 2 * (2 + 1)  # 4 seeds x 2 targets x (pos: 2 metrics, paraphrase: 1)
+    assert [r for r in rows if r.cell_key in done_cells] == first
+    again = CliRunner().invoke(main, ["run", str(config), "--no-report"])
+    assert again.exit_code == 0 and f"0 cells run, 8 already stored, 0 rows written to {store_path}" in again.output

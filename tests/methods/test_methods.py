@@ -1,0 +1,321 @@
+"""Fine-tuning options (freezing, frozen-layer cache, layer mixing) and method chains with caching."""
+
+import pytest
+import torch
+
+import mbert_eval.methods
+from mbert_eval.config.experiment import MethodConfig
+from mbert_eval.config.loading import load_experiment
+from mbert_eval.errors import UserError
+from mbert_eval.grid.run import run_experiment
+from mbert_eval.methods import (
+    STEPS,
+    MethodContext,
+    derived_checkpoint,
+    describe_methods,
+    prepare_encoder,
+)
+from mbert_eval.methods.base import Step
+from mbert_eval.models.encoders import freeze_lower_layers, load_model
+from mbert_eval.registry import Registry
+from mbert_eval.store.results import ResultStore
+from mbert_eval.training.batches import collate
+from mbert_eval.training.frozen_cache import FrozenPrefixCache
+from mbert_eval.training.loop import FineTuneSettings, fine_tune
+from mbert_eval.training.scalar_mix import ScalarMixClassifier
+from tests.helpers import family_experiment, write_config
+
+
+def _features(n=12, vocab=300, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(n):
+        length = 5 + i % 7
+        ids = [2] + torch.randint(5, vocab, (length,), generator=g).tolist() + [3]
+        out.append({"input_ids": ids, "labels": [-100] + torch.randint(0, 3, (length,), generator=g).tolist() + [-100]})
+    return out
+
+
+def test_method_names_parse():
+    method = MethodConfig.from_name("tlm+align+freeze3+mix")
+    assert (method.chain, method.freeze, method.layer_mix) == (["tlm", "align"], 3, True)
+    assert MethodConfig.from_name("baseline").chain == []
+
+
+def test_frozen_parameters_unchanged_and_absent_from_optimizer(tiny_model):
+    model = load_model(str(tiny_model), "token", 3)
+    freeze_lower_layers(model, 1)
+    frozen = {n: p.detach().clone() for n, p in model.named_parameters() if not p.requires_grad}
+    assert any("embeddings" in n for n in frozen) and any("layer.0." in n for n in frozen)
+    assert not any("layer.1." in n for n in frozen)
+    trained_before = model.bert.encoder.layer[1].output.dense.weight.detach().clone()
+    captured = {}
+    original = torch.optim.AdamW.__init__
+
+    def capture(self, params, **kwargs):
+        captured["params"] = [p for group in params for p in group["params"]]
+        original(self, params, **kwargs)
+
+    torch.optim.AdamW.__init__ = capture
+    try:
+        fine_tune(
+            model, _features(), 0, torch.device("cpu"), FineTuneSettings(learning_rate=1e-2, epochs=1, batch_size=4)
+        )
+    finally:
+        torch.optim.AdamW.__init__ = original
+    optimized = {id(p) for p in captured["params"]}
+    for name, parameter in model.named_parameters():
+        if name in frozen:
+            assert torch.equal(parameter, frozen[name]), name
+            assert id(parameter) not in optimized, name
+    assert not torch.equal(model.bert.encoder.layer[1].output.dense.weight, trained_before)
+
+
+def test_freeze_beyond_depth_is_rejected(tiny_model):
+    model = load_model(str(tiny_model), "token", 3)
+    with pytest.raises(UserError, match="beyond the model's depth"):
+        freeze_lower_layers(model, 3)
+
+
+def test_frozen_cache_gives_the_same_training_as_recomputing(tiny_model):
+    features = _features()
+    settings = FineTuneSettings(learning_rate=1e-2, epochs=2, batch_size=4, seed=3)
+    results = []
+    for cached in (False, True):
+        torch.manual_seed(0)
+        model = load_model(str(tiny_model), "token", 3)
+        model.config.hidden_dropout_prob = 0.0
+        for module in model.modules():  # without dropout both paths compute the same function
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
+        freeze_lower_layers(model, 1)
+        cache = FrozenPrefixCache(model, 1, features, 0, torch.device("cpu")) if cached else None
+        fine_tune(model, features, 0, torch.device("cpu"), settings, prefix_cache=cache)
+        results.append(model.classifier.weight.detach().clone())
+    assert torch.allclose(results[0], results[1], atol=1e-5)
+
+
+def test_layer_mix_learns_weights_and_predicts(tiny_model):
+    encoder = load_model(str(tiny_model))
+    model = ScalarMixClassifier(encoder, "token", 3)
+    weights = model.layer_weights()
+    assert len(weights) == 3 and sum(weights) == pytest.approx(1.0, abs=1e-5)
+    fine_tune(model, _features(), 0, torch.device("cpu"), FineTuneSettings(learning_rate=5e-2, epochs=2, batch_size=4))
+    assert model.layer_weights() != weights
+    batch = collate(_features()[:2], 0, torch.device("cpu"))
+    assert model(**batch).logits.shape[-1] == 3
+
+
+def test_derived_checkpoints_are_cached(tmp_path, tiny_model, monkeypatch):
+    builds = []
+    scratch = STEPS.get("scratch")
+
+    def build(base, out_dir, context):
+        builds.append(base)
+        scratch.build(base, out_dir, context)
+
+    steps = Registry[Step]("method step")
+    steps.register("counted", Step(build, lambda context: {"x": 1}), "test")
+    monkeypatch.setattr(mbert_eval.methods, "STEPS", steps)
+    experiment, _ = load_experiment(None)
+    context = MethodContext(experiment, "en", 1, tmp_path / "cache", "cpu")
+    first = prepare_encoder(str(tiny_model), MethodConfig(name="a", chain=["counted"]), context)
+    second = derived_checkpoint("counted", str(tiny_model), context)
+    assert first == second and len(builds) == 1
+    assert (
+        derived_checkpoint("counted", str(tiny_model), MethodContext(experiment, "en", 1, tmp_path / "cache", "auto"))
+        == first
+    ), "device is not in the key"
+    other_seed = MethodContext(experiment, "en", 2, tmp_path / "cache", "cpu")
+    assert derived_checkpoint("counted", str(tiny_model), other_seed) != first and len(builds) == 2
+
+
+def test_the_built_in_steps_are_listed_with_their_summaries():
+    assert STEPS.names() == ["align", "scratch", "tlm"]
+    rows = dict(describe_methods())
+    assert list(rows)[:3] == ["baseline", "freeze<k>", "mix"]
+    assert rows["tlm"] == "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)"
+    assert STEPS.get("tlm").needs_parallel and not STEPS.get("scratch").needs_parallel
+
+
+def test_grid_with_freeze_mix_and_scratch(tmp_path, small_family, tiny_model):
+    raw = family_experiment(small_family, tiny_model, methods=["baseline", "freeze1", "mix", "scratch"])
+    raw["tasks"].pop("paraphrase")
+    raw["targets"] = raw["targets"][:1]
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == []
+    run_experiment(experiment)
+    rows = {r.method: r for r in ResultStore(experiment.store_path).rows()}
+    assert set(rows) == {"baseline", "freeze1", "mix", "scratch"}
+    assert len(rows["mix"].extra["layer_weights"]) == 3
+    assert "layer_weights" not in rows["baseline"].extra
+
+
+@pytest.mark.parametrize(
+    "method,message",
+    [
+        ("freeze5", "freeze 5 is beyond the depth"),
+        ("tlmm", "unknown method step 'tlmm'; did you mean: tlm?"),
+        ("tlm", "needs parallel text"),
+    ],
+)
+def test_bad_methods_are_reported(tmp_path, small_family, tiny_model, method, message):
+    from click.testing import CliRunner
+
+    from mbert_eval.cli import main
+
+    raw = family_experiment(small_family, tiny_model, methods=[method])
+    result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+    assert (
+        not (tmp_path / "out" / "results.sqlite").exists()
+        or ResultStore(tmp_path / "out" / "results.sqlite").rows() == []
+    )
+
+
+def _tlm_grid(tmp_path, family, model, **parallel):
+    codes = [language.code for language in family.languages]
+    raw = family_experiment(family, model, methods=["tlm"], targets=codes[1:2])
+    raw["tasks"].pop("paraphrase")
+    base, other, align = family.parallel(codes[1])
+    raw["parallel"] = {"source": str(base), "target": str(other), "alignments": str(align), **parallel}
+    return raw
+
+
+def test_unknown_aligner_method_is_reported_before_anything_runs(tmp_path, small_family, tiny_model):
+    from click.testing import CliRunner
+
+    from mbert_eval.cli import main
+
+    raw = _tlm_grid(tmp_path, small_family, tiny_model)
+    raw["methods"], raw["align"] = ["baseline", "align"], {"aligner_method": "grow"}
+    result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "align.aligner_method: unknown alignment method(s) grow; known: argmax, itermax, match" in result.stderr
+    assert not (tmp_path / "out" / "results.sqlite").exists()
+
+
+def _broken_copy(path, tmp_path, edit):
+    lines = path.read_text(encoding="utf-8").splitlines()
+    target = tmp_path / ("broken-" + path.name)
+    target.write_text("\n".join(edit(lines)) + "\n", encoding="utf-8")
+    return str(target)
+
+
+@pytest.mark.parametrize("case", ["line counts", "empty line", "index out of range"])
+def test_bad_parallel_data_is_reported(tmp_path, small_family, tiny_model, case):
+    from click.testing import CliRunner
+
+    from mbert_eval.cli import main
+
+    base, other, align = small_family.parallel(small_family.languages[1].code)
+    if case == "line counts":
+        changes = {"target": _broken_copy(other, tmp_path, lambda lines: lines[:-3])}
+        needles = [base.name, "broken-" + other.name, "50 sentences", "has 47"]
+    elif case == "empty line":
+        changes = {"target": _broken_copy(other, tmp_path, lambda lines: lines[:4] + [""] + lines[5:])}
+        needles = ["broken-" + other.name + ":5", "empty line"]
+    else:
+        changes = {
+            "alignments": _broken_copy(align, tmp_path, lambda lines: lines[:2] + [lines[2] + " 0-99"] + lines[3:])
+        }
+        needles = ["broken-" + align.name + ":3", "out of range"]
+    raw = _tlm_grid(tmp_path, small_family, tiny_model, **changes)
+    result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1 and all(n in error[0] for n in needles), error
+    assert not (tmp_path / "out" / "results.sqlite").exists()
+
+
+def test_chained_methods_share_cached_checkpoints(tmp_path, small_family, tiny_model):
+    raw = _tlm_grid(tmp_path, small_family, tiny_model)
+    raw["methods"] = ["tlm", "align", "tlm+align", {"name": "tlm+freeze", "chain": ["tlm"], "freeze": 1}]
+    raw["tlm"] = {"steps": 4, "batch_size": 8, "max_length": 64}
+    raw["align"] = {"batch_size": 16, "max_length": 64}
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == []
+    run_experiment(experiment)
+    checkpoints = sorted(
+        p.name.split("-")[0] for p in (experiment.output_dir / "checkpoints").iterdir() if (p / "config.json").is_file()
+    )
+    assert checkpoints == ["align", "align", "tlm"]  # tlm built once for three methods; align on base and on tlm
+    rows = ResultStore(experiment.store_path).rows()
+    assert {r.method for r in rows} == {"tlm", "align", "tlm+align", "tlm+freeze"}
+
+
+def test_the_configured_device_reaches_every_step(tmp_path, small_family, tiny_model, monkeypatch):
+    """`device: cpu` reaches the fine-tuning, the TLM pretraining, the aligner that computes the links and the
+    alignment fine-tuning: none of them picks its own."""
+    import mbert_eval.aligner.word_aligner
+    import mbert_eval.grid.job
+    import mbert_eval.methods.alignment
+    import mbert_eval.pretraining.loop
+
+    requested = {}
+    for module in (
+        mbert_eval.grid.job,
+        mbert_eval.pretraining.loop,
+        mbert_eval.aligner.word_aligner,
+        mbert_eval.methods.alignment,
+    ):
+        real = module.pick_device
+
+        def spy(device="auto", _name=module.__name__.split(".")[-2], _real=real):  # noqa: B008
+            requested.setdefault(_name, set()).add(device)
+            return _real(device)
+
+        monkeypatch.setattr(module, "pick_device", spy)
+    raw = _tlm_grid(tmp_path, small_family, tiny_model)
+    raw["parallel"].pop("alignments")  # the align step computes its links with the aligner
+    raw["methods"], raw["device"] = ["tlm+align"], "cpu"
+    raw["tlm"] = {"steps": 2, "batch_size": 8, "max_length": 64}
+    raw["align"] = {"batch_size": 16, "max_length": 64, "epochs": 1}
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == []
+    run_experiment(experiment)
+    assert requested == {"grid": {"cpu"}, "pretraining": {"cpu"}, "aligner": {"cpu"}, "methods": {"cpu"}}
+    assert {row.extra["device"] for row in ResultStore(experiment.store_path).rows()} == {"cpu"}
+
+
+def test_fine_tune_through_accelerate_matches_plain(tiny_model):
+    """One CPU process through `accelerate` trains exactly as the plain loop (the multi-GPU path)."""
+    from accelerate import Accelerator
+
+    torch.manual_seed(0)
+    train = [{"input_ids": torch.randint(5, 50, (n,)).tolist(), "labels": n % 2} for n in range(6, 14)]
+    settings = FineTuneSettings(epochs=1, batch_size=8, learning_rate=1e-3, seed=3)  # one step
+    trained = []
+    for accelerator in (None, Accelerator(cpu=True)):
+        torch.manual_seed(1)  # the same fresh head
+        tuned, _ = fine_tune(
+            load_model(str(tiny_model), "sequence", 2),
+            train,
+            0,
+            torch.device("cpu"),
+            settings,
+            dev_score=lambda m: 0.5,
+            accelerator=accelerator,
+        )
+        trained.append(tuned.state_dict())
+    assert all(torch.equal(trained[0][k], trained[1][k]) for k in trained[0])
+    torch.manual_seed(1)
+    start = load_model(str(tiny_model), "sequence", 2).state_dict()
+    assert not all(torch.equal(start[k], trained[1][k]) for k in start)
+
+
+def test_a_cells_scores_do_not_depend_on_whether_its_checkpoint_was_just_built(tmp_path, small_family, tiny_model):
+    """The task head starts from the cell's seed alone: building the TLM checkpoint (which consumes random state)
+    or loading it from the cache must give the same scores."""
+    import shutil
+
+    raw = _tlm_grid(tmp_path, small_family, tiny_model)
+    raw["tlm"] = {"steps": 4, "batch_size": 8, "max_length": 64}
+    experiment, _ = load_experiment(write_config(tmp_path / "built.yaml", {**raw, "output": "built"}))
+    run_experiment(experiment)
+    built = {(r.target, r.metric): r.score for r in ResultStore(experiment.store_path).rows()}
+    shutil.copytree(tmp_path / "built" / "checkpoints", tmp_path / "cached" / "checkpoints")
+    experiment, _ = load_experiment(write_config(tmp_path / "cached.yaml", {**raw, "output": "cached"}))
+    run_experiment(experiment)
+    cached = {(r.target, r.metric): r.score for r in ResultStore(experiment.store_path).rows()}
+    assert cached == built

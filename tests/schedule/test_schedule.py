@@ -1,0 +1,259 @@
+"""Scheduled jobs: slots under an injected clock, the per-job lock, new checkpoints, regressions."""
+
+import os
+import shutil
+import time
+from datetime import datetime, timezone
+
+import click
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mbert_eval.cli.group import Group
+from mbert_eval.cli.schedule import schedule
+from mbert_eval.config.loading import load_experiment
+from mbert_eval.errors import UserError
+from mbert_eval.grid.run import plan
+from mbert_eval.schedule.cron import cron_trigger, latest_slot
+from mbert_eval.schedule.daemon import start_daemon
+from mbert_eval.schedule.history import History, job_lock
+from mbert_eval.schedule.jobs import load_jobs
+from mbert_eval.store.results import ResultRow, ResultStore
+from mbert_eval.tasks import get_task
+from tests.helpers import REPO_ROOT, family_experiment, write_config
+
+
+@click.group(cls=Group)
+def cli() -> None:
+    """The schedule group under a main-like group (UserError -> one line, exit 2)."""
+
+
+cli.add_command(schedule)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+class Clock:
+    """An injected clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def invoke(clock: Clock, *args: str):
+    return CliRunner().invoke(cli, ["schedule", *args], obj={"clock": clock})
+
+
+def write_jobs(folder, **job_changes) -> object:
+    job = {
+        "config": "exp.yaml",
+        "schedule": "0 2 * * *",
+        "timezone": "UTC",
+        "models": ["ckpts/step-*"],
+        "report": "reports/nightly.html",
+        "thresholds": {"pos": 0.05},
+    }
+    job.update(job_changes)
+    path = folder / "jobs.yaml"
+    path.write_text(yaml.safe_dump({"jobs": {"nightly": job}}), encoding="utf-8")
+    return path
+
+
+def plant_scores(jobs_path, checkpoint, score: float) -> None:
+    """Store rows for a checkpoint as if it had been evaluated (a planted regression)."""
+    experiment, _ = load_experiment(jobs_path.parent / "exp.yaml", [f"models=[{checkpoint}]"])
+    store = ResultStore(experiment.store_path)
+    jobs, _ = plan(experiment, store)
+    for job in jobs:
+        cell = job.cell
+        version = get_task(cell.task).metadata.version
+        store.write_cell(
+            [
+                ResultRow(
+                    job.key,
+                    cell.task,
+                    "accuracy",
+                    cell.model,
+                    cell.method,
+                    cell.source,
+                    target,
+                    cell.seed,
+                    score,
+                    40,
+                    job.config_hash,
+                    job.code_version,
+                    task_version=version,
+                )
+                for target in cell.targets
+            ]
+        )
+
+
+def test_slots_lock_new_checkpoints_and_regressions(tmp_path, small_family, tiny_model):
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    write_config(tmp_path / "exp.yaml", raw)
+    ckpts = tmp_path / "ckpts"
+    shutil.copytree(tiny_model, ckpts / "step-100")
+    jobs_path = write_jobs(tmp_path)
+    history = History(tmp_path / "schedule.sqlite")
+    clock = Clock(utc(2026, 3, 1, 1, 0))
+
+    # first run ever: the latest slot (Feb 28, 02:00) runs
+    result = invoke(clock, "run-due", str(jobs_path))
+    assert result.exit_code == 0, result.output
+    runs = history.runs("nightly")
+    assert [(r.slot, r.status, r.cells_run) for r in runs] == [(utc(2026, 2, 28, 2, 0), "ok", 1)]
+    report = (tmp_path / "reports" / "nightly.html").read_text(encoding="utf-8")
+    assert "First run of this job" in report
+
+    # same slot, later: nothing runs
+    clock.now = utc(2026, 3, 1, 1, 59)
+    assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0
+    assert len(history.runs("nightly")) == 1
+
+    # next slot while another run holds the lock: both commands say who holds it and run nothing
+    clock.now = utc(2026, 3, 1, 2, 30)
+    jobs = load_jobs(jobs_path)
+    with job_lock(jobs.lock_dir, "nightly", utc(2026, 3, 1, 2, 0)):
+        due = invoke(clock, "run-due", str(jobs_path))
+        manual = invoke(clock, "run", str(jobs_path), "nightly")
+    assert due.exit_code == 0 and f"already running (pid {os.getpid()} on" in due.output
+    assert "slot 2026-03-01T02:00:00+00:00" in due.output
+    assert manual.exit_code == 2 and manual.output.count("\n") == 1 and "already running" in manual.output
+    assert len(history.runs("nightly")) == 1
+
+    # a checkpoint that appeared between slots is evaluated at the next run; the stored one is not rerun
+    shutil.copytree(tiny_model, ckpts / "step-200")
+    result = invoke(clock, "run-due", str(jobs_path))
+    assert result.exit_code == 0, result.output
+    latest = history.runs("nightly")[0]
+    assert (latest.slot, latest.status, latest.cells_run, latest.cells_skipped) == (utc(2026, 3, 1, 2), "ok", 1, 1)
+    assert [os.path.basename(m) for m in latest.models] == ["step-100", "step-200"]
+    assert {s.model for s in latest.snapshot} == {str(ckpts / "step-200")}  # the newest is compared
+    assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0
+    assert len(history.runs("nightly")) == 2
+
+    # a worse checkpoint: flagged at the next slot, exit 3, in history and in the report
+    shutil.copytree(tiny_model, ckpts / "step-1000")  # natural order: newer than step-200
+    plant_scores(jobs_path, ckpts / "step-1000", 0.0)
+    clock.now = utc(2026, 3, 2, 2, 0)
+    result = invoke(clock, "run-due", str(jobs_path))
+    assert result.exit_code == 3, result.output
+    assert "regression" in result.output and "step-200 -> step-1000" in result.output
+    latest = history.runs("nightly")[0]
+    assert latest.status == "regression" and latest.cells_run == 0
+    assert {r.target for r in latest.regressions} == set(raw["targets"])
+    shown = invoke(clock, "history", str(jobs_path), "nightly")
+    assert shown.exit_code == 0
+    assert shown.output.count("regression: pos baseline") == len(raw["targets"])
+    report = (tmp_path / "reports" / "nightly.html").read_text(encoding="utf-8")
+    start = report.index("<main><section id='regressions'>")  # first in the page
+    section = report[start : report.index("</section>", start)]
+    assert "step-200 → step-1000" in section and section.count("<tr>") == 1 + len(raw["targets"])
+    assert report.rstrip().endswith("</html>")
+    listed = invoke(clock, "list", str(jobs_path))
+    assert listed.exit_code == 0 and "next slot 2026-03-03T02:00:00+00:00" in listed.output
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"schedule": "61 * * * *"}, "jobs.nightly.schedule: bad cron expression '61 * * * *'"),
+        ({"schedule": "0 2 * *"}, "expected 5 fields"),
+        ({"schedule": "0 2 1 * mon"}, "restricts both day-of-month and day-of-week"),
+        ({"config": "missing.yaml"}, "jobs.nightly.config: config file not found"),
+        ({"timezone": "Mars/Base"}, "jobs.nightly.timezone: unknown time zone"),
+        ({"thresholds": {"pos": -1}}, "jobs.nightly.thresholds"),
+        ({"shedule": "0 2 * * *"}, "did you mean 'schedule'?"),
+    ],
+)
+def test_bad_jobs_file_is_one_line_exit_2(tmp_path, change, message):
+    (tmp_path / "exp.yaml").write_text("name: x\n", encoding="utf-8")
+    jobs_path = write_jobs(tmp_path, **change)
+    for args in (["list"], ["run-due"], ["run", "x"]):
+        result = invoke(Clock(utc(2026, 1, 1)), args[0], str(jobs_path), *args[1:])
+        assert result.exit_code == 2, result.output
+        assert message in result.output and result.output.count("\n") == 1
+
+
+def test_the_example_jobs_file_is_valid():
+    jobs = load_jobs(REPO_ROOT / "examples" / "jobs.yaml")
+    assert set(jobs.jobs) == {"nightly-pos", "pretraining-checkpoints"}
+    following = jobs.jobs["pretraining-checkpoints"].next_slot(datetime(2026, 3, 7, 12).astimezone())  # Saturday
+    assert (following.weekday(), following.hour, following.minute) == (0, 0, 0)  # Monday 00:00, local time
+
+
+def test_unknown_job_suggests_the_closest(tmp_path):
+    (tmp_path / "exp.yaml").write_text("name: x\n", encoding="utf-8")
+    result = invoke(Clock(utc(2026, 1, 1)), "run", str(write_jobs(tmp_path)), "nightyl")
+    assert result.exit_code == 2 and "did you mean 'nightly'?" in result.output
+
+
+def test_latest_slot_follows_crontab_conventions():
+    sunday = cron_trigger("0 3 * * 0", "UTC")  # crontab(5): 0 (and 7) is Sunday
+    assert latest_slot(sunday, utc(2026, 3, 4, 12)) == utc(2026, 3, 1, 3)  # Wed -> the Sunday before
+    assert latest_slot(cron_trigger("30 1 * * 7", "UTC"), utc(2026, 3, 1, 1, 30)) == utc(2026, 3, 1, 1, 30)
+    weekdays = cron_trigger("0 9 * * 1-5", "UTC")
+    assert latest_slot(weekdays, utc(2026, 3, 2, 8)) == utc(2026, 2, 27, 9)  # Mon 08:00 -> Fri 09:00
+    assert latest_slot(cron_trigger("*/15 * * * *", "UTC"), utc(2026, 3, 2, 8, 44, 59)) == utc(2026, 3, 2, 8, 30)
+    leap = cron_trigger("0 0 29 2 *", "UTC")
+    assert latest_slot(leap, utc(2027, 6, 1)) == utc(2024, 2, 29)
+    berlin = cron_trigger("0 2 * * *", "Europe/Berlin")
+    assert latest_slot(berlin, utc(2026, 7, 1, 0, 30)) == utc(2026, 7, 1, 0, 0)  # 02:00 CEST
+    with pytest.raises(UserError, match="never fires"):
+        cron_trigger("0 0 31 2 *", "UTC")
+
+
+def test_daemon_keeps_the_jobs_file_jobs_in_its_sqlite_store(tmp_path):
+    (tmp_path / "exp.yaml").write_text("name: x\n", encoding="utf-8")
+    jobs_path = write_jobs(tmp_path)
+    raw = yaml.safe_load(jobs_path.read_text(encoding="utf-8"))
+    raw["jobs"]["weekly"] = {**raw["jobs"]["nightly"], "schedule": "0 4 * * 0"}
+    jobs_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    scheduler = start_daemon(load_jobs(jobs_path), paused=True)
+    try:
+        found = {job.id: job for job in scheduler.get_jobs()}
+        assert set(found) == {"nightly", "weekly"}
+        assert found["weekly"].func_ref == "mbert_eval.schedule:scheduled_run"
+        assert found["weekly"].next_run_time.astimezone(timezone.utc).weekday() == 6  # Sunday
+        scheduler.modify_job("nightly", next_run_time=datetime.now(timezone.utc))  # fire now
+        scheduler.resume()
+        history, deadline = History(tmp_path / "schedule.sqlite"), time.monotonic() + 30
+        while not (runs := history.runs()) or runs[0].status == "running":
+            assert time.monotonic() < deadline, "the daemon did not run the job"
+            time.sleep(0.1)
+        (run,) = history.runs()  # it ran through run-due (and failed: no checkpoint matches yet)
+        assert (run.job, run.trigger, run.status) == ("nightly", "due", "failed")
+        assert "matches no checkpoint folder" in run.error
+    finally:
+        scheduler.shutdown(wait=True)
+    del raw["jobs"]["weekly"]
+    jobs_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    scheduler = start_daemon(load_jobs(jobs_path), paused=True)  # same SQLite store: the stale job goes
+    try:
+        assert [job.id for job in scheduler.get_jobs()] == ["nightly"]
+    finally:
+        scheduler.shutdown(wait=False)
+    assert (tmp_path / "schedule.jobstore.sqlite").is_file()
+
+
+def test_a_failed_run_is_recorded_and_counts_as_its_slot(tmp_path, small_family, tiny_model):
+    raw = family_experiment(small_family, tiny_model, targets=["xx-unknown"])
+    write_config(tmp_path / "exp.yaml", raw)
+    shutil.copytree(tiny_model, tmp_path / "ckpts" / "step-1")
+    jobs_path = write_jobs(tmp_path)
+    clock = Clock(utc(2026, 3, 1, 3))
+    result = invoke(clock, "run-due", str(jobs_path))
+    assert result.exit_code == 2 and "nightly: failed: targets[0]" in result.output
+    (run,) = History(tmp_path / "schedule.sqlite").runs()
+    assert run.status == "failed" and run.error.startswith("targets[0]")
+    assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0  # not retried within the slot
+    shown = invoke(clock, "history", str(jobs_path))
+    assert "failed: targets[0]" in shown.output

@@ -1,0 +1,79 @@
+"""What the restructure of issue 11 must not change: a store written before it opens (and renders its report,
+though it predates stored configs and metric roles), and every cell of a grid keeps its key (so a rerun over an
+old store computes nothing again). Both fixtures were recorded by the main of 2026-12-03, before the
+restructure. A store written now describes itself: its configs and its tasks' metric roles."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from mbert_eval.config.loading import load_experiment
+from mbert_eval.grid.cells import cell_key, expand
+from mbert_eval.store import ResultStore
+from tests.helpers import FIXTURES
+from tests.report.test_report import grid_config  # noqa: F401
+
+
+def test_every_cell_keeps_the_key_it_had():
+    experiment, problems = load_experiment(FIXTURES / "cell-keys-grid.yaml")
+    assert problems == []
+    recorded = json.loads((FIXTURES / "cell-keys.json").read_text(encoding="utf-8"))
+    now = {f"{c.model}|{c.method}|{c.task}|{c.source}|{c.seed}": cell_key(experiment, c) for c in expand(experiment)}
+    assert now == recorded
+
+
+def test_a_store_written_before_the_restructure_opens(tmp_path):
+    path = tmp_path / "old.sqlite"
+    shutil.copy(FIXTURES / "store-2026-12-03.sqlite", path)
+    rows = ResultStore(path).rows(task="pos")
+    assert len(rows) == 336 and {row.method for row in rows} >= {"baseline", "tlm", "freeze3"}
+
+
+def test_the_old_store_renders_its_report_with_guessed_roles_and_delta_against_baseline(tmp_path):
+    """Written before stores described themselves: no configs, no metric roles. The report guesses POS's main
+    metric (accuracy), says so in one sentence, and takes `baseline` as the reference method."""
+    from mbert_eval.report import write_report
+    from mbert_eval.report.summary import summarize
+
+    path = tmp_path / "old.sqlite"
+    shutil.copy(FIXTURES / "store-2026-12-03.sqlite", path)
+    store = ResultStore(path)
+    assert store.configs() == [] and store.metric_roles() == []  # the tables exist now, empty
+    [pos] = summarize(store.dataframe(), store.metric_roles(), store.configs())
+    assert (pos.metric, pos.higher_is_better, pos.guessed, pos.reference) == ("accuracy", True, True, "baseline")
+    tlm = pos.scores[pos.scores["method"] == "tlm"]
+    assert tlm["delta"].notna().all() and pos.scores[pos.scores["method"] == "baseline"]["delta"].isna().all()
+    page = write_report(store, tmp_path / "old.html", "old").read_text(encoding="utf-8")
+    assert page.count("Metric roles guessed for pos: the store predates stored metric roles") == 1
+    assert "reference method: baseline" in page and ">Δ</th>" in page and "not stored" in page
+
+
+def test_a_store_written_by_a_run_holds_its_config_and_metric_roles(grid_config):  # noqa: F811
+    from mbert_eval.report.text_table import format_results
+
+    experiment, _ = load_experiment(grid_config)
+    store = ResultStore(experiment.store_path)
+    [config] = store.configs()
+    assert (config.config_hash, config.name, config.reference) == (experiment.config_hash(), "test", "baseline")
+    assert config.config["training"]["learning_rate"] == 1e-3 and set(config.config["tasks"]) == {"pos"}
+    assert config.config == json.loads(json.dumps(experiment.to_dict(), default=str)) and config.written_at
+    assert {row.config_hash for row in store.rows()} == {config.config_hash}
+    roles = {(role.task, role.metric): role for role in store.metric_roles()}
+    assert set(roles) == {("pos", "accuracy"), ("pos", "xtreme_f1")}
+    assert roles["pos", "accuracy"].is_main and roles["pos", "accuracy"].higher_is_better
+    assert not roles["pos", "xtreme_f1"].is_main and "seqeval" in roles["pos", "xtreme_f1"].description
+    assert "xtreme_f1" not in format_results(store) and "xtreme_f1" in format_results(store, all_metrics=True)
+
+
+def test_a_field_added_later_joins_the_key_only_when_set():
+    """Fields added after the keys were recorded (`KEYED_WHEN_SET`) leave every recorded key as it was at their
+    default, and change the key of the cells they affect once set."""
+    experiment, _ = load_experiment(FIXTURES / "cell-keys-grid.yaml")
+    cell = next(c for c in expand(experiment) if c.task == "pos")
+    before = cell_key(experiment, cell)
+    experiment.training.eval_max_length = 512
+    assert cell_key(experiment, cell) != before
+    experiment.training.eval_max_length = None
+    experiment.tasks["pos"].allow_overlap = True  # a permission, not a setting that changes scores
+    assert cell_key(experiment, cell) == before

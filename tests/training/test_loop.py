@@ -1,0 +1,153 @@
+"""The fine-tuning loop's options: how batches are formed, the word-embedding matrix frozen, the learning-rate
+schedule, and the best epoch kept in a file."""
+
+import random
+from dataclasses import fields
+
+import pytest
+import torch
+
+from mbert_eval.config.experiment import TrainingConfig
+from mbert_eval.models.encoders import freeze_lower_layers, load_model
+from mbert_eval.training.batches import BATCHINGS, MEGABATCH, training_batches
+from mbert_eval.training.loop import FineTuneSettings, fine_tune
+from mbert_eval.training.optim import adamw, lr_factor, step_schedule
+from mbert_eval.training.scalar_mix import ScalarMixClassifier
+from tests.methods.test_methods import _features
+
+
+def _lengths(n: int = 10 * 32 * MEGABATCH // 4) -> list[dict]:
+    rng = random.Random(0)
+    return [{"input_ids": [0] * rng.randint(3, 120)} for _ in range(n)]
+
+
+@pytest.mark.parametrize("batching", BATCHINGS)
+def test_every_example_once_per_epoch(batching):
+    features = _lengths()
+    batches = training_batches(features, 32, random.Random(1), batching)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(features)))
+    assert all(len(batch) <= 32 for batch in batches)
+
+
+def test_batchings_differ_in_padding_as_designed():
+    """Padding (max length × batch size − tokens) over an epoch: sorted and megabatch far below random."""
+    features = _lengths()
+
+    def padding(batching: str) -> int:
+        batches = training_batches(features, 32, random.Random(1), batching)
+        return sum(
+            max(len(features[i]["input_ids"]) for i in b) * len(b) - sum(len(features[i]["input_ids"]) for i in b)
+            for b in batches
+        )
+
+    assert max(padding("sorted"), padding("megabatch")) < padding("random") / 2
+    # megabatch: within each group of MEGABATCH batches the examples come longest first
+    batches = training_batches(features, 32, random.Random(1), "megabatch")
+    group = [len(features[i]["input_ids"]) for b in batches[:MEGABATCH] for i in b]
+    assert group == sorted(group, reverse=True)
+    # random: a batch mixes short and long sentences
+    first = [len(features[i]["input_ids"]) for i in training_batches(features, 32, random.Random(1), "random")[0]]
+    assert max(first) - min(first) > 60
+
+
+def test_frozen_word_embeddings_do_not_change_and_have_no_optimizer_state(tiny_model):
+    for make in (
+        lambda: load_model(str(tiny_model), "token", 3),
+        lambda: ScalarMixClassifier(load_model(str(tiny_model)), "token", 3),
+    ):
+        model = make()
+        before = model.base_model.get_input_embeddings().weight.detach().clone()
+        layer = next(p for n, p in model.named_parameters() if "layer.0.attention.self.query.weight" in n)
+        layer_before = layer.detach().clone()
+        settings = FineTuneSettings(learning_rate=1e-2, epochs=1, batch_size=4, word_embeddings="freeze")
+        model, _ = fine_tune(model, _features(), 0, torch.device("cpu"), settings)
+        embedding = model.base_model.get_input_embeddings().weight
+        assert torch.equal(embedding, before) and not embedding.requires_grad
+        assert not torch.equal(layer, layer_before)  # the rest still trains
+        optimizer = adamw(model, settings.learning_rate)
+        assert id(embedding) not in {id(p) for group in optimizer.param_groups for p in group["params"]}
+
+
+def test_adamw_decays_weight_matrices_only_and_leaves_frozen_parameters_out(tiny_model):
+    """BERT's rule (Devlin et al. 2019): weight decay on matrices, none on biases and LayerNorm weights; a frozen
+    parameter is not in the optimizer at all."""
+    model = load_model(str(tiny_model), "token", 3)
+    freeze_lower_layers(model, 1)
+    decayed, plain = adamw(model, learning_rate=1e-3, weight_decay=0.01).param_groups
+    assert (decayed["weight_decay"], plain["weight_decay"]) == (0.01, 0.0)
+    assert decayed["params"] and all(p.ndim >= 2 for p in decayed["params"])
+    assert plain["params"] and all(p.ndim == 1 for p in plain["params"])
+    optimized = {id(p) for p in decayed["params"] + plain["params"]}
+    assert optimized == {id(p) for p in model.parameters() if p.requires_grad}
+    assert any(not p.requires_grad for p in model.parameters())
+
+
+def test_lr_factor_warms_up_then_decays_or_stays():
+    assert [lr_factor(done, 0.2) for done in (0.0, 0.1, 0.2, 0.6, 1.0)] == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.0])
+    assert [lr_factor(done, 0.2, "constant") for done in (0.1, 0.2, 0.6, 1.0)] == pytest.approx([0.5, 1.0, 1.0, 1.0])
+    assert lr_factor(0.0, 0.0) == 1.0 and lr_factor(0.5, 0.0) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'cosine'"):
+        lr_factor(0.5, 0.1, "cosine")
+
+
+def test_fine_tune_settings_hold_every_training_key():
+    """The training config is passed whole (`grid.cells.fine_tune_settings`): every key has its field, and the
+    cell adds the seed and the method's fine-tuning options."""
+    method_options = {"seed", "freeze", "cache_frozen", "layer_mix"}
+    assert {f.name for f in fields(FineTuneSettings)} == {f.name for f in fields(TrainingConfig)} | method_options
+
+
+def test_learning_rate_schedules(tiny_model):
+    model = load_model(str(tiny_model), "token", 3)
+    rates = {}
+    for schedule in ("linear", "constant"):
+        optimizer = adamw(model, learning_rate=1.0)
+        scheduler = step_schedule(optimizer, total_steps=10, warmup_ratio=0.2, schedule=schedule)
+        seen = []
+        for _ in range(10):
+            seen.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+        rates[schedule] = seen
+    # one rule for every loop (BERT's): warm-up from 0 over the first 20% of the steps, then decay or stay
+    assert rates["linear"][:3] == pytest.approx([0.0, 0.5, 1.0]) and rates["constant"][:3] == pytest.approx(
+        [0.0, 0.5, 1.0]
+    )
+    assert rates["linear"][-1] == pytest.approx(1 / 8) and rates["constant"][2:] == pytest.approx([1.0] * 8)
+
+
+def test_best_epoch_weights_come_back_from_the_file(tiny_model):
+    """A dev score that peaks at epoch 1 of 3: the returned model holds epoch 1's weights."""
+    model = load_model(str(tiny_model), "token", 3)
+    states, scores = [], iter([0.9, 0.5, 0.1])
+
+    def dev_score(current):
+        states.append({k: v.detach().clone() for k, v in current.state_dict().items()})
+        return next(scores)
+
+    settings = FineTuneSettings(learning_rate=1e-2, epochs=3, batch_size=4)
+    model, log = fine_tune(model, _features(), 0, torch.device("cpu"), settings, dev_score)
+    assert log["best_epoch"] == 1 and log["dev_scores"] == [0.9, 0.5, 0.1]
+    final = model.state_dict()
+    assert all(torch.equal(final[k], states[0][k]) for k in final)
+    assert not all(torch.equal(states[2][k], states[0][k]) for k in final)  # the later epochs did move
+
+
+@pytest.mark.parametrize("frozen_layers", [0, 1])
+def test_activation_checkpointing_gives_the_same_weights(tiny_model, frozen_layers):
+    """Recomputing activations in the backward (dropout replayed) trains to the same weights, with the bottom
+    layers frozen or not; and it is not part of a cell's identity."""
+    trained = {}
+    for checkpointed in (False, True):
+        torch.manual_seed(0)  # the same new head
+        model = load_model(str(tiny_model), "token", 3)
+        freeze_lower_layers(model, frozen_layers)
+        settings = FineTuneSettings(learning_rate=1e-2, epochs=2, batch_size=4, activation_checkpointing=checkpointed)
+        model, _ = fine_tune(model, _features(), 0, torch.device("cpu"), settings)
+        assert model.base_model.is_activation_checkpointing == checkpointed
+        trained[checkpointed] = model.state_dict()
+    initial = load_model(str(tiny_model), "token", 3).state_dict()
+    top = [k for k in initial if "encoder.layer.1." in k]
+    assert top and not all(torch.equal(trained[True][k], initial[k]) for k in top)  # the upper layer trained
+    assert all(torch.allclose(trained[False][k], trained[True][k], atol=1e-6) for k in trained[False])
+    assert repr(FineTuneSettings(activation_checkpointing=True)) == repr(FineTuneSettings())

@@ -35,9 +35,15 @@ torch.set_num_threads(1)  # tiny test models: one thread is faster and does not 
 
 from tests.helpers import SHARED_DATA  # noqa: E402
 
+SLOW_FIXTURES = {"shared_data", "e5_small"}  # the real data and the real encoder: seconds to minutes a test
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "hub_check: the test sees validate's real Hub check (offline here)")
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reads the real data or loads the real encoder is `slow`, as if marked by hand; the others are
+    marked where they are slow (real processes, browsers, whole grids). `pytest -m "not slow"` is the fast subset."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_unconfigure(config) -> None:

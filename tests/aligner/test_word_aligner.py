@@ -188,6 +188,7 @@ def test_tie_check_accepts_rounding_ties_and_rejects_real_differences() -> None:
         assert_rounding_tie("argmax", moved, sim)
 
 
+@pytest.mark.slow
 def test_links_equal_simalign_on_synthetic_pairs(small_family, aligners) -> None:
     pairs = []
     for language in small_family.languages[1:]:

@@ -39,7 +39,8 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_hugging_face_caches_are_the_test_sessions_own() -> None:
     import datasets.config
     import huggingface_hub.constants
-    from conftest import HF_TEST_HOME
+
+    from tests.conftest import HF_TEST_HOME
 
     for cache in (
         datasets.config.HF_DATASETS_CACHE,
@@ -246,10 +247,9 @@ def test_load_failures_become_one_line_user_errors(
 
 
 def test_validate_refuses_a_bare_hub_id_in_a_config(tmp_path) -> None:
-    from conftest import write_config
-
     from mbert_eval.config.loading import load_experiment
     from mbert_eval.grid.validation import validate
+    from tests.helpers import write_config
 
     config = write_config(
         tmp_path / "xnli.yaml",

@@ -97,6 +97,7 @@ def test_a_tydiqa_slice_counts_the_languages_own_questions(in_fixtures: Path) ->
         task.target_examples(lookup("ar"))
 
 
+@pytest.mark.slow
 def test_a_run_of_every_hub_default_task_on_the_hub_layout(tmp_path: Path, tiny_model: Path) -> None:
     """`mbert-eval run` on a config that names no data files: every task reads its Hub defaults."""
     config = write_config(

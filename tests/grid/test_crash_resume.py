@@ -20,6 +20,8 @@ import pytest
 
 from tests.helpers import family_experiment, write_config
 
+pytestmark = pytest.mark.slow
+
 SEEDS = [1, 2, 3]
 KILLS = 20  # SIGKILLs in the crash test, each at a seeded random moment of a run
 KILL_SEED = 13

@@ -207,6 +207,7 @@ def test_a_hub_name_is_fingerprinted_by_its_cached_commit(tmp_path, monkeypatch)
     assert model_fingerprint("org/encoder") == "org/encoder@0123abcd"
 
 
+@pytest.mark.slow
 def test_a_scheduled_job_on_a_fixed_folder_re_evaluates_it_when_retrained(tmp_path, small_family, tiny_model):
     """A nightly job on a training run's `latest/`: the next slot evaluates it again once its weights changed."""
     from mbert_eval.schedule.history import History

@@ -30,6 +30,9 @@ needs_ray = pytest.mark.skipif(
 )
 
 
+pytestmark = pytest.mark.slow
+
+
 def crash_once(marker: str, job):
     """Run the cell, except that the first attempt at seed 1 kills its worker process."""
     if job.cell.seed == 1 and not os.path.exists(marker):
@@ -134,9 +137,9 @@ def test_run_with_an_unreachable_ray_address_ends_in_one_line(tmp_path, small_fa
     """`mbert-eval run` with `executor: ray` and a dead address: one line, exit 2, no row."""
     pytest.importorskip("ray", reason="ray is an optional extra (pip install -e .[ray])")
     from click.testing import CliRunner
-    from conftest import family_experiment, write_config
 
     from mbert_eval.cli import main
+    from tests.helpers import family_experiment, write_config
 
     raw = family_experiment(small_family, tiny_model, executor="ray", ray={"address": "127.0.0.1:9"})
     result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])

@@ -2,6 +2,7 @@
 
 from dataclasses import asdict
 
+import pytest
 from click.testing import CliRunner
 
 from mbert_eval.cli import main
@@ -14,6 +15,7 @@ from mbert_eval.tasks.fine_tuned import FineTunedTask
 from tests.helpers import family_experiment, write_config
 
 
+@pytest.mark.slow
 def test_grid_fine_tunes_once_per_cell_and_resumes(tmp_path, small_family, tiny_model, monkeypatch):
     config = write_config(tmp_path / "exp.yaml", family_experiment(small_family, tiny_model, seeds=[1, 2]))
     experiment, problems = load_experiment(config)
@@ -117,6 +119,7 @@ def test_overwrite_recomputes(tmp_path, small_family, tiny_model):
     assert summary.cells_run == 1 and summary.rows_written == 2
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_with_only_the_missing_cells(tmp_path, small_family, tiny_model):
     """SIGKILL a real `mbert-eval run` after its first cell is stored; the rerun adds the rest."""
     import signal

@@ -4,6 +4,8 @@ P/R/F1 per target, and the report shows them with the XTREME average marked part
 
 from __future__ import annotations
 
+import pytest
+
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.data import read_parallel
 from mbert_eval.data.bucc import tatoeba_mix, write_bucc
@@ -33,6 +35,7 @@ def synthetic_mix(family, folder) -> None:
             )
 
 
+@pytest.mark.slow
 def test_qa_and_mining_run_end_to_end_and_the_report_shows_a_partial_xtreme_average(tmp_path, small_family, tiny_model):
     base = small_family.languages[0].code
     targets = [language.code for language in small_family.languages]
@@ -79,6 +82,7 @@ def test_qa_and_mining_run_end_to_end_and_the_report_shows_a_partial_xtreme_aver
     assert roles[("xquad", "f1")] == roles[("xquad", "exact_match")] == "xquad" and roles[("bucc", "f1")] == "bucc"
 
 
+@pytest.mark.slow
 def test_a_tiny_model_learns_the_synthetic_qa_far_above_random_spans(tmp_path):
     """The synthetic QA is learnable: a 2-layer BERT trained from scratch on the base language's questions
     (one-sentence contexts; with three a tiny model must first find the sentence, which takes far more data)

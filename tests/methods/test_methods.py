@@ -138,6 +138,7 @@ def test_the_built_in_steps_are_listed_with_their_summaries():
     assert STEPS.get("tlm").needs_parallel and not STEPS.get("scratch").needs_parallel
 
 
+@pytest.mark.slow
 def test_grid_with_freeze_mix_and_scratch(tmp_path, small_family, tiny_model):
     raw = family_experiment(small_family, tiny_model, methods=["baseline", "freeze1", "mix", "scratch"])
     raw["tasks"].pop("paraphrase")
@@ -228,6 +229,7 @@ def test_bad_parallel_data_is_reported(tmp_path, small_family, tiny_model, case)
     assert not (tmp_path / "out" / "results.sqlite").exists()
 
 
+@pytest.mark.slow
 def test_chained_methods_share_cached_checkpoints(tmp_path, small_family, tiny_model):
     raw = _tlm_grid(tmp_path, small_family, tiny_model)
     raw["methods"] = ["tlm", "align", "tlm+align", {"name": "tlm+freeze", "chain": ["tlm"], "freeze": 1}]

@@ -19,9 +19,10 @@ from tests.report.test_report import (  # noqa: F401
     seed_stats,
 )
 
-pytestmark = pytest.mark.skipif(
-    find_chromium() is None, reason="Chromium is not installed (Debian: apt-get install chromium)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed (Debian: apt-get install chromium)"),
+]
 
 READ_PAGE = """(() => {
   const cells = (row) => Array.from(row.cells).map((c) => ({text: c.textContent, value: c.getAttribute("data-value"),

@@ -95,6 +95,7 @@ def plant_scores(jobs_path, checkpoint, score: float) -> None:
         )
 
 
+@pytest.mark.slow
 def test_slots_lock_new_checkpoints_and_regressions(tmp_path, small_family, tiny_model):
     raw = family_experiment(small_family, tiny_model)
     raw["tasks"].pop("paraphrase")

@@ -257,6 +257,7 @@ def test_bad_lookups_are_user_errors(family: FamilyManifest, tmp_path: Path) -> 
         load_manifest(tmp_path)
 
 
+@pytest.mark.slow
 def test_synth_command_writes_and_describes_the_family(tmp_path: Path) -> None:
     out = tmp_path / "synth"
     result = CliRunner().invoke(main, ["synth", "--out", str(out), "--languages", "2", "--seed", "3"])

@@ -164,6 +164,7 @@ def random_spans(examples: list[QAExample], seed: int) -> list[str]:
     return answers
 
 
+@pytest.mark.slow
 def test_a_tiny_model_fine_tuned_on_templated_questions_beats_random_spans(tiny_model, words):
     task = get_task("xquad")
     train, dev, test = templated(words, 400, 0), QAExamples(templated(words, 40, 1), "en"), templated(words, 60, 2)

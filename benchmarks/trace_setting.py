@@ -1,0 +1,106 @@
+"""How far one setting travels: the package's functions and modules that receive `training.learning_rate` (or an
+object that holds it within two attribute hops: the experiment, a cell's job or plan, the training settings)
+between `mbert-eval run` and the training loop, traced on a real run of a tiny one-cell grid.
+
+A function is counted once however often it is called; "returns" counts the times the path comes back into a
+module it had left. Nothing is timed; the figures are a property of the code, not of the machine.
+
+    python benchmarks/trace_setting.py
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+LEARNING_RATE = 0.0123  # an unusual value, so that the objects carrying it are found by value
+ROOT = Path(__file__).resolve().parents[1] / "mbert_eval"
+
+
+def carries(value: object, depth: int = 2) -> bool:
+    """Whether `value` holds the learning rate itself or within `depth` attribute hops."""
+    if getattr(value, "learning_rate", None) == LEARNING_RATE:
+        return True
+    if depth == 0 or isinstance(value, (str, bytes, int, float, Path, type)):
+        return False
+    attributes = getattr(value, "__dict__", None)
+    if attributes is None and hasattr(type(value), "__dataclass_fields__"):
+        attributes = {name: getattr(value, name) for name in type(value).__dataclass_fields__}
+    return any(carries(item, depth - 1) for item in (attributes or {}).values())
+
+
+def main() -> None:
+    import torch
+
+    from mbert_eval.cli import main as cli
+    from mbert_eval.pretraining.tokenizer import train_tokenizer
+    from mbert_eval.synthetic.family import SynthConfig, generate_family
+
+    torch.set_num_threads(1)
+    folder = Path(tempfile.mkdtemp(prefix="trace-setting-"))
+    family = generate_family(
+        folder / "family",
+        SynthConfig(n_languages=2, seed=0, n_monolingual=100, n_train=16, n_dev=8, n_test=8, n_parallel=10),
+    )
+    from transformers import BertConfig, BertForMaskedLM
+
+    tokenizer = train_tokenizer(
+        [family.mono(language.code) for language in family.languages], "wordpiece", 300, folder / "model"
+    )
+    BertForMaskedLM(
+        BertConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=64,
+        )
+    ).save_pretrained(folder / "model")
+    codes = [language.code for language in family.languages]
+    pos = {key: f"{family.root}/pos/{{lang}}-{key}.conllu" for key in ("train", "dev", "test")}
+    config = {
+        "name": "trace",
+        "models": [str(folder / "model")],
+        "sources": codes[:1],
+        "targets": codes[1:],
+        "output": str(folder / "out"),
+        "training": {"learning_rate": LEARNING_RATE, "epochs": 1, "max_length": 32},
+        "tasks": {"pos": pos},
+    }
+    (folder / "trace.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    path: list[tuple[str, str]] = []
+
+    def profile(frame, event, arg):
+        if event != "call" or not frame.f_code.co_filename.startswith(str(ROOT)):
+            return
+        code = frame.f_code
+        module = str(Path(code.co_filename).relative_to(ROOT.parent))
+        arguments = [frame.f_locals.get(name) for name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]]
+        if any(carries(value) for value in arguments):
+            path.append((module, code.co_qualname))
+        if code.co_name == "fine_tune" and module == "mbert_eval/training/loop.py":
+            raise SystemExit  # the training loop is reached: the trip is over
+
+    sys.setprofile(profile)
+    try:
+        cli(["run", str(folder / "trace.yaml")], standalone_mode=False)
+    except SystemExit:
+        pass
+    finally:
+        sys.setprofile(None)
+    functions = list(dict.fromkeys(path))
+    modules = list(dict.fromkeys(module for module, _ in path))
+    visits = [module for index, (module, _) in enumerate(path) if index == 0 or path[index - 1][0] != module]
+    returns = len(visits) - len(set(visits))
+    for module, name in functions:
+        print(f"  {module}: {name}")
+    print(f"{len(functions)} functions in {len(modules)} modules, {returns} returns into a module already left")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,7 @@ from mbert_eval.config.experiment import MethodConfig, stable_hash
 from mbert_eval.errors import UserError
 from mbert_eval.methods.base import STEPS, MethodContext
 from mbert_eval.models.fingerprint import model_fingerprint
-from mbert_eval.training.options import OPTIONS, name_examples, option_problems
+from mbert_eval.training.options import describe_options, name_examples, option_problems
 
 
 def check_method(method: MethodConfig, depths: Mapping[str, int | None] | None = None) -> list[str]:
@@ -71,5 +71,5 @@ def prepare_encoder(model: str, method: MethodConfig, context: MethodContext) ->
 def describe_methods() -> list[tuple[str, str]]:
     """(name, summary) of `baseline`, the fine-tuning options and the steps, for `mbert-eval ls methods`."""
     rows = [("baseline", "the base encoder, fine-tuned as it is")]
-    rows += [(OPTIONS.get(name).spelling, OPTIONS.summary(name)) for name in OPTIONS.names()]
+    rows += describe_options()
     return rows + [(name, STEPS.summary(name)) for name in STEPS.names()]

@@ -43,6 +43,11 @@ def option_problems(method: MethodConfig, depths: Mapping[str, int | None] | Non
     return [problem for name in OPTIONS.names() for problem in OPTIONS.get(name).problems(method, depths or {})]
 
 
+def describe_options() -> list[tuple[str, str]]:
+    """(spelling, summary) of every option, for `mbert-eval ls methods`."""
+    return [(OPTIONS.get(name).spelling, OPTIONS.summary(name)) for name in OPTIONS.names()]
+
+
 def name_examples() -> dict[str, str]:
     """spelling → a method-name part, for the options that a method name can set (freeze<k> → freeze3)."""
     return {
@@ -84,6 +89,7 @@ __all__ = [
     "ModelHost",
     "active_options",
     "build_model",
+    "describe_options",
     "name_examples",
     "option_problems",
     "prefix_cache",

@@ -34,7 +34,7 @@ class FineTuningOption:
 
     name: ClassVar[str]  # its registry name
     fields: ClassVar[tuple[str, ...]] = ()  # its MethodConfig fields
-    spelling: ClassVar[str]  # as `mbert-eval ls methods` writes it: freeze<k>, mix, cache_frozen: true
+    spelling: ClassVar[str]  # as `mbert-eval ls methods` writes it: freeze<k>, mix, cache_frozen
     summary: ClassVar[str]  # one line for `ls`
     example: ClassVar[str | None] = None  # a method-name part that sets it (for "did you mean"), if names can
 

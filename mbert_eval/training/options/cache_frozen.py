@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 class CacheFrozen(FineTuningOption):
     name = "cache_frozen"
     fields = ("cache_frozen",)
-    spelling = "cache_frozen: true"
-    summary = "with freeze: compute the frozen layers once and reuse their outputs across epochs (same scores)"
+    spelling = "cache_frozen"  # a mapping key only (`cache_frozen: true`)
+    summary = "`cache_frozen: true` with freeze: the frozen layers run once, their outputs reused across epochs"
 
     def problems(self, method: MethodConfig, depths: Mapping[str, int | None]) -> list[str]:
         if not method.cache_frozen:

@@ -21,13 +21,15 @@ from bench_eval_loop import (
 )
 from transformers import BertConfig, BertForTokenClassification
 
+from mbert_eval.config.experiment import TrainingConfig
 from mbert_eval.models.encoders import freeze_lower_layers
 from mbert_eval.pretraining.loop import SIZE_PRESETS
+from mbert_eval.training.fine_tuning import FineTuning
 from mbert_eval.training.frozen_cache import FrozenPrefixCache
-from mbert_eval.training.loop import FineTuneSettings, fine_tune
+from mbert_eval.training.loop import fine_tune
 
 
-def run(preset: str, freeze: int, features: list[dict], settings: FineTuneSettings, cached: bool):
+def run(preset: str, freeze: int, features: list[dict], settings: FineTuning, cached: bool):
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=30000,
@@ -54,7 +56,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     features = make_features(args.sentences, 30000)
-    settings = FineTuneSettings(learning_rate=1e-4, epochs=args.epochs, batch_size=32, seed=1)
+    settings = FineTuning(TrainingConfig(learning_rate=1e-4, epochs=args.epochs, batch_size=32), seed=1)
     plain, cached = [], []
     for _ in range(args.rounds):
         seconds, plain_weights = run(args.preset, args.freeze, features, settings, cached=False)

@@ -66,9 +66,10 @@ def run_one(spec: dict) -> dict:
     """One fine-tuning run as `spec` says; returns its times, peak memory and scores."""
     import torch
 
+    from mbert_eval.config.experiment import TrainingConfig
     from mbert_eval.data import read_conllu
     from mbert_eval.tasks import get_task
-    from mbert_eval.training.loop import FineTuneSettings
+    from mbert_eval.training.fine_tuning import FineTuning
 
     torch.set_num_threads(spec["threads"])
     if "megabatch" in spec:  # batches per length-sorted group of `batching: megabatch`
@@ -79,17 +80,17 @@ def run_one(spec: dict) -> dict:
     train = read_conllu(DATA / "ud/en/en_lines-ud-train.conllu")[: spec["sentences"]]
     dev = read_conllu(DATA / "ud/en/en_lines-ud-dev.conllu")
     targets = {code: read_conllu(DATA / f"ud/pud/{code}_pud-ud-test.conllu") for code in spec["targets"]}
-    settings = FineTuneSettings(
+    training = TrainingConfig(
         learning_rate=spec["learning_rate"],
         batch_size=spec["batch_size"],
         epochs=spec["epochs"],
-        seed=spec["seed"],
         batching=spec.get("batching", "random"),
         word_embeddings=spec.get("word_embeddings", "train"),
         lr_schedule=spec.get("schedule", "linear"),
         max_length=128,
         activation_checkpointing=spec.get("checkpointing", False),
     )
+    settings = FineTuning(training, seed=spec["seed"])
     task = get_task("pos")
     started = time.perf_counter()
     if spec["loop"] == "suite":
@@ -98,7 +99,7 @@ def run_one(spec: dict) -> dict:
         dev_scores = prepared.log["dev_scores"]
         scores = {code: task.evaluate(prepared, examples, device)["accuracy"] for code, examples in targets.items()}
     else:
-        dev_scores, scores = bare_loop(task, spec, settings, train, dev, targets)
+        dev_scores, scores = bare_loop(task, spec, training, train, dev, targets)
         trained = time.perf_counter() - scores.pop("_eval_seconds")
     return {
         **spec,
@@ -123,7 +124,7 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
     tokenizer = AutoTokenizer.from_pretrained(spec["model"])
     labels = task.label_set(train)
     label_ids = {label: i for i, label in enumerate(labels)}
-    seed_everything(settings.seed)
+    seed_everything(spec["seed"])
     model = AutoModelForTokenClassification.from_pretrained(spec["model"], num_labels=len(labels))
     features = task.encode(train, tokenizer, label_ids, settings.max_length)
     pad = tokenizer.pad_token_id
@@ -146,7 +147,7 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
         torch.optim.lr_scheduler.LambdaLR(o, lambda step: 1.0 if constant else max(0.0, (total - step) / total))
         for o in optimizers
     ]
-    rng = random.Random(settings.seed)
+    rng = random.Random(spec["seed"])
 
     def accuracy(examples) -> float:
         encoded = task.encode(examples, tokenizer, label_ids, 512)

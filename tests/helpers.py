@@ -96,3 +96,14 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch, columns: dict[str, list[Any]], fea
 
     monkeypatch.setattr(datasets, "load_dataset_builder", load_dataset_builder)
     return calls
+
+
+def fine_tuning(seed: int = 1, method: Any = None, **training_fields: Any):
+    """A cell's `FineTuning`: a training config of `training_fields` (epochs 3 unless given), `method` (a
+    MethodConfig, a method name such as `freeze1+mix`, or None: baseline) and `seed`."""
+    from mbert_eval.config.experiment import MethodConfig, TrainingConfig
+    from mbert_eval.training.fine_tuning import FineTuning
+
+    if isinstance(method, str):
+        method = MethodConfig.from_name(method)
+    return FineTuning(TrainingConfig(**{"epochs": 3, **training_fields}), method or MethodConfig(), seed)

@@ -21,7 +21,8 @@ KEYED_WHEN_SET = {"keyed_when_set": True}
 
 @dataclass
 class TrainingConfig:
-    """Fine-tuning hyperparameters; the defaults are XTREME's (Hu et al. 2020)."""
+    """Fine-tuning hyperparameters, the one declaration of each (a cell's fine-tuning gets this record whole:
+    `training.fine_tuning.FineTuning`); the defaults are XTREME's (Hu et al. 2020)."""
 
     learning_rate: float = 2e-5
     max_length: int = 128
@@ -34,7 +35,8 @@ class TrainingConfig:
     batching: str = "random"  # random (as a plain loop), megabatch (sorted within random groups), sorted (whole set)
     word_embeddings: str = "train"  # train, or freeze the word-embedding matrix (cheaper for 250k-piece vocabularies)
     lr_schedule: str = "linear"  # linear decay to 0 after warmup (XTREME), or constant after warmup
-    activation_checkpointing: bool = False  # recompute layer activations in the backward: less memory, same scores
+    # recompute layer activations in the backward: less memory, the same scores, so no part of a cell's key
+    activation_checkpointing: bool = field(default=False, repr=False)
     # the window fine-tuned tasks are evaluated at; None: max_length, as XTREME evaluates (Hu et al. 2020)
     eval_max_length: int | None = field(default=None, repr=False, metadata=KEYED_WHEN_SET)
 
@@ -60,32 +62,45 @@ class TaskConfig:
     allow_overlap: bool = field(default=False, repr=False)
 
 
+def name_part(pattern: str) -> dict[str, str]:
+    """Field metadata of a fine-tuning option's field on `MethodConfig`: a method-name part that fully matches
+    `pattern` (a regular expression) sets the field, to its one group converted to the field's type, or to True
+    when the pattern has no group (`freeze3` → freeze=3, `mix` → layer_mix=True)."""
+    return {"name_part": pattern}
+
+
 @dataclass
 class MethodConfig:
     """A transfer method: a chain of checkpoint-deriving steps, then fine-tuning options.
 
     Written as a name (`baseline`, `tlm`, `align`, `tlm+align`, `scratch`, `freeze3`, `mix`,
     `tlm+align+freeze3`: steps joined by `+`) or as a mapping with these keys, where `name` is
-    only a label (e.g. `{name: freeze, freeze: 3}`).
+    only a label (e.g. `{name: freeze, freeze: 3}`). The fields after `chain` belong to the fine-tuning options
+    (`training/options/`: one file each, with its description, validation and hooks); cell keys render the
+    fields in this order, so a new option's field is added last, `repr=False` with `KEYED_WHEN_SET`.
     """
 
     name: str = "baseline"
     chain: list[str] = field(default_factory=list)  # checkpoint steps in order: tlm, align, scratch
-    freeze: int = 0  # embeddings + the bottom k layers get no gradient (Wu & Dredze 2019)
+    freeze: int = field(default=0, metadata=name_part(r"freeze(\d+)"))  # embeddings + the bottom k layers frozen
     cache_frozen: bool = False  # compute the frozen stack once and reuse it across epochs
-    layer_mix: bool = False  # learned softmax-weighted sum of all layers (Peters et al. 2018)
+    layer_mix: bool = field(default=False, metadata=name_part("mix"))  # scalar mix of all layers
 
     @classmethod
     def from_name(cls, name: str) -> MethodConfig:
-        """Parse `tlm+align+freeze3`-style names; unknown parts are left to validation."""
+        """Parse `tlm+align+freeze3`-style names: a part an option's field claims (`name_part`) sets that field,
+        any other part is a checkpoint step; unknown parts are left to validation."""
         method = cls(name=name)
+        options = [item for item in dataclasses.fields(cls) if "name_part" in item.metadata]
         for part in name.split("+"):
             if part == "baseline":
                 continue
-            if re.fullmatch(r"freeze\d+", part):
-                method.freeze = int(part[len("freeze") :])
-            elif part == "mix":
-                method.layer_mix = True
+            for option in options:
+                match = re.fullmatch(option.metadata["name_part"], part)
+                if match:
+                    value = type(option.default)(match.group(1)) if match.groups() else True
+                    setattr(method, option.name, value)
+                    break
             else:
                 method.chain.append(part)
         return method

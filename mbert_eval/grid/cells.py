@@ -3,13 +3,13 @@ the key that names its results in the store (everything that can change its scor
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 
 from mbert_eval.config.experiment import Experiment, MethodConfig, keyed_when_set, stable_hash
 from mbert_eval.languages import lookup
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
-from mbert_eval.training.loop import FineTuneSettings
+from mbert_eval.training.fine_tuning import FineTuning
 
 
 @dataclass(frozen=True)
@@ -48,18 +48,13 @@ def method_of(experiment: Experiment, name: str) -> MethodConfig:
     return next(method for method in experiment.methods if method.name == name)
 
 
-def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTuneSettings:
-    """The cell's hyperparameters: the training config whole, its epochs resolved (task override, then
-    training config, then the task default); the seed is the cell's, freezing and layer mixing the method's."""
-    method = method_of(experiment, cell.method)
+def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTuning:
+    """The cell's fine-tuning: the training config whole, its epochs resolved (task override, then training
+    config, then the task default), beside the cell's method (its fine-tuning options) and seed."""
     given = (experiment.tasks[cell.task].epochs, experiment.training.epochs, task.metadata.epochs)
     epochs = next(count for count in given if count is not None)
-    return FineTuneSettings(
-        **{**asdict(experiment.training), "epochs": epochs},
-        seed=cell.seed,
-        freeze=method.freeze,
-        cache_frozen=method.cache_frozen,
-        layer_mix=method.layer_mix,
+    return FineTuning(
+        training=replace(experiment.training, epochs=epochs), method=method_of(experiment, cell.method), seed=cell.seed
     )
 
 

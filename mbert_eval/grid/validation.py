@@ -134,14 +134,11 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
         key = f"methods[{index}]"
         if names.count(method.name) > 1:
             problems.append(f"{key}: method name '{method.name}' is used twice")
-        problems.extend(f"{key}: {problem}" for problem in check_method(method))
+        problems.extend(f"{key}: {problem}" for problem in check_method(method, depths))
         if needs_parallel(method) and (experiment.parallel.source is None or experiment.parallel.target is None):
             problems.append(
                 f"{key}: method '{method.name}' needs parallel text: set parallel.source and parallel.target"
             )
-        for model, depth in depths.items():
-            if depth is not None and method.freeze > depth:
-                problems.append(f"{key}: freeze {method.freeze} is beyond the depth of {model} ({depth} layers)")
     if any("align" in m.chain for m in experiment.methods):
         try:  # the aligner's own check of its settings, before any cell runs
             WordAlignerConfig(model="", methods=(experiment.align.aligner_method,))

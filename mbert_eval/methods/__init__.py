@@ -12,29 +12,30 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 
 import mbert_eval.methods.steps  # noqa: F401  (registers the built-in steps in STEPS)
 from mbert_eval.config.experiment import MethodConfig, stable_hash
 from mbert_eval.errors import UserError
 from mbert_eval.methods.base import STEPS, MethodContext
 from mbert_eval.models.fingerprint import model_fingerprint
+from mbert_eval.training.options import describe_options, name_examples, option_problems
 
 
-def check_method(method: MethodConfig) -> list[str]:
-    """Problems with a method: unknown steps, negative freeze, incompatible options."""
+def check_method(method: MethodConfig, depths: Mapping[str, int | None] | None = None) -> list[str]:
+    """Problems with a method: unknown steps, then each fine-tuning option's (`training.options`; `depths`: the
+    grid's models and their layer counts, where known)."""
     problems = []
+    examples = name_examples()
     for step in method.chain:
         if step not in STEPS:
-            close = difflib.get_close_matches(step, [*STEPS, "baseline", "mix", "freeze3"], n=1)
+            close = difflib.get_close_matches(step, [*STEPS, "baseline", *examples.values()], n=1)
             hint = f"; did you mean: {', '.join(close)}?" if close else ""
             problems.append(
-                f"unknown method step '{step}'{hint} (steps: {', '.join(STEPS.names())}; options: freeze<k>, mix)"
+                f"unknown method step '{step}'{hint} (steps: {', '.join(STEPS.names())}; "
+                f"options: {', '.join(examples)})"
             )
-    if method.freeze < 0:
-        problems.append(f"freeze must be 0 or more, got {method.freeze}")
-    if method.cache_frozen and method.layer_mix:
-        problems.append("cache_frozen cannot be combined with layer_mix (the mix reads the frozen layers)")
-    return problems
+    return problems + option_problems(method, depths)
 
 
 def needs_parallel(method: MethodConfig) -> bool:
@@ -68,10 +69,7 @@ def prepare_encoder(model: str, method: MethodConfig, context: MethodContext) ->
 
 
 def describe_methods() -> list[tuple[str, str]]:
-    """(name, summary) of the built-in method names and steps, for `mbert-eval ls methods`."""
-    rows = [
-        ("baseline", "the base encoder, fine-tuned as it is"),
-        ("freeze<k>", "freeze embeddings + bottom k layers while fine-tuning (Wu & Dredze 2019)"),
-        ("mix", "classify from a learned softmax-weighted sum of all layers (Peters et al. 2018)"),
-    ]
+    """(name, summary) of `baseline`, the fine-tuning options and the steps, for `mbert-eval ls methods`."""
+    rows = [("baseline", "the base encoder, fine-tuned as it is")]
+    rows += describe_options()
     return rows + [(name, STEPS.summary(name)) for name in STEPS.names()]

@@ -1,4 +1,5 @@
-"""Tasks fine-tuned on the source language: the shared prepare/evaluate around `training.py`.
+"""Tasks fine-tuned on the source language: the one prepare (`TrainedTask`), and the shared evaluate of labelled
+tasks (`FineTunedTask`) around `training/loop.py`.
 
 Dev and test examples are encoded at the training window (`training.max_length`, 128 by default), as XTREME
 (Hu et al. 2020) evaluates tagging and pair classification at `max_seq_length`; `training.eval_max_length` sets
@@ -8,38 +9,102 @@ another window (e.g. 512, so that no word of a long sentence is cut), within the
 from __future__ import annotations
 
 import sys
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from tqdm.auto import tqdm
 
-from mbert_eval.models.encoders import (
-    Head,
-    freeze_lower_layers,
-    load_model,
-    load_tokenizer,
-    window_length,
-)
+from mbert_eval.models.encoders import Head, load_tokenizer, window_length
 from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.training.batches import Features
-from mbert_eval.training.frozen_cache import FrozenPrefixCache
-from mbert_eval.training.loop import (
-    FineTuneSettings,
-    fine_tune,
-    predict,
-    seed_everything,
-)
+from mbert_eval.training.fine_tuning import FineTuning
+from mbert_eval.training.loop import fine_tune, predict, seed_everything
+from mbert_eval.training.options import active_options, build_model, prefix_cache
 from mbert_eval.training.scalar_mix import ScalarMixClassifier
 
+if TYPE_CHECKING:
+    from mbert_eval.config.experiment import TrainingConfig
 
-class FineTunedTask(Task):
+
+class TrainedTask(Task):
+    """A task whose encoder gets a new head and is fine-tuned on the source language (Devlin et al. 2019): the
+    one `prepare` of every such task. The task says, through hooks, what its head is (`head`, `label_set`,
+    `num_labels`, `mix_model`), how examples become training and dev features (`source_features`), how dev is
+    scored (`dev_metric`) and what the frozen-prefix cache gets (`cache_features`); the method's fine-tuning
+    options (`training.options`) build, adjust, cache and log through theirs."""
+
+    head: ClassVar[Head]  # "token", "sequence" or "span"
+
+    def label_set(self, train: list) -> list[str]:
+        """The labels of the training data, sorted (the classifier's output space); none by default."""
+        return []
+
+    def num_labels(self, labels: list[str]) -> int:
+        """How many outputs the head has per position (or per example)."""
+        return len(labels)
+
+    def mix_model(self, encoder: torch.nn.Module, num_labels: int) -> torch.nn.Module:
+        """The head over a scalar mix of all layers (the `layer_mix` option's model)."""
+        return ScalarMixClassifier(encoder, self.head, num_labels)
+
+    def source_features(
+        self, model: torch.nn.Module, tokenizer, train: list, dev: list, labels: list[str], fine_tuning: FineTuning
+    ) -> tuple[list[Features], list[Features], dict[str, object]]:
+        """Training and dev features, and what encoding them adds to the log."""
+        raise NotImplementedError
+
+    def dev_metric(
+        self,
+        model: torch.nn.Module,
+        dev: list,
+        features: list[Features],
+        labels: list[str],
+        pad_id: int,
+        device: torch.device,
+        fine_tuning: FineTuning,
+    ) -> float:
+        """The main dev metric of `model` (the best epoch is chosen by it, as in XTREME)."""
+        raise NotImplementedError
+
+    def cache_features(self, features: list[Features]) -> list[Features]:
+        """The training features as the frozen-prefix cache reads them (the frozen layers take no labels)."""
+        return features
+
+    def prepare(
+        self, model_spec: str, train: list, dev: list, fine_tuning: FineTuning, device: torch.device
+    ) -> Prepared:
+        """Fine-tune on `train`, keeping the epoch with the best `dev` main metric (XTREME). The random state is
+        seeded once, here, before the head is drawn: the new head comes from the cell's seed alone, so every
+        method starts from the baseline's head for that seed."""
+        tokenizer = load_tokenizer(model_spec)
+        labels = self.label_set(train)
+        options = active_options(fine_tuning.method)
+        seed_everything(fine_tuning.seed)
+        model = build_model(options, self, model_spec, self.num_labels(labels))
+        for option in options:
+            option.adjust(model, fine_tuning)
+        model.to(device)
+        train_features, dev_features, encoded = self.source_features(model, tokenizer, train, dev, labels, fine_tuning)
+        pad = tokenizer.pad_token_id or 0
+        cache = prefix_cache(options, model, self.cache_features(train_features), pad, device, fine_tuning)
+
+        def dev_score(current: torch.nn.Module) -> float:
+            return self.dev_metric(current, dev, dev_features, labels, pad, device, fine_tuning)
+
+        model, log = fine_tune(
+            model, train_features, pad, device, fine_tuning, dev_score, progress=self.metadata.name, prefix_cache=cache
+        )
+        for option in options:
+            log.update(option.log(model, fine_tuning))
+        return Prepared(model, tokenizer, labels, {**log, **encoded})
+
+
+class FineTunedTask(TrainedTask):
     """A task with a classification head trained on the source language (Devlin et al. 2019).
 
     Subclasses say how examples become features (`encode`) and how predictions are scored
     (`score`); the model is the encoder with a fresh `head` ("token" or "sequence").
     """
-
-    head: ClassVar[Head]
 
     def label_set(self, train: list) -> list[str]:
         """The labels of the training data, sorted (the classifier's output space)."""
@@ -53,43 +118,34 @@ class FineTunedTask(Task):
         """Metrics for predictions; the main metric first."""
         raise NotImplementedError
 
-    def prepare(
-        self, model_spec: str, train: list, dev: list, settings: FineTuneSettings, device: torch.device
-    ) -> Prepared:
-        """Fine-tune on `train`, keeping the epoch with the best `dev` main metric (XTREME). The new head is drawn
-        from the cell's seed alone, so every method starts from the baseline's head for that seed."""
-        tokenizer = load_tokenizer(model_spec)
-        labels = self.label_set(train)
+    def source_features(
+        self, model: torch.nn.Module, tokenizer, train: list, dev: list, labels: list[str], fine_tuning: FineTuning
+    ) -> tuple[list[Features], list[Features], dict[str, object]]:
+        """Training examples at `max_length`, dev examples at the evaluation window (logged as `eval_window`)."""
         label_ids = {label: i for i, label in enumerate(labels)}
-        seed_everything(settings.seed)
-        if settings.layer_mix:
-            model = ScalarMixClassifier(load_model(model_spec), self.head, len(labels))
-        else:
-            model = load_model(model_spec, self.head, len(labels))
-        freeze_lower_layers(model, settings.freeze)
-        model.to(device)
-        window = eval_window(model, settings)
-        train_features = self.encode(train, tokenizer, label_ids, settings.max_length)
+        training = fine_tuning.training
+        window = eval_window(model, training)
+        train_features = self.encode(train, tokenizer, label_ids, training.max_length)
         dev_features = self.encode(dev, tokenizer, label_ids, window)
-        truncated = cut_to_window(train_features, settings.max_length, "training")
-        pad = tokenizer.pad_token_id or 0
-        cache = None
-        if settings.cache_frozen and settings.freeze:
-            cache = FrozenPrefixCache(model, settings.freeze, train_features, pad, device, settings.eval_batch_size)
-
-        def dev_score(current: torch.nn.Module) -> float:
-            predicted = predict(current, dev_features, pad, device, settings.eval_batch_size)
-            return next(iter(self.score(dev, dev_features, predicted, labels).values()))
-
-        model, log = fine_tune(
-            model, train_features, pad, device, settings, dev_score, progress=self.metadata.name, prefix_cache=cache
+        truncated = cut_to_window(train_features, training.max_length, "training")
+        return (
+            train_features,
+            dev_features,
+            {**({"train_truncated": truncated} if truncated else {}), "eval_window": window},
         )
-        if settings.layer_mix:
-            log["layer_weights"] = model.layer_weights()
-        if truncated:
-            log["train_truncated"] = truncated
-        log["eval_window"] = window
-        return Prepared(model, tokenizer, labels, log)
+
+    def dev_metric(
+        self,
+        model: torch.nn.Module,
+        dev: list,
+        features: list[Features],
+        labels: list[str],
+        pad_id: int,
+        device: torch.device,
+        fine_tuning: FineTuning,
+    ) -> float:
+        predicted = predict(model, features, pad_id, device, fine_tuning.training.eval_batch_size)
+        return next(iter(self.score(dev, features, predicted, labels).values()))
 
     def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
         """Predict every example of one target language, encoded at the window `prepare` chose, and score it."""
@@ -102,7 +158,7 @@ class FineTunedTask(Task):
         return self.score(examples, features, predicted, prepared.labels)
 
 
-def eval_window(model: torch.nn.Module, settings: FineTuneSettings) -> int:
+def eval_window(model: torch.nn.Module, settings: TrainingConfig) -> int:
     """The window dev and test examples are encoded at: `eval_max_length`, else the training `max_length`
     (XTREME's `max_seq_length` for training and evaluation alike), at most the model's position table."""
     return window_length(model, settings.eval_max_length or settings.max_length)

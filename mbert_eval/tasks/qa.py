@@ -23,13 +23,9 @@ from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language, lookup
 from mbert_eval.metrics.squad import MLQA_LANGUAGES, qa_scores
-from mbert_eval.models.encoders import (
-    freeze_lower_layers,
-    load_model,
-    load_tokenizer,
-    position_limit,
-)
-from mbert_eval.tasks.base import Prepared, Task
+from mbert_eval.models.encoders import position_limit
+from mbert_eval.tasks.base import Prepared
+from mbert_eval.tasks.fine_tuned import TrainedTask
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.qa_windows import (
     Windowing,
@@ -37,9 +33,8 @@ from mbert_eval.tasks.qa_windows import (
     encode_windows,
     predict_spans,
 )
-from mbert_eval.training.batches import SPAN_LABELS
-from mbert_eval.training.frozen_cache import FrozenPrefixCache
-from mbert_eval.training.loop import FineTuneSettings, fine_tune, seed_everything
+from mbert_eval.training.batches import SPAN_LABELS, Features
+from mbert_eval.training.fine_tuning import FineTuning
 from mbert_eval.training.scalar_mix import ScalarMixClassifier
 
 DEFAULT_LANGUAGE = "en"  # of examples that come without one (SQuAD-format data is English unless a cell says so)
@@ -96,9 +91,12 @@ class SpanMix(torch.nn.Module):
         return QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end)
 
 
-class QATask(Task):
+class QATask(TrainedTask):
     """Extractive QA over SQuAD-format data: train on the source language's `train`, keep the epoch with the
-    best `dev` F1 (XTREME), answer each target's `test` questions with context spans."""
+    best `dev` F1 (XTREME), answer each target's `test` questions with context spans. Fine-tuning is the one
+    `TrainedTask.prepare`, with a span head and the task's windows."""
+
+    head = "span"
 
     style: ClassVar[str] = "squad"  # the normalization of the main scores
     also_mlqa: ClassVar[bool] = True  # also store the mlqa_* scores, for the languages MLQA's script knows
@@ -131,35 +129,35 @@ class QATask(Task):
             raise UserError(f"task '{self.metadata.name}': {problem}")
         return QAExamples(examples, language)
 
-    def prepare(
-        self, model_spec: str, train: list, dev: list, settings: FineTuneSettings, device: torch.device
-    ) -> Prepared:
-        """Fine-tune a span head on `train`'s windows, keeping the epoch with the best `dev` F1 (XTREME); the
-        head is drawn from the cell's seed alone, as `FineTunedTask` draws its heads."""
-        tokenizer = load_tokenizer(model_spec)
-        seed_everything(settings.seed)
-        model = SpanMix(load_model(model_spec)) if settings.layer_mix else load_model(model_spec, "span")
-        freeze_lower_layers(model, settings.freeze)
-        model.to(device)
+    def num_labels(self, labels: list[str]) -> int:
+        return 2  # a start and an end logit per token
+
+    def mix_model(self, encoder: torch.nn.Module, num_labels: int) -> torch.nn.Module:
+        return SpanMix(encoder)
+
+    def source_features(
+        self, model: torch.nn.Module, tokenizer, train: list, dev: list, labels: list[str], fine_tuning: FineTuning
+    ) -> tuple[list[Features], list[Features], dict[str, object]]:
+        """The task's windows (not `training.max_length`), with span labels for training."""
         windowing = self.fitted_windowing(model, tokenizer)
         train_features = encode_windows(train, tokenizer, windowing, labelled=True)
-        dev_features = encode_windows(dev, tokenizer, windowing, labelled=False)
-        pad = tokenizer.pad_token_id or 0
-        cache = None
-        if settings.cache_frozen and settings.freeze:  # the frozen encoder takes no span labels
-            unlabelled = [{k: v for k, v in f.items() if k not in SPAN_LABELS} for f in train_features]
-            cache = FrozenPrefixCache(model, settings.freeze, unlabelled, pad, device, settings.eval_batch_size)
+        return train_features, encode_windows(dev, tokenizer, windowing, labelled=False), {}
 
-        def dev_score(current: torch.nn.Module) -> float:
-            spans = predict_spans(current, dev_features, pad, device, settings.eval_batch_size)
-            return self.score(dev, answer_texts(dev, dev_features, spans))["f1"]
+    def dev_metric(
+        self,
+        model: torch.nn.Module,
+        dev: list,
+        features: list[Features],
+        labels: list[str],
+        pad_id: int,
+        device: torch.device,
+        fine_tuning: FineTuning,
+    ) -> float:
+        spans = predict_spans(model, features, pad_id, device, fine_tuning.training.eval_batch_size)
+        return self.score(dev, answer_texts(dev, features, spans))["f1"]
 
-        model, log = fine_tune(
-            model, train_features, pad, device, settings, dev_score, progress=self.metadata.name, prefix_cache=cache
-        )
-        if settings.layer_mix:
-            log["layer_weights"] = model.layer_weights()
-        return Prepared(model, tokenizer, log=log)
+    def cache_features(self, features: list[Features]) -> list[Features]:
+        return [{k: v for k, v in f.items() if k not in SPAN_LABELS} for f in features]  # the encoder takes none
 
     def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
         """Answer every question of one target language and score the answers."""

@@ -1,3 +1,4 @@
-"""Fine-tuning: the one training loop and the one evaluation loop (`loop`: FineTuneSettings, fine_tune,
-predict), batches with dynamic padding (`batches`), the one optimizer and learning-rate rule every loop uses
-(`optim`), the frozen-prefix cache (`frozen_cache`) and scalar-mix heads (`scalar_mix`)."""
+"""Fine-tuning: what a cell fine-tunes with (`fine_tuning`: FineTuning), the one training loop and the one
+evaluation loop (`loop`: fine_tune, predict), the fine-tuning options (`options`: freeze, layer_mix,
+cache_frozen, one file each), batches with dynamic padding (`batches`), the one optimizer and learning-rate rule
+every loop uses (`optim`), the frozen-prefix cache (`frozen_cache`) and scalar-mix heads (`scalar_mix`)."""

@@ -13,7 +13,6 @@ import random
 import tempfile
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,33 +32,9 @@ from mbert_eval.training.optim import adamw, step_schedule
 if TYPE_CHECKING:
     from accelerate import Accelerator
 
+    from mbert_eval.config.experiment import TrainingConfig
+    from mbert_eval.training.fine_tuning import FineTuning
     from mbert_eval.training.frozen_cache import FrozenPrefixCache
-
-
-@dataclass(frozen=True)
-class FineTuneSettings:
-    """Hyperparameters of one fine-tuning run; defaults follow XTREME (Hu et al. 2020)."""
-
-    learning_rate: float = 2e-5
-    max_length: int = 128
-    batch_size: int = 32
-    epochs: int = 3
-    warmup_ratio: float = 0.0
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    eval_batch_size: int = 128
-    seed: int = 1
-    freeze: int = 0  # embeddings + bottom k layers frozen (Wu & Dredze 2019)
-    cache_frozen: bool = False  # reuse the frozen layers' outputs across epochs
-    layer_mix: bool = False  # scalar mix of all layers (Peters et al. 2018)
-    batching: str = "random"  # how training batches are formed: see `training_batches`
-    word_embeddings: str = "train"  # train, or freeze the word-embedding matrix: see `freeze_word_embeddings`
-    lr_schedule: str = "linear"  # linear: warmup then linear decay to 0 (XTREME); constant: warmup then flat
-    # recompute each layer's activations in the backward pass instead of keeping them: less memory, the same
-    # numbers (dropout replays its random state), so it is not part of a cell's identity (repr=False)
-    activation_checkpointing: bool = field(default=False, repr=False)
-    # the window fine-tuned tasks are evaluated at (None: max_length, as XTREME); keyed through TrainingConfig
-    eval_max_length: int | None = field(default=None, repr=False)
 
 
 WORD_EMBEDDINGS = ("train", "freeze")
@@ -137,23 +112,25 @@ def fine_tune(
     train: list[Features],
     pad_id: int,
     device: torch.device,
-    settings: FineTuneSettings,
+    fine_tuning: FineTuning,
     dev_score: Callable[[torch.nn.Module], float] | None = None,
     progress: str = "fine-tuning",
     prefix_cache: FrozenPrefixCache | None = None,
     accelerator: Accelerator | None = None,
 ) -> tuple[torch.nn.Module, dict[str, object]]:
-    """Fine-tune with AdamW and the settings' schedule; keep the epoch with the best dev score (XTREME).
+    """Fine-tune with AdamW and the training config's schedule; keep the epoch with the best dev score (XTREME).
 
     With a `prefix_cache` (see `frozen_cache.py`), training batches skip the frozen layers. With an
     `accelerator` (default: `distributed_accelerator()`), each of its N processes takes every N-th
     example of each batch and DDP averages the gradients, so batch size, steps and schedule are those
     of one process. Returns the model (holding the best weights) and a log: dev score per epoch and
     the best epoch. The best epoch's weights wait in a temporary file, not in a second copy in memory.
+    The global random state (dropout) is not reseeded here: `prepare` seeds it once per cell, before the head
+    is drawn; batch order comes from a generator of its own, seeded with the cell's seed.
     """
     accelerator = accelerator or distributed_accelerator()
-    seed_everything(settings.seed)
-    rng = random.Random(settings.seed)
+    settings = fine_tuning.training
+    rng = random.Random(fine_tuning.seed)
     if settings.word_embeddings == "freeze":
         freeze_word_embeddings(model)
     if settings.activation_checkpointing:
@@ -197,7 +174,7 @@ def fine_tune(
     return core, log
 
 
-def _step(model, core, batch, trainable, optimizer, schedule, settings: FineTuneSettings, accelerator) -> None:
+def _step(model, core, batch, trainable, optimizer, schedule, settings: TrainingConfig, accelerator) -> None:
     """One optimizer step on one batch: forward (bf16 autocast on GPUs), backward, clip, update."""
     with autocast(batch["input_ids"].device):
         loss = model(**model_inputs(core, batch)).loss

@@ -96,7 +96,7 @@ def test_a_tiny_model_learns_the_synthetic_qa_far_above_random_spans(tmp_path):
     from mbert_eval.synthetic.family import SynthConfig, generate_family
     from mbert_eval.tasks import get_task
     from mbert_eval.tasks.qa import QAExamples
-    from mbert_eval.training.loop import FineTuneSettings
+    from tests.helpers import fine_tuning
     from tests.tasks.test_qa import random_spans
 
     family = generate_family(
@@ -130,7 +130,7 @@ def test_a_tiny_model_learns_the_synthetic_qa_far_above_random_spans(tmp_path):
         )
     ).save_pretrained(tmp_path / "model")
     task = get_task("xquad")
-    settings = FineTuneSettings(learning_rate=1e-3, batch_size=16, epochs=8, seed=1, warmup_ratio=0.1)
+    settings = fine_tuning(learning_rate=1e-3, batch_size=16, epochs=8, seed=1, warmup_ratio=0.1)
     prepared = task.prepare(
         str(tmp_path / "model"),
         read_squad(family.qa(base, "train")),

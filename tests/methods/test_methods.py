@@ -21,9 +21,9 @@ from mbert_eval.registry import Registry
 from mbert_eval.store.results import ResultStore
 from mbert_eval.training.batches import collate
 from mbert_eval.training.frozen_cache import FrozenPrefixCache
-from mbert_eval.training.loop import FineTuneSettings, fine_tune
+from mbert_eval.training.loop import fine_tune
 from mbert_eval.training.scalar_mix import ScalarMixClassifier
-from tests.helpers import family_experiment, write_config
+from tests.helpers import family_experiment, fine_tuning, write_config
 
 
 def _features(n=12, vocab=300, seed=0):
@@ -58,9 +58,7 @@ def test_frozen_parameters_unchanged_and_absent_from_optimizer(tiny_model):
 
     torch.optim.AdamW.__init__ = capture
     try:
-        fine_tune(
-            model, _features(), 0, torch.device("cpu"), FineTuneSettings(learning_rate=1e-2, epochs=1, batch_size=4)
-        )
+        fine_tune(model, _features(), 0, torch.device("cpu"), fine_tuning(learning_rate=1e-2, epochs=1, batch_size=4))
     finally:
         torch.optim.AdamW.__init__ = original
     optimized = {id(p) for p in captured["params"]}
@@ -79,7 +77,7 @@ def test_freeze_beyond_depth_is_rejected(tiny_model):
 
 def test_frozen_cache_gives_the_same_training_as_recomputing(tiny_model):
     features = _features()
-    settings = FineTuneSettings(learning_rate=1e-2, epochs=2, batch_size=4, seed=3)
+    settings = fine_tuning(learning_rate=1e-2, epochs=2, batch_size=4, seed=3)
     results = []
     for cached in (False, True):
         torch.manual_seed(0)
@@ -100,7 +98,7 @@ def test_layer_mix_learns_weights_and_predicts(tiny_model):
     model = ScalarMixClassifier(encoder, "token", 3)
     weights = model.layer_weights()
     assert len(weights) == 3 and sum(weights) == pytest.approx(1.0, abs=1e-5)
-    fine_tune(model, _features(), 0, torch.device("cpu"), FineTuneSettings(learning_rate=5e-2, epochs=2, batch_size=4))
+    fine_tune(model, _features(), 0, torch.device("cpu"), fine_tuning(learning_rate=5e-2, epochs=2, batch_size=4))
     assert model.layer_weights() != weights
     batch = collate(_features()[:2], 0, torch.device("cpu"))
     assert model(**batch).logits.shape[-1] == 3
@@ -133,7 +131,7 @@ def test_derived_checkpoints_are_cached(tmp_path, tiny_model, monkeypatch):
 def test_the_built_in_steps_are_listed_with_their_summaries():
     assert STEPS.names() == ["align", "scratch", "tlm"]
     rows = dict(describe_methods())
-    assert list(rows)[:3] == ["baseline", "freeze<k>", "mix"]
+    assert list(rows)[:4] == ["baseline", "cache_frozen", "freeze<k>", "mix"]  # then the steps
     assert rows["tlm"] == "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)"
     assert STEPS.get("tlm").needs_parallel and not STEPS.get("scratch").needs_parallel
 
@@ -286,7 +284,7 @@ def test_fine_tune_through_accelerate_matches_plain(tiny_model):
 
     torch.manual_seed(0)
     train = [{"input_ids": torch.randint(5, 50, (n,)).tolist(), "labels": n % 2} for n in range(6, 14)]
-    settings = FineTuneSettings(epochs=1, batch_size=8, learning_rate=1e-3, seed=3)  # one step
+    settings = fine_tuning(epochs=1, batch_size=8, learning_rate=1e-3, seed=3)  # one step
     trained = []
     for accelerator in (None, Accelerator(cpu=True)):
         torch.manual_seed(1)  # the same fresh head

@@ -23,8 +23,7 @@ from mbert_eval.models.encoders import (
 from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks import get_task
 from mbert_eval.training.batches import PAD_LABEL
-from mbert_eval.training.loop import FineTuneSettings
-from tests.helpers import family_experiment, write_config
+from tests.helpers import family_experiment, fine_tuning, write_config
 
 TAGS = {"DET": 0, "NOUN": 1, "PUNCT": 2, "X": 3}
 
@@ -184,7 +183,7 @@ def test_fine_tuned_tasks_evaluate_at_the_training_window_unless_told(tiny_model
         ),
     )
     for eval_max_length, window in [(None, 16), (64, 64), (1000, 128)]:
-        settings = FineTuneSettings(max_length=16, epochs=1, eval_max_length=eval_max_length)
+        settings = fine_tuning(max_length=16, epochs=1, eval_max_length=eval_max_length)
         prepared = task.prepare(str(tiny_model), train, train, settings, torch.device("cpu"))
         assert prepared.log["eval_window"] == window
         lengths.clear()
@@ -208,9 +207,7 @@ def test_pair_classification_evaluates_at_the_training_window(tiny_model, monkey
             lengths.extend(len(f["input_ids"]) for f in features) or scored(ex, features, *rest)
         ),
     )
-    prepared = task.prepare(
-        str(tiny_model), pairs, pairs, FineTuneSettings(max_length=24, epochs=1), torch.device("cpu")
-    )
+    prepared = task.prepare(str(tiny_model), pairs, pairs, fine_tuning(max_length=24, epochs=1), torch.device("cpu"))
     lengths.clear()
     task.evaluate(prepared, pairs, torch.device("cpu"))
     assert lengths == [24, 24]

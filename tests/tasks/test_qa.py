@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-from mbert_eval.config.experiment import TaskConfig
+from mbert_eval.config.experiment import MethodConfig, TaskConfig
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.data import Answer, QAExample, write_squad
 from mbert_eval.errors import UserError
@@ -25,8 +25,7 @@ from mbert_eval.tasks.qa_windows import (
     predict_spans,
 )
 from mbert_eval.training.batches import collate
-from mbert_eval.training.loop import FineTuneSettings
-from tests.helpers import family_experiment, write_config
+from tests.helpers import family_experiment, fine_tuning, write_config
 
 SMALL = Windowing(max_length=40, doc_stride=10, max_query_length=8)
 MARKER = "suwu"  # the word right before every answer in the templated set
@@ -168,7 +167,7 @@ def random_spans(examples: list[QAExample], seed: int) -> list[str]:
 def test_a_tiny_model_fine_tuned_on_templated_questions_beats_random_spans(tiny_model, words):
     task = get_task("xquad")
     train, dev, test = templated(words, 400, 0), QAExamples(templated(words, 40, 1), "en"), templated(words, 60, 2)
-    settings = FineTuneSettings(learning_rate=3e-3, batch_size=16, epochs=8, seed=1, warmup_ratio=0.1)
+    settings = fine_tuning(learning_rate=3e-3, batch_size=16, epochs=8, seed=1, warmup_ratio=0.1)
     prepared = task.prepare(str(tiny_model), train, dev, settings, torch.device("cpu"))
     assert len(prepared.log["dev_scores"]) == 8 and prepared.log["best_epoch"] is not None
     scores = task.evaluate(prepared, QAExamples(test, "de"), torch.device("cpu"))
@@ -185,9 +184,8 @@ def test_a_tiny_model_fine_tuned_on_templated_questions_beats_random_spans(tiny_
 @pytest.mark.parametrize("mix", [False, True], ids=["cached-frozen-layer", "layer-mix"])
 def test_the_freezing_methods_train_a_span_head(tiny_model, words, mix):
     task = get_task("tydiqa")
-    settings = FineTuneSettings(
-        learning_rate=1e-3, batch_size=16, epochs=1, freeze=1, cache_frozen=not mix, layer_mix=mix
-    )
+    method = MethodConfig(freeze=1, cache_frozen=not mix, layer_mix=mix)
+    settings = fine_tuning(method=method, learning_rate=1e-3, batch_size=16, epochs=1)
     prepared = task.prepare(
         str(tiny_model), templated(words, 32, 3), templated(words, 8, 4), settings, torch.device("cpu")
     )

@@ -2,17 +2,16 @@
 schedule, and the best epoch kept in a file."""
 
 import random
-from dataclasses import fields
 
 import pytest
 import torch
 
-from mbert_eval.config.experiment import TrainingConfig
 from mbert_eval.models.encoders import freeze_lower_layers, load_model
 from mbert_eval.training.batches import BATCHINGS, MEGABATCH, training_batches
-from mbert_eval.training.loop import FineTuneSettings, fine_tune
+from mbert_eval.training.loop import fine_tune
 from mbert_eval.training.optim import adamw, lr_factor, step_schedule
 from mbert_eval.training.scalar_mix import ScalarMixClassifier
+from tests.helpers import fine_tuning
 from tests.methods.test_methods import _features
 
 
@@ -59,12 +58,12 @@ def test_frozen_word_embeddings_do_not_change_and_have_no_optimizer_state(tiny_m
         before = model.base_model.get_input_embeddings().weight.detach().clone()
         layer = next(p for n, p in model.named_parameters() if "layer.0.attention.self.query.weight" in n)
         layer_before = layer.detach().clone()
-        settings = FineTuneSettings(learning_rate=1e-2, epochs=1, batch_size=4, word_embeddings="freeze")
+        settings = fine_tuning(learning_rate=1e-2, epochs=1, batch_size=4, word_embeddings="freeze")
         model, _ = fine_tune(model, _features(), 0, torch.device("cpu"), settings)
         embedding = model.base_model.get_input_embeddings().weight
         assert torch.equal(embedding, before) and not embedding.requires_grad
         assert not torch.equal(layer, layer_before)  # the rest still trains
-        optimizer = adamw(model, settings.learning_rate)
+        optimizer = adamw(model, settings.training.learning_rate)
         assert id(embedding) not in {id(p) for group in optimizer.param_groups for p in group["params"]}
 
 
@@ -88,13 +87,6 @@ def test_lr_factor_warms_up_then_decays_or_stays():
     assert lr_factor(0.0, 0.0) == 1.0 and lr_factor(0.5, 0.0) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="unknown learning-rate schedule 'cosine'"):
         lr_factor(0.5, 0.1, "cosine")
-
-
-def test_fine_tune_settings_hold_every_training_key():
-    """The training config is passed whole (`grid.cells.fine_tune_settings`): every key has its field, and the
-    cell adds the seed and the method's fine-tuning options."""
-    method_options = {"seed", "freeze", "cache_frozen", "layer_mix"}
-    assert {f.name for f in fields(FineTuneSettings)} == {f.name for f in fields(TrainingConfig)} | method_options
 
 
 def test_learning_rate_schedules(tiny_model):
@@ -125,7 +117,7 @@ def test_best_epoch_weights_come_back_from_the_file(tiny_model):
         states.append({k: v.detach().clone() for k, v in current.state_dict().items()})
         return next(scores)
 
-    settings = FineTuneSettings(learning_rate=1e-2, epochs=3, batch_size=4)
+    settings = fine_tuning(learning_rate=1e-2, epochs=3, batch_size=4)
     model, log = fine_tune(model, _features(), 0, torch.device("cpu"), settings, dev_score)
     assert log["best_epoch"] == 1 and log["dev_scores"] == [0.9, 0.5, 0.1]
     final = model.state_dict()
@@ -142,7 +134,7 @@ def test_activation_checkpointing_gives_the_same_weights(tiny_model, frozen_laye
         torch.manual_seed(0)  # the same new head
         model = load_model(str(tiny_model), "token", 3)
         freeze_lower_layers(model, frozen_layers)
-        settings = FineTuneSettings(learning_rate=1e-2, epochs=2, batch_size=4, activation_checkpointing=checkpointed)
+        settings = fine_tuning(learning_rate=1e-2, epochs=2, batch_size=4, activation_checkpointing=checkpointed)
         model, _ = fine_tune(model, _features(), 0, torch.device("cpu"), settings)
         assert model.base_model.is_activation_checkpointing == checkpointed
         trained[checkpointed] = model.state_dict()
@@ -150,4 +142,4 @@ def test_activation_checkpointing_gives_the_same_weights(tiny_model, frozen_laye
     top = [k for k in initial if "encoder.layer.1." in k]
     assert top and not all(torch.equal(trained[True][k], initial[k]) for k in top)  # the upper layer trained
     assert all(torch.allclose(trained[False][k], trained[True][k], atol=1e-6) for k in trained[False])
-    assert repr(FineTuneSettings(activation_checkpointing=True)) == repr(FineTuneSettings())
+    assert repr(fine_tuning(activation_checkpointing=True)) == repr(fine_tuning())

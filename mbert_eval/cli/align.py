@@ -89,7 +89,7 @@ def align(
         skip_space_markers=not keep_space_markers,
     )
     pairs = read_word_pairs(inputs)
-    links = WordAligner(config).align(pairs)[method]
+    links = WordAligner(config).align(pairs, progress="align")[method]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     write_pharaoh(out, links)
     click.echo(f"{len(pairs)} pairs aligned ({method}, layer {layer}), links written to {out}")

@@ -116,7 +116,7 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     for target in targets:
         started = time.perf_counter()
         examples = target_examples[target.code]
-        scores = task.evaluate(prepared, examples, device)
+        scores = task.evaluate(prepared, examples, device, progress=f"{cell.task} {target.code}")
         elapsed = time.perf_counter() - started
         checksums = {**source_sums, **_checksums(task.data_specs(source, target))}
         extra = {"train_time": round(train_time, 3), "device": str(device), **prepared.log}

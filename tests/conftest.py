@@ -28,6 +28,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# one CPU thread for tiny test models, here and in every process this one starts (`models/threads.py` honours it)
+os.environ["OMP_NUM_THREADS"] = "1"
 
 import torch  # noqa: E402
 

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
+from tqdm.auto import tqdm
 
 from mbert_eval.data.types import AlignmentLinks
 from mbert_eval.errors import UserError
@@ -122,20 +123,25 @@ class WordAligner:
         self.skip = content_free_ids(self.tokenizer) if config.skip_space_markers else frozenset()
         self.window = _max_positions(model, self.tokenizer) - len(self.prefix) - len(self.suffix)
 
-    def align(self, pairs: list[Pair]) -> dict[str, list[AlignmentLinks]]:
+    def align(self, pairs: list[Pair], progress: str | None = None) -> dict[str, list[AlignmentLinks]]:
         """Word links of each (source words, target words) pair, per configured method, in pair order.
 
         Links are 0-indexed (source word, target word) with ``sure == possible``, as SimAlign
-        (Jalili Sabet et al. 2020) outputs them; a side without subwords gets no links.
+        (Jalili Sabet et al. 2020) outputs them; a side without subwords gets no links. `progress`: the name of
+        a bar over the pairs, on stderr (None: no bar).
         """
         links: dict[str, list[AlignmentLinks]] = {method: [] for method in self.config.methods}
+        bar = tqdm(total=len(pairs), desc=progress, unit="pair", disable=progress is None, leave=False)
         for start in range(0, len(pairs), PAIRS_PER_CHUNK):
             units = self._units([side for pair in pairs[start : start + PAIRS_PER_CHUNK] for side in pair])
             chunk: dict[str, list[set[tuple[int, int]]]] = {m: [set() for _ in units[::2]] for m in links}
             for block, sim in self._similarity_blocks(units):
                 self._decide(block, sim, [(units[2 * p], units[2 * p + 1]) for p in block], chunk)
+                bar.update(len(block))
             for method, found in chunk.items():
                 links[method].extend(AlignmentLinks(frozenset(s), frozenset(s)) for s in found)
+            bar.update(start + len(units) // 2 - bar.n)  # and the pairs with an empty side
+        bar.close()
         return links
 
     def similarity_matrices(self, pairs: list[Pair]) -> list[np.ndarray]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mbert_eval.cli.group import THREADS_OPTION
 from mbert_eval.data import (
     check_alignment_ranges,
     index_base,
@@ -60,6 +61,7 @@ def read_word_pairs(inputs: tuple[str, ...]) -> list[tuple[list[str], list[str]]
     "other subwords; only SentencePiece vocabularies have them).",
 )
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Pharaoh file to write (0-indexed i-j).")
+@THREADS_OPTION
 def align(
     inputs: tuple[str, ...],
     model: str,
@@ -71,12 +73,16 @@ def align(
     dtype: str,
     keep_space_markers: bool,
     out: str,
+    threads: int | None,
 ) -> None:
     """Word-align INPUTS (one `src ||| tgt` file, or source and target files) with SimAlign."""
     from mbert_eval.aligner.word_aligner import (  # torch and scipy: only when aligning
         WordAligner,
         WordAlignerConfig,
     )
+    from mbert_eval.models.threads import use_threads
+
+    use_threads(threads)
 
     config = WordAlignerConfig(
         model,
@@ -89,7 +95,7 @@ def align(
         skip_space_markers=not keep_space_markers,
     )
     pairs = read_word_pairs(inputs)
-    links = WordAligner(config).align(pairs)[method]
+    links = WordAligner(config).align(pairs, progress="align")[method]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     write_pharaoh(out, links)
     click.echo(f"{len(pairs)} pairs aligned ({method}, layer {layer}), links written to {out}")

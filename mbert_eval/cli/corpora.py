@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from mbert_eval.cli.group import THREADS_OPTION
+
 
 @click.command()
 @click.option("--out", default="runs/synth", show_default=True, type=click.Path(file_okay=False))
@@ -67,6 +69,7 @@ def text(inputs: tuple[str, ...], out: str) -> None:
 @click.option("--batch-size", type=int, help="Sequences per step (default 32).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
+@THREADS_OPTION
 def pretrain(
     corpus: tuple[str, ...],
     out: str,
@@ -82,11 +85,15 @@ def pretrain(
     batch_size: int | None,
     seed: int,
     device: str,
+    threads: int | None,
 ) -> None:
     """Masked-LM pretraining of a BERT on CORPUS text files (one sentence a line, one language a
     file), or continued pretraining of any checkpoint with --init-from."""
+    from mbert_eval.models.threads import use_threads
     from mbert_eval.pretraining.loop import PretrainConfig
     from mbert_eval.pretraining.loop import pretrain as run_pretraining
+
+    use_threads(threads)
 
     given = {"max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size}
     options = {key: value for key, value in given.items() if value is not None}

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from mbert_eval.cli.group import SET_HELP
+from mbert_eval.cli.group import SET_HELP, THREADS_OPTION
 
 
 @click.command()
@@ -35,12 +35,15 @@ def validate(config: str, overrides: tuple[str, ...]) -> None:
 @click.option("--set", "overrides", multiple=True, help=SET_HELP)
 @click.option("--overwrite", is_flag=True, help="Recompute cells the store already holds.")
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report at the end.")
-def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: bool) -> None:
+@THREADS_OPTION
+def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: bool, threads: int | None) -> None:
     """Run the grid in CONFIG, computing only the cells the store does not hold yet."""
     from mbert_eval.config.loading import load_experiment
     from mbert_eval.grid.run import run_experiment, stored_config
 
     experiment, problems = load_experiment(config, overrides)
+    if threads is not None:  # over the config's `threads:`
+        experiment.threads = threads
     summary = run_experiment(experiment, overwrite=overwrite, problems=problems)
     click.echo(summary.describe())
     if not no_report:

@@ -12,9 +12,11 @@ from pathlib import Path
 import click
 import yaml
 
+from mbert_eval.cli.group import THREADS_OPTION
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
 from mbert_eval.grid.run import RunSummary, run_experiment, stored_config
+from mbert_eval.models.threads import use_threads
 from mbert_eval.pretraining.loop import PretrainConfig, pretrain
 from mbert_eval.report import write_report
 from mbert_eval.store.results import ResultStore
@@ -69,9 +71,10 @@ def quickstart_config(family_dir: Path, model_dir: Path, codes: list[str]) -> di
     }
 
 
-def run_quickstart(out: Path, report: Path) -> tuple[RunSummary, Path]:
+def run_quickstart(out: Path, report: Path, threads: int | None = None) -> tuple[RunSummary, Path]:
     """Run (or resume) the quickstart in `out` and write the results page to `report`; return what the run did
-    and the page's path."""
+    and the page's path. `threads`: torch's CPU threads (None: `mbert_eval.models.threads`' default)."""
+    use_threads(threads)
     out = out.resolve()
     family = generate_family(out / "synth", FAMILY)
     codes = [language.code for language in family.languages]
@@ -84,6 +87,7 @@ def run_quickstart(out: Path, report: Path) -> tuple[RunSummary, Path]:
     config_path = out / "quickstart.yaml"
     config_path.write_text(yaml.safe_dump(quickstart_config(out / "synth", model_dir, codes), sort_keys=False))
     experiment, problems = load_experiment(config_path)
+    experiment.threads = threads
     summary = run_experiment(experiment, problems=problems)
     title = "mbert-eval quickstart: zero-shot transfer"
     return summary, write_report(ResultStore(summary.store), report, title, config=stored_config(experiment))
@@ -164,8 +168,10 @@ def layer_peaks(store: ResultStore) -> list[str]:
     return lines
 
 
-def run_real_quickstart(data: Path, model: Path, out: Path, report: Path) -> tuple[RunSummary, Path]:
-    """Run (or resume) the real-data quickstart: its config is written to `out` and run there."""
+def run_real_quickstart(
+    data: Path, model: Path, out: Path, report: Path, threads: int | None = None
+) -> tuple[RunSummary, Path]:
+    """Run (or resume) the real-data quickstart: its config is written to `out` and run there with `threads`."""
     if not (model / "config.json").is_file():
         raise UserError(
             f"no model at {model}: run `mbert-eval models import e5-small` first "
@@ -183,6 +189,7 @@ def run_real_quickstart(data: Path, model: Path, out: Path, report: Path) -> tup
     config_path = out / "quickstart-real.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     experiment, problems = load_experiment(config_path)
+    experiment.threads = threads
     summary = run_experiment(experiment, problems=problems)
     title = "mbert-eval quickstart: multilingual-e5-small, zero-shot from English"
     return summary, write_report(ResultStore(summary.store), report, title, config=stored_config(experiment))
@@ -220,7 +227,10 @@ def run_real_quickstart(data: Path, model: Path, out: Path, report: Path) -> tup
     type=click.Path(file_okay=False),
     help="With --real: the imported encoder.",
 )
-def quickstart(real: bool, out: str | None, report_path: str | None, data: str, model_path: str) -> None:
+@THREADS_OPTION
+def quickstart(
+    real: bool, out: str | None, report_path: str | None, data: str, model_path: str, threads: int | None
+) -> None:
     """Offline demo: synthetic family → tiny BERT → zero-shot POS and paraphrase → HTML report; with --real,
     multilingual-e5-small → zero-shot POS to every PUD language, Tatoeba at every layer, word alignment AER."""
     from mbert_eval.cli.quickstart import (
@@ -234,9 +244,9 @@ def quickstart(real: bool, out: str | None, report_path: str | None, data: str, 
     name = "quickstart-real" if real else "quickstart"
     out_dir, report_file = Path(out or f"runs/{name}"), Path(report_path or f"reports/{name}.html")
     if real:
-        summary, report = run_real_quickstart(Path(data), Path(model_path), out_dir, report_file)
+        summary, report = run_real_quickstart(Path(data), Path(model_path), out_dir, report_file, threads)
     else:
-        summary, report = run_quickstart(out_dir, report_file)
+        summary, report = run_quickstart(out_dir, report_file, threads)
     click.echo(summary.describe())
     click.echo(format_results(ResultStore(summary.store)))
     for line in layer_peaks(ResultStore(summary.store)):

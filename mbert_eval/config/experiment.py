@@ -17,6 +17,8 @@ from mbert_eval.paths import anchor
 # reprs) with this metadata: such a field joins a cell's key only when it is set away from its default, so every
 # key recorded before it holds (tests/store/test_compat.py). A `repr=False` field without it is no part of a key.
 KEYED_WHEN_SET = {"keyed_when_set": True}
+# How a run runs, not what it computes: left out of `config_hash` (so setting it splits no stored config).
+RUN_ONLY = {"run_only": True}
 
 
 @dataclass
@@ -176,6 +178,8 @@ class Experiment:
     executor: str = "local"  # local, or ray (see `ray:`)
     ray: RayConfig = field(default_factory=RayConfig)
     device: str = "auto"
+    # CPU threads torch uses (`--threads` overrides); None: OMP_NUM_THREADS, else the idle CPUs (models/threads.py)
+    threads: int | None = field(default=None, metadata=RUN_ONLY)
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
 
     @property
@@ -193,8 +197,12 @@ class Experiment:
         return data
 
     def config_hash(self) -> str:
-        """sha256 (16 hex digits) of the canonical JSON of the whole config."""
-        return stable_hash(self.to_dict())
+        """sha256 (16 hex digits) of the canonical JSON of the whole config, less its `RUN_ONLY` fields."""
+        data = self.to_dict()
+        for item in dataclasses.fields(self):
+            if item.metadata.get("run_only"):
+                data.pop(item.name)
+        return stable_hash(data)
 
     def reference_method(self) -> str | None:
         """The method every other is compared with (Δ): `baseline:` when set, else the method named `baseline`

@@ -27,6 +27,7 @@ from mbert_eval.languages import lookup
 from mbert_eval.methods import MethodContext, prepare_encoder
 from mbert_eval.models.encoders import pick_device
 from mbert_eval.models.fingerprint import model_fingerprint
+from mbert_eval.models.threads import use_threads
 from mbert_eval.store.results import ResultRow
 from mbert_eval.tasks import build_task
 from mbert_eval.training.loop import seed_everything
@@ -88,9 +89,11 @@ def _checksums(specs: Iterable[DataSpec]) -> dict[str, str]:
 def run_cell(job: CellJob) -> list[ResultRow]:
     """Fine-tune once on the source language, then evaluate every target; returns the rows.
 
-    Target data is read before fine-tuning so that a bad file fails fast, before hours of work.
+    Target data is read before fine-tuning so that a bad file fails fast, before hours of work. torch uses
+    the experiment's `threads` (see `mbert_eval.models.threads`), recorded in each row's `extra`.
     """
     cell, experiment = job.cell, job.experiment
+    threads = use_threads(experiment.threads)
     task = build_task(experiment, cell.task)
     source = lookup(cell.source)
     targets = [lookup(code) for code in cell.targets]
@@ -116,10 +119,10 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     for target in targets:
         started = time.perf_counter()
         examples = target_examples[target.code]
-        scores = task.evaluate(prepared, examples, device)
+        scores = task.evaluate(prepared, examples, device, progress=f"{cell.task} {target.code}")
         elapsed = time.perf_counter() - started
         checksums = {**source_sums, **_checksums(task.data_specs(source, target))}
-        extra = {"train_time": round(train_time, 3), "device": str(device), **prepared.log}
+        extra = {"train_time": round(train_time, 3), "device": str(device), "threads": threads, **prepared.log}
         rows += [
             ResultRow(
                 cell_key=job.key,

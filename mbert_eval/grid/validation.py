@@ -190,8 +190,8 @@ def _not_finite(value: Any, path: str) -> list[str]:
 
 
 def _check_run(experiment: Experiment, problems: list[str]) -> None:
-    """What a run needs beyond the grid: seeds, a device this machine has (Ray workers may have others), an
-    output folder and file names that can be written."""
+    """What a run needs beyond the grid: seeds, a device this machine has (Ray workers may have others), at
+    least one CPU thread, an output folder and file names that can be written."""
     if not experiment.seeds:
         problems.append("seeds: no seed given (a grid runs every method once per seed)")
     try:
@@ -199,6 +199,8 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
             pick_device(experiment.device)
     except UserError as err:
         problems.append(f"device: {err}")
+    if experiment.threads is not None and experiment.threads < 1:
+        problems.append(f"threads: at least 1 CPU thread (or null for the default), got {experiment.threads}")
     try:
         _ = experiment.output_dir
     except (KeyError, IndexError, ValueError) as err:

@@ -70,7 +70,7 @@ def compute_links(
     aligner = WordAligner(
         WordAlignerConfig(model=model, layer=layer, methods=(settings.aligner_method,), device=device)
     )
-    return aligner.align(pairs)[settings.aligner_method]
+    return aligner.align(pairs, progress="align: word links")[settings.aligner_method]
 
 
 STEPS.register(

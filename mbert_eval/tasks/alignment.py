@@ -118,11 +118,13 @@ class AlignmentTask(Task):
         aligner = WordAligner(WordAlignerConfig(model_spec, layer=layer, device=str(device)))
         return Prepared(aligner, aligner.tokenizer, log={"layer": layer})
 
-    def evaluate(self, prepared: Prepared, examples: GoldAlignments, device: torch.device) -> dict[str, float]:
+    def evaluate(
+        self, prepared: Prepared, examples: GoldAlignments, device: torch.device, progress: str | None = None
+    ) -> dict[str, float]:
         """AER of each SimAlign method, and argmax's precision and recall (Och & Ney 2003)."""
         from mbert_eval.metrics import alignment_scores
 
-        links = prepared.model.align(examples.pairs)
+        links = prepared.model.align(examples.pairs, progress=progress)
         argmax = alignment_scores(links["argmax"], examples.gold)
         return {
             "aer": argmax.aer,

@@ -127,8 +127,11 @@ class Task(ABC):
         return Prepared(load_model(model_spec).to(device), load_tokenizer(model_spec))
 
     @abstractmethod
-    def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
-        """Scores on one target language's examples; the main metric comes first."""
+    def evaluate(
+        self, prepared: Prepared, examples: list, device: torch.device, progress: str | None = None
+    ) -> dict[str, float]:
+        """Scores on one target language's examples; the main metric comes first. `progress`: the name of a
+        progress bar on stderr (`run_cell` passes e.g. "pos de"); None shows none."""
 
 
 def _existing(spec: DataSpec) -> Path:

@@ -147,14 +147,16 @@ class FineTunedTask(TrainedTask):
         predicted = predict(model, features, pad_id, device, fine_tuning.training.eval_batch_size)
         return next(iter(self.score(dev, features, predicted, labels).values()))
 
-    def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
+    def evaluate(
+        self, prepared: Prepared, examples: list, device: torch.device, progress: str | None = None
+    ) -> dict[str, float]:
         """Predict every example of one target language, encoded at the window `prepare` chose, and score it."""
         label_ids = {label: i for i, label in enumerate(prepared.labels)}
         window = prepared.log["eval_window"]
         features = self.encode(examples, prepared.tokenizer, label_ids, window)
         cut_to_window(features, window, "evaluation")
         pad = prepared.tokenizer.pad_token_id or 0
-        predicted = predict(prepared.model, features, pad, device)
+        predicted = predict(prepared.model, features, pad, device, progress=progress)
         return self.score(examples, features, predicted, prepared.labels)
 
 

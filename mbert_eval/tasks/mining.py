@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from tqdm.auto import tqdm
 
 from mbert_eval.data.bucc import bucc_paths, read_bucc
 from mbert_eval.data.spec import DataSpec
@@ -27,7 +28,7 @@ from mbert_eval.languages import Language
 from mbert_eval.metrics.mining import mining_scores
 from mbert_eval.tasks.base import Prepared, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
-from mbert_eval.tasks.retrieval import RetrievalTask
+from mbert_eval.tasks.retrieval import RetrievalTask, part
 
 SPLITS = ("dev", "test")
 
@@ -83,14 +84,17 @@ class BUCCTask(RetrievalTask):
         specs = self._specs(target)
         return MiningSplits(*(read_bucc(local_file(specs[split], "bucc")) for split in SPLITS))
 
-    def evaluate(self, prepared: Prepared, examples: MiningSplits, device: torch.device) -> dict[str, float]:
-        """Precision, recall, F1 and threshold at the chosen layer, and F1 at every layer."""
+    def evaluate(
+        self, prepared: Prepared, examples: MiningSplits, device: torch.device, progress: str | None = None
+    ) -> dict[str, float]:
+        """Precision, recall, F1 and threshold at the chosen layer, and F1 at every layer. `progress`: bars over
+        the forward passes of each side and over the layers mined (None: none)."""
         embedded, gold = {}, {}
         for split in SPLITS:
             corpus: MiningCorpus = getattr(examples, split)
             embedded[split] = (
-                self.embed(prepared, list(corpus.source.values()), device),
-                self.embed(prepared, list(corpus.target.values()), device),
+                self.embed(prepared, list(corpus.source.values()), device, part(progress, f"{split} source side")),
+                self.embed(prepared, list(corpus.target.values()), device, part(progress, f"{split} target side")),
             )
             rows = [
                 {sentence_id: row for row, sentence_id in enumerate(side)} for side in (corpus.source, corpus.target)
@@ -107,7 +111,9 @@ class BUCCTask(RetrievalTask):
                 embedded["test"][1][index],
                 gold["test"],
             )
-            for index in range(depth + 1)
+            for index in tqdm(
+                range(depth + 1), desc=part(progress, "mining layers"), disable=progress is None, leave=False
+            )
         }
         chosen = per_layer[layer]
         scores = {

@@ -159,16 +159,20 @@ class QATask(TrainedTask):
     def cache_features(self, features: list[Features]) -> list[Features]:
         return [{k: v for k, v in f.items() if k not in SPAN_LABELS} for f in features]  # the encoder takes none
 
-    def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
+    def evaluate(
+        self, prepared: Prepared, examples: list, device: torch.device, progress: str | None = None
+    ) -> dict[str, float]:
         """Answer every question of one target language and score the answers."""
-        return self.score(examples, self.answers(prepared, examples, device))
+        return self.score(examples, self.answers(prepared, examples, device, progress))
 
-    def answers(self, prepared: Prepared, examples: list[QAExample], device: torch.device) -> list[str]:
+    def answers(
+        self, prepared: Prepared, examples: list[QAExample], device: torch.device, progress: str | None = None
+    ) -> list[str]:
         """The predicted answer of each example: a substring of its context."""
         features = encode_windows(
             examples, prepared.tokenizer, self.fitted_windowing(prepared.model, prepared.tokenizer), labelled=False
         )
-        spans = predict_spans(prepared.model, features, prepared.tokenizer.pad_token_id or 0, device)
+        spans = predict_spans(prepared.model, features, prepared.tokenizer.pad_token_id or 0, device, progress=progress)
         return answer_texts(examples, features, spans)
 
     def fitted_windowing(self, model: torch.nn.Module, tokenizer) -> Windowing:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from mbert_eval.data.types import QAExample
 from mbert_eval.errors import UserError
@@ -143,14 +144,21 @@ def best_spans(
 
 
 def predict_spans(
-    model: torch.nn.Module, features: list[Features], pad_id: int, device: torch.device, batch_size: int = 128
+    model: torch.nn.Module,
+    features: list[Features],
+    pad_id: int,
+    device: torch.device,
+    batch_size: int = 128,
+    progress: str | None = None,
 ) -> np.ndarray:
     """`best_spans` of every window (length-sorted batches, `torch.inference_mode`, bf16 autocast on GPUs), in
-    window order: a (windows, 3) array of score, start and end."""
+    window order: a (windows, 3) array of score, start and end. `progress`: a bar's name (None: no bar)."""
     model.eval()
     spans = np.empty((len(features), 3), dtype=np.float64)
     with torch.inference_mode(), autocast(device):
-        for indices in length_sorted_batches(features, batch_size):
+        for indices in tqdm(
+            length_sorted_batches(features, batch_size), desc=progress, disable=progress is None, leave=False
+        ):
             batch = collate([features[i] for i in indices], pad_id, device)
             context = torch.tensor([features[i]["context"] for i in indices], device=device)
             output = model(**model_inputs(model, batch))

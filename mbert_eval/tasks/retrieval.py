@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+from tqdm.auto import tqdm
 
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import ParallelPair, read_parallel
@@ -63,8 +64,11 @@ class RetrievalTask(Task):
         prepared.log["layer"] = pick_layer(self.layer, prepared.model.config.num_hidden_layers, self.metadata.name)
         return prepared
 
-    def embed(self, prepared: Prepared, sentences: list[str], device: torch.device) -> torch.Tensor:
-        """Mean-pooled hidden states of every layer: shape (layers + 1, sentences, hidden)."""
+    def embed(
+        self, prepared: Prepared, sentences: list[str], device: torch.device, progress: str | None = None
+    ) -> torch.Tensor:
+        """Mean-pooled hidden states of every layer: shape (layers + 1, sentences, hidden). `progress`: the name
+        of a bar over the forward passes (None: no bar)."""
         window = window_length(prepared.model)
         encoded = prepared.tokenizer(sentences, truncation=True, max_length=window)["input_ids"]
         features = [{"input_ids": ids} for ids in encoded]
@@ -72,7 +76,8 @@ class RetrievalTask(Task):
         out: torch.Tensor | None = None
         prepared.model.eval()
         with torch.inference_mode(), autocast(device):
-            for indices in length_sorted_batches(features, self.batch_size):
+            batches = length_sorted_batches(features, self.batch_size)
+            for indices in tqdm(batches, desc=progress, disable=progress is None, leave=False):
                 width = max(len(features[i]["input_ids"]) for i in indices)
                 ids = torch.full((len(indices), width), pad, dtype=torch.long)
                 for row, i in enumerate(indices):
@@ -89,10 +94,12 @@ class RetrievalTask(Task):
                 out[:, torch.tensor(indices, device=device)] = pooled
         return out  # type: ignore[return-value]
 
-    def evaluate(self, prepared: Prepared, examples: list[ParallelPair], device: torch.device) -> dict[str, float]:
+    def evaluate(
+        self, prepared: Prepared, examples: list[ParallelPair], device: torch.device, progress: str | None = None
+    ) -> dict[str, float]:
         """Accuracy target→pivot and pivot→target at the chosen layer, and their mean per layer."""
-        targets = self.embed(prepared, [p.source for p in examples], device)
-        pivots = self.embed(prepared, [p.target for p in examples], device)
+        targets = self.embed(prepared, [p.source for p in examples], device, part(progress, "target side"))
+        pivots = self.embed(prepared, [p.target for p in examples], device, part(progress, "pivot side"))
         layer = pick_layer(self.layer, targets.shape[0] - 1, self.metadata.name)
         per_layer = {}
         for index in range(targets.shape[0]):
@@ -107,3 +114,8 @@ class RetrievalTask(Task):
         }
         scores.update({f"accuracy_layer{i:02d}": (a + b) / 2 for i, (a, b) in per_layer.items()})
         return scores
+
+
+def part(progress: str | None, name: str) -> str | None:
+    """The name of a bar for one part of an evaluation named `progress` (None: no bar)."""
+    return None if progress is None else f"{progress}: {name}"

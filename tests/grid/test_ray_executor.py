@@ -134,7 +134,6 @@ def test_run_with_an_unreachable_ray_address_ends_in_one_line(tmp_path, small_fa
     """`mbert-eval run` with `executor: ray` and a dead address: one line, exit 2, no row."""
     pytest.importorskip("ray", reason="ray is an optional extra (pip install -e .[ray])")
     from click.testing import CliRunner
-    from conftest import family_experiment, write_config
 
     from mbert_eval.cli import main
 

@@ -16,7 +16,7 @@ from mbert_eval.config.experiment import Experiment
 from mbert_eval.data.checksums import current_hashes, remember
 from mbert_eval.grid.cells import Cell
 from mbert_eval.grid.executors.local import Executor
-from mbert_eval.grid.freshness import Staleness, stale_targets
+from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.job import CellJob, code_version, library_versions
 from mbert_eval.grid.resolve import ResolvedGrid, resolve
 from mbert_eval.models.fingerprint import model_fingerprint
@@ -87,7 +87,8 @@ def plan(grid: ResolvedGrid | Experiment, store: ResultStore, overwrite: bool = 
         stored = [] if overwrite else store.rows(cell_key=key)
         if cell.model not in fingerprints:
             fingerprints[cell.model] = model_fingerprint(cell.model)
-        stale = stale_targets(cell, task, stored, fingerprints[cell.model], found)
+        identity = identity_now(key, cell, task, fingerprints[cell.model])  # key + model, data, task version
+        stale = stale_against(identity, cell, task, stored, found)
         done = {row.target for row in stored} - set(stale)
         missing = tuple(t for t in cell.targets if t not in done)
         if not missing:

@@ -105,3 +105,24 @@ def test_validate_and_run_refuse_the_same_problems(tmp_path, small_family, tiny_
     assert ran.stderr.strip() == f"Error: {problems[0]} (and 1 more; see `mbert-eval validate`)"
     experiment, _ = load_experiment(config)
     assert not experiment.store_path.exists() or ResultStore(experiment.store_path).rows() == []
+
+
+def test_a_cells_identity_is_its_key_model_data_and_task_version(tmp_path, small_family, tiny_model):
+    """What freshness compares stored rows with: the key, the model's content, each target's local files (the
+    source's train/dev and its own test) and the task's version, which is not part of the key."""
+    from mbert_eval.grid.freshness import identity_now
+    from mbert_eval.models.fingerprint import model_fingerprint
+
+    raw = family_experiment(small_family, tiny_model)
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    grid = resolve(experiment, problems)
+    resolved = next(r for r in grid.cells if r.cell.task == "pos")
+    task = grid.tasks["pos"]
+    identity = identity_now(resolved.key, resolved.cell, task, model_fingerprint(resolved.cell.model))
+    assert identity.key == cell_key(experiment, resolved.cell) and identity.task_version == task.metadata.version
+    assert set(identity.data) == set(resolved.cell.targets)
+    target = resolved.cell.targets[0]
+    assert sorted(spec.rsplit("/", 1)[-1] for spec in identity.data[target]) == sorted(
+        [f"{resolved.cell.source}-train.conllu", f"{resolved.cell.source}-dev.conllu", f"{target}-test.conllu"]
+    )
+    assert "version" not in str(resolved.identity)

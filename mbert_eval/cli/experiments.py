@@ -15,19 +15,15 @@ from mbert_eval.cli.group import SET_HELP, THREADS_OPTION
 def validate(config: str, overrides: tuple[str, ...]) -> None:
     """Check CONFIG and report every problem with its key path; runs nothing."""
     from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.validation import validate as check
+    from mbert_eval.grid.resolve import resolve
 
     experiment, problems = load_experiment(config, overrides)
-    problems = check(experiment, problems)
-    if problems:
-        for problem in problems:
+    grid = resolve(experiment, problems)  # what `run` resolves, and refuses when it has problems
+    if grid.problems:
+        for problem in grid.problems:
             click.echo(f"{config}: {problem}", err=True)
         sys.exit(2)
-    from mbert_eval.grid.cells import expand
-
-    cells = expand(experiment)
-    evaluations = sum(len(cell.targets) for cell in cells)
-    click.echo(f"{config}: OK ({len(cells)} cells, {evaluations} target evaluations)")
+    click.echo(f"{config}: OK ({len(grid.cells)} cells, {grid.evaluations} target evaluations)")
 
 
 @click.command()
@@ -39,12 +35,13 @@ def validate(config: str, overrides: tuple[str, ...]) -> None:
 def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: bool, threads: int | None) -> None:
     """Run the grid in CONFIG, computing only the cells the store does not hold yet."""
     from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.run import run_experiment, stored_config
+    from mbert_eval.grid.resolve import resolve
+    from mbert_eval.grid.run import run_resolved, stored_config
 
     experiment, problems = load_experiment(config, overrides)
     if threads is not None:  # over the config's `threads:`
         experiment.threads = threads
-    summary = run_experiment(experiment, overwrite=overwrite, problems=problems)
+    summary = run_resolved(resolve(experiment, problems), overwrite=overwrite)  # refuses the grid's problems
     click.echo(summary.describe())
     if not no_report:
         from mbert_eval.report import default_report_path, write_report

@@ -13,14 +13,114 @@ from typing import Any
 
 from mbert_eval.paths import anchor
 
-# Fields added after cell keys were first recorded are declared `repr=False` (the key hashes the dataclasses'
-# reprs) with this metadata: such a field joins a cell's key only when it is set away from its default, so every
-# key recorded before it holds (tests/store/test_compat.py). A `repr=False` field without it is no part of a key.
-KEYED_WHEN_SET = {"keyed_when_set": True}
 # How a run runs, not what it computes: left out of `config_hash` (so setting it splits no stored config).
 RUN_ONLY = {"run_only": True}
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What of a config makes up the identity of a cell's results (and so its key), declared on the config class
+    by `declare_identity` instead of read off its repr.
+
+    `record` names the record and `fields` are its fields in their recorded order; `given` are record fields the
+    cell supplies (the seed, the method's options), not fields of the config. `keyed_when_set` are fields added
+    after keys were first recorded: one joins a cell's key only when set away from its default, so every key
+    recorded before it holds (tests/store/test_compat.py). `outside` are fields that are no part of identity
+    (permissions, speed, where a cell runs). Every field of the class is in exactly one of `fields`,
+    `keyed_when_set` and `outside`. A declaration without a `record` is not rendered (its identity fields are
+    rendered by the records and coordinates of the cell)."""
+
+    owner: str
+    record: str | None
+    fields: tuple[str, ...]
+    given: tuple[str, ...] = ()
+    keyed_when_set: tuple[str, ...] = ()
+    outside: tuple[str, ...] = ()
+
+    def render(self, obj: Any, **values: Any) -> str:
+        """The record as a string: `Record(field=repr(value), ...)` in the declared order. `values` supplies the
+        `given` fields (all of them) and may replace a config field's value by its resolved one (e.g. epochs)."""
+        unknown = set(values) - set(self.fields)
+        missing = set(self.given) - set(values)
+        if self.record is None or unknown or missing:
+            raise ValueError(f"identity of {self.owner}: cannot render (unknown {unknown}, missing {missing})")
+        shown = {name: values[name] if name in values else getattr(obj, name) for name in self.fields}
+        return f"{self.record}({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
+
+    def added(self, obj: Any) -> dict[str, Any]:
+        """The `keyed_when_set` fields of `obj` set away from their defaults, as `{"Owner.field": value}`."""
+        defaults = {item.name: item for item in dataclasses.fields(obj)}
+        found = {}
+        for name in self.keyed_when_set:
+            item = defaults[name]
+            default = item.default_factory() if item.default_factory is not dataclasses.MISSING else item.default
+            if getattr(obj, name) != default:
+                found[f"{self.owner}.{name}"] = getattr(obj, name)
+        return found
+
+
+def declare_identity(
+    record: str | None,
+    fields: tuple[str, ...] = (),
+    *,
+    given: tuple[str, ...] = (),
+    keyed_when_set: tuple[str, ...] = (),
+    outside: tuple[str, ...] = (),
+) -> Any:
+    """Class decorator: declare a config dataclass's `Identity` (as `cls.IDENTITY`). A field the declaration does
+    not place (or places twice) is a TypeError when the class is defined: a new field must say whether it is
+    part of identity."""
+
+    def declare(cls: type) -> type:
+        declared = [name for name in fields if name not in given] + list(keyed_when_set) + list(outside)
+        names = [item.name for item in dataclasses.fields(cls)]
+        if sorted(declared) != sorted(names) or not set(given).isdisjoint(names):
+            raise TypeError(
+                f"{cls.__name__}: every field must be declared once as identity, keyed_when_set or outside "
+                f"(undeclared: {sorted(set(names) - set(declared))}, "
+                f"unknown or twice: {sorted(n for n in declared if declared.count(n) > 1 or n not in names)})"
+            )
+        cls.IDENTITY = Identity(
+            cls.__name__, record, tuple(fields), tuple(given), tuple(keyed_when_set), tuple(outside)
+        )
+        return cls
+
+    return declare
+
+
+def identity_of(obj: Any) -> Identity:
+    """The identity declaration of a config object."""
+    return type(obj).IDENTITY
+
+
+def render_identity(obj: Any, **values: Any) -> str:
+    """The identity record of a config object (see `Identity.render`)."""
+    return identity_of(obj).render(obj, **values)
+
+
+@declare_identity(
+    "FineTuneSettings",  # the name the cell's fine-tuning record was first recorded under
+    (
+        "learning_rate",
+        "max_length",
+        "batch_size",
+        "epochs",  # resolved per cell: task override, then this, then the task's default
+        "warmup_ratio",
+        "weight_decay",
+        "max_grad_norm",
+        "eval_batch_size",
+        "seed",
+        "freeze",
+        "cache_frozen",
+        "layer_mix",
+        "batching",
+        "word_embeddings",
+        "lr_schedule",
+    ),
+    given=("seed", "freeze", "cache_frozen", "layer_mix"),  # the cell's seed, the method's options
+    keyed_when_set=("eval_max_length",),
+    outside=("activation_checkpointing",),  # the same numbers, less memory
+)
 @dataclass
 class TrainingConfig:
     """Fine-tuning hyperparameters, the one declaration of each (a cell's fine-tuning gets this record whole:
@@ -38,11 +138,16 @@ class TrainingConfig:
     word_embeddings: str = "train"  # train, or freeze the word-embedding matrix (cheaper for 250k-piece vocabularies)
     lr_schedule: str = "linear"  # linear decay to 0 after warmup (XTREME), or constant after warmup
     # recompute layer activations in the backward: less memory, the same scores, so no part of a cell's key
-    activation_checkpointing: bool = field(default=False, repr=False)
+    activation_checkpointing: bool = False
     # the window fine-tuned tasks are evaluated at; None: max_length, as XTREME evaluates (Hu et al. 2020)
-    eval_max_length: int | None = field(default=None, repr=False, metadata=KEYED_WHEN_SET)
+    eval_max_length: int | None = None
 
 
+@declare_identity(
+    "TaskConfig",
+    ("train", "dev", "test", "pivot", "gold", "epochs", "targets", "layer", "label_subword", "one_indexed"),
+    outside=("allow_overlap",),  # a permission, not a setting that changes scores
+)
 @dataclass
 class TaskConfig:
     """One task's data: file patterns with `{lang}`/`{iso3}`/`{name}`, or a map language → file.
@@ -61,7 +166,7 @@ class TaskConfig:
     label_subword: str | None = None  # pos/ner: first_content (default) or first (XTREME's); see tasks/tagging.py
     one_indexed: bool | None = None  # alignment only: gold links count from 1 (default: read off the file)
     # test or dev rows that overlap the training rows (or their translations) are refused unless this is set
-    allow_overlap: bool = field(default=False, repr=False)
+    allow_overlap: bool = False
 
 
 def name_part(pattern: str) -> dict[str, str]:
@@ -71,6 +176,7 @@ def name_part(pattern: str) -> dict[str, str]:
     return {"name_part": pattern}
 
 
+@declare_identity("MethodConfig", ("name", "chain", "freeze", "cache_frozen", "layer_mix"))
 @dataclass
 class MethodConfig:
     """A transfer method: a chain of checkpoint-deriving steps, then fine-tuning options.
@@ -79,7 +185,7 @@ class MethodConfig:
     `tlm+align+freeze3`: steps joined by `+`) or as a mapping with these keys, where `name` is
     only a label (e.g. `{name: freeze, freeze: 3}`). The fields after `chain` belong to the fine-tuning options
     (`training/options/`: one file each, with its description, validation and hooks); cell keys render the
-    fields in this order, so a new option's field is added last, `repr=False` with `KEYED_WHEN_SET`.
+    fields in this order, so a new option's field is added last and declared `keyed_when_set` in its identity.
     """
 
     name: str = "baseline"
@@ -108,6 +214,7 @@ class MethodConfig:
         return method
 
 
+@declare_identity("ParallelConfig", ("source", "target", "alignments", "one_indexed", "languages"))
 @dataclass
 class ParallelConfig:
     """Parallel text between the source and each target (`{lang}` = the target, `{src}` = the source)."""
@@ -119,6 +226,7 @@ class ParallelConfig:
     languages: list[str] | None = None  # default: the grid's targets
 
 
+@declare_identity("TLMConfig", ("steps", "batch_size", "learning_rate", "max_length", "mix_mlm"))
 @dataclass
 class TLMConfig:
     """Continued pretraining with translation LM (Conneau & Lample 2019), optionally mixed with MLM."""
@@ -130,6 +238,20 @@ class TLMConfig:
     mix_mlm: bool = False  # objectives [mlm, tlm]: MLM on each side of the parallel text as well
 
 
+@declare_identity(
+    "AlignConfig",
+    (
+        "layer",
+        "regularization",
+        "learning_rate",
+        "warmup_ratio",
+        "epochs",
+        "batch_size",
+        "max_length",
+        "aligner_layer",
+        "aligner_method",
+    ),
+)
 @dataclass
 class AlignConfig:
     """Alignment-aware fine-tuning (Cao, Kitaev & Klein 2020)."""
@@ -145,6 +267,7 @@ class AlignConfig:
     aligner_method: str = "itermax"
 
 
+@declare_identity(None, outside=("address", "num_gpus", "num_cpus", "max_retries"))  # where cells run
 @dataclass
 class RayConfig:
     """Where `executor: ray` sends cells and what each cell asks for."""
@@ -155,6 +278,12 @@ class RayConfig:
     max_retries: int = 3  # retries of a cell whose worker dies
 
 
+@declare_identity(
+    None,  # not a record: its cells' coordinates and the records of its parts make up each cell's identity
+    ("models", "tasks", "sources", "methods", "seeds", "training", "parallel", "tlm", "align"),
+    # targets: each stored row is one target's; the rest name, place or schedule the run
+    outside=("targets", "baseline", "name", "output", "store", "executor", "ray", "device", "threads", "base_dir"),
+)
 @dataclass
 class Experiment:
     """A grid of zero-shot transfer runs; see README for an annotated example."""
@@ -214,21 +343,10 @@ class Experiment:
 
 
 def keyed_when_set(*objects: Any) -> dict[str, Any]:
-    """The `KEYED_WHEN_SET` fields of these dataclasses that differ from their defaults, as
-    `{"ClassName.field": value}`: what a cell key adds to the reprs it hashes (empty for every config that
-    sets none of them, so older keys are unchanged)."""
-    added = {}
-    for obj in objects:
-        if not dataclasses.is_dataclass(obj):
-            continue
-        for item in dataclasses.fields(obj):
-            if not item.metadata.get("keyed_when_set"):
-                continue
-            value = getattr(obj, item.name)
-            default = item.default_factory() if item.default_factory is not dataclasses.MISSING else item.default
-            if value != default:
-                added[f"{type(obj).__name__}.{item.name}"] = value
-    return added
+    """The `keyed_when_set` fields of these configs (see `Identity`) set away from their defaults, as
+    `{"ClassName.field": value}`: what a cell key adds to its records (empty for every config that sets none of
+    them, so older keys are unchanged)."""
+    return {name: value for obj in objects for name, value in identity_of(obj).added(obj).items()}
 
 
 def stable_hash(data: Any) -> str:

@@ -4,8 +4,9 @@ the key that names its results in the store (everything that can change its scor
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
-from mbert_eval.config.experiment import Experiment, MethodConfig, keyed_when_set, stable_hash
+from mbert_eval.config.experiment import Experiment, MethodConfig, keyed_when_set, render_identity, stable_hash
 from mbert_eval.languages import lookup
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
@@ -48,36 +49,60 @@ def method_of(experiment: Experiment, name: str) -> MethodConfig:
     return next(method for method in experiment.methods if method.name == name)
 
 
+def resolved_epochs(experiment: Experiment, task: Task, name: str) -> int:
+    """A task's fine-tuning epochs: its own override, then the training config's, then the task's default."""
+    given = (experiment.tasks[name].epochs, experiment.training.epochs, task.metadata.epochs)
+    return next(count for count in given if count is not None)
+
+
 def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTuning:
-    """The cell's fine-tuning: the training config whole, its epochs resolved (task override, then training
-    config, then the task default), beside the cell's method (its fine-tuning options) and seed."""
-    given = (experiment.tasks[cell.task].epochs, experiment.training.epochs, task.metadata.epochs)
-    epochs = next(count for count in given if count is not None)
+    """The cell's fine-tuning: the training config whole, its epochs resolved (`resolved_epochs`), beside the
+    cell's method (its fine-tuning options) and seed."""
+    epochs = resolved_epochs(experiment, task, cell.task)
     return FineTuning(
         training=replace(experiment.training, epochs=epochs), method=method_of(experiment, cell.method), seed=cell.seed
     )
 
 
-def cell_key(experiment: Experiment, cell: Cell) -> str:
-    """Identity of a cell's results: what it runs and every setting that can change its scores."""
-    task = build_task(experiment, cell.task)
-    settings = fine_tune_settings(experiment, task, cell) if task.needs_training else None
+def cell_identity(experiment: Experiment, task: Task, cell: Cell) -> dict[str, Any]:
+    """What a cell's key hashes: its coordinates and the identity records its configs declare
+    (`config.experiment.Identity`), rendered as `Record(field=value, ...)` in their recorded order; fields added
+    later join (under `added`) only where set away from their defaults. `task` is the cell's built task."""
     method = method_of(experiment, cell.method)
-    identity = {
+    training = experiment.training
+    settings = (
+        render_identity(
+            training,
+            epochs=resolved_epochs(experiment, task, cell.task),
+            seed=cell.seed,
+            freeze=method.freeze,
+            cache_frozen=method.cache_frozen,
+            layer_mix=method.layer_mix,
+        )
+        if task.needs_training
+        else None
+    )
+    identity: dict[str, Any] = {
         "model": cell.model,
-        "method": method,
+        "method": render_identity(method),
         "task": cell.task,
         "source": cell.source,
         "seed": cell.seed,
         "settings": settings,
-        "data": experiment.tasks[cell.task],
+        "data": render_identity(experiment.tasks[cell.task]),
         "options": task.options(),
     }
-    if method.chain:  # derived checkpoints depend on these too
-        identity["method_settings"] = [experiment.parallel, experiment.tlm, experiment.align]
-    added = keyed_when_set(
-        experiment.tasks[cell.task], experiment.training, method, *(identity.get("method_settings") or [])
-    )
-    if added:  # settings added after keys were first recorded, where set (see KEYED_WHEN_SET)
+    steps = [experiment.parallel, experiment.tlm, experiment.align] if method.chain else []
+    if steps:  # derived checkpoints depend on these too
+        identity["method_settings"] = [render_identity(config) for config in steps]
+    # the training config's added fields join every cell's key where set (as they did when first keyed)
+    added = keyed_when_set(experiment.tasks[cell.task], training, method, *steps)
+    if added:
         identity["added"] = added
-    return stable_hash(identity)
+    return identity
+
+
+def cell_key(experiment: Experiment, cell: Cell, task: Task | None = None) -> str:
+    """Identity of a cell's results: what it runs and every setting that can change its scores (a hash of
+    `cell_identity`). `task`: the cell's task, built already (else it is built here)."""
+    return stable_hash(cell_identity(experiment, task or build_task(experiment, cell.task), cell))

@@ -31,28 +31,65 @@ class Staleness:
         return [reason.replace("{n}", str(count)) for reason, count in self.rows.items()]
 
 
-def _changed_files(task: Task, cell: Cell, target: str, recorded: dict[str, str]) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class CellIdentity:
+    """A cell's identity, the way its stored rows are compared with it. The key (`grid.cells.cell_key`) names
+    the rows: what ran, with which settings. The model's content fingerprint, the checksums of the local data
+    files each target's rows read (the source's train/dev, the target's test) and the task's version say whether
+    those rows still hold; they are not part of the key (keys recorded before them hold, and a changed model,
+    file or version supersedes the rows instead of adding new ones beside them)."""
+
+    key: str
+    model_fingerprint: str
+    task_version: int
+    data: dict[str, dict[str, str]]  # target -> {spec: checksum} of its local files (Hub data is not hashed)
+
+
+def identity_now(key: str, cell: Cell, task: Task, fingerprint: str) -> CellIdentity:
+    """The cell's identity as its model, data and task are now (`fingerprint`: the model's content)."""
+    source = lookup(cell.source)
+    data = {}
+    for target in cell.targets:
+        specs = [*task.data_specs(source), *task.data_specs(source, lookup(target))]
+        local = [spec for spec in specs if not spec.is_hub and Path(spec.location).is_file()]  # missing: not compared
+        data[target] = {str(spec): file_checksum(Path(spec.location)) for spec in local}
+    return CellIdentity(key, fingerprint, task.metadata.version, data)
+
+
+def _changed_files(
+    task: Task, cell: Cell, target: str, recorded: dict[str, str], now: CellIdentity
+) -> list[tuple[str, str]]:
     """(kind, spec) of the cell's local data files (the source's train/dev, the target's test) whose checksum
     differs from the one a row recorded; files a row did not record are not compared."""
     source = lookup(cell.source)
     specs = [("training data", spec) for spec in task.data_specs(source)]
     specs += [("test data", spec) for spec in task.data_specs(source, lookup(target))]
+    current = now.data[target]
     return [
         (kind, str(spec))
         for kind, spec in specs
-        if not spec.is_hub and str(spec) in recorded and recorded[str(spec)] != file_checksum(Path(spec.location))
+        if str(spec) in current and str(spec) in recorded and recorded[str(spec)] != current[str(spec)]
     ]
 
 
 def stale_targets(
     cell: Cell, task: Task, stored: list[ResultRow], fingerprint: str, found: Staleness
 ) -> dict[str, str]:
-    """The cell's targets whose stored rows are stale, each with why (for the `superseded` table); adds the
-    reasons, with their rows, to `found`. `fingerprint` is the cell's model content now."""
+    """The cell's targets whose stored rows are stale (see `stale_against`); `fingerprint` is the cell's model
+    content now."""
+    key = stored[0].cell_key if stored else ""
+    return stale_against(identity_now(key, cell, task, fingerprint), cell, task, stored, found)
+
+
+def stale_against(
+    now: CellIdentity, cell: Cell, task: Task, stored: list[ResultRow], found: Staleness
+) -> dict[str, str]:
+    """The cell's targets whose stored rows no longer match its identity `now`, each with why (for the
+    `superseded` table); adds the reasons, with their rows, to `found`."""
     by_target: dict[str, list[ResultRow]] = {}
     for row in stored:
         by_target.setdefault(row.target, []).append(row)
-    version = task.metadata.version
+    version, fingerprint = now.task_version, now.model_fingerprint
     stale = {}
     for target, rows in by_target.items():
         if target not in cell.targets:
@@ -70,7 +107,7 @@ def stale_targets(
                 f"task version {old} -> {version}"
             )
         files = {name: digest for row in rows for name, digest in row.data_checksums.items()}
-        for kind, spec in _changed_files(task, cell, target, files):
+        for kind, spec in _changed_files(task, cell, target, files, now):
             where = f" ({target})" if kind == "test data" else ""
             reasons[f"{kind} {spec}{where} changed since its {{n}} rows were stored: recomputing"] = (
                 f"{kind} {spec} changed"

@@ -12,37 +12,44 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 import mbert_eval
-from mbert_eval.config.experiment import Experiment
+from mbert_eval.config.experiment import Experiment, MethodConfig
 from mbert_eval.data import file_checksum
 from mbert_eval.data.checksums import remember
 from mbert_eval.data.hub import hub_fingerprint
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
-from mbert_eval.grid.cells import Cell, fine_tune_settings, method_of
+from mbert_eval.grid.cells import Cell
 from mbert_eval.languages import lookup
 from mbert_eval.methods import MethodContext, prepare_encoder
 from mbert_eval.models.encoders import pick_device
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.threads import use_threads
 from mbert_eval.store.results import ResultRow
-from mbert_eval.tasks import build_task
-from mbert_eval.training.loop import seed_everything
+from mbert_eval.tasks.base import Task
 
 
 @dataclass(frozen=True)
 class CellJob:
-    """Everything a worker needs to run one cell: picklable, no open handles."""
+    """Everything a worker needs to run one cell, as resolved once by the driver (`grid.resolve`): the task
+    object, the method config and the fine-tuning settings travel with it and are not rebuilt from the config.
+    `check_examples`: the test data's check against the training data is left to the worker (Hub data, which
+    validation does not fetch). Picklable, no open handles."""
 
     cell: Cell
     key: str
-    experiment: Experiment
+    experiment: Experiment  # what the method's steps read (tlm, align, parallel), the output folder, the device
+    task: Task
+    method: MethodConfig
+    settings: Any  # `grid.cells.fine_tune_settings`: what `Task.prepare` takes
     config_hash: str
     code_version: str
     library_versions: dict[str, str]
+    check_examples: bool = False
     superseding: dict[str, str] = field(default_factory=dict)  # target -> why its stored rows are stale
     known_hashes: dict[tuple[str, int, int], str] = field(default_factory=dict)  # file checksums already known
 
@@ -92,27 +99,27 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     Target data is read before fine-tuning so that a bad file fails fast, before hours of work. torch uses
     the experiment's `threads` (see `mbert_eval.models.threads`), recorded in each row's `extra`.
     """
-    cell, experiment = job.cell, job.experiment
+    cell, experiment, task = job.cell, job.experiment, job.task
     threads = use_threads(experiment.threads)
-    task = build_task(experiment, cell.task)
     source = lookup(cell.source)
     targets = [lookup(code) for code in cell.targets]
     device = pick_device(experiment.device)
     train, dev = task.source_examples(source)
     target_examples = {t.code: task.target_examples(t) for t in targets}
-    for examples in target_examples.values():
+    for examples in target_examples.values() if job.check_examples else ():
         problem = task.examples_problem(train, examples)
         if problem:
             raise UserError(problem)
     remember(job.known_hashes)
     fingerprint = model_fingerprint(cell.model)  # the content about to be loaded
     started = time.perf_counter()
-    seed_everything(cell.seed)  # and again before the head: its start depends on the seed alone
+    # no seeding here: each derived-checkpoint step seeds itself from the cell's seed, and `Task.prepare` seeds
+    # once before drawing the head (tasks without training draw nothing)
     context = MethodContext(
         experiment, cell.source, cell.seed, experiment.output_dir / "checkpoints", experiment.device
     )
-    model_spec = prepare_encoder(cell.model, method_of(experiment, cell.method), context)
-    prepared = task.prepare(model_spec, train, dev, fine_tune_settings(experiment, task, cell), device)
+    model_spec = prepare_encoder(cell.model, job.method, context)
+    prepared = task.prepare(model_spec, train, dev, job.settings, device)
     train_time = time.perf_counter() - started
     source_sums = _checksums(task.data_specs(source))
     rows = []

@@ -1,4 +1,4 @@
-"""Running a grid: validate, describe the run in the store (its config and reference method, its tasks' metric
+"""Running a grid: resolve it once (`grid.resolve`: validate, build each task, key each cell), describe the run in the store (its config and reference method, its tasks' metric
 roles), plan the cells (and targets) the store lacks or holds stale rows of, run them on an executor, write
 each cell's rows in one transaction as it finishes."""
 
@@ -14,17 +14,16 @@ from tqdm.auto import tqdm
 
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.data.checksums import current_hashes, remember
-from mbert_eval.errors import UserError
-from mbert_eval.grid.cells import Cell, cell_key, expand
+from mbert_eval.grid.cells import Cell
 from mbert_eval.grid.executors.local import Executor
-from mbert_eval.grid.freshness import Staleness, stale_targets
+from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.job import CellJob, code_version, library_versions
-from mbert_eval.grid.validation import validate
+from mbert_eval.grid.resolve import ResolvedGrid, resolve
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
 from mbert_eval.store.locks import held_lock
 from mbert_eval.store.results import MetricRole, ResultStore, StoredConfig
-from mbert_eval.tasks import build_task, get_task
+from mbert_eval.tasks import get_task
 
 
 @dataclass(frozen=True)
@@ -68,30 +67,49 @@ def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
     return roles
 
 
-def plan(experiment: Experiment, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
+def plan(grid: ResolvedGrid | Experiment, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
     """The jobs still to run (each restricted to its missing targets and those whose stored rows are stale:
     their model, data files or task version changed since, see `freshness`) and the count skipped. Says on
     stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
-    store) are taken as known, so unchanged files are not hashed again."""
+    store) are taken as known, so unchanged files are not hashed again. An experiment is resolved first (and
+    refused if it has problems)."""
+    if isinstance(grid, Experiment):
+        grid = resolve(grid)
+        grid.refuse()
+    experiment = grid.experiment
     config_hash, version, libraries = experiment.config_hash(), code_version(), library_versions()
     remember(store.file_hashes())
-    tasks = {name: build_task(experiment, name) for name in experiment.tasks}
     fingerprints: dict[str, str] = {}
     found = Staleness()
     jobs, skipped = [], 0
-    for cell in expand(experiment):
-        key = cell_key(experiment, cell)
+    for resolved in grid.cells:
+        cell, key, task = resolved.cell, resolved.key, grid.tasks[resolved.cell.task]
         stored = [] if overwrite else store.rows(cell_key=key)
         if cell.model not in fingerprints:
             fingerprints[cell.model] = model_fingerprint(cell.model)
-        stale = stale_targets(cell, tasks[cell.task], stored, fingerprints[cell.model], found)
+        identity = identity_now(key, cell, task, fingerprints[cell.model])  # key + model, data, task version
+        stale = stale_against(identity, cell, task, stored, found)
         done = {row.target for row in stored} - set(stale)
         missing = tuple(t for t in cell.targets if t not in done)
         if not missing:
             skipped += 1
             continue
         cell = Cell(cell.model, cell.method, cell.task, cell.source, cell.seed, missing)
-        jobs.append(CellJob(cell, key, experiment, config_hash, version, libraries, stale))
+        jobs.append(
+            CellJob(
+                cell,
+                key,
+                experiment,
+                task,
+                resolved.method,
+                resolved.settings,
+                config_hash,
+                version,
+                libraries,
+                check_examples=cell.task not in grid.examples_checked,
+                superseding=stale,
+            )
+        )
     for line in found.lines():
         print(line, file=sys.stderr)
     known = current_hashes()
@@ -105,20 +123,27 @@ def run_experiment(
     executor: Executor | None = None,
     problems: Iterable[str] = (),
 ) -> RunSummary:
-    """Validate, then run every missing cell, writing each to the store as it finishes. The store's lock is held
-    throughout: a second run on the same store stops at once and says who holds it (two runs would compute
-    every cell twice). Temporary folders of killed runs are removed from the checkpoints folder."""
-    problems = validate(experiment, list(problems))
-    if problems:
-        more = f" (and {len(problems) - 1} more; see `mbert-eval validate`)" if len(problems) > 1 else ""
-        raise UserError(f"{problems[0]}{more}")
+    """Resolve the experiment (refusing its problems, as `mbert-eval validate` reports them), then run it
+    (`run_resolved`)."""
+    grid = resolve(experiment, list(problems))
+    grid.refuse()
+    return run_resolved(grid, overwrite, executor)
+
+
+def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor | None = None) -> RunSummary:
+    """Run every missing cell of a resolved grid without problems, writing each to the store as it finishes.
+    The store's lock is held throughout: a second run on the same store stops at once and says who holds it
+    (two runs would compute every cell twice). Temporary folders of killed runs are removed from the
+    checkpoints folder."""
+    grid.refuse()
+    experiment = grid.experiment
     store = ResultStore(experiment.store_path)
     lock = experiment.store_path.with_name(f"{experiment.store_path.name}.lock")
     with held_lock(lock, f"results store {experiment.store_path} is in use by another run", config=experiment.name):
         remove_stale(experiment.output_dir / "checkpoints")
         store.write_config(stored_config(experiment))
         store.write_metric_roles(metric_roles(experiment.tasks))
-        jobs, skipped = plan(experiment, store, overwrite)
+        jobs, skipped = plan(grid, store, overwrite)
         if executor is None:
             from mbert_eval.grid.executors import executor_from_experiment
 

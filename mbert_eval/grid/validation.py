@@ -23,7 +23,6 @@ from mbert_eval.models.encoders import (
     model_max_length,
     pick_device,
 )
-from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
 from mbert_eval.training.batches import BATCHINGS
 from mbert_eval.training.loop import WORD_EMBEDDINGS
@@ -42,9 +41,12 @@ def _languages(codes: list[str], key: str, problems: list[str]) -> list[Language
     return found
 
 
-def validate(experiment: Experiment, problems: list[str] | None = None, check_files: bool = True) -> list[str]:
-    """All problems of an experiment (starting from those found while reading it)."""
-    problems = list(problems or [])
+def check_experiment(
+    experiment: Experiment, tasks: dict[str, Task | UserError], problems: list[str], check_files: bool = True
+) -> set[str]:
+    """Add every problem of the experiment to `problems`; `tasks` are its tasks as built once (or the error
+    building one raised). Returns the tasks whose test data was checked against their training data here."""
+    checked = set()
     if not experiment.models:
         problems.append("models: no model given")
     for index, model in enumerate(experiment.models):
@@ -68,11 +70,9 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
         problems.append(f"ray.num_gpus: more than one GPU per cell must be a whole number, got {ray.num_gpus}")
     _check_training(experiment, problems)
     _check_run(experiment, problems)
-    for name in experiment.tasks:
-        try:
-            task = build_task(experiment, name)
-        except UserError as err:
-            problems.append(f"tasks.{name}: {err}")
+    for name, task in tasks.items():
+        if isinstance(task, UserError):
+            problems.append(f"tasks.{name}: {task}")
             continue
         own = experiment.tasks[name].targets
         task_targets = _languages(own, f"tasks.{name}.targets", problems) if own else targets
@@ -87,22 +87,24 @@ def validate(experiment: Experiment, problems: list[str] | None = None, check_fi
             before = len(problems)
             _check_task_files(name, task, sources, task_targets, problems)
             if len(problems) == before:
-                _check_examples(name, task, sources, task_targets, problems)
+                if _check_examples(name, task, sources, task_targets, problems):
+                    checked.add(name)
                 _check_leakage(name, task, sources, task_targets, problems)
-    return problems
+    return checked
 
 
 def _check_examples(
     name: str, task: Task, sources: list[Language], targets: list[Language], problems: list[str]
-) -> None:
+) -> bool:
     """The task's own check of test data against training data (`Task.examples_problem`), for tasks that have
-    one: their local files are read, as the run would read them before fine-tuning (Hub data is not fetched)."""
+    one: their local files are read, before any cell runs. Hub data is not fetched here: False says the check
+    was left to the worker (`grid.job.run_cell`), which reads the data anyway."""
     if type(task).examples_problem is Task.examples_problem or not task.needs_training:
-        return
+        return True
     try:
         specs = [task.spec("train", s) for s in sources] + [task.spec("test", t) for t in targets]
         if any(spec.is_hub for spec in specs):
-            return
+            return False
         for source in sources:
             train, _ = task.source_examples(source)
             for target in targets:
@@ -111,6 +113,7 @@ def _check_examples(
                     problems.append(f"tasks.{name}: {problem}")
     except UserError as err:
         problems.append(f"tasks.{name}: {err}")
+    return True
 
 
 def _check_leakage(

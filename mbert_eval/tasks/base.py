@@ -80,7 +80,10 @@ class Task(ABC):
             value = value.get(language.code)
         if value is None:
             raise UserError(f"no '{key}' data given for language {language.code}")
-        return DataSpec.parse(value, language, self.base_dir)
+        parsed = self.__dict__.setdefault("_parsed_specs", {})  # parsed once per task object (a run builds one)
+        if (value, language.code) not in parsed:
+            parsed[value, language.code] = DataSpec.parse(value, language, self.base_dir)
+        return parsed[value, language.code]
 
     def read_file(self, path: Path) -> list:
         """Examples from a local file (each task family overrides it)."""

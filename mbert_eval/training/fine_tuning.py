@@ -3,12 +3,9 @@ the cell's seed, side by side rather than copied field by field into a second re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from mbert_eval.config.experiment import MethodConfig, TrainingConfig
-
-# the training fields that came before the seed in the record cell keys were first recorded with
-_KEYED_BEFORE_SEED = 8
 
 
 @dataclass(frozen=True)
@@ -24,16 +21,3 @@ class FineTuning:
     def __post_init__(self) -> None:
         if self.training.epochs is None:
             raise ValueError("FineTuning needs the epoch count resolved (training.epochs is None)")
-
-    def __repr__(self) -> str:
-        """The text cell keys hash, as they recorded it (tests/store/test_compat.py): the training config's
-        keyed fields with the seed and the options that keys held from the start after `eval_batch_size`.
-        Fields added later (`repr=False`, `KEYED_WHEN_SET`) join keys through `keyed_when_set` instead."""
-        training = [(item.name, getattr(self.training, item.name)) for item in fields(self.training) if item.repr]
-        options = [
-            (item.name, getattr(self.method, item.name))
-            for item in fields(self.method)
-            if item.repr and item.name not in ("name", "chain")
-        ]
-        shown = [*training[:_KEYED_BEFORE_SEED], ("seed", self.seed), *options, *training[_KEYED_BEFORE_SEED:]]
-        return f"FineTuneSettings({', '.join(f'{name}={value!r}' for name, value in shown)})"

@@ -98,7 +98,7 @@ def test_method_forms():
 
 
 def test_baseline_must_name_a_method_of_the_grid(tmp_path):
-    from mbert_eval.grid.validation import validate
+    from mbert_eval.grid.resolve import validate
 
     path = tmp_path / "exp.yaml"
     path.write_text("models: m\ntasks: [xnli]\ntargets: [de]\nmethods: [baseline, freeze3]\nbaseline: freeze4\n")

@@ -248,7 +248,7 @@ def test_load_failures_become_one_line_user_errors(
 
 def test_validate_refuses_a_bare_hub_id_in_a_config(tmp_path) -> None:
     from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.validation import validate
+    from mbert_eval.grid.resolve import validate
     from tests.helpers import write_config
 
     config = write_config(

@@ -146,7 +146,7 @@ def test_a_tiny_model_learns_the_synthetic_qa_far_above_random_spans(tmp_path):
 
 
 def test_validate_refuses_an_mlqa_target_its_normalization_does_not_know(tmp_path):
-    from mbert_eval.grid.validation import validate
+    from mbert_eval.grid.resolve import validate
 
     config = write_config(
         tmp_path / "mlqa.yaml",

@@ -67,7 +67,7 @@ def test_a_store_written_by_a_run_holds_its_config_and_metric_roles(grid_config)
 
 
 def test_a_field_added_later_joins_the_key_only_when_set():
-    """Fields added after the keys were recorded (`KEYED_WHEN_SET`) leave every recorded key as it was at their
+    """Fields added after the keys were recorded (declared `keyed_when_set`) leave every recorded key as it was at their
     default, and change the key of the cells they affect once set."""
     experiment, _ = load_experiment(FIXTURES / "cell-keys-grid.yaml")
     cell = next(c for c in expand(experiment) if c.task == "pos")
@@ -77,3 +77,71 @@ def test_a_field_added_later_joins_the_key_only_when_set():
     experiment.training.eval_max_length = None
     experiment.tasks["pos"].allow_overlap = True  # a permission, not a setting that changes scores
     assert cell_key(experiment, cell) == before
+
+
+def _with_new_field(config, record_of=None):
+    """`config` as an instance of a subclass of its class with one NEW field (`new_setting: int = 0`), declared
+    as joining the key only when set (`keyed_when_set`), the way a field added to the class itself is."""
+    import dataclasses
+
+    from mbert_eval.config.experiment import declare_identity
+
+    base = type(config).IDENTITY
+    subclass = dataclasses.make_dataclass(
+        type(config).__name__, [("new_setting", int, dataclasses.field(default=0))], bases=(type(config),)
+    )
+    declare_identity(
+        base.record,
+        base.fields,
+        given=base.given,
+        keyed_when_set=(*base.keyed_when_set, "new_setting"),
+        outside=base.outside,
+    )(subclass)
+    values = {item.name: getattr(config, item.name) for item in dataclasses.fields(config)}
+    return subclass(**values)
+
+
+def test_a_new_field_with_a_default_keeps_every_recorded_key_and_joins_once_set():
+    """A new field with a default on TaskConfig, MethodConfig and TrainingConfig: all 80 recorded keys hold at
+    its default; set away from it, exactly the cells it affects get new keys (a task's, a method's, every
+    cell for the training config, whose fields added later key every cell)."""
+    experiment, _ = load_experiment(FIXTURES / "cell-keys-grid.yaml")
+    recorded = json.loads((FIXTURES / "cell-keys.json").read_text(encoding="utf-8"))
+    experiment.tasks = {name: _with_new_field(config) for name, config in experiment.tasks.items()}
+    experiment.methods = [_with_new_field(method) for method in experiment.methods]
+    experiment.training = _with_new_field(experiment.training)
+    assert all(hasattr(config, "new_setting") for config in [*experiment.tasks.values(), *experiment.methods])
+
+    def keys():
+        return {
+            f"{c.model}|{c.method}|{c.task}|{c.source}|{c.seed}": cell_key(experiment, c) for c in expand(experiment)
+        }
+
+    assert keys() == recorded
+    for owner, changed in (
+        (experiment.tasks["pos"], lambda name: "|pos|" in name),
+        (experiment.methods[1], lambda name: "|freeze3|" in name),
+        (experiment.training, lambda name: True),
+    ):
+        owner.new_setting = 5
+        now = keys()
+        assert {name for name in now if now[name] != recorded[name]} == {name for name in recorded if changed(name)}
+        owner.new_setting = 0
+        assert keys() == recorded
+
+
+def test_a_field_nobody_declared_is_refused_when_its_class_is_defined():
+    """Identity is declared, not read off a repr: a field that is neither identity, keyed when set, nor outside
+    identity is a TypeError at once."""
+    import dataclasses
+
+    import pytest
+
+    from mbert_eval.config.experiment import MethodConfig, declare_identity
+
+    subclass = dataclasses.make_dataclass("MethodConfig", [("new_setting", int, 0)], bases=(MethodConfig,))
+    base = MethodConfig.IDENTITY
+    with pytest.raises(TypeError, match=r"undeclared: \['new_setting'\]"):
+        declare_identity(base.record, base.fields)(subclass)
+    declare_identity(base.record, base.fields, outside=("new_setting",))(subclass)
+    assert subclass.IDENTITY.render(subclass(new_setting=3)) == base.render(MethodConfig())

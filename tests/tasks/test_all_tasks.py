@@ -13,7 +13,7 @@ from mbert_eval.cli import main
 from mbert_eval.config.experiment import Experiment, TaskConfig
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.grid.executors import EXECUTORS
-from mbert_eval.grid.validation import validate
+from mbert_eval.grid.resolve import validate
 from mbert_eval.metrics import METRICS
 from mbert_eval.tasks import TASKS, get_task, option_keys
 

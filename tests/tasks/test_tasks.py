@@ -161,7 +161,7 @@ def test_pos_stores_xtremes_seqeval_f1_beside_accuracy():
 
 
 def test_task_options_are_checked(tmp_path, small_family, tiny_model):
-    from mbert_eval.grid.validation import validate
+    from mbert_eval.grid.resolve import validate
 
     raw = family_experiment(small_family, tiny_model)
     raw["tasks"]["pos"]["label_subword"] = "last"

@@ -1,0 +1,89 @@
+"""An experiment resolved once: its task objects (each built once), its cells with their keys, identities, method
+configs and fine-tuning settings, and every problem found. `mbert-eval validate` reports the problems, `run`
+refuses them (the same list: validate = run) and executes the cells; nothing is parsed or built again per cell,
+and a worker receives the resolved task in its `CellJob`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mbert_eval.config.experiment import Experiment, MethodConfig, stable_hash
+from mbert_eval.errors import UserError
+from mbert_eval.grid.cells import Cell, cell_identity, expand, fine_tune_settings, method_of
+from mbert_eval.grid.validation import check_experiment
+from mbert_eval.tasks import build_task
+from mbert_eval.tasks.base import Task
+
+
+@dataclass(frozen=True)
+class ResolvedCell:
+    """One cell as resolved: its key (a hash of `identity`), its method config and its fine-tuning settings
+    (`grid.cells.fine_tune_settings`: what `Task.prepare` takes, opaque here)."""
+
+    cell: Cell
+    key: str
+    identity: dict[str, Any]
+    method: MethodConfig
+    settings: Any
+
+
+@dataclass
+class ResolvedGrid:
+    """An experiment resolved once (see the module docstring). `cells` is empty when there are problems.
+    `examples_checked`: the tasks whose test data the resolution checked against their training data
+    (`Task.examples_problem`, local files); a worker checks the others' (Hub data) after reading them."""
+
+    experiment: Experiment
+    tasks: dict[str, Task]
+    cells: list[ResolvedCell]
+    problems: list[str]
+    examples_checked: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def evaluations(self) -> int:
+        """Target evaluations over all cells."""
+        return sum(len(resolved.cell.targets) for resolved in self.cells)
+
+    def refuse(self) -> None:
+        """A UserError naming the first problem (and how many more), as `run` refuses a grid; nothing if none."""
+        if self.problems:
+            more = f" (and {len(self.problems) - 1} more; see `mbert-eval validate`)" if len(self.problems) > 1 else ""
+            raise UserError(f"{self.problems[0]}{more}")
+
+
+def build_tasks(experiment: Experiment) -> dict[str, Task | UserError]:
+    """Each task of the config built once, or the UserError that building it raised."""
+    built: dict[str, Task | UserError] = {}
+    for name in experiment.tasks:
+        try:
+            built[name] = build_task(experiment, name)
+        except UserError as err:
+            built[name] = err
+    return built
+
+
+def resolve_cell(experiment: Experiment, task: Task, cell: Cell) -> ResolvedCell:
+    """A cell's key, identity, method and settings, from its built task."""
+    identity = cell_identity(experiment, task, cell)
+    method = method_of(experiment, cell.method)
+    return ResolvedCell(cell, stable_hash(identity), identity, method, fine_tune_settings(experiment, task, cell))
+
+
+def resolve(
+    experiment: Experiment, problems: list[str] | tuple[str, ...] = (), check_files: bool = True
+) -> ResolvedGrid:
+    """Check the experiment (starting from the problems found while reading it) and resolve its cells; with
+    `check_files`, data files and Hub names are checked as well (see `grid.validation`)."""
+    found = list(problems)
+    built = build_tasks(experiment)
+    checked = check_experiment(experiment, built, found, check_files)
+    tasks = {name: task for name, task in built.items() if isinstance(task, Task)}
+    cells = [] if found else [resolve_cell(experiment, tasks[cell.task], cell) for cell in expand(experiment)]
+    return ResolvedGrid(experiment, tasks, cells, found, frozenset(checked))
+
+
+def validate(experiment: Experiment, problems: list[str] | None = None, check_files: bool = True) -> list[str]:
+    """All problems of an experiment (starting from those found while reading it): those of its resolution,
+    which `run` refuses (validate = run)."""
+    return resolve(experiment, problems or [], check_files).problems

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -31,6 +30,7 @@ from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.threads import use_threads
 from mbert_eval.store.results import ResultRow
 from mbert_eval.tasks.base import Task
+from mbert_eval.training.fine_tuning import FineTuning
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class CellJob:
     experiment: Experiment  # what the method's steps read (tlm, align, parallel), the output folder, the device
     task: Task
     method: MethodConfig
-    settings: Any  # `grid.cells.fine_tune_settings`: what `Task.prepare` takes
+    settings: FineTuning  # what `Task.prepare` takes (`grid.cells.fine_tune_settings`)
     config_hash: str
     code_version: str
     library_versions: dict[str, str]

@@ -14,18 +14,19 @@ from mbert_eval.grid.cells import Cell, cell_identity, expand, fine_tune_setting
 from mbert_eval.grid.validation import check_experiment
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
+from mbert_eval.training.fine_tuning import FineTuning
 
 
 @dataclass(frozen=True)
 class ResolvedCell:
     """One cell as resolved: its key (a hash of `identity`), its method config and its fine-tuning settings
-    (`grid.cells.fine_tune_settings`: what `Task.prepare` takes, opaque here)."""
+    (`grid.cells.fine_tune_settings`: what `Task.prepare` takes)."""
 
     cell: Cell
     key: str
     identity: dict[str, Any]
     method: MethodConfig
-    settings: Any
+    settings: FineTuning
 
 
 @dataclass

@@ -52,8 +52,8 @@ def run_job(
 
 def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor: Any) -> RunRecord:
     from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.cells import cell_key, expand
-    from mbert_eval.grid.run import run_experiment, stored_config
+    from mbert_eval.grid.resolve import resolve
+    from mbert_eval.grid.run import run_resolved, stored_config
     from mbert_eval.report import write_report
     from mbert_eval.report.roles import main_metrics
     from mbert_eval.store.results import ResultStore
@@ -67,9 +67,10 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
     unknown = sorted(set(job.thresholds) - set(experiment.tasks))
     if unknown:
         raise UserError(f"job '{job.name}': thresholds name tasks the experiment lacks: {', '.join(unknown)}")
-    summary = run_experiment(experiment, executor=executor, problems=problems)
+    grid = resolve(experiment, problems)
+    summary = run_resolved(grid, executor=executor)
     store = ResultStore(experiment.store_path)
-    cells = {cell_key(experiment, cell): cell for cell in expand(experiment)}
+    cells = {resolved.key: resolved.cell for resolved in grid.cells}
     rows = [r for r in store.rows() if r.cell_key in cells and r.target in cells[r.cell_key].targets]
     snapshot = take_snapshot(rows, groups, main_metrics(((r.task, r.metric) for r in rows), store.metric_roles()))
     previous = history.previous(job.name, run_id)

@@ -19,6 +19,13 @@ from mbert_eval.paths import anchor
 KEYED_WHEN_SET = {"keyed_when_set": True}
 
 
+# The values of TrainingConfig's choice keys, declared here so that `validate` checks them without importing the
+# training code (torch); training/batches.py, loop.py and optim.py implement them and import these.
+BATCHINGS = ("random", "megabatch", "sorted")
+WORD_EMBEDDINGS = ("train", "freeze")
+LR_SCHEDULES = ("linear", "constant")
+
+
 @dataclass
 class TrainingConfig:
     """Fine-tuning hyperparameters; the defaults are XTREME's (Hu et al. 2020)."""

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from mbert_eval.config.experiment import WORD_EMBEDDINGS  # noqa: F401  (declared beside TrainingConfig)
 from mbert_eval.models.encoders import autocast
 from mbert_eval.training.batches import (
     Features,
@@ -60,9 +61,6 @@ class FineTuneSettings:
     activation_checkpointing: bool = field(default=False, repr=False)
     # the window fine-tuned tasks are evaluated at (None: max_length, as XTREME); keyed through TrainingConfig
     eval_max_length: int | None = field(default=None, repr=False)
-
-
-WORD_EMBEDDINGS = ("train", "freeze")
 
 
 def seed_everything(seed: int) -> None:

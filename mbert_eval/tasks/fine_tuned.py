@@ -3,33 +3,26 @@
 Dev and test examples are encoded at the training window (`training.max_length`, 128 by default), as XTREME
 (Hu et al. 2020) evaluates tagging and pair classification at `max_seq_length`; `training.eval_max_length` sets
 another window (e.g. 512, so that no word of a long sentence is cut), within the model's position table.
+
+The training code (torch, transformers) is imported inside `prepare`, `evaluate` and `eval_window`: the task
+classes are built by `validate` and named by `ls`, which import no torch (issue 21, "Start fast").
 """
 
 from __future__ import annotations
 
 import sys
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import torch
 from tqdm.auto import tqdm
 
-from mbert_eval.models.encoders import (
-    Head,
-    freeze_lower_layers,
-    load_model,
-    load_tokenizer,
-    window_length,
-)
+from mbert_eval.models.specs import Head
 from mbert_eval.tasks.base import Prepared, Task
-from mbert_eval.training.batches import Features
-from mbert_eval.training.frozen_cache import FrozenPrefixCache
-from mbert_eval.training.loop import (
-    FineTuneSettings,
-    fine_tune,
-    predict,
-    seed_everything,
-)
-from mbert_eval.training.scalar_mix import ScalarMixClassifier
+from mbert_eval.training.features import Features
+
+if TYPE_CHECKING:
+    import torch
+
+    from mbert_eval.training.loop import FineTuneSettings
 
 
 class FineTunedTask(Task):
@@ -58,6 +51,11 @@ class FineTunedTask(Task):
     ) -> Prepared:
         """Fine-tune on `train`, keeping the epoch with the best `dev` main metric (XTREME). The new head is drawn
         from the cell's seed alone, so every method starts from the baseline's head for that seed."""
+        from mbert_eval.models.encoders import freeze_lower_layers, load_model, load_tokenizer
+        from mbert_eval.training.frozen_cache import FrozenPrefixCache
+        from mbert_eval.training.loop import fine_tune, predict, seed_everything
+        from mbert_eval.training.scalar_mix import ScalarMixClassifier
+
         tokenizer = load_tokenizer(model_spec)
         labels = self.label_set(train)
         label_ids = {label: i for i, label in enumerate(labels)}
@@ -93,6 +91,8 @@ class FineTunedTask(Task):
 
     def evaluate(self, prepared: Prepared, examples: list, device: torch.device) -> dict[str, float]:
         """Predict every example of one target language, encoded at the window `prepare` chose, and score it."""
+        from mbert_eval.training.loop import predict
+
         label_ids = {label: i for i, label in enumerate(prepared.labels)}
         window = prepared.log["eval_window"]
         features = self.encode(examples, prepared.tokenizer, label_ids, window)
@@ -105,6 +105,8 @@ class FineTunedTask(Task):
 def eval_window(model: torch.nn.Module, settings: FineTuneSettings) -> int:
     """The window dev and test examples are encoded at: `eval_max_length`, else the training `max_length`
     (XTREME's `max_seq_length` for training and evaluation alike), at most the model's position table."""
+    from mbert_eval.models.encoders import window_length
+
     return window_length(model, settings.eval_max_length or settings.max_length)
 
 

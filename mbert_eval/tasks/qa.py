@@ -13,22 +13,14 @@ shared by training and evaluation.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import ClassVar
-
-import torch
-from transformers.modeling_outputs import QuestionAnsweringModelOutput
+from typing import TYPE_CHECKING, ClassVar
 
 from mbert_eval.data import QAExample, read_hub_squad, read_squad
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language, lookup
 from mbert_eval.metrics.squad import MLQA_LANGUAGES, qa_scores
-from mbert_eval.models.encoders import (
-    freeze_lower_layers,
-    load_model,
-    load_tokenizer,
-    position_limit,
-)
+from mbert_eval.models.specs import position_limit
 from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.qa_windows import (
@@ -37,10 +29,12 @@ from mbert_eval.tasks.qa_windows import (
     encode_windows,
     predict_spans,
 )
-from mbert_eval.training.batches import SPAN_LABELS
-from mbert_eval.training.frozen_cache import FrozenPrefixCache
-from mbert_eval.training.loop import FineTuneSettings, fine_tune, seed_everything
-from mbert_eval.training.scalar_mix import ScalarMixClassifier
+from mbert_eval.training.features import SPAN_LABELS
+
+if TYPE_CHECKING:  # the training code (torch) is imported in `prepare`: naming or checking the task needs none
+    import torch
+
+    from mbert_eval.training.loop import FineTuneSettings
 
 DEFAULT_LANGUAGE = "en"  # of examples that come without one (SQuAD-format data is English unless a cell says so)
 SCORE_DESCRIPTIONS = {
@@ -58,42 +52,6 @@ class QAExamples(list):
     def __init__(self, examples: list[QAExample], language: str) -> None:
         super().__init__(examples)
         self.language = language
-
-
-class SpanMix(torch.nn.Module):
-    """Start and end logits over a scalar mix of all layers (Peters et al. 2018): the `mix` method's QA head."""
-
-    def __init__(self, encoder: torch.nn.Module) -> None:
-        super().__init__()
-        self.mix = ScalarMixClassifier(encoder, "token", 2)
-        self.config = encoder.config
-
-    @property
-    def base_model(self) -> torch.nn.Module:
-        return self.mix.encoder
-
-    def layer_weights(self) -> list[float]:
-        """The learned softmax weights, layer 0 (embeddings) first."""
-        return self.mix.layer_weights()
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        start_positions: torch.Tensor | None = None,
-        end_positions: torch.Tensor | None = None,
-    ) -> QuestionAnsweringModelOutput:
-        """Start and end logits; with positions, the loss of transformers' span heads (the mean of the start and
-        end cross-entropies)."""
-        start, end = self.mix(input_ids, attention_mask, token_type_ids).logits.unbind(-1)
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = (
-                torch.nn.functional.cross_entropy(start, start_positions)
-                + torch.nn.functional.cross_entropy(end, end_positions)
-            ) / 2
-        return QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end)
 
 
 class QATask(Task):
@@ -136,6 +94,11 @@ class QATask(Task):
     ) -> Prepared:
         """Fine-tune a span head on `train`'s windows, keeping the epoch with the best `dev` F1 (XTREME); the
         head is drawn from the cell's seed alone, as `FineTunedTask` draws its heads."""
+        from mbert_eval.models.encoders import freeze_lower_layers, load_model, load_tokenizer
+        from mbert_eval.training.frozen_cache import FrozenPrefixCache
+        from mbert_eval.training.loop import fine_tune, seed_everything
+        from mbert_eval.training.scalar_mix import SpanMix
+
         tokenizer = load_tokenizer(model_spec)
         seed_everything(settings.seed)
         model = SpanMix(load_model(model_spec)) if settings.layer_mix else load_model(model_spec, "span")

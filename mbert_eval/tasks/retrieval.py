@@ -9,19 +9,17 @@ the layer its main number was taken at (`extra.layer`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
-
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import ParallelPair, read_parallel
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
-from mbert_eval.metrics import retrieval_accuracy
-from mbert_eval.models.encoders import autocast, window_length
 from mbert_eval.tasks.base import Prepared, Task, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
-from mbert_eval.training.batches import length_sorted_batches
+
+if TYPE_CHECKING:  # torch is imported where embeddings are computed: naming the task needs none
+    import torch
 
 
 class RetrievalTask(Task):
@@ -65,6 +63,11 @@ class RetrievalTask(Task):
 
     def embed(self, prepared: Prepared, sentences: list[str], device: torch.device) -> torch.Tensor:
         """Mean-pooled hidden states of every layer: shape (layers + 1, sentences, hidden)."""
+        import torch
+
+        from mbert_eval.models.encoders import autocast, window_length
+        from mbert_eval.training.batches import length_sorted_batches
+
         window = window_length(prepared.model)
         encoded = prepared.tokenizer(sentences, truncation=True, max_length=window)["input_ids"]
         features = [{"input_ids": ids} for ids in encoded]
@@ -91,6 +94,8 @@ class RetrievalTask(Task):
 
     def evaluate(self, prepared: Prepared, examples: list[ParallelPair], device: torch.device) -> dict[str, float]:
         """Accuracy target→pivot and pivot→target at the chosen layer, and their mean per layer."""
+        from mbert_eval.metrics.retrieval import retrieval_accuracy
+
         targets = self.embed(prepared, [p.source for p in examples], device)
         pivots = self.embed(prepared, [p.target for p in examples], device)
         layer = pick_layer(self.layer, targets.shape[0] - 1, self.metadata.name)

@@ -4,12 +4,15 @@ the key that names its results in the store (everything that can change its scor
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from mbert_eval.config.experiment import Experiment, MethodConfig, keyed_when_set, stable_hash
 from mbert_eval.languages import lookup
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
-from mbert_eval.training.loop import FineTuneSettings
+
+if TYPE_CHECKING:  # the training loop (torch) is imported when settings are made: `validate` expands cells
+    from mbert_eval.training.loop import FineTuneSettings
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ def method_of(experiment: Experiment, name: str) -> MethodConfig:
 def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTuneSettings:
     """The cell's hyperparameters: the training config whole, its epochs resolved (task override, then
     training config, then the task default); the seed is the cell's, freezing and layer mixing the method's."""
+    from mbert_eval.training.loop import FineTuneSettings
+
     method = method_of(experiment, cell.method)
     given = (experiment.tasks[cell.task].epochs, experiment.training.epochs, task.metadata.epochs)
     epochs = next(count for count in given if count is not None)

@@ -21,6 +21,7 @@ from mbert_eval.models.specs import (  # noqa: F401  (re-exported: the model-spe
     OFFSET_POSITIONS,
     Head,
     _hub_message,
+    check_device,
     check_model_spec,
     content_free_ids,
     hub_model_problem,
@@ -116,16 +117,8 @@ def pick_device(requested: str = "auto") -> torch.device:
     a one-line UserError when it is not one or names a GPU this machine does not have."""
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(requested)
-    except RuntimeError:
-        raise UserError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:<index>") from None
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise UserError(
-            f"device {requested!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
-            "GPU(s); use auto or cpu"
-        )
-    return device
+    check_device(requested)
+    return torch.device(requested)
 
 
 def autocast(device: torch.device):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from mbert_eval.errors import UserError
 from mbert_eval.paths import is_local_path
 
 Head = Literal["token", "sequence", "span", "none"]
@@ -163,11 +164,19 @@ def model_max_length(spec: str) -> int | None:
 
 
 def check_device(requested: str) -> None:
-    """A one-line UserError when `requested` is not a device this machine has (see `encoders.pick_device`).
-    `auto` and `cpu` are always fine and need no torch (`auto` is resolved when a run starts); any other name
-    imports torch to ask it."""
+    """A one-line UserError when `requested` is not a torch device name (`cpu`, `cuda`, `cuda:1`, ...) or names a
+    GPU this machine does not have. `auto` and `cpu` are always fine and need no torch (`encoders.pick_device`
+    resolves `auto` when a run starts); any other name imports torch to ask it."""
     if requested in ("auto", "cpu"):
         return
-    from mbert_eval.models.encoders import pick_device
+    import torch
 
-    pick_device(requested)
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise UserError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:<index>") from None
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise UserError(
+            f"device {requested!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
+            "GPU(s); use auto or cpu"
+        )

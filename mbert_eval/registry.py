@@ -1,10 +1,14 @@
 """One kind of registry for everything a config names: tasks, method steps, executors and metrics
-(lm-evaluation-harness keeps one registry per kind the same way). `validate` and `mbert-eval ls` read them."""
+(lm-evaluation-harness keeps one registry per kind the same way). `validate` and `mbert-eval ls` read them.
+
+An entry may be registered lazily, as "module:attribute": its module is imported on the first `get`, so that
+naming, listing and checking names (`--help`, `ls`, `validate`) import no torch (issue 21, "Start fast")."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+import importlib
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from mbert_eval.errors import UserError
@@ -16,9 +20,12 @@ class Registry(Generic[Entry]):
     """Named entries of one kind (e.g. "task"), each with a one-line summary for `ls`; an unknown name is a
     one-line UserError with the closest names."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, describe: Callable[[Entry], str] | None = None) -> None:
+        """`describe` gives the summary of an entry registered without one (read off the entry once loaded)."""
         self.kind = kind
+        self._describe = describe
         self._entries: dict[str, tuple[Entry, str]] = {}
+        self._lazy: dict[str, str] = {}  # name -> "module:attribute", until the first `get`
 
     def register(self, name: str, entry: Entry, summary: str = "") -> Entry:
         """Add `entry` under `name` (a name is registered once)."""
@@ -27,10 +34,27 @@ class Registry(Generic[Entry]):
         self._entries[name] = (entry, summary)
         return entry
 
+    def register_lazy(self, name: str, target: str, summary: str = "") -> None:
+        """Add the entry `target` ("package.module:attribute") under `name`, imported on the first `get`; without
+        a summary, `summary` loads the entry and asks `describe`."""
+        if name in self._entries:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        module, _, attribute = target.partition(":")
+        if not module or not attribute:
+            raise ValueError(f"{self.kind} '{name}': lazy target {target!r} is not 'module:attribute'")
+        self._entries[name] = (None, summary)  # type: ignore[assignment]
+        self._lazy[name] = target
+
     def get(self, name: str) -> Entry:
-        """The entry called `name`, or a UserError that suggests the closest names."""
+        """The entry called `name` (its module imported now if it was registered lazily), or a UserError that
+        suggests the closest names."""
         if name not in self._entries:
             raise UserError(self.unknown(name))
+        if name in self._lazy:
+            module, _, attribute = self._lazy[name].partition(":")
+            entry = getattr(importlib.import_module(module), attribute)
+            self._entries[name] = (entry, self._entries[name][1])
+            del self._lazy[name]
         return self._entries[name][0]
 
     def unknown(self, name: str, extra: tuple[str, ...] = ()) -> str:
@@ -41,8 +65,11 @@ class Registry(Generic[Entry]):
         return f"unknown {self.kind} '{name}'{hint} (known: {', '.join(sorted(known))})"
 
     def summary(self, name: str) -> str:
-        """The one-line summary an entry was registered with."""
-        return self._entries[name][1]
+        """The one-line summary an entry was registered with (or, without one, `describe` of the entry)."""
+        summary = self._entries[name][1]
+        if not summary and self._describe is not None:
+            return self._describe(self.get(name))
+        return summary
 
     def names(self) -> list[str]:
         """Every registered name, sorted."""

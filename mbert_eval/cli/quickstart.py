@@ -3,24 +3,27 @@
 
 Everything is cached: the family and the pretrained model are reused when their configs match, and
 the store skips finished cells, so a second run only rewrites the report.
+
+The run machinery (torch, transformers) is imported inside the functions that run: `mbert-eval --help` imports
+this module (issue 21, "Start fast").
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import yaml
 
 from mbert_eval.cli.group import THREADS_OPTION
-from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
-from mbert_eval.grid.run import RunSummary, run_experiment, stored_config
 from mbert_eval.models.threads import use_threads
-from mbert_eval.pretraining.loop import PretrainConfig, pretrain
-from mbert_eval.report import write_report
-from mbert_eval.store.results import ResultStore
-from mbert_eval.synthetic.family import SynthConfig, generate_family
+from mbert_eval.synthetic.family import SynthConfig
+
+if TYPE_CHECKING:
+    from mbert_eval.grid.run import RunSummary
+    from mbert_eval.store.results import ResultStore
 
 FAMILY = SynthConfig(n_languages=4, seed=0)
 # MLM on each language's text and translation LM on the family's parallel text, batch by batch (Conneau & Lample
@@ -74,6 +77,13 @@ def quickstart_config(family_dir: Path, model_dir: Path, codes: list[str]) -> di
 def run_quickstart(out: Path, report: Path, threads: int | None = None) -> tuple[RunSummary, Path]:
     """Run (or resume) the quickstart in `out` and write the results page to `report`; return what the run did
     and the page's path. `threads`: torch's CPU threads (None: `mbert_eval.models.threads`' default)."""
+    from mbert_eval.config.loading import load_experiment
+    from mbert_eval.grid.run import run_experiment, stored_config
+    from mbert_eval.pretraining.loop import PretrainConfig, pretrain
+    from mbert_eval.report import write_report
+    from mbert_eval.store.results import ResultStore
+    from mbert_eval.synthetic.family import generate_family
+
     use_threads(threads)
     out = out.resolve()
     family = generate_family(out / "synth", FAMILY)
@@ -172,6 +182,11 @@ def run_real_quickstart(
     data: Path, model: Path, out: Path, report: Path, threads: int | None = None
 ) -> tuple[RunSummary, Path]:
     """Run (or resume) the real-data quickstart: its config is written to `out` and run there with `threads`."""
+    from mbert_eval.config.loading import load_experiment
+    from mbert_eval.grid.run import run_experiment, stored_config
+    from mbert_eval.report import write_report
+    from mbert_eval.store.results import ResultStore
+
     if not (model / "config.json").is_file():
         raise UserError(
             f"no model at {model}: run `mbert-eval models import e5-small` first "

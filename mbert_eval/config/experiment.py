@@ -17,6 +17,13 @@ from mbert_eval.paths import anchor
 RUN_ONLY = {"run_only": True}
 
 
+# The values of TrainingConfig's choice keys, declared here so that `validate` checks them without importing the
+# training code (torch); training/batches.py, loop.py and optim.py implement them and import these.
+BATCHINGS = ("random", "megabatch", "sorted")
+WORD_EMBEDDINGS = ("train", "freeze")
+LR_SCHEDULES = ("linear", "constant")
+
+
 @dataclass(frozen=True)
 class Identity:
     """What of a config makes up the identity of a cell's results (and so its key), declared on the config class

@@ -8,25 +8,21 @@ import math
 from pathlib import Path
 from typing import Any
 
-from mbert_eval.aligner.word_aligner import WordAlignerConfig
-from mbert_eval.config.experiment import Experiment
+from mbert_eval.config.experiment import BATCHINGS, LR_SCHEDULES, WORD_EMBEDDINGS, Experiment
 from mbert_eval.data.hub import hub_spec_problem
 from mbert_eval.errors import UserError
 from mbert_eval.grid.executors import EXECUTORS
 from mbert_eval.grid.leakage import leakage_problems
 from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import check_method, needs_parallel
-from mbert_eval.models.encoders import (
+from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch (issue 21)
+    check_device,
     check_model_spec,
     hub_model_problem,
     model_depth,
     model_max_length,
-    pick_device,
 )
 from mbert_eval.tasks.base import Task
-from mbert_eval.training.batches import BATCHINGS
-from mbert_eval.training.loop import WORD_EMBEDDINGS
-from mbert_eval.training.optim import LR_SCHEDULES
 
 MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (reports/NAME.html)
 
@@ -143,6 +139,8 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
                 f"{key}: method '{method.name}' needs parallel text: set parallel.source and parallel.target"
             )
     if any("align" in m.chain for m in experiment.methods):
+        from mbert_eval.aligner.word_aligner import WordAlignerConfig  # torch: imported only where a method aligns
+
         try:  # the aligner's own check of its settings, before any cell runs
             WordAlignerConfig(model="", methods=(experiment.align.aligner_method,))
         except UserError as err:
@@ -199,7 +197,7 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
         problems.append("seeds: no seed given (a grid runs every method once per seed)")
     try:
         if experiment.executor == "local":
-            pick_device(experiment.device)
+            check_device(experiment.device)  # `auto` is resolved when the run starts
     except UserError as err:
         problems.append(f"device: {err}")
     if experiment.threads is not None and experiment.threads < 1:

@@ -1,4 +1,5 @@
-"""The built-in checkpoint steps: `scratch`, `tlm` and `align`, registered in `base.STEPS`."""
+"""The built-in checkpoint steps: `scratch`, `tlm` and `align`, registered in `base.STEPS`. Each builder imports
+its training code (torch) when it runs: `validate` and `ls methods` read the registry without it."""
 
 from __future__ import annotations
 
@@ -6,14 +7,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from mbert_eval.config.experiment import AlignConfig
 from mbert_eval.data import AlignmentLinks
 from mbert_eval.methods.base import STEPS, MethodContext, Step
 from mbert_eval.methods.parallel_data import load_parallel, write_text_pairs
-from mbert_eval.models.encoders import load_tokenizer, model_depth
 from mbert_eval.models.folders import atomic_output
+from mbert_eval.models.specs import model_depth
 
 
 def _parallel_fingerprint(context: MethodContext) -> dict[str, Any]:
@@ -23,7 +22,10 @@ def _parallel_fingerprint(context: MethodContext) -> dict[str, Any]:
 def build_scratch(base: str, out_dir: Path, context: MethodContext) -> None:
     """Same architecture and tokenizer as `base`, randomly initialized: the control that shows how
     much of the transfer the pretraining itself brings (cf. K et al. 2020)."""
+    import torch
     from transformers import AutoConfig, AutoModel
+
+    from mbert_eval.models.encoders import load_tokenizer
 
     torch.manual_seed(context.seed)
     model = AutoModel.from_config(AutoConfig.from_pretrained(base))

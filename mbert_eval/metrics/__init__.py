@@ -1,13 +1,16 @@
 """Metrics, one small file each, each citing its source; `METRICS` registers every metric function by name
-(`mbert-eval ls metrics`)."""
+(`mbert-eval ls metrics`). The metrics over embeddings (retrieval, mining: torch) are registered by module path and
+imported when used (`from mbert_eval.metrics import mining_scores` still works: module `__getattr__`); the others
+need no torch and are imported here (seqeval, for entity F1, when it computes)."""
+
+from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from mbert_eval.metrics.accuracy import accuracy, token_accuracy
 from mbert_eval.metrics.aer import alignment_scores
 from mbert_eval.metrics.entity_f1 import entity_scores
-from mbert_eval.metrics.mining import mining_scores
-from mbert_eval.metrics.retrieval import retrieval_accuracy
 from mbert_eval.metrics.squad import qa_scores
 from mbert_eval.registry import Registry
 
@@ -17,11 +20,15 @@ METRICS.register("token_accuracy", token_accuracy, "word accuracy over tagged se
 METRICS.register(
     "entity_scores", entity_scores, "entity-level F1, precision and recall of BIO tags (conlleval, seqeval)"
 )
-METRICS.register("retrieval_accuracy", retrieval_accuracy, "cosine nearest-neighbour retrieval accuracy (Tatoeba)")
+METRICS.register_lazy(
+    "retrieval_accuracy",
+    "mbert_eval.metrics.retrieval:retrieval_accuracy",
+    "cosine nearest-neighbour retrieval accuracy (Tatoeba)",
+)
 METRICS.register("alignment_scores", alignment_scores, "word-alignment precision, recall, F1 and AER (Och & Ney 2003)")
-METRICS.register(
+METRICS.register_lazy(
     "mining_scores",
-    mining_scores,
+    "mbert_eval.metrics.mining:mining_scores",
     "bitext-mining precision, recall and F1 by ratio margin at a "
     "threshold chosen on dev (BUCC; Artetxe & Schwenk 2019)",
 )
@@ -37,3 +44,10 @@ __all__ = [
     "qa_scores",
     "retrieval_accuracy",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A lazily registered metric function by name (PEP 562), imported on first use."""
+    if name in METRICS:  # the eagerly imported ones are module attributes: only the lazy ones get here
+        return METRICS.get(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from seqeval.metrics import f1_score, precision_score, recall_score
-
 
 def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, float]:
     """Micro-averaged entity F1 (main metric), precision and recall, as conlleval counts them (Tjong Kim Sang &
     De Meulder 2003), computed by seqeval (Nakayama 2018)."""
+    # imported here: seqeval imports scikit-learn (seconds), and the tagging tasks import this module to be named
+    from seqeval.metrics import f1_score, precision_score, recall_score
+
     gold_lists, pred_lists = [list(s) for s in gold], [list(s) for s in predicted]
     return {
         "f1": float(f1_score(gold_lists, pred_lists)),

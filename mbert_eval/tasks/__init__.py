@@ -10,30 +10,27 @@ from typing import Any
 from mbert_eval.config.experiment import Experiment, TaskConfig
 from mbert_eval.errors import UserError
 from mbert_eval.registry import Registry
-from mbert_eval.tasks.alignment import AlignmentTask
 from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.tasks.metadata import TaskMetadata
-from mbert_eval.tasks.mining import BUCCTask
-from mbert_eval.tasks.pair_classification import ParaphraseTask, PAWSXTask, XNLITask
-from mbert_eval.tasks.qa import MLQATask, TyDiQATask, XQuADTask
-from mbert_eval.tasks.retrieval import RetrievalTask
-from mbert_eval.tasks.tagging import NERTask, POSTask
 
-TASKS: Registry[type[Task]] = Registry("task")
-for _task in (
-    POSTask,
-    NERTask,
-    XNLITask,
-    PAWSXTask,
-    ParaphraseTask,
-    XQuADTask,
-    MLQATask,
-    TyDiQATask,
-    RetrievalTask,
-    BUCCTask,
-    AlignmentTask,
+# Registered by module path: a task's module is imported when the task is used (its summary is its metadata's
+# description), so that naming tasks imports no task module; task modules import torch only inside the methods
+# that train or evaluate.
+TASKS: Registry[type[Task]] = Registry("task", describe=lambda task: task.metadata.description)
+for _name, _target in (
+    ("pos", "tagging:POSTask"),
+    ("ner", "tagging:NERTask"),
+    ("xnli", "pair_classification:XNLITask"),
+    ("pawsx", "pair_classification:PAWSXTask"),
+    ("paraphrase", "pair_classification:ParaphraseTask"),
+    ("xquad", "qa:XQuADTask"),
+    ("mlqa", "qa:MLQATask"),
+    ("tydiqa", "qa:TyDiQATask"),
+    ("tatoeba", "retrieval:RetrievalTask"),
+    ("bucc", "mining:BUCCTask"),
+    ("alignment", "alignment:AlignmentTask"),
 ):
-    TASKS.register(_task.metadata.name, _task, _task.metadata.description)
+    TASKS.register_lazy(_name, f"mbert_eval.tasks.{_target}")
 
 
 def get_task(name: str, config: TaskConfig | None = None, base_dir: Path = Path("."), **options: Any) -> Task:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import (
@@ -28,6 +27,9 @@ from mbert_eval.errors import DataError, UserError
 from mbert_eval.languages import Language
 from mbert_eval.tasks.base import Prepared, Task, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
+
+if TYPE_CHECKING:  # the aligner (torch) is imported when the task is prepared
+    import torch
 
 Pair = tuple[list[str], list[str]]
 

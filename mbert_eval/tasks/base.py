@@ -9,15 +9,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
 from mbert_eval.tasks.metadata import TaskMetadata
+
+if TYPE_CHECKING:  # task modules import no torch at import: `validate` and `ls` build tasks (issue 21)
+    import torch
 
 HUB_KEYS = ("train", "dev", "test")  # the data keys a task's metadata has Hub defaults for
 

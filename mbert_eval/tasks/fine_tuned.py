@@ -4,6 +4,9 @@ tasks (`FineTunedTask`) around `training/loop.py`.
 Dev and test examples are encoded at the training window (`training.max_length`, 128 by default), as XTREME
 (Hu et al. 2020) evaluates tagging and pair classification at `max_seq_length`; `training.eval_max_length` sets
 another window (e.g. 512, so that no word of a long sentence is cut), within the model's position table.
+
+The training code (torch, transformers) is imported inside `prepare`, `evaluate` and `eval_window`: the task
+classes are built by `validate` and named by `ls`, which import no torch (issue 21, "Start fast").
 """
 
 from __future__ import annotations
@@ -11,18 +14,17 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, ClassVar
 
-import torch
 from tqdm.auto import tqdm
 
-from mbert_eval.models.encoders import Head, load_tokenizer, window_length
+from mbert_eval.models.specs import Head
 from mbert_eval.tasks.base import Prepared, Task
-from mbert_eval.training.batches import Features
+from mbert_eval.training.features import Features
 from mbert_eval.training.fine_tuning import FineTuning
-from mbert_eval.training.loop import fine_tune, predict, seed_everything
 from mbert_eval.training.options import active_options, build_model, prefix_cache
-from mbert_eval.training.scalar_mix import ScalarMixClassifier
 
 if TYPE_CHECKING:
+    import torch
+
     from mbert_eval.config.experiment import TrainingConfig
 
 
@@ -45,6 +47,8 @@ class TrainedTask(Task):
 
     def mix_model(self, encoder: torch.nn.Module, num_labels: int) -> torch.nn.Module:
         """The head over a scalar mix of all layers (the `layer_mix` option's model)."""
+        from mbert_eval.training.scalar_mix import ScalarMixClassifier
+
         return ScalarMixClassifier(encoder, self.head, num_labels)
 
     def source_features(
@@ -76,6 +80,9 @@ class TrainedTask(Task):
         """Fine-tune on `train`, keeping the epoch with the best `dev` main metric (XTREME). The random state is
         seeded once, here, before the head is drawn: the new head comes from the cell's seed alone, so every
         method starts from the baseline's head for that seed."""
+        from mbert_eval.models.encoders import load_tokenizer
+        from mbert_eval.training.loop import fine_tune, seed_everything
+
         tokenizer = load_tokenizer(model_spec)
         labels = self.label_set(train)
         options = active_options(fine_tuning.method)
@@ -144,6 +151,8 @@ class FineTunedTask(TrainedTask):
         device: torch.device,
         fine_tuning: FineTuning,
     ) -> float:
+        from mbert_eval.training.loop import predict
+
         predicted = predict(model, features, pad_id, device, fine_tuning.training.eval_batch_size)
         return next(iter(self.score(dev, features, predicted, labels).values()))
 
@@ -151,6 +160,8 @@ class FineTunedTask(TrainedTask):
         self, prepared: Prepared, examples: list, device: torch.device, progress: str | None = None
     ) -> dict[str, float]:
         """Predict every example of one target language, encoded at the window `prepare` chose, and score it."""
+        from mbert_eval.training.loop import predict
+
         label_ids = {label: i for i, label in enumerate(prepared.labels)}
         window = prepared.log["eval_window"]
         features = self.encode(examples, prepared.tokenizer, label_ids, window)
@@ -163,6 +174,8 @@ class FineTunedTask(TrainedTask):
 def eval_window(model: torch.nn.Module, settings: TrainingConfig) -> int:
     """The window dev and test examples are encoded at: `eval_max_length`, else the training `max_length`
     (XTREME's `max_seq_length` for training and evaluation alike), at most the model's position table."""
+    from mbert_eval.models.encoders import window_length
+
     return window_length(model, settings.eval_max_length or settings.max_length)
 
 

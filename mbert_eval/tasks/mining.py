@@ -16,8 +16,8 @@ with every layer's F1; each row records the chosen layer (`extra.layer`, from `R
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
 from tqdm.auto import tqdm
 
 from mbert_eval.data.bucc import bucc_paths, read_bucc
@@ -25,10 +25,12 @@ from mbert_eval.data.spec import DataSpec
 from mbert_eval.data.types import MiningCorpus
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
-from mbert_eval.metrics.mining import mining_scores
 from mbert_eval.tasks.base import Prepared, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.retrieval import RetrievalTask, part
+
+if TYPE_CHECKING:  # torch is imported where embeddings are mined: naming the task needs none
+    import torch
 
 SPLITS = ("dev", "test")
 
@@ -89,6 +91,8 @@ class BUCCTask(RetrievalTask):
     ) -> dict[str, float]:
         """Precision, recall, F1 and threshold at the chosen layer, and F1 at every layer. `progress`: bars over
         the forward passes of each side and over the layers mined (None: none)."""
+        from mbert_eval.metrics.mining import mining_scores
+
         embedded, gold = {}, {}
         for split in SPLITS:
             corpus: MiningCorpus = getattr(examples, split)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from mbert_eval.data import SentencePair, read_hub_pairs, read_sentence_pairs
 from mbert_eval.errors import UserError
-from mbert_eval.metrics import accuracy
+from mbert_eval.metrics.accuracy import accuracy
 from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
 from mbert_eval.tasks.metadata import TaskMetadata
-from mbert_eval.training.batches import Features
+from mbert_eval.training.features import Features
 
 
 class PairClassificationTask(FineTunedTask):

@@ -13,17 +13,14 @@ shared by training and evaluation.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import ClassVar
-
-import torch
-from transformers.modeling_outputs import QuestionAnsweringModelOutput
+from typing import TYPE_CHECKING, ClassVar
 
 from mbert_eval.data import QAExample, read_hub_squad, read_squad
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language, lookup
 from mbert_eval.metrics.squad import MLQA_LANGUAGES, qa_scores
-from mbert_eval.models.encoders import position_limit
+from mbert_eval.models.specs import position_limit
 from mbert_eval.tasks.base import Prepared
 from mbert_eval.tasks.fine_tuned import TrainedTask
 from mbert_eval.tasks.metadata import TaskMetadata
@@ -33,9 +30,11 @@ from mbert_eval.tasks.qa_windows import (
     encode_windows,
     predict_spans,
 )
-from mbert_eval.training.batches import SPAN_LABELS, Features
+from mbert_eval.training.features import SPAN_LABELS, Features
 from mbert_eval.training.fine_tuning import FineTuning
-from mbert_eval.training.scalar_mix import ScalarMixClassifier
+
+if TYPE_CHECKING:  # the training code (torch) is imported where a model is built: naming or checking needs none
+    import torch
 
 DEFAULT_LANGUAGE = "en"  # of examples that come without one (SQuAD-format data is English unless a cell says so)
 SCORE_DESCRIPTIONS = {
@@ -53,42 +52,6 @@ class QAExamples(list):
     def __init__(self, examples: list[QAExample], language: str) -> None:
         super().__init__(examples)
         self.language = language
-
-
-class SpanMix(torch.nn.Module):
-    """Start and end logits over a scalar mix of all layers (Peters et al. 2018): the `mix` method's QA head."""
-
-    def __init__(self, encoder: torch.nn.Module) -> None:
-        super().__init__()
-        self.mix = ScalarMixClassifier(encoder, "token", 2)
-        self.config = encoder.config
-
-    @property
-    def base_model(self) -> torch.nn.Module:
-        return self.mix.encoder
-
-    def layer_weights(self) -> list[float]:
-        """The learned softmax weights, layer 0 (embeddings) first."""
-        return self.mix.layer_weights()
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        start_positions: torch.Tensor | None = None,
-        end_positions: torch.Tensor | None = None,
-    ) -> QuestionAnsweringModelOutput:
-        """Start and end logits; with positions, the loss of transformers' span heads (the mean of the start and
-        end cross-entropies)."""
-        start, end = self.mix(input_ids, attention_mask, token_type_ids).logits.unbind(-1)
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = (
-                torch.nn.functional.cross_entropy(start, start_positions)
-                + torch.nn.functional.cross_entropy(end, end_positions)
-            ) / 2
-        return QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end)
 
 
 class QATask(TrainedTask):
@@ -133,6 +96,8 @@ class QATask(TrainedTask):
         return 2  # a start and an end logit per token
 
     def mix_model(self, encoder: torch.nn.Module, num_labels: int) -> torch.nn.Module:
+        from mbert_eval.training.scalar_mix import SpanMix
+
         return SpanMix(encoder)
 
     def source_features(

@@ -21,16 +21,17 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from mbert_eval.data.types import QAExample
 from mbert_eval.errors import UserError
-from mbert_eval.models.encoders import autocast
-from mbert_eval.training.batches import Features, collate, length_sorted_batches
-from mbert_eval.training.loop import model_inputs
+from mbert_eval.training.features import Features
+
+if TYPE_CHECKING:  # torch is imported by the two functions that run the model: the QA tasks import this module
+    import torch
 
 MAX_LENGTH = 384  # XTREME's window for QA (its other tasks use 128)
 DOC_STRIDE = 128  # tokens shared by consecutive windows of one context
@@ -127,6 +128,8 @@ def best_spans(
     """Per window (a row of the logits), the best valid span among its `n_best` best starts and ends inside its
     context tokens `context[row] = (first, last)`: a (windows, 3) float tensor of score, start and end; the score
     is -inf where a window has no valid span."""
+    import torch
+
     positions = torch.arange(start_logits.shape[1], device=start_logits.device)
     outside = (positions < context[:, :1]) | (positions > context[:, 1:])
     k = min(n_best, start_logits.shape[1])
@@ -153,6 +156,12 @@ def predict_spans(
 ) -> np.ndarray:
     """`best_spans` of every window (length-sorted batches, `torch.inference_mode`, bf16 autocast on GPUs), in
     window order: a (windows, 3) array of score, start and end. `progress`: a bar's name (None: no bar)."""
+    import torch
+
+    from mbert_eval.models.encoders import autocast
+    from mbert_eval.training.batches import collate, length_sorted_batches
+    from mbert_eval.training.loop import model_inputs
+
     model.eval()
     spans = np.empty((len(features), 3), dtype=np.float64)
     with torch.inference_mode(), autocast(device):

@@ -9,20 +9,19 @@ the layer its main number was taken at (`extra.layer`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
 from tqdm.auto import tqdm
 
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import ParallelPair, read_parallel
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
-from mbert_eval.metrics import retrieval_accuracy
-from mbert_eval.models.encoders import autocast, window_length
 from mbert_eval.tasks.base import Prepared, Task, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
-from mbert_eval.training.batches import length_sorted_batches
+
+if TYPE_CHECKING:  # torch is imported where embeddings are computed: naming the task needs none
+    import torch
 
 
 class RetrievalTask(Task):
@@ -69,6 +68,11 @@ class RetrievalTask(Task):
     ) -> torch.Tensor:
         """Mean-pooled hidden states of every layer: shape (layers + 1, sentences, hidden). `progress`: the name
         of a bar over the forward passes (None: no bar)."""
+        import torch
+
+        from mbert_eval.models.encoders import autocast, window_length
+        from mbert_eval.training.batches import length_sorted_batches
+
         window = window_length(prepared.model)
         encoded = prepared.tokenizer(sentences, truncation=True, max_length=window)["input_ids"]
         features = [{"input_ids": ids} for ids in encoded]
@@ -98,6 +102,8 @@ class RetrievalTask(Task):
         self, prepared: Prepared, examples: list[ParallelPair], device: torch.device, progress: str | None = None
     ) -> dict[str, float]:
         """Accuracy target→pivot and pivot→target at the chosen layer, and their mean per layer."""
+        from mbert_eval.metrics.retrieval import retrieval_accuracy
+
         targets = self.embed(prepared, [p.source for p in examples], device, part(progress, "target side"))
         pivots = self.embed(prepared, [p.target for p in examples], device, part(progress, "pivot side"))
         layer = pick_layer(self.layer, targets.shape[0] - 1, self.metadata.name)

@@ -22,11 +22,12 @@ from typing import ClassVar
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import TaggedSentence, read_conllu, read_hub_tagged, read_ner
 from mbert_eval.errors import UserError
-from mbert_eval.metrics import entity_scores, token_accuracy
-from mbert_eval.models.encoders import content_free_ids
+from mbert_eval.metrics.accuracy import token_accuracy
+from mbert_eval.metrics.entity_f1 import entity_scores
+from mbert_eval.models.specs import content_free_ids
 from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
 from mbert_eval.tasks.metadata import TaskMetadata
-from mbert_eval.training.batches import PAD_LABEL, Features
+from mbert_eval.training.features import PAD_LABEL, Features
 
 NO_PREDICTION = "_"
 LABEL_SUBWORDS = ("first_content", "first")  # the default, then XTREME's

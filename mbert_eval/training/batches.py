@@ -8,20 +8,11 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from mbert_eval.config.experiment import BATCHINGS  # declared beside TrainingConfig
+from mbert_eval.training.features import PAD_LABEL, SPAN_LABELS, Features  # noqa: F401  (re-exported)
+
 if TYPE_CHECKING:
     pass
-
-
-Features = dict[str, object]
-
-
-PAD_LABEL = -100
-
-
-SPAN_LABELS = ("start_positions", "end_positions")  # extractive QA: the answer's first and last token
-
-
-BATCHINGS = ("random", "megabatch", "sorted")
 
 
 MEGABATCH = 50  # batches per length-sorted group, as transformers' `group_by_length` (LengthGroupedSampler)

@@ -37,9 +37,6 @@ if TYPE_CHECKING:
     from mbert_eval.training.frozen_cache import FrozenPrefixCache
 
 
-WORD_EMBEDDINGS = ("train", "freeze")
-
-
 def seed_everything(seed: int) -> None:
     """Seed torch, Python's `random` and NumPy, so that what follows depends on `seed` alone and not on what
     the process did before (a checkpoint built just now consumes random state; one loaded from a cache does not)."""

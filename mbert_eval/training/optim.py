@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-LR_SCHEDULES = ("linear", "constant")
+from mbert_eval.config.experiment import LR_SCHEDULES  # declared beside TrainingConfig
 
 
 def adamw(

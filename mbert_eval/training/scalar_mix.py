@@ -1,4 +1,5 @@
-"""Task heads over a learned softmax-weighted sum of all layers (scalar mix, Peters et al. 2018).
+"""Task heads over a learned softmax-weighted sum of all layers (scalar mix, Peters et al. 2018): per token or
+sequence (`ScalarMixClassifier`) and for extractive QA's spans (`SpanMix`).
 
 BERTology studies (Tenney et al. 2019; de Vries et al. 2020) find that a weighted combination of
 layers can transfer better than the last layer alone. The learned weights are reported with the
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import torch
 from transformers.modeling_outputs import (
+    QuestionAnsweringModelOutput,
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
@@ -62,3 +64,39 @@ class ScalarMixClassifier(torch.nn.Module):
             )
         output = TokenClassifierOutput if self.head == "token" else SequenceClassifierOutput
         return output(loss=loss, logits=logits)
+
+
+class SpanMix(torch.nn.Module):
+    """Start and end logits over a scalar mix of all layers (Peters et al. 2018): the `mix` method's QA head."""
+
+    def __init__(self, encoder: torch.nn.Module) -> None:
+        super().__init__()
+        self.mix = ScalarMixClassifier(encoder, "token", 2)
+        self.config = encoder.config
+
+    @property
+    def base_model(self) -> torch.nn.Module:
+        return self.mix.encoder
+
+    def layer_weights(self) -> list[float]:
+        """The learned softmax weights, layer 0 (embeddings) first."""
+        return self.mix.layer_weights()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        start_positions: torch.Tensor | None = None,
+        end_positions: torch.Tensor | None = None,
+    ) -> QuestionAnsweringModelOutput:
+        """Start and end logits; with positions, the loss of transformers' span heads (the mean of the start and
+        end cross-entropies)."""
+        start, end = self.mix(input_ids, attention_mask, token_type_ids).logits.unbind(-1)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = (
+                torch.nn.functional.cross_entropy(start, start_positions)
+                + torch.nn.functional.cross_entropy(end, end_positions)
+            ) / 2
+        return QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end)

@@ -16,7 +16,7 @@ from mbert_eval.metrics.squad import qa_scores
 from mbert_eval.models.encoders import load_tokenizer
 from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks import get_task
-from mbert_eval.tasks.qa import QAExamples, SpanMix
+from mbert_eval.tasks.qa import QAExamples
 from mbert_eval.tasks.qa_windows import (
     Windowing,
     answer_texts,
@@ -25,6 +25,7 @@ from mbert_eval.tasks.qa_windows import (
     predict_spans,
 )
 from mbert_eval.training.batches import collate
+from mbert_eval.training.scalar_mix import SpanMix
 from tests.helpers import family_experiment, fine_tuning, write_config
 
 SMALL = Windowing(max_length=40, doc_stride=10, max_query_length=8)

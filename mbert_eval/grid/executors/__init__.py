@@ -7,18 +7,27 @@ Either way `run_cell` computes a cell's rows and only the driver writes the stor
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from mbert_eval.config.experiment import Experiment
-from mbert_eval.grid.executors.local import Executor, LocalExecutor
-from mbert_eval.grid.executors.ray_executor import RayExecutor
 from mbert_eval.registry import Registry
+
+if TYPE_CHECKING:
+    from mbert_eval.grid.executors.local import Executor
+
+# Each factory imports its executor (which imports the cell job: torch) when called: `validate` and
+# `ls executors` read the names and summaries only.
 
 
 def _local(experiment: Experiment) -> Executor:
+    from mbert_eval.grid.executors.local import LocalExecutor
+
     return LocalExecutor()
 
 
 def _ray(experiment: Experiment) -> Executor:
+    from mbert_eval.grid.executors.ray_executor import RayExecutor
+
     options = experiment.ray
     return RayExecutor(
         address=options.address,

@@ -1,0 +1,182 @@
+"""What `validate` checks of a model spec and a device, without torch or transformers: a local folder's files,
+its config.json (depth, position table), a Hub name's availability, the tokenizer's space markers (issue 21,
+"Start fast": `mbert-eval validate` imports no torch). Loading models is `encoders`, which re-exports these.
+
+A model spec is either an existing local folder or a Hub id (`name` or `org/name`). Anything else
+(a relative path like `runs/models/tiny` that does not exist) is a missing folder, reported as such.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from mbert_eval.errors import UserError
+from mbert_eval.paths import is_local_path
+
+Head = Literal["token", "sequence", "span", "none"]
+
+
+def check_model_spec(spec: str) -> str | None:
+    """The problem with a model spec, or None: a folder must exist, hold a config.json and weights whose
+    safetensors headers open (a file cut short or not safetensors is found here, without loading it)."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            return f"model folder {spec} has no config.json (not a Hugging Face model folder)"
+        return _weights_problem(path)
+    if path.exists():
+        return f"model {spec} is a file; pass a Hugging Face model folder"
+    if is_local_path(spec):
+        return (
+            f"model folder {spec} does not exist (build one with `mbert-eval pretrain`, or import one with "
+            "`mbert-eval models import e5-small`)"
+        )
+    return None
+
+
+def _weights_problem(folder: Path) -> str | None:
+    """The problem with a model folder's weights, or None. Each safetensors file's header is opened (no
+    tensor is read): safetensors checks that the header parses and that its tensors cover the file."""
+    from safetensors import SafetensorError, safe_open
+
+    weights = sorted(folder.glob("*.safetensors"))
+    if not weights:
+        if any(folder.glob("pytorch_model*.bin")):
+            return None
+        return f"model folder {folder} has no weights (no model.safetensors or pytorch_model.bin)"
+    for file in weights:
+        try:
+            with safe_open(str(file), framework="numpy"):  # the header only; "numpy" needs no torch
+                pass
+        except (SafetensorError, OSError, ValueError) as err:
+            reason = " ".join(str(err).split())
+            return (
+                f"model weights {file} do not open ({reason}): the file is cut short or not safetensors; "
+                "copy or import the model again"
+            )
+    return None
+
+
+def _hub_message(spec: str, err: Exception) -> str:
+    return (
+        f"cannot load model '{spec}' from the Hugging Face Hub ({type(err).__name__}); "
+        "the Hub is not reachable from here: pass a local model folder instead "
+        "(e.g. one built by `mbert-eval pretrain`, or a folder downloaded elsewhere)"
+    )
+
+
+def hub_model_problem(spec: str) -> str | None:
+    """For a Hub name, the problem of fetching it (None: it is in the local Hugging Face cache, or the Hub
+    knows it); local folders are `check_model_spec`'s. Asks the Hub once, with a short timeout."""
+    if Path(spec).expanduser().exists() or is_local_path(spec):
+        return None
+    from huggingface_hub import HfApi, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(spec, "config.json"), str):
+        return None
+    try:
+        HfApi().model_info(spec, timeout=10)
+    except Exception as err:  # noqa: BLE001 - any failure (no network, offline mode, no such repo) is the answer
+        if "NotFound" in type(err).__name__:
+            return f"no model '{spec}' on the Hugging Face Hub (nor a local folder of that name)"
+        return _hub_message(spec, err)
+    return None
+
+
+SUBWORD_MODELS = ("Unigram", "BPE")  # the models whose pieces carry the pre-tokenizer's space marker
+BYTE_LEVEL_SPACE = "\u0120"  # byte-level BPE's Ġ: the space byte as GPT-2 maps bytes to characters
+
+
+def space_markers(tokenizer) -> frozenset[str]:
+    """The space markers a tokenizer writes into its pieces, for Unigram and BPE models only: `▁` (or its own
+    replacement) where a Metaspace pre-tokenizer runs (SentencePiece: XLM-R, e5) or where the normalizer writes
+    it for spaces (`Replace(" ", "▁")`, `Prepend("▁")`: Llama-style SentencePiece files), `Ġ` where a ByteLevel
+    pre-tokenizer runs (RoBERTa, GPT-2). None for WordPiece (mBERT), whose vocabulary may hold `▁` and `Ġ` as
+    ordinary pieces, and none without a `tokenizers` backend. Nested Sequences are searched."""
+    import json
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or type(backend.model).__name__ not in SUBWORD_MODELS:
+        return frozenset()
+    markers: set[str] = set()
+    pending = [json.loads(step.__getstate__()) for step in (backend.pre_tokenizer, backend.normalizer) if step]
+    while pending:
+        step = pending.pop()
+        kind = step.get("type")
+        if kind == "Sequence":
+            pending.extend(step.get("pretokenizers", step.get("normalizers", [])))
+        elif kind == "Metaspace":
+            markers.add(step["replacement"])
+        elif kind == "ByteLevel":
+            markers.add(BYTE_LEVEL_SPACE)
+        elif kind == "Prepend":
+            markers.add(step["prepend"])
+        elif kind == "Replace" and step.get("pattern") == {"String": " "} and step.get("content", "").strip():
+            markers.add(step["content"])
+    return frozenset(markers)
+
+
+def content_free_ids(tokenizer) -> frozenset[int]:
+    """Ids of the vocabulary's bare space-marker pieces (see `space_markers`): subwords that carry no word content.
+    With XLM-R's SentencePiece vocabulary a word often begins with one (82% of Chinese PUD words, 10% of German);
+    a WordPiece vocabulary has none, so labelling at the first content piece is XTREME's first subword there."""
+    vocabulary = tokenizer.get_vocab()
+    return frozenset(vocabulary[marker] for marker in space_markers(tokenizer) if marker in vocabulary)
+
+
+def _folder_config(spec: str) -> dict:
+    """The config.json of a local model folder ({} when it has none, or for a Hub name)."""
+    import json
+
+    config = Path(spec).expanduser() / "config.json"
+    if not config.is_file():
+        return {}
+    try:
+        return json.loads(config.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+
+
+def model_depth(spec: str) -> int | None:
+    """Number of layers of a local model folder (from config.json), None when unknown."""
+    data = _folder_config(spec)
+    return data.get("num_hidden_layers", data.get("n_layers"))
+
+
+OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert")  # positions start after the padding index
+
+
+def position_limit(config: dict) -> int | None:
+    """The longest input (in tokens) a model's position table takes: `max_position_embeddings`, less the
+    padding offset (pad index + 1) of RoBERTa-like models (Liu et al. 2019), whose positions start there."""
+    positions = config.get("max_position_embeddings")
+    if positions is None:
+        return None
+    if config.get("model_type") in OFFSET_POSITIONS:
+        positions -= config.get("pad_token_id", 1) + 1
+    return positions
+
+
+def model_max_length(spec: str) -> int | None:
+    """The longest input a local model folder takes (None when unknown, e.g. a Hub name)."""
+    return position_limit(_folder_config(spec))
+
+
+def check_device(requested: str) -> None:
+    """A one-line UserError when `requested` is not a torch device name (`cpu`, `cuda`, `cuda:1`, ...) or names a
+    GPU this machine does not have. `auto` and `cpu` are always fine and need no torch (`encoders.pick_device`
+    resolves `auto` when a run starts); any other name imports torch to ask it."""
+    if requested in ("auto", "cpu"):
+        return
+    import torch
+
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise UserError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:<index>") from None
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise UserError(
+            f"device {requested!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
+            "GPU(s); use auto or cpu"
+        )

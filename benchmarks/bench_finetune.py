@@ -15,14 +15,23 @@ runs in its own process (peak resident memory is per process: VmHWM), one after 
   decay and a constant learning rate, and the bare loop with random batches (a plain loop), over seeds;
   `--study megabatch`: megabatch groups of 4 and 8 batches.
 - `--study checkpointing`: the suite (word embeddings frozen) without and with `activation_checkpointing`.
+- `--study trainer`: the suite against `transformers.Trainer` (and the bare loop), all parameters trained. Trainer
+  replaces only the suite's `fine_tune` inside `FineTunedTask.prepare`, so model, head, features and the dev
+  scorer (after each epoch, in the timed region of both) are the suite's; it gets the suite's batches in the
+  suite's order (a batch sampler over `training_batches`), fused AdamW with the same decay groups, lr, schedule,
+  clipping at 1.0, no saving, logging or evaluation of its own. CPU time and wall time of `prepare`, peak memory;
+  speed trainer/suite in CPU time (goal ≥ 1.0), memory suite/trainer (goal ≤ 1.0). `--rounds` alternates the
+  three (suite, trainer, bare, suite, ...) so that the shared machine's load hits all alike.
 All studies but `batching` use random batches and a constant learning rate (what a plain loop does).
 
     python benchmarks/bench_finetune.py --study batching --seeds 1 2 3 [--model runs/models/e5-small] [--json F]
+    python benchmarks/bench_finetune.py --study trainer --threads 1 --sentences 400 --epochs 1 --rounds 2
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -42,6 +51,11 @@ STUDIES = {
         dict(loop="bare", word_embeddings="sparse", schedule="constant"),
     ],
     "megabatch": [dict(loop="suite", batching="megabatch", megabatch=m, schedule="constant") for m in (4, 8)],
+    "trainer": [
+        dict(loop="suite", word_embeddings="train", schedule="constant"),
+        dict(loop="trainer", word_embeddings="train", schedule="constant"),
+        dict(loop="bare", word_embeddings="train", schedule="constant"),
+    ],
     "checkpointing": [
         dict(loop="suite", word_embeddings="freeze", schedule="constant", checkpointing=c) for c in (False, True)
     ],
@@ -62,24 +76,11 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
-def run_one(spec: dict) -> dict:
-    """One fine-tuning run as `spec` says; returns its times, peak memory and scores."""
-    import torch
-
+def fine_tune_settings(spec: dict):
+    """The suite's fine-tuning for `spec`: its training config whole, the seed beside it."""
     from mbert_eval.config.experiment import TrainingConfig
-    from mbert_eval.data import read_conllu
-    from mbert_eval.tasks import get_task
     from mbert_eval.training.fine_tuning import FineTuning
 
-    torch.set_num_threads(spec["threads"])
-    if "megabatch" in spec:  # batches per length-sorted group of `batching: megabatch`
-        import mbert_eval.training.batches
-
-        mbert_eval.training.batches.MEGABATCH = spec["megabatch"]
-    device = torch.device("cpu")
-    train = read_conllu(DATA / "ud/en/en_lines-ud-train.conllu")[: spec["sentences"]]
-    dev = read_conllu(DATA / "ud/en/en_lines-ud-dev.conllu")
-    targets = {code: read_conllu(DATA / f"ud/pud/{code}_pud-ud-test.conllu") for code in spec["targets"]}
     training = TrainingConfig(
         learning_rate=spec["learning_rate"],
         batch_size=spec["batch_size"],
@@ -87,29 +88,151 @@ def run_one(spec: dict) -> dict:
         batching=spec.get("batching", "random"),
         word_embeddings=spec.get("word_embeddings", "train"),
         lr_schedule=spec.get("schedule", "linear"),
+        weight_decay=spec.get("weight_decay", 0.0),
         max_length=128,
         activation_checkpointing=spec.get("checkpointing", False),
     )
-    settings = FineTuning(training, seed=spec["seed"])
+    return FineTuning(training, seed=spec["seed"])
+
+
+def record_batches() -> list[list[int]]:
+    """Every training batch any loop of this process draws from `training_batches`, in order (the suite's loop,
+    the bare loop and the Trainer's sampler all draw from it), to check that all saw the same sequence."""
+    import mbert_eval.training.batches
+    import mbert_eval.training.loop
+
+    drawn: list[list[int]] = []
+    original = mbert_eval.training.batches.training_batches
+
+    def recording(*args, **kwargs):
+        for indices in original(*args, **kwargs):
+            drawn.append(list(indices))
+            yield indices
+
+    mbert_eval.training.batches.training_batches = recording
+    mbert_eval.training.loop.training_batches = recording
+    return drawn
+
+
+def run_one(spec: dict) -> dict:
+    """One fine-tuning run as `spec` says; returns its times (wall and CPU), peak memory and scores."""
+    import torch
+
+    from mbert_eval.data import read_conllu
+    from mbert_eval.tasks import get_task
+
+    torch.set_num_threads(spec["threads"])
+    if "megabatch" in spec:  # batches per length-sorted group of `batching: megabatch`
+        import mbert_eval.training.batches
+
+        mbert_eval.training.batches.MEGABATCH = spec["megabatch"]
+    drawn = record_batches()
+    device = torch.device("cpu")
+    train = read_conllu(DATA / "ud/en/en_lines-ud-train.conllu")[: spec["sentences"]]
+    dev = read_conllu(DATA / "ud/en/en_lines-ud-dev.conllu")[: spec.get("dev_sentences")]
+    targets = {code: read_conllu(DATA / f"ud/pud/{code}_pud-ud-test.conllu") for code in spec["targets"]}
+    settings = fine_tune_settings(spec)
     task = get_task("pos")
-    started = time.perf_counter()
-    if spec["loop"] == "suite":
+    extra = {}
+    if spec["loop"] == "trainer":  # the suite's prepare around Trainer's loop instead of `fine_tune`
+        import mbert_eval.training.loop
+
+        mbert_eval.training.loop.fine_tune = trainer_fine_tune  # `prepare` imports it from there when it runs
+    started, started_cpu = time.perf_counter(), time.process_time()
+    if spec["loop"] in ("suite", "trainer"):
         prepared = task.prepare(spec["model"], train, dev, settings, device)
-        trained = time.perf_counter()
+        trained, trained_cpu = time.perf_counter(), time.process_time()
         dev_scores = prepared.log["dev_scores"]
+        extra = {k: prepared.log[k] for k in ("optimizer", "decay_groups_match") if k in prepared.log}
         scores = {code: task.evaluate(prepared, examples, device)["accuracy"] for code, examples in targets.items()}
     else:
-        dev_scores, scores = bare_loop(task, spec, training, train, dev, targets)
+        dev_scores, scores = bare_loop(task, spec, settings, train, dev, targets)
         trained = time.perf_counter() - scores.pop("_eval_seconds")
+        trained_cpu = time.process_time() - scores.pop("_eval_cpu_seconds")
     return {
         **spec,
         "train_seconds": trained - started,
+        "train_cpu_seconds": trained_cpu - started_cpu,
         "eval_seconds": time.perf_counter() - trained,
         "dev": dev_scores[-1],
         "dev_scores": dev_scores,
         "targets": scores,
         "peak_rss_mb": peak_rss_mb(),
+        "batches": len(drawn),
+        "batches_sha": hashlib.sha256(json.dumps(drawn).encode()).hexdigest()[:12],
+        **extra,
     }
+
+
+def trainer_fine_tune(model, train, pad_id, device, fine_tuning, dev_score=None, **_) -> tuple:
+    """`training.loop.fine_tune`'s contract, by `transformers.Trainer`: the suite's batches in the suite's order
+    (the same seeded `training_batches` per epoch, as a batch sampler), its collate, Trainer's fused AdamW (its
+    decay groups: all but biases and LayerNorm, as the suite's), the same lr, schedule (no warm-up), clipping;
+    `dev_score` after each epoch (a callback), no saving, logging or evaluation of Trainer's own."""
+    import tempfile
+
+    import torch
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    from mbert_eval.training import loop
+    from mbert_eval.training.batches import collate
+
+    seed, settings = fine_tuning.seed, fine_tuning.training
+    if settings.warmup_ratio or settings.word_embeddings != "train" or fine_tuning.method.freeze:
+        raise ValueError("the Trainer study compares full fine-tuning without warm-up")
+    rng = random.Random(seed)  # the suite's batch order (its `prepare` seeded the process once, as for the suite)
+    log = {"dev_scores": [], "best_epoch": None}
+
+    class EpochBatches:  # each epoch: the suite's next draw of batches from the same seeded generator
+        def __iter__(self):
+            return iter(loop.training_batches(train, settings.batch_size, rng, settings.batching))
+
+        def __len__(self):
+            return math.ceil(len(train) / settings.batch_size)
+
+    class BatchedTrainer(Trainer):
+        def get_train_dataloader(self):
+            return self.accelerator.prepare(
+                torch.utils.data.DataLoader(
+                    train,
+                    batch_sampler=EpochBatches(),
+                    collate_fn=lambda features: loop.model_inputs(model, collate(features, pad_id, device)),
+                )
+            )
+
+    class ScoreDev(TrainerCallback):
+        def on_epoch_end(self, args, state, control, **kwargs):
+            log["dev_scores"].append(dev_score(model))
+
+    with tempfile.TemporaryDirectory(prefix="bench-trainer-") as scratch:
+        arguments = TrainingArguments(
+            output_dir=scratch,
+            per_device_train_batch_size=settings.batch_size,
+            num_train_epochs=settings.epochs,
+            learning_rate=settings.learning_rate,
+            weight_decay=settings.weight_decay,
+            lr_scheduler_type=settings.lr_schedule,
+            max_grad_norm=settings.max_grad_norm,
+            optim="adamw_torch_fused",
+            adam_epsilon=1e-8,
+            seed=seed,
+            use_cpu=device.type == "cpu",
+            eval_strategy="no",
+            save_strategy="no",
+            logging_strategy="no",
+            report_to="none",
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+        )
+        trainer = BatchedTrainer(
+            model=model, args=arguments, train_dataset=train, callbacks=[ScoreDev()] if dev_score else None
+        )
+        trainer.train()
+    decayed = set(trainer.get_decay_parameter_names(model))
+    log["decay_groups_match"] = decayed == {n for n, p in model.named_parameters() if p.ndim >= 2}
+    log["optimizer"] = {k: trainer.optimizer.defaults.get(k) for k in ("fused", "foreach")}
+    log["best_epoch"] = settings.epochs
+    return model, log
 
 
 def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[float], dict[str, float]]:
@@ -121,6 +244,7 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
     from mbert_eval.training.batches import PAD_LABEL, collate, training_batches
     from mbert_eval.training.loop import seed_everything
 
+    settings = settings.training
     tokenizer = AutoTokenizer.from_pretrained(spec["model"])
     labels = task.label_set(train)
     label_ids = {label: i for i, label in enumerate(labels)}
@@ -179,9 +303,10 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
         dev_scores.append(accuracy(dev))
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     scores = {code: accuracy(examples) for code, examples in targets.items()}
     scores["_eval_seconds"] = time.perf_counter() - started
+    scores["_eval_cpu_seconds"] = time.process_time() - started_cpu
     return dev_scores, scores
 
 
@@ -210,17 +335,35 @@ def table(results: list[dict]) -> str:
         return f"{mean:.{digits}f}" + (f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else "")
 
     lines = [
-        "| configuration | seeds | train s | peak MB | dev | " + " | ".join(targets) + " |",
-        "|---" * (5 + len(targets)) + "|",
+        "| configuration | runs | train s | train CPU s | peak MB | dev | " + " | ".join(targets) + " |",
+        "|---" * (6 + len(targets)) + "|",
     ]
     for name, runs in groups.items():
         lines.append(
             f"| {name} | {len(runs)} | {cell([r['train_seconds'] for r in runs], 1, 0)} | "
+            f"{cell([r.get('train_cpu_seconds', math.nan) for r in runs], 1, 0)} | "
             f"{cell([r['peak_rss_mb'] for r in runs], 1, 0)} | {cell([r['dev'] for r in runs])} | "
             + " | ".join(cell([r["targets"][t] for r in runs]) for t in targets)
             + " |"
         )
     return "\n".join(lines)
+
+
+def trainer_ratios(results: list[dict]) -> str:
+    """Speed trainer/suite (CPU time and wall time of training) and memory suite/trainer, as for `--study
+    trainer`, and the bare loop beside them."""
+
+    def mean(loop: str, key: str) -> float:
+        return statistics.mean(r[key] for r in results if r["loop"] == loop)
+
+    cpu, wall, peak = "train_cpu_seconds", "train_seconds", "peak_rss_mb"
+    return (
+        f"speed trainer/suite: {mean('trainer', cpu) / mean('suite', cpu):.3f} CPU time, "
+        f"{mean('trainer', wall) / mean('suite', wall):.3f} wall time (goal >= 1.0); "
+        f"memory suite/trainer: {mean('suite', peak) / mean('trainer', peak):.3f} (goal <= 1.0); "
+        f"bare/suite CPU time {mean('bare', cpu) / mean('suite', cpu):.3f}, "
+        f"memory suite/bare {mean('suite', peak) / mean('bare', peak):.3f}"
+    )
 
 
 def main() -> None:
@@ -229,11 +372,14 @@ def main() -> None:
     parser.add_argument("--model", default="runs/models/e5-small")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--sentences", type=int, default=1500)
+    parser.add_argument("--dev-sentences", type=int, help="the first N dev sentences only (default: all)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--targets", nargs="+", default=["de", "ru", "zh"])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="the suite's and Trainer's")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every configuration, alternated")
     parser.add_argument("--json", help="Also write every run's numbers to this file.")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one spec (JSON) in this process
     args = parser.parse_args()
@@ -245,14 +391,16 @@ def main() -> None:
     common = {
         "model": args.model,
         "sentences": args.sentences,
+        "dev_sentences": args.dev_sentences,
         "epochs": args.epochs,
         "targets": args.targets,
         "learning_rate": args.learning_rate,
         "batch_size": args.batch_size,
         "threads": args.threads,
+        "weight_decay": args.weight_decay,
     }
     results = []
-    for seed in args.seeds:
+    for seed in [seed for _ in range(args.rounds) for seed in args.seeds]:
         for variant in STUDIES[args.study]:
             spec = {**common, **variant, "seed": seed}
             output = subprocess.run(
@@ -260,7 +408,8 @@ def main() -> None:
             ).stdout
             results.append(json.loads(output.strip().splitlines()[-1]))
             print(
-                f"{label(results[-1])} seed {seed}: train {results[-1]['train_seconds']:.0f} s, "
+                f"{label(results[-1])} seed {seed}: train {results[-1]['train_seconds']:.0f} s "
+                f"({results[-1]['train_cpu_seconds']:.0f} CPU s), "
                 f"peak {results[-1]['peak_rss_mb']:.0f} MB, dev {results[-1]['dev']:.4f}, "
                 f"{ {t: round(s, 4) for t, s in results[-1]['targets'].items()} }",
                 flush=True,
@@ -272,6 +421,8 @@ def main() -> None:
         speed = statistics.mean(b["train_seconds"] for b in bare) / statistics.mean(s["train_seconds"] for s in suite)
         memory = statistics.mean(s["peak_rss_mb"] for s in suite) / statistics.mean(b["peak_rss_mb"] for b in bare)
         print(f"speed bare/suite: {speed:.3f} (goal >= 0.95); memory suite/bare: {memory:.3f} (goal <= 1.0)")
+    if args.study == "trainer":
+        print(trainer_ratios(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
 

@@ -1,11 +1,14 @@
 """How far one setting travels: the package's functions and modules that receive `training.learning_rate` (or an
 object that holds it within two attribute hops: the experiment, a cell's job or plan, the training settings)
-between `mbert-eval run` and the training loop, traced on a real run of a tiny one-cell grid.
+between `mbert-eval run` and the training loop, traced on a real run of a tiny grid (one task, two methods,
+two seeds: four cells; the trip ends where the first cell enters the training loop).
 
 A function is counted once however often it is called; "returns" counts the times the path comes back into a
-module it had left. Nothing is timed; the figures are a property of the code, not of the machine.
+module it had left. Also counted, over the same stretch: the calls that build a task object, parse a data spec or
+reseed the random state (`--all` lists every package function that ran). Nothing is timed; the figures are a
+property of the code, not of the machine.
 
-    python benchmarks/trace_setting.py
+    python benchmarks/trace_setting.py [--all]   (--all lists every function that ran, not only the setting's path)
 """
 
 from __future__ import annotations
@@ -74,21 +77,29 @@ def main() -> None:
     (folder / "trace.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
 
     path: list[tuple[str, str]] = []
+    ran: dict[tuple[str, str], int] = {}
 
     def profile(frame, event, arg):
         if event != "call" or not frame.f_code.co_filename.startswith(str(ROOT)):
             return
         code = frame.f_code
         module = str(Path(code.co_filename).relative_to(ROOT.parent))
+        if code.co_name != "<module>":  # a module imported on the way (lazily) is no step of the trip
+            ran[module, code.co_qualname] = ran.get((module, code.co_qualname), 0) + 1
         arguments = [frame.f_locals.get(name) for name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]]
         if any(carries(value) for value in arguments):
             path.append((module, code.co_qualname))
         if code.co_name == "fine_tune" and module == "mbert_eval/training/loop.py":
             raise SystemExit  # the training loop is reached: the trip is over
 
+    # a first, untraced run into another folder imports whatever the run imports (some modules only when used),
+    # so that the traced run counts the trip and not module loading
+    warm = {**config, "output": str(folder / "warm")}
+    (folder / "warm.yaml").write_text(yaml.safe_dump(warm), encoding="utf-8")
+    cli(["run", str(folder / "warm.yaml"), "--no-report"], standalone_mode=False)
     sys.setprofile(profile)
     try:
-        cli(["run", str(folder / "trace.yaml")], standalone_mode=False)
+        cli(["run", str(folder / "trace.yaml"), "--no-report"], standalone_mode=False)
     except SystemExit:
         pass
     finally:
@@ -97,9 +108,20 @@ def main() -> None:
     modules = list(dict.fromkeys(module for module, _ in path))
     visits = [module for index, (module, _) in enumerate(path) if index == 0 or path[index - 1][0] != module]
     returns = len(visits) - len(set(visits))
-    for module, name in functions:
+    for module, name in sorted(ran) if "--all" in sys.argv else functions:
         print(f"  {module}: {name}")
     print(f"{len(functions)} functions in {len(modules)} modules, {returns} returns into a module already left")
+    counted = {
+        "build a task": ("build_task",),
+        "parse a data spec": ("DataSpec.parse",),
+        "reseed": ("seed_everything",),
+    }
+    for what, names in counted.items():
+        print(f"calls that {what}: {sum(n for (_, name), n in ran.items() if name in names)}")
+    print(
+        f"package functions that ran: {len(ran)} in {len({module for module, _ in ran})} modules, "
+        f"{sum(ran.values())} calls"
+    )
 
 
 if __name__ == "__main__":

@@ -95,14 +95,9 @@ def declare_identity(
     return declare
 
 
-def identity_of(obj: Any) -> Identity:
-    """The identity declaration of a config object."""
-    return type(obj).IDENTITY
-
-
 def render_identity(obj: Any, **values: Any) -> str:
-    """The identity record of a config object (see `Identity.render`)."""
-    return identity_of(obj).render(obj, **values)
+    """The identity record of a config object, by its class's declaration (see `Identity.render`)."""
+    return type(obj).IDENTITY.render(obj, **values)
 
 
 @declare_identity(
@@ -353,7 +348,7 @@ def keyed_when_set(*objects: Any) -> dict[str, Any]:
     """The `keyed_when_set` fields of these configs (see `Identity`) set away from their defaults, as
     `{"ClassName.field": value}`: what a cell key adds to its records (empty for every config that sets none of
     them, so older keys are unchanged)."""
-    return {name: value for obj in objects for name, value in identity_of(obj).added(obj).items()}
+    return {name: value for obj in objects for name, value in type(obj).IDENTITY.added(obj).items()}
 
 
 def stable_hash(data: Any) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mbert_eval.config.experiment import Experiment, MethodConfig, keyed_when_set, render_identity, stable_hash
+from mbert_eval.config.experiment import Experiment, keyed_when_set, render_identity, stable_hash
 from mbert_eval.languages import lookup
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
@@ -26,10 +26,15 @@ class Cell:
 
 
 def expand(experiment: Experiment) -> list[Cell]:
-    """The grid's cells, with language codes normalized by the language table."""
+    """The grid's cells, with language codes normalized by the language table; a task's targets are its own
+    `targets`, else the grid's."""
     sources = [lookup(code).code for code in experiment.sources]
+    targets = {
+        name: tuple(dict.fromkeys(lookup(code).code for code in config.targets or experiment.targets))
+        for name, config in experiment.tasks.items()
+    }
     return [
-        Cell(model, method.name, task, source, seed, task_targets(experiment, task))
+        Cell(model, method.name, task, source, seed, targets[task])
         for model in experiment.models
         for task in experiment.tasks
         for method in experiment.methods
@@ -38,65 +43,36 @@ def expand(experiment: Experiment) -> list[Cell]:
     ]
 
 
-def task_targets(experiment: Experiment, task: str) -> tuple[str, ...]:
-    """The target languages of one task: its own `targets`, else the grid's, normalized by the language table."""
-    codes = experiment.tasks[task].targets or experiment.targets
-    return tuple(dict.fromkeys(lookup(code).code for code in codes))
-
-
-def method_of(experiment: Experiment, name: str) -> MethodConfig:
-    """The method config a cell names."""
-    return next(method for method in experiment.methods if method.name == name)
-
-
-def resolved_epochs(experiment: Experiment, task: Task, name: str) -> int:
-    """A task's fine-tuning epochs: its own override, then the training config's, then the task's default."""
-    given = (experiment.tasks[name].epochs, experiment.training.epochs, task.metadata.epochs)
-    return next(count for count in given if count is not None)
-
-
 def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTuning:
-    """The cell's fine-tuning: the training config whole, its epochs resolved (`resolved_epochs`), beside the
-    cell's method (its fine-tuning options) and seed."""
-    epochs = resolved_epochs(experiment, task, cell.task)
-    return FineTuning(
-        training=replace(experiment.training, epochs=epochs), method=method_of(experiment, cell.method), seed=cell.seed
-    )
+    """The cell's fine-tuning: the training config whole, its epochs resolved (the task's own override, then the
+    training config's, then the task's default), beside the cell's method (its fine-tuning options) and seed."""
+    given = (experiment.tasks[cell.task].epochs, experiment.training.epochs, task.metadata.epochs)
+    epochs = next(count for count in given if count is not None)
+    method = next(method for method in experiment.methods if method.name == cell.method)
+    return FineTuning(replace(experiment.training, epochs=epochs), method, cell.seed)
 
 
-def cell_identity(experiment: Experiment, task: Task, cell: Cell) -> dict[str, Any]:
+def cell_identity(experiment: Experiment, task: Task, cell: Cell, settings: FineTuning) -> dict[str, Any]:
     """What a cell's key hashes: its coordinates and the identity records its configs declare
     (`config.experiment.Identity`), rendered as `Record(field=value, ...)` in their recorded order; fields added
-    later join (under `added`) only where set away from their defaults. `task` is the cell's built task."""
-    method = method_of(experiment, cell.method)
-    training = experiment.training
-    settings = (
-        render_identity(
-            training,
-            epochs=resolved_epochs(experiment, task, cell.task),
-            seed=cell.seed,
-            freeze=method.freeze,
-            cache_frozen=method.cache_frozen,
-            layer_mix=method.layer_mix,
-        )
-        if task.needs_training
-        else None
-    )
+    later join (under `added`) only where set away from their defaults. `task` is the cell's built task,
+    `settings` its fine-tuning (`fine_tune_settings`)."""
+    method, data = settings.method, experiment.tasks[cell.task]
     identity: dict[str, Any] = {
         "model": cell.model,
         "method": render_identity(method),
         "task": cell.task,
         "source": cell.source,
         "seed": cell.seed,
-        "settings": settings,
-        "data": render_identity(experiment.tasks[cell.task]),
+        "settings": settings.identity() if task.needs_training else None,
+        "data": render_identity(data),
         "options": task.options(),
     }
     steps = [experiment.parallel, experiment.tlm, experiment.align] if method.chain else []
     if steps:  # derived checkpoints depend on these too
         identity["method_settings"] = [render_identity(config) for config in steps]
     # the training config's added fields join every cell's key where set (as they did when first keyed)
-    added = keyed_when_set(experiment.tasks[cell.task], training, method, *steps)
+    added = keyed_when_set(data, experiment.training, method, *steps)
     if added:
         identity["added"] = added
     return identity
@@ -105,4 +81,5 @@ def cell_identity(experiment: Experiment, task: Task, cell: Cell) -> dict[str, A
 def cell_key(experiment: Experiment, cell: Cell, task: Task | None = None) -> str:
     """Identity of a cell's results: what it runs and every setting that can change its scores (a hash of
     `cell_identity`). `task`: the cell's task, built already (else it is built here)."""
-    return stable_hash(cell_identity(experiment, task or build_task(experiment, cell.task), cell))
+    task = task or build_task(cell.task, experiment.tasks[cell.task], experiment.base_dir)
+    return stable_hash(cell_identity(experiment, task, cell, fine_tune_settings(experiment, task, cell)))

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 import mbert_eval
-from mbert_eval.config.experiment import Experiment, MethodConfig
+from mbert_eval.config.experiment import Experiment
 from mbert_eval.data import file_checksum
 from mbert_eval.data.checksums import remember
 from mbert_eval.data.hub import hub_fingerprint
@@ -36,7 +36,7 @@ from mbert_eval.training.fine_tuning import FineTuning
 @dataclass(frozen=True)
 class CellJob:
     """Everything a worker needs to run one cell, as resolved once by the driver (`grid.resolve`): the task
-    object, the method config and the fine-tuning settings travel with it and are not rebuilt from the config.
+    object and the fine-tuning settings (with the method config) travel with it and are not rebuilt from the config.
     `check_examples`: the test data's check against the training data is left to the worker (Hub data, which
     validation does not fetch). Picklable, no open handles."""
 
@@ -44,7 +44,6 @@ class CellJob:
     key: str
     experiment: Experiment  # what the method's steps read (tlm, align, parallel), the output folder, the device
     task: Task
-    method: MethodConfig
     settings: FineTuning  # what `Task.prepare` takes (`grid.cells.fine_tune_settings`)
     config_hash: str
     code_version: str
@@ -118,7 +117,7 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     context = MethodContext(
         experiment, cell.source, cell.seed, experiment.output_dir / "checkpoints", experiment.device
     )
-    model_spec = prepare_encoder(cell.model, job.method, context)
+    model_spec = prepare_encoder(cell.model, job.settings.method, context)
     prepared = task.prepare(model_spec, train, dev, job.settings, device)
     train_time = time.perf_counter() - started
     source_sums = _checksums(task.data_specs(source))

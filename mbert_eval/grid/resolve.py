@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mbert_eval.config.experiment import Experiment, MethodConfig, stable_hash
+from mbert_eval.config.experiment import Experiment, stable_hash
 from mbert_eval.errors import UserError
-from mbert_eval.grid.cells import Cell, cell_identity, expand, fine_tune_settings, method_of
+from mbert_eval.grid.cells import Cell, cell_identity, expand, fine_tune_settings
 from mbert_eval.grid.validation import check_experiment
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
@@ -19,13 +19,12 @@ from mbert_eval.training.fine_tuning import FineTuning
 
 @dataclass(frozen=True)
 class ResolvedCell:
-    """One cell as resolved: its key (a hash of `identity`), its method config and its fine-tuning settings
-    (`grid.cells.fine_tune_settings`: what `Task.prepare` takes)."""
+    """One cell as resolved: its key (a hash of `identity`) and its fine-tuning settings (the method config among
+    them; `grid.cells.fine_tune_settings`: what `Task.prepare` takes)."""
 
     cell: Cell
     key: str
     identity: dict[str, Any]
-    method: MethodConfig
     settings: FineTuning
 
 
@@ -56,9 +55,9 @@ class ResolvedGrid:
 def build_tasks(experiment: Experiment) -> dict[str, Task | UserError]:
     """Each task of the config built once, or the UserError that building it raised."""
     built: dict[str, Task | UserError] = {}
-    for name in experiment.tasks:
+    for name, config in experiment.tasks.items():
         try:
-            built[name] = build_task(experiment, name)
+            built[name] = build_task(name, config, experiment.base_dir)
         except UserError as err:
             built[name] = err
     return built
@@ -66,9 +65,9 @@ def build_tasks(experiment: Experiment) -> dict[str, Task | UserError]:
 
 def resolve_cell(experiment: Experiment, task: Task, cell: Cell) -> ResolvedCell:
     """A cell's key, identity, method and settings, from its built task."""
-    identity = cell_identity(experiment, task, cell)
-    method = method_of(experiment, cell.method)
-    return ResolvedCell(cell, stable_hash(identity), identity, method, fine_tune_settings(experiment, task, cell))
+    settings = fine_tune_settings(experiment, task, cell)
+    identity = cell_identity(experiment, task, cell, settings)
+    return ResolvedCell(cell, stable_hash(identity), identity, settings)
 
 
 def resolve(

@@ -101,7 +101,6 @@ def plan(grid: ResolvedGrid | Experiment, store: ResultStore, overwrite: bool = 
                 key,
                 experiment,
                 task,
-                resolved.method,
                 resolved.settings,
                 config_hash,
                 version,
@@ -145,9 +144,9 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
         store.write_metric_roles(metric_roles(experiment.tasks))
         jobs, skipped = plan(grid, store, overwrite)
         if executor is None:
-            from mbert_eval.grid.executors import executor_from_experiment
+            from mbert_eval.grid.executors import make_executor
 
-            executor = executor_from_experiment(experiment)
+            executor = make_executor(experiment.executor, experiment.ray)
         written = 0
         with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
             for job, rows in executor.map(jobs):

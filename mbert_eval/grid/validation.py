@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from mbert_eval.config.experiment import BATCHINGS, LR_SCHEDULES, WORD_EMBEDDINGS, Experiment
+from mbert_eval.config.experiment import BATCHINGS, LR_SCHEDULES, WORD_EMBEDDINGS, Experiment, TrainingConfig
 from mbert_eval.data.hub import hub_spec_problem
 from mbert_eval.errors import UserError
 from mbert_eval.grid.executors import EXECUTORS
@@ -43,13 +43,14 @@ def check_experiment(
     """Add every problem of the experiment to `problems`; `tasks` are its tasks as built once (or the error
     building one raised). Returns the tasks whose test data was checked against their training data here."""
     checked = set()
+    lengths = _lengths(experiment)
     if not experiment.models:
         problems.append("models: no model given")
     for index, model in enumerate(experiment.models):
         problem = check_model_spec(model) or (hub_model_problem(model) if check_files else None)
         if problem:
             problems.append(f"models[{index}]: {problem}")
-        _check_lengths(experiment, model, problems)
+        _check_lengths(model, lengths, problems)
     if not experiment.tasks:
         problems.append("tasks: no task given")
     if not experiment.targets and not all(task.targets for task in experiment.tasks.values()):
@@ -64,7 +65,8 @@ def check_experiment(
         problems.append("ray: num_gpus must be >= 0, num_cpus > 0 and max_retries >= 0")
     if ray.num_gpus > 1 and not float(ray.num_gpus).is_integer():
         problems.append(f"ray.num_gpus: more than one GPU per cell must be a whole number, got {ray.num_gpus}")
-    _check_training(experiment, problems)
+    problems.extend(_not_finite(experiment.to_dict(), ""))
+    _check_training(experiment.training, problems)
     _check_run(experiment, problems)
     for name, task in tasks.items():
         if isinstance(task, UserError):
@@ -155,26 +157,29 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
                 problems.append(f"parallel: {err}")
 
 
-def _check_lengths(experiment: Experiment, model: str, problems: list[str]) -> None:
-    """Each `max_length` a run uses (fine-tuning; TLM and alignment where a method has those steps) must fit
-    the model's position table: a longer input would overrun it."""
-    limit = model_max_length(model)
-    if limit is None:
-        return
+def _lengths(experiment: Experiment) -> dict[str, int]:
+    """Each token window a run uses, by its key: fine-tuning's (training and evaluation), and TLM's and
+    alignment's where a method has those steps."""
     steps = {step for method in experiment.methods for step in method.chain}
-    for key in ("training", *(step for step in ("tlm", "align") if step in steps)):
-        length = getattr(experiment, key).max_length
-        if length > limit:
+    lengths = {
+        f"{key}.max_length": getattr(experiment, key).max_length
+        for key in ("training", "tlm", "align")
+        if key == "training" or key in steps
+    }
+    if experiment.training.eval_max_length is not None:
+        lengths["training.eval_max_length"] = experiment.training.eval_max_length
+    return lengths
+
+
+def _check_lengths(model: str, lengths: dict[str, int], problems: list[str]) -> None:
+    """Each window a run uses (`_lengths`) must fit the model's position table: a longer input would overrun
+    it."""
+    limit = model_max_length(model)
+    for key, length in lengths.items():
+        if limit is not None and length > limit:
             problems.append(
-                f"{key}.max_length: {length} tokens is beyond the position table of {model} "
-                f"({limit} tokens); use at most {limit}"
+                f"{key}: {length} tokens is beyond the position table of {model} ({limit} tokens); use at most {limit}"
             )
-    eval_length = experiment.training.eval_max_length
-    if eval_length is not None and eval_length > limit:
-        problems.append(
-            f"training.eval_max_length: {eval_length} tokens is beyond the position table of {model} "
-            f"({limit} tokens); use at most {limit}"
-        )
 
 
 def _not_finite(value: Any, path: str) -> list[str]:
@@ -222,9 +227,7 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
             problems.append(f"{key}: must be at least 1, got {count} (an untrained head's scores are no result)")
 
 
-def _check_training(experiment: Experiment, problems: list[str]) -> None:
-    problems.extend(_not_finite(experiment.to_dict(), ""))
-    training = experiment.training
+def _check_training(training: TrainingConfig, problems: list[str]) -> None:
     for key in ("learning_rate", "max_length", "batch_size", "eval_batch_size"):
         if getattr(training, key) <= 0:
             problems.append(f"training.{key}: must be positive, got {getattr(training, key)}")

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from mbert_eval.config.experiment import Experiment, TaskConfig
+from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.errors import UserError
 from mbert_eval.registry import Registry
 from mbert_eval.tasks.base import Prepared, Task
@@ -45,10 +45,9 @@ def option_keys() -> list[str]:
     return [field.name for field in dataclasses.fields(TaskConfig) if field.name in taken]
 
 
-def build_task(experiment: Experiment, name: str) -> Task:
-    """The task object of one config entry, with its data and the options it takes; an option set for a task
-    that does not take it is an error."""
-    config = experiment.tasks[name]
+def build_task(name: str, config: TaskConfig, base_dir: Path) -> Task:
+    """The task object of one config entry (`tasks.NAME`, its relative paths anchored at `base_dir`), with its data
+    and the options it takes; an option set for a task that does not take it is an error."""
     takes = TASKS.get(name).metadata.options
     given = {key: getattr(config, key) for key in option_keys() if getattr(config, key) is not None}
     for key in given:
@@ -56,7 +55,7 @@ def build_task(experiment: Experiment, name: str) -> Task:
             raise UserError(
                 f"task '{name}' has no option '{key}'" + (f" (it takes: {', '.join(takes)})" if takes else "")
             )
-    return get_task(name, config, experiment.base_dir, **given)
+    return get_task(name, config, base_dir, **given)
 
 
 __all__ = ["TASKS", "Prepared", "Task", "TaskMetadata", "build_task", "get_task", "option_keys"]

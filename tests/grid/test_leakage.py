@@ -298,7 +298,7 @@ def test_no_shipped_config_is_refused(tmp_path: Path, small_family, tiny_model) 
     for path in _shipped(tmp_path, small_family, tiny_model):
         experiment, _ = load_experiment(path)
         for name, config in experiment.tasks.items():
-            task = build_task(experiment, name)
+            task = build_task(name, experiment.tasks[name], experiment.base_dir)
             targets = [lookup(code) for code in config.targets or experiment.targets]
             assert leakage_problems(name, task, [lookup(code) for code in experiment.sources], targets) == [], path
             checked += task.needs_training

@@ -16,7 +16,7 @@ import pytest
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
-from mbert_eval.grid.executors import executor_from_experiment
+from mbert_eval.grid.executors import make_executor
 from mbert_eval.grid.executors.local import LocalExecutor
 from mbert_eval.grid.executors.multi_gpu import run_cell_on_gpus
 from mbert_eval.grid.executors.ray_executor import RayExecutor
@@ -122,10 +122,10 @@ def test_a_cell_launched_as_accelerate_processes_gives_the_same_rows(tmp_path, s
 
 
 def test_executor_follows_the_experiment():
-    assert isinstance(executor_from_experiment(Experiment()), LocalExecutor)
+    assert isinstance(make_executor(Experiment().executor, Experiment().ray), LocalExecutor)
     experiment = Experiment(executor="ray")
     experiment.ray = SimpleNamespace(address="auto", num_gpus=1, num_cpus=4, max_retries=5)
-    executor = executor_from_experiment(experiment)
+    executor = make_executor(experiment.executor, experiment.ray)
     assert (executor.address, executor.num_gpus, executor.num_cpus, executor.max_retries) == ("auto", 1, 4, 5)
     assert executor.cell_function is run_cell
     assert RayExecutor(num_gpus_per_cell=4).cell_function.keywords == {"num_processes": 4}

@@ -27,9 +27,9 @@ def test_a_run_builds_each_task_once_and_parses_each_spec_once(tmp_path, small_f
     experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
     built, parsed, jobs = [], Counter(), []
 
-    def counting_build(experiment, name):
+    def counting_build(name, config, base_dir):
         built.append(name)
-        return build_task(experiment, name)
+        return build_task(name, config, base_dir)
 
     original_parse = DataSpec.parse.__func__
 
@@ -68,7 +68,7 @@ def test_resolved_cells_carry_key_method_and_settings(tmp_path, small_family, ti
     assert len(grid.cells) == 8 and grid.evaluations == 8 * len(small_family.languages[1:])
     for resolved in grid.cells:
         assert resolved.key == cell_key(experiment, resolved.cell)
-        assert resolved.method.name == resolved.cell.method
+        assert resolved.settings.method.name == resolved.cell.method
         assert resolved.settings.seed == resolved.cell.seed
     assert grid.examples_checked == {"pos", "paraphrase"}  # local data: checked once, here, not in the workers
 

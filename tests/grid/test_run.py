@@ -82,7 +82,9 @@ def test_a_cell_takes_the_training_config_whole(tmp_path, small_family, tiny_mod
     experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
     assert problems == []
     for cell in expand(experiment):
-        settings = fine_tune_settings(experiment, build_task(experiment, cell.task), cell)
+        settings = fine_tune_settings(
+            experiment, build_task(cell.task, experiment.tasks[cell.task], experiment.base_dir), cell
+        )
         epochs = 3 if cell.task == "paraphrase" else 2
         assert asdict(settings.training) == {**training, "epochs": epochs}
         assert (settings.seed, settings.method) == (7, MethodConfig(name="freeze1", freeze=1))

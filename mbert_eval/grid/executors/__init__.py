@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mbert_eval.config.experiment import Experiment
+from mbert_eval.config.experiment import RayConfig
 from mbert_eval.registry import Registry
 
 if TYPE_CHECKING:
@@ -19,31 +19,27 @@ if TYPE_CHECKING:
 # `ls executors` read the names and summaries only.
 
 
-def _local(experiment: Experiment) -> Executor:
+def _local(ray: RayConfig) -> Executor:
     from mbert_eval.grid.executors.local import LocalExecutor
 
     return LocalExecutor()
 
 
-def _ray(experiment: Experiment) -> Executor:
+def _ray(ray: RayConfig) -> Executor:
     from mbert_eval.grid.executors.ray_executor import RayExecutor
 
-    options = experiment.ray
     return RayExecutor(
-        address=options.address,
-        num_gpus_per_cell=options.num_gpus,
-        num_cpus_per_cell=options.num_cpus,
-        max_retries=options.max_retries,
+        address=ray.address, num_gpus_per_cell=ray.num_gpus, num_cpus_per_cell=ray.num_cpus, max_retries=ray.max_retries
     )
 
 
-EXECUTORS: Registry[Callable[[Experiment], Executor]] = Registry("executor")
+EXECUTORS: Registry[Callable[[RayConfig], Executor]] = Registry("executor")
 EXECUTORS.register("local", _local, "cells one after another in this process")
 EXECUTORS.register(
     "ray", _ray, "cells as Ray tasks on a cluster, with the resources of `ray:` (retried if a worker dies)"
 )
 
 
-def executor_from_experiment(experiment: Experiment) -> Executor:
-    """The executor an experiment's `executor` key names, set up from its options."""
-    return EXECUTORS.get(experiment.executor)(experiment)
+def make_executor(name: str, ray: RayConfig) -> Executor:
+    """The executor a config's `executor:` names, set up from its `ray:` options (the only ones there are)."""
+    return EXECUTORS.get(name)(ray)

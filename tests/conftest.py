@@ -35,7 +35,8 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)  # tiny test models: one thread is faster and does not thrash a shared machine
 
-from tests.helpers import SHARED_DATA  # noqa: E402
+from mbert_eval.store.results import ResultRow, ResultStore  # noqa: E402
+from tests.helpers import SHARED_DATA, family_experiment, write_config  # noqa: E402
 
 SLOW_FIXTURES = {"shared_data", "e5_small"}  # the real data and the real encoder: seconds to minutes a test
 
@@ -118,3 +119,35 @@ def e5_small(tmp_path_factory) -> Path:
 
     folder, _ = import_model("e5-small", tmp_path_factory.mktemp("e5") / "e5-small")
     return folder
+
+
+@pytest.fixture
+def workspace(tmp_path, small_family, tiny_model):
+    """A folder with the synthetic family, the tiny model, a config and a store (`tests.helpers.Workspace`)."""
+    from tests.helpers import Workspace
+
+    return Workspace(tmp_path, small_family, tiny_model)
+
+
+@pytest.fixture(scope="session")
+def grid_config(tmp_path_factory, small_family, tiny_model) -> Path:
+    """A real POS grid (one cell, training data cut short), run: source qaa, every language a target."""
+    from mbert_eval.config.loading import load_experiment
+    from mbert_eval.grid.run import run_experiment
+
+    folder = tmp_path_factory.mktemp("report-grid")
+    codes = [language.code for language in small_family.languages]
+    raw = family_experiment(small_family, tiny_model, targets=codes, output=str(folder / "out"))
+    pos = raw["tasks"]["pos"]
+    raw["tasks"] = {"pos": {**pos, "train": pos["train"] + "[:32]", "dev": pos["dev"] + "[:16]"}}
+    config = write_config(folder / "exp.yaml", raw)
+    run_experiment(load_experiment(config)[0])
+    return config
+
+
+@pytest.fixture(scope="session")
+def grid_rows(grid_config) -> list[ResultRow]:
+    """The rows the real grid stored."""
+    from mbert_eval.config.loading import load_experiment
+
+    return ResultStore(load_experiment(grid_config)[0].store_path).rows()

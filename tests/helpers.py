@@ -1,12 +1,22 @@
-"""The one shared helper module of the tests: paths, config writers, the CLI runner and a stand-in Hub.
-Fixtures (pytest's own sharing) live in conftest.py."""
+"""The one shared helper module of the tests: paths, config writers, the CLI runner, a stand-in Hub, the
+bad-input workspace, the schedule under a hand-moved clock, toy training features, a random-span QA baseline,
+and the reports' hostile strings. Tests import helpers from here only, never from another test file; fixtures
+(pytest's own sharing) live in conftest.py (tests/report/conftest.py: the reports' store)."""
 
 import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
+import yaml
+
+from mbert_eval.store.results import ResultRow, ResultStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
@@ -107,3 +117,161 @@ def fine_tuning(seed: int = 1, method: Any = None, **training_fields: Any):
     if isinstance(method, str):
         method = MethodConfig.from_name(method)
     return FineTuning(TrainingConfig(**{"epochs": 3, **training_fields}), method or MethodConfig(), seed)
+
+
+# One test's folder for bad inputs: a config over the synthetic family and a store that must survive refusals.
+STORED = 2  # rows a store holds before a refused command: they must still be there after it
+
+
+@dataclass
+class Workspace:
+    """One test's folder: the synthetic family, the tiny model, a config and a store in `out/`."""
+
+    root: Path
+    family: object
+    model: Path
+
+    @property
+    def store(self) -> Path:
+        return self.root / "out" / "results.sqlite"
+
+    def raw(self) -> dict:
+        raw = family_experiment(self.family, self.model)
+        raw["output"] = str(self.root / "out")
+        raw["tasks"].pop("paraphrase")
+        return raw
+
+    def config(self, edit: Callable[[dict], object] = lambda raw: None) -> str:
+        raw = self.raw()
+        edit(raw)
+        return str(write_config(self.root / "exp.yaml", raw))
+
+    def fill_store(self, rows: int = STORED) -> None:
+        ResultStore(self.store).write_cell([_row(f"t{index}") for index in range(rows)])
+
+    def rows(self) -> int | None:
+        """Rows in the store (None: there is no store, or it is no database)."""
+        if not self.store.is_file() or self.store.stat().st_size == 0:
+            return None
+        try:
+            with sqlite3.connect(f"file:{self.store}?mode=ro", uri=True) as conn:
+                return conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        except sqlite3.DatabaseError:
+            return None
+
+
+def _row(target: str) -> ResultRow:
+    return ResultRow(
+        cell_key="earlier",
+        task="pos",
+        metric="accuracy",
+        model="m",
+        method="baseline",
+        source="qaa",
+        target=target,
+        seed=1,
+        score=0.5,
+        n_examples=10,
+        config_hash="abc",
+        code_version="0",
+        library_versions={},
+        data_checksums={},
+        wall_time=1.0,
+        extra={},
+    )
+
+
+def one_error_line(result) -> str:
+    """The single `Error:` line (validate prints `CONFIG: problem` lines instead); no traceback."""
+    assert "Traceback" not in result.output, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "it/s" not in line]
+    assert lines, result.output
+    return lines[-1] if lines[-1].startswith("Error:") else "\n".join(lines)
+
+
+def token_features(n: int = 12, vocab: int = 300, seed: int = 0) -> list[dict]:
+    """`n` random token-tagging examples (ids between [CLS]=2 and [SEP]=3, labels 0-2), for training loops."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(n):
+        length = 5 + i % 7
+        ids = [2] + torch.randint(5, vocab, (length,), generator=g).tolist() + [3]
+        out.append({"input_ids": ids, "labels": [-100] + torch.randint(0, 3, (length,), generator=g).tolist() + [-100]})
+    return out
+
+
+def random_spans(examples: list, seed: int) -> list[str]:
+    """A baseline: a random run of one to three words of each QA example's context."""
+    import random
+
+    rng = random.Random(seed)
+    answers = []
+    for e in examples:
+        tokens = e.context.split()
+        start = rng.randrange(len(tokens))
+        answers.append(" ".join(tokens[start : start + rng.randint(1, 3)]))
+    return answers
+
+
+# The schedule's command under a clock a test moves by hand.
+def _schedule_cli():
+    """The schedule group under a main-like group (UserError -> one line, exit 2)."""
+    import click
+
+    from mbert_eval.cli.group import Group
+    from mbert_eval.cli.schedule import schedule
+
+    @click.group(cls=Group)
+    def cli() -> None:
+        """The schedule group."""
+
+    cli.add_command(schedule)
+    return cli
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+class Clock:
+    """An injected clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def invoke(clock: Clock, *args: str):
+    from click.testing import CliRunner
+
+    return CliRunner().invoke(_schedule_cli(), ["schedule", *args], obj={"clock": clock})
+
+
+def write_jobs(folder, **job_changes) -> object:
+    job = {
+        "config": "exp.yaml",
+        "schedule": "0 2 * * *",
+        "timezone": "UTC",
+        "models": ["ckpts/step-*"],
+        "report": "reports/nightly.html",
+        "thresholds": {"pos": 0.05},
+    }
+    job.update(job_changes)
+    path = folder / "jobs.yaml"
+    path.write_text(yaml.safe_dump({"jobs": {"nightly": job}}), encoding="utf-8")
+    return path
+
+
+# The reports' hostile strings and the numbers they are checked against.
+EVIL = "<script>alert(1)</script>"
+EXTRA_CODE = "qad"  # a fourth language, evaluated by the baseline only; its name is EVIL in the report
+
+
+def seed_stats(store: ResultStore, **key) -> tuple[float, float, int]:
+    """mean, sample std and seed count straight from the store, for comparison with the report."""
+    scores = [r.score for r in store.rows(**key)]
+    return float(np.mean(scores)), float(np.std(scores, ddof=1)) if len(scores) > 1 else float("nan"), len(scores)

@@ -16,68 +16,8 @@ import pytest
 import torch
 
 from mbert_eval.data import read_conllu
-from mbert_eval.store.results import ResultRow, ResultStore
-from tests.helpers import family_experiment, run_cli, write_config
-
-STORED = 2  # rows a store holds before a refused command: they must still be there after it
-
-
-@dataclass
-class Workspace:
-    """One test's folder: the synthetic family, the tiny model, a config and a store in `out/`."""
-
-    root: Path
-    family: object
-    model: Path
-
-    @property
-    def store(self) -> Path:
-        return self.root / "out" / "results.sqlite"
-
-    def raw(self) -> dict:
-        raw = family_experiment(self.family, self.model)
-        raw["output"] = str(self.root / "out")
-        raw["tasks"].pop("paraphrase")
-        return raw
-
-    def config(self, edit: Callable[[dict], object] = lambda raw: None) -> str:
-        raw = self.raw()
-        edit(raw)
-        return str(write_config(self.root / "exp.yaml", raw))
-
-    def fill_store(self, rows: int = STORED) -> None:
-        ResultStore(self.store).write_cell([_row(f"t{index}") for index in range(rows)])
-
-    def rows(self) -> int | None:
-        """Rows in the store (None: there is no store, or it is no database)."""
-        if not self.store.is_file() or self.store.stat().st_size == 0:
-            return None
-        try:
-            with sqlite3.connect(f"file:{self.store}?mode=ro", uri=True) as conn:
-                return conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-        except sqlite3.DatabaseError:
-            return None
-
-
-def _row(target: str) -> ResultRow:
-    return ResultRow(
-        cell_key="earlier",
-        task="pos",
-        metric="accuracy",
-        model="m",
-        method="baseline",
-        source="qaa",
-        target=target,
-        seed=1,
-        score=0.5,
-        n_examples=10,
-        config_hash="abc",
-        code_version="0",
-        library_versions={},
-        data_checksums={},
-        wall_time=1.0,
-        extra={},
-    )
+from mbert_eval.store.results import ResultStore
+from tests.helpers import STORED, Workspace, family_experiment, one_error_line, run_cli, write_config
 
 
 def _set(path: str, value) -> Callable[[dict], None]:
@@ -167,19 +107,6 @@ CASES = [
 ]
 if not torch.cuda.is_available():
     CASES.append(_edit("device-cuda-without-cuda", _set("device", "cuda"), "cuda"))
-
-
-def one_error_line(result) -> str:
-    """The single `Error:` line (validate prints `CONFIG: problem` lines instead); no traceback."""
-    assert "Traceback" not in result.output, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip() and "it/s" not in line]
-    assert lines, result.output
-    return lines[-1] if lines[-1].startswith("Error:") else "\n".join(lines)
-
-
-@pytest.fixture
-def workspace(tmp_path, small_family, tiny_model) -> Workspace:
-    return Workspace(tmp_path, small_family, tiny_model)
 
 
 @pytest.mark.parametrize("command", ["validate", "run"])

@@ -211,7 +211,7 @@ def test_a_hub_name_is_fingerprinted_by_its_cached_commit(tmp_path, monkeypatch)
 def test_a_scheduled_job_on_a_fixed_folder_re_evaluates_it_when_retrained(tmp_path, small_family, tiny_model):
     """A nightly job on a training run's `latest/`: the next slot evaluates it again once its weights changed."""
     from mbert_eval.schedule.history import History
-    from tests.schedule.test_schedule import Clock, invoke, utc, write_jobs
+    from tests.helpers import Clock, invoke, utc, write_jobs
 
     raw = family_experiment(small_family, tiny_model)
     raw["tasks"].pop("paraphrase")

@@ -18,8 +18,7 @@ from mbert_eval.data.spec import DataSpec
 from mbert_eval.grid.leakage import leakage_problems, same_pattern
 from mbert_eval.languages import lookup
 from mbert_eval.tasks import build_task
-from tests.cli.test_bad_inputs import STORED, Workspace, one_error_line, run_cli
-from tests.helpers import REPO_ROOT, write_config
+from tests.helpers import REPO_ROOT, STORED, Workspace, one_error_line, run_cli, write_config
 
 PAWSX = "hub:google-research-datasets/paws-x"
 
@@ -177,11 +176,6 @@ CASES = [
     Case("allow-overlap-passes", _pos(train=DEV + "[0:20]", dev=DEV, test=DEV, allow_overlap=True), ()),
     Case("hub-other-splits-pass", _pawsx(f"{PAWSX}@en:train", f"{PAWSX}@en:validation", f"{PAWSX}@{{lang}}:test"), ()),
 ]
-
-
-@pytest.fixture
-def workspace(tmp_path, small_family, tiny_model) -> Workspace:
-    return Workspace(tmp_path, small_family, tiny_model)
 
 
 # a refused config under both commands; one that passes under `validate` (the other tests run such configs)

@@ -96,8 +96,7 @@ def test_a_tiny_model_learns_the_synthetic_qa_far_above_random_spans(tmp_path):
     from mbert_eval.synthetic.family import SynthConfig, generate_family
     from mbert_eval.tasks import get_task
     from mbert_eval.tasks.qa import QAExamples
-    from tests.helpers import fine_tuning
-    from tests.tasks.test_qa import random_spans
+    from tests.helpers import fine_tuning, random_spans
 
     family = generate_family(
         tmp_path / "family",

@@ -23,17 +23,7 @@ from mbert_eval.training.batches import collate
 from mbert_eval.training.frozen_cache import FrozenPrefixCache
 from mbert_eval.training.loop import fine_tune
 from mbert_eval.training.scalar_mix import ScalarMixClassifier
-from tests.helpers import family_experiment, fine_tuning, write_config
-
-
-def _features(n=12, vocab=300, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for i in range(n):
-        length = 5 + i % 7
-        ids = [2] + torch.randint(5, vocab, (length,), generator=g).tolist() + [3]
-        out.append({"input_ids": ids, "labels": [-100] + torch.randint(0, 3, (length,), generator=g).tolist() + [-100]})
-    return out
+from tests.helpers import family_experiment, fine_tuning, token_features, write_config
 
 
 def test_method_names_parse():
@@ -58,7 +48,9 @@ def test_frozen_parameters_unchanged_and_absent_from_optimizer(tiny_model):
 
     torch.optim.AdamW.__init__ = capture
     try:
-        fine_tune(model, _features(), 0, torch.device("cpu"), fine_tuning(learning_rate=1e-2, epochs=1, batch_size=4))
+        fine_tune(
+            model, token_features(), 0, torch.device("cpu"), fine_tuning(learning_rate=1e-2, epochs=1, batch_size=4)
+        )
     finally:
         torch.optim.AdamW.__init__ = original
     optimized = {id(p) for p in captured["params"]}
@@ -76,7 +68,7 @@ def test_freeze_beyond_depth_is_rejected(tiny_model):
 
 
 def test_frozen_cache_gives_the_same_training_as_recomputing(tiny_model):
-    features = _features()
+    features = token_features()
     settings = fine_tuning(learning_rate=1e-2, epochs=2, batch_size=4, seed=3)
     results = []
     for cached in (False, True):
@@ -98,9 +90,9 @@ def test_layer_mix_learns_weights_and_predicts(tiny_model):
     model = ScalarMixClassifier(encoder, "token", 3)
     weights = model.layer_weights()
     assert len(weights) == 3 and sum(weights) == pytest.approx(1.0, abs=1e-5)
-    fine_tune(model, _features(), 0, torch.device("cpu"), fine_tuning(learning_rate=5e-2, epochs=2, batch_size=4))
+    fine_tune(model, token_features(), 0, torch.device("cpu"), fine_tuning(learning_rate=5e-2, epochs=2, batch_size=4))
     assert model.layer_weights() != weights
-    batch = collate(_features()[:2], 0, torch.device("cpu"))
+    batch = collate(token_features()[:2], 0, torch.device("cpu"))
     assert model(**batch).logits.shape[-1] == 3
 
 

@@ -9,15 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import EVIL, seed_stats
 from tests.report.browser import find_chromium, screenshot
-from tests.report.test_report import (  # noqa: F401
-    EVIL,
-    evil_language,
-    grid_config,
-    grid_rows,
-    rich_store,
-    seed_stats,
-)
 
 pytestmark = [
     pytest.mark.slow,
@@ -62,7 +55,7 @@ def _expected(mean: float, std: float, n: int) -> str:
     return f"{100 * mean:.1f}" + (f" ± {100 * std:.1f}" if n > 1 else "")
 
 
-def test_report_in_headless_chromium(rich_store, evil_language, tmp_path):  # noqa: F811 (fixtures imported above)
+def test_report_in_headless_chromium(rich_store, evil_language, tmp_path):
     from mbert_eval.report import write_report
 
     page = write_report(rich_store, tmp_path / "report.html", f"Report {EVIL}")

@@ -5,13 +5,9 @@ import shutil
 import time
 from datetime import datetime, timezone
 
-import click
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from mbert_eval.cli.group import Group
-from mbert_eval.cli.schedule import schedule
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
 from mbert_eval.grid.run import plan
@@ -21,48 +17,7 @@ from mbert_eval.schedule.history import History, job_lock
 from mbert_eval.schedule.jobs import load_jobs
 from mbert_eval.store.results import ResultRow, ResultStore
 from mbert_eval.tasks import get_task
-from tests.helpers import REPO_ROOT, family_experiment, write_config
-
-
-@click.group(cls=Group)
-def cli() -> None:
-    """The schedule group under a main-like group (UserError -> one line, exit 2)."""
-
-
-cli.add_command(schedule)
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
-
-
-class Clock:
-    """An injected clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def invoke(clock: Clock, *args: str):
-    return CliRunner().invoke(cli, ["schedule", *args], obj={"clock": clock})
-
-
-def write_jobs(folder, **job_changes) -> object:
-    job = {
-        "config": "exp.yaml",
-        "schedule": "0 2 * * *",
-        "timezone": "UTC",
-        "models": ["ckpts/step-*"],
-        "report": "reports/nightly.html",
-        "thresholds": {"pos": 0.05},
-    }
-    job.update(job_changes)
-    path = folder / "jobs.yaml"
-    path.write_text(yaml.safe_dump({"jobs": {"nightly": job}}), encoding="utf-8")
-    return path
+from tests.helpers import REPO_ROOT, Clock, family_experiment, invoke, utc, write_config, write_jobs
 
 
 def plant_scores(jobs_path, checkpoint, score: float) -> None:

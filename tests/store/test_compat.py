@@ -12,7 +12,6 @@ from mbert_eval.config.loading import load_experiment
 from mbert_eval.grid.cells import cell_key, expand
 from mbert_eval.store import ResultStore
 from tests.helpers import FIXTURES
-from tests.report.test_report import grid_config  # noqa: F401
 
 
 def test_every_cell_keeps_the_key_it_had():
@@ -49,7 +48,7 @@ def test_the_old_store_renders_its_report_with_guessed_roles_and_delta_against_b
     assert "reference method: baseline" in page and ">Δ</th>" in page and "not stored" in page
 
 
-def test_a_store_written_by_a_run_holds_its_config_and_metric_roles(grid_config):  # noqa: F811
+def test_a_store_written_by_a_run_holds_its_config_and_metric_roles(grid_config):
     from mbert_eval.report.text_table import format_results
 
     experiment, _ = load_experiment(grid_config)

@@ -26,7 +26,7 @@ from mbert_eval.tasks.qa_windows import (
 )
 from mbert_eval.training.batches import collate
 from mbert_eval.training.scalar_mix import SpanMix
-from tests.helpers import family_experiment, fine_tuning, write_config
+from tests.helpers import family_experiment, fine_tuning, random_spans, write_config
 
 SMALL = Windowing(max_length=40, doc_stride=10, max_query_length=8)
 MARKER = "suwu"  # the word right before every answer in the templated set
@@ -151,17 +151,6 @@ def test_the_best_window_of_an_example_answers_it(tokenizer, words):
     first = features[2]["context"][0]
     expected = long.context[offsets[first + 1][0] : offsets[first + 2][1]]
     assert answer_texts([long], features, spans.numpy()) == [expected]
-
-
-def random_spans(examples: list[QAExample], seed: int) -> list[str]:
-    """A baseline: a random run of one to three words of each context."""
-    rng = random.Random(seed)
-    answers = []
-    for e in examples:
-        tokens = e.context.split()
-        start = rng.randrange(len(tokens))
-        answers.append(" ".join(tokens[start : start + rng.randint(1, 3)]))
-    return answers
 
 
 @pytest.mark.slow

@@ -12,8 +12,7 @@ from mbert_eval.training.batches import BATCHINGS, MEGABATCH, training_batches
 from mbert_eval.training.loop import fine_tune
 from mbert_eval.training.optim import adamw, lr_factor, step_schedule
 from mbert_eval.training.scalar_mix import ScalarMixClassifier
-from tests.helpers import fine_tuning
-from tests.methods.test_methods import _features
+from tests.helpers import fine_tuning, token_features
 
 
 def _lengths(n: int = 10 * 32 * MEGABATCH // 4) -> list[dict]:
@@ -60,7 +59,7 @@ def test_frozen_word_embeddings_do_not_change_and_have_no_optimizer_state(tiny_m
         layer = next(p for n, p in model.named_parameters() if "layer.0.attention.self.query.weight" in n)
         layer_before = layer.detach().clone()
         settings = fine_tuning(learning_rate=1e-2, epochs=1, batch_size=4, word_embeddings="freeze")
-        model, _ = fine_tune(model, _features(), 0, torch.device("cpu"), settings)
+        model, _ = fine_tune(model, token_features(), 0, torch.device("cpu"), settings)
         embedding = model.base_model.get_input_embeddings().weight
         assert torch.equal(embedding, before) and not embedding.requires_grad
         assert not torch.equal(layer, layer_before)  # the rest still trains
@@ -119,7 +118,7 @@ def test_best_epoch_weights_come_back_from_the_file(tiny_model):
         return next(scores)
 
     settings = fine_tuning(learning_rate=1e-2, epochs=3, batch_size=4)
-    model, log = fine_tune(model, _features(), 0, torch.device("cpu"), settings, dev_score)
+    model, log = fine_tune(model, token_features(), 0, torch.device("cpu"), settings, dev_score)
     assert log["best_epoch"] == 1 and log["dev_scores"] == [0.9, 0.5, 0.1]
     final = model.state_dict()
     assert all(torch.equal(final[k], states[0][k]) for k in final)
@@ -136,7 +135,7 @@ def test_activation_checkpointing_gives_the_same_weights(tiny_model, frozen_laye
         model = load_model(str(tiny_model), "token", 3)
         freeze_lower_layers(model, frozen_layers)
         settings = fine_tuning(learning_rate=1e-2, epochs=2, batch_size=4, activation_checkpointing=checkpointed)
-        model, _ = fine_tune(model, _features(), 0, torch.device("cpu"), settings)
+        model, _ = fine_tune(model, token_features(), 0, torch.device("cpu"), settings)
         assert model.base_model.is_activation_checkpointing == checkpointed
         trained[checkpointed] = model.state_dict()
     initial = load_model(str(tiny_model), "token", 3).state_dict()

@@ -1,6 +1,6 @@
 """The language table: every language the suite knows, its codes, script, typology and benchmark coverage.
 
-The data lives in ``languages/languages.tsv`` (installed as the package ``mbert_eval.language_table``).
+The data lives in ``mbert_eval/language_table/languages.tsv`` (package data of ``mbert_eval.language_table``).
 Families and genera follow WALS (Dryer & Haspelmath 2013), with one deliberate exception: for Turkic
 languages WALS's disputed "Altaic" family is replaced by "Turkic" (as in Glottolog). Language isolates
 (Basque, Japanese, Korean) carry their own name as family and genus, as WALS displays them.

@@ -1,4 +1,4 @@
-"""Tests for the language table (languages/languages.tsv) and its lookup API in mbert_eval.languages."""
+"""Tests for the language table (mbert_eval/language_table/languages.tsv) and its lookup API in mbert_eval.languages."""
 
 import re
 from importlib.resources import files

@@ -1,1 +1,0 @@
-"""The language table (languages.tsv), installed as package data `mbert_eval.language_table`."""

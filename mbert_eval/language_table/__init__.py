@@ -1,0 +1,1 @@
+"""The language table (languages.tsv): one row per language, the only place languages are described."""

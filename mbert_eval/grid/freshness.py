@@ -72,15 +72,6 @@ def _changed_files(
     ]
 
 
-def stale_targets(
-    cell: Cell, task: Task, stored: list[ResultRow], fingerprint: str, found: Staleness
-) -> dict[str, str]:
-    """The cell's targets whose stored rows are stale (see `stale_against`); `fingerprint` is the cell's model
-    content now."""
-    key = stored[0].cell_key if stored else ""
-    return stale_against(identity_now(key, cell, task, fingerprint), cell, task, stored, found)
-
-
 def stale_against(
     now: CellIdentity, cell: Cell, task: Task, stored: list[ResultRow], found: Staleness
 ) -> dict[str, str]:

@@ -20,6 +20,8 @@ from mbert_eval.tasks.metadata import TaskMetadata
 if TYPE_CHECKING:  # task modules import no torch at import: `validate` and `ls` build tasks (issue 21)
     import torch
 
+    from mbert_eval.training.fine_tuning import FineTuning
+
 HUB_KEYS = ("train", "dev", "test")  # the data keys a task's metadata has Hub defaults for
 
 
@@ -47,6 +49,7 @@ class Task(ABC):
         config file's folder). The task's options come as keyword arguments (see `metadata.options`)."""
         self.config = config or TaskConfig()
         self.base_dir = base_dir
+        self._parsed: dict[tuple[str, str], DataSpec] = {}  # each (pattern, language) parsed once (`spec`)
 
     def options(self) -> dict[str, Any]:
         """The task's options as resolved (defaults filled in); part of each cell's identity."""
@@ -81,10 +84,9 @@ class Task(ABC):
             value = value.get(language.code)
         if value is None:
             raise UserError(f"no '{key}' data given for language {language.code}")
-        parsed = self.__dict__.setdefault("_parsed_specs", {})  # parsed once per task object (a run builds one)
-        if (value, language.code) not in parsed:
-            parsed[value, language.code] = DataSpec.parse(value, language, self.base_dir)
-        return parsed[value, language.code]
+        if (value, language.code) not in self._parsed:  # a run builds each task once (`grid.resolve`)
+            self._parsed[value, language.code] = DataSpec.parse(value, language, self.base_dir)
+        return self._parsed[value, language.code]
 
     def read_file(self, path: Path) -> list:
         """Examples from a local file (each task family overrides it)."""
@@ -124,8 +126,11 @@ class Task(ABC):
         """Test examples in one target language."""
         return self.load(self.spec("test", target))
 
-    def prepare(self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device) -> Prepared:
-        """Fine-tune on the source language (hook; tasks without training just load the encoder)."""
+    def prepare(
+        self, model_spec: str, train: list, dev: list, fine_tuning: FineTuning, device: torch.device
+    ) -> Prepared:
+        """Fine-tune on the source language (hook; tasks without training just load the encoder and ignore
+        `fine_tuning`)."""
         from mbert_eval.models.encoders import load_model, load_tokenizer
 
         return Prepared(load_model(model_spec).to(device), load_tokenizer(model_spec))

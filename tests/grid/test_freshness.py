@@ -17,7 +17,7 @@ import torch
 
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.grid.cells import expand
-from mbert_eval.grid.freshness import Staleness, stale_targets
+from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.run import run_experiment
 from mbert_eval.methods import derived_checkpoint
 from mbert_eval.methods.base import MethodContext
@@ -166,11 +166,14 @@ def test_the_old_store_opens_and_its_rows_are_not_stale_for_missing_fingerprints
     cell = dataclasses.replace(cell, targets=tuple({row.target for row in stored}))
     first = POSTask(experiment.tasks["pos"], experiment.base_dir)  # pos as it was then: version 1
     first.metadata = dataclasses.replace(POSTask.metadata, version=1)
-    assert stale_targets(cell, first, stored, model_fingerprint(cell.model), Staleness()) == {}
+    fingerprint = model_fingerprint(cell.model)
+    now = identity_now(key, cell, first, fingerprint)
+    assert stale_against(now, cell, first, stored, Staleness()) == {}
     bumped = POSTask(experiment.tasks["pos"], experiment.base_dir)
     bumped.metadata = dataclasses.replace(POSTask.metadata, version=2)
     found = Staleness()
-    assert set(stale_targets(cell, bumped, stored, model_fingerprint(cell.model), found)) == set(cell.targets)
+    now = identity_now(key, cell, bumped, fingerprint)
+    assert set(stale_against(now, cell, bumped, stored, found)) == set(cell.targets)
     assert found.lines() == ["task pos is version 2 now, its rows are version 1: recomputing"]
 
 

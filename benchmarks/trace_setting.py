@@ -118,10 +118,6 @@ def main() -> None:
     }
     for what, names in counted.items():
         print(f"calls that {what}: {sum(n for (_, name), n in ran.items() if name in names)}")
-    print(
-        f"package functions that ran: {len(ran)} in {len({module for module, _ in ran})} modules, "
-        f"{sum(ran.values())} calls"
-    )
 
 
 if __name__ == "__main__":

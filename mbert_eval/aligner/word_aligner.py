@@ -48,13 +48,8 @@ from tqdm.auto import tqdm
 
 from mbert_eval.data.types import AlignmentLinks
 from mbert_eval.errors import UserError
-from mbert_eval.models.encoders import (
-    content_free_ids,
-    load_model,
-    load_tokenizer,
-    pick_device,
-    position_limit,
-)
+from mbert_eval.models.encoders import load_model, load_tokenizer, pick_device
+from mbert_eval.models.specs import content_free_ids, position_limit
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase

@@ -17,19 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mbert_eval.errors import UserError
-from mbert_eval.models.specs import (  # noqa: F401  (re-exported: the model-spec facts, which need no torch)
-    OFFSET_POSITIONS,
-    Head,
-    _hub_message,
-    check_device,
-    check_model_spec,
-    content_free_ids,
-    hub_model_problem,
-    model_depth,
-    model_max_length,
-    position_limit,
-    space_markers,
-)
+from mbert_eval.models.specs import Head, _hub_message, check_device, check_model_spec, position_limit
 
 
 def _resolve(spec: str) -> str:

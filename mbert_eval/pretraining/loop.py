@@ -35,8 +35,9 @@ from transformers import (
 
 from mbert_eval.data import file_checksum, read_parallel
 from mbert_eval.errors import UserError
-from mbert_eval.models.encoders import check_model_spec, pick_device
+from mbert_eval.models.encoders import pick_device
 from mbert_eval.models.folders import atomic_output
+from mbert_eval.models.specs import check_model_spec
 from mbert_eval.pretraining.objectives import (
     OBJECTIVES,
     TLM_NEEDS_PARALLEL,

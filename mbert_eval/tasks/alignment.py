@@ -113,7 +113,7 @@ class AlignmentTask(Task):
     def prepare(self, model_spec: str, train: list, dev: list, settings, device: torch.device) -> Prepared:
         """A SimAlign aligner over the encoder, cut at the chosen layer."""
         from mbert_eval.aligner.word_aligner import WordAligner, WordAlignerConfig
-        from mbert_eval.models.encoders import model_depth
+        from mbert_eval.models.specs import model_depth
 
         depth = model_depth(model_spec) or 12
         layer = pick_layer(self.layer, depth, "alignment")

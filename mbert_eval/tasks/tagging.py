@@ -6,7 +6,7 @@ begin with a bare metaspace piece `▁` that says nothing about the word (with X
 Chinese PUD words, 10% of German), so by default (`label_subword: first_content`) a word is labelled and
 predicted at its first subword that is not a bare space marker, when it has one; `label_subword: first` is
 XTREME's rule, kept for comparison. Only Unigram and BPE tokenizers whose pre-tokenizer (or normalizer) writes a
-space marker have such pieces (`models.encoders.space_markers`); for WordPiece (mBERT) both rules are XTREME's
+space marker have such pieces (`models.specs.space_markers`); for WordPiece (mBERT) both rules are XTREME's
 first subword, whatever pieces its vocabulary holds.
 A word that tokenizes to no subword at all (a lone zero-width space or soft hyphen, which BERT's normalizer
 deletes) is replaced by the tokenizer's unknown token and labelled there, as XTREME's `utils_tag.py` does.

@@ -15,7 +15,7 @@ from transformers.modeling_outputs import (
     TokenClassifierOutput,
 )
 
-from mbert_eval.models.encoders import Head
+from mbert_eval.models.specs import Head
 
 
 class ScalarMixClassifier(torch.nn.Module):

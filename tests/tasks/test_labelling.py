@@ -13,13 +13,8 @@ from mbert_eval.config.loading import load_experiment
 from mbert_eval.data import SentencePair, TaggedSentence
 from mbert_eval.errors import UserError
 from mbert_eval.grid.run import run_experiment
-from mbert_eval.models.encoders import (
-    content_free_ids,
-    load_model,
-    load_tokenizer,
-    new_module_lines,
-    space_markers,
-)
+from mbert_eval.models.encoders import load_model, load_tokenizer, new_module_lines
+from mbert_eval.models.specs import content_free_ids, space_markers
 from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks import get_task
 from mbert_eval.training.batches import PAD_LABEL

@@ -4,8 +4,9 @@ between `mbert-eval run` and the training loop, traced on a real run of a tiny g
 two seeds: four cells; the trip ends where the first cell enters the training loop).
 
 A function is counted once however often it is called; "returns" counts the times the path comes back into a
-module it had left. Also counted, over the same stretch: the calls that build a task object, parse a data spec or
-reseed the random state (`--all` lists every package function that ran). Nothing is timed; the figures are a
+module it had left. The same figures are given for every package function called on the way (comprehensions and
+lambdas aside), whether or not it receives the setting. Also counted, over the same stretch: the calls that build a
+task object, parse a data spec or reseed the random state (`--all` lists every package function that ran). Nothing is timed; the figures are a
 property of the code, not of the machine.
 
     python benchmarks/trace_setting.py [--all]   (--all lists every function that ran, not only the setting's path)
@@ -33,6 +34,16 @@ def carries(value: object, depth: int = 2) -> bool:
     if attributes is None and hasattr(type(value), "__dataclass_fields__"):
         attributes = {name: getattr(value, name) for name in type(value).__dataclass_fields__}
     return any(carries(item, depth - 1) for item in (attributes or {}).values())
+
+
+def summary(calls: list[tuple[str, str]]) -> str:
+    """Distinct functions and modules among `calls` (module, function) in call order, and the times the
+    sequence comes back into a module it had left."""
+    functions = list(dict.fromkeys(calls))
+    modules = {module for module, _ in calls}
+    visits = [module for index, (module, _) in enumerate(calls) if index == 0 or calls[index - 1][0] != module]
+    returns = len(visits) - len(set(visits))
+    return f"{len(functions)} functions in {len(modules)} modules, {returns} returns into a module already left"
 
 
 def main() -> None:
@@ -78,6 +89,7 @@ def main() -> None:
 
     path: list[tuple[str, str]] = []
     ran: dict[tuple[str, str], int] = {}
+    trip: list[tuple[str, str]] = []  # every package function called on the way, in order
 
     def profile(frame, event, arg):
         if event != "call" or not frame.f_code.co_filename.startswith(str(ROOT)):
@@ -86,6 +98,8 @@ def main() -> None:
         module = str(Path(code.co_filename).relative_to(ROOT.parent))
         if code.co_name != "<module>":  # a module imported on the way (lazily) is no step of the trip
             ran[module, code.co_qualname] = ran.get((module, code.co_qualname), 0) + 1
+            if not code.co_name.startswith("<"):  # comprehensions and lambdas are no step of their own
+                trip.append((module, code.co_qualname))
         arguments = [frame.f_locals.get(name) for name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]]
         if any(carries(value) for value in arguments):
             path.append((module, code.co_qualname))
@@ -104,13 +118,10 @@ def main() -> None:
         pass
     finally:
         sys.setprofile(None)
-    functions = list(dict.fromkeys(path))
-    modules = list(dict.fromkeys(module for module, _ in path))
-    visits = [module for index, (module, _) in enumerate(path) if index == 0 or path[index - 1][0] != module]
-    returns = len(visits) - len(set(visits))
-    for module, name in sorted(ran) if "--all" in sys.argv else functions:
+    for module, name in sorted(ran) if "--all" in sys.argv else dict.fromkeys(path):
         print(f"  {module}: {name}")
-    print(f"{len(functions)} functions in {len(modules)} modules, {returns} returns into a module already left")
+    print(f"the setting's path: {summary(path)}")
+    print(f"every function called on the way: {summary(trip)}")
     counted = {
         "build a task": ("build_task",),
         "parse a data spec": ("DataSpec.parse",),

@@ -181,6 +181,19 @@ def _row(target: str) -> ResultRow:
     )
 
 
+def cell_keys(experiment: Any) -> dict[str, str]:
+    """Each cell's key as `grid.resolve` gives it (whether or not its data files exist), by
+    `model|method|task|source|seed`."""
+    from mbert_eval.grid.cells import expand
+    from mbert_eval.grid.resolve import build_tasks, resolve_cell
+
+    tasks = build_tasks(experiment)
+    return {
+        f"{c.model}|{c.method}|{c.task}|{c.source}|{c.seed}": resolve_cell(experiment, tasks[c.task], c).key
+        for c in expand(experiment)
+    }
+
+
 def one_error_line(result) -> str:
     """The single `Error:` line (validate prints `CONFIG: problem` lines instead); no traceback."""
     assert "Traceback" not in result.output, result.output

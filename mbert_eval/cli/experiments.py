@@ -36,7 +36,7 @@ def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: boo
     """Run the grid in CONFIG, computing only the cells the store does not hold yet."""
     from mbert_eval.config.loading import load_experiment
     from mbert_eval.grid.resolve import resolve
-    from mbert_eval.grid.run import run_resolved, stored_config
+    from mbert_eval.grid.run import run_resolved
 
     experiment, problems = load_experiment(config, overrides)
     if threads is not None:  # over the config's `threads:`
@@ -51,7 +51,7 @@ def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: boo
             ResultStore(summary.store),
             default_report_path(experiment.name),
             f"mbert-eval: {experiment.name}",
-            config=stored_config(experiment),
+            config=summary.config,
         )
         click.echo(f"report: {path}")
 

@@ -78,7 +78,7 @@ def run_quickstart(out: Path, report: Path, threads: int | None = None) -> tuple
     """Run (or resume) the quickstart in `out` and write the results page to `report`; return what the run did
     and the page's path. `threads`: torch's CPU threads (None: `mbert_eval.models.threads`' default)."""
     from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.run import run_experiment, stored_config
+    from mbert_eval.grid.run import run_experiment
     from mbert_eval.pretraining.loop import PretrainConfig, pretrain
     from mbert_eval.report import write_report
     from mbert_eval.store.results import ResultStore
@@ -100,7 +100,7 @@ def run_quickstart(out: Path, report: Path, threads: int | None = None) -> tuple
     experiment.threads = threads
     summary = run_experiment(experiment, problems=problems)
     title = "mbert-eval quickstart: zero-shot transfer"
-    return summary, write_report(ResultStore(summary.store), report, title, config=stored_config(experiment))
+    return summary, write_report(ResultStore(summary.store), report, title, config=summary.config)
 
 
 # The real-data quickstart: multilingual-e5-small (imported offline) on the real data of ../shared/data.
@@ -183,7 +183,7 @@ def run_real_quickstart(
 ) -> tuple[RunSummary, Path]:
     """Run (or resume) the real-data quickstart: its config is written to `out` and run there with `threads`."""
     from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.run import run_experiment, stored_config
+    from mbert_eval.grid.run import run_experiment
     from mbert_eval.report import write_report
     from mbert_eval.store.results import ResultStore
 
@@ -207,7 +207,7 @@ def run_real_quickstart(
     experiment.threads = threads
     summary = run_experiment(experiment, problems=problems)
     title = "mbert-eval quickstart: multilingual-e5-small, zero-shot from English"
-    return summary, write_report(ResultStore(summary.store), report, title, config=stored_config(experiment))
+    return summary, write_report(ResultStore(summary.store), report, title, config=summary.config)
 
 
 @click.command()

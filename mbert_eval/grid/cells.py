@@ -1,14 +1,13 @@
 """A grid's cells: (model, method, task, source, seed) with its targets, each cell's fine-tuning settings, and
-the key that names its results in the store (everything that can change its scores)."""
+the identity its key hashes (everything that can change its scores; `grid.resolve` keys each cell)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mbert_eval.config.experiment import Experiment, keyed_when_set, render_identity, stable_hash
+from mbert_eval.config.experiment import Experiment, keyed_when_set, render_identity
 from mbert_eval.languages import lookup
-from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
 from mbert_eval.training.fine_tuning import FineTuning
 
@@ -76,10 +75,3 @@ def cell_identity(experiment: Experiment, task: Task, cell: Cell, settings: Fine
     if added:
         identity["added"] = added
     return identity
-
-
-def cell_key(experiment: Experiment, cell: Cell, task: Task | None = None) -> str:
-    """Identity of a cell's results: what it runs and every setting that can change its scores (a hash of
-    `cell_identity`). `task`: the cell's task, built already (else it is built here)."""
-    task = task or build_task(cell.task, experiment.tasks[cell.task], experiment.base_dir)
-    return stable_hash(cell_identity(experiment, task, cell, fine_tune_settings(experiment, task, cell)))

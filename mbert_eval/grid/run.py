@@ -28,12 +28,14 @@ from mbert_eval.tasks import get_task
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a run did: cells run and skipped, rows written, where the store is."""
+    """What a run did: cells run and skipped, rows written, where the store is and the config it recorded there
+    (what a report of the run shows)."""
 
     cells_run: int
     cells_skipped: int
     rows_written: int
     store: Path
+    config: StoredConfig
 
     def describe(self) -> str:
         """One line for the terminal: cells run and skipped, rows written, the store."""
@@ -67,15 +69,11 @@ def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
     return roles
 
 
-def plan(grid: ResolvedGrid | Experiment, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
+def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
     """The jobs still to run (each restricted to its missing targets and those whose stored rows are stale:
     their model, data files or task version changed since, see `freshness`) and the count skipped. Says on
     stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
-    store) are taken as known, so unchanged files are not hashed again. An experiment is resolved first (and
-    refused if it has problems)."""
-    if isinstance(grid, Experiment):
-        grid = resolve(grid)
-        grid.refuse()
+    store) are taken as known, so unchanged files are not hashed again."""
     experiment = grid.experiment
     config_hash, version, libraries = experiment.config_hash(), code_version(), library_versions()
     remember(store.file_hashes())
@@ -140,7 +138,8 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
     lock = experiment.store_path.with_name(f"{experiment.store_path.name}.lock")
     with held_lock(lock, f"results store {experiment.store_path} is in use by another run", config=experiment.name):
         remove_stale(experiment.output_dir / "checkpoints")
-        store.write_config(stored_config(experiment))
+        config = stored_config(experiment)
+        store.write_config(config)
         store.write_metric_roles(metric_roles(experiment.tasks))
         jobs, skipped = plan(grid, store, overwrite)
         if executor is None:
@@ -153,4 +152,4 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
                 written += store.write_cell(rows, overwrite=overwrite, superseding=job.superseding)
                 bar.update()
         store.write_file_hashes(current_hashes())  # what the cells hashed, for the next run
-    return RunSummary(len(jobs), skipped, written, experiment.store_path)
+    return RunSummary(len(jobs), skipped, written, experiment.store_path, config)

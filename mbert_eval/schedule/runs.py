@@ -53,7 +53,7 @@ def run_job(
 def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor: Any) -> RunRecord:
     from mbert_eval.config.loading import load_experiment
     from mbert_eval.grid.resolve import resolve
-    from mbert_eval.grid.run import run_resolved, stored_config
+    from mbert_eval.grid.run import run_resolved
     from mbert_eval.report import write_report
     from mbert_eval.report.roles import main_metrics
     from mbert_eval.store.results import ResultStore
@@ -80,7 +80,7 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
         store,
         job.report,
         title,
-        config=stored_config(experiment),
+        config=summary.config,
         regressions=report_regressions(previous, regressions, job.thresholds),
     )
     return history.finish(

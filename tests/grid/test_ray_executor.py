@@ -21,6 +21,7 @@ from mbert_eval.grid.executors.local import LocalExecutor
 from mbert_eval.grid.executors.multi_gpu import run_cell_on_gpus
 from mbert_eval.grid.executors.ray_executor import RayExecutor
 from mbert_eval.grid.job import run_cell
+from mbert_eval.grid.resolve import resolve
 from mbert_eval.grid.run import plan, run_experiment
 from mbert_eval.store.results import ResultStore
 from tests.helpers import family_experiment, write_config
@@ -116,7 +117,7 @@ def test_a_cell_launched_as_accelerate_processes_gives_the_same_rows(tmp_path, s
     raw = family_experiment(small_family, tiny_model)
     raw["tasks"].pop("paraphrase")
     experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
-    (job,), _ = plan(experiment, ResultStore(experiment.store_path))
+    (job,), _ = plan(resolve(experiment), ResultStore(experiment.store_path))
     launched = run_cell_on_gpus(job, num_processes=1, cpu=True)  # torchrun, one CPU process
     assert comparable(launched) == comparable(run_cell(job))
 

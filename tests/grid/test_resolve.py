@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from mbert_eval.config.experiment import stable_hash
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.grid import resolve as resolve_module
-from mbert_eval.grid.cells import cell_key, expand
 from mbert_eval.grid.job import CellJob
 from mbert_eval.grid.resolve import resolve
 from mbert_eval.grid.run import run_experiment
@@ -16,7 +16,7 @@ from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Prepared
 from mbert_eval.tasks.tagging import POSTask
-from tests.helpers import family_experiment, run_cli, write_config
+from tests.helpers import cell_keys, family_experiment, run_cli, write_config
 
 
 def test_a_run_builds_each_task_once_and_parses_each_spec_once(tmp_path, small_family, tiny_model, monkeypatch):
@@ -57,7 +57,7 @@ def test_a_run_builds_each_task_once_and_parses_each_spec_once(tmp_path, small_f
     assert len({id(job.task) for job in jobs}) == 1  # the resolved task object, not one rebuilt per cell
     store = ResultStore(experiment.store_path)
     assert {row.cell_key for row in store.rows()} == {job.key for job in jobs}
-    assert {job.key for job in jobs} == {cell_key(experiment, cell) for cell in expand(experiment)}
+    assert {job.key for job in jobs} == set(cell_keys(experiment).values())
 
 
 def test_resolved_cells_carry_key_method_and_settings(tmp_path, small_family, tiny_model):
@@ -67,7 +67,7 @@ def test_resolved_cells_carry_key_method_and_settings(tmp_path, small_family, ti
     assert grid.problems == [] and set(grid.tasks) == {"pos", "paraphrase"}
     assert len(grid.cells) == 8 and grid.evaluations == 8 * len(small_family.languages[1:])
     for resolved in grid.cells:
-        assert resolved.key == cell_key(experiment, resolved.cell)
+        assert resolved.key == stable_hash(resolved.identity)
         assert resolved.settings.method.name == resolved.cell.method
         assert resolved.settings.seed == resolved.cell.seed
     assert grid.examples_checked == {"pos", "paraphrase"}  # local data: checked once, here, not in the workers
@@ -119,7 +119,7 @@ def test_a_cells_identity_is_its_key_model_data_and_task_version(tmp_path, small
     resolved = next(r for r in grid.cells if r.cell.task == "pos")
     task = grid.tasks["pos"]
     identity = identity_now(resolved.key, resolved.cell, task, model_fingerprint(resolved.cell.model))
-    assert identity.key == cell_key(experiment, resolved.cell) and identity.task_version == task.metadata.version
+    assert identity.key == resolved.key and identity.task_version == task.metadata.version
     assert set(identity.data) == set(resolved.cell.targets)
     target = resolved.cell.targets[0]
     assert sorted(spec.rsplit("/", 1)[-1] for spec in identity.data[target]) == sorted(

@@ -10,6 +10,7 @@ import yaml
 
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
+from mbert_eval.grid.resolve import resolve
 from mbert_eval.grid.run import plan
 from mbert_eval.schedule.cron import cron_trigger, latest_slot
 from mbert_eval.schedule.daemon import start_daemon
@@ -24,7 +25,7 @@ def plant_scores(jobs_path, checkpoint, score: float) -> None:
     """Store rows for a checkpoint as if it had been evaluated (a planted regression)."""
     experiment, _ = load_experiment(jobs_path.parent / "exp.yaml", [f"models=[{checkpoint}]"])
     store = ResultStore(experiment.store_path)
-    jobs, _ = plan(experiment, store)
+    jobs, _ = plan(resolve(experiment), store)
     for job in jobs:
         cell = job.cell
         version = get_task(cell.task).metadata.version

@@ -9,17 +9,15 @@ import json
 import shutil
 
 from mbert_eval.config.loading import load_experiment
-from mbert_eval.grid.cells import cell_key, expand
 from mbert_eval.store import ResultStore
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, cell_keys
 
 
 def test_every_cell_keeps_the_key_it_had():
     experiment, problems = load_experiment(FIXTURES / "cell-keys-grid.yaml")
     assert problems == []
     recorded = json.loads((FIXTURES / "cell-keys.json").read_text(encoding="utf-8"))
-    now = {f"{c.model}|{c.method}|{c.task}|{c.source}|{c.seed}": cell_key(experiment, c) for c in expand(experiment)}
-    assert now == recorded
+    assert cell_keys(experiment) == recorded
 
 
 def test_a_store_written_before_the_restructure_opens(tmp_path):
@@ -69,13 +67,13 @@ def test_a_field_added_later_joins_the_key_only_when_set():
     """Fields added after the keys were recorded (declared `keyed_when_set`) leave every recorded key as it was at their
     default, and change the key of the cells they affect once set."""
     experiment, _ = load_experiment(FIXTURES / "cell-keys-grid.yaml")
-    cell = next(c for c in expand(experiment) if c.task == "pos")
-    before = cell_key(experiment, cell)
+    cell = next(name for name in cell_keys(experiment) if "|pos|" in name)
+    before = cell_keys(experiment)[cell]
     experiment.training.eval_max_length = 512
-    assert cell_key(experiment, cell) != before
+    assert cell_keys(experiment)[cell] != before
     experiment.training.eval_max_length = None
     experiment.tasks["pos"].allow_overlap = True  # a permission, not a setting that changes scores
-    assert cell_key(experiment, cell) == before
+    assert cell_keys(experiment)[cell] == before
 
 
 def _with_new_field(config, record_of=None):
@@ -111,22 +109,17 @@ def test_a_new_field_with_a_default_keeps_every_recorded_key_and_joins_once_set(
     experiment.training = _with_new_field(experiment.training)
     assert all(hasattr(config, "new_setting") for config in [*experiment.tasks.values(), *experiment.methods])
 
-    def keys():
-        return {
-            f"{c.model}|{c.method}|{c.task}|{c.source}|{c.seed}": cell_key(experiment, c) for c in expand(experiment)
-        }
-
-    assert keys() == recorded
+    assert cell_keys(experiment) == recorded
     for owner, changed in (
         (experiment.tasks["pos"], lambda name: "|pos|" in name),
         (experiment.methods[1], lambda name: "|freeze3|" in name),
         (experiment.training, lambda name: True),
     ):
         owner.new_setting = 5
-        now = keys()
+        now = cell_keys(experiment)
         assert {name for name in now if now[name] != recorded[name]} == {name for name in recorded if changed(name)}
         owner.new_setting = 0
-        assert keys() == recorded
+        assert cell_keys(experiment) == recorded
 
 
 def test_a_field_nobody_declared_is_refused_when_its_class_is_defined():

@@ -90,6 +90,7 @@ def main() -> None:
     path: list[tuple[str, str]] = []
     ran: dict[tuple[str, str], int] = {}
     trip: list[tuple[str, str]] = []  # every package function called on the way, in order
+    stack: list[tuple[str, str]] = []  # the package's functions on the stack when the loop is entered
 
     def profile(frame, event, arg):
         if event != "call" or not frame.f_code.co_filename.startswith(str(ROOT)):
@@ -104,6 +105,12 @@ def main() -> None:
         if any(carries(value) for value in arguments):
             path.append((module, code.co_qualname))
         if code.co_name == "fine_tune" and module == "mbert_eval/training/loop.py":
+            caller = frame
+            while caller is not None:  # the package's functions on the stack, the loop's first
+                where = caller.f_code.co_filename
+                if where.startswith(str(ROOT)) and not caller.f_code.co_name.startswith("<"):
+                    stack.append((str(Path(where).relative_to(ROOT.parent)), caller.f_code.co_qualname))
+                caller = caller.f_back
             raise SystemExit  # the training loop is reached: the trip is over
 
     # a first, untraced run into another folder imports whatever the run imports (some modules only when used),
@@ -122,6 +129,9 @@ def main() -> None:
         print(f"  {module}: {name}")
     print(f"the setting's path: {summary(path)}")
     print(f"every function called on the way: {summary(trip)}")
+    chain = stack[::-1]
+    print(f"the calls from the command to the loop: {summary(chain)}")
+    print("  " + " -> ".join(name for _, name in chain))
     counted = {
         "build a task": ("build_task",),
         "parse a data spec": ("DataSpec.parse",),

@@ -235,7 +235,10 @@ class History(SQLiteFile):
     KIND = "schedule history"
 
     def __init__(self, path: str | Path) -> None:
-        """Open (or create) the history; an SQLite file of another kind (a results store) is refused, untouched."""
+        """Open (or create) the history; a folder, or an SQLite file of another kind (a results store), is
+        refused, untouched."""
+        if Path(path).is_dir():
+            raise UserError(f"{path} is a folder; the jobs file's `history:` names an SQLite file (or a new path)")
         if Path(path).is_file() and Path(path).stat().st_size:
             super().__init__(path, read_only=True)
             if self.tables and not {"job", "slot", "status", "holder"} <= self.columns("runs"):

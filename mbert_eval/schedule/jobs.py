@@ -189,7 +189,7 @@ def _complete_job(name: str, spec: dict, base: Path, trigger: CronTrigger, probl
     if report.suffix.lower() not in (".html", ".htm"):
         problems.append(f"{where}.report: the report is an HTML page; name it *.html (got {report.name})")
     elif report.is_dir():
-        problems.append(f"{where}.report: {report} is a folder; name the report's file")
+        problems.append(f"{where}.report: is a folder ({report}); name the report's file")
     models, overrides = _strings(spec.get("models")), _strings(spec.get("set"))
     if models is None or overrides is None:
         problems.append(f"{where}.{'models' if models is None else 'set'}: expected a string or a list of strings")

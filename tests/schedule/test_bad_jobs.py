@@ -11,6 +11,8 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,3 +258,35 @@ def test_a_killed_run_is_marked_interrupted_and_its_slot_runs_again(tmp_path: Pa
     assert (again.slot, again.trigger, again.status) == (interrupted.slot, "due", "failed")
     assert invoke(clock, "run-due", str(jobs)).exit_code == 0  # a failed run counts as its slot's run
     assert len(history.runs()) == 2
+
+
+def test_the_daemon_reruns_at_start_the_slot_of_a_run_that_died(tmp_path: Path) -> None:
+    """A `running` row whose job lock nobody holds (its process died): the daemon marks it at start and runs its
+    slot again, though APScheduler's own store counts that slot as fired."""
+    from datetime import datetime, timezone
+
+    from mbert_eval.schedule.daemon import run_daemon
+    from mbert_eval.schedule.jobs import load_jobs
+
+    (tmp_path / "exp.yaml").write_text("name: x\n", encoding="utf-8")
+    jobs = load_jobs(_raw({"jobs": {"good": GOOD}})(tmp_path))
+    slot = jobs.job("good").latest_slot(datetime.now(timezone.utc))
+    history = History(jobs.history_path)
+    history.start("good", slot, "due", "pid 1 on gone-host")
+    stop = threading.Event()
+    daemon = threading.Thread(target=run_daemon, args=(jobs, stop))
+    daemon.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(runs := history.runs()) < 2 or runs[0].status == "running":
+            assert time.monotonic() < deadline, "the daemon did not rerun the slot"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        daemon.join()
+    again, interrupted = history.runs()
+    assert (interrupted.status, interrupted.error) == (
+        "interrupted",
+        "its process (pid 1 on gone-host) ended before the run finished",
+    )
+    assert (again.slot, again.trigger, again.status) == (slot, "due", "failed")

@@ -67,15 +67,13 @@ def list_jobs(ctx: click.Context, jobs_file: str) -> None:
     sched = _schedule()
     jobs, now = sched.load_jobs(jobs_file), _now(ctx)
     from mbert_eval.schedule.history import History, describe_run, iso
-    from mbert_eval.schedule.jobs import BrokenJob
-    from mbert_eval.schedule.runs import mark_dead_runs
 
-    mark_dead_runs(jobs)
+    sched.mark_dead_runs(jobs)
     history = History(jobs.history_path)
     for job in jobs.jobs.values():
         following = job.next_slot(now)
         last = history.runs(job.name, limit=1)
-        if isinstance(job, BrokenJob):
+        if isinstance(job, sched.BrokenJob):
             click.echo(f"{job.name}: cannot run: {job.problem}")
             continue
         click.echo(
@@ -87,7 +85,7 @@ def list_jobs(ctx: click.Context, jobs_file: str) -> None:
             f"{', '.join(f'{k} {v:g}' for k, v in job.thresholds.items()) or 'none'}"
         )
         click.echo(f"  last run: {describe_run(last[0]) if last else 'never'}")
-    if any(isinstance(job, BrokenJob) for job in jobs.jobs.values()):
+    if any(isinstance(job, sched.BrokenJob) for job in jobs.jobs.values()):
         sys.exit(2)
 
 
@@ -158,9 +156,8 @@ def history(jobs_file: str, job: str | None, limit: int) -> None:
     if job:
         jobs.job(job)
     from mbert_eval.schedule.history import History
-    from mbert_eval.schedule.runs import mark_dead_runs
 
-    mark_dead_runs(jobs)
+    sched.mark_dead_runs(jobs)
     records = History(jobs.history_path).runs(job, limit)
     if not records:
         click.echo(f"no runs recorded yet in {jobs.history_path}")

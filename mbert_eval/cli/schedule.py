@@ -4,6 +4,8 @@ Exit codes: 0 done; 2 a user error (a bad jobs file, a missing config, `run` of 
 another run holds); 3 a run found a regression (it is also in the job's report and in `history`).
 `run-due` runs every due job, prints one line each, and exits with the highest code among them; a
 job skipped because another run holds its lock is not an error there (the next slot runs it).
+A job that cannot run (its config is missing, a key of it is wrong) fails alone: `list` shows why and
+exits 2, `run-due` and the daemon run the other jobs, and `history` is unaffected.
 Times are printed in UTC.
 """
 
@@ -66,10 +68,14 @@ def list_jobs(ctx: click.Context, jobs_file: str) -> None:
     jobs, now = sched.load_jobs(jobs_file), _now(ctx)
     from mbert_eval.schedule.history import History, describe_run, iso
 
+    sched.mark_dead_runs(jobs)
     history = History(jobs.history_path)
     for job in jobs.jobs.values():
         following = job.next_slot(now)
         last = history.runs(job.name, limit=1)
+        if isinstance(job, sched.BrokenJob):
+            click.echo(f"{job.name}: cannot run: {job.problem}")
+            continue
         click.echo(
             f"{job.name}: '{job.schedule}' ({job.trigger.timezone}), next slot "
             f"{iso(following) if following else 'never'}; config {job.config}; report {job.report}"
@@ -79,6 +85,8 @@ def list_jobs(ctx: click.Context, jobs_file: str) -> None:
             f"{', '.join(f'{k} {v:g}' for k, v in job.thresholds.items()) or 'none'}"
         )
         click.echo(f"  last run: {describe_run(last[0]) if last else 'never'}")
+    if any(isinstance(job, sched.BrokenJob) for job in jobs.jobs.values()):
+        sys.exit(2)
 
 
 @schedule.command("run")
@@ -106,6 +114,9 @@ def run_due(ctx: click.Context, jobs_file: str) -> None:
             _echo_record(outcome.record)
         else:
             click.echo(outcome.message, err=outcome.status in ("failed", "locked"))
+    for outcome in outcomes:
+        if outcome.bug is not None:
+            raise outcome.bug
     codes = {"regression": 3, "failed": 2}
     sys.exit(max((codes.get(outcome.status, 0) for outcome in outcomes), default=0))
 
@@ -122,6 +133,9 @@ def daemon(jobs_file: str) -> None:
         f"scheduler running {len(jobs.jobs)} job(s) from {jobs.path}; job store {jobs.jobstore_path}; "
         "Ctrl-C or SIGTERM stops it"
     )
+    for job in jobs.jobs.values():
+        if job.trigger is None:
+            click.echo(f"{job.name}: not scheduled: {job.problem}", err=True)
     try:
         sched.run_daemon(jobs, stop)
     except KeyboardInterrupt:
@@ -132,7 +146,9 @@ def daemon(jobs_file: str) -> None:
 @schedule.command("history")
 @JOBS_FILE
 @click.argument("job", required=False)
-@click.option("--limit", default=20, show_default=True, help="How many runs to show, newest first.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to show, newest first."
+)
 def history(jobs_file: str, job: str | None, limit: int) -> None:
     """Past runs (of JOB, or of every job) with their regressions."""
     sched = _schedule()
@@ -141,6 +157,7 @@ def history(jobs_file: str, job: str | None, limit: int) -> None:
         jobs.job(job)
     from mbert_eval.schedule.history import History
 
+    sched.mark_dead_runs(jobs)
     records = History(jobs.history_path).runs(job, limit)
     if not records:
         click.echo(f"no runs recorded yet in {jobs.history_path}")

@@ -13,10 +13,19 @@ A jobs file (YAML; paths are relative to it):
         thresholds: {pos: 0.02}           # per task: the absolute drop of its main metric that is a regression
         set: [training.epochs=3]          # optional overrides of the experiment, as `--set`
 
+Job names: two names equal but for case (or `1` and `'1'`) are refused, naming both: each job's lock
+file is named after it.
+
+A broken job (a problem inside its entry: its config missing, a bad key, a bad schedule) fails alone:
+`list` shows why and exits 2, `run-due` and the daemon run the other jobs and record, at each of the
+broken job's slots, a failed run saying why (a job whose schedule is itself bad has no slots: it is
+reported, not recorded). A problem of the whole file (its shape, a top-level key, the names) refuses it.
+
 Slots: the times a job's cron expression names. `run-due` (and the daemon) runs a job when its
 latest slot at or before now is later than the latest slot it has a run for. A job never run before
 runs its latest slot only; after downtime, a job runs once, for its latest slot (missed slots are not
-replayed). A failed run counts as its slot's run: the next slot tries again. `run JOB` runs a job now,
+replayed). A failed run counts as its slot's run: the next slot tries again. An interrupted run (its
+process killed: see `schedule.history`) does not: its slot runs again. `run JOB` runs a job now,
 recorded under its latest slot. All of these take `now` as an argument so that tests can move time.
 
 Cron: five fields, day-of-week 0 or 7 = Sunday as in crontab(5) (translated here: APScheduler 3's
@@ -35,18 +44,21 @@ Lock: one inter-process file lock per job (see `schedule.history.job_lock`): a s
 job says who holds the lock and exits without running.
 
 Daemon: an APScheduler 3 scheduler whose job store is SQLite (schedule.jobstore.sqlite beside the
-history); at each of a job's slots it does what `run-due` does for that job.
+history); at each of a job's slots it does what `run-due` does for that job, and at start what
+`run-due` does for every job (so a slot whose run the daemon's death interrupted runs again).
 """
 
 from mbert_eval.schedule.daemon import run_daemon, scheduled_run, start_daemon
-from mbert_eval.schedule.jobs import Job, JobsFile, load_jobs, resolve_models
-from mbert_eval.schedule.runs import Outcome, run_due, run_job
+from mbert_eval.schedule.jobs import BrokenJob, Job, JobsFile, load_jobs, resolve_models
+from mbert_eval.schedule.runs import Outcome, mark_dead_runs, run_due, run_job
 
 __all__ = [
+    "BrokenJob",
     "Job",
     "JobsFile",
     "Outcome",
     "load_jobs",
+    "mark_dead_runs",
     "resolve_models",
     "run_daemon",
     "run_due",

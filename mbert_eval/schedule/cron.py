@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
 
 from mbert_eval.errors import UserError
-
-if TYPE_CHECKING:
-    pass
-
 
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -72,6 +67,11 @@ def cron_trigger(expression: str, zone: str | None = None) -> CronTrigger:
     if trigger.get_next_fire_time(None, datetime.now(timezone.utc)) is None:
         raise UserError(f"cron expression '{expression}' never fires")
     return trigger
+
+
+def next_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The trigger's first time after `now` (None if it never fires again)."""
+    return trigger.get_next_fire_time(None, now.astimezone() + timedelta(seconds=1))
 
 
 def latest_slot(trigger: CronTrigger, now: datetime) -> datetime | None:

@@ -9,6 +9,11 @@ Every run of a job is one row of the `runs` table: the job, its schedule slot, h
 (`running`, `ok`, `regression`, `failed`, or `interrupted` for a run whose process died), the cells
 it ran, a score snapshot and the regressions found.
 
+Interrupted: a `running` row whose job lock is free belongs to a process that died without cleaning up
+(killed, a power cut): the operating system frees a dead process's file lock, so a free lock is proof
+(a reused pid is not). Whoever next takes the lock marks such rows `interrupted`; an interrupted run does
+not count as its slot's run, so the slot runs again (the grid computes only the cells still missing).
+
 Snapshot: one score per (task, model group, method, source, target): the task's main metric, mean
 over seeds, of the group's *representative* model. A model group is one entry of the job's
 `models`: a fixed name is its own group and representative; a glob is one group whose
@@ -31,13 +36,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from mbert_eval.errors import UserError
 from mbert_eval.report.regressions import RegressionLine, Regressions
 from mbert_eval.store.locks import Locked, held_lock
 from mbert_eval.store.results import ResultRow
@@ -215,9 +221,10 @@ class JobLocked(Locked):
 
 
 @contextmanager
-def job_lock(lock_dir: Path, job: str, slot: datetime) -> Iterator[str]:
+def job_lock(lock_dir: Path, job: str, slot: datetime | None = None) -> Iterator[str]:
     """Hold the job's inter-process lock (or raise JobLocked naming the holder); yields the holder."""
-    with held_lock(lock_dir / f"{job}.lock", f"job '{job}' is already running", JobLocked, slot=iso(slot)) as holder:
+    details = {"slot": iso(slot)} if slot else {}
+    with held_lock(lock_dir / f"{job}.lock", f"job '{job}' is already running", JobLocked, **details) as holder:
         yield holder
 
 
@@ -227,14 +234,39 @@ class History(SQLiteFile):
     SCHEMA = SCHEMA
     KIND = "schedule history"
 
-    def start(self, job: str, slot: datetime, trigger: str, holder: str) -> int:
-        """Record a run as started (the caller holds the job's lock); returns its id.
+    def __init__(self, path: str | Path) -> None:
+        """Open (or create) the history; a folder, or an SQLite file of another kind (a results store), is
+        refused, untouched."""
+        if Path(path).is_dir():
+            raise UserError(f"{path} is a folder; the jobs file's `history:` names an SQLite file (or a new path)")
+        if Path(path).is_file() and Path(path).stat().st_size:
+            super().__init__(path, read_only=True)
+            if self.tables and not {"job", "slot", "status", "holder"} <= self.columns("runs"):
+                raise UserError(
+                    f"{path} is an SQLite file but not a schedule history (it holds: "
+                    f"{', '.join(sorted(t for t in self.tables if not t.startswith('sqlite_')))}); "
+                    "name another file as the jobs file's `history:`"
+                )
+        super().__init__(path)
 
-        Runs of the job still marked `running` are marked `interrupted`: holding the lock proves
-        that their process is gone.
-        """
+    def running_jobs(self) -> list[str]:
+        """The jobs that have runs marked `running` (alive, or dead without cleaning up)."""
+        return [job for (job,) in self.select("runs", "SELECT DISTINCT job FROM runs WHERE status = 'running'")]
+
+    def mark_interrupted(self, job: str) -> int:
+        """Mark the job's `running` runs `interrupted` (the caller holds the job's lock, which proves their
+        process dead); returns how many."""
         with self.writing() as conn:
-            conn.execute("UPDATE runs SET status = 'interrupted' WHERE job = ? AND status = 'running'", (job,))
+            return conn.execute(
+                "UPDATE runs SET status = 'interrupted', finished = ?, "
+                "error = 'its process (' || holder || ') ended before the run finished' "
+                "WHERE job = ? AND status = 'running'",
+                (_utc_now(), job),
+            ).rowcount
+
+    def start(self, job: str, slot: datetime, trigger: str, holder: str) -> int:
+        """Record a run as started (the caller holds the job's lock and has marked dead runs); returns its id."""
+        with self.writing() as conn:
             cursor = conn.execute(
                 "INSERT INTO runs (job, slot, trigger, started, status, holder) VALUES (?, ?, ?, ?, 'running', ?)",
                 (job, iso(slot), trigger, _utc_now(), holder),
@@ -273,9 +305,8 @@ class History(SQLiteFile):
         return self._select("WHERE id = ?", (run_id,))[0]
 
     def last_slot(self, job: str) -> datetime | None:
-        """The latest slot any run of the job was started for (whatever its outcome)."""
-        with closing(self._connect()) as conn:
-            (slot,) = conn.execute("SELECT MAX(slot) FROM runs WHERE job = ?", (job,)).fetchone()
+        """The latest slot a run of the job was started for (whatever its outcome, unless interrupted)."""
+        ((slot,),) = self.select("runs", "SELECT MAX(slot) FROM runs WHERE job = ? AND status != 'interrupted'", (job,))
         return datetime.fromisoformat(slot) if slot else None
 
     def previous(self, job: str, before_id: int) -> RunRecord | None:
@@ -295,9 +326,7 @@ class History(SQLiteFile):
             "id, job, slot, trigger, started, finished, status, holder, cells_run, cells_skipped, "
             "models, snapshot, regressions, error"
         )
-        with closing(self._connect()) as conn:
-            records = conn.execute(f"SELECT {columns} FROM runs {clause}", params).fetchall()
-        return [_record(*record) for record in records]
+        return [_record(*record) for record in self.select("runs", f"SELECT {columns} FROM runs {clause}", params)]
 
 
 def _record(

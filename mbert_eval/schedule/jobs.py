@@ -1,5 +1,9 @@
 """The jobs file: its jobs (config, cron schedule, models, report, thresholds) read and checked, and a job's
-model groups resolved (globs of checkpoint folders in natural order)."""
+model groups resolved (globs of checkpoint folders in natural order).
+
+What concerns the whole file (its shape, its top-level keys, the job names) refuses the file. A problem inside
+one job (a missing config, an unknown key, a bad schedule) makes that job a `BrokenJob`: every other job still
+lists and runs; the broken one fails alone, at each of its slots where its schedule is valid."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import difflib
 import glob
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from mbert_eval.config.loading import read_yaml
 from mbert_eval.errors import UserError
 from mbert_eval.paths import anchor, anchor_model
-from mbert_eval.schedule.cron import cron_trigger, latest_slot
+from mbert_eval.schedule.cron import cron_trigger, latest_slot, next_slot
 from mbert_eval.schedule.history import ModelGroup, natural_key
 
 JOB_KEYS = ("config", "schedule", "timezone", "models", "report", "thresholds", "set")
@@ -52,15 +56,34 @@ class Job:
 
     def next_slot(self, now: datetime) -> datetime | None:
         """This job's first slot after `now`."""
-        return self.trigger.get_next_fire_time(None, now.astimezone() + timedelta(seconds=1))
+        return next_slot(self.trigger, now)
+
+
+@dataclass(frozen=True)
+class BrokenJob:
+    """A job that cannot run: why (its first problem, one line), and its trigger where its schedule is valid
+    (so that each of its slots records the failure in the history)."""
+
+    name: str
+    problem: str
+    trigger: CronTrigger | None = None
+    schedule: str = ""
+
+    def latest_slot(self, now: datetime) -> datetime | None:
+        """This job's latest slot at or before `now` (None without a valid schedule)."""
+        return latest_slot(self.trigger, now) if self.trigger else None
+
+    def next_slot(self, now: datetime) -> datetime | None:
+        """This job's first slot after `now` (None without a valid schedule)."""
+        return next_slot(self.trigger, now) if self.trigger else None
 
 
 @dataclass(frozen=True)
 class JobsFile:
-    """A parsed jobs file: its jobs by name and where their history lives."""
+    """A parsed jobs file: its jobs by name (in file order; broken ones included) and where their history lives."""
 
     path: Path
-    jobs: dict[str, Job]
+    jobs: dict[str, Job | BrokenJob]
     history_path: Path
 
     @property
@@ -73,7 +96,7 @@ class JobsFile:
         """The daemon's APScheduler job store (SQLite), next to the history file."""
         return self.history_path.with_suffix(".jobstore.sqlite")
 
-    def job(self, name: str) -> Job:
+    def job(self, name: str) -> Job | BrokenJob:
         """The job called `name`, or a UserError that suggests the closest name."""
         if name not in self.jobs:
             close = difflib.get_close_matches(name, list(self.jobs), n=1)
@@ -83,46 +106,65 @@ class JobsFile:
 
 
 def load_jobs(path: str | Path) -> JobsFile:
-    """Read and check a jobs file; every problem is reported (the first in the one-line error)."""
+    """Read and check a jobs file: a problem of the whole file refuses it (the first in the one-line error,
+    with a count of the others); a problem inside one job makes that job a `BrokenJob`."""
     file = Path(path)
     if not file.is_file():
-        raise UserError(f"jobs file not found: {file}")
+        raise UserError(f"jobs file not found: {file}" if not file.exists() else f"{file}: a jobs file must be a file")
     raw = read_yaml(file) or {}
     base = file.resolve().parent
-    problems: list[str] = []
     if not isinstance(raw, dict) or not isinstance(raw.get("jobs"), dict):
         raise UserError(f"{file}: expected a mapping with a 'jobs' mapping (name -> job)")
-    problems += [f"{key}: unknown key (known: history, jobs)" for key in raw if key not in ("history", "jobs")]
-    jobs = {}
-    for name, spec in raw["jobs"].items():
-        job = _parse_job(str(name), spec, base, problems)
-        if job is not None:
-            jobs[job.name] = job
+    problems = [f"{key}: unknown key (known: history, jobs)" for key in raw if key not in ("history", "jobs")]
+    problems += _name_problems([str(name) for name in raw["jobs"]])
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise UserError(f"{file}: {problems[0]}{more}")
+    jobs = {str(name): _parse_job(str(name), spec, base) for name, spec in raw["jobs"].items()}
     return JobsFile(file, jobs, anchor(str(raw.get("history") or DEFAULT_HISTORY), base))
 
 
-def _parse_job(name: str, spec: Any, base: Path, problems: list[str]) -> Job | None:
+def _name_problems(names: list[str]) -> list[str]:
+    """Bad job names, and names that collide: equal as text (`1` and `'1'`), or but for case (their lock
+    files would be one file on a case-insensitive file system)."""
+    problems = [
+        f"jobs.{name}: a job name may hold only letters, digits, '.', '_' and '-'"
+        for name in names
+        if not _NAME.fullmatch(name)
+    ]
+    seen: dict[str, str] = {}
+    for name in names:
+        if name.casefold() in seen:
+            other = seen[name.casefold()]
+            problems.append(f"jobs: two jobs are named '{other}' and '{name}'; give each job its own name")
+        else:
+            seen[name.casefold()] = name
+    return problems
+
+
+def _parse_job(name: str, spec: Any, base: Path) -> Job | BrokenJob:
+    """One job, or a BrokenJob naming its first problem (and how many more it has)."""
     where = f"jobs.{name}"
-    if not _NAME.fullmatch(name):
-        problems.append(f"{where}: a job name may hold only letters, digits, '.', '_' and '-'")
-        return None
     if not isinstance(spec, dict):
-        problems.append(f"{where}: expected a mapping")
-        return None
-    found = len(problems)
+        return BrokenJob(name, f"{where}: expected a mapping")
+    problems = []
     for key in spec:
         if key not in JOB_KEYS:
             close = difflib.get_close_matches(str(key), JOB_KEYS, n=1)
             problems.append(f"{where}.{key}: unknown key" + (f"; did you mean '{close[0]}'?" if close else ""))
     problems += [f"{where}.{key}: missing" for key in REQUIRED_KEYS if not spec.get(key)]
-    if len(problems) > found:
+    trigger = _trigger(where, spec, problems)
+    job = None if problems else _complete_job(name, spec, base, trigger, problems)
+    if job is not None and not problems:
+        return job
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return BrokenJob(name, problems[0] + more, trigger, str(spec.get("schedule") or ""))
+
+
+def _trigger(where: str, spec: dict, problems: list[str]) -> CronTrigger | None:
+    """The job's cron trigger in its time zone (None, with the problem added, when either is bad or missing)."""
+    if not spec.get("schedule"):
         return None
-    config = anchor(str(spec["config"]), base)
-    if not config.is_file():
-        problems.append(f"{where}.config: config file not found: {config}")
     zone = spec.get("timezone")
     try:
         if zone is not None:
@@ -131,13 +173,23 @@ def _parse_job(name: str, spec: Any, base: Path, problems: list[str]) -> Job | N
         problems.append(f"{where}.timezone: unknown time zone {zone!r} (e.g. UTC, Europe/Berlin)")
         return None
     try:
-        trigger = cron_trigger(str(spec["schedule"]), zone)
+        return cron_trigger(str(spec["schedule"]), zone)
     except UserError as err:
         problems.append(f"{where}.schedule: {err}")
         return None
+
+
+def _complete_job(name: str, spec: dict, base: Path, trigger: CronTrigger, problems: list[str]) -> Job | None:
+    """The job from a spec whose keys and schedule are valid (None, with the problems added, when not)."""
+    where = f"jobs.{name}"
+    config = anchor(str(spec["config"]), base)
+    if not config.is_file():
+        problems.append(f"{where}.config: config file not found: {config}")
     report = anchor(str(spec["report"]), base)
     if report.suffix.lower() not in (".html", ".htm"):
         problems.append(f"{where}.report: the report is an HTML page; name it *.html (got {report.name})")
+    elif report.is_dir():
+        problems.append(f"{where}.report: is a folder ({report}); name the report's file")
     models, overrides = _strings(spec.get("models")), _strings(spec.get("set"))
     if models is None or overrides is None:
         problems.append(f"{where}.{'models' if models is None else 'set'}: expected a string or a list of strings")

@@ -1,5 +1,6 @@
 """One run of a job: evaluate what is missing, write the report with its regressions, compare with the
-previous run; and `run_due`, which runs every job whose latest slot has no run yet."""
+previous run; `run_due`, which runs every job whose latest slot has no run yet, each apart from the others;
+and `mark_dead_runs`, which marks the runs whose process died `interrupted`."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from mbert_eval.schedule.history import (
     report_regressions,
     take_snapshot,
 )
-from mbert_eval.schedule.jobs import Job, JobsFile, resolve_models
+from mbert_eval.schedule.jobs import BrokenJob, Job, JobsFile, resolve_models
 
 
 def run_job(
@@ -33,17 +34,23 @@ def run_job(
 ) -> RunRecord | None:
     """Run one job for its latest slot at or before `now`: evaluate what is missing, write the
     report, compare with the job's previous run. Raises JobLocked if a run of it is in progress;
-    a failed run is recorded, then its error raised. With trigger "due", returns None when the
-    slot already has a run (another process may have run it while this one waited to start)."""
+    a failed run is recorded, then its error raised (a broken job's run fails with its problem). With
+    trigger "due", returns None when the slot already has a run (another process may have run it while
+    this one waited to start)."""
     job = jobs.job(name)
+    if isinstance(job, BrokenJob) and job.trigger is None:
+        raise UserError(f"job '{name}' cannot run: {job.problem}")
     slot = job.latest_slot(now) or now.astimezone()
     history = History(jobs.history_path)
     with job_lock(jobs.lock_dir, name, slot) as holder:
+        history.mark_interrupted(name)
         last = history.last_slot(name)
         if trigger == "due" and last is not None and last >= slot:
             return None
         run_id = history.start(name, slot, trigger, holder)
         try:
+            if isinstance(job, BrokenJob):
+                raise UserError(job.problem)
             return _evaluate(job, run_id, slot, history, executor)
         except BaseException as err:
             history.finish(run_id, "failed", error=(str(err).splitlines() or [type(err).__name__])[0])
@@ -96,22 +103,42 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What `run_due` did with one job: not-due, locked, ok, regression or failed."""
+    """What `run_due` did with one job: not-due, locked, ok, regression or failed (`bug`: an error that is
+    no user error, to raise once every outcome is shown)."""
 
     job: str
     status: str
     message: str
     record: RunRecord | None = None
+    bug: Exception | None = None
+
+
+def mark_dead_runs(jobs: JobsFile) -> None:
+    """Mark `interrupted` the `running` runs whose process died: those of a job whose lock is free (a run
+    still alive holds its job's lock, so it is left alone)."""
+    history = History(jobs.history_path)
+    for name in history.running_jobs():
+        try:
+            with job_lock(jobs.lock_dir, name):
+                history.mark_interrupted(name)
+        except JobLocked:
+            continue
 
 
 def run_due(jobs: JobsFile, now: datetime, only: list[str] | None = None, executor: Any = None) -> list[Outcome]:
-    """Run every job (or those in `only`) whose latest slot at or before `now` has no run yet."""
+    """Run every job (or those in `only`) whose latest slot at or before `now` has no run yet (an interrupted
+    run does not count). Each job fails alone: the others still run; an error that is no user error (a bug)
+    is kept in its outcome, for the caller to raise once every outcome is shown."""
+    mark_dead_runs(jobs)
     history = History(jobs.history_path)
     outcomes = []
     for name in only or list(jobs.jobs):
         job = jobs.job(name)
         slot, last = job.latest_slot(now), history.last_slot(name)
         record = None
+        if isinstance(job, BrokenJob) and job.trigger is None:
+            outcomes.append(Outcome(name, "failed", f"{name}: cannot run: {job.problem}"))
+            continue
         if slot is not None and (last is None or last < slot):
             try:
                 record = run_job(jobs, name, slot, trigger="due", executor=executor)
@@ -120,6 +147,9 @@ def run_due(jobs: JobsFile, now: datetime, only: list[str] | None = None, execut
                 continue
             except UserError as err:
                 outcomes.append(Outcome(name, "failed", f"{name}: failed: {err}"))
+                continue
+            except Exception as err:  # recorded as failed by run_job; the other jobs still run
+                outcomes.append(Outcome(name, "failed", f"{name}: failed: {type(err).__name__}: {err}", bug=err))
                 continue
         if record is None:
             following = job.next_slot(now)

@@ -131,10 +131,10 @@ def test_slots_lock_new_checkpoints_and_regressions(tmp_path, small_family, tiny
         ({"shedule": "0 2 * * *"}, "did you mean 'schedule'?"),
     ],
 )
-def test_bad_jobs_file_is_one_line_exit_2(tmp_path, change, message):
+def test_a_bad_job_is_one_line_exit_2(tmp_path, change, message):
     (tmp_path / "exp.yaml").write_text("name: x\n", encoding="utf-8")
     jobs_path = write_jobs(tmp_path, **change)
-    for args in (["list"], ["run-due"], ["run", "x"]):
+    for args in (["list"], ["run-due"], ["run", "nightly"]):
         result = invoke(Clock(utc(2026, 1, 1)), args[0], str(jobs_path), *args[1:])
         assert result.exit_code == 2, result.output
         assert message in result.output and result.output.count("\n") == 1

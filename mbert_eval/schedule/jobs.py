@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from mbert_eval.config.loading import read_yaml
+from mbert_eval.config.loading import parse_override
+from mbert_eval.config.yaml_reader import read_yaml
 from mbert_eval.errors import UserError
 from mbert_eval.paths import anchor, anchor_model
 from mbert_eval.schedule.cron import cron_trigger, latest_slot
@@ -85,7 +86,7 @@ class JobsFile:
 def load_jobs(path: str | Path) -> JobsFile:
     """Read and check a jobs file; every problem is reported (the first in the one-line error)."""
     file = Path(path)
-    if not file.is_file():
+    if not (file.exists() or file.is_symlink()):  # anything else that is no file: `read_yaml` says what it is
         raise UserError(f"jobs file not found: {file}")
     raw = read_yaml(file) or {}
     base = file.resolve().parent
@@ -142,6 +143,12 @@ def _parse_job(name: str, spec: Any, base: Path, problems: list[str]) -> Job | N
     if models is None or overrides is None:
         problems.append(f"{where}.{'models' if models is None else 'set'}: expected a string or a list of strings")
         return None
+    for index, item in enumerate(overrides):
+        try:
+            parse_override(item)
+        except UserError as err:
+            problems.append(f"{where}.set[{index}]: {err}")
+            return None
     thresholds = spec.get("thresholds") or {}
     if not isinstance(thresholds, dict) or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in thresholds.values()

@@ -1,0 +1,62 @@
+"""Opening a text file the user names (a config, a jobs file, a data file): only a regular file is opened (a
+FIFO would wait forever for a writer), and its bytes are UTF-8 (an optional BOM); anything else is a DataError
+that says what the path is or which encoding the file has."""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import stat
+from pathlib import Path
+
+from mbert_eval.errors import DataError
+
+# UTF-32 LE's mark starts with UTF-16 LE's: the longer marks are tried first
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def path_problem(path: str | Path) -> str | None:
+    """Why `path` is no regular file to read (None: it is one), without opening it."""
+    file = Path(path)
+    try:
+        mode = file.stat().st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a symbolic link that loops (it never reaches a file)"
+        if err.errno == errno.ENOENT and file.is_symlink():
+            return "a symbolic link to a file that does not exist"
+        return f"cannot read file: {err.strerror or err}"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO), not a regular file (reading it would wait for a writer)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a regular file" + (" (it reads as empty)" if str(path) == "/dev/null" else "")
+    if not stat.S_ISREG(mode):
+        return "is not a regular file"
+    return None
+
+
+def read_text(path: str | Path) -> str:
+    """The text of a regular UTF-8 file (an optional UTF-8 BOM dropped). A path that is no regular file, a file
+    in UTF-16 or UTF-32 (by its byte-order mark) and invalid UTF-8 raise DataError naming the file (and line)."""
+    problem = path_problem(path)
+    if problem is not None:
+        raise DataError(path, problem)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise DataError(path, f"cannot read file: {err.strerror or err}") from err
+    for mark, encoding in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            raise DataError(path, f"is {encoding} (by its byte-order mark), not UTF-8; save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise DataError(path, f"not valid UTF-8 (byte {err.start}); save it as UTF-8", line) from err

@@ -27,9 +27,9 @@ def path_problem(path: str | Path) -> str | None:
         mode = file.stat().st_mode
     except OSError as err:
         if err.errno == errno.ELOOP:
-            return "a symbolic link that loops (it never reaches a file)"
+            return "is a symbolic link that loops (it never reaches a file)"
         if err.errno == errno.ENOENT and file.is_symlink():
-            return "a symbolic link to a file that does not exist"
+            return "is a symbolic link to a file that does not exist"
         return f"cannot read file: {err.strerror or err}"
     if stat.S_ISDIR(mode):
         return "is a folder, not a file"
@@ -39,6 +39,27 @@ def path_problem(path: str | Path) -> str | None:
         return "is a device, not a regular file" + (" (it reads as empty)" if str(path) == "/dev/null" else "")
     if not stat.S_ISREG(mode):
         return "is not a regular file"
+    return None
+
+
+def text_file_problem(path: str | Path) -> str | None:
+    """Why `path` is no UTF-8 text file to read, as far as its kind and its first bytes tell (None: no
+    problem seen; `read_text` checks the whole file)."""
+    problem = path_problem(path)
+    if problem is None:
+        try:
+            with open(path, "rb") as handle:
+                problem = _marked_encoding(handle.read(4))
+        except OSError as err:
+            problem = f"cannot read file: {err.strerror or err}"
+    return problem
+
+
+def _marked_encoding(start: bytes) -> str | None:
+    """The problem of a file that starts with a UTF-16 or UTF-32 byte-order mark (None: no such mark)."""
+    for mark, encoding in BYTE_ORDER_MARKS:
+        if start.startswith(mark):
+            return f"is {encoding} (by its byte-order mark), not UTF-8; save it as UTF-8"
     return None
 
 
@@ -52,9 +73,9 @@ def read_text(path: str | Path) -> str:
         data = Path(path).read_bytes()
     except OSError as err:
         raise DataError(path, f"cannot read file: {err.strerror or err}") from err
-    for mark, encoding in BYTE_ORDER_MARKS:
-        if data.startswith(mark):
-            raise DataError(path, f"is {encoding} (by its byte-order mark), not UTF-8; save it as UTF-8")
+    problem = _marked_encoding(data[:4])
+    if problem is not None:
+        raise DataError(path, problem)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:

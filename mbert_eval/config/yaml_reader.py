@@ -30,13 +30,13 @@ class _Loader(yaml.SafeLoader):
                 continue
             key = self.construct_object(key_node, deep=True)
             try:
-                line = first.setdefault(key, key_node.start_mark.line + 1)
+                line = first.get(key)
             except TypeError:  # an unhashable key: SafeConstructor says so
                 continue
-            if line != key_node.start_mark.line + 1:
-                raise _Refused(
-                    problem=f"duplicate key {shown(key)} (first at line {line})", problem_mark=key_node.start_mark
-                )
+            if line is not None:
+                problem = f"duplicate key {shown(key)} (first at line {line})"
+                raise _Refused(problem=problem, problem_mark=key_node.start_mark)
+            first[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep)
 
 

@@ -16,6 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from mbert_eval.config.loading import parse_override
 from mbert_eval.config.yaml_reader import read_yaml
+from mbert_eval.data.files import path_problem
 from mbert_eval.errors import UserError
 from mbert_eval.paths import anchor, anchor_model
 from mbert_eval.schedule.cron import cron_trigger, latest_slot
@@ -122,8 +123,10 @@ def _parse_job(name: str, spec: Any, base: Path, problems: list[str]) -> Job | N
     if len(problems) > found:
         return None
     config = anchor(str(spec["config"]), base)
-    if not config.is_file():
+    if not (config.exists() or config.is_symlink()):
         problems.append(f"{where}.config: config file not found: {config}")
+    elif problem := path_problem(config):
+        problems.append(f"{where}.config: {config} {problem}")
     zone = spec.get("timezone")
     try:
         if zone is not None:

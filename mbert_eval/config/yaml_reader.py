@@ -70,16 +70,24 @@ def _check_size(root: yaml.Node) -> None:
             stack.extend((child, False) for child in children if id(child) not in sizes)
 
 
-def parse_yaml(text: str, where: str, lines: bool = True) -> Any:
-    """The YAML document in `text` (None when empty); a problem is a UserError `WHERE:LINE: problem` (`where`
-    names the file or the override; without `lines`, `WHERE: problem`)."""
-    loader = _Loader(text)
+def _load(text: str) -> Any:
+    """The document in `text`, its size checked before it is built (raises yaml's errors and `_Refused`)."""
+    loader = _Loader(text)  # reading the text may already fail (a NUL byte)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
         _check_size(node)
         return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def parse_yaml(text: str, where: str, lines: bool = True) -> Any:
+    """The YAML document in `text` (None when empty); a problem is a UserError `WHERE:LINE: problem` (`where`
+    names the file or the override; without `lines`, `WHERE: problem`)."""
+    try:
+        return _load(text)
     except _Refused as err:
         raise UserError(f"{_at(where, err.problem_mark.line + 1, lines)}: {err.problem}") from None
     except RecursionError:
@@ -97,8 +105,6 @@ def parse_yaml(text: str, where: str, lines: bool = True) -> Any:
         raise UserError(
             f"{_at(where, line, lines)}: not valid YAML ({cut(' '.join(str(problem).split()), 120)})"
         ) from None
-    finally:
-        loader.dispose()
 
 
 def _at(where: str, line: int, lines: bool) -> str:

@@ -16,7 +16,10 @@ HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 def anchor(path: str, base: Path) -> Path:
     """`path` with `~` expanded; a relative path is taken relative to `base` (resolved)."""
     p = Path(path).expanduser()
-    return p if p.is_absolute() else (base / p).resolve()
+    try:
+        return p if p.is_absolute() else (base / p).resolve()
+    except (RuntimeError, OSError) as err:  # a symbolic link on the way loops (RuntimeError up to Python 3.12)
+        raise UserError(f"{cut(path)}: a symbolic link on the way loops ({err})") from None
 
 
 def is_local_path(spec: str) -> bool:

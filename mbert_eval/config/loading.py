@@ -10,6 +10,7 @@ from typing import Any
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.config.typed import _build
 from mbert_eval.config.yaml_reader import parse_yaml, read_yaml
+from mbert_eval.data.files import NOT_FOUND, path_problem
 from mbert_eval.errors import UserError, cut
 from mbert_eval.paths import anchor_model
 
@@ -47,7 +48,7 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple
     base = Path(".")
     if path is not None:
         file = Path(path)
-        if not (file.exists() or file.is_symlink()):  # anything else that is no file: `read_yaml` says what it is
+        if path_problem(file) == NOT_FOUND:  # anything else that is no file: `read_yaml` says what it is
             raise UserError(f"config file not found: {file}")
         raw = read_yaml(file)
         if raw is None:

@@ -20,6 +20,9 @@ BYTE_ORDER_MARKS = (
 )
 
 
+NOT_FOUND = "not found"
+
+
 def path_problem(path: str | Path) -> str | None:
     """Why `path` is no regular file to read (None: it is one), without opening it."""
     file = Path(path)
@@ -27,9 +30,9 @@ def path_problem(path: str | Path) -> str | None:
         mode = file.stat().st_mode
     except OSError as err:
         if err.errno == errno.ELOOP:
-            return "is a symbolic link that loops (it never reaches a file)"
-        if err.errno == errno.ENOENT and file.is_symlink():
-            return "is a symbolic link to a file that does not exist"
+            return "is a symbolic link that loops, or lies in a folder that does (it never reaches a file)"
+        if err.errno == errno.ENOENT:
+            return "is a symbolic link to a file that does not exist" if file.is_symlink() else NOT_FOUND
         return f"cannot read file: {err.strerror or err}"
     if stat.S_ISDIR(mode):
         return "is a folder, not a file"
@@ -68,7 +71,7 @@ def read_text(path: str | Path) -> str:
     in UTF-16 or UTF-32 (by its byte-order mark) and invalid UTF-8 raise DataError naming the file (and line)."""
     problem = path_problem(path)
     if problem is not None:
-        raise DataError(path, problem)
+        raise DataError(path, f"cannot read file: {problem}" if problem == NOT_FOUND else problem)
     try:
         data = Path(path).read_bytes()
     except OSError as err:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from typing import Any
 
 from mbert_eval.config.experiment import BATCHINGS, LR_SCHEDULES, WORD_EMBEDDINGS, Experiment, TrainingConfig
-from mbert_eval.data.files import text_file_problem
+from mbert_eval.data.files import NOT_FOUND, text_file_problem
 from mbert_eval.data.hub import hub_spec_problem
 from mbert_eval.errors import UserError, shown
 from mbert_eval.grid.executors import EXECUTORS
@@ -274,9 +273,9 @@ def _check_task_files(
                 continue
             if spec.is_hub and (hub_problem := hub_spec_problem(spec.location)):
                 problems.append(f"tasks.{name}.{key}: {hub_problem}")
-            elif not spec.is_hub and not (Path(spec.location).exists() or Path(spec.location).is_symlink()):
+            elif not spec.is_hub and (file_problem := text_file_problem(spec.location)) == NOT_FOUND:
                 problems.append(f"tasks.{name}.{key}: file not found for {language.code}: {spec.location}")
-            elif not spec.is_hub and (file_problem := text_file_problem(spec.location)):
+            elif not spec.is_hub and file_problem:
                 problems.append(f"tasks.{name}.{key}: {spec.location} for {language.code}: {file_problem}")
             elif not spec.is_hub and (spec.start is not None or spec.stop is not None):
                 try:  # a slice may select nothing: read the examples, as the run would

@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from mbert_eval.config.loading import parse_override
 from mbert_eval.config.yaml_reader import read_yaml
-from mbert_eval.data.files import path_problem
+from mbert_eval.data.files import NOT_FOUND, path_problem
 from mbert_eval.errors import UserError
 from mbert_eval.paths import anchor, anchor_model
 from mbert_eval.schedule.cron import cron_trigger, latest_slot
@@ -87,7 +87,7 @@ class JobsFile:
 def load_jobs(path: str | Path) -> JobsFile:
     """Read and check a jobs file; every problem is reported (the first in the one-line error)."""
     file = Path(path)
-    if not (file.exists() or file.is_symlink()):  # anything else that is no file: `read_yaml` says what it is
+    if path_problem(file) == NOT_FOUND:  # anything else that is no file: `read_yaml` says what it is
         raise UserError(f"jobs file not found: {file}")
     raw = read_yaml(file) or {}
     base = file.resolve().parent
@@ -123,9 +123,9 @@ def _parse_job(name: str, spec: Any, base: Path, problems: list[str]) -> Job | N
     if len(problems) > found:
         return None
     config = anchor(str(spec["config"]), base)
-    if not (config.exists() or config.is_symlink()):
+    if (problem := path_problem(config)) == NOT_FOUND:
         problems.append(f"{where}.config: config file not found: {config}")
-    elif problem := path_problem(config):
+    elif problem:
         problems.append(f"{where}.config: {config} {problem}")
     zone = spec.get("timezone")
     try:

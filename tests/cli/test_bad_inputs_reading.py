@@ -78,6 +78,12 @@ def _folder(ws: Workspace, old: str = "") -> str:
     return str(path)
 
 
+def _output_in_loop(ws: Workspace) -> str:
+    """A config whose output folder lies under a symbolic link that loops (relative to the config)."""
+    _loop(ws)
+    return ws.config(lambda raw: raw.update(output="loop/out"))
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -179,6 +185,16 @@ CASES = [
     Case("data-fifo", _pos_edit("test", _fifo), "is a named pipe (FIFO)"),
     Case("data-symlink-loop", _pos_edit("dev", _loop), "tasks.pos.dev: "),
     Case("data-folder", _pos_edit("train", _folder), "is a folder, not a file"),
+    Case(
+        "output-in-a-looping-folder",
+        _output_in_loop,
+        "output: loop/out: a symbolic link on the way loops",
+    ),
+    Case(
+        "data-in-a-looping-folder",
+        _pos_edit("test", lambda ws, old: _loop(ws) + "/{lang}-test.conllu"),
+        "or lies in a folder that does",
+    ),
     # 8. deep nesting
     Case(
         "config-nested-200000-deep",

@@ -16,3 +16,19 @@ class DataError(UserError):
         super().__init__(f"{where}: {message}")
         self.path = str(path)
         self.line = line
+
+
+def cut(text: str, limit: int = 80) -> str:
+    """`text` as a message shows it: at most `limit` characters, the rest replaced by '…'."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A value as a message shows it: its repr, cut to `limit` characters (a huge value is never written out
+    whole: reprlib stops early)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = short.maxlong = limit
+    short.maxlevel = 3
+    return cut(short.repr(value), limit)

@@ -1,10 +1,14 @@
 """How a path or a model name written in a config or a jobs file is read: relative paths are anchored at the
-file's folder; a model is a local folder or a Hugging Face Hub name (`name` or `owner/name`)."""
+file's folder; a model is a local folder or a Hugging Face Hub name (`name` or `owner/name`); `{field}` patterns are
+filled in without format specs."""
 
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
+
+from mbert_eval.errors import UserError, cut, shown
 
 HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -12,7 +16,10 @@ HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 def anchor(path: str, base: Path) -> Path:
     """`path` with `~` expanded; a relative path is taken relative to `base` (resolved)."""
     p = Path(path).expanduser()
-    return p if p.is_absolute() else (base / p).resolve()
+    try:
+        return p if p.is_absolute() else (base / p).resolve()
+    except (RuntimeError, OSError) as err:  # a symbolic link on the way loops (RuntimeError up to Python 3.12)
+        raise UserError(f"{cut(path)}: a symbolic link on the way loops ({err})") from None
 
 
 def is_local_path(spec: str) -> bool:
@@ -27,3 +34,19 @@ def anchor_model(spec: str, base: Path) -> str:
     if path.is_absolute() or not (is_local_path(spec) or (base / path).exists()):
         return spec
     return str((base / path).resolve())
+
+
+def fill_pattern(pattern: str, **fields: str) -> str:
+    """`pattern` with its `{field}`s filled in. A field it does not know, or a format spec or conversion after a
+    field (`{lang:>999999999999}` would build a string that wide), is a UserError naming the pattern."""
+    known = ", ".join(f"{{{name}}}" for name in fields)
+    try:
+        parts = list(string.Formatter().parse(pattern))
+    except ValueError as err:
+        raise UserError(f"bad pattern {shown(pattern)} ({err}); use {known}") from None
+    for _, name, spec, conversion in parts:
+        if name is not None and name not in fields:
+            raise UserError(f"bad pattern {shown(pattern)}: no field {{{cut(name, 40)}}}; use {known}")
+        if spec or conversion:
+            raise UserError(f"bad pattern {shown(pattern)}: write {{{name}}} alone (no format spec or conversion)")
+    return pattern.format(**fields)

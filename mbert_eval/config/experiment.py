@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mbert_eval.paths import anchor
+from mbert_eval.paths import anchor, fill_pattern
 
 # How a run runs, not what it computes: left out of `config_hash` (so setting it splits no stored config).
 RUN_ONLY = {"run_only": True}
@@ -315,7 +315,7 @@ class Experiment:
 
     @property
     def output_dir(self) -> Path:
-        return anchor(self.output.format(name=self.name), self.base_dir)
+        return anchor(fill_pattern(self.output, name=self.name), self.base_dir)
 
     @property
     def store_path(self) -> Path:

@@ -1,4 +1,4 @@
-"""Reading an experiment: YAML (errors name file:line; `read_yaml`, which the jobs file uses too),
+"""Reading an experiment: YAML (`yaml_reader`: errors name file:line),
 `--set key.path=value` overrides, typed conversion that collects every problem with its key path, model paths
 anchored at the config's folder."""
 
@@ -7,47 +7,38 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.config.typed import _build
-from mbert_eval.errors import UserError
+from mbert_eval.config.yaml_reader import parse_yaml, read_yaml
+from mbert_eval.data.files import NOT_FOUND, path_problem
+from mbert_eval.errors import UserError, cut
 from mbert_eval.paths import anchor_model
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """The key path and the value (read as YAML, as `parse_yaml` reads a config) of a `key.path=value`
+    override; a malformed one is a UserError naming it."""
+    name = f"override {cut(item, 80)!r}"
+    if "=" not in item:
+        raise UserError(f"{name} is not of the form key.path=value")
+    path, value = item.split("=", 1)
+    keys = path.strip().split(".")
+    if not all(keys):
+        raise UserError(f"{name}: an empty key in {cut(path.strip(), 80)!r}")
+    return keys, parse_yaml(value, name, lines=False)
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply `key.path=value` overrides (value parsed as YAML) to a raw config mapping."""
     for item in overrides:
-        if "=" not in item:
-            raise UserError(f"override '{item}' is not of the form key.path=value")
-        path, value = item.split("=", 1)
+        keys, value = parse_override(item)
         node = raw
-        keys = path.strip().split(".")
         for key in keys[:-1]:
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
-                raise UserError(f"override '{item}': {key} is not a mapping")
-        node[keys[-1]] = yaml.safe_load(value)
+                raise UserError(f"override {cut(item, 80)!r}: {key} is not a mapping")
+        node[keys[-1]] = value
     return raw
-
-
-def read_yaml(file: Path) -> Any:
-    """The YAML document in `file` (None when empty); invalid YAML is a UserError naming file:line and the
-    problem."""
-    text = file.read_text(encoding="utf-8")
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        if mark is not None:
-            line = mark.line + 1
-        else:  # a reader error (a NUL byte, a control character) knows only its position
-            line = text.count("\n", 0, getattr(err, "position", 0)) + 1
-        problem = getattr(err, "problem", None) or getattr(err, "reason", None) or err
-        character = getattr(err, "character", None)
-        if isinstance(character, int):
-            problem = f"{problem}: U+{character:04X}"
-        raise UserError(f"{file}:{line}: not valid YAML ({' '.join(str(problem).split())})") from None
 
 
 def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple[Experiment, list[str]]:
@@ -57,7 +48,7 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple
     base = Path(".")
     if path is not None:
         file = Path(path)
-        if not file.is_file():
+        if path_problem(file) == NOT_FOUND:  # anything else that is no file: `read_yaml` says what it is
             raise UserError(f"config file not found: {file}")
         raw = read_yaml(file)
         if raw is None:

@@ -9,6 +9,8 @@ import types
 import typing
 from typing import Any, Union
 
+from mbert_eval.errors import cut, shown
+
 
 def _build(cls: type, raw: Any, path: str, problems: list[str]) -> Any:
     """A dataclass instance from a mapping, collecting key-path problems instead of raising."""
@@ -23,7 +25,7 @@ def _build(cls: type, raw: Any, path: str, problems: list[str]) -> Any:
         if key not in known:
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
-            problems.append(f"{key_path}: unknown key{hint}")
+            problems.append(f"{cut(key_path)}: unknown key{hint}")
             continue
         values[key] = _convert(hints[key], value, key_path, problems)
     return cls(**{k: v for k, v in values.items() if v is not _INVALID})
@@ -44,7 +46,7 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
             if not trial:
                 return converted
         names = " or ".join(_type_name(a) for a in candidates)
-        problems.append(f"{path}: expected {names}, got {value!r}")
+        problems.append(f"{path}: expected {names}, got {shown(value)}")
         return _INVALID
     if dataclasses.is_dataclass(hint):
         if isinstance(value, str) and hasattr(hint, "from_name"):
@@ -54,7 +56,7 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, (str, int, float)):
             value = [value]  # a single value where a list is expected
         if not isinstance(value, list):
-            problems.append(f"{path}: expected a list, got {value!r}")
+            problems.append(f"{path}: expected a list, got {shown(value)}")
             return _INVALID
         items = [_convert(args[0], v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
         return [v for v in items if v is not _INVALID]
@@ -62,7 +64,7 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, list) and args[1] is not str:  # `tasks: [pos, xnli]` means default data
             value = {name: {} for name in value}
         if not isinstance(value, dict):
-            problems.append(f"{path}: expected a mapping, got {value!r}")
+            problems.append(f"{path}: expected a mapping, got {shown(value)}")
             return _INVALID
         return {str(k): _convert(args[1], {} if v is None else v, f"{path}.{k}", problems) for k, v in value.items()}
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -78,7 +80,7 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         return value
     if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    problems.append(f"{path}: expected {_type_name(hint)}, got {value!r}")
+    problems.append(f"{path}: expected {_type_name(hint)}, got {shown(value)}")
     return _INVALID
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
+from mbert_eval.paths import fill_pattern
 
 SLICE = re.compile(r"^(?P<spec>.*)\[(?P<start>\d*):(?P<stop>\d*)\]$")
 
@@ -28,7 +29,7 @@ class DataSpec:
     def parse(cls, text: str, language: Language | None = None, base_dir: Path | None = None) -> DataSpec:
         """Fill in `{lang}`/`{iso3}`/`{name}`, split off a `[start:stop]` slice, anchor relative paths."""
         if language is not None:
-            text = text.format(lang=language.code, iso3=language.iso639_3, name=language.name)
+            text = fill_pattern(text, lang=language.code, iso3=language.iso639_3, name=language.name)
         start = stop = None
         match = SLICE.match(text)
         if match:

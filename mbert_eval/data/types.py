@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mbert_eval.data.files import read_text
 from mbert_eval.errors import DataError
 
 PathLike = str | Path
@@ -58,18 +59,10 @@ def read_lines(path: PathLike) -> list[str]:
     """Read a UTF-8 text file (optional BOM) as lines without their ``\\n`` or ``\\r\\n`` endings.
 
     Only ``\\n`` splits lines, so characters such as U+2028 inside a sentence stay put.
-    An unreadable file or invalid UTF-8 raises DataError naming the file (and the line).
+    A path that is no regular file, another encoding or invalid UTF-8 raises DataError naming the file (and the
+    line): `data.files.read_text`.
     """
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise DataError(path, f"cannot read file: {err.strerror or err}") from err
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise DataError(path, f"not valid UTF-8 (byte {err.start})", line) from err
-    lines = text.split("\n")
+    lines = read_text(path).split("\n")
     if lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]

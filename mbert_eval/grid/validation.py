@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from typing import Any
 
 from mbert_eval.config.experiment import BATCHINGS, LR_SCHEDULES, WORD_EMBEDDINGS, Experiment, TrainingConfig
+from mbert_eval.data.files import NOT_FOUND, text_file_problem
 from mbert_eval.data.hub import hub_spec_problem
-from mbert_eval.errors import UserError
+from mbert_eval.errors import UserError, shown
 from mbert_eval.grid.executors import EXECUTORS
 from mbert_eval.grid.leakage import leakage_problems
 from mbert_eval.languages import Language, lookup
@@ -24,6 +24,7 @@ from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch
 )
 from mbert_eval.tasks.base import Task
 
+MAX_SEED = 2**32 - 1  # numpy's and torch's CUDA generators take 32-bit seeds
 MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (reports/NAME.html)
 
 
@@ -200,6 +201,11 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
     least one CPU thread, an output folder and file names that can be written."""
     if not experiment.seeds:
         problems.append("seeds: no seed given (a grid runs every method once per seed)")
+    for index, seed in enumerate(experiment.seeds):
+        if not 0 <= seed <= MAX_SEED:
+            problems.append(
+                f"seeds[{index}]: a seed is a whole number from 0 to {MAX_SEED} (2**32 - 1), got {shown(seed)}"
+            )
     try:
         if experiment.executor == "local":
             check_device(experiment.device)  # `auto` is resolved when the run starts
@@ -209,8 +215,8 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
         problems.append(f"threads: at least 1 CPU thread (or null for the default), got {experiment.threads}")
     try:
         _ = experiment.output_dir
-    except (KeyError, IndexError, ValueError) as err:
-        problems.append(f"output: bad pattern {experiment.output!r} ({err}); the only field is {{name}}")
+    except UserError as err:
+        problems.append(f"output: {err}")
     if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name or "\0" in experiment.name:
         problems.append(
             f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder and the "
@@ -239,7 +245,7 @@ def _check_training(training: TrainingConfig, problems: list[str]) -> None:
         problems.append(f"training.warmup_ratio: must be in [0, 1), got {training.warmup_ratio}")
     for key, known in (("batching", BATCHINGS), ("word_embeddings", WORD_EMBEDDINGS), ("lr_schedule", LR_SCHEDULES)):
         if getattr(training, key) not in known:
-            problems.append(f"training.{key}: unknown value {getattr(training, key)!r}; known: {', '.join(known)}")
+            problems.append(f"training.{key}: unknown value {shown(getattr(training, key))}; known: {', '.join(known)}")
 
 
 def _check_task_files(
@@ -265,13 +271,12 @@ def _check_task_files(
             except UserError as err:
                 problems.append(f"tasks.{name}.{key}: {err}")
                 continue
-            except (KeyError, IndexError, ValueError) as err:
-                problems.append(f"tasks.{name}.{key}: bad pattern ({err}); use {{lang}}, {{iso3}} or {{name}}")
-                continue
             if spec.is_hub and (hub_problem := hub_spec_problem(spec.location)):
                 problems.append(f"tasks.{name}.{key}: {hub_problem}")
-            elif not spec.is_hub and not Path(spec.location).is_file():
+            elif not spec.is_hub and (file_problem := text_file_problem(spec.location)) == NOT_FOUND:
                 problems.append(f"tasks.{name}.{key}: file not found for {language.code}: {spec.location}")
+            elif not spec.is_hub and file_problem:
+                problems.append(f"tasks.{name}.{key}: {spec.location} for {language.code}: {file_problem}")
             elif not spec.is_hub and (spec.start is not None or spec.stop is not None):
                 try:  # a slice may select nothing: read the examples, as the run would
                     task.load(spec) if target is None else task.target_examples(target)

@@ -37,6 +37,7 @@ from transformers import (
     XLMRobertaTokenizer,
 )
 
+from mbert_eval.data.files import NOT_FOUND, text_file_problem
 from mbert_eval.errors import DataError, UserError
 
 TokenizerKind = Literal["wordpiece", "unigram"]
@@ -54,8 +55,9 @@ def check_corpus(corpus: list[Path]) -> None:
     if not corpus:
         raise UserError("no corpus files given: pass at least one plain-text file, one sentence per line")
     for path in corpus:
-        if not Path(path).is_file():
-            raise DataError(path, "corpus file not found")
+        problem = text_file_problem(path)  # a folder, a FIFO, UTF-16: said as such
+        if problem is not None:
+            raise DataError(path, "corpus file not found" if problem == NOT_FOUND else problem)
         if Path(path).stat().st_size == 0:
             raise DataError(path, "corpus file is empty")
 

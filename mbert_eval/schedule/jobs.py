@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from mbert_eval.config.loading import read_yaml
+from mbert_eval.config.loading import parse_override
+from mbert_eval.config.yaml_reader import read_yaml
+from mbert_eval.data.files import NOT_FOUND, path_problem
 from mbert_eval.errors import UserError
 from mbert_eval.paths import anchor, anchor_model
 from mbert_eval.schedule.cron import cron_trigger, latest_slot, next_slot
@@ -109,8 +111,8 @@ def load_jobs(path: str | Path) -> JobsFile:
     """Read and check a jobs file: a problem of the whole file refuses it (the first in the one-line error,
     with a count of the others); a problem inside one job makes that job a `BrokenJob`."""
     file = Path(path)
-    if not file.is_file():
-        raise UserError(f"jobs file not found: {file}" if not file.exists() else f"{file}: a jobs file must be a file")
+    if path_problem(file) == NOT_FOUND:  # anything else that is no file: `read_yaml` says what it is
+        raise UserError(f"jobs file not found: {file}")
     raw = read_yaml(file) or {}
     base = file.resolve().parent
     if not isinstance(raw, dict) or not isinstance(raw.get("jobs"), dict):
@@ -183,8 +185,10 @@ def _complete_job(name: str, spec: dict, base: Path, trigger: CronTrigger, probl
     """The job from a spec whose keys and schedule are valid (None, with the problems added, when not)."""
     where = f"jobs.{name}"
     config = anchor(str(spec["config"]), base)
-    if not config.is_file():
+    if (problem := path_problem(config)) == NOT_FOUND:
         problems.append(f"{where}.config: config file not found: {config}")
+    elif problem:
+        problems.append(f"{where}.config: {config} {problem}")
     report = anchor(str(spec["report"]), base)
     if report.suffix.lower() not in (".html", ".htm"):
         problems.append(f"{where}.report: the report is an HTML page; name it *.html (got {report.name})")
@@ -194,6 +198,12 @@ def _complete_job(name: str, spec: dict, base: Path, trigger: CronTrigger, probl
     if models is None or overrides is None:
         problems.append(f"{where}.{'models' if models is None else 'set'}: expected a string or a list of strings")
         return None
+    for index, item in enumerate(overrides):
+        try:
+            parse_override(item)
+        except UserError as err:
+            problems.append(f"{where}.set[{index}]: {err}")
+            return None
     thresholds = spec.get("thresholds") or {}
     if not isinstance(thresholds, dict) or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in thresholds.values()

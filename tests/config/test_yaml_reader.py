@@ -1,0 +1,64 @@
+"""Reading YAML as configs, jobs files and overrides are read (`config.yaml_reader`): the limits sit where they
+say, and what is within them reads as plain YAML does."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from mbert_eval.config.yaml_reader import MAX_DEPTH, MAX_VALUES, parse_yaml
+from mbert_eval.errors import UserError, shown
+
+
+def _nested(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def test_depth_limit_is_exact() -> None:
+    assert parse_yaml(_nested(MAX_DEPTH), "x") == yaml.safe_load(_nested(MAX_DEPTH))
+    with pytest.raises(UserError, match=f"^x:1: nested more than {MAX_DEPTH} levels deep$"):
+        parse_yaml(_nested(MAX_DEPTH + 1), "x")
+
+
+def test_value_limit_counts_what_aliases_expand_to() -> None:
+    per_alias = 1 + 1000  # a list node and its items
+    within = "a: &a [" + ", ".join(["x"] * 1000) + "]\nb: [" + ", ".join(["*a"] * 90) + "]\n"
+    assert len(parse_yaml(within, "x")["b"]) == 90
+    beyond = within + "c: [" + ", ".join(["*a"] * (MAX_VALUES // per_alias + 1)) + "]\n"
+    with pytest.raises(UserError, match=f"^x:3: expands to more than {MAX_VALUES:,} values"):
+        parse_yaml(beyond, "x")
+
+
+def test_a_billion_value_bomb_is_refused_at_once() -> None:
+    bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)
+    )
+    started = time.monotonic()
+    with pytest.raises(UserError, match="expands to more than"):
+        parse_yaml(bomb, "x")
+    assert time.monotonic() - started < 2
+
+
+def test_duplicates_name_both_lines_and_merge_keys_may_be_overridden() -> None:
+    with pytest.raises(UserError, match=r"^exp.yaml:3: duplicate key 'training' \(first at line 1\)$"):
+        parse_yaml("training: {epochs: 1}\nname: a\ntraining: {epochs: 2}\n", "exp.yaml")
+    merged = parse_yaml("base: &b {epochs: 1, batch_size: 8}\ntraining:\n  <<: *b\n  epochs: 3\n", "x")
+    assert merged["training"] == {"epochs": 3, "batch_size": 8}
+    with pytest.raises(UserError, match="duplicate key 1"):
+        parse_yaml("1: a\n1: b\n", "x")
+
+
+def test_unsafe_tags_and_the_problem_without_lines() -> None:
+    with pytest.raises(UserError, match=r"^override 'x': not valid YAML \(could not determine a constructor"):
+        parse_yaml("!!python/object/apply:os.system ['true']", "override 'x'", lines=False)
+
+
+def test_shown_cuts_huge_values_without_writing_them_out() -> None:
+    huge = [[list(range(1000))] * 1000] * 1000  # a billion items by reference
+    started = time.monotonic()
+    text = shown(huge)
+    assert len(text) <= 80 and time.monotonic() - started < 1
+    assert len(shown("b" * 100_000)) <= 80 and "..." in shown("b" * 100_000)
+    assert shown(10**40) == str(10**40)

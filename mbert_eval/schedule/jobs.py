@@ -188,7 +188,7 @@ def _complete_job(name: str, spec: dict, base: Path, trigger: CronTrigger, probl
     if (problem := path_problem(config)) == NOT_FOUND:
         problems.append(f"{where}.config: config file not found: {config}")
     elif problem:
-        problems.append(f"{where}.config: {config} {problem}")
+        problems.append(f"{where}.config: {problem} ({config})")
     report = anchor(str(spec["report"]), base)
     if report.suffix.lower() not in (".html", ".htm"):
         problems.append(f"{where}.report: the report is an HTML page; name it *.html (got {report.name})")

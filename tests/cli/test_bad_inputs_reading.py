@@ -252,30 +252,39 @@ def _jobs_text(ws: Workspace, **job) -> str:
     return yaml.safe_dump({"jobs": {"nightly": spec}}, sort_keys=False)
 
 
-JOBS_CASES = [  # id, the jobs file's bytes, fragment
-    ("duplicate-job", lambda ws: _jobs_text(ws) + "  nightly:\n    config: other.yaml\n", "duplicate key 'nightly'"),
-    ("duplicate-jobs-key", lambda ws: _jobs_text(ws) + "jobs: {}\n", "duplicate key 'jobs' (first at line 1)"),
-    ("utf-16", lambda ws: _jobs_text(ws).encode("utf-16"), "is UTF-16"),
-    ("set-bad-yaml", lambda ws: _jobs_text(ws, set=["training.epochs=[1,"]), "jobs.nightly.set[0]: override"),
-    ("set-python-tag", lambda ws: _jobs_text(ws, set=["name=!!python/name:os.system"]), "jobs.nightly.set[0]:"),
-    ("alias-bomb", lambda ws: _jobs_text(ws) + BOMB, "expands to more than 100,000 values"),
+JOBS_CASES = [  # id, the jobs file's bytes, fragment, whether the whole file is refused (else only that job fails)
+    (
+        "duplicate-job",
+        lambda ws: _jobs_text(ws) + "  nightly:\n    config: other.yaml\n",
+        "duplicate key 'nightly'",
+        True,
+    ),
+    ("duplicate-jobs-key", lambda ws: _jobs_text(ws) + "jobs: {}\n", "duplicate key 'jobs' (first at line 1)", True),
+    ("utf-16", lambda ws: _jobs_text(ws).encode("utf-16"), "is UTF-16", True),
+    ("set-bad-yaml", lambda ws: _jobs_text(ws, set=["training.epochs=[1,"]), "jobs.nightly.set[0]: override", False),
+    ("set-python-tag", lambda ws: _jobs_text(ws, set=["name=!!python/name:os.system"]), "jobs.nightly.set[0]:", False),
+    ("alias-bomb", lambda ws: _jobs_text(ws) + BOMB, "expands to more than 100,000 values", True),
 ]
 
 
 @pytest.mark.parametrize("command", ["list", "run"])
 @pytest.mark.parametrize("case", JOBS_CASES, ids=[case[0] for case in JOBS_CASES])
 def test_bad_jobs_file(case: tuple, command: str, workspace: Workspace) -> None:
-    _, make, fragment = case
+    _, make, fragment, whole_file = case
     workspace.fill_store()
     content = make(workspace)
     jobs = workspace.root / "jobs.yaml"
     jobs.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     result = run_cli("schedule", command, jobs, *(["nightly"] if command == "run" else []))
     assert result.exit_code == 2, result.output
-    message = one_error_line(result)
-    assert fragment in message and message.startswith("Error:") and "\n" not in message, message
+    if whole_file or command == "run":
+        message = one_error_line(result)
+        assert fragment in message and message.startswith("Error:") and "\n" not in message, message
+    else:  # `list` shows the other jobs, and this one as unable to run
+        assert f"nightly: cannot run: {fragment}" in result.output and "Traceback" not in result.output
     assert workspace.rows() == STORED
-    assert not (workspace.root / "schedule.sqlite").exists()  # refused before any history is written
+    if whole_file:
+        assert not (workspace.root / "schedule.sqlite").exists()  # refused before any history is written
 
 
 @pytest.mark.parametrize(

@@ -101,7 +101,7 @@ CASES = [
 
 JOB_LEVEL = [  # one job cannot run: it fails alone; `with_slot`: its schedule is valid, so a due slot records why
     ("config-missing", _bad(config="missing.yaml"), "jobs.bad.config: config file not found", True),
-    ("config-is-a-folder", _bad(config="."), "jobs.bad.config: config file not found", True),
+    ("config-is-a-folder", _bad(config="."), "jobs.bad.config: is a folder, not a file", True),
     ("hour-25", _bad(schedule="0 25 * * *"), "jobs.bad.schedule: bad cron expression '0 25 * * *'", False),
     ("minute-60", _bad(schedule="60 2 * * *"), "jobs.bad.schedule: bad cron expression '60 2 * * *'", False),
     ("day-32", _bad(schedule="0 2 32 * *"), "jobs.bad.schedule: bad cron expression '0 2 32 * *'", False),

@@ -22,6 +22,7 @@ from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch
     model_depth,
     model_max_length,
 )
+from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks.base import Task
 
 MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (reports/NAME.html)
@@ -208,9 +209,11 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
     if experiment.threads is not None and experiment.threads < 1:
         problems.append(f"threads: at least 1 CPU thread (or null for the default), got {experiment.threads}")
     try:
-        _ = experiment.output_dir
+        store = experiment.store_path
     except (KeyError, IndexError, ValueError) as err:
         problems.append(f"output: bad pattern {experiment.output!r} ({err}); the only field is {{name}}")
+    else:
+        _check_store(store, problems)
     if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name or "\0" in experiment.name:
         problems.append(
             f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder and the "
@@ -225,6 +228,15 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
     for key, count in counts.items():
         if count is not None and count < 1:
             problems.append(f"{key}: must be at least 1, got {count} (an untrained head's scores are no result)")
+
+
+def _check_store(store: Path, problems: list[str]) -> None:
+    """A results store the run would write to must be one, undamaged (`ResultStore`'s checks at open)."""
+    if store.is_file():
+        try:
+            ResultStore(store, read_only=True)
+        except UserError as err:
+            problems.append(f"output: {err}")
 
 
 def _check_training(training: TrainingConfig, problems: list[str]) -> None:

@@ -37,7 +37,7 @@ def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: boo
     """Run the grid in CONFIG, computing only the cells the store does not hold yet."""
     from mbert_eval.config.loading import load_experiment
     from mbert_eval.grid.resolve import resolve
-    from mbert_eval.grid.run import run_resolved, stored_config
+    from mbert_eval.grid.run import read_files, run_resolved, stored_config
     from mbert_eval.report import default_report_path
     from mbert_eval.store.outputs import check_output, store_files
 
@@ -46,9 +46,10 @@ def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: boo
         experiment.threads = threads
     grid = resolve(experiment, problems)
     grid.refuse()  # the grid's problems, before the report's place is checked
-    report_path, inputs = default_report_path(experiment.name), [Path(config)]
+    report_path = default_report_path(experiment.name)
+    inputs = [] if no_report else [Path(config), *read_files(grid)]
     if not no_report:  # a report that could not be written is refused before any training
-        check_output(report_path, [*store_files(experiment.store_path), *inputs], "report")
+        check_output(report_path, [*store_files(experiment.store_path), *inputs], "the report")
     summary = run_resolved(grid, overwrite=overwrite)
     click.echo(summary.describe())
     if not no_report:

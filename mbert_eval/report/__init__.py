@@ -77,6 +77,6 @@ def write_report(
 ) -> Path:
     """Write the report of `store` to `path` (folders created); `config` and `regressions` as `render_report`.
     The report never replaces the store, any database or a `protected` file (the command's inputs)."""
-    check_output(path, [*store_files(store.path), *protected], "report")
+    check_output(path, [*store_files(store.path), *protected], "the report")
     text = render_report(store, title, fmt, config, regressions)
-    return write_output(path, text, [*store_files(store.path), *protected], "report")
+    return write_output(path, text, [*store_files(store.path), *protected], "the report")

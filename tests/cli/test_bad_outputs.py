@@ -92,6 +92,27 @@ def _config(ws: Workspace) -> Path:
     return Path(ws.config())
 
 
+def _test_file(ws: Workspace) -> Path:
+    return ws.family.root / "pos" / f"{ws.family.languages[1].code}-test.conllu"
+
+
+def _bitext(ws: Workspace) -> Path:
+    path = ws.root / "bitext.txt"
+    path.write_text("a b ||| x y\n", encoding="utf-8")
+    return path
+
+
+def _text_onto(out: Callable[[Workspace, Path], object]) -> Callable[[Workspace], list[str]]:
+    """`text` of a copy of a test file, its --out `out(ws, input)`."""
+
+    def args(ws: Workspace) -> list[str]:
+        copy = ws.root / "input.conllu"
+        copy.write_bytes(_test_file(ws).read_bytes())
+        return ["text", copy, "--out", out(ws, copy)]
+
+    return args
+
+
 READS = "which this command reads"
 OUTPUTS = [
     Out("report-onto-store", _report(_store), READS),
@@ -120,6 +141,11 @@ OUTPUTS = [
     Out("run-reports-folder-is-a-file", lambda ws: ["run", _reports_is_a_file(ws)], "is a file, not a folder"),
     Out("run-report-links-to-store", _report_links_to(_store), READS),
     Out("run-report-links-to-config", _report_links_to(_config), READS),
+    Out("run-report-links-to-data", _report_links_to(_test_file), READS),
+    Out("run-report-links-to-model", _report_links_to(lambda ws: ws.model / "config.json"), READS),
+    Out("text-onto-its-input", _text_onto(lambda ws, copy: copy), READS),
+    Out("text-onto-store", _text_onto(lambda ws, copy: ws.store), "is an SQLite database"),
+    Out("align-onto-its-input", lambda ws: ["align", _bitext(ws), "--model", ws.model, "--out", _bitext(ws)], READS),
 ]
 
 
@@ -141,7 +167,7 @@ def test_an_output_never_replaces_the_store_or_an_input(case: Out, workspace: Wo
     monkeypatch.chdir(workspace.root)
     workspace.fill_store()
     args = case.args(workspace)
-    inputs = [p for p in workspace.root.rglob("*") if p.is_file() and not p.is_symlink()]
+    inputs = {p.resolve() for p in workspace.root.rglob("*") if p.is_file()}  # links: the files they name
     before = {path: _digest(path) for path in inputs}
     if case.disk_full:
         _full_disk(monkeypatch)

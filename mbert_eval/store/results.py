@@ -109,6 +109,7 @@ class ResultRow:
 
 
 _JSON_COLUMNS = ("library_versions", "data_checksums", "extra")
+_NOT_AN_OBJECT = "CASE WHEN json_valid({0}) THEN json_type({0}) != 'object' ELSE 1 END"  # SQL: not a JSON object
 
 
 COLUMNS = tuple(f.name for f in fields(ResultRow))
@@ -176,13 +177,13 @@ class ResultStore(SQLiteFile):
         if bad:
             return f"a score that is not a number ({bad[1]!r}, target {bad[0]!r})"
         for column in _JSON_COLUMNS:
-            bad = conn.execute(f"SELECT target FROM results WHERE NOT json_valid({column}) LIMIT 1").fetchone()
+            bad = conn.execute(f"SELECT target FROM results WHERE {_NOT_AN_OBJECT.format(column)} LIMIT 1").fetchone()
             if bad:
-                return f"invalid JSON in the `{column}` column (a row of target {bad[0]!r})"
+                return f"invalid JSON in the `{column}` column, or not a JSON object (a row of target {bad[0]!r})"
         if "configs" in tables:
-            bad = conn.execute("SELECT name FROM configs WHERE NOT json_valid(config) LIMIT 1").fetchone()
+            bad = conn.execute(f"SELECT name FROM configs WHERE {_NOT_AN_OBJECT.format('config')} LIMIT 1").fetchone()
             if bad:
-                return f"invalid JSON in the `configs` table (the config named {bad[0]!r})"
+                return f"invalid JSON in the `configs` table, or not a JSON object (the config named {bad[0]!r})"
         return None
 
     def write_cell(

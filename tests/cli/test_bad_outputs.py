@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,11 +73,26 @@ def _reports_is_a_file(ws: Workspace) -> str:
     return ws.config()
 
 
+def _own_inputs(ws: Workspace) -> str:
+    """A config whose model folder and test files are copies in the workspace (out of reach of other tests)."""
+    shutil.copytree(ws.model, ws.root / "model")
+    (ws.root / "data").mkdir()
+    for language in ws.family.languages:
+        name = f"{language.code}-test.conllu"
+        shutil.copy(ws.family.root / "pos" / name, ws.root / "data" / name)
+
+    def edit(raw: dict) -> None:
+        raw["models"] = [str(ws.root / "model")]
+        raw["tasks"]["pos"]["test"] = f"{ws.root}/data/{{lang}}-test.conllu"
+
+    return ws.config(edit)
+
+
 def _report_links_to(to: Callable[[Workspace], Path]) -> Callable[[Workspace], list[str]]:
-    """`run`, its report's default place (reports/test.html) a symlink to `to(ws)`."""
+    """`run` of `_own_inputs`, its report's default place (reports/test.html) a symlink to `to(ws)`."""
 
     def args(ws: Workspace) -> list[str]:
-        config = ws.config()
+        config = _own_inputs(ws)
         (ws.root / "reports").mkdir()
         (ws.root / "reports" / "test.html").symlink_to(to(ws))
         return ["run", config]
@@ -93,7 +109,7 @@ def _config(ws: Workspace) -> Path:
 
 
 def _test_file(ws: Workspace) -> Path:
-    return ws.family.root / "pos" / f"{ws.family.languages[1].code}-test.conllu"
+    return ws.root / "data" / f"{ws.family.languages[1].code}-test.conllu"
 
 
 def _bitext(ws: Workspace) -> Path:
@@ -107,7 +123,7 @@ def _text_onto(out: Callable[[Workspace, Path], object]) -> Callable[[Workspace]
 
     def args(ws: Workspace) -> list[str]:
         copy = ws.root / "input.conllu"
-        copy.write_bytes(_test_file(ws).read_bytes())
+        copy.write_bytes((ws.family.root / "pos" / f"{ws.family.languages[1].code}-test.conllu").read_bytes())
         return ["text", copy, "--out", out(ws, copy)]
 
     return args
@@ -142,10 +158,14 @@ OUTPUTS = [
     Out("run-report-links-to-store", _report_links_to(_store), READS),
     Out("run-report-links-to-config", _report_links_to(_config), READS),
     Out("run-report-links-to-data", _report_links_to(_test_file), READS),
-    Out("run-report-links-to-model", _report_links_to(lambda ws: ws.model / "config.json"), READS),
+    Out("run-report-links-to-model", _report_links_to(lambda ws: ws.root / "model" / "config.json"), READS),
     Out("text-onto-its-input", _text_onto(lambda ws, copy: copy), READS),
     Out("text-onto-store", _text_onto(lambda ws, copy: ws.store), "is an SQLite database"),
-    Out("align-onto-its-input", lambda ws: ["align", _bitext(ws), "--model", ws.model, "--out", _bitext(ws)], READS),
+    Out(
+        "align-onto-its-input",
+        lambda ws: ["align", _bitext(ws), "--model", ws.model, "--layer", "1", "--out", ws.root / "bitext.txt"],
+        READS,
+    ),
 ]
 
 
@@ -173,7 +193,7 @@ def test_an_output_never_replaces_the_store_or_an_input(case: Out, workspace: Wo
         _full_disk(monkeypatch)
     result = run_cli(*args)
     monkeypatch.undo()
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 2, (result.exit_code, repr(result.exception), result.output[-200:])
     message = one_error_line(result)
     assert message.startswith("Error:") and case.fragment in message, message
     assert workspace.rows() == STORED  # nothing trained, nothing lost
@@ -222,7 +242,9 @@ BROKEN = [  # id, damage, fragment
         _sql("UPDATE results SET data_checksums = 'nope'"),
         "invalid JSON in the `data_checksums`",
     ),
+    ("extra-not-an-object", _sql("UPDATE results SET extra = '[1]' WHERE target = 't1'"), "not a JSON object"),
     ("configs-invalid-json", _sql(_config_row("{oops")), "invalid JSON in the `configs` table"),
+    ("configs-not-an-object", _sql(_config_row("42")), "invalid JSON in the `configs` table, or not a JSON object"),
     ("results-table-missing", _sql("DROP TABLE results"), "it has no `results` table"),
     (
         "another-programs-database",
@@ -252,7 +274,7 @@ def test_a_broken_store_is_one_line_before_any_training(
         "run": [config],
     }[command]
     result = run_cli(command, *args)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 2, (result.exit_code, repr(result.exception), result.output[-200:])
     message = one_error_line(result)
     assert fragment in message and str(workspace.store) in message, message
     assert _digest(workspace.store) == before  # nothing written: not a table added, not a row
@@ -286,7 +308,7 @@ def test_a_lock_that_is_no_plain_file_is_refused(id: str, setup, fragment: str, 
     before = _digest(Path(config))
     setup(workspace)
     result = run_cli("run", config, "--no-report")
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 2, (result.exit_code, repr(result.exception), result.output[-200:])
     message = one_error_line(result)
     assert fragment in message, message
     assert workspace.rows() == STORED

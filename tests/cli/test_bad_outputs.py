@@ -73,8 +73,9 @@ def _reports_is_a_file(ws: Workspace) -> str:
     return ws.config()
 
 
-def _own_inputs(ws: Workspace) -> str:
-    """A config whose model folder and test files are copies in the workspace (out of reach of other tests)."""
+def _own_inputs(ws: Workspace, **changes: str) -> str:
+    """A config whose model folder and test files are copies in the workspace (out of reach of other tests),
+    with top-level `changes`."""
     shutil.copytree(ws.model, ws.root / "model")
     (ws.root / "data").mkdir()
     for language in ws.family.languages:
@@ -84,6 +85,7 @@ def _own_inputs(ws: Workspace) -> str:
     def edit(raw: dict) -> None:
         raw["models"] = [str(ws.root / "model")]
         raw["tasks"]["pos"]["test"] = f"{ws.root}/data/{{lang}}-test.conllu"
+        raw.update(changes)
 
     return ws.config(edit)
 
@@ -368,3 +370,23 @@ def test_other_formats_keep_the_name_and_escape_it(tmp_path: Path) -> None:
     assert r"\<b\>y\_z\</b\>" in texts["md"]
     assert r"\textless{}b\textgreater{}y\_z" in texts["latex"]
     assert name in texts["json"].replace('\\"', '"')  # JSON keeps the name exactly
+
+
+# --- a store set onto an input ------------------------------------------------------------------------------------
+
+STORE_ONTO = [  # id, the `store:` the config names (in the workspace)
+    ("the-config-itself", lambda ws: ws.root / "exp.yaml"),
+    ("a-data-file", lambda ws: ws.root / "data" / f"{ws.family.languages[1].code}-test.conllu"),
+    ("a-model-file", lambda ws: ws.root / "model" / "config.json"),
+]
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize("id, store", STORE_ONTO, ids=[case[0] for case in STORE_ONTO])
+def test_a_store_set_onto_an_input_is_refused(id: str, store, command: str, workspace: Workspace) -> None:
+    config = _own_inputs(workspace, store=str(store(workspace)))
+    before = _digest(store(workspace))
+    result = run_cli(command, config)
+    assert result.exit_code == 2, (result.exit_code, repr(result.exception), result.output[-200:])
+    assert "is not a results store" in one_error_line(result)
+    assert _digest(store(workspace)) == before

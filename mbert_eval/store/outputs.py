@@ -40,13 +40,13 @@ def _is_database(path: Path) -> bool:
         return False
 
 
-def check_output(path: Path, protected: Iterable[Path], what: str = "output") -> None:
+def check_output(path: Path, protected: Iterable[Path], what: str) -> None:
     """Refuse (UserError) an output `path` that is one of the `protected` files (the store, the inputs), any
-    SQLite database, a folder, or whose folder is a file."""
+    SQLite database, a folder or a device, or whose folder is a file; `what` names the output in the message."""
     path = Path(path)
     for other in protected:
         if _same(path, Path(other)):
-            raise UserError(f"{what} {path} is {other}, which this command reads; choose another output file")
+            raise UserError(f"{what} {path} would replace {other}, which this command reads; choose another file")
     if path.is_dir():
         raise UserError(f"{what} {path} is a folder; pass a file name")
     if path.exists() and not path.is_file():
@@ -60,7 +60,7 @@ def check_output(path: Path, protected: Iterable[Path], what: str = "output") ->
             break
 
 
-def write_output(path: Path, text: str, protected: Iterable[Path], what: str = "output") -> Path:
+def write_output(path: Path, text: str, protected: Iterable[Path], what: str) -> Path:
     """Write `text` to `path` (folders created) after `check_output`, through a temporary file in the same
     folder, so a failed write leaves any earlier file at `path` as it was."""
     path = Path(path)

@@ -172,10 +172,11 @@ class ResultStore(SQLiteFile):
             if lacking:
                 return f"its `{table}` table lacks the column {lacking[0]!r}"
         bad = conn.execute(
-            "SELECT target, score FROM results WHERE typeof(score) NOT IN ('real', 'integer') LIMIT 1"
+            "SELECT target, score FROM results WHERE typeof(score) NOT IN ('real', 'integer') OR abs(score) > 1e308 "
+            "LIMIT 1"
         ).fetchone()
         if bad:
-            return f"a score that is not a number ({bad[1]!r}, target {bad[0]!r})"
+            return f"a score that is not a finite number ({bad[1]!r}, target {bad[0]!r})"
         for column in _JSON_COLUMNS:
             bad = conn.execute(f"SELECT target FROM results WHERE {_NOT_AN_OBJECT.format(column)} LIMIT 1").fetchone()
             if bad:

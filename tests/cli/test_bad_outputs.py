@@ -233,7 +233,12 @@ def _config_row(text: str) -> str:
 
 BROKEN = [  # id, damage, fragment
     ("foreign-column", _sql("ALTER TABLE results ADD COLUMN note TEXT"), "column this suite does not know: 'note'"),
-    ("score-not-a-number", _sql("UPDATE results SET score = 'high' WHERE target = 't0'"), "score that is not a number"),
+    (
+        "score-not-a-number",
+        _sql("UPDATE results SET score = 'high' WHERE target = 't0'"),
+        "not a finite number ('high'",
+    ),
+    ("score-infinite", _sql("UPDATE results SET score = -9e999 WHERE target = 't1'"), "not a finite number (-inf"),
     (
         "extra-invalid-json",
         _sql("UPDATE results SET extra = '{oops' WHERE target = 't1'"),

@@ -233,6 +233,7 @@ def _config_row(text: str) -> str:
 
 BROKEN = [  # id, damage, fragment
     ("foreign-column", _sql("ALTER TABLE results ADD COLUMN note TEXT"), "column this suite does not know: 'note'"),
+    ("column-missing", _sql("ALTER TABLE results DROP COLUMN n_examples"), "lacks the column 'n_examples'"),
     (
         "score-not-a-number",
         _sql("UPDATE results SET score = 'high' WHERE target = 't0'"),

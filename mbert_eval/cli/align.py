@@ -81,7 +81,9 @@ def align(
         WordAlignerConfig,
     )
     from mbert_eval.models.threads import use_threads
+    from mbert_eval.store.outputs import check_output
 
+    check_output(Path(out), [Path(path) for path in inputs], "the alignment file")  # before the model runs
     use_threads(threads)
 
     config = WordAlignerConfig(

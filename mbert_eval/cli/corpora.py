@@ -33,10 +33,12 @@ def synth(out: str, n_languages: int, seed: int) -> None:
 def text(inputs: tuple[str, ...], out: str) -> None:
     """Extract plain text (one sentence a line) from CoNLL-U, TSV, NER or text files."""
     from mbert_eval.data.text import extract_text
+    from mbert_eval.store.outputs import check_output, write_output
 
+    read = [Path(path) for path in inputs]
+    check_output(Path(out), read, "the text file")
     sentences = list(dict.fromkeys(s for path in inputs for s in extract_text(path)))
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text("".join(f"{s}\n" for s in sentences), encoding="utf-8")
+    write_output(Path(out), "".join(f"{s}\n" for s in sentences), read, "the text file")
     click.echo(f"{len(sentences)} sentences written to {out}")
 
 

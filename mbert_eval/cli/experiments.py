@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -36,22 +37,31 @@ def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: boo
     """Run the grid in CONFIG, computing only the cells the store does not hold yet."""
     from mbert_eval.config.loading import load_experiment
     from mbert_eval.grid.resolve import resolve
-    from mbert_eval.grid.run import run_resolved
+    from mbert_eval.grid.run import read_files, run_resolved
+    from mbert_eval.report import default_report_path
+    from mbert_eval.store.outputs import check_output, store_files
 
     experiment, problems = load_experiment(config, overrides)
     if threads is not None:  # over the config's `threads:`
         experiment.threads = threads
-    summary = run_resolved(resolve(experiment, problems), overwrite=overwrite)  # refuses the grid's problems
+    grid = resolve(experiment, problems)
+    grid.refuse()  # the grid's problems, before the report's place is checked
+    report_path = default_report_path(experiment.name)
+    inputs = [] if no_report else [Path(config), *read_files(grid)]
+    if not no_report:  # a report that could not be written is refused before any training
+        check_output(report_path, [*store_files(experiment.store_path), *inputs], "the report")
+    summary = run_resolved(grid, overwrite=overwrite)
     click.echo(summary.describe())
     if not no_report:
-        from mbert_eval.report import default_report_path, write_report
+        from mbert_eval.report import write_report
         from mbert_eval.store.results import ResultStore
 
         path = write_report(
             ResultStore(summary.store),
-            default_report_path(experiment.name),
+            report_path,
             f"mbert-eval: {experiment.name}",
             config=summary.config,
+            protected=inputs,
         )
         click.echo(f"report: {path}")
 

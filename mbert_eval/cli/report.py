@@ -59,5 +59,6 @@ def report(store_path: str, out: str | None, fmt: str | None, title: str | None,
     fmt = _format_of(out, fmt)
     name = Path(store_path).resolve().parent.name
     path = Path(out) if out else default_report_path(name, fmt)
-    written = write_report(store, path, title or f"mbert-eval report: {name}", fmt, config)
+    protected = [Path(config_path)] if config_path else []
+    written = write_report(store, path, title or f"mbert-eval report: {name}", fmt, config, protected=protected)
     click.echo(f"report: {written}")

@@ -19,6 +19,7 @@ from mbert_eval.grid.executors.local import Executor
 from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.job import CellJob, code_version, library_versions
 from mbert_eval.grid.resolve import ResolvedGrid, resolve
+from mbert_eval.languages import lookup
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
 from mbert_eval.store.locks import held_lock
@@ -112,6 +113,21 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
     known = current_hashes()
     store.write_file_hashes(known)
     return [replace(job, known_hashes=known) for job in jobs], skipped
+
+
+def read_files(grid: ResolvedGrid) -> list[Path]:
+    """The local files a run reads: every cell's data files and the files of its local model folders (what no
+    output of the run may replace)."""
+    files = set()
+    for resolved in grid.cells:
+        cell, task = resolved.cell, grid.tasks[resolved.cell.task]
+        specs = task.data_specs(lookup(cell.source)) + [
+            spec for target in cell.targets for spec in task.data_specs(lookup(cell.source), lookup(target))
+        ]
+        files |= {Path(spec.location) for spec in specs if not spec.is_hub}
+        if Path(cell.model).is_dir():
+            files |= {path for path in Path(cell.model).rglob("*") if path.is_file()}
+    return sorted(files)
 
 
 def run_experiment(

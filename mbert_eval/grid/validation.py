@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from typing import Any
 
 from mbert_eval.config.experiment import BATCHINGS, LR_SCHEDULES, WORD_EMBEDDINGS, Experiment, TrainingConfig
@@ -22,6 +23,7 @@ from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch
     model_depth,
     model_max_length,
 )
+from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks.base import Task
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's CUDA generators take 32-bit seeds
@@ -214,9 +216,11 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
     if experiment.threads is not None and experiment.threads < 1:
         problems.append(f"threads: at least 1 CPU thread (or null for the default), got {experiment.threads}")
     try:
-        _ = experiment.output_dir
+        store = experiment.store_path
     except UserError as err:
         problems.append(f"output: {err}")
+    else:
+        _check_store(store, problems)
     if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name or "\0" in experiment.name:
         problems.append(
             f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder and the "
@@ -231,6 +235,15 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
     for key, count in counts.items():
         if count is not None and count < 1:
             problems.append(f"{key}: must be at least 1, got {count} (an untrained head's scores are no result)")
+
+
+def _check_store(store: Path, problems: list[str]) -> None:
+    """A results store the run would write to must be one, undamaged (`ResultStore`'s checks at open)."""
+    if store.is_file():
+        try:
+            ResultStore(store, read_only=True)
+        except UserError as err:
+            problems.append(f"output: {err}")
 
 
 def _check_training(training: TrainingConfig, problems: list[str]) -> None:

@@ -9,10 +9,12 @@ formats, `metadata` the run-metadata section, `text_table` the `results` command
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from mbert_eval.errors import UserError
 from mbert_eval.report.regressions import Regressions
+from mbert_eval.store.outputs import check_output, store_files, write_output
 from mbert_eval.store.results import ResultStore, StoredConfig
 
 SUFFIXES = {"html": ".html", "csv": ".csv", "md": ".md", "latex": ".tex", "json": ".json"}
@@ -71,10 +73,10 @@ def write_report(
     fmt: str = "html",
     config: StoredConfig | None = None,
     regressions: Regressions | None = None,
+    protected: Iterable[Path] = (),
 ) -> Path:
-    """Write the report of `store` to `path` (folders created); `config` and `regressions` as `render_report`."""
+    """Write the report of `store` to `path` (folders created); `config` and `regressions` as `render_report`.
+    The report never replaces the store, any database or a `protected` file (the command's inputs)."""
+    check_output(path, [*store_files(store.path), *protected], "the report")
     text = render_report(store, title, fmt, config, regressions)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_output(path, text, [*store_files(store.path), *protected], "the report")

@@ -69,6 +69,23 @@ LATEX_SPECIAL = {
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>])")
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP CSV injection)
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """`frame` as CSV for spreadsheets: every text cell a spreadsheet would read as a formula prefixed by a single
+    quote, as OWASP advises (numbers, a negative score too, stay numbers); RFC 4180's CRLF line ends, so that a
+    cell holding a CR or LF is quoted and stays one cell."""
+    safe = frame.apply(
+        lambda column: (
+            column.map(lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v)
+            if not pd.api.types.is_numeric_dtype(column)
+            else column
+        )
+    )
+    return safe.to_csv(index=False, lineterminator="\r\n")
+
+
 def _clean(value: Any) -> Any:
     """Plain JSON-able values: NaN and "" → None, numpy scalars → Python numbers, lists → "a b c"."""
     if isinstance(value, list):
@@ -163,11 +180,11 @@ def xtreme_records(xtreme: XtremeScores | None) -> list[dict[str, Any]]:
 
 
 def to_csv(summaries: list[TaskSummary], xtreme: XtremeScores | None = None) -> str:
-    """The tidy records as CSV (floats written exactly; empty = missing)."""
+    """The tidy records as CSV (`csv_text`; floats written exactly; empty = missing)."""
     frame = pd.DataFrame(tidy_records(summaries) + xtreme_records(xtreme), columns=TIDY_COLUMNS)
     for column in ("layer", "n_seeds", "n_present", "n_total"):
         frame[column] = frame[column].astype("Int64")
-    return frame.to_csv(index=False)
+    return csv_text(frame)
 
 
 def to_json(summaries: list[TaskSummary], frame: pd.DataFrame, title: str, xtreme: XtremeScores | None = None) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mbert_eval.report.roles import main_metrics
 from mbert_eval.report.xtreme import XTREME_TASKS, describe_coverage, xtreme_scores
+from mbert_eval.store.outputs import check_output, store_files, write_output
 from mbert_eval.store.results import COLUMNS, ResultStore
 
 SHOWN = ["task", "model", "method", "source", "target", "seed", "metric", "score", "n_examples", "config_hash"]
@@ -69,19 +70,23 @@ def format_xtreme(store: ResultStore) -> str:
 
 
 def export_rows(store: ResultStore, path: str, kind: str) -> None:
-    """Write every stored row (all columns) as CSV or JSON to `path` ('-' for stdout)."""
+    """Write every stored row (all columns) as CSV or JSON to `path` ('-' for stdout); never onto the store or
+    any database (`outputs.write_output`)."""
+    if path != "-":
+        check_output(Path(path), store_files(store.path), f"the {kind} export")
     rows = [asdict(row) for row in store.rows()]
     if kind == "json":
         text = json.dumps(rows, indent=1, sort_keys=True) + "\n"
     else:
         import pandas
 
+        from mbert_eval.report.exports import csv_text
+
         frame = pandas.DataFrame(rows, columns=list(COLUMNS))
         for column in ("library_versions", "data_checksums", "extra"):
             frame[column] = frame[column].map(lambda v: json.dumps(v, sort_keys=True))
-        text = frame.to_csv(index=False)
+        text = csv_text(frame)
     if path == "-":
         sys.stdout.write(text)
     else:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(text, encoding="utf-8")
+        write_output(Path(path), text, store_files(store.path), f"the {kind} export")

@@ -24,9 +24,17 @@ class Locked(UserError):
 def held_lock(lock_file: Path, busy: str, error: type[Locked] = Locked, **details: str) -> Iterator[str]:
     """Hold `lock_file` (or raise `error`: `busy`, then who holds it and since when); yields the holder,
     "pid N on HOST". `details` are recorded with the holder and shown to whoever finds the lock taken."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(lock_file, timeout=0)
     side = lock_file.with_name(f"{lock_file.stem}.holder.json")
+    for path in (lock_file, side):
+        if path.is_symlink():
+            raise UserError(f"the lock file {path} is a symbolic link; it is never followed: remove it")
+        if path.exists() and not path.is_file():
+            raise UserError(f"the lock file {path} is not a file (a folder?); remove it")
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot make the folder of the lock file {lock_file}: {err.strerror}") from None
+    lock = FileLock(lock_file, timeout=0)
     try:
         lock.acquire()
     except Timeout:

@@ -17,6 +17,7 @@ and when, so no score is lost. `file_hashes` remembers each file's checksum by s
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -108,6 +109,7 @@ class ResultRow:
 
 
 _JSON_COLUMNS = ("library_versions", "data_checksums", "extra")
+_NOT_AN_OBJECT = "CASE WHEN json_valid({0}) THEN json_type({0}) != 'object' ELSE 1 END"  # SQL: not a JSON object
 
 
 COLUMNS = tuple(f.name for f in fields(ResultRow))
@@ -149,6 +151,41 @@ class ResultStore(SQLiteFile):
     SCHEMA = SCHEMA
     ADDED_COLUMNS = {"metrics": {"xtreme": "TEXT"}, "results": {"model_fingerprint": "TEXT", "task_version": "INTEGER"}}
     KIND = "results store"
+
+    def _problem(self, conn: sqlite3.Connection) -> str | None:
+        """A file with tables but no `results`, a column this suite does not know or lacks, a score that is not
+        a number, invalid JSON in a row or a config (None: none of these)."""
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return None  # a new (empty) file
+        if "results" not in tables:
+            return f"it has no `results` table (its tables: {', '.join(sorted(tables))}; another program's database?)"
+        for table, own in (("results", ()), ("superseded", ("reason", "superseded_at"))):
+            if table not in tables:
+                continue
+            present = [name for _, name, *_ in conn.execute(f"PRAGMA table_info({table})")]
+            foreign = [name for name in present if name not in COLUMNS and name not in own]
+            if foreign:
+                return f"its `{table}` table has a column this suite does not know: {foreign[0]!r}"
+            added = self.ADDED_COLUMNS["results"]  # columns an older store lacks, in both tables
+            lacking = [name for name in (*COLUMNS, *own) if name not in present and name not in added]
+            if lacking:
+                return f"its `{table}` table lacks the column {lacking[0]!r}"
+        bad = conn.execute(
+            "SELECT target, score FROM results WHERE typeof(score) NOT IN ('real', 'integer') OR abs(score) > 1e308 "
+            "LIMIT 1"
+        ).fetchone()
+        if bad:
+            return f"a score that is not a finite number ({bad[1]!r}, target {bad[0]!r})"
+        for column in _JSON_COLUMNS:
+            bad = conn.execute(f"SELECT target FROM results WHERE {_NOT_AN_OBJECT.format(column)} LIMIT 1").fetchone()
+            if bad:
+                return f"invalid JSON in the `{column}` column, or not a JSON object (a row of target {bad[0]!r})"
+        if "configs" in tables:
+            bad = conn.execute(f"SELECT name FROM configs WHERE {_NOT_AN_OBJECT.format('config')} LIMIT 1").fetchone()
+            if bad:
+                return f"invalid JSON in the `configs` table, or not a JSON object (the config named {bad[0]!r})"
+        return None
 
     def write_cell(
         self, rows: Iterable[ResultRow], overwrite: bool = False, superseding: Mapping[str, str] | None = None

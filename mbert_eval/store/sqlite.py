@@ -33,6 +33,9 @@ class SQLiteFile:
             if not read_only:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(self._connect()) as conn:
+                problem = self._problem(conn)
+                if problem:
+                    raise UserError(f"{self.path} is a damaged {self.KIND}: {problem}; it was not changed")
                 if not read_only:
                     conn.executescript(self.SCHEMA)
                     self._add_columns(conn)
@@ -41,6 +44,11 @@ class SQLiteFile:
             raise self._user_error(err) from None
         except OSError as err:
             raise UserError(f"cannot create the {self.KIND} at {self.path}: {err.strerror}") from None
+
+    def _problem(self, conn: sqlite3.Connection) -> str | None:
+        """What makes the file unfit to read or write, checked at every open before anything is written (None:
+        nothing); subclasses check their own tables."""
+        return None
 
     def _add_columns(self, conn: sqlite3.Connection) -> None:
         """Give a file written before a column existed that column (empty in its old records); another process

@@ -1,0 +1,96 @@
+"""Writing an output file (a report, an export) safely: never onto the results store or a file the command
+reads (compared by resolved path and by file identity, so a symlink or a hard link is caught), never onto any
+SQLite database, and never half-written: the text goes to a temporary file in the same folder, which then
+replaces the target in one step. A folder that cannot be made or written, or a full disk, is one line."""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from mbert_eval.errors import UserError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def store_files(store: Path) -> list[Path]:
+    """The results store and the files SQLite and the lock keep beside it (journal, WAL, lock)."""
+    store = Path(store)
+    return [store] + [store.with_name(store.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".lock")]
+
+
+def _same(path: Path, other: Path) -> bool:
+    """Whether `path` and `other` name the same file: the same resolved path, or the same inode."""
+    if path.resolve() == other.resolve():
+        return True
+    try:
+        return os.path.samefile(path, other)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def _is_database(path: Path) -> bool:
+    try:
+        with open(path, "rb") as file:
+            return file.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def check_output(path: Path, protected: Iterable[Path], what: str) -> None:
+    """Refuse (UserError) an output `path` that is one of the `protected` files (the store, the inputs), any
+    SQLite database, a folder or a device, or whose folder is a file; `what` names the output in the message."""
+    path = Path(path)
+    for other in protected:
+        if _same(path, Path(other)):
+            raise UserError(f"{what} {path} would replace {other}, which this command reads; choose another file")
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder; pass a file name")
+    if path.exists() and not path.is_file():
+        raise UserError(f"{what} {path} is not a regular file (a device or a pipe?); pass a file name")
+    if path.is_file() and _is_database(path):
+        raise UserError(f"{what} {path} is an SQLite database (a results store?); it is never overwritten")
+    for parent in path.absolute().parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise UserError(f"cannot write {what} {path}: {parent} is a file, not a folder")
+            break
+
+
+def write_output(path: Path, text: str, protected: Iterable[Path], what: str) -> Path:
+    """Write `text` to `path` (folders created) after `check_output`, through a temporary file in the same
+    folder, so a failed write leaves any earlier file at `path` as it was."""
+    path = Path(path)
+    check_output(path, protected, what)
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        ) as file:
+            temporary = Path(file.name)
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as a plain write would make it, not the temporary file's 0600
+        os.replace(temporary, path)
+        temporary = None
+    except OSError as err:
+        raise UserError(f"cannot write {what} {path}: {_reason(err)}") from None
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+    return path
+
+
+def _reason(err: OSError) -> str:
+    if err.errno == errno.ENOSPC:
+        return "the disk is full (nothing was replaced)"
+    if err.errno in (errno.ENOTDIR, errno.EEXIST):
+        return f"a part of the folder path is a file ({err.filename})"
+    return err.strerror or str(err)

@@ -1,0 +1,398 @@
+"""Outputs and the results store (issue 22), one table row each: where a command is told to write (onto the
+store, an input, a symlink or hard link to one, a folder that is a file, a full disk), a store broken in odd
+ways, a lock file that is no plain file, and cells a spreadsheet would run as formulas. Each row checks the exit
+code, a fragment of the one error line, that the store still opens with its rows, and that no input changed."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mbert_eval.store.results import ResultRow, ResultStore
+from tests.helpers import STORED, Workspace, one_error_line, run_cli
+
+# --- outputs that would replace the store or an input, or cannot be written ------------------------------------
+
+
+@dataclass(frozen=True)
+class Out:
+    id: str
+    args: Callable[[Workspace], list[str]]  # the command line (run in the workspace's folder)
+    fragment: str  # in the one error line
+    disk_full: bool = False  # every write fails with ENOSPC
+
+
+def _report(out: Callable[[Workspace], object], *more: str) -> Callable[[Workspace], list[str]]:
+    return lambda ws: ["report", "--store", ws.store, "--out", out(ws), *more]
+
+
+def _export(option: str, out: Callable[[Workspace], object]) -> Callable[[Workspace], list[str]]:
+    return lambda ws: ["results", "--store", ws.store, option, out(ws)]
+
+
+def _link(kind: str, to: Callable[[Workspace], Path]) -> Callable[[Workspace], Path]:
+    """A symbolic or hard link to `to(ws)`, made in the workspace."""
+
+    def make(ws: Workspace) -> Path:
+        link = ws.root / f"{kind}-link.html"
+        (os.symlink if kind == "sym" else os.link)(to(ws), link)
+        return link
+
+    return make
+
+
+def _under_a_file(ws: Workspace) -> Path:
+    (ws.root / "notes.txt").write_text("my notes\n", encoding="utf-8")
+    return ws.root / "notes.txt" / "report.csv"
+
+
+def _database(ws: Workspace) -> Path:
+    other = ws.root / "other.sqlite"
+    ResultStore(other).write_cell([_row("x")])
+    return other
+
+
+def _good(ws: Workspace) -> Path:
+    """An earlier good output that a failed write must leave as it was."""
+    path = ws.root / "good.csv"
+    path.write_text("an earlier good output\n", encoding="utf-8")
+    return path
+
+
+def _reports_is_a_file(ws: Workspace) -> str:
+    (ws.root / "reports").write_text("not a folder\n", encoding="utf-8")
+    return ws.config()
+
+
+def _own_inputs(ws: Workspace, **changes: str) -> str:
+    """A config whose model folder and test files are copies in the workspace (out of reach of other tests),
+    with top-level `changes`."""
+    shutil.copytree(ws.model, ws.root / "model")
+    (ws.root / "data").mkdir()
+    for language in ws.family.languages:
+        name = f"{language.code}-test.conllu"
+        shutil.copy(ws.family.root / "pos" / name, ws.root / "data" / name)
+
+    def edit(raw: dict) -> None:
+        raw["models"] = [str(ws.root / "model")]
+        raw["tasks"]["pos"]["test"] = f"{ws.root}/data/{{lang}}-test.conllu"
+        raw.update(changes)
+
+    return ws.config(edit)
+
+
+def _report_links_to(to: Callable[[Workspace], Path]) -> Callable[[Workspace], list[str]]:
+    """`run` of `_own_inputs`, its report's default place (reports/test.html) a symlink to `to(ws)`."""
+
+    def args(ws: Workspace) -> list[str]:
+        config = _own_inputs(ws)
+        (ws.root / "reports").mkdir()
+        (ws.root / "reports" / "test.html").symlink_to(to(ws))
+        return ["run", config]
+
+    return args
+
+
+def _store(ws: Workspace) -> Path:
+    return ws.store
+
+
+def _config(ws: Workspace) -> Path:
+    return Path(ws.config())
+
+
+def _test_file(ws: Workspace) -> Path:
+    return ws.root / "data" / f"{ws.family.languages[1].code}-test.conllu"
+
+
+def _bitext(ws: Workspace) -> Path:
+    path = ws.root / "bitext.txt"
+    path.write_text("a b ||| x y\n", encoding="utf-8")
+    return path
+
+
+def _text_onto(out: Callable[[Workspace, Path], object]) -> Callable[[Workspace], list[str]]:
+    """`text` of a copy of a test file, its --out `out(ws, input)`."""
+
+    def args(ws: Workspace) -> list[str]:
+        copy = ws.root / "input.conllu"
+        copy.write_bytes((ws.family.root / "pos" / f"{ws.family.languages[1].code}-test.conllu").read_bytes())
+        return ["text", copy, "--out", out(ws, copy)]
+
+    return args
+
+
+READS = "which this command reads"
+OUTPUTS = [
+    Out("report-onto-store", _report(_store), READS),
+    Out("csv-onto-store", _export("--csv", _store), READS),
+    Out("json-onto-store", _export("--json", _store), READS),
+    Out("report-onto-store-wal", _report(lambda ws: f"{ws.store}-wal"), READS),
+    Out("report-onto-its-config", lambda ws: _report(_config, "--config", ws.config())(ws), READS),
+    Out("report-onto-symlink-to-store", _report(_link("sym", _store)), READS),
+    Out("csv-onto-symlink-to-store", _export("--csv", _link("sym", _store)), READS),
+    Out("json-onto-hard-link-to-store", _export("--json", _link("hard", _store)), READS),
+    Out("report-onto-another-database", _report(_database), "is an SQLite database"),
+    Out("csv-onto-another-database", _export("--csv", _database), "is an SQLite database"),
+    Out("report-under-a-file", _report(_under_a_file), "is a file, not a folder"),
+    Out("csv-under-a-file", _export("--csv", _under_a_file), "is a file, not a folder"),
+    Out("json-under-a-file", _export("--json", _under_a_file), "is a file, not a folder"),
+    Out(
+        "report-default-folder-is-a-file",
+        lambda ws: ["report", "--store", ws.store] if _reports_is_a_file(ws) else [],
+        "is a file, not a folder",
+    ),
+    Out("report-onto-a-device", _report(lambda ws: "/dev/full"), "not a regular file"),
+    Out("csv-onto-a-device", _export("--csv", lambda ws: "/dev/full"), "not a regular file"),
+    Out("report-disk-full", _report(_good, "--format", "csv"), "the disk is full", disk_full=True),
+    Out("csv-disk-full", _export("--csv", _good), "the disk is full", disk_full=True),
+    Out("json-disk-full", _export("--json", _good), "the disk is full", disk_full=True),
+    Out("run-reports-folder-is-a-file", lambda ws: ["run", _reports_is_a_file(ws)], "is a file, not a folder"),
+    Out("run-report-links-to-store", _report_links_to(_store), READS),
+    Out("run-report-links-to-config", _report_links_to(_config), READS),
+    Out("run-report-links-to-data", _report_links_to(_test_file), READS),
+    Out("run-report-links-to-model", _report_links_to(lambda ws: ws.root / "model" / "config.json"), READS),
+    Out("text-onto-its-input", _text_onto(lambda ws, copy: copy), READS),
+    Out("text-onto-store", _text_onto(lambda ws, copy: ws.store), "is an SQLite database"),
+    Out(
+        "align-onto-its-input",
+        lambda ws: ["align", _bitext(ws), "--model", ws.model, "--layer", "1", "--out", ws.root / "bitext.txt"],
+        READS,
+    ),
+]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing a file's data to disk fails as on a full disk (ENOSPC, what /dev/full answers)."""
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+
+
+@pytest.mark.parametrize("case", OUTPUTS, ids=[case.id for case in OUTPUTS])
+def test_an_output_never_replaces_the_store_or_an_input(case: Out, workspace: Workspace, monkeypatch) -> None:
+    monkeypatch.chdir(workspace.root)
+    workspace.fill_store()
+    args = case.args(workspace)
+    inputs = {p.resolve() for p in workspace.root.rglob("*") if p.is_file()}  # links: the files they name
+    before = {path: _digest(path) for path in inputs}
+    if case.disk_full:
+        _full_disk(monkeypatch)
+    result = run_cli(*args)
+    monkeypatch.undo()
+    assert result.exit_code == 2, (result.exit_code, repr(result.exception), result.output[-200:])
+    message = one_error_line(result)
+    assert message.startswith("Error:") and case.fragment in message, message
+    assert workspace.rows() == STORED  # nothing trained, nothing lost
+    assert len(ResultStore(workspace.store, read_only=True).rows()) == STORED  # the store still opens
+    assert {path: _digest(path) for path in inputs} == before  # no input, no earlier output replaced
+    assert not list(workspace.root.rglob(".*.tmp"))  # no temporary file left behind
+
+
+def test_an_output_that_can_be_written_replaces_an_earlier_one_whole(workspace: Workspace) -> None:
+    workspace.fill_store()
+    out = workspace.root / "rows.csv"
+    out.write_text("an earlier export\n", encoding="utf-8")
+    result = run_cli("results", "--store", workspace.store, "--csv", out)
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out)) == STORED
+    assert oct(out.stat().st_mode & 0o777) != oct(0o600)  # an ordinary file, not the temporary file's mode
+
+
+# --- a store broken in odd ways --------------------------------------------------------------------------------
+
+
+def _sql(*statements: str) -> Callable[[Path], None]:
+    def damage(store: Path) -> None:
+        with sqlite3.connect(store) as conn:
+            for statement in statements:
+                conn.execute(statement)
+        conn.close()
+
+    return damage
+
+
+def _config_row(text: str) -> str:
+    return f"INSERT INTO configs (config_hash, name, config, written_at) VALUES ('h', 'mine', '{text}', 'now')"
+
+
+BROKEN = [  # id, damage, fragment
+    ("foreign-column", _sql("ALTER TABLE results ADD COLUMN note TEXT"), "column this suite does not know: 'note'"),
+    ("column-missing", _sql("ALTER TABLE results DROP COLUMN n_examples"), "lacks the column 'n_examples'"),
+    (
+        "score-not-a-number",
+        _sql("UPDATE results SET score = 'high' WHERE target = 't0'"),
+        "not a finite number ('high'",
+    ),
+    ("score-infinite", _sql("UPDATE results SET score = -9e999 WHERE target = 't1'"), "not a finite number (-inf"),
+    (
+        "extra-invalid-json",
+        _sql("UPDATE results SET extra = '{oops' WHERE target = 't1'"),
+        "invalid JSON in the `extra`",
+    ),
+    (
+        "checksums-invalid-json",
+        _sql("UPDATE results SET data_checksums = 'nope'"),
+        "invalid JSON in the `data_checksums`",
+    ),
+    ("extra-not-an-object", _sql("UPDATE results SET extra = '[1]' WHERE target = 't1'"), "not a JSON object"),
+    ("configs-invalid-json", _sql(_config_row("{oops")), "invalid JSON in the `configs` table"),
+    ("configs-not-an-object", _sql(_config_row("42")), "invalid JSON in the `configs` table, or not a JSON object"),
+    ("results-table-missing", _sql("DROP TABLE results"), "it has no `results` table"),
+    (
+        "another-programs-database",
+        lambda store: store.unlink() or _sql("CREATE TABLE contacts (name TEXT)")(store),
+        "it has no `results` table",
+    ),
+    ("not-sqlite", lambda store: store.write_bytes(b"my notes\n" * 200), "is not a results store"),
+]
+STORE_COMMANDS = ["results", "report", "validate", "run"]
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS)
+@pytest.mark.parametrize("id, damage, fragment", BROKEN, ids=[case[0] for case in BROKEN])
+def test_a_broken_store_is_one_line_before_any_training(
+    id: str, damage: Callable[[Path], None], fragment: str, command: str, workspace: Workspace, monkeypatch
+) -> None:
+    monkeypatch.chdir(workspace.root)
+    workspace.fill_store()
+    damage(workspace.store)
+    before = _digest(workspace.store)
+    config = workspace.config()
+    out = workspace.root / "r.html"
+    args = {
+        "results": ["--store", workspace.store],
+        "report": ["--store", workspace.store, "--out", out],
+        "validate": [config],
+        "run": [config],
+    }[command]
+    result = run_cli(command, *args)
+    assert result.exit_code == 2, (result.exit_code, repr(result.exception), result.output[-200:])
+    message = one_error_line(result)
+    assert fragment in message and str(workspace.store) in message, message
+    assert _digest(workspace.store) == before  # nothing written: not a table added, not a row
+    assert not out.exists() and not (workspace.root / "out" / "checkpoints").exists()  # nothing trained
+
+
+# --- the store's lock -------------------------------------------------------------------------------------------
+
+
+def _lock(ws: Workspace) -> Path:
+    return ws.store.with_name(ws.store.name + ".lock")
+
+
+def _holder(ws: Workspace) -> Path:
+    return ws.store.with_name(ws.store.name + ".holder.json")
+
+
+LOCKS = [  # id, setup, fragment
+    ("lock-is-a-folder", lambda ws: _lock(ws).mkdir(), "is not a file"),
+    ("lock-links-to-config", lambda ws: _lock(ws).symlink_to(ws.config()), "is a symbolic link"),
+    ("lock-links-nowhere", lambda ws: _lock(ws).symlink_to(ws.root / "missing"), "is a symbolic link"),
+    ("holder-links-to-config", lambda ws: _holder(ws).symlink_to(ws.config()), "is a symbolic link"),
+    ("holder-is-a-folder", lambda ws: _holder(ws).mkdir(), "is not a file"),
+]
+
+
+@pytest.mark.parametrize("id, setup, fragment", LOCKS, ids=[case[0] for case in LOCKS])
+def test_a_lock_that_is_no_plain_file_is_refused(id: str, setup, fragment: str, workspace: Workspace) -> None:
+    workspace.fill_store()
+    config = workspace.config()
+    before = _digest(Path(config))
+    setup(workspace)
+    result = run_cli("run", config, "--no-report")
+    assert result.exit_code == 2, (result.exit_code, repr(result.exception), result.output[-200:])
+    message = one_error_line(result)
+    assert fragment in message, message
+    assert workspace.rows() == STORED
+    assert _digest(Path(config)) == before
+    assert not (workspace.root / "missing").exists()
+
+
+# --- cells a spreadsheet would run --------------------------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+def _row(target: str, method: str = "baseline", model: str = "m", score: float = 0.5) -> ResultRow:
+    return ResultRow(
+        cell_key=f"{model}-{method}",
+        task="pos",
+        metric="accuracy",
+        model=model,
+        method=method,
+        source="qaa",
+        target=target,
+        seed=1,
+        score=score,
+        n_examples=10,
+        config_hash="abc",
+        code_version="0",
+    )
+
+
+@pytest.mark.parametrize("formula", FORMULAS, ids=["hyperlink", "plus", "minus", "at", "tab", "cr"])
+@pytest.mark.parametrize("command", ["results", "report"])
+def test_csv_cells_a_spreadsheet_would_run_are_quoted(formula: str, command: str, tmp_path: Path) -> None:
+    store = tmp_path / "results.sqlite"
+    ResultStore(store).write_cell([_row("qab", method=formula, score=-0.5), _row("qac", model=formula, score=0.25)])
+    out = tmp_path / "out.csv"
+    args = ["--csv", out] if command == "results" else ["--out", out, "--format", "csv"]
+    result = run_cli(command, "--store", store, *args)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert command == "report" or len(frame) == 2  # a CR in a cell is quoted: it splits no row
+    texts = {value for column in ("model", "method") for value in frame[column]}
+    assert f"'{formula}" in texts and formula not in texts
+    scores = frame["score" if command == "results" else "mean"]
+    assert pd.api.types.is_numeric_dtype(scores) and -0.5 in set(scores)  # numbers stay numbers
+
+
+def test_other_formats_keep_the_name_and_escape_it(tmp_path: Path) -> None:
+    store = tmp_path / "results.sqlite"
+    name = '=HYPERLINK("http://x","<b>y_z</b>")'
+    ResultStore(store).write_cell([_row("qab", method=name)])
+    texts = {}
+    for fmt in ("html", "md", "latex", "json"):
+        out = tmp_path / f"r.{fmt}"
+        assert run_cli("report", "--store", store, "--out", out, "--format", fmt).exit_code == 0
+        texts[fmt] = out.read_text(encoding="utf-8")
+    assert "<b>y_z</b>" not in texts["html"] and "&lt;b&gt;y_z&lt;/b&gt;" in texts["html"]
+    assert r"\<b\>y\_z\</b\>" in texts["md"]
+    assert r"\textless{}b\textgreater{}y\_z" in texts["latex"]
+    assert name in texts["json"].replace('\\"', '"')  # JSON keeps the name exactly
+
+
+# --- a store set onto an input ------------------------------------------------------------------------------------
+
+STORE_ONTO = [  # id, the `store:` the config names (in the workspace)
+    ("the-config-itself", lambda ws: ws.root / "exp.yaml"),
+    ("a-data-file", lambda ws: ws.root / "data" / f"{ws.family.languages[1].code}-test.conllu"),
+    ("a-model-file", lambda ws: ws.root / "model" / "config.json"),
+]
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize("id, store", STORE_ONTO, ids=[case[0] for case in STORE_ONTO])
+def test_a_store_set_onto_an_input_is_refused(id: str, store, command: str, workspace: Workspace) -> None:
+    config = _own_inputs(workspace, store=str(store(workspace)))
+    before = _digest(store(workspace))
+    result = run_cli(command, config)
+    assert result.exit_code == 2, (result.exit_code, repr(result.exception), result.output[-200:])
+    assert "is not a results store" in one_error_line(result)
+    assert _digest(store(workspace)) == before

@@ -15,31 +15,12 @@ import gzip
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
+from mbert_eval.metrics.outputs import ExampleOutputs
 
 FOLDER = "examples"
 FORMAT = 1  # the header's `format`: bumped when the layout changes
-
-
-@dataclass
-class ExampleOutputs:
-    """One target's per-example outputs: `stats[i]` are example i's statistics (in the order of
-    `AGGREGATES[aggregate].stats`), `gold[i]` and `predictions[i]` what a person reads (JSON values)."""
-
-    task: str
-    metric: str
-    aggregate: str
-    stats: list[list[float]]
-    gold: list[Any] = field(default_factory=list)
-    predictions: list[Any] = field(default_factory=list)
-
-    def array(self) -> np.ndarray:
-        """The statistics as an (examples, k) array."""
-        return np.asarray(self.stats, dtype=float)
 
 
 def examples_path(store: Path, cell_key: str, target: str) -> Path:

@@ -1,0 +1,41 @@
+"""What a task hands back beside its scores: per-example outputs (the statistics each example's score sums, and
+the gold answer and prediction a person reads) and the chance level of the main metric. Tasks fill them in
+(`Task.evaluate` returns `Scores`); `store/examples.py` keeps them beside the store and `metrics/bootstrap.py`
+turns their statistics into confidence intervals and paired tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class ExampleOutputs:
+    """One target's per-example outputs: `stats[i]` are example i's statistics (in the order of
+    `AGGREGATES[aggregate].stats`), `gold[i]` and `predictions[i]` what a person reads (JSON values)."""
+
+    task: str
+    metric: str
+    aggregate: str
+    stats: list[list[float]]
+    gold: list[Any] = field(default_factory=list)
+    predictions: list[Any] = field(default_factory=list)
+
+    def array(self) -> np.ndarray:
+        """The statistics as an (examples, k) array."""
+        return np.asarray(self.stats, dtype=float)
+
+
+class Scores(dict):
+    """A task's scores on one target (metric -> fraction, the main metric first), with the per-example
+    `examples` of the main metric (None where the task keeps none) and its `chance` level (the expected score of
+    guessing uniformly over the label set or the candidates; None where no such level is defined)."""
+
+    def __init__(
+        self, scores: dict[str, float], examples: ExampleOutputs | None = None, chance: float | None = None
+    ) -> None:
+        super().__init__(scores)
+        self.examples = examples
+        self.chance = chance

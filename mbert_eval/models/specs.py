@@ -18,13 +18,14 @@ Head = Literal["token", "sequence", "span", "none"]
 
 
 def check_model_spec(spec: str) -> str | None:
-    """The problem with a model spec, or None: a folder must exist, hold a config.json and weights whose
-    safetensors headers open (a file cut short or not safetensors is found here, without loading it)."""
+    """The problem with a model spec, or None: a folder must exist, hold a config.json the suite can use
+    (`_config_problem`) and safetensors weights whose headers open (a file cut short or not safetensors is found
+    here, without loading it)."""
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
             return f"model folder {spec} has no config.json (not a Hugging Face model folder)"
-        return _weights_problem(path)
+        return _read_config(path / "config.json")[1] or _weights_problem(path)
     if path.exists():
         return f"model {spec} is a file; pass a Hugging Face model folder"
     if is_local_path(spec):
@@ -43,8 +44,13 @@ def _weights_problem(folder: Path) -> str | None:
     weights = sorted(folder.glob("*.safetensors"))
     if not weights:
         if any(folder.glob("pytorch_model*.bin")):
-            return None
-        return f"model folder {folder} has no weights (no model.safetensors or pytorch_model.bin)"
+            return (
+                f"model folder {folder} holds only pickle weights (pytorch_model.bin), and the suite loads "
+                "safetensors only (unpickling can run code): convert them where you trust the file, e.g. "
+                f"python -c \"from transformers import AutoModel; AutoModel.from_pretrained('{folder}')"
+                f".save_pretrained('{folder}')\""
+            )
+        return f"model folder {folder} has no weights (no model.safetensors)"
     for file in weights:
         try:
             with safe_open(str(file), framework="numpy"):  # the header only; "numpy" needs no torch
@@ -125,17 +131,54 @@ def content_free_ids(tokenizer) -> frozenset[int]:
     return frozenset(vocabulary[marker] for marker in space_markers(tokenizer) if marker in vocabulary)
 
 
-def _folder_config(spec: str) -> dict:
-    """The config.json of a local model folder ({} when it has none, or for a Hub name)."""
+# config.json numbers the suite reads or that size the model: a string or a fraction there is refused
+WHOLE_NUMBERS = (
+    "num_hidden_layers",
+    "n_layers",
+    "hidden_size",
+    "num_attention_heads",
+    "intermediate_size",
+    "max_position_embeddings",
+    "vocab_size",
+)
+
+
+def _read_config(path: Path) -> tuple[dict, str | None]:
+    """A model folder's config.json and the problem that keeps the suite from using it (None: none): not
+    UTF-8 JSON (said with line and column), no JSON object, nested beyond the parser's depth, a size that is
+    no whole number of at least 1, or remote code (`auto_map`), which the suite never runs. With a problem
+    the config is {}."""
     import json
 
-    config = Path(spec).expanduser() / "config.json"
-    if not config.is_file():
-        return {}
     try:
-        return json.loads(config.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return {}
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        return {}, f"{path} is not UTF-8 text (byte {err.start})"
+    except json.JSONDecodeError as err:
+        return {}, f"{path} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
+    except RecursionError:
+        return {}, f"{path} is nested too deep to read (not a model config)"
+    except OSError as err:
+        return {}, f"cannot read {path}: {err.strerror or err}"
+    if not isinstance(config, dict):
+        return {}, f"{path}: config.json holds no JSON object (found {type(config).__name__})"
+    for key in WHOLE_NUMBERS:
+        value = config.get(key)
+        if key in config and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            return {}, f"{path}: {key} must be a whole number of at least 1, got {value!r}"
+    if "auto_map" in config:
+        return {}, (
+            f"{path}: the model needs remote code (its auto_map names code in the folder or on the Hub), which "
+            "the suite will not run; use a model that transformers builds itself"
+        )
+    return config, None
+
+
+def _folder_config(spec: str) -> dict:
+    """The config.json of a local model folder ({} when it has none, for a Hub name, or when it cannot be used:
+    `check_model_spec` reports why)."""
+    config = Path(spec).expanduser() / "config.json"
+    return _read_config(config)[0] if config.is_file() else {}
 
 
 def model_depth(spec: str) -> int | None:

@@ -128,7 +128,13 @@ def run_cell(job: CellJob) -> list[ResultRow]:
         scores = task.evaluate(prepared, examples, device, progress=f"{cell.task} {target.code}")
         elapsed = time.perf_counter() - started
         checksums = {**source_sums, **_checksums(task.data_specs(source, target))}
-        extra = {"train_time": round(train_time, 3), "device": str(device), "threads": threads, **prepared.log}
+        extra = {
+            "train_time": round(train_time, 3),
+            "device": str(device),
+            "threads": threads,
+            **prepared.log,
+            **task.target_log(prepared, examples),
+        }
         rows += [
             ResultRow(
                 cell_key=job.key,

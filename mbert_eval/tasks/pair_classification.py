@@ -34,7 +34,15 @@ class PairClassificationTask(FineTunedTask):
         return labels
 
     def examples_problem(self, train: list[SentencePair], test: list[SentencePair]) -> str | None:
-        """Test labels that training never has would be scored as errors whatever the model does: name them."""
+        """Test pairs without a label (an unlabeled test file) cannot be scored, and test labels that training
+        never has would be scored as errors whatever the model does: name the first, before any training."""
+        unlabeled = [pair for pair in test if pair.label is None]
+        if unlabeled:
+            return (
+                f"{unlabeled[0].where or 'test data'}: no label ({len(unlabeled)} of {len(test)} pairs; an "
+                "unlabeled test set, such as XNLI's test.unlabeled.tsv, cannot be scored); evaluate on a labeled "
+                "split such as dev"
+            )
         known = {_label(pair) for pair in train if pair.label is not None}
         unknown = [pair for pair in test if pair.label is not None and _label(pair) not in known]
         if not unknown:

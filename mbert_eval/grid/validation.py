@@ -94,17 +94,18 @@ def check_experiment(
 def _check_examples(
     name: str, task: Task, sources: list[Language], targets: list[Language], problems: list[str]
 ) -> bool:
-    """The task's own check of test data against training data (`Task.examples_problem`), for tasks that have
-    one: their local files are read, before any cell runs. Hub data is not fetched here: False says the check
-    was left to the worker (`grid.job.run_cell`), which reads the data anyway."""
-    if type(task).examples_problem is Task.examples_problem or not task.needs_training:
+    """The task's own check of test data against training data (`Task.examples_problem`; tasks without training
+    check their test data alone), for tasks that have one: their local files are read, before any cell runs. Hub
+    data is not fetched here: False says the check was left to the worker (`grid.job.run_cell`), which reads the
+    data anyway."""
+    if type(task).examples_problem is Task.examples_problem:
         return True
     try:
-        specs = [task.spec("train", s) for s in sources] + [task.spec("test", t) for t in targets]
+        trained = sources if task.needs_training else []
+        specs = [task.spec("train", s) for s in trained] + [task.spec("test", t) for t in targets]
         if any(spec.is_hub for spec in specs):
             return False
-        for source in sources:
-            train, _ = task.source_examples(source)
+        for train in [task.source_examples(s)[0] for s in trained] if task.needs_training else [[]]:
             for target in targets:
                 problem = task.examples_problem(train, task.target_examples(target))
                 if problem:

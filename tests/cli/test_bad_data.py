@@ -221,3 +221,36 @@ def test_unseen_test_labels_scored_when_asked_and_counted(workspace: Workspace) 
     assert result.exit_code == 0, result.output
     rows = ResultStore(workspace.store).rows(task="pos")
     assert rows and {row.extra["unseen_gold_labels"] for row in rows} == {1}
+
+
+def test_a_target_failing_after_fine_tuning_keeps_the_targets_before_it(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second target fails while evaluated: the one line names it, the first target's rows are stored, and
+    the next run computes the failed target only."""
+    from mbert_eval.errors import UserError
+    from mbert_eval.tasks.tagging import POSTask
+
+    first, second = _target(workspace, 1), _target(workspace, 2)
+    evaluate = POSTask.evaluate
+
+    def failing(self, prepared, examples, device, progress=None):
+        if progress == f"pos {second}":
+            raise UserError("the test file went away")
+        return evaluate(self, prepared, examples, device, progress)
+
+    monkeypatch.setattr(POSTask, "evaluate", failing)
+    workspace.fill_store()
+    config = workspace.config()
+    result = run_cli("run", config, "--no-report")
+    assert result.exit_code == 2, result.output
+    message = one_error_line(result)
+    assert message.startswith(f"Error: pos {second}: the test file went away") and "2 rows" in message, message
+    new = [row for row in ResultStore(workspace.store).rows() if row.task == "pos" and row.cell_key != "earlier"]
+    assert {row.target for row in new} == {first} and len(new) == 2
+    monkeypatch.setattr(POSTask, "evaluate", evaluate)
+    result = run_cli("run", config, "--no-report")
+    assert result.exit_code == 0, result.output
+    assert "1 cells run" in result.output and f"pos {first}" not in result.stderr  # the failed target only
+    stored = [row for row in ResultStore(workspace.store).rows() if row.cell_key != "earlier"]
+    assert sorted(row.target for row in stored) == sorted([first, first, second, second])

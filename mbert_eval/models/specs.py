@@ -17,6 +17,17 @@ from mbert_eval.paths import is_local_path
 Head = Literal["token", "sequence", "span", "none"]
 
 
+# a model folder's tokenizer is one of these (fast tokenizer; WordPiece, SentencePiece and BPE vocabularies)
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "sentencepiece.bpe.model",
+    "spiece.model",
+    "tokenizer.model",
+    "vocab.json",
+)
+
+
 def check_model_spec(spec: str) -> str | None:
     """The problem with a model spec, or None: a folder must exist, hold a config.json the suite can use
     (`_config_problem`) and safetensors weights whose headers open (a file cut short or not safetensors is found
@@ -25,6 +36,11 @@ def check_model_spec(spec: str) -> str | None:
     if path.is_dir():
         if not (path / "config.json").is_file():
             return f"model folder {spec} has no config.json (not a Hugging Face model folder)"
+        if not any((path / name).is_file() for name in TOKENIZER_FILES):
+            return (
+                f"model folder {spec} has no tokenizer ({', '.join(TOKENIZER_FILES)}): transformers would make an "
+                "empty one that reads every word as unknown; copy the tokenizer files into the folder"
+            )
         return _read_config(path / "config.json")[1] or _weights_problem(path)
     if path.exists():
         return f"model {spec} is a file; pass a Hugging Face model folder"
@@ -166,12 +182,53 @@ def _read_config(path: Path) -> tuple[dict, str | None]:
         value = config.get(key)
         if key in config and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             return {}, f"{path}: {key} must be a whole number of at least 1, got {value!r}"
+    heads, width = config.get("num_attention_heads"), config.get("hidden_size")
+    if heads and width and width % heads and "embedding_size" not in config:
+        return {}, f"{path}: hidden_size {width} is not a multiple of num_attention_heads {heads}"
     if "auto_map" in config:
         return {}, (
             f"{path}: the model needs remote code (its auto_map names code in the folder or on the Hub), which "
             "the suite will not run; use a model that transformers builds itself"
         )
+    model_type = config.get("model_type")
+    if not isinstance(model_type, str):
+        return {}, f'{path}: no model_type (transformers needs one to build the model; add e.g. "model_type": "bert")'
+    if known_model_type(model_type) is False:
+        return {}, (
+            f"{path}: model_type {model_type!r} is not one transformers {_transformers_version()} builds "
+            "(misspelt, or newer than this transformers)"
+        )
     return config, None
+
+
+def _transformers_files() -> list[Path]:
+    """The transformers files that list the model types it builds, found without importing it (which would
+    import torch)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("transformers")
+    if spec is None or spec.origin is None:
+        return []
+    auto = Path(spec.origin).parent / "models" / "auto"
+    return [file for file in (auto / "auto_mappings.py", auto / "configuration_auto.py") if file.is_file()]
+
+
+def _transformers_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("transformers")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def known_model_type(model_type: str) -> bool | None:
+    """Whether transformers builds `model_type`: it is a quoted name in the files that map model types to their
+    configs (`_transformers_files`); None where those files are not found (then nothing is refused)."""
+    files = _transformers_files()
+    if not files:
+        return None
+    return any(f'"{model_type}"' in file.read_text(encoding="utf-8") for file in files)
 
 
 def _folder_config(spec: str) -> dict:

@@ -183,6 +183,22 @@ CASES = [
     Case("model-config-nested-deep", _model_with(_config_text("[" * 200_000 + "]" * 200_000)), "nested too deep"),
     Case("model-pickle-weights-only", _model_with(_pickle_only), "safetensors only"),
     Case(
+        "model-type-unknown",
+        _model_with(_config_json(lambda c: c.update(model_type="nosuch"))),
+        "model_type 'nosuch' is not",
+    ),
+    Case("model-type-missing", _model_with(_config_json(lambda c: c.pop("model_type"))), "no model_type"),
+    Case(
+        "model-heads-do-not-divide-width",
+        _model_with(_config_json(lambda c: c.update(num_attention_heads=3))),
+        "hidden_size 32 is not a multiple of num_attention_heads 3",
+    ),
+    Case(
+        "model-no-tokenizer",
+        _model_with(lambda f: [(f / n).unlink() for n in ("tokenizer.json", "tokenizer_config.json")]),
+        "has no tokenizer",
+    ),
+    Case(
         "model-remote-code",
         _model_with(_config_json(lambda c: c.update(auto_map={"AutoModel": "modeling_x.XModel"}))),
         "remote code",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from mbert_eval.data import SentencePair, read_hub_pairs, read_sentence_pairs
 from mbert_eval.errors import UserError
+from mbert_eval.languages import Language
 from mbert_eval.metrics.accuracy import accuracy
 from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
 from mbert_eval.tasks.metadata import TaskMetadata
@@ -26,6 +27,15 @@ class PairClassificationTask(FineTunedTask):
 
     def read_hub(self, dataset: str, config: str | None, split: str, revision: str | None = None) -> list[SentencePair]:
         return read_hub_pairs(dataset, config, split, revision)
+
+    def source_examples(self, source: Language) -> tuple[list[SentencePair], list[SentencePair]]:
+        """Training and dev pairs, refused before any training where one has no label or training has fewer than
+        two labels."""
+        train, dev = super().source_examples(source)
+        for pair in (pair for pair in [*train, *dev] if pair.label is None):
+            raise UserError(f"{pair.where or 'training data'}: no label (training and dev pairs need one)")
+        self.label_set(train)
+        return train, dev
 
     def label_set(self, train: list[SentencePair]) -> list[str]:
         labels = sorted({_label(pair) for pair in train if pair.label is not None})

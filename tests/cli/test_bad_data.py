@@ -98,6 +98,28 @@ def _pairs_second_unlabeled(ws: Workspace) -> list[str]:
     return [ws.config(edit)]
 
 
+def _pairs_with(split: str, change: Callable[[list[str]], list[str]], **options: object) -> Setup:
+    """A paraphrase grid whose `split` file is changed, a line's fields at a time, with the task's `options`."""
+
+    def setup(ws: Workspace) -> list[str]:
+        root = ws.family.root / "pairs"
+        files = {
+            key: str(root / f"{_target(ws, 0 if key != 'test' else 1)}-{key}.tsv") for key in ("train", "dev", "test")
+        }
+        rows = Path(files[split]).read_text(encoding="utf-8").splitlines()
+        changed = ws.root / f"changed-{split}.tsv"
+        changed.write_text("".join("\t".join(change(row.split("\t"))) + "\n" for row in rows), encoding="utf-8")
+        files[split] = str(changed)
+
+        def edit(raw: dict) -> None:
+            raw["tasks"] = {"paraphrase": {**files, "test": {_target(ws): files["test"]}, **options}}
+            raw["targets"] = [_target(ws)]
+
+        return [ws.config(edit)]
+
+    return setup
+
+
 def _alignment_possible_only(ws: Workspace) -> list[str]:
     """An alignment grid whose gold file holds only possible (`ipj`) links."""
     base, other = _target(ws, 0), _target(ws, 1)
@@ -172,6 +194,13 @@ CASES = [
         "unseen_labels: unknown value 'keep'",
     ),
     Case("pairs-second-target-unlabeled", _pairs_second_unlabeled, "test.unlabeled.tsv:1: no label"),
+    Case("pairs-dev-unlabeled", _pairs_with("dev", lambda fields: fields[:2]), "changed-dev.tsv:1: no label"),
+    Case("pairs-train-one-label", _pairs_with("train", lambda fields: [*fields[:2], "1"]), "at least two labels"),
+    Case(
+        "unseen-labels-on-a-task-without-it",
+        _pairs_with("dev", lambda fields: fields, unseen_labels="score"),
+        "has no option 'unseen_labels'",
+    ),
     Case("alignment-gold-possible-links-only", _alignment_possible_only, "no sure links"),
     Case(
         "model-depth-a-string",

@@ -22,7 +22,7 @@ from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch
     model_depth,
     model_max_length,
 )
-from mbert_eval.tasks.base import Task
+from mbert_eval.tasks.base import Task, pick_layer
 
 MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (reports/NAME.html)
 
@@ -72,6 +72,7 @@ def check_experiment(
         if isinstance(task, UserError):
             problems.append(f"tasks.{name}: {task}")
             continue
+        _check_layer(name, task, experiment.models, problems)
         own = experiment.tasks[name].targets
         task_targets = _languages(own, f"tasks.{name}.targets", problems) if own else targets
         scored = ([("sources", s) for s in sources] if task.needs_training else []) + [
@@ -89,6 +90,19 @@ def check_experiment(
                     checked.add(name)
                 _check_leakage(name, task, sources, task_targets, problems)
     return checked
+
+
+def _check_layer(name: str, task: Task, models: list[str], problems: list[str]) -> None:
+    """A task's `layer` option must be a layer of every model whose depth is known (as the run picks it)."""
+    if task.options().get("layer") is None:
+        return
+    for model in models:
+        depth = model_depth(model)
+        if isinstance(depth, int):
+            try:
+                pick_layer(task.options()["layer"], depth, name)
+            except UserError as err:
+                problems.append(f"tasks.{name}.layer: {err} ({model})")
 
 
 def _check_examples(

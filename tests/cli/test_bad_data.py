@@ -120,8 +120,8 @@ def _pairs_with(split: str, change: Callable[[list[str]], list[str]], **options:
     return setup
 
 
-def _alignment_possible_only(ws: Workspace) -> list[str]:
-    """An alignment grid whose gold file holds only possible (`ipj`) links."""
+def _alignment(ws: Workspace, gold_edit: Callable[[str], str] = lambda line: line, **options: object) -> list[str]:
+    """An alignment grid over the family's parallel text, its gold lines changed by `gold_edit`, with `options`."""
     base, other = _target(ws, 0), _target(ws, 1)
     stem = ws.family.root / "parallel" / f"{base}-{other}"
     sources = stem.with_suffix(f".{base}").read_text(encoding="utf-8").splitlines()
@@ -130,10 +130,10 @@ def _alignment_possible_only(ws: Workspace) -> list[str]:
     test = ws.root / "bitext.txt"
     test.write_text("".join(f"{s} ||| {t}\n" for s, t in zip(sources, targets)), encoding="utf-8")
     possible = ws.root / "gold-possible.txt"
-    possible.write_text("".join(line.replace("-", "p") + "\n" for line in gold), encoding="utf-8")
+    possible.write_text("".join(gold_edit(line) + "\n" for line in gold), encoding="utf-8")
 
     def edit(raw: dict) -> None:
-        raw["tasks"] = {"alignment": {"test": str(test), "gold": str(possible), "one_indexed": False}}
+        raw["tasks"] = {"alignment": {"test": str(test), "gold": str(possible), "one_indexed": False, **options}}
         raw["targets"] = [other]
 
     return [ws.config(edit)]
@@ -201,7 +201,12 @@ CASES = [
         _pairs_with("dev", lambda fields: fields, unseen_labels="score"),
         "has no option 'unseen_labels'",
     ),
-    Case("alignment-gold-possible-links-only", _alignment_possible_only, "no sure links"),
+    Case(
+        "alignment-gold-possible-links-only",
+        lambda ws: _alignment(ws, lambda line: line.replace("-", "p")),
+        "no sure links",
+    ),
+    Case("alignment-layer-beyond-depth", lambda ws: _alignment(ws, layer=50), "layer 50 is outside 0..2"),
     Case(
         "model-depth-a-string",
         _model_with(_config_json(lambda c: c.update(num_hidden_layers="2"))),

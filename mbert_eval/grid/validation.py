@@ -108,12 +108,10 @@ def _check_layer(name: str, task: Task, models: list[str], problems: list[str]) 
 def _check_examples(
     name: str, task: Task, sources: list[Language], targets: list[Language], problems: list[str]
 ) -> bool:
-    """The task's own check of test data against training data (`Task.examples_problem`; tasks without training
-    check their test data alone), for tasks that have one: their local files are read, before any cell runs. Hub
-    data is not fetched here: False says the check was left to the worker (`grid.job.run_cell`), which reads the
-    data anyway."""
-    if type(task).examples_problem is Task.examples_problem:
-        return True
+    """Every local file a cell reads is read, as the run reads it (a file the reader refuses is refused here),
+    and the task's own check of test data against training data is made (`Task.examples_problem`; tasks without
+    training check their test data alone), before any cell runs. Hub data is not fetched here: False says the
+    check was left to the worker (`grid.job.run_cell`), which reads the data anyway."""
     try:
         trained = sources if task.needs_training else []
         specs = [task.spec("train", s) for s in trained] + [task.spec("test", t) for t in targets]

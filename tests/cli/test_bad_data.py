@@ -120,6 +120,29 @@ def _pairs_with(split: str, change: Callable[[list[str]], list[str]], **options:
     return setup
 
 
+def _qa_test(text: str) -> Setup:
+    """A QA grid (the family's SQuAD-shaped files) whose target test file holds `text`."""
+
+    def setup(ws: Workspace) -> list[str]:
+        root = ws.family.root / "qa"
+        test = ws.root / "qa-test.json"
+        test.write_text(text, encoding="utf-8")
+
+        def edit(raw: dict) -> None:
+            raw["tasks"] = {
+                "xquad": {
+                    "train": f"{root}/{{lang}}-train.json",
+                    "dev": f"{root}/{{lang}}-dev.json",
+                    "test": {_target(ws): str(test)},
+                }
+            }
+            raw["targets"] = [_target(ws)]
+
+        return [ws.config(edit)]
+
+    return setup
+
+
 def _alignment(ws: Workspace, gold_edit: Callable[[str], str] = lambda line: line, **options: object) -> list[str]:
     """An alignment grid over the family's parallel text, its gold lines changed by `gold_edit`, with `options`."""
     base, other = _target(ws, 0), _target(ws, 1)
@@ -205,6 +228,16 @@ CASES = [
         "alignment-gold-possible-links-only",
         lambda ws: _alignment(ws, lambda line: line.replace("-", "p")),
         "no sure links",
+    ),
+    Case("qa-test-not-json", _qa_test('{"data": [}'), "qa-test.json:1: not valid JSON"),
+    Case(
+        "qa-test-unanswerable",
+        _qa_test(
+            json.dumps(
+                {"data": [{"paragraphs": [{"context": "a b", "qas": [{"id": "q1", "question": "a?", "answers": []}]}]}]}
+            )
+        ),
+        "no answers",
     ),
     Case("alignment-layer-beyond-depth", lambda ws: _alignment(ws, layer=50), "layer 50 is outside 0..2"),
     Case(

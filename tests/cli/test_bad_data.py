@@ -337,3 +337,13 @@ def test_a_target_failing_after_fine_tuning_keeps_the_targets_before_it(
     assert "1 cells run" in result.output and f"pos {first}" not in result.stderr  # the failed target only
     stored = [row for row in ResultStore(workspace.store).rows() if row.cell_key != "earlier"]
     assert sorted(row.target for row in stored) == sorted([first, first, second, second])
+
+
+def test_an_unfinished_cell_crosses_process_boundaries_with_its_rows() -> None:
+    """Ray and the multi-GPU launcher return a cell's error from another process: its finished rows come too."""
+    import pickle
+
+    from mbert_eval.grid.job import UnfinishedCell
+
+    back = pickle.loads(pickle.dumps(UnfinishedCell("pos qac: gone", ["row"], {"qab": "stale"})))
+    assert (str(back), back.rows, back.superseding) == ("pos qac: gone", ["row"], {"qab": "stale"})

@@ -22,9 +22,9 @@ def _target(ws: Workspace, index: int = 1) -> str:
     return ws.family.languages[index].code
 
 
-def _pos_test_with(tag: str, line_index: int = 3) -> Setup:
+def _pos_test_with(tag: str, line_index: int = 3, **options: object) -> Setup:
     """A copy of the first target's POS test file whose token at `line_index` (0-based, a token line) is
-    tagged `tag`; the grid is evaluated on that target only."""
+    tagged `tag`; the grid is evaluated on that target only, with the task's `options`."""
 
     def setup(ws: Workspace) -> list[str]:
         target = _target(ws)
@@ -34,9 +34,12 @@ def _pos_test_with(tag: str, line_index: int = 3) -> Setup:
         lines[line_index] = "\t".join(columns)
         path = ws.root / f"{target}-test.conllu"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return [
-            ws.config(lambda raw: raw["tasks"]["pos"].update(test={target: str(path)}) or raw.update(targets=[target]))
-        ]
+
+        def edit(raw: dict) -> None:
+            raw["tasks"]["pos"].update(test={target: str(path)}, **options)
+            raw["targets"] = [target]
+
+        return [ws.config(edit)]
 
     return setup
 
@@ -213,7 +216,7 @@ CASES = [
     Case("ner-test-tag-unseen", _ner_with("B-MISC"), "never occurs in training"),
     Case(
         "pos-unseen-labels-unknown-value",
-        lambda ws: [ws.config(lambda raw: raw["tasks"]["pos"].update(unseen_labels="keep"))],
+        _pos_test_with("NOUN", unseen_labels="keep"),
         "unseen_labels: unknown value 'keep'",
     ),
     Case("pairs-second-target-unlabeled", _pairs_second_unlabeled, "test.unlabeled.tsv:1: no label"),
@@ -292,14 +295,7 @@ def test_bad_data(case: Case, command: str, workspace: Workspace) -> None:
 
 def test_unseen_test_labels_scored_when_asked_and_counted(workspace: Workspace) -> None:
     """`unseen_labels: score` scores gold tags training never had (always wrong), and each row says how many."""
-    args = _pos_test_with("XYZ", 5)(workspace)
-    config = Path(args[0])
-    config.write_text(config.read_text(encoding="utf-8") + "", encoding="utf-8")
-    import yaml
-
-    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
-    raw["tasks"]["pos"]["unseen_labels"] = "score"
-    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    (config,) = _pos_test_with("XYZ", 5, unseen_labels="score")(workspace)
     result = run_cli("run", config, "--no-report")
     assert result.exit_code == 0, result.output
     rows = ResultStore(workspace.store).rows(task="pos")

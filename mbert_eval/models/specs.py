@@ -1,6 +1,7 @@
 """What `validate` checks of a model spec and a device, without torch or transformers: a local folder's files,
-its config.json (depth, position table), a Hub name's availability, the tokenizer's space markers (issue 21,
-"Start fast": `mbert-eval validate` imports no torch). Loading models is `encoders`, which re-exports these.
+its config.json (readable, whole sizes, no remote code, a model type transformers builds; depth, position table),
+a Hub name's availability, the tokenizer's space markers (issue 21, "Start fast": `mbert-eval validate` imports
+no torch). Loading models is `encoders`, which imports what it uses from here.
 
 A model spec is either an existing local folder or a Hub id (`name` or `org/name`). Anything else
 (a relative path like `runs/models/tiny` that does not exist) is a missing folder, reported as such.
@@ -8,6 +9,7 @@ A model spec is either an existing local folder or a Hub id (`name` or `org/name
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -30,18 +32,19 @@ TOKENIZER_FILES = (
 
 def check_model_spec(spec: str) -> str | None:
     """The problem with a model spec, or None: a folder must exist, hold a config.json the suite can use
-    (`_config_problem`) and safetensors weights whose headers open (a file cut short or not safetensors is found
-    here, without loading it)."""
+    (`_read_config`), tokenizer files and safetensors weights whose headers open (a file cut short or not
+    safetensors is found here, without loading it)."""
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
             return f"model folder {spec} has no config.json (not a Hugging Face model folder)"
-        if not any((path / name).is_file() for name in TOKENIZER_FILES):
-            return (
+        problem = _read_config(path / "config.json")[1]
+        if problem is None and not any((path / name).is_file() for name in TOKENIZER_FILES):
+            problem = (
                 f"model folder {spec} has no tokenizer ({', '.join(TOKENIZER_FILES)}): transformers would make an "
                 "empty one that reads every word as unknown; copy the tokenizer files into the folder"
             )
-        return _read_config(path / "config.json")[1] or _weights_problem(path)
+        return problem or _weights_problem(path)
     if path.exists():
         return f"model {spec} is a file; pass a Hugging Face model folder"
     if is_local_path(spec):
@@ -162,8 +165,8 @@ WHOLE_NUMBERS = (
 def _read_config(path: Path) -> tuple[dict, str | None]:
     """A model folder's config.json and the problem that keeps the suite from using it (None: none): not
     UTF-8 JSON (said with line and column), no JSON object, nested beyond the parser's depth, a size that is
-    no whole number of at least 1, or remote code (`auto_map`), which the suite never runs. With a problem
-    the config is {}."""
+    no whole number of at least 1, a width the attention heads do not divide, remote code (`auto_map`), which
+    the suite never runs, or no model_type that transformers builds. With a problem the config is {}."""
     import json
 
     try:
@@ -193,7 +196,7 @@ def _read_config(path: Path) -> tuple[dict, str | None]:
     model_type = config.get("model_type")
     if not isinstance(model_type, str):
         return {}, f'{path}: no model_type (transformers needs one to build the model; add e.g. "model_type": "bert")'
-    if known_model_type(model_type) is False:
+    if _known_model_type(model_type) is False:
         return {}, (
             f"{path}: model_type {model_type!r} is not one transformers {_transformers_version()} builds "
             "(misspelt, or newer than this transformers)"
@@ -201,19 +204,22 @@ def _read_config(path: Path) -> tuple[dict, str | None]:
     return config, None
 
 
-def _transformers_files() -> list[Path]:
-    """The transformers files that list the model types it builds, found without importing it (which would
-    import torch)."""
+@cache
+def _model_type_listing() -> str | None:
+    """The text of the transformers files that map model types to their configs, read without importing
+    transformers (which would import torch); None where they are not found."""
     from importlib.util import find_spec
 
     spec = find_spec("transformers")
     if spec is None or spec.origin is None:
-        return []
+        return None
     auto = Path(spec.origin).parent / "models" / "auto"
-    return [file for file in (auto / "auto_mappings.py", auto / "configuration_auto.py") if file.is_file()]
+    files = [file for file in (auto / "auto_mappings.py", auto / "configuration_auto.py") if file.is_file()]
+    return "\n".join(file.read_text(encoding="utf-8") for file in files) if files else None
 
 
 def _transformers_version() -> str:
+    """The installed transformers version, for messages."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -222,13 +228,11 @@ def _transformers_version() -> str:
         return "(not installed)"
 
 
-def known_model_type(model_type: str) -> bool | None:
-    """Whether transformers builds `model_type`: it is a quoted name in the files that map model types to their
-    configs (`_transformers_files`); None where those files are not found (then nothing is refused)."""
-    files = _transformers_files()
-    if not files:
-        return None
-    return any(f'"{model_type}"' in file.read_text(encoding="utf-8") for file in files)
+def _known_model_type(model_type: str) -> bool | None:
+    """Whether transformers builds `model_type`: a quoted name in its listing of model types
+    (`_model_type_listing`); None where the listing is not found (then nothing is refused)."""
+    listing = _model_type_listing()
+    return None if listing is None else f'"{model_type}"' in listing
 
 
 def _folder_config(spec: str) -> dict:

@@ -38,13 +38,8 @@ def check_model_spec(spec: str) -> str | None:
     if path.is_dir():
         if not (path / "config.json").is_file():
             return f"model folder {spec} has no config.json (not a Hugging Face model folder)"
-        problem = _read_config(path / "config.json")[1]
-        if problem is None and not any((path / name).is_file() for name in TOKENIZER_FILES):
-            problem = (
-                f"model folder {spec} has no tokenizer ({', '.join(TOKENIZER_FILES)}): transformers would make an "
-                "empty one that reads every word as unknown; copy the tokenizer files into the folder"
-            )
-        return problem or _weights_problem(path)
+        config, problem = _read_config(path / "config.json")
+        return problem or _tokenizer_problem(path, config.get("vocab_size")) or _weights_problem(path, config)
     if path.exists():
         return f"model {spec} is a file; pass a Hugging Face model folder"
     if is_local_path(spec):
@@ -55,9 +50,40 @@ def check_model_spec(spec: str) -> str | None:
     return None
 
 
-def _weights_problem(folder: Path) -> str | None:
+def _tokenizer_problem(folder: Path, vocab_size: int | None) -> str | None:
+    """The problem with a model folder's tokenizer, or None: there must be one (transformers would make an
+    empty one), and its ids must fit the word embeddings (`vocab_size` of config.json): a larger id overruns
+    them. The size is read off tokenizer.json or vocab.txt where the folder has one."""
+    import json
+
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        return (
+            f"model folder {folder} has no tokenizer ({', '.join(TOKENIZER_FILES)}): transformers would make an "
+            "empty one that reads every word as unknown; copy the tokenizer files into the folder"
+        )
+    size = None
+    if (folder / "tokenizer.json").is_file():
+        try:
+            data = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+            vocabulary = data["model"].get("vocab") or []
+            ids = list(vocabulary.values()) if isinstance(vocabulary, dict) else [len(vocabulary) - 1]
+            size = max([*ids, *(token["id"] for token in data.get("added_tokens") or [])], default=-1) + 1
+        except (ValueError, UnicodeDecodeError, RecursionError, KeyError, TypeError, AttributeError) as err:
+            return f"{folder / 'tokenizer.json'} is no tokenizer transformers reads ({type(err).__name__}: {err})"
+    elif (folder / "vocab.txt").is_file():
+        size = len((folder / "vocab.txt").read_bytes().splitlines())
+    if size is not None and vocab_size is not None and size > vocab_size:
+        return (
+            f"model folder {folder}: the tokenizer has {size} tokens but config.json's vocab_size is {vocab_size}: "
+            f"ids from {vocab_size} on would overrun the word embeddings"
+        )
+    return None
+
+
+def _weights_problem(folder: Path, config: dict) -> str | None:
     """The problem with a model folder's weights, or None. Each safetensors file's header is opened (no
-    tensor is read): safetensors checks that the header parses and that its tensors cover the file."""
+    tensor is read): safetensors checks that the header parses and that its tensors cover the file; the word
+    embeddings' rows must be config.json's `vocab_size` (else transformers would draw new ones)."""
     from safetensors import SafetensorError, safe_open
 
     weights = sorted(folder.glob("*.safetensors"))
@@ -72,13 +98,22 @@ def _weights_problem(folder: Path) -> str | None:
         return f"model folder {folder} has no weights (no model.safetensors)"
     for file in weights:
         try:
-            with safe_open(str(file), framework="numpy"):  # the header only; "numpy" needs no torch
-                pass
+            with safe_open(str(file), framework="numpy") as opened:  # the header only; "numpy" needs no torch
+                rows = [
+                    opened.get_slice(key).get_shape()[0]
+                    for key in opened.keys()
+                    if key.endswith("word_embeddings.weight")
+                ]
         except (SafetensorError, OSError, ValueError) as err:
             reason = " ".join(str(err).split())
             return (
                 f"model weights {file} do not open ({reason}): the file is cut short or not safetensors; "
                 "copy or import the model again"
+            )
+        if rows and config.get("vocab_size") is not None and rows[0] != config["vocab_size"]:
+            return (
+                f"model folder {folder}: config.json's vocab_size is {config['vocab_size']} but the word embeddings "
+                f"in {file.name} have {rows[0]} rows (transformers would draw new ones); fix config.json"
             )
     return None
 

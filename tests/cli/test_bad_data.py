@@ -264,6 +264,16 @@ CASES = [
         "hidden_size 32 is not a multiple of num_attention_heads 3",
     ),
     Case(
+        "model-vocabulary-smaller-than-tokenizer",
+        _model_with(_config_json(lambda c: c.update(vocab_size=100))),
+        "the tokenizer has 400 tokens but config.json's vocab_size is 100",
+    ),
+    Case(
+        "model-vocabulary-larger-than-embeddings",
+        _model_with(_config_json(lambda c: c.update(vocab_size=500))),
+        "config.json's vocab_size is 500 but the word embeddings in model.safetensors have 400 rows",
+    ),
+    Case(
         "model-no-tokenizer",
         _model_with(lambda f: [(f / n).unlink() for n in ("tokenizer.json", "tokenizer_config.json")]),
         "has no tokenizer",

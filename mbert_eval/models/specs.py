@@ -9,6 +9,7 @@ A model spec is either an existing local folder or a Hub id (`name` or `org/name
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -80,10 +81,14 @@ def _tokenizer_problem(folder: Path, vocab_size: int | None) -> str | None:
     return None
 
 
+_LAYER_KEY = re.compile(r"(?:^|\.)encoder\.layers?\.(\d+)\.")  # a BERT-like encoder's layer in a weight's name
+
+
 def _weights_problem(folder: Path, config: dict) -> str | None:
     """The problem with a model folder's weights, or None. Each safetensors file's header is opened (no
     tensor is read): safetensors checks that the header parses and that its tensors cover the file; the word
-    embeddings' rows must be config.json's `vocab_size` (else transformers would draw new ones)."""
+    embeddings' rows must be config.json's `vocab_size` and the encoder's layers its `num_hidden_layers` (else
+    transformers would draw new ones)."""
     from safetensors import SafetensorError, safe_open
 
     weights = sorted(folder.glob("*.safetensors"))
@@ -96,6 +101,7 @@ def _weights_problem(folder: Path, config: dict) -> str | None:
                 f".save_pretrained('{folder}')\""
             )
         return f"model folder {folder} has no weights (no model.safetensors)"
+    layers: set[int] = set()
     for file in weights:
         try:
             with safe_open(str(file), framework="numpy") as opened:  # the header only; "numpy" needs no torch
@@ -104,6 +110,7 @@ def _weights_problem(folder: Path, config: dict) -> str | None:
                     for key in opened.keys()
                     if key.endswith("word_embeddings.weight")
                 ]
+                layers.update(int(found[1]) for key in opened.keys() if (found := _LAYER_KEY.search(key)))
         except (SafetensorError, OSError, ValueError) as err:
             reason = " ".join(str(err).split())
             return (
@@ -115,7 +122,25 @@ def _weights_problem(folder: Path, config: dict) -> str | None:
                 f"model folder {folder}: config.json's vocab_size is {config['vocab_size']} but the word embeddings "
                 f"in {file.name} have {rows[0]} rows (transformers would draw new ones); fix config.json"
             )
+    depth = config.get("num_hidden_layers")
+    if layers and depth is not None and layers != set(range(depth)):
+        return (
+            f"model folder {folder}: config.json's num_hidden_layers is {depth} but the checkpoint holds layers "
+            f"{_ranges(sorted(layers))} (transformers would draw the missing ones at random or drop the extra "
+            "ones); fix config.json"
+        )
     return None
+
+
+def _ranges(numbers: list[int]) -> str:
+    """Sorted numbers as `0-5, 7`."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else f"{run[0]}" for run in runs)
 
 
 def _hub_message(spec: str, err: Exception) -> str:

@@ -274,6 +274,16 @@ CASES = [
         "config.json's vocab_size is 500 but the word embeddings in model.safetensors have 400 rows",
     ),
     Case(
+        "model-more-layers-than-the-checkpoint",
+        _model_with(_config_json(lambda c: c.update(num_hidden_layers=3))),
+        "num_hidden_layers is 3 but the checkpoint holds layers 0-1",
+    ),
+    Case(
+        "model-fewer-layers-than-the-checkpoint",
+        _model_with(_config_json(lambda c: c.update(num_hidden_layers=1))),
+        "num_hidden_layers is 1 but the checkpoint holds layers 0-1",
+    ),
+    Case(
         "model-no-tokenizer",
         _model_with(lambda f: [(f / n).unlink() for n in ("tokenizer.json", "tokenizer_config.json")]),
         "has no tokenizer",

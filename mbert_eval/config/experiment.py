@@ -148,6 +148,7 @@ class TrainingConfig:
 @declare_identity(
     "TaskConfig",
     ("train", "dev", "test", "pivot", "gold", "epochs", "targets", "layer", "label_subword", "one_indexed"),
+    keyed_when_set=("unseen_labels",),
     outside=("allow_overlap",),  # a permission, not a setting that changes scores
 )
 @dataclass
@@ -169,6 +170,8 @@ class TaskConfig:
     one_indexed: bool | None = None  # alignment only: gold links count from 1 (default: read off the file)
     # test or dev rows that overlap the training rows (or their translations) are refused unless this is set
     allow_overlap: bool = False
+    # pos/ner: test tags training never has are refused (None, the default) unless `score` (scored as errors)
+    unseen_labels: str | None = None
 
 
 def name_part(pattern: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Read token-per-line NER files (WikiANN, CoNLL-2002/2003 style) with BIO tags."""
 
 import re
+from dataclasses import replace
 
 from mbert_eval.data.types import PathLike, TaggedSentence, read_tagged_sentences
 from mbert_eval.errors import DataError
@@ -23,7 +24,7 @@ def _strip_language_prefix(sentences: list[TaggedSentence]) -> list[TaggedSenten
     if not all(token.startswith(prefix) for sentence in sentences for token in sentence.tokens):
         return sentences
     return [
-        TaggedSentence(tuple(token[len(prefix) :] or token for token in sentence.tokens), sentence.tags)
+        replace(sentence, tokens=tuple(token[len(prefix) :] or token for token in sentence.tokens))
         for sentence in sentences
     ]
 

@@ -12,14 +12,21 @@ PathLike = str | Path
 
 @dataclass(frozen=True)
 class TaggedSentence:
-    """A tokenized sentence with one tag per token (UPOS or BIO NER tags)."""
+    """A tokenized sentence with one tag per token (UPOS or BIO NER tags); `path` and `lines` say where each
+    token was read (empty from the Hub), for messages."""
 
     tokens: tuple[str, ...]
     tags: tuple[str, ...]
+    path: str = field(default="", compare=False)
+    lines: tuple[int, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if len(self.tokens) != len(self.tags):
             raise ValueError(f"{len(self.tokens)} tokens but {len(self.tags)} tags")
+
+    def where(self, index: int) -> str:
+        """The `file:line` token `index` was read from ("" where not read from a file)."""
+        return f"{self.path}:{self.lines[index]}" if self.path and self.lines else ""
 
 
 @dataclass(frozen=True)
@@ -79,18 +86,20 @@ def read_tagged_sentences(
     sentences: list[TaggedSentence] = []
     tokens: list[str] = []
     tags: list[str] = []
+    numbers: list[int] = []
     for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             if tokens:
-                sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
-                tokens, tags = [], []
+                sentences.append(TaggedSentence(tuple(tokens), tuple(tags), str(path), tuple(numbers)))
+                tokens, tags, numbers = [], [], []
             continue
         parsed = parse_line(line, number)
         if parsed is not None:
             tokens.append(parsed[0])
             tags.append(parsed[1])
+            numbers.append(number)
     if tokens:
-        sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
+        sentences.append(TaggedSentence(tuple(tokens), tuple(tags), str(path), tuple(numbers)))
     if not sentences:
         raise DataError(path, "no sentences found (empty file?)")
     return sentences

@@ -23,13 +23,13 @@ from mbert_eval.data.hub import hub_fingerprint
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell
-from mbert_eval.languages import lookup
+from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import MethodContext, prepare_encoder
 from mbert_eval.models.encoders import pick_device
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.threads import use_threads
 from mbert_eval.store.results import ResultRow
-from mbert_eval.tasks.base import Task
+from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.training.fine_tuning import FineTuning
 
 
@@ -92,8 +92,19 @@ def _checksums(specs: Iterable[DataSpec]) -> dict[str, str]:
     return {str(s): (hub_fingerprint(s.location) if s.is_hub else file_checksum(Path(s.location))) for s in specs}
 
 
+class UnfinishedCell(UserError):
+    """A cell that failed at one target after fine-tuning: the rows of the targets it finished before (to be
+    stored, not lost) and which of those targets' stored rows they supersede (`CellJob.superseding`)."""
+
+    def __init__(self, message: str, rows: list[ResultRow] | None = None, superseding: dict | None = None) -> None:
+        super().__init__(message)
+        self.rows = rows or []
+        self.superseding = superseding or {}
+
+
 def run_cell(job: CellJob) -> list[ResultRow]:
-    """Fine-tune once on the source language, then evaluate every target; returns the rows.
+    """Fine-tune once on the source language, then evaluate every target; returns the rows. A UserError at one
+    target after fine-tuning is an `UnfinishedCell` that carries the rows of the targets finished before it.
 
     Target data is read before fine-tuning so that a bad file fails fast, before hours of work. torch uses
     the experiment's `threads` (see `mbert_eval.models.threads`), recorded in each row's `extra`.
@@ -120,38 +131,59 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     model_spec = prepare_encoder(cell.model, job.settings.method, context)
     prepared = task.prepare(model_spec, train, dev, job.settings, device)
     train_time = time.perf_counter() - started
+    extra = {"train_time": round(train_time, 3), "device": str(device), "threads": threads, **prepared.log}
     source_sums = _checksums(task.data_specs(source))
-    rows = []
+    rows: list[ResultRow] = []
     for target in targets:
-        started = time.perf_counter()
-        examples = target_examples[target.code]
-        scores = task.evaluate(prepared, examples, device, progress=f"{cell.task} {target.code}")
-        elapsed = time.perf_counter() - started
-        checksums = {**source_sums, **_checksums(task.data_specs(source, target))}
-        extra = {"train_time": round(train_time, 3), "device": str(device), "threads": threads, **prepared.log}
-        rows += [
-            ResultRow(
-                cell_key=job.key,
-                task=cell.task,
-                metric=metric,
-                model=cell.model,
-                method=cell.method,
-                source=cell.source,
-                target=target.code,
-                seed=cell.seed,
-                score=float(score),
-                n_examples=len(examples),
-                config_hash=job.config_hash,
-                code_version=job.code_version,
-                library_versions=job.library_versions,
-                data_checksums=checksums,
-                wall_time=round(elapsed, 3),
-                extra=extra,
-                model_fingerprint=fingerprint,
-                task_version=task.metadata.version,
-            )
-            for metric, score in scores.items()
-        ]
+        try:
+            examples = target_examples[target.code]
+            rows += _target_rows(job, prepared, target, examples, device, fingerprint, extra, source_sums)
+        except UserError as err:  # the targets finished before it are kept (`UnfinishedCell`)
+            finished = {row.target for row in rows}
+            stale = {code: why for code, why in job.superseding.items() if code in finished}
+            raise UnfinishedCell(f"{cell.task} {target.code}: {err}", rows, stale) from err
     del prepared  # at most one fine-tuned model in memory at a time
     gc.collect()
     return rows
+
+
+def _target_rows(
+    job: CellJob,
+    prepared: Prepared,
+    target: Language,
+    examples: list,
+    device: torch.device,
+    fingerprint: str,
+    extra: dict,
+    source_sums: dict[str, str],
+) -> list[ResultRow]:
+    """One target's rows: its scores, with the cell's `extra` (and the task's own for the target) and the
+    checksums of the source's data (`source_sums`) and the target's."""
+    cell, task = job.cell, job.task
+    started = time.perf_counter()
+    scores = task.evaluate(prepared, examples, device, progress=f"{cell.task} {target.code}")
+    elapsed = time.perf_counter() - started
+    checksums = {**source_sums, **_checksums(task.data_specs(lookup(cell.source), target))}
+    return [
+        ResultRow(
+            cell_key=job.key,
+            task=cell.task,
+            metric=metric,
+            model=cell.model,
+            method=cell.method,
+            source=cell.source,
+            target=target.code,
+            seed=cell.seed,
+            score=float(score),
+            n_examples=len(examples),
+            config_hash=job.config_hash,
+            code_version=job.code_version,
+            library_versions=job.library_versions,
+            data_checksums=checksums,
+            wall_time=round(elapsed, 3),
+            extra={**extra, **task.target_log(prepared, examples)},
+            model_fingerprint=fingerprint,
+            task_version=task.metadata.version,
+        )
+        for metric, score in scores.items()
+    ]

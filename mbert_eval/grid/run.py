@@ -14,10 +14,11 @@ from tqdm.auto import tqdm
 
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.data.checksums import current_hashes, remember
+from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell
 from mbert_eval.grid.executors.local import Executor
 from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
-from mbert_eval.grid.job import CellJob, code_version, library_versions
+from mbert_eval.grid.job import CellJob, UnfinishedCell, code_version, library_versions
 from mbert_eval.grid.resolve import ResolvedGrid, resolve
 from mbert_eval.languages import lookup
 from mbert_eval.models.fingerprint import model_fingerprint
@@ -164,8 +165,12 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
             executor = make_executor(experiment.executor, experiment.ray)
         written = 0
         with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
-            for job, rows in executor.map(jobs):
-                written += store.write_cell(rows, overwrite=overwrite, superseding=job.superseding)
-                bar.update()
+            try:
+                for job, rows in executor.map(jobs):
+                    written += store.write_cell(rows, overwrite=overwrite, superseding=job.superseding)
+                    bar.update()
+            except UnfinishedCell as err:  # a target failed after fine-tuning: keep the targets finished before it
+                kept = store.write_cell(err.rows, overwrite=overwrite, superseding=err.superseding)
+                raise UserError(f"{err} ({kept} rows of the cell's targets finished before it stored)") from err
         store.write_file_hashes(current_hashes())  # what the cells hashed, for the next run
     return RunSummary(len(jobs), skipped, written, experiment.store_path, config)

@@ -24,7 +24,7 @@ from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch
     model_max_length,
 )
 from mbert_eval.store.results import ResultStore
-from mbert_eval.tasks.base import Task
+from mbert_eval.tasks.base import Task, pick_layer
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's CUDA generators take 32-bit seeds
 MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (reports/NAME.html)
@@ -75,6 +75,7 @@ def check_experiment(
         if isinstance(task, UserError):
             problems.append(f"tasks.{name}: {task}")
             continue
+        _check_layer(name, task, experiment.models, problems)
         own = experiment.tasks[name].targets
         task_targets = _languages(own, f"tasks.{name}.targets", problems) if own else targets
         scored = ([("sources", s) for s in sources] if task.needs_training else []) + [
@@ -94,20 +95,32 @@ def check_experiment(
     return checked
 
 
+def _check_layer(name: str, task: Task, models: list[str], problems: list[str]) -> None:
+    """A task's `layer` option must be a layer of every model whose depth is known (as the run picks it)."""
+    if task.options().get("layer") is None:
+        return
+    for model in models:
+        depth = model_depth(model)
+        if isinstance(depth, int):
+            try:
+                pick_layer(task.options()["layer"], depth, name)
+            except UserError as err:
+                problems.append(f"tasks.{name}.layer: {err} ({model})")
+
+
 def _check_examples(
     name: str, task: Task, sources: list[Language], targets: list[Language], problems: list[str]
 ) -> bool:
-    """The task's own check of test data against training data (`Task.examples_problem`), for tasks that have
-    one: their local files are read, before any cell runs. Hub data is not fetched here: False says the check
-    was left to the worker (`grid.job.run_cell`), which reads the data anyway."""
-    if type(task).examples_problem is Task.examples_problem or not task.needs_training:
-        return True
+    """Every local file a cell reads is read, as the run reads it (a file the reader refuses is refused here),
+    and the task's own check of test data against training data is made (`Task.examples_problem`; tasks without
+    training check their test data alone), before any cell runs. Hub data is not fetched here: False says the
+    check was left to the worker (`grid.job.run_cell`), which reads the data anyway."""
     try:
-        specs = [task.spec("train", s) for s in sources] + [task.spec("test", t) for t in targets]
+        trained = sources if task.needs_training else []
+        specs = [task.spec("train", s) for s in trained] + [task.spec("test", t) for t in targets]
         if any(spec.is_hub for spec in specs):
             return False
-        for source in sources:
-            train, _ = task.source_examples(source)
+        for train in [task.source_examples(s)[0] for s in trained] if task.needs_training else [[]]:
             for target in targets:
                 problem = task.examples_problem(train, task.target_examples(target))
                 if problem:

@@ -1,6 +1,7 @@
 """What `validate` checks of a model spec and a device, without torch or transformers: a local folder's files,
-its config.json (depth, position table), a Hub name's availability, the tokenizer's space markers (issue 21,
-"Start fast": `mbert-eval validate` imports no torch). Loading models is `encoders`, which re-exports these.
+its config.json (readable, whole sizes, no remote code, a model type transformers builds; depth, position table),
+a Hub name's availability, the tokenizer's space markers (issue 21, "Start fast": `mbert-eval validate` imports
+no torch). Loading models is `encoders`, which imports what it uses from here.
 
 A model spec is either an existing local folder or a Hub id (`name` or `org/name`). Anything else
 (a relative path like `runs/models/tiny` that does not exist) is a missing folder, reported as such.
@@ -8,6 +9,8 @@ A model spec is either an existing local folder or a Hub id (`name` or `org/name
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -17,14 +20,27 @@ from mbert_eval.paths import is_local_path
 Head = Literal["token", "sequence", "span", "none"]
 
 
+# a model folder's tokenizer is one of these (fast tokenizer; WordPiece, SentencePiece and BPE vocabularies)
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "sentencepiece.bpe.model",
+    "spiece.model",
+    "tokenizer.model",
+    "vocab.json",
+)
+
+
 def check_model_spec(spec: str) -> str | None:
-    """The problem with a model spec, or None: a folder must exist, hold a config.json and weights whose
-    safetensors headers open (a file cut short or not safetensors is found here, without loading it)."""
+    """The problem with a model spec, or None: a folder must exist, hold a config.json the suite can use
+    (`_read_config`), tokenizer files and safetensors weights whose headers open (a file cut short or not
+    safetensors is found here, without loading it)."""
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
             return f"model folder {spec} has no config.json (not a Hugging Face model folder)"
-        return _weights_problem(path)
+        config, problem = _read_config(path / "config.json")
+        return problem or _tokenizer_problem(path, config.get("vocab_size")) or _weights_problem(path, config)
     if path.exists():
         return f"model {spec} is a file; pass a Hugging Face model folder"
     if is_local_path(spec):
@@ -35,27 +51,96 @@ def check_model_spec(spec: str) -> str | None:
     return None
 
 
-def _weights_problem(folder: Path) -> str | None:
+def _tokenizer_problem(folder: Path, vocab_size: int | None) -> str | None:
+    """The problem with a model folder's tokenizer, or None: there must be one (transformers would make an
+    empty one), and its ids must fit the word embeddings (`vocab_size` of config.json): a larger id overruns
+    them. The size is read off tokenizer.json or vocab.txt where the folder has one."""
+    import json
+
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        return (
+            f"model folder {folder} has no tokenizer ({', '.join(TOKENIZER_FILES)}): transformers would make an "
+            "empty one that reads every word as unknown; copy the tokenizer files into the folder"
+        )
+    size = None
+    if (folder / "tokenizer.json").is_file():
+        try:
+            data = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+            vocabulary = data["model"].get("vocab") or []
+            ids = list(vocabulary.values()) if isinstance(vocabulary, dict) else [len(vocabulary) - 1]
+            size = max([*ids, *(token["id"] for token in data.get("added_tokens") or [])], default=-1) + 1
+        except (ValueError, UnicodeDecodeError, RecursionError, KeyError, TypeError, AttributeError) as err:
+            return f"{folder / 'tokenizer.json'} is no tokenizer transformers reads ({type(err).__name__}: {err})"
+    elif (folder / "vocab.txt").is_file():
+        size = len((folder / "vocab.txt").read_bytes().splitlines())
+    if size is not None and vocab_size is not None and size > vocab_size:
+        return (
+            f"model folder {folder}: the tokenizer has {size} tokens but config.json's vocab_size is {vocab_size}: "
+            f"ids from {vocab_size} on would overrun the word embeddings"
+        )
+    return None
+
+
+_LAYER_KEY = re.compile(r"(?:^|\.)encoder\.layers?\.(\d+)\.")  # a BERT-like encoder's layer in a weight's name
+
+
+def _weights_problem(folder: Path, config: dict) -> str | None:
     """The problem with a model folder's weights, or None. Each safetensors file's header is opened (no
-    tensor is read): safetensors checks that the header parses and that its tensors cover the file."""
+    tensor is read): safetensors checks that the header parses and that its tensors cover the file; the word
+    embeddings' rows must be config.json's `vocab_size` and the encoder's layers its `num_hidden_layers` (else
+    transformers would draw new ones)."""
     from safetensors import SafetensorError, safe_open
 
     weights = sorted(folder.glob("*.safetensors"))
     if not weights:
         if any(folder.glob("pytorch_model*.bin")):
-            return None
-        return f"model folder {folder} has no weights (no model.safetensors or pytorch_model.bin)"
+            return (
+                f"model folder {folder} holds only pickle weights (pytorch_model.bin), and the suite loads "
+                "safetensors only (unpickling can run code): convert them where you trust the file, e.g. "
+                f"python -c \"from transformers import AutoModel; AutoModel.from_pretrained('{folder}')"
+                f".save_pretrained('{folder}')\""
+            )
+        return f"model folder {folder} has no weights (no model.safetensors)"
+    layers: set[int] = set()
     for file in weights:
         try:
-            with safe_open(str(file), framework="numpy"):  # the header only; "numpy" needs no torch
-                pass
+            with safe_open(str(file), framework="numpy") as opened:  # the header only; "numpy" needs no torch
+                rows = [
+                    opened.get_slice(key).get_shape()[0]
+                    for key in opened.keys()
+                    if key.endswith("word_embeddings.weight")
+                ]
+                layers.update(int(found[1]) for key in opened.keys() if (found := _LAYER_KEY.search(key)))
         except (SafetensorError, OSError, ValueError) as err:
             reason = " ".join(str(err).split())
             return (
                 f"model weights {file} do not open ({reason}): the file is cut short or not safetensors; "
                 "copy or import the model again"
             )
+        if rows and config.get("vocab_size") is not None and rows[0] != config["vocab_size"]:
+            return (
+                f"model folder {folder}: config.json's vocab_size is {config['vocab_size']} but the word embeddings "
+                f"in {file.name} have {rows[0]} rows (transformers would draw new ones); fix config.json"
+            )
+    depth = config.get("num_hidden_layers")
+    if layers and depth is not None and layers != set(range(depth)):
+        return (
+            f"model folder {folder}: config.json's num_hidden_layers is {depth} but the checkpoint holds layers "
+            f"{_ranges(sorted(layers))} (transformers would draw the missing ones at random or drop the extra "
+            "ones); fix config.json"
+        )
     return None
+
+
+def _ranges(numbers: list[int]) -> str:
+    """Sorted numbers as `0-5, 7`."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else f"{run[0]}" for run in runs)
 
 
 def _hub_message(spec: str, err: Exception) -> str:
@@ -125,17 +210,96 @@ def content_free_ids(tokenizer) -> frozenset[int]:
     return frozenset(vocabulary[marker] for marker in space_markers(tokenizer) if marker in vocabulary)
 
 
-def _folder_config(spec: str) -> dict:
-    """The config.json of a local model folder ({} when it has none, or for a Hub name)."""
+# config.json numbers the suite reads or that size the model: a string or a fraction there is refused
+WHOLE_NUMBERS = (
+    "num_hidden_layers",
+    "n_layers",
+    "hidden_size",
+    "num_attention_heads",
+    "intermediate_size",
+    "max_position_embeddings",
+    "vocab_size",
+)
+
+
+def _read_config(path: Path) -> tuple[dict, str | None]:
+    """A model folder's config.json and the problem that keeps the suite from using it (None: none): not
+    UTF-8 JSON (said with line and column), no JSON object, nested beyond the parser's depth, a size that is
+    no whole number of at least 1, a width the attention heads do not divide, remote code (`auto_map`), which
+    the suite never runs, or no model_type that transformers builds. With a problem the config is {}."""
     import json
 
-    config = Path(spec).expanduser() / "config.json"
-    if not config.is_file():
-        return {}
     try:
-        return json.loads(config.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return {}
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        return {}, f"{path} is not UTF-8 text (byte {err.start})"
+    except json.JSONDecodeError as err:
+        return {}, f"{path} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
+    except RecursionError:
+        return {}, f"{path} is nested too deep to read (not a model config)"
+    except OSError as err:
+        return {}, f"cannot read {path}: {err.strerror or err}"
+    if not isinstance(config, dict):
+        return {}, f"{path}: config.json holds no JSON object (found {type(config).__name__})"
+    for key in WHOLE_NUMBERS:
+        value = config.get(key)
+        if key in config and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            return {}, f"{path}: {key} must be a whole number of at least 1, got {value!r}"
+    heads, width = config.get("num_attention_heads"), config.get("hidden_size")
+    if heads and width and width % heads and "embedding_size" not in config:
+        return {}, f"{path}: hidden_size {width} is not a multiple of num_attention_heads {heads}"
+    if "auto_map" in config:
+        return {}, (
+            f"{path}: the model needs remote code (its auto_map names code in the folder or on the Hub), which "
+            "the suite will not run; use a model that transformers builds itself"
+        )
+    model_type = config.get("model_type")
+    if not isinstance(model_type, str):
+        return {}, f'{path}: no model_type (transformers needs one to build the model; add e.g. "model_type": "bert")'
+    if _known_model_type(model_type) is False:
+        return {}, (
+            f"{path}: model_type {model_type!r} is not one transformers {_transformers_version()} builds "
+            "(misspelt, or newer than this transformers)"
+        )
+    return config, None
+
+
+@cache
+def _model_type_listing() -> str | None:
+    """The text of the transformers files that map model types to their configs, read without importing
+    transformers (which would import torch); None where they are not found."""
+    from importlib.util import find_spec
+
+    spec = find_spec("transformers")
+    if spec is None or spec.origin is None:
+        return None
+    auto = Path(spec.origin).parent / "models" / "auto"
+    files = [file for file in (auto / "auto_mappings.py", auto / "configuration_auto.py") if file.is_file()]
+    return "\n".join(file.read_text(encoding="utf-8") for file in files) if files else None
+
+
+def _transformers_version() -> str:
+    """The installed transformers version, for messages."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("transformers")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def _known_model_type(model_type: str) -> bool | None:
+    """Whether transformers builds `model_type`: a quoted name in its listing of model types
+    (`_model_type_listing`); None where the listing is not found (then nothing is refused)."""
+    listing = _model_type_listing()
+    return None if listing is None else f'"{model_type}"' in listing
+
+
+def _folder_config(spec: str) -> dict:
+    """The config.json of a local model folder ({} when it has none, for a Hub name, or when it cannot be used:
+    `check_model_spec` reports why)."""
+    config = Path(spec).expanduser() / "config.json"
+    return _read_config(config)[0] if config.is_file() else {}
 
 
 def model_depth(spec: str) -> int | None:

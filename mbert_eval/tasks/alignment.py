@@ -40,6 +40,7 @@ class GoldAlignments:
 
     pairs: list[Pair]
     gold: list[AlignmentLinks]
+    gold_file: str = ""  # where the gold links were read, for messages
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -105,10 +106,20 @@ class AlignmentTask(Task):
         lengths = [(len(source), len(target)) for source, target in pairs]
         links = read_gold_links(gold, lengths, self.one_indexed, with_ids)
         start, stop = specs["test"].start, specs["test"].stop
-        examples = GoldAlignments(pairs[start:stop], links[start:stop])
+        examples = GoldAlignments(pairs[start:stop], links[start:stop], str(gold))
         if not examples.pairs:
             raise UserError(f"no examples in {specs['test']}")
         return examples
+
+    def examples_problem(self, train: list, test: GoldAlignments) -> str | None:
+        """Gold without any sure (`i-j`) link: recall, measured against sure links, would be 0 and AER 1 - P
+        whatever the aligner does (Och & Ney 2003)."""
+        if any(links.sure for links in test.gold):
+            return None
+        return (
+            f"{test.gold_file}: no sure links (i-j) in the gold of the {len(test)} pairs evaluated, only possible "
+            "ones (ipj): recall and AER need sure links; mark the sure links with '-'"
+        )
 
     def prepare(self, model_spec: str, train: list, dev: list, settings, device: torch.device) -> Prepared:
         """A SimAlign aligner over the encoder, cut at the chosen layer."""

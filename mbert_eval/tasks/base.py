@@ -52,8 +52,11 @@ class Task(ABC):
         self._parsed: dict[tuple[str, str], DataSpec] = {}  # each (pattern, language) parsed once (`spec`)
 
     def options(self) -> dict[str, Any]:
-        """The task's options as resolved (defaults filled in); part of each cell's identity."""
-        return {name: getattr(self, name) for name in self.metadata.options}
+        """The task's options as resolved (defaults filled in); part of each cell's identity. Options added after
+        keys were first recorded are left out: they join a cell's key through `TaskConfig`'s `keyed_when_set`, only
+        where set."""
+        later = TaskConfig.IDENTITY.keyed_when_set
+        return {name: getattr(self, name) for name in self.metadata.options if name not in later}
 
     def language_problem(self, language: Language) -> str | None:
         """Why the task cannot score `language` (hook: e.g. a metric that knows some languages only), or None;
@@ -64,6 +67,11 @@ class Task(ABC):
         """What makes `test` unscorable by a model trained on `train` (hook: e.g. labels training never has),
         or None; asked before fine-tuning, by `run` and by `validate`."""
         return None
+
+    def target_log(self, prepared: Prepared, examples: list) -> dict[str, Any]:
+        """What each result row of one target adds to its `extra` (hook: e.g. how many gold labels training never
+        had); nothing by default."""
+        return {}
 
     def _given(self, key: str) -> str | dict[str, str] | None:
         """The config's value of a data key, else the task's Hub default (for train, dev and test)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from mbert_eval.data import SentencePair, read_hub_pairs, read_sentence_pairs
 from mbert_eval.errors import UserError
+from mbert_eval.languages import Language
 from mbert_eval.metrics.accuracy import accuracy
 from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
 from mbert_eval.tasks.metadata import TaskMetadata
@@ -27,6 +28,15 @@ class PairClassificationTask(FineTunedTask):
     def read_hub(self, dataset: str, config: str | None, split: str, revision: str | None = None) -> list[SentencePair]:
         return read_hub_pairs(dataset, config, split, revision)
 
+    def source_examples(self, source: Language) -> tuple[list[SentencePair], list[SentencePair]]:
+        """Training and dev pairs, refused before any training where one has no label or training has fewer than
+        two labels."""
+        train, dev = super().source_examples(source)
+        for pair in (pair for pair in [*train, *dev] if pair.label is None):
+            raise UserError(f"{pair.where or 'training data'}: no label (training and dev pairs need one)")
+        self.label_set(train)
+        return train, dev
+
     def label_set(self, train: list[SentencePair]) -> list[str]:
         labels = sorted({_label(pair) for pair in train if pair.label is not None})
         if len(labels) < 2:
@@ -34,7 +44,15 @@ class PairClassificationTask(FineTunedTask):
         return labels
 
     def examples_problem(self, train: list[SentencePair], test: list[SentencePair]) -> str | None:
-        """Test labels that training never has would be scored as errors whatever the model does: name them."""
+        """Test pairs without a label (an unlabeled test file) cannot be scored, and test labels that training
+        never has would be scored as errors whatever the model does: name the first, before any training."""
+        unlabeled = [pair for pair in test if pair.label is None]
+        if unlabeled:
+            return (
+                f"{unlabeled[0].where or 'test data'}: no label ({len(unlabeled)} of {len(test)} pairs; an "
+                "unlabeled test set, such as XNLI's test.unlabeled.tsv, cannot be scored); evaluate on a labeled "
+                "split such as dev"
+            )
         known = {_label(pair) for pair in train if pair.label is not None}
         unknown = [pair for pair in test if pair.label is not None and _label(pair) not in known]
         if not unknown:

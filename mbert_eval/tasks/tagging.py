@@ -25,15 +25,19 @@ from mbert_eval.errors import UserError
 from mbert_eval.metrics.accuracy import token_accuracy
 from mbert_eval.metrics.entity_f1 import entity_scores
 from mbert_eval.models.specs import content_free_ids
+from mbert_eval.tasks.base import Prepared
 from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.training.features import PAD_LABEL, Features
 
 NO_PREDICTION = "_"
 LABEL_SUBWORDS = ("first_content", "first")  # the default, then XTREME's
+UNSEEN_LABELS = ("refuse", "score")  # the default, then scoring them as errors
 TAGGING_OPTIONS = {
     "label_subword": "the subword a word is labelled and predicted at: first_content (default; its "
-    "first that is not a bare space marker) or first (XTREME's)"
+    "first that is not a bare space marker) or first (XTREME's)",
+    "unseen_labels": "test tags training never has: refuse (default) or score (always wrong; each row's extra "
+    "says how many words had one)",
 }
 
 
@@ -74,12 +78,45 @@ class TaggingTask(FineTunedTask):
     hub_tag_column: ClassVar[str]
 
     def __init__(
-        self, config: TaskConfig | None = None, base_dir: Path = Path("."), label_subword: str = LABEL_SUBWORDS[0]
+        self,
+        config: TaskConfig | None = None,
+        base_dir: Path = Path("."),
+        label_subword: str = LABEL_SUBWORDS[0],
+        unseen_labels: str = UNSEEN_LABELS[0],
     ) -> None:
         super().__init__(config, base_dir)
         if label_subword not in LABEL_SUBWORDS:
             raise UserError(f"label_subword: unknown rule {label_subword!r}; known: {', '.join(LABEL_SUBWORDS)}")
+        if unseen_labels not in UNSEEN_LABELS:
+            raise UserError(f"unseen_labels: unknown value {unseen_labels!r}; known: {', '.join(UNSEEN_LABELS)}")
         self.label_subword = label_subword
+        self.unseen_labels = unseen_labels
+
+    def examples_problem(self, train: list[TaggedSentence], test: list[TaggedSentence]) -> str | None:
+        """Test tags that training never has are scored as errors whatever the model does (a UPOS column with a
+        stray space, CoNLL-2002's MISC against WikiANN's training): name the first, with its file and line,
+        unless `unseen_labels: score` asks to score them."""
+        if self.unseen_labels == "score":
+            return None
+        known = set(self.label_set(train))
+        unseen = [(sentence, index) for sentence in test for index, tag in enumerate(sentence.tags) if tag not in known]
+        if not unseen:
+            return None
+        sentence, index = unseen[0]
+        tags = ", ".join(sorted({repr(s.tags[i]) for s, i in unseen})[:5])
+        words = sum(len(s.tags) for s in test)
+        return (
+            f"{sentence.where(index) or 'test data'}: tag {tags} never occurs in training ({len(unseen)} of {words} "
+            f"words; training has {', '.join(sorted(known))}); fix the tags or the file, or set "
+            f"tasks.{self.metadata.name}.unseen_labels: score to score them as errors"
+        )
+
+    def target_log(self, prepared: Prepared, examples: list[TaggedSentence]) -> dict[str, int]:
+        """With `unseen_labels: score`, how many of the target's words have a gold tag training never had."""
+        if self.unseen_labels != "score":
+            return {}
+        known = set(prepared.labels)
+        return {"unseen_gold_labels": sum(tag not in known for sentence in examples for tag in sentence.tags)}
 
     def read_hub(
         self, dataset: str, config: str | None, split: str, revision: str | None = None

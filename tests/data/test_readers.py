@@ -382,3 +382,13 @@ def test_real_gold_sets_are_detected_correctly(shared_data: Path) -> None:
     ]
     detected = read_gold_links(shared_data / "alignment/awesome-align/enfr.gold", enfr)
     assert detected == read_pharaoh(shared_data / "alignment/awesome-align/enfr.gold", one_indexed=True)
+
+
+def test_tagged_sentences_say_where_each_token_was_read(tmp_path: Path) -> None:
+    """Each token's file and line (for messages such as a tag training never has), kept when WikiANN's language
+    prefix is stripped; not part of a sentence's equality."""
+    path = tmp_path / "ner.txt"
+    path.write_text("-DOCSTART-\tO\n\nen:Paris\tB-LOC\nen:is\tO\n\nen:Rome\tB-LOC\n", encoding="utf-8")
+    first, second = read_ner(path)
+    assert first.tokens == ("Paris", "is") and first.where(1) == f"{path}:4" and second.where(0) == f"{path}:6"
+    assert first == TaggedSentence(("Paris", "is"), ("B-LOC", "O")) and TaggedSentence(("a",), ("X",)).where(0) == ""

@@ -6,7 +6,7 @@ process joins the group through `accelerate.PartialState` (which also picks its 
 `run_cell(job)`; the fine-tuning loop sees WORLD_SIZE > 1 and trains data-parallel (each process
 takes 1/N of every batch, DDP averages the gradients, so batch size and schedule are unchanged).
 Every process evaluates the targets; process 0's rows come back through a temporary file. A
-UserError in the cell comes back as the same one-line UserError.
+UserError in the cell comes back as the same one-line UserError (an `UnfinishedCell` with its finished rows).
 
 The Ray executor uses this for cells that ask for more than one GPU (`ray.num_gpus: 4`).
 `cpu=True` runs the processes on CPU with gloo (what the tests use).
@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from mbert_eval.errors import UserError
-from mbert_eval.grid.job import CellJob, run_cell
+from mbert_eval.grid.job import CellJob, UnfinishedCell, run_cell
 from mbert_eval.store.results import ResultRow
 
 
@@ -56,6 +56,8 @@ def run_cell_on_gpus(job: CellJob, num_processes: int, cpu: bool = False) -> lis
         kind, value = pickle.loads(result_file.read_bytes())
     if kind == "error":
         raise UserError(value)
+    if kind == "unfinished":
+        raise UnfinishedCell(*value)
     return value
 
 
@@ -67,6 +69,8 @@ def _process(job_file: str, result_file: str) -> None:
     job = pickle.loads(Path(job_file).read_bytes())
     try:
         result = ("rows", run_cell(job))
+    except UnfinishedCell as err:  # the rows of the targets finished before the failed one come back too
+        result = ("unfinished", (str(err), err.rows, err.superseding))
     except UserError as err:
         result = ("error", str(err))
     if state.is_main_process:

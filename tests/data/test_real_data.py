@@ -6,6 +6,7 @@ import yaml
 
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.data import read_conllu
+from mbert_eval.grid.resolve import resolve
 from mbert_eval.grid.run import run_experiment
 from mbert_eval.store.results import ResultStore
 from tests.helpers import REPO_ROOT
@@ -56,8 +57,13 @@ def test_zero_shot_pos_from_english_to_pud(tmp_path, shared_data):
     config_path.write_text(yaml.safe_dump(example))
     experiment, problems = load_experiment(config_path)
     assert problems == []
+    # 400 LinES sentences hold no INTJ, which PUD's English test uses: refused before training, by file:line ...
+    (problem,) = resolve(experiment).problems
+    assert "en_pud-ud-test.conllu:" in problem and "tag 'INTJ' never occurs in training" in problem
+    experiment.tasks["pos"].unseen_labels = "score"  # ... unless asked to score them (as errors), and counted
     run_experiment(experiment)
     rows = {r.target: r for r in ResultStore(experiment.store_path).rows()}
+    assert rows["en"].extra["unseen_gold_labels"] >= 1
     assert set(rows) == {"de", "en", "fr"}
     gold = [tag for s in read_conllu(shared_data / "ud/pud/en_pud-ud-test.conllu")[:100] for tag in s.tags]
     majority = Counter(gold).most_common(1)[0][1] / len(gold)

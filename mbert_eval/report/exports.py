@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from mbert_eval.report.context import ReportData
 from mbert_eval.report.metadata import collect
 from mbert_eval.report.summary import KEYS, TaskSummary
 from mbert_eval.report.tables import Table, overview_table, task_tables
@@ -293,3 +294,23 @@ def to_latex(summaries: list[TaskSummary], title: str, xtreme: XtremeScores | No
     for s in summaries:
         parts += [latex_table(table) for table in task_tables(s)]
     return "\n".join(parts)
+
+
+def csv_report(data: ReportData) -> str:
+    """The `csv` export format."""
+    return to_csv(data.summaries, data.xtreme)
+
+
+def json_report(data: ReportData) -> str:
+    """The `json` export format."""
+    return to_json(data.summaries, data.frame, data.title, data.xtreme)
+
+
+def markdown_report(data: ReportData) -> str:
+    """The `md` export format."""
+    return to_markdown(data.summaries, data.title, data.xtreme)
+
+
+def latex_report(data: ReportData) -> str:
+    """The `latex` export format."""
+    return to_latex(data.summaries, data.title, data.xtreme)

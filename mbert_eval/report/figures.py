@@ -3,11 +3,13 @@ language Δ heatmap with significance, source × target heatmaps, per-layer curv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 from markupsafe import Markup
 
+from mbert_eval.registry import Registry
 from mbert_eval.report.charts import Series, bar_chart, delta_heatmap, heatmap, line_chart
 from mbert_eval.report.summary import TaskSummary
 from mbert_eval.report.tables import NOT_SIGNIFICANT, SIGNIFICANT, blocks, language_label
@@ -172,12 +174,23 @@ def layer_weights(summary: TaskSummary) -> list[Figure]:
     ]
 
 
+@dataclass(frozen=True)
+class View:
+    """A chart view of a task section: its place on the page (lower first) and the function drawing it."""
+
+    order: int
+    draw: Callable[[TaskSummary], list[Figure]]
+
+
+VIEWS: Registry[View] = Registry("report view")
+VIEWS.register("bars", View(10, language_bars), "per-language bars with 95% interval whiskers and the chance line")
+VIEWS.register("delta-heatmap", View(20, delta_heatmaps), "method × language Δ against the reference, significance")
+VIEWS.register("source-heatmaps", View(30, source_heatmaps), "source × target scores, with several sources")
+VIEWS.register("layer-curves", View(40, layer_curves), "per-layer scores (retrieval)")
+VIEWS.register("layer-weights", View(50, layer_weights), "learned layer-mixing weights, zero-based, uniform line")
+
+
 def task_figures(summary: TaskSummary) -> list[Figure]:
-    """Every chart of a task section, in page order."""
-    return (
-        language_bars(summary)
-        + delta_heatmaps(summary)
-        + source_heatmaps(summary)
-        + layer_curves(summary)
-        + layer_weights(summary)
-    )
+    """Every chart of a task section: each registered view's, in page order."""
+    views = sorted((VIEWS.get(name) for name in VIEWS), key=lambda view: view.order)
+    return [figure for view in views for figure in view.draw(summary)]

@@ -39,6 +39,7 @@ REPORT_MAY_IMPORT = {
     "languages",
     "errors",
     "metrics",  # pure functions: the bootstrap of metrics/bootstrap.py
+    "registry",  # the project's registry: export formats and chart views are registered like tasks
 }
 
 

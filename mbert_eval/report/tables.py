@@ -149,7 +149,7 @@ def _delta_detail(score: pd.Series, reference: str) -> tuple[str, str]:
             delta + mark,
             f"Δ against {reference}: paired bootstrap over the same examples, p = {score['p_value']:.3f}",
         )
-    return ("≈" if score["verdict"] == "same" else "") + delta, (
+    return (f"Δ ≈{100 * score['delta']:+.1f}" if score["verdict"] == "same" else delta), (
         f"Δ against {reference}: no per-example outputs, significance not tested; {VERDICT_TITLES[score['verdict']]}"
     )
 

@@ -92,7 +92,7 @@ def uncertainty(rows: pd.DataFrame, stats: pd.DataFrame, store: Path | None) -> 
         records.append(
             {
                 **dict(zip(TARGET_KEYS, key)),
-                "n_examples": int(group["n_examples"].max()),
+                "n_examples": group["n_examples"].max() if "n_examples" in group else math.nan,
                 "chance": _extra(group, "chance"),
                 "limit": _extra(group, "limit"),
                 "ci_low": low,

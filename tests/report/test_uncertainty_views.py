@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from mbert_eval.metrics.bootstrap import bootstrap_interval
 from mbert_eval.store.examples import ExampleOutputs, examples_path, write_examples

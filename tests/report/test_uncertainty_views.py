@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mbert_eval.metrics.bootstrap import bootstrap_interval
 from mbert_eval.store.examples import ExampleOutputs, examples_path, write_examples
@@ -83,3 +84,160 @@ def _summary(store: ResultStore):
 
     [summary] = summarize(store.dataframe(), store.metric_roles(), store.configs(), store.path)
     return summary
+
+
+def _page(store: ResultStore, folder: Path, title: str = "t") -> str:
+    from mbert_eval.report import write_report
+
+    return write_report(store, folder / "report.html", title).read_text(encoding="utf-8")
+
+
+def test_a_single_seed_run_shows_intervals_test_sizes_and_chance(tmp_path):
+    store = build_store(tmp_path, seeds=(1,))
+    summary = _summary(store)
+    scores = summary.scores.set_index(["method", "target"])
+    [row] = store.rows(method="tlm", target="de")
+    got = scores.loc[("tlm", "de")]
+    assert (got["ci_low"], got["ci_high"], got["ci_kind"]) == (row.extra["ci_low"], row.extra["ci_high"], "bootstrap")
+    assert got["n_examples"] == EXAMPLES and got["chance"] == pytest.approx(1 / 3)
+    page = _page(store, tmp_path)
+    half = 100 * (row.extra["ci_high"] - row.extra["ci_low"]) / 2
+    assert f"{100 * row.score:.1f} ± {half:.1f}" in page and f"de n={EXAMPLES}" in page
+    assert "Chance level (uniform guessing): 33.3." in page and "chance 33.3" in page  # table note and bar chart
+    assert "± = half-width of the 95% bootstrap interval" in page and 'class="whisker"' in page
+
+
+def test_several_seeds_get_the_interval_of_their_mean_from_the_per_example_files(tmp_path):
+    from mbert_eval.store.examples import read_examples
+
+    summary = _summary(build_store(tmp_path))
+    scores = summary.scores.set_index(["method", "target"])
+    store = ResultStore(tmp_path / "results.sqlite")
+    stacked = np.stack(
+        [read_examples(store.path, f"xnli-baseline-{seed}", "fr").array() for seed in (1, 2, 3)]
+    )  # (seeds, examples, 1)
+    expected = bootstrap_interval(stacked, "mean")
+    got = scores.loc[("baseline", "fr")]
+    assert got["ci_kind"] == "bootstrap" and (got["ci_low"], got["ci_high"]) == (expected.low, expected.high)
+    assert got["mean"] == pytest.approx(expected.score, abs=1e-12)
+
+
+def test_without_per_example_files_the_spread_is_over_seeds_and_significance_is_not_tested(tmp_path):
+    store = build_store(tmp_path, files=False)
+    summary = _summary(store)
+    assert set(summary.scores["ci_kind"]) == {"std"} and summary.scores["p_value"].isna().all()
+    page = _page(store, tmp_path)
+    assert "± on some cells = one standard deviation over seeds" in page
+    assert "no per-example outputs: significance not tested" in page and " n.s." not in page
+
+
+def test_the_paired_bootstrap_marks_real_and_not_significant_differences(tmp_path):
+    from mbert_eval.metrics.bootstrap import paired_bootstrap
+    from mbert_eval.store.examples import read_examples
+
+    store = build_store(tmp_path)
+    scores = _summary(store).scores.set_index(["method", "target"])
+    stacks = {
+        method: np.stack([read_examples(store.path, f"xnli-{method}-{seed}", "de").array() for seed in (1, 2, 3)])
+        for method in GAINS
+    }
+    for method, verdict in (("tlm", "better"), ("tlm+align", "same")):
+        expected = paired_bootstrap(stacks[method], stacks["baseline"], "mean")
+        got = scores.loc[(method, "de")]
+        assert got["p_value"] == expected.p_value and got["verdict"] == verdict
+        assert got["delta"] == pytest.approx(expected.delta, abs=1e-12)
+        assert expected.significant() == (verdict == "better")
+    page = _page(store, tmp_path)
+    assert f"Δ {100 * scores.loc[('tlm', 'de'), 'delta']:+.1f}*" in page
+    assert f"Δ {100 * scores.loc[('tlm+align', 'de'), 'delta']:+.1f} n.s." in page
+    assert 'class="delta-cell ns"' in page and "(not significant)" in page  # the heatmap's struck-through cells
+
+
+def test_targets_only_mean_beside_the_all_languages_mean(tmp_path):
+    store = build_store(tmp_path, seeds=(1,))
+    summary = _summary(store)
+    averages = summary.averages.set_index("method")
+    scores = summary.scores[summary.scores["method"] == "baseline"].set_index("target")["mean"]
+    assert averages.loc["baseline", "targets_mean"] == pytest.approx(scores.drop(SOURCE).mean())
+    assert averages.loc["baseline", "mean"] == pytest.approx(scores.mean())
+    assert scores[SOURCE] > scores.drop(SOURCE).max()  # why it matters: in-language lifts the plain mean
+    page = _page(store, tmp_path)
+    assert "targets = mean over the zero-shot target languages only; all = mean over every language" in page
+    targets = f'data-value="{averages.loc["baseline", "targets_mean"]}" title="plain mean over 7 target languages">'
+    assert targets + f"{100 * scores.drop(SOURCE).mean():.1f}<" in page
+
+
+def test_models_by_display_name_full_paths_only_in_the_metadata(tmp_path):
+    from mbert_eval.report.names import display_names
+
+    store = build_store(tmp_path, seeds=(1,))
+    page = _page(store, tmp_path)
+    main = page[: page.index('<section id="metadata">')]
+    assert MODEL not in main and "mbert-base" in main and MODEL in page[page.index('<section id="metadata">') :]
+    frame = store.dataframe().head(3).copy()
+    frame["model"] = ["/a/x/ckpt", "/b/y/ckpt", "bert-base-multilingual-cased"]
+    frame["extra"] = [{}, {}, {}]
+    assert display_names(frame) == {
+        "/a/x/ckpt": "x/ckpt",
+        "/b/y/ckpt": "y/ckpt",
+        "bert-base-multilingual-cased": "bert-base-multilingual-cased",
+    }
+    frame["extra"] = [{"model_name": "mBERT-x"}, {}, {}]
+    assert display_names(frame)["/a/x/ckpt"] == "mBERT-x"
+
+
+def test_a_limited_run_is_marked_in_the_page_each_table_and_the_results_table(tmp_path):
+    from mbert_eval.report.text_table import format_results
+
+    store = build_store(tmp_path, seeds=(1,), limit=5)
+    page = _page(store, tmp_path)
+    note = "limited run: 5 examples per split — not comparable to full runs"
+    assert 'id="limited-run"' in page and f"xnli: accuracy (%) by language — {note}" in page
+    assert format_results(store).startswith(note)
+    assert 'id="limited-run"' not in _page(build_store(tmp_path / "full", seeds=(1,)), tmp_path / "full")
+
+
+def test_display_names_and_method_names_are_escaped_in_every_view(tmp_path):
+    from tests.helpers import EVIL
+
+    store = build_store(tmp_path, seeds=(1, 2), model_name=EVIL)
+    page = _page(store, tmp_path, EVIL)
+    assert EVIL not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 5
+
+
+def test_layer_weights_start_at_zero_with_the_uniform_line():
+    from mbert_eval.report.charts import Series, line_chart
+
+    weights = [1 / 13 + (i - 6) * 1e-5 for i in range(13)]
+    svg = str(line_chart("w", [Series("m", weights)], "layer", "weight", False, zero_based=True, guide=(1 / 13, "u")))
+    assert '">0</text>' in svg and "stroke-dasharray" in svg
+
+
+def test_report_views_and_formats_are_registries(tmp_path, monkeypatch):
+    from markupsafe import Markup
+
+    from mbert_eval.errors import UserError
+    from mbert_eval.report import EXPORTS, FORMATS, render_report
+    from mbert_eval.report.figures import VIEWS, Figure, View
+
+    assert FORMATS == ("html", "csv", "md", "latex", "json") and set(EXPORTS.names()) == set(FORMATS)
+    assert {"bars", "delta-heatmap", "layer-weights"} <= set(VIEWS.names())
+    store = build_store(tmp_path, seeds=(1,))
+    monkeypatch.setitem(
+        VIEWS._entries, "marker", (View(99, lambda s: [Figure("marker view", Markup("<svg id='m'></svg>"))]), "")
+    )
+    assert "marker view" in render_report(store, "t")
+    with pytest.raises(UserError, match="unknown report format 'pdf'"):
+        render_report(store, "t", "pdf")
+
+
+def test_durations_round_before_splitting():
+    from mbert_eval.report.metadata import _duration
+
+    assert [_duration(s) for s in (5, 59.96, 899.6, 3599.7, 7200)] == [
+        "5.0 s",
+        "1 min 0 s",
+        "15 min 0 s",
+        "1.0 h",
+        "2.0 h",
+    ]

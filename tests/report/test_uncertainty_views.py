@@ -241,3 +241,43 @@ def test_durations_round_before_splitting():
         "1.0 h",
         "2.0 h",
     ]
+
+
+READ_LAYOUT = """(() => {
+  const main = Array.from(document.querySelectorAll("table")).find(
+    (t) => t.caption && t.caption.textContent.startsWith("xnli: accuracy (%) by language"));
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    clipped: Array.from(document.querySelectorAll(".wrap")).filter((w) => w.scrollWidth > w.clientWidth).length,
+    methods: Array.from(main.tBodies[0].rows).map((r) => r.cells[0].textContent),
+    headers: Array.from(main.tHead.rows[1].cells).map((c) => c.textContent),
+    significant: main.querySelectorAll("td.better small.detail").length,
+    notSignificant: Array.from(main.querySelectorAll("td.same small.detail")).filter(
+      (s) => s.textContent.endsWith("n.s.")).length,
+    heatmapCells: document.querySelectorAll("rect.delta-cell").length,
+    whiskers: document.querySelectorAll("path.whisker").length,
+    chance: document.querySelectorAll("line.chance").length,
+  };
+})()"""
+
+
+@pytest.mark.slow
+def test_three_methods_on_eight_languages_fit_1400_pixels_in_headless_chromium(tmp_path):
+    """The page a researcher opens: methods as rows, the Δ heatmap, whiskers and significance marks, no horizontal
+    scroll at 1,400 px, a clean console, nothing requested; the screenshot is left at /tmp/report-1400.png."""
+    from tests.report.browser import find_chromium, screenshot
+
+    if find_chromium() is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    store = build_store(tmp_path)
+    page = tmp_path / "report.html"
+    page.write_text(_page(store, tmp_path, "3 methods × 8 languages"), encoding="utf-8")
+    visit = screenshot(page, Path("/tmp/report-1400.png"), 1400, 900, evaluate=READ_LAYOUT, full_page=True)
+    assert visit.console_errors == [] and visit.dialogs == [] and visit.requests == [visit.url]
+    dom = visit.value
+    assert dom["scrollWidth"] <= 1400 and dom["clipped"] == 0
+    assert dom["methods"] == ["baseline", "tlm", "tlm+align"]
+    assert [h.split(" n=")[0] for h in dom["headers"][:8]] == [*sorted(TARGETS), SOURCE]
+    assert all(h.endswith(f"n={EXAMPLES}") for h in dom["headers"][:8])
+    assert dom["significant"] == 8 and dom["notSignificant"] == 8  # tlm: all 8 languages; tlm+align: none
+    assert dom["heatmapCells"] == 2 * 8 and dom["whiskers"] == 3 * 8 and dom["chance"] == 1

@@ -200,7 +200,7 @@ def render_html(
         csp=csp,
         headers=headers,
         version=package_version(),
-        store=str(store_path),
+        store=store_path.name,  # the full path is in the metadata section only
         n_rows=len(frame),
         written=time.strftime("%Y-%m-%d %H:%M"),
         tasks=[task_section(summary) for summary in summaries],

@@ -326,3 +326,17 @@ def test_regressions_are_rendered_by_the_report_and_escaped(tmp_path):
     first = Regressions(None, "", {}, [])
     page = write_report(store, tmp_path / "r.html", "t", regressions=first).read_text(encoding="utf-8")
     assert "First run of this job" in page and "Compared with run" not in page
+
+
+def test_transfer_gap_note_only_for_tasks_that_fine_tune(rich_store, tmp_path):
+    """Tatoeba scores the pretrained encoder: no source score to ask for; a fine-tuned task without its source
+    evaluated is told to add it."""
+    from mbert_eval.report import write_report
+
+    page = write_report(rich_store, tmp_path / "r.html", "t").read_text(encoding="utf-8")
+    tatoeba = page[page.index("<h2>tatoeba") :]
+    tatoeba = tatoeba[: tatoeba.index("</section>")]
+    assert "Transfer gap not shown" not in tatoeba  # its source is not scored, and need not be
+    store = _two_method_store(tmp_path / "pos.sqlite", ("baseline", "tlm"))  # POS from qaa, scored on qab and qac
+    page = write_report(store, tmp_path / "pos.html", "t").read_text(encoding="utf-8")
+    assert "Transfer gap not shown: the grid did not evaluate the source language Synthetic qaa (qaa) itself" in page

@@ -255,7 +255,7 @@ def _table_notes(
     summary: TaskSummary, block: pd.DataFrame, source: str, reference: str | None, methods: list[str]
 ) -> list[str]:
     """What the main table's ± and marks mean here, and why a number is absent."""
-    kinds = set(block["ci_kind"].dropna())
+    kinds = set(block[block["mean"].notna()]["ci_kind"])  # of the scores shown (a missing one has none)
     notes = []
     if "bootstrap" in kinds:
         notes.append("± = half-width of the 95% bootstrap interval over test examples (Efron & Tibshirani 1993).")

@@ -33,6 +33,14 @@ def _codes(summary: TaskSummary, source: str) -> list[str]:
     return [c for c in codes if c != source] + [c for c in codes if c == source]
 
 
+def _whiskers(block: pd.DataFrame) -> str:
+    """What the bars' whiskers are, from the kinds of interval among the scores."""
+    kinds = set(block[block["mean"].notna()]["ci_kind"])
+    said = {"bootstrap": "95% bootstrap interval", "std": "± one standard deviation over seeds"}
+    shown = [said[kind] for kind in ("bootstrap", "std") if kind in kinds]
+    return " or ".join(shown) + (" (none where neither is known)" if "" in kinds else "") if shown else "none"
+
+
 def language_bars(summary: TaskSummary) -> list[Figure]:
     """Per (model, source): one group of bars per language, one bar per method, whiskers for the 95% interval
     (± std where only that is known), a dashed chance line where the task defines one."""
@@ -60,7 +68,7 @@ def language_bars(summary: TaskSummary) -> list[Figure]:
         groups = [(code + (" (src)" if code == source else ""), language_label(code)) for code in codes]
         figures.append(
             Figure(
-                f"{title}, whiskers: 95% interval — model {model}, source {language_label(source)}",
+                f"{title}, whiskers: {_whiskers(block)} — model {model}, source {language_label(source)}",
                 bar_chart(
                     title,
                     groups,

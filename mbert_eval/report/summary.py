@@ -69,6 +69,7 @@ class TaskSummary:
     reference_note: str = ""  # why there is no reference method
     guessed: bool = False  # the store predates metric roles: main metric and direction were guessed
     fine_tunes: bool = True  # the task fine-tunes on the source (`roles.fine_tunes`): a source score means something
+    config_hashes: dict[tuple, tuple[str, ...]] = field(default_factory=dict)  # KEYS → the configs of its rows
 
     def values(self, column: str) -> list[str]:
         """The distinct models, methods or sources of the task, the reference first among methods."""
@@ -151,7 +152,15 @@ def _summarize_task(
         note,
         roles.guessed,
         fine_tunes(task),
+        _config_hashes(main),
     )
+
+
+def _config_hashes(rows: pd.DataFrame) -> dict[tuple, tuple[str, ...]]:
+    """The config hashes of each (model, method, source)'s rows, sorted (several: cells from different configs)."""
+    if "config_hash" not in rows:
+        return {}
+    return {keys: tuple(sorted(set(group["config_hash"]))) for keys, group in rows.groupby(KEYS, sort=False)}
 
 
 def _secondary(rows: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:

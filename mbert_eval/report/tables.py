@@ -285,7 +285,19 @@ def _table_notes(
         )
     if not reference and len(methods) > 1 and summary.reference_note:
         notes.append(summary.reference_note)
-    return notes
+    return notes + _config_note(summary, block, methods)
+
+
+def _config_note(summary: TaskSummary, block: pd.DataFrame, methods: list[str]) -> list[str]:
+    """Which methods' cells come from which config, when a table mixes configs (empty when it does not)."""
+    model, source = block["model"].iloc[0], block["source"].iloc[0]
+    by_configs: dict[tuple[str, ...], list[str]] = {}
+    for method in methods:
+        by_configs.setdefault(summary.config_hashes.get((model, method, source), ()), []).append(method)
+    if len({h for hashes in by_configs for h in hashes}) < 2:
+        return []
+    parts = [f"{', '.join(found)} from config {' + '.join(hashes)}" for hashes, found in by_configs.items()]
+    return [f"Cells from more than one config (see Run metadata): {'; '.join(parts)}."]
 
 
 def group_table(summary: TaskSummary, kind: str, model: str, source: str) -> Table:

@@ -281,3 +281,16 @@ def test_three_methods_on_eight_languages_fit_1400_pixels_in_headless_chromium(t
     assert all(h.endswith(f"n={EXAMPLES}") for h in dom["headers"][:8])
     assert dom["significant"] == 8 and dom["notSignificant"] == 8  # tlm: all 8 languages; tlm+align: none
     assert dom["heatmapCells"] == 2 * 8 and dom["whiskers"] == 3 * 8 and dom["chance"] == 1
+
+
+def test_a_table_that_mixes_configs_says_which_cells_come_from_which(tmp_path):
+    import shutil
+
+    path = tmp_path / "old.sqlite"  # two runs of the methods-e5 grid under two configs, before intervals were kept
+    shutil.copy(Path(__file__).resolve().parent.parent / "fixtures" / "store-2026-12-03.sqlite", path)
+    page = _page(ResultStore(path), tmp_path)
+    assert (
+        "Cells from more than one config (see Run metadata): baseline, freeze3 from config f93c4e263ded7443; "
+        "align, mix, scratch, tlm, tlm+align from config dd75c3afc249949a." in page
+    )
+    assert "No ± on some cells" not in page and "one standard deviation over seeds" in page

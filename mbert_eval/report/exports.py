@@ -312,8 +312,9 @@ def to_latex(summaries: list[TaskSummary], title: str, xtreme: XtremeScores | No
     """Every task's tables as LaTeX fragments (needs \\usepackage{booktabs})."""
     parts = [
         f"% {latex_text(' '.join(title.split()))}: tables written by mbert-eval; needs \\usepackage{{booktabs}}.",
-        "% Scores in %: mean +/- sample std over seeds; delta against each task's reference method; "
-        "gap = source - target.",
+        "% Scores in %: mean over seeds +/- the half-width of its 95% bootstrap interval over test examples (or one "
+        "std over seeds where each table says so); Delta against each task's reference method, * significant "
+        "(paired bootstrap, p < 0.05), n.s. not; n = test examples.",
         "",
     ]
     parts += [latex_table(overview_table(summaries))] if summaries else []

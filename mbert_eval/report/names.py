@@ -4,14 +4,18 @@ stay in the run-metadata section only."""
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 
 import pandas as pd
 
+_PLAIN_PATH = re.compile(r"[\w.\- /]+")
+
 
 def is_local_path(model: str) -> bool:
-    """A model given as a local path (absolute, relative with ./ or ~, or deeper than a Hub `org/name` id)."""
-    return model.startswith(("/", ".", "~")) or model.count("/") > 1 or "\\" in model
+    """A model given as a local path: absolute, relative (./, ../, ~), or plain folder names deeper than a Hub
+    `org/name` id; anything else (a Hub id, an odd name) is shown as it is."""
+    return model.startswith(("/", "./", "../", "~")) or (model.count("/") > 1 and bool(_PLAIN_PATH.fullmatch(model)))
 
 
 def derived_name(model: str, depth: int = 1) -> str:

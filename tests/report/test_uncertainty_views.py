@@ -198,11 +198,18 @@ def test_a_limited_run_is_marked_in_the_page_each_table_and_the_results_table(tm
 
 
 def test_display_names_and_method_names_are_escaped_in_every_view(tmp_path):
+    import dataclasses
+
     from tests.helpers import EVIL
 
     store = build_store(tmp_path, seeds=(1, 2), model_name=EVIL)
+    store.write_cell(  # a method named like a script tag, in the table, the bars and the Δ heatmap
+        [dataclasses.replace(row, cell_key=row.cell_key + "-evil", method=EVIL) for row in store.rows(method="tlm")]
+    )
     page = _page(store, tmp_path, EVIL)
-    assert EVIL not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 5
+    assert EVIL not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 8
+    for view in ('<svg class="chart"', 'class="delta-cell'):
+        assert "&lt;script&gt;" in page[page.index(view) : page.index("</svg>", page.index(view))]
 
 
 def test_layer_weights_start_at_zero_with_the_uniform_line():

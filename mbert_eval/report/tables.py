@@ -264,11 +264,13 @@ def _table_notes(
     if "" in kinds:
         notes.append("No ± on some cells: stored before per-example outputs and intervals were kept.")
     if reference:
-        tested = block["p_value"].notna().any()
+        compared = block[(block["method"] != reference) & block["delta"].notna()]
+        tested = compared["p_value"].notna()
         notes.append(
             f"Δ = method − {reference}; * significant (paired bootstrap, p < 0.05; Koehn 2004), "
-            f"{NOT_SIGNIFICANT} not significant."
-            if tested
+            f"{NOT_SIGNIFICANT} not significant"
+            + ("; unmarked Δ: no per-example outputs, significance not tested." if not tested.all() else ".")
+            if tested.any()
             else f"Δ = method − {reference}; no per-example outputs: significance not tested."
         )
     chance = block["chance"].dropna()

@@ -208,6 +208,7 @@ def test_display_names_and_method_names_are_escaped_in_every_view(tmp_path):
     )
     page = _page(store, tmp_path, EVIL)
     assert EVIL not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 8
+    assert "unmarked Δ: no per-example outputs, significance not tested." in page  # the copied method has no files
     for view in ('<svg class="chart"', 'class="delta-cell'):
         assert "&lt;script&gt;" in page[page.index(view) : page.index("</svg>", page.index(view))]
 

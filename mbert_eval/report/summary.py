@@ -58,7 +58,7 @@ class TaskSummary:
     scores: pd.DataFrame
     # KEYS: mean, std, n, n_present, n_total, missing, partial, delta, verdict, gap, targets_mean, n_targets
     averages: pd.DataFrame
-    groups: dict[str, pd.DataFrame]  # "family"/"script" → KEYS + group: mean, n_present, n_total, partial
+    groups: dict[str, pd.DataFrame]  # "family"/"script" → KEYS + group: mean, n_present, n_total, partial (targets)
     layers: pd.DataFrame  # KEYS + target + layer: mean (per-layer metrics, e.g. retrieval); may be empty
     layer_weights: pd.DataFrame  # KEYS + layer: weight (mean over cells); may be empty
     duplicates: int  # (model, method, source, target, seed) with scores from more than one cell
@@ -242,7 +242,9 @@ def _averages(scores: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
 
 
 def _groups(scores: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
-    """Plain means over the languages of each family (or script), partial if some are missing."""
+    """Plain means over the target languages of each family (or script), the source language left out (zero-shot
+    transfer alone, like the targets-only mean), partial if some are missing."""
+    scores = scores[scores["target"] != scores["source"]]
     frame = scores.assign(group=scores["target"].map(labels))
     result = (
         frame.groupby(KEYS + ["group"], sort=False)

@@ -303,7 +303,7 @@ def _config_note(summary: TaskSummary, block: pd.DataFrame, methods: list[str]) 
 
 
 def group_table(summary: TaskSummary, kind: str, model: str, source: str) -> Table:
-    """Plain means over the languages of each family (or script), one column per method."""
+    """Plain means over the target languages of each family (or script), one column per method."""
     frame = summary.groups[kind]
     frame = frame[(frame["model"] == model) & (frame["source"] == source)]
     methods = [m for m in summary.values("method") if m in set(frame["method"])]
@@ -320,7 +320,7 @@ def group_table(summary: TaskSummary, kind: str, model: str, source: str) -> Tab
         rows.append(row)
     return Table(
         f"{summary.task}-{model}-{source}-{kind}",
-        f"{summary.task}: mean by {kind}",
+        f"{summary.task}: mean over target languages by {kind} (source left out)",
         columns,
         rows,
         context=_context(model, source),

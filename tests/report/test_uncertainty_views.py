@@ -161,6 +161,10 @@ def test_targets_only_mean_beside_the_all_languages_mean(tmp_path):
     assert averages.loc["baseline", "targets_mean"] == pytest.approx(scores.drop(SOURCE).mean())
     assert averages.loc["baseline", "mean"] == pytest.approx(scores.mean())
     assert scores[SOURCE] > scores.drop(SOURCE).max()  # why it matters: in-language lifts the plain mean
+    family = summary.groups["family"].query("method == 'baseline'").set_index("group")
+    european = [code for code in TARGETS if summary.languages.loc[code, "family"] == "Indo-European"]
+    assert family.loc["Indo-European", "n_total"] == len(european) == 5  # English, the source, left out
+    assert family.loc["Indo-European", "mean"] == pytest.approx(scores[european].mean())
     page = _page(store, tmp_path)
     assert "targets = mean over the zero-shot target languages only; all = mean over every language" in page
     targets = f'data-value="{averages.loc["baseline", "targets_mean"]}" title="plain mean over 7 target languages">'

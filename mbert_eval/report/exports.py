@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from mbert_eval.report.context import ReportData
 from mbert_eval.report.metadata import collect
 from mbert_eval.report.summary import KEYS, TaskSummary
 from mbert_eval.report.tables import Table, overview_table, task_tables
@@ -42,7 +43,24 @@ TIDY_COLUMNS = [
     "n_present",
     "n_total",
     "missing",
+    "ci_low",
+    "ci_high",
+    "ci_kind",
+    "n_examples",
+    "chance",
+    "p_value",
+    "limit",
+    "targets_mean",
 ]
+FRACTIONS = ("mean", "std", "delta", "gap", "ci_low", "ci_high", "chance", "targets_mean")  # the score's scale
+DECIMALS = 4
+UNITS = {
+    **{column: f"fraction (0-1), rounded to {DECIMALS} decimals" for column in FRACTIONS},
+    "p_value": f"probability, rounded to {DECIMALS} decimals",
+    "n_examples": "test examples",
+    "n_seeds": "seeds",
+    "limit": "examples per split of a limited run (empty: a full run)",
+}
 LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -95,11 +113,19 @@ def _clean(value: Any) -> Any:
     return None if value == "" or (isinstance(value, float) and math.isnan(value)) else value
 
 
+def _rounded(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its fractions and p-value rounded to DECIMALS places."""
+    return {
+        key: round(value, DECIMALS) if key in (*FRACTIONS, "p_value") and isinstance(value, float) else value
+        for key, value in record.items()
+    }
+
+
 def _record(kind: str, summary: TaskSummary, values: dict[str, Any]) -> dict[str, Any]:
     record = {column: None for column in TIDY_COLUMNS}
     record.update(kind=kind, task=summary.task, metric=summary.metric)
     record.update({key: _clean(value) for key, value in values.items() if key in record})
-    return record
+    return _rounded(record)
 
 
 def tidy_records(summaries: list[TaskSummary]) -> list[dict[str, Any]]:
@@ -161,7 +187,7 @@ def xtreme_records(xtreme: XtremeScores | None) -> list[dict[str, Any]]:
             n_total=len(row["languages"]) + len(row["missing"]),
             missing=_clean(row["missing"]),
         )
-        records.append(record)
+        records.append(_rounded(record))
     for row in xtreme.overall.to_dict("records"):
         record = {column: None for column in TIDY_COLUMNS}
         record.update(
@@ -175,16 +201,17 @@ def xtreme_records(xtreme: XtremeScores | None) -> list[dict[str, Any]]:
             n_total=len(row["tasks"]) + len(row["missing_tasks"]),
             missing=_clean(row["missing_tasks"]),
         )
-        records.append(record)
+        records.append(_rounded(record))
     return records
 
 
 def to_csv(summaries: list[TaskSummary], xtreme: XtremeScores | None = None) -> str:
-    """The tidy records as CSV (`csv_text`; floats written exactly; empty = missing)."""
+    """The tidy records as CSV (`csv_text`; fractions rounded to DECIMALS places, `(fraction)` in their header;
+    empty = missing)."""
     frame = pd.DataFrame(tidy_records(summaries) + xtreme_records(xtreme), columns=TIDY_COLUMNS)
-    for column in ("layer", "n_seeds", "n_present", "n_total"):
+    for column in ("layer", "n_seeds", "n_present", "n_total", "n_examples", "limit"):
         frame[column] = frame[column].astype("Int64")
-    return csv_text(frame)
+    return csv_text(frame.rename(columns={column: f"{column} (fraction)" for column in FRACTIONS}))
 
 
 def to_json(summaries: list[TaskSummary], frame: pd.DataFrame, title: str, xtreme: XtremeScores | None = None) -> str:
@@ -201,6 +228,7 @@ def to_json(summaries: list[TaskSummary], frame: pd.DataFrame, title: str, xtrem
     document = {
         "title": title,
         "key_columns": KEYS + ["target"],
+        "units": UNITS,
         "records": tidy_records(summaries) + xtreme_records(xtreme),
         "metadata": metadata,
     }
@@ -284,8 +312,9 @@ def to_latex(summaries: list[TaskSummary], title: str, xtreme: XtremeScores | No
     """Every task's tables as LaTeX fragments (needs \\usepackage{booktabs})."""
     parts = [
         f"% {latex_text(' '.join(title.split()))}: tables written by mbert-eval; needs \\usepackage{{booktabs}}.",
-        "% Scores in %: mean +/- sample std over seeds; delta against each task's reference method; "
-        "gap = source - target.",
+        "% Scores in %: mean over seeds +/- the half-width of its 95% bootstrap interval over test examples (or one "
+        "std over seeds where each table says so); Delta against each task's reference method, * significant "
+        "(paired bootstrap, p < 0.05), n.s. not; n = test examples.",
         "",
     ]
     parts += [latex_table(overview_table(summaries))] if summaries else []
@@ -293,3 +322,23 @@ def to_latex(summaries: list[TaskSummary], title: str, xtreme: XtremeScores | No
     for s in summaries:
         parts += [latex_table(table) for table in task_tables(s)]
     return "\n".join(parts)
+
+
+def csv_report(data: ReportData) -> str:
+    """The `csv` export format."""
+    return to_csv(data.summaries, data.xtreme)
+
+
+def json_report(data: ReportData) -> str:
+    """The `json` export format."""
+    return to_json(data.summaries, data.frame, data.title, data.xtreme)
+
+
+def markdown_report(data: ReportData) -> str:
+    """The `md` export format."""
+    return to_markdown(data.summaries, data.title, data.xtreme)
+
+
+def latex_report(data: ReportData) -> str:
+    """The `latex` export format."""
+    return to_latex(data.summaries, data.title, data.xtreme)

@@ -1,15 +1,18 @@
-"""The charts of a task section: source × target heatmaps, per-layer curves, layer-mixing weights."""
+"""The charts of a task section: per-language bars with interval whiskers and the chance line, the method ×
+language Δ heatmap with significance, source × target heatmaps, per-layer curves, layer-mixing weights."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 from markupsafe import Markup
 
-from mbert_eval.report.charts import Series, heatmap, line_chart
+from mbert_eval.registry import Registry
+from mbert_eval.report.charts import Series, bar_chart, delta_heatmap, heatmap, line_chart
 from mbert_eval.report.summary import TaskSummary
-from mbert_eval.report.tables import language_label
+from mbert_eval.report.tables import NOT_SIGNIFICANT, SIGNIFICANT, blocks, language_label
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,94 @@ class Figure:
 
 def _value(x: float) -> float | None:
     return None if pd.isna(x) else float(x)
+
+
+def _codes(summary: TaskSummary, source: str) -> list[str]:
+    """The languages in the main table's order: the targets, then the source."""
+    codes = list(summary.languages.index)
+    return [c for c in codes if c != source] + [c for c in codes if c == source]
+
+
+def _whiskers(block: pd.DataFrame) -> str:
+    """What the bars' whiskers are, from the kinds of interval among the scores."""
+    kinds = set(block[block["mean"].notna()]["ci_kind"])
+    said = {"bootstrap": "95% bootstrap interval", "std": "± one standard deviation over seeds"}
+    shown = [said[kind] for kind in ("bootstrap", "std") if kind in kinds]
+    return " or ".join(shown) + (" (none where neither is known)" if "" in kinds else "") if shown else "none"
+
+
+def language_bars(summary: TaskSummary) -> list[Figure]:
+    """Per (model, source): one group of bars per language, one bar per method, whiskers for the 95% interval
+    (± std where only that is known), a dashed chance line where the task defines one."""
+    figures = []
+    for model, source in blocks(summary):
+        block = summary.scores[(summary.scores["model"] == model) & (summary.scores["source"] == source)]
+        methods = [m for m in summary.values("method") if m in set(block["method"])]
+        codes = _codes(summary, source)
+        indexed = block.set_index(["method", "target"])
+        values = [
+            [
+                None
+                if pd.isna(indexed.loc[(method, code), "mean"])
+                else (
+                    float(indexed.loc[(method, code), "mean"]),
+                    float(indexed.loc[(method, code), "ci_low"]),
+                    float(indexed.loc[(method, code), "ci_high"]),
+                )
+                for code in codes
+            ]
+            for method in methods
+        ]
+        chance = block["chance"].dropna()
+        title = f"{summary.task}: {summary.metric} (%) by language"
+        groups = [(code + (" (src)" if code == source else ""), language_label(code)) for code in codes]
+        figures.append(
+            Figure(
+                f"{title}, whiskers: {_whiskers(block)} — model {model}, source {language_label(source)}",
+                bar_chart(
+                    title,
+                    groups,
+                    methods,
+                    values,
+                    f"{summary.metric} (%)",
+                    _value(chance.iloc[0]) if len(chance) else None,
+                ),
+            )
+        )
+    return figures
+
+
+def delta_heatmaps(summary: TaskSummary) -> list[Figure]:
+    """Per (model, source) with a reference and another method: Δ against the reference, methods × languages."""
+    if summary.reference is None:
+        return []
+    figures = []
+    for model, source in blocks(summary):
+        block = summary.scores[(summary.scores["model"] == model) & (summary.scores["source"] == source)]
+        methods = [m for m in summary.values("method") if m in set(block["method"]) and m != summary.reference]
+        if summary.reference not in set(block["method"]) or not methods:
+            continue
+        codes = _codes(summary, source)
+        indexed = block.set_index(["method", "target"])
+        values = [[_value(indexed.loc[(m, c), "delta"]) for c in codes] for m in methods]
+        marks = [
+            [
+                ""
+                if pd.isna(indexed.loc[(m, c), "p_value"])
+                else (NOT_SIGNIFICANT if indexed.loc[(m, c), "verdict"] == "same" else SIGNIFICANT)
+                for c in codes
+            ]
+            for m in methods
+        ]
+        title = f"{summary.task}: Δ {summary.metric} (points) against {summary.reference}"
+        columns = [(code + (" (src)" if code == source else ""), language_label(code)) for code in codes]
+        figures.append(
+            Figure(
+                f"{title} — model {model}, source {language_label(source)}",
+                delta_heatmap(title, methods, columns, values, marks, summary.higher_is_better),
+            )
+        )
+    return figures
 
 
 def source_heatmaps(summary: TaskSummary) -> list[Figure]:
@@ -63,19 +154,51 @@ def layer_curves(summary: TaskSummary) -> list[Figure]:
 
 
 def layer_weights(summary: TaskSummary) -> list[Figure]:
-    """The learned layer-mixing weights (mean over cells), one line per (model, method, source)."""
+    """The learned layer-mixing weights (mean over cells), one line per (model, method, source), on a zero-based
+    axis with the uniform weight 1/L dashed (so that near-uniform weights do not look like a pattern)."""
     if summary.layer_weights.empty:
         return []
     many_models = len(summary.values("model")) > 1
     series = []
+    layers = int(summary.layer_weights["layer"].max()) + 1
     for (model, method, source), frame in summary.layer_weights.groupby(["model", "method", "source"], sort=True):
         weights = frame.set_index("layer")["weight"].reindex(range(int(frame["layer"].max()) + 1))
         label = f"{method}, {source}" + (f", {model}" if many_models else "")
         series.append(Series(label, [_value(w) for w in weights]))
     title = f"{summary.task}: learned layer-mixing weights"
-    return [Figure(f"{title} (mean over seeds)", line_chart(title, series, "layer", "weight", percent=False))]
+    return [
+        Figure(
+            f"{title} (mean over seeds)",
+            line_chart(
+                title,
+                series,
+                "layer",
+                "weight",
+                percent=False,
+                zero_based=True,
+                guide=(1 / layers, f"uniform 1/{layers}"),
+            ),
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class View:
+    """A chart view of a task section: its place on the page (lower first) and the function drawing it."""
+
+    order: int
+    draw: Callable[[TaskSummary], list[Figure]]
+
+
+VIEWS: Registry[View] = Registry("report view")
+VIEWS.register("bars", View(10, language_bars), "per-language bars with 95% interval whiskers and the chance line")
+VIEWS.register("delta-heatmap", View(20, delta_heatmaps), "method × language Δ against the reference, significance")
+VIEWS.register("source-heatmaps", View(30, source_heatmaps), "source × target scores, with several sources")
+VIEWS.register("layer-curves", View(40, layer_curves), "per-layer scores (retrieval)")
+VIEWS.register("layer-weights", View(50, layer_weights), "learned layer-mixing weights, zero-based, uniform line")
 
 
 def task_figures(summary: TaskSummary) -> list[Figure]:
-    """Every chart of a task section, in page order."""
-    return source_heatmaps(summary) + layer_curves(summary) + layer_weights(summary)
+    """Every chart of a task section: each registered view's, in page order."""
+    views = sorted((VIEWS.get(name) for name in VIEWS), key=lambda view: view.order)
+    return [figure for view in views for figure in view.draw(summary)]

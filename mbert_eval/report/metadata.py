@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mbert_eval.report.names import display_names
+from mbert_eval.report.roles import fine_tunes
 from mbert_eval.report.tables import Cell, Column, Table
 from mbert_eval.store.results import StoredConfig
 
@@ -136,8 +138,16 @@ def checksums(frame: pd.DataFrame) -> Table:
     return _text_table("meta-checksums", f"Data checksums ({len(records)} files)", ["data", "sha256"], records)
 
 
+def models(frame: pd.DataFrame) -> Table:
+    """Each model's display name (the one the tables show) and its stored identifier (a Hub id or a full path)."""
+    records = [[Cell(name), Cell(model)] for model, name in sorted(display_names(frame).items(), key=lambda i: i[1])]
+    return _text_table("meta-models", "Models", ["shown as", "stored as (path or Hub id)"], records)
+
+
 def timings(frame: pd.DataFrame) -> Table:
-    """Cells, fine-tuning and evaluation time per (task, model, method, source)."""
+    """Cells, fine-tuning and evaluation time per (task, model, method, source); tasks that fine-tune nothing
+    (`roles.fine_tunes`) show no fine-tuning time (theirs is loading the model), counted in the total apart."""
+    frame = frame.assign(model=frame["model"].map(display_names(frame)))
     cells = frame.drop_duplicates("cell_key")
     cells = cells.assign(
         train_time=[extra.get("train_time", 0.0) if isinstance(extra, dict) else 0.0 for extra in cells["extra"]]
@@ -153,18 +163,21 @@ def timings(frame: pd.DataFrame) -> Table:
             Cell(r.method),
             Cell(r.source),
             Cell(str(r.cells), r.cells),
-            Cell(_duration(r.train), r.train),
+            Cell(_duration(r.train), r.train)
+            if fine_tunes(r.task)
+            else Cell("none", None, "", f"{r.task} fine-tunes nothing (loading the model: {_duration(r.train)})"),
             Cell(_duration(r.evaluate), r.evaluate),
         ]
         for r in table.itertuples()
     ]
+    tuned = table[[fine_tunes(task) for task in table["task"]]]
     total = [
         Cell("all", kind="label"),
         Cell(""),
         Cell(""),
         Cell(""),
         Cell(str(table["cells"].sum())),
-        Cell(_duration(table["train"].sum())),
+        Cell(_duration(tuned["train"].sum())),
         Cell(_duration(table["evaluate"].sum())),
     ]
     labels = ["task", "model", "method", "source", "cells", "fine-tuning", "evaluation"]
@@ -178,10 +191,14 @@ def timings(frame: pd.DataFrame) -> Table:
 
 
 def _duration(seconds: float) -> str:
-    if seconds < 60:
+    """Seconds to one decimal under a minute, whole minutes and seconds under an hour (rounded before splitting,
+    so never "14 min 60 s"), hours to one decimal beyond."""
+    if seconds < 59.95:
         return f"{seconds:.1f} s"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)} min {rest:.0f} s" if minutes < 60 else f"{minutes / 60:.1f} h"
+    if round(seconds) < 3600:
+        minutes, rest = divmod(round(seconds), 60)
+        return f"{minutes} min {rest} s"
+    return f"{seconds / 3600:.1f} h"
 
 
 def machine(frame: pd.DataFrame) -> Table:
@@ -215,7 +232,7 @@ def metadata_section(
 ) -> Metadata:
     """All metadata tables of the store, and its configs (with the given one when the store lacks it)."""
     return Metadata(
-        [overview(frame, store_path), configs(frame, stored, given), machine(frame), libraries(frame)],
+        [overview(frame, store_path), models(frame), configs(frame, stored, given), machine(frame), libraries(frame)],
         [timings(frame)],
         [checksums(frame)],
         config_texts(stored, given),

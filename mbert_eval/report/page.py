@@ -20,6 +20,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from mbert_eval.report.context import ReportData
 from mbert_eval.report.figures import Figure, task_figures
 from mbert_eval.report.metadata import metadata_section
 from mbert_eval.report.regressions import Regressions
@@ -31,6 +32,8 @@ from mbert_eval.report.tables import (
     block_tables,
     blocks,
     language_label,
+    limit_of,
+    limited_note,
     model_table,
     overview_table,
 )
@@ -80,7 +83,7 @@ class TaskSection:
 
 
 def headers(table: Table) -> list[list[Header]]:
-    """One header row, or two when columns are grouped (a method over its mean, n, Δ and gap)."""
+    """One header row, or two when columns are grouped (the zero-shot targets, the source, the means)."""
     columns = table.columns
     if not any(column.group for column in columns):
         return [[Header(c.label, column=i, numeric=c.numeric) for i, c in enumerate(columns)]]
@@ -150,6 +153,26 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
+def limited_banner(summaries: list[TaskSummary]) -> str:
+    """The page's banner when any score comes from a run with an example limit (empty when none does)."""
+    limits = [limit for s in summaries if (limit := limit_of(s.scores)) is not None]
+    return f"This store holds a {limited_note(max(limits))}: marked in each affected table." if limits else ""
+
+
+def html_report(data: ReportData) -> str:
+    """The whole page as one string (the `html` export format)."""
+    return render_html(
+        data.frame,
+        data.summaries,
+        data.store_path,
+        data.title,
+        data.configs,
+        data.config,
+        data.regressions,
+        data.xtreme,
+    )
+
+
 def render_html(
     frame: pd.DataFrame,
     summaries: list[TaskSummary],
@@ -161,7 +184,7 @@ def render_html(
     xtreme: XtremeScores | None = None,
 ) -> str:
     """The whole page as one string: `configs` are the store's, `given` one it may lack, `regressions` a
-    scheduled job's (shown first), `xtreme` the XTREME score (shown with the overview)."""
+    scheduled job's (shown first), `xtreme` the XTREME score (shown with the overview; None: not shown)."""
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
     csp = (
@@ -177,11 +200,12 @@ def render_html(
         csp=csp,
         headers=headers,
         version=package_version(),
-        store=str(store_path),
+        store=store_path.name,  # the full path is in the metadata section only
         n_rows=len(frame),
         written=time.strftime("%Y-%m-%d %H:%M"),
         tasks=[task_section(summary) for summary in summaries],
         guessed=guessed_roles(summaries),
+        limited=limited_banner(summaries),
         overview=overview_table(summaries) if summaries else None,
         regressions=regressions,
         xtreme=xtreme_table(xtreme) if xtreme else None,

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from mbert_eval.store.results import MetricRole, StoredConfig
 
 OLD_STORE_REFERENCE = "baseline"  # a store without configs: the reference by its conventional name, if present
+# tasks that score the pretrained encoder as it is (retrieval, bitext mining, word alignment): nothing is
+# fine-tuned on the source language, so a source score and a transfer gap mean nothing for them
+NOT_FINE_TUNED = frozenset({"tatoeba", "bucc", "alignment"})
 _LAYER = re.compile(r"_layer\d+$")  # per-layer scores of a metric (retrieval): derived, never a main metric
 
 
@@ -27,6 +30,11 @@ class TaskRoles:
     secondary: list[str] = field(default_factory=list)
     descriptions: dict[str, str] = field(default_factory=dict)
     guessed: bool = False  # the store holds no roles for the task (it predates them)
+
+
+def fine_tunes(task: str) -> bool:
+    """Whether a task fine-tunes the encoder on the source language (see NOT_FINE_TUNED)."""
+    return task not in NOT_FINE_TUNED
 
 
 def guess_metric(metrics: Iterable[str]) -> str:

@@ -11,12 +11,16 @@ Decisions, so that no number is invented and none silently changes meaning:
   languages it has and is flagged partial (XTREME's average is a plain mean over all languages).
 - Several cells for the same seed (e.g. reruns with other settings) are averaged into one score per
   seed first, so each seed weighs once; `duplicates` counts such cases for the report to say so.
-- Δ = method − reference method. It is "better"/"worse" (in the task's direction: higher accuracy, lower AER)
-  when |Δ| exceeds the larger of the two standard deviations, "same" (not distinguishable) when it
-  does not, and "unknown" when either side has a single seed (no spread to judge by).
+- Δ = method − reference method. Where both sides kept per-example outputs, the paired bootstrap over the same
+  test examples and seeds decides (`uncertainty`, Koehn 2004): "better"/"worse" (in the task's direction: higher
+  accuracy, lower AER) when p < 0.05, "same" (not significant) otherwise. Without them, the older rule: better or
+  worse when |Δ| exceeds the larger of the two standard deviations over seeds, "same" when it does not, and
+  "unknown" when either side has a single seed (no spread to judge by).
+- Each score carries its test-set size, chance level and 95% interval (`uncertainty`).
 - The transfer gap is (score on the source language) − (score on the target); it needs the grid to
   have evaluated the source language itself, and is missing otherwise. The average's gap is XTREME's:
-  source score − mean over the other languages.
+  source score − mean over the other languages. Beside the all-languages average, the targets-only mean leaves
+  the source language out (zero-shot transfer alone).
 - The average's spread is the std over seeds of per-seed averages, defined only when every seed
   covers the same languages.
 """
@@ -26,13 +30,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mbert_eval.errors import UserError
 from mbert_eval.languages import lookup
-from mbert_eval.report.roles import TaskRoles, reference_method, roles_by_task
+from mbert_eval.report.names import with_display_names
+from mbert_eval.report.roles import TaskRoles, fine_tunes, reference_method, roles_by_task
+from mbert_eval.report.uncertainty import ALPHA, TARGET_KEYS, paired_p_values, uncertainty
 from mbert_eval.store.results import MetricRole, StoredConfig
 
 KEYS = ["model", "method", "source"]
@@ -46,9 +53,12 @@ class TaskSummary:
     task: str
     metric: str
     languages: pd.DataFrame  # index code (the task's languages, in order): name, script, family
-    scores: pd.DataFrame  # KEYS + target: mean, std, n, delta, verdict, gap, source_mean (NaN: missing)
-    averages: pd.DataFrame  # KEYS: mean, std, n, n_present, n_total, missing, partial, delta, verdict, gap
-    groups: dict[str, pd.DataFrame]  # "family"/"script" → KEYS + group: mean, n_present, n_total, partial
+    # KEYS + target: mean, std, n, delta, verdict, p_value, gap, source_mean, n_examples, chance, limit, ci_low,
+    # ci_high, ci_kind ("bootstrap", "std" or "": none) (NaN: missing)
+    scores: pd.DataFrame
+    # KEYS: mean, std, n, n_present, n_total, missing, partial, delta, verdict, gap, targets_mean, n_targets
+    averages: pd.DataFrame
+    groups: dict[str, pd.DataFrame]  # "family"/"script" → KEYS + group: mean, n_present, n_total, partial (targets)
     layers: pd.DataFrame  # KEYS + target + layer: mean (per-layer metrics, e.g. retrieval); may be empty
     layer_weights: pd.DataFrame  # KEYS + layer: weight (mean over cells); may be empty
     duplicates: int  # (model, method, source, target, seed) with scores from more than one cell
@@ -58,6 +68,8 @@ class TaskSummary:
     reference: str | None = None  # the method Δ is against (None: no Δ)
     reference_note: str = ""  # why there is no reference method
     guessed: bool = False  # the store predates metric roles: main metric and direction were guessed
+    fine_tunes: bool = True  # the task fine-tunes on the source (`roles.fine_tunes`): a source score means something
+    config_hashes: dict[tuple, tuple[str, ...]] = field(default_factory=dict)  # KEYS → the configs of its rows
 
     def values(self, column: str) -> list[str]:
         """The distinct models, methods or sources of the task, the reference first among methods."""
@@ -78,15 +90,22 @@ def language_frame(codes: list[str]) -> pd.DataFrame:
 
 
 def summarize(
-    frame: pd.DataFrame, stored_roles: Iterable[MetricRole] = (), configs: Sequence[StoredConfig] = ()
+    frame: pd.DataFrame,
+    stored_roles: Iterable[MetricRole] = (),
+    configs: Sequence[StoredConfig] = (),
+    store: Path | None = None,
 ) -> list[TaskSummary]:
     """One summary per task of a store frame (`ResultStore.dataframe()`), sorted by task name; metric roles and
-    reference methods from the store's `metric_roles()` and `configs()` (oldest first)."""
+    reference methods from the store's `metric_roles()` and `configs()` (oldest first); models by their display
+    names (`names`); `store`: the store's path, whose per-example outputs give intervals and paired tests."""
     if frame.empty:
         return []
+    frame = with_display_names(frame)
     roles = roles_by_task(zip(frame["task"], frame["metric"]), stored_roles)
     return [
-        _summarize_task(str(task), roles[task], rows, reference_method(str(task), set(rows["method"]), list(configs)))
+        _summarize_task(
+            str(task), roles[task], rows, reference_method(str(task), set(rows["method"]), list(configs)), store
+        )
         for task, rows in frame.groupby("task", sort=True)
     ]
 
@@ -98,17 +117,22 @@ def _per_seed(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return grouped.mean().reset_index(), int((counts > 1).sum())
 
 
-def _summarize_task(task: str, roles: TaskRoles, rows: pd.DataFrame, reference: tuple[str | None, str]) -> TaskSummary:
+def _summarize_task(
+    task: str, roles: TaskRoles, rows: pd.DataFrame, reference: tuple[str | None, str], store: Path | None
+) -> TaskSummary:
     metric, higher, (method, note) = roles.metric, roles.higher_is_better, reference
-    seeds, duplicates = _per_seed(rows[rows["metric"] == metric])
+    main = rows[rows["metric"] == metric]
+    seeds, duplicates = _per_seed(main)
     languages = language_frame(sorted(set(seeds["target"])))
     stats = seeds.groupby(KEYS + ["target"])["score"].agg(mean="mean", std="std", n="count").reset_index()
+    sureness, stacked = uncertainty(main, stats, store)
     combos = stats[KEYS].drop_duplicates()
     scores = combos.merge(pd.DataFrame({"target": list(languages.index)}), how="cross")
-    scores = scores.merge(stats, on=KEYS + ["target"], how="left")
+    scores = scores.merge(stats, on=KEYS + ["target"], how="left").merge(sureness, on=TARGET_KEYS, how="left")
     scores["n"] = scores["n"].fillna(0).astype(int)
+    scores["ci_kind"] = scores["ci_kind"].fillna("")
     scores = _with_gap(scores)
-    scores = _with_delta(scores, ["model", "source", "target"], method, higher)
+    scores = _with_delta(scores, ["model", "source", "target"], method, higher, paired_p_values(stacked, method))
     averages = _with_delta(_averages(scores, seeds), ["model", "source"], method, higher)
     groups = {kind: _groups(scores, languages[kind]) for kind in ("family", "script")}
     return TaskSummary(
@@ -127,7 +151,16 @@ def _summarize_task(task: str, roles: TaskRoles, rows: pd.DataFrame, reference: 
         method,
         note,
         roles.guessed,
+        fine_tunes(task),
+        _config_hashes(main),
     )
+
+
+def _config_hashes(rows: pd.DataFrame) -> dict[tuple, tuple[str, ...]]:
+    """The config hashes of each (model, method, source)'s rows, sorted (several: cells from different configs)."""
+    if "config_hash" not in rows:
+        return {}
+    return {keys: tuple(sorted(set(group["config_hash"]))) for keys, group in rows.groupby(KEYS, sort=False)}
 
 
 def _secondary(rows: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -149,23 +182,32 @@ def _with_gap(scores: pd.DataFrame) -> pd.DataFrame:
     return scores
 
 
-def _with_delta(frame: pd.DataFrame, match: list[str], reference: str | None, higher: bool = True) -> pd.DataFrame:
-    """Add delta (mean − the reference method's mean on the same `match` keys) and its verdict, "better" meaning
-    higher when `higher` and lower otherwise; no reference: no delta."""
+def _with_delta(
+    frame: pd.DataFrame, match: list[str], reference: str | None, higher: bool = True, p_values: dict | None = None
+) -> pd.DataFrame:
+    """Add delta (mean − the reference method's mean on the same `match` keys), its paired-bootstrap `p_value` where
+    tested (`p_values` by TARGET_KEYS) and its verdict, "better" meaning higher when `higher` and lower otherwise;
+    no reference: no delta."""
     base = frame[frame["method"] == reference][match + ["mean", "std", "n"]]
     frame = frame.merge(
         base.rename(columns={"mean": "base_mean", "std": "base_std", "n": "base_n"}), on=match, how="left"
     )
     frame["delta"] = (frame["mean"] - frame["base_mean"]).where(frame["method"] != reference)
     noise = np.fmax(frame["std"], frame["base_std"])
+    found = p_values or {}
+    frame["p_value"] = [
+        found.get(key, np.nan) for key in frame.reindex(columns=TARGET_KEYS).itertuples(index=False, name=None)
+    ]
+    tested = frame["p_value"].notna()
     frame["verdict"] = np.select(
         [
             frame["delta"].isna(),
-            (frame["n"] < 2) | (frame["base_n"] < 2),
-            frame["delta"].abs() <= noise,
+            tested & (frame["p_value"] >= ALPHA),
+            ~tested & ((frame["n"] < 2) | (frame["base_n"] < 2)),
+            ~tested & (frame["delta"].abs() <= noise),
             frame["delta"] > 0 if higher else frame["delta"] < 0,
         ],
-        ["", "unknown", "same", "better"],
+        ["", "same", "unknown", "same", "better"],
         default="worse",
     )
     return frame.drop(columns=["base_mean", "base_std", "base_n"])
@@ -190,6 +232,8 @@ def _averages(scores: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
                 "n_total": len(group),
                 "missing": [t for t in group["target"] if t not in set(present["target"])],
                 "gap": group["source_mean"].iloc[0] - others["mean"].mean(),
+                "targets_mean": others["mean"].mean(),
+                "n_targets": len(others),
             }
         )
     averages = pd.DataFrame(records)
@@ -198,7 +242,9 @@ def _averages(scores: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
 
 
 def _groups(scores: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
-    """Plain means over the languages of each family (or script), partial if some are missing."""
+    """Plain means over the target languages of each family (or script), the source language left out (zero-shot
+    transfer alone, like the targets-only mean), partial if some are missing."""
+    scores = scores[scores["target"] != scores["source"]]
     frame = scores.assign(group=scores["target"].map(labels))
     result = (
         frame.groupby(KEYS + ["group"], sort=False)

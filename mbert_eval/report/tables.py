@@ -3,6 +3,11 @@
 Scores are shown as percentages with one decimal; each cell keeps the exact number (`value`) so
 that HTML can sort by it and tests can compare it with the store. A cell's `kind` says what it is
 (better / worse / same / unknown for Δ, missing, partial) and becomes a CSS class in HTML.
+
+A task's main table has the methods as rows and the languages as columns (the zero-shot targets first, the
+source language apart, labelled in-language, then the targets-only and all-languages means); a cell is the mean
+over seeds ± the half-width of its 95% interval, with Δ against the reference method and its significance
+below it; each language's header gives its test-set size n (examples, not seeds).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import pandas as pd
 
 from mbert_eval.report.summary import KEYS, TaskSummary, language_frame
 
+SIGNIFICANT = "*"
+NOT_SIGNIFICANT = "n.s."
 VERDICT_TITLES = {
     "better": "better than the reference method by more than one standard deviation",
     "worse": "worse than the reference method by more than one standard deviation",
@@ -31,11 +38,13 @@ class Cell:
     kind: str = ""
     title: str = ""
     note: str = ""  # a short flag such as "partial 3/4": its own line in HTML, in parentheses elsewhere
+    detail: str = ""  # a second line such as "Δ +1.2 n.s.": below the text in HTML, in brackets elsewhere
 
     @property
     def full_text(self) -> str:
-        """The text with its note, for formats without styling."""
-        return f"{self.text} ({self.note})" if self.note else self.text
+        """The text with its detail and note, for formats without styling."""
+        text = f"{self.text} [{self.detail}]" if self.detail else self.text
+        return f"{text} ({self.note})" if self.note else text
 
 
 @dataclass(frozen=True)
@@ -98,40 +107,6 @@ def score_cell(mean: float, std: float, n: int, partial: tuple[str, str] | None 
     return Cell(text, float(mean), "num", title or (f"{n} seed{'s' if n != 1 else ''}" if n else ""))
 
 
-def delta_cell(delta: float, verdict: str, partial: bool = False) -> Cell:
-    """Δ against the reference method: coloured by verdict in HTML, `≈` marks 'not distinguishable'."""
-    if math.isnan(delta):
-        return _missing("no score to compare with the reference method")
-    text = ("≈" if verdict == "same" else "") + f"{100 * delta:+.1f}"
-    if partial:  # averages over different languages: no verdict
-        return Cell(
-            text, float(delta), "unknown", "the averages are over different languages: not comparable", "partial"
-        )
-    return Cell(text, float(delta), verdict, VERDICT_TITLES[verdict])
-
-
-def gap_cell(gap: float, is_source: bool, source_known: bool) -> Cell:
-    """The transfer gap (source − target); empty on the source row, missing without a source score."""
-    if is_source:
-        return Cell("", None, "", "the source language itself")
-    if not source_known:
-        return _missing("the source language was not evaluated for this method")
-    if math.isnan(gap):
-        return _missing()
-    return Cell(percent(gap), float(gap), "num")
-
-
-def _method_columns(methods: list[str], reference: str | None, with_gap: bool) -> list[Column]:
-    columns = []
-    for method in methods:
-        columns += [Column("mean ± sd", method), Column("n", method)]
-        if reference and method != reference:
-            columns.append(Column("Δ", method))
-        if with_gap:
-            columns.append(Column("gap", method))
-    return columns
-
-
 def _context(model: str, source: str) -> str:
     return f"model {model}, source {language_label(source)}"
 
@@ -144,99 +119,191 @@ def average_cell(average: pd.Series) -> Cell:
     return score_cell(average["mean"], average["std"], int(average["n"]), partial)
 
 
+def _half_width(score: pd.Series) -> str:
+    """ " ± h" from the score's interval (percent points), "" when it has none."""
+    if pd.isna(score["ci_low"]) or pd.isna(score["ci_high"]):
+        return ""
+    return f" ± {100 * (score['ci_high'] - score['ci_low']) / 2:.1f}"
+
+
+def _sureness(score: pd.Series) -> str:
+    """The tooltip line saying what the ± of a score is."""
+    seeds = f"mean over {int(score['n'])} seed{'s' if score['n'] != 1 else ''}"
+    if score["ci_kind"] == "bootstrap":
+        return (
+            f"{seeds}; 95% bootstrap interval [{percent(score['ci_low'])}, {percent(score['ci_high'])}] over "
+            f"{int(score['n_examples'])} test examples"
+        )
+    if score["ci_kind"] == "std":
+        return f"{seeds}; ± one standard deviation over seeds (no per-example outputs for an interval)"
+    return f"{seeds}; no interval (stored before per-example outputs were kept)"
+
+
+def _delta_detail(score: pd.Series, reference: str) -> tuple[str, str]:
+    """The Δ line under a score and its tooltip: `*` significant, `n.s.` not (paired bootstrap), else the spread
+    rule's mark."""
+    delta = f"Δ {100 * score['delta']:+.1f}"
+    if not pd.isna(score["p_value"]):
+        mark = SIGNIFICANT if score["verdict"] != "same" else f" {NOT_SIGNIFICANT}"
+        return (
+            delta + mark,
+            f"Δ against {reference}: paired bootstrap over the same examples, p = {score['p_value']:.3f}",
+        )
+    return (f"Δ ≈{100 * score['delta']:+.1f}" if score["verdict"] == "same" else delta), (
+        f"Δ against {reference}: no per-example outputs, significance not tested; {VERDICT_TITLES[score['verdict']]}"
+    )
+
+
+def method_cell(score: pd.Series, reference: str | None, is_reference: bool) -> Cell:
+    """A method's score on one language: mean ± CI half-width, and Δ against the reference below it."""
+    if pd.isna(score["mean"]):
+        return _missing()
+    title = _sureness(score)
+    if not reference or is_reference or pd.isna(score["delta"]):
+        return Cell(percent(score["mean"]) + _half_width(score), float(score["mean"]), "num", title)
+    detail, why = _delta_detail(score, reference)
+    kind = score["verdict"] if score["verdict"] in ("better", "worse", "same") else "num"
+    return Cell(percent(score["mean"]) + _half_width(score), float(score["mean"]), kind, f"{title}; {why}", "", detail)
+
+
+def _test_size(frame: pd.DataFrame) -> str:
+    """The n of a language's header: its test-set size (examples), or the sizes when methods differ."""
+    sizes = sorted({int(n) for n in frame["n_examples"].dropna()})
+    return "n=" + "/".join(str(n) for n in sizes) if sizes else "n=?"
+
+
+def limit_of(frame: pd.DataFrame) -> int | None:
+    """The example limit of a limited run among the scores (None: all full runs)."""
+    limits = frame["limit"].dropna() if "limit" in frame else []
+    return int(max(limits)) if len(limits) else None
+
+
+def limited_note(limit: int) -> str:
+    """What a limited run's mark says."""
+    return f"limited run: {limit} examples per split — not comparable to full runs"
+
+
 def target_table(summary: TaskSummary, model: str, source: str) -> Table:
-    """One row per language, per method: mean ± sd, seeds, Δ, transfer gap; the XTREME average below."""
+    """Methods as rows, languages as columns (targets, then the source in-language, then the targets-only and
+    all-languages means): mean ± CI half-width per cell, Δ with its significance mark, n per language."""
     block = summary.scores[(summary.scores["model"] == model) & (summary.scores["source"] == source)]
     methods = [m for m in summary.values("method") if m in set(block["method"])]
     reference = summary.reference if summary.reference in methods and len(methods) > 1 else None
-    with_gap = bool(block["source_mean"].notna().any())
-    columns = [
-        Column("Language", numeric=False),
-        Column("Code", numeric=False),
-        Column("Script", numeric=False),
-        Column("Family", numeric=False),
-    ] + _method_columns(methods, reference, with_gap)
-    by_method = {m: block[block["method"] == m].set_index("target") for m in methods}
-    rows = []
-    for code, language in summary.languages.iterrows():
-        row = [
-            Cell(language["name"], language["name"], "is-source" if code == source else ""),
-            Cell(code, code),
-            Cell(language["script"], language["script"]),
-            Cell(language["family"], language["family"]),
-        ]
-        for method in methods:
-            score = by_method[method].loc[code]
-            row += [score_cell(score["mean"], score["std"], int(score["n"])), Cell(str(score["n"]), int(score["n"]))]
-            if reference and method != reference:
-                row.append(delta_cell(score["delta"], score["verdict"]))
-            if with_gap:
-                row.append(gap_cell(score["gap"], code == source, not math.isnan(score["source_mean"])))
-        rows.append(row)
+    codes = [c for c in summary.languages.index if c != source] + [c for c in summary.languages.index if c == source]
+    by_target = {code: block[block["target"] == code] for code in codes}
+    columns = [Column("Method", numeric=False)] + [
+        Column(
+            f"{code} {_test_size(by_target[code])}", "in-language (source)" if code == source else "zero-shot targets"
+        )
+        for code in codes
+    ]
+    columns += [Column("targets", "mean over languages"), Column("all", "mean over languages")]
     averages = summary.averages[(summary.averages["model"] == model) & (summary.averages["source"] == source)]
-    notes = (
-        []
-        if with_gap
-        else [
-            (
-                f"Transfer gap not shown: the grid did not evaluate the source language "
-                f"{language_label(source)} itself (add it to the targets)."
+    averages = averages.set_index("method")
+    rows = []
+    for method in methods:
+        scores = block[block["method"] == method].set_index("target")
+        row = [
+            Cell(
+                method,
+                method,
+                "label" if method == reference else "",
+                "reference method" if method == reference else "",
             )
         ]
-    )
-    if not reference and len(methods) > 1 and summary.reference_note:
-        notes.append(summary.reference_note)
+        row += [method_cell(scores.loc[code], reference, method == reference) for code in codes]
+        average = averages.loc[method]
+        targets = average["targets_mean"]
+        row.append(
+            Cell(
+                percent(targets), float(targets), "num", f"plain mean over {int(average['n_targets'])} target languages"
+            )
+            if not pd.isna(targets)
+            else _missing("no target language scored")
+        )
+        row.append(_all_languages_cell(average))
+        rows.append(row)
+    notes = _table_notes(summary, block, source, reference, methods)
     direction = "" if summary.higher_is_better else " (lower is better)"
+    limit = limit_of(block)
     return Table(
         f"{summary.task}-{model}-{source}",
-        f"{summary.task}: {summary.metric}{direction} by target language",
+        f"{summary.task}: {summary.metric} (%){direction} by language" + (f" — {limited_note(limit)}" if limit else ""),
         columns,
         rows,
-        [_average_row(summary, averages.set_index("method"), methods, reference, with_gap)],
+        [],
         notes,
         _context(model, source),
     )
 
 
-def _average_row(
-    summary: TaskSummary, averages: pd.DataFrame, methods: list[str], reference: str | None, with_gap: bool
-) -> list[Cell]:
-    n_languages = len(summary.languages)
-    plural = "language" if n_languages == 1 else "languages"
-    row = [
-        Cell(f"Average ({n_languages} {plural})", None, "label", "XTREME: plain mean over the task's languages"),
-        Cell(""),
-        Cell(""),
-        Cell(""),
-    ]
-    base_partial = bool(reference) and bool(averages.loc[reference, "partial"])
+def _all_languages_cell(average: pd.Series) -> Cell:
+    """The all-languages mean of one method (no ±: the table's ± are intervals, this spread would be over seeds),
+    flagged partial when languages are missing."""
+    if pd.isna(average["mean"]):
+        return _missing()
+    title = f"plain mean over {int(average['n_present'])} languages, the source included"
+    if not pd.isna(average["std"]):
+        title += f"; standard deviation over seeds {percent(average['std'])}"
+    if average["partial"]:
+        flag, why = _partial_note(int(average["n_present"]), int(average["n_total"]), list(average["missing"]))
+        return Cell(percent(average["mean"]), float(average["mean"]), "partial", why, flag)
+    return Cell(percent(average["mean"]), float(average["mean"]), "num", title)
+
+
+def _table_notes(
+    summary: TaskSummary, block: pd.DataFrame, source: str, reference: str | None, methods: list[str]
+) -> list[str]:
+    """What the main table's ± and marks mean here, and why a number is absent."""
+    kinds = set(block[block["mean"].notna()]["ci_kind"])  # of the scores shown (a missing one has none)
+    notes = []
+    if "bootstrap" in kinds:
+        notes.append("± = half-width of the 95% bootstrap interval over test examples (Efron & Tibshirani 1993).")
+    if "std" in kinds:
+        notes.append("± on some cells = one standard deviation over seeds: their per-example outputs are missing.")
+    if "" in kinds:
+        notes.append("No ± on some cells: stored before per-example outputs and intervals were kept.")
+    if reference:
+        compared = block[(block["method"] != reference) & block["delta"].notna()]
+        tested = compared["p_value"].notna()
+        notes.append(
+            f"Δ = method − {reference}; * significant (paired bootstrap, p < 0.05; Koehn 2004), "
+            f"{NOT_SIGNIFICANT} not significant"
+            + ("; unmarked Δ: no per-example outputs, significance not tested." if not tested.all() else ".")
+            if tested.any()
+            else f"Δ = method − {reference}; no per-example outputs: significance not tested."
+        )
+    chance = block["chance"].dropna()
+    if len(chance):
+        notes.append(f"Chance level (uniform guessing): {percent(float(chance.iloc[0]))}.")
+    notes.append(
+        "targets = mean over the zero-shot target languages only; all = mean over every language scored, the "
+        "source included (XTREME's plain mean)."
+    )
+    if source not in summary.languages.index and summary.fine_tunes:
+        notes.append(
+            f"Transfer gap not shown: the grid did not evaluate the source language {language_label(source)} "
+            "itself (add it to the targets)."
+        )
+    if not reference and len(methods) > 1 and summary.reference_note:
+        notes.append(summary.reference_note)
+    return notes + _config_note(summary, block, methods)
+
+
+def _config_note(summary: TaskSummary, block: pd.DataFrame, methods: list[str]) -> list[str]:
+    """Which methods' cells come from which config, when a table mixes configs (empty when it does not)."""
+    model, source = block["model"].iloc[0], block["source"].iloc[0]
+    by_configs: dict[tuple[str, ...], list[str]] = {}
     for method in methods:
-        average = averages.loc[method]
-        seeds = int(average["n"])
-        row += [
-            average_cell(average),
-            Cell(str(seeds) if seeds else "", seeds or None, title="" if seeds else "seeds cover different languages"),
-        ]
-        if reference and method != reference:
-            row.append(delta_cell(average["delta"], average["verdict"], bool(average["partial"]) or base_partial))
-        if with_gap:
-            gap, partial = average["gap"], bool(average["partial"])
-            row.append(
-                _missing("the source language was not evaluated")
-                if math.isnan(gap)
-                else Cell(
-                    percent(gap),
-                    float(gap),
-                    "partial" if partial else "num",
-                    "XTREME: source score − mean over the other languages",
-                    "partial" if partial else "",
-                )
-            )
-    return row
+        by_configs.setdefault(summary.config_hashes.get((model, method, source), ()), []).append(method)
+    if len({h for hashes in by_configs for h in hashes}) < 2:
+        return []
+    parts = [f"{', '.join(found)} from config {' + '.join(hashes)}" for hashes, found in by_configs.items()]
+    return [f"Cells from more than one config (see Run metadata): {'; '.join(parts)}."]
 
 
 def group_table(summary: TaskSummary, kind: str, model: str, source: str) -> Table:
-    """Plain means over the languages of each family (or script), one column per method."""
+    """Plain means over the target languages of each family (or script), one column per method."""
     frame = summary.groups[kind]
     frame = frame[(frame["model"] == model) & (frame["source"] == source)]
     methods = [m for m in summary.values("method") if m in set(frame["method"])]
@@ -253,7 +320,7 @@ def group_table(summary: TaskSummary, kind: str, model: str, source: str) -> Tab
         rows.append(row)
     return Table(
         f"{summary.task}-{model}-{source}-{kind}",
-        f"{summary.task}: mean by {kind}",
+        f"{summary.task}: mean over target languages by {kind} (source left out)",
         columns,
         rows,
         context=_context(model, source),
@@ -281,8 +348,17 @@ def model_table(summary: TaskSummary) -> Table:
     return Table(f"{summary.task}-models", f"{summary.task}: models compared (average over languages)", columns, rows)
 
 
+def _targets_cell(average: pd.Series) -> Cell:
+    """The targets-only mean of one (model, method, source): the zero-shot languages, the source left out."""
+    if pd.isna(average["targets_mean"]):
+        return _missing("no target language other than the source scored")
+    n = int(average["n_targets"])
+    return Cell(percent(average["targets_mean"]), float(average["targets_mean"]), "num", f"mean over {n} targets")
+
+
 def overview_table(summaries: list[TaskSummary]) -> Table:
-    """The XTREME average of every (model, source, method) on every task, one task per column."""
+    """Per task two columns for every (model, source, method): the targets-only mean (zero-shot transfer) and the
+    all-languages mean (XTREME's plain mean, the source included), each labelled."""
     averages = {s.task: s.averages.set_index(KEYS) for s in summaries}
     references = {s.reference for s in summaries}
     keys = sorted(
@@ -290,18 +366,24 @@ def overview_table(summaries: list[TaskSummary]) -> Table:
         key=lambda k: (k[0], k[2], k[1] not in references, k[1]),
     )
     columns = [Column("Model", numeric=False), Column("Method", numeric=False), Column("Source", numeric=False)]
-    columns += [Column(f"{s.task} ({s.metric}{'' if s.higher_is_better else ', lower is better'})") for s in summaries]
-    rows = [
-        [Cell(model, model), Cell(method, method), Cell(source, source)]
-        + [
-            average_cell(averages[s.task].loc[(model, method, source)])
-            if (model, method, source) in averages[s.task].index
-            else _missing()
-            for s in summaries
-        ]
-        for model, method, source in keys
+    for s in summaries:
+        group = f"{s.task} ({s.metric}{'' if s.higher_is_better else ', lower is better'})"
+        columns += [Column("targets", group), Column("all", group)]
+    rows = []
+    for model, method, source in keys:
+        row = [Cell(model, model), Cell(method, method), Cell(source, source)]
+        for s in summaries:
+            if (model, method, source) in averages[s.task].index:
+                average = averages[s.task].loc[(model, method, source)]
+                row += [_targets_cell(average), average_cell(average)]
+            else:
+                row += [_missing(), _missing()]
+        rows.append(row)
+    notes = [
+        "targets = mean over the zero-shot target languages (the source left out); all = plain mean over every "
+        "language scored, the source included (XTREME's average), ± one standard deviation over seeds."
     ]
-    return Table("overview", "Average over each task's languages (XTREME: plain mean)", columns, rows)
+    return Table("overview", "Average over each task's languages (%)", columns, rows, notes=notes)
 
 
 def blocks(summary: TaskSummary) -> list[tuple[str, str]]:
@@ -315,34 +397,38 @@ def blocks(summary: TaskSummary) -> list[tuple[str, str]]:
 
 
 def secondary_table(summary: TaskSummary, model: str, source: str) -> Table | None:
-    """The task's other declared metrics by target language (e.g. XTREME's seqeval F1 beside POS accuracy),
-    one column per method and metric, each metric explained in the notes; None when there are none."""
+    """The task's other declared metrics (e.g. XTREME's seqeval F1 beside POS accuracy) in the main table's layout:
+    one row per method and metric, the languages as columns, each metric explained in the notes; None when there
+    are none."""
     frame = summary.secondary
     frame = frame[(frame["model"] == model) & (frame["source"] == source)] if not frame.empty else frame
     if frame.empty:
         return None
     metrics = sorted(set(frame["metric"]))
     methods = [m for m in summary.values("method") if m in set(frame["method"])]
-    columns = [Column("Language", numeric=False), Column("Code", numeric=False)]
-    columns += [Column(metric, method) for method in methods for metric in metrics]
+    codes = [c for c in summary.languages.index if c != source] + [c for c in summary.languages.index if c == source]
+    columns = [Column("Method", numeric=False), Column("Metric", numeric=False)] + [
+        Column(code, "in-language (source)" if code == source else "zero-shot targets") for code in codes
+    ]
     indexed = frame.set_index(["method", "target", "metric"])
     rows = []
-    for code, language in summary.languages.iterrows():
-        row = [Cell(language["name"], language["name"], "is-source" if code == source else ""), Cell(code, code)]
-        for method in methods:
-            for metric in metrics:
+    for method in methods:
+        for metric in metrics:
+            row = [Cell(method, method), Cell(metric, metric)]
+            for code in codes:
                 key = (method, code, metric)
                 row.append(
                     score_cell(indexed.loc[key, "mean"], indexed.loc[key, "std"], int(indexed.loc[key, "n"]))
                     if key in indexed.index
                     else _missing()
                 )
-        rows.append(row)
+            rows.append(row)
     described = [summary.metric] + metrics
     notes = [f"{metric}: {summary.descriptions[metric]}" for metric in described if metric in summary.descriptions]
+    notes.append("± = one standard deviation over seeds (intervals are computed for the main metric only).")
     return Table(
         f"{summary.task}-{model}-{source}-metrics",
-        f"{summary.task}: other metrics by target language",
+        f"{summary.task}: other metrics (%) by language",
         columns,
         rows,
         [],

@@ -1,4 +1,7 @@
-"""The stored results as a text table (for `mbert-eval results`) or as CSV / JSON exports."""
+"""The stored results as a text table (for `mbert-eval results` and the end of a run) or as CSV / JSON exports.
+
+People read percent with one decimal; exports carry the stored fraction rounded to `DECIMALS` places, the unit in
+the column name (`score (fraction)`), so that no float noise (0.07499999999999996) reaches a spreadsheet."""
 
 from __future__ import annotations
 
@@ -7,44 +10,66 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from mbert_eval.report.names import with_display_names
 from mbert_eval.report.roles import main_metrics
 from mbert_eval.report.xtreme import XTREME_TASKS, describe_coverage, xtreme_scores
 from mbert_eval.store.outputs import check_output, store_files, write_output
 from mbert_eval.store.results import COLUMNS, ResultStore
 
-SHOWN = ["task", "model", "method", "source", "target", "seed", "metric", "score", "n_examples", "config_hash"]
+SHOWN = ["task", "model", "method", "source", "target", "seed", "metric", "score (%)", "95% CI", "n", "config_hash"]
 GROUP = ["task", "model", "method", "source", "target", "metric"]
+DECIMALS = 4  # exports: fractions rounded to this many places
+SCORE_COLUMN = "score (fraction)"
+
+
+def _interval(extra: object) -> str:
+    """A row's stored 95% interval in percent ("" when it has none)."""
+    if not isinstance(extra, dict) or extra.get("ci_low") is None or extra.get("ci_high") is None:
+        return ""
+    return f"[{100 * extra['ci_low']:.1f}, {100 * extra['ci_high']:.1f}]"
 
 
 def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool = False) -> str:
-    """A readable table of stored scores: mean ± sample std over seeds per (task, model, method,
-    source, target), or one row per seed with `per_seed`; main metric per task (the stored one, else guessed)
-    unless `all_metrics`."""
+    """A readable table of stored scores in percent (one decimal): per (task, model, method, source, target) the
+    mean over seeds, ± the sample std when there are several, the row's 95% interval when there is one seed, the
+    test-set size n and the seed count; or one row per seed with `per_seed`; models by display name; main metric
+    per task (the stored one, else guessed) unless `all_metrics`; a limited run's rows marked."""
     frame = store.dataframe()
     if frame.empty:
         return f"no results stored in {store.path}"
     if not all_metrics:
         main = main_metrics(zip(frame["task"], frame["metric"]), store.metric_roles())
         frame = frame[frame["metric"] == frame["task"].map(main)]
-    frame = frame.copy()
-    frame["model"] = frame["model"].map(lambda m: m if len(m) <= 40 else "…" + m[-39:])
+    frame = with_display_names(frame)
+    frame["95% CI"] = frame["extra"].map(_interval)
+    frame["n"] = frame["n_examples"]
+    limits = sorted({int(e["limit"]) for e in frame["extra"] if isinstance(e, dict) and e.get("limit") is not None})
+    banner = f"limited run: {limits[-1]} examples per split — not comparable to full runs\n" if limits else ""
     if per_seed:
-        frame["score"] = frame["score"].map(lambda s: f"{s:.4f}")
-        return frame[SHOWN].to_string(index=False)
-    summary = frame.groupby(GROUP, sort=True)["score"].agg(["mean", "std", "count"]).reset_index()
-    summary["score"] = [
-        f"{m:.4f}" if n < 2 else f"{m:.4f} ± {sd:.4f}"
+        frame["score (%)"] = frame["score"].map(lambda s: f"{100 * s:.1f}")
+        return banner + frame[SHOWN].to_string(index=False)
+    grouped = frame.groupby(GROUP, sort=True)
+    summary = grouped["score"].agg(["mean", "std", "count"]).reset_index()
+    summary["n"] = grouped["n"].max().to_numpy()
+    single = grouped["95% CI"].first().to_numpy()
+    summary["score (%)"] = [
+        f"{100 * m:.1f}" if n < 2 else f"{100 * m:.1f} ± {100 * sd:.1f}"
         for m, sd, n in zip(summary["mean"], summary["std"], summary["count"])
     ]
+    summary["95% CI"] = [ci if n == 1 else "" for ci, n in zip(single, summary["count"])]
     summary = summary.rename(columns={"count": "seeds"})
-    return summary[GROUP + ["score", "seeds"]].to_string(index=False) + format_xtreme(store)
+    shown = GROUP + ["score (%)"] + (["95% CI"] if summary["95% CI"].str.len().any() else []) + ["n", "seeds"]
+    legend = (
+        "\nscore: mean over seeds (± sample std with several); 95% CI: bootstrap over test examples; n: test examples"
+    )
+    return banner + summary[shown].to_string(index=False) + legend + format_xtreme(store)
 
 
 def format_xtreme(store: ResultStore) -> str:
     """The XTREME score below the table (empty when the store holds none of XTREME's tasks): per model, method
     and source each task's average over its languages and the average over the tasks present, with what each
     covers and `partial` where tasks or languages are missing."""
-    scores = xtreme_scores(store.dataframe(), store.metric_roles())
+    scores = xtreme_scores(with_display_names(store.dataframe()), store.metric_roles())
     if scores is None:
         return ""
     lines = ["", "XTREME score (Hu et al. 2020): per task the mean over its languages; the average over the tasks"]
@@ -70,11 +95,14 @@ def format_xtreme(store: ResultStore) -> str:
 
 
 def export_rows(store: ResultStore, path: str, kind: str) -> None:
-    """Write every stored row (all columns) as CSV or JSON to `path` ('-' for stdout); never onto the store or
-    any database (`outputs.write_output`)."""
+    """Write every stored row (all columns; the score as `score (fraction)`, rounded to DECIMALS places) as CSV or
+    JSON to `path` ('-' for stdout); never onto the store or any database (`outputs.write_output`)."""
     if path != "-":
         check_output(Path(path), store_files(store.path), f"the {kind} export")
     rows = [asdict(row) for row in store.rows()]
+    for row in rows:
+        row[SCORE_COLUMN] = round(row.pop("score"), DECIMALS)
+    columns = [SCORE_COLUMN if column == "score" else column for column in COLUMNS]
     if kind == "json":
         text = json.dumps(rows, indent=1, sort_keys=True) + "\n"
     else:
@@ -82,7 +110,7 @@ def export_rows(store: ResultStore, path: str, kind: str) -> None:
 
         from mbert_eval.report.exports import csv_text
 
-        frame = pandas.DataFrame(rows, columns=list(COLUMNS))
+        frame = pandas.DataFrame(rows, columns=columns)
         for column in ("library_versions", "data_checksums", "extra"):
             frame[column] = frame[column].map(lambda v: json.dumps(v, sort_keys=True))
         text = csv_text(frame)

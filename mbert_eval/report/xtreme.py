@@ -14,6 +14,10 @@ test data (the same `data_checksums` entries, apart from those every target shar
 not count, and the task is partial and says so. (Before TyDiQA was split by language, every target was scored on
 the whole mixed `tydiqa` split, and such rows would otherwise make a complete-looking, identical-per-language
 task.)
+
+Only XTREME's languages count: a target the language table does not list for the task (a synthetic language, say)
+is left out, and a task none of whose scored languages is XTREME's gets no XTREME score at all; a store with no
+such task shows none (rather than a "partial" score listing every XTREME language it lacks).
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ class XtremeScores:
 
 def xtreme_scores(frame: pd.DataFrame, roles: Iterable[MetricRole]) -> XtremeScores | None:
     """The XTREME averages of a store frame (`ResultStore.dataframe()`); None when no stored task is marked as
-    one of XTREME's (a store that predates the marks, or a grid of other tasks)."""
+    one of XTREME's (a store that predates the marks, or a grid of other tasks) or none was scored on XTREME's
+    languages."""
     marked = {(role.task, role.metric): role.xtreme for role in roles if role.xtreme}
     if frame.empty or not marked:
         return None
@@ -66,10 +71,12 @@ def xtreme_scores(frame: pd.DataFrame, roles: Iterable[MetricRole]) -> XtremeSco
     rows_of = dict(list(picked.groupby(KEYS + ["task"], sort=False)))
     for (model, method, source, task), group in per_seed.groupby(KEYS + ["task"], sort=True):
         name = xtreme_names[task]
-        shared = shared_test_data(rows_of[(model, method, source, task)])
-        counted = group[~group["target"].isin(shared)]
-        languages = sorted(counted["target"])
         expected = {language.code for language in languages_for_task(name)} - ({"en"} if name in PIVOTED else set())
+        if not set(group["target"]) & expected:
+            continue  # none of XTREME's languages: no XTREME score for this task
+        shared = shared_test_data(rows_of[(model, method, source, task)])
+        counted = group[~group["target"].isin(shared) & group["target"].isin(expected)]
+        languages = sorted(counted["target"])
         missing = sorted((expected - set(languages)) | set(shared))
         records.append(
             {
@@ -85,6 +92,8 @@ def xtreme_scores(frame: pd.DataFrame, roles: Iterable[MetricRole]) -> XtremeSco
                 "partial": bool(missing),
             }
         )
+    if not records:
+        return None
     tasks = pd.DataFrame(records)
     overall = []
     for (model, method, source), group in tasks.groupby(KEYS, sort=True):

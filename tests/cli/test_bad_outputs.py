@@ -359,7 +359,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_quoted(formula: str, command: str
     assert command == "report" or len(frame) == 2  # a CR in a cell is quoted: it splits no row
     texts = {value for column in ("model", "method") for value in frame[column]}
     assert f"'{formula}" in texts and formula not in texts
-    scores = frame["score" if command == "results" else "mean"]
+    scores = frame["score (fraction)" if command == "results" else "mean (fraction)"]
     assert pd.api.types.is_numeric_dtype(scores) and -0.5 in set(scores)  # numbers stay numbers
 
 

@@ -79,8 +79,8 @@ def test_results_table_shows_mean_and_std_over_seeds(tmp_path):
     for seed, score in ((1, 0.5), (2, 0.7), (3, 0.9)):
         store.write_cell([replace(_row("de", score, key=f"c{seed}"), seed=seed)])
     text = format_results(store)
-    assert "0.7000 ± 0.2000" in text and text.splitlines()[1].split()[-1] == "3"
-    assert "0.9000" in format_results(store, per_seed=True)
+    assert "70.0 ± 20.0" in text and text.splitlines()[1].split()[-1] == "3"  # percent, one decimal; 3 seeds
+    assert "90.0" in format_results(store, per_seed=True)
 
 
 def test_configs_and_metric_roles_round_trip(tmp_path):

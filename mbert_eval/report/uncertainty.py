@@ -1,0 +1,127 @@
+"""How sure each score of the report is, from the rows' per-example outputs (store/examples.py).
+
+Per (model, method, source, target) of a task's main metric:
+- the test-set size (`n_examples`), the chance level (`extra["chance"]`) and a run's example limit
+  (`extra["limit"]`);
+- the 95% interval of the seed mean: for one seed the row's own `ci_low`/`ci_high`; for several seeds the
+  percentile bootstrap over test examples of the seeds' per-example statistics stacked (examples resampled
+  jointly, Efron & Tibshirani 1993), kind "bootstrap"; where a seed's file is missing, ± the standard deviation
+  over seeds instead, kind "std"; none for rows stored before intervals were kept.
+- against the task's reference method on the same (model, source, target): the paired bootstrap over the same
+  test examples and seeds (Koehn 2004; Dror et al. 2018 recommend it for NLP metrics), `p_value`; NaN where
+  either side lacks per-example outputs (significance not tested).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mbert_eval.metrics.bootstrap import bootstrap_interval, paired_bootstrap
+from mbert_eval.store.examples import read_examples
+
+TARGET_KEYS = ["model", "method", "source", "target"]
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Stacked:
+    """A score's per-example statistics over its seeds: (seeds, examples, k), the seeds in order."""
+
+    seeds: tuple[int, ...]
+    stats: np.ndarray
+    aggregate: str
+
+
+def _extra(rows: pd.DataFrame, key: str) -> float:
+    """The first value of `extra[key]` among the rows (NaN when none has it)."""
+    for extra in rows["extra"]:
+        if isinstance(extra, dict) and extra.get(key) is not None:
+            return float(extra[key])
+    return math.nan
+
+
+def stacked_examples(rows: pd.DataFrame, store: Path | None) -> Stacked | None:
+    """The per-example statistics of one score's seeds (one cell per seed, the first), or None when any seed's
+    file is missing or they differ in examples or aggregate."""
+    if store is None:
+        return None
+    arrays, aggregates, seeds = [], set(), []
+    for seed, group in rows.sort_values("seed").groupby("seed", sort=True):
+        outputs = read_examples(store, str(group["cell_key"].iloc[0]), str(group["target"].iloc[0]))
+        if outputs is None or not outputs.stats:
+            return None
+        arrays.append(outputs.array())
+        aggregates.add(outputs.aggregate)
+        seeds.append(int(seed))
+    if len(aggregates) != 1 or len({array.shape for array in arrays}) != 1:
+        return None
+    return Stacked(tuple(seeds), np.stack(arrays), aggregates.pop())
+
+
+def _interval(rows: pd.DataFrame, stacked: Stacked | None, std: float) -> tuple[float, float, str]:
+    """(low, high, kind) of one score: the row's own interval (one seed), the bootstrap over stacked seeds, ± std
+    over seeds, or none (NaN, "")."""
+    if rows["seed"].nunique() == 1:
+        low, high = _extra(rows, "ci_low"), _extra(rows, "ci_high")
+        if not math.isnan(low) and not math.isnan(high):
+            return low, high, "bootstrap"
+    if stacked is not None:
+        interval = bootstrap_interval(stacked.stats, stacked.aggregate)
+        return interval.low, interval.high, "bootstrap"
+    mean = float(rows.groupby("seed")["score"].mean().mean())
+    if not math.isnan(std):
+        return mean - std, mean + std, "std"
+    return math.nan, math.nan, ""
+
+
+def uncertainty(rows: pd.DataFrame, stats: pd.DataFrame, store: Path | None) -> tuple[pd.DataFrame, dict]:
+    """Per TARGET_KEYS of the main metric's `rows`: n_examples, chance, limit, ci_low, ci_high, ci_kind (`stats`
+    holds the std over seeds per key); and the stacked per-example statistics found, by key."""
+    records, found = [], {}
+    std_of = stats.set_index(TARGET_KEYS)["std"].to_dict()
+    for key, group in rows.groupby(TARGET_KEYS, sort=False):
+        stacked = stacked_examples(group, store)
+        if stacked is not None:
+            found[key] = stacked
+        low, high, kind = _interval(group, stacked, float(std_of.get(key, math.nan)))
+        records.append(
+            {
+                **dict(zip(TARGET_KEYS, key)),
+                "n_examples": group["n_examples"].max() if "n_examples" in group else math.nan,
+                "chance": _extra(group, "chance"),
+                "limit": _extra(group, "limit"),
+                "ci_low": low,
+                "ci_high": high,
+                "ci_kind": kind,
+            }
+        )
+    columns = TARGET_KEYS + ["n_examples", "chance", "limit", "ci_low", "ci_high", "ci_kind"]
+    return pd.DataFrame(records, columns=columns), found
+
+
+def paired_p_values(found: dict, reference: str | None) -> dict[tuple, float]:
+    """The paired bootstrap p-value (Koehn 2004) of each method against `reference` on the same (model, source,
+    target), over the seeds both have (the same test examples); keys missing where it could not be tested."""
+    if reference is None:
+        return {}
+    p_values = {}
+    for (model, method, source, target), ours in found.items():
+        theirs = found.get((model, reference, source, target))
+        if method == reference or theirs is None or ours.aggregate != theirs.aggregate:
+            continue
+        common = [seed for seed in ours.seeds if seed in theirs.seeds]
+        if not common or ours.stats.shape[1] != theirs.stats.shape[1]:
+            continue
+        picked = (
+            [ours.stats[ours.seeds.index(s)] for s in common],
+            [theirs.stats[theirs.seeds.index(s)] for s in common],
+        )
+        p_values[(model, method, source, target)] = paired_bootstrap(
+            np.stack(picked[0]), np.stack(picked[1]), ours.aggregate
+        ).p_value
+    return p_values

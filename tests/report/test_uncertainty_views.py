@@ -1,0 +1,308 @@
+"""The report read as a researcher comparing methods across languages: methods as rows and languages as columns,
+intervals from per-example outputs, paired significance against the reference, test-set sizes, chance levels,
+honest averages, display names, limited runs, and the page at 1,400 px in headless Chromium.
+
+The stores are written by hand: XNLI-like rows (three classes, chance 1/3) of three methods on eight languages,
+each cell with its per-example statistics (store/examples.py) and the row contract's `extra` keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mbert_eval.metrics.bootstrap import bootstrap_interval
+from mbert_eval.store.examples import ExampleOutputs, examples_path, write_examples
+from mbert_eval.store.results import ResultRow, ResultStore
+
+SOURCE = "en"
+TARGETS = ("de", "fr", "es", "ru", "zh", "ar", "hi")
+GAINS = {"baseline": 0.0, "tlm": 0.12, "tlm+align": 0.004}  # tlm clearly better, tlm+align not distinguishable
+MODEL = "/machines/lab/checkpoints/mbert-base"  # a local path: shown by its folder name
+EXAMPLES = 300
+
+
+def _correct(method: str, target: str, seed: int) -> np.ndarray:
+    """0/1 per test example; a method's gain turns that share of the baseline's errors right (the same examples)."""
+    rng = np.random.default_rng(TARGETS.index(target) * 10 + seed if target in TARGETS else seed)
+    base = rng.random(EXAMPLES) < (0.85 if target == SOURCE else 0.55 + 0.02 * TARGETS.index(target))
+    flips = np.random.default_rng(seed + 100).random(EXAMPLES) < GAINS[method] / 0.45
+    return (base | flips).astype(float)
+
+
+def build_store(folder: Path, seeds: tuple[int, ...] = (1, 2, 3), files: bool = True, **extra) -> ResultStore:
+    """3 methods × 8 languages of XNLI-like accuracy with per-example files (`files`) and the row contract's extras;
+    `extra` is added to every row (e.g. `limit=5`, `model_name="mBERT"`)."""
+    from mbert_eval.grid.run import metric_roles
+
+    store = ResultStore(folder / "results.sqlite")
+    for method in GAINS:
+        for seed in seeds:
+            key = f"xnli-{method}-{seed}"
+            rows = []
+            for target in (SOURCE, *TARGETS):
+                stats = _correct(method, target, seed)[:, None]
+                interval = bootstrap_interval(stats, "mean")
+                path = examples_path(store.path, key, target)
+                if files:
+                    write_examples(store.path, key, target, ExampleOutputs("xnli", "accuracy", "mean", stats.tolist()))
+                rows.append(
+                    ResultRow(
+                        key,
+                        "xnli",
+                        "accuracy",
+                        MODEL,
+                        method,
+                        SOURCE,
+                        target,
+                        seed,
+                        float(stats.mean()),
+                        EXAMPLES,
+                        "h",
+                        "v",
+                        extra={
+                            "ci_low": interval.low,
+                            "ci_high": interval.high,
+                            "ci_level": 0.95,
+                            "aggregate": "mean",
+                            "examples": str(path.relative_to(folder)),
+                            "chance": 1 / 3,
+                            "train_time": 1.0,
+                            **extra,
+                        },
+                    )
+                )
+            store.write_cell(rows)
+    store.write_metric_roles(metric_roles(["xnli"]))
+    return store
+
+
+def _summary(store: ResultStore):
+    from mbert_eval.report.summary import summarize
+
+    [summary] = summarize(store.dataframe(), store.metric_roles(), store.configs(), store.path)
+    return summary
+
+
+def _page(store: ResultStore, folder: Path, title: str = "t") -> str:
+    from mbert_eval.report import write_report
+
+    return write_report(store, folder / "report.html", title).read_text(encoding="utf-8")
+
+
+def test_a_single_seed_run_shows_intervals_test_sizes_and_chance(tmp_path):
+    store = build_store(tmp_path, seeds=(1,))
+    summary = _summary(store)
+    scores = summary.scores.set_index(["method", "target"])
+    [row] = store.rows(method="tlm", target="de")
+    got = scores.loc[("tlm", "de")]
+    assert (got["ci_low"], got["ci_high"], got["ci_kind"]) == (row.extra["ci_low"], row.extra["ci_high"], "bootstrap")
+    assert got["n_examples"] == EXAMPLES and got["chance"] == pytest.approx(1 / 3)
+    page = _page(store, tmp_path)
+    half = 100 * (row.extra["ci_high"] - row.extra["ci_low"]) / 2
+    assert f"{100 * row.score:.1f} ± {half:.1f}" in page and f"de n={EXAMPLES}" in page
+    assert "Chance level (uniform guessing): 33.3." in page and "chance 33.3" in page  # table note and bar chart
+    assert "± = half-width of the 95% bootstrap interval" in page and 'class="whisker"' in page
+
+
+def test_several_seeds_get_the_interval_of_their_mean_from_the_per_example_files(tmp_path):
+    from mbert_eval.store.examples import read_examples
+
+    summary = _summary(build_store(tmp_path))
+    scores = summary.scores.set_index(["method", "target"])
+    store = ResultStore(tmp_path / "results.sqlite")
+    stacked = np.stack(
+        [read_examples(store.path, f"xnli-baseline-{seed}", "fr").array() for seed in (1, 2, 3)]
+    )  # (seeds, examples, 1)
+    expected = bootstrap_interval(stacked, "mean")
+    got = scores.loc[("baseline", "fr")]
+    assert got["ci_kind"] == "bootstrap" and (got["ci_low"], got["ci_high"]) == (expected.low, expected.high)
+    assert got["mean"] == pytest.approx(expected.score, abs=1e-12)
+
+
+def test_without_per_example_files_the_spread_is_over_seeds_and_significance_is_not_tested(tmp_path):
+    store = build_store(tmp_path, files=False)
+    summary = _summary(store)
+    assert set(summary.scores["ci_kind"]) == {"std"} and summary.scores["p_value"].isna().all()
+    page = _page(store, tmp_path)
+    assert "± on some cells = one standard deviation over seeds" in page
+    assert "no per-example outputs: significance not tested" in page and " n.s." not in page
+
+
+def test_the_paired_bootstrap_marks_real_and_not_significant_differences(tmp_path):
+    from mbert_eval.metrics.bootstrap import paired_bootstrap
+    from mbert_eval.store.examples import read_examples
+
+    store = build_store(tmp_path)
+    scores = _summary(store).scores.set_index(["method", "target"])
+    stacks = {
+        method: np.stack([read_examples(store.path, f"xnli-{method}-{seed}", "de").array() for seed in (1, 2, 3)])
+        for method in GAINS
+    }
+    for method, verdict in (("tlm", "better"), ("tlm+align", "same")):
+        expected = paired_bootstrap(stacks[method], stacks["baseline"], "mean")
+        got = scores.loc[(method, "de")]
+        assert got["p_value"] == expected.p_value and got["verdict"] == verdict
+        assert got["delta"] == pytest.approx(expected.delta, abs=1e-12)
+        assert expected.significant() == (verdict == "better")
+    page = _page(store, tmp_path)
+    assert f"Δ {100 * scores.loc[('tlm', 'de'), 'delta']:+.1f}*" in page
+    assert f"Δ {100 * scores.loc[('tlm+align', 'de'), 'delta']:+.1f} n.s." in page
+    assert 'class="delta-cell ns"' in page and "(not significant)" in page  # the heatmap's struck-through cells
+
+
+def test_targets_only_mean_beside_the_all_languages_mean(tmp_path):
+    store = build_store(tmp_path, seeds=(1,))
+    summary = _summary(store)
+    averages = summary.averages.set_index("method")
+    scores = summary.scores[summary.scores["method"] == "baseline"].set_index("target")["mean"]
+    assert averages.loc["baseline", "targets_mean"] == pytest.approx(scores.drop(SOURCE).mean())
+    assert averages.loc["baseline", "mean"] == pytest.approx(scores.mean())
+    assert scores[SOURCE] > scores.drop(SOURCE).max()  # why it matters: in-language lifts the plain mean
+    family = summary.groups["family"].query("method == 'baseline'").set_index("group")
+    european = [code for code in TARGETS if summary.languages.loc[code, "family"] == "Indo-European"]
+    assert family.loc["Indo-European", "n_total"] == len(european) == 5  # English, the source, left out
+    assert family.loc["Indo-European", "mean"] == pytest.approx(scores[european].mean())
+    page = _page(store, tmp_path)
+    assert "targets = mean over the zero-shot target languages only; all = mean over every language" in page
+    targets = f'data-value="{averages.loc["baseline", "targets_mean"]}" title="plain mean over 7 target languages">'
+    assert targets + f"{100 * scores.drop(SOURCE).mean():.1f}<" in page
+
+
+def test_models_by_display_name_full_paths_only_in_the_metadata(tmp_path):
+    from mbert_eval.report.names import display_names
+
+    store = build_store(tmp_path, seeds=(1,))
+    page = _page(store, tmp_path)
+    main = page[: page.index('<section id="metadata">')]
+    assert MODEL not in main and "mbert-base" in main and MODEL in page[page.index('<section id="metadata">') :]
+    frame = store.dataframe().head(3).copy()
+    frame["model"] = ["/a/x/ckpt", "/b/y/ckpt", "bert-base-multilingual-cased"]
+    frame["extra"] = [{}, {}, {}]
+    assert display_names(frame) == {
+        "/a/x/ckpt": "x/ckpt",
+        "/b/y/ckpt": "y/ckpt",
+        "bert-base-multilingual-cased": "bert-base-multilingual-cased",
+    }
+    frame["extra"] = [{"model_name": "mBERT-x"}, {}, {}]
+    assert display_names(frame)["/a/x/ckpt"] == "mBERT-x"
+
+
+def test_a_limited_run_is_marked_in_the_page_each_table_and_the_results_table(tmp_path):
+    from mbert_eval.report.text_table import format_results
+
+    store = build_store(tmp_path, seeds=(1,), limit=5)
+    page = _page(store, tmp_path)
+    note = "limited run: 5 examples per split — not comparable to full runs"
+    assert 'id="limited-run"' in page and f"xnli: accuracy (%) by language — {note}" in page
+    assert format_results(store).startswith(note)
+    assert 'id="limited-run"' not in _page(build_store(tmp_path / "full", seeds=(1,)), tmp_path / "full")
+
+
+def test_display_names_and_method_names_are_escaped_in_every_view(tmp_path):
+    import dataclasses
+
+    from tests.helpers import EVIL
+
+    store = build_store(tmp_path, seeds=(1, 2), model_name=EVIL)
+    store.write_cell(  # a method named like a script tag, in the table, the bars and the Δ heatmap
+        [dataclasses.replace(row, cell_key=row.cell_key + "-evil", method=EVIL) for row in store.rows(method="tlm")]
+    )
+    page = _page(store, tmp_path, EVIL)
+    assert EVIL not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 8
+    assert "unmarked Δ: no per-example outputs, significance not tested." in page  # the copied method has no files
+    for view in ('<svg class="chart"', 'class="delta-cell'):
+        assert "&lt;script&gt;" in page[page.index(view) : page.index("</svg>", page.index(view))]
+
+
+def test_layer_weights_start_at_zero_with_the_uniform_line():
+    from mbert_eval.report.charts import Series, line_chart
+
+    weights = [1 / 13 + (i - 6) * 1e-5 for i in range(13)]
+    svg = str(line_chart("w", [Series("m", weights)], "layer", "weight", False, zero_based=True, guide=(1 / 13, "u")))
+    assert '">0</text>' in svg and "stroke-dasharray" in svg
+
+
+def test_report_views_and_formats_are_registries(tmp_path, monkeypatch):
+    from markupsafe import Markup
+
+    from mbert_eval.errors import UserError
+    from mbert_eval.report import EXPORTS, FORMATS, render_report
+    from mbert_eval.report.figures import VIEWS, Figure, View
+
+    assert FORMATS == ("html", "csv", "md", "latex", "json") and set(EXPORTS.names()) == set(FORMATS)
+    assert {"bars", "delta-heatmap", "layer-weights"} <= set(VIEWS.names())
+    store = build_store(tmp_path, seeds=(1,))
+    monkeypatch.setitem(
+        VIEWS._entries, "marker", (View(99, lambda s: [Figure("marker view", Markup("<svg id='m'></svg>"))]), "")
+    )
+    assert "marker view" in render_report(store, "t")
+    with pytest.raises(UserError, match="unknown report format 'pdf'"):
+        render_report(store, "t", "pdf")
+
+
+def test_durations_round_before_splitting():
+    from mbert_eval.report.metadata import _duration
+
+    assert [_duration(s) for s in (5, 59.96, 899.6, 3599.7, 7200)] == [
+        "5.0 s",
+        "1 min 0 s",
+        "15 min 0 s",
+        "1.0 h",
+        "2.0 h",
+    ]
+
+
+READ_LAYOUT = """(() => {
+  const main = Array.from(document.querySelectorAll("table")).find(
+    (t) => t.caption && t.caption.textContent.startsWith("xnli: accuracy (%) by language"));
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    clipped: Array.from(document.querySelectorAll(".wrap")).filter((w) => w.scrollWidth > w.clientWidth).length,
+    methods: Array.from(main.tBodies[0].rows).map((r) => r.cells[0].textContent),
+    headers: Array.from(main.tHead.rows[1].cells).map((c) => c.textContent),
+    significant: main.querySelectorAll("td.better small.detail").length,
+    notSignificant: Array.from(main.querySelectorAll("td.same small.detail")).filter(
+      (s) => s.textContent.endsWith("n.s.")).length,
+    heatmapCells: document.querySelectorAll("rect.delta-cell").length,
+    whiskers: document.querySelectorAll("path.whisker").length,
+    chance: document.querySelectorAll("line.chance").length,
+  };
+})()"""
+
+
+@pytest.mark.slow
+def test_three_methods_on_eight_languages_fit_1400_pixels_in_headless_chromium(tmp_path):
+    """The page a researcher opens: methods as rows, the Δ heatmap, whiskers and significance marks, no horizontal
+    scroll at 1,400 px, a clean console, nothing requested; the screenshot is left at /tmp/report-1400.png."""
+    from tests.report.browser import find_chromium, screenshot
+
+    if find_chromium() is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    store = build_store(tmp_path)
+    page = tmp_path / "report.html"
+    page.write_text(_page(store, tmp_path, "3 methods × 8 languages"), encoding="utf-8")
+    visit = screenshot(page, Path("/tmp/report-1400.png"), 1400, 900, evaluate=READ_LAYOUT, full_page=True)
+    assert visit.console_errors == [] and visit.dialogs == [] and visit.requests == [visit.url]
+    dom = visit.value
+    assert dom["scrollWidth"] <= 1400 and dom["clipped"] == 0
+    assert dom["methods"] == ["baseline", "tlm", "tlm+align"]
+    assert [h.split(" n=")[0] for h in dom["headers"][:8]] == [*sorted(TARGETS), SOURCE]
+    assert all(h.endswith(f"n={EXAMPLES}") for h in dom["headers"][:8])
+    assert dom["significant"] == 8 and dom["notSignificant"] == 8  # tlm: all 8 languages; tlm+align: none
+    assert dom["heatmapCells"] == 2 * 8 and dom["whiskers"] == 3 * 8 and dom["chance"] == 1
+
+
+def test_a_table_that_mixes_configs_says_which_cells_come_from_which(tmp_path):
+    import shutil
+
+    path = tmp_path / "old.sqlite"  # two runs of the methods-e5 grid under two configs, before intervals were kept
+    shutil.copy(Path(__file__).resolve().parent.parent / "fixtures" / "store-2026-12-03.sqlite", path)
+    page = _page(ResultStore(path), tmp_path)
+    assert (
+        "Cells from more than one config (see Run metadata): baseline, freeze3 from config f93c4e263ded7443; "
+        "align, mix, scratch, tlm, tlm+align from config dd75c3afc249949a." in page
+    )
+    assert "No ± on some cells" not in page and "one standard deviation over seeds" in page

@@ -75,6 +75,8 @@ def check_experiment(
         if isinstance(task, UserError):
             problems.append(f"tasks.{name}: {task}")
             continue
+        if experiment.limit is not None and not task.limitable:
+            problems.append(f"tasks.{name}: it scores whole test sets; run it without `limit:` (--limit)")
         own = experiment.tasks[name].targets
         task_targets = _languages(own, f"tasks.{name}.targets", problems) if own else targets
         scored = ([("sources", s) for s in sources] if task.needs_training else []) + [
@@ -213,6 +215,8 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
             check_device(experiment.device)  # `auto` is resolved when the run starts
     except UserError as err:
         problems.append(f"device: {err}")
+    if experiment.limit is not None and experiment.limit < 1:
+        problems.append(f"limit: at least 1 example per split (or null for all of them), got {experiment.limit}")
     if experiment.threads is not None and experiment.threads < 1:
         problems.append(f"threads: at least 1 CPU thread (or null for the default), got {experiment.threads}")
     try:

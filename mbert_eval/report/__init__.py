@@ -19,18 +19,11 @@ from mbert_eval.store.results import ResultStore, StoredConfig
 
 SUFFIXES = {"html": ".html", "csv": ".csv", "md": ".md", "latex": ".tex", "json": ".json"}
 FORMATS = tuple(SUFFIXES)
-REPORTS_DIR = Path("reports")
 
 
 def _check_format(fmt: str) -> None:
     if fmt not in SUFFIXES:
         raise UserError(f"unknown report format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-
-
-def default_report_path(name: str, fmt: str = "html") -> Path:
-    """Where a report named `name` goes by default: reports/NAME.html (or .csv, .md, .tex, .json)."""
-    _check_format(fmt)
-    return REPORTS_DIR / f"{name}{SUFFIXES[fmt]}"
 
 
 def render_report(

@@ -91,11 +91,10 @@ def run(
     from mbert_eval.config.loading import build_experiment, read_config
 
     settings = [(key.split("__"), value) for key, value in overrides.items()]
-    if isinstance(config, Mapping):
+    config_file = Path(config) if isinstance(config, (str, os.PathLike)) else None
+    if config_file is None:  # a mapping (anything else is refused there)
         experiment, problems = build_experiment(config, Path.cwd(), settings)
-        config_file = None
     else:
-        config_file = Path(config)
         experiment, problems = build_experiment(*read_config(config_file), settings)
     plan = plan_run(experiment, problems, config_file, report)
     return execute(plan, overwrite=overwrite, quiet=quiet)

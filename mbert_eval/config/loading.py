@@ -76,7 +76,9 @@ def build_experiment(
     Returns the experiment and the problems found (unknown keys, wrong types, bad `models:` entries), each
     prefixed by its key path."""
     if not isinstance(config, Mapping):
-        raise UserError(f"a config is a mapping of keys (models:, tasks:, ...), got {type(config).__name__}")
+        raise UserError(
+            f"a config is a YAML file or a mapping of keys (models:, tasks:, ...), got {type(config).__name__}"
+        )
     raw = apply_settings(_plain(copy.deepcopy(dict(config))), settings)
     problems: list[str] = []
     names = _split_model_entries(raw, problems)

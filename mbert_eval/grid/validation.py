@@ -27,7 +27,7 @@ from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks.base import Task
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's CUDA generators take 32-bit seeds
-MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (reports/NAME.html)
+MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (a report named after it)
 
 
 def _languages(codes: list[str], key: str, problems: list[str]) -> list[Language]:
@@ -227,8 +227,8 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
         _check_store(store, problems)
     if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name or "\0" in experiment.name:
         problems.append(
-            f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder and the "
-            f"report file), got {len(experiment.name.encode())} bytes"
+            f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder, runs/NAME by "
+            f"default), got {len(experiment.name.encode())} bytes"
         )
     counts = {
         "training.epochs": experiment.training.epochs,

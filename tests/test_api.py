@@ -31,6 +31,7 @@ def files_under(folder: Path) -> set[str]:
     return {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch
 def test_the_readme_example_runs_and_writes_only_into_its_output_folder(tmp_path, small_family, tiny_model):
     """`python -c "import mbert_eval; r = mbert_eval.run({...}); print(r.to_dataframe())"`, in a fresh interpreter
     in an empty folder: it prints one row per target and metric, and writes only under runs/NAME."""

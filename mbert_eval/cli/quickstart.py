@@ -50,7 +50,7 @@ def quickstart_config(family_dir: Path, model_dir: Path, codes: list[str]) -> di
     source, targets = codes[0], codes  # the source as a target too: the in-language reference
     return {
         "name": "quickstart",
-        "models": [str(model_dir)],
+        "models": [{"path": str(model_dir), "name": "tiny BERT (quickstart)"}],
         "sources": [source],
         "targets": targets,
         "methods": ["baseline"],
@@ -138,7 +138,7 @@ def real_quickstart_config(data: str, model: str) -> dict:
     align = f"{data}/alignment"
     return {
         "name": "quickstart-real",
-        "models": [model],
+        "models": [{"path": model, "name": "multilingual-e5-small"}],
         "sources": ["en"],
         "targets": list(PUD),
         "methods": ["baseline"],

@@ -153,13 +153,14 @@ def plan_run(
     grid = resolve(experiment, problems)
     if grid.problems:  # the report's place depends on a sound config (its output folder)
         return RunPlan(grid, None, ())
-    path = report_path(experiment, report)
-    inputs = tuple([*([config_file] if config_file else []), *grid.read_files()]) if path else ()
-    if path is not None:
-        try:
+    try:
+        path = report_path(experiment, report)
+        inputs = tuple([*([config_file] if config_file else []), *grid.read_files()]) if path else ()
+        if path is not None:
             check_output(path, [*store_files(experiment.store_path), *inputs], "the report")
-        except UserError as err:
-            grid.problems.append(str(err))
+    except UserError as err:  # a folder, an input, a database where the report would go; a bad `output:`
+        grid.problems.append(str(err))
+        return RunPlan(grid, None, ())
     return RunPlan(grid, path, inputs)
 
 

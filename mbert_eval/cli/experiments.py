@@ -1,4 +1,5 @@
-"""`mbert-eval validate`, `run` and `results`: check a grid, run what is missing, show what is stored."""
+"""`mbert-eval validate`, `run` and `results`: check a grid, run what is missing, show what is stored. `validate`
+and `run` plan through the Python API's `plan_run` (validate = run), and `run` executes through its `execute`."""
 
 from __future__ import annotations
 
@@ -31,9 +32,9 @@ def grid_options(command: Callable) -> Callable:
             "--report",
             "report_path",
             type=click.Path(dir_okay=False),
-            help="Write the HTML report here [default: OUTPUT/report.html, beside the store].",
+            help="The run's HTML report [default: OUTPUT/report.html, beside the store].",
         ),
-        click.option("--no-report", is_flag=True, help="Do not write the HTML report at the end."),
+        click.option("--no-report", is_flag=True, help="No HTML report at the end of the run."),
     ]
     for option in reversed(options):
         command = option(command)

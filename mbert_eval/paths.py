@@ -27,6 +27,12 @@ def is_local_path(spec: str) -> bool:
     return spec.startswith((".", "/", "~")) or not HUB_NAME.match(spec)
 
 
+def display_name(model: str) -> str:
+    """A model as people read it when its config gives it no `name:`: a Hub name as it is, a local folder by its
+    own name (its full path is metadata)."""
+    return Path(model).name or model if is_local_path(model) else model
+
+
 def anchor_model(spec: str, base: Path) -> str:
     """A model folder relative to `base` (it looks like a path, or it exists there) becomes absolute; a Hub name
     stays as it is."""

@@ -1,69 +1,110 @@
-"""`mbert-eval validate`, `run` and `results`: check a grid, run what is missing, show what is stored."""
+"""`mbert-eval validate`, `run` and `results`: check a grid, run what is missing, show what is stored. `validate`
+and `run` plan through the Python API's `plan_run` (validate = run), and `run` executes through its `execute`."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mbert_eval.cli.group import SET_HELP, THREADS_OPTION
+from mbert_eval.errors import UserError
+
+if TYPE_CHECKING:
+    from mbert_eval.api import RunPlan
 
 
-@click.command()
-@click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--set", "overrides", multiple=True, help=SET_HELP)
-def validate(config: str, overrides: tuple[str, ...]) -> None:
-    """Check CONFIG and report every problem with its key path; runs nothing."""
+def grid_options(command: Callable) -> Callable:
+    """The options `validate` and `run` share, so that validate checks what run would do: overrides, the limit,
+    the report's place."""
+    options = [
+        click.option("--set", "overrides", multiple=True, help=SET_HELP),
+        click.option(
+            "--limit",
+            type=click.IntRange(min=1),
+            help="At most N examples per split (train, dev, test) and language, for a quick try; the rows say so "
+            "(the config's `limit:`).",
+        ),
+        click.option(
+            "--report",
+            "report_path",
+            type=click.Path(dir_okay=False),
+            help="The run's HTML report [default: OUTPUT/report.html, beside the store].",
+        ),
+        click.option("--no-report", is_flag=True, help="No HTML report at the end of the run."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _plan(
+    config: str,
+    overrides: tuple[str, ...],
+    limit: int | None,
+    report_path: str | None,
+    no_report: bool,
+    threads: int | None = None,
+) -> RunPlan:
+    """Read CONFIG with its overrides (`--limit N` is `--set limit=N`) and plan its run (`api.plan_run`)."""
+    from mbert_eval.api import plan_run
     from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.resolve import resolve
 
-    experiment, problems = load_experiment(config, overrides)
-    grid = resolve(experiment, problems)  # what `run` resolves, and refuses when it has problems
-    if grid.problems:
-        for problem in grid.problems:
-            click.echo(f"{config}: {problem}", err=True)
-        sys.exit(2)
-    click.echo(f"{config}: OK ({len(grid.cells)} cells, {grid.evaluations} target evaluations)")
-
-
-@click.command()
-@click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--set", "overrides", multiple=True, help=SET_HELP)
-@click.option("--overwrite", is_flag=True, help="Recompute cells the store already holds.")
-@click.option("--no-report", is_flag=True, help="Do not write the HTML report at the end.")
-@THREADS_OPTION
-def run(config: str, overrides: tuple[str, ...], overwrite: bool, no_report: bool, threads: int | None) -> None:
-    """Run the grid in CONFIG, computing only the cells the store does not hold yet."""
-    from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.resolve import resolve
-    from mbert_eval.grid.run import read_files, run_resolved
-    from mbert_eval.report import default_report_path
-    from mbert_eval.store.outputs import check_output, store_files
-
-    experiment, problems = load_experiment(config, overrides)
+    if no_report and report_path:
+        raise UserError("--report and --no-report contradict each other; pass one")
+    experiment, problems = load_experiment(config, [*overrides, *([f"limit={limit}"] if limit else [])])
     if threads is not None:  # over the config's `threads:`
         experiment.threads = threads
-    grid = resolve(experiment, problems)
-    grid.refuse()  # the grid's problems, before the report's place is checked
-    report_path = default_report_path(experiment.name)
-    inputs = [] if no_report else [Path(config), *read_files(grid)]
-    if not no_report:  # a report that could not be written is refused before any training
-        check_output(report_path, [*store_files(experiment.store_path), *inputs], "the report")
-    summary = run_resolved(grid, overwrite=overwrite)
-    click.echo(summary.describe())
-    if not no_report:
-        from mbert_eval.report import write_report
+    return plan_run(experiment, problems, Path(config), False if no_report else (report_path or True))
+
+
+@click.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@grid_options
+def validate(
+    config: str, overrides: tuple[str, ...], limit: int | None, report_path: str | None, no_report: bool
+) -> None:
+    """Check CONFIG and report every problem with its key path; runs nothing."""
+    plan = _plan(config, overrides, limit, report_path, no_report)  # what `run` plans, and refuses with problems
+    if plan.grid.problems:
+        for problem in plan.grid.problems:
+            click.echo(f"{config}: {problem}", err=True)
+        sys.exit(2)
+    click.echo(f"{config}: OK ({len(plan.grid.cells)} cells, {plan.grid.evaluations} target evaluations)")
+
+
+@click.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@grid_options
+@click.option("--overwrite", is_flag=True, help="Recompute cells the store already holds.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars and no results table: the summary lines only.")
+@THREADS_OPTION
+def run(
+    config: str,
+    overrides: tuple[str, ...],
+    limit: int | None,
+    report_path: str | None,
+    no_report: bool,
+    overwrite: bool,
+    quiet: bool,
+    threads: int | None,
+) -> None:
+    """Run the grid in CONFIG, computing only the cells the store does not hold yet; print the results table and
+    write the report beside the store (OUTPUT/report.html)."""
+    from mbert_eval.api import execute
+
+    results = execute(_plan(config, overrides, limit, report_path, no_report, threads), overwrite, quiet)
+    click.echo(results.summary.describe())
+    if not quiet:
+        from mbert_eval.report.text_table import format_results
         from mbert_eval.store.results import ResultStore
 
-        path = write_report(
-            ResultStore(summary.store),
-            report_path,
-            f"mbert-eval: {experiment.name}",
-            config=summary.config,
-            protected=inputs,
-        )
-        click.echo(f"report: {path}")
+        click.echo(format_results(ResultStore(results.store)))
+    if results.report is not None:
+        click.echo(f"report: {results.report}")
 
 
 @click.command()

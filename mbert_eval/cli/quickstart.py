@@ -22,7 +22,7 @@ from mbert_eval.models.threads import use_threads
 from mbert_eval.synthetic.family import SynthConfig
 
 if TYPE_CHECKING:
-    from mbert_eval.grid.run import RunSummary
+    from mbert_eval.api import Results
     from mbert_eval.store.results import ResultStore
 
 FAMILY = SynthConfig(n_languages=4, seed=0)
@@ -50,7 +50,7 @@ def quickstart_config(family_dir: Path, model_dir: Path, codes: list[str]) -> di
     source, targets = codes[0], codes  # the source as a target too: the in-language reference
     return {
         "name": "quickstart",
-        "models": [str(model_dir)],
+        "models": [{"path": str(model_dir), "name": "tiny BERT (quickstart)"}],
         "sources": [source],
         "targets": targets,
         "methods": ["baseline"],
@@ -74,14 +74,12 @@ def quickstart_config(family_dir: Path, model_dir: Path, codes: list[str]) -> di
     }
 
 
-def run_quickstart(out: Path, report: Path, threads: int | None = None) -> tuple[RunSummary, Path]:
-    """Run (or resume) the quickstart in `out` and write the results page to `report`; return what the run did
-    and the page's path. `threads`: torch's CPU threads (None: `mbert_eval.models.threads`' default)."""
-    from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.run import run_experiment
+def run_quickstart(out: Path, report: Path | None = None, threads: int | None = None, quiet: bool = False) -> Results:
+    """Run (or resume) the quickstart in `out` and write the results page to `report` (None: OUT/report.html);
+    return what the run did. `threads`: torch's CPU threads (None: `mbert_eval.models.threads`' default);
+    `quiet`: no progress bars."""
+    from mbert_eval.api import hidden_progress
     from mbert_eval.pretraining.loop import PretrainConfig, pretrain
-    from mbert_eval.report import write_report
-    from mbert_eval.store.results import ResultStore
     from mbert_eval.synthetic.family import generate_family
 
     use_threads(threads)
@@ -89,18 +87,29 @@ def run_quickstart(out: Path, report: Path, threads: int | None = None) -> tuple
     family = generate_family(out / "synth", FAMILY)
     codes = [language.code for language in family.languages]
     parallel = [family.parallel(code)[:2] for code in codes[1:]]
-    model_dir = pretrain(
-        PretrainConfig(
-            corpus=[family.mono(code) for code in codes], parallel=parallel, out_dir=out / "model", **PRETRAINING
+    with hidden_progress(quiet):
+        model_dir = pretrain(
+            PretrainConfig(
+                corpus=[family.mono(code) for code in codes], parallel=parallel, out_dir=out / "model", **PRETRAINING
+            )
         )
-    )
-    config_path = out / "quickstart.yaml"
-    config_path.write_text(yaml.safe_dump(quickstart_config(out / "synth", model_dir, codes), sort_keys=False))
-    experiment, problems = load_experiment(config_path)
+    config = quickstart_config(out / "synth", model_dir, codes)
+    return _run_config(out / "quickstart.yaml", config, report, threads, quiet, "zero-shot transfer")
+
+
+def _run_config(
+    path: Path, config: dict, report: Path | None, threads: int | None, quiet: bool, subject: str
+) -> Results:
+    """Write a quickstart's `config` to `path` (the YAML a user can edit and rerun) and run it as `mbert-eval run`
+    does (`api.plan_run`, `api.execute`): the report goes to `report`, by default beside the store."""
+    from mbert_eval.api import execute, plan_run
+    from mbert_eval.config.loading import load_experiment
+
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    experiment, problems = load_experiment(path)
     experiment.threads = threads
-    summary = run_experiment(experiment, problems=problems)
-    title = "mbert-eval quickstart: zero-shot transfer"
-    return summary, write_report(ResultStore(summary.store), report, title, config=summary.config)
+    plan = plan_run(experiment, problems, path, report or True)
+    return execute(plan, quiet=quiet, title=f"mbert-eval quickstart: {subject}")
 
 
 # The real-data quickstart: multilingual-e5-small (imported offline) on the real data of ../shared/data.
@@ -129,7 +138,7 @@ def real_quickstart_config(data: str, model: str) -> dict:
     align = f"{data}/alignment"
     return {
         "name": "quickstart-real",
-        "models": [model],
+        "models": [{"path": model, "name": "multilingual-e5-small"}],
         "sources": ["en"],
         "targets": list(PUD),
         "methods": ["baseline"],
@@ -179,14 +188,10 @@ def layer_peaks(store: ResultStore) -> list[str]:
 
 
 def run_real_quickstart(
-    data: Path, model: Path, out: Path, report: Path, threads: int | None = None
-) -> tuple[RunSummary, Path]:
-    """Run (or resume) the real-data quickstart: its config is written to `out` and run there with `threads`."""
-    from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.run import run_experiment
-    from mbert_eval.report import write_report
-    from mbert_eval.store.results import ResultStore
-
+    data: Path, model: Path, out: Path, report: Path | None = None, threads: int | None = None, quiet: bool = False
+) -> Results:
+    """Run (or resume) the real-data quickstart: its config is written to `out` and run there with `threads`; the
+    report goes to `report` (None: OUT/report.html)."""
     if not (model / "config.json").is_file():
         raise UserError(
             f"no model at {model}: run `mbert-eval models import e5-small` first "
@@ -201,13 +206,8 @@ def run_real_quickstart(
     out.mkdir(parents=True, exist_ok=True)
     config = real_quickstart_config(str(data.resolve()), str(model.resolve()))
     config["output"] = "."
-    config_path = out / "quickstart-real.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    experiment, problems = load_experiment(config_path)
-    experiment.threads = threads
-    summary = run_experiment(experiment, problems=problems)
-    title = "mbert-eval quickstart: multilingual-e5-small, zero-shot from English"
-    return summary, write_report(ResultStore(summary.store), report, title, config=summary.config)
+    subject = "multilingual-e5-small, zero-shot from English"
+    return _run_config(out / "quickstart-real.yaml", config, report, threads, quiet, subject)
 
 
 @click.command()
@@ -225,7 +225,7 @@ def run_real_quickstart(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False),
-    help="HTML report [default: reports/quickstart.html, with --real reports/quickstart-real.html].",
+    help="HTML report [default: report.html in the working folder, beside the store].",
 )
 @click.option(
     "--data",
@@ -242,9 +242,10 @@ def run_real_quickstart(
     type=click.Path(file_okay=False),
     help="With --real: the imported encoder.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars and no results table: the summary lines only.")
 @THREADS_OPTION
 def quickstart(
-    real: bool, out: str | None, report_path: str | None, data: str, model_path: str, threads: int | None
+    real: bool, out: str | None, report_path: str | None, data: str, model_path: str, quiet: bool, threads: int | None
 ) -> None:
     """Offline demo: synthetic family → tiny BERT → zero-shot POS and paraphrase → HTML report; with --real,
     multilingual-e5-small → zero-shot POS to every PUD language, Tatoeba at every layer, word alignment AER."""
@@ -257,15 +258,17 @@ def quickstart(
     from mbert_eval.store.results import ResultStore
 
     name = "quickstart-real" if real else "quickstart"
-    out_dir, report_file = Path(out or f"runs/{name}"), Path(report_path or f"reports/{name}.html")
+    out_dir, report_file = Path(out or f"runs/{name}"), Path(report_path) if report_path else None
     if real:
-        summary, report = run_real_quickstart(Path(data), Path(model_path), out_dir, report_file, threads)
+        results = run_real_quickstart(Path(data), Path(model_path), out_dir, report_file, threads, quiet)
     else:
-        summary, report = run_quickstart(out_dir, report_file, threads)
-    click.echo(summary.describe())
-    click.echo(format_results(ResultStore(summary.store)))
-    for line in layer_peaks(ResultStore(summary.store)):
-        click.echo(line)
+        results = run_quickstart(out_dir, report_file, threads, quiet)
+    click.echo(results.summary.describe())
+    if not quiet:
+        click.echo(format_results(ResultStore(results.store)))
+        for line in layer_peaks(ResultStore(results.store)):
+            click.echo(line)
     click.echo(
-        f"report: {report} (open it in a browser; `mbert-eval results --store {summary.store}` prints this again)"
+        f"report: {results.report} (open it in a browser; `mbert-eval results --store {results.store}` prints the "
+        "table again)"
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mbert_eval.errors import UserError
-from mbert_eval.report import FORMATS, SUFFIXES, default_report_path
+from mbert_eval.report import FORMATS, SUFFIXES
 
 
 def _format_of(out: str | None, fmt: str | None) -> str:
@@ -27,9 +27,7 @@ def _format_of(out: str | None, fmt: str | None) -> str:
     show_default=True,
     help="The results store (a run's OUTPUT/results.sqlite).",
 )
-@click.option(
-    "--out", type=click.Path(dir_okay=False), help="File to write [default: reports/NAME.EXT, NAME the store's folder]."
-)
+@click.option("--out", type=click.Path(dir_okay=False), help="File to write [default: report.EXT beside the store].")
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), help="Output format [default: from --out's suffix, else html]."
 )
@@ -58,7 +56,7 @@ def report(store_path: str, out: str | None, fmt: str | None, title: str | None,
         config = stored_config(load_experiment(config_path)[0])
     fmt = _format_of(out, fmt)
     name = Path(store_path).resolve().parent.name
-    path = Path(out) if out else default_report_path(name, fmt)
+    path = Path(out) if out else Path(store_path).parent / f"report{SUFFIXES[fmt]}"
     protected = [Path(config_path)] if config_path else []
     written = write_report(store, path, title or f"mbert-eval report: {name}", fmt, config, protected=protected)
     click.echo(f"report: {written}")

@@ -13,7 +13,8 @@ from typing import Any
 
 from mbert_eval.paths import anchor, fill_pattern
 
-# How a run runs, not what it computes: left out of `config_hash` (so setting it splits no stored config).
+# How a run runs or shows its results, not what it computes: left out of `config_hash` (so setting it splits no
+# stored config).
 RUN_ONLY = {"run_only": True}
 
 
@@ -148,7 +149,7 @@ class TrainingConfig:
 @declare_identity(
     "TaskConfig",
     ("train", "dev", "test", "pivot", "gold", "epochs", "targets", "layer", "label_subword", "one_indexed"),
-    keyed_when_set=("unseen_labels",),
+    keyed_when_set=("unseen_labels", "limit"),
     outside=("allow_overlap",),  # a permission, not a setting that changes scores
 )
 @dataclass
@@ -172,6 +173,8 @@ class TaskConfig:
     allow_overlap: bool = False
     # pos/ner: test tags training never has are refused (None, the default) unless `score` (scored as errors)
     unseen_labels: str | None = None
+    # at most this many examples per split and language: the experiment's `limit:` (`Experiment.task_config`)
+    limit: int | None = field(default=None, metadata={"internal": True})
 
 
 def name_part(pattern: str) -> dict[str, str]:
@@ -179,6 +182,15 @@ def name_part(pattern: str) -> dict[str, str]:
     `pattern` (a regular expression) sets the field, to its one group converted to the field's type, or to True
     when the pattern has no group (`freeze3` → freeze=3, `mix` → layer_mix=True)."""
     return {"name_part": pattern}
+
+
+@dataclass
+class ModelEntry:
+    """A `models:` entry written as a mapping: the model (a folder or a Hub name: what identifies its results) and
+    the name reports show for it (`config/loading.py` turns the entry into its path and keeps the name apart)."""
+
+    path: str | None = None
+    name: str | None = None
 
 
 @declare_identity("MethodConfig", ("name", "chain", "freeze", "cache_frozen", "layer_mix"))
@@ -285,15 +297,28 @@ class RayConfig:
 
 @declare_identity(
     None,  # not a record: its cells' coordinates and the records of its parts make up each cell's identity
-    ("models", "tasks", "sources", "methods", "seeds", "training", "parallel", "tlm", "align"),
-    # targets: each stored row is one target's; the rest name, place or schedule the run
-    outside=("targets", "baseline", "name", "output", "store", "executor", "ray", "device", "threads", "base_dir"),
+    # limit: joins each cell's key through its task's config (`task_config`)
+    ("models", "tasks", "sources", "methods", "seeds", "training", "parallel", "tlm", "align", "limit"),
+    # targets: each stored row is one target's; model_names only name models; the rest name, place or schedule the run
+    outside=(
+        "targets",
+        "baseline",
+        "name",
+        "output",
+        "store",
+        "executor",
+        "ray",
+        "device",
+        "threads",
+        "model_names",
+        "base_dir",
+    ),
 )
 @dataclass
 class Experiment:
     """A grid of zero-shot transfer runs; see README for an annotated example."""
 
-    models: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)  # each a folder or a Hub name (written `{path:, name:}` to name it)
     tasks: dict[str, TaskConfig] = field(default_factory=dict)
     sources: list[str] = field(default_factory=lambda: ["en"])
     targets: list[str] = field(default_factory=list)
@@ -314,6 +339,10 @@ class Experiment:
     device: str = "auto"
     # CPU threads torch uses (`--threads` overrides); None: OMP_NUM_THREADS, else the idle CPUs (models/threads.py)
     threads: int | None = field(default=None, metadata=RUN_ONLY)
+    # at most this many examples per split (train, dev, test) and language, for a quick try (`--limit`); None: all
+    limit: int | None = None
+    # model → its display name, from the `name:` of a `models:` entry written as a mapping (config/loading.py)
+    model_names: dict[str, str] = field(default_factory=dict, metadata={**RUN_ONLY, "internal": True})
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
 
     @property
@@ -323,6 +352,10 @@ class Experiment:
     @property
     def store_path(self) -> Path:
         return anchor(self.store, self.base_dir) if self.store else self.output_dir / "results.sqlite"
+
+    def task_config(self, name: str) -> TaskConfig:
+        """The `tasks.NAME` entry as its task is built and its cells keyed: with the run's `limit`."""
+        return dataclasses.replace(self.tasks[name], limit=self.limit)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain data (without the internal base folder)."""

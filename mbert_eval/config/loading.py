@@ -1,21 +1,27 @@
-"""Reading an experiment: YAML (`yaml_reader`: errors name file:line),
-`--set key.path=value` overrides, typed conversion that collects every problem with its key path, model paths
-anchored at the config's folder."""
+"""Reading an experiment: YAML (`yaml_reader`: errors name file:line) or a mapping (the Python API), settings
+(`--set key.path=value` overrides, or the API's keyword arguments), typed conversion that collects every problem
+with its key path, `models:` entries written as `{path:, name:}` split into the model and its display name, model
+paths anchored at the config's folder. A file and a mapping go through the same `build_experiment`."""
 
 from __future__ import annotations
 
+import copy
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mbert_eval.config.experiment import Experiment
+from mbert_eval.config.experiment import Experiment, ModelEntry
 from mbert_eval.config.typed import _build
 from mbert_eval.config.yaml_reader import parse_yaml, read_yaml
 from mbert_eval.data.files import NOT_FOUND, path_problem
 from mbert_eval.errors import UserError, cut
 from mbert_eval.paths import anchor_model
 
+Setting = tuple[list[str], Any]  # a key path and the value it is set to
 
-def parse_override(item: str) -> tuple[list[str], Any]:
+
+def parse_override(item: str) -> Setting:
     """The key path and the value (read as YAML, as `parse_yaml` reads a config) of a `key.path=value`
     override; a malformed one is a UserError naming it."""
     name = f"override {cut(item, 80)!r}"
@@ -28,39 +34,100 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     return keys, parse_yaml(value, name, lines=False)
 
 
-def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply `key.path=value` overrides (value parsed as YAML) to a raw config mapping."""
-    for item in overrides:
-        keys, value = parse_override(item)
+def apply_settings(raw: dict[str, Any], settings: Iterable[Setting]) -> dict[str, Any]:
+    """Set each key path of `settings` to its value in a raw config mapping (mappings on the way are created)."""
+    for keys, value in settings:
         node = raw
         for key in keys[:-1]:
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
-                raise UserError(f"override {cut(item, 80)!r}: {key} is not a mapping")
+                raise UserError(f"override {cut('.'.join(keys), 80)!r}: {key} is not a mapping")
         node[keys[-1]] = value
     return raw
 
 
-def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> tuple[Experiment, list[str]]:
-    """Read a YAML config and apply overrides; returns the experiment and the problems found
+def read_config(path: str | Path) -> tuple[dict[str, Any], Path]:
+    """A YAML config file's mapping and the folder its relative paths are anchored at."""
+    file = Path(path)
+    if path_problem(file) == NOT_FOUND:  # anything else that is no file: `read_yaml` says what it is
+        raise UserError(f"config file not found: {file}")
+    raw = read_yaml(file)
+    if raw is None:
+        raise UserError(
+            f"{file}: the config is empty (an experiment names at least its models: and tasks:; see examples/)"
+        )
+    if not isinstance(raw, dict):
+        raise UserError(f"{file}: the config must be a YAML mapping")
+    return raw, file.resolve().parent
+
+
+def load_experiment(path: str | Path | None, overrides: Iterable[str] = ()) -> tuple[Experiment, list[str]]:
+    """Read a YAML config and apply `key.path=value` overrides; returns the experiment and the problems found
     while reading it (unknown keys, wrong types), each prefixed by its key path."""
-    raw: dict[str, Any] = {}
-    base = Path(".")
-    if path is not None:
-        file = Path(path)
-        if path_problem(file) == NOT_FOUND:  # anything else that is no file: `read_yaml` says what it is
-            raise UserError(f"config file not found: {file}")
-        raw = read_yaml(file)
-        if raw is None:
-            raise UserError(
-                f"{file}: the config is empty (an experiment names at least its models: and tasks:; see examples/)"
-            )
-        if not isinstance(raw, dict):
-            raise UserError(f"{file}: the config must be a YAML mapping")
-        base = file.resolve().parent
-    raw = apply_overrides(raw, list(overrides))
+    raw, base = read_config(path) if path is not None else ({}, Path("."))
+    return build_experiment(raw, base, [parse_override(item) for item in overrides])
+
+
+def build_experiment(
+    config: Mapping[str, Any], base: Path, settings: Iterable[Setting] = ()
+) -> tuple[Experiment, list[str]]:
+    """The experiment of a config mapping (read from YAML, or given as a dict: it is copied, never changed, and
+    its path objects are read as strings) with `settings` applied; relative paths are anchored at `base`.
+    Returns the experiment and the problems found (unknown keys, wrong types, bad `models:` entries), each
+    prefixed by its key path."""
+    if not isinstance(config, Mapping):
+        raise UserError(
+            f"a config is a YAML file or a mapping of keys (models:, tasks:, ...), got {type(config).__name__}"
+        )
+    raw = apply_settings(_plain(copy.deepcopy(dict(config))), settings)
     problems: list[str] = []
+    names = _split_model_entries(raw, problems)
     experiment = _build(Experiment, raw, "", problems)
     experiment.base_dir = base
     experiment.models = [anchor_model(model, base) for model in experiment.models]
+    if len(experiment.models) == len(raw.get("models") or []):  # else some entry is refused (its problem says)
+        experiment.model_names = {experiment.models[index]: name for index, name in names.items()}
     return experiment, problems
+
+
+def _plain(value: Any) -> Any:
+    """A config value as YAML would give it: path objects (`pathlib.Path`) become their strings."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _split_model_entries(raw: dict[str, Any], problems: list[str]) -> dict[int, str]:
+    """Replace each `models:` entry written as a mapping (`{path: ..., name: ...}`) by its path; returns the
+    display names given, by the entry's index in the list left. A mapping without a path is a problem (and left
+    out, so that no other check reports it again), as are an empty name and a name given to two models."""
+    models = raw.get("models")
+    if not isinstance(models, list):
+        return {}  # a single model, or no list: the typed conversion reads (or refuses) it
+    kept: list[Any] = []
+    names: dict[int, str] = {}
+    given: dict[str, int] = {}
+    for index, entry in enumerate(models):
+        if not isinstance(entry, dict):
+            kept.append(entry)
+            continue
+        where = f"models[{index}]"
+        parsed = _build(ModelEntry, entry, where, problems)
+        if not parsed.path:
+            problems.append(f"{where}: a model written as a mapping names its folder or Hub name in `path:`")
+            continue
+        name = None if parsed.name is None else parsed.name.strip()
+        if name == "":
+            problems.append(f"{where}.name: an empty name; leave `name:` out to show the model's folder or Hub name")
+        elif name in given:
+            problems.append(f"{where}.name: {cut(name)!r} is already the name of models[{given[name]}]")
+        elif name is not None:
+            given[name] = index
+            names[len(kept)] = name
+        kept.append(parsed.path)
+    raw["models"] = kept
+    return names

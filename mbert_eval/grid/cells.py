@@ -56,7 +56,7 @@ def cell_identity(experiment: Experiment, task: Task, cell: Cell, settings: Fine
     (`config.experiment.Identity`), rendered as `Record(field=value, ...)` in their recorded order; fields added
     later join (under `added`) only where set away from their defaults. `task` is the cell's built task,
     `settings` its fine-tuning (`fine_tune_settings`)."""
-    method, data = settings.method, experiment.tasks[cell.task]
+    method, data = settings.method, experiment.task_config(cell.task)
     identity: dict[str, Any] = {
         "model": cell.model,
         "method": render_identity(method),

@@ -6,12 +6,14 @@ and a worker receives the resolved task in its `CellJob`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mbert_eval.config.experiment import Experiment, stable_hash
 from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell, cell_identity, expand, fine_tune_settings
 from mbert_eval.grid.validation import check_experiment
+from mbert_eval.languages import lookup
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
 from mbert_eval.training.fine_tuning import FineTuning
@@ -51,13 +53,27 @@ class ResolvedGrid:
             more = f" (and {len(self.problems) - 1} more; see `mbert-eval validate`)" if len(self.problems) > 1 else ""
             raise UserError(f"{self.problems[0]}{more}")
 
+    def read_files(self) -> list[Path]:
+        """The local files a run reads: every cell's data files and the files of its local model folders (what no
+        output of the run may replace)."""
+        files = set()
+        for resolved in self.cells:
+            cell, task = resolved.cell, self.tasks[resolved.cell.task]
+            specs = task.data_specs(lookup(cell.source)) + [
+                spec for target in cell.targets for spec in task.data_specs(lookup(cell.source), lookup(target))
+            ]
+            files |= {Path(spec.location) for spec in specs if not spec.is_hub}
+            if Path(cell.model).is_dir():
+                files |= {path for path in Path(cell.model).rglob("*") if path.is_file()}
+        return sorted(files)
+
 
 def build_tasks(experiment: Experiment) -> dict[str, Task | UserError]:
     """Each task of the config built once, or the UserError that building it raised."""
     built: dict[str, Task | UserError] = {}
-    for name, config in experiment.tasks.items():
+    for name in experiment.tasks:
         try:
-            built[name] = build_task(name, config, experiment.base_dir)
+            built[name] = build_task(name, experiment.task_config(name), experiment.base_dir)
         except UserError as err:
             built[name] = err
     return built

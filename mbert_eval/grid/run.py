@@ -20,11 +20,10 @@ from mbert_eval.grid.executors.local import Executor
 from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.job import CellJob, UnfinishedCell, code_version, library_versions
 from mbert_eval.grid.resolve import ResolvedGrid, resolve
-from mbert_eval.languages import lookup
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
 from mbert_eval.store.locks import held_lock
-from mbert_eval.store.results import MetricRole, ResultStore, StoredConfig
+from mbert_eval.store.results import MetricRole, ResultRow, ResultStore, StoredConfig
 from mbert_eval.tasks import get_task
 
 
@@ -69,6 +68,23 @@ def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
             if metric != main
         ]
     return roles
+
+
+def marked(rows: Iterable[ResultRow], experiment: Experiment) -> list[ResultRow]:
+    """The rows with what the run adds to their `extra`: the model's display name where the config gives one
+    (`model_name`), and the run's `limit` (so that a limited run's rows are never read as a full run's)."""
+    marks = {} if experiment.limit is None else {"limit": experiment.limit}
+    return [
+        replace(
+            row,
+            extra={
+                **row.extra,
+                **marks,
+                **({"model_name": experiment.model_names[row.model]} if row.model in experiment.model_names else {}),
+            },
+        )
+        for row in rows
+    ]
 
 
 def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
@@ -116,21 +132,6 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
     return [replace(job, known_hashes=known) for job in jobs], skipped
 
 
-def read_files(grid: ResolvedGrid) -> list[Path]:
-    """The local files a run reads: every cell's data files and the files of its local model folders (what no
-    output of the run may replace)."""
-    files = set()
-    for resolved in grid.cells:
-        cell, task = resolved.cell, grid.tasks[resolved.cell.task]
-        specs = task.data_specs(lookup(cell.source)) + [
-            spec for target in cell.targets for spec in task.data_specs(lookup(cell.source), lookup(target))
-        ]
-        files |= {Path(spec.location) for spec in specs if not spec.is_hub}
-        if Path(cell.model).is_dir():
-            files |= {path for path in Path(cell.model).rglob("*") if path.is_file()}
-    return sorted(files)
-
-
 def run_experiment(
     experiment: Experiment,
     overwrite: bool = False,
@@ -167,10 +168,12 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
         with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
             try:
                 for job, rows in executor.map(jobs):
-                    written += store.write_cell(rows, overwrite=overwrite, superseding=job.superseding)
+                    written += store.write_cell(
+                        marked(rows, experiment), overwrite=overwrite, superseding=job.superseding
+                    )
                     bar.update()
             except UnfinishedCell as err:  # a target failed after fine-tuning: keep the targets finished before it
-                kept = store.write_cell(err.rows, overwrite=overwrite, superseding=err.superseding)
+                kept = store.write_cell(marked(err.rows, experiment), overwrite=overwrite, superseding=err.superseding)
                 raise UserError(f"{err} ({kept} rows of the cell's targets finished before it stored)") from err
         store.write_file_hashes(current_hashes())  # what the cells hashed, for the next run
     return RunSummary(len(jobs), skipped, written, experiment.store_path, config)

@@ -27,7 +27,7 @@ from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks.base import Task, pick_layer
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's CUDA generators take 32-bit seeds
-MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (reports/NAME.html)
+MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (a report named after it)
 
 
 def _languages(codes: list[str], key: str, problems: list[str]) -> list[Language]:
@@ -76,6 +76,8 @@ def check_experiment(
             problems.append(f"tasks.{name}: {task}")
             continue
         _check_layer(name, task, experiment.models, problems)
+        if experiment.limit is not None and not task.limitable:
+            problems.append(f"tasks.{name}: it scores whole test sets; run it without `limit:` (--limit)")
         own = experiment.tasks[name].targets
         task_targets = _languages(own, f"tasks.{name}.targets", problems) if own else targets
         scored = ([("sources", s) for s in sources] if task.needs_training else []) + [
@@ -226,6 +228,8 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
             check_device(experiment.device)  # `auto` is resolved when the run starts
     except UserError as err:
         problems.append(f"device: {err}")
+    if experiment.limit is not None and experiment.limit < 1:
+        problems.append(f"limit: at least 1 example per split (or null for all of them), got {experiment.limit}")
     if experiment.threads is not None and experiment.threads < 1:
         problems.append(f"threads: at least 1 CPU thread (or null for the default), got {experiment.threads}")
     try:
@@ -236,8 +240,8 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
         _check_store(store, problems)
     if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name or "\0" in experiment.name:
         problems.append(
-            f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder and the "
-            f"report file), got {len(experiment.name.encode())} bytes"
+            f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder, runs/NAME by "
+            f"default), got {len(experiment.name.encode())} bytes"
         )
     counts = {
         "training.epochs": experiment.training.epochs,

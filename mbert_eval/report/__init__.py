@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 EXPORTS: Registry[Callable[[ReportData], str]] = Registry("report format")
 SUFFIXES: dict[str, str] = {}  # format → file suffix
-REPORTS_DIR = Path("reports")
 
 
 def register_format(name: str, suffix: str, target: str, summary: str) -> None:
@@ -49,12 +48,6 @@ FORMATS = tuple(SUFFIXES)
 def _check_format(fmt: str) -> None:
     if fmt not in SUFFIXES:
         raise UserError(f"unknown report format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-
-
-def default_report_path(name: str, fmt: str = "html") -> Path:
-    """Where a report named `name` goes by default: reports/NAME.html (or .csv, .md, .tex, .json)."""
-    _check_format(fmt)
-    return REPORTS_DIR / f"{name}{SUFFIXES[fmt]}"
 
 
 def render_report(

@@ -106,7 +106,7 @@ class AlignmentTask(Task):
         lengths = [(len(source), len(target)) for source, target in pairs]
         links = read_gold_links(gold, lengths, self.one_indexed, with_ids)
         start, stop = specs["test"].start, specs["test"].stop
-        examples = GoldAlignments(pairs[start:stop], links[start:stop], str(gold))
+        examples = GoldAlignments(self.limited(pairs[start:stop]), self.limited(links[start:stop]), str(gold))
         if not examples.pairs:
             raise UserError(f"no examples in {specs['test']}")
         return examples

@@ -43,6 +43,7 @@ class Task(ABC):
     needs_training: ClassVar[bool] = True
     data_keys: ClassVar[tuple[str, ...]] = ("train", "dev", "test")
     optional_data_keys: ClassVar[tuple[str, ...]] = ()  # data keys a config may leave out
+    limitable: ClassVar[bool] = True  # False: the task scores its test data whole, and a run's `limit:` is refused
 
     def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path(".")) -> None:
         """`config` is the experiment's `tasks.NAME` entry; its relative paths are anchored at `base_dir` (the
@@ -128,11 +129,16 @@ class Task(ABC):
         """Training and dev examples in the source language (empty for tasks without training)."""
         if not self.needs_training:
             return [], []
-        return self.load(self.spec("train", source)), self.load(self.spec("dev", source))
+        return self.limited(self.load(self.spec("train", source))), self.limited(self.load(self.spec("dev", source)))
 
     def target_examples(self, target: Language) -> list:
         """Test examples in one target language."""
-        return self.load(self.spec("test", target))
+        return self.limited(self.load(self.spec("test", target)))
+
+    def limited(self, examples: list) -> list:
+        """The first examples of one split of one language, at most the run's `limit:` (all when none is set); a
+        run applies it where examples are read, before any fine-tuning."""
+        return examples[: self.config.limit]
 
     def prepare(
         self, model_spec: str, train: list, dev: list, fine_tuning: FineTuning, device: torch.device

@@ -66,6 +66,7 @@ class BUCCTask(RetrievalTask):
         },
     )
     data_keys = ("test", "dev")
+    limitable = False  # mines whole splits (as it refuses slices)
 
     def _specs(self, target: Language) -> dict[str, DataSpec]:
         specs = {split: self.spec(split, target) for split in SPLITS}

@@ -49,9 +49,10 @@ class RetrievalTask(Task):
         self.layer = layer
 
     def target_examples(self, target: Language) -> list[ParallelPair]:
-        """Line-aligned (target sentence, pivot sentence) pairs; `[a:b]` slices the pairs."""
+        """Line-aligned (target sentence, pivot sentence) pairs; `[a:b]` slices the pairs (then the run's limit)."""
         test, pivot = self.spec("test", target), self.spec("pivot", target)
         pairs = read_parallel(local_file(test, "tatoeba"), local_file(pivot, "tatoeba"))[test.start : test.stop]
+        pairs = self.limited(pairs)
         if not pairs:
             raise UserError(f"no examples in {test}")
         return pairs

@@ -68,8 +68,9 @@ def _good(ws: Workspace) -> Path:
     return path
 
 
-def _reports_is_a_file(ws: Workspace) -> str:
-    (ws.root / "reports").write_text("not a folder\n", encoding="utf-8")
+def _report_place_is_a_folder(ws: Workspace) -> str:
+    """A config whose report's default place, beside the store (out/report.html), is a folder."""
+    (ws.root / "out" / "report.html").mkdir()
     return ws.config()
 
 
@@ -91,12 +92,12 @@ def _own_inputs(ws: Workspace, **changes: str) -> str:
 
 
 def _report_links_to(to: Callable[[Workspace], Path]) -> Callable[[Workspace], list[str]]:
-    """`run` of `_own_inputs`, its report's default place (reports/test.html) a symlink to `to(ws)`."""
+    """`run` of `_own_inputs`, its report's default place (out/report.html, beside the store) a symlink to
+    `to(ws)`."""
 
     def args(ws: Workspace) -> list[str]:
         config = _own_inputs(ws)
-        (ws.root / "reports").mkdir()
-        (ws.root / "reports" / "test.html").symlink_to(to(ws))
+        (ws.root / "out" / "report.html").symlink_to(to(ws))
         return ["run", config]
 
     return args
@@ -147,16 +148,17 @@ OUTPUTS = [
     Out("csv-under-a-file", _export("--csv", _under_a_file), "is a file, not a folder"),
     Out("json-under-a-file", _export("--json", _under_a_file), "is a file, not a folder"),
     Out(
-        "report-default-folder-is-a-file",
-        lambda ws: ["report", "--store", ws.store] if _reports_is_a_file(ws) else [],
-        "is a file, not a folder",
+        "report-default-place-is-a-folder",
+        lambda ws: ["report", "--store", ws.store] if _report_place_is_a_folder(ws) else [],
+        "out/report.html is a folder",
     ),
     Out("report-onto-a-device", _report(lambda ws: "/dev/full"), "not a regular file"),
     Out("csv-onto-a-device", _export("--csv", lambda ws: "/dev/full"), "not a regular file"),
     Out("report-disk-full", _report(_good, "--format", "csv"), "the disk is full", disk_full=True),
     Out("csv-disk-full", _export("--csv", _good), "the disk is full", disk_full=True),
     Out("json-disk-full", _export("--json", _good), "the disk is full", disk_full=True),
-    Out("run-reports-folder-is-a-file", lambda ws: ["run", _reports_is_a_file(ws)], "is a file, not a folder"),
+    Out("run-report-place-is-a-folder", lambda ws: ["run", _report_place_is_a_folder(ws)], "report.html is a folder"),
+    Out("run-report-under-a-file", lambda ws: ["run", ws.config(), "--report", _under_a_file(ws)], "not a folder"),
     Out("run-report-links-to-store", _report_links_to(_store), READS),
     Out("run-report-links-to-config", _report_links_to(_config), READS),
     Out("run-report-links-to-data", _report_links_to(_test_file), READS),

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from mbert_eval.config.experiment import Experiment
-from mbert_eval.config.loading import apply_overrides, load_experiment
+from mbert_eval.config.loading import apply_settings, load_experiment, parse_override
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import lookup
@@ -45,10 +45,13 @@ def test_problems_carry_key_paths(tmp_path):
 
 
 def test_overrides():
-    raw = apply_overrides({"training": {"epochs": 3}}, ["training.epochs=5", "seeds=[1, 2]", "name=x"])
+    settings = [parse_override(item) for item in ["training.epochs=5", "seeds=[1, 2]", "name=x"]]
+    raw = apply_settings({"training": {"epochs": 3}}, settings)
     assert raw == {"training": {"epochs": 5}, "seeds": [1, 2], "name": "x"}
     with pytest.raises(UserError, match="key.path=value"):
-        apply_overrides({}, ["training.epochs"])
+        parse_override("training.epochs")
+    with pytest.raises(UserError, match="override 'name.first': name is not a mapping"):
+        apply_settings({"name": "x"}, [(["name", "first"], 1)])
 
 
 def test_bad_yaml_names_the_line(tmp_path):

@@ -1,0 +1,224 @@
+"""The Python API, as mteb's `evaluate` and lm-evaluation-harness's `simple_evaluate` are theirs:
+
+    import mbert_eval
+
+    results = mbert_eval.run("experiment.yaml", limit=50, training__learning_rate=3e-5)
+    print(results.to_dataframe())
+    frame = mbert_eval.load_results("runs/experiment/results.sqlite")
+
+`run` does what `mbert-eval run` does, through the same functions (`plan_run`, `execute`: the command line calls
+them too, and `validate` refuses what `run` would): the same config reading, the same refusals, the report beside
+the store. A problem the user can fix raises `mbert_eval.UserError`, whose message is the line the command line
+prints after `Error:`. Scores are fractions, as stored.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from mbert_eval.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas
+
+    from mbert_eval.config.experiment import Experiment
+    from mbert_eval.grid.resolve import ResolvedGrid
+    from mbert_eval.grid.run import RunSummary
+    from mbert_eval.store.results import MetricRole
+
+REPORT_FILE = "report.html"  # a run's report, beside its store in the output folder
+STORE_FILE = "results.sqlite"  # a run's store in its output folder (`Experiment.store_path`)
+# the columns of `load_results`, and those taken from each row's `extra` where some row has them
+COLUMNS = ("task", "metric", "main", "model_name", "method", "source", "target", "seed", "score", "n_examples")
+EXTRA_COLUMNS = ("ci_low", "ci_high", "ci_level", "chance", "limit")
+LAST_COLUMNS = ("model", "cell_key")  # the model's full identifier, the key of the cell's per-example outputs
+
+
+@dataclass(frozen=True)
+class Results:
+    """What `run` did (`summary`: cells run and skipped, rows written, the config it stored), where its
+    results are (`store`), its report (`report`, None when none was written) and the keys of its cells (every
+    cell of the grid, computed now or found in the store)."""
+
+    summary: RunSummary
+    report: Path | None
+    cell_keys: tuple[str, ...]
+
+    @property
+    def store(self) -> Path:
+        """The results store the run wrote to."""
+        return self.summary.store
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """The stored rows of this run's cells, one per (cell, target, metric), with `load_results`' columns."""
+        frame = load_results(self.store)
+        return frame[frame["cell_key"].isin(self.cell_keys)].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A run as checked before anything runs: its resolved grid (with every problem, the report's place among
+    them), where its report goes (None: nowhere) and the files no output may replace (the config, data, model)."""
+
+    grid: ResolvedGrid
+    report: Path | None
+    inputs: tuple[Path, ...]
+
+
+def run(
+    config: str | os.PathLike | Mapping[str, Any],
+    *,
+    overwrite: bool = False,
+    report: bool | str | os.PathLike = True,
+    quiet: bool = False,
+    **overrides: Any,
+) -> Results:
+    """Run an experiment as `mbert-eval run` does and return its `Results`.
+
+    `config`: a YAML file (its relative paths anchored at its folder) or a mapping with the same keys (anchored at
+    the current folder; it is not changed). Every other keyword argument overrides a config key, `__` joining
+    nested keys: `training__learning_rate=3e-5` is the command line's `--set training.learning_rate=3e-5`,
+    `limit=50` its `--limit 50`; values are Python values, read as the YAML's are. `overwrite`: recompute cells the
+    store holds; `report`: True writes OUTPUT/report.html, False none, a path that file; `quiet`: no progress
+    bars. A user error raises `UserError` with the command line's one-line message, before any training.
+    """
+    from mbert_eval.config.loading import build_experiment, read_config
+
+    settings = [(key.split("__"), value) for key, value in overrides.items()]
+    config_file = Path(config) if isinstance(config, (str, os.PathLike)) else None
+    if config_file is None:  # a mapping (anything else is refused there)
+        experiment, problems = build_experiment(config, Path.cwd(), settings)
+    else:
+        experiment, problems = build_experiment(*read_config(config_file), settings)
+    plan = plan_run(experiment, problems, config_file, report)
+    return execute(plan, overwrite=overwrite, quiet=quiet)
+
+
+def load_results(store: str | os.PathLike) -> pandas.DataFrame:
+    """Every row of a results store (a file, or a run's output folder holding results.sqlite) as a DataFrame:
+    task, metric, main (whether it is the task's main metric), model_name (the config's `name:` for the model,
+    else its Hub name or folder name), method, source, target, seed, score (a fraction), n_examples (the test
+    set's size); ci_low, ci_high, ci_level, chance and limit where some row has them (from `extra`); then model
+    (the full identifier) and cell_key (what names the cell's per-example outputs). A missing or damaged store
+    raises `UserError`."""
+    from mbert_eval.store.results import open_store_for_reading
+
+    path = Path(store)
+    opened = open_store_for_reading(path / STORE_FILE if path.is_dir() else path)
+    return results_frame(opened.dataframe(), opened.metric_roles())
+
+
+def results_frame(frame: pandas.DataFrame, roles: list[MetricRole]) -> pandas.DataFrame:
+    """The stored rows (`ResultStore.dataframe`) in `load_results`' columns; `roles` are the store's metric roles
+    (`ResultStore.metric_roles`), which say each task's main metric (guessed where a store predates them)."""
+    from mbert_eval.paths import display_name
+    from mbert_eval.report.roles import main_metrics
+
+    main = main_metrics(zip(frame["task"], frame["metric"]), roles)
+    extras = [column for column in EXTRA_COLUMNS if any(column in extra for extra in frame["extra"])]
+    table = frame.assign(
+        main=frame["metric"] == frame["task"].map(main),
+        model_name=[extra.get("model_name") or display_name(m) for m, extra in zip(frame["model"], frame["extra"])],
+        **{column: [extra.get(column) for extra in frame["extra"]] for column in extras},
+    )
+    return table[[*COLUMNS, *extras, *LAST_COLUMNS]].reset_index(drop=True)
+
+
+def report_path(experiment: Experiment, report: bool | str | os.PathLike) -> Path | None:
+    """Where a run's report goes: True, beside its store in its output folder (OUTPUT/report.html); False,
+    nowhere; a path, there."""
+    if report is True:
+        return experiment.output_dir / REPORT_FILE
+    return None if report is False else Path(report)
+
+
+def plan_run(
+    experiment: Experiment,
+    problems: list[str],
+    config_file: Path | None = None,
+    report: bool | str | os.PathLike = True,
+) -> RunPlan:
+    """Resolve the experiment (its problems start with those found reading it) and check its report's place
+    (`report_path`) as the run would write it, before anything runs; a report that could not be written is one
+    more problem of the grid. What `validate` reports and `run` refuses."""
+    from mbert_eval.grid.resolve import resolve
+    from mbert_eval.store.outputs import check_output, store_files
+
+    grid = resolve(experiment, problems)
+    if grid.problems:  # the report's place depends on a sound config (its output folder)
+        return RunPlan(grid, None, ())
+    try:
+        path = report_path(experiment, report)
+        inputs = tuple([*([config_file] if config_file else []), *grid.read_files()]) if path else ()
+        if path is not None:
+            check_output(path, [*store_files(experiment.store_path), *inputs], "the report")
+    except UserError as err:  # a folder, an input, a database where the report would go; a bad `output:`
+        grid.problems.append(str(err))
+        return RunPlan(grid, None, ())
+    return RunPlan(grid, path, inputs)
+
+
+def execute(plan: RunPlan, overwrite: bool = False, quiet: bool = False, title: str | None = None) -> Results:
+    """Run a planned grid (refusing its problems), then write its report (`title`: default `mbert-eval: NAME`);
+    `quiet`: no progress bars (`hidden_progress`)."""
+    from mbert_eval.grid.run import run_resolved
+
+    plan.grid.refuse()
+    with hidden_progress(quiet):
+        summary = run_resolved(plan.grid, overwrite=overwrite)
+    written = None
+    if plan.report is not None:
+        from mbert_eval.report import write_report
+        from mbert_eval.store.results import ResultStore
+
+        name = plan.grid.experiment.name
+        title = title or f"mbert-eval: {name}"
+        written = write_report(
+            ResultStore(summary.store), plan.report, title, config=summary.config, protected=plan.inputs
+        )
+    return Results(summary, written, tuple(resolved.key for resolved in plan.grid.cells))
+
+
+class _WithoutProgress:
+    """A text stream that passes on everything but progress bars: a bar (tqdm) redraws its line after a carriage
+    return and moves between the lines of nested bars with ANSI escapes, which no message of the suite holds; the
+    newlines a bar writes between such writes go too."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.after_bar = False
+
+    def write(self, text: str) -> int:
+        """Pass `text` on unless it draws a bar."""
+        bar = "\r" in text or "\x1b[" in text or (self.after_bar and not text.strip("\n"))
+        self.after_bar = bar
+        if not bar:
+            self.stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the stream passed on to."""
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno: the stream's own
+        return getattr(self.stream, name)
+
+
+@contextmanager
+def hidden_progress(hidden: bool = True) -> Iterator[None]:
+    """Within the block, progress bars on this process's stderr are not shown (warnings and errors still are);
+    nothing changes when `hidden` is False. A worker process started elsewhere (Ray) keeps its own stderr."""
+    if not hidden:
+        yield
+        return
+    shown, sys.stderr = sys.stderr, _WithoutProgress(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stderr = shown

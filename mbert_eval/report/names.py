@@ -42,9 +42,18 @@ def display_names(frame: pd.DataFrame) -> dict[str, str]:
     return {model: model for model in names}  # unresolvable: the full identifiers
 
 
+def _limited(method: str, extra: object) -> str:
+    """A method's name as shown: a limited run's rows as `method (limit N)`, so that they are never averaged with
+    (or taken for) the full run's rows of the same cell coordinates."""
+    limit = extra.get("limit") if isinstance(extra, dict) else None
+    return method if limit is None else f"{method} (limit {int(limit)})"
+
+
 def with_display_names(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with `model` replaced by its display name (`model_path` keeps the stored identifier)."""
+    """The frame with `model` replaced by its display name (`model_path` keeps the stored identifier) and a
+    limited run's methods named apart (`_limited`)."""
     if frame.empty:
         return frame.assign(model_path=frame["model"])
     names = display_names(frame)
-    return frame.assign(model_path=frame["model"], model=frame["model"].map(names))
+    methods = [_limited(method, extra) for method, extra in zip(frame["method"], frame["extra"])]
+    return frame.assign(model_path=frame["model"], model=frame["model"].map(names), method=methods)

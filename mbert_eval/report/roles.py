@@ -73,6 +73,11 @@ def main_metrics(pairs: Iterable[tuple[str, str]], stored: Iterable[MetricRole])
     return {task: roles.metric for task, roles in roles_by_task(pairs, stored).items()}
 
 
+def _unlimited(method: str) -> str:
+    """A method's name without the ` (limit N)` a limited run's rows are shown with (`names.with_display_names`)."""
+    return method.split(" (limit ", 1)[0]
+
+
 def reference_method(task: str, methods: Iterable[str], configs: Sequence[StoredConfig]) -> tuple[str | None, str]:
     """The method a task's others are compared with, and why there is none (empty when there is one).
 
@@ -80,12 +85,15 @@ def reference_method(task: str, methods: Iterable[str], configs: Sequence[Stored
     that has the task and whose reference is among them; a store without a config for the task (written
     before configs were kept): the method called `baseline`, if one is.
     """
-    methods = set(methods)
+    shown = set(methods)
+    methods = {_unlimited(method) for method in shown}  # a limited run's methods are shown as `m (limit N)`
     grids = [c for c in reversed(configs) if task in c.config.get("tasks", {})]
     covering = [c for c in grids if methods <= {m.get("name") for m in c.config.get("methods", [])}]
     for config in covering + grids:
-        if config.reference in methods:
+        if config.reference in shown:
             return config.reference, ""
+        if config.reference in methods:  # only its limited run is in the store
+            return min(m for m in shown if _unlimited(m) == config.reference), ""
     if grids:
         return None, f"No Δ for {task}: no stored config names one of its methods as the reference method."
     if OLD_STORE_REFERENCE in methods:

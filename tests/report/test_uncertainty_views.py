@@ -306,3 +306,35 @@ def test_a_table_that_mixes_configs_says_which_cells_come_from_which(tmp_path):
         "align, mix, scratch, tlm, tlm+align from config dd75c3afc249949a." in page
     )
     assert "No ± on some cells" not in page and "one standard deviation over seeds" in page
+
+
+def test_a_limited_run_is_never_averaged_with_the_full_run_of_the_same_cells(tmp_path):
+    import dataclasses
+
+    from mbert_eval.report.summary import summarize
+    from mbert_eval.report.text_table import format_results
+
+    store = build_store(tmp_path, seeds=(1,), files=False)
+    limited = [
+        dataclasses.replace(row, cell_key=f"{row.cell_key}-limited", score=0.0, extra={**row.extra, "limit": 5})
+        for row in store.rows()
+    ]
+    store.write_cell(limited)
+    table = format_results(store)
+    full_line = next(line for line in table.splitlines() if " tlm " in f" {line} " and " de " in f" {line} ")
+    full = next(r for r in store.rows() if r.method == "tlm" and r.target == "de" and "limit" not in r.extra)
+    assert f"{100 * full.score:.1f}" in full_line.split() and "±" not in full_line  # not averaged with the zeros
+    assert any("tlm (limit 5)" in line and " de " in f" {line} " for line in table.splitlines())
+    (summary,) = summarize(store.dataframe(), store.metric_roles(), [])
+    assert {"tlm", "tlm (limit 5)", "baseline (limit 5)"} <= set(summary.scores["method"])
+
+
+def test_a_limited_run_alone_keeps_its_reference_method():
+    from mbert_eval.report.roles import reference_method
+    from mbert_eval.store.results import StoredConfig
+
+    config = StoredConfig(
+        "h", "x", {"tasks": {"xnli": {}}, "methods": [{"name": "baseline"}, {"name": "tlm"}]}, "baseline"
+    )
+    assert reference_method("xnli", ["baseline (limit 5)", "tlm (limit 5)"], [config]) == ("baseline (limit 5)", "")
+    assert reference_method("xnli", ["baseline", "tlm (limit 5)", "baseline (limit 5)"], [config])[0] == "baseline"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import platform
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
 import mbert_eval
 from mbert_eval.config.experiment import Experiment
@@ -202,19 +204,19 @@ def uncertainty(job: CellJob, target: str, scores: Scores) -> dict[str, Any]:
     Koehn 2004 resamples test sentences), seeded by the cell key so a rerun gives the same interval; the
     `aggregate` the statistics sum to; `examples`, the per-example file (relative to the store's folder,
     written whole before the row exists); and `chance`, where the task defines one. Nothing for a task that
-    keeps no per-example outputs."""
+    keeps no per-example outputs. A file that cannot be written (a full disk) loses neither the scores nor
+    the interval: the row says why it has no file (`examples_error`), and so does stderr."""
     found: dict[str, Any] = {} if scores.chance is None else {"chance": scores.chance}
     outputs = scores.examples
     if outputs is None:
         return found
-    store = job.experiment.store_path
-    path = write_examples(store, job.key, target, outputs)
     interval = bootstrap_interval(outputs.array(), outputs.aggregate, seed=int(job.key[:8], 16))
-    return {
-        **found,
-        "ci_low": interval.low,
-        "ci_high": interval.high,
-        "ci_level": interval.level,
-        "aggregate": outputs.aggregate,
-        "examples": path.relative_to(store.parent).as_posix(),
-    }
+    found.update(ci_low=interval.low, ci_high=interval.high, ci_level=interval.level, aggregate=outputs.aggregate)
+    store = job.experiment.store_path
+    try:
+        path = write_examples(store, job.key, target, outputs)
+    except OSError as err:
+        why = f"per-example outputs not written: {err.strerror or err}"
+        tqdm.write(f"{job.cell.task} {target}: {why}", file=sys.stderr)
+        return {**found, "examples_error": why}
+    return {**found, "examples": path.relative_to(store.parent).as_posix()}

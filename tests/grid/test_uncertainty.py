@@ -107,3 +107,21 @@ def test_a_target_failing_after_another_keeps_that_targets_file(tmp_path, small_
     (row,) = [row for row in rows if row.metric == "accuracy"]
     assert row.target == first and (experiment.store_path.parent / row.extra["examples"]).is_file()
     assert not examples_path(experiment.store_path, row.cell_key, second).exists()
+
+
+def test_a_per_example_file_that_cannot_be_written_loses_no_score(tmp_path, small_family, tiny_model, monkeypatch):
+    import errno
+
+    from mbert_eval.grid import job
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(job, "write_examples", full)
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("pos")
+    rows, store = run(tmp_path, raw)
+    assert len(rows) == 2 and not (store.parent / "examples").exists()
+    for row in rows:
+        assert row.extra["examples_error"] == "per-example outputs not written: No space left on device"
+        assert "examples" not in row.extra and row.extra["ci_low"] <= row.score <= row.extra["ci_high"]

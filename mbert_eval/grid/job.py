@@ -8,12 +8,15 @@ from __future__ import annotations
 import gc
 import platform
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
 import mbert_eval
 from mbert_eval.config.experiment import Experiment
@@ -25,9 +28,12 @@ from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell
 from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import MethodContext, prepare_encoder
+from mbert_eval.metrics.bootstrap import bootstrap_interval
+from mbert_eval.metrics.outputs import Scores
 from mbert_eval.models.encoders import pick_device
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.threads import use_threads
+from mbert_eval.store.examples import write_examples
 from mbert_eval.store.results import ResultRow
 from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.training.fine_tuning import FineTuning
@@ -158,12 +164,15 @@ def _target_rows(
     source_sums: dict[str, str],
 ) -> list[ResultRow]:
     """One target's rows: its scores, with the cell's `extra` (and the task's own for the target) and the
-    checksums of the source's data (`source_sums`) and the target's."""
+    checksums of the source's data (`source_sums`) and the target's. The main metric's row also carries its
+    confidence interval, per-example file and chance level (`uncertainty`)."""
     cell, task = job.cell, job.task
     started = time.perf_counter()
     scores = task.evaluate(prepared, examples, device, progress=f"{cell.task} {target.code}")
     elapsed = time.perf_counter() - started
     checksums = {**source_sums, **_checksums(task.data_specs(lookup(cell.source), target))}
+    target_extra = {**extra, **task.target_log(prepared, examples)}
+    main_extra = {**target_extra, **uncertainty(job, target.code, scores)}
     return [
         ResultRow(
             cell_key=job.key,
@@ -181,9 +190,33 @@ def _target_rows(
             library_versions=job.library_versions,
             data_checksums=checksums,
             wall_time=round(elapsed, 3),
-            extra={**extra, **task.target_log(prepared, examples)},
+            extra=main_extra if metric == task.metadata.main_metric else target_extra,
             model_fingerprint=fingerprint,
             task_version=task.metadata.version,
         )
         for metric, score in scores.items()
     ]
+
+
+def uncertainty(job: CellJob, target: str, scores: Scores) -> dict[str, Any]:
+    """What the main metric's row adds to its `extra` from the task's per-example outputs: the 95% percentile
+    bootstrap interval over the test examples (`ci_low`, `ci_high`, `ci_level`; Efron & Tibshirani 1993, as
+    Koehn 2004 resamples test sentences), seeded by the cell key so a rerun gives the same interval; the
+    `aggregate` the statistics sum to; `examples`, the per-example file (relative to the store's folder,
+    written whole before the row exists); and `chance`, where the task defines one. Nothing for a task that
+    keeps no per-example outputs. A file that cannot be written (a full disk) loses neither the scores nor
+    the interval: the row says why it has no file (`examples_error`), and so does stderr."""
+    found: dict[str, Any] = {} if scores.chance is None else {"chance": scores.chance}
+    outputs = scores.examples
+    if outputs is None:
+        return found
+    interval = bootstrap_interval(outputs.array(), outputs.aggregate, seed=int(job.key[:8], 16))
+    found.update(ci_low=interval.low, ci_high=interval.high, ci_level=interval.level, aggregate=outputs.aggregate)
+    store = job.experiment.store_path
+    try:
+        path = write_examples(store, job.key, target, outputs)
+    except OSError as err:
+        why = f"per-example outputs not written: {err.strerror or err}"
+        tqdm.write(f"{job.cell.task} {target}: {why}", file=sys.stderr)
+        return {**found, "examples_error": why}
+    return {**found, "examples": path.relative_to(store.parent).as_posix()}

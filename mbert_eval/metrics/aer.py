@@ -29,17 +29,27 @@ class AlignmentScores:
     sure: int  # |S|
 
 
+def alignment_counts(predicted: list[AlignmentLinks], gold: list[AlignmentLinks]) -> list[tuple[int, int, int, int]]:
+    """Per sentence pair, the link counts AER sums (Och & Ney 2003): |A∩S|, |A∩P|, |A| and |S|, the order of
+    `metrics.bootstrap.AGGREGATES["aer"]`; A is all of ``predicted``'s ``.possible``."""
+    if len(predicted) != len(gold):
+        raise ValueError(f"{len(predicted)} predicted alignments but {len(gold)} gold alignments")
+    return [
+        (
+            len(hypothesis.possible & reference.sure),
+            len(hypothesis.possible & reference.possible),
+            len(hypothesis.possible),
+            len(reference.sure),
+        )
+        for hypothesis, reference in zip(predicted, gold)
+    ]
+
+
 def alignment_scores(predicted: list[AlignmentLinks], gold: list[AlignmentLinks]) -> AlignmentScores:
     """Precision, recall, F1 and AER (Och & Ney 2003) of ``predicted`` links (all of ``.possible``) against
     ``gold`` sure and possible links, one entry per sentence pair, summed over the corpus."""
-    if len(predicted) != len(gold):
-        raise ValueError(f"{len(predicted)} predicted alignments but {len(gold)} gold alignments")
-    a = s = a_and_s = a_and_p = 0
-    for hypothesis, reference in zip(predicted, gold):
-        a += len(hypothesis.possible)
-        s += len(reference.sure)
-        a_and_s += len(hypothesis.possible & reference.sure)
-        a_and_p += len(hypothesis.possible & reference.possible)
+    counts = alignment_counts(predicted, gold)
+    a_and_s, a_and_p, a, s = (sum(column) for column in zip(*counts)) if counts else (0, 0, 0, 0)
     precision = a_and_p / a if a else 0.0
     recall = a_and_s / s if s else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -27,7 +27,8 @@ import numpy as np
 
 SAMPLES = 1000  # bootstrap resamples (Koehn 2004 uses 1,000)
 LEVEL = 0.95
-_CHUNK = 100  # resamples drawn at a time (bounds memory: chunk × examples weights)
+_CHUNK = 100  # resamples drawn at a time, at most
+_WEIGHTS = 1 << 22  # resample weights held at once (chunk × examples), bounding memory on large test sets
 
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -105,11 +106,15 @@ def _resampled(arrays: list[np.ndarray], aggregate: str, samples: int, seed: int
     n = arrays[0].shape[1]
     rng = np.random.default_rng(seed)
     function = AGGREGATES[aggregate].score
+    chunk = max(1, min(_CHUNK, _WEIGHTS // n))
     out: list[list[np.ndarray]] = [[] for _ in arrays]
-    for start in range(0, samples, _CHUNK):
-        weights = rng.multinomial(n, np.full(n, 1 / n), size=min(_CHUNK, samples - start)).astype(float)
+    for start in range(0, samples, chunk):
+        size = min(chunk, samples - start)
+        # how often each example is drawn in each of `size` resamples of n draws (multinomial counts, by bincount)
+        drawn = rng.integers(0, n, size=(size, n)) + np.arange(size)[:, None] * n
+        weights = np.bincount(drawn.ravel(), minlength=size * n).reshape(size, n).astype(float)
         for index, array in enumerate(arrays):
-            sums = np.einsum("bn,snk->bsk", weights, array)  # (resamples, seeds, k)
+            sums = np.tensordot(weights, array, axes=([1], [1]))  # (resamples, seeds, k)
             out[index].append(function(sums, n).mean(axis=1))
     return [np.concatenate(parts) for parts in out]
 

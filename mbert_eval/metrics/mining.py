@@ -61,12 +61,14 @@ class Candidates:
 
 @dataclass(frozen=True)
 class MiningScores:
-    """Precision, recall and F1 of the pairs whose margin reaches `threshold` (chosen on dev)."""
+    """Precision, recall and F1 of the pairs whose margin reaches `threshold` (chosen on dev), and those pairs
+    (source row, target row)."""
 
     precision: float
     recall: float
     f1: float
     threshold: float
+    pairs: tuple[tuple[int, int], ...] = ()
 
 
 def nearest_neighbours(source: torch.Tensor, target: torch.Tensor, k: int = K, method: str = "auto") -> Neighbours:
@@ -209,7 +211,23 @@ def scores_at(candidates: Candidates, gold: Collection[tuple[int, int]], thresho
     precision = correct / extracted if extracted else 0.0
     recall = correct / len(gold)
     f1 = 2 * precision * recall / (precision + recall) if correct else 0.0
-    return MiningScores(precision, recall, f1, threshold)
+    pairs = tuple(zip(candidates.source[kept].tolist(), candidates.target[kept].tolist()))
+    return MiningScores(precision, recall, f1, threshold, pairs)
+
+
+def sentence_counts(
+    pairs: Collection[tuple[int, int]], gold: Collection[tuple[int, int]], sources: int
+) -> list[tuple[int, int, int]]:
+    """Per source row 0..sources-1, the true positives, false positives and false negatives of the mined `pairs`
+    against `gold` that are its own (a mined pair counts for its source sentence, a gold pair likewise): summed,
+    the counts of BUCC's F1 = 2·tp / (2·tp + fp + fn) (Zweigenbaum et al. 2018)."""
+    counts = [[0, 0, 0] for _ in range(sources)]
+    gold = set(gold)
+    for source, target in pairs:
+        counts[source][0 if (source, target) in gold else 1] += 1
+    for source, _ in gold - set(pairs):
+        counts[source][2] += 1
+    return [(tp, fp, fn) for tp, fp, fn in counts]
 
 
 def mining_scores(

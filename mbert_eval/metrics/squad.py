@@ -101,6 +101,20 @@ def qa_scores(predictions: dict[str, str], golds: dict[str, list[str]], language
     Every gold question needs a prediction and every prediction a gold question (the scripts score a missing
     answer 0; here it is refused with ValueError, as is a question without gold answers).
     """
+    per_question = question_scores(predictions, golds, language, style)
+    exact = f1 = 0.0
+    for question_exact, question_f1 in per_question.values():
+        exact += question_exact
+        f1 += question_f1
+    return {"exact_match": exact / len(golds), "f1": f1 / len(golds)}
+
+
+def question_scores(
+    predictions: dict[str, str], golds: dict[str, list[str]], language: str, style: str
+) -> dict[str, tuple[float, float]]:
+    """Per question (in the order of `golds`), its exact match and F1, each the maximum over its gold answers as
+    SQuAD v1.1's script (Rajpurkar et al. 2016) or MLQA's (Lewis et al. 2020) takes it: the values `qa_scores`
+    averages. Errors as `qa_scores`'s."""
     _check_style(language, style)
     if not golds:
         raise ValueError("QA scores of an empty set")
@@ -110,12 +124,14 @@ def qa_scores(predictions: dict[str, str], golds: dict[str, list[str]], language
             f"predictions and golds name different questions: {len(missing)} without a prediction "
             f"(e.g. {sorted(missing)[:3]}), {len(unknown)} not in the golds (e.g. {sorted(unknown)[:3]})"
         )
-    exact = f1 = 0.0
+    scores = {}
     for question_id, answers in golds.items():
         if not answers:
             raise ValueError(f"question {question_id!r} has no gold answers")
         predicted = answer_tokens(predictions[question_id], language, style)
         gold_tokens = [answer_tokens(answer, language, style) for answer in answers]
-        exact += max(float(predicted == tokens) for tokens in gold_tokens)
-        f1 += max(_f1(predicted, tokens) for tokens in gold_tokens)
-    return {"exact_match": exact / len(golds), "f1": f1 / len(golds)}
+        scores[question_id] = (
+            max(float(predicted == tokens) for tokens in gold_tokens),
+            max(_f1(predicted, tokens) for tokens in gold_tokens),
+        )
+    return scores

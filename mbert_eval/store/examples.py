@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from mbert_eval.metrics.outputs import ExampleOutputs
+from mbert_eval.store.outputs import plain_mode
 
 FOLDER = "examples"
 FORMAT = 1  # the header's `format`: bumped when the layout changes
@@ -45,6 +46,7 @@ def write_examples(store: Path, cell_key: str, target: str, outputs: ExampleOutp
                     "stats": [float(value) for value in stats],
                 }
                 file.write((json.dumps(line, ensure_ascii=False) + "\n").encode())
+        plain_mode(Path(temporary))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -75,9 +75,7 @@ def write_output(path: Path, text: str, protected: Iterable[Path], what: str) ->
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as a plain write would make it, not the temporary file's 0600
+        plain_mode(temporary)
         os.replace(temporary, path)
         temporary = None
     except OSError as err:
@@ -86,6 +84,14 @@ def write_output(path: Path, text: str, protected: Iterable[Path], what: str) ->
         if temporary is not None:
             temporary.unlink(missing_ok=True)
     return path
+
+
+def plain_mode(path: Path) -> None:
+    """Give a temporary file the mode a plain write would (0666 less the umask), not mkstemp's 0600, before it
+    replaces an output."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def _reason(err: OSError) -> str:

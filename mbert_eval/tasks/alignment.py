@@ -25,6 +25,7 @@ from mbert_eval.data import (
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import DataError, UserError
 from mbert_eval.languages import Language
+from mbert_eval.metrics.outputs import ExampleOutputs, Scores
 from mbert_eval.tasks.base import Prepared, Task, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 
@@ -133,19 +134,35 @@ class AlignmentTask(Task):
 
     def evaluate(
         self, prepared: Prepared, examples: GoldAlignments, device: torch.device, progress: str | None = None
-    ) -> dict[str, float]:
-        """AER of each SimAlign method, and argmax's precision and recall (Och & Ney 2003)."""
-        from mbert_eval.metrics import alignment_scores
+    ) -> Scores:
+        """AER of each SimAlign method, and argmax's precision and recall (Och & Ney 2003). Per sentence pair,
+        the link counts argmax's AER sums (`aer`: |A∩S|, |A∩P|, |A|, |S|), with the gold and predicted links in
+        Pharaoh notation (`i-j` sure, `ipj` possible only); no chance level."""
+        from mbert_eval.metrics.aer import alignment_counts, alignment_scores
 
         links = prepared.model.align(examples.pairs, progress=progress)
         argmax = alignment_scores(links["argmax"], examples.gold)
-        return {
+        outputs = ExampleOutputs(
+            self.metadata.name,
+            "aer",
+            "aer",
+            [list(counts) for counts in alignment_counts(links["argmax"], examples.gold)],
+            [pharaoh(gold) for gold in examples.gold],
+            [pharaoh(predicted) for predicted in links["argmax"]],
+        )
+        scores = {
             "aer": argmax.aer,
             "aer_itermax": alignment_scores(links["itermax"], examples.gold).aer,
             "aer_match": alignment_scores(links["match"], examples.gold).aer,
             "precision": argmax.precision,
             "recall": argmax.recall,
         }
+        return Scores(scores, outputs)
+
+
+def pharaoh(links: AlignmentLinks) -> str:
+    """Links in Pharaoh notation, 0-indexed and sorted: `i-j` for a sure link, `ipj` for a possible-only one."""
+    return " ".join(f"{i}{'-' if (i, j) in links.sure else 'p'}{j}" for i, j in sorted(links.possible))
 
 
 def _id_pairs(source: Path, target: Path) -> list[Pair]:

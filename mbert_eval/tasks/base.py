@@ -15,6 +15,7 @@ from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
+from mbert_eval.metrics.outputs import Scores
 from mbert_eval.tasks.metadata import TaskMetadata
 
 if TYPE_CHECKING:  # task modules import no torch at import: `validate` and `ls` build tasks (issue 21)
@@ -150,11 +151,11 @@ class Task(ABC):
         return Prepared(load_model(model_spec).to(device), load_tokenizer(model_spec))
 
     @abstractmethod
-    def evaluate(
-        self, prepared: Prepared, examples: list, device: torch.device, progress: str | None = None
-    ) -> dict[str, float]:
-        """Scores on one target language's examples; the main metric comes first. `progress`: the name of a
-        progress bar on stderr (`run_cell` passes e.g. "pos de"); None shows none."""
+    def evaluate(self, prepared: Prepared, examples: list, device: torch.device, progress: str | None = None) -> Scores:
+        """Scores on one target language's examples; the main metric comes first, with its per-example outputs
+        (`Scores.examples`: the statistics its aggregate sums, so that `metrics.bootstrap.score` gives the main
+        score back) and its chance level where one is defined. `progress`: the name of a progress bar on stderr
+        (`run_cell` passes e.g. "pos de"); None shows none."""
 
 
 def _existing(spec: DataSpec) -> Path:

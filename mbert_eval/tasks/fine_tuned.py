@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from tqdm.auto import tqdm
 
+from mbert_eval.metrics.outputs import Scores
 from mbert_eval.models.specs import Head
 from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.training.features import Features
@@ -121,8 +122,8 @@ class FineTunedTask(TrainedTask):
         """Token ids (and labels) for each example."""
         raise NotImplementedError
 
-    def score(self, examples: list, features: list[Features], predicted: list, labels: list[str]) -> dict[str, float]:
-        """Metrics for predictions; the main metric first."""
+    def score(self, examples: list, features: list[Features], predicted: list, labels: list[str]) -> Scores:
+        """Metrics for predictions, the main metric first, with its per-example outputs and chance level."""
         raise NotImplementedError
 
     def source_features(
@@ -156,9 +157,7 @@ class FineTunedTask(TrainedTask):
         predicted = predict(model, features, pad_id, device, fine_tuning.training.eval_batch_size)
         return next(iter(self.score(dev, features, predicted, labels).values()))
 
-    def evaluate(
-        self, prepared: Prepared, examples: list, device: torch.device, progress: str | None = None
-    ) -> dict[str, float]:
+    def evaluate(self, prepared: Prepared, examples: list, device: torch.device, progress: str | None = None) -> Scores:
         """Predict every example of one target language, encoded at the window `prepare` chose, and score it."""
         from mbert_eval.training.loop import predict
 

@@ -11,6 +11,12 @@ task takes no `pivot` or `gold` key. BUCC is not on the Hub with its unpaired se
 Every layer is embedded in one forward pass (see `RetrievalTask.embed`); at each layer the threshold that
 maximizes dev F1 is applied to test, and the chosen layer's precision, recall, F1 and threshold are stored
 with every layer's F1; each row records the chosen layer (`extra.layer`, from `RetrievalTask.prepare`).
+
+Per-example outputs are per test sentence of the target language (every one, so two models' files hold the same
+rows): the true positive, false positive and false negative counts of its own mined and gold pairs (`f1`). Their
+bootstrap interval resamples sentences with the mined pairs held as mined: the threshold comes from dev, not
+from the test data, but each sentence's margin depends on its neighbours and mining is one-to-one, which the
+interval does not redraw (as Tatoeba's holds its candidates fixed).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from mbert_eval.data.spec import DataSpec
 from mbert_eval.data.types import MiningCorpus
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
+from mbert_eval.metrics.outputs import ExampleOutputs, Scores
 from mbert_eval.tasks.base import Prepared, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.retrieval import RetrievalTask, part
@@ -89,10 +96,11 @@ class BUCCTask(RetrievalTask):
 
     def evaluate(
         self, prepared: Prepared, examples: MiningSplits, device: torch.device, progress: str | None = None
-    ) -> dict[str, float]:
-        """Precision, recall, F1 and threshold at the chosen layer, and F1 at every layer. `progress`: bars over
-        the forward passes of each side and over the layers mined (None: none)."""
-        from mbert_eval.metrics.mining import mining_scores
+    ) -> Scores:
+        """Precision, recall, F1 and threshold at the chosen layer, and F1 at every layer, with the per-sentence
+        counts of the chosen layer's F1 (see the module). `progress`: bars over the forward passes of each side
+        and over the layers mined (None: none)."""
+        from mbert_eval.metrics.mining import mining_scores, sentence_counts
 
         embedded, gold = {}, {}
         for split in SPLITS:
@@ -128,4 +136,17 @@ class BUCCTask(RetrievalTask):
             "threshold": chosen.threshold,
         }
         scores.update({f"f1_layer{index:02d}": result.f1 for index, result in per_layer.items()})
-        return scores
+        sources, targets = list(examples.test.source), list(examples.test.target)
+        gold_of: dict[int, list[str]] = {}
+        for source, target in sorted(gold["test"]):
+            gold_of.setdefault(source, []).append(targets[target])
+        mined = dict(chosen.pairs)
+        outputs = ExampleOutputs(
+            self.metadata.name,
+            "f1",
+            "f1",
+            [list(counts) for counts in sentence_counts(chosen.pairs, gold["test"], len(sources))],
+            [gold_of.get(row, []) for row in range(len(sources))],
+            [targets[mined[row]] if row in mined else None for row in range(len(sources))],
+        )
+        return Scores(scores, outputs)

@@ -12,6 +12,7 @@ from mbert_eval.data import SentencePair, read_hub_pairs, read_sentence_pairs
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
 from mbert_eval.metrics.accuracy import accuracy
+from mbert_eval.metrics.outputs import ExampleOutputs, Scores
 from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.training.features import Features
@@ -78,8 +79,14 @@ class PairClassificationTask(FineTunedTask):
         )
         return [feature(encoded, index, labels=label_ids.get(_label(pair), -1)) for index, pair in enumerate(examples)]
 
-    def score(self, examples, features, predicted, labels) -> dict[str, float]:
-        return {"accuracy": accuracy([_label(p) for p in examples], [labels[int(i)] for i in predicted])}
+    def score(self, examples, features, predicted, labels) -> Scores:
+        """Accuracy; per pair, 1 where its label is right (`mean`); chance is uniform guessing over the training
+        labels (1/3 for XNLI, 1/2 for PAWS-X)."""
+        gold, guessed = [_label(p) for p in examples], [labels[int(i)] for i in predicted]
+        outputs = ExampleOutputs(
+            self.metadata.name, "accuracy", "mean", [[float(g == p)] for g, p in zip(gold, guessed)], gold, guessed
+        )
+        return Scores({"accuracy": accuracy(gold, guessed)}, outputs, 1 / len(labels))
 
 
 def _label(pair: SentencePair) -> str:

@@ -19,7 +19,8 @@ from mbert_eval.data import QAExample, read_hub_squad, read_squad
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language, lookup
-from mbert_eval.metrics.squad import MLQA_LANGUAGES, qa_scores
+from mbert_eval.metrics.outputs import ExampleOutputs, Scores
+from mbert_eval.metrics.squad import MLQA_LANGUAGES, qa_scores, question_scores
 from mbert_eval.models.specs import position_limit
 from mbert_eval.tasks.base import Prepared
 from mbert_eval.tasks.fine_tuned import TrainedTask
@@ -124,9 +125,7 @@ class QATask(TrainedTask):
     def cache_features(self, features: list[Features]) -> list[Features]:
         return [{k: v for k, v in f.items() if k not in SPAN_LABELS} for f in features]  # the encoder takes none
 
-    def evaluate(
-        self, prepared: Prepared, examples: list, device: torch.device, progress: str | None = None
-    ) -> dict[str, float]:
+    def evaluate(self, prepared: Prepared, examples: list, device: torch.device, progress: str | None = None) -> Scores:
         """Answer every question of one target language and score the answers."""
         return self.score(examples, self.answers(prepared, examples, device, progress))
 
@@ -145,9 +144,10 @@ class QATask(TrainedTask):
         positions = position_limit(model.config.to_dict()) or self.windowing.max_length
         return self.windowing.fitted(positions, tokenizer.num_special_tokens_to_add(pair=True))
 
-    def score(self, examples: list[QAExample], answers: list[str]) -> dict[str, float]:
+    def score(self, examples: list[QAExample], answers: list[str]) -> Scores:
         """f1 (main), exact_match and em_f1 under the task's normalization; `mlqa_*` under MLQA's as well, where
-        the task asks for them and the language is one of MLQA's."""
+        the task asks for them and the language is one of MLQA's. Per question, its F1 (the best over its gold
+        answers, averaged: `mean`), with the gold answers and the predicted one; no chance level."""
         language = getattr(examples, "language", DEFAULT_LANGUAGE)
         predictions = {str(i): answer for i, answer in enumerate(answers)}
         golds = {str(i): [answer.text for answer in example.answers] for i, example in enumerate(examples)}
@@ -156,7 +156,16 @@ class QATask(TrainedTask):
         if self.also_mlqa and language in MLQA_LANGUAGES:
             mlqa = qa_scores(predictions, golds, language, "mlqa")
             scores.update(mlqa_f1=mlqa["f1"], mlqa_exact_match=mlqa["exact_match"])
-        return scores
+        per_question = question_scores(predictions, golds, language, self.style)
+        outputs = ExampleOutputs(
+            self.metadata.name,
+            "f1",
+            "mean",
+            [[per_question[key][1]] for key in golds],
+            list(golds.values()),
+            answers,
+        )
+        return Scores(scores, outputs)
 
 
 def qa_metadata(

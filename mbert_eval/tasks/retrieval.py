@@ -17,6 +17,7 @@ from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import ParallelPair, read_parallel
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
+from mbert_eval.metrics.outputs import ExampleOutputs, Scores
 from mbert_eval.tasks.base import Prepared, Task, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 
@@ -101,9 +102,11 @@ class RetrievalTask(Task):
 
     def evaluate(
         self, prepared: Prepared, examples: list[ParallelPair], device: torch.device, progress: str | None = None
-    ) -> dict[str, float]:
-        """Accuracy target→pivot and pivot→target at the chosen layer, and their mean per layer."""
-        from mbert_eval.metrics.retrieval import retrieval_accuracy
+    ) -> Scores:
+        """Accuracy target→pivot and pivot→target at the chosen layer, and their mean per layer. Per pair i (the
+        unit resampled, its two sentences together), the mean of its two directions' hits at the chosen layer
+        (`mean`), with gold i and the retrieved [pivot, target] rows; chance is 1 / the number of candidates."""
+        from mbert_eval.metrics.retrieval import nearest_candidates, retrieval_accuracy
 
         targets = self.embed(prepared, [p.source for p in examples], device, part(progress, "target side"))
         pivots = self.embed(prepared, [p.target for p in examples], device, part(progress, "pivot side"))
@@ -120,7 +123,19 @@ class RetrievalTask(Task):
             "accuracy_from_pivot": from_pivot,
         }
         scores.update({f"accuracy_layer{i:02d}": (a + b) / 2 for i, (a, b) in per_layer.items()})
-        return scores
+        retrieved = [
+            nearest_candidates(targets[layer], pivots[layer]).tolist(),
+            nearest_candidates(pivots[layer], targets[layer]).tolist(),
+        ]
+        outputs = ExampleOutputs(
+            self.metadata.name,
+            "accuracy",
+            "mean",
+            [[((pivot == i) + (target == i)) / 2] for i, (pivot, target) in enumerate(zip(*retrieved))],
+            list(range(len(examples))),
+            [list(pair) for pair in zip(*retrieved)],
+        )
+        return Scores(scores, outputs, 1 / len(examples))
 
 
 def part(progress: str | None, name: str) -> str | None:

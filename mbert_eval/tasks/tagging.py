@@ -23,7 +23,8 @@ from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import TaggedSentence, read_conllu, read_hub_tagged, read_ner
 from mbert_eval.errors import UserError
 from mbert_eval.metrics.accuracy import token_accuracy
-from mbert_eval.metrics.entity_f1 import entity_scores
+from mbert_eval.metrics.entity_f1 import entity_counts, entity_scores
+from mbert_eval.metrics.outputs import ExampleOutputs, Scores
 from mbert_eval.models.specs import content_free_ids
 from mbert_eval.tasks.base import Prepared
 from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
@@ -185,9 +186,11 @@ class POSTask(TaggingTask):
     def read_file(self, path) -> list[TaggedSentence]:
         return read_conllu(path)
 
-    def score(self, examples, features, predicted, labels) -> dict[str, float]:
+    def score(self, examples, features, predicted, labels) -> Scores:
         """Word accuracy (main), and `xtreme_f1`: seqeval's F1 over the tag sequences, the score XTREME's
-        `run_tag.py` reports for UD-POS (words without a prediction left out, as XTREME's truncation does)."""
+        `run_tag.py` reports for UD-POS (words without a prediction left out, as XTREME's truncation does).
+        Per sentence, its correct and gold words (the `ratio` accuracy sums); chance is uniform guessing over
+        the training tags."""
         gold = [list(sentence.tags) for sentence in examples]
         predicted_tags = self.predicted_tags(features, predicted, labels)
         kept = [
@@ -197,7 +200,22 @@ class POSTask(TaggingTask):
         with warnings.catch_warnings():  # seqeval warns that UPOS tags are not BIO tags: XTREME scores them so
             warnings.simplefilter("ignore", UserWarning)
             xtreme = entity_scores([[g for g, _ in s] for s in kept], [[p for _, p in s] for s in kept])
-        return {"accuracy": token_accuracy(gold, predicted_tags), "xtreme_f1": xtreme["f1"]}
+        outputs = ExampleOutputs(
+            self.metadata.name,
+            "accuracy",
+            "ratio",
+            [
+                [sum(g == p for g, p in zip(gold_tags, tags)), len(gold_tags)]
+                for gold_tags, tags in zip(gold, predicted_tags)
+            ],
+            gold,
+            predicted_tags,
+        )
+        return Scores(
+            {"accuracy": token_accuracy(gold, predicted_tags), "xtreme_f1": xtreme["f1"]},
+            outputs,
+            1 / len(labels),
+        )
 
 
 class NERTask(TaggingTask):
@@ -225,10 +243,16 @@ class NERTask(TaggingTask):
     def read_file(self, path) -> list[TaggedSentence]:
         return read_ner(path)
 
-    def score(self, examples, features, predicted, labels) -> dict[str, float]:
+    def score(self, examples, features, predicted, labels) -> Scores:
+        """Entity F1 (main), precision and recall; per sentence, the true positives, false positives and false
+        negatives F1 sums (`f1`); no chance level (F1 has none)."""
         gold = [list(sentence.tags) for sentence in examples]
         predicted_tags = [
             [tag if tag != NO_PREDICTION else "O" for tag in sentence]
             for sentence in self.predicted_tags(features, predicted, labels)
         ]
-        return entity_scores(gold, predicted_tags)
+        counts = [list(count) for count in entity_counts(gold, predicted_tags)]
+        return Scores(
+            entity_scores(gold, predicted_tags),
+            ExampleOutputs(self.metadata.name, "f1", "f1", counts, gold, predicted_tags),
+        )

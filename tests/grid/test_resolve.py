@@ -12,6 +12,7 @@ from mbert_eval.grid import resolve as resolve_module
 from mbert_eval.grid.job import CellJob
 from mbert_eval.grid.resolve import resolve
 from mbert_eval.grid.run import run_experiment
+from mbert_eval.metrics.outputs import Scores
 from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Prepared
@@ -44,7 +45,9 @@ def test_a_run_builds_each_task_once_and_parses_each_spec_once(tmp_path, small_f
     monkeypatch.setattr(DataSpec, "parse", classmethod(counting_parse))
     # the cells' fine-tuning is not what is counted here: a stand-in head and scores
     monkeypatch.setattr(POSTask, "prepare", lambda self, spec, train, dev, settings, device: Prepared(None, None))
-    monkeypatch.setattr(POSTask, "evaluate", lambda self, prepared, examples, device, progress=None: {"accuracy": 0.5})
+    monkeypatch.setattr(
+        POSTask, "evaluate", lambda self, prepared, examples, device, progress=None: Scores({"accuracy": 0.5})
+    )
     import mbert_eval.grid.executors.local as local
 
     original_run = local.run_cell

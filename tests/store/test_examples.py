@@ -24,3 +24,16 @@ def test_missing_or_damaged_files_read_as_none(tmp_path):
     path = write_examples(store, "k", "de", ExampleOutputs("pos", "accuracy", "mean", [[1.0]]))
     path.write_bytes(path.read_bytes()[:10])  # cut short
     assert read_examples(store, "k", "de") is None
+
+
+def test_a_file_gets_an_ordinary_mode(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = write_examples(
+            tmp_path / "results.sqlite", "k", "de", ExampleOutputs("pos", "accuracy", "mean", [[1.0]])
+        )
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644  # as a plain write makes it, not the temporary file's 0600

@@ -43,7 +43,8 @@ def test_the_readme_example_runs_and_writes_only_into_its_output_folder(tmp_path
     done = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = 2 * len(config["targets"])  # accuracy and xtreme_f1 per target
-    assert done.stdout.split()[0] == "task" and f"[{rows} rows x 12 columns]" in done.stdout, done.stdout
+    columns = 12 + 4  # and the main metric's interval (ci_low, ci_high, ci_level) and chance level
+    assert done.stdout.split()[0] == "task" and f"[{rows} rows x {columns} columns]" in done.stdout, done.stdout
     assert {path.split("/")[0] for path in files_under(cwd)} == {"runs"}
     assert {"runs/tiny/results.sqlite", "runs/tiny/report.html"} <= files_under(cwd)
 

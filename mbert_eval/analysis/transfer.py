@@ -68,9 +68,10 @@ def correlations(records: pandas.DataFrame) -> pandas.DataFrame:
     """Spearman's rho (Spearman 1904) of each outcome (zero-shot score, transfer gap) against each measure,
     across the targets of one (task, model, method, source), with its two-sided p-value (scipy's spearmanr).
 
-    A row keeps `rho` and `p_value` empty (NaN) and says why in `note` when fewer than MIN_TARGETS targets have
-    both numbers ("too few targets") or the measure or outcome is the same on every target ("constant across
-    targets"): no rho the numbers do not support."""
+    A row keeps `rho` and `p_value` empty (NaN) and says why in `note` when no target has the measure ("not
+    measured": URIEL's distances between synthetic languages, an overlap not given), fewer than MIN_TARGETS
+    targets have both numbers ("too few targets") or the measure or outcome is the same on every target
+    ("constant across targets"): no rho the numbers do not support."""
     import pandas
     from scipy.stats import spearmanr
 
@@ -81,7 +82,9 @@ def correlations(records: pandas.DataFrame) -> pandas.DataFrame:
                 pairs = group[[outcome, measure]].dropna()
                 record = dict(zip(KEYS, key)) | {"outcome": outcome, "measure": measure, "n_targets": len(pairs)}
                 rho = p_value = float("nan")
-                if len(pairs) < MIN_TARGETS:
+                if pairs.empty:
+                    note = f"{measure} not measured for these targets"
+                elif len(pairs) < MIN_TARGETS:
                     note = f"too few targets ({len(pairs)} < {MIN_TARGETS})"
                 elif pairs[measure].nunique() == 1 or pairs[outcome].nunique() == 1:
                     constant = measure if pairs[measure].nunique() == 1 else outcome

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mbert_eval.analysis.overlap import subword_counts, subword_overlap
+from mbert_eval.analysis.overlap import WORD_BOUNDARY, model_tokenizer, subword_counts, subword_overlap
 from mbert_eval.errors import UserError
 
 
@@ -36,3 +36,16 @@ def test_the_unknown_token_counts_unless_ignored_and_coverage_is_not_symmetric()
 def test_an_empty_side_is_refused() -> None:
     with pytest.raises(UserError, match="text on both sides"):
         subword_overlap(subword_counts([], toy_tokenize), subword_counts([["ab"]], toy_tokenize))
+
+
+def test_a_model_folders_tokenizer_ignores_its_unknown_token(tiny_model) -> None:
+    tokenize, ignore = model_tokenizer(tiny_model)
+    assert "[UNK]" in ignore
+    assert tokenize("bab") and all(isinstance(piece, str) for piece in tokenize("bab"))
+
+
+def test_sentencepieces_bare_word_boundary_is_no_shared_subword(e5_small) -> None:
+    tokenize, ignore = model_tokenizer(e5_small)
+    assert WORD_BOUNDARY in tokenize("北京")  # e5 tokenizes a Chinese word alone as the bare boundary, then its pieces
+    counts = subword_counts([["北京", "大学"]], tokenize, ignore)
+    assert WORD_BOUNDARY not in counts and counts

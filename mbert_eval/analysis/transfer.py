@@ -4,7 +4,8 @@
 `transfer_records` joins each stored zero-shot score (the task's main metric, averaged over seeds) with the
 typological distances of its source and target (typology.py), script match and, where given, the subword overlap
 of source training text and target test text (overlap.py); where the source itself is scored, the transfer gap
-is its score minus the target's (Hu et al. 2020, XTREME). `correlations` gives Spearman's rho and its p-value
+is its score minus the target's (Hu et al. 2020, XTREME), turned round for a metric where lower is better (AER),
+so that a positive gap always means the target does worse. `correlations` gives Spearman's rho and its p-value
 across targets, per (task, model, method, source, measure): never for fewer than MIN_TARGETS targets, and never
 for a measure that takes one value on every target (it cannot explain a difference between them).
 """
@@ -38,10 +39,13 @@ def transfer_records(
     """One row per stored (task, model, method, source, target other than the source): the main metric's
     zero-shot score (mean over seeds), the source's own score and the transfer gap (NaN where the source is not
     scored), every measure of MEASURES (NaN where unknown: overlap not given, a distance URIEL or the family's
-    design does not have). Synthetic languages read their typology from the family folder `family`."""
+    design does not have). Synthetic languages read their typology from the family folder `family`. Only tasks
+    whose main metric the store names (its metric roles) are read: a store older than them gives no rows."""
     import pandas
 
-    main = {role.task: role.metric for role in store.metric_roles() if role.is_main}
+    roles = [role for role in store.metric_roles() if role.is_main]
+    main = {role.task: role.metric for role in roles}
+    lower_is_better = {role.task for role in roles if role.higher_is_better is False}
     frame = store.dataframe()
     columns = [*KEYS, "target", "metric", "score", "n_seeds", "source_score", "transfer_gap", *MEASURES]
     if frame.empty:
@@ -56,7 +60,12 @@ def transfer_records(
         key = (row.task, row.model, row.method, row.source)
         source_score = float(own.get(key, float("nan")))
         overlap = (overlaps or {}).get((row.task, row.model, row.source, row.target))
-        record = {**row._asdict(), "source_score": source_score, "transfer_gap": source_score - row.score}
+        gap = source_score - row.score
+        record = {
+            **row._asdict(),
+            "source_score": source_score,
+            "transfer_gap": -gap if row.task in lower_is_better else gap,
+        }
         measured = distances(row.source, row.target, family)
         record |= {name: float("nan") if value is None else value for name, value in measured.items()}
         record |= {name: getattr(overlap, name) if overlap else float("nan") for name in OVERLAPS}

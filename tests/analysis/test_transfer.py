@@ -90,3 +90,11 @@ def test_no_rho_below_four_targets_nor_for_a_constant_measure(tmp_path: Path) ->
 def test_an_empty_store_gives_empty_tables(tmp_path: Path) -> None:
     records = transfer_records(ResultStore(tmp_path / "empty.sqlite"))
     assert records.empty and correlations(records).empty
+
+
+def test_the_gap_is_turned_round_where_lower_is_better(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "results.sqlite")
+    store.write_cell([_row("alignment", "aer", "en", target, 1, aer) for target, aer in (("en", 0.1), ("de", 0.3))])
+    store.write_metric_roles([MetricRole("alignment", "aer", True, False, "alignment error rate")])
+    german = transfer_records(store).set_index("target").loc["de"]
+    assert german["transfer_gap"] == pytest.approx(0.2)  # German aligns worse: a positive gap

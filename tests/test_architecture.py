@@ -32,6 +32,20 @@ NEVER = {
     "metrics": {"models", "training", "tasks", "methods", "grid", "store", "report", "schedule", "cli"},
     "store": {"config", "grid", "tasks", "methods", "training", "models", "report", "schedule", "cli"},
     "config": {"grid", "tasks", "methods", "training", "models", "report", "schedule", "cli", "store"},
+    # the analysis reads the store, the language table, data and the family's typology, and hands plain records
+    # to whoever renders them: it runs no grid, loads no model and imports no report (a report may render it)
+    "analysis": {
+        "grid",
+        "schedule",
+        "cli",
+        "methods",
+        "tasks",
+        "training",
+        "pretraining",
+        "models",
+        "aligner",
+        "report",
+    },
 }
 # reports only read the store: besides themselves they may import these and nothing else of the package
 REPORT_MAY_IMPORT = {

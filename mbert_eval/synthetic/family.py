@@ -7,6 +7,7 @@ comes with raw text for pretraining, a POS treebank, paraphrase pairs, QA and wo
 `generate_family` writes, `load_manifest` reads back:
 
     family.json                             config, languages, generator, SHA-256 of every file
+    typology.json                           the designed typology: script, lexicon, word-order features
     mono/{code}.txt                         raw text, one whitespace-tokenized sentence per line
     pos/{code}-{train,dev,test}.conllu      UPOS treebank; same sentences in every language
     pairs/{code}-{train,dev,test}.tsv       sentence1 TAB sentence2 TAB label (1 = paraphrase)
@@ -39,8 +40,9 @@ from mbert_eval.synthetic.grammar import (
     rewrites,
 )
 from mbert_eval.synthetic.qa import qa_examples, qa_items, write_qa
+from mbert_eval.synthetic.typology import TYPOLOGY_FILE, typology_json
 
-GENERATOR = "mbert-eval synthetic family v3"  # bump when the output for a config changes (v3: QA files added)
+GENERATOR = "mbert-eval synthetic family v4"  # bump when the output for a config changes (v4: typology.json)
 SPLITS = ("train", "dev", "test")
 MAX_LANGUAGES = 26  # ISO 639 local-use codes qaa ... qaz
 
@@ -305,6 +307,7 @@ def generate_family(out_dir: Path, config: SynthConfig, reuse: bool = True) -> F
         write(f"{stem}.{base.code}", [_text(tokens) for tokens in base_tokens])
         write(f"{stem}.{lang.code}", [_text(tokens) for tokens in other_tokens])
         write(f"{stem}.align", [_alignment(b, o) for b, o in zip(base_tokens, other_tokens)])
+    write(TYPOLOGY_FILE, typology_json(family.languages, GENERATOR).splitlines())
     manifest = FamilyManifest(out_dir, config, family.languages, checksums)
     (out_dir / "family.json").write_bytes(_manifest_json(manifest).encode("utf-8"))
     return manifest

@@ -30,6 +30,7 @@ from mbert_eval.synthetic.family import (
     load_manifest,
 )
 from mbert_eval.synthetic.grammar import meaning
+from mbert_eval.synthetic.typology import TYPOLOGY_FILE
 
 SMALL = SynthConfig(
     n_monolingual=60, n_train=40, n_dev=10, n_test=12, n_parallel=50, lexicon_size=30, qa_train=30, qa_dev=8, qa_test=10
@@ -59,9 +60,10 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(family: Family
     assert all(other[name] != ours[name] for name in ours if name.startswith(("mono/", "pos/", "pairs/", "qa/")))
 
 
-def test_adding_qa_changed_no_other_file(family: FamilyManifest, tmp_path: Path) -> None:
+def test_adding_qa_and_the_typology_changed_no_other_file(family: FamilyManifest, tmp_path: Path) -> None:
     def without_qa(checksums: dict[str, str]) -> str:
-        lines = "".join(f"{name} {sha}\n" for name, sha in sorted(checksums.items()) if not name.startswith("qa/"))
+        added = ("qa/", TYPOLOGY_FILE)
+        lines = "".join(f"{name} {sha}\n" for name, sha in sorted(checksums.items()) if not name.startswith(added))
         return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
     assert without_qa(family.checksums) == BEFORE_QA
@@ -74,7 +76,7 @@ def test_layout_checksums_and_load_manifest(family: FamilyManifest) -> None:
     assert [lang.code for lang in family.languages] == ["qaa", "qab", "qac", "qad"]
     written = set(_files(family.root)) - {"family.json"}
     assert written == set(family.checksums)
-    paths = [family.mono(lang.code) for lang in family.languages]
+    paths = [family.root / TYPOLOGY_FILE] + [family.mono(lang.code) for lang in family.languages]
     for lang in family.languages:
         paths += [family.pos(lang.code, split) for split in SPLITS]
         paths += [family.pairs(lang.code, split) for split in SPLITS]

@@ -1,0 +1,106 @@
+"""Zero-shot transfer against distance: which language differences go with lower scores, after Lauscher et al.
+(EMNLP 2020, "From zero to hero"), who correlate zero-shot scores with URIEL distances and pretraining size.
+
+`transfer_records` joins each stored zero-shot score (the task's main metric, averaged over seeds) with the
+typological distances of its source and target (typology.py), script match and, where given, the subword overlap
+of source training text and target test text (overlap.py); where the source itself is scored, the transfer gap
+is its score minus the target's (Hu et al. 2020, XTREME), turned round for a metric where lower is better (AER),
+so that a positive gap always means the target does worse. `correlations` gives Spearman's rho and its p-value
+across targets, per (task, model, method, source, measure): never for fewer than MIN_TARGETS targets, and never
+for a measure that takes one value on every target (it cannot explain a difference between them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mbert_eval.analysis.overlap import Overlap
+from mbert_eval.analysis.typology import DISTANCES, distances
+from mbert_eval.store.results import ResultStore
+
+if TYPE_CHECKING:
+    import pandas
+
+MIN_TARGETS = 4  # Spearman's rho over 3 targets takes 4 values; p < 0.05 needs at least 5 (two-sided)
+OVERLAPS = ("type_jaccard", "token_coverage")
+MEASURES = (*DISTANCES, "script_match", *OVERLAPS)
+OUTCOMES = ("score", "transfer_gap")
+KEYS = ["task", "model", "method", "source"]
+
+# (task, model, source, target) → the subword overlap of that source's training text and target's test text
+OverlapTable = Mapping[tuple[str, str, str, str], Overlap]
+
+
+def transfer_records(
+    store: ResultStore, family: Path | None = None, overlaps: OverlapTable | None = None
+) -> pandas.DataFrame:
+    """One row per stored (task, model, method, source, target other than the source): the main metric's
+    zero-shot score (mean over seeds), the source's own score and the transfer gap (NaN where the source is not
+    scored), every measure of MEASURES (NaN where unknown: overlap not given, a distance URIEL or the family's
+    design does not have). Synthetic languages read their typology from the family folder `family`. Only tasks
+    whose main metric the store names (its metric roles) are read: a store older than them gives no rows."""
+    import pandas
+
+    roles = [role for role in store.metric_roles() if role.is_main]
+    main = {role.task: role.metric for role in roles}
+    lower_is_better = {role.task for role in roles if role.higher_is_better is False}
+    frame = store.dataframe()
+    columns = [*KEYS, "target", "metric", "score", "n_seeds", "source_score", "transfer_gap", *MEASURES]
+    if frame.empty:
+        return pandas.DataFrame(columns=columns)
+    frame = frame[frame["metric"] == frame["task"].map(main)]
+    scores = frame.groupby([*KEYS, "target", "metric"], as_index=False).agg(
+        score=("score", "mean"), n_seeds=("seed", "nunique")
+    )
+    own = scores[scores["source"] == scores["target"]].set_index(KEYS)["score"]
+    records = []
+    for row in scores[scores["source"] != scores["target"]].itertuples(index=False):
+        key = (row.task, row.model, row.method, row.source)
+        source_score = float(own.get(key, float("nan")))
+        overlap = (overlaps or {}).get((row.task, row.model, row.source, row.target))
+        gap = source_score - row.score
+        record = {
+            **row._asdict(),
+            "source_score": source_score,
+            "transfer_gap": -gap if row.task in lower_is_better else gap,
+        }
+        measured = distances(row.source, row.target, family)
+        record |= {name: float("nan") if value is None else value for name, value in measured.items()}
+        record |= {name: getattr(overlap, name) if overlap else float("nan") for name in OVERLAPS}
+        records.append(record)
+    return pandas.DataFrame(records, columns=columns)
+
+
+def correlations(records: pandas.DataFrame) -> pandas.DataFrame:
+    """Spearman's rho (Spearman 1904) of each outcome (zero-shot score, transfer gap) against each measure,
+    across the targets of one (task, model, method, source), with its two-sided p-value (scipy's spearmanr).
+
+    A row keeps `rho` and `p_value` empty (NaN) and says why in `note` when no target has the measure ("not
+    measured": URIEL's distances between synthetic languages, an overlap not given), fewer than MIN_TARGETS
+    targets have both numbers ("too few targets") or the measure or outcome is the same on every target
+    ("constant across targets"): no rho the numbers do not support."""
+    import pandas
+    from scipy.stats import spearmanr
+
+    out = []
+    for key, group in records.groupby(KEYS, sort=True):
+        for outcome in OUTCOMES:
+            for measure in MEASURES:
+                pairs = group[[outcome, measure]].dropna()
+                record = dict(zip(KEYS, key)) | {"outcome": outcome, "measure": measure, "n_targets": len(pairs)}
+                rho = p_value = float("nan")
+                if pairs.empty:
+                    note = f"{measure} not measured for these targets"
+                elif len(pairs) < MIN_TARGETS:
+                    note = f"too few targets ({len(pairs)} < {MIN_TARGETS})"
+                elif pairs[measure].nunique() == 1 or pairs[outcome].nunique() == 1:
+                    constant = measure if pairs[measure].nunique() == 1 else outcome
+                    note = f"{constant} is constant across targets"
+                else:
+                    result = spearmanr(pairs[outcome], pairs[measure])
+                    rho, p_value, note = float(result.statistic), float(result.pvalue), ""
+                out.append(record | {"rho": rho, "p_value": p_value, "note": note})
+    columns = [*KEYS, "outcome", "measure", "n_targets", "rho", "p_value", "note"]
+    return pandas.DataFrame(out, columns=columns)

@@ -1,0 +1,100 @@
+"""Zero-shot scores of a store joined with distances, and Spearman's rho across targets (never below 4 targets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scipy.stats import spearmanr
+
+from mbert_eval.analysis.overlap import Overlap
+from mbert_eval.analysis.transfer import MEASURES, MIN_TARGETS, correlations, transfer_records
+from mbert_eval.analysis.typology import distances
+from mbert_eval.store import ResultRow, ResultStore
+from mbert_eval.store.results import MetricRole
+
+TARGETS = ("de", "fr", "ru", "ar", "hi", "ja")
+
+
+def _row(task: str, metric: str, source: str, target: str, seed: int, score: float) -> ResultRow:
+    return ResultRow(
+        cell_key=f"{task}-{source}-{seed}",
+        task=task,
+        metric=metric,
+        model="m",
+        method="baseline",
+        source=source,
+        target=target,
+        seed=seed,
+        score=score,
+        n_examples=10,
+        config_hash="h",
+        code_version="0",
+    )
+
+
+def _store(tmp_path: Path, targets: tuple[str, ...], score_of) -> ResultStore:
+    """POS rows from English, two seeds, the source scored too; a non-main metric row that must be ignored."""
+    store = ResultStore(tmp_path / "results.sqlite")
+    for seed in (1, 2):
+        rows = [_row("pos", "accuracy", "en", target, seed, score_of(target) + seed / 100) for target in targets]
+        rows += [_row("pos", "accuracy", "en", "en", seed, 0.97), _row("pos", "accuracy_layer01", "en", "de", seed, 0)]
+        store.write_cell(rows)
+    store.write_metric_roles(
+        [MetricRole("pos", "accuracy", True, True, "accuracy"), MetricRole("pos", "accuracy_layer01", False, None)]
+    )
+    return store
+
+
+def test_records_hold_the_mean_score_the_gap_and_every_measure(tmp_path: Path) -> None:
+    store = _store(tmp_path, TARGETS, lambda target: 0.9 - distances("en", target)["syntactic"])
+    overlaps = {("pos", "m", "en", "de"): Overlap(0.25, 0.6, 10, 12, 4, 100)}
+    records = transfer_records(store, overlaps=overlaps)
+    assert sorted(records["target"]) == sorted(TARGETS)  # the source is no transfer target; one main metric
+    german = records.set_index("target").loc["de"]
+    expected = 0.9 - distances("en", "de")["syntactic"] + 0.015  # the mean over the two seeds
+    assert german["score"] == pytest.approx(expected) and german["n_seeds"] == 2
+    assert german["transfer_gap"] == pytest.approx(0.97 - expected)
+    assert german["syntactic"] == pytest.approx(distances("en", "de")["syntactic"])
+    assert (german["type_jaccard"], german["token_coverage"]) == (0.25, 0.6)
+    assert records.set_index("target")["token_coverage"].drop("de").isna().all()  # not given, not invented
+    assert set(MEASURES) <= set(records.columns)
+
+
+def test_spearman_rho_and_p_value_across_targets(tmp_path: Path) -> None:
+    records = transfer_records(_store(tmp_path, TARGETS, lambda target: 0.9 - distances("en", target)["syntactic"]))
+    table = correlations(records).set_index(["outcome", "measure"])
+    syntactic = table.loc[("score", "syntactic")]
+    assert syntactic["n_targets"] == len(TARGETS) and syntactic["rho"] == pytest.approx(-1.0)
+    assert table.loc[("transfer_gap", "syntactic"), "rho"] == pytest.approx(1.0)
+    expected = spearmanr(records["score"], records["genetic"])
+    assert table.loc[("score", "genetic"), "rho"] == pytest.approx(expected.statistic)
+    assert table.loc[("score", "genetic"), "p_value"] == pytest.approx(expected.pvalue)
+    assert table.loc[("score", "token_coverage"), "note"] == "token_coverage not measured for these targets"
+
+
+def test_no_rho_below_four_targets_nor_for_a_constant_measure(tmp_path: Path) -> None:
+    few = correlations(transfer_records(_store(tmp_path / "few", ("de", "fr", "ja"), lambda target: 0.5 + len(target))))
+    assert few["rho"].isna().all() and few["p_value"].isna().all()
+    assert set(few.set_index("measure").loc[["syntactic", "genetic", "script_match"], "note"]) == {
+        f"too few targets (3 < {MIN_TARGETS})"
+    }
+    latin = ("de", "fr", "es", "it", "nl")  # all written in Latin script, as English is
+    same_script = correlations(
+        transfer_records(_store(tmp_path / "latin", latin, lambda target: latin.index(target) / 10))
+    )
+    script = same_script.set_index(["outcome", "measure"]).loc[("score", "script_match")]
+    assert script["note"] == "script_match is constant across targets" and script["rho"] != script["rho"]
+
+
+def test_an_empty_store_gives_empty_tables(tmp_path: Path) -> None:
+    records = transfer_records(ResultStore(tmp_path / "empty.sqlite"))
+    assert records.empty and correlations(records).empty
+
+
+def test_the_gap_is_turned_round_where_lower_is_better(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "results.sqlite")
+    store.write_cell([_row("alignment", "aer", "en", target, 1, aer) for target, aer in (("en", 0.1), ("de", 0.3))])
+    store.write_metric_roles([MetricRole("alignment", "aer", True, False, "alignment error rate")])
+    german = transfer_records(store).set_index("target").loc["de"]
+    assert german["transfer_gap"] == pytest.approx(0.2)  # German aligns worse: a positive gap

@@ -29,6 +29,7 @@ for _name, _target in (
     ("tatoeba", "retrieval:RetrievalTask"),
     ("bucc", "mining:BUCCTask"),
     ("alignment", "alignment:AlignmentTask"),
+    ("pos_probe", "probing:POSProbeTask"),
 ):
     TASKS.register_lazy(_name, f"mbert_eval.tasks.{_target}")
 

@@ -148,7 +148,7 @@ class TrainingConfig:
 @declare_identity(
     "TaskConfig",
     ("train", "dev", "test", "pivot", "gold", "epochs", "targets", "layer", "label_subword", "one_indexed"),
-    keyed_when_set=("unseen_labels",),
+    keyed_when_set=("unseen_labels", "center"),
     outside=("allow_overlap",),  # a permission, not a setting that changes scores
 )
 @dataclass
@@ -172,6 +172,8 @@ class TaskConfig:
     allow_overlap: bool = False
     # pos/ner: test tags training never has are refused (None, the default) unless `score` (scored as errors)
     unseen_labels: str | None = None
+    # tatoeba/bucc: subtract each language's mean sentence vector before comparing (None: no, as XTREME)
+    center: bool | None = None
 
 
 def name_part(pattern: str) -> dict[str, str]:

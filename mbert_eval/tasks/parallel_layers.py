@@ -12,8 +12,10 @@ thirds of the depth, mBERT's 8); every layer's number is stored beside it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import ParallelPair
 from mbert_eval.data.text import read_sentences
 from mbert_eval.errors import DataError, UserError
@@ -29,6 +31,9 @@ class ParallelLayersTask(RetrievalTask):
     """A frozen-encoder task over the parallel sentences of a target and the source, at every layer."""
 
     min_pairs = 2  # fewer pairs give the task nothing to measure
+
+    def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path("."), layer: int | None = None) -> None:
+        super().__init__(config, base_dir, layer)  # never centred: CKA centres itself, identity needs the means
 
     def target_examples(self, target: Language) -> list[ParallelPair]:
         """The distinct (target sentence, source sentence) pairs of the two files, sliced by `test`'s `[a:b]`;

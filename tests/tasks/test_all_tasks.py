@@ -19,7 +19,7 @@ from mbert_eval.tasks import TASKS, get_task, option_keys
 
 CITATION = re.compile(r"[A-Z][a-zà-ÿ]+ (?:et al\. |& [A-Z][a-z]+ )?(?:19|20)\d{2}")  # Hu et al. 2020, Och & Ney 2003
 # a valid value of each option
-OPTION_VALUES = {"layer": 1, "label_subword": "first", "one_indexed": True, "unseen_labels": "score"}
+OPTION_VALUES = {"layer": 1, "label_subword": "first", "one_indexed": True, "unseen_labels": "score", "center": True}
 
 
 def ls(kind: str) -> list[str]:

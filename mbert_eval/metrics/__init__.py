@@ -1,6 +1,6 @@
 """Metrics, one small file each, each citing its source; `METRICS` registers every metric function by name
-(`mbert-eval ls metrics`). The metrics over embeddings (retrieval, mining: torch) are registered by module path and
-imported when used (`from mbert_eval.metrics import mining_scores` still works: module `__getattr__`); the others
+(`mbert-eval ls metrics`). The metrics over embeddings (retrieval, mining, CKA: torch) are registered by module path
+and imported when used (`from mbert_eval.metrics import mining_scores` still works: module `__getattr__`); the others
 need no torch and are imported here (seqeval, for entity F1, when it computes)."""
 
 from __future__ import annotations

@@ -136,6 +136,8 @@ class POSProbeTask(POSTask):
         tokenizer = load_tokenizer(model_spec)
         encoder = load_model(model_spec).to(device)
         window = eval_window(encoder, fine_tuning.training)
+        depth = encoder.config.num_hidden_layers
+        layer = pick_layer(self.layer, depth, self.metadata.name) if self.layer is not None else None
         control = ControlTask.of(train, fine_tuning.seed)
         states, words = self.word_states(encoder, tokenizer, window, train, device, f"{self.metadata.name} source")
         tags = np.array([labels.index(tag) for _, tag in words])
@@ -143,8 +145,6 @@ class POSProbeTask(POSTask):
         probed = Probed(encoder, fit_linear_probes(states, np.stack([tags, controls])), control)
         prepared = Prepared(probed, tokenizer, labels, {"eval_window": window})
         dev_accuracy = self.layer_scores(prepared, dev, device, None)["accuracy"]
-        depth = states.shape[0] - 1
-        layer = pick_layer(self.layer, depth, self.metadata.name) if self.layer is not None else None
         prepared.log.update(
             {
                 "layer": int(np.argmax(dev_accuracy)) if layer is None else layer,

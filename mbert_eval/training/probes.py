@@ -4,8 +4,9 @@ A probe is the linear classifier of Tenney et al. (2019) and Hewitt & Liang (201
 here one per layer and per labelling (a task's labels, Hewitt & Liang's control labels, languages). Each is
 scikit-learn's default multinomial logistic regression (L-BFGS, C = 1) on features standardized with the training
 set's mean and deviation; its weights start at zero and its objective is convex, so a fit draws nothing at random.
-Fitting them one by one measured faster on CPU than all at once by one full-batch L-BFGS in torch (13 layers ×
-2 labellings of 16,000 words of width 384: about 10 s against 70 s at one thread), since each stops on its own.
+One by one they stop each on its own: on e5-small's states of 17,171 English LinES words (13 layers of width 384, a
+task's tags and control labels, one thread of a shared 2-core machine) each took 4 to 11 s and converged within
+240 iterations, where all 26 fit at once by one full-batch L-BFGS in torch took 274 s.
 """
 
 from __future__ import annotations

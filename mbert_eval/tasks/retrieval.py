@@ -7,7 +7,7 @@ the layer its main number was taken at (`extra.layer`).
 
 `center: true` subtracts each language's mean vector, over the sentences embedded, from its sentence vectors at
 every layer before they are compared (Libovický et al. 2020: the mean carries the language, and removing it makes
-the representations more language-neutral); each row says whether it was used (`extra.centered`).
+the representations more language-neutral); the rows of a centred run say so (`extra.centered: true`).
 """
 
 from __future__ import annotations
@@ -76,10 +76,12 @@ class RetrievalTask(Task):
     def prepare(self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device) -> Prepared:
         """The encoder as it is (no fine-tuning); its log names the layer the main number is taken at (`layer`,
         copied into every row's `extra`), so a row says which layer its score is without reading the config, and
-        whether each language's mean was subtracted (`centered`)."""
+        `centered: true` where each language's mean was subtracted (rows without it, those stored before the
+        option among them, were not centred)."""
         prepared = super().prepare(model_spec, train, dev, settings, device)
         prepared.log["layer"] = pick_layer(self.layer, prepared.model.config.num_hidden_layers, self.metadata.name)
-        prepared.log["centered"] = self.center
+        if self.center:
+            prepared.log["centered"] = True
         return prepared
 
     def embed(

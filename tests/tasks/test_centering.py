@@ -14,9 +14,9 @@ from mbert_eval.tasks.base import Prepared
 from tests.helpers import family_experiment, write_config
 
 
-def tatoeba_config(family, model, **options) -> dict:
+def tatoeba_config(family, model, output: str = "out", **options) -> dict:
     base, root = family.languages[0].code, family.root
-    raw = family_experiment(family, model)
+    raw = family_experiment(family, model, output=output)
     raw["tasks"] = {
         "tatoeba": {
             "test": f"{root}/parallel/{base}-{{lang}}.{{lang}}[0:30]",
@@ -40,15 +40,18 @@ def test_center_is_recorded_and_keys_change_only_where_set(tmp_path, small_famil
     keys = {}
     for label, options in (("plain", {}), ("unset", {"center": None}), ("centred", {"center": True})):
         experiment, problems = load_experiment(
-            write_config(tmp_path / f"{label}.yaml", tatoeba_config(small_family, tiny_model, **options))
+            write_config(
+                tmp_path / f"{label}.yaml", tatoeba_config(small_family, tiny_model, output=f"out-{label}", **options)
+            )
         )
         assert problems == []
         keys[label] = [cell.key for cell in resolve(experiment).cells]
     assert keys["plain"] == keys["unset"] != keys["centred"]
-    experiment, _ = load_experiment(tmp_path / "centred.yaml")
-    run_experiment(experiment)
-    rows = ResultStore(experiment.store_path).rows()
-    assert rows and all(row.extra["centered"] is True for row in rows)
+    for label, centred in (("plain", None), ("centred", True)):
+        experiment, _ = load_experiment(tmp_path / f"{label}.yaml")
+        run_experiment(experiment)
+        rows = ResultStore(experiment.store_path).rows()
+        assert rows and all(row.extra.get("centered") is centred for row in rows)
 
 
 @pytest.mark.parametrize("name", ["pos_probe", "similarity", "language_identity"])

@@ -6,7 +6,7 @@ language classifier on mean-pooled states; the more language-neutral a layer, th
 target: the parallel sentence pairs of the target and the source (`tasks.parallel_layers`) are split by index, the
 first half's both sides train a logistic regression per layer (`training.probes`) to say which language a sentence
 is in, and the second half's both sides test it. A pair is never split, so no sentence is tested whose translation
-was trained on; chance is 1/2 (`extra.chance`).
+was trained on; chance is 1/2.
 
 Why two languages per row and not one classifier over all of a grid's languages (chance 1/L, as Libovický et al.):
 a cell's rows are one target's each, and a task sees one target's data at a time; one accuracy over all languages
@@ -16,7 +16,7 @@ number of its (source, target) pair: how separable the two languages are at each
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mbert_eval.data import ParallelPair
 from mbert_eval.tasks.base import Prepared, pick_layer
@@ -25,6 +25,8 @@ from mbert_eval.tasks.parallel_layers import ParallelLayersTask
 
 if TYPE_CHECKING:
     import torch
+
+    from mbert_eval.metrics.outputs import Scores
 
 
 class LanguageIdentityTask(ParallelLayersTask):
@@ -45,19 +47,16 @@ class LanguageIdentityTask(ParallelLayersTask):
     )
     min_pairs = 4  # two to train on, two to test
 
-    def prepare(self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device) -> Prepared:
-        """The frozen encoder, its log naming the chosen layer and the classifier's chance accuracy (1/2)."""
-        prepared = super().prepare(model_spec, train, dev, settings, device)
-        prepared.log["chance"] = 0.5
-        return prepared
-
     def evaluate(
         self, prepared: Prepared, examples: list[ParallelPair], device: torch.device, progress: str | None = None
-    ) -> dict[str, float]:
-        """Held-out accuracy of a per-layer logistic regression that tells target sentences from source ones,
-        trained on the first half of the pairs, tested on the second; the chosen layer's first."""
+    ) -> Scores:
+        """Held-out accuracy of a per-layer logistic regression that tells target sentences from source ones
+        (Libovický et al. 2020), trained on the first half of the pairs, tested on the second; the chosen layer's
+        first. Per test pair (the unit resampled, its two sentences together), the mean of its two sentences' hits
+        at the chosen layer (`mean`), with the languages predicted for its [target, source] sentences; chance 1/2."""
         import numpy as np
 
+        from mbert_eval.metrics.outputs import ExampleOutputs, Scores
         from mbert_eval.training.probes import fit_linear_probes
 
         targets, pivots = (side.numpy() for side in self.layer_states(prepared, examples, device, progress))
@@ -75,4 +74,15 @@ class LanguageIdentityTask(ParallelLayersTask):
         layer = pick_layer(self.layer, len(accuracy) - 1, self.metadata.name)
         scores = {"accuracy": float(accuracy[layer])}
         scores.update({f"accuracy_layer{i:02d}": float(score) for i, score in enumerate(accuracy)})
-        return scores
+        tested = len(examples) - half
+        hits = predicted[layer] == test_labels
+        named = np.where(predicted[layer] == 1, "target", "source")
+        outputs = ExampleOutputs(
+            self.metadata.name,
+            "accuracy",
+            "mean",
+            [[(hits[i] + hits[tested + i]) / 2] for i in range(tested)],
+            [["target", "source"]] * tested,
+            [[str(named[i]), str(named[tested + i])] for i in range(tested)],
+        )
+        return Scores(scores, outputs, 0.5)

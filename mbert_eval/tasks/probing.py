@@ -36,13 +36,14 @@ from mbert_eval.data import TaggedSentence
 from mbert_eval.errors import UserError
 from mbert_eval.tasks.base import Prepared, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
-from mbert_eval.tasks.tagging import LABEL_SUBWORDS, TAGGING_OPTIONS, UNSEEN_LABELS, POSTask
+from mbert_eval.tasks.tagging import LABEL_SUBWORDS, NO_PREDICTION, TAGGING_OPTIONS, UNSEEN_LABELS, POSTask
 from mbert_eval.training.features import Features
 
 if TYPE_CHECKING:  # torch and numpy come with the forward pass: naming the task needs none
     import numpy as np
     import torch
 
+    from mbert_eval.metrics.outputs import Scores
     from mbert_eval.training.fine_tuning import FineTuning
     from mbert_eval.training.probes import LinearProbes
 
@@ -139,18 +140,18 @@ class POSProbeTask(POSTask):
         depth = encoder.config.num_hidden_layers
         layer = pick_layer(self.layer, depth, self.metadata.name) if self.layer is not None else None
         control = ControlTask.of(train, fine_tuning.seed)
-        states, words = self.word_states(encoder, tokenizer, window, train, device, f"{self.metadata.name} source")
-        tags = np.array([labels.index(tag) for _, tag in words])
-        controls = np.array([labels.index(control.label(word)) for word, _ in words])
+        states, places = self.word_states(encoder, tokenizer, window, train, device, f"{self.metadata.name} source")
+        tags = np.array([labels.index(train[s].tags[w]) for s, w in places])
+        controls = np.array([labels.index(control.label(train[s].tokens[w])) for s, w in places])
         probed = Probed(encoder, fit_linear_probes(states, np.stack([tags, controls])), control)
         prepared = Prepared(probed, tokenizer, labels, {"eval_window": window})
-        dev_accuracy = self.layer_scores(prepared, dev, device, None)["accuracy"]
+        dev_accuracy = self.layer_scores(prepared, dev, device, None)[0]["accuracy"]
         prepared.log.update(
             {
                 "layer": int(np.argmax(dev_accuracy)) if layer is None else layer,
                 "layer_chosen_on": "source dev accuracy" if layer is None else "the layer option",
                 "dev_accuracy_by_layer": [round(float(score), 4) for score in dev_accuracy],
-                "train_words": len(words),
+                "train_words": len(places),
                 "probes_unconverged": probed.probes.unconverged,
             }
         )
@@ -164,45 +165,51 @@ class POSProbeTask(POSTask):
         sentences: list[TaggedSentence],
         device: torch.device,
         progress: str | None,
-    ) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    ) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """Every layer's state of each word at the subword `pos` labels it at, (layers + 1, words, hidden), and
-        the (word, tag) of each, for the words inside the window, in sentence order."""
+        the place (sentence, word) of each, for the words inside the window, in sentence order (Tenney et al.
+        2019 probe such frozen states)."""
         features = self.encode(sentences, tokenizer, {}, window)  # the labels are read off the sentences
-        words = [
-            (sentence.tokens[index], sentence.tags[index])
-            for sentence, feature in zip(sentences, features)
+        places = [
+            (number, index)
+            for number, feature in enumerate(features)
             for index, start in enumerate(feature["word_starts"])
             if start >= 0
         ]
         pad = tokenizer.pad_token_id or 0
-        return encoder_word_states(encoder, features, pad, device, self.batch_size, progress), words
+        return encoder_word_states(encoder, features, pad, device, self.batch_size, progress), places
 
     def layer_scores(
         self, prepared: Prepared, sentences: list[TaggedSentence], device: torch.device, progress: str | None
-    ) -> dict[str, np.ndarray]:
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, list[tuple[int, int]]]:
         """Per layer, the probes' word accuracy on `sentences` for their tags (`accuracy`) and for their control
-        labels (`control`); a word past the window is wrong in both."""
+        labels (`control`, Hewitt & Liang 2019), a word past the window wrong in both; with the tag probes'
+        predictions, (layers + 1, words inside the window), and those words' places (sentence, word)."""
         import numpy as np
 
         probed: Probed = prepared.model
         window = prepared.log["eval_window"]
-        states, words = self.word_states(probed.encoder, prepared.tokenizer, window, sentences, device, progress)
+        states, places = self.word_states(probed.encoder, prepared.tokenizer, window, sentences, device, progress)
         total = sum(len(sentence.tokens) for sentence in sentences)
-        predicted = probed.probes.predict(states)  # (2, layers + 1, words): class ids
-        labels = np.array(prepared.labels)
-        gold = np.array([tag for _, tag in words])
-        controls = np.array([probed.control.label(word) for word, _ in words])
-        return {
-            "accuracy": (labels[predicted[0]] == gold).sum(axis=1) / total,
-            "control": (labels[predicted[1]] == controls).sum(axis=1) / total,
+        predicted = np.array(prepared.labels)[probed.probes.predict(states)]  # (2, layers + 1, words): tags
+        gold = np.array([sentences[s].tags[w] for s, w in places])
+        controls = np.array([probed.control.label(sentences[s].tokens[w]) for s, w in places])
+        accuracy = {
+            "accuracy": (predicted[0] == gold).sum(axis=1) / total,
+            "control": (predicted[1] == controls).sum(axis=1) / total,
         }
+        return accuracy, predicted[0], places
 
     def evaluate(
         self, prepared: Prepared, examples: list[TaggedSentence], device: torch.device, progress: str | None = None
-    ) -> dict[str, float]:
-        """The probes' accuracy, control accuracy and selectivity on one target's words, at every layer; the
-        chosen layer's accuracy first."""
-        scores = self.layer_scores(prepared, examples, device, progress)
+    ) -> Scores:
+        """The probes' accuracy, control accuracy and selectivity (Hewitt & Liang 2019) on one target's words, at
+        every layer; the chosen layer's accuracy first. Per sentence (the unit resampled), the chosen layer's
+        correct words and words (`ratio`), with the gold tags and the predicted ones (`_`: past the window);
+        chance is 1 / the number of tags."""
+        from mbert_eval.metrics.outputs import ExampleOutputs, Scores
+
+        scores, predicted, places = self.layer_scores(prepared, examples, device, progress)
         accuracy, control = scores["accuracy"], scores["control"]
         layer = prepared.log["layer"]
         result = {"accuracy": float(accuracy[layer]), "selectivity": float(accuracy[layer] - control[layer])}
@@ -210,7 +217,13 @@ class POSProbeTask(POSTask):
             result[f"accuracy_layer{index:02d}"] = float(accuracy[index])
             result[f"control_layer{index:02d}"] = float(control[index])
             result[f"selectivity_layer{index:02d}"] = float(accuracy[index] - control[index])
-        return result
+        tags = [[NO_PREDICTION] * len(sentence.tokens) for sentence in examples]
+        for (sentence, word), tag in zip(places, predicted[layer]):
+            tags[sentence][word] = str(tag)
+        gold = [list(sentence.tags) for sentence in examples]
+        stats = [[sum(g == p for g, p in zip(want, got)), len(want)] for want, got in zip(gold, tags)]
+        outputs = ExampleOutputs(self.metadata.name, "accuracy", "ratio", stats, gold, tags)
+        return Scores(result, outputs, 1 / len(prepared.labels))
 
 
 def encoder_word_states(

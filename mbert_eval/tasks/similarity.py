@@ -21,6 +21,8 @@ from mbert_eval.tasks.parallel_layers import ParallelLayersTask
 if TYPE_CHECKING:
     import torch
 
+    from mbert_eval.metrics.outputs import Scores
+
 
 class SimilarityTask(ParallelLayersTask):
     """Linear CKA per layer between a target's and the source's states of parallel sentences."""
@@ -42,12 +44,14 @@ class SimilarityTask(ParallelLayersTask):
 
     def evaluate(
         self, prepared: Prepared, examples: list[ParallelPair], device: torch.device, progress: str | None = None
-    ) -> dict[str, float]:
+    ) -> Scores:
         """Linear CKA (Kornblith et al. 2019) of the target's and the source's states at every layer, paired and
-        unpaired; the chosen layer's first."""
+        unpaired; the chosen layer's first. CKA is no sum over examples: no per-example outputs, and no chance
+        level (the unpaired CKA is its baseline)."""
         import torch
 
         from mbert_eval.metrics.cka import linear_cka
+        from mbert_eval.metrics.outputs import Scores
 
         targets, pivots = self.layer_states(prepared, examples, device, progress)
         unpaired = torch.roll(pivots, len(examples) // 2, dims=1)
@@ -57,4 +61,4 @@ class SimilarityTask(ParallelLayersTask):
         scores = {"cka": paired[layer], "cka_unpaired": broken[layer]}
         scores.update({f"cka_layer{i:02d}": score for i, score in enumerate(paired)})
         scores.update({f"cka_unpaired_layer{i:02d}": score for i, score in enumerate(broken)})
-        return scores
+        return Scores(scores)

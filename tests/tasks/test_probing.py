@@ -81,3 +81,23 @@ def test_control_labels_follow_the_training_tag_distribution_per_word_type():
     assert control.label("unseen") in {"NOUN", "VERB"}
     other = ControlTask.of(sentences, seed=2)
     assert sum(control.label(w) != other.label(w) for w in words) > len(words) / 5  # the seed draws them
+
+
+def test_per_sentence_outputs_sum_to_the_main_accuracy(small_family, tiny_model):
+    """The chosen layer's correct words and words per sentence (what a bootstrap resamples) give the main score."""
+    import torch
+
+    from mbert_eval.tasks import get_task
+    from mbert_eval.training.fine_tuning import FineTuning
+
+    base, target = (language.code for language in small_family.languages[:2])
+    task = get_task("pos_probe")
+    train, dev = read_conllu(small_family.pos(base, "train"))[:60], read_conllu(small_family.pos(base, "dev"))
+    prepared = task.prepare(str(tiny_model), train, dev, FineTuning(), torch.device("cpu"))
+    test = read_conllu(small_family.pos(target, "test"))
+    scores = task.evaluate(prepared, test, torch.device("cpu"))
+    stats = scores.examples.array()
+    assert len(stats) == len(test) and stats[:, 1].sum() == sum(len(s.tokens) for s in test)
+    assert stats[:, 0].sum() / stats[:, 1].sum() == pytest.approx(scores["accuracy"])
+    assert scores.chance == 1 / len(prepared.labels)
+    assert all(len(p) == len(s.tokens) for p, s in zip(scores.examples.predictions, test))

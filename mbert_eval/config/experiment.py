@@ -149,7 +149,7 @@ class TrainingConfig:
 @declare_identity(
     "TaskConfig",
     ("train", "dev", "test", "pivot", "gold", "epochs", "targets", "layer", "label_subword", "one_indexed"),
-    keyed_when_set=("unseen_labels", "limit"),
+    keyed_when_set=("unseen_labels", "limit", "center"),
     outside=("allow_overlap",),  # a permission, not a setting that changes scores
 )
 @dataclass
@@ -175,6 +175,8 @@ class TaskConfig:
     unseen_labels: str | None = None
     # at most this many examples per split and language: the experiment's `limit:` (`Experiment.task_config`)
     limit: int | None = field(default=None, metadata={"internal": True})
+    # tatoeba/bucc: subtract each language's mean sentence vector before comparing (None: no, as XTREME)
+    center: bool | None = None
 
 
 def name_part(pattern: str) -> dict[str, str]:

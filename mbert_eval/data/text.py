@@ -25,10 +25,13 @@ def detect_format(path: PathLike) -> str:
 def extract_text(path: PathLike) -> list[str]:
     """The distinct sentences of a file, in order: CoNLL-U `# text` lines (or its tokens), both
     sides of a pair TSV, the tokens of an NER file, or the lines of a plain text file."""
-    return list(dict.fromkeys(_sentences(path)))
+    return list(dict.fromkeys(read_sentences(path)))
 
 
-def _sentences(path: PathLike) -> list[str]:
+def read_sentences(path: PathLike) -> list[str]:
+    """Every sentence of a file in file order, repeats kept (so that line-aligned files of parallel text stay
+    aligned): CoNLL-U `# text` lines (or its tokens), both sides of each pair of a pair TSV, the tokens of an NER
+    file, or the non-blank lines of a plain text file."""
     kind = detect_format(path)
     if kind == "conllu":
         prefix = "# text = "

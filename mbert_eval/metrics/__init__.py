@@ -1,6 +1,6 @@
 """Metrics, one small file each, each citing its source; `METRICS` registers every metric function by name
-(`mbert-eval ls metrics`). The metrics over embeddings (retrieval, mining: torch) are registered by module path and
-imported when used (`from mbert_eval.metrics import mining_scores` still works: module `__getattr__`); the others
+(`mbert-eval ls metrics`). The metrics over embeddings (retrieval, mining, CKA: torch) are registered by module path
+and imported when used (`from mbert_eval.metrics import mining_scores` still works: module `__getattr__`); the others
 need no torch and are imported here (seqeval, for entity F1, when it computes)."""
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ METRICS.register_lazy(
     "bitext-mining precision, recall and F1 by ratio margin at a "
     "threshold chosen on dev (BUCC; Artetxe & Schwenk 2019)",
 )
+METRICS.register_lazy(
+    "linear_cka",
+    "mbert_eval.metrics.cka:linear_cka",
+    "linear centered kernel alignment between two representations of the same examples (Kornblith et al. 2019)",
+)
 METRICS.register("qa_scores", qa_scores, "extractive QA exact match and token F1 (SQuAD v1.1 or MLQA normalization)")
 
 __all__ = [
@@ -40,6 +45,7 @@ __all__ = [
     "accuracy",
     "token_accuracy",
     "entity_scores",
+    "linear_cka",
     "mining_scores",
     "qa_scores",
     "retrieval_accuracy",

@@ -29,6 +29,9 @@ for _name, _target in (
     ("tatoeba", "retrieval:RetrievalTask"),
     ("bucc", "mining:BUCCTask"),
     ("alignment", "alignment:AlignmentTask"),
+    ("pos_probe", "probing:POSProbeTask"),
+    ("language_identity", "language_identity:LanguageIdentityTask"),
+    ("similarity", "similarity:SimilarityTask"),
 ):
     TASKS.register_lazy(_name, f"mbert_eval.tasks.{_target}")
 

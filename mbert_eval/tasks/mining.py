@@ -34,7 +34,7 @@ from mbert_eval.languages import Language
 from mbert_eval.metrics.outputs import ExampleOutputs, Scores
 from mbert_eval.tasks.base import Prepared, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
-from mbert_eval.tasks.retrieval import RetrievalTask, part
+from mbert_eval.tasks.retrieval import RETRIEVAL_OPTIONS, RetrievalTask, part
 
 if TYPE_CHECKING:  # torch is imported where embeddings are mined: naming the task needs none
     import torch
@@ -64,7 +64,7 @@ class BUCCTask(RetrievalTask):
         main_metric="f1",
         reference="Zweigenbaum et al. 2018, BUCC; Artetxe & Schwenk 2019 (margin); Hu et al. 2020, XTREME",
         epochs=0,
-        options={"layer": "the hidden layer whose states are pooled (default: two thirds of the depth, mBERT's 8)"},
+        options=RETRIEVAL_OPTIONS,
         metric_descriptions={
             "f1": "F1 of the test pairs mined at the chosen layer, at the margin threshold best on dev (main metric)",
             "precision": "share of the mined test pairs that are gold pairs",

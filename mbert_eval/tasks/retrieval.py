@@ -4,6 +4,10 @@ Sentences are embedded by mean-pooling the hidden states of one layer over their
 2020 use mBERT's layer 8 of 12; Libovický et al. 2019 for mean pooling). One forward pass yields
 every layer, so a score per layer comes at no extra cost (Pires et al. 2019 plot such curves); each row records
 the layer its main number was taken at (`extra.layer`).
+
+`center: true` subtracts each language's mean vector, over the sentences embedded, from its sentence vectors at
+every layer before they are compared (Libovický et al. 2020: the mean carries the language, and removing it makes
+the representations more language-neutral); the rows of a centred run say so (`extra.centered: true`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,12 @@ if TYPE_CHECKING:  # torch is imported where embeddings are computed: naming the
     import torch
 
 
+RETRIEVAL_OPTIONS = {
+    "layer": "the hidden layer whose states are pooled (default: two thirds of the depth, mBERT's 8)",
+    "center": "subtract each language's mean sentence vector before comparing (default: false)",
+}
+
+
 class RetrievalTask(Task):
     """Tatoeba-style retrieval between a target language and the pivot (source) language."""
 
@@ -36,7 +46,7 @@ class RetrievalTask(Task):
         main_metric="accuracy",
         reference="Artetxe & Schwenk 2019; Hu et al. 2020, XTREME",
         epochs=0,
-        options={"layer": "the hidden layer whose states are pooled (default: two thirds of the depth, mBERT's 8)"},
+        options=RETRIEVAL_OPTIONS,
         metric_descriptions={
             "accuracy": "mean of the two directions' nearest-neighbour accuracy at the chosen layer (main metric)",
         },
@@ -45,9 +55,16 @@ class RetrievalTask(Task):
     data_keys = ("test", "pivot")
     batch_size: ClassVar[int] = 64  # sentences per forward pass
 
-    def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path("."), layer: int | None = None) -> None:
+    def __init__(
+        self,
+        config: TaskConfig | None = None,
+        base_dir: Path = Path("."),
+        layer: int | None = None,
+        center: bool = False,
+    ) -> None:
         super().__init__(config, base_dir)
         self.layer = layer
+        self.center = center
 
     def target_examples(self, target: Language) -> list[ParallelPair]:
         """Line-aligned (target sentence, pivot sentence) pairs; `[a:b]` slices the pairs (then the run's limit)."""
@@ -60,16 +77,21 @@ class RetrievalTask(Task):
 
     def prepare(self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device) -> Prepared:
         """The encoder as it is (no fine-tuning); its log names the layer the main number is taken at (`layer`,
-        copied into every row's `extra`), so a row says which layer its score is without reading the config."""
+        copied into every row's `extra`), so a row says which layer its score is without reading the config, and
+        `centered: true` where each language's mean was subtracted (rows without it, those stored before the
+        option among them, were not centred)."""
         prepared = super().prepare(model_spec, train, dev, settings, device)
         prepared.log["layer"] = pick_layer(self.layer, prepared.model.config.num_hidden_layers, self.metadata.name)
+        if self.center:
+            prepared.log["centered"] = True
         return prepared
 
     def embed(
         self, prepared: Prepared, sentences: list[str], device: torch.device, progress: str | None = None
     ) -> torch.Tensor:
-        """Mean-pooled hidden states of every layer: shape (layers + 1, sentences, hidden). `progress`: the name
-        of a bar over the forward passes (None: no bar)."""
+        """Mean-pooled hidden states of every layer: shape (layers + 1, sentences, hidden), less their mean over
+        the sentences with `center` (they are one language's). `progress`: the name of a bar over the forward
+        passes (None: no bar)."""
         import torch
 
         from mbert_eval.models.encoders import autocast, window_length
@@ -98,6 +120,8 @@ class RetrievalTask(Task):
                 if out is None:
                     out = torch.empty((pooled.shape[0], len(features), pooled.shape[2]), device=device)
                 out[:, torch.tensor(indices, device=device)] = pooled
+            if self.center:
+                out -= out.mean(1, keepdim=True)  # type: ignore[union-attr]
         return out  # type: ignore[return-value]
 
     def evaluate(

@@ -17,9 +17,9 @@ from mbert_eval.grid.resolve import validate
 from mbert_eval.metrics import METRICS
 from mbert_eval.tasks import TASKS, get_task, option_keys
 
-CITATION = re.compile(r"[A-Z][a-z]+ (?:et al\. |& [A-Z][a-z]+ )?(?:19|20)\d{2}")  # Hu et al. 2020, Och & Ney 2003
+CITATION = re.compile(r"[A-Z][a-zà-ÿ]+ (?:et al\. |& [A-Z][a-z]+ )?(?:19|20)\d{2}")  # Hu et al. 2020, Och & Ney 2003
 # a valid value of each option
-OPTION_VALUES = {"layer": 1, "label_subword": "first", "one_indexed": True, "unseen_labels": "score"}
+OPTION_VALUES = {"layer": 1, "label_subword": "first", "one_indexed": True, "unseen_labels": "score", "center": True}
 
 
 def ls(kind: str) -> list[str]:
@@ -29,7 +29,11 @@ def ls(kind: str) -> list[str]:
 
 
 def test_the_citation_pattern():
-    assert CITATION.search("Och & Ney 2003 (AER)") and CITATION.search("Pan et al. 2017, Cross-lingual name tagging")
+    assert (
+        CITATION.search("Libovický et al. 2020")
+        and CITATION.search("Och & Ney 2003 (AER)")
+        and CITATION.search("Pan et al. 2017, Cross-lingual name tagging")
+    )
     assert not CITATION.search("word accuracy (main metric)")
 
 

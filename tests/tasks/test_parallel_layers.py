@@ -1,0 +1,140 @@
+"""The layer-wise tasks over parallel sentences: language identity (Libovický et al. 2020) and linear CKA between
+languages (Kornblith et al. 2019; Conneau et al. 2020), on the synthetic family and on identical sides."""
+
+import pytest
+
+from mbert_eval.config.experiment import TaskConfig
+from mbert_eval.config.loading import load_experiment
+from mbert_eval.errors import UserError
+from mbert_eval.grid.resolve import validate
+from mbert_eval.grid.run import run_experiment
+from mbert_eval.languages import lookup
+from mbert_eval.store.results import ResultStore
+from mbert_eval.tasks import get_task
+from tests.helpers import family_experiment, write_config
+
+TASKS = ("language_identity", "similarity")
+
+
+def parallel_config(family, model, name: str, stop: int = 40, **data) -> dict:
+    """The family's parallel text (target side `test`, base side `pivot`) for task `name`, the base the source."""
+    base, root = family.languages[0].code, family.root
+    raw = family_experiment(family, model)
+    raw["tasks"] = {
+        name: {
+            "test": f"{root}/parallel/{base}-{{lang}}.{{lang}}[0:{stop}]",
+            "pivot": f"{root}/parallel/{base}-{{lang}}.{base}",
+            **data,
+        }
+    }
+    return raw
+
+
+def run_rows(tmp_path, raw) -> list:
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == [] and validate(experiment) == []
+    run_experiment(experiment)
+    return ResultStore(experiment.store_path).rows()
+
+
+def test_similarity_rows_per_layer(tmp_path, small_family, tiny_model):
+    rows = run_rows(tmp_path, parallel_config(small_family, tiny_model, "similarity", layer=1))
+    targets = {row.target for row in rows}
+    assert targets == {language.code for language in small_family.languages[1:]}
+    for target in targets:
+        metrics = {row.metric: row.score for row in rows if row.target == target}
+        assert set(metrics) == {"cka", "cka_unpaired"} | {
+            f"cka{kind}_layer{layer:02d}" for kind in ("", "_unpaired") for layer in range(3)
+        }
+        assert metrics["cka"] == metrics["cka_layer01"] and metrics["cka_unpaired"] == metrics["cka_unpaired_layer01"]
+        assert all(0 <= score <= 1 + 1e-9 for score in metrics.values())
+        assert all(row.n_examples == 40 and row.extra["layer"] == 1 for row in rows if row.target == target)
+
+
+def test_language_identity_rows_per_layer(tmp_path, small_family, tiny_model):
+    rows = run_rows(tmp_path, parallel_config(small_family, tiny_model, "language_identity", stop=50))
+    for target in {row.target for row in rows}:
+        metrics = {row.metric: row.score for row in rows if row.target == target}
+        assert set(metrics) == {"accuracy"} | {f"accuracy_layer{layer:02d}" for layer in range(3)}
+        extra = next(row.extra for row in rows if row.target == target)
+        assert extra["layer"] == 1  # two thirds of 2 layers, rounded
+        # the family's languages share no word form: 25 training pairs tell them apart well above chance
+        assert all(score > 0.7 for score in metrics.values())
+
+
+def write_sides(tmp_path, sentences: list[str]) -> TaskConfig:
+    (tmp_path / "de.txt").write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    (tmp_path / "en.txt").write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    return TaskConfig(test=str(tmp_path / "de.txt"), pivot=str(tmp_path / "en.txt"))
+
+
+@pytest.fixture
+def identical(tmp_path, tiny_model):
+    """Both tasks prepared on the tiny model, and pairs whose two sides are the same sentence."""
+    import torch
+
+    config = write_sides(tmp_path, [f"zi widbehi fowew {'vi ' * i}nunun ." for i in range(16)])
+    prepared = {}
+    for name in TASKS:
+        task = get_task(name, config)
+        prepared[name] = (task, task.prepare(str(tiny_model), [], [], None, torch.device("cpu")))
+    return prepared, get_task(TASKS[0], config).target_examples(lookup("de"))
+
+
+def test_identical_sides_are_one_representation(identical):
+    """Identical sides: CKA 1 at every layer, and a classifier that can only guess (each test sentence appears
+    once with each label, so exactly one of the two is right)."""
+    import torch
+
+    prepared, examples = identical
+    task, ready = prepared["similarity"]
+    scores = task.evaluate(ready, examples, torch.device("cpu"))
+    assert list(scores)[:2] == ["cka", "cka_unpaired"]  # the main metric first
+    assert scores.examples is None and scores.chance is None  # CKA sums no per-example statistics
+    assert all(scores[f"cka_layer{i:02d}"] == pytest.approx(1.0) for i in range(3))
+    assert scores["cka_unpaired"] < 1.0
+    task, ready = prepared["language_identity"]
+    scores = task.evaluate(ready, examples, torch.device("cpu"))
+    assert list(scores)[0] == "accuracy" and scores.chance == 0.5
+    assert len(scores.examples.stats) == len(examples) - len(examples) // 2  # the test half's pairs
+    assert scores.examples.array().mean() == scores["accuracy"]
+    assert all(scores[f"accuracy_layer{i:02d}"] == 0.5 for i in range(3))
+
+
+def test_repeated_pairs_count_once_and_unequal_files_are_refused(tmp_path):
+    config = write_sides(tmp_path, ["a b", "c d", "a b", "e f"])
+    assert len(get_task("similarity", config).target_examples(lookup("de"))) == 3
+    (tmp_path / "en.txt").write_text("a b\nc d\n", encoding="utf-8")
+    with pytest.raises(UserError, match="4 sentences, but .*en.txt has 2"):
+        get_task("similarity", config).target_examples(lookup("de"))
+
+
+def test_too_few_pairs_are_refused(tmp_path):
+    config = write_sides(tmp_path, ["a b", "c d", "e f"])
+    with pytest.raises(UserError, match="3 distinct sentence pairs; task 'language_identity' needs 4"):
+        get_task("language_identity", config).target_examples(lookup("de"))
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_validate_refuses_a_bad_layer_and_a_missing_file(name, tmp_path, small_family, tiny_model):
+    raw = parallel_config(small_family, tiny_model, name, layer=7)
+    raw["tasks"][name]["pivot"] = str(tmp_path / "missing-{lang}.txt")
+    experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    problems = validate(experiment)
+    assert any(p.startswith(f"tasks.{name}.layer:") and "outside 0..2" in p for p in problems), problems
+    assert any(p.startswith(f"tasks.{name}.pivot: file not found") for p in problems), problems
+
+
+def test_pair_files_read_both_sides_of_each_row(tmp_path):
+    rows = ["p1\th1\tentailment", "p1\th2\tneutral", "p2\th3\tneutral"]
+    (tmp_path / "dev-de.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "dev-en.tsv").write_text("\n".join(r.upper() for r in rows) + "\n", encoding="utf-8")
+    config = TaskConfig(test=str(tmp_path / "dev-{lang}.tsv"), pivot=str(tmp_path / "dev-en.tsv"))
+    pairs = get_task("similarity", config).target_examples(lookup("de"))
+    assert [(p.source, p.target) for p in pairs] == [
+        ("p1", "P1"),
+        ("h1", "H1"),
+        ("h2", "H2"),
+        ("p2", "P2"),
+        ("h3", "H3"),
+    ]

@@ -73,9 +73,10 @@ def main_metrics(pairs: Iterable[tuple[str, str]], stored: Iterable[MetricRole])
     return {task: roles.metric for task, roles in roles_by_task(pairs, stored).items()}
 
 
-def _unlimited(method: str) -> str:
-    """A method's name without the ` (limit N)` a limited run's rows are shown with (`names.with_display_names`)."""
-    return method.split(" (limit ", 1)[0]
+def _plain_name(method: str) -> str:
+    """A method's name without the ` (limit N)` or ` (centred)` its rows may be shown with
+    (`names.with_display_names`)."""
+    return method.split(" (limit ", 1)[0].removesuffix(" (centred)")
 
 
 def reference_method(task: str, methods: Iterable[str], configs: Sequence[StoredConfig]) -> tuple[str | None, str]:
@@ -86,14 +87,16 @@ def reference_method(task: str, methods: Iterable[str], configs: Sequence[Stored
     before configs were kept): the method called `baseline`, if one is.
     """
     shown = set(methods)
-    methods = {_unlimited(method) for method in shown}  # a limited run's methods are shown as `m (limit N)`
+    methods = {
+        _plain_name(method) for method in shown
+    }  # limited or centred runs are shown as `m (limit N)`, `m (centred)`
     grids = [c for c in reversed(configs) if task in c.config.get("tasks", {})]
     covering = [c for c in grids if methods <= {m.get("name") for m in c.config.get("methods", [])}]
     for config in covering + grids:
         if config.reference in shown:
             return config.reference, ""
         if config.reference in methods:  # only its limited run is in the store
-            return min(m for m in shown if _unlimited(m) == config.reference), ""
+            return min(m for m in shown if _plain_name(m) == config.reference), ""
     if grids:
         return None, f"No Δ for {task}: no stored config names one of its methods as the reference method."
     if OLD_STORE_REFERENCE in methods:

@@ -338,3 +338,23 @@ def test_a_limited_run_alone_keeps_its_reference_method():
     )
     assert reference_method("xnli", ["baseline (limit 5)", "tlm (limit 5)"], [config]) == ("baseline (limit 5)", "")
     assert reference_method("xnli", ["baseline", "tlm (limit 5)", "baseline (limit 5)"], [config])[0] == "baseline"
+
+
+def test_centred_rows_are_named_apart_from_plain_rows_of_the_same_cells(tmp_path):
+    import dataclasses
+
+    from mbert_eval.report.summary import summarize
+
+    store = build_store(tmp_path, seeds=(1,), files=False)
+    store.write_cell(
+        [
+            dataclasses.replace(row, cell_key=f"{row.cell_key}-c", score=1.0, extra={**row.extra, "centered": True})
+            for row in store.rows()
+            if row.method == "baseline"
+        ]
+    )
+    (summary,) = summarize(store.dataframe(), store.metric_roles(), [])
+    scores = summary.scores
+    assert {"baseline", "baseline (centred)"} <= set(scores["method"])
+    plain = scores[(scores["method"] == "baseline") & (scores["target"] == "de")]["mean"]
+    assert float(plain.iloc[0]) < 1.0  # not averaged with the centred run's 1.0

@@ -36,7 +36,7 @@ import torch  # noqa: E402
 torch.set_num_threads(1)  # tiny test models: one thread is faster and does not thrash a shared machine
 
 from mbert_eval.store.results import ResultRow, ResultStore  # noqa: E402
-from tests.helpers import SHARED_DATA, family_experiment, write_config  # noqa: E402
+from tests.helpers import SHARED_DATA, family_experiment, tiny_bert, write_config  # noqa: E402
 
 SLOW_FIXTURES = {"shared_data", "e5_small"}  # the real data and the real encoder: seconds to minutes a test
 
@@ -87,28 +87,9 @@ def small_family(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, small_family) -> Path:
-    """A randomly initialized 1-layer BERT with a WordPiece tokenizer trained on the family's text."""
-    from transformers import BertConfig, BertForMaskedLM
-
-    from mbert_eval.pretraining.tokenizer import train_tokenizer
-
-    folder = tmp_path_factory.mktemp("tiny-model")
+    """A randomly initialized 2-layer BERT with a WordPiece tokenizer trained on the family's text (`tiny_bert`)."""
     corpus = [small_family.mono(language.code) for language in small_family.languages]
-    tokenizer = train_tokenizer(corpus, "wordpiece", 400, folder)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    import torch
-
-    torch.manual_seed(0)
-    BertForMaskedLM(config).save_pretrained(folder)
-    return folder
+    return tiny_bert(tmp_path_factory.mktemp("tiny-model"), corpus)
 
 
 @pytest.fixture(scope="session")

@@ -288,3 +288,26 @@ def seed_stats(store: ResultStore, **key) -> tuple[float, float, int]:
     """mean, sample std and seed count straight from the store, for comparison with the report."""
     scores = [r.score for r in store.rows(**key)]
     return float(np.mean(scores)), float(np.std(scores, ddof=1)) if len(scores) > 1 else float("nan"), len(scores)
+
+
+def tiny_bert(folder: Path, corpus: list[Path]) -> Path:
+    """A randomly initialized (seed 0) 2-layer BERT of width 32 in `folder`, with a 400-piece WordPiece tokenizer
+    trained on `corpus`: the test suite's stand-in encoder."""
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    from mbert_eval.pretraining.tokenizer import train_tokenizer
+
+    tokenizer = train_tokenizer(corpus, "wordpiece", 400, folder)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    BertForMaskedLM(config).save_pretrained(folder)
+    return folder

@@ -25,32 +25,10 @@ from mbert_eval.analysis.transfer import correlations, transfer_records
 from mbert_eval.data.conllu import read_conllu
 from mbert_eval.store import ResultStore
 from mbert_eval.synthetic.family import SynthConfig, generate_family
-from tests.helpers import family_experiment, write_config
+from tests.helpers import family_experiment, tiny_bert, write_config
 
 pytestmark = pytest.mark.slow  # a whole grid
 WORD_ORDER = ("clause_order", "adjective_position", "adposition")
-
-
-def _tiny_model(folder: Path, corpus: list[Path]) -> Path:
-    """A randomly initialized 2-layer BERT with a WordPiece tokenizer trained on the family's text."""
-    import torch
-    from transformers import BertConfig, BertForMaskedLM
-
-    from mbert_eval.pretraining.tokenizer import train_tokenizer
-
-    tokenizer = train_tokenizer(corpus, "wordpiece", 400, folder)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    BertForMaskedLM(config).save_pretrained(folder)
-    return folder
 
 
 def test_on_the_family_only_word_order_tells_the_targets_apart(tmp_path: Path) -> None:
@@ -60,7 +38,7 @@ def test_on_the_family_only_word_order_tells_the_targets_apart(tmp_path: Path) -
     config = SynthConfig(n_languages=7, n_monolingual=300, n_train=300, n_dev=50, n_test=100, n_parallel=2)
     family = generate_family(tmp_path / "family", config)
     codes = [language.code for language in family.languages]
-    model = _tiny_model(tmp_path / "model", [family.mono(code) for code in codes])
+    model = tiny_bert(tmp_path / "model", [family.mono(code) for code in codes])
     raw = family_experiment(family, model, targets=codes, output=str(tmp_path / "out"))
     raw["tasks"] = {"pos": raw["tasks"]["pos"]}
     raw["training"]["epochs"] = 3

@@ -116,3 +116,11 @@ def test_evil_strings_are_escaped(tmp_path: Path) -> None:
     page = render_report(store, "why")
     assert EVIL not in page
     assert "&lt;script&gt;" in page[page.index('<section id="why">') :]
+
+
+def test_markdown_lists_the_findings(tmp_path: Path) -> None:
+    """The Markdown export carries the same sentences as the page, under the section's heading."""
+    store = build_store(tmp_path, {target: 0.9 - 0.05 * i for i, target in enumerate(TARGETS)})
+    text = render_report(store, "why", "md")
+    assert "## Why transfer differs" in text
+    assert "- Language identity ≥ 99% at every layer for all 6 targets" in text

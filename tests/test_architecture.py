@@ -55,6 +55,7 @@ REPORT_MAY_IMPORT = {
     "errors",
     "metrics",  # pure functions: the bootstrap of metrics/bootstrap.py
     "registry",  # the project's registry: export formats and chart views are registered like tasks
+    "analysis",  # plain records of transfer against distance; the analysis imports no report
 }
 
 

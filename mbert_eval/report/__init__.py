@@ -66,6 +66,7 @@ def render_report(
     from mbert_eval.report.context import ReportData
     from mbert_eval.report.names import with_display_names
     from mbert_eval.report.summary import summarize
+    from mbert_eval.report.why import why_sections
     from mbert_eval.report.xtreme import xtreme_scores
 
     frame = store.dataframe()
@@ -74,7 +75,8 @@ def render_report(
     known = [c for c in configs if not config or c.config_hash != config.config_hash]
     summaries = summarize(frame, roles, known + ([config] if config else []), store.path)
     xtreme = xtreme_scores(with_display_names(frame), roles)
-    data = ReportData(frame, summaries, store.path, title, configs, config, regressions, xtreme)
+    why = why_sections(store, frame)
+    data = ReportData(frame, summaries, store.path, title, configs, config, regressions, xtreme, why)
     return EXPORTS.get(fmt)(data)
 
 

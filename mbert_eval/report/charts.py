@@ -21,11 +21,13 @@ FONT = "system-ui, -apple-system, 'Segoe UI', sans-serif"
 
 @dataclass(frozen=True)
 class Series:
-    """One line: a y value per x = 0, 1, ... (None: no value there); `emphasis` draws it bold."""
+    """One line: a y value per x = 0, 1, ... (None: no value there); `emphasis` draws it bold; `follows` names the
+    series whose colour a dashed companion takes (e.g. a probe's control task beside its accuracy)."""
 
     label: str
     values: list[float | None]
     emphasis: bool = False
+    follows: str | None = None
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -101,17 +103,19 @@ def line_chart(
             f"<title>{escape(guide[1])}</title></line>"
             f'<text x="{left + plot_w - 4}" y="{y - 4:.1f}" text-anchor="end" fill="#555">{escape(guide[1])}</text>'
         )
-    plain = [s for s in series if not s.emphasis]
+    plain = [s for s in series if not s.emphasis and s.follows is None]
     colours = {id(s): PALETTE[i] for i, s in enumerate(plain[:colored])}
+    by_label = {s.label: colours[id(s)] for s in plain if id(s) in colours}
     legend = [s for s in series if s.emphasis or id(s) in colours]
     drawn = sorted(series, key=lambda s: (s.emphasis, id(s) in colours))  # grey first, bold last
     for s in drawn:
-        colour = "#111" if s.emphasis else colours.get(id(s), "#c8c8c8")
+        colour = "#111" if s.emphasis else colours.get(id(s), by_label.get(s.follows or "", "#c8c8c8"))
         stroke = 2.6 if s.emphasis else 1.4
+        dash = ' stroke-dasharray="4 3"' if s.follows is not None else ""
         for segment in _segments(s.values):
             coords = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in segment)
             parts.append(
-                f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="{stroke}">'
+                f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="{stroke}"{dash}>'
                 f"<title>{escape(s.label)}</title></polyline>"
             )
         for i, v in enumerate(s.values):
@@ -345,3 +349,49 @@ def _svg(title: str, width: int, height: int, parts: list[str]) -> Markup:
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" font-family="{FONT}" '
         f'font-size="11" fill="#333">{"".join(parts)}</svg>'
     )
+
+
+def scatter_chart(
+    title: str,
+    points: list[tuple[str, float, float]],
+    x_label: str,
+    y_label: str,
+    percent: bool = True,
+    width: int = 300,
+    height: int = 230,
+) -> Markup:
+    """A scatter plot of labelled points (label, x, y), each dot named by its label (e.g. a target language):
+    y is a score (in % when `percent`), x a measure such as a typological distance (Lauscher et al. 2020)."""
+    if not points:
+        return Markup("")
+    x_ticks = nice_ticks(min(p[1] for p in points), max(p[1] for p in points), 4)
+    y_ticks = nice_ticks(min(p[2] for p in points), max(p[2] for p in points), 4)
+    left, right, top, bottom = 46, 14, 26, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x_of(v: float) -> float:
+        return left + plot_w * (v - x_ticks[0]) / (x_ticks[-1] - x_ticks[0])
+
+    def y_of(v: float) -> float:
+        return top + plot_h * (1 - (v - y_ticks[0]) / (y_ticks[-1] - y_ticks[0]))
+
+    parts = [f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>']
+    for tick in y_ticks:
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y_of(tick):.1f}" y2="{y_of(tick):.1f}" class="grid"/>'
+            f'<text x="{left - 6}" y="{y_of(tick) + 4:.1f}" text-anchor="end">{_tick(tick, percent)}</text>'
+        )
+    for tick in x_ticks:
+        parts.append(f'<text x="{x_of(tick):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{tick:g}</text>')
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">{escape(x_label)}</text>'
+        f'<text transform="translate(12 {top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle">'
+        f"{escape(y_label)}</text>"
+    )
+    for label, x, y in points:
+        parts.append(
+            f'<circle cx="{x_of(x):.1f}" cy="{y_of(y):.1f}" r="3" fill="{PALETTE[0]}"><title>{escape(label)}: '
+            f"{escape(x_label)} {x:.3g}, {_number(y, percent)}</title></circle>"
+            f'<text x="{x_of(x) + 5:.1f}" y="{y_of(y) - 4:.1f}">{escape(label)}</text>'
+        )
+    return _svg(title, width, height, parts)

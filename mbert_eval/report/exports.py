@@ -20,6 +20,7 @@ from mbert_eval.report.context import ReportData
 from mbert_eval.report.metadata import collect
 from mbert_eval.report.summary import KEYS, TaskSummary
 from mbert_eval.report.tables import Table, overview_table, task_tables
+from mbert_eval.report.why import why_markdown
 from mbert_eval.report.xtreme import XtremeScores, xtreme_table
 
 TIDY_COLUMNS = [
@@ -335,8 +336,8 @@ def json_report(data: ReportData) -> str:
 
 
 def markdown_report(data: ReportData) -> str:
-    """The `md` export format."""
-    return to_markdown(data.summaries, data.title, data.xtreme)
+    """The `md` export format: the tables, then the findings of "Why transfer differs" (report/why.py)."""
+    return to_markdown(data.summaries, data.title, data.xtreme) + why_markdown(data.why)
 
 
 def latex_report(data: ReportData) -> str:

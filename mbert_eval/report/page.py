@@ -37,6 +37,7 @@ from mbert_eval.report.tables import (
     model_table,
     overview_table,
 )
+from mbert_eval.report.why import WhySection
 from mbert_eval.report.xtreme import XtremeScores, xtreme_table
 from mbert_eval.store.results import StoredConfig
 
@@ -170,6 +171,7 @@ def html_report(data: ReportData) -> str:
         data.config,
         data.regressions,
         data.xtreme,
+        data.why,
     )
 
 
@@ -182,9 +184,11 @@ def render_html(
     given: StoredConfig | None = None,
     regressions: Regressions | None = None,
     xtreme: XtremeScores | None = None,
+    why: list[WhySection] | None = None,
 ) -> str:
     """The whole page as one string: `configs` are the store's, `given` one it may lack, `regressions` a
-    scheduled job's (shown first), `xtreme` the XTREME score (shown with the overview; None: not shown)."""
+    scheduled job's (shown first), `xtreme` the XTREME score (shown with the overview; None: not shown), `why` the
+    "Why transfer differs" section per model (after the tasks; None or empty: not shown)."""
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
     csp = (
@@ -209,6 +213,7 @@ def render_html(
         overview=overview_table(summaries) if summaries else None,
         regressions=regressions,
         xtreme=xtreme_table(xtreme) if xtreme else None,
+        why=why or [],
         regression_table=regression_table(regressions) if regressions and regressions.lines else None,
         metadata=metadata_section(frame, store_path, configs, given) if not frame.empty else None,
     )

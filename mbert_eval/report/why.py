@@ -1,0 +1,328 @@
+"""The section "Why transfer differs", per model: what each layer of the frozen encoder holds and how zero-shot
+scores go with the distance between languages, drawn and said from the stored numbers only.
+
+Layer curves: the zero-shot POS probe's accuracy per layer per target with its control task dashed (Tenney et al.
+2019; de Vries et al. 2020; Hewitt & Liang 2019), the best layer per target named; source-or-target language
+identity per layer with chance 1/2 (Libovický et al. 2020); linear CKA of parallel sentences per layer, paired solid
+and unpaired dashed as the baseline (Kornblith et al. 2019; Conneau et al. 2020). Scatter plots: each zero-shot
+score against each measure Spearman's rho can be computed for (analysis/transfer.py; Lauscher et al. 2020), with
+the URIEL source line. Findings: one sentence per finding, each computed from the numbers it states; a correlation
+is claimed only where p < 0.05, otherwise the section says there is no evidence at the number of targets it has.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from mbert_eval.analysis.transfer import correlations, transfer_records
+from mbert_eval.analysis.typology import DISTANCES
+from mbert_eval.analysis.typology import SOURCE as URIEL_SOURCE
+from mbert_eval.errors import UserError
+from mbert_eval.report.charts import Series, line_chart, scatter_chart
+from mbert_eval.report.figures import Figure
+from mbert_eval.report.names import display_names
+from mbert_eval.report.tables import language_label
+from mbert_eval.store.results import ResultStore
+
+PROBE, IDENTITY, SIMILARITY = "pos_probe", "language_identity", "similarity"
+WHY_TASKS = (PROBE, IDENTITY, SIMILARITY)
+ALPHA = 0.05
+_LAYER = re.compile(r"^(?P<name>.+)_layer(?P<layer>\d\d)$")
+
+
+@dataclass(frozen=True)
+class WhySection:
+    """One model's part of "Why transfer differs": its layer curves, its distance scatter plots (or the reason
+    there are none), the findings in words, and where the typological distances come from."""
+
+    model: str
+    curves: list[Figure]
+    scatters: list[Figure]
+    findings: list[str]
+    notes: list[str]
+    source_line: str
+
+
+def layer_table(frame: pd.DataFrame, task: str, name: str) -> pd.DataFrame:
+    """The per-layer metric `name` (`{name}_layerNN`) of `task`, mean over seeds: one row per (model, method,
+    source, target), one column per layer 0..L (NaN where not stored)."""
+    rows = frame[frame["task"] == task]
+    parsed = rows["metric"].str.extract(_LAYER)
+    rows = rows.assign(name=parsed["name"], layer=pd.to_numeric(parsed["layer"]))
+    rows = rows[rows["name"] == name]
+    if rows.empty:
+        return pd.DataFrame()
+    table = rows.pivot_table(index=["model", "method", "source", "target"], columns="layer", values="score")
+    return table.reindex(columns=range(int(table.columns.max()) + 1))
+
+
+def _values(row: pd.Series) -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in row]
+
+
+def _span(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return f"{low}" if low == high else f"{low}–{high}"
+
+
+def _suffix(model_rows: pd.DataFrame, method: str, source: str) -> str:
+    """The panel's coordinates, said only where the model has more than one (method, source)."""
+    pairs = model_rows.reset_index()[["method", "source"]].drop_duplicates()
+    return f" — method {method}, source {language_label(source)}" if len(pairs) > 1 else ""
+
+
+def probe_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[str]]:
+    """The probe's accuracy per layer per target (control dashed), and its findings: the best layer per target,
+    the drop from there to the last layer, and the selectivity there (Hewitt & Liang 2019)."""
+    accuracy, control = layer_table(frame, PROBE, "accuracy"), layer_table(frame, PROBE, "control")
+    if accuracy.empty or model not in accuracy.index.get_level_values("model"):
+        return [], []
+    figures, findings = [], []
+    mine = accuracy.xs(model, level="model")
+    for (method, source), block in mine.groupby(level=["method", "source"], sort=True):
+        series, best, drops, selectivity = [], {}, [], []
+        for (_, _, target), row in block.iterrows():
+            if row.isna().all():
+                continue
+            layer = int(row.idxmax())
+            best[target] = layer
+            last = row.dropna().index.max()
+            drops.append(100 * (row[layer] - row[last]))
+            label = f"{target} (best {layer})"
+            series.append(Series(label, _values(row)))
+            key = (model, method, source, target)
+            if not control.empty and key in control.index:
+                series.append(Series(f"{target} control", _values(control.loc[key]), follows=label))
+                if not pd.isna(control.loc[key][layer]):
+                    selectivity.append(100 * (row[layer] - control.loc[key][layer]))
+        if not best:
+            continue
+        title = "POS probe accuracy by layer (%)"
+        figures.append(
+            Figure(
+                f"{title}; dashed: the control task (random word-type labels); best layer per target in the legend"
+                + _suffix(mine, method, source),
+                line_chart(title, series, "layer", "accuracy (%)"),
+            )
+        )
+        findings.append(_best_layers(best) + _drop(drops, int(block.columns.max())))
+        if selectivity:
+            findings.append(
+                f"Probe selectivity (accuracy − control) at each target's best layer: "
+                f"{min(selectivity):.1f}–{max(selectivity):.1f} points."
+            )
+    return figures, findings
+
+
+def _best_layers(best: dict[str, int]) -> str:
+    """The best probe layers in words: the most common span when one holds most targets, else every layer."""
+    layers = sorted(best.values())
+    counts = pd.Series(layers).value_counts()
+    if len(counts) == 1:
+        return f"Best probe layer: {layers[0]} for every target ({len(layers)})"
+    middle = layers[len(layers) // 4 : len(layers) - len(layers) // 4] if len(layers) > 3 else layers
+    inside = sum(min(middle) <= layer <= max(middle) for layer in layers)
+    return f"Best probe layer: {_span(middle)} for {inside} of {len(layers)} targets"
+
+
+def _drop(drops: list[float], last: int) -> str:
+    """What happens from each target's best layer to the last one, in points."""
+    falling = [d for d in drops if d > 0]
+    if not falling:
+        return f"; accuracy peaks at the last layer ({last}) for every target."
+    if len(falling) == len(drops):
+        return f"; accuracy falls by {min(falling):.0f}–{max(falling):.0f} points to the last layer ({last})."
+    return (
+        f"; accuracy falls to the last layer ({last}) for {len(falling)} of {len(drops)} targets, "
+        f"by {min(falling):.0f}–{max(falling):.0f} points."
+    )
+
+
+def identity_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[str]]:
+    """Source-or-target language identity accuracy per layer per target, chance 1/2, and its finding."""
+    table = layer_table(frame, IDENTITY, "accuracy")
+    if table.empty or model not in table.index.get_level_values("model"):
+        return [], []
+    figures, findings = [], []
+    mine = table.xs(model, level="model")
+    for (method, source), block in mine.groupby(level=["method", "source"], sort=True):
+        series = [Series(target, _values(row)) for (_, _, target), row in block.iterrows()]
+        title = "Language identity by layer (%)"
+        figures.append(
+            Figure(
+                f"{title}: a linear classifier tells each target from {language_label(source)}, held-out parallel "
+                f"sentences; dashed: chance 1/2" + _suffix(mine, method, source),
+                line_chart(title, series, "layer", "accuracy (%)", guide=(0.5, "chance 1/2")),
+            )
+        )
+        lowest = float(block.min().min())
+        if lowest >= 0.99:
+            findings.append(
+                f"Language identity ≥ 99% at every layer for all {len(block)} targets: the languages stay linearly "
+                f"separable."
+            )
+        else:
+            mean = block.mean(axis=0)
+            findings.append(
+                f"Language identity (mean over {len(block)} targets) is lowest at layer {int(mean.idxmin())} "
+                f"({100 * mean.min():.1f}%) and highest at layer {int(mean.idxmax())} ({100 * mean.max():.1f}%); "
+                f"chance is 50%."
+            )
+    return figures, findings
+
+
+def similarity_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[str]]:
+    """Linear CKA per layer per target, paired solid and unpaired dashed, and its findings."""
+    paired, unpaired = layer_table(frame, SIMILARITY, "cka"), layer_table(frame, SIMILARITY, "cka_unpaired")
+    if paired.empty or model not in paired.index.get_level_values("model"):
+        return [], []
+    figures, findings = [], []
+    mine = paired.xs(model, level="model")
+    for (method, source), block in mine.groupby(level=["method", "source"], sort=True):
+        series, peaks, above, compared = [], [], 0, 0
+        for (_, _, target), row in block.iterrows():
+            series.append(Series(target, _values(row)))
+            peaks.append(int(row.idxmax()))
+            key = (model, method, source, target)
+            if not unpaired.empty and key in unpaired.index:
+                baseline = unpaired.loc[key]
+                series.append(Series(f"{target} unpaired", _values(baseline), follows=target))
+                both = pd.concat([row, baseline], axis=1).dropna()
+                above += int((both.iloc[:, 0] > both.iloc[:, 1]).sum())
+                compared += len(both)
+        title = "Linear CKA by layer"
+        figures.append(
+            Figure(
+                f"{title}: {language_label(source)} against each target on the same parallel sentences; dashed: "
+                f"unpaired sentences (the baseline)" + _suffix(mine, method, source),
+                line_chart(title, series, "layer", "CKA", percent=False),
+            )
+        )
+        last = int(block.columns.max())
+        where = (
+            f"at the last layer ({last}) for every pair"
+            if set(peaks) == {last}
+            else f"at layer {_span(peaks)} across the {len(peaks)} pairs"
+        )
+        findings.append(f"CKA between {language_label(source)} and each target peaks {where}.")
+        if compared:
+            share = "at every layer for every pair" if above == compared else f"at {above} of {compared} layer points"
+            findings.append(f"Paired CKA exceeds the unpaired baseline {share}.")
+    return figures, findings
+
+
+def _measure(name: str) -> str:
+    """A measure in words: distances as distances, the rest with spaces."""
+    return f"{name} distance" if name in DISTANCES else name.replace("_", " ")
+
+
+def _p(value: float) -> str:
+    return "p < 0.0001" if value < 1e-4 else f"p = {value:.2g}"
+
+
+def correlation_findings(found: pd.DataFrame) -> list[str]:
+    """One sentence per significant correlation (p < ALPHA), and one saying which measures showed no evidence."""
+    findings = []
+    several = len(found[["method", "source"]].drop_duplicates()) > 1
+    for (name, method, source), group in found.groupby(["task", "method", "source"], sort=True):
+        task = f"{name} ({method}, source {source})" if several else name
+        computed = group[group["rho"].notna()]
+        for row in computed[computed["p_value"] < ALPHA].itertuples(index=False):
+            outcome = row.outcome.replace("_", " ")
+            findings.append(
+                f"{task}: ρ({outcome}, {_measure(row.measure)}) = {row.rho:+.2f} ({_p(row.p_value)}, "
+                f"n = {row.n_targets} targets): the {outcome} is {'lower' if row.rho < 0 else 'higher'} where the "
+                f"{_measure(row.measure)} is higher."
+            )
+        weak = computed[computed["p_value"] >= ALPHA]
+        for n, rows in weak.groupby("n_targets", sort=True):
+            named = ", ".join(f"{r.outcome.replace('_', ' ')} / {_measure(r.measure)}" for r in rows.itertuples())
+            findings.append(f"{task}: no evidence of a correlation (p ≥ {ALPHA}) at n = {n} targets for {named}.")
+    return findings
+
+
+def distance_view(found: pd.DataFrame, records: pd.DataFrame) -> tuple[list[Figure], list[str]]:
+    """A scatter plot per (task, method, source, measure) whose Spearman's rho of the zero-shot score can be
+    computed: a dot per target, rho and p in the title; and one line naming the others with the reason."""
+    figures: list[Figure] = []
+    skipped: list[tuple[str, str]] = []
+    scores = found[found["outcome"] == "score"]
+    for row in scores.itertuples(index=False):
+        if pd.isna(row.rho):
+            skipped.append((row.task, row.note))
+            continue
+        part = records[
+            (records["task"] == row.task) & (records["method"] == row.method) & (records["source"] == row.source)
+        ]
+        points = [
+            (str(r.target), float(getattr(r, row.measure)), float(r.score))
+            for r in part.itertuples(index=False)
+            if not pd.isna(getattr(r, row.measure)) and not pd.isna(r.score)
+        ]
+        title = f"{row.task}: score against {_measure(row.measure)}"
+        stat = f"ρ = {row.rho:+.2f}, {_p(row.p_value)}"
+        figures.append(
+            Figure(
+                f"{title} ({stat}, n = {row.n_targets}); method {row.method}, source {language_label(row.source)}",
+                scatter_chart(f"{title} ({stat})", points, _measure(row.measure), "score (%)"),
+            )
+        )
+    reasons = {task: [note for t, note in dict.fromkeys(skipped) if t == task] for task, _ in skipped}
+    return figures, [f"No ρ of {task}'s score: {'; '.join(notes)}." for task, notes in reasons.items()]
+
+
+def why_sections(store: ResultStore, frame: pd.DataFrame) -> list[WhySection]:
+    """Per model holding rows of a WHY_TASKS task: its layer curves, distance plots and findings (empty when no
+    model has any). Distances read URIEL through lang2vec's data (analysis/typology.py); where they cannot be read
+    for this store's languages (synthetic languages without their family, a language URIEL lacks), the section
+    says so in place of the plots. Tasks with centred rows (`extra.centered`) are left out of the correlations,
+    which would otherwise average centred and plain scores of one cell."""
+    if frame.empty or not frame["task"].isin(WHY_TASKS).any():
+        return []
+    centred = sorted(
+        {
+            task
+            for task, extra in zip(frame["task"], frame["extra"])
+            if isinstance(extra, dict) and extra.get("centered")
+        }
+    )
+    notes = [f"{', '.join(centred)}: centred and plain rows share cells here, so left out of the correlations."]
+    notes = notes if centred else []
+    try:
+        records = transfer_records(store, None, {})
+    except UserError as error:
+        records, notes = None, [*notes, f"Distances not computed: {error}"]
+    if records is not None:
+        records = records[~records["task"].isin(centred)]
+    found = correlations(records) if records is not None and not records.empty else None
+    names = display_names(frame)
+    sections = []
+    for model in sorted(set(frame.loc[frame["task"].isin(WHY_TASKS), "model"])):
+        curves, findings = [], []
+        for view in (probe_view, identity_view, similarity_view):
+            drawn, said = view(frame, model)
+            curves += drawn
+            findings += said
+        scatters, skipped = [], []
+        if found is not None and records is not None:
+            mine = found[found["model"] == model]
+            scatters, skipped = distance_view(mine, records[records["model"] == model])
+            findings += correlation_findings(mine)
+        name = names.get(model, model)
+        sections.append(WhySection(name, curves, scatters, findings, [*notes, *skipped], URIEL_SOURCE))
+    return sections
+
+
+def why_markdown(sections: list[WhySection]) -> str:
+    """The section as Markdown: per model, its findings as a list, its notes and the distances' source ('' when
+    no model has rows of WHY_TASKS); the charts stay in the HTML page."""
+    if not sections:
+        return ""
+    lines = ["", "## Why transfer differs", ""]
+    for part in sections:
+        lines += [f"### Model {part.model}", "", *(f"- {sentence}" for sentence in part.findings), ""]
+        lines += [*(f"{note}\n" for note in part.notes), f"Typological distances: {part.source_line}.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,126 @@
+"""The report's "Why transfer differs" section, read from stores written by hand: the probe, language-identity and
+CKA curves per layer with their sentences, the distance scatter plots, a correlation claimed only at p < 0.05,
+no section without those tasks, every string escaped."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+
+from mbert_eval.analysis.typology import distances
+from mbert_eval.report import render_report
+from mbert_eval.store.results import ResultRow, ResultStore
+from tests.helpers import EVIL
+
+SOURCE = "en"
+TARGETS = ("de", "es", "fr", "zh", "hi", "ja")  # real languages URIEL has, at distinct syntactic distances
+LAYERS = 13  # the embeddings and 12 layers
+
+
+def _row(task: str, metric: str, target: str, score: float, model: str = "e5-small", **extra) -> ResultRow:
+    return ResultRow(
+        f"{task}-{model}", task, metric, model, "baseline", SOURCE, target, 1, score, 100, "h", "v", extra=extra
+    )
+
+
+def _probe_rows(target: str, peak: int, level: float, model: str) -> list[ResultRow]:
+    """A probe whose accuracy peaks at layer `peak` (control far below), its chosen-layer rows first."""
+    accuracy = [level - 0.02 * abs(layer - peak) for layer in range(LAYERS)]
+    rows = [_row("pos_probe", "accuracy", target, accuracy[peak], model, layer=peak)]
+    for layer in range(LAYERS):
+        rows.append(_row("pos_probe", f"accuracy_layer{layer:02d}", target, accuracy[layer], model))
+        rows.append(_row("pos_probe", f"control_layer{layer:02d}", target, 0.3, model))
+        rows.append(_row("pos_probe", f"selectivity_layer{layer:02d}", target, accuracy[layer] - 0.3, model))
+    return rows
+
+
+def _layer_rows(target: str, model: str) -> list[ResultRow]:
+    """Language identity at 100% on every layer; CKA rising to the last layer, above its unpaired baseline."""
+    rows = [_row("language_identity", "accuracy", target, 1.0, model, chance=0.5)]
+    rows += [_row("language_identity", f"accuracy_layer{layer:02d}", target, 1.0, model) for layer in range(LAYERS)]
+    rows += [_row("similarity", "cka", target, 0.8, model), _row("similarity", "cka_unpaired", target, 0.2, model)]
+    for layer in range(LAYERS):
+        rows.append(_row("similarity", f"cka_layer{layer:02d}", target, 0.3 + 0.05 * layer, model))
+        rows.append(_row("similarity", f"cka_unpaired_layer{layer:02d}", target, 0.1, model))
+    return rows
+
+
+def build_store(folder: Path, levels: dict[str, float], model: str = "e5-small") -> ResultStore:
+    """pos_probe, language_identity and similarity rows for TARGETS, the probe's main score per target `levels`."""
+    from mbert_eval.grid.run import metric_roles
+
+    store = ResultStore(folder / "results.sqlite")
+    rows = [_row("pos_probe", "accuracy", SOURCE, 0.97, model, layer=6)]
+    for i, target in enumerate(TARGETS):
+        rows += _probe_rows(target, 4 + i % 3, levels[target], model)
+        rows += _layer_rows(target, model)
+    store.write_cell(rows)
+    store.write_metric_roles(metric_roles(["pos_probe", "language_identity", "similarity"]))
+    return store
+
+
+def _syntactic(target: str) -> float:
+    value = distances(SOURCE, target)["syntactic"]
+    assert value is not None
+    return value
+
+
+def test_section_shows_curves_and_sentences_from_the_numbers(tmp_path: Path) -> None:
+    """Every curve is drawn and every sentence states what the stored numbers say."""
+    store = build_store(tmp_path, {target: 0.9 - 0.05 * i for i, target in enumerate(TARGETS)})
+    page = html.unescape(render_report(store, "why"))
+    section = page[page.index('<section id="why">') :]
+    assert "Why transfer differs" in section
+    assert "POS probe accuracy by layer" in section and 'stroke-dasharray="4 3"' in section
+    assert "(best 4)" in section and "(best 6)" in section
+    assert "Language identity by layer" in section and "chance 1/2" in section
+    assert "Linear CKA by layer" in section
+    assert "Best probe layer: 4–6 for 6 of 6 targets; accuracy falls by 12–16 points to the last layer (12)" in section
+    assert "accuracy falls by" in section  # every peak is inside the depth, so each falls to layer 12
+    assert "Language identity ≥ 99% at every layer for all 6 targets" in section
+    assert "peaks at the last layer (12) for every pair" in section
+    assert "Paired CKA exceeds the unpaired baseline at every layer for every pair" in section
+    assert "URIEL (Littell et al. 2017)" in section
+    assert "score against syntactic distance" in section
+
+
+def test_a_correlation_is_claimed_only_when_significant(tmp_path: Path) -> None:
+    """A perfect monotone relation over 6 targets (p < 0.05) gets its sentence; shuffled scores give none."""
+    ranked = sorted(TARGETS, key=_syntactic)
+    monotone = {target: 0.9 - 0.05 * ranked.index(target) for target in TARGETS}
+    page = html.unescape(render_report(build_store(tmp_path / "a", monotone), "why"))
+    assert "ρ(score, syntactic distance) = -1.00 (p < 0.0001, n = 6 targets)" in page
+    assert "the score is lower where the syntactic distance is higher" in page
+
+    order = [ranked[i] for i in (2, 5, 0, 3, 1, 4)]  # scores unrelated to distance in rank
+    rng = np.random.default_rng(0)
+    noisy = {target: 0.6 + 0.05 * order.index(target) + rng.normal(0, 0.001) for target in TARGETS}
+    page = html.unescape(render_report(build_store(tmp_path / "b", noisy), "why"))
+    assert "ρ(score, syntactic distance)" not in page
+    assert "no evidence of a correlation (p ≥ 0.05) at n = 6 targets" in page
+
+
+def test_no_section_without_those_tasks(tmp_path: Path) -> None:
+    """A store of other tasks shows no section and no link to it."""
+    store = ResultStore(tmp_path / "results.sqlite")
+    store.write_cell([_row("xnli", "accuracy", target, 0.7) for target in (SOURCE, *TARGETS)])
+    page = render_report(store, "plain")
+    assert 'id="why"' not in page and "Why transfer differs" not in page
+
+
+def test_evil_strings_are_escaped(tmp_path: Path) -> None:
+    """A model named like a script tag is shown escaped, in headings, captions and SVG alike."""
+    store = build_store(tmp_path, {target: 0.8 for target in TARGETS}, model=EVIL)
+    page = render_report(store, "why")
+    assert EVIL not in page
+    assert "&lt;script&gt;" in page[page.index('<section id="why">') :]
+
+
+def test_markdown_lists_the_findings(tmp_path: Path) -> None:
+    """The Markdown export carries the same sentences as the page, under the section's heading."""
+    store = build_store(tmp_path, {target: 0.9 - 0.05 * i for i, target in enumerate(TARGETS)})
+    text = render_report(store, "why", "md")
+    assert "## Why transfer differs" in text
+    assert "- Language identity ≥ 99% at every layer for all 6 targets" in text

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from mbert_eval.analysis.overlap import Overlap
 from mbert_eval.analysis.typology import DISTANCES, distances
-from mbert_eval.store.results import ResultStore
+from mbert_eval.store.results import ResultStore, comparable_method
 
 if TYPE_CHECKING:
     import pandas
@@ -38,7 +38,8 @@ def transfer_records(
 ) -> pandas.DataFrame:
     """One row per stored (task, model, method, source, target other than the source): the main metric's
     zero-shot score (mean over seeds), the source's own score and the transfer gap (NaN where the source is not
-    scored), every measure of MEASURES (NaN where unknown: overlap not given, a distance URIEL or the family's
+    scored; a limited or centred run's rows under their own method name, `store.results.comparable_method`), every
+    measure of MEASURES (NaN where unknown: overlap not given, a distance URIEL or the family's
     design does not have). Synthetic languages read their typology from the family folder `family`. Only tasks
     whose main metric the store names (its metric roles) are read: a store older than them gives no rows."""
     import pandas
@@ -51,6 +52,7 @@ def transfer_records(
     if frame.empty:
         return pandas.DataFrame(columns=columns)
     frame = frame[frame["metric"] == frame["task"].map(main)]
+    frame = frame.assign(method=[comparable_method(m, extra) for m, extra in zip(frame["method"], frame["extra"])])
     scores = frame.groupby([*KEYS, "target", "metric"], as_index=False).agg(
         score=("score", "mean"), n_seeds=("seed", "nunique")
     )

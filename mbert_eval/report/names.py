@@ -9,6 +9,8 @@ from pathlib import PurePath
 
 import pandas as pd
 
+from mbert_eval.store.results import comparable_method
+
 _PLAIN_PATH = re.compile(r"[\w.\- /]+")
 
 
@@ -42,21 +44,11 @@ def display_names(frame: pd.DataFrame) -> dict[str, str]:
     return {model: model for model in names}  # unresolvable: the full identifiers
 
 
-def _shown_method(method: str, extra: object) -> str:
-    """A method's name as shown: a limited run's rows as `method (limit N)` and rows of centred retrieval or mining
-    (`center: true`) as `method (centred)`, so that they are never averaged with (or taken for) the plain full
-    run's rows of the same cell coordinates."""
-    extra = extra if isinstance(extra, dict) else {}
-    shown = f"{method} (centred)" if extra.get("centered") else method
-    limit = extra.get("limit")
-    return shown if limit is None else f"{shown} (limit {int(limit)})"
-
-
 def with_display_names(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with `model` replaced by its display name (`model_path` keeps the stored identifier) and a
-    limited or centred run's methods named apart (`_shown_method`)."""
+    limited or centred run's methods named apart (`store.results.comparable_method`)."""
     if frame.empty:
         return frame.assign(model_path=frame["model"])
     names = display_names(frame)
-    methods = [_shown_method(method, extra) for method, extra in zip(frame["method"], frame["extra"])]
+    methods = [comparable_method(method, extra) for method, extra in zip(frame["method"], frame["extra"])]
     return frame.assign(model_path=frame["model"], model=frame["model"].map(names), method=methods)

@@ -278,25 +278,14 @@ def why_sections(store: ResultStore, frame: pd.DataFrame) -> list[WhySection]:
     """Per model holding rows of a WHY_TASKS task: its layer curves, distance plots and findings (empty when no
     model has any). Distances read URIEL through lang2vec's data (analysis/typology.py); where they cannot be read
     for this store's languages (synthetic languages without their family, a language URIEL lacks), the section
-    says so in place of the plots. Tasks with centred rows (`extra.centered`) are left out of the correlations,
-    which would otherwise average centred and plain scores of one cell."""
+    says so in place of the plots. Centred or limited rows count as their own method (`comparable_method`)."""
     if frame.empty or not frame["task"].isin(WHY_TASKS).any():
         return []
-    centred = sorted(
-        {
-            task
-            for task, extra in zip(frame["task"], frame["extra"])
-            if isinstance(extra, dict) and extra.get("centered")
-        }
-    )
-    notes = [f"{', '.join(centred)}: centred and plain rows share cells here, so left out of the correlations."]
-    notes = notes if centred else []
+    notes: list[str] = []
     try:
         records = transfer_records(store, None, {})
     except UserError as error:
-        records, notes = None, [*notes, f"Distances not computed: {error}"]
-    if records is not None:
-        records = records[~records["task"].isin(centred)]
+        records, notes = None, [f"Distances not computed: {error}"]
     found = correlations(records) if records is not None and not records.empty else None
     names = display_names(frame)
     sections = []

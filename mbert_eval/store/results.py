@@ -351,3 +351,13 @@ def _row_from_record(record: tuple) -> ResultRow:
     for column in _JSON_COLUMNS:
         data[column] = json.loads(data[column])
     return ResultRow(**data)
+
+
+def comparable_method(method: str, extra: object) -> str:
+    """The method a row's score is comparable under: a limited run's rows as `method (limit N)` and rows of
+    centred retrieval or mining (`center: true`) as `method (centred)`, so that reports and analyses never average
+    them with (or take them for) the plain full run's rows of the same cell coordinates."""
+    extra = extra if isinstance(extra, dict) else {}
+    shown = f"{method} (centred)" if extra.get("centered") else method
+    limit = extra.get("limit")
+    return shown if limit is None else f"{shown} (limit {int(limit)})"

@@ -98,3 +98,18 @@ def test_the_gap_is_turned_round_where_lower_is_better(tmp_path: Path) -> None:
     store.write_metric_roles([MetricRole("alignment", "aer", True, False, "alignment error rate")])
     german = transfer_records(store).set_index("target").loc["de"]
     assert german["transfer_gap"] == pytest.approx(0.2)  # German aligns worse: a positive gap
+
+
+def test_a_centred_run_is_its_own_method_not_averaged_with_the_plain_one(tmp_path: Path) -> None:
+    import dataclasses
+
+    store = _store(tmp_path, TARGETS, lambda target: 0.5)
+    centred = [
+        dataclasses.replace(row, cell_key=f"{row.cell_key}-c", score=1.0, extra={"centered": True})
+        for row in store.rows(metric="accuracy")
+    ]
+    store.write_cell(centred)
+    records = transfer_records(store)
+    by_method = records.groupby("method")["score"].mean()
+    assert set(by_method.index) == {"baseline", "baseline (centred)"}
+    assert by_method["baseline (centred)"] == 1.0 and by_method["baseline"] == pytest.approx(0.515)

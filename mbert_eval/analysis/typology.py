@@ -21,8 +21,8 @@ table's for real languages, the designed ones for synthetic languages.
 
 from __future__ import annotations
 
-import importlib.util
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +53,16 @@ MISSING = -1.0  # URIEL's value for a feature it does not know
 
 
 def _data_folder() -> Path:
-    """lang2vec's data folder, found without importing the package (its module needs pkg_resources)."""
-    spec = importlib.util.find_spec("lang2vec")
-    if spec is None or not spec.submodule_search_locations:
+    """lang2vec's data folder, found through its installed distribution without importing the package (its
+    module needs pkg_resources) and whatever `sys.path` holds first: the wheel also installs a `lang2vec.py`
+    script, which shadows the package wherever the scripts' folder leads `sys.path` (under `mbert-eval`)."""
+    try:
+        folder = Path(str(metadata.distribution("lang2vec").locate_file("lang2vec/data")))
+    except metadata.PackageNotFoundError:
+        folder = None
+    if folder is None or not folder.is_dir():
         raise UserError("typological distances need URIEL's data from the lang2vec package: pip install lang2vec")
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
+    return folder
 
 
 @cache

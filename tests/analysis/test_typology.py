@@ -60,3 +60,15 @@ def test_synthetic_languages_read_their_designed_word_order(tmp_path: Path) -> N
         distances("en", "qab", family.root)
     with pytest.raises(UserError, match="has no language qaz"):
         distances("qaa", "qaz", family.root)
+
+
+def test_the_data_is_found_when_lang2vec_script_shadows_the_package(tmp_path, monkeypatch):
+    """The wheel installs a `lang2vec.py` script; under `mbert-eval` the scripts' folder leads sys.path and that
+    module shadows the package: the data is still found (through the installed distribution)."""
+    import sys
+
+    from mbert_eval.analysis import typology
+
+    (tmp_path / "lang2vec.py").write_text("raise SystemExit('a script, not the package')\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    assert (typology._data_folder() / "features.npz").is_file()

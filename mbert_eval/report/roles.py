@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from mbert_eval.store.results import MetricRole, StoredConfig
 
 OLD_STORE_REFERENCE = "baseline"  # a store without configs: the reference by its conventional name, if present
-# tasks that score the pretrained encoder as it is (retrieval, bitext mining, word alignment): nothing is
-# fine-tuned on the source language, so a source score and a transfer gap mean nothing for them
-NOT_FINE_TUNED = frozenset({"tatoeba", "bucc", "alignment"})
+# tasks that score the pretrained encoder as it is (retrieval, bitext mining, word alignment) or compare a source
+# with a target (language identity, CKA similarity): nothing is trained on the source language alone, so a source
+# score and a transfer gap mean nothing for them (pos_probe trains a probe on the source: its gap is a gap)
+NOT_FINE_TUNED = frozenset({"tatoeba", "bucc", "alignment", "language_identity", "similarity"})
 _LAYER = re.compile(r"_layer\d+$")  # per-layer scores of a metric (retrieval): derived, never a main metric
 
 

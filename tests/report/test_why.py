@@ -124,3 +124,16 @@ def test_markdown_lists_the_findings(tmp_path: Path) -> None:
     text = render_report(store, "why", "md")
     assert "## Why transfer differs" in text
     assert "- Language identity ≥ 99% at every layer for all 6 targets" in text
+
+
+def test_no_transfer_gap_note_for_tasks_that_train_nothing_on_the_source(tmp_path: Path) -> None:
+    """Language identity and CKA compare a source with a target: no source score to miss, so no note asks for
+    one; the probe is trained on the source, so its note stays where the source is not scored."""
+    store = build_store(tmp_path, {target: 0.8 for target in TARGETS})
+    page = html.unescape(render_report(store, "why"))
+    parts = page.split('<section id="task-')[1:]
+    sections = {
+        task: next(part for part in parts if f"<h2>{task}" in part) for task in ("language_identity", "similarity")
+    }
+    assert "Transfer gap not shown" not in sections["language_identity"]
+    assert "Transfer gap not shown" not in sections["similarity"]

@@ -202,6 +202,19 @@ def one_error_line(result) -> str:
     return lines[-1] if lines[-1].startswith("Error:") else "\n".join(lines)
 
 
+def assert_refused(result, command: str, fragment: str, workspace: Workspace, exit_code: int = 2) -> str:
+    """A bad-input table row's promise: `exit_code`, the one line holding `fragment` (for `validate`, its problem
+    lines), a command other than `validate` ending in one `Error:` line, and the store's rows as they were (nothing
+    lost, nothing partial). Returns the message."""
+    assert result.exit_code == exit_code, result.output
+    message = one_error_line(result)
+    assert fragment in message, message
+    if command != "validate":
+        assert message.startswith("Error:") and "\n" not in message
+    assert workspace.rows() == STORED  # nothing lost, nothing partial
+    return message
+
+
 def token_features(n: int = 12, vocab: int = 300, seed: int = 0) -> list[dict]:
     """`n` random token-tagging examples (ids between [CLS]=2 and [SEP]=3, labels 0-2), for training loops."""
     import torch

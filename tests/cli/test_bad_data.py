@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mbert_eval.store.results import ResultStore
-from tests.helpers import STORED, Workspace, one_error_line, run_cli
+from tests.helpers import Workspace, assert_refused, one_error_line, run_cli
 
 Setup = Callable[[Workspace], list[str]]
 
@@ -303,14 +303,9 @@ def test_bad_data(case: Case, command: str, workspace: Workspace) -> None:
         pytest.skip(f"{case.id} is not a `{command}` case")
     workspace.fill_store()
     result = run_cli(command, *case.setup(workspace))
-    assert result.exit_code == case.exit_code, result.output
-    message = one_error_line(result)
     fragment = case.fragment(workspace) if callable(case.fragment) else case.fragment
-    assert fragment in message, message
-    if command == "run":
-        assert message.startswith("Error:") and "\n" not in message
-        assert "epoch" not in result.stderr  # refused before any training
-    assert workspace.rows() == STORED  # nothing lost, nothing partial
+    assert_refused(result, command, fragment, workspace, case.exit_code)
+    assert "epoch" not in result.stderr  # refused before any training
 
 
 def test_unseen_test_labels_scored_when_asked_and_counted(workspace: Workspace) -> None:

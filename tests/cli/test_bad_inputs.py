@@ -17,7 +17,7 @@ import torch
 
 from mbert_eval.data import read_conllu
 from mbert_eval.store.results import ResultStore
-from tests.helpers import STORED, Workspace, family_experiment, one_error_line, run_cli, write_config
+from tests.helpers import Workspace, assert_refused, family_experiment, one_error_line, run_cli, write_config
 
 
 def _set(path: str, value) -> Callable[[dict], None]:
@@ -115,13 +115,7 @@ def test_bad_config(case: Case, command: str, workspace: Workspace) -> None:
     if command not in case.commands:
         pytest.skip(f"{case.id} is not a `{command}` case")
     workspace.fill_store()
-    result = run_cli(command, *case.setup(workspace))
-    assert result.exit_code == case.exit_code, result.output
-    message = one_error_line(result)
-    assert case.fragment in message, message
-    if command == "run":
-        assert message.startswith("Error:") and "\n" not in message
-    assert workspace.rows() == STORED  # nothing lost, nothing partial
+    assert_refused(run_cli(command, *case.setup(workspace)), command, case.fragment, workspace, case.exit_code)
 
 
 @pytest.mark.hub_check

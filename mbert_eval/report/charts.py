@@ -166,11 +166,7 @@ def heatmap(
     width = max(left + cell_w * len(columns) + 12, 7 * len(title) + 12)
     height = top + cell_h * len(rows) + 8
     parts = [f'<text x="0" y="16" class="chart-title">{escape(title)}</text>']
-    for j, (short, full) in enumerate(columns):
-        parts.append(
-            f'<text x="{left + cell_w * j + cell_w / 2}" y="{top - 8}" text-anchor="middle">'
-            f"{escape(short)}<title>{escape(full)}</title></text>"
-        )
+    parts += _column_labels(columns, left, cell_w, top)
     for i, (short, full) in enumerate(rows):
         y = top + cell_h * i
         parts.append(
@@ -211,11 +207,7 @@ def delta_heatmap(
     width = max(left + cell_w * len(columns) + 12, 7 * len(title) + 12)
     height = top + cell_h * len(rows) + 26
     parts = [f'<text x="0" y="16" class="chart-title">{escape(title)}</text>']
-    for j, (short, full) in enumerate(columns):
-        parts.append(
-            f'<text x="{left + cell_w * j + cell_w / 2}" y="{top - 8}" text-anchor="middle">'
-            f"{escape(short)}<title>{escape(full)}</title></text>"
-        )
+    parts += _column_labels(columns, left, cell_w, top)
     for i, label in enumerate(rows):
         y = top + cell_h * i
         parts.append(f'<text x="{left - 6}" y="{y + cell_h / 2 + 4}" text-anchor="end">{escape(label)}</text>')
@@ -335,6 +327,15 @@ def bar_chart(
             f'<text x="{width - right + 28}" y="{y + 1}">{escape(label)}<title>{escape(name)}</title></text>'
         )
     return _svg(title, width, height, parts)
+
+
+def _column_labels(columns: list[tuple[str, str]], left: float, cell_w: float, top: float) -> list[str]:
+    """A grid's column labels (short, with the full one as its tooltip), centred over their cells."""
+    return [
+        f'<text x="{left + cell_w * j + cell_w / 2}" y="{top - 8}" text-anchor="middle">'
+        f"{escape(short)}<title>{escape(full)}</title></text>"
+        for j, (short, full) in enumerate(columns)
+    ]
 
 
 def _blue(share: float) -> str:

@@ -2,8 +2,9 @@
 (EMNLP 2020, "From zero to hero"), who correlate zero-shot scores with URIEL distances and pretraining size.
 
 `transfer_records` joins each stored zero-shot score (the task's main metric, averaged over seeds) with the
-typological distances of its source and target (typology.py), script match and, where given, the subword overlap
-of source training text and target test text (overlap.py); where the source itself is scored, the transfer gap
+typological distances of its source and target (typology.py), script match and, where the run measured it (tasks
+whose examples are words), the subword overlap of source training text and target test text that the rows' `extra`
+holds (overlap.py); where the source itself is scored, the transfer gap
 is its score minus the target's (Hu et al. 2020, XTREME), turned round for a metric where lower is better (AER),
 so that a positive gap always means the target does worse. `correlations` gives Spearman's rho and its p-value
 across targets, per (task, model, method, source, measure): never for fewer than MIN_TARGETS targets, and never
@@ -12,11 +13,9 @@ for a measure that takes one value on every target (it cannot explain a differen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mbert_eval.analysis.overlap import Overlap
 from mbert_eval.analysis.typology import DISTANCES, distances
 from mbert_eval.store.results import ResultStore, comparable_method
 
@@ -29,17 +28,12 @@ MEASURES = (*DISTANCES, "script_match", *OVERLAPS)
 OUTCOMES = ("score", "transfer_gap")
 KEYS = ["task", "model", "method", "source"]
 
-# (task, model, source, target) → the subword overlap of that source's training text and target's test text
-OverlapTable = Mapping[tuple[str, str, str, str], Overlap]
 
-
-def transfer_records(
-    store: ResultStore, family: Path | None = None, overlaps: OverlapTable | None = None
-) -> pandas.DataFrame:
+def transfer_records(store: ResultStore, family: Path | None = None) -> pandas.DataFrame:
     """One row per stored (task, model, method, source, target other than the source): the main metric's
     zero-shot score (mean over seeds), the source's own score and the transfer gap (NaN where the source is not
     scored; a limited or centred run's rows under their own method name, `store.results.comparable_method`), every
-    measure of MEASURES (NaN where unknown: overlap not given, a distance URIEL or the family's
+    measure of MEASURES (NaN where unknown: an overlap the rows do not hold, a distance URIEL or the family's
     design does not have). Synthetic languages read their typology from the family folder `family`. Only tasks
     whose main metric the store names (its metric roles) are read: a store older than them gives no rows."""
     import pandas
@@ -52,16 +46,18 @@ def transfer_records(
     if frame.empty:
         return pandas.DataFrame(columns=columns)
     frame = frame[frame["metric"] == frame["task"].map(main)]
-    frame = frame.assign(method=[comparable_method(m, extra) for m, extra in zip(frame["method"], frame["extra"])])
+    frame = frame.assign(
+        method=[comparable_method(m, extra) for m, extra in zip(frame["method"], frame["extra"])],
+        **{name: [_overlap(extra, name) for extra in frame["extra"]] for name in OVERLAPS},
+    )
     scores = frame.groupby([*KEYS, "target", "metric"], as_index=False).agg(
-        score=("score", "mean"), n_seeds=("seed", "nunique")
+        score=("score", "mean"), n_seeds=("seed", "nunique"), **{name: (name, "mean") for name in OVERLAPS}
     )
     own = scores[scores["source"] == scores["target"]].set_index(KEYS)["score"]
     records = []
     for row in scores[scores["source"] != scores["target"]].itertuples(index=False):
         key = (row.task, row.model, row.method, row.source)
         source_score = float(own.get(key, float("nan")))
-        overlap = (overlaps or {}).get((row.task, row.model, row.source, row.target))
         gap = source_score - row.score
         record = {
             **row._asdict(),
@@ -70,9 +66,14 @@ def transfer_records(
         }
         measured = distances(row.source, row.target, family)
         record |= {name: float("nan") if value is None else value for name, value in measured.items()}
-        record |= {name: getattr(overlap, name) if overlap else float("nan") for name in OVERLAPS}
         records.append(record)
     return pandas.DataFrame(records, columns=columns)
+
+
+def _overlap(extra: object, name: str) -> float:
+    """One measure of the subword overlap a row's `extra` holds (`SourceSubwords.log`), else NaN."""
+    found = extra.get("subword_overlap") if isinstance(extra, dict) else None
+    return float(found[name]) if isinstance(found, dict) and name in found else float("nan")
 
 
 def correlations(records: pandas.DataFrame) -> pandas.DataFrame:

@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 import mbert_eval
+from mbert_eval.analysis.overlap import SourceSubwords
 from mbert_eval.config.experiment import Experiment
 from mbert_eval.data import file_checksum
 from mbert_eval.data.checksums import remember
@@ -113,7 +114,9 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     target after fine-tuning is an `UnfinishedCell` that carries the rows of the targets finished before it.
 
     Target data is read before fine-tuning so that a bad file fails fast, before hours of work. torch uses
-    the experiment's `threads` (see `mbert_eval.models.threads`), recorded in each row's `extra`.
+    the experiment's `threads` (see `mbert_eval.models.threads`), recorded in each row's `extra`. Where the task's
+    examples are words (`Task.words`), each target's rows also hold the subword overlap of its test text with the
+    source's training text under the model's tokenizer (`analysis.overlap`; Pires et al. 2019).
     """
     cell, experiment, task = job.cell, job.experiment, job.task
     threads = use_threads(experiment.threads)
@@ -139,11 +142,14 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     train_time = time.perf_counter() - started
     extra = {"train_time": round(train_time, 3), "device": str(device), "threads": threads, **prepared.log}
     source_sums = _checksums(task.data_specs(source))
+    words = task.words(train)
+    subwords = SourceSubwords.of(prepared.tokenizer, words) if words else None
     rows: list[ResultRow] = []
     for target in targets:
         try:
             examples = target_examples[target.code]
-            rows += _target_rows(job, prepared, target, examples, device, fingerprint, extra, source_sums)
+            found = {} if subwords is None else subwords.log(task.words(examples) or [])
+            rows += _target_rows(job, prepared, target, examples, device, fingerprint, {**extra, **found}, source_sums)
         except UserError as err:  # the targets finished before it are kept (`UnfinishedCell`)
             finished = {row.target for row in rows}
             stale = {code: why for code, why in job.superseding.items() if code in finished}

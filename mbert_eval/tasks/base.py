@@ -75,6 +75,11 @@ class Task(ABC):
         had); nothing by default."""
         return {}
 
+    def words(self, examples: list) -> list[list[str]] | None:
+        """The words of each example, for the subword overlap of source and target text (`analysis.overlap`;
+        Pires et al. 2019), or None (the default) for a task whose examples are not given as words."""
+        return None
+
     def _given(self, key: str) -> str | dict[str, str] | None:
         """The config's value of a data key, else the task's Hub default (for train, dev and test)."""
         value = getattr(self.config, key)

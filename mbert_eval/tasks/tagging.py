@@ -119,6 +119,10 @@ class TaggingTask(FineTunedTask):
         known = set(prepared.labels)
         return {"unseen_gold_labels": sum(tag not in known for sentence in examples for tag in sentence.tags)}
 
+    def words(self, examples: list[TaggedSentence]) -> list[list[str]]:
+        """Each sentence's words, as the tagger reads them one by one (Pires et al. 2019 measure overlap so)."""
+        return [sentence.tokens for sentence in examples]
+
     def read_hub(
         self, dataset: str, config: str | None, split: str, revision: str | None = None
     ) -> list[TaggedSentence]:

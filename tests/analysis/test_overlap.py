@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
-from mbert_eval.analysis.overlap import WORD_BOUNDARY, model_tokenizer, subword_counts, subword_overlap
+from mbert_eval.analysis.overlap import (
+    WORD_BOUNDARY,
+    SourceSubwords,
+    model_tokenizer,
+    subword_counts,
+    subword_overlap,
+)
 from mbert_eval.errors import UserError
 
 
@@ -49,3 +57,22 @@ def test_sentencepieces_bare_word_boundary_is_no_shared_subword(e5_small) -> Non
     assert WORD_BOUNDARY in tokenize("北京")  # e5 tokenizes a Chinese word alone as the bare boundary, then its pieces
     counts = subword_counts([["北京", "大学"]], tokenize, ignore)
     assert WORD_BOUNDARY not in counts and counts
+
+
+def test_counting_each_word_type_once_counts_every_occurrence(tiny_model) -> None:
+    tokenize, ignore = model_tokenizer(tiny_model)
+    sentences = [["bab", "abba", "bab"], ["abba", "b", "bab", "[UNK]"]]
+    one_by_one = Counter(p for words in sentences for word in words for p in tokenize(word) if p not in ignore)
+    assert subword_counts(sentences, tokenize, ignore) == one_by_one
+
+
+def test_a_cells_source_text_measures_each_targets_overlap(tiny_model) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    words = sorted(w for w in tokenizer.get_vocab() if w.isalpha() and len(w) > 2)[:6]
+    source = SourceSubwords.of(tokenizer, [words[:4]])
+    same, half = source.log([words[:4]])["subword_overlap"], source.log([words[2:]])["subword_overlap"]
+    assert same["type_jaccard"] == 1 and same["token_coverage"] == 1
+    assert half["shared_types"] == 2 and half["token_coverage"] == pytest.approx(0.5)
+    assert source.log([[tokenizer.unk_token]]) == {}  # nothing the tokenizer knows: no overlap, no failure

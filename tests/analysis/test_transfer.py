@@ -7,16 +7,19 @@ from pathlib import Path
 import pytest
 from scipy.stats import spearmanr
 
-from mbert_eval.analysis.overlap import Overlap
 from mbert_eval.analysis.transfer import MEASURES, MIN_TARGETS, correlations, transfer_records
 from mbert_eval.analysis.typology import distances
 from mbert_eval.store import ResultRow, ResultStore
 from mbert_eval.store.results import MetricRole
 
 TARGETS = ("de", "fr", "ru", "ar", "hi", "ja")
+# what a run stores in a row's extra where the task's examples are words (`SourceSubwords.log`): German's only
+OVERLAP = {"de": {"subword_overlap": {"type_jaccard": 0.25, "token_coverage": 0.6, "shared_types": 4}}}
 
 
-def _row(task: str, metric: str, source: str, target: str, seed: int, score: float) -> ResultRow:
+def _row(
+    task: str, metric: str, source: str, target: str, seed: int, score: float, extra: dict | None = None
+) -> ResultRow:
     return ResultRow(
         cell_key=f"{task}-{source}-{seed}",
         task=task,
@@ -30,6 +33,7 @@ def _row(task: str, metric: str, source: str, target: str, seed: int, score: flo
         n_examples=10,
         config_hash="h",
         code_version="0",
+        extra=extra or {},
     )
 
 
@@ -37,7 +41,10 @@ def _store(tmp_path: Path, targets: tuple[str, ...], score_of) -> ResultStore:
     """POS rows from English, two seeds, the source scored too; a non-main metric row that must be ignored."""
     store = ResultStore(tmp_path / "results.sqlite")
     for seed in (1, 2):
-        rows = [_row("pos", "accuracy", "en", target, seed, score_of(target) + seed / 100) for target in targets]
+        rows = [
+            _row("pos", "accuracy", "en", target, seed, score_of(target) + seed / 100, OVERLAP.get(target))
+            for target in targets
+        ]
         rows += [_row("pos", "accuracy", "en", "en", seed, 0.97), _row("pos", "accuracy_layer01", "en", "de", seed, 0)]
         store.write_cell(rows)
     store.write_metric_roles(
@@ -48,8 +55,7 @@ def _store(tmp_path: Path, targets: tuple[str, ...], score_of) -> ResultStore:
 
 def test_records_hold_the_mean_score_the_gap_and_every_measure(tmp_path: Path) -> None:
     store = _store(tmp_path, TARGETS, lambda target: 0.9 - distances("en", target)["syntactic"])
-    overlaps = {("pos", "m", "en", "de"): Overlap(0.25, 0.6, 10, 12, 4, 100)}
-    records = transfer_records(store, overlaps=overlaps)
+    records = transfer_records(store)
     assert sorted(records["target"]) == sorted(TARGETS)  # the source is no transfer target; one main metric
     german = records.set_index("target").loc["de"]
     expected = 0.9 - distances("en", "de")["syntactic"] + 0.015  # the mean over the two seeds
@@ -57,7 +63,7 @@ def test_records_hold_the_mean_score_the_gap_and_every_measure(tmp_path: Path) -
     assert german["transfer_gap"] == pytest.approx(0.97 - expected)
     assert german["syntactic"] == pytest.approx(distances("en", "de")["syntactic"])
     assert (german["type_jaccard"], german["token_coverage"]) == (0.25, 0.6)
-    assert records.set_index("target")["token_coverage"].drop("de").isna().all()  # not given, not invented
+    assert records.set_index("target")["token_coverage"].drop("de").isna().all()  # not stored, not invented
     assert set(MEASURES) <= set(records.columns)
 
 
@@ -70,7 +76,9 @@ def test_spearman_rho_and_p_value_across_targets(tmp_path: Path) -> None:
     expected = spearmanr(records["score"], records["genetic"])
     assert table.loc[("score", "genetic"), "rho"] == pytest.approx(expected.statistic)
     assert table.loc[("score", "genetic"), "p_value"] == pytest.approx(expected.pvalue)
-    assert table.loc[("score", "token_coverage"), "note"] == "token_coverage not measured for these targets"
+    assert table.loc[("score", "token_coverage"), "note"] == f"too few targets (1 < {MIN_TARGETS})"  # German's only
+    unmeasured = correlations(records.assign(token_coverage=float("nan"))).set_index(["outcome", "measure"])
+    assert unmeasured.loc[("score", "token_coverage"), "note"] == "token_coverage not measured for these targets"
 
 
 def test_no_rho_below_four_targets_nor_for_a_constant_measure(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 
+from mbert_eval.analysis.overlap import model_tokenizer, subword_counts, subword_overlap
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.data import TaggedSentence, read_conllu
 from mbert_eval.grid.resolve import validate
@@ -101,3 +102,19 @@ def test_per_sentence_outputs_sum_to_the_main_accuracy(small_family, tiny_model)
     assert stats[:, 0].sum() / stats[:, 1].sum() == pytest.approx(scores["accuracy"])
     assert scores.chance == 1 / len(prepared.labels)
     assert all(len(p) == len(s.tokens) for p, s in zip(scores.examples.predictions, test))
+
+
+def test_each_targets_rows_hold_its_subword_overlap_with_the_source_training_text(tmp_path, small_family, tiny_model):
+    rows = run_rows(tmp_path, probe_config(tmp_path, small_family, tiny_model, layer=0))
+    tokenize, ignore = model_tokenizer(tiny_model)
+    source = small_family.languages[0].code
+    train = subword_counts([s.tokens for s in read_conllu(small_family.pos(source, "train"))[:80]], tokenize, ignore)
+    for language in small_family.languages:
+        test = subword_counts(
+            [s.tokens for s in read_conllu(small_family.pos(language.code, "test"))], tokenize, ignore
+        )
+        expected = subword_overlap(train, test)
+        stored = [row.extra["subword_overlap"] for row in rows if row.target == language.code]
+        assert stored and all(found == pytest.approx(vars(expected)) for found in stored), language.code
+    coverage = {row.target: row.extra["subword_overlap"]["token_coverage"] for row in rows}
+    assert coverage[source] == max(coverage.values())  # the source's own test text shares the most

@@ -283,7 +283,7 @@ def why_sections(store: ResultStore, frame: pd.DataFrame) -> list[WhySection]:
         return []
     notes: list[str] = []
     try:
-        records = transfer_records(store, None, {})
+        records = transfer_records(store)
     except UserError as error:
         records, notes = None, [f"Distances not computed: {error}"]
     found = correlations(records) if records is not None and not records.empty else None

@@ -125,6 +125,8 @@ def results(store_path: str, csv_path: str | None, json_path: str | None, all_me
     from mbert_eval.report.text_table import export_rows, format_results
     from mbert_eval.store.results import open_store_for_reading
 
+    if csv_path and json_path and csv_path != "-" and Path(csv_path).resolve() == Path(json_path).resolve():
+        raise UserError(f"--csv and --json name the same file ({csv_path}); the second would replace the first")
     store = open_store_for_reading(store_path)
     if csv_path or json_path:
         for path, kind in ((csv_path, "csv"), (json_path, "json")):

@@ -156,6 +156,11 @@ OUTPUTS = [
     Out("csv-onto-a-device", _export("--csv", lambda ws: "/dev/full"), "not a regular file"),
     Out("report-disk-full", _report(_good, "--format", "csv"), "the disk is full", disk_full=True),
     Out("csv-disk-full", _export("--csv", _good), "the disk is full", disk_full=True),
+    Out(
+        "csv-and-json-one-file",
+        lambda ws: ["results", "--store", ws.store, "--csv", _good(ws), "--json", ws.root / "." / "good.csv"],
+        "name the same file",
+    ),
     Out("json-disk-full", _export("--json", _good), "the disk is full", disk_full=True),
     Out("run-report-place-is-a-folder", lambda ws: ["run", _report_place_is_a_folder(ws)], "report.html is a folder"),
     Out("run-report-under-a-file", lambda ws: ["run", ws.config(), "--report", _under_a_file(ws)], "not a folder"),

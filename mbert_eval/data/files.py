@@ -68,7 +68,9 @@ def _marked_encoding(start: bytes) -> str | None:
 
 def read_text(path: str | Path) -> str:
     """The text of a regular UTF-8 file (an optional UTF-8 BOM dropped). A path that is no regular file, a file
-    in UTF-16 or UTF-32 (by its byte-order mark) and invalid UTF-8 raise DataError naming the file (and line)."""
+    in UTF-16 or UTF-32 (by its byte-order mark), a file holding NUL bytes (UTF-16 without a mark, whose ASCII
+    text would decode as UTF-8 with a NUL between letters) and invalid UTF-8 raise DataError naming the file (and
+    line)."""
     problem = path_problem(path)
     if problem is not None:
         raise DataError(path, f"cannot read file: {problem}" if problem == NOT_FOUND else problem)
@@ -79,6 +81,9 @@ def read_text(path: str | Path) -> str:
     problem = _marked_encoding(data[:4])
     if problem is not None:
         raise DataError(path, problem)
+    if b"\0" in data:  # valid UTF-8, but no text holds NUL: UTF-16 of ASCII without a mark decodes "fine"
+        line = data.count(b"\n", 0, data.index(b"\0")) + 1
+        raise DataError(path, "holds NUL bytes: UTF-16 without a byte-order mark, or not text; save it as UTF-8", line)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:

@@ -50,13 +50,13 @@ def _pos_edit(key: str, value: Callable[[Workspace, str], str]) -> Callable[[Wor
     return setup
 
 
-def _utf16_test_files(ws: Workspace, old: str) -> str:
-    """Every target's test file re-saved as UTF-16 (with its BOM); the pattern of the copies."""
-    folder = ws.root / "utf16"
+def _utf16_test_files(ws: Workspace, old: str, encoding: str = "utf-16") -> str:
+    """Every target's test file re-saved as UTF-16 (with its BOM, or none: `utf-16-le`); the copies' pattern."""
+    folder = ws.root / encoding
     folder.mkdir(exist_ok=True)
     for language in ws.family.languages:
         text = Path(old.format(lang=language.code)).read_text(encoding="utf-8")
-        (folder / f"{language.code}-test.conllu").write_bytes(text.encode("utf-16"))
+        (folder / f"{language.code}-test.conllu").write_bytes(text.encode(encoding))
     return str(folder / "{lang}-test.conllu")
 
 
@@ -120,6 +120,12 @@ CASES = [
     Case("config-utf-16-be", _config_bytes(lambda ws: b"\xfe\xff" + _text(ws).encode("utf-16-be")), "is UTF-16"),
     Case("config-utf-32", _config_bytes(lambda ws: _text(ws).encode("utf-32")), "is UTF-32"),
     Case("data-utf-16", _pos_edit("test", _utf16_test_files), "is UTF-16 (by its byte-order mark)"),
+    Case(
+        "data-utf-16-without-mark",
+        _pos_edit("test", lambda ws, old: _utf16_test_files(ws, old, "utf-16-le")),
+        "holds NUL bytes: UTF-16 without a byte-order mark",
+    ),
+    Case("config-utf-16-without-mark", _config_bytes(lambda ws: _text(ws).encode("utf-16-le")), "holds NUL bytes"),
     # 3. alias bombs and recursive aliases
     Case("alias-bomb", _config_bytes(lambda ws: _text(ws) + BOMB), "expands to more than 100,000 values"),
     Case(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from importlib.resources import files
@@ -188,7 +187,9 @@ def render_html(
 ) -> str:
     """The whole page as one string: `configs` are the store's, `given` one it may lack, `regressions` a
     scheduled job's (shown first), `xtreme` the XTREME score (shown with the overview; None: not shown), `why` the
-    "Why transfer differs" section per model (after the tasks; None or empty: not shown)."""
+    "Why transfer differs" section per model (after the tasks; None or empty: not shown). The page is a function
+    of the store: it shows when its newest row was written, not when the page was, so one store gives one page,
+    byte for byte."""
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
     csp = (
@@ -206,7 +207,7 @@ def render_html(
         version=package_version(),
         store=store_path.name,  # the full path is in the metadata section only
         n_rows=len(frame),
-        written=time.strftime("%Y-%m-%d %H:%M"),
+        newest=max(frame["created_at"]) if len(frame) else "none",
         tasks=[task_section(summary) for summary in summaries],
         guessed=guessed_roles(summaries),
         limited=limited_banner(summaries),

@@ -80,6 +80,15 @@ def test_html_is_self_contained_and_escaped(rich_store, evil_language, tmp_path)
     assert "xtreme_f1: seqeval F1 over UPOS sequences" in page and "accuracy: word accuracy (main metric)" in page
 
 
+def test_one_store_gives_one_page_byte_for_byte(rich_store, tmp_path):
+    from mbert_eval.report import write_report
+
+    first = write_report(rich_store, tmp_path / "first.html", "t").read_bytes()
+    assert write_report(rich_store, tmp_path / "again.html", "t").read_bytes() == first
+    newest = max(row.created_at for row in rich_store.rows())  # the page's time is the store's, not the clock's
+    assert f"newest written {newest}" in first.decode()
+
+
 def test_exports_round_trip(rich_store, tmp_path):
     import json
 

@@ -30,6 +30,8 @@ for _name, _target in (
     ("bucc", "mining:BUCCTask"),
     ("alignment", "alignment:AlignmentTask"),
     ("pos_probe", "probing:POSProbeTask"),
+    ("xnli_probe", "pair_probing:XNLIProbeTask"),
+    ("pawsx_probe", "pair_probing:PAWSXProbeTask"),
     ("language_identity", "language_identity:LanguageIdentityTask"),
     ("similarity", "similarity:SimilarityTask"),
 ):

@@ -39,7 +39,7 @@ class PairClassificationTask(FineTunedTask):
         return train, dev
 
     def label_set(self, train: list[SentencePair]) -> list[str]:
-        labels = sorted({_label(pair) for pair in train if pair.label is not None})
+        labels = sorted({pair_label(pair) for pair in train if pair.label is not None})
         if len(labels) < 2:
             raise UserError(f"task '{self.metadata.name}': training data needs at least two labels, found {labels}")
         return labels
@@ -54,8 +54,8 @@ class PairClassificationTask(FineTunedTask):
                 "unlabeled test set, such as XNLI's test.unlabeled.tsv, cannot be scored); evaluate on a labeled "
                 "split such as dev"
             )
-        known = {_label(pair) for pair in train if pair.label is not None}
-        unknown = [pair for pair in test if pair.label is not None and _label(pair) not in known]
+        known = {pair_label(pair) for pair in train if pair.label is not None}
+        unknown = [pair for pair in test if pair.label is not None and pair_label(pair) not in known]
         if not unknown:
             return None
         first = unknown[0]
@@ -77,19 +77,21 @@ class PairClassificationTask(FineTunedTask):
         encoded = tokenizer(
             [p.first for p in examples], [p.second for p in examples], truncation=True, max_length=max_length
         )
-        return [feature(encoded, index, labels=label_ids.get(_label(pair), -1)) for index, pair in enumerate(examples)]
+        return [
+            feature(encoded, index, labels=label_ids.get(pair_label(pair), -1)) for index, pair in enumerate(examples)
+        ]
 
     def score(self, examples, features, predicted, labels) -> Scores:
         """Accuracy; per pair, 1 where its label is right (`mean`); chance is uniform guessing over the training
         labels (1/3 for XNLI, 1/2 for PAWS-X)."""
-        gold, guessed = [_label(p) for p in examples], [labels[int(i)] for i in predicted]
+        gold, guessed = [pair_label(p) for p in examples], [labels[int(i)] for i in predicted]
         outputs = ExampleOutputs(
             self.metadata.name, "accuracy", "mean", [[float(g == p)] for g, p in zip(gold, guessed)], gold, guessed
         )
         return Scores({"accuracy": accuracy(gold, guessed)}, outputs, 1 / len(labels))
 
 
-def _label(pair: SentencePair) -> str:
+def pair_label(pair: SentencePair) -> str:
     """A pair's label as compared: case-folded (XNLI files write `entailment`, some copies `Entailment`)."""
     return (pair.label or "").casefold()
 

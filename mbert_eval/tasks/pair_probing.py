@@ -1,0 +1,195 @@
+"""Layer-wise zero-shot probing of sentence pairs: a linear XNLI or PAWS-X probe per layer of the frozen encoder,
+trained on the source language, scored on every target.
+
+Tenney et al. (2019) read what each layer of a frozen encoder holds with a linear classifier over it; Conneau et al.
+(2018) and Hu et al. (2020) score XNLI and PAWS-X zero-shot by fine-tuning; here nothing is fine-tuned. Each pair is
+encoded as the fine-tuned task encodes it (`[CLS] first [SEP] second [SEP]` at the training window, the longer side
+cut first), its states mean-pooled per layer over its tokens (the pooling of `tatoeba`; Reimers & Gurevych 2019),
+and one logistic regression per layer (`training.probes`) is fit on the source's training pairs and applied
+zero-shot to each target's. A frozen encoder's pair states are a weak basis for inference, so accuracy well below
+fine-tuning's is expected; what the rows show is at which layer the pair relation is most linearly readable and
+whether it carries across languages.
+
+No control task (Hewitt & Liang 2019 define theirs over word types, which a sentence pair is not): the chance level
+1 / the number of labels stands beside every row. Rows per target: the probe's `accuracy` at one layer, the `layer`
+option, else the best on the source's dev pairs (chosen without target data; `extra.layer`, and
+`extra.dev_accuracy_by_layer` holds the dev curve), then `accuracy_layerNN` for every layer (00: the embeddings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tqdm.auto import tqdm
+
+from mbert_eval.config.experiment import TaskConfig
+from mbert_eval.data import SentencePair
+from mbert_eval.tasks.base import Prepared, pick_layer
+from mbert_eval.tasks.metadata import TaskMetadata
+from mbert_eval.tasks.pair_classification import PairClassificationTask, PAWSXTask, XNLITask, pair_label
+
+if TYPE_CHECKING:  # torch and numpy come with the forward pass: naming the task needs none
+    import numpy as np
+    import torch
+
+    from mbert_eval.metrics.outputs import Scores
+    from mbert_eval.training.features import Features
+    from mbert_eval.training.fine_tuning import FineTuning
+    from mbert_eval.training.probes import LinearProbes
+
+LAYER_OPTION = {"layer": "the layer whose probe gives the main metric (default: the best on the source's dev set)"}
+METRICS = {
+    "accuracy": "share of pairs the probe labels right at the chosen layer (main metric; extra.layer names it)",
+    "accuracy_layerNN": "share of pairs layer NN's probe labels right (00: the embeddings)",
+}
+
+
+@dataclass
+class PairProbes:
+    """What `prepare` hands to `evaluate`: the frozen encoder and its fitted probes, one per layer."""
+
+    encoder: Any
+    probes: LinearProbes
+
+
+class PairProbeTask(PairClassificationTask):
+    """A linear sentence-pair probe on every layer of the frozen encoder (source-trained, zero-shot)."""
+
+    batch_size = 32  # pairs per forward pass
+
+    def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path("."), layer: int | None = None) -> None:
+        super().__init__(config, base_dir)
+        self.layer = layer
+
+    def prepare(
+        self, model_spec: str, train: list, dev: list, fine_tuning: FineTuning, device: torch.device
+    ) -> Prepared:
+        """Fit a probe per layer on the source's training pairs (Tenney et al. 2019) and pick the main metric's
+        layer (`layer`, else the best on dev), at the training window (`training.max_length`)."""
+        import numpy as np
+
+        from mbert_eval.models.encoders import load_model, load_tokenizer
+        from mbert_eval.tasks.fine_tuned import eval_window
+        from mbert_eval.training.probes import fit_linear_probes
+
+        labels = self.label_set(train)
+        tokenizer = load_tokenizer(model_spec)
+        encoder = load_model(model_spec).to(device)
+        window = eval_window(encoder, fine_tuning.training)
+        depth = encoder.config.num_hidden_layers
+        layer = pick_layer(self.layer, depth, self.metadata.name) if self.layer is not None else None
+        features = self.encode(train, tokenizer, {label: i for i, label in enumerate(labels)}, window)
+        states = pooled_states(encoder, features, tokenizer.pad_token_id or 0, device, self.batch_size, "source")
+        gold = np.array([feature["labels"] for feature in features])
+        probed = PairProbes(encoder, fit_linear_probes(states, gold[None]))
+        prepared = Prepared(probed, tokenizer, labels, {"eval_window": window})
+        dev_accuracy = self.layer_accuracy(prepared, dev, device, None)[0]
+        prepared.log.update(
+            {
+                "layer": int(np.argmax(dev_accuracy)) if layer is None else layer,
+                "layer_chosen_on": "source dev accuracy" if layer is None else "the layer option",
+                "dev_accuracy_by_layer": [round(float(score), 4) for score in dev_accuracy],
+                "train_pairs": len(train),
+                "probes_unconverged": probed.probes.unconverged,
+            }
+        )
+        return prepared
+
+    def layer_accuracy(
+        self, prepared: Prepared, pairs: list[SentencePair], device: torch.device, progress: str | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per layer, the probes' accuracy on `pairs`, and their predicted label indices (layers + 1, pairs)."""
+        import numpy as np
+
+        probed: PairProbes = prepared.model
+        label_ids = {label: i for i, label in enumerate(prepared.labels)}
+        features = self.encode(pairs, prepared.tokenizer, label_ids, prepared.log["eval_window"])
+        pad = prepared.tokenizer.pad_token_id or 0
+        states = pooled_states(probed.encoder, features, pad, device, self.batch_size, progress)
+        predicted = probed.probes.predict(states)[0]
+        gold = np.array([feature["labels"] for feature in features])
+        return (predicted == gold).mean(axis=1), predicted
+
+    def evaluate(
+        self, prepared: Prepared, examples: list[SentencePair], device: torch.device, progress: str | None = None
+    ) -> Scores:
+        """The probes' accuracy on one target's pairs at every layer, the chosen layer's first (Tenney et al.
+        2019). Per pair (the unit resampled), 1 where the chosen layer's probe labels it right (`mean`), with the
+        gold and predicted labels; chance is 1 / the number of labels."""
+        from mbert_eval.metrics.outputs import ExampleOutputs, Scores
+
+        accuracy, predicted = self.layer_accuracy(prepared, examples, device, progress)
+        layer = prepared.log["layer"]
+        scores = {"accuracy": float(accuracy[layer])}
+        scores.update({f"accuracy_layer{index:02d}": float(score) for index, score in enumerate(accuracy)})
+        gold = [pair_label(pair) for pair in examples]
+        guessed = [prepared.labels[int(index)] for index in predicted[layer]]
+        hits = [[float(want == got)] for want, got in zip(gold, guessed)]
+        outputs = ExampleOutputs(self.metadata.name, "accuracy", "mean", hits, gold, guessed)
+        return Scores(scores, outputs, 1 / len(prepared.labels))
+
+
+def pooled_states(
+    encoder: torch.nn.Module,
+    features: list[Features],
+    pad_id: int,
+    device: torch.device,
+    batch_size: int,
+    progress: str | None,
+) -> np.ndarray:
+    """Every hidden layer's mean over each feature's tokens (padding left out), in feature order: (layers + 1,
+    features, hidden), float32, from one forward pass per batch."""
+    import numpy as np
+    import torch
+
+    from mbert_eval.models.encoders import autocast
+    from mbert_eval.training.batches import collate, length_sorted_batches
+
+    layers, hidden = encoder.config.num_hidden_layers + 1, encoder.config.hidden_size
+    states = np.zeros((layers, len(features), hidden), dtype=np.float32)
+    keys = [key for key in ("input_ids", "token_type_ids") if features and key in features[0]]
+    encoder.eval()
+    with torch.inference_mode(), autocast(device):
+        for indices in tqdm(length_sorted_batches(features, batch_size), desc=progress, disable=not progress):
+            batch = collate([{key: features[i][key] for key in keys} for i in indices], pad_id, device)
+            hidden_states = torch.stack(encoder(**batch, output_hidden_states=True).hidden_states)
+            mask = batch["attention_mask"][None, :, :, None].to(hidden_states.dtype)
+            pooled = (hidden_states * mask).sum(2) / mask.sum(2)
+            states[:, indices] = pooled.float().cpu().numpy()
+    return states
+
+
+class XNLIProbeTask(PairProbeTask):
+    """A linear XNLI probe per layer of the frozen encoder (Conneau et al. 2018's data, Tenney et al. 2019's probe)."""
+
+    metadata = TaskMetadata(
+        name="xnli_probe",
+        description="Linear XNLI probe on every layer of the frozen encoder (source-trained, zero-shot), accuracy",
+        main_metric="accuracy",
+        reference="Conneau et al. 2018, XNLI; Tenney et al. 2019",
+        epochs=1,  # unused: each probe is fit to convergence (`training.probes`)
+        hub_train=XNLITask.metadata.hub_train,
+        hub_dev=XNLITask.metadata.hub_dev,
+        hub_test=XNLITask.metadata.hub_test,
+        options=LAYER_OPTION,
+        metric_descriptions=METRICS,
+    )
+
+
+class PAWSXProbeTask(PairProbeTask):
+    """A linear PAWS-X probe per layer of the frozen encoder (Yang et al. 2019's data, Tenney et al. 2019's probe)."""
+
+    metadata = TaskMetadata(
+        name="pawsx_probe",
+        description="Linear PAWS-X probe on every layer of the frozen encoder (source-trained, zero-shot), accuracy",
+        main_metric="accuracy",
+        reference="Yang et al. 2019, PAWS-X; Tenney et al. 2019",
+        epochs=1,  # unused: each probe is fit to convergence (`training.probes`)
+        hub_train=PAWSXTask.metadata.hub_train,
+        hub_dev=PAWSXTask.metadata.hub_dev,
+        hub_test=PAWSXTask.metadata.hub_test,
+        options=LAYER_OPTION,
+        metric_descriptions=METRICS,
+    )

@@ -75,13 +75,18 @@ def test_languages_not_translating_the_same_sentences_are_refused():
 
 
 @pytest.fixture(scope="module")
-def rows(tmp_path_factory, small_family, tiny_model) -> list:
+def store(tmp_path_factory, small_family, tiny_model) -> ResultStore:
     folder = tmp_path_factory.mktemp("identity-all")
     raw = identity_config(folder, small_family, tiny_model, all_languages=True, targets=TARGETS)
     experiment, problems = load_experiment(write_config(folder / "exp.yaml", raw))
     assert problems == [] and validate(experiment) == []
     run_experiment(experiment)
-    return ResultStore(experiment.store_path).rows()
+    return ResultStore(experiment.store_path)
+
+
+@pytest.fixture(scope="module")
+def rows(store) -> list:
+    return store.rows()
 
 
 def test_rows_per_target_with_chance_one_in_four(rows):
@@ -164,3 +169,14 @@ def test_cell_keys_change_only_where_set(tmp_path, small_family, tiny_model):
         assert problems == []
         keys[label] = [cell.key for cell in resolve(experiment).cells]
     assert keys["plain"] == keys["unset"] and keys["targets"] != keys["all"]
+
+
+def test_the_report_draws_the_l_way_panel_from_a_run(store):
+    import html
+
+    from mbert_eval.report import render_report
+
+    page = html.unescape(render_report(store, "why"))
+    section = page[page.index('<section id="why">') :]
+    assert "one linear classifier over 4 languages" in section and "chance 1/4" in section
+    assert "4-way language identity: mean recall over 3 targets" in section and "chance is 25%." in section

@@ -149,7 +149,7 @@ class TrainingConfig:
 @declare_identity(
     "TaskConfig",
     ("train", "dev", "test", "pivot", "gold", "epochs", "targets", "layer", "label_subword", "one_indexed"),
-    keyed_when_set=("unseen_labels", "limit", "center"),
+    keyed_when_set=("unseen_labels", "limit", "center", "all_languages"),
     outside=("allow_overlap",),  # a permission, not a setting that changes scores
 )
 @dataclass
@@ -177,6 +177,9 @@ class TaskConfig:
     limit: int | None = field(default=None, metadata={"internal": True})
     # tatoeba/bucc: subtract each language's mean sentence vector before comparing (None: no, as XTREME)
     center: bool | None = None
+    # language_identity: one classifier over the source and every language of the task's own `targets:`
+    # (chance 1/L, Libovický et al. 2020) in place of one source-or-target classifier per target (None: no)
+    all_languages: bool | None = None
 
 
 def name_part(pattern: str) -> dict[str, str]:

@@ -2,8 +2,9 @@
 scores go with the distance between languages, drawn and said from the stored numbers only.
 
 Layer curves: the zero-shot POS probe's accuracy per layer per target with its control task dashed (Tenney et al.
-2019; de Vries et al. 2020; Hewitt & Liang 2019), the best layer per target named; source-or-target language
-identity per layer with chance 1/2 (Libovický et al. 2020); linear CKA of parallel sentences per layer, paired solid
+2019; de Vries et al. 2020; Hewitt & Liang 2019), the best layer per target named; language identity per layer
+with the rows' chance line, 1/2 for a source-or-target classifier or 1/L for one over L languages, whose accuracy
+over all of them is drawn too (Libovický et al. 2020); linear CKA of parallel sentences per layer, paired solid
 and unpaired dashed as the baseline (Kornblith et al. 2019; Conneau et al. 2020). Scatter plots: each zero-shot
 score against each measure Spearman's rho can be computed for (analysis/transfer.py; Lauscher et al. 2020), with
 the URIEL source line. Findings: one sentence per finding, each computed from the numbers it states; a correlation
@@ -25,7 +26,7 @@ from mbert_eval.report.charts import Series, line_chart, scatter_chart
 from mbert_eval.report.figures import Figure
 from mbert_eval.report.names import display_names
 from mbert_eval.report.tables import language_label
-from mbert_eval.store.results import ResultStore
+from mbert_eval.store.results import ResultStore, comparable_method
 
 PROBE, IDENTITY, SIMILARITY = "pos_probe", "language_identity", "similarity"
 WHY_TASKS = (PROBE, IDENTITY, SIMILARITY)
@@ -141,37 +142,100 @@ def _drop(drops: list[float], last: int) -> str:
     )
 
 
+def _chance_words(chance: float) -> tuple[str, str]:
+    """A chance level as a fraction (`1/8`, where it is one over a whole number) and as a percentage (`12.5%`)."""
+    count = round(1 / chance) if chance > 0 else 0
+    fraction = f"1/{count}" if count and abs(chance - 1 / count) < 1e-9 else f"{100 * chance:.1f}%"
+    return fraction, f"{100 * chance:.1f}".rstrip("0").rstrip(".") + "%"
+
+
+def _identity_extras(frame: pd.DataFrame, model: str, method: str, source: str) -> tuple[float, int | None, list]:
+    """What a panel's main-metric rows say of its classifier: the chance level (`extra.chance`; 1/L where only
+    `extra.all_languages` is stored, 1/2 where neither is: pairwise rows stored before chance was), L (None:
+    pairwise), and the L-way accuracy per layer over all L languages (`extra.overall_accuracy_by_layer`), the mean
+    over the cells that stored it ([] where none did)."""
+    rows = frame[
+        (frame["task"] == IDENTITY)
+        & (frame["metric"] == "accuracy")
+        & (frame["model"] == model)
+        & (frame["method"] == method)
+        & (frame["source"] == source)
+    ]
+    extras = [extra for extra in rows["extra"] if isinstance(extra, dict)]
+    languages = next((int(e["all_languages"]) for e in extras if e.get("all_languages")), None)
+    chances = [float(e["chance"]) for e in extras if e.get("chance") is not None]
+    chance = chances[0] if chances else (1 / languages if languages else 0.5)
+    curves = {tuple(e["overall_accuracy_by_layer"]) for e in extras if e.get("overall_accuracy_by_layer")}
+    overall = pd.DataFrame(list(curves)).mean(axis=0).tolist() if curves else []
+    return chance, languages, overall
+
+
 def identity_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[str]]:
-    """Source-or-target language identity accuracy per layer per target, chance 1/2, and its finding."""
+    """Language identity accuracy per layer per target and its finding, per classifier: source or target (chance
+    1/2), or one over L languages (`all_languages`, chance 1/L; Libovický et al. 2020), where each curve is a
+    target's recall and the bold one ("all") the classifier's accuracy over all L languages. The chance line is
+    the rows' own (`extra.chance`). The two kinds are separate panels (`comparable_method`: `method (L-way)`)."""
+    frame = frame[frame["task"] == IDENTITY]
+    if frame.empty:
+        return [], []
+    methods = [comparable_method(method, extra) for method, extra in zip(frame["method"], frame["extra"])]
+    frame = frame.assign(method=methods)
     table = layer_table(frame, IDENTITY, "accuracy")
     if table.empty or model not in table.index.get_level_values("model"):
         return [], []
     figures, findings = [], []
     mine = table.xs(model, level="model")
     for (method, source), block in mine.groupby(level=["method", "source"], sort=True):
+        chance, languages, overall = _identity_extras(frame, model, method, source)
+        fraction, percent = _chance_words(chance)
         series = [Series(target, _values(row)) for (_, _, target), row in block.iterrows()]
         title = "Language identity by layer (%)"
-        figures.append(
-            Figure(
-                f"{title}: a linear classifier tells each target from {language_label(source)}, held-out parallel "
-                f"sentences; dashed: chance 1/2" + _suffix(mine, method, source),
-                line_chart(title, series, "layer", "accuracy (%)", guide=(0.5, "chance 1/2")),
-            )
-        )
-        lowest = float(block.min().min())
-        if lowest >= 0.99:
-            findings.append(
-                f"Language identity ≥ 99% at every layer for all {len(block)} targets: the languages stay linearly "
-                f"separable."
+        if languages:
+            if overall:
+                series.append(Series("all", [float(value) for value in overall], emphasis=True))
+            what = (
+                f"one linear classifier over {languages} languages ({language_label(source)} and the targets), "
+                f"held-out parallel sentences; each target's curve: the share of its sentences assigned to it; "
+                + ("bold: accuracy over all of them (mean recall); " if overall else "")
             )
         else:
-            mean = block.mean(axis=0)
-            findings.append(
-                f"Language identity (mean over {len(block)} targets) is lowest at layer {int(mean.idxmin())} "
-                f"({100 * mean.min():.1f}%) and highest at layer {int(mean.idxmax())} ({100 * mean.max():.1f}%); "
-                f"chance is 50%."
+            what = f"a linear classifier tells each target from {language_label(source)}, held-out parallel sentences; "
+        figures.append(
+            Figure(
+                f"{title}: {what}dashed: chance {fraction}" + _suffix(mine, method, source),
+                line_chart(title, series, "layer", "accuracy (%)", guide=(chance, f"chance {fraction}")),
             )
+        )
+        findings.append(_identity_finding(block, languages, overall, percent))
     return figures, findings
+
+
+def _identity_finding(block: pd.DataFrame, languages: int | None, overall: list[float], chance: str) -> str:
+    """The panel's finding: where the targets' mean accuracy (recall, L-way) is lowest and highest, and the L-way
+    accuracy over all languages where stored, against chance; or that every layer stays at 99% or more."""
+    lowest = float(block.min().min())
+    name = f"{languages}-way language identity" if languages else "Language identity"
+    if lowest >= 0.99:
+        said = f"{name} ≥ 99% at every layer for all {len(block)} targets: the languages stay linearly separable"
+        return said + (f" (chance {chance})." if languages else ".")
+    mean = block.mean(axis=0)
+    if not languages:
+        return (
+            f"Language identity (mean over {len(block)} targets) is lowest at layer {int(mean.idxmin())} "
+            f"({100 * mean.min():.1f}%) and highest at layer {int(mean.idxmax())} ({100 * mean.max():.1f}%); "
+            f"chance is {chance}."
+        )
+    said = (
+        f"{name}: mean recall over {len(block)} targets is lowest at layer {int(mean.idxmin())} "
+        f"({100 * mean.min():.1f}%) and highest at layer {int(mean.idxmax())} ({100 * mean.max():.1f}%)"
+    )
+    if overall:
+        values = pd.Series(overall)
+        said += (
+            f"; accuracy over all {languages} languages is lowest at layer {int(values.idxmin())} "
+            f"({100 * values.min():.1f}%) and highest at layer {int(values.idxmax())} ({100 * values.max():.1f}%)"
+        )
+    return f"{said}; chance is {chance}."
 
 
 def similarity_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[str]]:

@@ -358,3 +358,28 @@ def test_centred_rows_are_named_apart_from_plain_rows_of_the_same_cells(tmp_path
     assert {"baseline", "baseline (centred)"} <= set(scores["method"])
     plain = scores[(scores["method"] == "baseline") & (scores["target"] == "de")]["mean"]
     assert float(plain.iloc[0]) < 1.0  # not averaged with the centred run's 1.0
+
+
+def test_l_way_identity_rows_are_named_apart_from_pairwise_rows_of_the_same_cells(tmp_path):
+    """Rows of one classifier over L languages (chance 1/L) are another measurement than the source-or-target
+    rows of the same cell coordinates (chance 1/2): their own method, never averaged with them."""
+    import dataclasses
+
+    from mbert_eval.report.names import with_display_names
+    from mbert_eval.report.summary import summarize
+
+    store = build_store(tmp_path, seeds=(1,), files=False)
+    store.write_cell(
+        [
+            dataclasses.replace(row, cell_key=f"{row.cell_key}-l", score=0.1, extra={**row.extra, "all_languages": 8})
+            for row in store.rows()
+            if row.method == "baseline"
+        ]
+    )
+    frame = with_display_names(store.dataframe())
+    assert (frame.loc[frame["method"] == "baseline (8-way)", "score"] == 0.1).all()
+    (summary,) = summarize(store.dataframe(), store.metric_roles(), [])
+    scores = summary.scores
+    assert {"baseline", "baseline (8-way)"} <= set(scores["method"])
+    plain = scores[(scores["method"] == "baseline") & (scores["target"] == "de")]["mean"]
+    assert float(plain.iloc[0]) > 0.1  # not averaged with the L-way run's 0.1

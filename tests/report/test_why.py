@@ -137,3 +137,41 @@ def test_no_transfer_gap_note_for_tasks_that_train_nothing_on_the_source(tmp_pat
     }
     assert "Transfer gap not shown" not in sections["language_identity"]
     assert "Transfer gap not shown" not in sections["similarity"]
+
+
+def test_an_l_way_classifier_has_its_own_panel_chance_and_overall_curve(tmp_path: Path) -> None:
+    """Rows of one classifier over 7 languages (`all_languages`, chance 1/7) beside the pairwise rows of the same
+    cells: a panel of their own with the rows' chance line, the overall accuracy drawn as "all", and a finding
+    stating their numbers; the pairwise panel keeps chance 1/2 and its sentence."""
+    from dataclasses import replace
+
+    from mbert_eval.report.why import identity_view
+
+    overall = [0.6 + 0.02 * abs(layer - 7) for layer in range(LAYERS)]
+    extra = {"all_languages": 7, "overall_accuracy_by_layer": overall}
+    rows = []
+    for target in TARGETS:
+        rows += [r for r in _layer_rows(target, "e5-small") if r.task == "language_identity"]
+        recall = [0.5 + 0.03 * abs(layer - 8) for layer in range(LAYERS)]
+        rows.append(_row("language_identity", "accuracy", target, recall[8], chance=1 / 7, layer=8, **extra))
+        rows += [
+            _row("language_identity", f"accuracy_layer{layer:02d}", target, recall[layer], **extra)
+            for layer in range(LAYERS)
+        ]
+    store = ResultStore(tmp_path / "results.sqlite")
+    store.write_cell([r for r in rows if "all_languages" not in r.extra])
+    store.write_cell([replace(r, cell_key="l-way") for r in rows if "all_languages" in r.extra])
+    figures, findings = identity_view(store.dataframe(), "e5-small")
+    assert len(figures) == 2
+    pairwise, l_way = sorted(figures, key=lambda figure: "7 languages" in figure.caption)
+    assert "chance 1/2" in pairwise.caption and "tells each target from" in pairwise.caption
+    assert "one linear classifier over 7 languages" in l_way.caption and "chance 1/7" in l_way.caption
+    assert "method baseline (7-way)" in l_way.caption
+    assert "<title>all</title>" in l_way.svg and "<title>all</title>" not in pairwise.svg
+    assert "chance 1/7" in l_way.svg
+    assert findings == [
+        "Language identity ≥ 99% at every layer for all 6 targets: the languages stay linearly separable.",
+        "7-way language identity: mean recall over 6 targets is lowest at layer 8 (50.0%) and highest at layer 0 "
+        "(74.0%); accuracy over all 7 languages is lowest at layer 7 (60.0%) and highest at layer 0 (74.0%); "
+        "chance is 14.3%.",
+    ]

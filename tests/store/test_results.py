@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from mbert_eval.store.results import ResultRow, ResultStore
+from mbert_eval.store.results import ResultRow, ResultStore, comparable_method
 from tests.helpers import FIXTURES
 
 
@@ -137,3 +137,19 @@ def test_an_old_store_read_only_reads_the_new_columns_as_empty(tmp_path):
     rows = store.rows(task="pos")
     assert len(rows) == 336 and {(r.model_fingerprint, r.task_version) for r in rows} == {(None, None)}
     assert store.superseded() == [] and store.file_hashes() == {}
+
+
+@pytest.mark.parametrize(
+    ("extra", "shown"),
+    [
+        ({}, "baseline"),
+        (None, "baseline"),
+        ({"centered": True}, "baseline (centred)"),
+        ({"all_languages": 8}, "baseline (8-way)"),
+        ({"all_languages": 4, "limit": 5}, "baseline (4-way) (limit 5)"),
+        ({"centered": True, "limit": 5}, "baseline (centred) (limit 5)"),
+    ],
+)
+def test_rows_of_another_measurement_count_as_their_own_method(extra, shown):
+    """Limited, centred and L-way language-identity rows are never averaged with the plain rows of a cell."""
+    assert comparable_method("baseline", extra) == shown

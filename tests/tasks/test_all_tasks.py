@@ -19,7 +19,14 @@ from mbert_eval.tasks import TASKS, get_task, option_keys
 
 CITATION = re.compile(r"[A-Z][a-zà-ÿ]+ (?:et al\. |& [A-Z][a-z]+ )?(?:19|20)\d{2}")  # Hu et al. 2020, Och & Ney 2003
 # a valid value of each option
-OPTION_VALUES = {"layer": 1, "label_subword": "first", "one_indexed": True, "unseen_labels": "score", "center": True}
+OPTION_VALUES = {
+    "layer": 1,
+    "label_subword": "first",
+    "one_indexed": True,
+    "unseen_labels": "score",
+    "center": True,
+    "all_languages": True,
+}
 
 
 def ls(kind: str) -> list[str]:
@@ -71,7 +78,9 @@ def test_options_are_taken_or_refused_from_the_config(name):
     """The options a task takes reach it; one it does not take is a problem naming the task."""
     meta = TASKS.get(name).metadata
     experiment = Experiment(
-        models=["m"], tasks={name: TaskConfig(**{k: OPTION_VALUES[k] for k in meta.options})}, targets=["de"]
+        models=["m"],
+        tasks={name: TaskConfig(targets=["de"], **{k: OPTION_VALUES[k] for k in meta.options})},
+        targets=["de"],
     )
     assert validate(experiment, check_files=False) == []
     foreign = [key for key in option_keys() if key not in meta.options]

@@ -2,7 +2,8 @@
 scores go with the distance between languages, drawn and said from the stored numbers only.
 
 Layer curves: the zero-shot POS probe's accuracy per layer per target with its control task dashed (Tenney et al.
-2019; de Vries et al. 2020; Hewitt & Liang 2019), the best layer per target named; language identity per layer
+2019; de Vries et al. 2020; Hewitt & Liang 2019), and the XNLI and PAWS-X pair probes' (no control task), the best
+layer per target named; language identity per layer
 with the rows' chance line, 1/2 for a source-or-target classifier or 1/L for one over L languages, whose accuracy
 over all of them is drawn too (Libovický et al. 2020); linear CKA of parallel sentences per layer, paired solid
 and unpaired dashed as the baseline (Kornblith et al. 2019; Conneau et al. 2020). Scatter plots: each zero-shot
@@ -28,8 +29,9 @@ from mbert_eval.report.names import display_names
 from mbert_eval.report.tables import language_label
 from mbert_eval.store.results import ResultStore, comparable_method
 
-PROBE, IDENTITY, SIMILARITY = "pos_probe", "language_identity", "similarity"
-WHY_TASKS = (PROBE, IDENTITY, SIMILARITY)
+IDENTITY, SIMILARITY = "language_identity", "similarity"
+PROBES = {"pos_probe": "POS", "xnli_probe": "XNLI", "pawsx_probe": "PAWS-X"}  # probe task → what it probes
+WHY_TASKS = (*PROBES, IDENTITY, SIMILARITY)
 ALPHA = 0.05
 _LAYER = re.compile(r"^(?P<name>.+)_layer(?P<layer>\d\d)$")
 
@@ -76,9 +78,21 @@ def _suffix(model_rows: pd.DataFrame, method: str, source: str) -> str:
 
 
 def probe_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[str]]:
-    """The probe's accuracy per layer per target (control dashed), and its findings: the best layer per target,
-    the drop from there to the last layer, and the selectivity there (Hewitt & Liang 2019)."""
-    accuracy, control = layer_table(frame, PROBE, "accuracy"), layer_table(frame, PROBE, "control")
+    """Each probe task's panels (`PROBES`: POS, then the sentence-pair probes) and findings (`task_probe_view`)."""
+    figures: list[Figure] = []
+    findings: list[str] = []
+    for task, kind in PROBES.items():
+        drawn, said = task_probe_view(frame, model, task, kind)
+        figures += drawn
+        findings += said
+    return figures, findings
+
+
+def task_probe_view(frame: pd.DataFrame, model: str, task: str, kind: str) -> tuple[list[Figure], list[str]]:
+    """One probe task's accuracy per layer per target (its control task dashed, where it has one), and its
+    findings: the best layer per target, the drop from there to the last layer, and the selectivity there
+    (Hewitt & Liang 2019)."""
+    accuracy, control = layer_table(frame, task, "accuracy"), layer_table(frame, task, "control")
     if accuracy.empty or model not in accuracy.index.get_level_values("model"):
         return [], []
     figures, findings = [], []
@@ -101,15 +115,16 @@ def probe_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[str]
                     selectivity.append(100 * (row[layer] - control.loc[key][layer]))
         if not best:
             continue
-        title = "POS probe accuracy by layer (%)"
+        title = f"{kind} probe accuracy by layer (%)"
+        has_control = any(line.follows for line in series)
+        dashed = "; dashed: the control task (random word-type labels)" if has_control else ""
         figures.append(
             Figure(
-                f"{title}; dashed: the control task (random word-type labels); best layer per target in the legend"
-                + _suffix(mine, method, source),
+                f"{title}{dashed}; best layer per target in the legend" + _suffix(mine, method, source),
                 line_chart(title, series, "layer", "accuracy (%)"),
             )
         )
-        findings.append(_best_layers(best) + _drop(drops, int(block.columns.max())))
+        findings.append(_best_layers(best, kind) + _drop(drops, int(block.columns.max())))
         if selectivity:
             findings.append(
                 f"Probe selectivity (accuracy − control) at each target's best layer: "
@@ -118,15 +133,15 @@ def probe_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[str]
     return figures, findings
 
 
-def _best_layers(best: dict[str, int]) -> str:
+def _best_layers(best: dict[str, int], kind: str) -> str:
     """The best probe layers in words: the most common span when one holds most targets, else every layer."""
     layers = sorted(best.values())
     counts = pd.Series(layers).value_counts()
     if len(counts) == 1:
-        return f"Best probe layer: {layers[0]} for every target ({len(layers)})"
+        return f"Best {kind} probe layer: {layers[0]} for every target ({len(layers)})"
     middle = layers[len(layers) // 4 : len(layers) - len(layers) // 4] if len(layers) > 3 else layers
     inside = sum(min(middle) <= layer <= max(middle) for layer in layers)
-    return f"Best probe layer: {_span(middle)} for {inside} of {len(layers)} targets"
+    return f"Best {kind} probe layer: {_span(middle)} for {inside} of {len(layers)} targets"
 
 
 def _drop(drops: list[float], last: int) -> str:

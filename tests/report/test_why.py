@@ -77,7 +77,9 @@ def test_section_shows_curves_and_sentences_from_the_numbers(tmp_path: Path) -> 
     assert "(best 4)" in section and "(best 6)" in section
     assert "Language identity by layer" in section and "chance 1/2" in section
     assert "Linear CKA by layer" in section
-    assert "Best probe layer: 4–6 for 6 of 6 targets; accuracy falls by 12–16 points to the last layer (12)" in section
+    assert (
+        "Best POS probe layer: 4–6 for 6 of 6 targets; accuracy falls by 12–16 points to the last layer (12)" in section
+    )
     assert "accuracy falls by" in section  # every peak is inside the depth, so each falls to layer 12
     assert "Language identity ≥ 99% at every layer for all 6 targets" in section
     assert "peaks at the last layer (12) for every pair" in section

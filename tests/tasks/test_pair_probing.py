@@ -80,3 +80,13 @@ def test_the_probe_reads_a_label_the_pooled_states_hold(small_family, tiny_model
     accuracy = (probes.predict(states[:, half:])[0] == has[half:]).mean(axis=1)
     majority = max(has[half:].mean(), 1 - has[half:].mean())
     assert accuracy[0] > majority + 0.1, (word, accuracy, majority)  # measured: 0.75 against 0.58
+
+
+def test_the_report_draws_the_pair_probes_curves_without_a_control(tmp_path, small_family, tiny_model):
+    from mbert_eval.report import write_report
+
+    experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", probe_config(small_family, tiny_model)))
+    run_experiment(experiment)
+    page = write_report(ResultStore(experiment.store_path), tmp_path / "page.html", "t").read_text(encoding="utf-8")
+    assert "PAWS-X probe accuracy by layer (%); best layer per target in the legend" in page
+    assert "Best PAWS-X probe layer:" in page and "dashed: the control task" not in page

@@ -2,13 +2,12 @@
 trained on the source language, scored on every target.
 
 Tenney et al. (2019) read what each layer of a frozen encoder holds with a linear classifier over it; Conneau et al.
-(2018) and Hu et al. (2020) score XNLI and PAWS-X zero-shot by fine-tuning; here nothing is fine-tuned. Each pair is
-encoded as the fine-tuned task encodes it (`[CLS] first [SEP] second [SEP]` at the training window, the longer side
-cut first), its states mean-pooled per layer over its tokens (the pooling of `tatoeba`; Reimers & Gurevych 2019),
-and one logistic regression per layer (`training.probes`) is fit on the source's training pairs and applied
-zero-shot to each target's. A frozen encoder's pair states are a weak basis for inference, so accuracy well below
-fine-tuning's is expected; what the rows show is at which layer the pair relation is most linearly readable and
-whether it carries across languages.
+(2018) and Hu et al. (2020) score XNLI and PAWS-X zero-shot by fine-tuning; here nothing is fine-tuned. Each side of
+a pair is encoded alone (cut at the training window) and its states mean-pooled per layer over its tokens (the
+pooling of `tatoeba`; Reimers & Gurevych 2019), giving u and v; the probe sees SentEval's pair features
+[u, v, |u - v|, u * v] (Conneau & Kiela 2018; Conneau et al. 2017, InferSent), with which a linear model can weigh
+how the two sides differ, which it could not from one mean over a jointly encoded pair. One logistic regression
+per layer (`training.probes`) is fit on the source's training pairs and applied zero-shot to each target's.
 
 No control task (Hewitt & Liang 2019 define theirs over word types, which a sentence pair is not): the chance level
 1 / the number of labels stands beside every row. Rows per target: the probe's `accuracy` at one layer, the `layer`
@@ -66,8 +65,9 @@ class PairProbeTask(PairClassificationTask):
     def prepare(
         self, model_spec: str, train: list, dev: list, fine_tuning: FineTuning, device: torch.device
     ) -> Prepared:
-        """Fit a probe per layer on the source's training pairs (Tenney et al. 2019) and pick the main metric's
-        layer (`layer`, else the best on dev), at the training window (`training.max_length`)."""
+        """Fit a probe per layer on the source's training pairs' features (Tenney et al. 2019; Conneau & Kiela 2018)
+        and pick the main metric's layer (`layer`, else the best on dev), each side cut at the training window
+        (`training.max_length`)."""
         import numpy as np
 
         from mbert_eval.models.encoders import load_model, load_tokenizer
@@ -80,9 +80,8 @@ class PairProbeTask(PairClassificationTask):
         window = eval_window(encoder, fine_tuning.training)
         depth = encoder.config.num_hidden_layers
         layer = pick_layer(self.layer, depth, self.metadata.name) if self.layer is not None else None
-        features = self.encode(train, tokenizer, {label: i for i, label in enumerate(labels)}, window)
-        states = pooled_states(encoder, features, tokenizer.pad_token_id or 0, device, self.batch_size, "source")
-        gold = np.array([feature["labels"] for feature in features])
+        states = self.pair_features(encoder, tokenizer, window, train, device, "source")
+        gold = np.array([labels.index(pair_label(pair)) for pair in train])
         probed = PairProbes(encoder, fit_linear_probes(states, gold[None]))
         prepared = Prepared(probed, tokenizer, labels, {"eval_window": window})
         dev_accuracy = self.layer_accuracy(prepared, dev, device, None)[0]
@@ -104,13 +103,35 @@ class PairProbeTask(PairClassificationTask):
         import numpy as np
 
         probed: PairProbes = prepared.model
-        label_ids = {label: i for i, label in enumerate(prepared.labels)}
-        features = self.encode(pairs, prepared.tokenizer, label_ids, prepared.log["eval_window"])
-        pad = prepared.tokenizer.pad_token_id or 0
-        states = pooled_states(probed.encoder, features, pad, device, self.batch_size, progress)
+        window = prepared.log["eval_window"]
+        states = self.pair_features(probed.encoder, prepared.tokenizer, window, pairs, device, progress)
         predicted = probed.probes.predict(states)[0]
-        gold = np.array([feature["labels"] for feature in features])
+        known = {label: index for index, label in enumerate(prepared.labels)}
+        gold = np.array([known.get(pair_label(pair), -1) for pair in pairs])  # -1: a label training never had
         return (predicted == gold).mean(axis=1), predicted
+
+    def pair_features(
+        self,
+        encoder: torch.nn.Module,
+        tokenizer: Any,
+        window: int,
+        pairs: list[SentencePair],
+        device: torch.device,
+        progress: str | None,
+    ) -> np.ndarray:
+        """SentEval's features of each pair at every layer (Conneau & Kiela 2018): [u, v, |u - v|, u * v] from the
+        mean-pooled states u and v of its two sides, each encoded alone; (layers + 1, pairs, 4 × hidden)."""
+        import numpy as np
+
+        pad = tokenizer.pad_token_id or 0
+        sides = []
+        for name, texts in (("first", [pair.first for pair in pairs]), ("second", [pair.second for pair in pairs])):
+            encoded = tokenizer(texts, truncation=True, max_length=window)["input_ids"]
+            features = [{"input_ids": ids} for ids in encoded]
+            part = f"{progress}: {name} sides" if progress else None
+            sides.append(pooled_states(encoder, features, pad, device, self.batch_size, part))
+        u, v = sides
+        return np.concatenate([u, v, np.abs(u - v), u * v], axis=2)
 
     def evaluate(
         self, prepared: Prepared, examples: list[SentencePair], device: torch.device, progress: str | None = None

@@ -8,7 +8,9 @@ holds (overlap.py); where the source itself is scored, the transfer gap
 is its score minus the target's (Hu et al. 2020, XTREME), turned round for a metric where lower is better (AER),
 so that a positive gap always means the target does worse. `correlations` gives Spearman's rho and its p-value
 across targets, per (task, model, method, source, measure): never for fewer than MIN_TARGETS targets, and never
-for a measure that takes one value on every target (it cannot explain a difference between them).
+for a measure that takes one value on every target (it cannot explain a difference between them). Each p-value
+also has its Holm (1979) adjustment over the measures tested for the same outcome of the same scores: seven
+measures over seven targets make one p < 0.05 by chance likely, and the report says which relations survive it.
 """
 
 from __future__ import annotations
@@ -76,6 +78,18 @@ def _overlap(extra: object, name: str) -> float:
     return float(found[name]) if isinstance(found, dict) and name in found else float("nan")
 
 
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's (1979) step-down adjusted p-values, in the given order: the k-th smallest of m is multiplied by
+    m - k + 1, made non-decreasing in that order, capped at 1; it controls the family-wise error rate."""
+    order = sorted(range(len(p_values)), key=lambda index: p_values[index])
+    adjusted = [1.0] * len(p_values)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
 def correlations(records: pandas.DataFrame) -> pandas.DataFrame:
     """Spearman's rho (Spearman 1904) of each outcome (zero-shot score, transfer gap) against each measure,
     across the targets of one (task, model, method, source), with its two-sided p-value (scipy's spearmanr).
@@ -83,7 +97,8 @@ def correlations(records: pandas.DataFrame) -> pandas.DataFrame:
     A row keeps `rho` and `p_value` empty (NaN) and says why in `note` when no target has the measure ("not
     measured": URIEL's distances between synthetic languages, an overlap not given), fewer than MIN_TARGETS
     targets have both numbers ("too few targets") or the measure or outcome is the same on every target
-    ("constant across targets"): no rho the numbers do not support."""
+    ("constant across targets"): no rho the numbers do not support. `p_holm` is `p_value` adjusted by Holm's
+    method over the measures with a rho for the same (task, model, method, source, outcome)."""
     import pandas
     from scipy.stats import spearmanr
 
@@ -105,5 +120,8 @@ def correlations(records: pandas.DataFrame) -> pandas.DataFrame:
                     result = spearmanr(pairs[outcome], pairs[measure])
                     rho, p_value, note = float(result.statistic), float(result.pvalue), ""
                 out.append(record | {"rho": rho, "p_value": p_value, "note": note})
-    columns = [*KEYS, "outcome", "measure", "n_targets", "rho", "p_value", "note"]
+            tested = [row for row in out[-len(MEASURES) :] if row["p_value"] == row["p_value"]]  # not NaN
+            for row, adjusted in zip(tested, holm([row["p_value"] for row in tested])):
+                row["p_holm"] = adjusted
+    columns = [*KEYS, "outcome", "measure", "n_targets", "rho", "p_value", "p_holm", "note"]
     return pandas.DataFrame(out, columns=columns)

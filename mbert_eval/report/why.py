@@ -303,7 +303,8 @@ def _p(value: float) -> str:
 
 
 def correlation_findings(found: pd.DataFrame) -> list[str]:
-    """One sentence per significant correlation (p < ALPHA), and one saying which measures showed no evidence."""
+    """One sentence per significant correlation (p < ALPHA), saying whether it survives Holm's (1979) correction over
+    the measures tested for the same scores, and one saying which measures showed no evidence."""
     findings = []
     several = len(found[["method", "source"]].drop_duplicates()) > 1
     for (name, method, source), group in found.groupby(["task", "method", "source"], sort=True):
@@ -311,10 +312,17 @@ def correlation_findings(found: pd.DataFrame) -> list[str]:
         computed = group[group["rho"].notna()]
         for row in computed[computed["p_value"] < ALPHA].itertuples(index=False):
             outcome = row.outcome.replace("_", " ")
+            tested = int(computed["outcome"].eq(row.outcome).sum())
+            holds = (
+                f"it holds after Holm's correction over the {tested} measures tested (adjusted {_p(row.p_holm)})"
+                if row.p_holm < ALPHA
+                else f"not after Holm's correction over the {tested} measures tested (adjusted {_p(row.p_holm)}): "
+                "a lead, not a finding"
+            )
             findings.append(
                 f"{task}: ρ({outcome}, {_measure(row.measure)}) = {row.rho:+.2f} ({_p(row.p_value)}, "
                 f"n = {row.n_targets} targets): the {outcome} is {'lower' if row.rho < 0 else 'higher'} where the "
-                f"{_measure(row.measure)} is higher."
+                f"{_measure(row.measure)} is higher; {holds}."
             )
         weak = computed[computed["p_value"] >= ALPHA]
         for n, rows in weak.groupby("n_targets", sort=True):

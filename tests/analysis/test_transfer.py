@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import spearmanr
 
-from mbert_eval.analysis.transfer import MEASURES, MIN_TARGETS, correlations, transfer_records
+from mbert_eval.analysis.transfer import MEASURES, MIN_TARGETS, correlations, holm, transfer_records
 from mbert_eval.analysis.typology import distances
 from mbert_eval.store import ResultRow, ResultStore
 from mbert_eval.store.results import MetricRole
@@ -121,3 +121,19 @@ def test_a_centred_run_is_its_own_method_not_averaged_with_the_plain_one(tmp_pat
     by_method = records.groupby("method")["score"].mean()
     assert set(by_method.index) == {"baseline", "baseline (centred)"}
     assert by_method["baseline (centred)"] == 1.0 and by_method["baseline"] == pytest.approx(0.515)
+
+
+def test_holms_adjustment_by_hand() -> None:
+    # sorted 0.005, 0.01, 0.03, 0.04 → ×4, ×3, ×2, ×1 = 0.02, 0.03, 0.06, 0.04 → non-decreasing: 0.04 becomes 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == [1.0, 1.0] and holm([]) == []
+
+
+def test_each_p_value_is_adjusted_over_the_measures_of_its_outcome(tmp_path: Path) -> None:
+    table = correlations(
+        transfer_records(_store(tmp_path, TARGETS, lambda target: 0.9 - distances("en", target)["syntactic"]))
+    )
+    for _, family in table.groupby("outcome"):
+        tested = family[family["p_value"].notna()]
+        assert list(tested["p_holm"]) == pytest.approx(holm(list(tested["p_value"])))
+        assert family.loc[family["p_value"].isna(), "p_holm"].isna().all()

@@ -94,7 +94,7 @@ def test_a_correlation_is_claimed_only_when_significant(tmp_path: Path) -> None:
     monotone = {target: 0.9 - 0.05 * ranked.index(target) for target in TARGETS}
     page = html.unescape(render_report(build_store(tmp_path / "a", monotone), "why"))
     assert "ρ(score, syntactic distance) = -1.00 (p < 0.0001, n = 6 targets)" in page
-    assert "the score is lower where the syntactic distance is higher" in page
+    assert "the score is lower where the syntactic distance is higher; it holds after Holm's correction" in page
 
     order = [ranked[i] for i in (2, 5, 0, 3, 1, 4)]  # scores unrelated to distance in rank
     rng = np.random.default_rng(0)
@@ -177,3 +177,31 @@ def test_an_l_way_classifier_has_its_own_panel_chance_and_overall_curve(tmp_path
         "(74.0%); accuracy over all 7 languages is lowest at layer 7 (60.0%) and highest at layer 0 (74.0%); "
         "chance is 14.3%.",
     ]
+
+
+def test_a_correlation_that_does_not_survive_holms_correction_is_called_a_lead() -> None:
+    import pandas as pd
+
+    from mbert_eval.report.why import correlation_findings
+
+    found = pd.DataFrame(
+        [
+            {
+                "task": "pos",
+                "model": "m",
+                "method": "baseline",
+                "source": "en",
+                "outcome": "score",
+                "measure": name,
+                "n_targets": 7,
+                "rho": rho,
+                "p_value": p,
+                "p_holm": adjusted,
+                "note": "",
+            }
+            for name, rho, p, adjusted in (("syntactic", -0.83, 0.021, 0.15), ("genetic", 0.1, 0.8, 1.0))
+        ]
+    )
+    said = " ".join(correlation_findings(found))
+    assert "ρ(score, syntactic distance) = -0.83 (p = 0.021, n = 7 targets)" in said
+    assert "not after Holm's correction over the 2 measures tested (adjusted p = 0.15): a lead, not a finding" in said

@@ -15,7 +15,7 @@ is claimed only where p < 0.05, otherwise the section says there is no evidence 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -39,7 +39,9 @@ _LAYER = re.compile(r"^(?P<name>.+)_layer(?P<layer>\d\d)$")
 @dataclass(frozen=True)
 class WhySection:
     """One model's part of "Why transfer differs": its layer curves, its distance scatter plots (or the reason
-    there are none), the findings in words, and where the typological distances come from."""
+    there are none), the findings in words, and where the typological distances come from. What shows no evidence
+    (`quiet`: the sentences saying so, `quiet_scatters`: the plots of correlations at p ≥ 0.05) is kept apart, so
+    that the page leads with what the numbers support and folds the rest away."""
 
     model: str
     curves: list[Figure]
@@ -47,6 +49,8 @@ class WhySection:
     findings: list[str]
     notes: list[str]
     source_line: str
+    quiet: list[str] = field(default_factory=list)
+    quiet_scatters: list[Figure] = field(default_factory=list)
 
 
 def layer_table(frame: pd.DataFrame, task: str, name: str) -> pd.DataFrame:
@@ -302,10 +306,11 @@ def _p(value: float) -> str:
     return "p < 0.0001" if value < 1e-4 else f"p = {value:.2g}"
 
 
-def correlation_findings(found: pd.DataFrame) -> list[str]:
+def correlation_findings(found: pd.DataFrame) -> tuple[list[str], list[str]]:
     """One sentence per significant correlation (p < ALPHA), saying whether it survives Holm's (1979) correction over
-    the measures tested for the same scores, and one saying which measures showed no evidence."""
-    findings = []
+    the measures tested for the same scores; and apart, one per (task, number of targets) saying which measures
+    showed no evidence."""
+    findings, quiet = [], []
     several = len(found[["method", "source"]].drop_duplicates()) > 1
     for (name, method, source), group in found.groupby(["task", "method", "source"], sort=True):
         task = f"{name} ({method}, source {source})" if several else name
@@ -327,14 +332,16 @@ def correlation_findings(found: pd.DataFrame) -> list[str]:
         weak = computed[computed["p_value"] >= ALPHA]
         for n, rows in weak.groupby("n_targets", sort=True):
             named = ", ".join(f"{r.outcome.replace('_', ' ')} / {_measure(r.measure)}" for r in rows.itertuples())
-            findings.append(f"{task}: no evidence of a correlation (p ≥ {ALPHA}) at n = {n} targets for {named}.")
-    return findings
+            quiet.append(f"{task}: no evidence of a correlation (p ≥ {ALPHA}) at n = {n} targets for {named}.")
+    return findings, quiet
 
 
-def distance_view(found: pd.DataFrame, records: pd.DataFrame) -> tuple[list[Figure], list[str]]:
+def distance_view(found: pd.DataFrame, records: pd.DataFrame) -> tuple[list[Figure], list[Figure], list[str]]:
     """A scatter plot per (task, method, source, measure) whose Spearman's rho of the zero-shot score can be
-    computed: a dot per target, rho and p in the title; and one line naming the others with the reason."""
+    computed: a dot per target, rho and p in the title, those at p < ALPHA first and those above apart; and one
+    line naming the others with the reason."""
     figures: list[Figure] = []
+    quiet: list[Figure] = []
     skipped: list[tuple[str, str]] = []
     scores = found[found["outcome"] == "score"]
     for row in scores.itertuples(index=False):
@@ -351,14 +358,14 @@ def distance_view(found: pd.DataFrame, records: pd.DataFrame) -> tuple[list[Figu
         ]
         title = f"{row.task}: score against {_measure(row.measure)}"
         stat = f"ρ = {row.rho:+.2f}, {_p(row.p_value)}"
-        figures.append(
+        (figures if row.p_value < ALPHA else quiet).append(
             Figure(
                 f"{title} ({stat}, n = {row.n_targets}); method {row.method}, source {language_label(row.source)}",
                 scatter_chart(f"{title} ({stat})", points, _measure(row.measure), "score (%)"),
             )
         )
     reasons = {task: [note for t, note in dict.fromkeys(skipped) if t == task] for task, _ in skipped}
-    return figures, [f"No ρ of {task}'s score: {'; '.join(notes)}." for task, notes in reasons.items()]
+    return figures, quiet, [f"No ρ of {task}'s score: {'; '.join(notes)}." for task, notes in reasons.items()]
 
 
 def why_sections(store: ResultStore, frame: pd.DataFrame) -> list[WhySection]:
@@ -382,13 +389,16 @@ def why_sections(store: ResultStore, frame: pd.DataFrame) -> list[WhySection]:
             drawn, said = view(frame, model)
             curves += drawn
             findings += said
-        scatters, skipped = [], []
+        scatters, quiet_scatters, skipped, quiet = [], [], [], []
         if found is not None and records is not None:
             mine = found[found["model"] == model]
-            scatters, skipped = distance_view(mine, records[records["model"] == model])
-            findings += correlation_findings(mine)
+            scatters, quiet_scatters, skipped = distance_view(mine, records[records["model"] == model])
+            claimed, quiet = correlation_findings(mine)
+            findings += claimed
         name = names.get(model, model)
-        sections.append(WhySection(name, curves, scatters, findings, [*notes, *skipped], URIEL_SOURCE))
+        sections.append(
+            WhySection(name, curves, scatters, findings, [*notes, *skipped], URIEL_SOURCE, quiet, quiet_scatters)
+        )
     return sections
 
 
@@ -399,6 +409,7 @@ def why_markdown(sections: list[WhySection]) -> str:
         return ""
     lines = ["", "## Why transfer differs", ""]
     for part in sections:
-        lines += [f"### Model {part.model}", "", *(f"- {sentence}" for sentence in part.findings), ""]
+        sentences = [*part.findings, *part.quiet]
+        lines += [f"### Model {part.model}", "", *(f"- {sentence}" for sentence in sentences), ""]
         lines += [*(f"{note}\n" for note in part.notes), f"Typological distances: {part.source_line}.", ""]
     return "\n".join(lines)

@@ -102,6 +102,8 @@ def test_a_correlation_is_claimed_only_when_significant(tmp_path: Path) -> None:
     page = html.unescape(render_report(build_store(tmp_path / "b", noisy), "why"))
     assert "ρ(score, syntactic distance)" not in page
     assert "no evidence of a correlation (p ≥ 0.05) at n = 6 targets" in page
+    folded = page.index('<details class="quiet">')  # what shows no evidence is folded away, plots and sentences
+    assert folded < page.index("no evidence of a correlation") and folded < page.index("score against syntactic")
 
 
 def test_no_section_without_those_tasks(tmp_path: Path) -> None:
@@ -202,6 +204,8 @@ def test_a_correlation_that_does_not_survive_holms_correction_is_called_a_lead()
             for name, rho, p, adjusted in (("syntactic", -0.83, 0.021, 0.15), ("genetic", 0.1, 0.8, 1.0))
         ]
     )
-    said = " ".join(correlation_findings(found))
+    claimed, quiet = correlation_findings(found)
+    said = " ".join(claimed)
+    assert quiet == ["pos: no evidence of a correlation (p ≥ 0.05) at n = 7 targets for score / genetic distance."]
     assert "ρ(score, syntactic distance) = -0.83 (p = 0.021, n = 7 targets)" in said
     assert "not after Holm's correction over the 2 measures tested (adjusted p = 0.15): a lead, not a finding" in said

@@ -101,7 +101,7 @@ CASES = [
     _edit("slice-reversed", _test_file("[10:5]"), "an empty slice"),
     Case("weights-cut-short", _broken_weights(lambda data: data[: len(data) // 2]), "do not open"),
     Case("weights-not-safetensors", _broken_weights(lambda data: b"\xff" * 64), "do not open"),
-    Case("yaml-nul-byte", _file("nul.yaml", "name: a\x00b\n"), "U+0000"),
+    Case("yaml-nul-byte", _file("nul.yaml", "name: a\x00b\n"), "nul.yaml:1: holds NUL bytes"),
     Case("yaml-empty", _file("empty.yaml", ""), "the config is empty"),
     Case("yaml-syntax", _file("bad.yaml", "name: test\ntasks: [pos\n"), "bad.yaml:"),
 ]

@@ -142,8 +142,8 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     train_time = time.perf_counter() - started
     extra = {"train_time": round(train_time, 3), "device": str(device), "threads": threads, **prepared.log}
     source_sums = _checksums(task.data_specs(source))
-    words = task.words(train)
-    subwords = SourceSubwords.of(prepared.tokenizer, words) if words else None
+    words = task.words(train)  # no tokenizer (a task that evaluates without one): no overlap to measure
+    subwords = SourceSubwords.of(prepared.tokenizer, words) if words and prepared.tokenizer is not None else None
     rows: list[ResultRow] = []
     for target in targets:
         try:

@@ -14,16 +14,25 @@ from mbert_eval.errors import DataError
 
 
 @pytest.mark.parametrize(
-    "encoding, name", [("utf-16", "UTF-16"), ("utf-16-le", None), ("utf-32", "UTF-32"), ("latin-1", None)]
+    "encoding, said",
+    [
+        ("utf-16", "is UTF-16 (by its byte-order mark)"),
+        ("utf-16-le", "holds NUL bytes: UTF-16 without a byte-order mark"),
+        ("utf-32", "is UTF-32 (by its byte-order mark)"),
+        ("latin-1", "not valid UTF-8"),
+    ],
 )
-def test_encodings_are_named_by_their_byte_order_mark(encoding: str, name: str | None, tmp_path: Path) -> None:
+def test_encodings_are_named_by_their_byte_order_mark_or_their_nul_bytes(
+    encoding: str, said: str, tmp_path: Path
+) -> None:
     path = tmp_path / "data.txt"
     path.write_bytes("un café\n".encode(encoding))
     with pytest.raises(DataError) as raised:
         read_text(path)
     assert str(raised.value).startswith(str(path))
-    assert (f"is {name} (by its byte-order mark)" if name else "not valid UTF-8") in str(raised.value)
-    assert (text_file_problem(path) is not None) == (name is not None)  # the BOM is all validate looks at
+    assert said in str(raised.value)
+    marked = "byte-order mark)" in said
+    assert (text_file_problem(path) is not None) == marked  # the BOM is all validate looks at before reading
 
 
 def test_utf8_with_and_without_its_bom_reads(tmp_path: Path) -> None:

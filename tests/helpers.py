@@ -40,6 +40,18 @@ def write_config(path: Path, data: dict) -> Path:
     return path
 
 
+def run_rows(tmp_path: Path, raw: dict) -> list[ResultRow]:
+    """Write `raw` as tmp_path/exp.yaml, check it validates cleanly, run it, and return the stored rows."""
+    from mbert_eval.config.loading import load_experiment
+    from mbert_eval.grid.resolve import validate
+    from mbert_eval.grid.run import run_experiment
+
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == [] and validate(experiment) == []
+    run_experiment(experiment)
+    return ResultStore(experiment.store_path).rows()
+
+
 def family_experiment(family, model: Path, **changes) -> dict:
     """A small POS + paraphrase grid over a synthetic family, as a raw config mapping."""
     codes = [language.code for language in family.languages]

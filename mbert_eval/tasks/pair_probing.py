@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tqdm.auto import tqdm
-
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import SentencePair
 from mbert_eval.tasks.base import Prepared, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.pair_classification import PairClassificationTask, PAWSXTask, XNLITask, pair_label
+from mbert_eval.tasks.probing import hidden_state_batches, layer_choice
 
 if TYPE_CHECKING:  # torch and numpy come with the forward pass: naming the task needs none
     import numpy as np
@@ -85,15 +84,7 @@ class PairProbeTask(PairClassificationTask):
         probed = PairProbes(encoder, fit_linear_probes(states, gold[None]))
         prepared = Prepared(probed, tokenizer, labels, {"eval_window": window})
         dev_accuracy = self.layer_accuracy(prepared, dev, device, None)[0]
-        prepared.log.update(
-            {
-                "layer": int(np.argmax(dev_accuracy)) if layer is None else layer,
-                "layer_chosen_on": "source dev accuracy" if layer is None else "the layer option",
-                "dev_accuracy_by_layer": [round(float(score), 4) for score in dev_accuracy],
-                "train_pairs": len(train),
-                "probes_unconverged": probed.probes.unconverged,
-            }
-        )
+        prepared.log.update(layer_choice(dev_accuracy, layer, probed.probes), train_pairs=len(train))
         return prepared
 
     def layer_accuracy(
@@ -161,24 +152,14 @@ def pooled_states(
     progress: str | None,
 ) -> np.ndarray:
     """Every hidden layer's mean over each feature's tokens (padding left out), in feature order: (layers + 1,
-    features, hidden), float32, from one forward pass per batch."""
+    features, hidden), float32."""
     import numpy as np
-    import torch
-
-    from mbert_eval.models.encoders import autocast
-    from mbert_eval.training.batches import collate, length_sorted_batches
 
     layers, hidden = encoder.config.num_hidden_layers + 1, encoder.config.hidden_size
     states = np.zeros((layers, len(features), hidden), dtype=np.float32)
-    keys = [key for key in ("input_ids", "token_type_ids") if features and key in features[0]]
-    encoder.eval()
-    with torch.inference_mode(), autocast(device):
-        for indices in tqdm(length_sorted_batches(features, batch_size), desc=progress, disable=not progress):
-            batch = collate([{key: features[i][key] for key in keys} for i in indices], pad_id, device)
-            hidden_states = torch.stack(encoder(**batch, output_hidden_states=True).hidden_states)
-            mask = batch["attention_mask"][None, :, :, None].to(hidden_states.dtype)
-            pooled = (hidden_states * mask).sum(2) / mask.sum(2)
-            states[:, indices] = pooled.float().cpu().numpy()
+    for indices, layer_states, mask in hidden_state_batches(encoder, features, pad_id, device, batch_size, progress):
+        weights = mask[None, :, :, None].to(layer_states.dtype)
+        states[:, indices] = ((layer_states * weights).sum(2) / weights.sum(2)).float().cpu().numpy()
     return states
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -146,15 +147,7 @@ class POSProbeTask(POSTask):
         probed = Probed(encoder, fit_linear_probes(states, np.stack([tags, controls])), control)
         prepared = Prepared(probed, tokenizer, labels, {"eval_window": window})
         dev_accuracy = self.layer_scores(prepared, dev, device, None)[0]["accuracy"]
-        prepared.log.update(
-            {
-                "layer": int(np.argmax(dev_accuracy)) if layer is None else layer,
-                "layer_chosen_on": "source dev accuracy" if layer is None else "the layer option",
-                "dev_accuracy_by_layer": [round(float(score), 4) for score in dev_accuracy],
-                "train_words": len(places),
-                "probes_unconverged": probed.probes.unconverged,
-            }
-        )
+        prepared.log.update(layer_choice(dev_accuracy, layer, probed.probes), train_words=len(places))
         return prepared
 
     def word_states(
@@ -226,6 +219,48 @@ class POSProbeTask(POSTask):
         return Scores(result, outputs, 1 / len(prepared.labels))
 
 
+def layer_choice(dev_accuracy: np.ndarray, layer: int | None, probes: LinearProbes) -> dict[str, Any]:
+    """What a probe task's rows say of their main layer (`layer`, else the best on the source's dev set: chosen
+    without target data) and of its probes: the layer, why it was chosen, the dev curve, and how many probes
+    stopped before converging."""
+    import numpy as np
+
+    return {
+        "layer": int(np.argmax(dev_accuracy)) if layer is None else layer,
+        "layer_chosen_on": "source dev accuracy" if layer is None else "the layer option",
+        "dev_accuracy_by_layer": [round(float(score), 4) for score in dev_accuracy],
+        "probes_unconverged": probes.unconverged,
+    }
+
+
+def hidden_state_batches(
+    encoder: torch.nn.Module,
+    features: list[Features],
+    pad_id: int,
+    device: torch.device,
+    batch_size: int,
+    progress: str | None,
+) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+    """One forward pass per length-sorted batch of `features` under `torch.inference_mode`, yielding the batch's
+    feature indices, every hidden layer's states (layers + 1, batch, length, hidden) and its attention mask
+    (batch, length); `progress` names a bar over the batches (None: no bar)."""
+    import torch
+
+    from mbert_eval.models.encoders import autocast
+    from mbert_eval.training.batches import collate, length_sorted_batches
+
+    keys = [key for key in ("input_ids", "token_type_ids") if features and key in features[0]]
+    encoder.eval()
+    with torch.inference_mode(), autocast(device):
+        for indices in tqdm(length_sorted_batches(features, batch_size), desc=progress, disable=not progress):
+            batch = collate([{key: features[i][key] for key in keys} for i in indices], pad_id, device)
+            yield (
+                indices,
+                torch.stack(encoder(**batch, output_hidden_states=True).hidden_states),
+                batch["attention_mask"],
+            )
+
+
 def encoder_word_states(
     encoder: torch.nn.Module,
     features: list[Features],
@@ -235,24 +270,15 @@ def encoder_word_states(
     progress: str | None,
 ) -> np.ndarray:
     """Every hidden layer's state at each feature's `word_starts` (those inside the window), in feature order:
-    (layers + 1, words, hidden), float32, from one forward pass per batch."""
+    (layers + 1, words, hidden), float32."""
     import numpy as np
-    import torch
-
-    from mbert_eval.models.encoders import autocast
-    from mbert_eval.training.batches import collate, length_sorted_batches
 
     starts = [[start for start in feature["word_starts"] if start >= 0] for feature in features]
     offsets = [0, *accumulate(len(positions) for positions in starts)]
     layers, hidden = encoder.config.num_hidden_layers + 1, encoder.config.hidden_size
     states = np.zeros((layers, offsets[-1], hidden), dtype=np.float32)
-    keys = [key for key in ("input_ids", "token_type_ids") if features and key in features[0]]
-    encoder.eval()
-    with torch.inference_mode(), autocast(device):
-        for indices in tqdm(length_sorted_batches(features, batch_size), desc=progress, disable=not progress):
-            batch = collate([{key: features[i][key] for key in keys} for i in indices], pad_id, device)
-            layer_states = torch.stack(encoder(**batch, output_hidden_states=True).hidden_states)
-            for row, index in enumerate(indices):
-                picked = layer_states[:, row, starts[index]].float().cpu().numpy()
-                states[:, offsets[index] : offsets[index + 1]] = picked
+    for indices, layer_states, _ in hidden_state_batches(encoder, features, pad_id, device, batch_size, progress):
+        for row, index in enumerate(indices):
+            picked = layer_states[:, row, starts[index]].float().cpu().numpy()
+            states[:, offsets[index] : offsets[index + 1]] = picked
     return states

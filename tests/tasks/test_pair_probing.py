@@ -7,7 +7,7 @@ from mbert_eval.config.loading import load_experiment
 from mbert_eval.data import read_sentence_pairs
 from mbert_eval.grid.run import run_experiment
 from mbert_eval.store.results import ResultStore
-from tests.helpers import family_experiment, write_config
+from tests.helpers import family_experiment, run_rows, write_config
 
 
 def probe_config(family, model, **options) -> dict:
@@ -16,13 +16,6 @@ def probe_config(family, model, **options) -> dict:
     raw = family_experiment(family, model, targets=codes)
     raw["tasks"] = {"pawsx_probe": {**raw["tasks"]["paraphrase"], **options}}
     return raw
-
-
-def run_rows(tmp_path, raw) -> list:
-    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
-    assert problems == []
-    run_experiment(experiment)
-    return ResultStore(experiment.store_path).rows()
 
 
 def test_pair_probe_rows_per_layer_and_main_metric_at_the_best_dev_layer(tmp_path, small_family, tiny_model):

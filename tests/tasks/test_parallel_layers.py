@@ -7,11 +7,9 @@ from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
 from mbert_eval.grid.resolve import validate
-from mbert_eval.grid.run import run_experiment
 from mbert_eval.languages import lookup
-from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks import get_task
-from tests.helpers import family_experiment, write_config
+from tests.helpers import family_experiment, run_rows, write_config
 
 TASKS = ("language_identity", "similarity")
 
@@ -28,13 +26,6 @@ def parallel_config(family, model, name: str, stop: int = 40, **data) -> dict:
         }
     }
     return raw
-
-
-def run_rows(tmp_path, raw) -> list:
-    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
-    assert problems == [] and validate(experiment) == []
-    run_experiment(experiment)
-    return ResultStore(experiment.store_path).rows()
 
 
 def test_similarity_rows_per_layer(tmp_path, small_family, tiny_model):

@@ -9,10 +9,8 @@ from mbert_eval.analysis.overlap import model_tokenizer, subword_counts, subword
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.data import TaggedSentence, read_conllu
 from mbert_eval.grid.resolve import validate
-from mbert_eval.grid.run import run_experiment
-from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks.probing import ControlTask
-from tests.helpers import family_experiment, write_config
+from tests.helpers import family_experiment, run_rows, write_config
 
 
 def probe_config(tmp_path, family, model, **options) -> dict:
@@ -22,13 +20,6 @@ def probe_config(tmp_path, family, model, **options) -> dict:
     pos = raw["tasks"]["pos"]
     raw["tasks"] = {"pos_probe": {**pos, "train": pos["train"] + "[:80]", **options}}
     return raw
-
-
-def run_rows(tmp_path, raw) -> list:
-    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
-    assert problems == []
-    run_experiment(experiment)
-    return ResultStore(experiment.store_path).rows()
 
 
 def test_probe_rows_per_layer_and_main_metric_at_the_best_dev_layer(tmp_path, small_family, tiny_model):

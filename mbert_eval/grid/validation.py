@@ -87,6 +87,9 @@ def check_experiment(
             problem = task.language_problem(language)
             if problem:
                 problems.append(f"tasks.{name}: {where}: {problem}")
+        problem = task.languages_problem(sources, task_targets)
+        if problem:
+            problems.append(f"tasks.{name}: {problem}")
         if check_files:
             before = len(problems)
             _check_task_files(name, task, sources, task_targets, problems)

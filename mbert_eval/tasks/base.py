@@ -65,6 +65,11 @@ class Task(ABC):
         `validate` asks it for every source and target, before anything runs."""
         return None
 
+    def languages_problem(self, sources: list[Language], targets: list[Language]) -> str | None:
+        """Why the task cannot take these sources and targets together (hook: e.g. a target that is a source
+        where that makes no sense), or None; asked by `validate`, and so by `run`, before anything runs."""
+        return None
+
     def examples_problem(self, train: list, test: list) -> str | None:
         """What makes `test` unscorable by a model trained on `train` (hook: e.g. labels training never has),
         or None; asked before fine-tuning, by `run` and by `validate`."""

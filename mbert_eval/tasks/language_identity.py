@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import ParallelPair
 from mbert_eval.errors import UserError
+from mbert_eval.languages import Language
 from mbert_eval.tasks.base import Prepared, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.parallel_layers import ParallelLayersTask
@@ -136,6 +137,14 @@ class LanguageIdentityTask(ParallelLayersTask):
                 "all_languages needs the task's own `targets:` (its L languages are part of each cell's identity, "
                 "the grid's targets are not)"
             )
+
+    def languages_problem(self, sources: list[Language], targets: list[Language]) -> str | None:
+        """With `all_languages`, a target that is also a source is refused: the source's sentences are the pivot
+        sides, a class already, and a second class of the same sentences would split them at random."""
+        both = [language.code for language in targets if language in sources]
+        if self.all_languages and both:
+            return f"all_languages: target {', '.join(both)} is the source, a class already; leave it out of targets"
+        return None
 
     def prepare(self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device) -> Prepared:
         """The encoder as it is; with `all_languages`, also the L-way classifier per layer, fitted on every

@@ -156,6 +156,16 @@ def test_all_languages_without_the_task_s_own_targets_is_refused(command, worksp
     )
 
 
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_all_languages_with_the_source_among_the_targets_is_refused(command, workspace: Workspace):
+    def edit(raw: dict) -> None:
+        task = {**write_languages(workspace.root, workspace.family), "all_languages": True}
+        raw["tasks"] = {"language_identity": {**task, "targets": ["qaa", *TARGETS]}}  # qaa: the source
+
+    workspace.fill_store()
+    assert_refused(run_cli(command, workspace.config(edit)), command, "target qaa is the source", workspace)
+
+
 def test_cell_keys_change_only_where_set(tmp_path, small_family, tiny_model):
     keys = {}
     for label, options in (

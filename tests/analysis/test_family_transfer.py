@@ -45,6 +45,9 @@ def test_on_the_family_only_word_order_tells_the_targets_apart(tmp_path: Path) -
     store = ResultStore(tmp_path / "out" / "results.sqlite")
     for row in store.dataframe().itertuples():  # the run measured each target's overlap with the base's text
         overlap = row.extra["subword_overlap"]
+        if row.target == family.base.code:  # the base's own test text: its own words
+            assert overlap["shared_types"] > 2 and overlap["token_coverage"] > 0.5
+            continue
         assert overlap["shared_types"] <= 2, row.target  # "," and ".": the design shares nothing else
         assert (overlap["token_coverage"] > 0) == (overlap["shared_types"] > 0)
     records = transfer_records(store, family.root)

@@ -361,7 +361,7 @@ def distance_view(found: pd.DataFrame, records: pd.DataFrame) -> tuple[list[Figu
         (figures if row.p_value < ALPHA else quiet).append(
             Figure(
                 f"{title} ({stat}, n = {row.n_targets}); method {row.method}, source {language_label(row.source)}",
-                scatter_chart(f"{title} ({stat})", points, _measure(row.measure), "score (%)"),
+                scatter_chart(stat, points, _measure(row.measure), "score (%)"),  # the caption names the rest
             )
         )
     reasons = {task: [note for t, note in dict.fromkeys(skipped) if t == task] for task, _ in skipped}

@@ -9,8 +9,10 @@ pooling of `tatoeba`; Reimers & Gurevych 2019), giving u and v; the probe sees S
 how the two sides differ, which it could not from one mean over a jointly encoded pair. One logistic regression
 per layer (`training.probes`) is fit on the source's training pairs and applied zero-shot to each target's.
 
-No control task (Hewitt & Liang 2019 define theirs over word types, which a sentence pair is not): the chance level
-1 / the number of labels stands beside every row. Rows per target: the probe's `accuracy` at one layer, the `layer`
+No control task (Hewitt & Liang 2019 define theirs over word types, which a sentence pair is not): the baseline
+beside every row is the majority guess, the accuracy of always answering the training pairs' most frequent label
+(`extra.majority_label`) on that target's pairs, which uniform chance understates where labels are unbalanced
+(PAWS-X's dev pairs are 57% non-paraphrases). Rows per target: the probe's `accuracy` at one layer, the `layer`
 option, else the best on the source's dev pairs (chosen without target data; `extra.layer`, and
 `extra.dev_accuracy_by_layer` holds the dev curve), then `accuracy_layerNN` for every layer (00: the embeddings).
 """
@@ -84,7 +86,10 @@ class PairProbeTask(PairClassificationTask):
         probed = PairProbes(encoder, fit_linear_probes(states, gold[None]))
         prepared = Prepared(probed, tokenizer, labels, {"eval_window": window})
         dev_accuracy = self.layer_accuracy(prepared, dev, device, None)[0]
-        prepared.log.update(layer_choice(dev_accuracy, layer, probed.probes), train_pairs=len(train))
+        majority = max(labels, key=lambda label: (int((gold == labels.index(label)).sum()), label))
+        prepared.log.update(
+            layer_choice(dev_accuracy, layer, probed.probes), train_pairs=len(train), majority_label=majority
+        )
         return prepared
 
     def layer_accuracy(
@@ -129,7 +134,7 @@ class PairProbeTask(PairClassificationTask):
     ) -> Scores:
         """The probes' accuracy on one target's pairs at every layer, the chosen layer's first (Tenney et al.
         2019). Per pair (the unit resampled), 1 where the chosen layer's probe labels it right (`mean`), with the
-        gold and predicted labels; chance is 1 / the number of labels."""
+        gold and predicted labels; chance is the majority guess's accuracy on these pairs."""
         from mbert_eval.metrics.outputs import ExampleOutputs, Scores
 
         accuracy, predicted = self.layer_accuracy(prepared, examples, device, progress)
@@ -140,7 +145,8 @@ class PairProbeTask(PairClassificationTask):
         guessed = [prepared.labels[int(index)] for index in predicted[layer]]
         hits = [[float(want == got)] for want, got in zip(gold, guessed)]
         outputs = ExampleOutputs(self.metadata.name, "accuracy", "mean", hits, gold, guessed)
-        return Scores(scores, outputs, 1 / len(prepared.labels))
+        majority = sum(label == prepared.log["majority_label"] for label in gold) / len(gold)
+        return Scores(scores, outputs, majority)
 
 
 def pooled_states(

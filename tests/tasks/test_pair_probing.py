@@ -31,9 +31,13 @@ def test_pair_probe_rows_per_layer_and_main_metric_at_the_best_dev_layer(tmp_pat
         assert extra["layer_chosen_on"] == "source dev accuracy"
         assert extra["dev_accuracy_by_layer"][layer] == max(extra["dev_accuracy_by_layer"])
         assert metrics["accuracy"] == metrics[f"accuracy_layer{layer:02d}"]
-        assert extra["chance"] == pytest.approx(1 / 2)  # two labels: paraphrase or not
         assert all(0 <= score <= 1 for score in metrics.values())
         test = read_sentence_pairs(small_family.root / "pairs" / f"{target}-test.tsv")
+        train = read_sentence_pairs(small_family.root / "pairs" / f"{small_family.languages[0].code}-train.tsv")
+        labels = [pair.label for pair in train]
+        majority = max(set(labels), key=lambda label: (labels.count(label), label))
+        assert extra["majority_label"] == majority  # the chance line: always answering it, on this target
+        assert extra["chance"] == pytest.approx(sum(pair.label == majority for pair in test) / len(test))
         assert {row.n_examples for row in mine} == {len(test)}
 
 

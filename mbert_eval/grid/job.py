@@ -190,7 +190,7 @@ def _target_rows(
             target=target.code,
             seed=cell.seed,
             score=float(score),
-            n_examples=len(examples),
+            n_examples=len(examples) if scores.tested is None else scores.tested,
             config_hash=job.config_hash,
             code_version=job.code_version,
             library_versions=job.library_versions,

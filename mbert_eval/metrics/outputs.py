@@ -30,12 +30,19 @@ class ExampleOutputs:
 
 class Scores(dict):
     """A task's scores on one target (metric -> fraction, the main metric first), with the per-example
-    `examples` of the main metric (None where the task keeps none) and its `chance` level (the expected score of
-    guessing uniformly over the label set or the candidates; None where no such level is defined)."""
+    `examples` of the main metric (None where the task keeps none), its `chance` level (the expected score of
+    guessing: uniformly over the label set or the candidates, or the majority label where the task says so; None
+    where no such level is defined) and `tested`, how many test units the scores are over where that is fewer than
+    the examples handed in (a held-out part of them; None: all of them)."""
 
     def __init__(
-        self, scores: dict[str, float], examples: ExampleOutputs | None = None, chance: float | None = None
+        self,
+        scores: dict[str, float],
+        examples: ExampleOutputs | None = None,
+        chance: float | None = None,
+        tested: int | None = None,
     ) -> None:
         super().__init__(scores)
         self.examples = examples
         self.chance = chance
+        self.tested = tested

@@ -234,7 +234,7 @@ class LanguageIdentityTask(ParallelLayersTask):
             [["target", "source"]] * tested,
             [[str(named[i]), str(named[tested + i])] for i in range(tested)],
         )
-        return Scores(scores, outputs, 0.5)
+        return Scores(scores, outputs, 0.5, tested=tested)  # the held-out pairs, not all of them
 
     def _target_recall(self, prepared: LanguagesPrepared, examples: list[ParallelPair]) -> Scores:
         """One target's recall under the L-way classifier, per layer (the chosen layer's first): per held-out
@@ -263,4 +263,4 @@ class LanguageIdentityTask(ParallelLayersTask):
             [code] * len(hits),
             [prepared.classes[int(index)] for index in predicted[layer]],
         )
-        return Scores(scores, outputs, 1 / len(prepared.classes))
+        return Scores(scores, outputs, 1 / len(prepared.classes), tested=len(hits))  # its held-out sentences

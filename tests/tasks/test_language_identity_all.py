@@ -100,6 +100,7 @@ def test_rows_per_target_with_chance_one_in_four(rows):
         assert all(0 <= row.score <= 1 for row in mine.values())
         overall = main.extra["overall_accuracy_by_layer"]
         assert len(overall) == 3 and all(0 <= value <= 1 for value in overall)
+        assert 0 < main.n_examples < 50  # the held-out sentences of the 50 pairs read, not all of them
     # one classifier per cell: every row holds the same overall curve
     assert len({tuple(row.extra["overall_accuracy_by_layer"]) for row in rows}) == 1
 

@@ -51,6 +51,7 @@ def test_language_identity_rows_per_layer(tmp_path, small_family, tiny_model):
         assert extra["layer"] == 1  # two thirds of 2 layers, rounded
         # the family's languages share no word form: 25 training pairs tell them apart well above chance
         assert all(score > 0.7 for score in metrics.values())
+        assert {row.n_examples for row in rows if row.target == target} == {25}  # of 50 pairs, the tested half
 
 
 def write_sides(tmp_path, sentences: list[str]) -> TaskConfig:

@@ -15,6 +15,7 @@ measures over seven targets make one p < 0.05 by chance likely, and the report s
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,6 +106,7 @@ def correlations(records: pandas.DataFrame) -> pandas.DataFrame:
     out = []
     for key, group in records.groupby(KEYS, sort=True):
         for outcome in OUTCOMES:
+            family = []  # one row per measure of this outcome: the family Holm's correction runs over
             for measure in MEASURES:
                 pairs = group[[outcome, measure]].dropna()
                 record = dict(zip(KEYS, key)) | {"outcome": outcome, "measure": measure, "n_targets": len(pairs)}
@@ -119,9 +121,10 @@ def correlations(records: pandas.DataFrame) -> pandas.DataFrame:
                 else:
                     result = spearmanr(pairs[outcome], pairs[measure])
                     rho, p_value, note = float(result.statistic), float(result.pvalue), ""
-                out.append(record | {"rho": rho, "p_value": p_value, "note": note})
-            tested = [row for row in out[-len(MEASURES) :] if row["p_value"] == row["p_value"]]  # not NaN
+                family.append(record | {"rho": rho, "p_value": p_value, "note": note})
+            tested = [row for row in family if not math.isnan(row["p_value"])]
             for row, adjusted in zip(tested, holm([row["p_value"] for row in tested])):
                 row["p_holm"] = adjusted
+            out += family
     columns = [*KEYS, "outcome", "measure", "n_targets", "rho", "p_value", "p_holm", "note"]
     return pandas.DataFrame(out, columns=columns)

@@ -4,7 +4,8 @@ between `mbert-eval run` and the training loop, traced on a real run of a tiny g
 two seeds: four cells; the trip ends where the first cell enters the training loop).
 
 A function is counted once however often it is called; "returns" counts the times the path comes back into a
-module it had left. The same figures are given for every package function called on the way (comprehensions and
+module it had left. The path is also given in two stages, split where the run takes the store's lock
+(`store.locks.held_lock`): checking and resolving the grid (what `mbert-eval validate` does too), then running it. The same figures are given for every package function called on the way (comprehensions and
 lambdas aside), whether or not it receives the setting. Also counted, over the same stretch: the calls that build a
 task object, parse a data spec or reseed the random state (`--all` lists every package function that ran). Nothing is timed; the figures are a
 property of the code, not of the machine.
@@ -88,6 +89,7 @@ def main() -> None:
     (folder / "trace.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
 
     path: list[tuple[str, str]] = []
+    running: list[int] = []  # where on the path the run took the store's lock: the running stage starts
     ran: dict[tuple[str, str], int] = {}
     trip: list[tuple[str, str]] = []  # every package function called on the way, in order
     stack: list[tuple[str, str]] = []  # the package's functions on the stack when the loop is entered
@@ -97,6 +99,8 @@ def main() -> None:
             return
         code = frame.f_code
         module = str(Path(code.co_filename).relative_to(ROOT.parent))
+        if code.co_name == "held_lock" and not running:
+            running.append(len(path))
         if code.co_name != "<module>":  # a module imported on the way (lazily) is no step of the trip
             ran[module, code.co_qualname] = ran.get((module, code.co_qualname), 0) + 1
             if not code.co_name.startswith("<"):  # comprehensions and lambdas are no step of their own
@@ -128,6 +132,11 @@ def main() -> None:
     for module, name in sorted(ran) if "--all" in sys.argv else dict.fromkeys(path):
         print(f"  {module}: {name}")
     print(f"the setting's path: {summary(path)}")
+    start = running[0] if running else len(path)
+    print(
+        f"  before the store's lock (the checks `validate` runs too; resolution, where done up front): {summary(path[:start])}"
+    )
+    print(f"  from the store's lock to the loop (the run): {summary(path[start:])}")
     print(f"every function called on the way: {summary(trip)}")
     chain = stack[::-1]
     print(f"the calls from the command to the loop: {summary(chain)}")

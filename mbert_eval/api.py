@@ -130,11 +130,11 @@ def results_frame(frame: pandas.DataFrame, roles: list[MetricRole]) -> pandas.Da
     return table[[*COLUMNS, *extras, *LAST_COLUMNS]].reset_index(drop=True)
 
 
-def report_path(experiment: Experiment, report: bool | str | os.PathLike) -> Path | None:
-    """Where a run's report goes: True, beside its store in its output folder (OUTPUT/report.html); False,
-    nowhere; a path, there."""
+def report_path(output_dir: Path, report: bool | str | os.PathLike) -> Path | None:
+    """Where a run's report goes: True, in its output folder (OUTPUT/report.html, beside its store by default);
+    False, nowhere; a path, there."""
     if report is True:
-        return experiment.output_dir / REPORT_FILE
+        return output_dir / REPORT_FILE
     return None if report is False else Path(report)
 
 
@@ -151,14 +151,14 @@ def plan_run(
     from mbert_eval.store.outputs import check_output, store_files
 
     grid = resolve(experiment, problems)
-    if grid.problems:  # the report's place depends on a sound config (its output folder)
+    if grid.run is None:  # the report's place depends on a sound config (its output folder)
         return RunPlan(grid, None, ())
     try:
-        path = report_path(experiment, report)
+        path = report_path(grid.run.output_dir, report)
         inputs = tuple([*([config_file] if config_file else []), *grid.read_files()]) if path else ()
         if path is not None:
-            check_output(path, [*store_files(experiment.store_path), *inputs], "the report")
-    except UserError as err:  # a folder, an input, a database where the report would go; a bad `output:`
+            check_output(path, [*store_files(grid.run.store), *inputs], "the report")
+    except UserError as err:  # a folder, an input, a database where the report would go
         grid.problems.append(str(err))
         return RunPlan(grid, None, ())
     return RunPlan(grid, path, inputs)
@@ -177,8 +177,7 @@ def execute(plan: RunPlan, overwrite: bool = False, quiet: bool = False, title: 
         from mbert_eval.report import write_report
         from mbert_eval.store.results import ResultStore
 
-        name = plan.grid.experiment.name
-        title = title or f"mbert-eval: {name}"
+        title = title or f"mbert-eval: {summary.config.name}"
         written = write_report(
             ResultStore(summary.store), plan.report, title, config=summary.config, protected=plan.inputs
         )

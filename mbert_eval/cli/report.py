@@ -51,7 +51,7 @@ def report(store_path: str, out: str | None, fmt: str | None, title: str | None,
     config = None
     if config_path:
         from mbert_eval.config.loading import load_experiment
-        from mbert_eval.grid.run import stored_config
+        from mbert_eval.grid.resolve import stored_config
 
         config = stored_config(load_experiment(config_path)[0])
     fmt = _format_of(out, fmt)

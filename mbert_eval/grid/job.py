@@ -20,7 +20,6 @@ from tqdm.auto import tqdm
 
 import mbert_eval
 from mbert_eval.analysis.overlap import SourceSubwords
-from mbert_eval.config.experiment import Experiment
 from mbert_eval.data import file_checksum
 from mbert_eval.data.checksums import remember
 from mbert_eval.data.hub import hub_fingerprint
@@ -29,6 +28,7 @@ from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell
 from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import MethodContext, prepare_encoder
+from mbert_eval.methods.base import StepSettings
 from mbert_eval.metrics.bootstrap import bootstrap_interval
 from mbert_eval.metrics.outputs import Scores
 from mbert_eval.models.encoders import pick_device
@@ -42,16 +42,22 @@ from mbert_eval.training.fine_tuning import FineTuning
 
 @dataclass(frozen=True)
 class CellJob:
-    """Everything a worker needs to run one cell, as resolved once by the driver (`grid.resolve`): the task
-    object and the fine-tuning settings (with the method config) travel with it and are not rebuilt from the config.
-    `check_examples`: the test data's check against the training data is left to the worker (Hub data, which
-    validation does not fetch). Picklable, no open handles."""
+    """Everything a worker needs to run one cell, as resolved once by the driver (`grid.resolve`), and no more
+    (not the experiment): the task object and the fine-tuning settings (with the method config) travel with it
+    and are not rebuilt from the config; `steps` is what the method's checkpoint steps read, `checkpoints` where
+    they are cached, `store` the results store beside which per-example outputs are written, `device` and
+    `threads` where and how the cell computes. `check_examples`: the test data's check against the training data
+    is left to the worker (Hub data, which validation does not fetch). Picklable, no open handles."""
 
     cell: Cell
     key: str
-    experiment: Experiment  # what the method's steps read (tlm, align, parallel), the output folder, the device
     task: Task
     settings: FineTuning  # what `Task.prepare` takes (`grid.cells.fine_tune_settings`)
+    steps: StepSettings
+    checkpoints: Path
+    store: Path
+    device: str
+    threads: int | None
     config_hash: str
     code_version: str
     library_versions: dict[str, str]
@@ -114,15 +120,15 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     target after fine-tuning is an `UnfinishedCell` that carries the rows of the targets finished before it.
 
     Target data is read before fine-tuning so that a bad file fails fast, before hours of work. torch uses
-    the experiment's `threads` (see `mbert_eval.models.threads`), recorded in each row's `extra`. Where the task's
+    the cell's `threads` (the experiment's) (see `mbert_eval.models.threads`), recorded in each row's `extra`. Where the task's
     examples are words (`Task.words`), each target's rows also hold the subword overlap of its test text with the
     source's training text under the model's tokenizer (`analysis.overlap`; Pires et al. 2019).
     """
-    cell, experiment, task = job.cell, job.experiment, job.task
-    threads = use_threads(experiment.threads)
+    cell, task = job.cell, job.task
+    threads = use_threads(job.threads)
     source = lookup(cell.source)
     targets = [lookup(code) for code in cell.targets]
-    device = pick_device(experiment.device)
+    device = pick_device(job.device)
     train, dev = task.source_examples(source)
     target_examples = {t.code: task.target_examples(t) for t in targets}
     for examples in target_examples.values() if job.check_examples else ():
@@ -134,9 +140,7 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     started = time.perf_counter()
     # no seeding here: each derived-checkpoint step seeds itself from the cell's seed, and `Task.prepare` seeds
     # once before drawing the head (tasks without training draw nothing)
-    context = MethodContext(
-        experiment, cell.source, cell.seed, experiment.output_dir / "checkpoints", experiment.device
-    )
+    context = MethodContext(job.steps, cell.source, cell.seed, job.checkpoints, job.device)
     model_spec = prepare_encoder(cell.model, job.settings.method, context)
     prepared = task.prepare(model_spec, train, dev, job.settings, device)
     train_time = time.perf_counter() - started
@@ -218,7 +222,7 @@ def uncertainty(job: CellJob, target: str, scores: Scores) -> dict[str, Any]:
         return found
     interval = bootstrap_interval(outputs.array(), outputs.aggregate, seed=int(job.key[:8], 16))
     found.update(ci_low=interval.low, ci_high=interval.high, ci_level=interval.level, aggregate=outputs.aggregate)
-    store = job.experiment.store_path
+    store = job.store
     try:
         path = write_examples(store, job.key, target, outputs)
     except OSError as err:

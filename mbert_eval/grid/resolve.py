@@ -1,19 +1,23 @@
 """An experiment resolved once: its task objects (each built once), its cells with their keys, identities, method
-configs and fine-tuning settings, and every problem found. `mbert-eval validate` reports the problems, `run`
-refuses them (the same list: validate = run) and executes the cells; nothing is parsed or built again per cell,
-and a worker receives the resolved task in its `CellJob`."""
+configs and fine-tuning settings, what running it needs (`RunSettings`), and every problem found.
+`mbert-eval validate` reports the problems, `run` refuses them (the same list: validate = run) and executes the
+cells; nothing is parsed or built again per cell, and neither the run nor a worker sees the experiment itself: a
+worker receives the resolved task and settings in its `CellJob`."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mbert_eval.config.experiment import Experiment, stable_hash
+from mbert_eval.config.experiment import Experiment, RayConfig, stable_hash
 from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell, cell_identity, expand, fine_tune_settings
 from mbert_eval.grid.validation import check_experiment
 from mbert_eval.languages import lookup
+from mbert_eval.methods.base import StepSettings
+from mbert_eval.store.results import StoredConfig
 from mbert_eval.tasks import build_task
 from mbert_eval.tasks.base import Task
 from mbert_eval.training.fine_tuning import FineTuning
@@ -30,16 +34,40 @@ class ResolvedCell:
     settings: FineTuning
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """What running a resolved grid takes from its experiment, read off it once: the config the store records
+    (`config`, its hash computed here), where the store and the run's other outputs go, where and with how many
+    threads cells run, what each row is marked with (the run's `limit`, the models' display names) and what the
+    methods' checkpoint steps read (`steps`)."""
+
+    config: StoredConfig
+    store: Path
+    output_dir: Path
+    executor: str
+    ray: RayConfig
+    device: str
+    threads: int | None
+    limit: int | None
+    model_names: dict[str, str]
+    steps: StepSettings
+
+    @property
+    def checkpoints(self) -> Path:
+        """Where derived checkpoints (and the temporary folders of killed runs) are kept."""
+        return self.output_dir / "checkpoints"
+
+
 @dataclass
 class ResolvedGrid:
-    """An experiment resolved once (see the module docstring). `cells` is empty when there are problems.
-    `examples_checked`: the tasks whose test data the resolution checked against their training data
+    """An experiment resolved once (see the module docstring). `cells` is empty and `run` None when there are
+    problems. `examples_checked`: the tasks whose test data the resolution checked against their training data
     (`Task.examples_problem`, local files); a worker checks the others' (Hub data) after reading them."""
 
-    experiment: Experiment
     tasks: dict[str, Task]
     cells: list[ResolvedCell]
     problems: list[str]
+    run: RunSettings | None = None
     examples_checked: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -47,11 +75,13 @@ class ResolvedGrid:
         """Target evaluations over all cells."""
         return sum(len(resolved.cell.targets) for resolved in self.cells)
 
-    def refuse(self) -> None:
-        """A UserError naming the first problem (and how many more), as `run` refuses a grid; nothing if none."""
-        if self.problems:
+    def refuse(self) -> RunSettings:
+        """A UserError naming the first problem (and how many more), as `run` refuses a grid; without problems,
+        what running it needs."""
+        if self.problems or self.run is None:
             more = f" (and {len(self.problems) - 1} more; see `mbert-eval validate`)" if len(self.problems) > 1 else ""
             raise UserError(f"{self.problems[0]}{more}")
+        return self.run
 
     def read_files(self) -> list[Path]:
         """The local files a run reads: every cell's data files and the files of its local model folders (what no
@@ -66,6 +96,28 @@ class ResolvedGrid:
             if Path(cell.model).is_dir():
                 files |= {path for path in Path(cell.model).rglob("*") if path.is_file()}
         return sorted(files)
+
+
+def stored_config(experiment: Experiment) -> StoredConfig:
+    """The experiment as the store keeps it: hash, name, the config as JSON values, the reference method."""
+    config = json.loads(json.dumps(experiment.to_dict(), default=str))
+    return StoredConfig(experiment.config_hash(), experiment.name, config, experiment.reference_method())
+
+
+def run_settings(experiment: Experiment) -> RunSettings:
+    """What running the (sound) experiment needs (`RunSettings`)."""
+    return RunSettings(
+        stored_config(experiment),
+        experiment.store_path,
+        experiment.output_dir,
+        experiment.executor,
+        experiment.ray,
+        experiment.device,
+        experiment.threads,
+        experiment.limit,
+        experiment.model_names,
+        StepSettings.of(experiment),
+    )
 
 
 def build_tasks(experiment: Experiment) -> dict[str, Task | UserError]:
@@ -95,8 +147,10 @@ def resolve(
     built = build_tasks(experiment)
     checked = check_experiment(experiment, built, found, check_files)
     tasks = {name: task for name, task in built.items() if isinstance(task, Task)}
-    cells = [] if found else [resolve_cell(experiment, tasks[cell.task], cell) for cell in expand(experiment)]
-    return ResolvedGrid(experiment, tasks, cells, found, frozenset(checked))
+    if found:
+        return ResolvedGrid(tasks, [], found, None, frozenset(checked))
+    cells = [resolve_cell(experiment, tasks[cell.task], cell) for cell in expand(experiment)]
+    return ResolvedGrid(tasks, cells, found, run_settings(experiment), frozenset(checked))
 
 
 def validate(experiment: Experiment, problems: list[str] | None = None, check_files: bool = True) -> list[str]:

@@ -4,7 +4,6 @@ each cell's rows in one transaction as it finishes."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -19,7 +18,7 @@ from mbert_eval.grid.cells import Cell
 from mbert_eval.grid.executors.local import Executor
 from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.job import CellJob, UnfinishedCell, code_version, library_versions
-from mbert_eval.grid.resolve import ResolvedGrid, resolve
+from mbert_eval.grid.resolve import ResolvedGrid, RunSettings, resolve
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
 from mbert_eval.store.locks import held_lock
@@ -46,12 +45,6 @@ class RunSummary:
         )
 
 
-def stored_config(experiment: Experiment) -> StoredConfig:
-    """The experiment as the store keeps it: hash, name, the config as JSON values, the reference method."""
-    config = json.loads(json.dumps(experiment.to_dict(), default=str))
-    return StoredConfig(experiment.config_hash(), experiment.name, config, experiment.reference_method())
-
-
 def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
     """Each task's metric roles from its metadata: the main metric (with its direction) and its other declared
     metrics (direction not declared); the metrics that make up an XTREME task's score are marked with its XTREME
@@ -70,30 +63,31 @@ def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
     return roles
 
 
-def marked(rows: Iterable[ResultRow], experiment: Experiment) -> list[ResultRow]:
+def marked(rows: Iterable[ResultRow], run: RunSettings) -> list[ResultRow]:
     """The rows with what the run adds to their `extra`: the model's display name where the config gives one
     (`model_name`), and the run's `limit` (so that a limited run's rows are never read as a full run's)."""
-    marks = {} if experiment.limit is None else {"limit": experiment.limit}
+    marks = {} if run.limit is None else {"limit": run.limit}
     return [
         replace(
             row,
             extra={
                 **row.extra,
                 **marks,
-                **({"model_name": experiment.model_names[row.model]} if row.model in experiment.model_names else {}),
+                **({"model_name": run.model_names[row.model]} if row.model in run.model_names else {}),
             },
         )
         for row in rows
     ]
 
 
-def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
+def plan(
+    grid: ResolvedGrid, run: RunSettings, store: ResultStore, overwrite: bool = False
+) -> tuple[list[CellJob], int]:
     """The jobs still to run (each restricted to its missing targets and those whose stored rows are stale:
     their model, data files or task version changed since, see `freshness`) and the count skipped. Says on
     stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
     store) are taken as known, so unchanged files are not hashed again."""
-    experiment = grid.experiment
-    config_hash, version, libraries = experiment.config_hash(), code_version(), library_versions()
+    version, libraries = code_version(), library_versions()
     remember(store.file_hashes())
     fingerprints: dict[str, str] = {}
     found = Staleness()
@@ -115,10 +109,14 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
             CellJob(
                 cell,
                 key,
-                experiment,
                 task,
                 resolved.settings,
-                config_hash,
+                run.steps,
+                run.checkpoints,
+                run.store,
+                run.device,
+                run.threads,
+                run.config.config_hash,
                 version,
                 libraries,
                 check_examples=cell.task not in grid.examples_checked,
@@ -150,30 +148,26 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
     The store's lock is held throughout: a second run on the same store stops at once and says who holds it
     (two runs would compute every cell twice). Temporary folders of killed runs are removed from the
     checkpoints folder."""
-    grid.refuse()
-    experiment = grid.experiment
-    store = ResultStore(experiment.store_path)
-    lock = experiment.store_path.with_name(f"{experiment.store_path.name}.lock")
-    with held_lock(lock, f"results store {experiment.store_path} is in use by another run", config=experiment.name):
-        remove_stale(experiment.output_dir / "checkpoints")
-        config = stored_config(experiment)
-        store.write_config(config)
-        store.write_metric_roles(metric_roles(experiment.tasks))
-        jobs, skipped = plan(grid, store, overwrite)
+    run = grid.refuse()
+    store = ResultStore(run.store)
+    lock = run.store.with_name(f"{run.store.name}.lock")
+    with held_lock(lock, f"results store {run.store} is in use by another run", config=run.config.name):
+        remove_stale(run.checkpoints)
+        store.write_config(run.config)
+        store.write_metric_roles(metric_roles(grid.tasks))
+        jobs, skipped = plan(grid, run, store, overwrite)
         if executor is None:
             from mbert_eval.grid.executors import make_executor
 
-            executor = make_executor(experiment.executor, experiment.ray)
+            executor = make_executor(run.executor, run.ray)
         written = 0
         with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
             try:
                 for job, rows in executor.map(jobs):
-                    written += store.write_cell(
-                        marked(rows, experiment), overwrite=overwrite, superseding=job.superseding
-                    )
+                    written += store.write_cell(marked(rows, run), overwrite=overwrite, superseding=job.superseding)
                     bar.update()
             except UnfinishedCell as err:  # a target failed after fine-tuning: keep the targets finished before it
-                kept = store.write_cell(marked(err.rows, experiment), overwrite=overwrite, superseding=err.superseding)
+                kept = store.write_cell(marked(err.rows, run), overwrite=overwrite, superseding=err.superseding)
                 raise UserError(f"{err} ({kept} rows of the cell's targets finished before it stored)") from err
         store.write_file_hashes(current_hashes())  # what the cells hashed, for the next run
-    return RunSummary(len(jobs), skipped, written, experiment.store_path, config)
+    return RunSummary(len(jobs), skipped, written, run.store, run.config)

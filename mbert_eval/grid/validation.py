@@ -169,11 +169,12 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
         except UserError as err:
             problems.append(f"align.aligner_method: {err}")
     if any(needs_parallel(m) for m in experiment.methods) and experiment.parallel.source and experiment.parallel.target:
+        from mbert_eval.methods.base import StepSettings
         from mbert_eval.methods.parallel_data import load_parallel
 
         for source in experiment.sources:
             try:
-                load_parallel(experiment, lookup(source).code)
+                load_parallel(StepSettings.of(experiment), lookup(source).code)
             except UserError as err:
                 problems.append(f"parallel: {err}")
 
@@ -235,12 +236,12 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
         problems.append(f"limit: at least 1 example per split (or null for all of them), got {experiment.limit}")
     if experiment.threads is not None and experiment.threads < 1:
         problems.append(f"threads: at least 1 CPU thread (or null for the default), got {experiment.threads}")
-    try:
-        store = experiment.store_path
+    try:  # the output folder holds the checkpoints and the report even where `store:` puts the store elsewhere
+        places = experiment.output_dir, experiment.store_path
     except UserError as err:
         problems.append(f"output: {err}")
     else:
-        _check_store(store, problems)
+        _check_store(places[1], problems)
     if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name or "\0" in experiment.name:
         problems.append(
             f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder, runs/NAME by "

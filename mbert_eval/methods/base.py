@@ -7,16 +7,36 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mbert_eval.config.experiment import Experiment
+from mbert_eval.config.experiment import AlignConfig, Experiment, ParallelConfig, TLMConfig
 from mbert_eval.registry import Registry
 
 
 @dataclass(frozen=True)
+class StepSettings:
+    """What the checkpoint steps read of an experiment, and nothing more: its parallel text (`parallel:`, read for
+    `parallel.languages`, else for `targets`; relative paths anchored at `base_dir`) and the settings of
+    translation LM (`tlm:`) and alignment (`align:`). A cell's job carries this, not the experiment."""
+
+    parallel: ParallelConfig
+    tlm: TLMConfig
+    align: AlignConfig
+    targets: tuple[str, ...]
+    base_dir: Path
+
+    @classmethod
+    def of(cls, experiment: Experiment) -> StepSettings:
+        """The experiment's step settings."""
+        return cls(
+            experiment.parallel, experiment.tlm, experiment.align, tuple(experiment.targets), experiment.base_dir
+        )
+
+
+@dataclass(frozen=True)
 class MethodContext:
-    """What a step may use: the experiment's settings, the cell's languages and seed, a cache, and the device
+    """What a step may use: the step settings, the cell's source language and seed, a cache, and the device
     to train on (`auto`, `cpu`, `cuda`, `cuda:1`, …: the experiment's `device`)."""
 
-    experiment: Experiment
+    settings: StepSettings
     source: str
     seed: int
     cache_dir: Path

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mbert_eval.config.experiment import Experiment
 from mbert_eval.data import (
     AlignmentLinks,
     check_alignment_ranges,
@@ -23,6 +22,7 @@ from mbert_eval.data.spec import DataSpec
 from mbert_eval.data.types import read_lines
 from mbert_eval.errors import DataError, UserError
 from mbert_eval.languages import lookup
+from mbert_eval.methods.base import StepSettings
 
 
 @dataclass(frozen=True)
@@ -59,21 +59,21 @@ def _sentences(spec: DataSpec) -> list[list[str]]:
     return sentences[spec.start : spec.stop]
 
 
-def parallel_languages(experiment: Experiment) -> list[str]:
+def parallel_languages(settings: StepSettings) -> list[str]:
     """The target languages that parallel data is read for (default: the grid's targets)."""
-    codes = experiment.parallel.languages or experiment.targets
+    codes = settings.parallel.languages or settings.targets
     return [lookup(code).code for code in codes]
 
 
-def load_parallel(experiment: Experiment, source: str) -> list[ParallelSet]:
+def load_parallel(settings: StepSettings, source: str) -> list[ParallelSet]:
     """Parallel sets between `source` and each parallel language; errors name files and lines."""
-    config = experiment.parallel
+    config = settings.parallel
     if config.source is None or config.target is None:
         raise UserError("this method needs parallel text: set parallel.source and parallel.target in the config")
     sets = []
-    for target in parallel_languages(experiment):
-        source_specs = _specs(config.source, source, target, experiment.base_dir)
-        target_specs = _specs(config.target, source, target, experiment.base_dir)
+    for target in parallel_languages(settings):
+        source_specs = _specs(config.source, source, target, settings.base_dir)
+        target_specs = _specs(config.target, source, target, settings.base_dir)
         if not source_specs or len(source_specs) != len(target_specs):
             raise UserError(f"parallel: give as many source as target files for language {target}")
         left, right = [], []
@@ -87,7 +87,7 @@ def load_parallel(experiment: Experiment, source: str) -> list[ParallelSet]:
             left, right = left + source_side, right + target_side
         checksums = {str(s): file_checksum(Path(s.location)) for s in source_specs + target_specs}
         links = None
-        align_specs = _specs(config.alignments, source, target, experiment.base_dir)
+        align_specs = _specs(config.alignments, source, target, settings.base_dir)
         if len(align_specs) > 1 or (align_specs and len(source_specs) > 1):
             raise UserError(f"parallel.alignments: give one alignment file for one pair of files ({target})")
         if align_specs:

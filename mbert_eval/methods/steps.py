@@ -16,7 +16,7 @@ from mbert_eval.models.specs import model_depth
 
 
 def _parallel_fingerprint(context: MethodContext) -> dict[str, Any]:
-    return {s.language: s.checksums for s in load_parallel(context.experiment, context.source)}
+    return {s.language: s.checksums for s in load_parallel(context.settings, context.source)}
 
 
 def build_scratch(base: str, out_dir: Path, context: MethodContext) -> None:
@@ -39,8 +39,8 @@ def build_tlm(base: str, out_dir: Path, context: MethodContext) -> None:
     from mbert_eval.methods.tlm import tlm_encoder
 
     text_dir = context.cache_dir / "parallel-text" / out_dir.name
-    files = [write_text_pairs(s, text_dir) for s in load_parallel(context.experiment, context.source)]
-    tlm_encoder(base, out_dir, files, context.experiment.tlm, context.seed, device=context.device)
+    files = [write_text_pairs(s, text_dir) for s in load_parallel(context.settings, context.source)]
+    tlm_encoder(base, out_dir, files, context.settings.tlm, context.seed, device=context.device)
 
 
 def build_align(base: str, out_dir: Path, context: MethodContext) -> None:
@@ -48,10 +48,10 @@ def build_align(base: str, out_dir: Path, context: MethodContext) -> None:
     links come from the config's Pharaoh files or, where none are given, from the aligner."""
     from mbert_eval.methods.alignment import align_encoder
 
-    settings = context.experiment.align
+    settings = context.settings.align
     pairs: list[tuple[list[str], list[str]]] = []
     links: list[AlignmentLinks] = []
-    for parallel in load_parallel(context.experiment, context.source):
+    for parallel in load_parallel(context.settings, context.source):
         pairs += parallel.pairs
         links += (
             parallel.links
@@ -82,14 +82,14 @@ STEPS.register(
 )
 STEPS.register(
     "tlm",
-    Step(build_tlm, lambda c: {"tlm": asdict(c.experiment.tlm), "data": _parallel_fingerprint(c)}, needs_parallel=True),
+    Step(build_tlm, lambda c: {"tlm": asdict(c.settings.tlm), "data": _parallel_fingerprint(c)}, needs_parallel=True),
     "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)",
 )
 STEPS.register(
     "align",
     Step(
         build_align,
-        lambda c: {"align": asdict(c.experiment.align), "data": _parallel_fingerprint(c)},
+        lambda c: {"align": asdict(c.settings.align), "data": _parallel_fingerprint(c)},
         needs_parallel=True,
     ),
     "alignment-aware fine-tuning on word-aligned parallel text (Cao et al. 2020)",

@@ -95,6 +95,11 @@ CASES = [
     ),
     _edit("eval-max-length-0", _set("training.eval_max_length", 0), "training.eval_max_length: must be positive"),
     _edit("output-unknown-field", lambda raw: raw.update(output=raw["output"] + "/{nam}"), "output: bad pattern"),
+    _edit(  # the output folder holds the checkpoints even where the store is elsewhere
+        "output-unknown-field-store-elsewhere",
+        lambda raw: raw.update(output=raw["output"] + "/{nam}", store=raw["output"] + "/results.sqlite"),
+        "output: bad pattern",
+    ),
     _edit("name-2000-chars", _set("name", "x" * 2000), "name: at most 200 bytes"),
     _edit("name-with-slash", _set("name", "a/b"), "no '/'"),
     _edit("slice-beyond-file", _test_file("[5000:5010]"), "(the file holds 40)"),

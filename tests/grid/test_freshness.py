@@ -20,7 +20,7 @@ from mbert_eval.grid.cells import expand
 from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.run import run_experiment
 from mbert_eval.methods import derived_checkpoint
-from mbert_eval.methods.base import MethodContext
+from mbert_eval.methods.base import MethodContext, StepSettings
 from mbert_eval.models.fingerprint import content_files, model_fingerprint
 from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks.tagging import POSTask
@@ -180,7 +180,7 @@ def test_the_old_store_opens_and_its_rows_are_not_stale_for_missing_fingerprints
 def test_a_derived_checkpoint_is_rebuilt_when_its_base_changed(tmp_path, grid):
     experiment, _ = load_experiment(grid)
     base = experiment.models[0]
-    context = MethodContext(experiment, "qaa", 1, tmp_path / "checkpoints", "cpu")
+    context = MethodContext(StepSettings.of(experiment), "qaa", 1, tmp_path / "checkpoints", "cpu")
     first = derived_checkpoint("scratch", base, context)
     assert derived_checkpoint("scratch", base, context) == first
     retrain_in_place(Path(base))

@@ -3,6 +3,7 @@ number of cells; the worker gets the resolved task; `validate` and `run` refuse 
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 
 from mbert_eval.config.experiment import stable_hash
@@ -61,6 +62,11 @@ def test_a_run_builds_each_task_once_and_parses_each_spec_once(tmp_path, small_f
     store = ResultStore(experiment.store_path)
     assert {row.cell_key for row in store.rows()} == {job.key for job in jobs}
     assert {job.key for job in jobs} == set(cell_keys(experiment).values())
+    # a job holds what its worker needs, not the experiment: nothing of it is pickled to a worker
+    assert all(b"Experiment" not in pickle.dumps(job) for job in jobs)
+    assert {(job.store, job.checkpoints) for job in jobs} == {
+        (experiment.store_path, experiment.output_dir / "checkpoints")
+    }
 
 
 def test_resolved_cells_carry_key_method_and_settings(tmp_path, small_family, tiny_model):

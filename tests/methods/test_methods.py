@@ -15,7 +15,7 @@ from mbert_eval.methods import (
     describe_methods,
     prepare_encoder,
 )
-from mbert_eval.methods.base import Step
+from mbert_eval.methods.base import Step, StepSettings
 from mbert_eval.models.encoders import freeze_lower_layers, load_model
 from mbert_eval.registry import Registry
 from mbert_eval.store.results import ResultStore
@@ -108,15 +108,17 @@ def test_derived_checkpoints_are_cached(tmp_path, tiny_model, monkeypatch):
     steps.register("counted", Step(build, lambda context: {"x": 1}), "test")
     monkeypatch.setattr(mbert_eval.methods, "STEPS", steps)
     experiment, _ = load_experiment(None)
-    context = MethodContext(experiment, "en", 1, tmp_path / "cache", "cpu")
+    context = MethodContext(StepSettings.of(experiment), "en", 1, tmp_path / "cache", "cpu")
     first = prepare_encoder(str(tiny_model), MethodConfig(name="a", chain=["counted"]), context)
     second = derived_checkpoint("counted", str(tiny_model), context)
     assert first == second and len(builds) == 1
     assert (
-        derived_checkpoint("counted", str(tiny_model), MethodContext(experiment, "en", 1, tmp_path / "cache", "auto"))
+        derived_checkpoint(
+            "counted", str(tiny_model), MethodContext(StepSettings.of(experiment), "en", 1, tmp_path / "cache", "auto")
+        )
         == first
     ), "device is not in the key"
-    other_seed = MethodContext(experiment, "en", 2, tmp_path / "cache", "cpu")
+    other_seed = MethodContext(StepSettings.of(experiment), "en", 2, tmp_path / "cache", "cpu")
     assert derived_checkpoint("counted", str(tiny_model), other_seed) != first and len(builds) == 2
 
 

@@ -280,7 +280,7 @@ def _two_method_store(path: Path, methods: tuple[str, str], config=None) -> Resu
 def test_the_reference_method_is_a_role_not_a_name(tmp_path):
     """A grid whose reference method is called `reference` (the config's `baseline:`) gets its Δs."""
     from mbert_eval.config.experiment import Experiment, MethodConfig, TaskConfig
-    from mbert_eval.grid.run import stored_config
+    from mbert_eval.grid.resolve import stored_config
     from mbert_eval.report import write_report
 
     experiment = Experiment(

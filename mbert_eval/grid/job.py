@@ -105,6 +105,16 @@ def _checksums(specs: Iterable[DataSpec]) -> dict[str, str]:
     return {str(s): (hub_fingerprint(s.location) if s.is_hub else file_checksum(Path(s.location))) for s in specs}
 
 
+OUT_OF_MEMORY = (MemoryError, torch.OutOfMemoryError)  # the host's, the accelerator's
+
+
+def out_of_memory(err: BaseException, stage: str) -> str:
+    """What a cell says when `stage` ran out of memory: a one-line reason, where the finished work is kept and
+    the run ends in one line rather than a traceback."""
+    detail = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+    return f"out of memory while {stage} ({detail})"
+
+
 class UnfinishedCell(UserError):
     """A cell that failed at one target after fine-tuning: the rows of the targets it finished before (to be
     stored, not lost) and which of those targets' stored rows they supersede (`CellJob.superseding`)."""
@@ -116,8 +126,9 @@ class UnfinishedCell(UserError):
 
 
 def run_cell(job: CellJob) -> list[ResultRow]:
-    """Fine-tune once on the source language, then evaluate every target; returns the rows. A UserError at one
-    target after fine-tuning is an `UnfinishedCell` that carries the rows of the targets finished before it.
+    """Fine-tune once on the source language, then evaluate every target; returns the rows. A UserError (or
+    running out of memory) at one target after fine-tuning is an `UnfinishedCell` that carries the rows of the
+    targets finished before it; running out of memory while fine-tuning is a UserError that says what to lower.
 
     Target data is read before fine-tuning so that a bad file fails fast, before hours of work. torch uses
     the cell's `threads` (the experiment's) (see `mbert_eval.models.threads`), recorded in each row's `extra`. Where the task's
@@ -142,22 +153,34 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     # once before drawing the head (tasks without training draw nothing)
     context = MethodContext(job.steps, cell.source, cell.seed, job.checkpoints, job.device)
     model_spec = prepare_encoder(cell.model, job.settings.method, context)
-    prepared = task.prepare(model_spec, train, dev, job.settings, device)
+    try:
+        prepared = task.prepare(model_spec, train, dev, job.settings, device)
+    except OUT_OF_MEMORY as err:
+        raise UserError(
+            f"{cell.task} {cell.source}: {out_of_memory(err, 'fine-tuning')}; lower training.batch_size or "
+            "training.max_length, or set training.activation_checkpointing: true"
+        ) from err
     train_time = time.perf_counter() - started
     extra = {"train_time": round(train_time, 3), "device": str(device), "threads": threads, **prepared.log}
     source_sums = _checksums(task.data_specs(source))
     words = task.words(train)  # no tokenizer (a task that evaluates without one): no overlap to measure
     subwords = SourceSubwords.of(prepared.tokenizer, words) if words and prepared.tokenizer is not None else None
     rows: list[ResultRow] = []
+    advice = (  # what to change when a target's evaluation runs out of memory
+        f"lower training.eval_batch_size ({job.settings.training.eval_batch_size})"
+        if task.needs_training
+        else "run on a device with more memory (device:)"
+    )
     for target in targets:
         try:
             examples = target_examples[target.code]
             found = {} if subwords is None else subwords.log(task.words(examples) or [])
             rows += _target_rows(job, prepared, target, examples, device, fingerprint, {**extra, **found}, source_sums)
-        except UserError as err:  # the targets finished before it are kept (`UnfinishedCell`)
+        except (UserError, *OUT_OF_MEMORY) as err:  # the targets finished before it are kept (`UnfinishedCell`)
             finished = {row.target for row in rows}
             stale = {code: why for code, why in job.superseding.items() if code in finished}
-            raise UnfinishedCell(f"{cell.task} {target.code}: {err}", rows, stale) from err
+            why = str(err) if isinstance(err, UserError) else f"{out_of_memory(err, 'evaluating')}; {advice}"
+            raise UnfinishedCell(f"{cell.task} {target.code}: {why}", rows, stale) from err
     del prepared  # at most one fine-tuned model in memory at a time
     gc.collect()
     return rows

@@ -350,6 +350,54 @@ def test_a_target_failing_after_fine_tuning_keeps_the_targets_before_it(
     assert sorted(row.target for row in stored) == sorted([first, first, second, second])
 
 
+def test_running_out_of_memory_at_a_target_keeps_the_targets_before_it(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second target's evaluation runs out of memory: one line says so and what to lower, and the first
+    target's rows are stored."""
+    from mbert_eval.tasks.tagging import POSTask
+
+    first, second = _target(workspace, 1), _target(workspace, 2)
+    evaluate = POSTask.evaluate
+
+    def exhausted(self, prepared, examples, device, progress=None):
+        if progress == f"pos {second}":
+            raise MemoryError("cannot allocate 3.1 GiB")
+        return evaluate(self, prepared, examples, device, progress)
+
+    monkeypatch.setattr(POSTask, "evaluate", exhausted)
+    workspace.fill_store()
+    result = run_cli("run", workspace.config(), "--no-report")
+    assert result.exit_code == 2, result.output
+    message = one_error_line(result)
+    assert message.startswith(f"Error: pos {second}: out of memory while evaluating (cannot allocate 3.1 GiB)")
+    assert "training.eval_batch_size" in message and "2 rows" in message, message
+    new = [row for row in ResultStore(workspace.store).rows() if row.task == "pos" and row.cell_key != "earlier"]
+    assert {row.target for row in new} == {first}
+
+
+def test_running_out_of_memory_while_fine_tuning_is_one_line(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fine-tuning runs out of memory: one line names the cell and what to lower; the store keeps its rows."""
+    import torch
+
+    from mbert_eval.tasks.tagging import POSTask
+
+    def exhausted(self, spec, train, dev, settings, device):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore detail")
+
+    monkeypatch.setattr(POSTask, "prepare", exhausted)
+    workspace.fill_store()
+    before = ResultStore(workspace.store).rows()
+    result = run_cli("run", workspace.config(), "--no-report")
+    assert result.exit_code == 2, result.output
+    message = one_error_line(result)
+    assert "out of memory while fine-tuning (CUDA out of memory. Tried to allocate 2.00 GiB)" in message, message
+    assert "training.batch_size" in message and "activation_checkpointing" in message
+    assert ResultStore(workspace.store).rows() == before
+
+
 def test_an_unfinished_cell_crosses_process_boundaries_with_its_rows() -> None:
     """Ray and the multi-GPU launcher return a cell's error from another process: its finished rows come too."""
     import pickle

@@ -80,13 +80,12 @@ def marked(rows: Iterable[ResultRow], run: RunSettings) -> list[ResultRow]:
     ]
 
 
-def plan(
-    grid: ResolvedGrid, run: RunSettings, store: ResultStore, overwrite: bool = False
-) -> tuple[list[CellJob], int]:
+def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
     """The jobs still to run (each restricted to its missing targets and those whose stored rows are stale:
     their model, data files or task version changed since, see `freshness`) and the count skipped. Says on
     stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
     store) are taken as known, so unchanged files are not hashed again."""
+    run = grid.refuse()  # a grid with problems has nothing to plan
     version, libraries = code_version(), library_versions()
     remember(store.file_hashes())
     fingerprints: dict[str, str] = {}
@@ -155,7 +154,7 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
         remove_stale(run.checkpoints)
         store.write_config(run.config)
         store.write_metric_roles(metric_roles(grid.tasks))
-        jobs, skipped = plan(grid, run, store, overwrite)
+        jobs, skipped = plan(grid, store, overwrite)
         if executor is None:
             from mbert_eval.grid.executors import make_executor
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mbert_eval.errors import UserError
 from mbert_eval.store.results import ResultStore
 from tests.helpers import Workspace, assert_refused, one_error_line, run_cli
 
@@ -317,12 +318,22 @@ def test_unseen_test_labels_scored_when_asked_and_counted(workspace: Workspace) 
     assert rows and {row.extra["unseen_gold_labels"] for row in rows} == {1}
 
 
+@pytest.mark.parametrize(
+    "failure, said",
+    [
+        (UserError("the test file went away"), "the test file went away"),
+        (  # the host's memory; the GPU's is `torch.OutOfMemoryError`, caught alike
+            MemoryError("cannot allocate 3.1 GiB"),
+            "out of memory while evaluating (cannot allocate 3.1 GiB); lower training.eval_batch_size",
+        ),
+    ],
+    ids=["user-error", "out-of-memory"],
+)
 def test_a_target_failing_after_fine_tuning_keeps_the_targets_before_it(
-    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+    failure: BaseException, said: str, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The second target fails while evaluated: the one line names it, the first target's rows are stored, and
-    the next run computes the failed target only."""
-    from mbert_eval.errors import UserError
+    """The second target fails while evaluated (a user error, or it runs out of memory): the one line names it
+    and says why, the first target's rows are stored, and the next run computes the failed target only."""
     from mbert_eval.tasks.tagging import POSTask
 
     first, second = _target(workspace, 1), _target(workspace, 2)
@@ -330,7 +341,7 @@ def test_a_target_failing_after_fine_tuning_keeps_the_targets_before_it(
 
     def failing(self, prepared, examples, device, progress=None):
         if progress == f"pos {second}":
-            raise UserError("the test file went away")
+            raise failure
         return evaluate(self, prepared, examples, device, progress)
 
     monkeypatch.setattr(POSTask, "evaluate", failing)
@@ -339,7 +350,7 @@ def test_a_target_failing_after_fine_tuning_keeps_the_targets_before_it(
     result = run_cli("run", config, "--no-report")
     assert result.exit_code == 2, result.output
     message = one_error_line(result)
-    assert message.startswith(f"Error: pos {second}: the test file went away") and "2 rows" in message, message
+    assert message.startswith(f"Error: pos {second}: {said}") and "2 rows" in message, message
     new = [row for row in ResultStore(workspace.store).rows() if row.task == "pos" and row.cell_key != "earlier"]
     assert {row.target for row in new} == {first} and len(new) == 2
     monkeypatch.setattr(POSTask, "evaluate", evaluate)
@@ -348,32 +359,6 @@ def test_a_target_failing_after_fine_tuning_keeps_the_targets_before_it(
     assert "1 cells run" in result.output and f"pos {first}" not in result.stderr  # the failed target only
     stored = [row for row in ResultStore(workspace.store).rows() if row.cell_key != "earlier"]
     assert sorted(row.target for row in stored) == sorted([first, first, second, second])
-
-
-def test_running_out_of_memory_at_a_target_keeps_the_targets_before_it(
-    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The second target's evaluation runs out of memory: one line says so and what to lower, and the first
-    target's rows are stored."""
-    from mbert_eval.tasks.tagging import POSTask
-
-    first, second = _target(workspace, 1), _target(workspace, 2)
-    evaluate = POSTask.evaluate
-
-    def exhausted(self, prepared, examples, device, progress=None):
-        if progress == f"pos {second}":
-            raise MemoryError("cannot allocate 3.1 GiB")
-        return evaluate(self, prepared, examples, device, progress)
-
-    monkeypatch.setattr(POSTask, "evaluate", exhausted)
-    workspace.fill_store()
-    result = run_cli("run", workspace.config(), "--no-report")
-    assert result.exit_code == 2, result.output
-    message = one_error_line(result)
-    assert message.startswith(f"Error: pos {second}: out of memory while evaluating (cannot allocate 3.1 GiB)")
-    assert "training.eval_batch_size" in message and "2 rows" in message, message
-    new = [row for row in ResultStore(workspace.store).rows() if row.task == "pos" and row.cell_key != "earlier"]
-    assert {row.target for row in new} == {first}
 
 
 def test_running_out_of_memory_while_fine_tuning_is_one_line(

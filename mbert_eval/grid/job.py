@@ -131,9 +131,10 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     targets finished before it; running out of memory while fine-tuning is a UserError that says what to lower.
 
     Target data is read before fine-tuning so that a bad file fails fast, before hours of work. torch uses
-    the cell's `threads` (the experiment's) (see `mbert_eval.models.threads`), recorded in each row's `extra`. Where the task's
-    examples are words (`Task.words`), each target's rows also hold the subword overlap of its test text with the
-    source's training text under the model's tokenizer (`analysis.overlap`; Pires et al. 2019).
+    the experiment's `threads` (`CellJob.threads`; see `mbert_eval.models.threads`), recorded in each row's
+    `extra`. Where the task's examples are words (`Task.words`), each target's rows also hold the subword overlap
+    of its test text with the source's training text under the model's tokenizer (`analysis.overlap`; Pires et
+    al. 2019).
     """
     cell, task = job.cell, job.task
     threads = use_threads(job.threads)

@@ -78,9 +78,10 @@ class ResolvedGrid:
     def refuse(self) -> RunSettings:
         """A UserError naming the first problem (and how many more), as `run` refuses a grid; without problems,
         what running it needs."""
-        if self.problems or self.run is None:
+        if self.problems:
             more = f" (and {len(self.problems) - 1} more; see `mbert-eval validate`)" if len(self.problems) > 1 else ""
             raise UserError(f"{self.problems[0]}{more}")
+        assert self.run is not None, "`resolve` gives every grid without problems its run settings"
         return self.run
 
     def read_files(self) -> list[Path]:

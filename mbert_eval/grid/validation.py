@@ -237,11 +237,11 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
     if experiment.threads is not None and experiment.threads < 1:
         problems.append(f"threads: at least 1 CPU thread (or null for the default), got {experiment.threads}")
     try:  # the output folder holds the checkpoints and the report even where `store:` puts the store elsewhere
-        places = experiment.output_dir, experiment.store_path
+        _output, store = experiment.output_dir, experiment.store_path
     except UserError as err:
         problems.append(f"output: {err}")
     else:
-        _check_store(places[1], problems)
+        _check_store(store, problems)
     if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name or "\0" in experiment.name:
         problems.append(
             f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder, runs/NAME by "

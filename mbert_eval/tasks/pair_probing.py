@@ -28,14 +28,13 @@ from mbert_eval.data import SentencePair
 from mbert_eval.tasks.base import Prepared, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.pair_classification import PairClassificationTask, PAWSXTask, XNLITask, pair_label
-from mbert_eval.tasks.probing import hidden_state_batches, layer_choice
+from mbert_eval.tasks.probing import layer_choice, pooled_states
 
 if TYPE_CHECKING:  # torch and numpy come with the forward pass: naming the task needs none
     import numpy as np
     import torch
 
     from mbert_eval.metrics.outputs import Scores
-    from mbert_eval.training.features import Features
     from mbert_eval.training.fine_tuning import FineTuning
     from mbert_eval.training.probes import LinearProbes
 
@@ -125,7 +124,7 @@ class PairProbeTask(PairClassificationTask):
             encoded = tokenizer(texts, truncation=True, max_length=window)["input_ids"]
             features = [{"input_ids": ids} for ids in encoded]
             part = f"{progress}: {name} sides" if progress else None
-            sides.append(pooled_states(encoder, features, pad, device, self.batch_size, part))
+            sides.append(pooled_states(encoder, features, pad, device, self.batch_size, part).cpu().numpy())
         u, v = sides
         return np.concatenate([u, v, np.abs(u - v), u * v], axis=2)
 
@@ -147,26 +146,6 @@ class PairProbeTask(PairClassificationTask):
         outputs = ExampleOutputs(self.metadata.name, "accuracy", "mean", hits, gold, guessed)
         majority = sum(label == prepared.log["majority_label"] for label in gold) / len(gold)
         return Scores(scores, outputs, majority)
-
-
-def pooled_states(
-    encoder: torch.nn.Module,
-    features: list[Features],
-    pad_id: int,
-    device: torch.device,
-    batch_size: int,
-    progress: str | None,
-) -> np.ndarray:
-    """Every hidden layer's mean over each feature's tokens (padding left out), in feature order: (layers + 1,
-    features, hidden), float32."""
-    import numpy as np
-
-    layers, hidden = encoder.config.num_hidden_layers + 1, encoder.config.hidden_size
-    states = np.zeros((layers, len(features), hidden), dtype=np.float32)
-    for indices, layer_states, mask in hidden_state_batches(encoder, features, pad_id, device, batch_size, progress):
-        weights = mask[None, :, :, None].to(layer_states.dtype)
-        states[:, indices] = ((layer_states * weights).sum(2) / weights.sum(2)).float().cpu().numpy()
-    return states
 
 
 class XNLIProbeTask(PairProbeTask):

@@ -252,13 +252,34 @@ def hidden_state_batches(
     keys = [key for key in ("input_ids", "token_type_ids") if features and key in features[0]]
     encoder.eval()
     with torch.inference_mode(), autocast(device):
-        for indices in tqdm(length_sorted_batches(features, batch_size), desc=progress, disable=not progress):
+        batches = length_sorted_batches(features, batch_size)
+        for indices in tqdm(batches, desc=progress, disable=not progress, leave=False):  # as other evaluation bars
             batch = collate([{key: features[i][key] for key in keys} for i in indices], pad_id, device)
             yield (
                 indices,
                 torch.stack(encoder(**batch, output_hidden_states=True).hidden_states),
                 batch["attention_mask"],
             )
+
+
+def pooled_states(
+    encoder: torch.nn.Module,
+    features: list[Features],
+    pad_id: int,
+    device: torch.device,
+    batch_size: int,
+    progress: str | None,
+) -> torch.Tensor:
+    """Every hidden layer's mean over each feature's tokens (padding left out), in feature order: (layers + 1,
+    features, hidden), float32, on `device` (the sentence vectors of Pires et al. 2019 and Libovický et al. 2020)."""
+    import torch
+
+    layers, hidden = encoder.config.num_hidden_layers + 1, encoder.config.hidden_size
+    states = torch.empty((layers, len(features), hidden), dtype=torch.float32, device=device)
+    for indices, layer_states, mask in hidden_state_batches(encoder, features, pad_id, device, batch_size, progress):
+        weights = mask[None, :, :, None].to(layer_states.dtype)
+        states[:, torch.tensor(indices, device=device)] = ((layer_states * weights).sum(2) / weights.sum(2)).float()
+    return states
 
 
 def encoder_word_states(

@@ -15,8 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tqdm.auto import tqdm
-
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import ParallelPair, read_parallel
 from mbert_eval.errors import UserError
@@ -24,6 +22,7 @@ from mbert_eval.languages import Language
 from mbert_eval.metrics.outputs import ExampleOutputs, Scores
 from mbert_eval.tasks.base import Prepared, Task, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
+from mbert_eval.tasks.probing import pooled_states
 
 if TYPE_CHECKING:  # torch is imported where embeddings are computed: naming the task needs none
     import torch
@@ -92,37 +91,14 @@ class RetrievalTask(Task):
         """Mean-pooled hidden states of every layer: shape (layers + 1, sentences, hidden), less their mean over
         the sentences with `center` (they are one language's). `progress`: the name of a bar over the forward
         passes (None: no bar)."""
-        import torch
+        from mbert_eval.models.encoders import window_length
 
-        from mbert_eval.models.encoders import autocast, window_length
-        from mbert_eval.training.batches import length_sorted_batches
-
-        window = window_length(prepared.model)
-        encoded = prepared.tokenizer(sentences, truncation=True, max_length=window)["input_ids"]
-        features = [{"input_ids": ids} for ids in encoded]
+        encoded = prepared.tokenizer(sentences, truncation=True, max_length=window_length(prepared.model))["input_ids"]
         pad = prepared.tokenizer.pad_token_id or 0
-        out: torch.Tensor | None = None
-        prepared.model.eval()
-        with torch.inference_mode(), autocast(device):
-            batches = length_sorted_batches(features, self.batch_size)
-            for indices in tqdm(batches, desc=progress, disable=progress is None, leave=False):
-                width = max(len(features[i]["input_ids"]) for i in indices)
-                ids = torch.full((len(indices), width), pad, dtype=torch.long)
-                for row, i in enumerate(indices):
-                    ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
-                mask = torch.arange(width)[None, :] < torch.tensor([len(encoded[i]) for i in indices])[:, None]
-                ids, mask = ids.to(device), mask.to(device)
-                states = torch.stack(
-                    prepared.model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True).hidden_states
-                )
-                weights = mask[None, :, :, None].to(states.dtype)
-                pooled = ((states * weights).sum(2) / weights.sum(2)).float()
-                if out is None:
-                    out = torch.empty((pooled.shape[0], len(features), pooled.shape[2]), device=device)
-                out[:, torch.tensor(indices, device=device)] = pooled
-            if self.center:
-                out -= out.mean(1, keepdim=True)  # type: ignore[union-attr]
-        return out  # type: ignore[return-value]
+        states = pooled_states(
+            prepared.model, [{"input_ids": ids} for ids in encoded], pad, device, self.batch_size, progress
+        )
+        return states - states.mean(1, keepdim=True) if self.center else states
 
     def evaluate(
         self, prepared: Prepared, examples: list[ParallelPair], device: torch.device, progress: str | None = None

@@ -23,6 +23,7 @@ from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
 from mbert_eval.store.locks import held_lock
 from mbert_eval.store.results import MetricRole, ResultRow, ResultStore, StoredConfig
+from mbert_eval.store.unsaved import keep_unsaved, store_unsaved
 from mbert_eval.tasks import get_task
 
 
@@ -142,6 +143,15 @@ def run_experiment(
     return run_resolved(grid, overwrite, executor)
 
 
+def _write_cell(store: ResultStore, rows: list[ResultRow], superseding: dict[str, str], overwrite: bool) -> int:
+    """Write a finished cell's rows (`ResultStore.write_cell`); where the store refuses them, the run ends in
+    one line that says where the rows are kept for the next run (`store.unsaved`)."""
+    try:
+        return store.write_cell(rows, overwrite=overwrite, superseding=superseding)
+    except UserError as err:
+        raise UserError(f"{err}; {keep_unsaved(store.path, rows, superseding, overwrite)}") from None
+
+
 def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor | None = None) -> RunSummary:
     """Run every missing cell of a resolved grid without problems, writing each to the store as it finishes.
     The store's lock is held throughout: a second run on the same store stops at once and says who holds it
@@ -154,6 +164,9 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
         remove_stale(run.checkpoints)
         store.write_config(run.config)
         store.write_metric_roles(metric_roles(grid.tasks))
+        restored = store_unsaved(store)
+        if restored:
+            print(f"{restored} rows of cells an earlier run could not store written to {run.store}", file=sys.stderr)
         jobs, skipped = plan(grid, store, overwrite)
         if executor is None:
             from mbert_eval.grid.executors import make_executor
@@ -163,10 +176,10 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
         with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
             try:
                 for job, rows in executor.map(jobs):
-                    written += store.write_cell(marked(rows, run), overwrite=overwrite, superseding=job.superseding)
+                    written += _write_cell(store, marked(rows, run), job.superseding, overwrite)
                     bar.update()
             except UnfinishedCell as err:  # a target failed after fine-tuning: keep the targets finished before it
-                kept = store.write_cell(marked(err.rows, run), overwrite=overwrite, superseding=err.superseding)
+                kept = _write_cell(store, marked(err.rows, run), err.superseding, overwrite)
                 raise UserError(f"{err} ({kept} rows of the cell's targets finished before it stored)") from err
         store.write_file_hashes(current_hashes())  # what the cells hashed, for the next run
     return RunSummary(len(jobs), skipped, written, run.store, run.config)

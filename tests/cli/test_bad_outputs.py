@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mbert_eval.config.loading import load_experiment
+from mbert_eval.grid.resolve import resolve
 from mbert_eval.store.results import ResultRow, ResultStore
 from tests.helpers import STORED, Workspace, one_error_line, run_cli
 
@@ -329,6 +331,62 @@ def test_a_lock_that_is_no_plain_file_is_refused(id: str, setup, fragment: str, 
     assert workspace.rows() == STORED
     assert _digest(Path(config)) == before
     assert not (workspace.root / "missing").exists()
+
+
+# --- a store that refuses a finished cell ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["rows-kept", "disk-full-too"])
+def test_a_cell_the_store_refuses_is_kept_for_the_next_run(
+    kept: bool, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite refuses the first finished cell (a full disk): the run ends in one line; the cell's rows are kept
+    beside the store and the next run writes them without computing the cell again, or, where they cannot be
+    kept either, the line says so and the next run computes the cell again."""
+    write_cell = ResultStore.write_cell
+
+    def refusing(self, rows, overwrite=False, superseding=None):
+        if not kept:
+            _full_disk(monkeypatch)
+        raise self._user_error(sqlite3.OperationalError("database or disk is full"))
+
+    workspace.fill_store()
+    config = workspace.config()
+    monkeypatch.setattr(ResultStore, "write_cell", refusing)
+    result = run_cli("run", config, "--no-report")
+    monkeypatch.undo()
+    assert result.exit_code == 2, (result.exit_code, repr(result.exception), result.output[-200:])
+    message = one_error_line(result)
+    assert "database or disk is full" in message, message
+    unsaved = workspace.store.with_name(workspace.store.name + ".unsaved")
+    files = list(unsaved.glob("*.json"))
+    if kept:
+        assert f"rows are kept in {files[0]}: the next run on this store writes them" in message, message
+    else:
+        assert "could not be kept either" in message and "the disk is full" in message, message
+        assert not files
+    assert workspace.rows() == STORED
+    cells = len(resolve(load_experiment(config)[0]).cells)
+
+    calls = []
+    monkeypatch.setattr(ResultStore, "write_cell", lambda self, *a, **k: calls.append(1) or write_cell(self, *a, **k))
+    result = run_cli("run", config, "--no-report")
+    assert result.exit_code == 0, result.output
+    assert f"{cells - 1 if kept else cells} cells run" in result.output, result.output
+    assert ("rows of cells an earlier run could not store written" in result.stderr) == kept
+    keys = {row.cell_key for row in ResultStore(workspace.store).rows()} - {"earlier"}
+    assert len(keys) == cells and len(calls) == cells and not unsaved.exists()
+
+
+def test_unsaved_rows_that_cannot_be_read_back_are_one_line(workspace: Workspace) -> None:
+    workspace.fill_store()
+    unsaved = workspace.store.with_name(workspace.store.name + ".unsaved")
+    unsaved.mkdir()
+    (unsaved / "abc.json").write_text('{"rows": [{"cell_key": "abc"}]', encoding="utf-8")
+    result = run_cli("run", workspace.config(), "--no-report")
+    assert result.exit_code == 2, result.output
+    assert "abc.json: not a cell's unsaved rows as a run keeps them" in one_error_line(result)
+    assert workspace.rows() == STORED and (unsaved / "abc.json").is_file()
 
 
 # --- cells a spreadsheet would run --------------------------------------------------------------------------------

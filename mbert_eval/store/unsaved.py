@@ -1,0 +1,58 @@
+"""A finished cell's rows that the results store refused (SQLite could not write: a full disk, a file made
+read-only since, a lock held past its timeout), kept beside the store so that nothing computed is lost: one
+JSON file per cell in `STORE.unsaved/`, written whole (`store.outputs.write_output`), holding the rows, the
+targets whose stored rows they supersede and whether the run overwrote. The next run on the store writes them
+before it plans (`grid.run.run_resolved`), so it does not compute those cells again, and removes each file
+once its rows are in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+
+from mbert_eval.errors import UserError
+from mbert_eval.store.outputs import store_files, write_output
+from mbert_eval.store.results import ResultRow, ResultStore
+
+
+def unsaved_folder(store: Path) -> Path:
+    """Where a store's unsaved cells are kept: `STORE.unsaved/` beside it."""
+    return store.with_name(f"{store.name}.unsaved")
+
+
+def keep_unsaved(store: Path, rows: list[ResultRow], superseding: Mapping[str, str], overwrite: bool) -> str:
+    """Keep one cell's rows that `store` refused; returns what the run's error line adds: where they are and
+    that the next run writes them, or, where they cannot be kept either (the disk is full), that they are lost
+    and the next run computes the cell again."""
+    if not rows:
+        return "no finished target of the cell was lost"
+    path = unsaved_folder(store) / f"{rows[0].cell_key}.json"
+    record = {"rows": [asdict(row) for row in rows], "superseding": dict(superseding), "overwrite": overwrite}
+    try:
+        write_output(path, json.dumps(record, indent=1), store_files(store), "the unsaved rows")
+    except UserError as err:
+        return f"the cell's {len(rows)} rows could not be kept either ({err}): the next run computes them again"
+    return f"the cell's {len(rows)} rows are kept in {path}: the next run on this store writes them"
+
+
+def store_unsaved(store: ResultStore) -> int:
+    """Write every kept cell (`keep_unsaved`) to `store`, removing each file once its rows are in; returns the
+    rows written. A file this suite cannot read back is a UserError naming it (it is left as it is)."""
+    folder = unsaved_folder(store.path)
+    written = 0
+    for path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            rows = [ResultRow(**row) for row in record["rows"]]
+            superseding, overwrite = dict(record["superseding"]), bool(record["overwrite"])
+        except (OSError, ValueError, TypeError, KeyError) as err:
+            raise UserError(
+                f"{path}: not a cell's unsaved rows as a run keeps them ({err}); move it out of {folder}"
+            ) from None
+        written += store.write_cell(rows, overwrite=overwrite, superseding=superseding)
+        path.unlink()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+    return written

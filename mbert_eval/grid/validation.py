@@ -24,6 +24,7 @@ from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch
     model_max_length,
 )
 from mbert_eval.store.results import ResultStore
+from mbert_eval.store.unsaved import unsaved_cells
 from mbert_eval.tasks.base import Task, pick_layer
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's CUDA generators take 32-bit seeds
@@ -259,12 +260,14 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
 
 
 def _check_store(store: Path, problems: list[str]) -> None:
-    """A results store the run would write to must be one, undamaged (`ResultStore`'s checks at open)."""
-    if store.is_file():
-        try:
+    """A results store the run would write to must be one, undamaged (`ResultStore`'s checks at open), and the
+    cells an earlier run kept beside it (`store.unsaved`) must read back."""
+    try:
+        if store.is_file():
             ResultStore(store, read_only=True)
-        except UserError as err:
-            problems.append(f"output: {err}")
+        unsaved_cells(store)
+    except UserError as err:
+        problems.append(f"output: {err}")
 
 
 def _check_training(training: TrainingConfig, problems: list[str]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mbert_eval.errors import UserError
@@ -37,22 +37,41 @@ def keep_unsaved(store: Path, rows: list[ResultRow], superseding: Mapping[str, s
     return f"the cell's {len(rows)} rows are kept in {path}: the next run on this store writes them"
 
 
-def store_unsaved(store: ResultStore) -> int:
-    """Write every kept cell (`keep_unsaved`) to `store`, removing each file once its rows are in; returns the
-    rows written. A file this suite cannot read back is a UserError naming it (it is left as it is)."""
-    folder = unsaved_folder(store.path)
-    written = 0
+@dataclass(frozen=True)
+class UnsavedCell:
+    """One kept cell (`keep_unsaved`): its file, rows, the targets whose stored rows they supersede, and whether
+    the run that computed it overwrote."""
+
+    path: Path
+    rows: list[ResultRow]
+    superseding: dict[str, str]
+    overwrite: bool
+
+
+def unsaved_cells(store: Path) -> list[UnsavedCell]:
+    """The cells kept beside `store`; a file this suite cannot read back is a UserError naming it (`validate`
+    refuses it as `run` does)."""
+    folder = unsaved_folder(store)
+    cells = []
     for path in sorted(folder.glob("*.json")):
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
             rows = [ResultRow(**row) for row in record["rows"]]
-            superseding, overwrite = dict(record["superseding"]), bool(record["overwrite"])
+            cells.append(UnsavedCell(path, rows, dict(record["superseding"]), bool(record["overwrite"])))
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise UserError(
                 f"{path}: not a cell's unsaved rows as a run keeps them ({err}); move it out of {folder}"
             ) from None
-        written += store.write_cell(rows, overwrite=overwrite, superseding=superseding)
-        path.unlink()
+    return cells
+
+
+def store_unsaved(store: ResultStore) -> int:
+    """Write every kept cell to `store`, removing each file once its rows are in; returns the rows written."""
+    written = 0
+    for cell in unsaved_cells(store.path):
+        written += store.write_cell(cell.rows, overwrite=cell.overwrite, superseding=cell.superseding)
+        cell.path.unlink()
+    folder = unsaved_folder(store.path)
     if folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
     return written

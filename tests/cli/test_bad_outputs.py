@@ -378,12 +378,13 @@ def test_a_cell_the_store_refuses_is_kept_for_the_next_run(
     assert len(keys) == cells and len(calls) == cells and not unsaved.exists()
 
 
-def test_unsaved_rows_that_cannot_be_read_back_are_one_line(workspace: Workspace) -> None:
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_unsaved_rows_that_cannot_be_read_back_are_one_line(command: str, workspace: Workspace) -> None:
     workspace.fill_store()
     unsaved = workspace.store.with_name(workspace.store.name + ".unsaved")
     unsaved.mkdir()
     (unsaved / "abc.json").write_text('{"rows": [{"cell_key": "abc"}]', encoding="utf-8")
-    result = run_cli("run", workspace.config(), "--no-report")
+    result = run_cli(command, workspace.config(), *(["--no-report"] if command == "run" else []))
     assert result.exit_code == 2, result.output
     assert "abc.json: not a cell's unsaved rows as a run keeps them" in one_error_line(result)
     assert workspace.rows() == STORED and (unsaved / "abc.json").is_file()

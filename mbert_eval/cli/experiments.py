@@ -124,10 +124,14 @@ def results(store_path: str, csv_path: str | None, json_path: str | None, all_me
     """Print the stored results as a table, or export them."""
     from mbert_eval.report.text_table import export_rows, format_results
     from mbert_eval.store.results import open_store_for_reading
+    from mbert_eval.store.unsaved import unsaved_note
 
     if csv_path and json_path and csv_path != "-" and Path(csv_path).resolve() == Path(json_path).resolve():
         raise UserError(f"--csv and --json name the same file ({csv_path}); the second would replace the first")
     store = open_store_for_reading(store_path)
+    note = unsaved_note(Path(store_path))
+    if note:
+        click.echo(note, err=True)
     if csv_path or json_path:
         for path, kind in ((csv_path, "csv"), (json_path, "json")):
             if path:

@@ -43,8 +43,12 @@ def report(store_path: str, out: str | None, fmt: str | None, title: str | None,
     """Write the report of a results store: tables, charts and run metadata."""
     from mbert_eval.report import write_report
     from mbert_eval.store.results import open_store_for_reading
+    from mbert_eval.store.unsaved import unsaved_note
 
     store = open_store_for_reading(store_path)
+    note = unsaved_note(Path(store_path))
+    if note:
+        click.echo(note, err=True)
     if not store.has_results():
         raise UserError(f"no results stored in {store_path}: nothing to report (its run stored no cell yet)")
 

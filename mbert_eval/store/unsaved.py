@@ -37,6 +37,19 @@ def keep_unsaved(store: Path, rows: list[ResultRow], superseding: Mapping[str, s
     return f"the cell's {len(rows)} rows are kept in {path}: the next run on this store writes them"
 
 
+def unsaved_note(store: Path) -> str | None:
+    """What `results` and `report` say of the cells kept beside `store` and not yet in it (None: there are none);
+    the files are counted, not read."""
+    folder = unsaved_folder(Path(store))
+    kept = len(list(folder.glob("*.json")))
+    if not kept:
+        return None
+    cells = "1 finished cell" if kept == 1 else f"{kept} finished cells"
+    return (
+        f"{cells} that a run could not store are kept in {folder}, not in the store yet: the next run on it writes them"
+    )
+
+
 @dataclass(frozen=True)
 class UnsavedCell:
     """One kept cell (`keep_unsaved`): its file, rows, the targets whose stored rows they supersede, and whether

@@ -366,6 +366,11 @@ def test_a_cell_the_store_refuses_is_kept_for_the_next_run(
         assert "could not be kept either" in message and "the disk is full" in message, message
         assert not files
     assert workspace.rows() == STORED
+    for command in ("results", "report"):  # both say what is kept and not yet stored
+        said = run_cli(
+            command, "--store", workspace.store, *(["--out", workspace.root / "r.html"] * (command == "report"))
+        )
+        assert said.exit_code == 0 and ("not in the store yet" in said.stderr) == kept, said.output
     cells = len(resolve(load_experiment(config)[0]).cells)
 
     calls = []

@@ -15,7 +15,7 @@ from mbert_eval.config.experiment import Experiment
 from mbert_eval.data.checksums import current_hashes, remember
 from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell
-from mbert_eval.grid.executors.local import Executor
+from mbert_eval.grid.executors.local import CellOutcome, Executor
 from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.job import CellJob, UnfinishedCell, code_version, library_versions
 from mbert_eval.grid.resolve import ResolvedGrid, RunSettings, resolve
@@ -152,6 +152,30 @@ def _write_cell(store: ResultStore, rows: list[ResultRow], superseding: dict[str
         raise UserError(f"{err}; {keep_unsaved(store.path, rows, superseding, overwrite)}") from None
 
 
+def _store_outcome(store: ResultStore, job: CellJob, outcome: CellOutcome, run: RunSettings, overwrite: bool) -> int:
+    """Store what a cell ended in: its rows; or, where it failed, the rows of the targets it finished first
+    (`UnfinishedCell`) and then its error, raised."""
+    if not isinstance(outcome, Exception):
+        return _write_cell(store, marked(outcome, run), job.superseding, overwrite)
+    if isinstance(outcome, UnfinishedCell):  # a target failed after fine-tuning: keep the targets finished before it
+        kept = _write_cell(store, marked(outcome.rows, run), outcome.superseding, overwrite)
+        raise UserError(f"{outcome} ({kept} rows of the cell's targets finished before it stored)") from outcome
+    raise outcome
+
+
+def _stopped_run(failure: Exception, finished: int) -> Exception:
+    """The error a run ends in: its first failure, saying how many cells already running then finished and were
+    stored after it (`Executor.stop`)."""
+    if not finished:
+        return failure
+    cells = "1 cell" if finished == 1 else f"{finished} cells"
+    note = f"{cells} already running when it happened finished and stored"
+    if isinstance(failure, UserError):
+        return UserError(f"{failure}; {note}")
+    tqdm.write(note, file=sys.stderr)
+    return failure
+
+
 def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor | None = None) -> RunSummary:
     """Run every missing cell of a resolved grid without problems, writing each to the store as it finishes.
     The store's lock is held throughout: a second run on the same store stops at once and says who holds it
@@ -172,14 +196,20 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
             from mbert_eval.grid.executors import make_executor
 
             executor = make_executor(run.executor, run.ray)
-        written = 0
+        written, finished, failure = 0, 0, None
         with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
-            try:
-                for job, rows in executor.map(jobs):
-                    written += _write_cell(store, marked(rows, run), job.superseding, overwrite)
-                    bar.update()
-            except UnfinishedCell as err:  # a target failed after fine-tuning: keep the targets finished before it
-                kept = _write_cell(store, marked(err.rows, run), err.superseding, overwrite)
-                raise UserError(f"{err} ({kept} rows of the cell's targets finished before it stored)") from err
+            for job, outcome in executor.map(jobs):
+                try:
+                    written += _store_outcome(store, job, outcome, run, overwrite)
+                    finished += failure is not None
+                except Exception as err:  # the first failure stops the run; cells already running still finish
+                    if failure is not None:
+                        tqdm.write(f"{job.cell.task} {job.cell.source} seed {job.cell.seed}: {err}", file=sys.stderr)
+                    else:
+                        failure = err
+                        executor.stop()
+                bar.update()
+        if failure is not None:
+            raise _stopped_run(failure, finished)
         store.write_file_hashes(current_hashes())  # what the cells hashed, for the next run
     return RunSummary(len(jobs), skipped, written, run.store, run.config)

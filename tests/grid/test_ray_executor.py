@@ -1,5 +1,6 @@
-"""The Ray executor: the local executor's rows, a dead worker's cell retried without duplicates,
-and one-line errors for a missing Ray or an unreachable cluster."""
+"""The Ray executor: the local executor's rows, a dead worker's cell retried without duplicates, a failing
+cell that lets the cells already running finish and be stored, and one-line errors for a missing Ray or an
+unreachable cluster."""
 
 import dataclasses
 import functools
@@ -39,6 +40,28 @@ def crash_once(marker: str, job):
     if job.cell.seed == 1 and not os.path.exists(marker):
         Path(marker).write_text(str(os.getpid()), encoding="utf-8")
         os._exit(1)
+    return run_cell(job)
+
+
+def wait_for(path: Path, seconds: float = 120.0) -> None:
+    """Wait until another cell's process has written `path`."""
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} never appeared")
+        time.sleep(0.05)
+
+
+def fail_while_another_runs(folder: str, job):
+    """Seed 1 fails once seed 2 has started; seed 2 goes on only after that; every cell marks that it started."""
+    marks = Path(folder)
+    (marks / f"started-{job.cell.seed}").touch()
+    if job.cell.seed == 1:
+        wait_for(marks / "started-2")
+        (marks / "failed-1").touch()
+        raise UserError("seed 1's data is broken")
+    if job.cell.seed == 2:
+        wait_for(marks / "failed-1")
     return run_cell(job)
 
 
@@ -83,6 +106,44 @@ def test_ray_rows_match_local_and_a_dead_worker_is_retried(tmp_path, small_famil
     assert comparable(ray_rows) == comparable(local_rows)
     keys = [(row.cell_key, row.target, row.metric) for row in ray_rows]
     assert len(keys) == len(set(keys))
+
+
+@needs_ray
+def test_a_failing_cell_lets_the_running_ones_finish_and_starts_no_other(tmp_path, small_family, tiny_model):
+    """Three cells on a cluster that fits two: the first fails while the second runs. The second finishes and is
+    stored, the third never starts, and the run ends in the first cell's error, saying that one cell finished
+    after it."""
+    import ray
+
+    raw = family_experiment(small_family, tiny_model, seeds=[1, 2, 3])
+    raw["tasks"].pop("paraphrase")
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=100 * 1024**2
+    )
+    try:
+        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
+        executor = RayExecutor(
+            address=None, num_cpus_per_cell=1, cell_function=functools.partial(fail_while_another_runs, str(marks))
+        )
+        with pytest.raises(UserError) as caught:
+            run_experiment(experiment, executor=executor, problems=problems)
+    finally:
+        ray.shutdown()
+    message = str(caught.value)
+    assert "seed 1's data is broken" in message and "1 cell already running when it happened finished" in message
+    assert sorted(path.name for path in marks.iterdir()) == ["failed-1", "started-1", "started-2"]
+    rows = ResultStore(experiment.store_path).rows()
+    assert {row.seed for row in rows} == {2} and len(rows) == 4  # 2 targets x 2 metrics
+
+
+def test_cells_are_submitted_as_the_cluster_fits_them():
+    cluster = SimpleNamespace(cluster_resources=lambda: {"CPU": 1.0, "GPU": 2.0})
+    assert RayExecutor(num_cpus_per_cell=0.1).capacity(cluster) == 10  # not 9 (1.0 // 0.1 in floats)
+    assert RayExecutor(num_cpus_per_cell=0.25, num_gpus_per_cell=0.5).capacity(cluster) == 4
+    assert RayExecutor(num_cpus_per_cell=0.5, num_gpus_per_cell=2).capacity(cluster) == 1
 
 
 @needs_ray

@@ -1,15 +1,18 @@
 """Cells on a Ray cluster: one Ray task per cell with its resource request; rows come back to the driver.
 
-`RayExecutor.map` submits every cell as a task asking for `num_cpus_per_cell` CPUs and
+`RayExecutor.map` submits cells as Ray tasks, each asking for `num_cpus_per_cell` CPUs and
 `num_gpus_per_cell` GPUs (Ray sets CUDA_VISIBLE_DEVICES in the worker, so `device: auto` finds
-its GPU), then yields each cell's rows as its task completes (`ray.wait`); the driver alone writes
-the store, one transaction per cell, as with the local executor.
+its GPU), as many at a time as the cluster's resources fit at once (read when the run starts), and
+yields each cell's rows as its task completes (`ray.wait`); the driver alone writes the store, one
+transaction per cell, as with the local executor.
 
 Failures: a task whose worker process dies (a crash, an out-of-memory kill, a lost node) is retried
 up to `max_retries` times (Ray's retries of system failures); an exception raised by the cell
-itself (bad data, a user error) is not retried and ends the run, its message unchanged. Rows only
-come back from an attempt that finished, and the store keys rows by (cell, target, metric), so a
-retried cell is never stored twice.
+itself (bad data, a user error) is not retried. A failed cell is yielded with its error and the run
+stops (`stop()`): no further cell is submitted, and the cells already running finish and are yielded,
+so that their work is stored, not lost; an interrupt cancels them. Rows only come back from an
+attempt that finished, and the store keys rows by (cell, target, metric), so a retried cell is never
+stored twice.
 
 Addresses: None (RAY_ADDRESS, else the cluster last started on this machine, else a new local
 instance), "auto" (an existing cluster, else an error), "local" (a new local instance), HOST:PORT
@@ -24,10 +27,14 @@ from __future__ import annotations
 
 import functools
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from mbert_eval.errors import UserError
+from mbert_eval.grid.executors.local import CellOutcome
 from mbert_eval.grid.executors.multi_gpu import run_cell_on_gpus
 from mbert_eval.grid.job import CellJob, run_cell
 from mbert_eval.store.results import ResultRow
@@ -68,7 +75,7 @@ def _call(function: Callable[[CellJob], list[ResultRow]], job: CellJob) -> list[
 
 
 class RayExecutor:
-    """Runs each cell as a Ray task and yields (job, rows) in completion order.
+    """Runs each cell as a Ray task and yields (job, rows or error) in completion order.
 
     `cell_function` is what each task runs: by default `run_cell`, or, for cells asking for more
     than one GPU, `run_cell_on_gpus` with one process per GPU (tests pass a wrapper that crashes).
@@ -88,6 +95,8 @@ class RayExecutor:
         self.num_gpus = num_gpus_per_cell
         self.num_cpus = num_cpus_per_cell
         self.max_retries = max_retries
+        self.stopped = False
+        self.running = 0  # while `map` yields a cell: the others submitted and not yet yielded
         self.cell_function = cell_function or (
             functools.partial(run_cell_on_gpus, num_processes=int(num_gpus_per_cell))
             if num_gpus_per_cell > 1
@@ -113,8 +122,24 @@ class RayExecutor:
                 )
         return ray
 
-    def map(self, jobs: list[CellJob]) -> Iterator[tuple[CellJob, list[ResultRow]]]:
-        """Submit every cell, then yield each one's rows as its task finishes."""
+    def capacity(self, ray: Any) -> int:
+        """How many cells the cluster's resources fit at once (at least one: `connect` checked that one fits)."""
+        total = ray.cluster_resources()
+        needs = (("CPU", self.num_cpus), ("GPU", self.num_gpus))
+        return max(1, min(int(total.get(name, 0) / need + 1e-9) for name, need in needs if need > 0))
+
+    def stop(self) -> None:
+        """Submit no further cell; those already submitted finish and are still yielded (`map`)."""
+        if not self.stopped and self.running:
+            tqdm.write(
+                f"waiting for the {self.running} cells already started to finish and be stored (Ctrl-C stops them)",
+                file=sys.stderr,
+            )
+        self.stopped = True
+
+    def map(self, jobs: list[CellJob]) -> Iterator[tuple[CellJob, CellOutcome]]:
+        """Submit cells as the cluster fits them and yield each one's rows, or its error, as its task finishes;
+        after `stop()`, only the cells already submitted."""
         if not jobs:
             return
         ray = self.connect()
@@ -124,18 +149,24 @@ class RayExecutor:
             max_retries=self.max_retries,
             retry_exceptions=False,
         )
-        pending = {task.remote(self.cell_function, job): job for job in jobs}
+        fits, waiting, pending = self.capacity(ray), list(reversed(jobs)), {}
+        self.stopped = False
         try:
-            while pending:
+            while pending or (waiting and not self.stopped):
+                while waiting and not self.stopped and len(pending) < fits:
+                    job = waiting.pop()
+                    pending[task.remote(self.cell_function, job)] = job
                 (ref,), _ = ray.wait(list(pending), num_returns=1)
                 job = pending.pop(ref)
+                self.running = len(pending)
                 try:
-                    rows = ray.get(ref)
-                except ray.exceptions.RayTaskError as err:
-                    if isinstance(err.cause, UserError):
-                        raise err.cause from None
-                    raise
-                yield job, rows
+                    outcome: CellOutcome = ray.get(ref)
+                except ray.exceptions.RayTaskError as err:  # the cell's own exception, as the local executor gives it
+                    outcome = err.cause if isinstance(err.cause, UserError) else err
+                except ray.exceptions.RayError as err:  # its worker died once more than retried, or the like
+                    outcome = err
+                yield job, outcome
         finally:
-            for ref in pending:  # an error or an interrupt: stop what is still queued or running
+            self.running = 0
+            for ref in pending:  # an interrupt (or a run that ended otherwise): stop what is still running
                 ray.cancel(ref, force=True)

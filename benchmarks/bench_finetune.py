@@ -22,6 +22,9 @@ runs in its own process (peak resident memory is per process: VmHWM), one after 
   clipping at 1.0, no saving, logging or evaluation of its own. CPU time and wall time of `prepare`, peak memory;
   speed trainer/suite in CPU time (goal ≥ 1.0), memory suite/trainer (goal ≤ 1.0). `--rounds` alternates the
   three (suite, trainer, bare, suite, ...) so that the shared machine's load hits all alike.
+Every study first runs its first configuration once, not counted (`--warmup`, on by default), so that no
+configuration always takes a run's first place, where the disk cache may be cold (in two runs of the Trainer study
+without it, that first process was the slowest of the suite's rounds: 56.9 and 60.8 CPU s against 50.8-55.8).
 All studies but `batching` use random batches and a constant learning rate (what a plain loop does).
 
     python benchmarks/bench_finetune.py --study batching --seeds 1 2 3 [--model runs/models/e5-small] [--json F]
@@ -366,6 +369,14 @@ def trainer_ratios(results: list[dict]) -> str:
     )
 
 
+def run_process(spec: dict) -> dict:
+    """One configuration, run in a fresh process (`--one`): its numbers."""
+    output = subprocess.run(
+        [sys.executable, __file__, "--one", json.dumps(spec)], check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", choices=sorted(STUDIES), default="loop")
@@ -380,6 +391,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--weight-decay", type=float, default=0.0, help="the suite's and Trainer's")
     parser.add_argument("--rounds", type=int, default=1, help="repeat every configuration, alternated")
+    parser.add_argument(
+        "--warmup",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="first run the first configuration once, not counted (default: on)",
+    )
     parser.add_argument("--json", help="Also write every run's numbers to this file.")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one spec (JSON) in this process
     args = parser.parse_args()
@@ -399,21 +416,22 @@ def main() -> None:
         "threads": args.threads,
         "weight_decay": args.weight_decay,
     }
+    runs = [(seed, variant) for _ in range(args.rounds) for seed in args.seeds for variant in STUDIES[args.study]]
+    counted = [True] * len(runs)
+    if args.warmup:  # not counted: it pays for a cold disk cache and the modules' first compilation
+        runs, counted = runs[:1] + runs, [False] + counted
     results = []
-    for seed in [seed for _ in range(args.rounds) for seed in args.seeds]:
-        for variant in STUDIES[args.study]:
-            spec = {**common, **variant, "seed": seed}
-            output = subprocess.run(
-                [sys.executable, __file__, "--one", json.dumps(spec)], check=True, capture_output=True, text=True
-            ).stdout
-            results.append(json.loads(output.strip().splitlines()[-1]))
-            print(
-                f"{label(results[-1])} seed {seed}: train {results[-1]['train_seconds']:.0f} s "
-                f"({results[-1]['train_cpu_seconds']:.0f} CPU s), "
-                f"peak {results[-1]['peak_rss_mb']:.0f} MB, dev {results[-1]['dev']:.4f}, "
-                f"{ {t: round(s, 4) for t, s in results[-1]['targets'].items()} }",
-                flush=True,
-            )
+    for (seed, variant), count in zip(runs, counted):
+        result = run_process({**common, **variant, "seed": seed})
+        print(
+            f"{label(result)} seed {result['seed']}: train {result['train_seconds']:.0f} s "
+            f"({result['train_cpu_seconds']:.0f} CPU s), peak {result['peak_rss_mb']:.0f} MB, dev {result['dev']:.4f}, "
+            f"{ {t: round(s, 4) for t, s in result['targets'].items()} }"
+            + ("" if count else " (warm-up, not counted)"),
+            flush=True,
+        )
+        if count:
+            results.append(result)
     print(table(results))
     if args.study == "loop":
         suite = [r for r in results if r["loop"] == "suite"]

@@ -180,7 +180,9 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
     """Run every missing cell of a resolved grid without problems, writing each to the store as it finishes.
     The store's lock is held throughout: a second run on the same store stops at once and says who holds it
     (two runs would compute every cell twice). Temporary folders of killed runs are removed from the
-    checkpoints folder."""
+    checkpoints folder. At the first failure (a cell's error, or the store refusing a cell's rows) no further
+    cell starts; the cells already running finish and are stored (`Executor.stop`), and the run ends in that
+    failure."""
     run = grid.refuse()
     store = ResultStore(run.store)
     lock = run.store.with_name(f"{run.store.name}.lock")

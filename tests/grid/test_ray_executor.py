@@ -109,7 +109,7 @@ def test_ray_rows_match_local_and_a_dead_worker_is_retried(tmp_path, small_famil
 
 
 @needs_ray
-def test_a_failing_cell_lets_the_running_ones_finish_and_starts_no_other(tmp_path, small_family, tiny_model):
+def test_a_failing_cell_lets_the_running_ones_finish_and_starts_no_other(tmp_path, small_family, tiny_model, capsys):
     """Three cells on a cluster that fits two: the first fails while the second runs. The second finishes and is
     stored, the third never starts, and the run ends in the first cell's error, saying that one cell finished
     after it."""
@@ -134,6 +134,7 @@ def test_a_failing_cell_lets_the_running_ones_finish_and_starts_no_other(tmp_pat
         ray.shutdown()
     message = str(caught.value)
     assert "seed 1's data is broken" in message and "1 cell already running when it happened finished" in message
+    assert "waiting for 1 cell already started to finish" in capsys.readouterr().err
     assert sorted(path.name for path in marks.iterdir()) == ["failed-1", "started-1", "started-2"]
     rows = ResultStore(experiment.store_path).rows()
     assert {row.seed for row in rows} == {2} and len(rows) == 4  # 2 targets x 2 metrics

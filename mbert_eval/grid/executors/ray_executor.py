@@ -131,10 +131,8 @@ class RayExecutor:
     def stop(self) -> None:
         """Submit no further cell; those already submitted finish and are still yielded (`map`)."""
         if not self.stopped and self.running:
-            tqdm.write(
-                f"waiting for the {self.running} cells already started to finish and be stored (Ctrl-C stops them)",
-                file=sys.stderr,
-            )
+            cells = "1 cell" if self.running == 1 else f"{self.running} cells"
+            tqdm.write(f"waiting for {cells} already started to finish (Ctrl-C stops them)", file=sys.stderr)
         self.stopped = True
 
     def map(self, jobs: list[CellJob]) -> Iterator[tuple[CellJob, CellOutcome]]:

@@ -2,7 +2,7 @@
 
 `RayExecutor.map` submits cells as Ray tasks, each asking for `num_cpus_per_cell` CPUs and
 `num_gpus_per_cell` GPUs (Ray sets CUDA_VISIBLE_DEVICES in the worker, so `device: auto` finds
-its GPU), as many at a time as the cluster's resources fit at once (read when the run starts), and
+its GPU), as many at a time as the cluster's resources fit at once (read again as each cell ends), and
 yields each cell's rows as its task completes (`ray.wait`); the driver alone writes the store, one
 transaction per cell, as with the local executor.
 
@@ -147,10 +147,11 @@ class RayExecutor:
             max_retries=self.max_retries,
             retry_exceptions=False,
         )
-        fits, waiting, pending = self.capacity(ray), list(reversed(jobs)), {}
+        waiting, pending = list(reversed(jobs)), {}
         self.stopped = False
         try:
             while pending or (waiting and not self.stopped):
+                fits = self.capacity(ray) if waiting and not self.stopped else 0  # a cluster may grow during a run
                 while waiting and not self.stopped and len(pending) < fits:
                     job = waiting.pop()
                     pending[task.remote(self.cell_function, job)] = job

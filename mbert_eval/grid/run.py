@@ -206,7 +206,8 @@ def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor
                     finished += failure is not None
                 except Exception as err:  # the first failure stops the run; cells already running still finish
                     if failure is not None:
-                        tqdm.write(f"{job.cell.task} {job.cell.source} seed {job.cell.seed}: {err}", file=sys.stderr)
+                        cell = job.cell
+                        tqdm.write(f"{cell.task} {cell.method} {cell.source} seed {cell.seed}: {err}", file=sys.stderr)
                     else:
                         failure = err
                         executor.stop()

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from mbert_eval.cli import main
 from mbert_eval.config.experiment import MethodConfig
 from mbert_eval.config.loading import load_experiment
+from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import expand, fine_tune_settings
 from mbert_eval.grid.run import run_experiment
 from mbert_eval.store.results import ResultStore
@@ -156,3 +157,37 @@ def test_killed_run_resumes_with_only_the_missing_cells(tmp_path, small_family, 
     assert [r for r in rows if r.cell_key in done_cells] == first
     again = CliRunner().invoke(main, ["run", str(config), "--no-report"])
     assert again.exit_code == 0 and f"0 cells run, 8 already stored, 0 rows written to {store_path}" in again.output
+
+
+class ThreeAtOnce:
+    """An executor with three cells running at once: the first fails, the second finishes after it (computed for
+    real), the third fails too. Records when the run asked it to stop."""
+
+    def __init__(self) -> None:
+        self.stopped_after: list[int] = []
+        self.yielded = 0
+
+    def stop(self) -> None:
+        self.stopped_after.append(self.yielded)
+
+    def map(self, jobs):
+        from mbert_eval.grid.job import run_cell
+
+        outcomes = [UserError("first cell's data is broken"), run_cell, UserError("third cell's data is broken")]
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            self.yielded += 1
+            yield job, outcome if isinstance(outcome, Exception) else outcome(job)
+
+
+def test_the_first_failure_stops_the_run_and_what_still_finishes_is_stored(tmp_path, small_family, tiny_model, capsys):
+    raw = family_experiment(small_family, tiny_model, seeds=[1, 2, 3])
+    raw["tasks"].pop("paraphrase")
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    executor = ThreeAtOnce()
+    with pytest.raises(UserError) as caught:
+        run_experiment(experiment, executor=executor, problems=problems)
+    message = str(caught.value)
+    assert message == "first cell's data is broken; 1 cell already running when it happened finished and stored"
+    assert executor.stopped_after == [1]  # once, at the first failure
+    assert "seed 3: third cell's data is broken" in capsys.readouterr().err  # a later failure: a line, not lost
+    assert {row.seed for row in ResultStore(experiment.store_path).rows()} == {2}

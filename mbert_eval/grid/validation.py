@@ -13,6 +13,7 @@ from mbert_eval.data.files import NOT_FOUND, text_file_problem
 from mbert_eval.data.hub import hub_spec_problem
 from mbert_eval.errors import UserError, shown
 from mbert_eval.grid.executors import EXECUTORS
+from mbert_eval.grid.executors.ray_checks import ray_problems
 from mbert_eval.grid.leakage import leakage_problems
 from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import check_method, needs_parallel
@@ -64,6 +65,8 @@ def check_experiment(
     _check_methods(experiment, problems)
     if experiment.executor not in EXECUTORS:
         problems.append(f"executor: {EXECUTORS.unknown(experiment.executor)}")
+    if experiment.executor == "ray":  # what `RayExecutor.connect` would refuse when the run starts
+        problems.extend(ray_problems(experiment.ray, check_network=check_files))
     ray = experiment.ray
     if ray.num_gpus < 0 or ray.num_cpus <= 0 or ray.max_retries < 0:
         problems.append("ray: num_gpus must be >= 0, num_cpus > 0 and max_retries >= 0")

@@ -145,6 +145,37 @@ def test_set_overrides_any_key(tmp_path, small_family, tiny_model):
     assert "executor: unknown executor 'rayy'; did you mean: ray? (known: local, ray)" in result.stderr
 
 
+RAY_REFUSALS = [  # id, --set overrides, modules missing, the problem validate reports
+    ("no-ray", ["executor=ray"], {"ray"}, "executor 'ray' needs Ray, which is not installed: pip install"),
+    (
+        "no-accelerate",
+        ["executor=ray", "ray.num_gpus=2"],
+        {"accelerate"},
+        "ray.num_gpus: a cell on several GPUs needs accelerate, which is not installed",
+    ),
+    ("bad-address", ["executor=ray", "ray.address=nowhere"], set(), "ray.address: bad Ray address 'nowhere'"),
+    ("dead-address", ["executor=ray", "ray.address=127.0.0.1:9"], set(), "ray.address: cannot reach the Ray cluster"),
+]
+
+
+@pytest.mark.parametrize("id, overrides, missing, problem", RAY_REFUSALS, ids=[case[0] for case in RAY_REFUSALS])
+def test_validate_refuses_what_a_run_on_ray_would(
+    id, overrides, missing, problem, tmp_path, small_family, tiny_model, monkeypatch
+):
+    """`validate` = `run`: what `RayExecutor.connect` or a multi-GPU cell would refuse, validate reports, and
+    `run` stops there, before any cell."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in missing else find_spec(name, *a))
+    config = write_config(tmp_path / "exp.yaml", family_experiment(small_family, tiny_model))
+    sets = [item for override in overrides for item in ("--set", override)]
+    for command in ("validate", "run"):
+        result = run_cli(command, str(config), *sets)
+        assert result.exit_code == 2 and problem in result.stderr, (command, result.output)
+    assert not (tmp_path / "out" / "results.sqlite").exists()
+
+
 @pytest.mark.parametrize("args", [["results", "--store", "nowhere.sqlite"], ["ls", "languages", "--task", "nope"]])
 def test_other_commands_fail_in_one_line(args):
     result = run_cli(*args)

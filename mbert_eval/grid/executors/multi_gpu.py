@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from mbert_eval.errors import UserError
+from mbert_eval.grid.executors.ray_checks import NO_ACCELERATE
 from mbert_eval.grid.job import CellJob, UnfinishedCell, run_cell
 from mbert_eval.store.results import ResultRow
 
@@ -30,9 +31,7 @@ from mbert_eval.store.results import ResultRow
 def run_cell_on_gpus(job: CellJob, num_processes: int, cpu: bool = False) -> list[ResultRow]:
     """Run one cell in `num_processes` cooperating processes; returns process 0's rows."""
     if importlib.util.find_spec("accelerate") is None:
-        raise UserError(
-            "a cell on several GPUs needs accelerate, which is not installed: pip install 'mbert-eval[ray]'"
-        )
+        raise UserError(NO_ACCELERATE)
     with tempfile.TemporaryDirectory(prefix="mbert-eval-cell-") as folder:
         job_file, result_file = Path(folder) / "job.pkl", Path(folder) / "result.pkl"
         job_file.write_bytes(pickle.dumps(job))

@@ -17,7 +17,8 @@ stored twice.
 Addresses: None (RAY_ADDRESS, else the cluster last started on this machine, else a new local
 instance), "auto" (an existing cluster, else an error), "local" (a new local instance), HOST:PORT
 (the head's GCS port, 6379 by default) or ray://HOST:PORT (Ray Client, needs `ray[client]`). A
-HOST:PORT that does not answer within 5 seconds is an error at once: `ray.init` would wait minutes.
+HOST:PORT that does not answer within 5 seconds is an error at once (`ray.init` would wait minutes), and
+`validate` refuses it too (`ray_checks`), as it refuses a missing Ray.
 Every node needs mbert-eval installed and must see the driver's paths (data files, local models,
 the output folder): use a shared filesystem or Hub names. A cell asking for several GPUs runs as
 one process per GPU inside its task (`multi_gpu.run_cell_on_gpus`).
@@ -26,7 +27,6 @@ one process per GPU inside its task (`multi_gpu.run_cell_on_gpus`).
 from __future__ import annotations
 
 import functools
-import socket
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -36,11 +36,9 @@ from tqdm.auto import tqdm
 from mbert_eval.errors import UserError
 from mbert_eval.grid.executors.local import CellOutcome
 from mbert_eval.grid.executors.multi_gpu import run_cell_on_gpus
+from mbert_eval.grid.executors.ray_checks import NOT_INSTALLED, check_reachable
 from mbert_eval.grid.job import CellJob, run_cell
 from mbert_eval.store.results import ResultRow
-
-INSTALL_HINT = "pip install 'mbert-eval[ray]'"
-CONNECT_TIMEOUT_S = 5.0
 
 
 def import_ray() -> Any:
@@ -48,25 +46,8 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise UserError(f"executor 'ray' needs Ray, which is not installed: {INSTALL_HINT}") from None
+        raise UserError(NOT_INSTALLED) from None
     return ray
-
-
-def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """Fail fast, in one line, when a HOST:PORT (or ray://HOST:PORT) address does not answer."""
-    if address in (None, "auto", "local"):
-        return
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        raise UserError(f"bad Ray address '{address}': use auto, local, HOST:PORT or ray://HOST:PORT")
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            pass
-    except OSError as err:
-        reason = err.strerror or type(err).__name__
-        raise UserError(
-            f"cannot reach the Ray cluster at {address} ({reason}); is `ray start --head` running there?"
-        ) from None
 
 
 def _call(function: Callable[[CellJob], list[ResultRow]], job: CellJob) -> list[ResultRow]:

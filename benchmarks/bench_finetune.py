@@ -418,7 +418,7 @@ def main() -> None:
     }
     runs = [(seed, variant) for _ in range(args.rounds) for seed in args.seeds for variant in STUDIES[args.study]]
     counted = [True] * len(runs)
-    if args.warmup:  # not counted: it pays for a cold disk cache and the modules' first compilation
+    if args.warmup:  # not counted: no configuration always takes the run's first place (see the docstring)
         runs, counted = runs[:1] + runs, [False] + counted
     results = []
     for (seed, variant), count in zip(runs, counted):

@@ -251,8 +251,7 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
             f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder, runs/NAME by "
             f"default), got {len(experiment.name.encode())} bytes"
         )
-    counts = {
-        "training.epochs": experiment.training.epochs,
+    counts = {  # training.epochs: `_check_training`
         "tlm.steps": experiment.tlm.steps,
         "align.epochs": experiment.align.epochs,
         **{f"tasks.{name}.epochs": task.epochs for name, task in experiment.tasks.items()},
@@ -280,7 +279,9 @@ def _check_training(training: TrainingConfig, problems: list[str]) -> None:
     if training.eval_max_length is not None and training.eval_max_length <= 0:
         problems.append(f"training.eval_max_length: must be positive, got {training.eval_max_length}")
     if training.epochs is not None and training.epochs < 1:
-        problems.append(f"training.epochs: must be at least 1, got {training.epochs}")
+        problems.append(
+            f"training.epochs: must be at least 1, got {training.epochs} (an untrained head's scores are no result)"
+        )
     if not 0 <= training.warmup_ratio < 1:
         problems.append(f"training.warmup_ratio: must be in [0, 1), got {training.warmup_ratio}")
     for key, known in (("batching", BATCHINGS), ("word_embeddings", WORD_EMBEDDINGS), ("lr_schedule", LR_SCHEDULES)):

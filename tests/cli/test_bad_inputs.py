@@ -123,6 +123,17 @@ def test_bad_config(case: Case, command: str, workspace: Workspace) -> None:
     assert_refused(run_cli(command, *case.setup(workspace)), command, case.fragment, workspace, case.exit_code)
 
 
+@pytest.mark.parametrize("key", ["training.epochs", "tasks.pos.epochs"])
+def test_a_count_below_one_is_one_problem(key: str, workspace: Workspace) -> None:
+    """`validate` lists a bad epoch count once (the training config's check and the run's counts both read
+    `training.epochs`)."""
+    result = run_cli("validate", workspace.config(_set(key, 0)))
+    assert result.exit_code == 2
+    assert [line for line in result.stderr.splitlines() if f"{key}:" in line] == [
+        f"{workspace.root / 'exp.yaml'}: {key}: must be at least 1, got 0 (an untrained head's scores are no result)"
+    ]
+
+
 @pytest.mark.hub_check
 def test_hub_name_while_offline_is_refused_by_validate(workspace: Workspace, monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

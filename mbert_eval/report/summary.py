@@ -56,7 +56,8 @@ class TaskSummary:
     # KEYS + target: mean, std, n, delta, verdict, p_value, gap, source_mean, n_examples, chance, limit, ci_low,
     # ci_high, ci_kind ("bootstrap", "std" or "": none) (NaN: missing)
     scores: pd.DataFrame
-    # KEYS: mean, std, n, n_present, n_total, missing, partial, delta, verdict, gap, targets_mean, n_targets
+    # KEYS: mean, std, n, n_present, n_total, missing, partial, delta, verdict, gap, targets_mean, n_targets,
+    # n_targets_total, targets_missing, targets_partial (the targets-only mean's coverage)
     averages: pd.DataFrame
     groups: dict[str, pd.DataFrame]  # "family"/"script" → KEYS + group: mean, n_present, n_total, partial (targets)
     layers: pd.DataFrame  # KEYS + target + layer: mean (per-layer metrics, e.g. retrieval); may be empty
@@ -133,7 +134,9 @@ def _summarize_task(
     scores["ci_kind"] = scores["ci_kind"].fillna("")
     scores = _with_gap(scores)
     scores = _with_delta(scores, ["model", "source", "target"], method, higher, paired_p_values(stacked, method))
-    averages = _with_delta(_averages(scores, seeds), ["model", "source"], method, higher)
+    averages = _over_the_same_languages(
+        _with_delta(_averages(scores, seeds), ["model", "source"], method, higher), method
+    )
     groups = {kind: _groups(scores, languages[kind]) for kind in ("family", "script")}
     return TaskSummary(
         task,
@@ -219,7 +222,8 @@ def _averages(scores: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
     seed_groups = dict(list(seeds.groupby(KEYS, sort=False)))
     for keys, group in scores.groupby(KEYS, sort=False):
         present = group.dropna(subset=["mean"])
-        others = present[present["target"] != present["source"]]
+        targets = group[group["target"] != group["source"]]
+        others = targets.dropna(subset=["mean"])
         table = seed_groups[keys].pivot_table(index="seed", columns="target", values="score")
         rectangular = not table.isna().to_numpy().any()
         records.append(
@@ -234,10 +238,29 @@ def _averages(scores: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
                 "gap": group["source_mean"].iloc[0] - others["mean"].mean(),
                 "targets_mean": others["mean"].mean(),
                 "n_targets": len(others),
+                "n_targets_total": len(targets),
+                "targets_missing": [t for t in targets["target"] if t not in set(others["target"])],
             }
         )
     averages = pd.DataFrame(records)
     averages["partial"] = averages["n_present"] < averages["n_total"]
+    averages["targets_partial"] = averages["n_targets"] < averages["n_targets_total"]
+    return averages
+
+
+def _over_the_same_languages(averages: pd.DataFrame, reference: str | None) -> pd.DataFrame:
+    """No Δ between two averages over different languages: an average missing other languages than its reference
+    method's (same model and source) gets no delta and no verdict, rather than a difference of two means over two
+    sets."""
+    base = averages[averages["method"] == reference][["model", "source", "missing"]]
+    merged = averages.merge(base.rename(columns={"missing": "base_missing"}), on=["model", "source"], how="left")
+    differs = [
+        isinstance(base_missing, list) and sorted(missing) != sorted(base_missing)
+        for missing, base_missing in zip(merged["missing"], merged["base_missing"])
+    ]
+    averages = averages.copy()
+    averages.loc[differs, "delta"] = np.nan
+    averages.loc[differs, "verdict"] = ""
     return averages
 
 

@@ -92,8 +92,11 @@ def _missing(title: str = "not evaluated") -> Cell:
     return Cell("missing", None, "missing", title)
 
 
-def _partial_note(n_present: int, n_total: int, missing: list[str] | None = None) -> tuple[str, str]:
-    title = f"partial: {n_present} of {n_total} languages"
+def _partial_note(
+    n_present: int, n_total: int, missing: list[str] | None = None, what: str = "languages"
+) -> tuple[str, str]:
+    """A partial mean's flag and tooltip: how many of `what` it covers, and which are missing."""
+    title = f"partial: {n_present} of {n_total} {what}"
     return f"partial {n_present}/{n_total}", title + (f"; missing: {', '.join(missing)}" if missing else "")
 
 
@@ -213,15 +216,7 @@ def target_table(summary: TaskSummary, model: str, source: str) -> Table:
         ]
         row += [method_cell(scores.loc[code], reference, method == reference) for code in codes]
         average = averages.loc[method]
-        targets = average["targets_mean"]
-        row.append(
-            Cell(
-                percent(targets), float(targets), "num", f"plain mean over {int(average['n_targets'])} target languages"
-            )
-            if not pd.isna(targets)
-            else _missing("no target language scored")
-        )
-        row.append(_all_languages_cell(average))
+        row += [_targets_cell(average), _all_languages_cell(average)]
         rows.append(row)
     notes = _table_notes(summary, block, source, reference, methods)
     direction = "" if summary.higher_is_better else " (lower is better)"
@@ -349,11 +344,17 @@ def model_table(summary: TaskSummary) -> Table:
 
 
 def _targets_cell(average: pd.Series) -> Cell:
-    """The targets-only mean of one (model, method, source): the zero-shot languages, the source left out."""
+    """The targets-only mean of one (model, method, source): the zero-shot languages, the source left out;
+    flagged partial (with the missing codes) when some target the task's other rows have is missing."""
     if pd.isna(average["targets_mean"]):
         return _missing("no target language other than the source scored")
-    n = int(average["n_targets"])
-    return Cell(percent(average["targets_mean"]), float(average["targets_mean"]), "num", f"mean over {n} targets")
+    mean, n = average["targets_mean"], int(average["n_targets"])
+    if average["targets_partial"]:
+        flag, why = _partial_note(
+            n, int(average["n_targets_total"]), list(average["targets_missing"]), "target languages"
+        )
+        return Cell(percent(mean), float(mean), "partial", why, flag)
+    return Cell(percent(mean), float(mean), "num", f"plain mean over {n} target languages")
 
 
 def overview_table(summaries: list[TaskSummary]) -> Table:

@@ -55,6 +55,10 @@ def test_summary_numbers(rich_store, evil_language):
     assert not full["partial"] and full["n_present"] == 4
     assert full["mean"] == pytest.approx(scores.loc[(model, "baseline", "qaa"), "mean"].mean())
     assert partial["partial"] and partial["missing"] == [EXTRA_CODE] and partial["n_present"] == 3
+    # its targets-only mean covers 2 of the 3 targets and says so; its Δ would compare means over other languages
+    assert partial["targets_partial"] and partial["targets_missing"] == [EXTRA_CODE]
+    assert (partial["n_targets"], partial["n_targets_total"]) == (2, 3) and not full["targets_partial"]
+    assert np.isnan(partial["delta"]) and partial["verdict"] == ""
     assert averages.loc[(EVIL, "baseline", "qaa"), "partial"]  # the second model lacks qad
     family = pos.groups["family"].set_index(["model", "method", "source", "group"])
     assert family.loc[(model, "mixing", "qaa", "Synthetic"), "partial"]
@@ -75,6 +79,7 @@ def test_html_is_self_contained_and_escaped(rich_store, evil_language, tmp_path)
     assert len(re.findall(r"<script\b", page)) == 1  # the page's own sorting script
     assert not re.search(r"(src|href)=\"(?!#)", page) and "http://" not in page and "https://" not in page
     assert "<svg" in page and "Content-Security-Policy" in page and "partial 3/4" in page
+    assert "partial 2/3" in page and "partial: 2 of 3 target languages; missing: " in page  # mixing's targets mean
     # POS's second metric has its own table, labelled: which number is XTREME's and which is the main one
     assert "pos: other metrics (%) by language" in page
     assert "xtreme_f1: seqeval F1 over UPOS sequences" in page and "accuracy: word accuracy (main metric)" in page

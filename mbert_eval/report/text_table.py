@@ -31,8 +31,8 @@ def _interval(extra: object) -> str:
 
 def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool = False) -> str:
     """A readable table of stored scores in percent (one decimal): per (task, model, method, source, target) the
-    mean over seeds, ± the sample std when there are several, the row's 95% interval when there is one seed, the
-    test-set size n and the seed count; or one row per seed with `per_seed`; models by display name; main metric
+    mean over seeds (cells of the same seed averaged first), ± the sample std when there are several seeds, the
+    row's 95% interval when there is one cell, the test-set size n and the seed count; or one row per seed with `per_seed`; models by display name; main metric
     per task (the stored one, else guessed) unless `all_metrics`; a limited run's rows marked."""
     frame = store.dataframe()
     if frame.empty:
@@ -48,20 +48,28 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
     if per_seed:
         frame["score (%)"] = frame["score"].map(lambda s: f"{100 * s:.1f}")
         return banner + frame[SHOWN].to_string(index=False)
-    grouped = frame.groupby(GROUP, sort=True)
+    seeds = (  # cells of the same seed (other settings in one store) averaged first, so each seed weighs once
+        frame.groupby(GROUP + ["seed"], sort=True)
+        .agg(score=("score", "mean"), cells=("score", "size"), n=("n", "max"), ci=("95% CI", "first"))
+        .reset_index()
+    )
+    grouped = seeds.groupby(GROUP, sort=True)
     summary = grouped["score"].agg(["mean", "std", "count"]).reset_index()
     summary["n"] = grouped["n"].max().to_numpy()
-    single = grouped["95% CI"].first().to_numpy()
+    cells, single = grouped["cells"].sum().to_numpy(), grouped["ci"].first().to_numpy()
     summary["score (%)"] = [
         f"{100 * m:.1f}" if n < 2 else f"{100 * m:.1f} ± {100 * sd:.1f}"
         for m, sd, n in zip(summary["mean"], summary["std"], summary["count"])
     ]
-    summary["95% CI"] = [ci if n == 1 else "" for ci, n in zip(single, summary["count"])]
+    summary["95% CI"] = [ci if count == 1 else "" for ci, count in zip(single, cells)]
     summary = summary.rename(columns={"count": "seeds"})
     shown = GROUP + ["score (%)"] + (["95% CI"] if summary["95% CI"].str.len().any() else []) + ["n", "seeds"]
     legend = (
         "\nscore: mean over seeds (± sample std with several); 95% CI: bootstrap over test examples; n: test examples"
     )
+    merged = int((seeds["cells"] > 1).sum())
+    if merged:
+        legend += f"\n{merged} seed scores average several cells of the same seed (other settings); they have no 95% CI"
     return banner + summary[shown].to_string(index=False) + legend + format_xtreme(store)
 
 

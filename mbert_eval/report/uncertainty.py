@@ -3,13 +3,16 @@
 Per (model, method, source, target) of a task's main metric:
 - the test-set size (`n_examples`), the chance level (`extra["chance"]`) and a run's example limit
   (`extra["limit"]`);
-- the 95% interval of the seed mean: for one seed the row's own `ci_low`/`ci_high`; for several seeds the
+- the 95% interval of the seed mean: for one cell the row's own `ci_low`/`ci_high`; for several seeds the
   percentile bootstrap over test examples of the seeds' per-example statistics stacked (examples resampled
   jointly, Efron & Tibshirani 1993), kind "bootstrap"; where a seed's file is missing, ± the standard deviation
   over seeds instead, kind "std"; none for rows stored before intervals were kept.
 - against the task's reference method on the same (model, source, target): the paired bootstrap over the same
   test examples and seeds (Koehn 2004; Dror et al. 2018 recommend it for NLP metrics), `p_value`; NaN where
   either side lacks per-example outputs (significance not tested).
+A seed scored by several cells (other settings in the same store) has its scores averaged by the report; no one
+cell's interval or outputs stand for that average, so such a score gets neither (± the standard deviation over
+seeds where it has several).
 """
 
 from __future__ import annotations
@@ -46,9 +49,9 @@ def _extra(rows: pd.DataFrame, key: str) -> float:
 
 
 def stacked_examples(rows: pd.DataFrame, store: Path | None) -> Stacked | None:
-    """The per-example statistics of one score's seeds (one cell per seed, the first), or None when any seed's
-    file is missing or they differ in examples or aggregate."""
-    if store is None:
+    """The per-example statistics of one score's seeds, or None when a seed has several cells (see the module
+    docstring), any seed's file is missing or they differ in examples or aggregate."""
+    if store is None or rows["cell_key"].nunique() != rows["seed"].nunique():
         return None
     arrays, aggregates, seeds = [], set(), []
     for seed, group in rows.sort_values("seed").groupby("seed", sort=True):
@@ -64,9 +67,9 @@ def stacked_examples(rows: pd.DataFrame, store: Path | None) -> Stacked | None:
 
 
 def _interval(rows: pd.DataFrame, stacked: Stacked | None, std: float) -> tuple[float, float, str]:
-    """(low, high, kind) of one score: the row's own interval (one seed), the bootstrap over stacked seeds, ± std
+    """(low, high, kind) of one score: the row's own interval (one cell), the bootstrap over stacked seeds, ± std
     over seeds, or none (NaN, "")."""
-    if rows["seed"].nunique() == 1:
+    if rows["cell_key"].nunique() == 1:
         low, high = _extra(rows, "ci_low"), _extra(rows, "ci_high")
         if not math.isnan(low) and not math.isnan(high):
             return low, high, "bootstrap"

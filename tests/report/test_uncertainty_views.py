@@ -122,6 +122,41 @@ def test_several_seeds_get_the_interval_of_their_mean_from_the_per_example_files
     assert got["mean"] == pytest.approx(expected.score, abs=1e-12)
 
 
+def test_a_seed_scored_by_two_cells_shows_their_mean_without_either_cells_interval_or_test(tmp_path):
+    """Two configs in one store scored tlm's seed 1 (the second as baseline-like as the reference): the report
+    averages them, and neither cell's interval, nor a paired test on the first cell's outputs, stands beside
+    that mean."""
+    import dataclasses
+
+    store = build_store(tmp_path, seeds=(1,))
+    first = {row.target: row for row in store.rows(method="tlm")}
+    other = []
+    for target, row in first.items():
+        stats = _correct("baseline", target, 1)[:, None]
+        write_examples(
+            store.path, "xnli-tlm-1-other", target, ExampleOutputs("xnli", "accuracy", "mean", stats.tolist())
+        )
+        interval = bootstrap_interval(stats, "mean")
+        extra = {**row.extra, "ci_low": interval.low, "ci_high": interval.high}
+        extra["examples"] = str(examples_path(store.path, "xnli-tlm-1-other", target).relative_to(tmp_path))
+        other.append(dataclasses.replace(row, cell_key="xnli-tlm-1-other", score=float(stats.mean()), extra=extra))
+    store.write_cell(other)
+    summary = _summary(store)
+    got = summary.scores.set_index(["method", "target"]).loc[("tlm", "de")]
+    assert got["mean"] == pytest.approx((first["de"].score + other[list(first).index("de")].score) / 2)
+    assert summary.duplicates == len(first) and got["ci_kind"] == "" and np.isnan(got["ci_low"])
+    assert np.isnan(got["p_value"]) and got["verdict"] == "unknown"
+    page = _page(store, tmp_path)
+    assert "no one cell's interval or significance test is shown for them" in page
+    assert f"{100 * got['mean']:.1f} ±" not in page
+    from mbert_eval.report.text_table import format_results
+
+    table = format_results(store)  # `mbert-eval results`: one seed, not two, and no one cell's interval
+    [line] = [line for line in table.splitlines() if " tlm " in line and " de " in line]
+    assert line.split()[-2:] == [str(EXAMPLES), "1"] and f"{100 * got['mean']:.1f}" in line and "[" not in line
+    assert f"{len(first)} seed scores average several cells of the same seed" in table
+
+
 def test_without_per_example_files_the_spread_is_over_seeds_and_significance_is_not_tested(tmp_path):
     store = build_store(tmp_path, files=False)
     summary = _summary(store)

@@ -148,7 +148,7 @@ def plan_run(
     (`report_path`) as the run would write it, before anything runs; a report that could not be written is one
     more problem of the grid. What `validate` reports and `run` refuses."""
     from mbert_eval.grid.resolve import resolve
-    from mbert_eval.store.outputs import check_output, store_files
+    from mbert_eval.store.outputs import check_output, store_paths
 
     grid = resolve(experiment, problems)
     if grid.run is None:  # the report's place depends on a sound config (its output folder)
@@ -157,7 +157,7 @@ def plan_run(
         path = report_path(grid.run.output_dir, report)
         inputs = tuple([*([config_file] if config_file else []), *grid.read_files()]) if path else ()
         if path is not None:
-            check_output(path, [*store_files(grid.run.store), *inputs], "the report")
+            check_output(path, [*store_paths(grid.run.store), *inputs], "the report")
     except UserError as err:  # a folder, an input, a database where the report would go
         grid.problems.append(str(err))
         return RunPlan(grid, None, ())

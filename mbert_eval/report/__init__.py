@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from mbert_eval.errors import UserError
 from mbert_eval.registry import Registry
 from mbert_eval.report.regressions import Regressions
-from mbert_eval.store.outputs import check_output, store_files, write_output
+from mbert_eval.store.outputs import check_output, store_paths, write_output
 from mbert_eval.store.results import ResultStore, StoredConfig
 
 if TYPE_CHECKING:
@@ -91,6 +91,6 @@ def write_report(
 ) -> Path:
     """Write the report of `store` to `path` (folders created); `config` and `regressions` as `render_report`.
     The report never replaces the store, any database or a `protected` file (the command's inputs)."""
-    check_output(path, [*store_files(store.path), *protected], "the report")
+    check_output(path, [*store_paths(store.path), *protected], "the report")
     text = render_report(store, title, fmt, config, regressions)
-    return write_output(path, text, [*store_files(store.path), *protected], "the report")
+    return write_output(path, text, [*store_paths(store.path), *protected], "the report")

@@ -13,7 +13,7 @@ from pathlib import Path
 from mbert_eval.report.names import with_display_names
 from mbert_eval.report.roles import main_metrics
 from mbert_eval.report.xtreme import XTREME_TASKS, describe_coverage, xtreme_scores
-from mbert_eval.store.outputs import check_output, store_files, write_output
+from mbert_eval.store.outputs import check_output, store_paths, write_output
 from mbert_eval.store.results import COLUMNS, ResultStore
 
 SHOWN = ["task", "model", "method", "source", "target", "seed", "metric", "score (%)", "95% CI", "n", "config_hash"]
@@ -106,7 +106,7 @@ def export_rows(store: ResultStore, path: str, kind: str) -> None:
     """Write every stored row (all columns; the score as `score (fraction)`, rounded to DECIMALS places) as CSV or
     JSON to `path` ('-' for stdout); never onto the store or any database (`outputs.write_output`)."""
     if path != "-":
-        check_output(Path(path), store_files(store.path), f"the {kind} export")
+        check_output(Path(path), store_paths(store.path), f"the {kind} export")
     rows = [asdict(row) for row in store.rows()]
     for row in rows:
         row[SCORE_COLUMN] = round(row.pop("score"), DECIMALS)
@@ -125,4 +125,4 @@ def export_rows(store: ResultStore, path: str, kind: str) -> None:
     if path == "-":
         sys.stdout.write(text)
     else:
-        write_output(Path(path), text, store_files(store.path), f"the {kind} export")
+        write_output(Path(path), text, store_paths(store.path), f"the {kind} export")

@@ -18,15 +18,14 @@ import tempfile
 from pathlib import Path
 
 from mbert_eval.metrics.outputs import ExampleOutputs
-from mbert_eval.store.outputs import plain_mode
+from mbert_eval.store.outputs import EXAMPLES_FOLDER, plain_mode
 
-FOLDER = "examples"
 FORMAT = 1  # the header's `format`: bumped when the layout changes
 
 
 def examples_path(store: Path, cell_key: str, target: str) -> Path:
     """Where a cell's outputs on `target` live: beside the store, under examples/{cell_key}/."""
-    return Path(store).parent / FOLDER / cell_key / f"{target}.jsonl.gz"
+    return Path(store).parent / EXAMPLES_FOLDER / cell_key / f"{target}.jsonl.gz"
 
 
 def write_examples(store: Path, cell_key: str, target: str, outputs: ExampleOutputs) -> Path:

@@ -1,5 +1,6 @@
 """Writing an output file (a report, an export) safely: never onto the results store or a file the command
-reads (compared by resolved path and by file identity, so a symlink or a hard link is caught), never onto any
+reads (compared by resolved path and by file identity, so a symlink or a hard link is caught), nor into a folder
+it reads (the per-example outputs and unsaved cells beside the store: `store_paths`), never onto any
 SQLite database, and never half-written: the text goes to a temporary file in the same folder, which then
 replaces the target in one step. A folder that cannot be made or written, or a full disk, is one line."""
 
@@ -14,12 +15,21 @@ from pathlib import Path
 from mbert_eval.errors import UserError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+EXAMPLES_FOLDER = "examples"  # beside the store: each cell's per-example outputs (store/examples.py)
+UNSAVED_SUFFIX = ".unsaved"  # STORE.unsaved/: the cells a store refused (store/unsaved.py)
 
 
 def store_files(store: Path) -> list[Path]:
     """The results store and the files SQLite and the lock keep beside it (journal, WAL, lock)."""
     store = Path(store)
     return [store] + [store.with_name(store.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".lock")]
+
+
+def store_paths(store: Path) -> list[Path]:
+    """What no report or export may replace: the store's files (`store_files`) and the folders whose files the
+    report reads with it, per-example outputs and unsaved cells."""
+    store = Path(store)
+    return [*store_files(store), store.parent / EXAMPLES_FOLDER, store.with_name(store.name + UNSAVED_SUFFIX)]
 
 
 def _same(path: Path, other: Path) -> bool:
@@ -41,12 +51,17 @@ def _is_database(path: Path) -> bool:
 
 
 def check_output(path: Path, protected: Iterable[Path], what: str) -> None:
-    """Refuse (UserError) an output `path` that is one of the `protected` files (the store, the inputs), any
-    SQLite database, a folder or a device, or whose folder is a file; `what` names the output in the message."""
+    """Refuse (UserError) an output `path` that is one of the `protected` files (the store, the inputs) or lies in
+    a `protected` folder, any SQLite database, a folder or a device, or whose folder is a file; `what` names the
+    output in the message."""
     path = Path(path)
-    for other in protected:
-        if _same(path, Path(other)):
+    for other in map(Path, protected):
+        if _same(path, other):
             raise UserError(f"{what} {path} would replace {other}, which this command reads; choose another file")
+        if other.is_dir() and path.resolve().is_relative_to(other.resolve()):
+            raise UserError(
+                f"{what} {path} would be written into {other}, which this command reads; choose another file"
+            )
     if path.is_dir():
         raise UserError(f"{what} {path} is a folder; pass a file name")
     if path.exists() and not path.is_file():

@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mbert_eval.errors import UserError
-from mbert_eval.store.outputs import store_files, write_output
+from mbert_eval.store.outputs import UNSAVED_SUFFIX, store_files, write_output
 from mbert_eval.store.results import ResultRow, ResultStore
 
 
 def unsaved_folder(store: Path) -> Path:
     """Where a store's unsaved cells are kept: `STORE.unsaved/` beside it."""
-    return store.with_name(f"{store.name}.unsaved")
+    return store.with_name(store.name + UNSAVED_SUFFIX)
 
 
 def keep_unsaved(store: Path, rows: list[ResultRow], superseding: Mapping[str, str], overwrite: bool) -> str:

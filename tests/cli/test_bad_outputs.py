@@ -109,6 +109,18 @@ def _store(ws: Workspace) -> Path:
     return ws.store
 
 
+def _kept_beside_store(*parts: str) -> Callable[[Workspace], Path]:
+    """A file a run keeps beside the store, which the report reads (per-example outputs, an unsaved cell)."""
+
+    def make(ws: Workspace) -> Path:
+        path = Path(ws.store).parent.joinpath(*(part.format(store=Path(ws.store).name) for part in parts))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"kept by a run\n")
+        return path
+
+    return make
+
+
 def _config(ws: Workspace) -> Path:
     return Path(ws.config())
 
@@ -144,6 +156,9 @@ OUTPUTS = [
     Out("report-onto-symlink-to-store", _report(_link("sym", _store)), READS),
     Out("csv-onto-symlink-to-store", _export("--csv", _link("sym", _store)), READS),
     Out("json-onto-hard-link-to-store", _export("--json", _link("hard", _store)), READS),
+    Out("report-onto-per-example-outputs", _report(_kept_beside_store("examples", "key", "qab.jsonl.gz")), READS),
+    Out("csv-onto-per-example-outputs", _export("--csv", _kept_beside_store("examples", "key", "qab.jsonl.gz")), READS),
+    Out("json-onto-an-unsaved-cell", _export("--json", _kept_beside_store("{store}.unsaved", "key.json")), READS),
     Out("report-onto-another-database", _report(_database), "is an SQLite database"),
     Out("csv-onto-another-database", _export("--csv", _database), "is an SQLite database"),
     Out("report-under-a-file", _report(_under_a_file), "is a file, not a folder"),

@@ -1,5 +1,5 @@
 """The report's tables for papers and spreadsheets: CSV and JSON (tidy, exact numbers), Markdown and
-LaTeX (the display tables of the HTML page, booktabs rules).
+LaTeX (the display tables of the HTML page, booktabs rules; Markdown adds the findings of report/why.py).
 
 CSV and JSON hold one record per number, with scores as stored (fractions, full precision) so that
 they read back to exactly the store's values; `kind` says what a record is: target, average, family,
@@ -20,7 +20,7 @@ from mbert_eval.report.context import ReportData
 from mbert_eval.report.metadata import collect
 from mbert_eval.report.summary import KEYS, TaskSummary
 from mbert_eval.report.tables import Table, overview_table, task_tables
-from mbert_eval.report.why import why_markdown
+from mbert_eval.report.why import WhySection
 from mbert_eval.report.xtreme import XtremeScores, xtreme_table
 
 TIDY_COLUMNS = [
@@ -84,8 +84,16 @@ LATEX_SPECIAL = {
     "·": r"\textperiodcentered{}",
     "→": r"$\to$",
     "…": r"\ldots{}",
+    "[": "{[}",  # `\\`, \midrule and the other rules read a `[` after them as their optional argument
+    "]": "{]}",
+    "|": r"\textbar{}",  # OT1 prints `|` as a dash
+    '"': r"\texttt{\char34}",  # OT1 prints `"` as a right quote; \textquotedbl needs T1
+    "\r": " ",  # a line break inside a cell is a space (a blank line would end the paragraph)
+    "\n": " ",
 }
+LATEX_LEADING_STAR = re.compile(r"^(\s*)\*")  # `\\` reads a `*` after it as its starred form
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>])")
+MARKDOWN_LINE_BREAK = re.compile(r"\s*[\r\n]\s*")  # CR, LF or CRLF, with the blanks around it
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP CSV injection)
@@ -237,7 +245,10 @@ def to_json(summaries: list[TaskSummary], frame: pd.DataFrame, title: str, xtrem
 
 
 def _markdown_text(text: str) -> str:
-    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """`text` as one line of Markdown inline text: its line breaks one space each, no blanks at either end, and
+    Markdown's special characters backslash-escaped (raw HTML included), so that it cannot end a table row or a
+    heading, nor become markup."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", MARKDOWN_LINE_BREAK.sub(" ", text.strip()))
 
 
 def markdown_table(table: Table) -> str:
@@ -268,8 +279,9 @@ def to_markdown(summaries: list[TaskSummary], title: str, xtreme: XtremeScores |
 
 
 def latex_text(text: str) -> str:
-    """Text with LaTeX's special characters escaped (and a few symbols spelled for pdflatex)."""
-    return "".join(LATEX_SPECIAL.get(char, char) for char in text)
+    """Text with LaTeX's special characters escaped (and a few symbols spelled for pdflatex), on one line, safe at
+    the start of a table row: no `[` or leading `*` for the `\\\\` or rule before it to take as an argument."""
+    return LATEX_LEADING_STAR.sub(r"\1{*}", "".join(LATEX_SPECIAL.get(char, char) for char in text))
 
 
 def latex_table(table: Table) -> str:
@@ -335,8 +347,24 @@ def json_report(data: ReportData) -> str:
     return to_json(data.summaries, data.frame, data.title, data.xtreme)
 
 
+def why_markdown(sections: list[WhySection]) -> str:
+    """The section "Why transfer differs" (report/why.py) as Markdown: per model, its findings as a list, its notes
+    and the distances' source, every name and sentence escaped as Markdown text ('' when no model has rows of the
+    section's tasks); the charts stay in the HTML page."""
+    if not sections:
+        return ""
+    lines = ["", "## Why transfer differs", ""]
+    for part in sections:
+        sentences = [*part.findings, *part.quiet]
+        lines += [f"### Model {_markdown_text(part.model)}", ""]
+        lines += [*(f"- {_markdown_text(sentence)}" for sentence in sentences), ""]
+        lines += [f"{_markdown_text(note)}\n" for note in part.notes]
+        lines += [f"Typological distances: {_markdown_text(part.source_line)}.", ""]
+    return "\n".join(lines)
+
+
 def markdown_report(data: ReportData) -> str:
-    """The `md` export format: the tables, then the findings of "Why transfer differs" (report/why.py)."""
+    """The `md` export format: the tables, then the findings of "Why transfer differs" (`why_markdown`)."""
     return to_markdown(data.summaries, data.title, data.xtreme) + why_markdown(data.why)
 
 

@@ -400,16 +400,3 @@ def why_sections(store: ResultStore, frame: pd.DataFrame) -> list[WhySection]:
             WhySection(name, curves, scatters, findings, [*notes, *skipped], URIEL_SOURCE, quiet, quiet_scatters)
         )
     return sections
-
-
-def why_markdown(sections: list[WhySection]) -> str:
-    """The section as Markdown: per model, its findings as a list, its notes and the distances' source ('' when
-    no model has rows of WHY_TASKS); the charts stay in the HTML page."""
-    if not sections:
-        return ""
-    lines = ["", "## Why transfer differs", ""]
-    for part in sections:
-        sentences = [*part.findings, *part.quiet]
-        lines += [f"### Model {part.model}", "", *(f"- {sentence}" for sentence in sentences), ""]
-        lines += [*(f"{note}\n" for note in part.notes), f"Typological distances: {part.source_line}.", ""]
-    return "\n".join(lines)

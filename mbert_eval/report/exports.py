@@ -52,6 +52,8 @@ TIDY_COLUMNS = [
     "p_value",
     "limit",
     "targets_mean",
+    "n_targets",  # the targets-only mean's coverage: targets scored, of the targets the task's rows have
+    "n_targets_total",
 ]
 FRACTIONS = ("mean", "std", "delta", "gap", "ci_low", "ci_high", "chance", "targets_mean")  # the score's scale
 DECIMALS = 4

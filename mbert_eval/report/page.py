@@ -42,7 +42,7 @@ from mbert_eval.store.results import StoredConfig
 
 TEMPLATES = files("mbert_eval.report") / "templates"
 REGRESSION_LABELS = ("task", "models", "method", "source", "target", "metric")
-REGRESSION_NUMBERS = ("before", "now", "drop", "threshold")
+REGRESSION_NUMBERS = ("before", "now", "worse_by", "threshold")
 
 
 @dataclass(frozen=True)
@@ -120,14 +120,14 @@ def task_section(summary: TaskSummary) -> TaskSection:
 def regression_table(regressions: Regressions) -> Table:
     """A job's regressions as a table: where, and the scores as stored (four decimals)."""
     columns = [Column(label, numeric=False) for label in REGRESSION_LABELS] + [
-        Column(label) for label in REGRESSION_NUMBERS
+        Column(label.replace("_", " ")) for label in REGRESSION_NUMBERS
     ]
     rows = [
         [Cell(getattr(line, label), getattr(line, label)) for label in REGRESSION_LABELS]
         + [Cell(f"{getattr(line, label):.4f}", getattr(line, label)) for label in REGRESSION_NUMBERS]
         for line in regressions.lines
     ]
-    return Table("regressions-table", "Scores that dropped by more than their task's threshold", columns, rows)
+    return Table("regressions-table", "Scores that got worse by more than their task's threshold", columns, rows)
 
 
 def guessed_roles(summaries: list[TaskSummary]) -> str:

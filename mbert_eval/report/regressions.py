@@ -1,5 +1,5 @@
 """A scheduled job's regressions as plain data, for the section the HTML page shows first: the previous
-run compared with, the thresholds, and one line per score that dropped by more than its threshold."""
+run compared with, the thresholds, and one line per score that got worse by more than its threshold."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class RegressionLine:
-    """One score that dropped: where (task, models, method, source, target, metric) and by how much."""
+    """One score that got worse: where (task, models, method, source, target, metric) and by how much."""
 
     task: str
     models: str  # the model group, with `old → new` checkpoint names when they differ
@@ -19,11 +19,12 @@ class RegressionLine:
     before: float
     now: float
     threshold: float
+    higher_is_better: bool = True
 
     @property
-    def drop(self) -> float:
-        """How much the score fell (positive)."""
-        return self.before - self.now
+    def worse_by(self) -> float:
+        """How much worse the score got (positive): a fall, or a rise where lower is better."""
+        return self.before - self.now if self.higher_is_better else self.now - self.before
 
 
 @dataclass(frozen=True)

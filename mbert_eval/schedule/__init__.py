@@ -10,7 +10,7 @@ A jobs file (YAML; paths are relative to it):
         timezone: Europe/Berlin           # optional; default: this machine's time zone
         models: [../runs/ckpt/step-*]     # optional: fixed names and/or globs of checkpoint folders
         report: ../reports/nightly-pos.html
-        thresholds: {pos: 0.02}           # per task: the absolute drop of its main metric that is a regression
+        thresholds: {pos: 0.02}           # per task: how much worse its main metric may get (absolute)
         set: [training.epochs=3]          # optional overrides of the experiment, as `--set`
 
 Job names: two names equal but for case (or `1` and `'1'`) are refused, naming both: each job's lock

@@ -21,9 +21,10 @@ representative is its newest checkpoint, the last matching folder in natural ord
 paths (`step-900` before `step-1000`). So a job over a checkpoint glob compares the newest checkpoint of
 this run with the newest checkpoint of the previous run.
 
-Regression: a key found in both this run's snapshot and the previous run's whose score dropped by
-more than the task's threshold (an absolute drop in the main metric: `pos: 0.02` is two points of
-accuracy). Tasks without a threshold are not checked; keys found in one snapshot only (a new
+Regression: a key found in both this run's snapshot and the previous run's whose score got worse by
+more than the task's threshold, in the main metric's direction (an absolute amount: `pos: 0.02` is a drop of
+two points of accuracy; for a metric where lower is better, such as alignment's AER, a rise). Tasks without a
+threshold are not checked; keys found in one snapshot only (a new
 target, a new group) are not compared. The previous run is the latest earlier run of the same job
 that has a snapshot (status `ok` or `regression`).
 
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -110,7 +111,8 @@ class Score:
 
 @dataclass(frozen=True)
 class Regression:
-    """A score that dropped by more than its task's threshold since the previous run."""
+    """A score that got worse by more than its task's threshold since the previous run (`higher_is_better`: the
+    metric's direction; runs recorded before it was kept were all of metrics where higher is better)."""
 
     task: str
     group: str
@@ -123,11 +125,12 @@ class Regression:
     previous: float
     score: float
     threshold: float
+    higher_is_better: bool = True
 
     @property
-    def drop(self) -> float:
-        """How much the score fell (positive)."""
-        return self.previous - self.score
+    def worse_by(self) -> float:
+        """How much worse the score got (positive): a fall, or a rise where lower is better."""
+        return self.previous - self.score if self.higher_is_better else self.score - self.previous
 
     def describe(self) -> str:
         """One line: where, which models, the scores and the threshold."""
@@ -137,7 +140,7 @@ class Regression:
         return (
             f"{self.task} {self.method} {self.source}->{self.target} [{self.group}: {models}]: "
             f"{self.metric} {self.previous:.4f} -> {self.score:.4f} "
-            f"(drop {self.drop:.4f} > threshold {self.threshold:.4f})"
+            f"({'drop' if self.higher_is_better else 'rise'} {self.worse_by:.4f} > threshold {self.threshold:.4f})"
         )
 
 
@@ -159,8 +162,14 @@ def take_snapshot(rows: Iterable[ResultRow], groups: list[ModelGroup], main_metr
     return [Score(*key, score=mean(values), seeds=len(values)) for key, values in sorted(scores.items())]
 
 
-def compare(previous: list[Score], current: list[Score], thresholds: dict[str, float]) -> list[Regression]:
-    """The regressions of `current` against `previous` under per-task absolute thresholds."""
+def compare(
+    previous: list[Score],
+    current: list[Score],
+    thresholds: dict[str, float],
+    lower_is_better: Collection[tuple[str, str]] = (),
+) -> list[Regression]:
+    """The regressions of `current` against `previous` under per-task absolute thresholds; a (task, metric) in
+    `lower_is_better` gets worse by rising (the store's metric roles say which)."""
     before = {score.key: score for score in previous}
     found = []
     for now in current:
@@ -168,7 +177,8 @@ def compare(previous: list[Score], current: list[Score], thresholds: dict[str, f
         threshold = thresholds.get(now.task)
         if old is None or threshold is None or old.metric != now.metric:
             continue
-        if old.score - now.score > threshold:
+        higher = (now.task, now.metric) not in lower_is_better
+        if (old.score - now.score if higher else now.score - old.score) > threshold:
             found.append(
                 Regression(
                     now.task,
@@ -182,6 +192,7 @@ def compare(previous: list[Score], current: list[Score], thresholds: dict[str, f
                     old.score,
                     now.score,
                     threshold,
+                    higher,
                 )
             )
     return found
@@ -390,6 +401,7 @@ def report_regressions(
             r.previous,
             r.score,
             r.threshold,
+            r.higher_is_better,
         )
         for r in regressions
     ]

@@ -81,7 +81,8 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
     rows = [r for r in store.rows() if r.cell_key in cells and r.target in cells[r.cell_key].targets]
     snapshot = take_snapshot(rows, groups, main_metrics(((r.task, r.metric) for r in rows), store.metric_roles()))
     previous = history.previous(job.name, run_id)
-    regressions = compare(previous.snapshot, snapshot, job.thresholds) if previous else []
+    lower = {(role.task, role.metric) for role in store.metric_roles() if role.higher_is_better is False}
+    regressions = compare(previous.snapshot, snapshot, job.thresholds, lower) if previous else []
     title = f"{job.name}: {experiment.name} (slot {slot:%Y-%m-%d %H:%M %Z})"
     write_report(
         store,

@@ -21,7 +21,7 @@ from mbert_eval.tasks import get_task
 from tests.helpers import REPO_ROOT, Clock, family_experiment, invoke, utc, write_config, write_jobs
 
 
-def plant_scores(jobs_path, checkpoint, score: float) -> None:
+def plant_scores(jobs_path, checkpoint, score: float, metric: str = "accuracy") -> None:
     """Store rows for a checkpoint as if it had been evaluated (a planted regression)."""
     experiment, _ = load_experiment(jobs_path.parent / "exp.yaml", [f"models=[{checkpoint}]"])
     store = ResultStore(experiment.store_path)
@@ -34,7 +34,7 @@ def plant_scores(jobs_path, checkpoint, score: float) -> None:
                 ResultRow(
                     job.key,
                     cell.task,
-                    "accuracy",
+                    metric,
                     cell.model,
                     cell.method,
                     cell.source,
@@ -117,6 +117,51 @@ def test_slots_lock_new_checkpoints_and_regressions(tmp_path, small_family, tiny
     assert report.rstrip().endswith("</html>")
     listed = invoke(clock, "list", str(jobs_path))
     assert listed.exit_code == 0 and "next slot 2026-03-03T02:00:00+00:00" in listed.output
+
+
+@pytest.mark.slow
+def test_a_regression_follows_the_metrics_direction(tmp_path, small_family, tiny_model):
+    """Alignment's AER is better lower: a checkpoint whose AER rises past the threshold is a regression, and
+    one whose AER falls is not (a drop was flagged, a rise passed, whatever the metric)."""
+    parallel = small_family.root / "parallel"
+    config = {
+        "name": "align",
+        "models": ["ckpts/step-100"],
+        "sources": ["qaa"],
+        "targets": ["qab"],
+        "tasks": {
+            "alignment": {
+                "test": f"{parallel}/qaa-{{lang}}.{{lang}}",
+                "pivot": f"{parallel}/qaa-{{lang}}.qaa",
+                "gold": f"{parallel}/qaa-{{lang}}.align",
+            }
+        },
+    }
+    write_config(tmp_path / "exp.yaml", config)
+    ckpts = tmp_path / "ckpts"
+    shutil.copytree(tiny_model, ckpts / "step-100")
+    jobs_path = write_jobs(tmp_path, thresholds={"alignment": 0.02})
+    history = History(tmp_path / "schedule.sqlite")
+    clock = Clock(utc(2026, 3, 1, 3, 0))
+    assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0  # the real AER of step-100
+    [first] = history.runs("nightly")[0].snapshot
+    assert first.metric == "aer" and 0 < first.score < 0.98
+
+    shutil.copytree(tiny_model, ckpts / "step-200")
+    plant_scores(jobs_path, ckpts / "step-200", first.score + 0.02 + 1e-6, "aer")  # worse: a rise
+    clock.now = utc(2026, 3, 2, 3, 0)
+    result = invoke(clock, "run-due", str(jobs_path))
+    assert result.exit_code == 3, result.output
+    [regression] = history.runs("nightly")[0].regressions
+    assert not regression.higher_is_better and regression.worse_by == pytest.approx(0.02 + 1e-6)
+    assert f"aer {first.score:.4f} -> {first.score + 0.02 + 1e-6:.4f} (rise 0.0200 > threshold 0.0200)" in result.output
+
+    shutil.copytree(tiny_model, ckpts / "step-300")
+    plant_scores(jobs_path, ckpts / "step-300", 0.0, "aer")  # better: a fall
+    clock.now = utc(2026, 3, 3, 3, 0)
+    result = invoke(clock, "run-due", str(jobs_path))
+    assert result.exit_code == 0, result.output
+    assert history.runs("nightly")[0].status == "ok" and not history.runs("nightly")[0].regressions
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ as the data goes).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,11 +51,30 @@ class Rows:
 
 def same_pattern(one: DataSpec, one_language: Language, other: DataSpec, other_language: Language) -> bool:
     """Whether two specs differ at most in their languages' codes, ISO 639-3 codes or names: the same file, or
-    line-parallel translations of it (the module's rule)."""
-    mine, theirs = _WORDS.split(one.location), _WORDS.split(other.location)
+    line-parallel translations of it (the module's rule). Local paths are compared as the files they name
+    (`..`, symbolic and hard links resolved), not as written."""
+    if same_file(one, other):
+        return True
+    mine, theirs = _WORDS.split(_resolved(one)), _WORDS.split(_resolved(other))
     return len(mine) == len(theirs) and all(
         a == b or (_names(one_language, a) and _names(other_language, b)) for a, b in zip(mine, theirs)
     )
+
+
+def same_file(one: DataSpec, other: DataSpec) -> bool:
+    """Whether two specs name the same data: the same Hub location, or one local file however each path reaches
+    it (`..`, a symbolic or a hard link)."""
+    if one.is_hub or other.is_hub:
+        return one.location == other.location
+    try:
+        return os.path.samefile(Path(one.location).expanduser(), Path(other.location).expanduser())
+    except OSError:  # a file that does not exist: nothing to read, so nothing shared
+        return _resolved(one) == _resolved(other)
+
+
+def _resolved(spec: DataSpec) -> str:
+    """A local spec's file with `..` and symbolic links resolved; a Hub spec as written."""
+    return spec.location if spec.is_hub else os.path.realpath(Path(spec.location).expanduser())
 
 
 def _names(language: Language, word: str) -> bool:
@@ -96,7 +116,7 @@ def _problem(
     """The one line that refuses `later` for sharing `rows` with `earlier`."""
     start, stop = rows
     span = f"rows {start}–{stop - 1}" if stop is not None else f"rows {start} to the end"
-    same = later.spec.location == earlier.spec.location
+    same = same_file(later.spec, earlier.spec)
     what = f"{_ROLE[earlier.key]} rows" if same else f"translations of the {_ROLE[earlier.key]} rows"
     more = f"; also for {', '.join(also)}" if also else ""
     after = earlier.stop is not None and (later.stop is None or earlier.stop < later.stop)

@@ -85,6 +85,19 @@ def _named_files(raw: dict, ws: Workspace) -> None:
     )(raw, ws)
 
 
+def _linked(link: Callable[[Path, Path], None]) -> Callable[[dict, Workspace], None]:
+    """Test files that are links (`link(target, path)`) in the test's folder to the family's dev files, while
+    training reads dev rows 0–19 by their own path."""
+
+    def edit(raw: dict, ws: Workspace) -> None:
+        (ws.root / "linked").mkdir()
+        for language in ws.family.languages:
+            link(ws.family.root / "pos" / f"{language.code}-dev.conllu", ws.root / "linked" / f"{language.code}.conllu")
+        _pos(train=DEV + "[0:20]", dev="{root}/pos/{lang}-train.conllu", test="{tmp}/linked/{lang}.conllu")(raw, ws)
+
+    return _all_targets(edit)
+
+
 def _pawsx(train: str, dev: str, test: str) -> Callable[[dict, Workspace], None]:
     """A PAWS-X grid on Hub specs (nothing is fetched: the check reads slices only)."""
 
@@ -170,6 +183,21 @@ CASES = [
             f"tasks.pawsx: dev en {PAWSX}@en:train[500:600] overlaps training {PAWSX}@en:train[0:1000] "
             "(rows 500–599 are training rows)",
         ),
+    ),
+    Case(  # the same files by another path: compared as the files they name, not as written
+        "translations-through-dotdot",
+        _pos(train=DEV + "[0:20]", dev=DEV + "[20:30]", test="{root}/pos/../pos/{lang}-dev.conllu"),
+        ("test qab ", "(rows 0–19 are translations of the training rows; also for qac)"),
+    ),
+    Case(
+        "test-through-a-symbolic-link",
+        _linked(lambda target, path: path.symlink_to(target)),
+        ("test qaa linked/qaa.conllu[0:30] overlaps training ", "(rows 0–19 are training rows; also for qab"),
+    ),
+    Case(  # a hard link names the same file: its translations by other names are beyond any path's reach
+        "test-through-a-hard-link",
+        _linked(lambda target, path: path.hardlink_to(target)),
+        ("test qaa linked/qaa.conllu[0:30] overlaps training ", "(rows 0–19 are training rows)"),
     ),
     Case("different-files-pass", lambda raw, ws: None, ()),
     Case("held-out-slices-pass", _pos(train=DEV + "[0:20]", dev=DEV + "[20:25]", test=DEV + "[25:]"), ()),

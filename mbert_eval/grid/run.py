@@ -176,17 +176,21 @@ def _stopped_run(failure: Exception, finished: int) -> Exception:
     return failure
 
 
-def run_resolved(grid: ResolvedGrid, overwrite: bool = False, executor: Executor | None = None) -> RunSummary:
+def run_resolved(
+    grid: ResolvedGrid, overwrite: bool = False, executor: Executor | None = None, wait_for_store: bool = False
+) -> RunSummary:
     """Run every missing cell of a resolved grid without problems, writing each to the store as it finishes.
     The store's lock is held throughout: a second run on the same store stops at once and says who holds it
-    (two runs would compute every cell twice). Temporary folders of killed runs are removed from the
+    (two runs would compute every cell twice), or, with `wait_for_store` (a scheduled run), waits for it and then
+    computes only what is still missing. Temporary folders of killed runs are removed from the
     checkpoints folder. At the first failure (a cell's error, or the store refusing a cell's rows) no further
     cell starts; the cells already running finish and are stored (`Executor.stop`), and the run ends in that
     failure."""
     run = grid.refuse()
     store = ResultStore(run.store)
     lock = run.store.with_name(f"{run.store.name}.lock")
-    with held_lock(lock, f"results store {run.store} is in use by another run", config=run.config.name):
+    busy = f"results store {run.store} is in use by another run"
+    with held_lock(lock, busy, wait=wait_for_store, config=run.config.name):
         remove_stale(run.checkpoints)
         store.write_config(run.config)
         store.write_metric_roles(metric_roles(grid.tasks))

@@ -6,7 +6,7 @@ Lock: one inter-process file lock per job (`filelock`, not waiting); a side file
 
 Every run of a job is one row of the `runs` table: the job, its schedule slot, how it was started
 (`due` by run-due or the daemon, `manual` by `schedule run`), start and end times, its status
-(`running`, `ok`, `regression`, `failed`, or `interrupted` for a run whose process died), the cells
+(`running`, `ok`, `regression`, `failed`, or `interrupted` for a run whose process died or was stopped by Ctrl-C), the cells
 it ran, a score snapshot and the regressions found.
 
 Interrupted: a `running` row whose job lock is free belongs to a process that died without cleaning up

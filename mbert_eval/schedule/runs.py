@@ -36,7 +36,8 @@ def run_job(
     report, compare with the job's previous run. Raises JobLocked if a run of it is in progress;
     a failed run is recorded, then its error raised (a broken job's run fails with its problem). With
     trigger "due", returns None when the slot already has a run (another process may have run it while
-    this one waited to start)."""
+    this one waited to start). A store in use by another run is waited for; a run stopped by Ctrl-C is recorded
+    `interrupted`, so that its slot runs again."""
     job = jobs.job(name)
     if isinstance(job, BrokenJob) and job.trigger is None:
         raise UserError(f"job '{name}' cannot run: {job.problem}")
@@ -52,6 +53,9 @@ def run_job(
             if isinstance(job, BrokenJob):
                 raise UserError(job.problem)
             return _evaluate(job, run_id, slot, history, executor)
+        except KeyboardInterrupt:  # stopped, not failed: like a run whose process died, its slot runs again
+            history.finish(run_id, "interrupted", error="stopped (Ctrl-C) before it finished")
+            raise
         except BaseException as err:
             history.finish(run_id, "failed", error=(str(err).splitlines() or [type(err).__name__])[0])
             raise
@@ -75,7 +79,7 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
     if unknown:
         raise UserError(f"job '{job.name}': thresholds name tasks the experiment lacks: {', '.join(unknown)}")
     grid = resolve(experiment, problems)
-    summary = run_resolved(grid, executor=executor)
+    summary = run_resolved(grid, executor=executor, wait_for_store=True)  # a manual run on its store: after it
     store = ResultStore(experiment.store_path)
     cells = {resolved.key: resolved.cell for resolved in grid.cells}
     rows = [r for r in store.rows() if r.cell_key in cells and r.target in cells[r.cell_key].targets]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,9 +22,12 @@ class Locked(UserError):
 
 
 @contextmanager
-def held_lock(lock_file: Path, busy: str, error: type[Locked] = Locked, **details: str) -> Iterator[str]:
-    """Hold `lock_file` (or raise `error`: `busy`, then who holds it and since when); yields the holder,
-    "pid N on HOST". `details` are recorded with the holder and shown to whoever finds the lock taken."""
+def held_lock(
+    lock_file: Path, busy: str, error: type[Locked] = Locked, wait: bool = False, **details: str
+) -> Iterator[str]:
+    """Hold `lock_file` (or raise `error`: `busy`, then who holds it and since when; with `wait`, say so on
+    stderr and wait until it is free); yields the holder, "pid N on HOST". `details` are recorded with the
+    holder and shown to whoever finds the lock taken."""
     side = lock_file.with_name(f"{lock_file.stem}.holder.json")
     for path in (lock_file, side):
         if path.is_symlink():
@@ -38,7 +42,10 @@ def held_lock(lock_file: Path, busy: str, error: type[Locked] = Locked, **detail
     try:
         lock.acquire()
     except Timeout:
-        raise error(f"{busy} ({_describe_holder(side)}); not started again") from None
+        if not wait:
+            raise error(f"{busy} ({_describe_holder(side)}); not started again") from None
+        print(f"{busy} ({_describe_holder(side)}); waiting until it is free", file=sys.stderr, flush=True)
+        lock.acquire(timeout=-1)
     holder = f"pid {os.getpid()} on {socket.gethostname()}"
     try:
         record = {"holder": holder, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **details}

@@ -290,3 +290,23 @@ def test_the_daemon_reruns_at_start_the_slot_of_a_run_that_died(tmp_path: Path) 
         "its process (pid 1 on gone-host) ended before the run finished",
     )
     assert (again.slot, again.trigger, again.status) == (slot, "due", "failed")
+
+
+def test_a_run_stopped_by_ctrl_c_is_interrupted_and_its_slot_runs_again(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) stops a run; it is no failure of the job, so its slot is not spent (it was recorded
+    `failed`, and the slot never ran again)."""
+    (tmp_path / "exp.yaml").write_text("name: x\n", encoding="utf-8")
+    jobs = _raw({"jobs": {"good": GOOD}})(tmp_path)
+    history = History(tmp_path / "schedule.sqlite")
+    process = _hanging_run(jobs)
+    process.send_signal(signal.SIGINT)
+    process.wait()
+    [run] = history.runs()
+    assert (run.status, run.error, run.finished is not None) == (
+        "interrupted",
+        "stopped (Ctrl-C) before it finished",
+        True,
+    )
+    result = invoke(Clock(NOW), "run-due", str(jobs))  # the same slot runs again
+    assert result.exit_code == 2 and "good: failed: models: no model given" in result.output
+    assert [(r.slot, r.status) for r in history.runs()] == [(run.slot, "failed"), (run.slot, "interrupted")]

@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -162,6 +164,42 @@ def test_a_regression_follows_the_metrics_direction(tmp_path, small_family, tiny
     result = invoke(clock, "run-due", str(jobs_path))
     assert result.exit_code == 0, result.output
     assert history.runs("nightly")[0].status == "ok" and not history.runs("nightly")[0].regressions
+
+
+HOLD_STORE = """
+import sys, time
+from pathlib import Path
+from mbert_eval.store.locks import held_lock
+with held_lock(Path(sys.argv[1]), "busy"):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+@pytest.mark.slow
+def test_a_scheduled_run_waits_for_a_store_in_use(tmp_path, small_family, tiny_model):
+    """A manual run holds the job's store when its slot comes: the scheduled run waits for it and then runs
+    (it failed, and its slot counted as run, so the job skipped that slot)."""
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    write_config(tmp_path / "exp.yaml", raw)
+    shutil.copytree(tiny_model, tmp_path / "ckpts" / "step-100")
+    jobs_path = write_jobs(tmp_path)
+    experiment, _ = load_experiment(tmp_path / "exp.yaml")
+    lock = experiment.store_path.with_name(experiment.store_path.name + ".lock")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_STORE, str(lock), "3"], stdout=subprocess.PIPE, env=env)
+    assert holder.stdout.readline() == b"held\n"
+    started = time.monotonic()
+    result = invoke(Clock(utc(2026, 3, 1, 3, 0)), "run-due", str(jobs_path))
+    holder.wait()
+    assert result.exit_code == 0, result.output
+    assert (
+        f"is in use by another run (pid {holder.pid} on" in result.stderr
+        and "waiting until it is free" in result.stderr
+    )
+    [run] = History(tmp_path / "schedule.sqlite").runs("nightly")
+    assert (run.status, run.cells_run) == ("ok", 1) and time.monotonic() - started > 1
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mbert_eval.data import file_checksum
+from mbert_eval.data.spec import DataSpec
 from mbert_eval.grid.cells import Cell
 from mbert_eval.languages import lookup
 from mbert_eval.models.fingerprint import knows_content
@@ -35,40 +36,43 @@ class Staleness:
 class CellIdentity:
     """A cell's identity, the way its stored rows are compared with it. The key (`grid.cells.cell_key`) names
     the rows: what ran, with which settings. The model's content fingerprint, the checksums of the local data
-    files each target's rows read (the source's train/dev, the target's test) and the task's version say whether
-    those rows still hold; they are not part of the key (keys recorded before them hold, and a changed model,
-    file or version supersedes the rows instead of adding new ones beside them)."""
+    files each target's rows read (the source's train/dev, the target's test, and the parallel text of a method
+    that derives its checkpoint from one) and the task's version say whether those rows still hold; they are not
+    part of the key (keys recorded before them hold, and a changed model, file or version supersedes the rows
+    instead of adding new ones beside them)."""
 
     key: str
     model_fingerprint: str
     task_version: int
     data: dict[str, dict[str, str]]  # target -> {spec: checksum} of its local files (Hub data is not hashed)
+    kinds: dict[str, str] = field(default_factory=dict)  # spec -> what it is: training data, test data, parallel text
 
 
-def identity_now(key: str, cell: Cell, task: Task, fingerprint: str) -> CellIdentity:
-    """The cell's identity as its model, data and task are now (`fingerprint`: the model's content)."""
+def identity_now(
+    key: str, cell: Cell, task: Task, fingerprint: str, parallel: list[DataSpec] | tuple[()] = ()
+) -> CellIdentity:
+    """The cell's identity as its model, data and task are now (`fingerprint`: the model's content; `parallel`:
+    the parallel text its method reads, `methods.parallel_files`)."""
     source = lookup(cell.source)
+    kinds = {str(spec): "parallel text" for spec in parallel}
+    kinds |= {str(spec): "training data" for spec in task.data_specs(source)}
     data = {}
     for target in cell.targets:
-        specs = [*task.data_specs(source), *task.data_specs(source, lookup(target))]
+        tested = task.data_specs(source, lookup(target))
+        kinds |= {str(spec): "test data" for spec in tested}
+        specs = [*task.data_specs(source), *tested, *parallel]
         local = [spec for spec in specs if not spec.is_hub and Path(spec.location).is_file()]  # missing: not compared
         data[target] = {str(spec): file_checksum(Path(spec.location)) for spec in local}
-    return CellIdentity(key, fingerprint, task.metadata.version, data)
+    return CellIdentity(key, fingerprint, task.metadata.version, data, kinds)
 
 
-def _changed_files(
-    task: Task, cell: Cell, target: str, recorded: dict[str, str], now: CellIdentity
-) -> list[tuple[str, str]]:
-    """(kind, spec) of the cell's local data files (the source's train/dev, the target's test) whose checksum
-    differs from the one a row recorded; files a row did not record are not compared."""
-    source = lookup(cell.source)
-    specs = [("training data", spec) for spec in task.data_specs(source)]
-    specs += [("test data", spec) for spec in task.data_specs(source, lookup(target))]
-    current = now.data[target]
+def _changed_files(target: str, recorded: dict[str, str], now: CellIdentity) -> list[tuple[str, str]]:
+    """(kind, spec) of the target's local files whose checksum differs from the one a row recorded; files a row
+    did not record (rows stored before they were) are not compared."""
     return [
-        (kind, str(spec))
-        for kind, spec in specs
-        if str(spec) in current and str(spec) in recorded and recorded[str(spec)] != current[str(spec)]
+        (now.kinds[spec], spec)
+        for spec, digest in now.data[target].items()
+        if spec in recorded and recorded[spec] != digest
     ]
 
 
@@ -98,7 +102,7 @@ def stale_against(
                 f"task version {old} -> {version}"
             )
         files = {name: digest for row in rows for name, digest in row.data_checksums.items()}
-        for kind, spec in _changed_files(task, cell, target, files, now):
+        for kind, spec in _changed_files(target, files, now):
             where = f" ({target})" if kind == "test data" else ""
             reasons[f"{kind} {spec}{where} changed since its {{n}} rows were stored: recomputing"] = (
                 f"{kind} {spec} changed"

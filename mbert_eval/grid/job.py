@@ -27,7 +27,7 @@ from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell
 from mbert_eval.languages import Language, lookup
-from mbert_eval.methods import MethodContext, prepare_encoder
+from mbert_eval.methods import MethodContext, parallel_files, prepare_encoder
 from mbert_eval.methods.base import StepSettings
 from mbert_eval.metrics.bootstrap import bootstrap_interval
 from mbert_eval.metrics.outputs import Scores
@@ -141,13 +141,17 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     source = lookup(cell.source)
     targets = [lookup(code) for code in cell.targets]
     device = pick_device(job.device)
+    remember(job.known_hashes)
+    # what the rows will say they were computed from, taken before anything is read: a file rewritten while the
+    # cell runs then reads as changed to the next run, which computes it again, rather than as the data scored
+    source_sums = _checksums([*task.data_specs(source), *parallel_files(job.settings.method, job.steps, cell.source)])
+    target_sums = {t.code: _checksums(task.data_specs(source, t)) for t in targets}
     train, dev = task.source_examples(source)
     target_examples = {t.code: task.target_examples(t) for t in targets}
     for examples in target_examples.values() if job.check_examples else ():
         problem = task.examples_problem(train, examples)
         if problem:
             raise UserError(problem)
-    remember(job.known_hashes)
     fingerprint = model_fingerprint(cell.model)  # the content about to be loaded
     started = time.perf_counter()
     # no seeding here: each derived-checkpoint step seeds itself from the cell's seed, and `Task.prepare` seeds
@@ -163,7 +167,6 @@ def run_cell(job: CellJob) -> list[ResultRow]:
         ) from err
     train_time = time.perf_counter() - started
     extra = {"train_time": round(train_time, 3), "device": str(device), "threads": threads, **prepared.log}
-    source_sums = _checksums(task.data_specs(source))
     words = task.words(train)  # no tokenizer (a task that evaluates without one): no overlap to measure
     subwords = SourceSubwords.of(prepared.tokenizer, words) if words and prepared.tokenizer is not None else None
     rows: list[ResultRow] = []
@@ -176,7 +179,8 @@ def run_cell(job: CellJob) -> list[ResultRow]:
         try:
             examples = target_examples[target.code]
             found = {} if subwords is None else subwords.log(task.words(examples) or [])
-            rows += _target_rows(job, prepared, target, examples, device, fingerprint, {**extra, **found}, source_sums)
+            checksums = {**source_sums, **target_sums[target.code]}
+            rows += _target_rows(job, prepared, target, examples, device, fingerprint, {**extra, **found}, checksums)
         except (UserError, *OUT_OF_MEMORY) as err:  # the targets finished before it are kept (`UnfinishedCell`)
             finished = {row.target for row in rows}
             stale = {code: why for code, why in job.superseding.items() if code in finished}
@@ -195,16 +199,16 @@ def _target_rows(
     device: torch.device,
     fingerprint: str,
     extra: dict,
-    source_sums: dict[str, str],
+    checksums: dict[str, str],
 ) -> list[ResultRow]:
     """One target's rows: its scores, with the cell's `extra` (and the task's own for the target) and the
-    checksums of the source's data (`source_sums`) and the target's. The main metric's row also carries its
-    confidence interval, per-example file and chance level (`uncertainty`)."""
+    `checksums` of the data they were computed from (the source's, the target's, the method's parallel text).
+    The main metric's row also carries its confidence interval, per-example file and chance level
+    (`uncertainty`)."""
     cell, task = job.cell, job.task
     started = time.perf_counter()
     scores = task.evaluate(prepared, examples, device, progress=f"{cell.task} {target.code}")
     elapsed = time.perf_counter() - started
-    checksums = {**source_sums, **_checksums(task.data_specs(lookup(cell.source), target))}
     target_extra = {**extra, **task.target_log(prepared, examples)}
     main_extra = {**target_extra, **uncertainty(job, target.code, scores)}
     return [

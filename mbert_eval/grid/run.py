@@ -19,6 +19,7 @@ from mbert_eval.grid.executors.local import CellOutcome, Executor
 from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.job import CellJob, UnfinishedCell, code_version, library_versions
 from mbert_eval.grid.resolve import ResolvedGrid, RunSettings, resolve
+from mbert_eval.methods import parallel_files
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
 from mbert_eval.store.locks import held_lock
@@ -97,7 +98,8 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
         stored = [] if overwrite else store.rows(cell_key=key)
         if cell.model not in fingerprints:
             fingerprints[cell.model] = model_fingerprint(cell.model)
-        identity = identity_now(key, cell, task, fingerprints[cell.model])  # key + model, data, task version
+        parallel = parallel_files(resolved.settings.method, run.steps, cell.source)
+        identity = identity_now(key, cell, task, fingerprints[cell.model], parallel)  # key + model, data, version
         stale = stale_against(identity, cell, task, stored, found)
         done = {row.target for row in stored} - set(stale)
         missing = tuple(t for t in cell.targets if t not in done)

@@ -16,8 +16,10 @@ from collections.abc import Mapping
 
 import mbert_eval.methods.steps  # noqa: F401  (registers the built-in steps in STEPS)
 from mbert_eval.config.experiment import MethodConfig, stable_hash
+from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
-from mbert_eval.methods.base import STEPS, MethodContext
+from mbert_eval.methods.base import STEPS, MethodContext, StepSettings
+from mbert_eval.methods.parallel_data import parallel_specs
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.training.options import describe_options, name_examples, option_problems
 
@@ -41,6 +43,12 @@ def check_method(method: MethodConfig, depths: Mapping[str, int | None] | None =
 def needs_parallel(method: MethodConfig) -> bool:
     """Whether any step of the method reads parallel text."""
     return any(STEPS.get(step).needs_parallel for step in method.chain if step in STEPS)
+
+
+def parallel_files(method: MethodConfig, settings: StepSettings, source: str) -> list[DataSpec]:
+    """The parallel text (both sides, alignments) a cell's method reads from `source`: what its derived
+    checkpoints, and so its scores, depend on beside the base model (none where no step of it reads any)."""
+    return parallel_specs(settings, source) if needs_parallel(method) else []
 
 
 def derived_checkpoint(step_name: str, base: str, context: MethodContext) -> str:

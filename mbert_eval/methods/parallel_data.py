@@ -65,6 +65,21 @@ def parallel_languages(settings: StepSettings) -> list[str]:
     return [lookup(code).code for code in codes]
 
 
+def parallel_specs(settings: StepSettings, source: str) -> list[DataSpec]:
+    """The files `load_parallel` reads for `source`: each parallel language's source and target sides and its
+    alignments, where given (none without `parallel.source` and `parallel.target`)."""
+    config = settings.parallel
+    if config.source is None or config.target is None:
+        return []
+    values = (config.source, config.target, config.alignments)
+    return [
+        spec
+        for target in parallel_languages(settings)
+        for value in values
+        for spec in _specs(value, source, target, settings.base_dir)
+    ]
+
+
 def load_parallel(settings: StepSettings, source: str) -> list[ParallelSet]:
     """Parallel sets between `source` and each parallel language; errors name files and lines."""
     config = settings.parallel

@@ -231,3 +231,56 @@ def test_a_scheduled_job_on_a_fixed_folder_re_evaluates_it_when_retrained(tmp_pa
     assert result.exit_code == 0, result.output
     runs = History(tmp_path / "schedule.sqlite").runs("nightly")
     assert [run.cells_run for run in reversed(runs)] == [1, 0, 1]
+
+
+def test_parallel_text_rewritten_recomputes_the_cells_of_methods_that_read_it(
+    tmp_path, small_family, tiny_model, capsys
+):
+    """A TLM cell's scores come from a checkpoint derived from the parallel text: rewriting that text makes its
+    rows stale (they record the text's checksums), as a rewritten test file does. Rows of a method that reads no
+    parallel text record none and stay."""
+    codes = [language.code for language in small_family.languages]
+    parallel = shutil.copytree(small_family.root / "parallel", tmp_path / "parallel")
+    raw = family_experiment(small_family, tiny_model, methods=["baseline", "tlm"], targets=codes[1:2])
+    raw["tasks"].pop("paraphrase")
+    side = parallel / f"{codes[0]}-{codes[1]}.{codes[1]}"
+    raw["parallel"] = {
+        "source": str(parallel / f"{codes[0]}-{{lang}}.{codes[0]}"),
+        "target": str(parallel / "{src}-{lang}.{lang}"),
+    }
+    raw["tlm"] = {"steps": 2, "batch_size": 8, "max_length": 64}
+    config = write_config(tmp_path / "exp.yaml", raw)
+    experiment, problems = load_experiment(config)
+    assert problems == [] and run_experiment(experiment).cells_run == 2
+    store = ResultStore(experiment.store_path)
+    recorded = {row.method: row.data_checksums for row in store.rows()}
+    assert str(side) in recorded["tlm"] and not any("parallel" in spec for spec in recorded["baseline"])
+
+    lines = side.read_text(encoding="utf-8").splitlines()
+    side.write_text("\n".join(lines[1:] + lines[:1]) + "\n", encoding="utf-8")  # the pairs no longer translate
+    summary, err = rerun(config, capsys)
+    assert (summary.cells_run, summary.cells_skipped) == (1, 1)
+    assert err == [f"parallel text {side} changed since its 2 rows were stored: recomputing"]
+    assert {row.method for row, _, _ in store.superseded()} == {"tlm"}
+
+
+def test_a_test_file_rewritten_while_its_cell_runs_is_recomputed_by_the_next_run(grid, capsys, monkeypatch):
+    """The rows record the checksums of the files as the cell read them (taken before reading), so a file
+    rewritten while the cell fine-tunes is no longer taken for the data that was scored."""
+    experiment, _ = load_experiment(grid)
+    [cell] = expand(experiment)
+    test_file = Path(experiment.tasks["pos"].test.format(lang=cell.targets[0]))
+    prepare = POSTask.prepare
+
+    def rewrite_while_training(self, *args, **kwargs):
+        sentences = test_file.read_text(encoding="utf-8").split("\n\n")
+        test_file.write_text("\n\n".join(sentences[:20]).strip() + "\n\n", encoding="utf-8")
+        return prepare(self, *args, **kwargs)
+
+    monkeypatch.setattr(POSTask, "prepare", rewrite_while_training)
+    assert run_experiment(experiment, overwrite=True).cells_run == 1  # scores the 40 sentences it read
+    monkeypatch.undo()
+    summary, err = rerun(grid, capsys)
+    assert summary.cells_run == 1
+    assert err == [f"test data {test_file} ({cell.targets[0]}) changed since its 2 rows were stored: recomputing"]
+    assert {row.target: row.n_examples for row in ResultStore(experiment.store_path).rows()}[cell.targets[0]] == 20

@@ -55,7 +55,8 @@ def stacked_examples(rows: pd.DataFrame, store: Path | None) -> Stacked | None:
         return None
     arrays, aggregates, seeds = [], set(), []
     for seed, group in rows.sort_values("seed").groupby("seed", sort=True):
-        outputs = read_examples(store, str(group["cell_key"].iloc[0]), str(group["target"].iloc[0]))
+        named = [extra.get("examples") for extra in group["extra"] if isinstance(extra, dict)]
+        outputs = read_examples(store, next(iter(named), None))
         if outputs is None or not outputs.stats:
             return None
         arrays.append(outputs.array())

@@ -2,6 +2,8 @@
 interval, the test-set size, the chance level and the per-example file it was computed from, written beside the
 store before the row; reruns give the same intervals; other metrics and per-layer rows carry none."""
 
+import re
+
 import pytest
 
 from mbert_eval.config.loading import load_experiment
@@ -9,7 +11,7 @@ from mbert_eval.data import read_conllu
 from mbert_eval.errors import UserError
 from mbert_eval.grid.run import run_experiment
 from mbert_eval.metrics.bootstrap import bootstrap_interval, score
-from mbert_eval.store.examples import examples_path, read_examples
+from mbert_eval.store.examples import read_examples
 from mbert_eval.store.results import ResultStore
 from tests.helpers import family_experiment, write_config
 
@@ -35,9 +37,8 @@ def test_a_single_seed_run_stores_intervals_test_sizes_and_per_example_files(tmp
     for row in main:
         extra = row.extra
         assert UNCERTAINTY <= set(extra) and row.n_examples == 40
-        assert extra["examples"] == f"examples/{row.cell_key}/{row.target}.jsonl.gz"
-        assert (store.parent / extra["examples"]) == examples_path(store, row.cell_key, row.target)
-        outputs = read_examples(store, row.cell_key, row.target)
+        assert re.fullmatch(rf"examples/{row.cell_key}/{row.target}\.[0-9a-f]{{12}}\.jsonl\.gz", extra["examples"])
+        outputs = read_examples(store, extra["examples"])
         assert outputs is not None and (outputs.task, outputs.metric) == (row.task, row.metric)
         assert len(outputs.stats) == 40 and outputs.aggregate == extra["aggregate"]
         assert score(outputs.array(), outputs.aggregate) == pytest.approx(row.score, abs=1e-12)
@@ -63,7 +64,7 @@ def test_a_rerun_replaces_the_files_whole_and_gives_the_same_intervals(tmp_path,
     assert [(r.target, *(getattr(r, k) for k in keep), r.extra["ci_low"], r.extra["ci_high"]) for r in again] == [
         (r.target, *(getattr(r, k) for k in keep), r.extra["ci_low"], r.extra["ci_high"]) for r in first
     ]
-    assert len(read_examples(store, row.cell_key, row.target).stats) == 40
+    assert len(read_examples(store, again[0].extra["examples"]).stats) == 40
 
 
 def test_retrieval_layers_carry_no_interval(tmp_path, small_family, tiny_model):
@@ -106,7 +107,9 @@ def test_a_target_failing_after_another_keeps_that_targets_file(tmp_path, small_
     rows = ResultStore(experiment.store_path).rows()
     (row,) = [row for row in rows if row.metric == "accuracy"]
     assert row.target == first and (experiment.store_path.parent / row.extra["examples"]).is_file()
-    assert not examples_path(experiment.store_path, row.cell_key, second).exists()
+    assert [
+        path.name.split(".")[0] for path in (experiment.store_path.parent / "examples" / row.cell_key).iterdir()
+    ] == [first]
 
 
 def test_a_per_example_file_that_cannot_be_written_loses_no_score(tmp_path, small_family, tiny_model, monkeypatch):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mbert_eval.metrics.bootstrap import bootstrap_interval
-from mbert_eval.store.examples import ExampleOutputs, examples_path, write_examples
+from mbert_eval.store.examples import ExampleOutputs, write_examples
 from mbert_eval.store.results import ResultRow, ResultStore
 
 SOURCE = "en"
@@ -45,9 +45,8 @@ def build_store(folder: Path, seeds: tuple[int, ...] = (1, 2, 3), files: bool = 
             for target in (SOURCE, *TARGETS):
                 stats = _correct(method, target, seed)[:, None]
                 interval = bootstrap_interval(stats, "mean")
-                path = examples_path(store.path, key, target)
-                if files:
-                    write_examples(store.path, key, target, ExampleOutputs("xnli", "accuracy", "mean", stats.tolist()))
+                outputs = ExampleOutputs("xnli", "accuracy", "mean", stats.tolist())
+                path = write_examples(store.path, key, target, outputs) if files else folder / f"{key}-{target}"
                 rows.append(
                     ResultRow(
                         key,
@@ -79,6 +78,14 @@ def build_store(folder: Path, seeds: tuple[int, ...] = (1, 2, 3), files: bool = 
     return store
 
 
+def _outputs(store: ResultStore, key: str, target: str) -> ExampleOutputs:
+    """The per-example outputs the cell's row on `target` names."""
+    from mbert_eval.store.examples import read_examples
+
+    [row] = store.rows(cell_key=key, target=target)
+    return read_examples(store.path, row.extra["examples"])
+
+
 def _summary(store: ResultStore):
     from mbert_eval.report.summary import summarize
 
@@ -108,13 +115,11 @@ def test_a_single_seed_run_shows_intervals_test_sizes_and_chance(tmp_path):
 
 
 def test_several_seeds_get_the_interval_of_their_mean_from_the_per_example_files(tmp_path):
-    from mbert_eval.store.examples import read_examples
-
     summary = _summary(build_store(tmp_path))
     scores = summary.scores.set_index(["method", "target"])
     store = ResultStore(tmp_path / "results.sqlite")
     stacked = np.stack(
-        [read_examples(store.path, f"xnli-baseline-{seed}", "fr").array() for seed in (1, 2, 3)]
+        [_outputs(store, f"xnli-baseline-{seed}", "fr").array() for seed in (1, 2, 3)]
     )  # (seeds, examples, 1)
     expected = bootstrap_interval(stacked, "mean")
     got = scores.loc[("baseline", "fr")]
@@ -133,12 +138,12 @@ def test_a_seed_scored_by_two_cells_shows_their_mean_without_either_cells_interv
     other = []
     for target, row in first.items():
         stats = _correct("baseline", target, 1)[:, None]
-        write_examples(
+        path = write_examples(
             store.path, "xnli-tlm-1-other", target, ExampleOutputs("xnli", "accuracy", "mean", stats.tolist())
         )
         interval = bootstrap_interval(stats, "mean")
         extra = {**row.extra, "ci_low": interval.low, "ci_high": interval.high}
-        extra["examples"] = str(examples_path(store.path, "xnli-tlm-1-other", target).relative_to(tmp_path))
+        extra["examples"] = str(path.relative_to(tmp_path))
         other.append(dataclasses.replace(row, cell_key="xnli-tlm-1-other", score=float(stats.mean()), extra=extra))
     store.write_cell(other)
     summary = _summary(store)
@@ -168,12 +173,11 @@ def test_without_per_example_files_the_spread_is_over_seeds_and_significance_is_
 
 def test_the_paired_bootstrap_marks_real_and_not_significant_differences(tmp_path):
     from mbert_eval.metrics.bootstrap import paired_bootstrap
-    from mbert_eval.store.examples import read_examples
 
     store = build_store(tmp_path)
     scores = _summary(store).scores.set_index(["method", "target"])
     stacks = {
-        method: np.stack([read_examples(store.path, f"xnli-{method}-{seed}", "de").array() for seed in (1, 2, 3)])
+        method: np.stack([_outputs(store, f"xnli-{method}-{seed}", "de").array() for seed in (1, 2, 3)])
         for method in GAINS
     }
     for method, verdict in (("tlm", "better"), ("tlm+align", "same")):
@@ -243,7 +247,15 @@ def test_display_names_and_method_names_are_escaped_in_every_view(tmp_path):
 
     store = build_store(tmp_path, seeds=(1, 2), model_name=EVIL)
     store.write_cell(  # a method named like a script tag, in the table, the bars and the Δ heatmap
-        [dataclasses.replace(row, cell_key=row.cell_key + "-evil", method=EVIL) for row in store.rows(method="tlm")]
+        [
+            dataclasses.replace(
+                row,
+                cell_key=row.cell_key + "-evil",
+                method=EVIL,
+                extra={key: value for key, value in row.extra.items() if key != "examples"},  # no file of its own
+            )
+            for row in store.rows(method="tlm")
+        ]
     )
     page = _page(store, tmp_path, EVIL)
     assert EVIL not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 8

@@ -84,7 +84,8 @@ def marked(rows: Iterable[ResultRow], run: RunSettings) -> list[ResultRow]:
 
 def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
     """The jobs still to run (each restricted to its missing targets and those whose stored rows are stale:
-    their model, data files or task version changed since, see `freshness`) and the count skipped. Says on
+    their model, data files or task version changed since, see `freshness`; with `overwrite`, every target,
+    the rows replaced kept in `superseded` as stale ones are) and the count skipped. Says on
     stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
     store) are taken as known, so unchanged files are not hashed again."""
     run = grid.refuse()  # a grid with problems has nothing to plan
@@ -95,12 +96,16 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
     jobs, skipped = [], 0
     for resolved in grid.cells:
         cell, key, task = resolved.cell, resolved.key, grid.tasks[resolved.cell.task]
-        stored = [] if overwrite else store.rows(cell_key=key)
+        stored = store.rows(cell_key=key)
         if cell.model not in fingerprints:
             fingerprints[cell.model] = model_fingerprint(cell.model)
         parallel = parallel_files(resolved.settings.method, run.steps, cell.source)
         identity = identity_now(key, cell, task, fingerprints[cell.model], parallel)  # key + model, data, version
         stale = stale_against(identity, cell, task, stored, found)
+        if overwrite:  # every stored target computed again; the rows it replaces are kept in `superseded`
+            stale = {
+                t: stale.get(t, "recomputed (--overwrite)") for t in {row.target for row in stored} & set(cell.targets)
+            }
         done = {row.target for row in stored} - set(stale)
         missing = tuple(t for t in cell.targets if t not in done)
         if not missing:

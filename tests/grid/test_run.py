@@ -113,8 +113,13 @@ def test_overwrite_recomputes(tmp_path, small_family, tiny_model):
     raw["tasks"].pop("pos")
     experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
     run_experiment(experiment)
+    store = ResultStore(experiment.store_path)
+    first = store.rows()
     summary = run_experiment(experiment, overwrite=True)
     assert summary.cells_run == 1 and summary.rows_written == 2
+    # the rows it replaced are kept, as stale rows are, not dropped
+    replaced = sorted((row.target, row.metric, row.created_at, reason) for row, reason, _ in store.superseded())
+    assert replaced == sorted((row.target, row.metric, row.created_at, "recomputed (--overwrite)") for row in first)
 
 
 @pytest.mark.slow

@@ -34,7 +34,9 @@ class Identity:
     cell supplies (the seed, the method's options), not fields of the config. `keyed_when_set` are fields added
     after keys were first recorded: one joins a cell's key only when set away from its default, so every key
     recorded before it holds (tests/store/test_compat.py). `outside` are fields that are no part of identity
-    (permissions, speed, where a cell runs). Every field of the class is in exactly one of `fields`,
+    (permissions, speed, where a cell runs). `retired` are record fields found, after keys were recorded, to
+    change no score: they stay in the record at their default whatever their value, so keys recorded at the
+    default hold and setting them splits no cell. Every field of the class is in exactly one of `fields`,
     `keyed_when_set` and `outside`. A declaration without a `record` is not rendered (its identity fields are
     rendered by the records and coordinates of the cell)."""
 
@@ -44,6 +46,7 @@ class Identity:
     given: tuple[str, ...] = ()
     keyed_when_set: tuple[str, ...] = ()
     outside: tuple[str, ...] = ()
+    retired: dict[str, Any] = dataclasses.field(default_factory=dict)  # field -> the default it is rendered at
 
     def render(self, obj: Any, **values: Any) -> str:
         """The record as a string: `Record(field=repr(value), ...)` in the declared order. `values` supplies the
@@ -53,6 +56,7 @@ class Identity:
         if self.record is None or unknown or missing:
             raise ValueError(f"identity of {self.owner}: cannot render (unknown {unknown}, missing {missing})")
         shown = {name: values[name] if name in values else getattr(obj, name) for name in self.fields}
+        shown |= self.retired
         return f"{self.record}({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
     def added(self, obj: Any) -> dict[str, Any]:
@@ -74,10 +78,11 @@ def declare_identity(
     given: tuple[str, ...] = (),
     keyed_when_set: tuple[str, ...] = (),
     outside: tuple[str, ...] = (),
+    retired: tuple[str, ...] = (),
 ) -> Any:
     """Class decorator: declare a config dataclass's `Identity` (as `cls.IDENTITY`). A field the declaration does
     not place (or places twice) is a TypeError when the class is defined: a new field must say whether it is
-    part of identity."""
+    part of identity. `retired` names fields of `fields` rendered at their default (see `Identity`)."""
 
     def declare(cls: type) -> type:
         declared = [name for name in fields if name not in given] + list(keyed_when_set) + list(outside)
@@ -88,8 +93,17 @@ def declare_identity(
                 f"(undeclared: {sorted(set(names) - set(declared))}, "
                 f"unknown or twice: {sorted(n for n in declared if declared.count(n) > 1 or n not in names)})"
             )
+        if not set(retired) <= set(fields) - set(given):
+            raise TypeError(f"{cls.__name__}: a retired field must be a field of the record: {sorted(retired)}")
+        defaults = {item.name: item.default for item in dataclasses.fields(cls)}
         cls.IDENTITY = Identity(
-            cls.__name__, record, tuple(fields), tuple(given), tuple(keyed_when_set), tuple(outside)
+            cls.__name__,
+            record,
+            tuple(fields),
+            tuple(given),
+            tuple(keyed_when_set),
+            tuple(outside),
+            {name: defaults[name] for name in retired},
         )
         return cls
 
@@ -123,6 +137,9 @@ def render_identity(obj: Any, **values: Any) -> str:
     given=("seed", "freeze", "cache_frozen", "layer_mix"),  # the cell's seed, the method's options
     keyed_when_set=("eval_max_length",),
     outside=("activation_checkpointing",),  # the same numbers, less memory
+    # how many test examples are encoded at once: padding is masked, so other batches give the same predictions;
+    # lowering it after evaluation runs out of memory, as that error advises, recomputes no stored cell
+    retired=("eval_batch_size",),
 )
 @dataclass
 class TrainingConfig:

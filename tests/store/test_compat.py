@@ -76,6 +76,15 @@ def test_a_field_added_later_joins_the_key_only_when_set():
     assert cell_keys(experiment)[cell] == before
 
 
+def test_a_retired_field_splits_no_cell():
+    """`training.eval_batch_size` changes no score (padding is masked): lowering it, as an out-of-memory error
+    while evaluating advises, keeps every key, so the next run computes only the cell that failed."""
+    experiment, _ = load_experiment(FIXTURES / "cell-keys-grid.yaml")
+    before = cell_keys(experiment)
+    experiment.training.eval_batch_size = 8
+    assert cell_keys(experiment) == before
+
+
 def _with_new_field(config, record_of=None):
     """`config` as an instance of a subclass of its class with one NEW field (`new_setting: int = 0`), declared
     as joining the key only when set (`keyed_when_set`), the way a field added to the class itself is."""

@@ -14,7 +14,10 @@ HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 def anchor(path: str, base: Path) -> Path:
-    """`path` with `~` expanded; a relative path is taken relative to `base` (resolved)."""
+    """`path` with `~` expanded; a relative path is taken relative to `base` (resolved). A path holding a NUL
+    byte, which no file system takes, is a UserError."""
+    if "\0" in path:
+        raise UserError(f"{shown(path)}: a path cannot hold a NUL byte")
     p = Path(path).expanduser()
     try:
         return p if p.is_absolute() else (base / p).resolve()

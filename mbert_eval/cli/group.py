@@ -7,12 +7,13 @@ from typing import NoReturn
 import click
 
 from mbert_eval.errors import UserError
+from mbert_eval.models.threads import MAX_THREADS
 
 SET_HELP = "Override any config key, e.g. --set training.learning_rate=3e-5 (repeatable)."
 # one definition for every command that runs models (see mbert_eval/models/threads.py for the default)
 THREADS_OPTION = click.option(
     "--threads",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_THREADS),
     help="CPU threads torch uses [default: the config's `threads:`, else OMP_NUM_THREADS, else the CPUs not "
     "already busy (load average), at most the physical cores].",
 )

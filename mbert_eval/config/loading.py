@@ -15,7 +15,7 @@ from mbert_eval.config.experiment import Experiment, ModelEntry
 from mbert_eval.config.typed import _build
 from mbert_eval.config.yaml_reader import parse_yaml, read_yaml
 from mbert_eval.data.files import NOT_FOUND, path_problem
-from mbert_eval.errors import UserError, cut
+from mbert_eval.errors import UserError, cut, shown
 from mbert_eval.paths import anchor_model
 
 Setting = tuple[list[str], Any]  # a key path and the value it is set to
@@ -104,18 +104,25 @@ def _plain(value: Any) -> Any:
 def _split_model_entries(raw: dict[str, Any], problems: list[str]) -> dict[int, str]:
     """Replace each `models:` entry written as a mapping (`{path: ..., name: ...}`) by its path; returns the
     display names given, by the entry's index in the list left. A mapping without a path is a problem (and left
-    out, so that no other check reports it again), as are an empty name and a name given to two models."""
+    out, so that no other check reports it again), as are an empty name and a name given to two models. A single
+    model is made a list of one; a number (`--set models=5`) names no model and is a problem, left out too."""
     models = raw.get("models")
+    single = isinstance(models, (str, int, float, bool))
+    if single:
+        models = raw["models"] = [models]  # a single model: a list of one
     if not isinstance(models, list):
-        return {}  # a single model, or no list: the typed conversion reads (or refuses) it
+        return {}  # no models, or no list: the typed conversion reads (or refuses) it
     kept: list[Any] = []
     names: dict[int, str] = {}
     given: dict[str, int] = {}
     for index, entry in enumerate(models):
+        where = "models" if single else f"models[{index}]"
+        if isinstance(entry, (int, float, bool)):  # YAML's `5` or `true`: no folder or Hub name is written so
+            problems.append(f"{where}: a model is a folder or a Hub name, got {shown(entry)}")
+            continue
         if not isinstance(entry, dict):
             kept.append(entry)
             continue
-        where = f"models[{index}]"
         parsed = _build(ModelEntry, entry, where, problems)
         if not parsed.path:
             problems.append(f"{where}: a model written as a mapping names its folder or Hub name in `path:`")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ from mbert_eval.methods import check_method, needs_parallel
 from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch (issue 21)
     check_device,
     check_model_spec,
+    device_name_problem,
     hub_model_problem,
     model_depth,
     model_max_length,
 )
+from mbert_eval.models.threads import MAX_THREADS
 from mbert_eval.store.results import ResultStore
 from mbert_eval.store.unsaved import unsaved_cells
 from mbert_eval.tasks.base import Task, pick_layer
@@ -47,9 +50,14 @@ def check_experiment(
 ) -> set[str]:
     """Add every problem of the experiment to `problems`; `tasks` are its tasks as built once (or the error
     building one raised). Returns the tasks whose test data was checked against their training data here."""
-    checked = set()
+    checked: set[str] = set()
+    nul = _nul_bytes({key: value for key, value in experiment.to_dict().items() if key != "model_names"}, "")
+    if nul:  # no file name holds one: checking the paths further would only fail on it
+        problems.extend(nul)
+        return checked
     lengths = _lengths(experiment)
-    if not experiment.models:
+    _check_windows(lengths, problems)
+    if not experiment.models and not any(problem.startswith("models") for problem in problems):
         problems.append("models: no model given")
     for index, model in enumerate(experiment.models):
         problem = check_model_spec(model) or (hub_model_problem(model) if check_files else None)
@@ -58,11 +66,16 @@ def check_experiment(
         _check_lengths(model, lengths, problems)
     if not experiment.tasks:
         problems.append("tasks: no task given")
+    if not experiment.sources:
+        problems.append("sources: no source language given (a grid trains each cell on one)")
     if not experiment.targets and not all(task.targets for task in experiment.tasks.values()):
         problems.append("targets: no target language given")
     sources = _languages(experiment.sources, "sources", problems)
     targets = _languages(experiment.targets, "targets", problems)
+    problems.extend(_listed_twice("models", experiment.models))
+    problems.extend(_listed_twice("sources", experiment.sources, _language_code))
     _check_methods(experiment, problems)
+    _check_steps(experiment, problems)
     if experiment.executor not in EXECUTORS:
         problems.append(f"executor: {EXECUTORS.unknown(experiment.executor)}")
     if experiment.executor == "ray":  # what `RayExecutor.connect` would refuse when the run starts
@@ -149,6 +162,30 @@ def _check_leakage(
         problems.append(f"tasks.{name}: {err}")
 
 
+def _language_code(code: str) -> str:
+    """A language as the grid's cells name it (`en` for `eng`), or the code itself where none is known."""
+    try:
+        return lookup(code).code
+    except UserError:
+        return code
+
+
+def _listed_twice(key: str, values: list[Any], same: Callable[[Any], Any] = lambda value: value) -> list[str]:
+    """A problem for each value of a grid axis (`key`) that an earlier one already lists (`same` says which are
+    the same: a language by its code): each of its cells would be computed twice."""
+    seen: dict[Any, Any] = {}
+    problems = []
+    for value in values:
+        key_of_value = same(value)
+        if key_of_value not in seen:
+            seen[key_of_value] = value
+            continue
+        first = seen[key_of_value]
+        again = "" if first == value else f" (as {shown(first)})"
+        problems.append(f"{key}: {shown(value)} is listed twice{again}; each of its cells would run twice")
+    return problems
+
+
 def _check_methods(experiment: Experiment, problems: list[str]) -> None:
     names = [method.name for method in experiment.methods]
     if not names:
@@ -183,6 +220,35 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
                 problems.append(f"parallel: {err}")
 
 
+def _check_steps(experiment: Experiment, problems: list[str]) -> None:
+    """The settings of the checkpoint steps the grid's methods run (`tlm`, `align`: unused settings are not
+    checked), as the steps themselves refuse them at run time (`pretraining.loop.PretrainConfig`,
+    `methods.alignment`), but with their keys and before any cell runs; `align.layer` against each model whose
+    depth is known."""
+    steps = {step for method in experiment.methods for step in method.chain}
+    for key in ("tlm", "align"):
+        settings = getattr(experiment, key)
+        if key in steps and settings.learning_rate <= 0:
+            problems.append(f"{key}.learning_rate: must be positive, got {settings.learning_rate}")
+        if key in steps and settings.batch_size < 1:
+            problems.append(f"{key}.batch_size: must be at least 1, got {settings.batch_size}")
+    if "align" not in steps:
+        return
+    align = experiment.align
+    if align.regularization < 0:
+        problems.append(f"align.regularization: must not be negative, got {align.regularization}")
+    if not 0 <= align.warmup_ratio < 1:
+        problems.append(f"align.warmup_ratio: must be in [0, 1), got {align.warmup_ratio}")
+    if align.aligner_layer < 0:  # the aligner's (`WordAlignerConfig`); above the model's depth it takes the last
+        problems.append(f"align.aligner_layer: a layer from 0 (the embeddings) up, got {align.aligner_layer}")
+    for model in experiment.models:
+        depth = model_depth(model)
+        if isinstance(depth, int) and not -(depth + 1) <= align.layer <= depth:
+            problems.append(
+                f"align.layer: layer {align.layer} does not exist: {model} has hidden states 0..{depth} (-1 = last)"
+            )
+
+
 def _lengths(experiment: Experiment) -> dict[str, int]:
     """Each token window a run uses, by its key: fine-tuning's (training and evaluation), and TLM's and
     alignment's where a method has those steps."""
@@ -195,6 +261,17 @@ def _lengths(experiment: Experiment) -> dict[str, int]:
     if experiment.training.eval_max_length is not None:
         lengths["training.eval_max_length"] = experiment.training.eval_max_length
     return lengths
+
+
+MIN_WINDOW = 3  # [CLS], one word piece, [SEP]
+
+
+def _check_windows(lengths: dict[str, int], problems: list[str]) -> None:
+    """Each window a run uses (`_lengths`) must hold the special tokens and one word piece: the tokenizer does not
+    cut an input to a shorter one at all (while the rows would record that window)."""
+    for key, length in lengths.items():
+        if length < MIN_WINDOW:
+            problems.append(f"{key}: at least {MIN_WINDOW} tokens: [CLS], one word piece, [SEP]; got {length}")
 
 
 def _check_lengths(model: str, lengths: dict[str, int], problems: list[str]) -> None:
@@ -221,11 +298,25 @@ def _not_finite(value: Any, path: str) -> list[str]:
     return []
 
 
+def _nul_bytes(value: Any, path: str) -> list[str]:
+    """The key paths of strings anywhere in a config value that hold a NUL byte (YAML reads `"a\\0b"`): no file
+    name, model or language holds one."""
+    if isinstance(value, str):
+        return [f"{path}: holds a NUL byte, which no name or path can: {shown(value)}"] if "\0" in value else []
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _nul_bytes(item, f"{path}.{key}" if path else str(key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _nul_bytes(item, f"{path}[{index}]")]
+    return []
+
+
 def _check_run(experiment: Experiment, problems: list[str]) -> None:
-    """What a run needs beyond the grid: seeds, a device this machine has (Ray workers may have others), at
-    least one CPU thread, an output folder and file names that can be written."""
+    """What a run needs beyond the grid: seeds, each once, a device this machine has (Ray workers may have other
+    GPUs, but no other device names), from 1 to MAX_THREADS CPU threads, an output folder and a store where they
+    can be made (`_check_places`) and file names that can be written."""
     if not experiment.seeds:
         problems.append("seeds: no seed given (a grid runs every method once per seed)")
+    problems.extend(_listed_twice("seeds", experiment.seeds))
     for index, seed in enumerate(experiment.seeds):
         if not 0 <= seed <= MAX_SEED:
             problems.append(
@@ -234,18 +325,19 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
     try:
         if experiment.executor == "local":
             check_device(experiment.device)  # `auto` is resolved when the run starts
+        elif problem := device_name_problem(experiment.device):  # Ray's workers may have other GPUs, not names
+            raise UserError(problem)
     except UserError as err:
         problems.append(f"device: {err}")
     if experiment.limit is not None and experiment.limit < 1:
         problems.append(f"limit: at least 1 example per split (or null for all of them), got {experiment.limit}")
     if experiment.threads is not None and experiment.threads < 1:
         problems.append(f"threads: at least 1 CPU thread (or null for the default), got {experiment.threads}")
-    try:  # the output folder holds the checkpoints and the report even where `store:` puts the store elsewhere
-        _output, store = experiment.output_dir, experiment.store_path
-    except UserError as err:
-        problems.append(f"output: {err}")
-    else:
-        _check_store(store, problems)
+    if experiment.threads is not None and experiment.threads > MAX_THREADS:
+        problems.append(
+            f"threads: at most {MAX_THREADS} CPU threads (more than any machine's cores), got {shown(experiment.threads)}"
+        )
+    _check_places(experiment, problems)
     if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name or "\0" in experiment.name:
         problems.append(
             f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder, runs/NAME by "
@@ -261,6 +353,44 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
             problems.append(f"{key}: must be at least 1, got {count} (an untrained head's scores are no result)")
 
 
+def _check_places(experiment: Experiment, problems: list[str]) -> None:
+    """The output folder (it holds the checkpoints and the report even where `store:` puts the store elsewhere)
+    must be a folder or one that can be made, and the store a file or one that can be made, as the run makes
+    them; the store a run would write to is then checked (`_check_store`)."""
+    try:
+        output = experiment.output_dir
+    except UserError as err:
+        problems.append(f"output: {err}")
+        return
+    store_key = "store" if experiment.store else "output"
+    try:
+        store = experiment.store_path
+    except UserError as err:
+        problems.append(f"{store_key}: {err}")
+        return
+    output_problem = _place_problem(output, folder=True)
+    store_problem = None if output_problem else _place_problem(store, folder=False)
+    if output_problem:
+        problems.append(f"output: {output_problem}")
+    elif store_problem:
+        problems.append(f"{store_key}: {store_problem}")
+    else:
+        _check_store(store, problems)
+
+
+def _place_problem(path: Path, folder: bool) -> str | None:
+    """Why a run cannot make `path` a folder (`folder`) or a file: it is the other kind, or it lies under a file
+    (None: it can)."""
+    if path.exists():
+        if folder and not path.is_dir():
+            return f"{path} is a file, not a folder"
+        if not folder and path.is_dir():
+            return f"{path} is a folder; name the results store file (e.g. {path / 'results.sqlite'})"
+        return None
+    parent = next((parent for parent in path.parents if parent.exists()), None)
+    return None if parent is None or parent.is_dir() else f"{path}: {parent} is a file, not a folder"
+
+
 def _check_store(store: Path, problems: list[str]) -> None:
     """A results store the run would write to must be one, undamaged (`ResultStore`'s checks at open), and the
     cells an earlier run kept beside it (`store.unsaved`) must read back."""
@@ -273,11 +403,13 @@ def _check_store(store: Path, problems: list[str]) -> None:
 
 
 def _check_training(training: TrainingConfig, problems: list[str]) -> None:
-    for key in ("learning_rate", "max_length", "batch_size", "eval_batch_size"):
+    """Fine-tuning's settings (its windows: `_check_windows`): a clipping norm of 0 would zero every gradient
+    and a negative one turn it round, a negative weight decay would grow the weights."""
+    for key in ("learning_rate", "batch_size", "eval_batch_size", "max_grad_norm"):
         if getattr(training, key) <= 0:
             problems.append(f"training.{key}: must be positive, got {getattr(training, key)}")
-    if training.eval_max_length is not None and training.eval_max_length <= 0:
-        problems.append(f"training.eval_max_length: must be positive, got {training.eval_max_length}")
+    if training.weight_decay < 0:
+        problems.append(f"training.weight_decay: must not be negative, got {training.weight_decay}")
     if training.epochs is not None and training.epochs < 1:
         problems.append(
             f"training.epochs: must be at least 1, got {training.epochs} (an untrained head's scores are no result)"

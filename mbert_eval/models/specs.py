@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from mbert_eval.errors import UserError
+from mbert_eval.errors import UserError, shown
 from mbert_eval.paths import is_local_path
 
 Head = Literal["token", "sequence", "span", "none"]
@@ -327,19 +327,31 @@ def model_max_length(spec: str) -> int | None:
     return position_limit(_folder_config(spec))
 
 
+CUDA_DEVICE = re.compile(r"cuda(:[0-9]+)?")  # `cuda` or `cuda:<index>`: the GPUs the suite runs on (autocast, AMP)
+
+
+def device_name_problem(requested: str) -> str | None:
+    """Why `requested` is no device the suite runs on (None: it is one): `auto`, `cpu`, `cuda` or `cuda:<index>`.
+    Other torch device types (`mps`, `xpu`, `meta`, ...) are refused: the suite's mixed precision
+    (`encoders.autocast`) and GPU counts are CUDA's, and a torch without that backend fails deep in a run
+    ("PyTorch is not linked with support for mps devices"). Needs no torch."""
+    if requested in ("auto", "cpu") or CUDA_DEVICE.fullmatch(requested):
+        return None
+    return f"unknown device {shown(requested)}; use auto, cpu, cuda or cuda:<index>"
+
+
 def check_device(requested: str) -> None:
-    """A one-line UserError when `requested` is not a torch device name (`cpu`, `cuda`, `cuda:1`, ...) or names a
+    """A one-line UserError when `requested` is no device the suite runs on (`device_name_problem`) or names a
     GPU this machine does not have. `auto` and `cpu` are always fine and need no torch (`encoders.pick_device`
-    resolves `auto` when a run starts); any other name imports torch to ask it."""
+    resolves `auto` when a run starts); a CUDA name imports torch to count the GPUs."""
+    problem = device_name_problem(requested)
+    if problem:
+        raise UserError(problem)
     if requested in ("auto", "cpu"):
         return
     import torch
 
-    try:
-        device = torch.device(requested)
-    except RuntimeError:
-        raise UserError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:<index>") from None
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+    if (torch.device(requested).index or 0) >= torch.cuda.device_count():
         raise UserError(
             f"device {requested!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
             "GPU(s); use auto or cpu"

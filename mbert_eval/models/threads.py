@@ -25,7 +25,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from mbert_eval.errors import UserError, shown
+
 ENV = "OMP_NUM_THREADS"
+# the most threads one asks for: well above any machine's cores (2 × 192-core CPUs with SMT have 768), far below
+# what torch's thread count (a C int) overflows at; `validate` and `--threads` refuse more
+MAX_THREADS = 4096
 
 
 def default_threads(
@@ -52,7 +57,11 @@ def _process_default() -> int:
 
 def resolve_threads(requested: int | None = None) -> int:
     """The thread count to use: `requested` when given, else `default_threads()` as this process first
-    worked it out (see the module's docstring)."""
+    worked it out (see the module's docstring). A count asked for outside 1..MAX_THREADS is a UserError."""
+    if requested is not None and not 1 <= requested <= MAX_THREADS:
+        raise UserError(
+            f"threads: from 1 to {MAX_THREADS} CPU threads (or none for the default), got {shown(requested)}"
+        )
     return requested if requested is not None else _process_default()
 
 

@@ -75,6 +75,35 @@ def _edit(id: str, edit: Callable[[dict], object], fragment: str, **more) -> Cas
     return Case(id, lambda ws: [ws.config(edit)], fragment, **more)
 
 
+def _step(step: str, key: str, value: object, **parallel: object) -> Case:
+    """A grid whose one method is the checkpoint step `step` (tlm or align) over the family's parallel text,
+    its `key` (e.g. `tlm.learning_rate`) set to `value`; the row's id is the key's, its fragment names the key."""
+
+    def setup(ws: Workspace) -> list[str]:
+        base, other, gold = ws.family.parallel(ws.family.languages[1].code)
+
+        def edit(raw: dict) -> None:
+            raw.update(methods=[step], targets=[ws.family.languages[1].code], tlm={"steps": 2})
+            raw["parallel"] = {"source": str(base), "target": str(other), "alignments": str(gold), **parallel}
+            _set(key, value)(raw)
+
+        return [ws.config(edit)]
+
+    return Case(f"{key.replace('.', '-').replace('_', '-')}-{value}", setup, f"{key}: ")
+
+
+def _place(id: str, key: str, where: str, make: Callable[[Path], object] = lambda path: None) -> Case:
+    """`key` (output or store) set to `where` in the workspace folder (exp.yaml: the config file), after `make`
+    prepared that path; the one line names the key (`--no-report`: the report's place tells nothing of it)."""
+
+    def setup(ws: Workspace) -> list[str]:
+        path = ws.root / where
+        make(path)
+        return [ws.config(_set(key, str(path))), "--no-report"]
+
+    return Case(id, setup, f"{key}: ")
+
+
 CASES = [
     _edit("learning-rate-nan", _set("training.learning_rate", math.nan), "training.learning_rate: must be a finite"),
     _edit("inf-anywhere", _set("tlm.learning_rate", math.inf), "tlm.learning_rate: must be a finite number"),
@@ -93,7 +122,7 @@ CASES = [
         _set("training.eval_max_length", 100000),
         "training.eval_max_length: 100000 tokens is beyond the position table",
     ),
-    _edit("eval-max-length-0", _set("training.eval_max_length", 0), "training.eval_max_length: must be positive"),
+    _edit("eval-max-length-0", _set("training.eval_max_length", 0), "training.eval_max_length: at least 3 tokens"),
     _edit("output-unknown-field", lambda raw: raw.update(output=raw["output"] + "/{nam}"), "output: bad pattern"),
     _edit(  # the output folder holds the checkpoints even where the store is elsewhere
         "output-unknown-field-store-elsewhere",
@@ -109,6 +138,51 @@ CASES = [
     Case("yaml-nul-byte", _file("nul.yaml", "name: a\x00b\n"), "nul.yaml:1: holds NUL bytes"),
     Case("yaml-empty", _file("empty.yaml", ""), "the config is empty"),
     Case("yaml-syntax", _file("bad.yaml", "name: test\ntasks: [pos\n"), "bad.yaml:"),
+    # a clipping norm of 0 zeroes every gradient (the head never trains), a negative one turns it round
+    _edit("max-grad-norm-0", _set("training.max_grad_norm", 0), "training.max_grad_norm: must be positive, got 0"),
+    _edit("max-grad-norm-minus-1", _set("training.max_grad_norm", -1), "training.max_grad_norm: must be positive"),
+    _edit("weight-decay-negative", _set("training.weight_decay", -0.1), "training.weight_decay: must not be negative"),
+    # a window shorter than [CLS] x [SEP] is not cut at all by the tokenizer, while the rows record it
+    _edit("max-length-1", _set("training.max_length", 1), "training.max_length: at least 3 tokens"),
+    _edit("eval-max-length-2", _set("training.eval_max_length", 2), "training.eval_max_length: at least 3 tokens"),
+    _step("tlm", "tlm.learning_rate", -1),
+    _step("tlm", "tlm.learning_rate", 0),
+    _step("tlm", "tlm.batch_size", 0),
+    _step("tlm", "tlm.max_length", 2),
+    _step("align", "align.learning_rate", 0),
+    _step("align", "align.batch_size", 0),
+    _step("align", "align.max_length", 2),
+    _step("align", "align.regularization", -1),
+    _step("align", "align.warmup_ratio", 1),
+    _step("align", "align.warmup_ratio", -0.5),
+    _step("align", "align.layer", 3),  # the tiny model has 2 layers: hidden states 0..2
+    _step("align", "align.layer", -4),
+    _step("align", "align.aligner_layer", -1, alignments=None),  # the aligner computes the links
+    _edit("device-mps", _set("device", "mps"), "unknown device 'mps'; use auto, cpu, cuda or cuda:<index>"),
+    _edit("device-meta", _set("device", "meta"), "unknown device 'meta'"),
+    _edit("device-xpu", _set("device", "xpu"), "unknown device 'xpu'"),
+    _edit("threads-huge", _set("threads", 99999999999999999999), "threads: at most 4096 CPU threads"),
+    Case(
+        "threads-option-huge",
+        lambda ws: [ws.config(), "--threads", "99999999999999999999"],
+        "'--threads': 99999999999999999999 is not in the range 1<=x<=4096",
+        commands=("run",),
+    ),
+    _edit("models-a-number", _set("models", 5), "models: "),
+    Case("models-a-number-set", lambda ws: [ws.config(), "--set", "models=5"], "models: "),
+    _edit("models-listed-twice", lambda raw: raw.update(models=raw["models"] * 2), "is listed twice"),
+    _edit("output-nul-byte", lambda raw: raw.update(output=raw["output"] + "\0x"), "output: "),
+    _edit("store-nul-byte", lambda raw: raw.update(store=raw["output"] + "/a\0b.sqlite"), "store: "),
+    _edit("name-nul-byte", lambda raw: raw.update(name="a\0b", output="out/{name}"), "name: "),  # anchored: resolved
+    _edit("task-train-nul-byte", lambda raw: raw["tasks"]["pos"].update(train="a\0b"), "tasks.pos.train: "),
+    _edit("task-test-nul-byte", _test_file("\0"), "tasks.pos.test: "),
+    _place("output-is-a-file", "output", "exp.yaml"),
+    _place("output-under-a-file", "output", "exp.yaml/sub"),
+    _place("store-is-a-folder", "store", "folder", lambda path: path.mkdir()),
+    _place("store-under-a-file", "store", "exp.yaml/results.sqlite"),
+    _edit("sources-empty", _set("sources", []), "sources: no source language given"),
+    _edit("seeds-twice", _set("seeds", [1, 1]), "seeds: 1 is listed twice"),
+    _edit("sources-twice", lambda raw: raw.update(sources=raw["sources"] * 2), "is listed twice"),
 ]
 if not torch.cuda.is_available():
     CASES.append(_edit("device-cuda-without-cuda", _set("device", "cuda"), "cuda"))
@@ -132,6 +206,29 @@ def test_a_count_below_one_is_one_problem(key: str, workspace: Workspace) -> Non
     assert [line for line in result.stderr.splitlines() if f"{key}:" in line] == [
         f"{workspace.root / 'exp.yaml'}: {key}: must be at least 1, got 0 (an untrained head's scores are no result)"
     ]
+
+
+def test_settings_of_a_step_no_method_runs_are_not_checked(workspace: Workspace) -> None:
+    """`tlm.*` and `align.*` are checked only where a method has that step (the baseline grid runs neither)."""
+    config = workspace.config(_set("tlm", {"batch_size": 0, "learning_rate": -1, "max_length": 1}))
+    result = run_cli("validate", config)
+    assert result.exit_code == 0, result.output
+
+
+def test_the_api_refuses_a_number_for_models_and_a_huge_thread_count(workspace: Workspace) -> None:
+    """What the command line refuses, the Python API refuses with the same line (and `resolve_threads`, which
+    every command's `--threads` reaches, refuses a count torch would overflow on)."""
+    import mbert_eval
+    from mbert_eval.errors import UserError
+    from mbert_eval.models.threads import resolve_threads
+
+    with pytest.raises(UserError, match=r"^models: a model is a folder or a Hub name, got 5$"):
+        mbert_eval.run({**workspace.raw(), "models": 5})
+    with pytest.raises(UserError, match="threads: at most 4096"):
+        mbert_eval.run(workspace.raw(), threads=10**20)
+    with pytest.raises(UserError, match="threads: from 1 to 4096"):
+        resolve_threads(10**20)
+    assert workspace.rows() is None
 
 
 @pytest.mark.hub_check

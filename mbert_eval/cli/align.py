@@ -80,10 +80,15 @@ def align(
         WordAligner,
         WordAlignerConfig,
     )
+    from mbert_eval.models.specs import check_device
     from mbert_eval.models.threads import use_threads
     from mbert_eval.store.outputs import check_output
 
-    check_output(Path(out), [Path(path) for path in inputs], "the alignment file")  # before the model runs
+    read = [Path(path) for path in inputs]
+    if Path(model).expanduser().exists():  # a local model folder (a Hub name is not): its files are inputs too
+        read.append(Path(model).expanduser())
+    check_output(Path(out), read, "the alignment file")  # before the model runs
+    check_device(device)
     use_threads(threads)
 
     config = WordAlignerConfig(

@@ -91,10 +91,18 @@ def pretrain(
 ) -> None:
     """Masked-LM pretraining of a BERT on CORPUS text files (one sentence a line, one language a
     file), or continued pretraining of any checkpoint with --init-from."""
+    from mbert_eval.errors import UserError
+    from mbert_eval.models.folders import check_output_folder
     from mbert_eval.models.threads import use_threads
-    from mbert_eval.pretraining.loop import PretrainConfig
+    from mbert_eval.pretraining.loop import PretrainConfig, setting_problem
     from mbert_eval.pretraining.loop import pretrain as run_pretraining
 
+    numbers = {"vocab_size": vocab_size, "max_steps": max_steps, "max_minutes": max_minutes}
+    numbers |= {"learning_rate": learning_rate, "batch_size": batch_size}
+    for name, value in numbers.items():  # said with the option's name, before anything is read or trained
+        problem = None if value is None else setting_problem(name, value)
+        if problem:
+            raise UserError(f"--{name.replace('_', '-')}: {problem}")
     use_threads(threads)
 
     given = {"max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size}
@@ -113,6 +121,8 @@ def pretrain(
         device=device,
         **options,
     )
+    # before the run and before a folder of the same settings is reused: never onto, into or around an input
+    check_output_folder(config.out_dir, config.input_paths(), "the model folder")
     click.echo(f"model written to {run_pretraining(config)}")
 
 

@@ -1,32 +1,66 @@
 """The one way a model folder is written: into a temporary sibling that replaces the folder only when
 everything is in it, so an interrupted run (pretraining, a method step, an import) leaves no half-written
-folder behind."""
+folder behind, and never onto, into or around what the run reads (`check_output_folder`)."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from mbert_eval.errors import UserError
 
 
+def check_output_folder(out_dir: Path, protected: Iterable[Path], what: str = "the output folder") -> None:
+    """Refuse (one-line UserError) an output folder that is one of the `protected` paths (what the command reads:
+    a model folder, text files), lies inside one, or holds one: replacing the folder would destroy or change an
+    input. Paths are compared resolved (`..` and symbolic links followed, `~` in a protected path expanded), so a
+    link to an input counts."""
+    out = Path(out_dir).resolve()
+    for other in map(Path, protected):
+        read = other.expanduser().resolve()
+        if out == read or _same_file(out, read):
+            raise UserError(f"{what} {out_dir} is {other}, which this command reads; choose another folder")
+        if out.is_relative_to(read):
+            raise UserError(
+                f"{what} {out_dir} would be written into {other}, which this command reads; choose another folder"
+            )
+        if read.is_relative_to(out):
+            raise UserError(
+                f"{what} {out_dir} holds {other}, which this command reads, and would replace it; choose another folder"
+            )
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(path, other)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
 @contextmanager
-def atomic_output(out_dir: Path, record_file: str) -> Iterator[Path]:
+def atomic_output(
+    out_dir: Path, record_file: str, protected: Iterable[Path] = (), what: str = "the output folder"
+) -> Iterator[Path]:
     """A temporary sibling folder to write into; it replaces ``out_dir`` when the block ends without error and is
     removed otherwise. An existing ``out_dir`` is only replaced if it is empty or an earlier output, recognised
-    by its ``record_file``."""
+    by its ``record_file``, and never when it is, lies in or holds one of the ``protected`` paths that the run
+    reads (`check_output_folder`)."""
     out_dir = Path(out_dir)
     remove_stale(out_dir.parent)
     earlier = out_dir.is_dir() and ((out_dir / record_file).is_file() or not any(out_dir.iterdir()))
     if out_dir.exists() and not earlier:
         raise UserError(f"{out_dir} exists and is not an earlier output folder (no {record_file}); pick another one")
+    check_output_folder(out_dir, protected, what)
     partial = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    try:
+        partial.mkdir(parents=True)
+    except OSError as err:  # a part of the path is a file, a read-only folder, a full disk
+        raise UserError(f"cannot write {what} {out_dir}: {err.strerror or err} ({err.filename})") from None
     try:
         yield partial
         _replace(partial, out_dir)

@@ -34,7 +34,7 @@ from transformers import (
 )
 
 from mbert_eval.data import file_checksum, read_parallel
-from mbert_eval.errors import UserError
+from mbert_eval.errors import UserError, shown
 from mbert_eval.models.encoders import pick_device
 from mbert_eval.models.folders import atomic_output
 from mbert_eval.models.specs import check_model_spec
@@ -48,6 +48,7 @@ from mbert_eval.pretraining.objectives import (
 )
 from mbert_eval.pretraining.tokenizer import (
     TOKENIZER_KINDS,
+    WORDPIECE_SPECIAL_TOKENS,
     check_corpus,
     train_tokenizer,
 )
@@ -63,6 +64,12 @@ SIZE_PRESETS: dict[str, dict[str, int]] = {
 FAMILIES = {"wordpiece": "bert", "unigram": "xlm-roberta"}  # the architecture each tokenizer recipe pairs with
 Projection = Literal["masked", "full"]  # vocabulary projection at masked positions only, or at all positions
 RECORD_FILE = "pretrain.json"
+# a vocabulary holds the recipe's 5 special tokens ([PAD] [UNK] [CLS] [SEP] [MASK]; <s> <pad> </s> <unk> <mask>)
+# and some pieces (the trainers also need the corpus's characters; too few for them is said by them). A negative
+# size overflows the WordPiece trainer; one near 2**31 aborts it out of memory and does not parse in SentencePiece
+# (mBERT has 119,547 entries, XLM-R 250,002)
+MIN_VOCAB_SIZE = len(WORDPIECE_SPECIAL_TOKENS) + 11
+MAX_VOCAB_SIZE = 10_000_000
 LOG_EVERY = 10  # steps between loss read-outs (each one waits for the device)
 
 
@@ -117,6 +124,10 @@ class PretrainConfig:
                 f"max_steps ({self.max_steps}), batch_size ({self.batch_size}) and max_minutes ({self.max_minutes})"
                 " must be positive"
             )
+        for name in NUMBER_SETTINGS:
+            problem = setting_problem(name, getattr(self, name))
+            if problem:
+                raise UserError(f"{name}: {problem}")
         if not (0 < self.mask_prob < 1 and 0 <= self.warmup_ratio < 1):
             raise UserError(
                 f"mask_prob ({self.mask_prob}) must be in (0, 1) and warmup_ratio ({self.warmup_ratio}) in [0, 1)"
@@ -125,6 +136,14 @@ class PretrainConfig:
         positions = SIZE_PRESETS[self.preset]["max_position_embeddings"]
         if not 3 <= self.max_length <= positions:
             raise UserError(f"max_length must be between 3 and {positions}, got {self.max_length}")
+
+    def input_paths(self) -> list[Path]:
+        """What the run reads and its output folder must never replace: the corpus and parallel files and the
+        ``init_from`` checkpoint when it is a local path (a Hub name is not)."""
+        paths = [*self.corpus, *(path for pair in self.parallel for path in pair)]
+        if self.init_from is not None and Path(self.init_from).expanduser().exists():
+            paths.append(Path(self.init_from).expanduser())
+        return paths
 
     def monolingual_files(self) -> list[Path]:
         """The text for MLM and tokenizer training: ``corpus``, or each side of the parallel text if it is empty."""
@@ -158,6 +177,37 @@ class PretrainConfig:
         return settings
 
 
+NUMBER_SETTINGS = ("max_steps", "batch_size", "vocab_size", "learning_rate", "max_minutes")  # `setting_problem`
+
+
+def setting_problem(name: str, value: object) -> str | None:
+    """What is wrong with the value of one of the ``NUMBER_SETTINGS`` (None: nothing; ``max_minutes`` may be
+    None): a step count or batch size that is no whole number of at least 1, a vocabulary size outside
+    ``MIN_VOCAB_SIZE``..``MAX_VOCAB_SIZE``, a learning rate or time budget that is not a positive finite number
+    (NaN, infinite, zero or negative: a run that trains nothing or diverges)."""
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if name in ("max_steps", "batch_size"):
+        return None if whole and value >= 1 else f"must be a whole number of at least 1, got {_number(value)}"
+    if name == "vocab_size":
+        if whole and MIN_VOCAB_SIZE <= value <= MAX_VOCAB_SIZE:
+            return None
+        return (
+            f"must be a whole number from {MIN_VOCAB_SIZE} ({len(WORDPIECE_SPECIAL_TOKENS)} special tokens and a "
+            f"few pieces) to {MAX_VOCAB_SIZE:,}, got {_number(value)}"
+        )
+    if name == "max_minutes" and value is None:
+        return None
+    real = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if real and math.isfinite(value) and value > 0:
+        return None
+    return f"must be a positive finite number, got {_number(value)}"
+
+
+def _number(value: object) -> str:
+    """A setting's value as a message shows it: `-1`, `nan`, `1e-09` for floats, else `shown`."""
+    return f"{value:g}" if isinstance(value, float) else shown(value)
+
+
 def pretrain(config: PretrainConfig, reuse: bool = True, progress: bool = True) -> Path:
     """Pretrain with masked LM (Devlin et al. 2019) and/or translation LM (Conneau & Lample 2019) and write a
     Hugging Face folder to ``config.out_dir``.
@@ -169,7 +219,7 @@ def pretrain(config: PretrainConfig, reuse: bool = True, progress: bool = True) 
     config_hash = config.config_hash()
     if reuse and _recorded_hash(config.out_dir) == config_hash:
         return config.out_dir
-    with atomic_output(config.out_dir, RECORD_FILE) as partial:
+    with atomic_output(config.out_dir, RECORD_FILE, config.input_paths(), "the model folder") as partial:
         torch.manual_seed(config.seed)
         model, tokenizer = _model_and_tokenizer(config, partial)
         layout = InputLayout.of(model)
@@ -177,6 +227,12 @@ def pretrain(config: PretrainConfig, reuse: bool = True, progress: bool = True) 
             get_objective(name)(tokenizer, config.max_length, config.mask_prob, layout) for name in config.objectives
         ]
         stats = _train(model, objectives, config, progress)
+        if not stats["steps"]:  # an untrained model is no pretrained one: nothing is written
+            budget = "" if config.max_minutes is None else f" (max_minutes {config.max_minutes:g}, --max-minutes)"
+            raise UserError(
+                f"no training step fit in the time given{budget}: nothing was written to {config.out_dir}; "
+                "give the run more time"
+            )
         model.save_pretrained(partial)
         tokenizer.save_pretrained(partial)
         _copy_vocab_file(tokenizer, partial)

@@ -56,10 +56,11 @@ def pytest_unconfigure(config) -> None:
 
 @pytest.fixture(autouse=True)
 def hub_names_as_placeholders(request, monkeypatch) -> None:
-    """Many tests write a Hub name into configs they only validate; offline, validate reports such a name
-    (`hub_model_problem`). Tests marked `hub_check` see the real check."""
+    """Many tests write a Hub name or Hub data spec into configs they only validate; offline, validate reports
+    such a name (`hub_model_problem`, `hub_dataset_problem`). Tests marked `hub_check` see the real checks."""
     if "hub_check" not in request.keywords:
         monkeypatch.setattr("mbert_eval.grid.validation.hub_model_problem", lambda spec: None)
+        monkeypatch.setattr("mbert_eval.grid.validation.hub_dataset_problem", lambda spec: None)
 
 
 @pytest.fixture(autouse=True)

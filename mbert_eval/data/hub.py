@@ -9,6 +9,7 @@ to the current directory) before the Hub, then the Hub (at the spec's ``#REVISIO
 its cache. Each spec is loaded once per process; `hub_fingerprint` says which of these supplied it.
 """
 
+import functools
 import hashlib
 import os
 import re
@@ -39,6 +40,7 @@ NAMESPACED = {
     "paws-x": "google-research-datasets/paws-x",
 }
 _PAIR_COLUMNS = (("premise", "hypothesis"), ("sentence1", "sentence2"))
+UNREACHABLE = "the Hugging Face Hub is not reachable (offline) and the dataset is not in the local cache"
 _TAGGED_HINT = "a CoNLL-U file read by read_conllu or a NER file read by read_ner"
 _PAIRS_HINT = "a TSV read by read_sentence_pairs"
 _QA_HINT = "a SQuAD v1.1 JSON file read by read_squad"
@@ -93,6 +95,44 @@ def hub_spec_problem(spec: str) -> str | None:
     return None
 
 
+def hub_dataset_problem(spec: str) -> str | None:
+    """For a well-formed `hub:` spec, the problem of loading its dataset (None: a local folder of that name,
+    which ``datasets`` reads first, the local Hugging Face cache, or the Hub knows it), as `load_hub` would find it
+    when the run starts. What `validate` checks."""
+    parsed = parse_hub_spec(spec)
+    if os.path.isdir(parsed.dataset):
+        return None
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(parsed.dataset, "README.md", repo_type="dataset"), str):
+        return None
+    reason = _hub_answer(parsed.dataset, parsed.revision, constants.is_offline_mode())
+    if reason is None:
+        return None
+    return (
+        f"cannot load Hub dataset {_describe(parsed.dataset, parsed.config)}: {reason}; "
+        "download it elsewhere or pass a local file instead"
+    )
+
+
+@functools.cache
+def _hub_answer(dataset: str, revision: str | None, offline: bool) -> str | None:
+    """Why the Hub cannot give `dataset` (None: it knows it), asked once per dataset and process with a short
+    timeout (`offline`: the mode it was asked in, part of the answer)."""
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().dataset_info(dataset, revision=revision, timeout=10)
+    except Exception as err:  # noqa: BLE001 - any failure (no network, offline mode, no such repo) is the answer
+        kind = type(err).__name__
+        if "NotFound" in kind:
+            return f"no dataset {dataset!r} on the Hub"
+        if any(word in kind for word in ("Connect", "Offline", "Timeout")):
+            return UNREACHABLE
+        return _failure_reason(err)
+    return None
+
+
 def _describe(dataset: str, config: str | None) -> str:
     """``'facebook/xnli' (config 'de')`` for messages."""
     return f"{dataset!r}" + (f" (config {config!r})" if config else "")
@@ -111,7 +151,7 @@ def _failure_reason(err: BaseException) -> str:
     unreachable = any(isinstance(e, ConnectionError) for e in chain)
     not_found = any(isinstance(e, FileNotFoundError) for e in chain)
     if unreachable or (not_found and constants.is_offline_mode()):
-        return "the Hugging Face Hub is not reachable (offline) and the dataset is not in the local cache"
+        return UNREACHABLE
     text = str(err).strip()
     return f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from mbert_eval.config.experiment import BATCHINGS, LR_SCHEDULES, WORD_EMBEDDINGS, Experiment, TrainingConfig
 from mbert_eval.data.files import NOT_FOUND, text_file_problem
-from mbert_eval.data.hub import hub_spec_problem
+from mbert_eval.data.hub import hub_dataset_problem, hub_spec_problem
 from mbert_eval.errors import UserError, shown
 from mbert_eval.grid.executors import EXECUTORS
 from mbert_eval.grid.executors.ray_checks import ray_problems
@@ -444,7 +444,7 @@ def _check_task_files(
             except UserError as err:
                 problems.append(f"tasks.{name}.{key}: {err}")
                 continue
-            if spec.is_hub and (hub_problem := hub_spec_problem(spec.location)):
+            if spec.is_hub and (hub_problem := hub_spec_problem(spec.location) or hub_dataset_problem(spec.location)):
                 problems.append(f"tasks.{name}.{key}: {hub_problem}")
             elif not spec.is_hub and (file_problem := text_file_problem(spec.location)) == NOT_FOUND:
                 problems.append(f"tasks.{name}.{key}: file not found for {language.code}: {spec.location}")

@@ -144,3 +144,36 @@ def test_a_run_of_every_hub_default_task_on_the_hub_layout(tmp_path: Path, tiny_
     assert {code: row.n_examples for code, row in by_target.items()} == {"ar": 2, "fi": 3}
     assert "hub:google/xtreme@tydiqa:validation (only ar)" in by_target["ar"].data_checksums
     assert by_target["ar"].data_checksums != by_target["fi"].data_checksums
+
+
+@pytest.mark.hub_check
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_hub_dataset_neither_local_nor_cached_is_refused_offline_by_validate_as_by_run(
+    in_fixtures: Path, tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """Offline, a `hub:` spec of a dataset with no local folder of its name and nothing in the (test session's)
+    cache is one line from `validate` too (it passed, and `run` refused it when the cell started); a local
+    folder named like the repository passes."""
+    import huggingface_hub.constants
+
+    from tests.helpers import run_cli
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    raw = {
+        "name": "hub",
+        "models": [str(tiny_model)],
+        "sources": ["en"],
+        "targets": ["de"],
+        "output": str(tmp_path / "out"),
+        "tasks": {"xnli": {"train": "hub:someone/absent-xnli@en:train", "test": "hub:facebook/xnli@{lang}:test"}},
+    }
+    result = run_cli(command, str(write_config(tmp_path / "hub.yaml", raw)))
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if "absent-xnli" in line]
+    assert (
+        len(lines) == 1
+        and "tasks.xnli.train: cannot load Hub dataset 'someone/absent-xnli' (config 'en'): " in lines[0]
+    )
+    assert "not reachable (offline) and the dataset is not in the local cache" in lines[0]
+    assert "facebook/xnli" not in result.stderr  # read from the local folder of that name
+    assert not (tmp_path / "out" / "results.sqlite").exists()

@@ -368,7 +368,7 @@ def _check_places(experiment: Experiment, problems: list[str]) -> None:
     except UserError as err:
         problems.append(f"{store_key}: {err}")
         return
-    output_problem = _place_problem(output, folder=True)
+    output_problem = _place_problem(output, folder=True) or _in_a_model(output, experiment.models)
     store_problem = None if output_problem else _place_problem(store, folder=False)
     if output_problem:
         problems.append(f"output: {output_problem}")
@@ -376,6 +376,16 @@ def _check_places(experiment: Experiment, problems: list[str]) -> None:
         problems.append(f"{store_key}: {store_problem}")
     else:
         _check_store(store, problems)
+
+
+def _in_a_model(output: Path, models: list[str]) -> str | None:
+    """Why the output folder cannot be where it is: in (or at) a local model folder the run reads, whose files a
+    run's checkpoints, store and report would then join (None: it is not)."""
+    for model in models:
+        folder = Path(model).expanduser()
+        if folder.is_dir() and output.resolve().is_relative_to(folder.resolve()):
+            return f"{output} lies in the model folder {model}, which the run reads; choose another folder"
+    return None
 
 
 def _place_problem(path: Path, folder: bool) -> str | None:

@@ -100,6 +100,9 @@ def load_parallel(settings: StepSettings, source: str) -> list[ParallelSet]:
                     f"{len(source_side)} sentences, but {target_spec.location} has {len(target_side)}",
                 )
             left, right = left + source_side, right + target_side
+        if not left:
+            named = ", ".join(spec.location for spec in source_specs)
+            raise UserError(f"parallel: no sentence pairs between {source} and {target} ({named} is empty)")
         checksums = {str(s): file_checksum(Path(s.location)) for s in source_specs + target_specs}
         links = None
         align_specs = _specs(config.alignments, source, target, settings.base_dir)

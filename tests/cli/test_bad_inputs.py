@@ -104,6 +104,28 @@ def _place(id: str, key: str, where: str, make: Callable[[Path], object] = lambd
     return Case(id, setup, f"{key}: ")
 
 
+def _output_in_the_model(ws: Workspace) -> list[str]:
+    """A copy of the tiny model, the run's output set to a folder inside it."""
+    model = shutil.copytree(ws.model, ws.root / "model")
+
+    def edit(raw: dict) -> None:
+        raw.update(models=[str(model)], output=str(model / "runs"))
+
+    return [ws.config(edit), "--no-report"]
+
+
+def _empty_parallel_text(ws: Workspace) -> list[str]:
+    """A TLM grid whose parallel text is two empty files (it failed naming a file of the run's own)."""
+    empty = ws.root / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+
+    def edit(raw: dict) -> None:
+        raw.update(methods=["tlm"], targets=[ws.family.languages[1].code], tlm={"steps": 2})
+        raw["parallel"] = {"source": str(empty), "target": str(empty)}
+
+    return [ws.config(edit)]
+
+
 CASES = [
     _edit("learning-rate-nan", _set("training.learning_rate", math.nan), "training.learning_rate: must be a finite"),
     _edit("inf-anywhere", _set("tlm.learning_rate", math.inf), "tlm.learning_rate: must be a finite number"),
@@ -176,6 +198,12 @@ CASES = [
     _edit("name-nul-byte", lambda raw: raw.update(name="a\0b", output="out/{name}"), "name: "),  # anchored: resolved
     _edit("task-train-nul-byte", lambda raw: raw["tasks"]["pos"].update(train="a\0b"), "tasks.pos.train: "),
     _edit("task-test-nul-byte", _test_file("\0"), "tasks.pos.test: "),
+    Case(
+        "output-in-the-model-folder",
+        _output_in_the_model,
+        "output: ",
+    ),
+    Case("parallel-text-empty", _empty_parallel_text, "parallel: no sentence pairs between "),
     _place("output-is-a-file", "output", "exp.yaml"),
     _place("output-under-a-file", "output", "exp.yaml/sub"),
     _place("store-is-a-folder", "store", "folder", lambda path: path.mkdir()),

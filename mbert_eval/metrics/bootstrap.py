@@ -51,7 +51,10 @@ AGGREGATES: dict[str, Aggregate] = {
     ),
     "aer": Aggregate(
         ("sure_hits", "possible_hits", "predicted", "sure"),
-        lambda s, n: 1 - _safe_divide(s[..., 0] + s[..., 1], s[..., 2] + s[..., 3]),
+        # no link predicted and none gold: 0, as `metrics.aer.alignment_scores` scores it
+        lambda s, n: np.where(
+            s[..., 2] + s[..., 3] == 0, 0.0, 1 - _safe_divide(s[..., 0] + s[..., 1], s[..., 2] + s[..., 3])
+        ),
     ),
 }
 

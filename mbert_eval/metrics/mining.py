@@ -187,7 +187,8 @@ def mine(source: torch.Tensor, target: torch.Tensor, k: int = K, method: str = "
 
 def choose_threshold(candidates: Candidates, gold: Collection[tuple[int, int]]) -> float:
     """The margin threshold whose mined pairs (margin ≥ threshold) have the highest F1 against `gold`: midway
-    between the last pair kept and the next lower margin (LASER's `bucc.py`); of equal F1s, the highest."""
+    between the last pair kept and the next lower margin (LASER's `bucc.py`); of equal F1s, the highest. Where no
+    candidate is a gold pair (every F1 is 0), 0, as LASER's `bucc_optimize` leaves it: every candidate is mined."""
     if not gold:
         raise ValueError("no gold pairs to choose a threshold with")
     margins = candidates.margin
@@ -195,6 +196,8 @@ def choose_threshold(candidates: Candidates, gold: Collection[tuple[int, int]]) 
     f1 = 2 * true_positives / (torch.arange(1, len(margins) + 1) + len(gold))
     cuttable = torch.ones(len(margins), dtype=torch.bool)  # a cut inside a run of equal margins is no threshold
     cuttable[:-1] = margins[:-1] > margins[1:]
+    if not bool((true_positives > 0).any()):
+        return 0.0
     best = int(torch.where(cuttable, f1, -1.0).argmax())
     if best == len(margins) - 1:
         return float(margins[best])

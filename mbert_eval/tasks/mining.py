@@ -60,6 +60,7 @@ class BUCCTask(RetrievalTask):
         name="bucc",
         xtreme="bucc",
         xtreme_metrics=("f1",),
+        version=2,  # 2: dev candidates without a gold pair keep threshold 0, as LASER's bucc_optimize does
         description="BUCC bitext mining by ratio margin, F1 at the threshold best on dev",
         main_metric="f1",
         reference="Zweigenbaum et al. 2018, BUCC; Artetxe & Schwenk 2019 (margin); Hu et al. 2020, XTREME",

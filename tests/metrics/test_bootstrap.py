@@ -23,6 +23,7 @@ def test_each_aggregate_gives_its_metric_from_summed_statistics():
     # AER = 1 - (|A&S| + |A&P|) / (|A| + |S|) (Och & Ney 2003)
     assert score(np.array([[2, 3, 4, 3], [1, 1, 2, 2]]), "aer") == pytest.approx(1 - 7 / 11)
     assert score(np.array([[0, 0, 0]]), "f1") == 0.0  # nothing predicted, nothing gold: no division by zero
+    assert score(np.array([[0, 0, 0, 0]]), "aer") == 0.0  # no link at all: as metrics.aer.alignment_scores says
     assert set(AGGREGATES) == {"mean", "ratio", "f1", "aer"}
 
 

@@ -120,6 +120,13 @@ def test_threshold_chosen_on_dev_maximizes_dev_f1(seed):
     assert threshold not in margins or threshold == margins[-1]  # midway between two candidates
 
 
+def test_without_a_gold_pair_among_the_candidates_the_threshold_mines_them_all():
+    """LASER's `bucc_optimize` moves its threshold only for an F1 above 0: with no gold pair among the dev
+    candidates it stays at 0, and every candidate is mined (the suite cut between the top two)."""
+    candidates = Candidates(torch.tensor([0, 1, 2]), torch.tensor([5, 6, 7]), torch.tensor([1.3, 1.2, 1.1]).double())
+    assert choose_threshold(candidates, {(0, 0)}) == 0.0
+
+
 def planted(seed: int, n_pairs: int = 60, n_source: int = 200, n_target: int = 300, dim: int = 64):
     """Random unit vectors; the first `n_pairs` sources have a slightly perturbed copy among the targets."""
     generator = torch.Generator().manual_seed(seed)

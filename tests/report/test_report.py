@@ -124,7 +124,7 @@ def test_exports_round_trip(rich_store, tmp_path):
             assert row.n_seeds == n and row.mean == round(mean, 4)  # four decimals, no float noise
             assert (np.isnan(std) and pd.isna(row.std)) or row.std == round(std, 4)
         others = table[table["kind"] == "other_metric"]
-        assert set(others["metric"]) == {"xtreme_f1"} and len(others) > 0
+        assert set(others["metric"]) == {"xtreme_f1", "accuracy_from_pivot", "accuracy_to_pivot"} and len(others) > 0
         for row in others.itertuples():
             mean, _, n = seed_stats(
                 rich_store,

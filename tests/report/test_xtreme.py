@@ -111,28 +111,33 @@ def test_no_xtreme_score_without_marked_tasks(tmp_path):
 
 
 def test_english_is_no_missing_language_of_the_tasks_it_pivots(tmp_path):
+    """Tatoeba's XTREME score is XTREME's direction (English sentences retrieve the target's: `accuracy_from_pivot`),
+    not the task's main metric (the mean of both directions)."""
     store = ResultStore(tmp_path / "r.sqlite")
     store.write_cell(
         [
             ResultRow(
                 cell_key="k",
                 task="tatoeba",
-                metric="accuracy",
+                metric=metric,
                 model="m",
                 method="baseline",
                 source="en",
                 target="de",
                 seed=1,
-                score=0.9,
+                score=score,
                 n_examples=1,
                 config_hash="h",
                 code_version="0",
             )
+            for metric, score in (("accuracy", 0.9), ("accuracy_from_pivot", 0.8), ("accuracy_to_pivot", 1.0))
         ]
     )
     store.write_metric_roles(metric_roles(["tatoeba"]))
-    task = xtreme_scores(store.dataframe(), store.metric_roles()).tasks.iloc[0]
+    scores = xtreme_scores(store.dataframe(), store.metric_roles())
+    task = scores.tasks.iloc[0]
     assert "en" not in task["missing"] and "fr" in task["missing"]
+    assert task["score"] == pytest.approx(0.8)
 
 
 def _qa_rows(task: str, data: dict[str, dict[str, str]], seed: int = 1) -> list[ResultRow]:

@@ -48,21 +48,31 @@ class CellIdentity:
     kinds: dict[str, str] = field(default_factory=dict)  # spec -> what it is: training data, test data, parallel text
 
 
+PARALLEL = "parallel:"  # how rows name their parallel text among their data checksums (apart from task data)
+
+
+def parallel_checksums(specs: list[DataSpec] | tuple[()]) -> dict[str, str]:
+    """The checksums of a cell's parallel text (`methods.parallel_files`) as its rows record them: each existing
+    file under its spec after `PARALLEL`."""
+    return {PARALLEL + str(spec): file_checksum(Path(spec.location)) for spec in specs if Path(spec.location).is_file()}
+
+
 def identity_now(
     key: str, cell: Cell, task: Task, fingerprint: str, parallel: list[DataSpec] | tuple[()] = ()
 ) -> CellIdentity:
     """The cell's identity as its model, data and task are now (`fingerprint`: the model's content; `parallel`:
     the parallel text its method reads, `methods.parallel_files`)."""
     source = lookup(cell.source)
-    kinds = {str(spec): "parallel text" for spec in parallel}
-    kinds |= {str(spec): "training data" for spec in task.data_specs(source)}
+    kinds = {str(spec): "training data" for spec in task.data_specs(source)}
+    text = parallel_checksums(parallel)
     data = {}
     for target in cell.targets:
         tested = task.data_specs(source, lookup(target))
         kinds |= {str(spec): "test data" for spec in tested}
-        specs = [*task.data_specs(source), *tested, *parallel]
+        specs = [*task.data_specs(source), *tested]
         local = [spec for spec in specs if not spec.is_hub and Path(spec.location).is_file()]  # missing: not compared
-        data[target] = {str(spec): file_checksum(Path(spec.location)) for spec in local}
+        data[target] = {str(spec): file_checksum(Path(spec.location)) for spec in local} | text
+    kinds |= {name: "parallel text" for name in text}
     return CellIdentity(key, fingerprint, task.metadata.version, data, kinds)
 
 
@@ -70,10 +80,19 @@ def _changed_files(target: str, recorded: dict[str, str], now: CellIdentity) -> 
     """(kind, spec) of the target's local files whose checksum differs from the one a row recorded; files a row
     did not record (rows stored before they were) are not compared."""
     return [
-        (now.kinds[spec], spec)
+        (now.kinds[spec], spec.removeprefix(PARALLEL))
         for spec, digest in now.data[target].items()
         if spec in recorded and recorded[spec] != digest
     ]
+
+
+def _parallel_files_differ(target: str, recorded: dict[str, str], now: CellIdentity) -> bool:
+    """Whether a row was computed from parallel text of other files than the cell reads now: languages added to or
+    dropped from `parallel.languages` (or the grid's targets, its default) change the derived checkpoint but not
+    the key. Rows that recorded no parallel text (of a method that reads none, or stored before it was recorded)
+    are not compared."""
+    earlier = {name for name in recorded if name.startswith(PARALLEL)}
+    return bool(earlier) and earlier != {name for name in now.data[target] if name.startswith(PARALLEL)}
 
 
 def stale_against(
@@ -102,6 +121,10 @@ def stale_against(
                 f"task version {old} -> {version}"
             )
         files = {name: digest for row in rows for name, digest in row.data_checksums.items()}
+        if _parallel_files_differ(target, files, now):
+            reasons[
+                f"the parallel text of {cell.method} changed languages since its {{n}} rows were stored: recomputing"
+            ] = "parallel text languages changed"
         for kind, spec in _changed_files(target, files, now):
             where = f" ({target})" if kind == "test data" else ""
             reasons[f"{kind} {spec}{where} changed since its {{n}} rows were stored: recomputing"] = (

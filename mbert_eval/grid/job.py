@@ -26,6 +26,7 @@ from mbert_eval.data.hub import hub_fingerprint
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell
+from mbert_eval.grid.freshness import parallel_checksums
 from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import MethodContext, parallel_files, prepare_encoder
 from mbert_eval.methods.base import StepSettings
@@ -144,7 +145,8 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     remember(job.known_hashes)
     # what the rows will say they were computed from, taken before anything is read: a file rewritten while the
     # cell runs then reads as changed to the next run, which computes it again, rather than as the data scored
-    source_sums = _checksums([*task.data_specs(source), *parallel_files(job.settings.method, job.steps, cell.source)])
+    parallel = parallel_files(job.settings.method, job.steps, cell.source)
+    source_sums = _checksums(task.data_specs(source)) | parallel_checksums(parallel)
     target_sums = {t.code: _checksums(task.data_specs(source, t)) for t in targets}
     train, dev = task.source_examples(source)
     target_examples = {t.code: task.target_examples(t) for t in targets}

@@ -17,7 +17,7 @@ import torch
 
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.grid.cells import expand
-from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
+from mbert_eval.grid.freshness import PARALLEL, Staleness, identity_now, stale_against
 from mbert_eval.grid.run import run_experiment
 from mbert_eval.methods import derived_checkpoint
 from mbert_eval.methods.base import MethodContext, StepSettings
@@ -254,7 +254,9 @@ def test_parallel_text_rewritten_recomputes_the_cells_of_methods_that_read_it(
     assert problems == [] and run_experiment(experiment).cells_run == 2
     store = ResultStore(experiment.store_path)
     recorded = {row.method: row.data_checksums for row in store.rows()}
-    assert str(side) in recorded["tlm"] and not any("parallel" in spec for spec in recorded["baseline"])
+    assert PARALLEL + str(side) in recorded["tlm"] and not any(
+        spec.startswith(PARALLEL) for spec in recorded["baseline"]
+    )
 
     lines = side.read_text(encoding="utf-8").splitlines()
     side.write_text("\n".join(lines[1:] + lines[:1]) + "\n", encoding="utf-8")  # the pairs no longer translate
@@ -262,6 +264,15 @@ def test_parallel_text_rewritten_recomputes_the_cells_of_methods_that_read_it(
     assert (summary.cells_run, summary.cells_skipped) == (1, 1)
     assert err == [f"parallel text {side} changed since its 2 rows were stored: recomputing"]
     assert {row.method for row, _, _ in store.superseded()} == {"tlm"}
+
+    # a target added to the grid (no part of the key) brings its parallel text into the TLM checkpoint
+    # (`parallel.languages` defaults to the targets): the stored TLM rows are stale, the baseline's are not
+    raw["targets"] = codes[1:3]
+    write_config(tmp_path / "exp.yaml", raw)
+    summary, err = rerun(config, capsys)
+    assert summary.cells_run == 2  # both cells score the new target
+    assert err == ["the parallel text of tlm changed languages since its 2 rows were stored: recomputing"]
+    assert {(row.method, row.target) for row, _, _ in store.superseded()} == {("tlm", codes[1])}
 
 
 def test_a_test_file_rewritten_while_its_cell_runs_is_recomputed_by_the_next_run(grid, capsys, monkeypatch):

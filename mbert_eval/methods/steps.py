@@ -89,7 +89,12 @@ STEPS.register(
     "align",
     Step(
         build_align,
-        lambda c: {"align": asdict(c.settings.align), "data": _parallel_fingerprint(c)},
+        lambda c: {
+            "align": asdict(c.settings.align),
+            "data": _parallel_fingerprint(c),
+            # how gold links are read, where there are some; only off its default, so earlier checkpoints' keys hold
+            **({"one_indexed": True} if c.settings.parallel.one_indexed and c.settings.parallel.alignments else {}),
+        },
         needs_parallel=True,
     ),
     "alignment-aware fine-tuning on word-aligned parallel text (Cao et al. 2020)",

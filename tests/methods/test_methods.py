@@ -5,7 +5,7 @@ import torch
 
 import mbert_eval.methods
 from mbert_eval.config.experiment import MethodConfig
-from mbert_eval.config.loading import load_experiment
+from mbert_eval.config.loading import build_experiment, load_experiment
 from mbert_eval.errors import UserError
 from mbert_eval.grid.run import run_experiment
 from mbert_eval.methods import (
@@ -120,6 +120,35 @@ def test_derived_checkpoints_are_cached(tmp_path, tiny_model, monkeypatch):
     ), "device is not in the key"
     other_seed = MethodContext(StepSettings.of(experiment), "en", 2, tmp_path / "cache", "cpu")
     assert derived_checkpoint("counted", str(tiny_model), other_seed) != first and len(builds) == 2
+
+
+def test_the_align_checkpoint_is_keyed_by_how_its_gold_links_are_read(tmp_path, small_family):
+    """`parallel.one_indexed` changes the links alignment-aware fine-tuning learns from, so it changes the derived
+    checkpoint's key (a checkpoint built from the links read the other way was reused); at its default the key is
+    the one earlier checkpoints were built under."""
+    codes = [language.code for language in small_family.languages]
+    base, other, gold = small_family.parallel(codes[1])
+    both = tmp_path / "gold.align"  # links valid whether read from 0 or from 1
+    lengths = zip(base.read_text().splitlines(), other.read_text().splitlines(), gold.read_text().splitlines())
+    both.write_text(
+        "".join(
+            " ".join(
+                link
+                for link in links.split()
+                if all(1 <= int(i) < len(side.split()) for i, side in zip(link.split("-"), (source, target)))
+            )
+            + "\n"
+            for source, target, links in lengths
+        )
+    )
+    raw = {"targets": codes[1:2], "parallel": {"source": str(base), "target": str(other), "alignments": str(both)}}
+    experiment, _ = build_experiment(raw, tmp_path)
+    context = MethodContext(StepSettings.of(experiment), codes[0], 1, tmp_path, "cpu")
+    align = STEPS.get("align")
+    zero_based = align.fingerprint(context)
+    assert set(zero_based) == {"align", "data"}  # the default adds nothing: earlier checkpoints keep their keys
+    experiment.parallel.one_indexed = True
+    assert align.fingerprint(MethodContext(StepSettings.of(experiment), codes[0], 1, tmp_path, "cpu")) != zero_based
 
 
 def test_the_built_in_steps_are_listed_with_their_summaries():

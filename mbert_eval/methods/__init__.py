@@ -10,8 +10,10 @@ seed, so grids that share one build it once.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
+import re
 from collections.abc import Mapping
 
 import mbert_eval.methods.steps  # noqa: F401  (registers the built-in steps in STEPS)
@@ -37,7 +39,35 @@ def check_method(method: MethodConfig, depths: Mapping[str, int | None] | None =
                 f"unknown method step '{step}'{hint} (steps: {', '.join(STEPS.names())}; "
                 f"options: {', '.join(examples)})"
             )
-    return problems + option_problems(method, depths)
+    return problems + _name_problems(method) + option_problems(method, depths)
+
+
+def _name_problems(method: MethodConfig) -> list[str]:
+    """A method whose name reads as another method than the one it runs: an option its name sets twice
+    (`freeze1+freeze2`), or a mapping whose `name` spells a method (its steps and options all known) other than
+    the one the mapping sets (`{name: freeze2}` ran the baseline under freeze2's name)."""
+    parts = method.name.split("+")
+    options = [item.name for item in dataclasses.fields(MethodConfig) if "name_part" in item.metadata]
+    for option in options:
+        pattern = MethodConfig.__dataclass_fields__[option].metadata["name_part"]
+        named = [part for part in parts if re.fullmatch(pattern, part)]
+        if len(named) > 1:
+            return [f"method name '{method.name}' sets {option} twice ({', '.join(named)})"]
+    spelled = MethodConfig.from_name(method.name)
+    spelling = ["chain", *options]  # what a name can say (cache_frozen, say, is set by its key alone)
+    if all(step in STEPS for step in spelled.chain) and any(
+        getattr(spelled, name) != getattr(method, name) for name in spelling
+    ):
+        return [
+            f"method '{method.name}': its name spells another method than the one it sets "
+            f"({_settings(spelled, spelling)} against {_settings(method, spelling)}); name it after what it runs"
+        ]
+    return []
+
+
+def _settings(method: MethodConfig, names: list[str]) -> str:
+    """A method's steps and the options its name can spell, as a message shows them."""
+    return ", ".join(f"{name}={getattr(method, name)!r}" for name in names)
 
 
 def needs_parallel(method: MethodConfig) -> bool:

@@ -134,6 +134,10 @@ CASES = [
     _edit("epochs-minus-1", _set("training.epochs", -1), "training.epochs: must be at least 1, got -1"),
     _edit("task-epochs-0", _set("tasks.pos.epochs", 0), "tasks.pos.epochs: must be at least 1"),
     _edit("seeds-empty", _set("seeds", []), "seeds: no seed given"),
+    _edit(  # it ran the baseline under freeze1's name
+        "method-name-spells-another", _set("methods", [{"name": "freeze1"}]), "its name spells another method"
+    ),
+    _edit("method-option-twice", _set("methods", ["freeze1+freeze2"]), "sets freeze twice (freeze1, freeze2)"),
     _edit(
         "max-length-beyond-model",
         _set("training.max_length", 100000),

@@ -49,17 +49,17 @@ def test_option_problems_are_validation_problems():
     assert check_method(MethodConfig.from_name("tlm+frieze3")) == [
         "unknown method step 'frieze3'; did you mean: freeze3? (steps: align, scratch, tlm; options: freeze<k>, mix)"
     ]
-    assert check_method(MethodConfig(freeze=-1)) == ["freeze must be 0 or more, got -1"]
-    assert check_method(MethodConfig(freeze=3), {"tiny": 2, "hub": None}) == [
+    assert check_method(MethodConfig(name="f", freeze=-1)) == ["freeze must be 0 or more, got -1"]
+    assert check_method(MethodConfig(name="f", freeze=3), {"tiny": 2, "hub": None}) == [
         "freeze 3 is beyond the depth of tiny (2 layers)"
     ]
-    assert check_method(MethodConfig(cache_frozen=True)) == [
+    assert check_method(MethodConfig(name="f", cache_frozen=True)) == [
         "cache_frozen needs freeze (there is no frozen layer to cache)"
     ]
-    assert check_method(MethodConfig(freeze=1, cache_frozen=True, layer_mix=True)) == [
+    assert check_method(MethodConfig(name="f", freeze=1, cache_frozen=True, layer_mix=True)) == [
         "cache_frozen cannot be combined with layer_mix (the mix reads the frozen layers)"
     ]
-    assert check_method(MethodConfig(freeze=1, cache_frozen=True), {"tiny": 2}) == []
+    assert check_method(MethodConfig(name="f", freeze=1, cache_frozen=True), {"tiny": 2}) == []
 
 
 class FreezeHeadBias(FineTuningOption):

@@ -72,14 +72,14 @@ def build_experiment(
     config: Mapping[str, Any], base: Path, settings: Iterable[Setting] = ()
 ) -> tuple[Experiment, list[str]]:
     """The experiment of a config mapping (read from YAML, or given as a dict: it is copied, never changed, and
-    its path objects are read as strings) with `settings` applied; relative paths are anchored at `base`.
+    its path objects are read as strings, as are those of `settings`) with `settings` applied; relative paths are anchored at `base`.
     Returns the experiment and the problems found (unknown keys, wrong types, bad `models:` entries), each
     prefixed by its key path."""
     if not isinstance(config, Mapping):
         raise UserError(
             f"a config is a YAML file or a mapping of keys (models:, tasks:, ...), got {type(config).__name__}"
         )
-    raw = apply_settings(_plain(copy.deepcopy(dict(config))), settings)
+    raw = _plain(apply_settings(copy.deepcopy(dict(config)), settings))  # overrides' paths and tuples too
     problems: list[str] = []
     names = _split_model_entries(raw, problems)
     experiment = _build(Experiment, raw, "", problems)

@@ -112,3 +112,15 @@ def test_baseline_must_name_a_method_of_the_grid(tmp_path):
     ]
     experiment.baseline = "freeze3"
     assert validate(experiment, check_files=False) == []
+
+
+def test_overrides_read_path_objects_and_tuples_as_the_config_does(tmp_path):
+    """`mbert_eval.run(config, output=Path(...), seeds=(1,))`: an override's path object or tuple is read as the
+    same value inside the config mapping is (they were refused: "expected a string, got PosixPath(...)")."""
+    from mbert_eval.config.loading import build_experiment
+
+    experiment, problems = build_experiment(
+        {"name": "x"}, tmp_path, [(["output"], tmp_path / "out"), (["seeds"], (1, 2)), (["sources"], ("en",))]
+    )
+    assert problems == []
+    assert (experiment.output, experiment.seeds, experiment.sources) == (str(tmp_path / "out"), [1, 2], ["en"])

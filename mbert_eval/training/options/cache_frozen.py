@@ -1,5 +1,6 @@
 """`cache_frozen: true`: with `freeze`, the frozen layers' outputs are computed once and reused across epochs
-(`training/frozen_cache.py`)."""
+(`training/frozen_cache.py`). They are computed without dropout (once, so with no mask to redraw), where `freeze`
+alone trains with dropout in the frozen layers too: the scores differ a little, and the two are keyed apart."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ class CacheFrozen(FineTuningOption):
     name = "cache_frozen"
     fields = ("cache_frozen",)
     spelling = "cache_frozen"  # a mapping key only (`cache_frozen: true`)
-    summary = "`cache_frozen: true` with freeze: the frozen layers run once, their outputs reused across epochs"
+    summary = (
+        "`cache_frozen: true` with freeze: the frozen layers run once (without dropout), their outputs reused across"
+        " epochs"
+    )
 
     def problems(self, method: MethodConfig, depths: Mapping[str, int | None]) -> list[str]:
         if not method.cache_frozen:

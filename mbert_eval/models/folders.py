@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mbert_eval.errors import UserError
+from mbert_eval.store.outputs import same_file
 
 
 def check_output_folder(out_dir: Path, protected: Iterable[Path], what: str = "the output folder") -> None:
@@ -22,7 +23,7 @@ def check_output_folder(out_dir: Path, protected: Iterable[Path], what: str = "t
     out = Path(out_dir).resolve()
     for other in map(Path, protected):
         read = other.expanduser().resolve()
-        if out == read or _same_file(out, read):
+        if same_file(out, read):
             raise UserError(f"{what} {out_dir} is {other}, which this command reads; choose another folder")
         if out.is_relative_to(read):
             raise UserError(
@@ -32,13 +33,6 @@ def check_output_folder(out_dir: Path, protected: Iterable[Path], what: str = "t
             raise UserError(
                 f"{what} {out_dir} holds {other}, which this command reads, and would replace it; choose another folder"
             )
-
-
-def _same_file(path: Path, other: Path) -> bool:
-    try:
-        return os.path.samefile(path, other)
-    except OSError:  # one of them does not exist (yet)
-        return False
 
 
 @contextmanager

@@ -32,7 +32,7 @@ def store_paths(store: Path) -> list[Path]:
     return [*store_files(store), store.parent / EXAMPLES_FOLDER, store.with_name(store.name + UNSAVED_SUFFIX)]
 
 
-def _same(path: Path, other: Path) -> bool:
+def same_file(path: Path, other: Path) -> bool:
     """Whether `path` and `other` name the same file: the same resolved path, or the same inode."""
     if path.resolve() == other.resolve():
         return True
@@ -56,7 +56,7 @@ def check_output(path: Path, protected: Iterable[Path], what: str) -> None:
     output in the message."""
     path = Path(path)
     for other in map(Path, protected):
-        if _same(path, other):
+        if same_file(path, other):
             raise UserError(f"{what} {path} would replace {other}, which this command reads; choose another file")
         if other.is_dir() and path.resolve().is_relative_to(other.resolve()):
             raise UserError(

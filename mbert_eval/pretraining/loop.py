@@ -119,11 +119,6 @@ class PretrainConfig:
             raise UserError("no training text given: pass corpus files (one sentence a line) or parallel file pairs")
         if self.projection not in ("masked", "full"):
             raise UserError(f"unknown projection {self.projection!r}; known: masked, full")
-        if self.max_steps < 1 or self.batch_size < 1 or (self.max_minutes is not None and self.max_minutes <= 0):
-            raise UserError(
-                f"max_steps ({self.max_steps}), batch_size ({self.batch_size}) and max_minutes ({self.max_minutes})"
-                " must be positive"
-            )
         for name in NUMBER_SETTINGS:
             problem = setting_problem(name, getattr(self, name))
             if problem:

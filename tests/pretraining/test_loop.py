@@ -275,7 +275,10 @@ def test_user_errors_are_one_line(corpus: list[Path], tmp_path: Path) -> None:
     cases = [
         (lambda: _config(corpus, tmp_path / "a", objectives=("mlm", "xlm")), "unknown pretraining objective 'xlm'"),
         (lambda: _config(corpus, tmp_path / "a", preset="huge"), "unknown size preset 'huge'"),
-        (lambda: _config(corpus, tmp_path / "a", max_minutes=0), "must be positive"),
+        (
+            lambda: _config(corpus, tmp_path / "a", max_minutes=0),
+            "max_minutes: must be a positive finite number, got 0",
+        ),
         (lambda: pretrain(_config([tmp_path / "nope.txt"], tmp_path / "a")), "corpus file not found"),
         (lambda: pretrain(_config(corpus, tmp_path / "a", init_from=str(tmp_path / "ckpt"))), "does not exist"),
         (lambda: pretrain(_config(corpus, tmp_path / "a", init_from="someone/no-such-model")), "local folder"),

@@ -1,9 +1,10 @@
 """How a path or a model name written in a config or a jobs file is read: relative paths are anchored at the
 file's folder; a model is a local folder or a Hugging Face Hub name (`name` or `owner/name`); `{field}` patterns are
-filled in without format specs."""
+filled in without format specs; two paths name one file when they resolve alike or share an inode."""
 
 from __future__ import annotations
 
+import os
 import re
 import string
 from pathlib import Path
@@ -59,3 +60,13 @@ def fill_pattern(pattern: str, **fields: str) -> str:
         if spec or conversion:
             raise UserError(f"bad pattern {shown(pattern)}: write {{{name}}} alone (no format spec or conversion)")
     return pattern.format(**fields)
+
+
+def same_file(path: Path, other: Path) -> bool:
+    """Whether `path` and `other` name the same file: the same resolved path, or the same inode."""
+    if path.resolve() == other.resolve():
+        return True
+    try:
+        return os.path.samefile(path, other)
+    except OSError:  # one of them does not exist (yet)
+        return False

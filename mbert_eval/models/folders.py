@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mbert_eval.errors import UserError
-from mbert_eval.store.outputs import same_file
+from mbert_eval.paths import same_file
 
 
 def check_output_folder(out_dir: Path, protected: Iterable[Path], what: str = "the output folder") -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mbert_eval.errors import UserError
+from mbert_eval.paths import same_file
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 EXAMPLES_FOLDER = "examples"  # beside the store: each cell's per-example outputs (store/examples.py)
@@ -30,16 +31,6 @@ def store_paths(store: Path) -> list[Path]:
     report reads with it, per-example outputs and unsaved cells."""
     store = Path(store)
     return [*store_files(store), store.parent / EXAMPLES_FOLDER, store.with_name(store.name + UNSAVED_SUFFIX)]
-
-
-def same_file(path: Path, other: Path) -> bool:
-    """Whether `path` and `other` name the same file: the same resolved path, or the same inode."""
-    if path.resolve() == other.resolve():
-        return True
-    try:
-        return os.path.samefile(path, other)
-    except OSError:  # one of them does not exist (yet)
-        return False
 
 
 def _is_database(path: Path) -> bool:

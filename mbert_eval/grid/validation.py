@@ -338,7 +338,7 @@ def _check_run(experiment: Experiment, problems: list[str]) -> None:
             f"threads: at most {MAX_THREADS} CPU threads (more than any machine's cores), got {shown(experiment.threads)}"
         )
     _check_places(experiment, problems)
-    if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name or "\0" in experiment.name:
+    if len(experiment.name.encode()) > MAX_NAME_BYTES or "/" in experiment.name:
         problems.append(
             f"name: at most {MAX_NAME_BYTES} bytes and no '/' (it names the output folder, runs/NAME by "
             f"default), got {len(experiment.name.encode())} bytes"

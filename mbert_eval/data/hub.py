@@ -30,6 +30,7 @@ HUB_SPEC_SYNTAX = (
 _HUB_SPEC = re.compile(
     r"hub:(?P<dataset>[^@:#\s]+)(?:@(?P<config>[^@:#\s]+))?:(?P<split>[^#\s]+)(?:#(?P<revision>[^#\s]+))?"
 )
+_SPLIT_NAME = re.compile(r"\w+(?:\.\w+)*")  # what `datasets` accepts as a split's name
 # legacy ids without a namespace, which the Hub now refuses (huggingface/datasets#8612), and the repos
 # they used to redirect to (lm-evaluation-harness #3846/#3852 moved to the same ids)
 NAMESPACED = {
@@ -83,6 +84,12 @@ def parse_hub_spec(spec: str) -> HubSpec:
     problem = namespace_problem(match["dataset"])
     if problem:
         raise UserError(f"{spec.strip()}: {problem}")
+    if not _SPLIT_NAME.fullmatch(match["split"]):
+        raise UserError(
+            f"{spec.strip()}: a split is one name (e.g. validation), got {match['split']!r}; select rows with "
+            "[start:stop] after the spec (…:validation[0:1000]): datasets' split arithmetic (train+validation, "
+            "percentages) is not read, as the train/test leakage check could not tell which rows it takes"
+        )
     return HubSpec(match["dataset"], match["config"], match["split"], match["revision"])
 
 

@@ -51,21 +51,25 @@ class Rows:
 
 def same_pattern(one: DataSpec, one_language: Language, other: DataSpec, other_language: Language) -> bool:
     """Whether two specs differ at most in their languages' codes, ISO 639-3 codes or names: the same file, or
-    line-parallel translations of it (the module's rule). Local paths are compared as the files they name
-    (`..`, symbolic and hard links resolved), not as written."""
+    line-parallel translations of it (the module's rule). Local paths are compared both as written and as the
+    files they name (`..`, symbolic and hard links resolved); Hub specs whatever revision each pins."""
     if same_file(one, other):
         return True
-    mine, theirs = _WORDS.split(_resolved(one)), _WORDS.split(_resolved(other))
-    return len(mine) == len(theirs) and all(
-        a == b or (_names(one_language, a) and _names(other_language, b)) for a, b in zip(mine, theirs)
+    return any(
+        len(mine) == len(theirs)
+        and all(a == b or (_names(one_language, a) and _names(other_language, b)) for a, b in zip(mine, theirs))
+        for mine, theirs in (
+            (_WORDS.split(_written(one)), _WORDS.split(_written(other))),
+            (_WORDS.split(_resolved(one)), _WORDS.split(_resolved(other))),
+        )
     )
 
 
 def same_file(one: DataSpec, other: DataSpec) -> bool:
-    """Whether two specs name the same data: the same Hub location, or one local file however each path reaches
-    it (`..`, a symbolic or a hard link)."""
+    """Whether two specs name the same data: the same Hub location (at whatever revision), or one local file
+    however each path reaches it (`..`, a symbolic or a hard link)."""
     if one.is_hub or other.is_hub:
-        return one.location == other.location
+        return _written(one) == _written(other)
     try:
         return os.path.samefile(Path(one.location).expanduser(), Path(other.location).expanduser())
     except OSError:  # a file that does not exist: nothing to read, so nothing shared
@@ -73,8 +77,16 @@ def same_file(one: DataSpec, other: DataSpec) -> bool:
 
 
 def _resolved(spec: DataSpec) -> str:
-    """A local spec's file with `..` and symbolic links resolved; a Hub spec as written."""
-    return spec.location if spec.is_hub else os.path.realpath(Path(spec.location).expanduser())
+    """A local spec's file with `..` and symbolic links resolved; a Hub spec without its pinned revision (another
+    revision of a dataset holds the same rows, or translations of them)."""
+    return _written(spec) if spec.is_hub else os.path.realpath(Path(spec.location).expanduser())
+
+
+def _written(spec: DataSpec) -> str:
+    """A local spec's file as the config names it, `..` resolved but no link: files that are links to
+    content-named files (a Hugging Face cache's `snapshots/…/dev-de.tsv` → `blobs/<hash>`, git-annex, DVC) keep
+    their languages in the names written; a Hub spec without its pinned revision."""
+    return spec.location.partition("#")[0] if spec.is_hub else os.path.abspath(Path(spec.location).expanduser())
 
 
 def _names(language: Language, word: str) -> bool:

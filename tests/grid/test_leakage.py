@@ -40,6 +40,23 @@ def test_same_pattern(one: str, one_language: str, other: str, other_language: s
     assert same_pattern(DataSpec(one), lookup(one_language), DataSpec(other), lookup(other_language)) is parallel
 
 
+def test_hub_specs_of_one_pattern_match_whatever_revision_each_pins() -> None:
+    pinned, latest = DataSpec(f"{PAWSX}@en:validation#main"), DataSpec(f"{PAWSX}@de:validation")
+    assert same_pattern(pinned, lookup("en"), latest, lookup("de"))
+
+
+def test_links_to_content_named_files_keep_the_languages_their_names_write(tmp_path: Path) -> None:
+    """A Hugging Face cache (or git-annex, DVC) keeps `snapshots/REV/dev-de.tsv` as a link to `blobs/<hash>`: the
+    names written say which files are translations of each other, the resolved ones do not."""
+    (tmp_path / "blobs").mkdir()
+    (snapshot := tmp_path / "snapshots" / "abc").mkdir(parents=True)
+    for language, blob in (("en", "3f2a"), ("de", "9c1e")):
+        (tmp_path / "blobs" / blob).write_text(f"{language}\n")
+        (snapshot / f"dev-{language}.tsv").symlink_to(tmp_path / "blobs" / blob)
+    en, de = (DataSpec(str(snapshot / f"dev-{code}.tsv")) for code in ("en", "de"))
+    assert same_pattern(en, lookup("en"), de, lookup("de"))
+
+
 @dataclass(frozen=True)
 class Case:
     id: str

@@ -211,7 +211,7 @@ def _target_rows(
     started = time.perf_counter()
     scores = task.evaluate(prepared, examples, device, progress=f"{cell.task} {target.code}")
     elapsed = time.perf_counter() - started
-    target_extra = {**extra, **task.target_log(prepared, examples)}
+    target_extra = {**extra, **task.target_log(prepared, target, examples)}
     main_extra = {**target_extra, **uncertainty(job, target.code, scores)}
     return [
         ResultRow(

@@ -75,7 +75,7 @@ class Task(ABC):
         or None; asked before fine-tuning, by `run` and by `validate`."""
         return None
 
-    def target_log(self, prepared: Prepared, examples: list) -> dict[str, Any]:
+    def target_log(self, prepared: Prepared, target: Language, examples: list) -> dict[str, Any]:
         """What each result row of one target adds to its `extra` (hook: e.g. how many gold labels training never
         had); nothing by default."""
         return {}

@@ -8,11 +8,20 @@ are compared case-insensitively (`Entailment` is `entailment`); a test label tha
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import SentencePair, read_hub_pairs, read_sentence_pairs
+from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
 from mbert_eval.metrics.accuracy import accuracy
 from mbert_eval.metrics.outputs import ExampleOutputs, Scores
+from mbert_eval.tasks.base import Prepared
 from mbert_eval.tasks.fine_tuned import FineTunedTask, feature
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.training.features import Features
@@ -91,6 +100,9 @@ class PairClassificationTask(FineTunedTask):
         return Scores({"accuracy": accuracy(gold, guessed)}, outputs, 1 / len(labels))
 
 
+PLACEHOLDER = "NS"  # PAWS-X's stand-in for a sentence left untranslated
+
+
 def pair_label(pair: SentencePair) -> str:
     """A pair's label as compared: case-folded (XNLI files write `entailment`, some copies `Entailment`)."""
     return (pair.label or "").casefold()
@@ -115,12 +127,51 @@ class XNLITask(PairClassificationTask):
     )
 
 
-class PAWSXTask(PairClassificationTask):
+class PAWSXData(PairClassificationTask):
+    """PAWS-X's pairs (Yang et al. 2019), for the tasks that read them. A few translated dev and test pairs hold
+    the placeholder `NS` for a sentence left untranslated; PAWS-X's README asks that they be cleaned up
+    (google-research-datasets/paws#15), so they are left out, after slicing (the rows stay line-parallel for
+    `grid/leakage.py`), and each row says how many (`extra.placeholder_pairs_dropped`)."""
+
+    def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path("."), **options: Any) -> None:
+        super().__init__(config, base_dir, **options)
+        self.placeholders: dict[DataSpec, int] = {}  # the pairs each spec's selection held with `NS` (`load`)
+
+    def load(self, spec: DataSpec) -> list[SentencePair]:
+        """The selected pairs but those with a side that is the placeholder `NS`; a note names any left out of the
+        training or dev data (each test row records its count: `target_log`)."""
+        pairs = super().load(spec)
+        kept = [pair for pair in pairs if PLACEHOLDER not in (pair.first.strip(), pair.second.strip())]
+        if not kept:
+            raise UserError(f"no examples in {spec}: all {len(pairs)} pairs hold the placeholder {PLACEHOLDER!r}")
+        self.placeholders[spec] = len(pairs) - len(kept)
+        return kept
+
+    def source_examples(self, source: Language) -> tuple[list[SentencePair], list[SentencePair]]:
+        """Training and dev pairs (`load`), saying how many were left out for the placeholder."""
+        train, dev = super().source_examples(source)
+        for key in ("train", "dev"):
+            spec = self.spec(key, source)
+            if self.placeholders.get(spec):
+                dropped = self.placeholders[spec]
+                tqdm.write(
+                    f"pawsx {key} {spec}: {dropped} pairs hold the placeholder {PLACEHOLDER!r}, left out",
+                    file=sys.stderr,
+                )
+        return train, dev
+
+    def target_log(self, prepared: Prepared, target: Language, examples: list[SentencePair]) -> dict[str, int]:
+        """How many of the target's selected test pairs held the placeholder (none: nothing added)."""
+        dropped = self.placeholders.get(self.spec("test", target), 0)
+        return {"placeholder_pairs_dropped": dropped} if dropped else {}
+
+
+class PAWSXTask(PAWSXData, PairClassificationTask):
     """Paraphrase identification on adversarial pairs after Yang et al. (2019)."""
 
     metadata = TaskMetadata(
         name="pawsx",
-        version=2,  # 2: evaluated at the training window (was 512 tokens), as XTREME
+        version=3,  # 2: evaluated at the training window (was 512 tokens), as XTREME; 3: `NS` pairs left out
         xtreme="pawsx",
         xtreme_metrics=("accuracy",),
         description="Cross-lingual paraphrase adversaries from word scrambling (2 classes), accuracy",

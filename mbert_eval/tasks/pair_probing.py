@@ -27,7 +27,7 @@ from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import SentencePair
 from mbert_eval.tasks.base import Prepared, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
-from mbert_eval.tasks.pair_classification import PairClassificationTask, PAWSXTask, XNLITask, pair_label
+from mbert_eval.tasks.pair_classification import PairClassificationTask, PAWSXData, PAWSXTask, XNLITask, pair_label
 from mbert_eval.tasks.probing import layer_choice, pooled_states
 
 if TYPE_CHECKING:  # torch and numpy come with the forward pass: naming the task needs none
@@ -165,11 +165,12 @@ class XNLIProbeTask(PairProbeTask):
     )
 
 
-class PAWSXProbeTask(PairProbeTask):
+class PAWSXProbeTask(PAWSXData, PairProbeTask):
     """A linear PAWS-X probe per layer of the frozen encoder (Yang et al. 2019's data, Tenney et al. 2019's probe)."""
 
     metadata = TaskMetadata(
         name="pawsx_probe",
+        version=2,  # 2: pairs holding PAWS-X's placeholder `NS` left out (`PAWSXData`)
         description="Linear PAWS-X probe on every layer of the frozen encoder (source-trained, zero-shot), accuracy",
         main_metric="accuracy",
         reference="Yang et al. 2019, PAWS-X; Tenney et al. 2019",

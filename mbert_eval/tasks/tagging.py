@@ -22,6 +22,7 @@ from typing import ClassVar
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import TaggedSentence, read_conllu, read_hub_tagged, read_ner
 from mbert_eval.errors import UserError
+from mbert_eval.languages import Language
 from mbert_eval.metrics.accuracy import token_accuracy
 from mbert_eval.metrics.entity_f1 import entity_counts, entity_scores
 from mbert_eval.metrics.outputs import ExampleOutputs, Scores
@@ -112,7 +113,7 @@ class TaggingTask(FineTunedTask):
             f"tasks.{self.metadata.name}.unseen_labels: score to score them as errors"
         )
 
-    def target_log(self, prepared: Prepared, examples: list[TaggedSentence]) -> dict[str, int]:
+    def target_log(self, prepared: Prepared, target: Language, examples: list[TaggedSentence]) -> dict[str, int]:
         """With `unseen_labels: score`, how many of the target's words have a gold tag training never had."""
         if self.unseen_labels != "score":
             return {}

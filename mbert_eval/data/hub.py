@@ -246,8 +246,14 @@ def read_hub_tagged(
     rows = load_hub(HubSpec(dataset, config, split, revision), _TAGGED_HINT)
     _require_columns(rows, ("tokens", tag_column), dataset, config)
     names = _class_names(rows.features[tag_column])
+    if names is None and any(not isinstance(tag, str) for tags in rows[tag_column] for tag in tags):
+        raise DataError(
+            f"hub:{dataset}" + (f"@{config}" if config else ""),
+            f"column {tag_column!r} holds tag ids without their names (no ClassLabel feature in the dataset's "
+            "card), which would be scored as tags named '0', '1', …; use a copy whose card names them",
+        )
     return [
-        TaggedSentence(tuple(tokens), tuple(names[tag] if names else str(tag) for tag in tags))
+        TaggedSentence(tuple(tokens), tuple(names[tag] if names else tag for tag in tags))
         for tokens, tags in zip(rows["tokens"], rows[tag_column])
     ]
 

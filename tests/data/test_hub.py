@@ -162,6 +162,14 @@ def test_hub_tagged_class_labels_become_names(monkeypatch: pytest.MonkeyPatch) -
     assert calls == [("google/xtreme", "PAN-X.de", "test", None)]
 
 
+def test_hub_tagged_ids_without_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy whose card declares no ClassLabel would give tags '0', '1', …, and NER's entity F1 would read no
+    entity in them."""
+    fake_hub(monkeypatch, {"tokens": [["Ada", "Lovelace", "schrieb"]], "ner_tags": [[1, 2, 0]]})
+    with pytest.raises(UserError, match=r"hub:google/xtreme@PAN-X.de: column 'ner_tags' holds tag ids without"):
+        read_hub_tagged("google/xtreme", "PAN-X.de", "test", "ner_tags")
+
+
 def test_hub_tagged_missing_column(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_hub(monkeypatch, {"tokens": [["a"]], "pos_tags": [["NOUN"]]})
     with pytest.raises(UserError, match="has no column 'ner_tags'; its columns are tokens, pos_tags"):

@@ -9,7 +9,8 @@ whole word between punctuation, any case: what `{lang}`, `{iso3}` and `{name}` w
 `hub:facebook/xnli@de:validation`. Files of another name (UD EWT train, PUD test; XNLI `@en:train` and
 `@de:test`) are different data, and nothing of them is read. Among specs of one pattern, the rows a dev or
 test slice shares with the training slice (or a test slice with the dev slice) are refused, unless
-`tasks.NAME.allow_overlap` is set: that is also the way out for per-language corpora that share a name
+`tasks.NAME.allow_overlap` is set (a slice of a local QA file counts with the whole paragraphs its questions ask
+about: `Task.passage`); that is also the way out for per-language corpora that share a name
 pattern without being translations (e.g. WikiANN's `{lang}/dev` as dev and test). Open-ended slices of local
 files are measured with the task's reader; Hub data is never fetched for it (an open end there reaches as far
 as the data goes).
@@ -95,21 +96,41 @@ def _names(language: Language, word: str) -> bool:
 
 
 class _Counts:
-    """Example counts of local files, each read once through the task's reader (the run slices the same list)."""
+    """Examples of local files, each read once through the task's reader (the run slices the same list)."""
 
     def __init__(self, task: Task) -> None:
         self.task = task
-        self.known: dict[str, int] = {}
+        self.known: dict[str, list] = {}
+
+    def examples(self, spec: DataSpec) -> list:
+        """The examples of a local spec's whole file."""
+        if spec.location not in self.known:
+            self.known[spec.location] = self.task.read_file(Path(spec.location).expanduser())
+        return self.known[spec.location]
 
     def rows(self, key: str, language: Language) -> Rows:
         """The rows `key` selects for `language`; an open end of a local file is resolved to its length."""
         spec = self.task.spec(key, language)
         stop = spec.stop
         if stop is None and not spec.is_hub:
-            if spec.location not in self.known:
-                self.known[spec.location] = len(self.task.read_file(Path(spec.location).expanduser()))
-            stop = self.known[spec.location]
+            stop = len(self.examples(spec))
         return Rows(key, language, spec, spec.start or 0, stop)
+
+    def whole_passages(self, rows: Rows) -> Rows:
+        """`rows` widened to the whole passages its first and last examples share with their neighbours (QA: the
+        questions on one paragraph; `Task.passage`): a test question on a paragraph that training read was read
+        too, in translation. Hub data and tasks whose examples stand alone are left as they are."""
+        if rows.spec.is_hub or rows.stop is None:
+            return rows
+        examples, passage = self.examples(rows.spec), self.task.passage
+        start, stop = rows.start, min(rows.stop, len(examples))
+        if start >= stop or passage(examples[start]) is None:
+            return rows
+        while start > 0 and passage(examples[start - 1]) == passage(examples[start]):
+            start -= 1
+        while stop < len(examples) and passage(examples[stop]) == passage(examples[stop - 1]):
+            stop += 1
+        return Rows(rows.key, rows.language, rows.spec, start, stop)
 
 
 def _shared(one: Rows, other: Rows) -> tuple[int, int | None] | None:
@@ -123,16 +144,25 @@ _ROLE = {"train": "training", "dev": "dev", "test": "test"}
 
 
 def _problem(
-    name: str, later: Rows, earlier: Rows, rows: tuple[int, int | None], base_dir: Path, also: list[str]
+    name: str,
+    later: Rows,
+    earlier: Rows,
+    widened: Rows,
+    rows: tuple[int, int | None],
+    base_dir: Path,
+    also: list[str],
 ) -> str:
-    """The one line that refuses `later` for sharing `rows` with `earlier`."""
+    """The one line that refuses `later` for sharing `rows` with `earlier` (`widened`: `earlier` over its whole
+    passages, `_Counts.whole_passages`)."""
     start, stop = rows
     span = f"rows {start}–{stop - 1}" if stop is not None else f"rows {start} to the end"
     same = same_file(later.spec, earlier.spec)
     what = f"{_ROLE[earlier.key]} rows" if same else f"translations of the {_ROLE[earlier.key]} rows"
+    if (widened.start, widened.stop) != (earlier.start, earlier.stop):
+        what += " or share their passages"
     more = f"; also for {', '.join(also)}" if also else ""
-    after = earlier.stop is not None and (later.stop is None or earlier.stop < later.stop)
-    hint = f"e.g. {later.key}: …[{earlier.stop}:{'' if later.stop is None else later.stop}], " if after else ""
+    after = widened.stop is not None and (later.stop is None or widened.stop < later.stop)
+    hint = f"e.g. {later.key}: …[{widened.stop}:{'' if later.stop is None else later.stop}], " if after else ""
     return (
         f"tasks.{name}: {later.key} {later.language.code} {later.shown(base_dir)} overlaps "
         f"{_ROLE[earlier.key]} {earlier.shown(base_dir)} ({span} are {what}{more}); hold them out, "
@@ -160,10 +190,12 @@ def leakage_problems(name: str, task: Task, sources: list[Language], targets: li
                 if not same_pattern(earlier, source, task.spec(later_key, language), language):
                     continue  # different data: nothing is read
                 rows = counts.rows(later_key, language)
-                shared = _shared(counts.rows(earlier_key, source), rows)
+                shared = _shared(counts.whole_passages(counts.rows(earlier_key, source)), rows)
                 if shared is not None:
                     found.append((rows, shared))
             if found:
                 (first, shared), rest = found[0], [rows.language.code for rows, _ in found[1:]]
-                problems.append(_problem(name, first, counts.rows(earlier_key, source), shared, task.base_dir, rest))
+                earlier_rows = counts.rows(earlier_key, source)
+                widened = counts.whole_passages(earlier_rows)
+                problems.append(_problem(name, first, earlier_rows, widened, shared, task.base_dir, rest))
     return problems

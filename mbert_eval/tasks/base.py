@@ -80,6 +80,12 @@ class Task(ABC):
         had); nothing by default."""
         return {}
 
+    def passage(self, example: Any) -> str | None:
+        """The text an example shares with its neighbours in a file (hook: a QA question's context paragraph, which
+        the questions on it share), so that a test question on a paragraph that training read counts as leaked
+        (`grid/leakage.py`); None, the default: each example stands alone."""
+        return None
+
     def words(self, examples: list) -> list[list[str]] | None:
         """The words of each example, for the subword overlap of source and target text (`analysis.overlap`;
         Pires et al. 2019), or None (the default) for a task whose examples are not given as words."""

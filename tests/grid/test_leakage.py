@@ -5,6 +5,7 @@ and XQuAD are), then the real files of ../shared/data and every shipped config."
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mbert_eval.cli.quickstart import quickstart_config, real_quickstart_config
+from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.grid.leakage import leakage_problems, same_pattern
@@ -342,3 +344,58 @@ def test_no_shipped_config_is_refused(tmp_path: Path, small_family, tiny_model) 
             assert leakage_problems(name, task, [lookup(code) for code in experiment.sources], targets) == [], path
             checked += task.needs_training
     assert checked >= 8
+
+
+def _squad(path: Path, language: str, paragraphs: int = 3, questions: int = 2) -> None:
+    """A SQuAD v1.1 file of `paragraphs` paragraphs with `questions` questions each, in one 'language'."""
+    data = [
+        {
+            "title": f"article {p}",
+            "paragraphs": [
+                {
+                    "context": f"{language} paragraph {p} says {p}.",
+                    "qas": [
+                        {
+                            "id": f"{p}-{q}",
+                            "question": f"{language} question {q}?",
+                            "answers": [{"text": f"{p}", "answer_start": len(f"{language} paragraph {p} says ")}],
+                        }
+                        for q in range(questions)
+                    ],
+                }
+            ],
+        }
+        for p in range(paragraphs)
+    ]
+    path.write_text(json.dumps({"version": "1.1", "data": data}))
+
+
+@pytest.mark.parametrize(
+    "train, test, refused",
+    [
+        (
+            "qa.en.json[0:3]",
+            "qa.{lang}.json[3:6]",
+            "rows 3–3 are translations of the training rows or share their passages",
+        ),
+        ("qa.en.json[0:3]", "qa.{lang}.json[4:6]", None),  # after the paragraph training read half of
+        ("qa.en.json[3:6]", "qa.{lang}.json[0:3]", "rows 2–2 are translations of the training rows or share"),
+        ("qa.en.json[0:4]", "qa.{lang}.json[4:6]", None),  # a paragraph's end
+    ],
+)
+def test_qa_slices_that_cut_a_paragraph_hold_out_its_other_questions(
+    tmp_path: Path, train: str, test: str, refused: str | None
+) -> None:
+    """XQuAD's questions on one paragraph stand in a row and are translated with it: a test question on a
+    paragraph training read (in another language) is refused, and the hint holds out the whole paragraph."""
+    for language in ("en", "de"):
+        _squad(tmp_path / f"qa.{language}.json", language)
+    _squad(tmp_path / "held-out-dev.json", "en")  # another name: no translation of the others
+    task = build_task("xquad", TaskConfig(train=train, dev="held-out-dev.json", test=test), tmp_path)
+    found = leakage_problems("xquad", task, [lookup("en")], [lookup("de")])
+    if refused is None:
+        assert found == []
+        return
+    assert len(found) == 1 and refused in found[0]
+    if train == "qa.en.json[0:3]":
+        assert "hold them out, e.g. test: …[4:6]" in found[0]

@@ -7,10 +7,14 @@ A function is counted once however often it is called; "returns" counts the time
 module it had left. The path is also given in two stages, split where the run takes the store's lock
 (`store.locks.held_lock`): checking and resolving the grid (what `mbert-eval validate` does too), then running it. The same figures are given for every package function called on the way (comprehensions and
 lambdas aside), whether or not it receives the setting. Also counted, over the same stretch: the calls that build a
-task object, parse a data spec or reseed the random state (`--all` lists every package function that ran). Nothing is timed; the figures are a
-property of the code, not of the machine.
+task object, parse a data spec or reseed the random state (`--all` lists every package function that ran). Last,
+the way the value itself flows: the package's functions on the call stack wherever the setting is read (an
+attribute read of `learning_rate` that gives the traced value, on any class of the package that declares one),
+and those on the stack where the loop is entered. Nothing is timed; the figures are a property of the code, not
+of the machine.
 
-    python benchmarks/trace_setting.py [--all]   (--all lists every function that ran, not only the setting's path)
+    python benchmarks/trace_setting.py [--all] [--reads]
+    (--all lists every function that ran, not only the setting's path; --reads lists the way the value flows)
 """
 
 from __future__ import annotations
@@ -35,6 +39,47 @@ def carries(value: object, depth: int = 2) -> bool:
     if attributes is None and hasattr(type(value), "__dataclass_fields__"):
         attributes = {name: getattr(value, name) for name in type(value).__dataclass_fields__}
     return any(carries(item, depth - 1) for item in (attributes or {}).values())
+
+
+def holders() -> list[type]:
+    """The package's classes that declare a `learning_rate` (the training settings; before issue 21 also their
+    copy for the loop), imported from every module of the package."""
+    import dataclasses
+    import importlib
+    import pkgutil
+
+    import mbert_eval
+
+    found = []
+    for module in pkgutil.walk_packages(mbert_eval.__path__, "mbert_eval."):
+        if module.name.endswith("__main__"):  # runs the command line when imported
+            continue
+        try:
+            loaded = importlib.import_module(module.name)
+        except Exception:  # noqa: BLE001 - a module that needs an extra (ray) holds no training settings
+            continue
+        for value in vars(loaded).values():
+            if (
+                isinstance(value, type)
+                and value.__module__ == module.name
+                and dataclasses.is_dataclass(value)
+                and "learning_rate" in {field.name for field in dataclasses.fields(value)}
+            ):
+                found.append(value)
+    return found
+
+
+def watch(holder: type, read_by) -> None:
+    """Call `read_by(frame)` with the reading frame whenever an instance of `holder` gives out the setting."""
+    plain = holder.__getattribute__
+
+    def __getattribute__(self, name):  # noqa: N807 - the hook Python calls
+        value = plain(self, name)
+        if name == "learning_rate" and value == LEARNING_RATE:
+            read_by(sys._getframe(1))
+        return value
+
+    holder.__getattribute__ = __getattribute__
 
 
 def summary(calls: list[tuple[str, str]]) -> str:
@@ -117,11 +162,30 @@ def main() -> None:
                 caller = caller.f_back
             raise SystemExit  # the training loop is reached: the trip is over
 
+    reads: list[list[tuple[str, str]]] = []  # at each read of the setting: the package's functions on the stack
+
+    def read_by(frame) -> None:
+        """Note the package's functions on the stack of a read of the setting, outermost first."""
+        found = []
+        while frame is not None:
+            where = frame.f_code.co_filename
+            if where == __file__ and frame.f_code.co_name == "carries":  # the trace's own look at an argument
+                return
+            if where.startswith(str(ROOT)) and not frame.f_code.co_name.startswith("<"):
+                found.append((str(Path(where).relative_to(ROOT.parent)), frame.f_code.co_qualname))
+            frame = frame.f_back
+        if found:
+            reads.append(found[::-1])
+
+    for holder in holders():
+        watch(holder, read_by)
+
     # a first, untraced run into another folder imports whatever the run imports (some modules only when used),
     # so that the traced run counts the trip and not module loading
     warm = {**config, "output": str(folder / "warm")}
     (folder / "warm.yaml").write_text(yaml.safe_dump(warm), encoding="utf-8")
     cli(["run", str(folder / "warm.yaml"), "--no-report"], standalone_mode=False)
+    reads.clear()
     sys.setprofile(profile)
     try:
         cli(["run", str(folder / "trace.yaml"), "--no-report"], standalone_mode=False)
@@ -141,6 +205,14 @@ def main() -> None:
     chain = stack[::-1]
     print(f"the calls from the command to the loop: {summary(chain)}")
     print("  " + " -> ".join(name for _, name in chain))
+    on_stacks = {function for stack_at_read in [*reads, chain] for function in stack_at_read}
+    print(
+        "the functions on the stack where the setting is read, or the loop entered (the way its value flows): "
+        + summary([function for function in trip if function in on_stacks])
+    )
+    if "--reads" in sys.argv:
+        for function in dict.fromkeys(function for function in trip if function in on_stacks):
+            print(f"  {function[0]}: {function[1]}")
     counted = {
         "build a task": ("build_task",),
         "parse a data spec": ("DataSpec.parse",),

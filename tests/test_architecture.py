@@ -47,6 +47,29 @@ NEVER = {
         "report",
     },
 }
+# the floors of docs/architecture.md's picture, top first: a folder (or root module) imports only folders on the
+# floors below its own
+FLOORS = [
+    {"cli"},
+    {"api"},
+    {"schedule"},
+    {"grid"},
+    {"methods"},
+    {"tasks"},
+    {"pretraining"},
+    {"training"},
+    {"aligner"},
+    {"models"},
+    {"report"},
+    {"analysis"},
+    {"store"},
+    {"synthetic"},
+    {"metrics"},
+    {"config"},
+    {"data"},
+    {"registry", "languages", "paths", "language_table"},
+    {"errors"},
+]
 # reports only read the store: besides themselves they may import these and nothing else of the package
 REPORT_MAY_IMPORT = {
     "report",
@@ -156,6 +179,26 @@ def test_arrows_that_must_never_exist(source):
         if folder(module) == source
         for target in targets
         if folder(target) in NEVER[source]
+    )
+    assert wrong == []
+
+
+def test_every_folder_stands_on_one_floor():
+    placed = [name for floor in FLOORS for name in floor]
+    assert sorted(placed) == sorted({folder(module) for module in MODULES} - {"__init__"})
+
+
+def test_imports_point_down_the_floors():
+    """The picture of docs/architecture.md as the code has it: each import goes to a lower floor. The package's
+    face, `mbert_eval/__init__.py`, stands on none: it hands on names from below and above (lazily), and what
+    it holds itself (its version, its folder) any module may read."""
+    level = {name: index for index, floor in enumerate(FLOORS) for name in floor}
+    wrong = sorted(
+        f"{module} -> {target}"
+        for module, targets in GRAPH.items()
+        if folder(module) != "__init__"
+        for target in targets
+        if folder(target) not in ("__init__", folder(module)) and level[folder(target)] <= level[folder(module)]
     )
     assert wrong == []
 

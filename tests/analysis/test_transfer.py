@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from mbert_eval.analysis.transfer import MEASURES, MIN_TARGETS, correlations, holm, transfer_records
+from mbert_eval.analysis.transfer import MEASURES, MIN_TARGETS, correlations, holm, spearman, transfer_records
 from mbert_eval.analysis.typology import distances
 from mbert_eval.store import ResultRow, ResultStore
 from mbert_eval.store.results import MetricRole
@@ -75,10 +77,40 @@ def test_spearman_rho_and_p_value_across_targets(tmp_path: Path) -> None:
     assert table.loc[("transfer_gap", "syntactic"), "rho"] == pytest.approx(1.0)
     expected = spearmanr(records["score"], records["genetic"])
     assert table.loc[("score", "genetic"), "rho"] == pytest.approx(expected.statistic)
-    assert table.loc[("score", "genetic"), "p_value"] == pytest.approx(expected.pvalue)
+    assert table.loc[("score", "genetic"), "p_value"] == pytest.approx(
+        _exact_p(records["score"].tolist(), records["genetic"].tolist())
+    )
     assert table.loc[("score", "token_coverage"), "note"] == f"too few targets (1 < {MIN_TARGETS})"  # German's only
     unmeasured = correlations(records.assign(token_coverage=float("nan"))).set_index(["outcome", "measure"])
     assert unmeasured.loc[("score", "token_coverage"), "note"] == "token_coverage not measured for these targets"
+
+
+def _exact_p(outcome: list[float], measure: list[float]) -> float:
+    """Two-sided p of Spearman's rho over every pairing of the values, counted one by one."""
+    observed = abs(spearmanr(outcome, measure).statistic)
+    pairings = [abs(spearmanr(list(order), measure).statistic) for order in itertools.permutations(outcome)]
+    return sum(rho >= observed - 1e-12 for rho in pairings) / len(pairings)
+
+
+@pytest.mark.parametrize(
+    "outcome, measure, p",
+    [
+        ([1, 2, 3, 4], [4, 3, 2, 1], 2 / 24),  # the t approximation gives 0: a perfect order of 4 is 2 pairings in 24
+        ([1, 2, 3, 4, 5], [1, 2, 3, 5, 4], 10 / 120),  # rho 0.9: the t approximation's 0.037 would be "significant"
+        ([3, 1, 4, 1, 5, 9], [2, 6, 5, 3, 5, 8], None),  # ties: average ranks, as spearmanr
+    ],
+)
+def test_spearman_p_is_the_share_of_pairings_at_least_as_extreme(outcome, measure, p) -> None:
+    rho, p_value = spearman(np.array(outcome, float), np.array(measure, float))
+    assert rho == pytest.approx(spearmanr(outcome, measure).statistic)
+    assert p_value == pytest.approx(p if p is not None else _exact_p(outcome, measure))
+
+
+def test_beyond_eight_targets_p_comes_from_random_pairings_near_the_exact_one() -> None:
+    outcome, measure = np.arange(10.0), np.array([1, 0, 2, 4, 3, 5, 7, 6, 9, 8], float)
+    rho, p_value = spearman(outcome, measure)
+    assert rho == pytest.approx(spearmanr(outcome, measure).statistic)
+    assert 0 < p_value < 0.001 and spearman(outcome, measure) == (rho, p_value)  # seeded: the same each time
 
 
 def test_no_rho_below_four_targets_nor_for_a_constant_measure(tmp_path: Path) -> None:

@@ -93,7 +93,7 @@ def test_a_correlation_is_claimed_only_when_significant(tmp_path: Path) -> None:
     ranked = sorted(TARGETS, key=_syntactic)
     monotone = {target: 0.9 - 0.05 * ranked.index(target) for target in TARGETS}
     page = html.unescape(render_report(build_store(tmp_path / "a", monotone), "why"))
-    assert "ρ(score, syntactic distance) = -1.00 (p < 0.0001, n = 6 targets)" in page
+    assert "ρ(score, syntactic distance) = -1.00 (p = 0.0028, n = 6 targets)" in page  # 2 of the 720 pairings
     assert "the score is lower where the syntactic distance is higher; it holds after Holm's correction" in page
 
     order = [ranked[i] for i in (2, 5, 0, 3, 1, 4)]  # scores unrelated to distance in rank

@@ -53,6 +53,13 @@ class WhySection:
     quiet_scatters: list[Figure] = field(default_factory=list)
 
 
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The stored rows with each one's method as its scores are comparable under (`comparable_method`: a limited
+    try, centred retrieval, an L-way classifier), as every view of the section takes them: a view never averages
+    rows of two kinds into one curve."""
+    return frame.assign(method=[comparable_method(m, extra) for m, extra in zip(frame["method"], frame["extra"])])
+
+
 def layer_table(frame: pd.DataFrame, task: str, name: str) -> pd.DataFrame:
     """The per-layer metric `name` (`{name}_layerNN`) of `task`, mean over seeds: one row per (model, method,
     source, target), one column per layer 0..L (NaN where not stored)."""
@@ -197,8 +204,6 @@ def identity_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[s
     frame = frame[frame["task"] == IDENTITY]
     if frame.empty:
         return [], []
-    methods = [comparable_method(method, extra) for method, extra in zip(frame["method"], frame["extra"])]
-    frame = frame.assign(method=methods)
     table = layer_table(frame, IDENTITY, "accuracy")
     if table.empty or model not in table.index.get_level_values("model"):
         return [], []
@@ -382,6 +387,7 @@ def why_sections(store: ResultStore, frame: pd.DataFrame) -> list[WhySection]:
         records, notes = None, [f"Distances not computed: {error}"]
     found = correlations(records) if records is not None and not records.empty else None
     names = display_names(frame)
+    frame = comparable(frame)
     sections = []
     for model in sorted(set(frame.loc[frame["task"].isin(WHY_TASKS), "model"])):
         curves, findings = [], []

@@ -149,7 +149,7 @@ def test_an_l_way_classifier_has_its_own_panel_chance_and_overall_curve(tmp_path
     stating their numbers; the pairwise panel keeps chance 1/2 and its sentence."""
     from dataclasses import replace
 
-    from mbert_eval.report.why import identity_view
+    from mbert_eval.report.why import comparable, identity_view
 
     overall = [0.6 + 0.02 * abs(layer - 7) for layer in range(LAYERS)]
     extra = {"all_languages": 7, "overall_accuracy_by_layer": overall}
@@ -165,7 +165,7 @@ def test_an_l_way_classifier_has_its_own_panel_chance_and_overall_curve(tmp_path
     store = ResultStore(tmp_path / "results.sqlite")
     store.write_cell([r for r in rows if "all_languages" not in r.extra])
     store.write_cell([replace(r, cell_key="l-way") for r in rows if "all_languages" in r.extra])
-    figures, findings = identity_view(store.dataframe(), "e5-small")
+    figures, findings = identity_view(comparable(store.dataframe()), "e5-small")
     assert len(figures) == 2
     pairwise, l_way = sorted(figures, key=lambda figure: "7 languages" in figure.caption)
     assert "chance 1/2" in pairwise.caption and "tells each target from" in pairwise.caption
@@ -209,3 +209,26 @@ def test_a_correlation_that_does_not_survive_holms_correction_is_called_a_lead()
     assert quiet == ["pos: no evidence of a correlation (p ≥ 0.05) at n = 7 targets for score / genetic distance."]
     assert "ρ(score, syntactic distance) = -0.83 (p = 0.021, n = 7 targets)" in said
     assert "not after Holm's correction over the 2 measures tested (adjusted p = 0.15): a lead, not a finding" in said
+
+
+def test_a_limited_try_is_drawn_apart_from_the_full_run(tmp_path: Path) -> None:
+    """A `--limit` quick try shares the full run's method name in the store (its cells are keyed apart): its curves
+    are its own (`baseline (limit 10)`), never averaged into the full run's, in every view."""
+    import dataclasses
+
+    store = build_store(tmp_path, {target: 0.9 - 0.05 * i for i, target in enumerate(TARGETS)})
+    tried = [
+        dataclasses.replace(row, cell_key=f"limited-{row.cell_key}", extra={**row.extra, "limit": 10})
+        for target in TARGETS
+        for row in [*_probe_rows(target, 12, 0.4, "e5-small"), *_layer_rows(target, "e5-small")]
+    ]
+    tried = [
+        dataclasses.replace(row, score=0.9 - 0.05 * int(row.metric[-2:])) if row.metric.startswith("cka_layer") else row
+        for row in tried
+    ]  # the try's CKA falls with depth
+    store.write_cell(tried)
+    section = html.unescape(render_report(store, "why"))
+    section = section[section.index('<section id="why">') :]
+    assert "Best POS probe layer: 4–6 for 6 of 6 targets" in section  # the full run's, unblended
+    assert "peaks at the last layer (12) for every pair" in section
+    assert "baseline (limit 10)" in section

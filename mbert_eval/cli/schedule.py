@@ -69,10 +69,10 @@ def list_jobs(ctx: click.Context, jobs_file: str) -> None:
     from mbert_eval.schedule.history import History, describe_run, iso
 
     sched.mark_dead_runs(jobs)
-    history = History(jobs.history_path)
+    history = History.recorded(jobs.history_path)
     for job in jobs.jobs.values():
         following = job.next_slot(now)
-        last = history.runs(job.name, limit=1)
+        last = history.runs(job.name, limit=1) if history is not None else []
         if isinstance(job, sched.BrokenJob):
             click.echo(f"{job.name}: cannot run: {job.problem}")
             continue
@@ -158,7 +158,8 @@ def history(jobs_file: str, job: str | None, limit: int) -> None:
     from mbert_eval.schedule.history import History
 
     sched.mark_dead_runs(jobs)
-    records = History(jobs.history_path).runs(job, limit)
+    history = History.recorded(jobs.history_path)
+    records = history.runs(job, limit) if history is not None else []
     if not records:
         click.echo(f"no runs recorded yet in {jobs.history_path}")
     for record in records:

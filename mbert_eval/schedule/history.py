@@ -260,6 +260,12 @@ class History(SQLiteFile):
                 )
         super().__init__(path)
 
+    @classmethod
+    def recorded(cls, path: str | Path) -> History | None:
+        """The history at `path` where a run has made one, else None: what only reads it (`schedule list`,
+        `history`, the sweep of dead runs) creates no file."""
+        return cls(path) if Path(path).is_file() else None
+
     def running_jobs(self) -> list[str]:
         """The jobs that have runs marked `running` (alive, or dead without cleaning up)."""
         return [job for (job,) in self.select("runs", "SELECT DISTINCT job FROM runs WHERE status = 'running'")]

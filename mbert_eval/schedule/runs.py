@@ -121,8 +121,8 @@ class Outcome:
 def mark_dead_runs(jobs: JobsFile) -> None:
     """Mark `interrupted` the `running` runs whose process died: those of a job whose lock is free (a run
     still alive holds its job's lock, so it is left alone)."""
-    history = History(jobs.history_path)
-    for name in history.running_jobs():
+    history = History.recorded(jobs.history_path)
+    for name in history.running_jobs() if history is not None else []:
         try:
             with job_lock(jobs.lock_dir, name):
                 history.mark_interrupted(name)

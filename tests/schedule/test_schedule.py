@@ -223,6 +223,17 @@ def test_a_bad_job_is_one_line_exit_2(tmp_path, change, message):
         assert message in result.output and result.output.count("\n") == 1
 
 
+def test_list_and_history_create_no_history(tmp_path):
+    """Before any run, `list` and `history` only read: they say there is none, and no history file appears."""
+    (tmp_path / "exp.yaml").write_text("name: x\n", encoding="utf-8")
+    jobs_path = write_jobs(tmp_path)
+    listed = invoke(Clock(utc(2026, 1, 1)), "list", str(jobs_path))
+    assert listed.exit_code == 0 and "last run: never" in listed.output
+    shown = invoke(Clock(utc(2026, 1, 1)), "history", str(jobs_path))
+    assert shown.exit_code == 0 and "no runs recorded yet" in shown.output
+    assert not (tmp_path / "schedule.sqlite").exists()
+
+
 def test_the_example_jobs_file_is_valid():
     jobs = load_jobs(REPO_ROOT / "examples" / "jobs.yaml")
     assert set(jobs.jobs) == {"nightly-pos", "pretraining-checkpoints"}

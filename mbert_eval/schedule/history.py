@@ -264,7 +264,7 @@ class History(SQLiteFile):
     def recorded(cls, path: str | Path) -> History | None:
         """The history at `path` where a run has made one, else None: what only reads it (`schedule list`,
         `history`, the sweep of dead runs) creates no file."""
-        return cls(path) if Path(path).is_file() else None
+        return cls(path) if Path(path).exists() else None
 
     def running_jobs(self) -> list[str]:
         """The jobs that have runs marked `running` (alive, or dead without cleaning up)."""

@@ -8,13 +8,11 @@ are compared case-insensitively (`Entailment` is `entailment`); a test label tha
 
 from __future__ import annotations
 
+import functools
 import sys
-from pathlib import Path
-from typing import Any
 
 from tqdm.auto import tqdm
 
-from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import SentencePair, read_hub_pairs, read_sentence_pairs
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
@@ -133,9 +131,10 @@ class PAWSXData(PairClassificationTask):
     (google-research-datasets/paws#15), so they are left out, after slicing (the rows stay line-parallel for
     `grid/leakage.py`), and each row says how many (`extra.placeholder_pairs_dropped`)."""
 
-    def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path("."), **options: Any) -> None:
-        super().__init__(config, base_dir, **options)
-        self.placeholders: dict[DataSpec, int] = {}  # the pairs each spec's selection held with `NS` (`load`)
+    @functools.cached_property
+    def placeholders(self) -> dict[DataSpec, int]:
+        """How many pairs each spec's selection held with `NS` (`load` fills it)."""
+        return {}
 
     def load(self, spec: DataSpec) -> list[SentencePair]:
         """The selected pairs but those with a side that is the placeholder `NS`; a note names any left out of the

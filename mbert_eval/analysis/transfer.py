@@ -7,8 +7,8 @@ whose examples are words), the subword overlap of source training text and targe
 holds (overlap.py); where the source itself is scored, the transfer gap
 is its score minus the target's (Hu et al. 2020, XTREME), turned round for a metric where lower is better (AER),
 so that a positive gap always means the target does worse. `correlations` gives Spearman's rho and its p-value (a
-permutation test over the pairings of the targets: `spearman`) across targets, per (task, model, method, source, measure): never for fewer than MIN_TARGETS targets, and never
-for a measure that takes one value on every target (it cannot explain a difference between them). Each p-value
+permutation test over the pairings of the targets: `spearman`) across targets, per (task, model, method, source,
+measure): never for fewer than MIN_TARGETS targets, and never for a measure that takes one value on every target (it cannot explain a difference between them). Each p-value
 also has its Holm (1979) adjustment over the measures tested for the same outcome of the same scores: seven
 measures over seven targets make one p < 0.05 by chance likely, and the report says which relations survive it.
 """
@@ -96,9 +96,10 @@ def holm(p_values: list[float]) -> list[float]:
 def spearman(outcome: numpy.ndarray, measure: numpy.ndarray) -> tuple[float, float]:
     """Spearman's rho (Pearson's r of the average ranks) and its two-sided p-value by a permutation test over the
     pairings of the targets' values, the share of pairings whose |rho| is at least as large: exact up to 8
-    targets (every pairing), else from PAIRINGS random ones (seed 0). Over the 4 to 8 targets a grid has, the t approximation of `scipy.stats.spearmanr` gives far smaller
-    p-values than the pairings allow (p = 0 for a perfect order of 4 targets, whose exact p is 2/24); Kendall &
-    Gibbons (1990), Rank Correlation Methods, ch. 4, give the exact null distribution."""
+    targets (every pairing), else from PAIRINGS random ones (seed 0). Over the 4 to 8 targets a grid has, the t
+    approximation of `scipy.stats.spearmanr` gives far smaller p-values than the pairings allow (p = 0 for a
+    perfect order of 4 targets, whose exact p is 2/24); Kendall & Gibbons (1990), Rank Correlation Methods,
+    ch. 4, give the exact null distribution."""
     import numpy
     from scipy.stats import permutation_test, rankdata
 
@@ -124,7 +125,7 @@ def spearman(outcome: numpy.ndarray, measure: numpy.ndarray) -> tuple[float, flo
 
 def correlations(records: pandas.DataFrame) -> pandas.DataFrame:
     """Spearman's rho (Spearman 1904) of each outcome (zero-shot score, transfer gap) against each measure,
-    across the targets of one (task, model, method, source), with its two-sided p-value (scipy's spearmanr).
+    across the targets of one (task, model, method, source), with its two-sided p-value (`spearman`).
 
     A row keeps `rho` and `p_value` empty (NaN) and says why in `note` when no target has the measure ("not
     measured": URIEL's distances between synthetic languages, an overlap not given), fewer than MIN_TARGETS

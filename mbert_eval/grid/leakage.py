@@ -185,17 +185,18 @@ def leakage_problems(name: str, task: Task, sources: list[Language], targets: li
             ("dev", "test", targets),
         ):
             earlier = task.spec(earlier_key, source)
-            found = []
+            found, held = [], None  # held: the earlier rows over their whole passages, read where a spec matches
             for language in languages:
                 if not same_pattern(earlier, source, task.spec(later_key, language), language):
                     continue  # different data: nothing is read
+                held = held or counts.whole_passages(counts.rows(earlier_key, source))
                 rows = counts.rows(later_key, language)
-                shared = _shared(counts.whole_passages(counts.rows(earlier_key, source)), rows)
+                shared = _shared(held, rows)
                 if shared is not None:
                     found.append((rows, shared))
-            if found:
+            if found and held is not None:
                 (first, shared), rest = found[0], [rows.language.code for rows, _ in found[1:]]
-                earlier_rows = counts.rows(earlier_key, source)
-                widened = counts.whole_passages(earlier_rows)
-                problems.append(_problem(name, first, earlier_rows, widened, shared, task.base_dir, rest))
+                problems.append(
+                    _problem(name, first, counts.rows(earlier_key, source), held, shared, task.base_dir, rest)
+                )
     return problems

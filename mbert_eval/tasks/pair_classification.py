@@ -154,7 +154,7 @@ class PAWSXData(PairClassificationTask):
             if self.placeholders.get(spec):
                 dropped = self.placeholders[spec]
                 tqdm.write(
-                    f"pawsx {key} {spec}: {dropped} pairs hold the placeholder {PLACEHOLDER!r}, left out",
+                    f"{self.metadata.name} {key} {spec}: {dropped} pairs hold the placeholder {PLACEHOLDER!r}, left out",
                     file=sys.stderr,
                 )
         return train, dev
@@ -165,7 +165,7 @@ class PAWSXData(PairClassificationTask):
         return {"placeholder_pairs_dropped": dropped} if dropped else {}
 
 
-class PAWSXTask(PAWSXData, PairClassificationTask):
+class PAWSXTask(PAWSXData):
     """Paraphrase identification on adversarial pairs after Yang et al. (2019)."""
 
     metadata = TaskMetadata(

@@ -7,6 +7,20 @@ class UserError(Exception):
     The message must be one line that names the problem and, where possible, the way out.
     """
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its class, message and attributes, whatever its constructor takes, so that an error raised in
+        a worker process (Ray) comes back to the driver as itself: Python's default calls the constructor with
+        the message alone, which a subclass with other parameters (DataError) cannot take."""
+        return (_restored, (type(self), self.args, self.__dict__))
+
+
+def _restored(kind: type[UserError], args: tuple, state: dict) -> UserError:
+    """The error `UserError.__reduce__` pickled, rebuilt without calling its constructor."""
+    error = kind.__new__(kind, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class DataError(UserError):
     """A malformed or missing data file. The message names the file and, where known, the line."""

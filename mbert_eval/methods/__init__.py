@@ -83,15 +83,23 @@ def parallel_files(method: MethodConfig, settings: StepSettings, source: str) ->
 
 def derived_checkpoint(step_name: str, base: str, context: MethodContext) -> str:
     """The step's output for `base`, built once and then reused from the cache (the device is not part of the
-    key: it changes how fast a checkpoint is built, not which one)."""
+    key: it changes how fast a checkpoint is built, not which one). Cells that share it (one per task, or per
+    fine-tuning option) may run at once (Ray): the first builds it under a lock of its own, the others wait for
+    it and reuse it."""
+    from filelock import FileLock
+
     step = STEPS.get(step_name)
     key = stable_hash(
         {"step": step_name, "base": model_fingerprint(base), "seed": context.seed, "inputs": step.fingerprint(context)}
     )
     out = context.cache_dir / f"{step_name}-{key}"
-    if not (out / "config.json").is_file():
-        step.build(base, out, context)
-        (out / "derived_from.json").write_text(json.dumps({"step": step_name, "base": base, "key": key}, indent=1))
+    if (out / "config.json").is_file():
+        return str(out)
+    context.cache_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(context.cache_dir / f"{out.name}.lock"):
+        if not (out / "config.json").is_file():  # not built while this cell waited
+            step.build(base, out, context)
+            (out / "derived_from.json").write_text(json.dumps({"step": step_name, "base": base, "key": key}, indent=1))
     return str(out)
 
 

@@ -122,6 +122,37 @@ def test_derived_checkpoints_are_cached(tmp_path, tiny_model, monkeypatch):
     assert derived_checkpoint("counted", str(tiny_model), other_seed) != first and len(builds) == 2
 
 
+def test_cells_that_share_a_checkpoint_at_once_build_it_once(tmp_path, tiny_model, monkeypatch):
+    """Cells running at the same time (Ray) that need one derived checkpoint: one builds it, the others wait for it
+    under its lock and reuse it."""
+    import threading
+    import time
+
+    builds = []
+    scratch = STEPS.get("scratch")
+
+    def build(base, out_dir, context):
+        builds.append(base)
+        time.sleep(0.5)  # long enough for the other cell to arrive while this one builds
+        scratch.build(base, out_dir, context)
+
+    steps = Registry[Step]("method step")
+    steps.register("slow", Step(build, lambda context: {"x": 1}), "test")
+    monkeypatch.setattr(mbert_eval.methods, "STEPS", steps)
+    experiment, _ = load_experiment(None)
+    context = MethodContext(StepSettings.of(experiment), "en", 1, tmp_path / "cache", "cpu")
+    found = []
+    cells = [
+        threading.Thread(target=lambda: found.append(derived_checkpoint("slow", str(tiny_model), context)))
+        for _ in range(2)
+    ]
+    for cell in cells:
+        cell.start()
+    for cell in cells:
+        cell.join()
+    assert len(builds) == 1 and len(found) == 2 and found[0] == found[1]
+
+
 def test_the_align_checkpoint_is_keyed_by_how_its_gold_links_are_read(tmp_path, small_family):
     """`parallel.one_indexed` changes the links alignment-aware fine-tuning learns from, so it changes the derived
     checkpoint's key (a checkpoint built from the links read the other way was reused); at its default the key is

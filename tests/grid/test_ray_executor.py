@@ -66,10 +66,13 @@ def fail_while_another_runs(folder: str, job):
 
 
 def comparable(rows):
-    """Rows without what differs from run to run: timings and write times."""
+    """Rows without what differs from run to run: timings and write times (and the processes a cell ran in)."""
     return [
         dataclasses.replace(
-            row, wall_time=0.0, created_at="", extra={k: v for k, v in row.extra.items() if k != "train_time"}
+            row,
+            wall_time=0.0,
+            created_at="",
+            extra={k: v for k, v in row.extra.items() if k not in ("train_time", "processes")},
         )
         for row in rows
     ]
@@ -182,6 +185,10 @@ def test_a_cell_launched_as_accelerate_processes_gives_the_same_rows(tmp_path, s
     (job,), _ = plan(resolve(experiment), ResultStore(experiment.store_path))
     launched = run_cell_on_gpus(job, num_processes=1, cpu=True)  # torchrun, one CPU process
     assert comparable(launched) == comparable(run_cell(job))
+    assert {row.extra["processes"] for row in launched} == {1}
+    two = run_cell_on_gpus(job, num_processes=2, cpu=True)  # data-parallel: each process takes half of each batch
+    assert {row.extra["processes"] for row in two} == {2}
+    assert {(row.target, row.metric) for row in two} == {(row.target, row.metric) for row in launched}
 
 
 def test_executor_follows_the_experiment():

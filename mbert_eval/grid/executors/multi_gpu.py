@@ -7,6 +7,7 @@ process joins the group through `accelerate.PartialState` (which also picks its 
 takes 1/N of every batch, DDP averages the gradients, so batch size and schedule are unchanged).
 Every process evaluates the targets; process 0's rows come back through a temporary file. A
 UserError in the cell comes back as the same one-line UserError (an `UnfinishedCell` with its finished rows).
+Each row records how many processes trained it (`extra.processes`).
 
 The Ray executor uses this for cells that ask for more than one GPU (`ray.num_gpus: 4`).
 `cpu=True` runs the processes on CPU with gloo (what the tests use).
@@ -61,13 +62,18 @@ def run_cell_on_gpus(job: CellJob, num_processes: int, cpu: bool = False) -> lis
 
 
 def _process(job_file: str, result_file: str) -> None:
-    """One of the cell's processes: join the group, run the cell, process 0 writes the result."""
+    """One of the cell's processes: join the group (on CPU where `run_cell_on_gpus` asked for it: `PartialState`
+    reads no ACCELERATE_USE_CPU itself, and without it the processes would each train the whole cell alone), run
+    the cell, process 0 writes the result."""
     from accelerate import PartialState
 
-    state = PartialState()
+    state = PartialState(cpu=os.environ.get("ACCELERATE_USE_CPU") == "yes")
     job = pickle.loads(Path(job_file).read_bytes())
     try:
-        result = ("rows", run_cell(job))
+        rows = run_cell(job)
+        for row in rows:
+            row.extra["processes"] = state.num_processes
+        result = ("rows", rows)
     except UnfinishedCell as err:  # the rows of the targets finished before the failed one come back too
         result = ("unfinished", (str(err), err.rows, err.superseding))
     except UserError as err:

@@ -211,13 +211,22 @@ class _WithoutProgress:
 
 @contextmanager
 def hidden_progress(hidden: bool = True) -> Iterator[None]:
-    """Within the block, progress bars on this process's stderr are not shown (warnings and errors still are);
-    nothing changes when `hidden` is False. A worker process started elsewhere (Ray) keeps its own stderr."""
+    """Within the block, progress bars on this process's stderr are not shown (warnings and errors still are), and
+    the worker processes started in it (accelerate's, Ray's: `RayExecutor.task_options`) draw none, through
+    tqdm's TQDM_DISABLE; nothing changes when `hidden` is False."""
     if not hidden:
         yield
         return
+    from mbert_eval.grid.executors import QUIET
+
     shown, sys.stderr = sys.stderr, _WithoutProgress(sys.stderr)
+    before = os.environ.get(QUIET)
+    os.environ[QUIET] = "1"
     try:
         yield
     finally:
         sys.stderr = shown
+        if before is None:
+            os.environ.pop(QUIET, None)
+        else:
+            os.environ[QUIET] = before

@@ -182,3 +182,20 @@ def test_import_mbert_eval_imports_no_torch():
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_quiet_run_switches_the_bars_of_its_worker_processes_off(monkeypatch):
+    """`-q` (`hidden_progress`) reaches the processes a run starts: a subprocess (accelerate's) inherits tqdm's
+    TQDM_DISABLE, and Ray's workers get it with each task; after the block all is as it was."""
+    from mbert_eval.api import hidden_progress
+    from mbert_eval.grid.executors.ray_executor import RayExecutor
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    bars = "from tqdm import tqdm\nfor _ in tqdm(range(3)): pass\n"
+    shown = subprocess.run([sys.executable, "-c", bars], capture_output=True, text=True, check=True)
+    assert "100%" in shown.stderr and "runtime_env" not in RayExecutor().task_options()
+    with hidden_progress():
+        hidden = subprocess.run([sys.executable, "-c", bars], capture_output=True, text=True, check=True)
+        assert hidden.stderr == ""
+        assert RayExecutor().task_options()["runtime_env"] == {"env_vars": {"TQDM_DISABLE": "1"}}
+    assert "TQDM_DISABLE" not in os.environ

@@ -27,6 +27,7 @@ one process per GPU inside its task (`multi_gpu.run_cell_on_gpus`).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -34,6 +35,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from mbert_eval.errors import UserError
+from mbert_eval.grid.executors import QUIET
 from mbert_eval.grid.executors.local import CellOutcome
 from mbert_eval.grid.executors.multi_gpu import run_cell_on_gpus
 from mbert_eval.grid.executors.ray_checks import NOT_INSTALLED, check_reachable
@@ -116,18 +118,26 @@ class RayExecutor:
             tqdm.write(f"waiting for {cells} already started to finish (Ctrl-C stops them)", file=sys.stderr)
         self.stopped = True
 
+    def task_options(self) -> dict[str, Any]:
+        """What each cell's Ray task asks for: its resources, retries of a dead worker only, and the driver's
+        TQDM_DISABLE (set by `-q`: `api.hidden_progress`), so that workers draw no progress bars either."""
+        options: dict[str, Any] = {
+            "num_cpus": self.num_cpus,
+            "num_gpus": self.num_gpus,
+            "max_retries": self.max_retries,
+            "retry_exceptions": False,
+        }
+        if QUIET in os.environ:
+            options["runtime_env"] = {"env_vars": {QUIET: os.environ[QUIET]}}
+        return options
+
     def map(self, jobs: list[CellJob]) -> Iterator[tuple[CellJob, CellOutcome]]:
         """Submit cells as the cluster fits them and yield each one's rows, or its error, as its task finishes;
         after `stop()`, only the cells already submitted."""
         if not jobs:
             return
         ray = self.connect()
-        task = ray.remote(_call).options(
-            num_cpus=self.num_cpus,
-            num_gpus=self.num_gpus,
-            max_retries=self.max_retries,
-            retry_exceptions=False,
-        )
+        task = ray.remote(_call).options(**self.task_options())
         waiting, pending = list(reversed(jobs)), {}
         self.stopped = False
         try:

@@ -16,6 +16,9 @@ from mbert_eval.paths import anchor, fill_pattern
 # How a run runs or shows its results, not what it computes: left out of `config_hash` (so setting it splits no
 # stored config).
 RUN_ONLY = {"run_only": True}
+# where a run's cells go, which changes no score: hashed at its default, so that the configs hashed before it was
+# (every one of them at the default) keep their hashes, and a grid rerun on another executor is the same config
+WHERE_CELLS_RUN = {"hashed_at_default": True}
 
 
 # The values of TrainingConfig's choice keys, declared here so that `validate` checks them without importing the
@@ -356,8 +359,8 @@ class Experiment:
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     tlm: TLMConfig = field(default_factory=TLMConfig)
     align: AlignConfig = field(default_factory=AlignConfig)
-    executor: str = "local"  # local, or ray (see `ray:`)
-    ray: RayConfig = field(default_factory=RayConfig)
+    executor: str = field(default="local", metadata=WHERE_CELLS_RUN)  # local, or ray (see `ray:`)
+    ray: RayConfig = field(default_factory=RayConfig, metadata=WHERE_CELLS_RUN)
     device: str = "auto"
     # CPU threads torch uses (`--threads` overrides); None: OMP_NUM_THREADS, else the idle CPUs (models/threads.py)
     threads: int | None = field(default=None, metadata=RUN_ONLY)
@@ -386,11 +389,15 @@ class Experiment:
         return data
 
     def config_hash(self) -> str:
-        """sha256 (16 hex digits) of the canonical JSON of the whole config, less its `RUN_ONLY` fields."""
+        """sha256 (16 hex digits) of the canonical JSON of the whole config, less its `RUN_ONLY` fields, with where
+        its cells run at the default (`WHERE_CELLS_RUN`)."""
         data = self.to_dict()
+        default = Experiment().to_dict()
         for item in dataclasses.fields(self):
             if item.metadata.get("run_only"):
                 data.pop(item.name)
+            elif item.metadata.get("hashed_at_default"):
+                data[item.name] = default[item.name]
         return stable_hash(data)
 
     def reference_method(self) -> str | None:

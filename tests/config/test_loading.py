@@ -68,6 +68,16 @@ def test_config_hash_changes_with_settings():
     assert a.config_hash() != b.config_hash()
 
 
+def test_config_hash_is_where_cells_run_blind():
+    """A grid rerun on Ray (or with other `ray:` settings) is the same config: the report does not call its rows
+    mixed. Hashes recorded before (every config at the default executor) hold: the default config's is fixed."""
+    local = Experiment(models=["m"])
+    on_ray = Experiment(models=["m"], executor="ray")
+    on_ray.ray.num_cpus = 4
+    assert local.config_hash() == on_ray.config_hash()
+    assert Experiment().config_hash() == "9a6785acae4f3476"  # as before executor and ray were hashed at default
+
+
 def test_data_spec_patterns_and_slices(tmp_path):
     german = lookup("de")
     spec = DataSpec.parse("ud/{lang}_pud.conllu[500:1000]", german, tmp_path)

@@ -179,13 +179,13 @@ def eval_window(model: torch.nn.Module, settings: TrainingConfig) -> int:
 
 
 def cut_to_window(features: list[Features], length: int, stage: str) -> int:
-    """How many examples filled the whole `length` (their tokens past it were cut, as XTREME's truncation
-    does: a word past it counts as an error); says so on stderr when any did."""
-    cut = sum(len(f["input_ids"]) >= length for f in features)
+    """How many examples were cut to the window `length`: those that fill it (sentence pairs: their tokens past
+    it were cut, longer side first, as XTREME cuts them), or those a task marks `cut` (a tagging piece: only a
+    word longer than the window itself); says so on stderr when any were."""
+    cut = sum(bool(f["cut"]) if "cut" in f else len(f["input_ids"]) >= length for f in features)
     if cut:
         tqdm.write(
-            f"{stage}: {cut} of {len(features)} examples fill the whole {length}-token window, longer ones "
-            "cut to it (a word past it counts as an error)",
+            f"{stage}: {cut} of {len(features)} examples fill the whole {length}-token window, longer ones cut to it",
             file=sys.stderr,
         )
     return cut

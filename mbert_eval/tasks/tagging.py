@@ -73,6 +73,29 @@ def unknown_for_empty_words(examples: list[TaggedSentence], tokenizer) -> list[l
     return words
 
 
+def pieces(words: list[list[str]], tokenizer, max_length: int) -> list[tuple[int, int, int, bool]]:
+    """Each sentence as (sentence, first word, word after the last, cut) spans of whole words whose subwords fit
+    the window with the special tokens, cut greedily where the next word would overrun it, as XTREME's
+    `utils_preprocess.py` cuts UD-POS and PAN-X sentences at `max_len` (a sentence that fits is one span; a word
+    longer than the window alone is one span, which the encoding cuts: `cut`)."""
+    room = max_length - tokenizer.num_special_tokens_to_add()
+    probe = tokenizer(words, is_split_into_words=True, add_special_tokens=False, verbose=False)
+    spans = []
+    for sentence, sentence_words in enumerate(words):
+        lengths = [0] * len(sentence_words)
+        for word in probe.word_ids(sentence):
+            if word is not None:
+                lengths[word] += 1
+        start, used = 0, 0
+        for word, length in enumerate(lengths):
+            if used + length > room and word > start:
+                spans.append((sentence, start, word, used > room))
+                start, used = word, 0
+            used += length
+        spans.append((sentence, start, len(sentence_words), used > room))
+    return spans
+
+
 class TaggingTask(FineTunedTask):
     """Token classification over pre-tokenized sentences."""
 
@@ -136,31 +159,38 @@ class TaggingTask(FineTunedTask):
         self, examples: list[TaggedSentence], tokenizer, label_ids: dict[str, int], max_length: int
     ) -> list[Features]:
         """Subword ids; each word's label at its labelled subword (see `word_positions`), -100 elsewhere. Words
-        without subwords are encoded as the unknown token first (`unknown_for_empty_words`)."""
+        without subwords are encoded as the unknown token first (`unknown_for_empty_words`). A sentence longer
+        than the window is split into pieces of whole words that fit it (`pieces`), as XTREME's preprocessing
+        does, so that every word is trained on and scored; each piece is one feature, and `sentence` says whose."""
+        words = unknown_for_empty_words(examples, tokenizer)
+        spans = pieces(words, tokenizer, max_length)
         encoded = tokenizer(
-            unknown_for_empty_words(examples, tokenizer),
+            [words[sentence][start:stop] for sentence, start, stop, _ in spans],
             is_split_into_words=True,
             truncation=True,
             max_length=max_length,
         )
         content_free = content_free_ids(tokenizer) if self.label_subword == "first_content" else frozenset()
         features = []
-        for index, sentence in enumerate(examples):
+        for index, (sentence, start, stop, cut) in enumerate(spans):
             input_ids = encoded["input_ids"][index]
-            starts = word_positions(encoded.word_ids(index), input_ids, len(sentence.tokens), content_free)
+            starts = word_positions(encoded.word_ids(index), input_ids, stop - start, content_free)
             labels = [PAD_LABEL] * len(input_ids)
-            for word, start in enumerate(starts):
-                if start >= 0:
-                    labels[start] = label_ids.get(sentence.tags[word], 0)
-            features.append(feature(encoded, index, labels=labels, word_starts=starts))
+            for word, position in enumerate(starts):
+                if position >= 0:
+                    labels[position] = label_ids.get(examples[sentence].tags[start + word], 0)
+            features.append(feature(encoded, index, labels=labels, word_starts=starts, sentence=sentence, cut=cut))
         return features
 
     def predicted_tags(self, features: list[Features], predicted: list, labels: list[str]) -> list[list[str]]:
-        """Per sentence, the predicted tag of each word (`_` where a word got no subword in the window)."""
-        return [
-            [labels[row[start]] if start >= 0 else NO_PREDICTION for start in feature["word_starts"]]
-            for feature, row in zip(features, predicted)
-        ]
+        """Per sentence, the predicted tag of each word, its pieces joined (`_` where a word got no subword in the
+        window: none but a word longer than the window itself)."""
+        tags: dict[int, list[str]] = {}
+        for piece, row in zip(features, predicted):
+            tags.setdefault(int(piece["sentence"]), []).extend(
+                labels[row[start]] if start >= 0 else NO_PREDICTION for start in piece["word_starts"]
+            )
+        return list(tags.values())
 
 
 class POSTask(TaggingTask):
@@ -169,8 +199,9 @@ class POSTask(TaggingTask):
     metadata = TaskMetadata(
         name="pos",
         # 2: evaluated at the training window (was 512 tokens), words without subwords labelled at the unknown
-        # token, no space-marker pieces skipped in WordPiece vocabularies
-        version=2,
+        # token, no space-marker pieces skipped in WordPiece vocabularies; 3: sentences longer than the window
+        # split into pieces that fit it, as XTREME's preprocessing splits them (`pieces`)
+        version=3,
         xtreme="udpos",
         xtreme_metrics=("xtreme_f1",),
         description="Universal Dependencies POS tagging (UPOS), word accuracy",
@@ -193,7 +224,8 @@ class POSTask(TaggingTask):
 
     def score(self, examples, features, predicted, labels) -> Scores:
         """Word accuracy (main), and `xtreme_f1`: seqeval's F1 over the tag sequences, the score XTREME's
-        `run_tag.py` reports for UD-POS (words without a prediction left out, as XTREME's truncation does).
+        `run_tag.py` reports for UD-POS (a word without a prediction, which only a tokenizer without an unknown
+        token leaves, is left out).
         Per sentence, its correct and gold words (the `ratio` accuracy sums); chance is uniform guessing over
         the training tags."""
         gold = [list(sentence.tags) for sentence in examples]
@@ -229,8 +261,9 @@ class NERTask(TaggingTask):
     metadata = TaskMetadata(
         name="ner",
         # 2: evaluated at the training window (was 512 tokens), words without subwords labelled at the unknown
-        # token, no space-marker pieces skipped in WordPiece vocabularies
-        version=2,
+        # token, no space-marker pieces skipped in WordPiece vocabularies; 3: sentences longer than the window
+        # split into pieces that fit it, as XTREME's preprocessing splits them (`pieces`)
+        version=3,
         xtreme="panx",
         xtreme_metrics=("f1",),
         description="WikiANN / PAN-X named entities (BIO), entity F1",

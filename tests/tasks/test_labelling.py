@@ -17,6 +17,7 @@ from mbert_eval.models.encoders import load_model, load_tokenizer, new_module_li
 from mbert_eval.models.specs import content_free_ids, space_markers
 from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks import get_task
+from mbert_eval.tasks.tagging import pieces
 from mbert_eval.training.batches import PAD_LABEL
 from tests.helpers import family_experiment, fine_tuning, write_config
 
@@ -163,8 +164,9 @@ def test_real_sentencepiece_tokenizer_labels_a_control_character_at_unk(e5_small
 
 
 def test_fine_tuned_tasks_evaluate_at_the_training_window_unless_told(tiny_model, monkeypatch, capsys):
-    """XTREME evaluates at `max_seq_length`: dev and test features are cut at `max_length` (16 here), or at
-    `eval_max_length`, capped by the model's 128 positions; the Prepared carries the window to `evaluate`."""
+    """XTREME evaluates at `max_seq_length`: dev and test features are at most `max_length` (16 here), or
+    `eval_max_length`, capped by the model's 128 positions; the Prepared carries the window to `evaluate`. A
+    sentence longer than the window comes in pieces that fit it (XTREME's preprocessing splits it so), not cut."""
     sentence = TaggedSentence(tuple(["qa"] * 40), tuple(["NOUN"] * 40))
     train = [sentence, TaggedSentence(("qa", "."), ("NOUN", "PUNCT"))]
     task = get_task("pos")
@@ -183,10 +185,10 @@ def test_fine_tuned_tasks_evaluate_at_the_training_window_unless_told(tiny_model
         assert prepared.log["eval_window"] == window
         lengths.clear()
         capsys.readouterr()
-        task.evaluate(prepared, [sentence], torch.device("cpu"))
-        assert lengths == [min(window, 42)]
-        cut = f"evaluation: 1 of 1 examples fill the whole {window}-token window"
-        assert (cut in capsys.readouterr().err) == (window < 42)
+        scores = task.evaluate(prepared, [sentence], torch.device("cpu"))
+        assert lengths == ([16, 16, 14] if window == 16 else [42])  # 14 words and [CLS], [SEP] a piece
+        assert scores.examples.stats[0][1] == 40 and "_" not in scores.examples.predictions[0]
+        assert "fill the whole" not in capsys.readouterr().err
 
 
 def test_pair_classification_evaluates_at_the_training_window(tiny_model, monkeypatch):
@@ -269,3 +271,32 @@ def test_rows_record_the_retrieval_layer_and_the_evaluation_window(tmp_path, sma
     for target in experiment.targets:
         scores = {row.metric: row.score for row in rows if row.task == "tatoeba" and row.target == target}
         assert scores["accuracy"] == scores["accuracy_layer01"]
+
+
+def _xtreme_split(lengths: list[int], room: int) -> list[list[int]]:
+    """XTREME's `utils_preprocess.py` (udpos_tokenize, panx_tokenize), one word at a time: a new line starts where
+    the word would take the subwords so far past `max_len` minus the special tokens."""
+    lines, line, used = [], [], 0
+    for word, length in enumerate(lengths):
+        if used + length > room and line:
+            lines.append(line)
+            line, used = [], 0
+        line.append(word)
+        used += length
+    return [*lines, line]
+
+
+def test_pieces_cut_sentences_where_xtreme_cuts_them(tiny_model, small_family):
+    tokenizer = load_tokenizer(str(tiny_model))
+    text = small_family.mono(small_family.languages[0].code).read_text().split()
+    long = [word for word in dict.fromkeys(text) if len(tokenizer.tokenize(word)) > 1][:12]
+    assert len(long) == 12
+    words = [["qa"] * 40, ["qa", "."], long]  # the last: words of several subwords
+    for window in (16, 24, 64):
+        spans = pieces(words, tokenizer, window)
+        room = window - tokenizer.num_special_tokens_to_add()
+        for sentence, sentence_words in enumerate(words):
+            lengths = [len(tokenizer.tokenize(word)) for word in sentence_words]
+            mine = [list(range(start, stop)) for s, start, stop, cut in spans if s == sentence]
+            assert mine == _xtreme_split(lengths, room), (window, sentence)
+            assert not any(cut for s, *_, cut in spans if s == sentence)

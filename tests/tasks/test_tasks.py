@@ -153,7 +153,7 @@ def test_pos_stores_xtremes_seqeval_f1_beside_accuracy():
     task = get_task("pos")
     sentence = TaggedSentence(("a", "b", "c"), ("NOUN", "NOUN", "VERB"))
     labels = ["NOUN", "VERB"]
-    feature = {"input_ids": [0, 5, 6, 7, 2], "word_starts": [1, 2, 3]}
+    feature = {"input_ids": [0, 5, 6, 7, 2], "word_starts": [1, 2, 3], "sentence": 0}
     shifted = task.score([sentence], [feature], [[0, 0, 1, 1, 0]], labels)
     assert shifted["accuracy"] == pytest.approx(2 / 3) and shifted["xtreme_f1"] == 0.0
     exact = task.score([sentence], [feature], [[0, 0, 0, 1, 0]], labels)

@@ -37,6 +37,8 @@ class TrainedTask(Task):
     options (`training.options`) build, adjust, cache and log through theirs."""
 
     head: ClassVar[Head]  # "token", "sequence" or "span"
+    # the epoch kept: the one with the best dev score (XTREME's tagging and classification), or the last
+    keeps_best_dev_epoch: ClassVar[bool] = True
 
     def label_set(self, train: list) -> list[str]:
         """The labels of the training data, sorted (the classifier's output space); none by default."""
@@ -78,7 +80,8 @@ class TrainedTask(Task):
     def prepare(
         self, model_spec: str, train: list, dev: list, fine_tuning: FineTuning, device: torch.device
     ) -> Prepared:
-        """Fine-tune on `train`, keeping the epoch with the best `dev` main metric (XTREME). The random state is
+        """Fine-tune on `train`, keeping the epoch with the best `dev` main metric (XTREME), or the last one where
+        the task keeps no best epoch (`keeps_best_dev_epoch`: QA, as XTREME). The random state is
         seeded once, here, before the head is drawn: the new head comes from the cell's seed alone, so every
         method starts from the baseline's head for that seed."""
         from mbert_eval.models.encoders import load_tokenizer
@@ -100,7 +103,15 @@ class TrainedTask(Task):
             return self.dev_metric(current, dev, dev_features, labels, pad, device, fine_tuning)
 
         model, log = fine_tune(
-            model, train_features, pad, device, fine_tuning, dev_score, progress=self.metadata.name, prefix_cache=cache
+            model,
+            train_features,
+            pad,
+            device,
+            fine_tuning,
+            dev_score,
+            progress=self.metadata.name,
+            prefix_cache=cache,
+            keep_best=self.keeps_best_dev_epoch,
         )
         for option in options:
             log.update(option.log(model, fine_tuning))

@@ -114,8 +114,10 @@ def fine_tune(
     progress: str = "fine-tuning",
     prefix_cache: FrozenPrefixCache | None = None,
     accelerator: Accelerator | None = None,
+    keep_best: bool = True,
 ) -> tuple[torch.nn.Module, dict[str, object]]:
-    """Fine-tune with AdamW and the training config's schedule; keep the epoch with the best dev score (XTREME).
+    """Fine-tune with AdamW and the training config's schedule; keep the epoch with the best dev score (XTREME),
+    or, with `keep_best` False, the last one, the dev score per epoch only logged (XTREME's QA recipe).
 
     With a `prefix_cache` (see `frozen_cache.py`), training batches skip the frozen layers. With an
     `accelerator` (default: `distributed_accelerator()`), each of its N processes takes every N-th
@@ -161,7 +163,7 @@ def fine_tune(
             score = dev_score(core)
             log["dev_scores"].append(score)
             bar.set_postfix(dev=f"{score:.4f}")
-            if score > best_score:
+            if keep_best and score > best_score:
                 best_score, log["best_epoch"] = score, epoch + 1
                 if epoch + 1 < settings.epochs:  # the last epoch's state is the model itself
                     _save_state(core, best_file)

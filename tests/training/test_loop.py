@@ -125,6 +125,22 @@ def test_best_epoch_weights_come_back_from_the_file(tiny_model):
     assert not all(torch.equal(states[2][k], states[0][k]) for k in final)  # the later epochs did move
 
 
+def test_without_keep_best_the_last_epoch_is_kept_and_dev_only_logged(tiny_model):
+    """XTREME's QA recipe: the final model, whatever dev says; the dev score per epoch is still logged."""
+    model = load_model(str(tiny_model), "token", 3)
+    states, scores = [], iter([0.9, 0.5, 0.1])
+
+    def dev_score(current):
+        states.append({k: v.detach().clone() for k, v in current.state_dict().items()})
+        return next(scores)
+
+    settings = fine_tuning(learning_rate=1e-2, epochs=3, batch_size=4)
+    model, log = fine_tune(model, token_features(), 0, torch.device("cpu"), settings, dev_score, keep_best=False)
+    assert log["best_epoch"] is None and log["dev_scores"] == [0.9, 0.5, 0.1]
+    final = model.state_dict()
+    assert all(torch.equal(final[k], states[2][k]) for k in final)
+
+
 @pytest.mark.parametrize("frozen_layers", [0, 1])
 def test_activation_checkpointing_gives_the_same_weights(tiny_model, frozen_layers):
     """Recomputing activations in the backward (dropout replayed) trains to the same weights, with the bottom

@@ -96,17 +96,27 @@ def test_layer_mix_learns_weights_and_predicts(tiny_model):
     assert model(**batch).logits.shape[-1] == 3
 
 
-def test_derived_checkpoints_are_cached(tmp_path, tiny_model, monkeypatch):
+def counted_step(monkeypatch, name: str, pause: float = 0.0) -> list[str]:
+    """Register step `name` alone, building as `scratch` does (after `pause` seconds); returns the bases it
+    built from, one per build."""
+    import time
+
     builds = []
     scratch = STEPS.get("scratch")
 
     def build(base, out_dir, context):
         builds.append(base)
+        time.sleep(pause)
         scratch.build(base, out_dir, context)
 
     steps = Registry[Step]("method step")
-    steps.register("counted", Step(build, lambda context: {"x": 1}), "test")
+    steps.register(name, Step(build, lambda context: {"x": 1}), "test")
     monkeypatch.setattr(mbert_eval.methods, "STEPS", steps)
+    return builds
+
+
+def test_derived_checkpoints_are_cached(tmp_path, tiny_model, monkeypatch):
+    builds = counted_step(monkeypatch, "counted")
     experiment, _ = load_experiment(None)
     context = MethodContext(StepSettings.of(experiment), "en", 1, tmp_path / "cache", "cpu")
     first = prepare_encoder(str(tiny_model), MethodConfig(name="a", chain=["counted"]), context)
@@ -126,19 +136,8 @@ def test_cells_that_share_a_checkpoint_at_once_build_it_once(tmp_path, tiny_mode
     """Cells running at the same time (Ray) that need one derived checkpoint: one builds it, the others wait for it
     under its lock and reuse it."""
     import threading
-    import time
 
-    builds = []
-    scratch = STEPS.get("scratch")
-
-    def build(base, out_dir, context):
-        builds.append(base)
-        time.sleep(0.5)  # long enough for the other cell to arrive while this one builds
-        scratch.build(base, out_dir, context)
-
-    steps = Registry[Step]("method step")
-    steps.register("slow", Step(build, lambda context: {"x": 1}), "test")
-    monkeypatch.setattr(mbert_eval.methods, "STEPS", steps)
+    builds = counted_step(monkeypatch, "slow", pause=0.5)  # the other cell arrives while one builds
     experiment, _ = load_experiment(None)
     context = MethodContext(StepSettings.of(experiment), "en", 1, tmp_path / "cache", "cpu")
     found = []

@@ -108,8 +108,10 @@ def test_learning_rate_schedules(tiny_model):
     assert rates["linear"][-1] == pytest.approx(1 / 8) and rates["constant"][2:] == pytest.approx([1.0] * 8)
 
 
-def test_best_epoch_weights_come_back_from_the_file(tiny_model):
-    """A dev score that peaks at epoch 1 of 3: the returned model holds epoch 1's weights."""
+@pytest.mark.parametrize("keep_best, kept", [(True, 0), (False, 2)])
+def test_the_best_epoch_or_the_last_is_kept(tiny_model, keep_best, kept):
+    """A dev score that peaks at epoch 1 of 3: the returned model holds epoch 1's weights, which come back from
+    their file; without `keep_best` (XTREME's QA recipe) the last epoch's, dev only logged."""
     model = load_model(str(tiny_model), "token", 3)
     states, scores = [], iter([0.9, 0.5, 0.1])
 
@@ -118,27 +120,11 @@ def test_best_epoch_weights_come_back_from_the_file(tiny_model):
         return next(scores)
 
     settings = fine_tuning(learning_rate=1e-2, epochs=3, batch_size=4)
-    model, log = fine_tune(model, token_features(), 0, torch.device("cpu"), settings, dev_score)
-    assert log["best_epoch"] == 1 and log["dev_scores"] == [0.9, 0.5, 0.1]
+    model, log = fine_tune(model, token_features(), 0, torch.device("cpu"), settings, dev_score, keep_best=keep_best)
+    assert log["best_epoch"] == (1 if keep_best else None) and log["dev_scores"] == [0.9, 0.5, 0.1]
     final = model.state_dict()
-    assert all(torch.equal(final[k], states[0][k]) for k in final)
+    assert all(torch.equal(final[k], states[kept][k]) for k in final)
     assert not all(torch.equal(states[2][k], states[0][k]) for k in final)  # the later epochs did move
-
-
-def test_without_keep_best_the_last_epoch_is_kept_and_dev_only_logged(tiny_model):
-    """XTREME's QA recipe: the final model, whatever dev says; the dev score per epoch is still logged."""
-    model = load_model(str(tiny_model), "token", 3)
-    states, scores = [], iter([0.9, 0.5, 0.1])
-
-    def dev_score(current):
-        states.append({k: v.detach().clone() for k, v in current.state_dict().items()})
-        return next(scores)
-
-    settings = fine_tuning(learning_rate=1e-2, epochs=3, batch_size=4)
-    model, log = fine_tune(model, token_features(), 0, torch.device("cpu"), settings, dev_score, keep_best=False)
-    assert log["best_epoch"] is None and log["dev_scores"] == [0.9, 0.5, 0.1]
-    final = model.state_dict()
-    assert all(torch.equal(final[k], states[2][k]) for k in final)
 
 
 @pytest.mark.parametrize("frozen_layers", [0, 1])

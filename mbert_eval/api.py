@@ -217,7 +217,7 @@ def hidden_progress(hidden: bool = True) -> Iterator[None]:
     if not hidden:
         yield
         return
-    from mbert_eval.grid.executors import QUIET
+    from mbert_eval.grid.executors.local import QUIET
 
     shown, sys.stderr = sys.stderr, _WithoutProgress(sys.stderr)
     before = os.environ.get(QUIET)

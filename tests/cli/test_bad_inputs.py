@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from mbert_eval.data import read_conllu
+from mbert_eval.store.examples import read_examples
 from mbert_eval.store.results import ResultStore
 from tests.helpers import Workspace, assert_refused, family_experiment, one_error_line, run_cli, write_config
 
@@ -288,9 +289,10 @@ def test_align_with_broken_weights_is_one_line(cut, workspace: Workspace) -> Non
     assert not out.exists()
 
 
-def test_odd_but_fine_conllu_runs_and_says_what_it_cut(workspace: Workspace) -> None:
+def test_odd_but_fine_conllu_runs_and_scores_every_word(workspace: Workspace) -> None:
     """A BOM, CRLF line ends, a multiword-token line, an empty node and a 10,000-token sentence: all read; the
-    long sentence is cut to the evaluation window (the training max_length, 64 here), and the run says so."""
+    long sentence comes in pieces that fit the evaluation window (the training max_length, 64 here), as XTREME
+    splits it, so nothing is cut and every one of its words is scored."""
     target = workspace.family.languages[1].code
     lines = (workspace.family.root / "pos" / f"{target}-test.conllu").read_text(encoding="utf-8").splitlines()
     first = lines.index("") + 1  # where the second sentence starts; the first gains a multiword token and an empty node
@@ -308,11 +310,14 @@ def test_odd_but_fine_conllu_runs_and_says_what_it_cut(workspace: Workspace) -> 
     )
     result = run_cli("run", config, "--no-report")
     assert result.exit_code == 0, result.output
-    assert "evaluation: 1 of 41 examples fill the whole 64-token window, longer ones cut to it" in result.stderr
+    assert "fill the whole" not in result.stderr
     original, read = read_conllu(workspace.family.root / "pos" / f"{target}-test.conllu"), read_conllu(path)
     assert read[0] == original[0] and len(read[-1].tokens) == 10000  # the multiword line and the empty node skipped
     rows = ResultStore(workspace.store).rows()
     assert {row.n_examples for row in rows if row.target == target} == {len(original) + 1}
+    main = next(row for row in rows if row.target == target and row.metric == "accuracy")
+    outputs = read_examples(workspace.store, main.extra["examples"])  # the long sentence: all 10,000 words predicted
+    assert outputs.stats[-1][1] == 10000 and "_" not in outputs.predictions[-1]
 
 
 # --- stores that are not SQLite, empty, or cannot be written --------------------------------------------------

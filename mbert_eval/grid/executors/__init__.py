@@ -15,10 +15,6 @@ from mbert_eval.registry import Registry
 if TYPE_CHECKING:
     from mbert_eval.grid.executors.local import Executor
 
-# tqdm's own switch, read when a process imports tqdm: set for the worker processes a quiet run starts (Ray's
-# workers, accelerate's), which draw no progress bars then (`api.hidden_progress`)
-QUIET = "TQDM_DISABLE"
-
 # Each factory imports its executor (which imports the cell job: torch) when called: `validate` and
 # `ls executors` read the names and summaries only.
 

@@ -70,16 +70,20 @@ def _process(job_file: str, result_file: str) -> None:
     state = PartialState(cpu=os.environ.get("ACCELERATE_USE_CPU") == "yes")
     job = pickle.loads(Path(job_file).read_bytes())
     try:
-        rows = run_cell(job)
-        for row in rows:
-            row.extra["processes"] = state.num_processes
-        result = ("rows", rows)
+        result = ("rows", _counted(run_cell(job), state.num_processes))
     except UnfinishedCell as err:  # the rows of the targets finished before the failed one come back too
-        result = ("unfinished", (str(err), err.rows, err.superseding))
+        result = ("unfinished", (str(err), _counted(err.rows, state.num_processes), err.superseding))
     except UserError as err:
         result = ("error", str(err))
     if state.is_main_process:
         Path(result_file).write_bytes(pickle.dumps(result))
+
+
+def _counted(rows: list[ResultRow], processes: int) -> list[ResultRow]:
+    """The rows, each recording how many processes trained its cell."""
+    for row in rows:
+        row.extra["processes"] = processes
+    return rows
 
 
 if __name__ == "__main__":

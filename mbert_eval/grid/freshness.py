@@ -1,9 +1,11 @@
-"""Whether a cell's stored rows still hold: they were computed from the model content, data files and task
-version they record; when one of those has changed since (a model folder retrained in place, a test file
-rewritten, a task whose scoring changed), the rows are stale and the cell is computed again.
+"""Whether a cell's stored rows still hold: they were computed from the model content, data files, task
+version and method step versions they record; when one of those has changed since (a model folder retrained
+in place, a test file rewritten, a task whose scoring changed, a step that now builds its checkpoint another
+way), the rows are stale and the cell is computed again.
 
 Rows that record nothing about some content (stores written before fingerprints were kept, a Hub model not
-in the local cache, Hub data) are not stale for that reason alone; a row without a task version is version 1.
+in the local cache, Hub data) are not stale for that reason alone; a row without a task version is version 1,
+and so is each step of a row that records no step versions.
 """
 
 from __future__ import annotations
@@ -37,15 +39,16 @@ class CellIdentity:
     """A cell's identity, the way its stored rows are compared with it. The key (`grid.cells.cell_key`) names
     the rows: what ran, with which settings. The model's content fingerprint, the checksums of the local data
     files each target's rows read (the source's train/dev, the target's test, and the parallel text of a method
-    that derives its checkpoint from one) and the task's version say whether those rows still hold; they are not
-    part of the key (keys recorded before them hold, and a changed model, file or version supersedes the rows
-    instead of adding new ones beside them)."""
+    that derives its checkpoint from one), the task's version and the versions of the method's checkpoint steps
+    say whether those rows still hold; they are not part of the key (keys recorded before them hold, and a
+    changed model, file or version supersedes the rows instead of adding new ones beside them)."""
 
     key: str
     model_fingerprint: str
     task_version: int
     data: dict[str, dict[str, str]]  # target -> {spec: checksum} of its local files (Hub data is not hashed)
     kinds: dict[str, str] = field(default_factory=dict)  # spec -> what it is: training data, test data, parallel text
+    step_versions: dict[str, int] = field(default_factory=dict)  # step -> its version (`methods.step_versions`)
 
 
 PARALLEL = "parallel:"  # how rows name their parallel text among their data checksums (apart from task data)
@@ -58,10 +61,16 @@ def parallel_checksums(specs: list[DataSpec] | tuple[()]) -> dict[str, str]:
 
 
 def identity_now(
-    key: str, cell: Cell, task: Task, fingerprint: str, parallel: list[DataSpec] | tuple[()] = ()
+    key: str,
+    cell: Cell,
+    task: Task,
+    fingerprint: str,
+    parallel: list[DataSpec] | tuple[()] = (),
+    steps: dict[str, int] | None = None,
 ) -> CellIdentity:
-    """The cell's identity as its model, data and task are now (`fingerprint`: the model's content; `parallel`:
-    the parallel text its method reads, `methods.parallel_files`)."""
+    """The cell's identity as its model, data, task and method are now (`fingerprint`: the model's content;
+    `parallel`: the parallel text its method reads, `methods.parallel_files`; `steps`: the versions of its
+    method's checkpoint steps, `methods.step_versions`)."""
     source = lookup(cell.source)
     kinds = {str(spec): "training data" for spec in task.data_specs(source)}
     text = parallel_checksums(parallel)
@@ -73,7 +82,7 @@ def identity_now(
         local = [spec for spec in specs if not spec.is_hub and Path(spec.location).is_file()]  # missing: not compared
         data[target] = {str(spec): file_checksum(Path(spec.location)) for spec in local} | text
     kinds |= {name: "parallel text" for name in text}
-    return CellIdentity(key, fingerprint, task.metadata.version, data, kinds)
+    return CellIdentity(key, fingerprint, task.metadata.version, data, kinds, dict(steps or {}))
 
 
 def _changed_files(target: str, recorded: dict[str, str], now: CellIdentity) -> list[tuple[str, str]]:
@@ -120,6 +129,14 @@ def stale_against(
             reasons[f"task {cell.task} is version {version} now, its rows are version {old}: recomputing"] = (
                 f"task version {old} -> {version}"
             )
+        for step, version_now in now.step_versions.items():
+            built = {row.extra.get("step_versions", {}).get(step, 1) for row in rows}
+            if built != {version_now}:
+                old = ", ".join(map(str, sorted(built)))
+                reasons[
+                    f"method step {step} is version {version_now} now, the {{n}} rows of {cell.method} were built "
+                    f"with version {old}: recomputing"
+                ] = f"step {step} version {old} -> {version_now}"
         files = {name: digest for row in rows for name, digest in row.data_checksums.items()}
         if _parallel_files_differ(target, files, now):
             reasons[

@@ -1,7 +1,7 @@
 """One cell as a job: `run_cell` fine-tunes once on the source language and evaluates every target; a pure
 function of its picklable `CellJob` (no store access), so an executor may ship it to another process or
-machine. Each row records the code and library versions, the data checksums, the model's content fingerprint
-and the task's version."""
+machine. Each row records the code and library versions, the data checksums, the model's content fingerprint,
+the task's version and the versions of its method's checkpoint steps."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell
 from mbert_eval.grid.freshness import parallel_checksums
 from mbert_eval.languages import Language, lookup
-from mbert_eval.methods import MethodContext, parallel_files, prepare_encoder
+from mbert_eval.methods import MethodContext, parallel_files, prepare_encoder, step_versions
 from mbert_eval.methods.base import StepSettings
 from mbert_eval.metrics.bootstrap import bootstrap_interval
 from mbert_eval.metrics.outputs import Scores
@@ -169,6 +169,8 @@ def run_cell(job: CellJob) -> list[ResultRow]:
         ) from err
     train_time = time.perf_counter() - started
     extra = {"train_time": round(train_time, 3), "device": str(device), "threads": threads, **prepared.log}
+    if versions := step_versions(job.settings.method):  # what `grid.freshness` compares with the steps' versions now
+        extra["step_versions"] = versions
     words = task.words(train)  # no tokenizer (a task that evaluates without one): no overlap to measure
     subwords = SourceSubwords.of(prepared.tokenizer, words) if words and prepared.tokenizer is not None else None
     rows: list[ResultRow] = []

@@ -19,7 +19,7 @@ from mbert_eval.grid.executors.local import CellOutcome, Executor
 from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.job import CellJob, UnfinishedCell, code_version, library_versions
 from mbert_eval.grid.resolve import ResolvedGrid, RunSettings, resolve
-from mbert_eval.methods import parallel_files
+from mbert_eval.methods import parallel_files, step_versions
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
 from mbert_eval.store.locks import held_lock
@@ -84,9 +84,9 @@ def marked(rows: Iterable[ResultRow], run: RunSettings) -> list[ResultRow]:
 
 def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
     """The jobs still to run (each restricted to its missing targets and those whose stored rows are stale:
-    their model, data files or task version changed since, see `freshness`; with `overwrite`, every target,
-    the rows replaced kept in `superseded` as stale ones are) and the count skipped. Says on
-    stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
+    their model, data files, task version or method step versions changed since, see `freshness`; with
+    `overwrite`, every target, the rows replaced kept in `superseded` as stale ones are) and the count skipped.
+    Says on stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
     store) are taken as known, so unchanged files are not hashed again."""
     run = grid.refuse()  # a grid with problems has nothing to plan
     version, libraries = code_version(), library_versions()
@@ -100,7 +100,8 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
         if cell.model not in fingerprints:
             fingerprints[cell.model] = model_fingerprint(cell.model)
         parallel = parallel_files(resolved.settings.method, run.steps, cell.source)
-        identity = identity_now(key, cell, task, fingerprints[cell.model], parallel)  # key + model, data, version
+        versions = step_versions(resolved.settings.method)  # key + model, data, task and step versions:
+        identity = identity_now(key, cell, task, fingerprints[cell.model], parallel, versions)
         stale = stale_against(identity, cell, task, stored, found)
         if overwrite:  # every stored target computed again; the rows it replaces are kept in `superseded`
             stale = {

@@ -81,16 +81,29 @@ def parallel_files(method: MethodConfig, settings: StepSettings, source: str) ->
     return parallel_specs(settings, source) if needs_parallel(method) else []
 
 
+def step_versions(method: MethodConfig) -> dict[str, int]:
+    """The version of each checkpoint step the method runs (`Step.version`): what its rows record beside their
+    scores (`extra["step_versions"]`; none for a method without steps)."""
+    return {step: STEPS.get(step).version for step in method.chain if step in STEPS}
+
+
 def derived_checkpoint(step_name: str, base: str, context: MethodContext) -> str:
     """The step's output for `base`, built once and then reused from the cache (the device is not part of the
-    key: it changes how fast a checkpoint is built, not which one). Cells that share it (one per task, or per
-    fine-tuning option) may run at once (Ray): the first builds it under a lock of its own, the others wait for
-    it and reuse it."""
+    key: it changes how fast a checkpoint is built, not which one; the step's version is, from version 2 on).
+    Cells that share it (one per task, or per fine-tuning option) may run at once (Ray): the first builds it
+    under a lock of its own, the others wait for it and reuse it."""
     from filelock import FileLock
 
     step = STEPS.get(step_name)
+    version = {"version": step.version} if step.version > 1 else {}  # version 1's checkpoints keep their keys
     key = stable_hash(
-        {"step": step_name, "base": model_fingerprint(base), "seed": context.seed, "inputs": step.fingerprint(context)}
+        {
+            "step": step_name,
+            "base": model_fingerprint(base),
+            "seed": context.seed,
+            "inputs": step.fingerprint(context),
+            **version,
+        }
     )
     out = context.cache_dir / f"{step_name}-{key}"
     if (out / "config.json").is_file():

@@ -46,11 +46,15 @@ class MethodContext:
 @dataclass(frozen=True)
 class Step:
     """A checkpoint-deriving step: `build(base, out_dir, context)` writes a model folder;
-    `fingerprint(context)` is what, besides the base checkpoint and seed, its output depends on."""
+    `fingerprint(context)` is what, besides the base checkpoint and seed, its output depends on. `version` is
+    raised whenever `build` changes what it makes of the same inputs (as lm-evaluation-harness versions its
+    tasks): a checkpoint built by another version is not reused, and stored rows of cells whose method ran
+    another version are recomputed (`grid.freshness`)."""
 
     build: Callable[[str, Path, MethodContext], None]
     fingerprint: Callable[[MethodContext], dict[str, Any]]
     needs_parallel: bool = False
+    version: int = 1
 
 
 STEPS = Registry[Step]("method step")

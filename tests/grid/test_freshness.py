@@ -295,3 +295,43 @@ def test_a_test_file_rewritten_while_its_cell_runs_is_recomputed_by_the_next_run
     assert summary.cells_run == 1
     assert err == [f"test data {test_file} ({cell.targets[0]}) changed since its 2 rows were stored: recomputing"]
     assert {row.target: row.n_examples for row in ResultStore(experiment.store_path).rows()}[cell.targets[0]] == 20
+
+
+def test_a_bumped_step_version_rebuilds_its_checkpoint_and_recomputes_its_methods_rows(
+    tmp_path, small_family, tiny_model, capsys, monkeypatch
+):
+    """A method step whose version is raised (it now builds its checkpoint another way) recomputes the rows of
+    the methods that run it, from a new checkpoint, and keeps the old rows in `superseded`; a method without
+    the step is not touched. Rows that record no step versions (stored before they were recorded) read as
+    version 1, so a step at version 1 recomputes nothing."""
+    from mbert_eval.methods.base import STEPS
+
+    raw = family_experiment(
+        small_family, tiny_model, methods=["baseline", "scratch"], targets=[small_family.languages[1].code]
+    )
+    raw["tasks"].pop("paraphrase")
+    config = write_config(tmp_path / "exp.yaml", raw)
+    experiment, problems = load_experiment(config)
+    assert problems == [] and run_experiment(experiment).cells_run == 2
+    store = ResultStore(experiment.store_path)
+    assert {row.method: row.extra.get("step_versions") for row in store.rows()} == {
+        "baseline": None,
+        "scratch": {"scratch": 1},
+    }
+    checkpoints = experiment.output_dir / "checkpoints"
+    built = sorted(path.name for path in checkpoints.glob("scratch-*") if path.is_dir())
+    with sqlite3.connect(experiment.store_path) as conn:  # as a store written before step versions were kept
+        conn.execute("UPDATE results SET extra = json_remove(extra, '$.step_versions')")
+    summary, err = rerun(config, capsys)
+    assert (summary.cells_run, err) == (0, [])
+
+    scratch = STEPS.get("scratch")
+    monkeypatch.setitem(STEPS._entries, "scratch", (dataclasses.replace(scratch, version=2), "scratch"))
+    summary, err = rerun(config, capsys)
+    assert (summary.cells_run, summary.cells_skipped) == (1, 1)
+    assert err == ["method step scratch is version 2 now, the 2 rows of scratch were built with version 1: recomputing"]
+    assert {row.method for row, _, _ in store.superseded()} == {"scratch"}
+    assert {row.method: row.extra.get("step_versions") for row in store.rows()}["scratch"] == {"scratch": 2}
+    rebuilt = sorted(path.name for path in checkpoints.glob("scratch-*") if path.is_dir())
+    assert len(rebuilt) == 2 and set(built) < set(rebuilt), "version 2's checkpoint is built anew, not reused"
+    assert rerun(config, capsys)[0].cells_run == 0

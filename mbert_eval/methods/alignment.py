@@ -14,15 +14,20 @@ the original model. Choices, following the paper where it says:
   regulariser is what anchors the source side.
 * The regulariser covers every source word that fits ``max_length``, aligned or not (``R`` sums over all words
   of the source sentences), using the same last-subword vectors.
-* Every given link is used: ``AlignmentLinks.possible``, which includes ``sure``. For aligner output (SimAlign)
-  the two sets are equal; for hand-made gold files it adds the links annotators marked as possible.
+* One-to-one links only (version 2 of the step): of the given links (``AlignmentLinks.possible``, which
+  includes ``sure``), those whose source word and target word have no other link. The paper trains on the
+  intersection of fast_align's two directions, which is one-to-one, and its released code keeps only the
+  one-to-one links of whatever alignment file it reads (``keep_1to1``); the aligner's word links (SimAlign's
+  subword links merged to words) and hand-made gold files are not one-to-one. How many were left out is
+  counted in ``align.json`` (``links_not_one_to_one``).
 * Words cut off by ``max_length`` (and words without any subword) have no vector: their links are skipped
   and counted in ``align.json``.
 * The loss of a batch is the sum above divided by the number of sentence pairs in the batch, so the logged
   loss is per sentence pair and does not depend on the batch size (Adam is invariant to that constant).
 * ``f₀``'s source vectors are computed once up front (model in eval mode) and kept on the CPU, so only one model
   is in memory: pairs × source words × hidden size floats (10k pairs of 20 words at 768 dims: about 600 MB).
-  Training keeps dropout on, as fine-tuning does.
+  Training keeps dropout on, as fine-tuning does and as the released code does (``model.train()`` against
+  ``model_base.eval()``), so the regulariser also sees dropout noise.
 * Adam with a linear warm-up over ``warmup_ratio`` of the steps, then linear decay to 0 (BERT's schedule).
 """
 
@@ -31,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -67,6 +73,14 @@ def alignment_loss(
     aligned = (target[links[:, 1]] - source[links[:, 0]]).pow(2).sum()
     anchored = (source - reference).pow(2).sum()
     return aligned + regularization * anchored
+
+
+def one_to_one(links: frozenset[tuple[int, int]]) -> frozenset[tuple[int, int]]:
+    """The links whose source word and target word are in no other link, as Cao, Kitaev & Klein (2020) train on
+    one-to-one links (the intersection of fast_align's two directions; their code's ``keep_1to1``)."""
+    sources = Counter(i for i, _ in links)
+    targets = Counter(j for _, j in links)
+    return frozenset((i, j) for i, j in links if sources[i] == 1 and targets[j] == 1)
 
 
 def encode_words(
@@ -137,7 +151,7 @@ def align_encoder(
     to ``out_dir`` as a Hugging Face folder (model, tokenizer, ``align.json``), written atomically.
 
     ``pairs`` are whitespace-tokenized (source, target) sentences, ``links`` their 0-indexed word alignments
-    (source word i → target word j), one per pair; ``links_origin`` names them in errors (a Pharaoh file).
+    (source word i → target word j), one per pair, of which the one-to-one links are trained on (``one_to_one``); ``links_origin`` names them in errors (a Pharaoh file).
     ``device`` is what the encoder trains on (``auto``: CUDA when present).
     The module docstring lists the choices the paper leaves open.
     """
@@ -150,12 +164,21 @@ def align_encoder(
     depth = model.config.num_hidden_layers
     if not -(depth + 1) <= settings.layer <= depth:
         raise UserError(f"align layer {settings.layer} does not exist: {base} has hidden states 0..{depth} (-1 = last)")
+    kept = [one_to_one(alignment.possible) for alignment in links]
+    dropped = sum(len(alignment.possible) for alignment in links) - sum(map(len, kept))
     reference = reference_vectors(model, tokenizer, [source for source, _ in pairs], settings, progress)
     with atomic_output(out_dir, RECORD_FILE) as partial:
-        stats = _train(model, tokenizer, pairs, links, reference, settings, seed, progress)
+        stats = _train(model, tokenizer, pairs, kept, reference, settings, seed, progress)
         model.save_pretrained(partial)
         tokenizer.save_pretrained(partial)
-        record = {"base": base, "seed": seed, "settings": asdict(settings), "pairs": len(pairs), **stats}
+        record = {
+            "base": base,
+            "seed": seed,
+            "settings": asdict(settings),
+            "pairs": len(pairs),
+            "links_not_one_to_one": dropped,
+            **stats,
+        }
         (partial / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return Path(out_dir)
 
@@ -178,7 +201,7 @@ def _train(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     pairs: list[WordPair],
-    links: list[AlignmentLinks],
+    links: list[frozenset[tuple[int, int]]],
     reference: list[torch.Tensor],
     settings: AlignConfig,
     seed: int,
@@ -224,7 +247,7 @@ def _batch_loss(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     pairs: list[WordPair],
-    links: list[AlignmentLinks],
+    links: list[frozenset[tuple[int, int]]],
     reference: list[torch.Tensor],
     batch: list[int],
     settings: AlignConfig,
@@ -236,7 +259,7 @@ def _batch_loss(
     rows = [
         (source_rows[row, i], target_rows[row, j])
         for row, p in enumerate(batch)
-        for i, j in sorted(links[p].possible)
+        for i, j in sorted(links[p])
         if (row, i) in source_rows and (row, j) in target_rows
     ]
     source = word_vectors(model, source_encoding, source_positions, settings.layer)
@@ -244,7 +267,7 @@ def _batch_loss(
     index = torch.tensor(rows, dtype=torch.long, device=source.device).reshape(-1, 2)
     anchor = torch.cat([reference[p] for p in batch]).to(source.device)
     loss = alignment_loss(source, target, anchor, index, settings.regularization) / len(batch)
-    return loss, len(rows), sum(len(links[p].possible) for p in batch) - len(rows)
+    return loss, len(rows), sum(len(links[p]) for p in batch) - len(rows)
 
 
 def _rows(positions: Positions) -> dict[tuple[int, int], int]:

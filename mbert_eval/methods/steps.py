@@ -96,6 +96,7 @@ STEPS.register(
             **({"one_indexed": True} if c.settings.parallel.one_indexed and c.settings.parallel.alignments else {}),
         },
         needs_parallel=True,
+        version=2,  # 2: one-to-one links only (`methods.alignment.one_to_one`)
     ),
     "alignment-aware fine-tuning on word-aligned parallel text (Cao et al. 2020)",
 )

@@ -14,6 +14,7 @@ from mbert_eval.methods.alignment import (
     align_encoder,
     alignment_loss,
     encode_words,
+    one_to_one,
     reference_vectors,
     word_vectors,
 )
@@ -113,6 +114,7 @@ def test_align_encoder_saves_a_better_aligned_encoder(tiny_model: Path, aligned_
     record = json.loads((out_dir / "align.json").read_text(encoding="utf-8"))
     assert record["steps"] == 20 and record["pairs"] == 30 and record["settings"]["learning_rate"] == 1e-3
     assert record["links_used"] == 5 * sum(len(a.possible) for a in links) and record["links_skipped"] == 0
+    assert record["links_not_one_to_one"] == 0, "the family's gold links are one-to-one"
     assert record["epoch_losses"][-1] < record["epoch_losses"][0] and record["final_loss"] > 0
     after = _aligned_similarity(out_dir, pairs, links)
     assert after[0] > before[0] + 0.05, (before, after)
@@ -141,3 +143,23 @@ def test_out_of_range_links_name_the_line(tiny_model: Path, aligned_pairs, tmp_p
     assert "\n" not in str(error.value) and not (tmp_path / "x").exists()
     with pytest.raises(DataError, match="29 alignment lines, but 30 sentence pairs"):
         align_encoder(str(tiny_model), tmp_path / "x", pairs, links[:29], AlignConfig(), 0)
+
+
+def test_only_one_to_one_links_are_trained_on(tiny_model: Path, aligned_pairs, tmp_path: Path) -> None:
+    """Cao, Kitaev & Klein (2020) train on one-to-one links (their code's `keep_1to1`): a link whose source or
+    target word has another link is left out, and `align.json` counts those left out."""
+    assert one_to_one(frozenset({(0, 0), (0, 1), (1, 2), (2, 3), (3, 3), (4, 4)})) == {(1, 2), (4, 4)}
+    assert one_to_one(frozenset()) == frozenset()
+    pairs, links = aligned_pairs
+    # each pair's first source word also linked to its last target word: both of its links, and any other link of
+    # that target word, are no longer one-to-one
+    crowded = [
+        AlignmentLinks(a.sure, a.possible | {(0, len(target) - 1)}) for a, (_, target) in zip(links, pairs, strict=True)
+    ]
+    settings = AlignConfig(epochs=1, batch_size=8, max_length=64)
+    out_dir = align_encoder(str(tiny_model), tmp_path / "x", pairs, crowded, settings, seed=0, progress=False)
+    record = json.loads((out_dir / "align.json").read_text(encoding="utf-8"))
+    kept = sum(len(one_to_one(a.possible)) for a in crowded)
+    assert record["links_not_one_to_one"] == sum(len(a.possible) for a in crowded) - kept
+    assert record["links_not_one_to_one"] >= 2 * len(pairs)
+    assert record["links_used"] + record["links_skipped"] == kept

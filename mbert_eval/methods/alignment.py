@@ -11,7 +11,9 @@ the original model. Choices, following the paper where it says:
 
 * A word's vector is the ``hidden_states[layer]`` row of its last subword (``layer=-1``: the last layer).
 * Gradients flow through both sides of the alignment term, as the loss is written (no stop-gradient); the
-  regulariser is what anchors the source side.
+  regulariser is what anchors the source side. (The released code differs from the equation here: it pulls the
+  other language onto ``f₀``'s source vectors, aligns [CLS] and [SEP] too, and averages each term over its own
+  vectors; the suite follows the equation.)
 * The regulariser covers every source word that fits ``max_length``, aligned or not (``R`` sums over all words
   of the source sentences), using the same last-subword vectors.
 * One-to-one links only (version 2 of the step): of the given links (``AlignmentLinks.possible``, which

@@ -98,5 +98,5 @@ STEPS.register(
         needs_parallel=True,
         version=2,  # 2: one-to-one links only (`methods.alignment.one_to_one`)
     ),
-    "alignment-aware fine-tuning on word-aligned parallel text (Cao et al. 2020)",
+    "alignment-aware fine-tuning on word-aligned parallel text, one-to-one links (Cao et al. 2020)",
 )

@@ -100,8 +100,8 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
         if cell.model not in fingerprints:
             fingerprints[cell.model] = model_fingerprint(cell.model)
         parallel = parallel_files(resolved.settings.method, run.steps, cell.source)
-        versions = step_versions(resolved.settings.method)  # key + model, data, task and step versions:
-        identity = identity_now(key, cell, task, fingerprints[cell.model], parallel, versions)
+        versions = step_versions(resolved.settings.method)
+        identity = identity_now(key, cell, task, fingerprints[cell.model], parallel, versions)  # rows compared to it
         stale = stale_against(identity, cell, task, stored, found)
         if overwrite:  # every stored target computed again; the rows it replaces are kept in `superseded`
             stale = {

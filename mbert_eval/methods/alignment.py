@@ -153,8 +153,9 @@ def align_encoder(
     to ``out_dir`` as a Hugging Face folder (model, tokenizer, ``align.json``), written atomically.
 
     ``pairs`` are whitespace-tokenized (source, target) sentences, ``links`` their 0-indexed word alignments
-    (source word i → target word j), one per pair, of which the one-to-one links are trained on (``one_to_one``); ``links_origin`` names them in errors (a Pharaoh file).
-    ``device`` is what the encoder trains on (``auto``: CUDA when present).
+    (source word i → target word j), one per pair, of which the one-to-one links are trained on
+    (``one_to_one``); ``links_origin`` names them in errors (a Pharaoh file). ``device`` is what the encoder
+    trains on (``auto``: CUDA when present).
     The module docstring lists the choices the paper leaves open.
     """
     _check_settings(settings)

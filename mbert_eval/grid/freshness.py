@@ -10,6 +10,7 @@ and so is each step of a row that records no step versions.
 
 from __future__ import annotations
 
+import posixpath
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,14 @@ class CellIdentity:
 PARALLEL = "parallel:"  # how rows name their parallel text among their data checksums (apart from task data)
 
 
+def _place(name: str) -> str:
+    """A data file's name as rows record it (`str(DataSpec)`, parallel text after `PARALLEL`), with its `..` and
+    `.` steps resolved: `ckpt/examples/../../shared/x` and `other/examples/../../shared/x` name one file, so a
+    config run from another checkout matches the names its rows recorded. Hub specs are names, not paths."""
+    spec = name.removeprefix(PARALLEL)
+    return name if spec.startswith("hub:") else name[: len(name) - len(spec)] + posixpath.normpath(spec)
+
+
 def parallel_checksums(specs: list[DataSpec] | tuple[()]) -> dict[str, str]:
     """The checksums of a cell's parallel text (`methods.parallel_files`) as its rows record them: each existing
     file under its spec after `PARALLEL`."""
@@ -70,17 +79,18 @@ def identity_now(
 ) -> CellIdentity:
     """The cell's identity as its model, data, task and method are now (`fingerprint`: the model's content;
     `parallel`: the parallel text its method reads, `methods.parallel_files`; `steps`: the versions of its
-    method's checkpoint steps, `methods.step_versions`)."""
+    method's checkpoint steps, `methods.step_versions`); data files are named by `_place`, as the rows' names
+    are compared."""
     source = lookup(cell.source)
-    kinds = {str(spec): "training data" for spec in task.data_specs(source)}
-    text = parallel_checksums(parallel)
+    kinds = {_place(str(spec)): "training data" for spec in task.data_specs(source)}
+    text = {_place(name): digest for name, digest in parallel_checksums(parallel).items()}
     data = {}
     for target in cell.targets:
         tested = task.data_specs(source, lookup(target))
-        kinds |= {str(spec): "test data" for spec in tested}
+        kinds |= {_place(str(spec)): "test data" for spec in tested}
         specs = [*task.data_specs(source), *tested]
         local = [spec for spec in specs if not spec.is_hub and Path(spec.location).is_file()]  # missing: not compared
-        data[target] = {str(spec): file_checksum(Path(spec.location)) for spec in local} | text
+        data[target] = {_place(str(spec)): file_checksum(Path(spec.location)) for spec in local} | text
     kinds |= {name: "parallel text" for name in text}
     return CellIdentity(key, fingerprint, task.metadata.version, data, kinds, dict(steps or {}))
 
@@ -137,7 +147,7 @@ def stale_against(
                     f"method step {step} is version {version_now} now, the {{n}} rows of {cell.method} were built "
                     f"with version {old}: recomputing"
                 ] = f"step {step} version {old} -> {version_now}"
-        files = {name: digest for row in rows for name, digest in row.data_checksums.items()}
+        files = {_place(name): digest for row in rows for name, digest in row.data_checksums.items()}
         if _parallel_files_differ(target, files, now):
             reasons[
                 f"the parallel text of {cell.method} changed languages since its {{n}} rows were stored: recomputing"

@@ -335,3 +335,35 @@ def test_a_bumped_step_version_rebuilds_its_checkpoint_and_recomputes_its_method
     rebuilt = sorted(path.name for path in checkpoints.glob("scratch-*") if path.is_dir())
     assert len(rebuilt) == 2 and set(built) < set(rebuilt), "version 2's checkpoint is built anew, not reused"
     assert rerun(config, capsys)[0].cells_run == 0
+
+
+def test_the_same_files_named_from_another_checkout_are_the_same_data(tmp_path, small_family, tiny_model, capsys):
+    """A config run from another checkout names the same files by other paths (`a/../parallel/x`,
+    `b/../parallel/x`): its stored cells hold (before, the parallel text read as changed languages and the TLM
+    cell was recomputed), and a file rewritten since is still found by its name."""
+    codes = [language.code for language in small_family.languages]
+    shutil.copytree(small_family.root / "parallel", tmp_path / "parallel")
+    raw = family_experiment(small_family, tiny_model, methods=["tlm"], targets=codes[1:2])
+    raw["tasks"].pop("paraphrase")
+    raw["parallel"] = {
+        "source": f"../parallel/{codes[0]}-{{lang}}.{codes[0]}",
+        "target": "../parallel/{src}-{lang}.{lang}",
+    }
+    raw["tlm"] = {"steps": 2, "batch_size": 8, "max_length": 64}
+    raw["output"] = str(tmp_path / "out")
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    first, second = (write_config(tmp_path / folder / "exp.yaml", raw) for folder in ("a", "b"))
+    experiment, problems = load_experiment(first)
+    assert problems == [] and run_experiment(experiment).cells_run == 1
+    recorded = ResultStore(experiment.store_path).rows()[0].data_checksums
+    assert any(name.startswith(f"{PARALLEL}{tmp_path}/a/../parallel/") for name in recorded), "rows keep the names"
+
+    summary, err = rerun(second, capsys)
+    assert (summary.cells_run, summary.cells_skipped, err) == (0, 1, [])
+    side = tmp_path / "parallel" / f"{codes[0]}-{codes[1]}.{codes[1]}"
+    lines = side.read_text(encoding="utf-8").splitlines()
+    side.write_text("\n".join(lines[1:] + lines[:1]) + "\n", encoding="utf-8")
+    summary, err = rerun(second, capsys)
+    assert summary.cells_run == 1
+    assert err == [f"parallel text {side} changed since its 2 rows were stored: recomputing"]

@@ -289,3 +289,21 @@ def test_user_errors_are_one_line(corpus: list[Path], tmp_path: Path) -> None:
             make()
         assert "\n" not in str(error.value)
     assert get_objective("mlm") is MaskedLM
+
+
+def test_an_encoder_without_its_masked_lm_head_is_said_in_one_line(
+    corpus: list[Path], tiny_model: Path, tmp_path: Path, capsys
+) -> None:
+    """Continuing from an encoder saved without its masked-LM head (as multilingual-e5 is) starts that head from
+    random weights: one line says so, instead of transformers' warning that the checkpoint "seems corrupted"; a
+    checkpoint with the head says nothing."""
+    encoder_only = tmp_path / "encoder"
+    AutoModel.from_pretrained(tiny_model).save_pretrained(encoder_only)
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(encoder_only)
+    capsys.readouterr()
+    pretrain(_config(corpus, tmp_path / "a", init_from=str(encoder_only), max_steps=1), progress=False)
+    assert capsys.readouterr().err.splitlines() == [
+        f"model {encoder_only}: cls newly initialized (not in the checkpoint)"
+    ]
+    pretrain(_config(corpus, tmp_path / "b", init_from=str(tiny_model), max_steps=1), progress=False)
+    assert capsys.readouterr().err == ""

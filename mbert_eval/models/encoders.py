@@ -47,7 +47,6 @@ def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.
     token for extractive QA, Devlin et al. 2019, where `num_labels` must stay 2) or none. Transformers' own
     warnings are silenced; instead one line on stderr names each module the checkpoint did not hold (see
     `new_module_lines`)."""
-    import transformers
     from transformers import (
         AutoModel,
         AutoModelForQuestionAnswering,
@@ -55,8 +54,7 @@ def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.
         AutoModelForTokenClassification,
     )
 
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
+    quiet_loading()
     name = _resolve(spec)
     classes = {
         "token": AutoModelForTokenClassification,
@@ -75,6 +73,15 @@ def load_model(spec: str, head: Head = "none", num_labels: int = 2) -> torch.nn.
     for line in new_module_lines(spec, info, model.base_model_prefix, head):
         tqdm.write(line, file=sys.stderr)
     return model
+
+
+def quiet_loading() -> None:
+    """Transformers' own loading warnings and progress bars off: what matters of a load is said in one line per
+    module the checkpoint did not hold (`new_module_lines`)."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
 
 
 def new_module_lines(spec: str, info: dict, base_prefix: str, head: Head) -> list[str]:

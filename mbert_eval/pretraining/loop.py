@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-import transformers
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import (
@@ -37,7 +36,7 @@ from transformers import (
 
 from mbert_eval.data import file_checksum, read_parallel
 from mbert_eval.errors import UserError, shown
-from mbert_eval.models.encoders import new_module_lines, pick_device
+from mbert_eval.models.encoders import new_module_lines, pick_device, quiet_loading
 from mbert_eval.models.folders import atomic_output
 from mbert_eval.models.specs import check_model_spec
 from mbert_eval.pretraining.objectives import (
@@ -307,16 +306,15 @@ def _model_and_tokenizer(config: PretrainConfig, folder: Path) -> tuple[PreTrain
 
 def _load_checkpoint(init_from: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Model and tokenizer from a local checkpoint folder or, when the name looks like one, the Hub. As
-    `models.encoders.load_model` does, transformers' own warnings are silenced and one line on stderr names each
-    module the checkpoint did not hold: an encoder saved without its masked-LM head (a sentence embedder such as
+    `models.encoders.load_model` does, transformers' own warnings are silenced (`quiet_loading`) and one line on
+    stderr names each module the checkpoint did not hold: an encoder saved without its masked-LM head (a sentence embedder such as
     multilingual-e5) starts that head from random weights."""
     folder = Path(init_from).expanduser()
     problem = check_model_spec(init_from)
     if problem:
         raise UserError(f"init_from: {problem}")
     source = str(folder) if folder.is_dir() else init_from
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
+    quiet_loading()
     try:
         model, info = AutoModelForMaskedLM.from_pretrained(source, output_loading_info=True)
         tokenizer = AutoTokenizer.from_pretrained(source)

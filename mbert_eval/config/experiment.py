@@ -268,7 +268,11 @@ class ParallelConfig:
     languages: list[str] | None = None  # default: the grid's targets
 
 
-@declare_identity("TLMConfig", ("steps", "batch_size", "learning_rate", "max_length", "mix_mlm"))
+@declare_identity(
+    "TLMConfig",
+    ("steps", "batch_size", "learning_rate", "max_length", "mix_mlm"),
+    keyed_when_set=("head_steps", "head_learning_rate"),
+)
 @dataclass
 class TLMConfig:
     """Continued pretraining with translation LM (Conneau & Lample 2019), optionally mixed with MLM."""
@@ -278,6 +282,10 @@ class TLMConfig:
     learning_rate: float = 5e-5
     max_length: int = 128
     mix_mlm: bool = False  # objectives [mlm, tlm]: MLM on each side of the parallel text as well
+    # steps that train the masked-LM head alone (the encoder frozen) before `steps`: for an encoder published
+    # without its head (multilingual-e5), whose head starts random (`pretraining.loop.PretrainConfig.head_steps`)
+    head_steps: int = 0
+    head_learning_rate: float = 1e-3  # the head's (constant) learning rate in those steps
 
 
 @declare_identity(

@@ -232,6 +232,11 @@ def _check_steps(experiment: Experiment, problems: list[str]) -> None:
             problems.append(f"{key}.learning_rate: must be positive, got {settings.learning_rate}")
         if key in steps and settings.batch_size < 1:
             problems.append(f"{key}.batch_size: must be at least 1, got {settings.batch_size}")
+    tlm = experiment.tlm
+    if "tlm" in steps and tlm.head_steps < 0:
+        problems.append(f"tlm.head_steps: must be at least 0 (0: no head warm-up), got {tlm.head_steps}")
+    if "tlm" in steps and tlm.head_learning_rate <= 0:
+        problems.append(f"tlm.head_learning_rate: must be positive, got {tlm.head_learning_rate}")
     if "align" not in steps:
         return
     align = experiment.align

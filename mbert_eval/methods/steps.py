@@ -19,6 +19,15 @@ def _parallel_fingerprint(context: MethodContext) -> dict[str, Any]:
     return {s.language: s.checksums for s in load_parallel(context.settings, context.source)}
 
 
+def _tlm_fingerprint(context: MethodContext) -> dict[str, Any]:
+    """The `tlm` settings a checkpoint is cached under; the head warm-up's only when it runs, so checkpoints built
+    before it existed keep their folders."""
+    settings = asdict(context.settings.tlm)
+    if not settings["head_steps"]:
+        del settings["head_steps"], settings["head_learning_rate"]
+    return settings
+
+
 def build_scratch(base: str, out_dir: Path, context: MethodContext) -> None:
     """Same architecture and tokenizer as `base`, randomly initialized: the control that shows how
     much of the transfer the pretraining itself brings (cf. K et al. 2020)."""
@@ -82,7 +91,7 @@ STEPS.register(
 )
 STEPS.register(
     "tlm",
-    Step(build_tlm, lambda c: {"tlm": asdict(c.settings.tlm), "data": _parallel_fingerprint(c)}, needs_parallel=True),
+    Step(build_tlm, lambda c: {"tlm": _tlm_fingerprint(c), "data": _parallel_fingerprint(c)}, needs_parallel=True),
     "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)",
 )
 STEPS.register(

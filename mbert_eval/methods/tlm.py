@@ -23,7 +23,8 @@ def tlm_encoder(
 ) -> Path:
     """Continue pretraining ``base`` with translation LM (Conneau & Lample 2019) on the line-aligned
     ``parallel`` (source file, target file) pairs, mixed with MLM on each side of them (Devlin et al. 2019)
-    when ``settings.mix_mlm``, on ``device``; write the result to ``out_dir`` and return it.
+    when ``settings.mix_mlm``, on ``device``, after ``settings.head_steps`` steps that train the masked-LM head
+    alone (LP-FT, Kumar et al. 2022); write the result to ``out_dir`` and return it.
 
     A folder already written by the same settings and files is reused (``pretrain``'s config hash).
     """
@@ -39,5 +40,7 @@ def tlm_encoder(
         max_length=settings.max_length,
         seed=seed,
         device=device,
+        head_steps=settings.head_steps,
+        head_learning_rate=settings.head_learning_rate,
     )
     return pretrain(config, progress=progress)

@@ -16,6 +16,7 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -98,6 +99,10 @@ class PretrainConfig:
     projection: Projection = "masked"  # "full" only to compare speed: the loss is the same
     parallel: list[tuple[Path, Path]] = ()  # line-aligned (source, target) files for "tlm"; MLM text if no corpus
     device: str = "auto"  # auto (CUDA when present), cpu, cuda, cuda:1, ...; not part of the hash
+    # steps that train the masked-LM head alone, the encoder frozen, before `max_steps` (`warm_up_head`); part of
+    # the hash only when above 0, so folders written before these settings existed are reused
+    head_steps: int = 0
+    head_learning_rate: float = 1e-3  # constant over the head's steps
 
     def __post_init__(self) -> None:
         self.corpus = [Path(path) for path in self.corpus]
@@ -157,7 +162,8 @@ class PretrainConfig:
         what it runs on are not what it learns from) plus the checksum of each corpus and parallel file, after
         ``check_files``."""
         self.check_files()
-        settings = {key: value for key, value in self.to_json().items() if key not in ("out_dir", "device")}
+        unused = ("out_dir", "device") + (("head_steps", "head_learning_rate") if not self.head_steps else ())
+        settings = {key: value for key, value in self.to_json().items() if key not in unused}
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
         for path in [*self.corpus, *(path for pair in self.parallel for path in pair)]:
             digest.update(file_checksum(path).encode())
@@ -173,17 +179,27 @@ class PretrainConfig:
         return settings
 
 
-NUMBER_SETTINGS = ("max_steps", "batch_size", "vocab_size", "learning_rate", "max_minutes")  # `setting_problem`
+NUMBER_SETTINGS = (  # `setting_problem`
+    "max_steps",
+    "batch_size",
+    "vocab_size",
+    "learning_rate",
+    "max_minutes",
+    "head_steps",
+    "head_learning_rate",
+)
 
 
 def setting_problem(name: str, value: object) -> str | None:
     """What is wrong with the value of one of the ``NUMBER_SETTINGS`` (None: nothing; ``max_minutes`` may be
-    None): a step count or batch size that is no whole number of at least 1, a vocabulary size outside
+    None): a step count or batch size that is no whole number of at least 1 (``head_steps``: 0), a vocabulary size outside
     ``MIN_VOCAB_SIZE``..``MAX_VOCAB_SIZE``, a learning rate or time budget that is not a positive finite number
     (NaN, infinite, zero or negative: a run that trains nothing or diverges)."""
     whole = isinstance(value, int) and not isinstance(value, bool)
     if name in ("max_steps", "batch_size"):
         return None if whole and value >= 1 else f"must be a whole number of at least 1, got {_number(value)}"
+    if name == "head_steps":
+        return None if whole and value >= 0 else f"must be a whole number of at least 0, got {_number(value)}"
     if name == "vocab_size":
         if whole and MIN_VOCAB_SIZE <= value <= MAX_VOCAB_SIZE:
             return None
@@ -339,6 +355,7 @@ def _train(
     generator = torch.Generator().manual_seed(config.seed)
     texts = config.monolingual_files(), config.parallel
     streams = [obj.batches(obj.examples(*texts), config.batch_size, generator) for obj in objectives]
+    head_loss = warm_up_head(model, streams, config, device, progress) if config.head_steps else None
     optimizer = adamw(model, config.learning_rate, config.weight_decay, eps=1e-6)
     budget_s = config.max_minutes * 60 if config.max_minutes is not None else math.inf
     steps, tokens, final_loss = 0, 0, math.nan
@@ -370,7 +387,31 @@ def _train(
         "tokens": tokens,
         "seconds": round(seconds, 3),
         "tokens_per_second": round(tokens / seconds, 1) if seconds else 0.0,
+        **({"head_final_loss": head_loss} if head_loss is not None else {}),
     }
+
+
+def warm_up_head(
+    model: PreTrainedModel, streams: list[Iterator[Batch]], config: PretrainConfig, device: torch.device, progress: bool
+) -> float:
+    """Train the masked-LM head alone for ``config.head_steps`` steps at the constant ``head_learning_rate``, the
+    encoder frozen, before the encoder itself trains: linear probing before fine-tuning (LP-FT, Kumar et al.
+    2022), so that continued pretraining of an encoder published without its head (a random one) does not send
+    the head's noise into the encoder. What trains is the head's own weights (for BERT its transform and output
+    bias), not the word embeddings its output layer shares. Returns the mean loss of the last ``LOG_EVERY``
+    steps."""
+    encoder = list(model.base_model.parameters())
+    trainable = [parameter.requires_grad for parameter in encoder]
+    for parameter in encoder:
+        parameter.requires_grad_(False)
+    optimizer = adamw(model, config.head_learning_rate, config.weight_decay, eps=1e-6)
+    losses = []
+    for step in tqdm(range(config.head_steps), unit="step", desc="pretrain: head", disable=not progress):
+        batch = {key: value.to(device) for key, value in next(streams[step % len(streams)]).items()}
+        losses.append(training_step(model, optimizer, batch, config.projection, config.max_grad_norm))
+    for parameter, was_trainable in zip(encoder, trainable):
+        parameter.requires_grad_(was_trainable)
+    return torch.stack(losses[-LOG_EVERY:]).mean().item()
 
 
 def _copy_vocab_file(tokenizer: PreTrainedTokenizerBase, folder: Path) -> None:

@@ -176,6 +176,8 @@ CASES = [
     _step("tlm", "tlm.learning_rate", 0),
     _step("tlm", "tlm.batch_size", 0),
     _step("tlm", "tlm.max_length", 2),
+    _step("tlm", "tlm.head_steps", -1),
+    _step("tlm", "tlm.head_learning_rate", 0),  # refused as the pretraining run refuses it, warm-up or not
     _step("align", "align.learning_rate", 0),
     _step("align", "align.batch_size", 0),
     _step("align", "align.max_length", 2),

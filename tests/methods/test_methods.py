@@ -152,7 +152,7 @@ def test_cells_that_share_a_checkpoint_at_once_build_it_once(tmp_path, tiny_mode
     assert len(builds) == 1 and len(found) == 2 and found[0] == found[1]
 
 
-def test_the_align_checkpoint_is_keyed_by_how_its_gold_links_are_read(tmp_path, small_family):
+def test_step_checkpoints_are_keyed_by_settings_off_their_defaults_only(tmp_path, small_family):
     """`parallel.one_indexed` changes the links alignment-aware fine-tuning learns from, so it changes the derived
     checkpoint's key (a checkpoint built from the links read the other way was reused); at its default the key is
     the one earlier checkpoints were built under."""
@@ -179,6 +179,12 @@ def test_the_align_checkpoint_is_keyed_by_how_its_gold_links_are_read(tmp_path, 
     assert set(zero_based) == {"align", "data"}  # the default adds nothing: earlier checkpoints keep their keys
     experiment.parallel.one_indexed = True
     assert align.fingerprint(MethodContext(StepSettings.of(experiment), codes[0], 1, tmp_path, "cpu")) != zero_based
+    tlm = STEPS.get("tlm")
+    plain = tlm.fingerprint(context)  # the settings tlm checkpoints were first cached under, and no others
+    assert set(plain["tlm"]) == {"steps", "batch_size", "learning_rate", "max_length", "mix_mlm"}
+    experiment.tlm.head_steps = 5
+    warmed = tlm.fingerprint(MethodContext(StepSettings.of(experiment), codes[0], 1, tmp_path, "cpu"))
+    assert warmed["tlm"] == {**plain["tlm"], "head_steps": 5, "head_learning_rate": 1e-3}
 
 
 def test_the_built_in_steps_are_listed_with_their_summaries():

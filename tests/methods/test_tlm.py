@@ -18,7 +18,7 @@ from mbert_eval.config.experiment import TLMConfig
 from mbert_eval.data import read_parallel
 from mbert_eval.errors import DataError, UserError
 from mbert_eval.methods.tlm import tlm_encoder
-from mbert_eval.pretraining.loop import PretrainConfig, new_model, pretrain
+from mbert_eval.pretraining.loop import PretrainConfig, _load_checkpoint, new_model, pretrain, warm_up_head
 from mbert_eval.pretraining.objectives import (
     InputLayout,
     MaskedLM,
@@ -182,3 +182,56 @@ def test_parallel_user_errors(parallel: list[tuple[Path, Path]], tmp_path: Path)
         with pytest.raises(UserError, match=expected) as error:
             PretrainConfig(out_dir=tmp_path / "out", **overrides)  # type: ignore[arg-type]
         assert "\n" not in str(error.value)
+
+
+def test_head_warm_up_trains_the_head_alone_before_the_encoder(
+    tiny_model: Path, parallel: list[tuple[Path, Path]], tmp_path: Path
+) -> None:
+    """`tlm.head_steps` (LP-FT, Kumar et al. 2022): the masked-LM head's own weights train with the encoder
+    frozen (the word embeddings the head's output layer shares included), the encoder's trainability comes back
+    as it was, and the run records the head's loss."""
+    model, tokenizer = _load_checkpoint(str(tiny_model))
+    model.base_model.embeddings.position_embeddings.requires_grad_(False)  # frozen before: stays frozen
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    config = PretrainConfig(
+        corpus=[], out_dir=tmp_path / "unused", objectives=("tlm",), parallel=parallel, head_steps=3, batch_size=8
+    )
+    objective = get_objective("tlm")(tokenizer, 64, 0.15, InputLayout.of(model))
+    streams = [objective.batches(objective.examples([], parallel), 8, torch.Generator().manual_seed(0))]
+    loss = warm_up_head(model.train(), streams, config, torch.device("cpu"), progress=False)
+    assert math.isfinite(loss)
+    after = model.state_dict()
+    changed = {name for name, value in after.items() if not torch.equal(value, before[name])}
+    assert changed and all(name.startswith("cls.") for name in changed), changed
+    assert "cls.predictions.transform.dense.weight" in changed and "cls.predictions.bias" in changed
+    assert model.get_output_embeddings().weight is model.base_model.embeddings.word_embeddings.weight
+    assert torch.equal(
+        after["bert.embeddings.word_embeddings.weight"], before["bert.embeddings.word_embeddings.weight"]
+    )
+    frozen = [name for name, parameter in model.named_parameters() if not parameter.requires_grad]
+    assert frozen == ["bert.embeddings.position_embeddings.weight"]
+
+    settings = TLMConfig(steps=2, batch_size=8, learning_rate=1e-3, max_length=64, head_steps=2)
+    out_dir = tlm_encoder(str(tiny_model), tmp_path / "tlm", parallel, settings, seed=1, progress=False)
+    record = json.loads((out_dir / "pretrain.json").read_text(encoding="utf-8"))
+    assert record["steps"] == 2 and math.isfinite(record["head_final_loss"])
+    assert record["config"]["head_steps"] == 2
+
+
+def test_head_warm_up_settings_join_the_hash_only_when_it_runs(
+    parallel: list[tuple[Path, Path]], tmp_path: Path
+) -> None:
+    """Folders written before the head warm-up existed keep their hash (and are reused): its settings count only
+    when `head_steps` is above 0."""
+    hashes = [
+        PretrainConfig(corpus=[], out_dir=tmp_path, objectives=("tlm",), parallel=parallel, **settings).config_hash()
+        for settings in (
+            {},
+            {"head_learning_rate": 0.5},
+            {"head_steps": 1},
+            {"head_steps": 1, "head_learning_rate": 0.5},
+        )
+    ]
+    assert hashes[0] == hashes[1] and len(set(hashes[1:])) == 3
+    with pytest.raises(UserError, match="head_steps: must be a whole number of at least 0"):
+        PretrainConfig(corpus=[], out_dir=tmp_path, objectives=("tlm",), parallel=parallel, head_steps=-1)

@@ -19,6 +19,9 @@ RUN_ONLY = {"run_only": True}
 # where a run's cells go, which changes no score: hashed at its default, so that the configs hashed before it was
 # (every one of them at the default) keep their hashes, and a grid rerun on another executor is the same config
 WHERE_CELLS_RUN = {"hashed_at_default": True}
+# a field of a nested config (`tlm:`, ...) added after config hashes were first recorded: hashed only when set away
+# from its default, so that the hashes recorded before it hold
+HASHED_WHEN_SET = {"hashed_when_set": True}
 
 
 # The values of TrainingConfig's choice keys, declared here so that `validate` checks them without importing the
@@ -64,14 +67,25 @@ class Identity:
 
     def added(self, obj: Any) -> dict[str, Any]:
         """The `keyed_when_set` fields of `obj` set away from their defaults, as `{"Owner.field": value}`."""
+        return {f"{self.owner}.{name}": value for name, value in self.set_later(obj).items()}
+
+    def set_later(self, obj: Any) -> dict[str, Any]:
+        """The `keyed_when_set` fields of `obj` set away from their defaults, by field name."""
         defaults = {item.name: item for item in dataclasses.fields(obj)}
         found = {}
         for name in self.keyed_when_set:
             item = defaults[name]
             default = item.default_factory() if item.default_factory is not dataclasses.MISSING else item.default
             if getattr(obj, name) != default:
-                found[f"{self.owner}.{name}"] = getattr(obj, name)
+                found[name] = getattr(obj, name)
         return found
+
+    def fingerprint(self, obj: Any) -> dict[str, Any]:
+        """Every field of `obj` as plain data, less the `keyed_when_set` ones left at their defaults: what a
+        checkpoint step built from these settings is cached under (`methods.steps`), so that a field added later
+        leaves every earlier checkpoint's folder in place."""
+        data = dataclasses.asdict(obj)
+        return {name: data[name] for name in data if name not in self.keyed_when_set} | self.set_later(obj)
 
 
 def declare_identity(
@@ -284,8 +298,8 @@ class TLMConfig:
     mix_mlm: bool = False  # objectives [mlm, tlm]: MLM on each side of the parallel text as well
     # steps that train the masked-LM head alone (the encoder frozen) before `steps`: for an encoder published
     # without its head (multilingual-e5), whose head starts random (`pretraining.loop.PretrainConfig.head_steps`)
-    head_steps: int = 0
-    head_learning_rate: float = 1e-3  # the head's (constant) learning rate in those steps
+    head_steps: int = field(default=0, metadata=HASHED_WHEN_SET)
+    head_learning_rate: float = field(default=1e-3, metadata=HASHED_WHEN_SET)  # constant over those steps
 
 
 @declare_identity(
@@ -397,15 +411,20 @@ class Experiment:
         return data
 
     def config_hash(self) -> str:
-        """sha256 (16 hex digits) of the canonical JSON of the whole config, less its `RUN_ONLY` fields, with where
-        its cells run at the default (`WHERE_CELLS_RUN`)."""
+        """sha256 (16 hex digits) of the canonical JSON of the whole config, less its `RUN_ONLY` fields and the
+        `HASHED_WHEN_SET` fields at their defaults, with where its cells run at the default (`WHERE_CELLS_RUN`)."""
         data = self.to_dict()
         default = Experiment().to_dict()
         for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
             if item.metadata.get("run_only"):
                 data.pop(item.name)
             elif item.metadata.get("hashed_at_default"):
                 data[item.name] = default[item.name]
+            elif dataclasses.is_dataclass(value):
+                for inner in dataclasses.fields(value):
+                    if inner.metadata.get("hashed_when_set") and getattr(value, inner.name) == inner.default:
+                        data[item.name].pop(inner.name)
         return stable_hash(data)
 
     def reference_method(self) -> str | None:

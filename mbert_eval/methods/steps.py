@@ -3,11 +3,10 @@ its training code (torch) when it runs: `validate` and `ls methods` read the reg
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mbert_eval.config.experiment import AlignConfig
+from mbert_eval.config.experiment import AlignConfig, TLMConfig
 from mbert_eval.data import AlignmentLinks
 from mbert_eval.methods.base import STEPS, MethodContext, Step
 from mbert_eval.methods.parallel_data import load_parallel, write_text_pairs
@@ -17,15 +16,6 @@ from mbert_eval.models.specs import model_depth
 
 def _parallel_fingerprint(context: MethodContext) -> dict[str, Any]:
     return {s.language: s.checksums for s in load_parallel(context.settings, context.source)}
-
-
-def _tlm_fingerprint(context: MethodContext) -> dict[str, Any]:
-    """The `tlm` settings a checkpoint is cached under; the head warm-up's only when it runs, so checkpoints built
-    before it existed keep their folders."""
-    settings = asdict(context.settings.tlm)
-    if not settings["head_steps"]:
-        del settings["head_steps"], settings["head_learning_rate"]
-    return settings
 
 
 def build_scratch(base: str, out_dir: Path, context: MethodContext) -> None:
@@ -91,7 +81,11 @@ STEPS.register(
 )
 STEPS.register(
     "tlm",
-    Step(build_tlm, lambda c: {"tlm": _tlm_fingerprint(c), "data": _parallel_fingerprint(c)}, needs_parallel=True),
+    Step(
+        build_tlm,
+        lambda c: {"tlm": TLMConfig.IDENTITY.fingerprint(c.settings.tlm), "data": _parallel_fingerprint(c)},
+        needs_parallel=True,
+    ),
     "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)",
 )
 STEPS.register(
@@ -99,7 +93,7 @@ STEPS.register(
     Step(
         build_align,
         lambda c: {
-            "align": asdict(c.settings.align),
+            "align": AlignConfig.IDENTITY.fingerprint(c.settings.align),
             "data": _parallel_fingerprint(c),
             # how gold links are read, where there are some; only off its default, so earlier checkpoints' keys hold
             **({"one_indexed": True} if c.settings.parallel.one_indexed and c.settings.parallel.alignments else {}),

@@ -17,7 +17,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Literal
 
@@ -75,6 +75,11 @@ MAX_VOCAB_SIZE = 10_000_000
 LOG_EVERY = 10  # steps between loss read-outs (each one waits for the device)
 
 
+# settings added after folders were first hashed: part of the hash only when set away from their defaults, so the
+# folders written before them are reused
+ADDED_LATER = ("head_steps", "head_learning_rate")
+
+
 @dataclass
 class PretrainConfig:
     """Everything that determines a pretraining run; its hash decides whether an output folder can be reused."""
@@ -99,8 +104,7 @@ class PretrainConfig:
     projection: Projection = "masked"  # "full" only to compare speed: the loss is the same
     parallel: list[tuple[Path, Path]] = ()  # line-aligned (source, target) files for "tlm"; MLM text if no corpus
     device: str = "auto"  # auto (CUDA when present), cpu, cuda, cuda:1, ...; not part of the hash
-    # steps that train the masked-LM head alone, the encoder frozen, before `max_steps` (`warm_up_head`); part of
-    # the hash only when above 0, so folders written before these settings existed are reused
+    # steps that train the masked-LM head alone, the encoder frozen, before `max_steps` (`warm_up_head`)
     head_steps: int = 0
     head_learning_rate: float = 1e-3  # constant over the head's steps
 
@@ -159,11 +163,12 @@ class PretrainConfig:
 
     def config_hash(self) -> str:
         """SHA-256 of this config as sorted JSON (without ``out_dir`` and ``device``: where a run is written and
-        what it runs on are not what it learns from) plus the checksum of each corpus and parallel file, after
+        what it runs on are not what it learns from; without the ``ADDED_LATER`` settings at their defaults) plus the checksum of each corpus and parallel file, after
         ``check_files``."""
         self.check_files()
-        unused = ("out_dir", "device") + (("head_steps", "head_learning_rate") if not self.head_steps else ())
-        settings = {key: value for key, value in self.to_json().items() if key not in unused}
+        defaults = {item.name: item.default for item in fields(self)}
+        unhashed = {"out_dir", "device", *(name for name in ADDED_LATER if getattr(self, name) == defaults[name])}
+        settings = {key: value for key, value in self.to_json().items() if key not in unhashed}
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
         for path in [*self.corpus, *(path for pair in self.parallel for path in pair)]:
             digest.update(file_checksum(path).encode())

@@ -78,6 +78,14 @@ def test_config_hash_is_where_cells_run_blind():
     assert Experiment().config_hash() == "9a6785acae4f3476"  # as before executor and ray were hashed at default
 
 
+def test_a_nested_field_added_later_is_hashed_only_when_set():
+    """`tlm.head_steps` came after config hashes were recorded: at its default the hash is as before it existed
+    (the default config's, above); set, it is another config."""
+    warmed = Experiment()
+    warmed.tlm.head_steps = 50
+    assert warmed.config_hash() != Experiment().config_hash() == "9a6785acae4f3476"
+
+
 def test_data_spec_patterns_and_slices(tmp_path):
     german = lookup("de")
     spec = DataSpec.parse("ud/{lang}_pud.conllu[500:1000]", german, tmp_path)

@@ -184,7 +184,7 @@ def test_step_checkpoints_are_keyed_by_settings_off_their_defaults_only(tmp_path
     assert set(plain["tlm"]) == {"steps", "batch_size", "learning_rate", "max_length", "mix_mlm"}
     experiment.tlm.head_steps = 5
     warmed = tlm.fingerprint(MethodContext(StepSettings.of(experiment), codes[0], 1, tmp_path, "cpu"))
-    assert warmed["tlm"] == {**plain["tlm"], "head_steps": 5, "head_learning_rate": 1e-3}
+    assert warmed["tlm"] == {**plain["tlm"], "head_steps": 5}
 
 
 def test_the_built_in_steps_are_listed_with_their_summaries():

@@ -218,20 +218,19 @@ def test_head_warm_up_trains_the_head_alone_before_the_encoder(
     assert record["config"]["head_steps"] == 2
 
 
-def test_head_warm_up_settings_join_the_hash_only_when_it_runs(
-    parallel: list[tuple[Path, Path]], tmp_path: Path
-) -> None:
+def test_head_warm_up_settings_join_the_hash_only_when_set(parallel: list[tuple[Path, Path]], tmp_path: Path) -> None:
     """Folders written before the head warm-up existed keep their hash (and are reused): its settings count only
-    when `head_steps` is above 0."""
+    when set away from their defaults."""
     hashes = [
         PretrainConfig(corpus=[], out_dir=tmp_path, objectives=("tlm",), parallel=parallel, **settings).config_hash()
         for settings in (
             {},
-            {"head_learning_rate": 0.5},
+            {"head_steps": 0, "head_learning_rate": 1e-3},  # the defaults, written out
             {"head_steps": 1},
+            {"head_learning_rate": 0.5},
             {"head_steps": 1, "head_learning_rate": 0.5},
         )
     ]
-    assert hashes[0] == hashes[1] and len(set(hashes[1:])) == 3
+    assert hashes[0] == hashes[1] and len(set(hashes[1:])) == 4
     with pytest.raises(UserError, match="head_steps: must be a whole number of at least 0"):
         PretrainConfig(corpus=[], out_dir=tmp_path, objectives=("tlm",), parallel=parallel, head_steps=-1)

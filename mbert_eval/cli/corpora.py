@@ -69,6 +69,12 @@ def text(inputs: tuple[str, ...], out: str) -> None:
 @click.option("--max-minutes", type=float, help="Stop after this much wall time.")
 @click.option("--learning-rate", type=float, help="Peak learning rate (default: BERT's 1e-4).")
 @click.option("--batch-size", type=int, help="Sequences per step (default 32).")
+@click.option(
+    "--head-steps",
+    type=int,
+    help="Steps that train the masked-LM head alone, the encoder frozen, first: for an --init-from checkpoint "
+    "saved without its head (default 0).",
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
 @THREADS_OPTION
@@ -85,6 +91,7 @@ def pretrain(
     max_minutes: float | None,
     learning_rate: float | None,
     batch_size: int | None,
+    head_steps: int | None,
     seed: int,
     device: str,
     threads: int | None,
@@ -98,14 +105,14 @@ def pretrain(
     from mbert_eval.pretraining.loop import pretrain as run_pretraining
 
     numbers = {"vocab_size": vocab_size, "max_steps": max_steps, "max_minutes": max_minutes}
-    numbers |= {"learning_rate": learning_rate, "batch_size": batch_size}
+    numbers |= {"learning_rate": learning_rate, "batch_size": batch_size, "head_steps": head_steps}
     for name, value in numbers.items():  # said with the option's name, before anything is read or trained
         problem = None if value is None else setting_problem(name, value)
         if problem:
             raise UserError(f"--{name.replace('_', '-')}: {problem}")
     use_threads(threads)
 
-    given = {"max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size}
+    given = {"max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size, "head_steps": head_steps}
     options = {key: value for key, value in given.items() if value is not None}
     config = PretrainConfig(
         corpus=[Path(c) for c in corpus],

@@ -84,11 +84,15 @@ def quiet_loading() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
-def new_module_lines(spec: str, info: dict, base_prefix: str, head: Head) -> list[str]:
+def new_module_lines(
+    spec: str, info: dict, base_prefix: str, head: Head, advice: dict[str, str] | None = None
+) -> list[str]:
     """One line per module whose weights the checkpoint did not hold (transformers' `output_loading_info`:
     missing keys, and keys whose shape did not match), grouped by the module below the encoder (`pooler`) or,
     outside the encoder, the task head this code adds on purpose (`classifier`, `qa_outputs`). A headless load
-    leaves the pooler out: only the sequence head reads it (Devlin et al. 2019); the others read hidden states."""
+    leaves the pooler out: only the sequence head reads it (Devlin et al. 2019); the others read hidden states.
+    `advice` maps a module to what the user can do about it, said on its line."""
+    advice = advice or {}
     keys = [
         *info.get("missing_keys", ()),
         *(item[0] if isinstance(item, tuple) else item for item in info.get("mismatched_keys", ())),
@@ -102,7 +106,11 @@ def new_module_lines(spec: str, info: dict, base_prefix: str, head: Head) -> lis
         modules.setdefault(path[0], head != "none" and not inside)
     return [
         f"model {spec}: {module} newly initialized "
-        + (f"(the {head} task head)" if is_head else "(not in the checkpoint)")
+        + (
+            f"(the {head} task head)"
+            if is_head
+            else f"(not in the checkpoint{'; ' + advice[module] if module in advice else ''})"
+        )
         for module, is_head in modules.items()
     ]
 

@@ -72,6 +72,8 @@ RECORD_FILE = "pretrain.json"
 # (mBERT has 119,547 entries, XLM-R 250,002)
 MIN_VOCAB_SIZE = len(WORDPIECE_SPECIAL_TOKENS) + 11
 MAX_VOCAB_SIZE = 10_000_000
+# said on the "newly initialized" line of a masked-LM head that starts random and is not warmed up (`warm_up_head`)
+HEAD_ADVICE = "`tlm.head_steps` (pretrain --head-steps) trains it alone first"
 LOG_EVERY = 10  # steps between loss read-outs (each one waits for the device)
 
 
@@ -319,17 +321,18 @@ def training_step(
 def _model_and_tokenizer(config: PretrainConfig, folder: Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load ``config.init_from``, or train a tokenizer into ``folder`` and build a fresh model for it."""
     if config.init_from is not None:
-        return _load_checkpoint(config.init_from)
+        return _load_checkpoint(config.init_from, config.head_steps)
     tokenizer = train_tokenizer(config.monolingual_files(), config.tokenizer, config.vocab_size, folder)
     model = new_model(config.preset, len(tokenizer), tokenizer.pad_token_id, FAMILIES[config.tokenizer])
     return model, tokenizer
 
 
-def _load_checkpoint(init_from: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+def _load_checkpoint(init_from: str, head_steps: int = 0) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Model and tokenizer from a local checkpoint folder or, when the name looks like one, the Hub. As
     `models.encoders.load_model` does, transformers' own warnings are silenced (`quiet_loading`) and one line on
     stderr names each module the checkpoint did not hold: an encoder saved without its masked-LM head (a sentence embedder such as
-    multilingual-e5) starts that head from random weights."""
+    multilingual-e5) starts that head from random weights, and the line says how to train it first unless
+    ``head_steps`` already does."""
     folder = Path(init_from).expanduser()
     problem = check_model_spec(init_from)
     if problem:
@@ -346,7 +349,9 @@ def _load_checkpoint(init_from: str) -> tuple[PreTrainedModel, PreTrainedTokeniz
             f"init_from {init_from!r} is no local folder and could not be loaded from the Hugging Face Hub "
             "(offline?); pass the path of a downloaded checkpoint folder instead"
         ) from None
-    for line in new_module_lines(init_from, info, model.base_model_prefix, "none"):
+    head = next(name for name, child in model.named_children() if child is mlm_head(model))
+    advice = {} if head_steps else {head: HEAD_ADVICE}
+    for line in new_module_lines(init_from, info, model.base_model_prefix, "none", advice):
         tqdm.write(line, file=sys.stderr)
     return model, tokenizer
 

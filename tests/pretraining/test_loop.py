@@ -17,6 +17,7 @@ from transformers import (
 
 from mbert_eval.errors import UserError
 from mbert_eval.pretraining.loop import (
+    HEAD_ADVICE,
     PretrainConfig,
     masked_lm_loss,
     mlm_head,
@@ -259,6 +260,20 @@ def test_pretrain_command_takes_a_device(corpus: list[Path], tmp_path: Path) -> 
     assert result.exit_code == 2 and "unknown device 'tpu:x'" in result.output and "Traceback" not in result.output
 
 
+def test_pretrain_command_warms_the_head_up(corpus: list[Path], tiny_model: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mbert_eval.cli import main
+
+    options = ["--out", str(tmp_path / "m"), "--init-from", str(tiny_model), "--max-steps", "1", "--batch-size", "4"]
+    result = CliRunner().invoke(main, ["pretrain", *map(str, corpus), *options, "--head-steps", "2"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "m" / "pretrain.json").read_text(encoding="utf-8"))
+    assert record["config"]["head_steps"] == 2 and math.isfinite(record["head_final_loss"])
+    result = CliRunner().invoke(main, ["pretrain", *map(str, corpus), *options, "--head-steps", "-1"])
+    assert result.exit_code == 2 and "--head-steps: must be a whole number of at least 0, got -1" in result.output
+
+
 def test_interrupted_pretrain_leaves_no_folder(
     corpus: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -302,6 +317,10 @@ def test_an_encoder_without_its_masked_lm_head_is_said_in_one_line(
     AutoTokenizer.from_pretrained(tiny_model).save_pretrained(encoder_only)
     capsys.readouterr()
     pretrain(_config(corpus, tmp_path / "a", init_from=str(encoder_only), max_steps=1), progress=False)
+    assert capsys.readouterr().err.splitlines() == [
+        f"model {encoder_only}: cls newly initialized (not in the checkpoint; {HEAD_ADVICE})"
+    ]
+    pretrain(_config(corpus, tmp_path / "w", init_from=str(encoder_only), max_steps=1, head_steps=1), progress=False)
     assert capsys.readouterr().err.splitlines() == [
         f"model {encoder_only}: cls newly initialized (not in the checkpoint)"
     ]

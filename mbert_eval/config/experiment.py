@@ -65,10 +65,6 @@ class Identity:
         shown |= self.retired
         return f"{self.record}({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
-    def added(self, obj: Any) -> dict[str, Any]:
-        """The `keyed_when_set` fields of `obj` set away from their defaults, as `{"Owner.field": value}`."""
-        return {f"{self.owner}.{name}": value for name, value in self.set_later(obj).items()}
-
     def set_later(self, obj: Any) -> dict[str, Any]:
         """The `keyed_when_set` fields of `obj` set away from their defaults, by field name."""
         defaults = {item.name: item for item in dataclasses.fields(obj)}
@@ -440,7 +436,11 @@ def keyed_when_set(*objects: Any) -> dict[str, Any]:
     """The `keyed_when_set` fields of these configs (see `Identity`) set away from their defaults, as
     `{"ClassName.field": value}`: what a cell key adds to its records (empty for every config that sets none of
     them, so older keys are unchanged)."""
-    return {name: value for obj in objects for name, value in type(obj).IDENTITY.added(obj).items()}
+    return {
+        f"{type(obj).__name__}.{name}": value
+        for obj in objects
+        for name, value in type(obj).IDENTITY.set_later(obj).items()
+    }
 
 
 def stable_hash(data: Any) -> str:

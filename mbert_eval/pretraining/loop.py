@@ -199,9 +199,9 @@ NUMBER_SETTINGS = (  # `setting_problem`
 
 def setting_problem(name: str, value: object) -> str | None:
     """What is wrong with the value of one of the ``NUMBER_SETTINGS`` (None: nothing; ``max_minutes`` may be
-    None): a step count or batch size that is no whole number of at least 1 (``head_steps``: 0), a vocabulary size outside
-    ``MIN_VOCAB_SIZE``..``MAX_VOCAB_SIZE``, a learning rate or time budget that is not a positive finite number
-    (NaN, infinite, zero or negative: a run that trains nothing or diverges)."""
+    None): a step count or batch size that is no whole number of at least 1 (``head_steps``: of at least 0), a
+    vocabulary size outside ``MIN_VOCAB_SIZE``..``MAX_VOCAB_SIZE``, a learning rate or time budget that is not a
+    positive finite number (NaN, infinite, zero or negative: a run that trains nothing or diverges)."""
     whole = isinstance(value, int) and not isinstance(value, bool)
     if name in ("max_steps", "batch_size"):
         return None if whole and value >= 1 else f"must be a whole number of at least 1, got {_number(value)}"

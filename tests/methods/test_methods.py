@@ -155,7 +155,8 @@ def test_cells_that_share_a_checkpoint_at_once_build_it_once(tmp_path, tiny_mode
 def test_step_checkpoints_are_keyed_by_settings_off_their_defaults_only(tmp_path, small_family):
     """`parallel.one_indexed` changes the links alignment-aware fine-tuning learns from, so it changes the derived
     checkpoint's key (a checkpoint built from the links read the other way was reused); at its default the key is
-    the one earlier checkpoints were built under."""
+    the one earlier checkpoints were built under. So with `tlm.head_steps`, added after TLM checkpoints were
+    cached: it joins the `tlm` step's key only when set."""
     codes = [language.code for language in small_family.languages]
     base, other, gold = small_family.parallel(codes[1])
     both = tmp_path / "gold.align"  # links valid whether read from 0 or from 1

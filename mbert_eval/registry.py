@@ -15,6 +15,15 @@ from mbert_eval.errors import UserError
 
 Entry = TypeVar("Entry")
 
+VARIANT = ":"  # a config entry named NAME:LABEL runs the registered entry NAME under settings of its own
+
+
+def registered_name(entry: str) -> str:
+    """The registered name a config entry runs: the entry's own name, or NAME of a variant NAME:LABEL (one task
+    run twice in a grid under different settings, e.g. `tatoeba` and `tatoeba:centred`; each variant's rows carry
+    its whole name, so every reader of the store knows which task made them)."""
+    return entry.partition(VARIANT)[0]
+
 
 class Registry(Generic[Entry]):
     """Named entries of one kind (e.g. "task"), each with a one-line summary for `ls`; an unknown name is a

@@ -22,6 +22,7 @@ from mbert_eval.grid.resolve import ResolvedGrid, RunSettings, resolve
 from mbert_eval.methods import parallel_files, step_versions
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
+from mbert_eval.registry import registered_name
 from mbert_eval.store.locks import held_lock
 from mbert_eval.store.results import MetricRole, ResultRow, ResultStore, StoredConfig
 from mbert_eval.store.unsaved import keep_unsaved, store_unsaved
@@ -50,12 +51,13 @@ class RunSummary:
 def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
     """Each task's metric roles from its metadata: the main metric (with its direction) and its other declared
     metrics (direction not declared); the metrics that make up an XTREME task's score are marked with its XTREME
-    name. Per-layer scores (`{main}_layerNN`) are derived: they get no row."""
+    name, on the registered entry only: a variant (`tatoeba:centred`) runs other settings than XTREME's, and
+    XTREME's score counts each task once. Per-layer scores (`{main}_layerNN`) are derived: they get no row."""
     roles = []
     for name in tasks:
-        metadata = get_task(name).metadata
+        metadata = get_task(registered_name(name)).metadata
         main, described = metadata.main_metric, metadata.metric_descriptions
-        xtreme = {metric: metadata.xtreme for metric in metadata.xtreme_metrics}
+        xtreme = {metric: metadata.xtreme for metric in metadata.xtreme_metrics} if name == metadata.name else {}
         roles.append(MetricRole(name, main, True, metadata.higher_is_better, described.get(main, ""), xtreme.get(main)))
         roles += [
             MetricRole(name, metric, False, None, described.get(metric, ""), xtreme.get(metric))

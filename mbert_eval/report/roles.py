@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from mbert_eval.registry import registered_name
 from mbert_eval.store.results import MetricRole, StoredConfig
 
 OLD_STORE_REFERENCE = "baseline"  # a store without configs: the reference by its conventional name, if present
@@ -34,8 +35,9 @@ class TaskRoles:
 
 
 def fine_tunes(task: str) -> bool:
-    """Whether a task fine-tunes the encoder on the source language (see NOT_FINE_TUNED)."""
-    return task not in NOT_FINE_TUNED
+    """Whether a task (or a variant of one: `tatoeba:centred`) fine-tunes the encoder on the source language (see
+    NOT_FINE_TUNED)."""
+    return registered_name(task) not in NOT_FINE_TUNED
 
 
 def guess_metric(metrics: Iterable[str]) -> str:

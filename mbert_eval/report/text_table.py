@@ -69,7 +69,10 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
     )
     merged = int((seeds["cells"] > 1).sum())
     if merged:
-        legend += f"\n{merged} seed scores average several cells of the same seed (other settings); they have no 95% CI"
+        legend += (
+            f"\n{merged} seed scores average several cells of the same seed (other settings); they have no 95% CI "
+            "(a task variant, TASK:LABEL, keeps settings apart)"
+        )
     return banner + summary[shown].to_string(index=False) + legend + format_xtreme(store)
 
 

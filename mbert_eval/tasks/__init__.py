@@ -4,12 +4,13 @@ with its `TaskMetadata`, registered here under its metadata's name."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.errors import UserError
-from mbert_eval.registry import Registry
+from mbert_eval.registry import VARIANT, Registry, registered_name
 from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.tasks.metadata import TaskMetadata
 
@@ -50,17 +51,28 @@ def option_keys() -> list[str]:
     return [field.name for field in dataclasses.fields(TaskConfig) if field.name in taken]
 
 
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")  # a variant's label: `tatoeba:centred`
+
+
 def build_task(name: str, config: TaskConfig, base_dir: Path) -> Task:
     """The task object of one config entry (`tasks.NAME`, its relative paths anchored at `base_dir`), with its data
-    and the options it takes; an option set for a task that does not take it is an error."""
-    takes = TASKS.get(name).metadata.options
+    and the options it takes; an option set for a task that does not take it is an error. An entry NAME:LABEL is
+    a variant: the registered task NAME under the entry's own data and options (`registry.registered_name`)."""
+    registered = registered_name(name)
+    label = name[len(registered) + len(VARIANT) :]
+    if VARIANT in name and not LABEL.fullmatch(label):
+        raise UserError(
+            f"a task variant is named TASK{VARIANT}LABEL, its label up to 40 letters, digits, '-' or '_' "
+            f"(e.g. tatoeba{VARIANT}centred); got {name!r}"
+        )
+    takes = TASKS.get(registered).metadata.options
     given = {key: getattr(config, key) for key in option_keys() if getattr(config, key) is not None}
     for key in given:
         if key not in takes:
             raise UserError(
-                f"task '{name}' has no option '{key}'" + (f" (it takes: {', '.join(takes)})" if takes else "")
+                f"task '{registered}' has no option '{key}'" + (f" (it takes: {', '.join(takes)})" if takes else "")
             )
-    return get_task(name, config, base_dir, **given)
+    return get_task(registered, config, base_dir, **given)
 
 
 __all__ = ["TASKS", "Prepared", "Task", "TaskMetadata", "build_task", "get_task", "option_keys"]

@@ -46,6 +46,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
+from mbert_eval.aligner.settings import DTYPE_NAMES, WordAlignerConfig
 from mbert_eval.data.types import AlignmentLinks
 from mbert_eval.errors import UserError
 from mbert_eval.models.encoders import load_model, load_tokenizer, pick_device
@@ -54,41 +55,13 @@ from mbert_eval.models.specs import content_free_ids, position_limit
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-METHODS: tuple[str, ...] = ("argmax", "itermax", "match")
-TOKEN_TYPES: tuple[str, ...] = ("bpe", "word")
-DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16}  # encoder weights
+DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPE_NAMES}  # the encoder's weights
 ITERMAX_ALPHA = 0.9  # simalign's alpha_ratio
 PAIRS_PER_CHUNK = 1024  # pairs embedded together; bounds the vectors held at once
 BLOCK_CELLS = 1 << 22  # most similarity cells (pairs × rows × columns) scored in one padded block
 PAD = -1.0  # similarity of padding cells: below every real (cos + 1) / 2 and below a masked 0
 
 Pair = tuple[list[str], list[str]]
-
-
-@dataclass(frozen=True)
-class WordAlignerConfig:
-    """SimAlign settings (Jalili Sabet et al. 2020): model folder or Hub name, layer, matching methods."""
-
-    model: str
-    layer: int = 8
-    methods: tuple[str, ...] = METHODS
-    token_type: str = "bpe"
-    batch_size: int = 32  # sequences (sentences or windows) per forward pass
-    device: str = "auto"
-    dtype: str = "float32"  # float32: simalign's links; bfloat16: faster, a few links differ
-    skip_space_markers: bool = True  # leave bare `▁` pieces out of a word's units (SentencePiece vocabularies)
-
-    def __post_init__(self) -> None:
-        unknown = [m for m in self.methods if m not in METHODS]
-        if unknown or not self.methods:
-            names = ", ".join(unknown) or "(none)"
-            raise UserError(f"unknown alignment method(s) {names}; known: {', '.join(METHODS)}")
-        if self.token_type not in TOKEN_TYPES:
-            raise UserError(f"unknown token type {self.token_type!r}; known: {', '.join(TOKEN_TYPES)}")
-        if self.dtype not in DTYPES:
-            raise UserError(f"unknown dtype {self.dtype!r}; known: {', '.join(DTYPES)}")
-        if self.layer < 0 or self.batch_size < 1:
-            raise UserError(f"layer must be >= 0 and batch size >= 1, got {self.layer} and {self.batch_size}")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mbert_eval.aligner.settings import WordAlignerConfig
 from mbert_eval.config.experiment import BATCHINGS, LR_SCHEDULES, WORD_EMBEDDINGS, Experiment, TrainingConfig
 from mbert_eval.data.files import NOT_FOUND, text_file_problem
 from mbert_eval.data.hub import hub_dataset_problem, hub_spec_problem
@@ -203,8 +204,6 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
                 f"{key}: method '{method.name}' needs parallel text: set parallel.source and parallel.target"
             )
     if any("align" in m.chain for m in experiment.methods):
-        from mbert_eval.aligner.word_aligner import WordAlignerConfig  # torch: imported only where a method aligns
-
         try:  # the aligner's own check of its settings, before any cell runs
             WordAlignerConfig(model="", methods=(experiment.align.aligner_method,))
         except UserError as err:

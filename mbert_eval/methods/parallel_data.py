@@ -86,6 +86,7 @@ def load_parallel(settings: StepSettings, source: str) -> list[ParallelSet]:
     if config.source is None or config.target is None:
         raise UserError("this method needs parallel text: set parallel.source and parallel.target in the config")
     sets = []
+    read: dict[DataSpec, list[list[str]]] = {}  # a side every language pairs with (English) is read once
     for target in parallel_languages(settings):
         source_specs = _specs(config.source, source, target, settings.base_dir)
         target_specs = _specs(config.target, source, target, settings.base_dir)
@@ -93,7 +94,10 @@ def load_parallel(settings: StepSettings, source: str) -> list[ParallelSet]:
             raise UserError(f"parallel: give as many source as target files for language {target}")
         left, right = [], []
         for source_spec, target_spec in zip(source_specs, target_specs):
-            source_side, target_side = _sentences(source_spec), _sentences(target_spec)
+            for spec in (source_spec, target_spec):
+                if spec not in read:
+                    read[spec] = _sentences(spec)
+            source_side, target_side = read[source_spec], read[target_spec]
             if len(source_side) != len(target_side):
                 raise DataError(
                     source_spec.location,

@@ -78,10 +78,37 @@ def test_ls_imports_nothing_heavy(what, expected):
     assert loaded == []
 
 
-def test_validate_imports_nothing_heavy(tmp_path, small_family, tiny_model):
-    config = write_config(tmp_path / "exp.yaml", family_experiment(small_family, tiny_model))
+def _every_method(family, model) -> dict:
+    """The family grid with a method of every kind: an option, each checkpoint step, a chain (whose checks read
+    the parallel text and the aligner's settings)."""
+    root, base = family.root, family.languages[0].code
+    return family_experiment(
+        family,
+        model,
+        methods=["baseline", {"name": "freeze", "freeze": 1}, "tlm", "align", "tlm+align"],
+        parallel={
+            "source": f"{root}/parallel/{{src}}-{{lang}}.{{src}}",
+            "target": f"{root}/parallel/{{src}}-{{lang}}.{{lang}}",
+            "alignments": f"{root}/parallel/{{src}}-{{lang}}.align",
+        },
+        align={"aligner_method": "itermax"},
+    ) | {"sources": [base]}
+
+
+@pytest.mark.parametrize("grid", ["tasks", "every method"])
+def test_validate_imports_nothing_heavy(tmp_path, small_family, tiny_model, grid):
+    raw = family_experiment(small_family, tiny_model) if grid == "tasks" else _every_method(small_family, tiny_model)
+    config = write_config(tmp_path / "exp.yaml", raw)
     code, output, loaded = probe("validate", str(config))
     assert code == 0 and f"{config}: OK" in output, output
+    assert loaded == []
+
+
+def test_validate_checks_the_aligner_settings_without_torch(tmp_path, small_family, tiny_model):
+    raw = _every_method(small_family, tiny_model)
+    raw["align"]["aligner_method"] = "inter"
+    code, output, loaded = probe("validate", str(write_config(tmp_path / "exp.yaml", raw)))
+    assert code == 2 and "align.aligner_method: unknown alignment method(s) inter" in output, output
     assert loaded == []
 
 

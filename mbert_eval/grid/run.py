@@ -55,9 +55,10 @@ def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
     XTREME's score counts each task once. Per-layer scores (`{main}_layerNN`) are derived: they get no row."""
     roles = []
     for name in tasks:
-        metadata = get_task(registered_name(name)).metadata
+        registered = registered_name(name)
+        metadata = get_task(registered).metadata
         main, described = metadata.main_metric, metadata.metric_descriptions
-        xtreme = {metric: metadata.xtreme for metric in metadata.xtreme_metrics} if name == metadata.name else {}
+        xtreme = {metric: metadata.xtreme for metric in metadata.xtreme_metrics} if name == registered else {}
         roles.append(MetricRole(name, main, True, metadata.higher_is_better, described.get(main, ""), xtreme.get(main)))
         roles += [
             MetricRole(name, metric, False, None, described.get(metric, ""), xtreme.get(metric))

@@ -148,7 +148,7 @@ def render_identity(obj: Any, **values: Any) -> str:
         "lr_schedule",
     ),
     given=("seed", "freeze", "cache_frozen", "layer_mix"),  # the cell's seed, the method's options
-    keyed_when_set=("eval_max_length",),
+    keyed_when_set=("eval_max_length", "eval_steps"),
     outside=("activation_checkpointing",),  # the same numbers, less memory
     # how many test examples are encoded at once: padding is masked, so other batches give the same predictions;
     # lowering it after evaluation runs out of memory, as that error advises, recomputes no stored cell
@@ -174,6 +174,9 @@ class TrainingConfig:
     activation_checkpointing: bool = False
     # the window fine-tuned tasks are evaluated at; None: max_length, as XTREME evaluates (Hu et al. 2020)
     eval_max_length: int | None = None
+    # score dev every this many optimizer steps (and after the last), keeping the best state, as XTREME's
+    # `save_steps` (UD-POS 500, PAN-X 1000, XNLI 100, PAWS-X 200); None: once an epoch
+    eval_steps: int | None = field(default=None, metadata=HASHED_WHEN_SET)
 
 
 @declare_identity(

@@ -428,6 +428,10 @@ def _check_training(training: TrainingConfig, problems: list[str]) -> None:
         problems.append(
             f"training.epochs: must be at least 1, got {training.epochs} (an untrained head's scores are no result)"
         )
+    if training.eval_steps is not None and training.eval_steps < 1:
+        problems.append(
+            f"training.eval_steps: at least 1 (or null: dev scored once an epoch), got {training.eval_steps}"
+        )
     if not 0 <= training.warmup_ratio < 1:
         problems.append(f"training.warmup_ratio: must be in [0, 1), got {training.warmup_ratio}")
     for key, known in (("batching", BATCHINGS), ("word_embeddings", WORD_EMBEDDINGS), ("lr_schedule", LR_SCHEDULES)):

@@ -117,13 +117,16 @@ def fine_tune(
     keep_best: bool = True,
 ) -> tuple[torch.nn.Module, dict[str, object]]:
     """Fine-tune with AdamW and the training config's schedule; keep the epoch with the best dev score (XTREME),
-    or, with `keep_best` False, the last one, the dev score per epoch only logged (XTREME's QA recipe).
+    or, with `keep_best` False, the last one, the dev score per epoch only logged (XTREME's QA recipe). With
+    `training.eval_steps` N, dev is scored every N optimizer steps and after the last one instead, and the best
+    of those states is kept: XTREME scores dev every `save_steps` (Hu et al. 2020, `run_tag.py`, `run_classify.py`).
 
     With a `prefix_cache` (see `frozen_cache.py`), training batches skip the frozen layers. With an
     `accelerator` (default: `distributed_accelerator()`), each of its N processes takes every N-th
     example of each batch and DDP averages the gradients, so batch size, steps and schedule are those
     of one process. Returns the model (holding the best weights) and a log: dev score per epoch and
-    the best epoch. The best epoch's weights wait in a temporary file, not in a second copy in memory.
+    the best epoch (with `eval_steps`, also the step of each score and the best step). The best state's weights
+    wait in a temporary file, not in a second copy in memory.
     The global random state (dropout) is not reseeded here: `prepare` seeds it once per cell, before the head
     is drawn; batch order comes from a generator of its own, seeded with the cell's seed.
     """
@@ -144,31 +147,43 @@ def fine_tune(
         core, device = accelerator.unwrap_model(model), accelerator.device
         rank, world = accelerator.process_index, accelerator.num_processes
     trainable = [p for p in core.parameters() if p.requires_grad]
-    best_score, log = -math.inf, {"dev_scores": [], "best_epoch": None}
+    every = settings.eval_steps  # None: dev is scored at the end of each epoch
+    best_score, log = -math.inf, {"dev_scores": [], "best_epoch": None, **({"dev_steps": []} if every else {})}
+    best_step, best_is_last, step = None, False, 0
     bar = tqdm(total=total, desc=progress, leave=False, disable=rank > 0)
     with tempfile.TemporaryDirectory(prefix="mbert-eval-best-") as scratch:
         best_file = Path(scratch) / "best.pt"
         for epoch in range(settings.epochs):
-            model.train()
-            with prefix_cache.active() if prefix_cache else nullcontext():
-                for indices in training_batches(train, settings.batch_size, rng, settings.batching):
-                    indices = indices[rank::world] or indices[-1:]  # this process's share of the batch
-                    if prefix_cache:
-                        prefix_cache.select(indices)
-                    batch = collate([train[i] for i in indices], pad_id, device)
-                    _step(model, core, batch, trainable, optimizer, schedule, settings, accelerator)
-                    bar.update()
-            if dev_score is None:
-                continue
-            score = dev_score(core)
-            log["dev_scores"].append(score)
-            bar.set_postfix(dev=f"{score:.4f}")
-            if keep_best and score > best_score:
-                best_score, log["best_epoch"] = score, epoch + 1
-                if epoch + 1 < settings.epochs:  # the last epoch's state is the model itself
-                    _save_state(core, best_file)
+            batches = training_batches(train, settings.batch_size, rng, settings.batching)
+            start = 0
+            while start < len(batches):  # runs of steps between two dev scores
+                stop = len(batches) if every is None else min(len(batches), start + every - step % every)
+                model.train()
+                with prefix_cache.active() if prefix_cache else nullcontext():
+                    for indices in batches[start:stop]:
+                        indices = indices[rank::world] or indices[-1:]  # this process's share of the batch
+                        if prefix_cache:
+                            prefix_cache.select(indices)
+                        batch = collate([train[i] for i in indices], pad_id, device)
+                        _step(model, core, batch, trainable, optimizer, schedule, settings, accelerator)
+                        bar.update()
+                step, start = step + stop - start, stop
+                last = epoch + 1 == settings.epochs and stop == len(batches)  # the state training ends with
+                if dev_score is None or (every is not None and step % every and not last):
+                    continue
+                score = dev_score(core)
+                log["dev_scores"].append(score)
+                if every is not None:
+                    log["dev_steps"].append(step)
+                bar.set_postfix(dev=f"{score:.4f}")
+                if keep_best and score > best_score:
+                    best_score, best_step, best_is_last, log["best_epoch"] = score, step, last, epoch + 1
+                    if not last:  # the last state is the model itself
+                        _save_state(core, best_file)
         bar.close()
-        if log["best_epoch"] not in (None, settings.epochs):
+        if every is not None and best_step is not None:
+            log["best_step"] = best_step
+        if best_step is not None and not best_is_last:
             core.load_state_dict(torch.load(best_file, map_location=device, weights_only=True), strict=False)
     return core, log
 

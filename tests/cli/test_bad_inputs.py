@@ -150,6 +150,7 @@ CASES = [
         "training.eval_max_length: 100000 tokens is beyond the position table",
     ),
     _edit("eval-max-length-0", _set("training.eval_max_length", 0), "training.eval_max_length: at least 3 tokens"),
+    _edit("eval-steps-0", _set("training.eval_steps", 0), "training.eval_steps: at least 1 (or null"),
     _edit("output-unknown-field", lambda raw: raw.update(output=raw["output"] + "/{nam}"), "output: bad pattern"),
     _edit(  # the output folder holds the checkpoints even where the store is elsewhere
         "output-unknown-field-store-elsewhere",

@@ -84,6 +84,9 @@ def test_a_nested_field_added_later_is_hashed_only_when_set():
     warmed = Experiment()
     warmed.tlm.head_steps = 50
     assert warmed.config_hash() != Experiment().config_hash() == "9a6785acae4f3476"
+    stepped = Experiment()
+    stepped.training.eval_steps = 500  # so is `training.eval_steps`
+    assert stepped.config_hash() != Experiment().config_hash()
 
 
 def test_data_spec_patterns_and_slices(tmp_path):

@@ -72,6 +72,9 @@ def test_a_field_added_later_joins_the_key_only_when_set():
     experiment.training.eval_max_length = 512
     assert cell_keys(experiment)[cell] != before
     experiment.training.eval_max_length = None
+    experiment.training.eval_steps = 500
+    assert cell_keys(experiment)[cell] != before
+    experiment.training.eval_steps = None
     experiment.tasks["pos"].allow_overlap = True  # a permission, not a setting that changes scores
     assert cell_keys(experiment)[cell] == before
 

@@ -1,6 +1,7 @@
 """The fine-tuning loop's options: how batches are formed, the word-embedding matrix frozen, the learning-rate
 schedule, and the best epoch kept in a file."""
 
+import itertools
 import random
 
 import pytest
@@ -148,3 +149,46 @@ def test_activation_checkpointing_gives_the_same_weights(tiny_model, frozen_laye
     assert render_identity(TrainingConfig(activation_checkpointing=True), **given) == render_identity(
         TrainingConfig(), **given
     )
+
+
+@pytest.mark.parametrize(
+    "every, steps, scores, best",
+    [
+        (2, [2, 4, 6], [0.2, 0.9, 0.1], 1),  # the best state mid-epoch 2 (step 4 of 6) comes back from its file
+        (5, [5, 6], [0.1, 0.3], 1),  # the last step scored too, though 6 is no multiple of 5; it is the model
+        (4, [4, 6], [0.8, 0.1], 0),  # the first score is the best: a state from mid-epoch 2, restored
+    ],
+)
+def test_dev_every_n_steps_keeps_the_best_state(tiny_model, every, steps, scores, best):
+    """`training.eval_steps` (XTREME's `save_steps`): 12 examples in batches of 4 for 2 epochs are 6 steps; dev is
+    scored every `every` steps and after the last, the best of those states is returned, and the log names the
+    step and epoch of each."""
+    model = load_model(str(tiny_model), "token", 3)
+    states, given = [], iter(scores)
+
+    def dev_score(current):
+        states.append({k: v.detach().clone() for k, v in current.state_dict().items()})
+        return next(given)
+
+    settings = fine_tuning(learning_rate=1e-2, epochs=2, batch_size=4, eval_steps=every)
+    model, log = fine_tune(model, token_features(), 0, torch.device("cpu"), settings, dev_score)
+    assert log["dev_steps"] == steps and log["dev_scores"] == scores
+    assert log["best_step"] == steps[best] and log["best_epoch"] == (steps[best] - 1) // 3 + 1
+    final = model.state_dict()
+    assert all(torch.equal(final[k], states[best][k]) for k in final)
+    assert not all(torch.equal(states[0][k], states[-1][k]) for k in final)  # training went on between scores
+
+
+def test_dev_every_n_steps_trains_as_the_epoch_loop_does(tiny_model):
+    """Scoring dev between steps changes neither the batches nor the updates: the last state is the plain
+    loop's last state (the random state is not touched by scoring; dropout is off while scoring)."""
+    trained = {}
+    for every in (None, 2):
+        torch.manual_seed(0)  # the same new head and the same dropout
+        model = load_model(str(tiny_model), "token", 3)
+        settings = fine_tuning(learning_rate=1e-2, epochs=2, batch_size=4, eval_steps=every)
+        rising = itertools.count()  # each score the best so far: the last state is kept
+        model, log = fine_tune(model, token_features(), 0, torch.device("cpu"), settings, lambda _, c=rising: next(c))
+        trained[every] = model.state_dict()
+        assert len(log["dev_scores"]) == (2 if every is None else 3) and log["best_epoch"] == 2
+    assert all(torch.equal(trained[None][k], trained[2][k]) for k in trained[None])

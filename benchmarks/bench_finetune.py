@@ -108,9 +108,9 @@ def record_batches() -> list[list[int]]:
     original = mbert_eval.training.batches.training_batches
 
     def recording(*args, **kwargs):
-        for indices in original(*args, **kwargs):
-            drawn.append(list(indices))
-            yield indices
+        batches = original(*args, **kwargs)
+        drawn.extend(list(indices) for indices in batches)
+        return batches
 
     mbert_eval.training.batches.training_batches = recording
     mbert_eval.training.loop.training_batches = recording

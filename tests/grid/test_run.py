@@ -77,6 +77,7 @@ def test_a_cell_takes_the_training_config_whole(tmp_path, small_family, tiny_mod
         "lr_schedule": "constant",
         "activation_checkpointing": True,
         "eval_max_length": 64,
+        "eval_steps": 5,
     }
     raw = family_experiment(small_family, tiny_model, training=training, methods=["freeze1"], seeds=[7])
     raw["tasks"]["paraphrase"]["epochs"] = 3

@@ -20,7 +20,8 @@ RUN_ONLY = {"run_only": True}
 # (every one of them at the default) keep their hashes, and a grid rerun on another executor is the same config
 WHERE_CELLS_RUN = {"hashed_at_default": True}
 # a field of a nested config (`tlm:`, ...) added after config hashes were first recorded: hashed only when set away
-# from its default, so that the hashes recorded before it hold
+# from its default, so that the hashes recorded before it hold (`pretraining.loop.PretrainConfig` marks its own
+# fields added later the same way, for the hash that names its output folders)
 HASHED_WHEN_SET = {"hashed_when_set": True}
 
 

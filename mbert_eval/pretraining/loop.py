@@ -17,7 +17,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +35,7 @@ from transformers import (
     XLMRobertaForMaskedLM,
 )
 
+from mbert_eval.config.experiment import HASHED_WHEN_SET
 from mbert_eval.data import file_checksum, read_parallel
 from mbert_eval.errors import UserError, shown
 from mbert_eval.models.encoders import new_module_lines, pick_device, quiet_loading
@@ -77,11 +78,6 @@ HEAD_ADVICE = "`tlm.head_steps` (pretrain --head-steps) trains it alone first"
 LOG_EVERY = 10  # steps between loss read-outs (each one waits for the device)
 
 
-# settings added after folders were first hashed: part of the hash only when set away from their defaults, so the
-# folders written before them are reused
-ADDED_LATER = ("head_steps", "head_learning_rate")
-
-
 @dataclass
 class PretrainConfig:
     """Everything that determines a pretraining run; its hash decides whether an output folder can be reused."""
@@ -106,9 +102,10 @@ class PretrainConfig:
     projection: Projection = "masked"  # "full" only to compare speed: the loss is the same
     parallel: list[tuple[Path, Path]] = ()  # line-aligned (source, target) files for "tlm"; MLM text if no corpus
     device: str = "auto"  # auto (CUDA when present), cpu, cuda, cuda:1, ...; not part of the hash
-    # steps that train the masked-LM head alone, the encoder frozen, before `max_steps` (`warm_up_head`)
-    head_steps: int = 0
-    head_learning_rate: float = 1e-3  # constant over the head's steps
+    # steps that train the masked-LM head alone, the encoder frozen, before `max_steps` (`warm_up_head`); added
+    # after folders were first hashed, so hashed only when set (`HASHED_WHEN_SET`): earlier folders are reused
+    head_steps: int = field(default=0, metadata=HASHED_WHEN_SET)
+    head_learning_rate: float = field(default=1e-3, metadata=HASHED_WHEN_SET)  # constant over the head's steps
 
     def __post_init__(self) -> None:
         self.corpus = [Path(path) for path in self.corpus]
@@ -165,11 +162,13 @@ class PretrainConfig:
 
     def config_hash(self) -> str:
         """SHA-256 of this config as sorted JSON (without ``out_dir`` and ``device``: where a run is written and
-        what it runs on are not what it learns from; without the ``ADDED_LATER`` settings at their defaults) plus the checksum of each corpus and parallel file, after
-        ``check_files``."""
+        what it runs on are not what it learns from; without the ``HASHED_WHEN_SET`` settings at their defaults)
+        plus the checksum of each corpus and parallel file, after ``check_files``."""
         self.check_files()
-        defaults = {item.name: item.default for item in fields(self)}
-        unhashed = {"out_dir", "device", *(name for name in ADDED_LATER if getattr(self, name) == defaults[name])}
+        at_default = [
+            f.name for f in fields(self) if f.metadata.get("hashed_when_set") and getattr(self, f.name) == f.default
+        ]
+        unhashed = {"out_dir", "device", *at_default}
         settings = {key: value for key, value in self.to_json().items() if key not in unhashed}
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
         for path in [*self.corpus, *(path for pair in self.parallel for path in pair)]:

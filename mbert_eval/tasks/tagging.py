@@ -132,8 +132,8 @@ class TaggingTask(FineTunedTask):
         words = sum(len(s.tags) for s in test)
         return (
             f"{sentence.where(index) or 'test data'}: tag {tags} never occurs in training ({len(unseen)} of {words} "
-            f"words; training has {', '.join(sorted(known))}); fix the tags or the file, or set "
-            f"tasks.{self.metadata.name}.unseen_labels: score to score them as errors"
+            f"words; training has {', '.join(sorted(known))}); fix the tags or the file, or set the task's "
+            f"`unseen_labels: score` to score them as errors"
         )
 
     def target_log(self, prepared: Prepared, target: Language, examples: list[TaggedSentence]) -> dict[str, int]:

@@ -23,9 +23,10 @@ def _target(ws: Workspace, index: int = 1) -> str:
     return ws.family.languages[index].code
 
 
-def _pos_test_with(tag: str, line_index: int = 3, **options: object) -> Setup:
+def _pos_test_with(tag: str, line_index: int = 3, entry: str = "pos", **options: object) -> Setup:
     """A copy of the first target's POS test file whose token at `line_index` (0-based, a token line) is
-    tagged `tag`; the grid is evaluated on that target only, with the task's `options`."""
+    tagged `tag`; the grid is evaluated on that target only, with the task's `options`, under the config entry
+    `entry` (a variant, `pos:LABEL`, in place of the plain entry)."""
 
     def setup(ws: Workspace) -> list[str]:
         target = _target(ws)
@@ -38,6 +39,7 @@ def _pos_test_with(tag: str, line_index: int = 3, **options: object) -> Setup:
 
         def edit(raw: dict) -> None:
             raw["tasks"]["pos"].update(test={target: str(path)}, **options)
+            raw["tasks"][entry] = raw["tasks"].pop("pos")
             raw["targets"] = [target]
 
         return [ws.config(edit)]
@@ -307,6 +309,17 @@ def test_bad_data(case: Case, command: str, workspace: Workspace) -> None:
     fragment = case.fragment(workspace) if callable(case.fragment) else case.fragment
     assert_refused(result, command, fragment, workspace, case.exit_code)
     assert "epoch" not in result.stderr  # refused before any training
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_variants_unseen_tag_is_refused_under_its_own_key(command: str, workspace: Workspace) -> None:
+    """The line's key names the variant (`tasks.pos:first`), and its hint names no other entry's setting."""
+    workspace.fill_store()
+    result = run_cli(command, *_pos_test_with("XYZ", 5, entry="pos:first")(workspace))
+    place = f"{workspace.root / _target(workspace)}-test.conllu:6"
+    message = assert_refused(result, command, f"tasks.pos:first: {place}: tag 'XYZ' never occurs", workspace)
+    assert "or set the task's `unseen_labels: score` to score them as errors" in message
+    assert "tasks.pos." not in message
 
 
 def test_unseen_test_labels_scored_when_asked_and_counted(workspace: Workspace) -> None:

@@ -108,6 +108,7 @@ class LanguageIdentityTask(ParallelLayersTask):
         "or one classifier over all the task's languages",
         main_metric="accuracy",
         reference="Libovický et al. 2020",
+        version=2,  # 2: a held-out pair's statistic is the mean of its two hits (was 1/2 where either hit)
         epochs=0,
         options={
             "layer": "the layer of the main number (default: two thirds of the depth, mBERT's 8)",
@@ -224,13 +225,13 @@ class LanguageIdentityTask(ParallelLayersTask):
         scores = {"accuracy": float(accuracy[layer])}
         scores.update({f"accuracy_layer{i:02d}": float(score) for i, score in enumerate(accuracy)})
         tested = len(examples) - half
-        hits = predicted[layer] == test_labels
+        hits = (predicted[layer] == test_labels).astype(float)  # numbers: two numpy bools add as `or`
         named = np.where(predicted[layer] == 1, "target", "source")
         outputs = ExampleOutputs(
             self.metadata.name,
             "accuracy",
             "mean",
-            [[(hits[i] + hits[tested + i]) / 2] for i in range(tested)],
+            [[float(hits[i] + hits[tested + i]) / 2] for i in range(tested)],
             [["target", "source"]] * tested,
             [[str(named[i]), str(named[tested + i])] for i in range(tested)],
         )

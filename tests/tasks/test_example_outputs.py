@@ -164,6 +164,21 @@ def test_tatoeba_keeps_both_directions_per_pair(tiny_model, sentences):
     assert scores.chance == 1 / len(pairs)
 
 
+def test_language_identity_keeps_each_held_out_pairs_two_hits(small_family, tiny_model):
+    """Pairwise language identity (Libovický et al. 2020): per held-out pair, the mean of its two sentences' hits
+    (0, 1/2 or 1), which give the held-out accuracy back; the family's qab is written in its own script, so most
+    pairs are told apart on both sides."""
+    parallel = small_family.root / "parallel"
+    sides = [(parallel / f"qaa-qab.{code}").read_text(encoding="utf-8").splitlines()[:40] for code in ("qab", "qaa")]
+    pairs = [ParallelPair(target, source) for target, source in zip(*sides)]
+    task = get_task("language_identity", layer=1)
+    scores = task.evaluate(task.prepare(str(tiny_model), [], [], None, CPU), pairs, CPU)
+    assert_reproduces(scores, "accuracy", len(pairs) // 2, "mean")
+    assert {row[0] for row in scores.examples.stats} <= {0.0, 0.5, 1.0}
+    assert any(row[0] == 1.0 for row in scores.examples.stats)
+    assert scores.tested == len(pairs) // 2 and scores.chance == 0.5
+
+
 def test_alignment_keeps_link_counts_per_pair(tiny_model, sentences):
     task = get_task("alignment", layer=1)
     prepared = task.prepare(str(tiny_model), [], [], None, CPU)

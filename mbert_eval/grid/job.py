@@ -31,6 +31,7 @@ from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import MethodContext, parallel_files, prepare_encoder, step_versions
 from mbert_eval.methods.base import StepSettings
 from mbert_eval.metrics.bootstrap import bootstrap_interval
+from mbert_eval.metrics.bootstrap import score as outputs_score
 from mbert_eval.metrics.outputs import Scores
 from mbert_eval.models.encoders import pick_device
 from mbert_eval.models.fingerprint import model_fingerprint
@@ -247,11 +248,20 @@ def uncertainty(job: CellJob, target: str, scores: Scores) -> dict[str, Any]:
     `aggregate` the statistics sum to; `examples`, the per-example file (relative to the store's folder,
     written whole before the row exists); and `chance`, where the task defines one. Nothing for a task that
     keeps no per-example outputs. A file that cannot be written (a full disk) loses neither the scores nor
-    the interval: the row says why it has no file (`examples_error`), and so does stderr."""
+    the interval: the row says why it has no file (`examples_error`), and so does stderr. Outputs that do not
+    give the score back (a fault in a task's code) make no interval and no file: the row and stderr say so."""
     found: dict[str, Any] = {} if scores.chance is None else {"chance": scores.chance}
     outputs = scores.examples
     if outputs is None:
         return found
+    given = outputs_score(outputs.array(), outputs.aggregate)
+    if abs(given - scores[outputs.metric]) > 1e-9:
+        why = (
+            f"no interval: the per-example outputs give {outputs.metric} {given:.6f}, not the score "
+            f"{scores[outputs.metric]:.6f} (a fault in the task's code)"
+        )
+        tqdm.write(f"{job.cell.task} {target}: {why}", file=sys.stderr)
+        return {**found, "examples_error": why}
     interval = bootstrap_interval(outputs.array(), outputs.aggregate, seed=int(job.key[:8], 16))
     found.update(ci_low=interval.low, ci_high=interval.high, ci_level=interval.level, aggregate=outputs.aggregate)
     store = job.store

@@ -128,3 +128,27 @@ def test_a_per_example_file_that_cannot_be_written_loses_no_score(tmp_path, smal
     for row in rows:
         assert row.extra["examples_error"] == "per-example outputs not written: No space left on device"
         assert "examples" not in row.extra and row.extra["ci_low"] <= row.score <= row.extra["ci_high"]
+
+
+def test_outputs_that_do_not_give_the_score_back_make_no_interval(tmp_path, small_family, tiny_model, monkeypatch):
+    """A task whose per-example statistics disagree with its score (a fault in its code, as pairwise language
+    identity's was: two numpy bools added as `or`) gets no interval and no file; the row and stderr say why."""
+    from mbert_eval.tasks.pair_classification import ParaphraseTask
+
+    evaluate = ParaphraseTask.evaluate
+
+    def halved(self, prepared, examples, device, progress=None):
+        scores = evaluate(self, prepared, examples, device, progress)
+        scores.examples.stats = [[value / 2 for value in row] for row in scores.examples.stats]
+        return scores
+
+    monkeypatch.setattr(ParaphraseTask, "evaluate", halved)
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("pos")
+    rows, store = run(tmp_path, raw)
+    main = [row for row in rows if row.metric == "accuracy"]
+    assert len(main) == 2 and not (store.parent / "examples").exists()
+    for row in main:
+        assert not {"ci_low", "ci_high", "examples"} & set(row.extra)
+        assert row.extra["examples_error"].startswith("no interval: the per-example outputs give accuracy ")
+        assert row.extra["chance"] == 1 / 2  # what the row knows besides stays

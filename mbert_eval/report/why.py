@@ -23,6 +23,7 @@ from mbert_eval.analysis.transfer import correlations, transfer_records
 from mbert_eval.analysis.typology import DISTANCES
 from mbert_eval.analysis.typology import SOURCE as URIEL_SOURCE
 from mbert_eval.errors import UserError
+from mbert_eval.registry import registered_name
 from mbert_eval.report.charts import Series, line_chart, scatter_chart
 from mbert_eval.report.figures import Figure
 from mbert_eval.report.names import display_names
@@ -82,6 +83,18 @@ def _span(values: list[int]) -> str:
     return f"{low}" if low == high else f"{low}–{high}"
 
 
+def entries(frame: pd.DataFrame, registered: str) -> list[str]:
+    """The stored task names that run the registered task `registered`: the plain entry first, then its variants
+    (`TASK:LABEL`, `registry.registered_name`) by name; each is drawn and said on its own."""
+    names = {name for name in frame["task"].unique() if registered_name(name) == registered}
+    return sorted(names, key=lambda name: (name != registered, name))
+
+
+def _entry(task: str) -> str:
+    """A variant's whole name, for its panels' titles and its findings ("" for the plain entry)."""
+    return "" if registered_name(task) == task else f" ({task})"
+
+
 def _suffix(model_rows: pd.DataFrame, method: str, source: str) -> str:
     """The panel's coordinates, said only where the model has more than one (method, source)."""
     pairs = model_rows.reset_index()[["method", "source"]].drop_duplicates()
@@ -89,13 +102,15 @@ def _suffix(model_rows: pd.DataFrame, method: str, source: str) -> str:
 
 
 def probe_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[str]]:
-    """Each probe task's panels (`PROBES`: POS, then the sentence-pair probes) and findings (`task_probe_view`)."""
+    """Each probe task's panels (`PROBES`: POS, then the sentence-pair probes; each variant after its plain entry,
+    named in its titles and findings) and findings (`task_probe_view`)."""
     figures: list[Figure] = []
     findings: list[str] = []
-    for task, kind in PROBES.items():
-        drawn, said = task_probe_view(frame, model, task, kind)
-        figures += drawn
-        findings += said
+    for registered, kind in PROBES.items():
+        for task in entries(frame, registered):
+            drawn, said = task_probe_view(frame, model, task, kind + _entry(task))
+            figures += drawn
+            findings += said
     return figures, findings
 
 
@@ -175,13 +190,15 @@ def _chance_words(chance: float) -> tuple[str, str]:
     return fraction, f"{100 * chance:.1f}".rstrip("0").rstrip(".") + "%"
 
 
-def _identity_extras(frame: pd.DataFrame, model: str, method: str, source: str) -> tuple[float, int | None, list]:
+def _identity_extras(
+    frame: pd.DataFrame, task: str, model: str, method: str, source: str
+) -> tuple[float, int | None, list]:
     """What a panel's main-metric rows say of its classifier: the chance level (`extra.chance`; 1/L where only
     `extra.all_languages` is stored, 1/2 where neither is: pairwise rows stored before chance was), L (None:
     pairwise), and the L-way accuracy per layer over all L languages (`extra.overall_accuracy_by_layer`), the mean
     over the cells that stored it ([] where none did)."""
     rows = frame[
-        (frame["task"] == IDENTITY)
+        (frame["task"] == task)
         & (frame["metric"] == "accuracy")
         & (frame["model"] == model)
         & (frame["method"] == method)
@@ -200,20 +217,29 @@ def identity_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[s
     """Language identity accuracy per layer per target and its finding, per classifier: source or target (chance
     1/2), or one over L languages (`all_languages`, chance 1/L; Libovický et al. 2020), where each curve is a
     target's recall and the bold one ("all") the classifier's accuracy over all L languages. The chance line is
-    the rows' own (`extra.chance`). The two kinds are separate panels (`comparable_method`: `method (L-way)`)."""
-    frame = frame[frame["task"] == IDENTITY]
-    if frame.empty:
-        return [], []
-    table = layer_table(frame, IDENTITY, "accuracy")
+    the rows' own (`extra.chance`). The two kinds are separate panels (`comparable_method`: `method (L-way)`), and
+    so is each variant of the task, named in its titles and findings."""
+    figures: list[Figure] = []
+    findings: list[str] = []
+    for task in entries(frame, IDENTITY):
+        drawn, said = _identity_panels(frame[frame["task"] == task], model, task)
+        figures += drawn
+        findings += said
+    return figures, findings
+
+
+def _identity_panels(frame: pd.DataFrame, model: str, task: str) -> tuple[list[Figure], list[str]]:
+    """The panels and findings of one language-identity entry (`identity_view`)."""
+    table = layer_table(frame, task, "accuracy")
     if table.empty or model not in table.index.get_level_values("model"):
         return [], []
     figures, findings = [], []
     mine = table.xs(model, level="model")
     for (method, source), block in mine.groupby(level=["method", "source"], sort=True):
-        chance, languages, overall = _identity_extras(frame, model, method, source)
+        chance, languages, overall = _identity_extras(frame, task, model, method, source)
         fraction, percent = _chance_words(chance)
         series = [Series(target, _values(row)) for (_, _, target), row in block.iterrows()]
-        title = "Language identity by layer (%)"
+        title = f"Language identity{_entry(task)} by layer (%)"
         if languages:
             if overall:
                 series.append(Series("all", [float(value) for value in overall], emphasis=True))
@@ -230,22 +256,25 @@ def identity_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[s
                 line_chart(title, series, "layer", "accuracy (%)", guide=(chance, f"chance {fraction}")),
             )
         )
-        findings.append(_identity_finding(block, languages, overall, percent))
+        findings.append(_identity_finding(block, languages, overall, percent, _entry(task)))
     return figures, findings
 
 
-def _identity_finding(block: pd.DataFrame, languages: int | None, overall: list[float], chance: str) -> str:
+def _identity_finding(
+    block: pd.DataFrame, languages: int | None, overall: list[float], chance: str, entry: str = ""
+) -> str:
     """The panel's finding: where the targets' mean accuracy (recall, L-way) is lowest and highest, and the L-way
-    accuracy over all languages where stored, against chance; or that every layer stays at 99% or more."""
+    accuracy over all languages where stored, against chance; or that every layer stays at 99% or more. `entry`
+    names a variant (`_entry`)."""
     lowest = float(block.min().min())
-    name = f"{languages}-way language identity" if languages else "Language identity"
+    name = (f"{languages}-way language identity" if languages else "Language identity") + entry
     if lowest >= 0.99:
         said = f"{name} ≥ 99% at every layer for all {len(block)} targets: the languages stay linearly separable"
         return said + (f" (chance {chance})." if languages else ".")
     mean = block.mean(axis=0)
     if not languages:
         return (
-            f"Language identity (mean over {len(block)} targets) is lowest at layer {int(mean.idxmin())} "
+            f"{name}, mean over {len(block)} targets, is lowest at layer {int(mean.idxmin())} "
             f"({100 * mean.min():.1f}%) and highest at layer {int(mean.idxmax())} ({100 * mean.max():.1f}%); "
             f"chance is {chance}."
         )
@@ -263,8 +292,20 @@ def _identity_finding(block: pd.DataFrame, languages: int | None, overall: list[
 
 
 def similarity_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[str]]:
-    """Linear CKA per layer per target, paired solid and unpaired dashed, and its findings."""
-    paired, unpaired = layer_table(frame, SIMILARITY, "cka"), layer_table(frame, SIMILARITY, "cka_unpaired")
+    """Linear CKA per layer per target, paired solid and unpaired dashed, and its findings (Kornblith et al.
+    2019); each variant of the task on its own panels, named in their titles and findings."""
+    figures: list[Figure] = []
+    findings: list[str] = []
+    for task in entries(frame, SIMILARITY):
+        drawn, said = _similarity_panels(frame, model, task)
+        figures += drawn
+        findings += said
+    return figures, findings
+
+
+def _similarity_panels(frame: pd.DataFrame, model: str, task: str) -> tuple[list[Figure], list[str]]:
+    """The panels and findings of one similarity entry (`similarity_view`)."""
+    paired, unpaired = layer_table(frame, task, "cka"), layer_table(frame, task, "cka_unpaired")
     if paired.empty or model not in paired.index.get_level_values("model"):
         return [], []
     figures, findings = [], []
@@ -281,7 +322,7 @@ def similarity_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list
                 both = pd.concat([row, baseline], axis=1).dropna()
                 above += int((both.iloc[:, 0] > both.iloc[:, 1]).sum())
                 compared += len(both)
-        title = "Linear CKA by layer"
+        title = f"Linear CKA{_entry(task)} by layer"
         figures.append(
             Figure(
                 f"{title}: {language_label(source)} against each target on the same parallel sentences; dashed: "
@@ -295,10 +336,10 @@ def similarity_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list
             if set(peaks) == {last}
             else f"at layer {_span(peaks)} across the {len(peaks)} pairs"
         )
-        findings.append(f"CKA between {language_label(source)} and each target peaks {where}.")
+        findings.append(f"CKA{_entry(task)} between {language_label(source)} and each target peaks {where}.")
         if compared:
             share = "at every layer for every pair" if above == compared else f"at {above} of {compared} layer points"
-            findings.append(f"Paired CKA exceeds the unpaired baseline {share}.")
+            findings.append(f"Paired CKA{_entry(task)} exceeds the unpaired baseline {share}.")
     return figures, findings
 
 
@@ -374,11 +415,12 @@ def distance_view(found: pd.DataFrame, records: pd.DataFrame) -> tuple[list[Figu
 
 
 def why_sections(store: ResultStore, frame: pd.DataFrame) -> list[WhySection]:
-    """Per model holding rows of a WHY_TASKS task: its layer curves, distance plots and findings (empty when no
+    """Per model holding rows of a WHY_TASKS task or of a variant of one: its layer curves, distance plots and findings (empty when no
     model has any). Distances read URIEL through lang2vec's data (analysis/typology.py); where they cannot be read
     for this store's languages (synthetic languages without their family, a language URIEL lacks), the section
     says so in place of the plots. Centred or limited rows count as their own method (`comparable_method`)."""
-    if frame.empty or not frame["task"].isin(WHY_TASKS).any():
+    why_rows = frame["task"].map(registered_name).isin(WHY_TASKS) if not frame.empty else None
+    if why_rows is None or not why_rows.any():
         return []
     notes: list[str] = []
     try:
@@ -389,7 +431,7 @@ def why_sections(store: ResultStore, frame: pd.DataFrame) -> list[WhySection]:
     names = display_names(frame)
     frame = comparable(frame)
     sections = []
-    for model in sorted(set(frame.loc[frame["task"].isin(WHY_TASKS), "model"])):
+    for model in sorted(set(frame.loc[why_rows, "model"])):
         curves, findings = [], []
         for view in (probe_view, identity_view, similarity_view):
             drawn, said = view(frame, model)

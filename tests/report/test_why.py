@@ -232,3 +232,43 @@ def test_a_limited_try_is_drawn_apart_from_the_full_run(tmp_path: Path) -> None:
     assert "Best POS probe layer: 4–6 for 6 of 6 targets" in section  # the full run's, unblended
     assert "peaks at the last layer (12) for every pair" in section
     assert "baseline (limit 10)" in section
+
+
+def test_a_variant_is_drawn_and_said_apart_from_its_plain_entry(tmp_path: Path) -> None:
+    """Rows of `pos_probe:first`, `language_identity:lway` and `similarity:short` (task variants, `TASK:LABEL`)
+    get panels and findings of their own, named by the variant, beside the plain entries'; a store holding only a
+    variant still has the section."""
+    import dataclasses
+
+    from mbert_eval.grid.run import metric_roles
+
+    def renamed(rows: list[ResultRow], label: str) -> list[ResultRow]:
+        return [
+            dataclasses.replace(row, task=f"{row.task}:{label}", cell_key=f"{row.cell_key}:{label}") for row in rows
+        ]
+
+    store = build_store(tmp_path / "both", {target: 0.9 - 0.05 * i for i, target in enumerate(TARGETS)})
+    variant = []
+    for target in TARGETS:
+        variant += renamed(_probe_rows(target, 11, 0.8, "e5-small"), "first")  # peaks at layer 11, not 4–6
+        layers = _layer_rows(target, "e5-small")
+        variant += renamed([r for r in layers if r.task == "language_identity"], "lway")
+        variant += renamed([r for r in layers if r.task == "similarity"], "short")
+    store.write_cell(variant)
+    store.write_metric_roles(metric_roles(["pos_probe:first", "language_identity:lway", "similarity:short"]))
+    section = html.unescape(render_report(store, "why"))
+    section = section[section.index('<section id="why">') :]
+    assert "Best POS probe layer: 4–6 for 6 of 6 targets" in section  # the plain entry's, unblended
+    assert "Best POS (pos_probe:first) probe layer: 11 for every target (6)" in section
+    assert "POS (pos_probe:first) probe accuracy by layer" in section
+    assert "Language identity (language_identity:lway) ≥ 99% at every layer for all 6 targets" in section
+    assert "Language identity (language_identity:lway) by layer" in section
+    assert "CKA (similarity:short) between" in section and "Linear CKA (similarity:short) by layer" in section
+    assert "Paired CKA (similarity:short) exceeds the unpaired baseline at every layer for every pair" in section
+    assert section.index("Best POS probe layer") < section.index("Best POS (pos_probe:first)")
+
+    alone = ResultStore(tmp_path / "alone" / "results.sqlite")
+    alone.write_cell([row for row in variant if row.task == "pos_probe:first"])
+    alone.write_metric_roles(metric_roles(["pos_probe:first"]))
+    page = html.unescape(render_report(alone, "why"))
+    assert "Why transfer differs" in page and "Best POS (pos_probe:first) probe layer: 11" in page

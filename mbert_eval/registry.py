@@ -67,9 +67,11 @@ class Registry(Generic[Entry]):
         return self._entries[name][0]
 
     def unknown(self, name: str, extra: tuple[str, ...] = ()) -> str:
-        """The message for an unknown name: the closest known names, then all of them."""
+        """The message for an unknown name: the closest known names, letter case aside (`POS` suggests `pos`),
+        then all of them."""
         known = [*self._entries, *extra]
-        close = difflib.get_close_matches(name, known, n=3)
+        spelled = {known_name.lower(): known_name for known_name in known}
+        close = [spelled[match] for match in difflib.get_close_matches(name.lower(), list(spelled), n=3)]
         hint = f"; did you mean: {', '.join(close)}?" if close else ""
         return f"unknown {self.kind} '{name}'{hint} (known: {', '.join(sorted(known))})"
 

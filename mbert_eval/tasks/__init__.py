@@ -60,7 +60,7 @@ def build_task(name: str, config: TaskConfig, base_dir: Path) -> Task:
     a variant: the registered task NAME under the entry's own data and options (`registry.registered_name`)."""
     registered = registered_name(name)
     label = name[len(registered) + len(VARIANT) :]
-    if VARIANT in name and not LABEL.fullmatch(label):
+    if VARIANT in name and not (registered and LABEL.fullmatch(label)):
         raise UserError(
             f"a task variant is named TASK{VARIANT}LABEL, its label up to 40 letters, digits, '-' or '_' "
             f"(e.g. tatoeba{VARIANT}centred); got {name!r}"

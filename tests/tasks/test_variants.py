@@ -71,6 +71,8 @@ def test_the_report_reads_a_variant_as_its_registered_task():
         ("pos:" + "x" * 41, "a task variant is named TASK:LABEL"),
         ("pos:a:b", "a task variant is named TASK:LABEL"),
         ("tatoebe:x", "unknown task 'tatoebe'; did you mean: tatoeba?"),
+        (":x", "a task variant is named TASK:LABEL"),  # no task before the colon
+        ("POS:x", "unknown task 'POS'; did you mean: pos"),  # letter case aside
     ],
 )
 def test_bad_variant_names_are_refused_with_their_key(name, fragment):

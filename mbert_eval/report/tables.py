@@ -137,9 +137,14 @@ def _sureness(score: pd.Series) -> str:
             f"{seeds}; 95% bootstrap interval [{percent(score['ci_low'])}, {percent(score['ci_high'])}] over "
             f"{int(score['n_examples'])} test examples"
         )
+    why = (
+        "its per-example outputs do not give its score back: an older version of the task's code wrote them"
+        if pd.notna(score.get("outputs_disagree")) and bool(score.get("outputs_disagree"))
+        else None
+    )
     if score["ci_kind"] == "std":
-        return f"{seeds}; ± one standard deviation over seeds (no per-example outputs for an interval)"
-    return f"{seeds}; no interval (stored before per-example outputs were kept)"
+        return f"{seeds}; ± one standard deviation over seeds ({why or 'no per-example outputs for an interval'})"
+    return f"{seeds}; no interval ({why or 'stored before per-example outputs were kept'})"
 
 
 def _delta_detail(score: pd.Series, reference: str) -> tuple[str, str]:
@@ -250,7 +255,9 @@ def _table_notes(
     summary: TaskSummary, block: pd.DataFrame, source: str, reference: str | None, methods: list[str]
 ) -> list[str]:
     """What the main table's ± and marks mean here, and why a number is absent."""
-    kinds = set(block[block["mean"].notna()]["ci_kind"])  # of the scores shown (a missing one has none)
+    shown = block["mean"].notna()  # the scores shown (a missing one has none)
+    disagree = shown & block["outputs_disagree"].eq(True)
+    kinds, kinds_disagreeing = set(block[shown & ~disagree]["ci_kind"]), set(block[disagree]["ci_kind"])
     notes = []
     if "bootstrap" in kinds:
         notes.append("± = half-width of the 95% bootstrap interval over test examples (Efron & Tibshirani 1993).")
@@ -258,6 +265,12 @@ def _table_notes(
         notes.append("± on some cells = one standard deviation over seeds: their per-example outputs are missing.")
     if "" in kinds:
         notes.append("No ± on some cells: stored before per-example outputs and intervals were kept.")
+    if disagree.any():
+        notes.append(
+            f"{int(disagree.sum())} cell(s) have per-example outputs that do not give their scores back (written by "
+            "an older version of the task's code; a rerun recomputes them): no interval or significance test from "
+            "them" + (", ± over seeds where shown." if "std" in kinds_disagreeing else ".")
+        )
     if reference:
         compared = block[(block["method"] != reference) & block["delta"].notna()]
         tested = compared["p_value"].notna()

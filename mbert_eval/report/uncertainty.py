@@ -6,7 +6,9 @@ Per (model, method, source, target) of a task's main metric:
 - the 95% interval of the seed mean: for one cell the row's own `ci_low`/`ci_high`; for several seeds the
   percentile bootstrap over test examples of the seeds' per-example statistics stacked (examples resampled
   jointly, Efron & Tibshirani 1993), kind "bootstrap"; where a seed's file is missing, ± the standard deviation
-  over seeds instead, kind "std"; none for rows stored before intervals were kept.
+  over seeds instead, kind "std"; none for rows stored before intervals were kept. Per-example outputs that do
+  not give their row's score back (written by a task's faulty code, as pairwise language identity's before its
+  version 2) stand for no interval, the row's own neither: ± std over seeds where there are several, else none.
 - against the task's reference method on the same (model, source, target): the paired bootstrap over the same
   test examples and seeds (Koehn 2004; Dror et al. 2018 recommend it for NLP metrics), `p_value`; NaN where
   either side lacks per-example outputs (significance not tested).
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mbert_eval.metrics.bootstrap import bootstrap_interval, paired_bootstrap
+from mbert_eval.metrics.bootstrap import bootstrap_interval, paired_bootstrap, score
 from mbert_eval.store.examples import read_examples
 
 TARGET_KEYS = ["model", "method", "source", "target"]
@@ -33,11 +35,13 @@ ALPHA = 0.05
 
 @dataclass(frozen=True)
 class Stacked:
-    """A score's per-example statistics over its seeds: (seeds, examples, k), the seeds in order."""
+    """A score's per-example statistics over its seeds: (seeds, examples, k), the seeds in order; `scores_back`:
+    whether each seed's statistics give that seed's stored score back."""
 
     seeds: tuple[int, ...]
     stats: np.ndarray
     aggregate: str
+    scores_back: bool = True
 
 
 def _extra(rows: pd.DataFrame, key: str) -> float:
@@ -53,7 +57,7 @@ def stacked_examples(rows: pd.DataFrame, store: Path | None) -> Stacked | None:
     docstring), any seed's file is missing or they differ in examples or aggregate."""
     if store is None or rows["cell_key"].nunique() != rows["seed"].nunique():
         return None
-    arrays, aggregates, seeds = [], set(), []
+    arrays, aggregates, seeds, scores_back = [], set(), [], True
     for seed, group in rows.sort_values("seed").groupby("seed", sort=True):
         named = [extra.get("examples") for extra in group["extra"] if isinstance(extra, dict)]
         outputs = read_examples(store, next(iter(named), None))
@@ -62,15 +66,18 @@ def stacked_examples(rows: pd.DataFrame, store: Path | None) -> Stacked | None:
         arrays.append(outputs.array())
         aggregates.add(outputs.aggregate)
         seeds.append(int(seed))
+        scores_back &= abs(score(arrays[-1], outputs.aggregate) - float(group["score"].iloc[0])) <= 1e-9
     if len(aggregates) != 1 or len({array.shape for array in arrays}) != 1:
         return None
-    return Stacked(tuple(seeds), np.stack(arrays), aggregates.pop())
+    return Stacked(tuple(seeds), np.stack(arrays), aggregates.pop(), scores_back)
 
 
 def _interval(rows: pd.DataFrame, stacked: Stacked | None, std: float) -> tuple[float, float, str]:
     """(low, high, kind) of one score: the row's own interval (one cell), the bootstrap over stacked seeds, ± std
-    over seeds, or none (NaN, "")."""
-    if rows["cell_key"].nunique() == 1:
+    over seeds, or none (NaN, ""); neither of the first two where the outputs do not give the scores back."""
+    if stacked is not None and not stacked.scores_back:
+        stacked = None
+    elif rows["cell_key"].nunique() == 1:
         low, high = _extra(rows, "ci_low"), _extra(rows, "ci_high")
         if not math.isnan(low) and not math.isnan(high):
             return low, high, "bootstrap"
@@ -84,13 +91,14 @@ def _interval(rows: pd.DataFrame, stacked: Stacked | None, std: float) -> tuple[
 
 
 def uncertainty(rows: pd.DataFrame, stats: pd.DataFrame, store: Path | None) -> tuple[pd.DataFrame, dict]:
-    """Per TARGET_KEYS of the main metric's `rows`: n_examples, chance, limit, ci_low, ci_high, ci_kind (`stats`
-    holds the std over seeds per key); and the stacked per-example statistics found, by key."""
+    """Per TARGET_KEYS of the main metric's `rows`: n_examples, chance, limit, ci_low, ci_high, ci_kind,
+    outputs_disagree (per-example outputs found that do not give the scores back) (`stats` holds the std over
+    seeds per key); and the stacked per-example statistics found that give them back, by key."""
     records, found = [], {}
     std_of = stats.set_index(TARGET_KEYS)["std"].to_dict()
     for key, group in rows.groupby(TARGET_KEYS, sort=False):
         stacked = stacked_examples(group, store)
-        if stacked is not None:
+        if stacked is not None and stacked.scores_back:
             found[key] = stacked
         low, high, kind = _interval(group, stacked, float(std_of.get(key, math.nan)))
         records.append(
@@ -102,9 +110,10 @@ def uncertainty(rows: pd.DataFrame, stats: pd.DataFrame, store: Path | None) -> 
                 "ci_low": low,
                 "ci_high": high,
                 "ci_kind": kind,
+                "outputs_disagree": stacked is not None and not stacked.scores_back,
             }
         )
-    columns = TARGET_KEYS + ["n_examples", "chance", "limit", "ci_low", "ci_high", "ci_kind"]
+    columns = TARGET_KEYS + ["n_examples", "chance", "limit", "ci_low", "ci_high", "ci_kind", "outputs_disagree"]
     return pd.DataFrame(records, columns=columns), found
 
 

@@ -171,6 +171,30 @@ def test_without_per_example_files_the_spread_is_over_seeds_and_significance_is_
     assert "no per-example outputs: significance not tested" in page and " n.s." not in page
 
 
+@pytest.mark.parametrize("seeds", [(1,), (1, 2, 3)], ids=["one-seed", "three-seeds"])
+def test_outputs_that_do_not_give_their_score_back_stand_for_no_interval(tmp_path, seeds):
+    """A per-example file whose statistics give another score than its row's (a faulty task's, as pairwise
+    language identity's before its version 2) stands for no interval, the row's own neither, and for no paired
+    test: ± std over seeds where there are several, else none; every other score keeps its interval."""
+    store = build_store(tmp_path, seeds=seeds)
+    for seed in seeds:
+        key = f"xnli-tlm-{seed}"
+        wrong = _outputs(store, key, "de")
+        wrong.stats = [[value / 2] for (value,) in wrong.stats]  # what `or`-added hits gave: 1/2 for 1
+        [row] = store.rows(cell_key=key, target="de")
+        write_examples(store.path, key, "de", wrong).replace(tmp_path / row.extra["examples"])  # the file it names
+    scores = _summary(store).scores.set_index(["method", "target"])
+    got = scores.loc[("tlm", "de")]
+    assert got["ci_kind"] == ("std" if len(seeds) > 1 else "") and np.isnan(got["p_value"])
+    assert got["ci_low"] > 0.5 if len(seeds) > 1 else np.isnan(got["ci_low"])  # not the halved statistics'
+    others = scores.drop(index=("tlm", "de"))
+    assert set(others["ci_kind"]) == {"bootstrap"}
+    page = _page(store, tmp_path)
+    said = "1 cell(s) have per-example outputs that do not give their scores back"
+    assert said in page and ("± over seeds where shown" in page) == (len(seeds) > 1)
+    assert "their per-example outputs are missing" not in page and "stored before per-example" not in page
+
+
 def test_the_paired_bootstrap_marks_real_and_not_significant_differences(tmp_path):
     from mbert_eval.metrics.bootstrap import paired_bootstrap
 

@@ -254,8 +254,8 @@ def uncertainty(job: CellJob, target: str, scores: Scores) -> dict[str, Any]:
     outputs = scores.examples
     if outputs is None:
         return found
-    given = outputs_score(outputs.array(), outputs.aggregate)
-    if abs(given - scores[outputs.metric]) > 1e-9:
+    if not outputs.gives_back(scores[outputs.metric]):
+        given = outputs_score(outputs.array(), outputs.aggregate)
         why = (
             f"no interval: the per-example outputs give {outputs.metric} {given:.6f}, not the score "
             f"{scores[outputs.metric]:.6f} (a fault in the task's code)"

@@ -10,6 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from mbert_eval.metrics.bootstrap import score as aggregate_score
+
+TOLERANCE = 1e-9  # float noise between a score and the aggregate of its statistics, summed in another order
+
 
 @dataclass
 class ExampleOutputs:
@@ -26,6 +30,11 @@ class ExampleOutputs:
     def array(self) -> np.ndarray:
         """The statistics as an (examples, k) array."""
         return np.asarray(self.stats, dtype=float)
+
+    def gives_back(self, score: float) -> bool:
+        """Whether the statistics' aggregate is `score` (the row's): only then do they stand for its interval and
+        its paired tests (Efron & Tibshirani 1993 resample what the score is computed from)."""
+        return abs(aggregate_score(self.array(), self.aggregate) - score) <= TOLERANCE
 
 
 class Scores(dict):

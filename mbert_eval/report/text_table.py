@@ -13,6 +13,7 @@ from pathlib import Path
 from mbert_eval.report.names import with_display_names
 from mbert_eval.report.roles import main_metrics
 from mbert_eval.report.xtreme import XTREME_TASKS, describe_coverage, xtreme_scores
+from mbert_eval.store.examples import read_examples
 from mbert_eval.store.outputs import check_output, store_paths, write_output
 from mbert_eval.store.results import COLUMNS, ResultStore
 
@@ -22,10 +23,14 @@ DECIMALS = 4  # exports: fractions rounded to this many places
 SCORE_COLUMN = "score (fraction)"
 
 
-def _interval(extra: object) -> str:
-    """A row's stored 95% interval in percent ("" when it has none)."""
+def _interval(extra: object, score: float, store: Path) -> str | None:
+    """A row's stored 95% interval in percent ("" when it has none); None where the per-example outputs it was
+    computed from do not give the row's score back (written by an older version of a task's code)."""
     if not isinstance(extra, dict) or extra.get("ci_low") is None or extra.get("ci_high") is None:
         return ""
+    outputs = read_examples(store, extra.get("examples"))
+    if outputs is not None and not outputs.gives_back(score):
+        return None
     return f"[{100 * extra['ci_low']:.1f}, {100 * extra['ci_high']:.1f}]"
 
 
@@ -41,13 +46,21 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
         main = main_metrics(zip(frame["task"], frame["metric"]), store.metric_roles())
         frame = frame[frame["metric"] == frame["task"].map(main)]
     frame = with_display_names(frame)
-    frame["95% CI"] = frame["extra"].map(_interval)
+    intervals = [_interval(extra, score, store.path) for extra, score in zip(frame["extra"], frame["score"])]
+    frame["95% CI"] = [interval or "" for interval in intervals]
+    unbacked = sum(interval is None for interval in intervals)
+    unbacked_note = (
+        f"\nno 95% CI for {unbacked} row(s): their per-example outputs do not give their scores back (an older "
+        "version of the task's code wrote them; a rerun recomputes them)"
+        if unbacked
+        else ""
+    )
     frame["n"] = frame["n_examples"]
     limits = sorted({int(e["limit"]) for e in frame["extra"] if isinstance(e, dict) and e.get("limit") is not None})
     banner = f"limited run: {limits[-1]} examples per split — not comparable to full runs\n" if limits else ""
     if per_seed:
         frame["score (%)"] = frame["score"].map(lambda s: f"{100 * s:.1f}")
-        return banner + frame[SHOWN].to_string(index=False)
+        return banner + frame[SHOWN].to_string(index=False) + unbacked_note
     seeds = (  # cells of the same seed (other settings in one store) averaged first, so each seed weighs once
         frame.groupby(GROUP + ["seed"], sort=True)
         .agg(score=("score", "mean"), cells=("score", "size"), n=("n", "max"), ci=("95% CI", "first"))
@@ -73,7 +86,7 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
             f"\n{merged} seed scores average several cells of the same seed (other settings); they have no 95% CI "
             "(a task variant, TASK:LABEL, keeps settings apart)"
         )
-    return banner + summary[shown].to_string(index=False) + legend + format_xtreme(store)
+    return banner + summary[shown].to_string(index=False) + legend + unbacked_note + format_xtreme(store)
 
 
 def format_xtreme(store: ResultStore) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mbert_eval.metrics.bootstrap import bootstrap_interval, paired_bootstrap, score
+from mbert_eval.metrics.bootstrap import bootstrap_interval, paired_bootstrap
 from mbert_eval.store.examples import read_examples
 
 TARGET_KEYS = ["model", "method", "source", "target"]
@@ -66,7 +66,7 @@ def stacked_examples(rows: pd.DataFrame, store: Path | None) -> Stacked | None:
         arrays.append(outputs.array())
         aggregates.add(outputs.aggregate)
         seeds.append(int(seed))
-        scores_back &= abs(score(arrays[-1], outputs.aggregate) - float(group["score"].iloc[0])) <= 1e-9
+        scores_back &= outputs.gives_back(float(group["score"].iloc[0]))
     if len(aggregates) != 1 or len({array.shape for array in arrays}) != 1:
         return None
     return Stacked(tuple(seeds), np.stack(arrays), aggregates.pop(), scores_back)

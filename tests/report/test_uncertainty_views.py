@@ -194,6 +194,13 @@ def test_outputs_that_do_not_give_their_score_back_stand_for_no_interval(tmp_pat
     assert said in page and ("± over seeds where shown" in page) == (len(seeds) > 1)
     assert "their per-example outputs are missing" not in page and "stored before per-example" not in page
 
+    from mbert_eval.report.text_table import format_results
+
+    table = format_results(store, per_seed=True)  # the console's table shows each row's own interval
+    [line] = [line for line in table.splitlines() if " tlm " in line and " de " in line and " 1 " in line]
+    assert "[" not in line and "[" in next(line for line in table.splitlines() if " tlm " in line and " fr " in line)
+    assert f"no 95% CI for {len(seeds)} row(s): their per-example outputs do not give their scores back" in table
+
 
 def test_the_paired_bootstrap_marks_real_and_not_significant_differences(tmp_path):
     from mbert_eval.metrics.bootstrap import paired_bootstrap

@@ -135,7 +135,7 @@ class RetrievalTask(Task):
             self.metadata.name,
             "accuracy",
             "mean",
-            [[((pivot == i) + (target == i)) / 2] for i, (pivot, target) in enumerate(zip(*retrieved))],
+            [[(int(pivot == i) + int(target == i)) / 2] for i, (pivot, target) in enumerate(zip(*retrieved))],
             list(range(len(examples))),
             [list(pair) for pair in zip(*retrieved)],
         )

@@ -41,9 +41,15 @@ def _whiskers(block: pd.DataFrame) -> str:
     return " or ".join(shown) + (" (none where neither is known)" if "" in kinds else "") if shown else "none"
 
 
+def _range(levels: pd.Series) -> str:
+    """Percent levels as "a–b" (one decimal)."""
+    return f"{100 * levels.min():.1f}–{100 * levels.max():.1f}"
+
+
 def language_bars(summary: TaskSummary) -> list[Figure]:
     """Per (model, source): one group of bars per language, one bar per method, whiskers for the 95% interval
-    (± std where only that is known), a dashed chance line where the task defines one."""
+    (± std where only that is known), a dashed chance line where the task defines one and it is the same for every
+    language (a majority guess's differs by language: the caption gives its range)."""
     figures = []
     for model, source in blocks(summary):
         block = summary.scores[(summary.scores["model"] == model) & (summary.scores["source"] == source)]
@@ -63,19 +69,21 @@ def language_bars(summary: TaskSummary) -> list[Figure]:
             ]
             for method in methods
         ]
-        chance = block["chance"].dropna()
+        chance = block.loc[block["mean"].notna(), "chance"].dropna()
+        one_chance = len(chance) and chance.max() - chance.min() < 5e-4  # one line where the levels round alike
         title = f"{summary.task}: {summary.metric} (%) by language"
         groups = [(code + (" (src)" if code == source else ""), language_label(code)) for code in codes]
+        levels = "" if one_chance or not len(chance) else f"; chance {_range(chance)} by language, no line drawn"
         figures.append(
             Figure(
-                f"{title}, whiskers: {_whiskers(block)} — model {model}, source {language_label(source)}",
+                f"{title}, whiskers: {_whiskers(block)}{levels} — model {model}, source {language_label(source)}",
                 bar_chart(
                     title,
                     groups,
                     methods,
                     values,
                     f"{summary.metric} (%)",
-                    _value(chance.iloc[0]) if len(chance) else None,
+                    _value(chance.iloc[0]) if one_chance else None,
                 ),
             )
         )

@@ -20,6 +20,10 @@ OLD_STORE_REFERENCE = "baseline"  # a store without configs: the reference by it
 # with a target (language identity, CKA similarity): nothing is trained on the source language alone, so a source
 # score and a transfer gap mean nothing for them (pos_probe trains a probe on the source: its gap is a gap)
 NOT_FINE_TUNED = frozenset({"tatoeba", "bucc", "alignment", "language_identity", "similarity"})
+# tasks whose score is no aggregate of per-example statistics (linear CKA is computed over all sentences at once):
+# they keep no per-example outputs, so their scores have no bootstrap interval (every other task's `evaluate`
+# returns its statistics, `metrics/outputs.ExampleOutputs`)
+NOT_RESAMPLED = frozenset({"similarity"})
 _LAYER = re.compile(r"_layer\d+$")  # per-layer scores of a metric (retrieval): derived, never a main metric
 
 
@@ -38,6 +42,12 @@ def fine_tunes(task: str) -> bool:
     """Whether a task (or a variant of one: `tatoeba:centred`) fine-tunes the encoder on the source language (see
     NOT_FINE_TUNED)."""
     return registered_name(task) not in NOT_FINE_TUNED
+
+
+def resampled(task: str) -> bool:
+    """Whether a task (or a variant of one) keeps per-example outputs to resample for an interval (see
+    NOT_RESAMPLED)."""
+    return registered_name(task) not in NOT_RESAMPLED
 
 
 def guess_metric(metrics: Iterable[str]) -> str:

@@ -54,7 +54,8 @@ class TaskSummary:
     metric: str
     languages: pd.DataFrame  # index code (the task's languages, in order): name, script, family
     # KEYS + target: mean, std, n, delta, verdict, p_value, gap, source_mean, n_examples, chance, limit, ci_low,
-    # ci_high, ci_kind ("bootstrap", "std" or "": none), outputs_disagree (NaN: missing)
+    # ci_high, ci_kind ("bootstrap", "std" or "": none), ci_why (why no bootstrap interval; "" where one),
+    # chance_rule (NaN: missing)
     scores: pd.DataFrame
     # KEYS: mean, std, n, n_present, n_total, missing, partial, delta, verdict, gap, targets_mean, n_targets,
     # n_targets_total, targets_missing, targets_partial (the targets-only mean's coverage)

@@ -137,14 +137,9 @@ def _sureness(score: pd.Series) -> str:
             f"{seeds}; 95% bootstrap interval [{percent(score['ci_low'])}, {percent(score['ci_high'])}] over "
             f"{int(score['n_examples'])} test examples"
         )
-    why = (
-        "its per-example outputs do not give its score back: an older version of the task's code wrote them"
-        if pd.notna(score.get("outputs_disagree")) and bool(score.get("outputs_disagree"))
-        else None
-    )
     if score["ci_kind"] == "std":
-        return f"{seeds}; ± one standard deviation over seeds ({why or 'no per-example outputs for an interval'})"
-    return f"{seeds}; no interval ({why or 'stored before per-example outputs were kept'})"
+        return f"{seeds}; ± one standard deviation over seeds, no bootstrap interval: {score['ci_why']}"
+    return f"{seeds}; no interval: {score['ci_why']}"
 
 
 def _delta_detail(score: pd.Series, reference: str) -> tuple[str, str]:
@@ -255,22 +250,18 @@ def _table_notes(
     summary: TaskSummary, block: pd.DataFrame, source: str, reference: str | None, methods: list[str]
 ) -> list[str]:
     """What the main table's ± and marks mean here, and why a number is absent."""
-    shown = block["mean"].notna()  # the scores shown (a missing one has none)
-    disagree = shown & block["outputs_disagree"].eq(True)
-    kinds, kinds_disagreeing = set(block[shown & ~disagree]["ci_kind"]), set(block[disagree]["ci_kind"])
+    shown = block[block["mean"].notna()]  # the scores shown (a missing one has none)
     notes = []
-    if "bootstrap" in kinds:
+    if "bootstrap" in set(shown["ci_kind"]):
         notes.append("± = half-width of the 95% bootstrap interval over test examples (Efron & Tibshirani 1993).")
-    if "std" in kinds:
-        notes.append("± on some cells = one standard deviation over seeds: their per-example outputs are missing.")
-    if "" in kinds:
-        notes.append("No ± on some cells: stored before per-example outputs and intervals were kept.")
-    if disagree.any():
-        notes.append(
-            f"{int(disagree.sum())} cell(s) have per-example outputs that do not give their scores back (written by "
-            "an older version of the task's code; a rerun recomputes them): no interval or significance test from "
-            "them" + (", ± over seeds where shown." if "std" in kinds_disagreeing else ".")
-        )
+    for why, cells in shown[shown["ci_kind"] != "bootstrap"].groupby("ci_why", sort=False):
+        some = "every cell" if len(cells) == len(shown) else f"{len(cells)} cell{'s' if len(cells) > 1 else ''}"
+        if set(cells["ci_kind"]) == {"std"}:
+            notes.append(f"± on {some} = one standard deviation over seeds, no bootstrap interval: {why}.")
+        elif "std" in set(cells["ci_kind"]):
+            notes.append(f"No bootstrap interval on {some} (± over seeds where there are several): {why}.")
+        else:
+            notes.append(f"No ± on {some}: {why}.")
     if reference:
         compared = block[(block["method"] != reference) & block["delta"].notna()]
         tested = compared["p_value"].notna()
@@ -281,9 +272,12 @@ def _table_notes(
             if tested.any()
             else f"Δ = method − {reference}; no per-example outputs: significance not tested."
         )
-    chance = block["chance"].dropna()
-    if len(chance):
-        notes.append(f"Chance level (uniform guessing): {percent(float(chance.iloc[0]))}.")
+    chance = shown.dropna(subset=["chance"])
+    for rule, levels in chance.groupby("chance_rule", sort=False)["chance"]:
+        low, high = percent(float(levels.min())), percent(float(levels.max()))
+        notes.append(
+            f"Chance level ({rule}): {low}." if low == high else f"Chance level ({rule}): {low}–{high} by language."
+        )
     notes.append(
         "targets = mean over the zero-shot target languages only; all = mean over every language scored, the "
         "source included (XTREME's plain mean)."

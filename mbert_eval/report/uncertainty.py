@@ -27,10 +27,21 @@ import numpy as np
 import pandas as pd
 
 from mbert_eval.metrics.bootstrap import bootstrap_interval, paired_bootstrap
+from mbert_eval.report.roles import resampled
 from mbert_eval.store.examples import read_examples
 
 TARGET_KEYS = ["model", "method", "source", "target"]
 ALPHA = 0.05
+# why a score has no bootstrap interval (`_no_interval_why`)
+OUTPUTS_MISSING = "no per-example outputs (stored before they were kept, or their files are gone)"
+OUTPUTS_DISAGREE = (
+    "its per-example outputs do not give its score back (an older version of the task's code wrote them; a rerun "
+    "recomputes them)"
+)
+NOT_PER_EXAMPLE = "its score is no sum over examples (linear CKA takes all sentences at once): nothing to resample"
+# how a task's chance level guesses (`Scores.chance`): uniformly, or the training data's most frequent label
+# (the rows' `extra.majority_label`), which uniform chance understates where labels are unbalanced
+CHANCE_RULES = {"uniform": "uniform guessing", "majority": "always the training data's most frequent label"}
 
 
 @dataclass(frozen=True)
@@ -90,10 +101,19 @@ def _interval(rows: pd.DataFrame, stacked: Stacked | None, std: float) -> tuple[
     return math.nan, math.nan, ""
 
 
+def _no_interval_why(task: str, stacked: Stacked | None, kind: str) -> str:
+    """Why a score has no bootstrap interval ("" where it has one), in words the report shows as they are."""
+    if kind == "bootstrap":
+        return ""
+    if stacked is not None and not stacked.scores_back:
+        return OUTPUTS_DISAGREE
+    return OUTPUTS_MISSING if resampled(task) else NOT_PER_EXAMPLE
+
+
 def uncertainty(rows: pd.DataFrame, stats: pd.DataFrame, store: Path | None) -> tuple[pd.DataFrame, dict]:
-    """Per TARGET_KEYS of the main metric's `rows`: n_examples, chance, limit, ci_low, ci_high, ci_kind,
-    outputs_disagree (per-example outputs found that do not give the scores back) (`stats` holds the std over
-    seeds per key); and the stacked per-example statistics found that give them back, by key."""
+    """Per TARGET_KEYS of the main metric's `rows` (of one task): n_examples, chance, chance_rule (how the task
+    guesses: `CHANCE_RULES`), limit, ci_low, ci_high, ci_kind, ci_why (`_no_interval_why`) (`stats` holds the std
+    over seeds per key); and the stacked per-example statistics found that give their scores back, by key."""
     records, found = [], {}
     std_of = stats.set_index(TARGET_KEYS)["std"].to_dict()
     for key, group in rows.groupby(TARGET_KEYS, sort=False):
@@ -101,19 +121,21 @@ def uncertainty(rows: pd.DataFrame, stats: pd.DataFrame, store: Path | None) -> 
         if stacked is not None and stacked.scores_back:
             found[key] = stacked
         low, high, kind = _interval(group, stacked, float(std_of.get(key, math.nan)))
+        extras = [extra for extra in group["extra"] if isinstance(extra, dict)]
         records.append(
             {
                 **dict(zip(TARGET_KEYS, key)),
                 "n_examples": group["n_examples"].max() if "n_examples" in group else math.nan,
                 "chance": _extra(group, "chance"),
+                "chance_rule": CHANCE_RULES["majority" if any("majority_label" in e for e in extras) else "uniform"],
                 "limit": _extra(group, "limit"),
                 "ci_low": low,
                 "ci_high": high,
                 "ci_kind": kind,
-                "outputs_disagree": stacked is not None and not stacked.scores_back,
+                "ci_why": _no_interval_why(str(group["task"].iloc[0]), stacked, kind),
             }
         )
-    columns = TARGET_KEYS + ["n_examples", "chance", "limit", "ci_low", "ci_high", "ci_kind", "outputs_disagree"]
+    columns = TARGET_KEYS + ["n_examples", "chance", "chance_rule", "limit", "ci_low", "ci_high", "ci_kind", "ci_why"]
     return pd.DataFrame(records, columns=columns), found
 
 

@@ -8,6 +8,7 @@ each cell with its per-example statistics (store/examples.py) and the row contra
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -167,7 +168,7 @@ def test_without_per_example_files_the_spread_is_over_seeds_and_significance_is_
     summary = _summary(store)
     assert set(summary.scores["ci_kind"]) == {"std"} and summary.scores["p_value"].isna().all()
     page = _page(store, tmp_path)
-    assert "± on some cells = one standard deviation over seeds" in page
+    assert "± on every cell = one standard deviation over seeds, no bootstrap interval: no per-example outputs" in page
     assert "no per-example outputs: significance not tested" in page and " n.s." not in page
 
 
@@ -190,9 +191,13 @@ def test_outputs_that_do_not_give_their_score_back_stand_for_no_interval(tmp_pat
     others = scores.drop(index=("tlm", "de"))
     assert set(others["ci_kind"]) == {"bootstrap"}
     page = _page(store, tmp_path)
-    said = "1 cell(s) have per-example outputs that do not give their scores back"
-    assert said in page and ("± over seeds where shown" in page) == (len(seeds) > 1)
-    assert "their per-example outputs are missing" not in page and "stored before per-example" not in page
+    said = "its per-example outputs do not give its score back (an older version of the task's code wrote them"
+    kind = (
+        "± on 1 cell = one standard deviation over seeds, no bootstrap interval: "
+        if len(seeds) > 1
+        else "No ± on 1 cell: "
+    )
+    assert kind + said in html.unescape(page) and "no per-example outputs (stored before" not in page
 
     from mbert_eval.report.text_table import format_results
 
@@ -383,7 +388,7 @@ def test_a_table_that_mixes_configs_says_which_cells_come_from_which(tmp_path):
         "Cells from more than one config (see Run metadata): baseline, freeze3 from config f93c4e263ded7443; "
         "align, mix, scratch, tlm, tlm+align from config dd75c3afc249949a." in page
     )
-    assert "No ± on some cells" not in page and "one standard deviation over seeds" in page
+    assert "No ± on" not in page and "one standard deviation over seeds" in page
 
 
 def test_a_limited_run_is_never_averaged_with_the_full_run_of_the_same_cells(tmp_path):
@@ -461,3 +466,33 @@ def test_l_way_identity_rows_are_named_apart_from_pairwise_rows_of_the_same_cell
     assert {"baseline", "baseline (8-way)"} <= set(scores["method"])
     plain = scores[(scores["method"] == "baseline") & (scores["target"] == "de")]["mean"]
     assert float(plain.iloc[0]) > 0.1  # not averaged with the L-way run's 0.1
+
+
+def test_each_score_without_an_interval_says_why_and_a_majority_guess_is_named(tmp_path):
+    """CKA keeps no per-example outputs (no sum over examples): its table says so, not "stored before"; a probe's
+    chance is the majority guess, which differs by language: the note names the rule and gives the range, and the
+    bars draw no single chance line but give the range in the caption."""
+    from mbert_eval.grid.run import metric_roles
+
+    store = ResultStore(tmp_path / "results.sqlite")
+    chances = {"de": 0.578, "fr": 0.573, "en": 0.6}
+    rows = []
+    for target, chance in chances.items():
+        rows.append(
+            ResultRow(
+                "probe", "pawsx_probe", "accuracy", MODEL, "baseline", SOURCE, target, 1, 0.6, 300, "h", "v",
+                extra={"chance": chance, "majority_label": 0},
+            )
+        )  # fmt: skip
+        if target != SOURCE:
+            rows.append(ResultRow("cka", "similarity", "cka", MODEL, "baseline", SOURCE, target, 1, 0.8, 200, "h", "v"))
+    store.write_cell(rows)
+    store.write_metric_roles(metric_roles(["pawsx_probe", "similarity"]))
+    page = html.unescape(_page(store, tmp_path))
+    parts = page.split('<section id="task-')[1:]
+    cka, probe = (next(part for part in parts if f"<h2>{task}<" in part) for task in ("similarity", "pawsx_probe"))
+    assert "No ± on every cell: its score is no sum over examples (linear CKA takes all sentences at once)" in cka
+    assert "stored before" not in cka and "mean over 1 seed; no interval: its score is no sum over examples" in cka
+    assert "Chance level (always the training data's most frequent label): 57.3–60.0 by language." in probe
+    assert "chance 57.3–60.0 by language, no line drawn" in probe and 'class="chance"' not in probe
+    assert "uniform guessing" not in probe

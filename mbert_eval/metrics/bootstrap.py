@@ -6,7 +6,8 @@ values, token accuracy a ratio of sums (correct tokens / tokens), entity F1 2·t
 counts, AER 1 − (|A∩S| + |A∩P|) / (|A| + |S|) over summed counts (Och & Ney 2003). Resampling examples and
 aggregating their summed statistics gives the score's bootstrap distribution:
 
-- `bootstrap_interval`: the percentile bootstrap interval (Efron & Tibshirani 1993, ch. 13).
+- `bootstrap_interval`: the percentile bootstrap interval (Efron & Tibshirani 1993, ch. 13); for a mean at 0 or 1
+  on every example, where that interval has no width, the exact binomial one (Clopper & Pearson 1934).
 - `paired_bootstrap`: the difference of two systems scored on the same examples, resampled with the same indices
   (Koehn 2004, "Statistical significance tests for machine translation evaluation"), with the two-sided p-value
   of the shifted null of Berg-Kirkpatrick et al. (2012); Dror et al. (2018) recommend it for NLP metrics whose
@@ -126,12 +127,21 @@ def bootstrap_interval(
     stats: np.ndarray, aggregate: str, samples: int = SAMPLES, level: float = LEVEL, seed: int = 0
 ) -> Interval:
     """The score and its percentile bootstrap interval (Efron & Tibshirani 1993) over the examples of `stats`
-    ((examples, k), or (seeds, examples, k): resampled jointly, averaged over seeds)."""
+    ((examples, k), or (seeds, examples, k): resampled jointly, averaged over seeds). A mean whose every example
+    sits at 0 or 1 (every sentence's language told, every pair retrieved) gets the exact binomial interval over
+    its examples instead (Clopper & Pearson 1934), which the percentile bootstrap collapses to one point."""
     array = _by_seed(stats, aggregate)
+    n = array.shape[1]
+    if aggregate == "mean" and (np.all(array == 1) or np.all(array == 0)):
+        # every example at the bound: each resample gives the same score, so the percentile interval has no
+        # width; the exact binomial bound over the n examples instead (Clopper & Pearson 1934), 0.985 at 250/250
+        edge = ((1 - level) / 2) ** (1 / n)
+        low, high = (edge, 1.0) if array.flat[0] == 1 else (0.0, 1 - edge)
+        return Interval(score(array, aggregate), float(low), float(high), n, level)
     (draws,) = _resampled([array], aggregate, samples, seed)
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail])
-    return Interval(score(array, aggregate), float(low), float(high), array.shape[1], level)
+    return Interval(score(array, aggregate), float(low), float(high), n, level)
 
 
 def paired_bootstrap(

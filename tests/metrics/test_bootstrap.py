@@ -84,3 +84,20 @@ def test_the_interval_agrees_with_scipys_percentile_bootstrap():
         (stats[:, 0],), np.mean, n_resamples=4000, method="percentile", random_state=np.random.default_rng(0)
     ).confidence_interval
     assert ours.low == pytest.approx(theirs.low, abs=0.01) and ours.high == pytest.approx(theirs.high, abs=0.01)
+
+
+@pytest.mark.parametrize(("value", "n"), [(1.0, 250), (0.0, 300)])
+def test_a_mean_at_its_bound_on_every_example_gets_the_exact_binomial_interval(value: float, n: int) -> None:
+    """250 of 250 right (or 0 of 300): every resample gives the same score, so the percentile interval would be one
+    point; the interval is Clopper & Pearson's exact one instead, as scipy computes it, over seeds too."""
+    from scipy.stats import binomtest
+
+    exact = binomtest(int(value * n), n).proportion_ci(0.95, method="exact")
+    for stats in (np.full((n, 1), value), np.full((3, n, 1), value)):
+        interval = bootstrap_interval(stats, "mean")
+        assert interval.score == value and interval.low < interval.high
+        assert (interval.low, interval.high) == pytest.approx((exact.low, exact.high), abs=1e-9)
+    one_off = np.full((n, 1), value)
+    one_off[0] = 1 - value  # one example off the bound: the bootstrap again
+    bootstrapped = bootstrap_interval(one_off, "mean")
+    assert (bootstrapped.low, bootstrapped.high) != pytest.approx((exact.low, exact.high), abs=1e-6)

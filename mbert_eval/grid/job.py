@@ -31,7 +31,6 @@ from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import MethodContext, parallel_files, prepare_encoder, step_versions
 from mbert_eval.methods.base import StepSettings
 from mbert_eval.metrics.bootstrap import bootstrap_interval
-from mbert_eval.metrics.bootstrap import score as outputs_score
 from mbert_eval.metrics.outputs import Scores
 from mbert_eval.models.encoders import pick_device
 from mbert_eval.models.fingerprint import model_fingerprint
@@ -255,9 +254,8 @@ def uncertainty(job: CellJob, target: str, scores: Scores) -> dict[str, Any]:
     if outputs is None:
         return found
     if not outputs.gives_back(scores[outputs.metric]):
-        given = outputs_score(outputs.array(), outputs.aggregate)
         why = (
-            f"no interval: the per-example outputs give {outputs.metric} {given:.6f}, not the score "
+            f"no interval: the per-example outputs give {outputs.metric} {outputs.score():.6f}, not the score "
             f"{scores[outputs.metric]:.6f} (a fault in the task's code)"
         )
         tqdm.write(f"{job.cell.task} {target}: {why}", file=sys.stderr)

@@ -31,10 +31,14 @@ class ExampleOutputs:
         """The statistics as an (examples, k) array."""
         return np.asarray(self.stats, dtype=float)
 
+    def score(self) -> float:
+        """The score these statistics give (`metrics.bootstrap.score` of their aggregate)."""
+        return aggregate_score(self.array(), self.aggregate)
+
     def gives_back(self, score: float) -> bool:
         """Whether the statistics' aggregate is `score` (the row's): only then do they stand for its interval and
         its paired tests (Efron & Tibshirani 1993 resample what the score is computed from)."""
-        return abs(aggregate_score(self.array(), self.aggregate) - score) <= TOLERANCE
+        return abs(self.score() - score) <= TOLERANCE
 
 
 class Scores(dict):

@@ -336,3 +336,17 @@ def tiny_bert(folder: Path, corpus: list[Path]) -> Path:
     torch.manual_seed(0)
     BertForMaskedLM(config).save_pretrained(folder)
     return folder
+
+
+def hub_cached_model(folder: Path, repo_id: str) -> Path:
+    """`folder`'s files laid out as the Hugging Face cache keeps a model downloaded as `repo_id` (in the test
+    session's own cache, `HF_HUB_CACHE`: conftest.py), so that offline `from_pretrained(repo_id)` reads them
+    as a Hub name, not a local folder. Returns the repository's folder in the cache, for the test to remove."""
+    import shutil
+
+    repository = Path(os.environ["HF_HUB_CACHE"]) / f"models--{repo_id.replace('/', '--')}"
+    revision = "0" * 40
+    shutil.copytree(folder, repository / "snapshots" / revision)
+    (repository / "refs").mkdir()
+    (repository / "refs" / "main").write_text(revision, encoding="utf-8")
+    return repository

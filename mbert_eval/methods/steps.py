@@ -11,7 +11,6 @@ from mbert_eval.data import AlignmentLinks
 from mbert_eval.methods.base import STEPS, MethodContext, Step
 from mbert_eval.methods.parallel_data import load_parallel, write_text_pairs
 from mbert_eval.models.folders import atomic_output
-from mbert_eval.models.specs import model_depth
 
 
 def _parallel_fingerprint(context: MethodContext) -> dict[str, Any]:
@@ -65,9 +64,9 @@ def compute_links(
 ) -> list[AlignmentLinks]:
     """Word alignments by the batched SimAlign aligner (Jalili Sabet et al. 2020) with `model`, on `device`."""
     from mbert_eval.aligner.word_aligner import WordAligner, WordAlignerConfig
+    from mbert_eval.models.encoders import encoder_depth
 
-    depth = model_depth(model)
-    layer = min(settings.aligner_layer, depth) if depth else settings.aligner_layer
+    layer = min(settings.aligner_layer, encoder_depth(model))
     aligner = WordAligner(
         WordAlignerConfig(model=model, layer=layer, methods=(settings.aligner_method,), device=device)
     )

@@ -31,6 +31,18 @@ def _hub_failure(spec: str, err: Exception) -> UserError:
     return UserError(_hub_message(spec, err))
 
 
+def encoder_depth(spec: str) -> int:
+    """The number of transformer layers of a model spec, a local folder or a Hub name, from its config (which
+    transformers reads from the Hub or its cache; DistilBERT's `n_layers` is mapped to it)."""
+    from transformers import AutoConfig
+
+    name = _resolve(spec)
+    try:
+        return AutoConfig.from_pretrained(name).num_hidden_layers
+    except OSError as err:
+        raise _hub_failure(spec, err) from err
+
+
 def load_tokenizer(spec: str):
     """The tokenizer of a model spec (a fast tokenizer, for `word_ids()`)."""
     from transformers import AutoTokenizer

@@ -125,10 +125,9 @@ class AlignmentTask(Task):
     def prepare(self, model_spec: str, train: list, dev: list, settings, device: torch.device) -> Prepared:
         """A SimAlign aligner over the encoder, cut at the chosen layer."""
         from mbert_eval.aligner.word_aligner import WordAligner, WordAlignerConfig
-        from mbert_eval.models.specs import model_depth
+        from mbert_eval.models.encoders import encoder_depth
 
-        depth = model_depth(model_spec) or 12
-        layer = pick_layer(self.layer, depth, "alignment")
+        layer = pick_layer(self.layer, encoder_depth(model_spec), "alignment")
         aligner = WordAligner(WordAlignerConfig(model_spec, layer=layer, device=str(device)))
         return Prepared(aligner, aligner.tokenizer, log={"layer": layer})
 

@@ -21,11 +21,9 @@ from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import check_method, needs_parallel
 from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch (issue 21)
     check_device,
-    check_model_spec,
     device_name_problem,
     hub_model_problem,
-    model_depth,
-    model_max_length,
+    model_facts,
 )
 from mbert_eval.models.threads import MAX_THREADS
 from mbert_eval.store.results import ResultStore
@@ -60,11 +58,13 @@ def check_experiment(
     _check_windows(lengths, problems)
     if not experiment.models and not any(problem.startswith("models") for problem in problems):
         problems.append("models: no model given")
+    facts = {model: model_facts(model) for model in experiment.models}  # each model's folder read once
+    depths = {model: found.depth for model, found in facts.items()}
     for index, model in enumerate(experiment.models):
-        problem = check_model_spec(model) or (hub_model_problem(model) if check_files else None)
+        problem = facts[model].problem or (hub_model_problem(model) if check_files else None)
         if problem:
             problems.append(f"models[{index}]: {problem}")
-        _check_lengths(model, lengths, problems)
+        _check_lengths(model, facts[model].max_length, lengths, problems)
     if not experiment.tasks:
         problems.append("tasks: no task given")
     if not experiment.sources:
@@ -75,8 +75,8 @@ def check_experiment(
     targets = _languages(experiment.targets, "targets", problems)
     problems.extend(_listed_twice("models", experiment.models))
     problems.extend(_listed_twice("sources", experiment.sources, _language_code))
-    _check_methods(experiment, problems)
-    _check_steps(experiment, problems)
+    _check_methods(experiment, depths, problems)
+    _check_steps(experiment, depths, problems)
     if experiment.executor not in EXECUTORS:
         problems.append(f"executor: {EXECUTORS.unknown(experiment.executor)}")
     if experiment.executor == "ray":  # what `RayExecutor.connect` would refuse when the run starts
@@ -93,7 +93,7 @@ def check_experiment(
         if isinstance(task, UserError):
             problems.append(f"tasks.{name}: {task}")
             continue
-        _check_layer(name, task, experiment.models, problems)
+        _check_layer(name, task, depths, problems)
         if experiment.limit is not None and not task.limitable:
             problems.append(f"tasks.{name}: it scores whole test sets; run it without `limit:` (--limit)")
         own = experiment.tasks[name].targets
@@ -118,12 +118,11 @@ def check_experiment(
     return checked
 
 
-def _check_layer(name: str, task: Task, models: list[str], problems: list[str]) -> None:
+def _check_layer(name: str, task: Task, depths: dict[str, int | None], problems: list[str]) -> None:
     """A task's `layer` option must be a layer of every model whose depth is known (as the run picks it)."""
     if task.options().get("layer") is None:
         return
-    for model in models:
-        depth = model_depth(model)
+    for model, depth in depths.items():
         if isinstance(depth, int):
             try:
                 pick_layer(task.options()["layer"], depth, name)
@@ -187,13 +186,12 @@ def _listed_twice(key: str, values: list[Any], same: Callable[[Any], Any] = lamb
     return problems
 
 
-def _check_methods(experiment: Experiment, problems: list[str]) -> None:
+def _check_methods(experiment: Experiment, depths: dict[str, int | None], problems: list[str]) -> None:
     names = [method.name for method in experiment.methods]
     if not names:
         problems.append("methods: no method given")
     if names and experiment.baseline is not None and experiment.baseline not in names:
         problems.append(f"baseline: unknown method '{experiment.baseline}' (methods: {', '.join(names)})")
-    depths = {model: model_depth(model) for model in experiment.models}
     for index, method in enumerate(experiment.methods):
         key = f"methods[{index}]"
         if names.count(method.name) > 1:
@@ -219,7 +217,7 @@ def _check_methods(experiment: Experiment, problems: list[str]) -> None:
                 problems.append(f"parallel: {err}")
 
 
-def _check_steps(experiment: Experiment, problems: list[str]) -> None:
+def _check_steps(experiment: Experiment, depths: dict[str, int | None], problems: list[str]) -> None:
     """The settings of the checkpoint steps the grid's methods run (`tlm`, `align`: unused settings are not
     checked), as the steps themselves refuse them at run time (`pretraining.loop.PretrainConfig`,
     `methods.alignment`), but with their keys and before any cell runs; `align.layer` against each model whose
@@ -245,8 +243,7 @@ def _check_steps(experiment: Experiment, problems: list[str]) -> None:
         problems.append(f"align.warmup_ratio: must be in [0, 1), got {align.warmup_ratio}")
     if align.aligner_layer < 0:  # the aligner's (`WordAlignerConfig`); above the model's depth it takes the last
         problems.append(f"align.aligner_layer: a layer from 0 (the embeddings) up, got {align.aligner_layer}")
-    for model in experiment.models:
-        depth = model_depth(model)
+    for model, depth in depths.items():
         if isinstance(depth, int) and not -(depth + 1) <= align.layer <= depth:
             problems.append(
                 f"align.layer: layer {align.layer} does not exist: {model} has hidden states 0..{depth} (-1 = last)"
@@ -278,10 +275,9 @@ def _check_windows(lengths: dict[str, int], problems: list[str]) -> None:
             problems.append(f"{key}: at least {MIN_WINDOW} tokens: [CLS], one word piece, [SEP]; got {length}")
 
 
-def _check_lengths(model: str, lengths: dict[str, int], problems: list[str]) -> None:
-    """Each window a run uses (`_lengths`) must fit the model's position table: a longer input would overrun
-    it."""
-    limit = model_max_length(model)
+def _check_lengths(model: str, limit: int | None, lengths: dict[str, int], problems: list[str]) -> None:
+    """Each window a run uses (`_lengths`) must fit the model's position table (`limit` tokens, None: unknown): a
+    longer input would overrun it."""
     for key, length in lengths.items():
         if limit is not None and length > limit:
             problems.append(

@@ -10,6 +10,7 @@ A model spec is either an existing local folder or a Hub id (`name` or `org/name
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -31,24 +32,44 @@ TOKENIZER_FILES = (
 )
 
 
-def check_model_spec(spec: str) -> str | None:
-    """The problem with a model spec, or None: a folder must exist, hold a config.json the suite can use
-    (`_read_config`), tokenizer files and safetensors weights whose headers open (a file cut short or not
-    safetensors is found here, without loading it)."""
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the suite reads of a model spec before it runs, read once (`model_facts`): the problem that keeps it
+    from using the spec (None: none) and, for a local folder whose config.json it can use, the number of layers
+    and the longest input the position table takes (`position_limit`); None where unknown (a Hub name)."""
+
+    problem: str | None
+    depth: int | None = None
+    max_length: int | None = None
+
+
+def model_facts(spec: str) -> ModelFacts:
+    """A model spec's `ModelFacts`. A folder must exist, hold a config.json the suite can use (`_read_config`),
+    tokenizer files and safetensors weights whose headers open (a file cut short or not safetensors is found
+    here, without loading it)."""
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            return f"model folder {spec} has no config.json (not a Hugging Face model folder)"
+            return ModelFacts(f"model folder {spec} has no config.json (not a Hugging Face model folder)")
         config, problem = _read_config(path / "config.json")
-        return problem or _tokenizer_problem(path, config.get("vocab_size")) or _weights_problem(path, config)
+        return ModelFacts(
+            problem or _tokenizer_problem(path, config.get("vocab_size")) or _weights_problem(path, config),
+            config.get("num_hidden_layers", config.get("n_layers")),
+            position_limit(config),
+        )
     if path.exists():
-        return f"model {spec} is a file; pass a Hugging Face model folder"
+        return ModelFacts(f"model {spec} is a file; pass a Hugging Face model folder")
     if is_local_path(spec):
-        return (
+        return ModelFacts(
             f"model folder {spec} does not exist (build one with `mbert-eval pretrain`, or import one with "
             "`mbert-eval models import e5-small`)"
         )
-    return None
+    return ModelFacts(None)
+
+
+def check_model_spec(spec: str) -> str | None:
+    """The problem with a model spec, or None (`model_facts`)."""
+    return model_facts(spec).problem
 
 
 def _tokenizer_problem(folder: Path, vocab_size: int | None) -> str | None:
@@ -295,19 +316,6 @@ def _known_model_type(model_type: str) -> bool | None:
     return None if listing is None else f'"{model_type}"' in listing
 
 
-def _folder_config(spec: str) -> dict:
-    """The config.json of a local model folder ({} when it has none, for a Hub name, or when it cannot be used:
-    `check_model_spec` reports why)."""
-    config = Path(spec).expanduser() / "config.json"
-    return _read_config(config)[0] if config.is_file() else {}
-
-
-def model_depth(spec: str) -> int | None:
-    """Number of layers of a local model folder (from config.json), None when unknown."""
-    data = _folder_config(spec)
-    return data.get("num_hidden_layers", data.get("n_layers"))
-
-
 OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert")  # positions start after the padding index
 
 
@@ -320,11 +328,6 @@ def position_limit(config: dict) -> int | None:
     if config.get("model_type") in OFFSET_POSITIONS:
         positions -= config.get("pad_token_id", 1) + 1
     return positions
-
-
-def model_max_length(spec: str) -> int | None:
-    """The longest input a local model folder takes (None when unknown, e.g. a Hub name)."""
-    return position_limit(_folder_config(spec))
 
 
 CUDA_DEVICE = re.compile(r"cuda(:[0-9]+)?")  # `cuda` or `cuda:<index>`: the GPUs the suite runs on (autocast, AMP)

@@ -69,6 +69,27 @@ def test_a_run_builds_each_task_once_and_parses_each_spec_once(tmp_path, small_f
     }
 
 
+def test_resolving_reads_each_models_config_once(tmp_path, small_family, tiny_model, monkeypatch):
+    """The checks that need a model's depth or position table (a freeze option, the align step's layer, the
+    windows) read it off the facts read once per model, not each from the folder again."""
+    from mbert_eval.models import specs
+
+    raw = family_experiment(small_family, tiny_model, methods=["baseline", "freeze1", "align"])
+    base, other, links = small_family.parallel(small_family.languages[1].code)
+    raw["parallel"] = {"source": str(base), "target": str(other), "alignments": str(links)}
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    read = Counter()
+    original = specs._read_config
+
+    def counting_read(path):
+        read[path] += 1
+        return original(path)
+
+    monkeypatch.setattr(specs, "_read_config", counting_read)
+    assert resolve(experiment, problems).problems == []
+    assert read == {tiny_model / "config.json": 1}
+
+
 def test_resolved_cells_carry_key_method_and_settings(tmp_path, small_family, tiny_model):
     raw = family_experiment(small_family, tiny_model, seeds=[1, 2], methods=["baseline", "freeze1"])
     experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))

@@ -4,7 +4,9 @@ LaTeX (the display tables of the HTML page, booktabs rules; Markdown adds the fi
 CSV and JSON hold one record per number, with scores as stored (fractions, full precision) so that
 they read back to exactly the store's values; `kind` says what a record is: target, average, family,
 script, layer (per-layer score), layer_weight or other_metric (a task's further declared metric, named in
-`metric`). JSON adds the run metadata.
+`metric`). A score's interval is `ci_low`-`ci_high` of kind `ci_kind` (bootstrap: 95% over test examples;
+std: ± one standard deviation over seeds), `ci_why` saying why it has no bootstrap interval; `chance_rule` says
+how its `chance` level guesses. JSON adds the run metadata.
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ TIDY_COLUMNS = [
     "ci_low",
     "ci_high",
     "ci_kind",
+    "ci_why",  # why a score has no bootstrap interval (report/uncertainty.py)
     "n_examples",
     "chance",
+    "chance_rule",  # how chance guesses: uniformly, or always the training data's most frequent label
     "p_value",
     "limit",
     "targets_mean",

@@ -55,7 +55,7 @@ class TaskSummary:
     languages: pd.DataFrame  # index code (the task's languages, in order): name, script, family
     # KEYS + target: mean, std, n, delta, verdict, p_value, gap, source_mean, n_examples, chance, limit, ci_low,
     # ci_high, ci_kind ("bootstrap", "std" or "": none), ci_why (why no bootstrap interval; "" where one),
-    # chance_rule (NaN: missing)
+    # chance_rule (how chance guesses, `CHANCE_RULES`; "" or NaN: no chance level)
     scores: pd.DataFrame
     # KEYS: mean, std, n, n_present, n_total, missing, partial, delta, verdict, gap, targets_mean, n_targets,
     # n_targets_total, targets_missing, targets_partial (the targets-only mean's coverage)

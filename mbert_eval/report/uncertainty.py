@@ -112,7 +112,7 @@ def _no_interval_why(task: str, stacked: Stacked | None, kind: str) -> str:
 
 def uncertainty(rows: pd.DataFrame, stats: pd.DataFrame, store: Path | None) -> tuple[pd.DataFrame, dict]:
     """Per TARGET_KEYS of the main metric's `rows` (of one task): n_examples, chance, chance_rule (how the task
-    guesses: `CHANCE_RULES`), limit, ci_low, ci_high, ci_kind, ci_why (`_no_interval_why`) (`stats` holds the std
+    guesses: `CHANCE_RULES`; "" without a chance level), limit, ci_low, ci_high, ci_kind, ci_why (`_no_interval_why`) (`stats` holds the std
     over seeds per key); and the stacked per-example statistics found that give their scores back, by key."""
     records, found = [], {}
     std_of = stats.set_index(TARGET_KEYS)["std"].to_dict()
@@ -122,12 +122,14 @@ def uncertainty(rows: pd.DataFrame, stats: pd.DataFrame, store: Path | None) -> 
             found[key] = stacked
         low, high, kind = _interval(group, stacked, float(std_of.get(key, math.nan)))
         extras = [extra for extra in group["extra"] if isinstance(extra, dict)]
+        chance = _extra(group, "chance")
+        rule = CHANCE_RULES["majority" if any("majority_label" in e for e in extras) else "uniform"]
         records.append(
             {
                 **dict(zip(TARGET_KEYS, key)),
                 "n_examples": group["n_examples"].max() if "n_examples" in group else math.nan,
-                "chance": _extra(group, "chance"),
-                "chance_rule": CHANCE_RULES["majority" if any("majority_label" in e for e in extras) else "uniform"],
+                "chance": chance,
+                "chance_rule": "" if math.isnan(chance) else rule,
                 "limit": _extra(group, "limit"),
                 "ci_low": low,
                 "ci_high": high,

@@ -496,3 +496,13 @@ def test_each_score_without_an_interval_says_why_and_a_majority_guess_is_named(t
     assert "Chance level (always the training data's most frequent label): 57.3–60.0 by language." in probe
     assert "chance 57.3–60.0 by language, no line drawn" in probe and 'class="chance"' not in probe
     assert "uniform guessing" not in probe
+    import pandas as pd
+
+    from mbert_eval.report import write_report
+    from mbert_eval.report.uncertainty import CHANCE_RULES, NOT_PER_EXAMPLE
+
+    csv = pd.read_csv(write_report(store, tmp_path / "r.csv", "t", "csv"), keep_default_na=False, na_values=[""])
+    targets = csv[csv["kind"] == "target"].set_index("task")  # the exports say the same, a column each
+    assert set(targets.loc["similarity", "ci_why"]) == {NOT_PER_EXAMPLE}
+    assert targets.loc["similarity", "chance_rule"].isna().all()  # no chance level, so no rule
+    assert set(targets.loc["pawsx_probe", "chance_rule"]) == {CHANCE_RULES["majority"]}

@@ -198,10 +198,11 @@ def cell_keys(experiment: Any) -> dict[str, str]:
     `model|method|task|source|seed`."""
     from mbert_eval.grid.cells import expand
     from mbert_eval.grid.resolve import build_tasks, resolve_cell
+    from mbert_eval.methods.base import StepSettings
 
-    tasks = build_tasks(experiment)
+    tasks, steps = build_tasks(experiment), StepSettings.of(experiment)
     return {
-        f"{c.model}|{c.method}|{c.task}|{c.source}|{c.seed}": resolve_cell(experiment, tasks[c.task], c).key
+        f"{c.model}|{c.method}|{c.task}|{c.source}|{c.seed}": resolve_cell(experiment, tasks[c.task], c, steps).key
         for c in expand(experiment)
     }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,8 +64,8 @@ def _place(name: str) -> str:
     return name if spec.startswith("hub:") else name[: len(name) - len(spec)] + posixpath.normpath(spec)
 
 
-def parallel_checksums(specs: list[DataSpec] | tuple[()]) -> dict[str, str]:
-    """The checksums of a cell's parallel text (`methods.parallel_files`) as its rows record them: each existing
+def parallel_checksums(specs: Iterable[DataSpec]) -> dict[str, str]:
+    """The checksums of a cell's parallel text (`ResolvedCell.parallel`) as its rows record them: each existing
     file under its spec after `PARALLEL`."""
     return {PARALLEL + str(spec): file_checksum(Path(spec.location)) for spec in specs if Path(spec.location).is_file()}
 
@@ -74,12 +75,12 @@ def identity_now(
     cell: Cell,
     task: Task,
     fingerprint: str,
-    parallel: list[DataSpec] | tuple[()] = (),
+    parallel: Iterable[DataSpec] = (),
     steps: dict[str, int] | None = None,
 ) -> CellIdentity:
     """The cell's identity as its model, data, task and method are now (`fingerprint`: the model's content;
-    `parallel`: the parallel text its method reads, `methods.parallel_files`; `steps`: the versions of its
-    method's checkpoint steps, `methods.step_versions`); data files are named by `_place`, as the rows' names
+    `parallel`, `steps`: the parallel text its method reads and the versions of its checkpoint steps, as
+    `grid.resolve.ResolvedCell` holds them); data files are named by `_place`, as the rows' names
     are compared."""
     source = lookup(cell.source)
     kinds = {_place(str(spec)): "training data" for spec in task.data_specs(source)}

@@ -28,7 +28,7 @@ from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell
 from mbert_eval.grid.freshness import parallel_checksums
 from mbert_eval.languages import Language, lookup
-from mbert_eval.methods import MethodContext, parallel_files, prepare_encoder, step_versions
+from mbert_eval.methods import MethodContext, prepare_encoder
 from mbert_eval.methods.base import StepSettings
 from mbert_eval.metrics.bootstrap import bootstrap_interval
 from mbert_eval.metrics.outputs import Scores
@@ -55,6 +55,8 @@ class CellJob:
     task: Task
     settings: FineTuning  # what `Task.prepare` takes (`grid.cells.fine_tune_settings`)
     steps: StepSettings
+    parallel: tuple[DataSpec, ...]  # the parallel text the method's steps read (`grid.resolve.ResolvedCell`)
+    step_versions: dict[str, int]  # the versions of those steps
     checkpoints: Path
     store: Path
     device: str
@@ -145,8 +147,7 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     remember(job.known_hashes)
     # what the rows will say they were computed from, taken before anything is read: a file rewritten while the
     # cell runs then reads as changed to the next run, which computes it again, rather than as the data scored
-    parallel = parallel_files(job.settings.method, job.steps, cell.source)
-    source_sums = _checksums(task.data_specs(source)) | parallel_checksums(parallel)
+    source_sums = _checksums(task.data_specs(source)) | parallel_checksums(job.parallel)
     target_sums = {t.code: _checksums(task.data_specs(source, t)) for t in targets}
     train, dev = task.source_examples(source)
     target_examples = {t.code: task.target_examples(t) for t in targets}
@@ -169,8 +170,8 @@ def run_cell(job: CellJob) -> list[ResultRow]:
         ) from err
     train_time = time.perf_counter() - started
     extra = {"train_time": round(train_time, 3), "device": str(device), "threads": threads, **prepared.log}
-    if versions := step_versions(job.settings.method):  # what `grid.freshness` compares with the steps' versions now
-        extra["step_versions"] = versions
+    if job.step_versions:  # what `grid.freshness` compares with the steps' versions now
+        extra["step_versions"] = job.step_versions
     words = task.words(train)  # no tokenizer (a task that evaluates without one): no overlap to measure
     subwords = SourceSubwords.of(prepared.tokenizer, words) if words and prepared.tokenizer is not None else None
     rows: list[ResultRow] = []

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from mbert_eval.config.experiment import Experiment, RayConfig, stable_hash
+from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell, cell_identity, expand, fine_tune_settings
 from mbert_eval.grid.validation import check_experiment
 from mbert_eval.languages import lookup
+from mbert_eval.methods import parallel_files, step_versions
 from mbert_eval.methods.base import StepSettings
 from mbert_eval.store.results import StoredConfig
 from mbert_eval.tasks import build_task
@@ -25,13 +27,17 @@ from mbert_eval.training.fine_tuning import FineTuning
 
 @dataclass(frozen=True)
 class ResolvedCell:
-    """One cell as resolved: its key (a hash of `identity`) and its fine-tuning settings (the method config among
-    them; `grid.cells.fine_tune_settings`: what `Task.prepare` takes)."""
+    """One cell as resolved: its key (a hash of `identity`), its fine-tuning settings (the method config among
+    them; `grid.cells.fine_tune_settings`: what `Task.prepare` takes), the parallel text its method's checkpoint
+    steps read (`methods.parallel_files`) and those steps' versions (`methods.step_versions`): what its rows
+    record beside their scores, and what `grid.freshness` compares them with."""
 
     cell: Cell
     key: str
     identity: dict[str, Any]
     settings: FineTuning
+    parallel: tuple[DataSpec, ...] = ()
+    step_versions: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,12 +91,12 @@ class ResolvedGrid:
         return self.run
 
     def read_files(self) -> list[Path]:
-        """The local files a run reads: every cell's data files and the files of its local model folders (what no
-        output of the run may replace)."""
+        """The local files a run reads: every cell's data files and parallel text, and the files of its local
+        model folders (what no output of the run may replace)."""
         files = set()
         for resolved in self.cells:
             cell, task = resolved.cell, self.tasks[resolved.cell.task]
-            specs = task.data_specs(lookup(cell.source)) + [
+            specs = [*task.data_specs(lookup(cell.source)), *resolved.parallel] + [
                 spec for target in cell.targets for spec in task.data_specs(lookup(cell.source), lookup(target))
             ]
             files |= {Path(spec.location) for spec in specs if not spec.is_hub}
@@ -105,8 +111,8 @@ def stored_config(experiment: Experiment) -> StoredConfig:
     return StoredConfig(experiment.config_hash(), experiment.name, config, experiment.reference_method())
 
 
-def run_settings(experiment: Experiment) -> RunSettings:
-    """What running the (sound) experiment needs (`RunSettings`)."""
+def run_settings(experiment: Experiment, steps: StepSettings) -> RunSettings:
+    """What running the (sound) experiment needs (`RunSettings`; `steps`: what its checkpoint steps read)."""
     return RunSettings(
         stored_config(experiment),
         experiment.store_path,
@@ -117,7 +123,7 @@ def run_settings(experiment: Experiment) -> RunSettings:
         experiment.threads,
         experiment.limit,
         experiment.model_names,
-        StepSettings.of(experiment),
+        steps,
     )
 
 
@@ -132,11 +138,13 @@ def build_tasks(experiment: Experiment) -> dict[str, Task | UserError]:
     return built
 
 
-def resolve_cell(experiment: Experiment, task: Task, cell: Cell) -> ResolvedCell:
-    """A cell's key, identity, method and settings, from its built task."""
+def resolve_cell(experiment: Experiment, task: Task, cell: Cell, steps: StepSettings) -> ResolvedCell:
+    """A cell's key, identity, method and settings, from its built task, with the parallel text and the versions
+    of its method's checkpoint steps (`steps`: what they read)."""
     settings = fine_tune_settings(experiment, task, cell)
     identity = cell_identity(experiment, task, cell, settings)
-    return ResolvedCell(cell, stable_hash(identity), identity, settings)
+    parallel = tuple(parallel_files(settings.method, steps, cell.source))
+    return ResolvedCell(cell, stable_hash(identity), identity, settings, parallel, step_versions(settings.method))
 
 
 def resolve(
@@ -150,8 +158,9 @@ def resolve(
     tasks = {name: task for name, task in built.items() if isinstance(task, Task)}
     if found:
         return ResolvedGrid(tasks, [], found, None, frozenset(checked))
-    cells = [resolve_cell(experiment, tasks[cell.task], cell) for cell in expand(experiment)]
-    return ResolvedGrid(tasks, cells, found, run_settings(experiment), frozenset(checked))
+    steps = StepSettings.of(experiment)
+    cells = [resolve_cell(experiment, tasks[cell.task], cell, steps) for cell in expand(experiment)]
+    return ResolvedGrid(tasks, cells, found, run_settings(experiment, steps), frozenset(checked))
 
 
 def validate(experiment: Experiment, problems: list[str] | None = None, check_files: bool = True) -> list[str]:

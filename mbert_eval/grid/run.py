@@ -19,7 +19,6 @@ from mbert_eval.grid.executors.local import CellOutcome, Executor
 from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.job import CellJob, UnfinishedCell, code_version, library_versions
 from mbert_eval.grid.resolve import ResolvedGrid, RunSettings, resolve
-from mbert_eval.methods import parallel_files, step_versions
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
 from mbert_eval.registry import registered_name
@@ -102,9 +101,9 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
         stored = store.rows(cell_key=key)
         if cell.model not in fingerprints:
             fingerprints[cell.model] = model_fingerprint(cell.model)
-        parallel = parallel_files(resolved.settings.method, run.steps, cell.source)
-        versions = step_versions(resolved.settings.method)
-        identity = identity_now(key, cell, task, fingerprints[cell.model], parallel, versions)  # rows compared to it
+        identity = identity_now(  # what the rows are compared with
+            key, cell, task, fingerprints[cell.model], resolved.parallel, resolved.step_versions
+        )
         stale = stale_against(identity, cell, task, stored, found)
         if overwrite:  # every stored target computed again; the rows it replaces are kept in `superseded`
             stale = {
@@ -123,6 +122,8 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
                 task,
                 resolved.settings,
                 run.steps,
+                resolved.parallel,
+                resolved.step_versions,
                 run.checkpoints,
                 run.store,
                 run.device,

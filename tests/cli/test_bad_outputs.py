@@ -105,6 +105,25 @@ def _report_links_to(to: Callable[[Workspace], Path]) -> Callable[[Workspace], l
     return args
 
 
+def _parallel_text(ws: Workspace) -> Path:
+    """The source side of a TLM grid's parallel text, copied into the workspace."""
+    return ws.root / "parallel" / "source.txt"
+
+
+def _report_links_to_parallel_text(ws: Workspace) -> list[str]:
+    """`run` of `_own_inputs` with TLM on parallel text of its own, its report's default place a symlink to that
+    text: a file the run reads, as its test files are."""
+    base, other, links = ws.family.parallel(ws.family.languages[1].code)
+    (ws.root / "parallel").mkdir()
+    copies = [shutil.copy(path, ws.root / "parallel" / name) for path, name in zip(
+        (base, other, links), ("source.txt", "target.txt", "links.align")
+    )]  # fmt: skip
+    parallel = dict(zip(("source", "target", "alignments"), map(str, copies)))
+    config = _own_inputs(ws, methods=["tlm"], parallel=parallel, targets=[ws.family.languages[1].code])
+    (ws.root / "out" / "report.html").symlink_to(_parallel_text(ws))
+    return ["run", config]
+
+
 def _store(ws: Workspace) -> Path:
     return ws.store
 
@@ -185,6 +204,7 @@ OUTPUTS = [
     Out("run-report-links-to-config", _report_links_to(_config), READS),
     Out("run-report-links-to-data", _report_links_to(_test_file), READS),
     Out("run-report-links-to-model", _report_links_to(lambda ws: ws.root / "model" / "config.json"), READS),
+    Out("run-report-links-to-parallel-text", _report_links_to_parallel_text, READS),
     Out("text-onto-its-input", _text_onto(lambda ws, copy: copy), READS),
     Out("text-onto-store", _text_onto(lambda ws, copy: ws.store), "is an SQLite database"),
     Out(

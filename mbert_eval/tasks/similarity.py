@@ -5,7 +5,7 @@ Kornblith et al. (2019) define linear CKA (`metrics.cka`); Conneau et al. (2020,
 in Pretrained Language Models") compare languages' representations of parallel sentences with it, layer by layer.
 Here: mean-pooled sentence states (`tasks.parallel_layers`) of each target's sentences against their translations
 in the source, at every layer. CKA is not zero for unrelated sentences of similar text, so each row also holds the
-same CKA with the pairing broken (`cka_unpaired`: sentence i against the translation of sentence i + n/2): the
+same CKA with the pairing broken (`cka_unpaired`: sentence i against the translation of sentence i − ⌊n/2⌋, mod n): the
 share of the similarity that the translations themselves carry is the distance between the two.
 """
 

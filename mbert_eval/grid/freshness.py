@@ -97,13 +97,21 @@ def identity_now(
 
 
 def _changed_files(target: str, recorded: dict[str, str], now: CellIdentity) -> list[tuple[str, str]]:
-    """(kind, spec) of the target's local files whose checksum differs from the one a row recorded; files a row
-    did not record (rows stored before they were) are not compared."""
-    return [
-        (now.kinds[spec], spec.removeprefix(PARALLEL))
-        for spec, digest in now.data[target].items()
-        if spec in recorded and recorded[spec] != digest
-    ]
+    """(kind, spec) of the target's local files whose checksum differs from the one a row recorded. Task data
+    under a name the rows did not record, where they recorded their task data (a config naming its files
+    relatively, run from a moved or copied folder), is compared by content: changed unless one of the files the
+    rows recorded under other names had its checksum. Rows that recorded no task data (stored before it was)
+    are not compared."""
+    files = now.data[target]
+    changed = [spec for spec, digest in files.items() if spec in recorded and recorded[spec] != digest]
+    if any(not name.startswith(PARALLEL) for name in recorded):  # parallel text: `_parallel_files_differ`
+        elsewhere = {digest for name, digest in recorded.items() if name not in files}
+        changed += [
+            spec
+            for spec, digest in files.items()
+            if spec not in recorded and not spec.startswith(PARALLEL) and digest not in elsewhere
+        ]
+    return [(now.kinds[spec], spec.removeprefix(PARALLEL)) for spec in changed]
 
 
 def _parallel_files_differ(target: str, recorded: dict[str, str], now: CellIdentity) -> bool:

@@ -53,6 +53,7 @@ class CellIdentity:
     step_versions: dict[str, int] = field(default_factory=dict)  # step -> its version (`methods.step_versions`)
 
 
+SET_ASIDE = "set aside in `superseded`, not recomputed"  # stale rows of a target this run leaves out
 PARALLEL = "parallel:"  # how rows name their parallel text among their data checksums (apart from task data)
 
 
@@ -123,29 +124,47 @@ def _parallel_files_differ(target: str, recorded: dict[str, str], now: CellIdent
     return bool(earlier) and earlier != {name for name in now.data[target] if name.startswith(PARALLEL)}
 
 
+def _data_reasons(target: str, rows: list[ResultRow], cell: Cell, now: CellIdentity) -> dict[str, str]:
+    """Why a target's stored rows are stale for their data (reason line -> reason kept with them): parallel text of
+    other languages, or a file whose content changed (`_changed_files`)."""
+    files = {_place(name): digest for row in rows for name, digest in row.data_checksums.items()}
+    reasons = {}
+    if _parallel_files_differ(target, files, now):
+        reasons[
+            f"the parallel text of {cell.method} changed languages since its {{n}} rows were stored: recomputing"
+        ] = "parallel text languages changed"
+    for kind, spec in _changed_files(target, files, now):
+        where = f" ({target})" if kind == "test data" else ""
+        reasons[f"{kind} {spec}{where} changed since its {{n}} rows were stored: recomputing"] = (
+            f"{kind} {spec} changed"
+        )
+    return reasons
+
+
 def stale_against(
     now: CellIdentity, cell: Cell, task: Task, stored: list[ResultRow], found: Staleness
 ) -> dict[str, str]:
-    """The cell's targets whose stored rows no longer match its identity `now`, each with why (for the
-    `superseded` table); adds the reasons, with their rows, to `found`."""
+    """The targets whose stored rows of the cell no longer match its identity `now`, each with why (for the
+    `superseded` table); adds the reasons, with their rows, to `found`. Targets of the cell's stored rows that
+    this run leaves out (`cell.targets` names those it computes) are judged on what holds for every target (the
+    model, the task's and the steps' versions): their stale rows are set aside, not recomputed."""
     by_target: dict[str, list[ResultRow]] = {}
     for row in stored:
         by_target.setdefault(row.target, []).append(row)
     version, fingerprint = now.task_version, now.model_fingerprint
     stale = {}
     for target, rows in by_target.items():
-        if target not in cell.targets:
-            continue
+        done = "recomputing" if target in cell.targets else SET_ASIDE
         reasons: dict[str, str] = {}  # reason line for the terminal -> reason kept with the superseded rows
         recorded = {row.model_fingerprint for row in rows if knows_content(row.model_fingerprint, cell.model)}
         if knows_content(fingerprint, cell.model) and recorded - {fingerprint}:
-            reasons[f"model {cell.model} changed since its {{n}} rows were stored: recomputing"] = (
+            reasons[f"model {cell.model} changed since its {{n}} rows were stored: {done}"] = (
                 f"model changed: {', '.join(sorted(recorded))} -> {fingerprint}"
             )
         versions = {row.task_version or 1 for row in rows}
         if versions != {version}:
             old = ", ".join(map(str, sorted(versions)))
-            reasons[f"task {cell.task} is version {version} now, its rows are version {old}: recomputing"] = (
+            reasons[f"task {cell.task} is version {version} now, its rows are version {old}: {done}"] = (
                 f"task version {old} -> {version}"
             )
         for step, version_now in now.step_versions.items():
@@ -154,18 +173,10 @@ def stale_against(
                 old = ", ".join(map(str, sorted(built)))
                 reasons[
                     f"method step {step} is version {version_now} now, the {{n}} rows of {cell.method} were built "
-                    f"with version {old}: recomputing"
+                    f"with version {old}: {done}"
                 ] = f"step {step} version {old} -> {version_now}"
-        files = {_place(name): digest for row in rows for name, digest in row.data_checksums.items()}
-        if _parallel_files_differ(target, files, now):
-            reasons[
-                f"the parallel text of {cell.method} changed languages since its {{n}} rows were stored: recomputing"
-            ] = "parallel text languages changed"
-        for kind, spec in _changed_files(target, files, now):
-            where = f" ({target})" if kind == "test data" else ""
-            reasons[f"{kind} {spec}{where} changed since its {{n}} rows were stored: recomputing"] = (
-                f"{kind} {spec} changed"
-            )
+        if target in cell.targets:  # the data files of the targets this run reads (and hashes)
+            reasons |= _data_reasons(target, rows, cell, now)
         for line in reasons:
             found.rows[line] += len(rows)
         if reasons:

@@ -87,7 +87,8 @@ def marked(rows: Iterable[ResultRow], run: RunSettings) -> list[ResultRow]:
 def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
     """The jobs still to run (each restricted to its missing targets and those whose stored rows are stale:
     their model, data files, task version or method step versions changed since, see `freshness`; with
-    `overwrite`, every target, the rows replaced kept in `superseded` as stale ones are) and the count skipped.
+    `overwrite`, every target, the rows replaced kept in `superseded` as stale ones are) and the count skipped;
+    stale rows of targets the run leaves out move to `superseded` here, without being recomputed.
     Says on stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
     store) are taken as known, so unchanged files are not hashed again."""
     run = grid.refuse()  # a grid with problems has nothing to plan
@@ -105,6 +106,10 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
             key, cell, task, fingerprints[cell.model], resolved.parallel, resolved.step_versions
         )
         stale = stale_against(identity, cell, task, stored, found)
+        left_out = {target: why for target, why in stale.items() if target not in cell.targets}
+        if left_out:  # stale rows of targets this run does not compute: out of `results` now, kept in `superseded`
+            store.supersede(key, left_out)
+            stale = {target: why for target, why in stale.items() if target in cell.targets}
         if overwrite:  # every stored target computed again; the rows it replaces are kept in `superseded`
             stale = {
                 t: stale.get(t, "recomputed (--overwrite)") for t in {row.target for row in stored} & set(cell.targets)

@@ -144,6 +144,19 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
+def _move_to_superseded(conn: sqlite3.Connection, cell_key: str, superseding: Mapping[str, str], now: str) -> None:
+    """Within `conn`'s transaction, move the rows of `cell_key` on each target of `superseding` from `results` to
+    `superseded`, with the target's reason."""
+    columns = ", ".join(COLUMNS)
+    for target, reason in superseding.items():
+        conn.execute(
+            f"INSERT INTO superseded ({columns}, reason, superseded_at) SELECT {columns}, ?, ? "
+            "FROM results WHERE cell_key = ? AND target = ?",
+            (reason, now, cell_key, target),
+        )
+        conn.execute("DELETE FROM results WHERE cell_key = ? AND target = ?", (cell_key, target))
+
+
 class ResultStore(SQLiteFile):
     """SQLite-backed store of `ResultRow`s, configs and metric roles. Safe to open from several processes
     (WAL mode)."""
@@ -204,16 +217,9 @@ class ResultStore(SQLiteFile):
         placeholders = ", ".join("?" for _ in COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS)
         on_conflict = f"DO UPDATE SET {updates}" if overwrite else "DO NOTHING"
-        columns = ", ".join(COLUMNS)
         with self.writing() as conn:
-            for target, reason in (superseding or {}).items():
-                for key in {row[0] for row in records}:
-                    conn.execute(
-                        f"INSERT INTO superseded ({columns}, reason, superseded_at) SELECT {columns}, ?, ? "
-                        "FROM results WHERE cell_key = ? AND target = ?",
-                        (reason, now, key, target),
-                    )
-                    conn.execute("DELETE FROM results WHERE cell_key = ? AND target = ?", (key, target))
+            for key in {row[0] for row in records}:
+                _move_to_superseded(conn, key, superseding or {}, now)
             before = conn.total_changes
             conn.executemany(
                 f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
@@ -221,6 +227,12 @@ class ResultStore(SQLiteFile):
                 records,
             )
             return conn.total_changes - before
+
+    def supersede(self, cell_key: str, superseding: Mapping[str, str]) -> None:
+        """Move the stored rows of one cell's targets (`superseding`: target -> why they are stale) to
+        `superseded`, in one transaction, without rows that replace them."""
+        with self.writing() as conn:
+            _move_to_superseded(conn, cell_key, superseding, _now())
 
     def write_config(self, config: StoredConfig) -> None:
         """Keep a run's config; a config already stored (same hash) only moves its `written_at` to now."""

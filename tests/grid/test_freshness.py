@@ -397,3 +397,25 @@ def test_a_moved_project_is_compared_by_content(tmp_path, small_family, tiny_mod
     assert err == [f"test data {test_file} ({changed}) changed since its 2 rows were stored: recomputing"]
     rows = {row.target: row for row in ResultStore(experiment.store_path).rows()}
     assert rows[changed].n_examples == 20 and rows[kept].n_examples == 40
+
+
+def test_stale_rows_of_targets_a_run_leaves_out_are_set_aside(grid, capsys):
+    """A model retrained in place makes every row of its cells stale, whichever targets the next run names: the
+    rows of targets it leaves out move to `superseded` too (before, they stayed in `results` beside the new
+    model's rows of the same cell, and the report averaged the two models' scores as one)."""
+    experiment, _ = load_experiment(grid)
+    [cell] = expand(experiment)
+    kept, left_out = cell.targets
+    retrain_in_place(Path(experiment.models[0]))
+    capsys.readouterr()
+    narrowed, _ = load_experiment(grid, [f"targets=[{kept}]"])
+    assert run_experiment(narrowed).cells_run == 1
+    err = capsys.readouterr().err
+    model = experiment.models[0]
+    assert f"model {model} changed since its 2 rows were stored: recomputing" in err
+    assert f"model {model} changed since its 2 rows were stored: set aside in `superseded`, not recomputed" in err
+    store = ResultStore(experiment.store_path)
+    assert {row.target for row in store.rows()} == {kept}
+    assert {row.target for row, _, _ in store.superseded()} == {kept, left_out}
+    assert run_experiment(experiment).rows_written == 2  # the target left out, computed when a run names it
+    assert {row.model_fingerprint for row in store.rows()} == {model_fingerprint(model)}

@@ -51,7 +51,7 @@ from mbert_eval.data import AlignmentLinks, check_alignment_ranges
 from mbert_eval.errors import UserError
 from mbert_eval.models.encoders import autocast, load_model, load_tokenizer, pick_device
 from mbert_eval.models.folders import atomic_output
-from mbert_eval.training.optim import adamw, lr_factor
+from mbert_eval.training.optim import adamw, finite_loss, lr_factor
 
 RECORD_FILE = "align.json"
 WordPair = tuple[list[str], list[str]]  # whitespace-tokenized source and target sentence
@@ -233,7 +233,9 @@ def _train(
             epoch_loss += loss.detach()
             steps, used, skipped = steps + 1, used + batch_used, skipped + batch_skipped
             bar.update()
-        epoch_losses.append(epoch_loss.item() / math.ceil(len(pairs) / settings.batch_size))
+        mean = epoch_loss.item() / math.ceil(len(pairs) / settings.batch_size)
+        rate = f"align.learning_rate ({settings.learning_rate})"
+        epoch_losses.append(finite_loss(mean, f"align, epoch {len(epoch_losses) + 1}", rate))
         bar.set_postfix(loss=f"{epoch_losses[-1]:.4g}")
     bar.close()
     return {

@@ -55,7 +55,7 @@ from mbert_eval.pretraining.tokenizer import (
     check_corpus,
     train_tokenizer,
 )
-from mbert_eval.training.optim import adamw, lr_factor
+from mbert_eval.training.optim import adamw, finite_loss, lr_factor
 
 _POSITIONS = {"max_position_embeddings": 512}
 SIZE_PRESETS: dict[str, dict[str, int]] = {
@@ -369,6 +369,7 @@ def _train(
     budget_s = config.max_minutes * 60 if config.max_minutes is not None else math.inf
     steps, tokens, final_loss = 0, 0, math.nan
     window_loss, window_steps = torch.zeros((), device=device), 0
+    rate = f"learning_rate ({config.learning_rate})"  # what to lower where the loss diverges
     bar = tqdm(total=config.max_steps, unit="step", desc="pretrain", disable=not progress)
     start = time.perf_counter()
     while steps < config.max_steps and (elapsed := time.perf_counter() - start) < budget_s:
@@ -382,14 +383,14 @@ def _train(
         steps, window_steps = steps + 1, window_steps + 1
         bar.update()
         if steps % LOG_EVERY == 0:
-            final_loss = (window_loss / window_steps).item()
+            final_loss = finite_loss((window_loss / window_steps).item(), f"pretrain, step {steps}", rate)
             window_loss.zero_()
             window_steps = 0
             bar.set_postfix(loss=f"{final_loss:.3f}")
     seconds = time.perf_counter() - start
     bar.close()
     if window_steps:
-        final_loss = (window_loss / window_steps).item()
+        final_loss = finite_loss((window_loss / window_steps).item(), f"pretrain, step {steps}", rate)
     return {
         "steps": steps,
         "final_loss": final_loss,
@@ -420,7 +421,8 @@ def warm_up_head(
         losses.append(training_step(model, optimizer, batch, config.projection, config.max_grad_norm))
     for parameter, was_trainable in zip(encoder, trainable):
         parameter.requires_grad_(was_trainable)
-    return torch.stack(losses[-LOG_EVERY:]).mean().item()
+    rate = f"head_learning_rate ({config.head_learning_rate})"
+    return finite_loss(torch.stack(losses[-LOG_EVERY:]).mean().item(), "pretrain: head", rate)
 
 
 def _copy_vocab_file(tokenizer: PreTrainedTokenizerBase, folder: Path) -> None:

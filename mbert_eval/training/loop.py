@@ -27,7 +27,7 @@ from mbert_eval.training.batches import (
     length_sorted_batches,
     training_batches,
 )
-from mbert_eval.training.optim import adamw, step_schedule
+from mbert_eval.training.optim import adamw, finite_loss, step_schedule
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
@@ -150,6 +150,7 @@ def fine_tune(
     every = settings.eval_steps  # None: dev is scored at the end of each epoch
     best_score, log = -math.inf, {"dev_scores": [], "best_epoch": None, **({"dev_steps": []} if every else {})}
     best_step, best_is_last, step = None, False, 0
+    loss = torch.zeros((), device=device)  # summed over every step, read once per run of steps (one device sync)
     bar = tqdm(total=total, desc=progress, leave=False, disable=rank > 0)
     with tempfile.TemporaryDirectory(prefix="mbert-eval-best-") as scratch:
         best_file = Path(scratch) / "best.pt"
@@ -165,9 +166,12 @@ def fine_tune(
                         if prefix_cache:
                             prefix_cache.select(indices)
                         batch = collate([train[i] for i in indices], pad_id, device)
-                        _step(model, core, batch, trainable, optimizer, schedule, settings, accelerator)
+                        loss += _step(model, core, batch, trainable, optimizer, schedule, settings, accelerator)
                         bar.update()
                 step, start = step + stop - start, stop
+                finite_loss(
+                    loss.item(), f"{progress}, step {step}", f"training.learning_rate ({settings.learning_rate})"
+                )
                 last = epoch + 1 == settings.epochs and stop == len(batches)  # the state training ends with
                 if dev_score is None or (every is not None and step % every and not last):
                     continue
@@ -188,8 +192,9 @@ def fine_tune(
     return core, log
 
 
-def _step(model, core, batch, trainable, optimizer, schedule, settings: TrainingConfig, accelerator) -> None:
-    """One optimizer step on one batch: forward (bf16 autocast on GPUs), backward, clip, update."""
+def _step(model, core, batch, trainable, optimizer, schedule, settings: TrainingConfig, accelerator) -> torch.Tensor:
+    """One optimizer step on one batch: forward (bf16 autocast on GPUs), backward, clip, update; returns the
+    loss, detached (no device sync)."""
     with autocast(batch["input_ids"].device):
         loss = model(**model_inputs(core, batch)).loss
     if accelerator is not None:
@@ -200,6 +205,7 @@ def _step(model, core, batch, trainable, optimizer, schedule, settings: Training
     optimizer.step()
     schedule.step()
     optimizer.zero_grad(set_to_none=True)
+    return loss.detach().float()
 
 
 def _save_state(model: torch.nn.Module, path: Path) -> None:

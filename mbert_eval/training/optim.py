@@ -3,10 +3,13 @@ alignment-aware fine-tuning all take their AdamW and their schedule from here.""
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.optim.optimizer import _default_to_fused_or_foreach
 
 from mbert_eval.config.experiment import LR_SCHEDULES  # declared beside TrainingConfig
+from mbert_eval.errors import UserError
 
 
 def adamw(
@@ -56,3 +59,12 @@ def step_schedule(
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step / max(total_steps, 1), warmup_ratio, schedule)
     )
+
+
+def finite_loss(loss: float, where: str, setting: str) -> float:
+    """A read-out of a training loop's loss, or a UserError where it is NaN or infinite: the weights diverged,
+    and whatever were scored or saved from them would look like a result and not be one. `where` names the loop
+    and its step, `setting` the learning rate to lower (its key and value)."""
+    if not math.isfinite(loss):
+        raise UserError(f"{where}: the training loss became {loss} (training diverged); lower {setting}")
+    return loss

@@ -163,3 +163,12 @@ def test_only_one_to_one_links_are_trained_on(tiny_model: Path, aligned_pairs, t
     assert record["links_not_one_to_one"] == sum(len(a.possible) for a in crowded) - kept
     assert record["links_not_one_to_one"] >= 2 * len(pairs)
     assert record["links_used"] + record["links_skipped"] == kept
+
+
+def test_a_diverged_alignment_loss_saves_no_checkpoint(tiny_model: Path, aligned_pairs, tmp_path: Path) -> None:
+    """A loss that turns NaN ends alignment in one line naming the setting to lower; no checkpoint is left."""
+    pairs, links = aligned_pairs
+    settings = AlignConfig(learning_rate=1e30, epochs=2, batch_size=8, max_length=64)
+    with pytest.raises(UserError, match=r"align, epoch \d: the training loss became nan .*align\.learning_rate"):
+        align_encoder(str(tiny_model), tmp_path / "aligned", pairs, links, settings, seed=1, progress=False)
+    assert list(tmp_path.iterdir()) == []

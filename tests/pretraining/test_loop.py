@@ -326,3 +326,12 @@ def test_an_encoder_without_its_masked_lm_head_is_said_in_one_line(
     ]
     pretrain(_config(corpus, tmp_path / "b", init_from=str(tiny_model), max_steps=1), progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_diverged_pretraining_loss_saves_no_model(corpus: list[Path], tmp_path: Path) -> None:
+    """A loss that turns NaN ends pretraining in one line naming the setting to lower; no model folder is left
+    (before, the NaN weights were saved as a model, and TLM cells fine-tuned and scored them)."""
+    config = _config(corpus, tmp_path / "tiny", learning_rate=1e30, max_steps=12)
+    with pytest.raises(UserError, match=r"pretrain, step \d+: the training loss became nan .*learning_rate"):
+        pretrain(config, progress=False)
+    assert list(tmp_path.iterdir()) == []

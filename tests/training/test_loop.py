@@ -192,3 +192,16 @@ def test_dev_every_n_steps_trains_as_the_epoch_loop_does(tiny_model):
         trained[every] = model.state_dict()
         assert len(log["dev_scores"]) == (2 if every is None else 3) and log["best_epoch"] == 2
     assert all(torch.equal(trained[None][k], trained[2][k]) for k in trained[None])
+
+
+def test_a_diverged_loss_is_refused_before_any_score_is_kept(tiny_model):
+    """A learning rate so large that the loss turns NaN: fine-tuning ends in one line that says so and what to
+    lower (before, the NaN weights went on to be scored, and their scores were stored as results)."""
+    from mbert_eval.errors import UserError
+
+    model = load_model(str(tiny_model), "token", 3)
+    scored = []
+    settings = fine_tuning(learning_rate=1e20, batch_size=4, epochs=2)
+    with pytest.raises(UserError, match=r"the training loss became nan .*lower training\.learning_rate \(1e\+20\)"):
+        fine_tune(model, token_features(), 0, torch.device("cpu"), settings, lambda m: scored.append(1) or 0.5)
+    assert scored == []  # no dev score taken from the diverged weights

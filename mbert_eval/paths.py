@@ -20,10 +20,16 @@ def anchor(path: str, base: Path) -> Path:
     if "\0" in path:
         raise UserError(f"{shown(path)}: a path cannot hold a NUL byte")
     p = Path(path).expanduser()
+    return p if p.is_absolute() else _resolved(base / p, path)
+
+
+def _resolved(path: Path, written: str) -> Path:
+    """`path` made absolute with its symbolic links and `..` resolved; a UserError naming the path as `written`
+    where a link on the way loops."""
     try:
-        return p if p.is_absolute() else (base / p).resolve()
+        return path.resolve()
     except (RuntimeError, OSError) as err:  # a symbolic link on the way loops (RuntimeError up to Python 3.12)
-        raise UserError(f"{cut(path)}: a symbolic link on the way loops ({err})") from None
+        raise UserError(f"{cut(written)}: a symbolic link on the way loops ({err})") from None
 
 
 def is_local_path(spec: str) -> bool:
@@ -38,12 +44,13 @@ def display_name(model: str) -> str:
 
 
 def anchor_model(spec: str, base: Path) -> str:
-    """A model folder relative to `base` (it looks like a path, or it exists there) becomes absolute; a Hub name
-    stays as it is."""
+    """A model folder (it looks like a path, or it exists relative to `base`) becomes its absolute path with `~`,
+    `..`, a trailing slash and symbolic links resolved, so that one folder has one spelling in cell keys, reports
+    and the check for a model listed twice; a Hub name stays as it is."""
     path = Path(spec).expanduser()
-    if path.is_absolute() or not (is_local_path(spec) or (base / path).exists()):
+    if not (is_local_path(spec) or (base / path).exists()):
         return spec
-    return str((base / path).resolve())
+    return str(_resolved(base / path, spec))
 
 
 def fill_pattern(pattern: str, **fields: str) -> str:

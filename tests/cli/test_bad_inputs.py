@@ -201,6 +201,11 @@ CASES = [
     _edit("models-a-number", _set("models", 5), "models: "),
     Case("models-a-number-set", lambda ws: [ws.config(), "--set", "models=5"], "models: "),
     _edit("models-listed-twice", lambda raw: raw.update(models=raw["models"] * 2), "is listed twice"),
+    _edit(
+        "model-spelt-twice",  # one folder, with a trailing slash and through `..`: the same cells twice
+        lambda raw: raw.update(models=[raw["models"][0], f"{raw['models'][0]}/", f"{raw['models'][0]}/../{Path(raw['models'][0]).name}"]),
+        "is listed twice",
+    ),
     _edit("output-nul-byte", lambda raw: raw.update(output=raw["output"] + "\0x"), "output: "),
     _edit("store-nul-byte", lambda raw: raw.update(store=raw["output"] + "/a\0b.sqlite"), "store: "),
     _edit("name-nul-byte", lambda raw: raw.update(name="a\0b", output="out/{name}"), "name: "),  # anchored: resolved

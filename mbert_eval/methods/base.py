@@ -14,8 +14,9 @@ from mbert_eval.registry import Registry
 @dataclass(frozen=True)
 class StepSettings:
     """What the checkpoint steps read of an experiment, and nothing more: its parallel text (`parallel:`, read for
-    `parallel.languages`, else for `targets`; relative paths anchored at `base_dir`) and the settings of
-    translation LM (`tlm:`) and alignment (`align:`). A cell's job carries this, not the experiment."""
+    `parallel.languages`, else for `targets`: the grid's, or where it names none its tasks' own; relative paths
+    anchored at `base_dir`) and the settings of translation LM (`tlm:`) and alignment (`align:`). A cell's job
+    carries this, not the experiment."""
 
     parallel: ParallelConfig
     tlm: TLMConfig
@@ -26,9 +27,8 @@ class StepSettings:
     @classmethod
     def of(cls, experiment: Experiment) -> StepSettings:
         """The experiment's step settings."""
-        return cls(
-            experiment.parallel, experiment.tlm, experiment.align, tuple(experiment.targets), experiment.base_dir
-        )
+        targets = experiment.targets or [code for task in experiment.tasks.values() for code in task.targets]
+        return cls(experiment.parallel, experiment.tlm, experiment.align, tuple(targets), experiment.base_dir)
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,10 @@ def _sentences(spec: DataSpec) -> list[list[str]]:
 
 
 def parallel_languages(settings: StepSettings) -> list[str]:
-    """The target languages that parallel data is read for (default: the grid's targets)."""
+    """The target languages that parallel data is read for (default: the grid's targets, `StepSettings`), each
+    once."""
     codes = settings.parallel.languages or settings.targets
-    return [lookup(code).code for code in codes]
+    return list(dict.fromkeys(lookup(code).code for code in codes))
 
 
 def parallel_specs(settings: StepSettings, source: str) -> list[DataSpec]:

@@ -241,6 +241,19 @@ def _tlm_grid(tmp_path, family, model, **parallel):
     return raw
 
 
+def test_parallel_text_is_read_for_the_tasks_own_targets_without_grid_targets(tmp_path, small_family, tiny_model):
+    """A grid whose targets are all its tasks' own (`targets: []`): TLM reads the parallel text of those languages
+    (before, of the grid's targets: none, and every TLM cell failed when it ran, after `validate` said OK)."""
+    from mbert_eval.methods.parallel_data import load_parallel
+
+    raw = _tlm_grid(tmp_path, small_family, tiny_model)
+    raw["tasks"]["pos"]["targets"], raw["targets"] = raw["targets"], []
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == []
+    parallel = load_parallel(StepSettings.of(experiment), experiment.sources[0])
+    assert [text.language for text in parallel] == raw["tasks"]["pos"]["targets"] and parallel[0].pairs
+
+
 def test_unknown_aligner_method_is_reported_before_anything_runs(tmp_path, small_family, tiny_model):
     from click.testing import CliRunner
 

@@ -64,7 +64,8 @@ class Results:
 @dataclass(frozen=True)
 class RunPlan:
     """A run as checked before anything runs: its resolved grid (with every problem, the report's place among
-    them), where its report goes (None: nowhere) and the files no output may replace (the config, data, model)."""
+    them), where its report goes (None: nowhere) and the files no output may replace (the config, data, model,
+    and the checkpoints folder the run's methods build and reuse)."""
 
     grid: ResolvedGrid
     report: Path | None
@@ -145,8 +146,9 @@ def plan_run(
     report: bool | str | os.PathLike = True,
 ) -> RunPlan:
     """Resolve the experiment (its problems start with those found reading it) and check its report's place
-    (`report_path`) as the run would write it, before anything runs; a report that could not be written is one
-    more problem of the grid. What `validate` reports and `run` refuses."""
+    (`report_path`) as the run would write it, before anything runs; a report that could not be written, or that
+    would replace an input or land in the run's checkpoints folder, is one more problem of the grid. What
+    `validate` reports and `run` refuses."""
     from mbert_eval.grid.resolve import resolve
     from mbert_eval.store.outputs import check_output, store_paths
 
@@ -155,8 +157,14 @@ def plan_run(
         return RunPlan(grid, None, ())
     try:
         path = report_path(grid.run.output_dir, report)
-        inputs = tuple([*([config_file] if config_file else []), *grid.read_files()]) if path else ()
+        checkpoints = grid.run.checkpoints  # the run's cache: no file in it, existing or not, is an output's
+        inputs = (*([config_file] if config_file else []), *grid.read_files(), checkpoints) if path else ()
         if path is not None:
+            if path.resolve().is_relative_to(checkpoints.resolve()):
+                raise UserError(
+                    f"the report {path} would be written into {checkpoints}, the run's checkpoints folder, "
+                    "which this command reads; choose another file"
+                )
             check_output(path, [*store_paths(grid.run.store), *inputs], "the report")
     except UserError as err:  # a folder, an input, a database where the report would go
         grid.problems.append(str(err))

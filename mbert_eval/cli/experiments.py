@@ -122,6 +122,7 @@ def run(
 @click.option("--per-seed", is_flag=True, help="One row per seed instead of mean ± std over seeds.")
 def results(store_path: str, csv_path: str | None, json_path: str | None, all_metrics: bool, per_seed: bool) -> None:
     """Print the stored results as a table, or export them."""
+    from mbert_eval.cli.report import stored_inputs
     from mbert_eval.report.text_table import export_rows, format_results
     from mbert_eval.store.results import open_store_for_reading
     from mbert_eval.store.unsaved import unsaved_note
@@ -133,8 +134,9 @@ def results(store_path: str, csv_path: str | None, json_path: str | None, all_me
     if note:
         click.echo(note, err=True)
     if csv_path or json_path:
+        inputs = stored_inputs(store)  # what the rows were computed from: no export replaces it
         for path, kind in ((csv_path, "csv"), (json_path, "json")):
             if path:
-                export_rows(store, path, kind)
+                export_rows(store, path, kind, inputs)
         return
     click.echo(format_results(store, all_metrics, per_seed))

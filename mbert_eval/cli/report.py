@@ -8,6 +8,9 @@ import click
 
 from mbert_eval.errors import UserError
 from mbert_eval.report import FORMATS, SUFFIXES
+from mbert_eval.store.results import ResultStore
+
+CHECKPOINTS = "checkpoints"  # a run's derived checkpoints, in its output folder (`RunSettings.checkpoints`)
 
 
 def _format_of(out: str | None, fmt: str | None) -> str:
@@ -16,6 +19,33 @@ def _format_of(out: str | None, fmt: str | None) -> str:
         return fmt
     suffix = Path(out).suffix.lower() if out else ""
     return next((name for name, known in SUFFIXES.items() if known == suffix), "html")
+
+
+def stored_inputs(store: ResultStore) -> list[Path]:
+    """What the store's rows were computed from, which no report may replace: the files of each row's local model
+    folder (`model`, where it is an existing folder), the local data files and parallel text its `data_checksums`
+    name (`DataSpec` strings, the parallel text's after `PARALLEL`; Hub specs are no files), and the checkpoints
+    folder of each stored config that keeps its store in its output folder (OUTPUT/checkpoints, beside the store)
+    or names its output folder absolutely."""
+    from mbert_eval.data.spec import DataSpec
+    from mbert_eval.grid.freshness import PARALLEL
+    from mbert_eval.paths import fill_pattern
+
+    rows = store.rows()
+    inputs: set[Path] = set()
+    for model in {Path(row.model) for row in rows}:
+        if model.is_dir():
+            inputs |= {path for path in model.rglob("*") if path.is_file()}
+    for name in {name for row in rows for name in row.data_checksums}:
+        spec = DataSpec.parse(name.removeprefix(PARALLEL))
+        if not spec.is_hub:
+            inputs.add(Path(spec.location))
+    for stored in store.configs():
+        if not stored.config.get("store"):  # the store in its output folder: the checkpoints beside it
+            inputs.add(Path(store.path).parent / CHECKPOINTS)
+        elif isinstance(output := stored.config.get("output"), str) and Path(output).is_absolute():
+            inputs.add(Path(fill_pattern(output, name=stored.name)) / CHECKPOINTS)
+    return sorted(inputs)
 
 
 @click.command("report")
@@ -61,6 +91,6 @@ def report(store_path: str, out: str | None, fmt: str | None, title: str | None,
     fmt = _format_of(out, fmt)
     name = Path(store_path).resolve().parent.name
     path = Path(out) if out else Path(store_path).parent / f"report{SUFFIXES[fmt]}"
-    protected = [Path(config_path)] if config_path else []
+    protected = [*([Path(config_path)] if config_path else []), *stored_inputs(store)]
     written = write_report(store, path, title or f"mbert-eval report: {name}", fmt, config, protected=protected)
     click.echo(f"report: {written}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -118,11 +119,13 @@ def format_xtreme(store: ResultStore) -> str:
     return "\n".join(lines)
 
 
-def export_rows(store: ResultStore, path: str, kind: str) -> None:
+def export_rows(store: ResultStore, path: str, kind: str, protected: Sequence[Path] = ()) -> None:
     """Write every stored row (all columns; the score as `score (fraction)`, rounded to DECIMALS places) as CSV or
-    JSON to `path` ('-' for stdout); never onto the store or any database (`outputs.write_output`)."""
+    JSON to `path` ('-' for stdout); never onto the store, any database or a `protected` file (what the rows were
+    computed from: `outputs.write_output`)."""
+    protected = [*store_paths(store.path), *protected]
     if path != "-":
-        check_output(Path(path), store_paths(store.path), f"the {kind} export")
+        check_output(Path(path), protected, f"the {kind} export")
     rows = [asdict(row) for row in store.rows()]
     for row in rows:
         row[SCORE_COLUMN] = round(row.pop("score"), DECIMALS)
@@ -141,4 +144,4 @@ def export_rows(store: ResultStore, path: str, kind: str) -> None:
     if path == "-":
         sys.stdout.write(text)
     else:
-        write_output(Path(path), text, store_paths(store.path), f"the {kind} export")
+        write_output(Path(path), text, protected, f"the {kind} export")

@@ -11,13 +11,14 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from mbert_eval.config.loading import load_experiment
+from mbert_eval.grid.freshness import PARALLEL
 from mbert_eval.grid.resolve import resolve
 from mbert_eval.store.results import ResultRow, ResultStore
 from tests.helpers import STORED, Workspace, one_error_line, run_cli
@@ -165,7 +166,48 @@ def _text_onto(out: Callable[[Workspace, Path], object]) -> Callable[[Workspace]
     return args
 
 
+def _report_into_checkpoints(*parts: str, made: bool = True) -> Callable[[Workspace], list[str]]:
+    """`run` of `_own_inputs`, its --report a file under the run's checkpoints folder (OUTPUT/checkpoints, the
+    derived checkpoints its methods build and reuse): one a run made (`made`), or one not there yet."""
+
+    def args(ws: Workspace) -> list[str]:
+        config = _own_inputs(ws)
+        path = ws.root.joinpath("out", "checkpoints", *parts)
+        if made:
+            path.parent.mkdir(parents=True)
+            path.write_bytes(b"derived TLM weights\n")
+        return ["run", config, "--report", path]
+
+    return args
+
+
+def _recorded_inputs(out: Callable[[Workspace], Path], *command: str) -> Callable[[Workspace], list[str]]:
+    """`report` (or `command`: `results --csv`) of a store whose rows were computed from `_own_inputs`' model
+    folder, a slice of its test file, parallel text and Hub data (as their `model` and `data_checksums` record
+    them), its output `out(ws)`."""
+
+    def args(ws: Workspace) -> list[str]:
+        _own_inputs(ws)
+        parallel = ws.root / "parallel" / "source.txt"
+        parallel.parent.mkdir()
+        parallel.write_text("a b c\n", encoding="utf-8")
+        checksums = {
+            f"{_test_file(ws)}[:50]": "1",
+            f"{PARALLEL}{parallel}": "2",
+            "hub:google/xtreme@tydiqa:validation (only ar)": "3",
+        }
+        model = str(ws.root / "model")
+        ws.store.unlink()
+        ResultStore(ws.store).write_cell(
+            [replace(_row(f"t{index}", model=model), data_checksums=checksums) for index in range(STORED)]
+        )
+        return [*(command or ("report", "--out")), out(ws), "--store", ws.store]
+
+    return args
+
+
 READS = "which this command reads"
+CACHE = "the run's checkpoints folder"
 OUTPUTS = [
     Out("report-onto-store", _report(_store), READS),
     Out("csv-onto-store", _export("--csv", _store), READS),
@@ -205,6 +247,17 @@ OUTPUTS = [
     Out("run-report-links-to-data", _report_links_to(_test_file), READS),
     Out("run-report-links-to-model", _report_links_to(lambda ws: ws.root / "model" / "config.json"), READS),
     Out("run-report-links-to-parallel-text", _report_links_to_parallel_text, READS),
+    Out("run-report-into-checkpoints", _report_into_checkpoints("tlm-0123", "model.safetensors"), CACHE),
+    Out("run-report-into-checkpoints-not-made", _report_into_checkpoints("r.html", made=False), CACHE),
+    Out("report-onto-recorded-model", _recorded_inputs(lambda ws: ws.root / "model" / "config.json"), READS),
+    Out("report-onto-recorded-data", _recorded_inputs(_test_file), READS),
+    Out("report-onto-recorded-parallel-text", _recorded_inputs(_parallel_text), READS),
+    Out(
+        "csv-onto-recorded-model",
+        _recorded_inputs(lambda ws: ws.root / "model" / "config.json", "results", "--csv"),
+        READS,
+    ),
+    Out("json-onto-recorded-data", _recorded_inputs(_test_file, "results", "--json"), READS),
     Out("text-onto-its-input", _text_onto(lambda ws, copy: copy), READS),
     Out("text-onto-store", _text_onto(lambda ws, copy: ws.store), "is an SQLite database"),
     Out(
@@ -246,6 +299,15 @@ def test_an_output_never_replaces_the_store_or_an_input(case: Out, workspace: Wo
     assert len(ResultStore(workspace.store, read_only=True).rows()) == STORED  # the store still opens
     assert {path: _digest(path) for path in inputs} == before  # no input, no earlier output replaced
     assert not list(workspace.root.rglob(".*.tmp"))  # no temporary file left behind
+
+
+def test_validate_refuses_a_report_into_the_checkpoints_folder(workspace: Workspace) -> None:
+    """`validate` refuses what `run` would (`api.plan_run`): a report among the run's derived checkpoints."""
+    args = _report_into_checkpoints("tlm-0123", "model.safetensors")(workspace)
+    result = run_cli("validate", *args[1:])
+    assert result.exit_code == 2, result.output
+    assert CACHE in one_error_line(result)
+    assert args[-1].read_bytes() == b"derived TLM weights\n"
 
 
 def test_an_output_that_can_be_written_replaces_an_earlier_one_whole(workspace: Workspace) -> None:

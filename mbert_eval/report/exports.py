@@ -41,6 +41,7 @@ TIDY_COLUMNS = [
     "std",
     "n_seeds",
     "delta",
+    "reference",  # the method Δ is against: the reference method of the row's comparability group
     "verdict",
     "gap",
     "n_present",
@@ -278,7 +279,7 @@ def to_markdown(summaries: list[TaskSummary], title: str, xtreme: XtremeScores |
     parts = [f"# {_markdown_text(title)}\n"] + ([markdown_table(overview_table(summaries))] if summaries else [])
     parts += [markdown_table(xtreme_table(xtreme))] if xtreme else []
     for s in summaries:
-        against = f", Δ against {s.reference}" if s.reference else ""
+        against = f", Δ against {s.references.label()}" if s.references.label() else ""
         parts.append(f"## {_markdown_text(s.task)} ({_markdown_text(s.metric)}, %{_markdown_text(against)})\n")
         parts += [markdown_table(table) for table in task_tables(s)]
     return "\n".join(parts)

@@ -91,36 +91,41 @@ def language_bars(summary: TaskSummary) -> list[Figure]:
 
 
 def delta_heatmaps(summary: TaskSummary) -> list[Figure]:
-    """Per (model, source) with a reference and another method: Δ against the reference, methods × languages."""
-    if summary.reference is None:
-        return []
+    """Per (model, source) and comparability group (`references`) with a reference and another method: Δ against
+    that reference, methods × languages."""
     figures = []
     for model, source in blocks(summary):
         block = summary.scores[(summary.scores["model"] == model) & (summary.scores["source"] == source)]
-        methods = [m for m in summary.values("method") if m in set(block["method"]) and m != summary.reference]
-        if summary.reference not in set(block["method"]) or not methods:
-            continue
-        codes = _codes(summary, source)
-        indexed = block.set_index(["method", "target"])
-        values = [[_value(indexed.loc[(m, c), "delta"]) for c in codes] for m in methods]
-        marks = [
-            [
-                ""
-                if pd.isna(indexed.loc[(m, c), "p_value"])
-                else (NOT_SIGNIFICANT if indexed.loc[(m, c), "verdict"] == "same" else SIGNIFICANT)
-                for c in codes
-            ]
-            for m in methods
-        ]
-        title = f"{summary.task}: Δ {summary.metric} (points) against {summary.reference}"
-        columns = [(code + (" (src)" if code == source else ""), language_label(code)) for code in codes]
-        figures.append(
-            Figure(
-                f"{title} — model {model}, source {language_label(source)}",
-                delta_heatmap(title, methods, columns, values, marks, summary.higher_is_better),
-            )
-        )
+        shown = [m for m in summary.values("method") if m in set(block["method"])]
+        for reference in [m for m in shown if summary.references.is_reference(m)]:
+            methods = [m for m in shown if summary.references.of(m) == reference]
+            if methods:
+                figures.append(_delta_heatmap(summary, block, model, source, reference, methods))
     return figures
+
+
+def _delta_heatmap(
+    summary: TaskSummary, block: pd.DataFrame, model: str, source: str, reference: str, methods: list[str]
+) -> Figure:
+    """One (model, source)'s heatmap of `methods`' Δ against `reference`, with their significance marks."""
+    codes = _codes(summary, source)
+    indexed = block.set_index(["method", "target"])
+    values = [[_value(indexed.loc[(m, c), "delta"]) for c in codes] for m in methods]
+    marks = [
+        [
+            ""
+            if pd.isna(indexed.loc[(m, c), "p_value"])
+            else (NOT_SIGNIFICANT if indexed.loc[(m, c), "verdict"] == "same" else SIGNIFICANT)
+            for c in codes
+        ]
+        for m in methods
+    ]
+    title = f"{summary.task}: Δ {summary.metric} (points) against {reference}"
+    columns = [(code + (" (src)" if code == source else ""), language_label(code)) for code in codes]
+    return Figure(
+        f"{title} — model {model}, source {language_label(source)}",
+        delta_heatmap(title, methods, columns, values, marks, summary.higher_is_better),
+    )
 
 
 def source_heatmaps(summary: TaskSummary) -> list[Figure]:

@@ -46,9 +46,12 @@ def display_names(frame: pd.DataFrame) -> dict[str, str]:
 
 def with_display_names(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with `model` replaced by its display name (`model_path` keeps the stored identifier) and a
-    limited or centred run's methods named apart (`store.results.comparable_method`)."""
+    limited, centred or L-way run's methods named apart (`store.results.comparable_method`; `stored_method` keeps
+    the stored name, whose suffix is the row's comparability group: `references`)."""
     if frame.empty:
-        return frame.assign(model_path=frame["model"])
+        return frame.assign(model_path=frame["model"], stored_method=frame["method"])
     names = display_names(frame)
     methods = [comparable_method(method, extra) for method, extra in zip(frame["method"], frame["extra"])]
-    return frame.assign(model_path=frame["model"], model=frame["model"].map(names), method=methods)
+    return frame.assign(
+        model_path=frame["model"], stored_method=frame["method"], model=frame["model"].map(names), method=methods
+    )

@@ -75,7 +75,7 @@ class TaskSection:
 
     name: str
     metric: str
-    reference: str | None
+    reference: str | None  # the reference method of each comparability group, in words (`References.label`)
     duplicates: int
     blocks: list[Block]
     models: Table | None
@@ -113,7 +113,13 @@ def task_section(summary: TaskSummary) -> TaskSection:
     ]
     models = model_table(summary) if len(summary.values("model")) > 1 else None
     return TaskSection(
-        summary.task, summary.metric, summary.reference, summary.duplicates, sections, models, task_figures(summary)
+        summary.task,
+        summary.metric,
+        summary.references.label() or None,
+        summary.duplicates,
+        sections,
+        models,
+        task_figures(summary),
     )
 
 

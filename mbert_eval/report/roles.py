@@ -86,30 +86,20 @@ def main_metrics(pairs: Iterable[tuple[str, str]], stored: Iterable[MetricRole])
     return {task: roles.metric for task, roles in roles_by_task(pairs, stored).items()}
 
 
-def _plain_name(method: str) -> str:
-    """A method's name without the ` (limit N)` or ` (centred)` its rows may be shown with
-    (`names.with_display_names`)."""
-    return method.split(" (limit ", 1)[0].removesuffix(" (centred)")
-
-
 def reference_method(task: str, methods: Iterable[str], configs: Sequence[StoredConfig]) -> tuple[str | None, str]:
-    """The method a task's others are compared with, and why there is none (empty when there is one).
+    """The stored method a task's others are compared with, and why there is none (empty when there is one).
 
-    The reference of the latest config whose grid has the task and lists all of its methods; else of the latest
-    that has the task and whose reference is among them; a store without a config for the task (written
-    before configs were kept): the method called `baseline`, if one is.
+    `methods` are the task's stored method names: a limited, centred or L-way run's rows are compared with the
+    reference's rows of the same kind (`references`). The reference of the latest config whose grid has the task
+    and lists all of its methods; else of the latest that has the task and whose reference is among them; a store
+    without a config for the task (written before configs were kept): the method called `baseline`, if one is.
     """
-    shown = set(methods)
-    methods = {
-        _plain_name(method) for method in shown
-    }  # limited or centred runs are shown as `m (limit N)`, `m (centred)`
+    methods = set(methods)
     grids = [c for c in reversed(configs) if task in c.config.get("tasks", {})]
     covering = [c for c in grids if methods <= {m.get("name") for m in c.config.get("methods", [])}]
     for config in covering + grids:
-        if config.reference in shown:
+        if config.reference in methods:
             return config.reference, ""
-        if config.reference in methods:  # only its limited run is in the store
-            return min(m for m in shown if _plain_name(m) == config.reference), ""
     if grids:
         return None, f"No Δ for {task}: no stored config names one of its methods as the reference method."
     if OLD_STORE_REFERENCE in methods:

@@ -11,7 +11,9 @@ Decisions, so that no number is invented and none silently changes meaning:
   languages it has and is flagged partial (XTREME's average is a plain mean over all languages).
 - Several cells for the same seed (e.g. reruns with other settings) are averaged into one score per
   seed first, so each seed weighs once; `duplicates` counts such cases for the report to say so.
-- Δ = method − reference method. Where both sides kept per-example outputs, the paired bootstrap over the same
+- Δ = method − reference method, within the method's comparability group (`references`): a limited run's
+  `m (limit N)` against `reference (limit N)` (the same test examples), never against the full run; no Δ where
+  the group holds no reference row. Where both sides kept per-example outputs, the paired bootstrap over the same
   test examples and seeds decides (`uncertainty`, Koehn 2004): "better"/"worse" (in the task's direction: higher
   accuracy, lower AER) when p < 0.05, "same" (not significant) otherwise. Without them, the older rule: better or
   worse when |Δ| exceeds the larger of the two standard deviations over seeds, "same" when it does not, and
@@ -38,7 +40,8 @@ import pandas as pd
 from mbert_eval.errors import UserError
 from mbert_eval.languages import lookup
 from mbert_eval.report.names import with_display_names
-from mbert_eval.report.roles import TaskRoles, fine_tunes, reference_method, roles_by_task
+from mbert_eval.report.references import References, task_references
+from mbert_eval.report.roles import TaskRoles, fine_tunes, roles_by_task
 from mbert_eval.report.uncertainty import ALPHA, TARGET_KEYS, paired_p_values, uncertainty
 from mbert_eval.store.results import MetricRole, StoredConfig
 
@@ -53,12 +56,12 @@ class TaskSummary:
     task: str
     metric: str
     languages: pd.DataFrame  # index code (the task's languages, in order): name, script, family
-    # KEYS + target: mean, std, n, delta, verdict, p_value, gap, source_mean, n_examples, chance, limit, ci_low,
-    # ci_high, ci_kind ("bootstrap", "std" or "": none), ci_why (why no bootstrap interval; "" where one),
-    # chance_rule (how chance guesses, `CHANCE_RULES`; "" or NaN: no chance level)
+    # KEYS + target: mean, std, n, delta, reference (the method Δ is against; NaN: no Δ), verdict, p_value, gap,
+    # source_mean, n_examples, chance, limit, ci_low, ci_high, ci_kind ("bootstrap", "std" or "": none), ci_why
+    # (why no bootstrap interval; "" where one), chance_rule (how chance guesses, `CHANCE_RULES`; "" or NaN: none)
     scores: pd.DataFrame
-    # KEYS: mean, std, n, n_present, n_total, missing, partial, delta, verdict, gap, targets_mean, n_targets,
-    # n_targets_total, targets_missing, targets_partial (the targets-only mean's coverage)
+    # KEYS: mean, std, n, n_present, n_total, missing, partial, delta, reference, verdict, gap, targets_mean,
+    # n_targets, n_targets_total, targets_missing, targets_partial (the targets-only mean's coverage)
     averages: pd.DataFrame
     groups: dict[str, pd.DataFrame]  # "family"/"script" → KEYS + group: mean, n_present, n_total, partial (targets)
     layers: pd.DataFrame  # KEYS + target + layer: mean (per-layer metrics, e.g. retrieval); may be empty
@@ -67,16 +70,26 @@ class TaskSummary:
     higher_is_better: bool = True  # the main metric's direction (AER: lower is better)
     descriptions: dict[str, str] = field(default_factory=dict)  # metric → what it is (the task's declared ones)
     secondary: pd.DataFrame = field(default_factory=pd.DataFrame)  # KEYS + target + metric: mean, std, n
-    reference: str | None = None  # the method Δ is against (None: no Δ)
-    reference_note: str = ""  # why there is no reference method
+    references: References = field(default_factory=References)  # each method's reference, per comparability group
     guessed: bool = False  # the store predates metric roles: main metric and direction were guessed
     fine_tunes: bool = True  # the task fine-tunes on the source (`roles.fine_tunes`): a source score means something
     config_hashes: dict[tuple, tuple[str, ...]] = field(default_factory=dict)  # KEYS → the configs of its rows
 
+    @property
+    def reference(self) -> str | None:
+        """The task's reference method (the full run's; else, with only limited runs of it, theirs; None: no Δ)."""
+        return self.references.main
+
+    @property
+    def reference_note(self) -> str:
+        """Why there is no reference method (empty when there is one)."""
+        return self.references.note
+
     def values(self, column: str) -> list[str]:
-        """The distinct models, methods or sources of the task, the reference first among methods."""
+        """The distinct models, methods or sources of the task; methods by comparability group (the full runs
+        first), each group's reference first."""
         found = list(dict.fromkeys(self.scores[column]))
-        return sorted(found, key=lambda v: (v != self.reference, v)) if column == "method" else sorted(found)
+        return sorted(found, key=self.references.sort_key) if column == "method" else sorted(found)
 
 
 def language_frame(codes: list[str]) -> pd.DataFrame:
@@ -106,7 +119,11 @@ def summarize(
     roles = roles_by_task(zip(frame["task"], frame["metric"]), stored_roles)
     return [
         _summarize_task(
-            str(task), roles[task], rows, reference_method(str(task), set(rows["method"]), list(configs)), store
+            str(task),
+            roles[task],
+            rows,
+            task_references(str(task), dict(zip(rows["method"], rows["stored_method"])), list(configs)),
+            store,
         )
         for task, rows in frame.groupby("task", sort=True)
     ]
@@ -120,9 +137,10 @@ def _per_seed(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def _summarize_task(
-    task: str, roles: TaskRoles, rows: pd.DataFrame, reference: tuple[str | None, str], store: Path | None
+    task: str, roles: TaskRoles, rows: pd.DataFrame, references: References, store: Path | None
 ) -> TaskSummary:
-    metric, higher, (method, note) = roles.metric, roles.higher_is_better, reference
+    """The summary of one task's rows (display names given) with its roles and references."""
+    metric, higher, against = roles.metric, roles.higher_is_better, references.against()
     main = rows[rows["metric"] == metric]
     seeds, duplicates = _per_seed(main)
     languages = language_frame(sorted(set(seeds["target"])))
@@ -134,10 +152,8 @@ def _summarize_task(
     scores["n"] = scores["n"].fillna(0).astype(int)
     scores["ci_kind"] = scores["ci_kind"].fillna("")
     scores = _with_gap(scores)
-    scores = _with_delta(scores, ["model", "source", "target"], method, higher, paired_p_values(stacked, method))
-    averages = _over_the_same_languages(
-        _with_delta(_averages(scores, seeds), ["model", "source"], method, higher), method
-    )
+    scores = _with_delta(scores, ["model", "source", "target"], against, higher, paired_p_values(stacked, against))
+    averages = _over_the_same_languages(_with_delta(_averages(scores, seeds), ["model", "source"], against, higher))
     groups = {kind: _groups(scores, languages[kind]) for kind in ("family", "script")}
     return TaskSummary(
         task,
@@ -152,8 +168,7 @@ def _summarize_task(
         higher,
         roles.descriptions,
         _secondary(rows, roles.secondary),
-        method,
-        note,
+        references,
         roles.guessed,
         fine_tunes(task),
         _config_hashes(main),
@@ -187,16 +202,19 @@ def _with_gap(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_delta(
-    frame: pd.DataFrame, match: list[str], reference: str | None, higher: bool = True, p_values: dict | None = None
+    frame: pd.DataFrame, match: list[str], against: dict[str, str], higher: bool = True, p_values: dict | None = None
 ) -> pd.DataFrame:
-    """Add delta (mean − the reference method's mean on the same `match` keys), its paired-bootstrap `p_value` where
-    tested (`p_values` by TARGET_KEYS) and its verdict, "better" meaning higher when `higher` and lower otherwise;
-    no reference: no delta."""
-    base = frame[frame["method"] == reference][match + ["mean", "std", "n"]]
-    frame = frame.merge(
-        base.rename(columns={"mean": "base_mean", "std": "base_std", "n": "base_n"}), on=match, how="left"
+    """Add `reference` (the method each row is compared with: `against`, by method; `References.against`), delta
+    (mean − that method's mean on the same `match` keys; NaN, and no reference, where there is none), its
+    paired-bootstrap `p_value` where tested (`p_values` by TARGET_KEYS) and its verdict, "better" meaning higher
+    when `higher` and lower otherwise."""
+    frame = frame.assign(reference=frame["method"].map(against).astype(object))
+    base = frame[match + ["method", "mean", "std", "n"]].rename(
+        columns={"method": "reference", "mean": "base_mean", "std": "base_std", "n": "base_n"}
     )
-    frame["delta"] = (frame["mean"] - frame["base_mean"]).where(frame["method"] != reference)
+    frame = frame.merge(base, on=match + ["reference"], how="left")
+    frame["delta"] = frame["mean"] - frame["base_mean"]
+    frame["reference"] = frame["reference"].where(frame["delta"].notna())
     noise = np.fmax(frame["std"], frame["base_std"])
     found = p_values or {}
     frame["p_value"] = [
@@ -249,18 +267,20 @@ def _averages(scores: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
     return averages
 
 
-def _over_the_same_languages(averages: pd.DataFrame, reference: str | None) -> pd.DataFrame:
+def _over_the_same_languages(averages: pd.DataFrame) -> pd.DataFrame:
     """No Δ between two averages over different languages: an average missing other languages than its reference
-    method's (same model and source) gets no delta and no verdict, rather than a difference of two means over two
-    sets."""
-    base = averages[averages["method"] == reference][["model", "source", "missing"]]
-    merged = averages.merge(base.rename(columns={"missing": "base_missing"}), on=["model", "source"], how="left")
+    method's (same model and source; `reference`, `_with_delta`) gets no delta and no verdict, rather than a
+    difference of two means over two sets."""
+    base = averages[["model", "source", "method", "missing"]].rename(
+        columns={"method": "reference", "missing": "base_missing"}
+    )
+    merged = averages.merge(base, on=["model", "source", "reference"], how="left")
     differs = [
         isinstance(base_missing, list) and sorted(missing) != sorted(base_missing)
         for missing, base_missing in zip(merged["missing"], merged["base_missing"])
     ]
     averages = averages.copy()
-    averages.loc[differs, "delta"] = np.nan
+    averages.loc[differs, ["delta", "reference"]] = np.nan
     averages.loc[differs, "verdict"] = ""
     return averages
 

@@ -157,14 +157,15 @@ def _delta_detail(score: pd.Series, reference: str) -> tuple[str, str]:
     )
 
 
-def method_cell(score: pd.Series, reference: str | None, is_reference: bool) -> Cell:
-    """A method's score on one language: mean ± CI half-width, and Δ against the reference below it."""
+def method_cell(score: pd.Series) -> Cell:
+    """A method's score on one language: mean ± CI half-width, and Δ against its reference (`reference`, of its
+    comparability group) below it."""
     if pd.isna(score["mean"]):
         return _missing()
     title = _sureness(score)
-    if not reference or is_reference or pd.isna(score["delta"]):
+    if pd.isna(score["delta"]):
         return Cell(percent(score["mean"]) + _half_width(score), float(score["mean"]), "num", title)
-    detail, why = _delta_detail(score, reference)
+    detail, why = _delta_detail(score, str(score["reference"]))
     kind = score["verdict"] if score["verdict"] in ("better", "worse", "same") else "num"
     return Cell(percent(score["mean"]) + _half_width(score), float(score["mean"]), kind, f"{title}; {why}", "", detail)
 
@@ -191,7 +192,7 @@ def target_table(summary: TaskSummary, model: str, source: str) -> Table:
     all-languages means): mean ± CI half-width per cell, Δ with its significance mark, n per language."""
     block = summary.scores[(summary.scores["model"] == model) & (summary.scores["source"] == source)]
     methods = [m for m in summary.values("method") if m in set(block["method"])]
-    reference = summary.reference if summary.reference in methods and len(methods) > 1 else None
+    references = {m for m in methods if summary.references.is_reference(m)} if len(methods) > 1 else set()
     codes = [c for c in summary.languages.index if c != source] + [c for c in summary.languages.index if c == source]
     by_target = {code: block[block["target"] == code] for code in codes}
     columns = [Column("Method", numeric=False)] + [
@@ -210,15 +211,15 @@ def target_table(summary: TaskSummary, model: str, source: str) -> Table:
             Cell(
                 method,
                 method,
-                "label" if method == reference else "",
-                "reference method" if method == reference else "",
+                "label" if method in references else "",
+                "reference method" if method in references else "",
             )
         ]
-        row += [method_cell(scores.loc[code], reference, method == reference) for code in codes]
+        row += [method_cell(scores.loc[code]) for code in codes]
         average = averages.loc[method]
         row += [_targets_cell(average), _all_languages_cell(average)]
         rows.append(row)
-    notes = _table_notes(summary, block, source, reference, methods)
+    notes = _table_notes(summary, block, source, methods)
     direction = "" if summary.higher_is_better else " (lower is better)"
     limit = limit_of(block)
     return Table(
@@ -246,9 +247,27 @@ def _all_languages_cell(average: pd.Series) -> Cell:
     return Cell(percent(average["mean"]), float(average["mean"]), "num", title)
 
 
-def _table_notes(
-    summary: TaskSummary, block: pd.DataFrame, source: str, reference: str | None, methods: list[str]
-) -> list[str]:
+def _delta_notes(block: pd.DataFrame, methods: list[str]) -> list[str]:
+    """What Δ is against and whether it was tested, once per reference method the table's Δs are against (one per
+    comparability group: `references`); each note names its methods when the table has several groups."""
+    compared = block[block["delta"].notna()]
+    references = [m for m in methods if m in set(compared["reference"])]
+    notes = []
+    for reference in references:
+        rows = compared[compared["reference"] == reference]
+        tested = rows["p_value"].notna()
+        which = f"Δ of {', '.join(m for m in methods if m in set(rows['method']))}" if len(references) > 1 else "Δ"
+        notes.append(
+            f"{which} = method − {reference}; * significant (paired bootstrap, p < 0.05; Koehn 2004), "
+            f"{NOT_SIGNIFICANT} not significant"
+            + ("; unmarked Δ: no per-example outputs, significance not tested." if not tested.all() else ".")
+            if tested.any()
+            else f"{which} = method − {reference}; no per-example outputs: significance not tested."
+        )
+    return notes
+
+
+def _table_notes(summary: TaskSummary, block: pd.DataFrame, source: str, methods: list[str]) -> list[str]:
     """What the main table's ± and marks mean here, and why a number is absent."""
     shown = block[block["mean"].notna()]  # the scores shown (a missing one has none)
     notes = []
@@ -262,16 +281,7 @@ def _table_notes(
             notes.append(f"No bootstrap interval on {some} (± over seeds where there are several): {why}.")
         else:
             notes.append(f"No ± on {some}: {why}.")
-    if reference:
-        compared = block[(block["method"] != reference) & block["delta"].notna()]
-        tested = compared["p_value"].notna()
-        notes.append(
-            f"Δ = method − {reference}; * significant (paired bootstrap, p < 0.05; Koehn 2004), "
-            f"{NOT_SIGNIFICANT} not significant"
-            + ("; unmarked Δ: no per-example outputs, significance not tested." if not tested.all() else ".")
-            if tested.any()
-            else f"Δ = method − {reference}; no per-example outputs: significance not tested."
-        )
+    notes += _delta_notes(block, methods)
     chance = shown.dropna(subset=["chance"])
     for rule, levels in chance.groupby("chance_rule", sort=False)["chance"]:
         low, high = percent(float(levels.min())), percent(float(levels.max()))
@@ -287,8 +297,9 @@ def _table_notes(
             f"Transfer gap not shown: the grid did not evaluate the source language {language_label(source)} "
             "itself (add it to the targets)."
         )
-    if not reference and len(methods) > 1 and summary.reference_note:
-        notes.append(summary.reference_note)
+    if len(methods) > 1:
+        notes += summary.references.no_delta_notes(methods)
+        notes += [summary.reference_note] if summary.reference_note else []
     return notes + _config_note(summary, block, methods)
 
 
@@ -368,7 +379,7 @@ def overview_table(summaries: list[TaskSummary]) -> Table:
     """Per task two columns for every (model, source, method): the targets-only mean (zero-shot transfer) and the
     all-languages mean (XTREME's plain mean, the source included), each labelled."""
     averages = {s.task: s.averages.set_index(KEYS) for s in summaries}
-    references = {s.reference for s in summaries}
+    references = {r for s in summaries for r in s.references.by_group.values()}
     keys = sorted(
         {key for frame in averages.values() for key in frame.index},
         key=lambda k: (k[0], k[2], k[1] not in references, k[1]),

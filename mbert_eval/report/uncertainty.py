@@ -9,7 +9,8 @@ Per (model, method, source, target) of a task's main metric:
   over seeds instead, kind "std"; none for rows stored before intervals were kept. Per-example outputs that do
   not give their row's score back (written by a task's faulty code, as pairwise language identity's before its
   version 2) stand for no interval, the row's own neither: ± std over seeds where there are several, else none.
-- against the task's reference method on the same (model, source, target): the paired bootstrap over the same
+- against the task's reference method of its comparability group (`references`: a limited run's against the
+  reference's run of the same limit) on the same (model, source, target): the paired bootstrap over the same
   test examples and seeds (Koehn 2004; Dror et al. 2018 recommend it for NLP metrics), `p_value`; NaN where
   either side lacks per-example outputs (significance not tested).
 A seed scored by several cells (other settings in the same store) has its scores averaged by the report; no one
@@ -20,6 +21,7 @@ seeds where it has several).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,15 +143,15 @@ def uncertainty(rows: pd.DataFrame, stats: pd.DataFrame, store: Path | None) -> 
     return pd.DataFrame(records, columns=columns), found
 
 
-def paired_p_values(found: dict, reference: str | None) -> dict[tuple, float]:
-    """The paired bootstrap p-value (Koehn 2004) of each method against `reference` on the same (model, source,
-    target), over the seeds both have (the same test examples); keys missing where it could not be tested."""
-    if reference is None:
-        return {}
+def paired_p_values(found: dict, against: Mapping[str, str]) -> dict[tuple, float]:
+    """The paired bootstrap p-value (Koehn 2004) of each method against its reference (`against`, by method:
+    `References.against`) on the same (model, source, target), over the seeds both have (the same test examples);
+    keys missing where it could not be tested."""
     p_values = {}
     for (model, method, source, target), ours in found.items():
-        theirs = found.get((model, reference, source, target))
-        if method == reference or theirs is None or ours.aggregate != theirs.aggregate:
+        reference = against.get(method)
+        theirs = None if reference is None else found.get((model, reference, source, target))
+        if theirs is None or ours.aggregate != theirs.aggregate:
             continue
         common = [seed for seed in ours.seeds if seed in theirs.seeds]
         if not common or ours.stats.shape[1] != theirs.stats.shape[1]:

@@ -413,14 +413,18 @@ def test_a_limited_run_is_never_averaged_with_the_full_run_of_the_same_cells(tmp
 
 
 def test_a_limited_run_alone_keeps_its_reference_method():
-    from mbert_eval.report.roles import reference_method
+    from mbert_eval.report.references import task_references
     from mbert_eval.store.results import StoredConfig
 
     config = StoredConfig(
         "h", "x", {"tasks": {"xnli": {}}, "methods": [{"name": "baseline"}, {"name": "tlm"}]}, "baseline"
     )
-    assert reference_method("xnli", ["baseline (limit 5)", "tlm (limit 5)"], [config]) == ("baseline (limit 5)", "")
-    assert reference_method("xnli", ["baseline", "tlm (limit 5)", "baseline (limit 5)"], [config])[0] == "baseline"
+    shown = {name: name.split(" (", 1)[0] for name in ("baseline (limit 5)", "tlm (limit 5)")}
+    alone = task_references("xnli", shown, [config])
+    assert (alone.main, alone.note, alone.of("tlm (limit 5)")) == ("baseline (limit 5)", "", "baseline (limit 5)")
+    both = task_references("xnli", {**shown, "baseline": "baseline"}, [config])
+    assert both.main == "baseline" and both.of("tlm (limit 5)") == "baseline (limit 5)"
+    assert both.of("baseline (limit 5)") is None and both.is_reference("baseline (limit 5)")
 
 
 def test_centred_rows_are_named_apart_from_plain_rows_of_the_same_cells(tmp_path):

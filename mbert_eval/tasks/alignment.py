@@ -72,6 +72,7 @@ class AlignmentTask(Task):
     needs_training = False
     data_keys = ("test", "pivot", "gold")
     optional_data_keys = ("pivot",)
+    paired_keys = ("pivot", "gold")  # line by line with `test`, whose slice picks the pairs
 
     def __init__(
         self,

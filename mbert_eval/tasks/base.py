@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mbert_eval.config.experiment import TaskConfig
-from mbert_eval.data.spec import DataSpec
+from mbert_eval.data.spec import SLICE, DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
 from mbert_eval.metrics.outputs import Scores
@@ -44,6 +44,9 @@ class Task(ABC):
     needs_training: ClassVar[bool] = True
     data_keys: ClassVar[tuple[str, ...]] = ("train", "dev", "test")
     optional_data_keys: ClassVar[tuple[str, ...]] = ()  # data keys a config may leave out
+    # data keys whose files are line-parallel to `test`'s (a pivot side, gold links): `test`'s slice picks their
+    # rows too, so a slice of their own is refused when the task is built (`paired_slice_problem`)
+    paired_keys: ClassVar[tuple[str, ...]] = ()
     limitable: ClassVar[bool] = True  # False: the task scores its test data whole, and a run's `limit:` is refused
 
     def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path(".")) -> None:
@@ -52,6 +55,25 @@ class Task(ABC):
         self.config = config or TaskConfig()
         self.base_dir = base_dir
         self._parsed: dict[tuple[str, str], DataSpec] = {}  # each (pattern, language) parsed once (`spec`)
+        problem = self.paired_slice_problem()
+        if problem:
+            raise UserError(problem)
+
+    def paired_slice_problem(self) -> str | None:
+        """Why a paired key's spec (`paired_keys`) may not be read as written: a slice `[a:b]` of its own, which
+        the rows would not follow (`test`'s slice picks them), or None. Asked when the task is built, so that
+        `validate` and `run` refuse it alike."""
+        for key in self.paired_keys:
+            value = getattr(self.config, key)
+            for code, text in value.items() if isinstance(value, dict) else [(None, value)]:
+                found = SLICE.match(text) if isinstance(text, str) else None
+                if found and (found["start"] or found["stop"]):
+                    where = key if code is None else f"{key} ({code})"
+                    return (
+                        f"{where}: a slice ([{found['start']}:{found['stop']}]) is not applied to a {key} file, "
+                        "whose lines follow the test file's; slice `test:` instead"
+                    )
+        return None
 
     def options(self) -> dict[str, Any]:
         """The task's options as resolved (defaults filled in); part of each cell's identity. Options added after

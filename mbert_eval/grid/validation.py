@@ -28,7 +28,7 @@ from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch
 from mbert_eval.models.threads import MAX_THREADS
 from mbert_eval.store.results import ResultStore
 from mbert_eval.store.unsaved import unsaved_cells
-from mbert_eval.tasks.base import Task, pick_layer
+from mbert_eval.tasks.base import Task, hub_refused, pick_layer
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's CUDA generators take 32-bit seeds
 MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (a report named after it)
@@ -458,7 +458,9 @@ def _check_task_files(
             except UserError as err:
                 problems.append(f"tasks.{name}.{key}: {err}")
                 continue
-            if spec.is_hub and (hub_problem := hub_spec_problem(spec.location) or hub_dataset_problem(spec.location)):
+            if spec.is_hub and not task.reads_hub:
+                problems.append(f"tasks.{name}.{key}: {hub_refused(spec, name)}")
+            elif spec.is_hub and (hub_problem := hub_spec_problem(spec.location) or hub_dataset_problem(spec.location)):
                 problems.append(f"tasks.{name}.{key}: {hub_problem}")
             elif not spec.is_hub and (file_problem := text_file_problem(spec.location)) == NOT_FOUND:
                 problems.append(f"tasks.{name}.{key}: file not found for {language.code}: {spec.location}")

@@ -73,6 +73,7 @@ class AlignmentTask(Task):
     data_keys = ("test", "pivot", "gold")
     optional_data_keys = ("pivot",)
     paired_keys = ("pivot", "gold")  # line by line with `test`, whose slice picks the pairs
+    reads_hub = False
 
     def __init__(
         self,

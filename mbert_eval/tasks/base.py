@@ -47,6 +47,7 @@ class Task(ABC):
     # data keys whose files are line-parallel to `test`'s (a pivot side, gold links): `test`'s slice picks their
     # rows too, so a slice of their own is refused when the task is built (`paired_slice_problem`)
     paired_keys: ClassVar[tuple[str, ...]] = ()
+    reads_hub: ClassVar[bool] = True  # False: local files only (`local_file`); `validate` refuses a Hub spec
     limitable: ClassVar[bool] = True  # False: the task scores its test data whole, and a run's `limit:` is refused
 
     def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path(".")) -> None:
@@ -207,8 +208,13 @@ def local_file(spec: DataSpec, task: str) -> Path:
     """The existing local file of `spec`, for tasks that have no Hub reader; a Hub spec or a missing file is a
     one-line error."""
     if spec.is_hub:
-        raise UserError(f"task '{task}' reads local files, not {spec}")
+        raise UserError(hub_refused(spec, task))
     return _existing(spec)
+
+
+def hub_refused(spec: DataSpec, task: str) -> str:
+    """What a task that reads local files only (`Task.reads_hub` False) says of a Hub spec."""
+    return f"task '{task}' reads local files, not {spec}"
 
 
 def pick_layer(requested: int | None, depth: int, task: str) -> int:

@@ -57,6 +57,7 @@ class RetrievalTask(Task):
     needs_training = False
     data_keys = ("test", "pivot")
     paired_keys = ("pivot",)  # line by line with `test`, whose slice picks the pairs
+    reads_hub = False
     batch_size: ClassVar[int] = 64  # sentences per forward pass
 
     def __init__(

@@ -201,6 +201,11 @@ CASES = [
     _edit("models-a-number", _set("models", 5), "models: "),
     Case("models-a-number-set", lambda ws: [ws.config(), "--set", "models=5"], "models: "),
     _edit("models-listed-twice", lambda raw: raw.update(models=raw["models"] * 2), "is listed twice"),
+    _edit(  # Tatoeba and the other retrieval, identity and alignment tasks read local files only
+        "hub-data-for-a-local-task",
+        _set("tasks.tatoeba", {"test": "hub:org/tatoeba:test", "pivot": "hub:org/tatoeba:pivot"}),
+        "tasks.tatoeba.test: task 'tatoeba' reads local files, not hub:org/tatoeba:test",
+    ),
     _edit(
         "model-spelt-twice",  # one folder, with a trailing slash and through `..`: the same cells twice
         lambda raw: raw.update(models=[raw["models"][0], f"{raw['models'][0]}/", f"{raw['models'][0]}/../{Path(raw['models'][0]).name}"]),

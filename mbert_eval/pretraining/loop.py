@@ -40,7 +40,7 @@ from mbert_eval.data import file_checksum, read_parallel
 from mbert_eval.errors import UserError, shown
 from mbert_eval.models.encoders import new_module_lines, pick_device, quiet_loading
 from mbert_eval.models.folders import atomic_output
-from mbert_eval.models.specs import check_model_spec
+from mbert_eval.models.specs import check_model_spec, model_facts
 from mbert_eval.pretraining.objectives import (
     OBJECTIVES,
     TLM_NEEDS_PARALLEL,
@@ -137,9 +137,11 @@ class PretrainConfig:
                 f"mask_prob ({self.mask_prob}) must be in (0, 1) and warmup_ratio ({self.warmup_ratio}) in [0, 1)"
             )
         pick_device(self.device)  # a device that cannot exist fails here, before any training
-        positions = SIZE_PRESETS[self.preset]["max_position_embeddings"]
+        table = model_facts(self.init_from).max_length if self.init_from else None  # a checkpoint's own (local)
+        positions = table or SIZE_PRESETS[self.preset]["max_position_embeddings"]
         if not 3 <= self.max_length <= positions:
-            raise UserError(f"max_length must be between 3 and {positions}, got {self.max_length}")
+            whose = f" (the position table of {self.init_from})" if table else ""
+            raise UserError(f"max_length must be between 3 and {positions}{whose}, got {self.max_length}")
 
     def input_paths(self) -> list[Path]:
         """What the run reads and its output folder must never replace: the corpus and parallel files and the

@@ -3,6 +3,7 @@
 import json
 import math
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -335,3 +336,16 @@ def test_a_diverged_pretraining_loss_saves_no_model(corpus: list[Path], tmp_path
     with pytest.raises(UserError, match=r"pretrain, step \d+: the training loss became nan .*learning_rate"):
         pretrain(config, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_max_length_is_bounded_by_the_init_models_own_position_table(
+    corpus: list[Path], tiny_model: Path, tmp_path: Path
+) -> None:
+    """Continuing a checkpoint, the longest sequence is its position table's, not the size preset's 512: the tiny
+    model's 128 positions refuse 200 tokens (which would overrun them), a 1,024-position model takes 600."""
+    with pytest.raises(UserError, match=r"max_length must be between 3 and 128 \(the position table of .*\), got 200"):
+        _config(corpus, tmp_path / "a", init_from=str(tiny_model), max_length=200)
+    wide = shutil.copytree(tiny_model, tmp_path / "wide")
+    config = json.loads((wide / "config.json").read_text(encoding="utf-8"))
+    (wide / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 1024}), encoding="utf-8")
+    assert _config(corpus, tmp_path / "b", init_from=str(wide), max_length=600).max_length == 600

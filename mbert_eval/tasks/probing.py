@@ -120,6 +120,20 @@ class POSProbeTask(POSTask):
         super().__init__(config, base_dir, label_subword, unseen_labels)
         self.layer = layer
 
+    def tags_problem(self, train: list) -> str | None:
+        """A probe tells tags apart: training data with one tag has nothing to tell (None: it has two or more)."""
+        labels = self.label_set(train)
+        return (
+            None
+            if len(labels) > 1
+            else f"{self.metadata.name}: the training data has one tag ({labels[0]}); a probe needs two"
+        )
+
+    def examples_problem(self, train: list, test: list) -> str | None:
+        """The training data's tags (`tags_problem`), then the tagging tasks' check of the test data against it,
+        before anything runs (`validate` asks it of local files)."""
+        return self.tags_problem(train) or super().examples_problem(train, test)
+
     def prepare(
         self, model_spec: str, train: list, dev: list, fine_tuning: FineTuning, device: torch.device
     ) -> Prepared:
@@ -132,9 +146,10 @@ class POSProbeTask(POSTask):
         from mbert_eval.tasks.fine_tuned import eval_window
         from mbert_eval.training.probes import fit_linear_probes
 
+        problem = self.tags_problem(train)
+        if problem:
+            raise UserError(problem)
         labels = self.label_set(train)
-        if len(labels) < 2:
-            raise UserError(f"{self.metadata.name}: the training data has one tag ({labels[0]}); a probe needs two")
         tokenizer = load_tokenizer(model_spec)
         encoder = load_model(model_spec).to(device)
         window = eval_window(encoder, fine_tuning.training)

@@ -47,6 +47,22 @@ def _pos_test_with(tag: str, line_index: int = 3, entry: str = "pos", **options:
     return setup
 
 
+def _probe_trained_on_one_tag(ws: Workspace) -> list[str]:
+    """A POS probe whose training file (the source's) tags every word NOUN; test tags it never saw are scored."""
+    source = _target(ws, 0)
+    lines = (ws.family.root / "pos" / f"{source}-train.conllu").read_text(encoding="utf-8").splitlines()
+    columns = [line.split("\t") for line in lines]
+    path = ws.root / f"{source}-train.conllu"
+    path.write_text(
+        "\n".join("\t".join(c[:3] + ["NOUN"] + c[4:]) if len(c) > 3 else "\t".join(c) for c in columns) + "\n"
+    )
+
+    def edit(raw: dict) -> None:
+        raw["tasks"]["pos_probe"] = {**raw["tasks"].pop("pos"), "train": str(path), "unseen_labels": "score"}
+
+    return [ws.config(edit)]
+
+
 def _ner_files(ws: Workspace, test_tag: str) -> dict[str, str]:
     """WikiANN-style NER files made from the family's POS files (nouns are B-PER, the rest O); the test file's
     first noun is tagged `test_tag` instead (e.g. CoNLL-2002's B-MISC)."""
@@ -225,6 +241,7 @@ CASES = [
     Case("pairs-second-target-unlabeled", _pairs_second_unlabeled, "test.unlabeled.tsv:1: no label"),
     Case("pairs-dev-unlabeled", _pairs_with("dev", lambda fields: fields[:2]), "changed-dev.tsv:1: no label"),
     Case("pairs-train-one-label", _pairs_with("train", lambda fields: [*fields[:2], "1"]), "at least two labels"),
+    Case("probe-train-one-tag", _probe_trained_on_one_tag, "pos_probe: the training data has one tag (NOUN)"),
     Case(
         "unseen-labels-on-a-task-without-it",
         _pairs_with("dev", lambda fields: fields, unseen_labels="score"),

@@ -31,8 +31,8 @@ from mbert_eval.report.tables import (
     block_tables,
     blocks,
     language_label,
-    limit_of,
     limited_note,
+    limits_of,
     model_table,
     overview_table,
 )
@@ -161,8 +161,9 @@ def _sha256(text: str) -> str:
 
 def limited_banner(summaries: list[TaskSummary]) -> str:
     """The page's banner when any score comes from a run with an example limit (empty when none does)."""
-    limits = [limit for s in summaries if (limit := limit_of(s.scores)) is not None]
-    return f"This store holds a {limited_note(max(limits))}: marked in each affected table." if limits else ""
+    limits = sorted({limit for s in summaries for limit in limits_of(s.scores)})
+    article = "a " if len(limits) == 1 else ""
+    return f"This store holds {article}{limited_note(limits)}: marked in each affected table." if limits else ""
 
 
 def html_report(data: ReportData) -> str:

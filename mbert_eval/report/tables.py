@@ -176,15 +176,16 @@ def _test_size(frame: pd.DataFrame) -> str:
     return "n=" + "/".join(str(n) for n in sizes) if sizes else "n=?"
 
 
-def limit_of(frame: pd.DataFrame) -> int | None:
-    """The example limit of a limited run among the scores (None: all full runs)."""
-    limits = frame["limit"].dropna() if "limit" in frame else []
-    return int(max(limits)) if len(limits) else None
+def limits_of(frame: pd.DataFrame) -> list[int]:
+    """The example limits of the limited runs among the scores, smallest first (empty: all full runs)."""
+    return sorted({int(limit) for limit in frame["limit"].dropna()}) if "limit" in frame else []
 
 
-def limited_note(limit: int) -> str:
-    """What a limited run's mark says."""
-    return f"limited run: {limit} examples per split — not comparable to full runs"
+def limited_note(limits: list[int]) -> str:
+    """What a limited run's mark says, naming every limit among the scores."""
+    if len(limits) == 1:
+        return f"limited run: {limits[0]} examples per split — not comparable to full runs"
+    return f"limited runs: {', '.join(map(str, limits))} examples per split — not comparable to full runs"
 
 
 def target_table(summary: TaskSummary, model: str, source: str) -> Table:
@@ -221,10 +222,11 @@ def target_table(summary: TaskSummary, model: str, source: str) -> Table:
         rows.append(row)
     notes = _table_notes(summary, block, source, methods)
     direction = "" if summary.higher_is_better else " (lower is better)"
-    limit = limit_of(block)
+    limits = limits_of(block)
     return Table(
         f"{summary.task}-{model}-{source}",
-        f"{summary.task}: {summary.metric} (%){direction} by language" + (f" — {limited_note(limit)}" if limit else ""),
+        f"{summary.task}: {summary.metric} (%){direction} by language"
+        + (f" — {limited_note(limits)}" if limits else ""),
         columns,
         rows,
         [],

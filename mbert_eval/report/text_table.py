@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mbert_eval.report.names import with_display_names
 from mbert_eval.report.roles import main_metrics
+from mbert_eval.report.tables import limited_note
 from mbert_eval.report.xtreme import XTREME_TASKS, describe_coverage, xtreme_scores
 from mbert_eval.store.examples import read_examples
 from mbert_eval.store.outputs import check_output, store_paths, write_output
@@ -58,7 +59,7 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
     )
     frame["n"] = frame["n_examples"]
     limits = sorted({int(e["limit"]) for e in frame["extra"] if isinstance(e, dict) and e.get("limit") is not None})
-    banner = f"limited run: {limits[-1]} examples per split — not comparable to full runs\n" if limits else ""
+    banner = f"{limited_note(limits)}\n" if limits else ""
     if per_seed:
         frame["score (%)"] = frame["score"].map(lambda s: f"{100 * s:.1f}")
         return banner + frame[SHOWN].to_string(index=False) + unbacked_note

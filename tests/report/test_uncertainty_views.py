@@ -274,6 +274,9 @@ def test_a_limited_run_is_marked_in_the_page_each_table_and_the_results_table(tm
     assert 'id="limited-run"' in page and f"xnli: accuracy (%) by language — {note}" in page
     assert format_results(store).startswith(note)
     assert 'id="limited-run"' not in _page(build_store(tmp_path / "full", seeds=(1,)), tmp_path / "full")
+    build_store(tmp_path, seeds=(2,), limit=8)  # another limit in the same store: both named, not the largest alone
+    notes = "limited runs: 5, 8 examples per split — not comparable to full runs"
+    assert f"This store holds {notes}" in _page(store, tmp_path) and format_results(store).startswith(notes)
 
 
 def test_display_names_and_method_names_are_escaped_in_every_view(tmp_path):

@@ -208,7 +208,7 @@ CASES = [
     ),
     _edit(
         "model-spelt-twice",  # one folder, with a trailing slash and through `..`: the same cells twice
-        lambda raw: raw.update(models=[raw["models"][0], f"{raw['models'][0]}/", f"{raw['models'][0]}/../{Path(raw['models'][0]).name}"]),
+        lambda raw: raw.update(models=[(m := raw["models"][0]), f"{m}/", f"{m}/../{Path(m).name}"]),
         "is listed twice",
     ),
     _edit("output-nul-byte", lambda raw: raw.update(output=raw["output"] + "\0x"), "output: "),

@@ -134,8 +134,9 @@ def _check_examples(
     name: str, task: Task, sources: list[Language], targets: list[Language], problems: list[str]
 ) -> bool:
     """Every local file a cell reads is read, as the run reads it (a file the reader refuses is refused here),
-    and the task's own check of test data against training data is made (`Task.examples_problem`; tasks without
-    training check their test data alone), before any cell runs. Hub data is not fetched here: False says the
+    and the task's own checks of test data against training data (`Task.examples_problem`; tasks without
+    training check their test data alone) and of its data as a whole (`Task.data_problem`) are made, before any
+    cell runs. Hub data is not fetched here: False says the
     check was left to the worker (`grid.job.run_cell`), which reads the data anyway."""
     try:
         trained = sources if task.needs_training else []
@@ -147,6 +148,9 @@ def _check_examples(
                 problem = task.examples_problem(train, task.target_examples(target))
                 if problem:
                     problems.append(f"tasks.{name}: {problem}")
+        problem = task.data_problem()
+        if problem:
+            problems.append(f"tasks.{name}: {problem}")
     except UserError as err:
         problems.append(f"tasks.{name}: {err}")
     return True

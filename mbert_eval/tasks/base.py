@@ -88,6 +88,11 @@ class Task(ABC):
         `validate` asks it for every source and target, before anything runs."""
         return None
 
+    def data_problem(self) -> str | None:
+        """Why the task's data cannot be used as a whole (hook: e.g. language identity's L languages, read
+        together), or None; `validate` asks it, and so `run` before anything runs, where the data is local."""
+        return None
+
     def languages_problem(self, sources: list[Language], targets: list[Language]) -> str | None:
         """Why the task cannot take these sources and targets together (hook: e.g. a target that is a source
         where that makes no sense), or None; asked by `validate`, and so by `run`, before anything runs."""

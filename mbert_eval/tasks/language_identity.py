@@ -147,6 +147,30 @@ class LanguageIdentityTask(ParallelLayersTask):
             return f"all_languages: target {', '.join(both)} is the source, a class already; leave it out of targets"
         return None
 
+    def languages_split(self) -> tuple[dict[str, list[ParallelPair]], PivotSplit]:
+        """With `all_languages`: the pairs of every language of the task's `targets:` (in their order, each once)
+        and their split by source sentence (`split_by_pivot`); a UserError where two languages have the same pairs
+        (`evaluate` tells a target by its pairs) or the split leaves one nothing to train on or test."""
+        from mbert_eval.languages import lookup
+
+        codes = list(dict.fromkeys(lookup(code).code for code in self.config.targets or ()))
+        pairs = {code: self.target_examples(lookup(code)) for code in codes}
+        for index, code in enumerate(codes):
+            same = next((other for other in codes[:index] if pairs[other] == pairs[code]), None)
+            if same is not None:
+                raise UserError(f"task 'language_identity' (all_languages): {code} has the same pairs as {same}")
+        return pairs, split_by_pivot(pairs)
+
+    def data_problem(self) -> str | None:
+        """With `all_languages`, why the L languages' pairs cannot be split and told apart (`languages_split`)."""
+        if not self.all_languages:
+            return None
+        try:
+            self.languages_split()
+        except UserError as err:
+            return str(err)
+        return None
+
     def prepare(self, model_spec: str, train: list, dev: list, settings: Any, device: torch.device) -> Prepared:
         """The encoder as it is; with `all_languages`, also the L-way classifier per layer, fitted on every
         listed language's training sentences (`split_by_pivot`), and its predictions for their held-out ones."""
@@ -155,16 +179,10 @@ class LanguageIdentityTask(ParallelLayersTask):
             return prepared
         import numpy as np
 
-        from mbert_eval.languages import lookup
         from mbert_eval.training.probes import fit_linear_probes
 
-        codes = list(dict.fromkeys(lookup(code).code for code in self.config.targets or ()))
-        pairs = {code: self.target_examples(lookup(code)) for code in codes}
-        for index, code in enumerate(codes):
-            same = next((other for other in codes[:index] if pairs[other] == pairs[code]), None)
-            if same is not None:  # `evaluate` tells a target by its pairs
-                raise UserError(f"task 'language_identity' (all_languages): {code} has the same pairs as {same}")
-        split = split_by_pivot(pairs)
+        pairs, split = self.languages_split()
+        codes = list(pairs)
 
         def states(sentences: list[str]) -> np.ndarray:
             return self.embed(prepared, sentences, device).cpu().numpy()

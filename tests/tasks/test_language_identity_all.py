@@ -167,6 +167,23 @@ def test_all_languages_with_the_source_among_the_targets_is_refused(command, wor
     assert_refused(run_cli(command, workspace.config(edit)), command, "target qaa is the source", workspace)
 
 
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_all_languages_with_two_languages_of_the_same_pairs_is_refused_before_anything_runs(
+    command, workspace: Workspace
+):
+    """The L languages' files are read together before anything runs (before, only when the cell ran, after
+    `validate` had said OK): two languages whose pairs are the same file cannot be told apart."""
+
+    def edit(raw: dict) -> None:
+        files = write_languages(workspace.root, workspace.family)
+        test = {code: files["test"].format(lang=code) for code in TARGETS} | {"qac": files["test"].format(lang="qab")}
+        pivot = {code: files["pivot"].format(lang=code) for code in TARGETS}
+        raw["tasks"] = {"language_identity": {"test": test, "pivot": pivot, "all_languages": True, "targets": TARGETS}}
+
+    workspace.fill_store()
+    assert_refused(run_cli(command, workspace.config(edit)), command, "qac has the same pairs as qab", workspace)
+
+
 def test_cell_keys_change_only_where_set(tmp_path, small_family, tiny_model):
     keys = {}
     for label, options in (

@@ -393,16 +393,34 @@ def _in_a_model(output: Path, models: list[str]) -> str | None:
 
 
 def _place_problem(path: Path, folder: bool) -> str | None:
-    """Why a run cannot make `path` a folder (`folder`) or a file: it is the other kind, or it lies under a file
-    (None: it can)."""
+    """Why a run cannot make `path` a folder (`folder`) or a file: it is the other kind, a device or pipe rather
+    than a file, it lies under a file, or nothing can be made where it would go (None: it can). Whether something
+    can be made is tried: a temporary folder made and removed in the folder that would hold it (file permissions
+    say nothing for root or for /proc)."""
     if path.exists():
         if folder and not path.is_dir():
             return f"{path} is a file, not a folder"
         if not folder and path.is_dir():
             return f"{path} is a folder; name the results store file (e.g. {path / 'results.sqlite'})"
-        return None
+        if not folder and not path.is_file():
+            return f"{path} is not a regular file (a device or a pipe); name the results store file"
+        return _cannot_make_in(path if folder else path.parent)
     parent = next((parent for parent in path.parents if parent.exists()), None)
-    return None if parent is None or parent.is_dir() else f"{path}: {parent} is a file, not a folder"
+    if parent is not None and not parent.is_dir():
+        return f"{path}: {parent} is a file, not a folder"
+    return None if parent is None else _cannot_make_in(parent)
+
+
+def _cannot_make_in(folder: Path) -> str | None:
+    """Why nothing can be made in `folder` (a read-only file system, no permission, /proc), or None: a temporary
+    folder is made there and removed."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".mbert-eval-check-"):
+            return None
+    except OSError as err:
+        return f"nothing can be made in {folder} ({err.strerror or err})"
 
 
 def _check_store(store: Path, problems: list[str]) -> None:

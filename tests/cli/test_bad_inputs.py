@@ -226,6 +226,8 @@ CASES = [
     _place("output-under-a-file", "output", "exp.yaml/sub"),
     _place("store-is-a-folder", "store", "folder", lambda path: path.mkdir()),
     _place("store-under-a-file", "store", "exp.yaml/results.sqlite"),
+    _place("output-cannot-be-made", "output", "/proc/mbert-eval-output"),  # no folder can be made in /proc
+    _place("store-a-device", "store", "/dev/full"),  # not a file: every write fails
     _edit("sources-empty", _set("sources", []), "sources: no source language given"),
     _edit("seeds-twice", _set("seeds", [1, 1]), "seeds: 1 is listed twice"),
     _edit("sources-twice", lambda raw: raw.update(sources=raw["sources"] * 2), "is listed twice"),

@@ -94,6 +94,10 @@ def check_experiment(
             problems.append(f"tasks.{name}: {task}")
             continue
         _check_layer(name, task, depths, problems)
+        for model, found in facts.items():  # the models whose position tables are read (local folders)
+            problem = found.max_length and task.positions_problem(found.max_length)
+            if problem:
+                problems.append(f"tasks.{name}: {problem} ({model})")
         if experiment.limit is not None and not task.limitable:
             problems.append(f"tasks.{name}: it scores whole test sets; run it without `limit:` (--limit)")
         own = experiment.tasks[name].targets

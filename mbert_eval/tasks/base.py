@@ -88,6 +88,12 @@ class Task(ABC):
         `validate` asks it for every source and target, before anything runs."""
         return None
 
+    def positions_problem(self, positions: int) -> str | None:
+        """Why the task cannot run on a model whose position table takes `positions` tokens (hook: e.g. QA's
+        windows, which must hold a question and some context), or None; `validate` asks it for each local model
+        whose table it reads."""
+        return None
+
     def data_problem(self) -> str | None:
         """Why the task's data cannot be used as a whole (hook: e.g. language identity's L languages, read
         together), or None; `validate` asks it, and so `run` before anything runs, where the data is local."""

@@ -37,6 +37,7 @@ from mbert_eval.training.fine_tuning import FineTuning
 if TYPE_CHECKING:  # the training code (torch) is imported where a model is built: naming or checking needs none
     import torch
 
+PAIR_SPECIAL_TOKENS = 3  # the fewest a question-context pair takes: BERT's [CLS] q [SEP] c [SEP] (`validate`)
 DEFAULT_LANGUAGE = "en"  # of examples that come without one (SQuAD-format data is English unless a cell says so)
 SCORE_DESCRIPTIONS = {
     "exact_match": "share of questions whose normalized prediction equals a normalized gold answer",
@@ -146,6 +147,14 @@ class QATask(TrainedTask):
         )
         spans = predict_spans(prepared.model, features, prepared.tokenizer.pad_token_id or 0, device, progress=progress)
         return answer_texts(examples, features, spans)
+
+    def positions_problem(self, positions: int) -> str | None:
+        """Whether the task's windows fit `positions` with at least BERT's three special tokens (`fitted`)."""
+        try:
+            self.windowing.fitted(positions, PAIR_SPECIAL_TOKENS)
+        except UserError as err:
+            return str(err)
+        return None
 
     def fitted_windowing(self, model: torch.nn.Module, tokenizer) -> Windowing:
         """The task's windows within the model's positions."""

@@ -165,6 +165,21 @@ def _qa_test(text: str) -> Setup:
     return setup
 
 
+def _qa_on_a_short_model(ws: Workspace) -> list[str]:
+    """The QA grid of `_qa_test` (its own test files) on a copy of the tiny model with 64 positions: a window
+    holds no context after a question of up to 64 tokens."""
+    folder = shutil.copytree(ws.model, ws.root / "short-model")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    (folder / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 64}), encoding="utf-8")
+    root = ws.family.root / "qa"
+
+    def edit(raw: dict) -> None:
+        raw["tasks"] = {"xquad": {split: f"{root}/{{lang}}-{split}.json" for split in ("train", "dev", "test")}}
+        raw["models"], raw["training"]["max_length"] = [str(folder)], 64
+
+    return [ws.config(edit)]
+
+
 def _alignment(ws: Workspace, gold_edit: Callable[[str], str] = lambda line: line, **options: object) -> list[str]:
     """An alignment grid over the family's parallel text, its gold lines changed by `gold_edit`, with `options`."""
     base, other = _target(ws, 0), _target(ws, 1)
@@ -253,6 +268,7 @@ CASES = [
         "no sure links",
     ),
     Case("qa-test-not-json", _qa_test('{"data": [}'), "qa-test.json:1: not valid JSON"),
+    Case("qa-on-a-short-model", _qa_on_a_short_model, "QA windows of 64 tokens leave no room for the context"),
     Case(
         "qa-test-unanswerable",
         _qa_test(

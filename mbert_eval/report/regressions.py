@@ -29,7 +29,8 @@ class RegressionLine:
 
 @dataclass(frozen=True)
 class Regressions:
-    """What a job's run found against its previous run (`previous_id` None: the job's first run)."""
+    """What a job's run found against its previous run (`previous_id` None: no earlier run has a snapshot: the
+    job's first run, or only failed runs before it)."""
 
     previous_id: int | None
     previous_slot: str

@@ -15,7 +15,8 @@ Interrupted: a `running` row whose job lock is free belongs to a process that di
 not count as its slot's run, so the slot runs again (the grid computes only the cells still missing).
 
 Snapshot: one score per (task, model group, method, source, target): the task's main metric, mean
-over seeds, of the group's *representative* model. A model group is one entry of the job's
+over seeds, of the group's *representative* model; a limited run's method is named apart (`baseline (limit 20)`,
+`store.results.comparable_method`), so it is never compared with a full run's scores. A model group is one entry of the job's
 `models`: a fixed name is its own group and representative; a glob is one group whose
 representative is its newest checkpoint, the last matching folder in natural order of the
 paths (`step-900` before `step-1000`). So a job over a checkpoint glob compares the newest checkpoint of
@@ -47,7 +48,7 @@ from typing import Any
 from mbert_eval.errors import UserError
 from mbert_eval.report.regressions import RegressionLine, Regressions
 from mbert_eval.store.locks import Locked, held_lock
-from mbert_eval.store.results import ResultRow
+from mbert_eval.store.results import ResultRow, comparable_method
 from mbert_eval.store.sqlite import SQLiteFile
 
 SCHEMA = """
@@ -156,7 +157,8 @@ def take_snapshot(rows: Iterable[ResultRow], groups: list[ModelGroup], main_metr
         group = representatives.get(row.model)
         if group is None or row.metric != main_metrics.get(row.task, row.metric):
             continue
-        scores.setdefault((row.task, group, row.model, row.method, row.source, row.target, row.metric), []).append(
+        method = comparable_method(row.method, row.extra)  # a limited run's scores kept apart from a full run's
+        scores.setdefault((row.task, group, row.model, method, row.source, row.target, row.metric), []).append(
             row.score
         )
     return [Score(*key, score=mean(values), seeds=len(values)) for key, values in sorted(scores.items())]

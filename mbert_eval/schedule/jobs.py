@@ -230,7 +230,8 @@ def _strings(value: Any) -> list[str] | None:
 
 
 def resolve_models(job: Job) -> list[ModelGroup]:
-    """The job's model groups now: each glob matched again (natural order), fixed names as given."""
+    """The job's model groups now: each glob matched again (natural order of the matches), fixed names as given;
+    each model spelt as a run's rows name it (`anchor_model`: links and `..` resolved)."""
     groups = []
     for entry in job.models:
         if glob.has_magic(entry):
@@ -240,7 +241,8 @@ def resolve_models(job: Job) -> list[ModelGroup]:
                     f"job '{job.name}': models glob '{entry}' matches no checkpoint folder "
                     "(a folder with a config.json) yet"
                 )
-            groups.append(ModelGroup(entry, tuple(sorted(found, key=natural_key))))
+            found = sorted(found, key=natural_key)
+            groups.append(ModelGroup(entry, tuple(anchor_model(path, job.base_dir) for path in found)))
         else:
             groups.append(ModelGroup(entry, (anchor_model(entry, job.base_dir),)))
     return groups

@@ -342,7 +342,7 @@ def test_regressions_are_rendered_by_the_report_and_escaped(tmp_path):
     assert '<td class="num" data-value="0.8">0.8000</td>' in section and "0.3000" in section
     first = Regressions(None, "", {}, [])
     page = write_report(store, tmp_path / "r.html", "t", regressions=first).read_text(encoding="utf-8")
-    assert "First run of this job" in page and "Compared with run" not in page
+    assert "No earlier run of this job has scores to compare with" in page and "Compared with run" not in page
 
 
 def test_transfer_gap_note_only_for_tasks_that_fine_tune(rich_store, tmp_path):

@@ -70,7 +70,7 @@ def test_slots_lock_new_checkpoints_and_regressions(tmp_path, small_family, tiny
     runs = history.runs("nightly")
     assert [(r.slot, r.status, r.cells_run) for r in runs] == [(utc(2026, 2, 28, 2, 0), "ok", 1)]
     report = (tmp_path / "reports" / "nightly.html").read_text(encoding="utf-8")
-    assert "First run of this job" in report
+    assert "No earlier run of this job has scores to compare with" in report
 
     # same slot, later: nothing runs
     clock.now = utc(2026, 3, 1, 1, 59)
@@ -122,6 +122,47 @@ def test_slots_lock_new_checkpoints_and_regressions(tmp_path, small_family, tiny
 
 
 @pytest.mark.slow
+def test_checkpoints_a_glob_reaches_through_links_are_compared(tmp_path, small_family, tiny_model):
+    """Checkpoints kept elsewhere and linked into the glob's folder: a run's rows name the folder a link resolves
+    to (`paths.anchor_model`), and so must the job's model group, or the newest checkpoint has no scores in the
+    snapshot and no regression is ever flagged (as happened)."""
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    write_config(tmp_path / "exp.yaml", raw)
+    kept, ckpts = tmp_path / "kept", tmp_path / "ckpts"
+    ckpts.mkdir()
+    for step in ("100", "200"):
+        shutil.copytree(tiny_model, kept / f"run-a-step-{step}")
+    (ckpts / "step-100").symlink_to(kept / "run-a-step-100")
+    jobs_path = write_jobs(tmp_path)
+    clock = Clock(utc(2026, 3, 1, 3))
+    assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0
+    (ckpts / "step-200").symlink_to(kept / "run-a-step-200")
+    plant_scores(jobs_path, kept / "run-a-step-200", 0.0)
+    clock.now = utc(2026, 3, 2, 3)
+    result = invoke(clock, "run-due", str(jobs_path))
+    assert result.exit_code == 3 and "run-a-step-100 -> run-a-step-200" in result.output, result.output
+
+
+def test_a_limited_run_is_not_compared_with_a_full_one(tmp_path, small_family, tiny_model):
+    """A job set to `limit=N` after full runs scores other, fewer examples: its scores are kept apart, as the
+    report keeps `baseline (limit N)` apart (before, every drop from the full run was flagged as a regression)."""
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    write_config(tmp_path / "exp.yaml", raw)
+    shutil.copytree(tiny_model, tmp_path / "ckpts" / "step-100")
+    jobs_path = write_jobs(tmp_path, thresholds={"pos": 0.0})
+    clock = Clock(utc(2026, 3, 1, 3))
+    assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0
+    write_jobs(tmp_path, thresholds={"pos": 0.0}, set=["limit=5"])
+    clock.now = utc(2026, 3, 2, 3)
+    result = invoke(clock, "run-due", str(jobs_path))
+    assert result.exit_code == 0, result.output
+    [latest, first] = History(tmp_path / "schedule.sqlite").runs("nightly")
+    assert {s.method for s in latest.snapshot} == {"baseline (limit 5)"} and latest.regressions == []
+    assert {s.method for s in first.snapshot} == {"baseline"}
+
+
 def test_a_regression_follows_the_metrics_direction(tmp_path, small_family, tiny_model):
     """Alignment's AER is better lower: a checkpoint whose AER rises past the threshold is a regression, and
     one whose AER falls is not (a drop was flagged, a rise passed, whatever the metric)."""

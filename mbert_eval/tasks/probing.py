@@ -4,8 +4,9 @@ scored on every target, with a control task per layer.
 Tenney et al. (2019) and de Vries et al. (2020) read what each layer of a frozen encoder holds by training a linear
 classifier on it; here one per layer, trained on the source language's words and applied zero-shot to each target
 (the probes never see target data). One forward pass gives every layer's state of each word at the subword
-`pos` labels it at (`label_subword`, see `tasks.tagging`), in sentences cut at the training window as `pos` cuts
-them (a word past it gets no prediction and counts as wrong). The probes are `training.probes`' logistic regressions.
+`pos` labels it at (`label_subword`, see `tasks.tagging`), a sentence longer than the training window split into
+pieces of whole words as `pos` splits it (only a word longer than the window alone gets no prediction, and counts as
+wrong). The probes are `training.probes`' logistic regressions.
 
 Hewitt & Liang (2019): a probe's accuracy alone does not say whether the representation encodes the property or the
 probe learnt it; their control task gives each word type a random label drawn from the training tags' distribution,
@@ -175,15 +176,16 @@ class POSProbeTask(POSTask):
         progress: str | None,
     ) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """Every layer's state of each word at the subword `pos` labels it at, (layers + 1, words, hidden), and
-        the place (sentence, word) of each, for the words inside the window, in sentence order (Tenney et al.
-        2019 probe such frozen states)."""
+        the place (sentence, word) of each word that has a subword, in sentence order (Tenney et al. 2019 probe
+        such frozen states). A sentence longer than the window comes in pieces (`encode`), in order: a piece's
+        words follow the words of its sentence's pieces before it."""
         features = self.encode(sentences, tokenizer, {}, window)  # the labels are read off the sentences
-        places = [
-            (number, index)
-            for number, feature in enumerate(features)
-            for index, start in enumerate(feature["word_starts"])
-            if start >= 0
-        ]
+        places, before, last = [], 0, None
+        for feature in features:
+            sentence = int(feature["sentence"])
+            before = before if sentence == last else 0  # the words of the sentence's earlier pieces
+            places += [(sentence, before + index) for index, start in enumerate(feature["word_starts"]) if start >= 0]
+            before, last = before + len(feature["word_starts"]), sentence
         pad = tokenizer.pad_token_id or 0
         return encoder_word_states(encoder, features, pad, device, self.batch_size, progress), places
 
@@ -191,7 +193,7 @@ class POSProbeTask(POSTask):
         self, prepared: Prepared, sentences: list[TaggedSentence], device: torch.device, progress: str | None
     ) -> tuple[dict[str, np.ndarray], np.ndarray, list[tuple[int, int]]]:
         """Per layer, the probes' word accuracy on `sentences` for their tags (`accuracy`) and for their control
-        labels (`control`, Hewitt & Liang 2019), a word past the window wrong in both; with the tag probes'
+        labels (`control`, Hewitt & Liang 2019), a word without a subword in its window wrong in both; with the tag probes'
         predictions, (layers + 1, words inside the window), and those words' places (sentence, word)."""
         import numpy as np
 
@@ -213,7 +215,7 @@ class POSProbeTask(POSTask):
     ) -> Scores:
         """The probes' accuracy, control accuracy and selectivity (Hewitt & Liang 2019) on one target's words, at
         every layer; the chosen layer's accuracy first. Per sentence (the unit resampled), the chosen layer's
-        correct words and words (`ratio`), with the gold tags and the predicted ones (`_`: past the window);
+        correct words and words (`ratio`), with the gold tags and the predicted ones (`_`: no subword in its window);
         chance is 1 / the number of tags."""
         from mbert_eval.metrics.outputs import ExampleOutputs, Scores
 

@@ -109,3 +109,25 @@ def test_each_targets_rows_hold_its_subword_overlap_with_the_source_training_tex
         assert stored and all(found == pytest.approx(vars(expected)) for found in stored), language.code
     coverage = {row.target: row.extra["subword_overlap"]["token_coverage"] for row in rows}
     assert coverage[source] == max(coverage.values())  # the source's own test text shares the most
+
+
+def test_words_of_sentences_split_at_the_window_keep_their_places(small_family, tiny_model):
+    """Sentences longer than the window are split into pieces, as `pos` splits them: every word keeps its own
+    (sentence, word) place (before, a piece's words were placed as if it were the next sentence: wrong words,
+    then an IndexError past the last sentence)."""
+    import torch
+
+    from mbert_eval.models.encoders import load_model, load_tokenizer
+    from mbert_eval.tasks import get_task
+
+    sentences = read_conllu(small_family.root / "pos" / f"{small_family.languages[0].code}-test.conllu")[:6]
+    task, tokenizer = get_task("pos_probe"), load_tokenizer(str(tiny_model))
+    window = 8  # [CLS], six subwords, [SEP]: every sentence of the family is split
+    assert len(task.encode(sentences, tokenizer, {}, window)) > len(sentences)
+    states, places = task.word_states(
+        load_model(str(tiny_model)), tokenizer, window, sentences, torch.device("cpu"), None
+    )
+    assert places == [
+        (number, word) for number, sentence in enumerate(sentences) for word in range(len(sentence.tokens))
+    ]
+    assert states.shape[1] == len(places)

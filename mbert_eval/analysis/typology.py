@@ -6,9 +6,9 @@ read here with numpy, by the same (file, source, feature prefix) table as its `g
 the cosine distance between the two languages' vectors (Littell et al. 2017, section 3; Lauscher et al. 2020
 use the same distances to explain zero-shot transfer):
 
-    syntactic     syntax_knn      289 WALS/SSWL/Ethnologue syntax features, gaps filled by k-NN prediction
-    phonological  phonology_knn   phonology features, k-NN filled
-    inventory     inventory_knn   phoneme inventory features (PHOIBLE), k-NN filled
+    syntactic     syntax_knn      103 WALS/SSWL/Ethnologue syntax features, gaps filled by k-NN prediction
+    phonological  phonology_knn   28 phonology features, k-NN filled
+    inventory     inventory_knn   158 phoneme inventory features (PHOIBLE), k-NN filled
     genetic       fam             membership in each of 3,718 Glottolog families and branches
     geographic    geo             distances to 299 fixed points on the globe
     featural      all five above, concatenated
@@ -90,11 +90,17 @@ def uriel_vector(code: str, distance: str) -> np.ndarray:
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> float | None:
-    """1 - cos(a, b) over the features both vectors know (Littell et al. 2017); None when none is known."""
+    """1 - cos(a, b) over the features both vectors know (Littell et al. 2017); None when none is known. A vector
+    of zeros shares no feature with another (Basque's genetic one: an isolate, in none of Glottolog's families or
+    branches): 1.0 from any other vector, 0.0 from an equal one, where the cosine itself is undefined."""
     known = (a != MISSING) & (b != MISSING)
+    if not known.any():
+        return None
     a, b = a[known], b[known]
     norm = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return None if norm == 0 else 1.0 - float(a @ b) / norm
+    if norm == 0:
+        return 0.0 if np.array_equal(a, b) else 1.0
+    return 1.0 - float(a @ b) / norm
 
 
 def distances(source: str, target: str, family: Path | None = None) -> dict[str, float | None]:

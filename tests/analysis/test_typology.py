@@ -41,6 +41,15 @@ def test_cosine_distance_skips_what_either_vector_does_not_know() -> None:
     assert cosine_distance(np.array([-1.0]), np.array([1.0])) is None
 
 
+def test_an_isolate_is_at_the_largest_genetic_distance_from_every_other_language() -> None:
+    """Basque belongs to none of Glottolog's families or branches: its genetic vector is all zeros. It shares no
+    lineage with English (1.0, as Japanese) and is at 0 from itself (before: no distance at all, and Basque left
+    out of every genetic correlation)."""
+    assert distances("en", "eu")["genetic"] == pytest.approx(1.0) == distances("ja", "eu")["genetic"]
+    assert distances("eu", "eu")["genetic"] == pytest.approx(0.0)
+    assert cosine_distance(np.array([0.0, 0.0]), np.array([0.0, 1.0])) == pytest.approx(1.0)
+
+
 def test_synthetic_languages_read_their_designed_word_order(tmp_path: Path) -> None:
     config = SynthConfig(n_languages=7, n_monolingual=5, n_train=4, n_dev=2, n_test=2, n_parallel=2)
     family = generate_family(tmp_path, config)

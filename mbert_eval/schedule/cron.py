@@ -69,13 +69,25 @@ def cron_trigger(expression: str, zone: str | None = None) -> CronTrigger:
     return trigger
 
 
+def _first_occurrence(fire: datetime) -> datetime:
+    """`fire`, or the first occurrence of its wall time where `fire` is the second (the hour that putting the clocks
+    back repeats: `fold`, PEP 495): crontab(5) runs a job once at a repeated time."""
+    first = fire.replace(fold=0)
+    return first if fire.fold and first.utcoffset() != fire.utcoffset() else fire
+
+
 def next_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
-    """The trigger's first time after `now` (None if it never fires again)."""
-    return trigger.get_next_fire_time(None, now.astimezone() + timedelta(seconds=1))
+    """The trigger's first time after `now` that is no repeat of an earlier one (None if it never fires again)."""
+    fire = trigger.get_next_fire_time(None, now.astimezone() + timedelta(seconds=1))
+    while fire is not None and _first_occurrence(fire) is not fire:
+        # a second later in UTC: local arithmetic ignores `fold`, and a second past the repeat would be its first
+        fire = trigger.get_next_fire_time(fire, fire.astimezone(timezone.utc) + timedelta(seconds=1))
+    return fire
 
 
 def latest_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
-    """The latest time at or before `now` that the trigger names (None if none in four years)."""
+    """The latest time at or before `now` that the trigger names, a repeated wall time counted as its first
+    occurrence (`_first_occurrence`; None if none in four years)."""
     now = now.astimezone()  # a naive `now` is local time
     for window in _WINDOWS:
         fire = trigger.get_next_fire_time(None, now - window)
@@ -85,5 +97,5 @@ def latest_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
             continue
         while (following := trigger.get_next_fire_time(fire, fire)) is not None and following <= now:
             fire = following
-        return fire
+        return _first_occurrence(fire)
     return None

@@ -14,7 +14,7 @@ from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
 from mbert_eval.grid.resolve import resolve
 from mbert_eval.grid.run import plan
-from mbert_eval.schedule.cron import cron_trigger, latest_slot
+from mbert_eval.schedule.cron import cron_trigger, latest_slot, next_slot
 from mbert_eval.schedule.daemon import start_daemon
 from mbert_eval.schedule.history import History, job_lock
 from mbert_eval.schedule.jobs import load_jobs
@@ -301,6 +301,20 @@ def test_latest_slot_follows_crontab_conventions():
     assert latest_slot(berlin, utc(2026, 7, 1, 0, 30)) == utc(2026, 7, 1, 0, 0)  # 02:00 CEST
     with pytest.raises(UserError, match="never fires"):
         cron_trigger("0 0 31 2 *", "UTC")
+
+
+def test_a_time_the_clock_change_repeats_is_one_slot():
+    """02:30 comes twice in Berlin on 25 October 2026 (CEST, then CET): crontab(5) runs a job there once, so both
+    are the first one's slot, and the slot after 00:30Z is the next day's (before, the job ran twice that night)."""
+    berlin = cron_trigger("30 2 * * *", "Europe/Berlin")
+
+    def in_utc(slot):  # an ambiguous local time never equals a time of another zone (PEP 495): compare in UTC
+        return slot.astimezone(timezone.utc)
+
+    first = utc(2026, 10, 25, 0, 30)  # 02:30 CEST
+    assert in_utc(latest_slot(berlin, utc(2026, 10, 25, 0, 45))) == first
+    assert in_utc(latest_slot(berlin, utc(2026, 10, 25, 1, 45))) == first  # 02:45 CET, after the repeated 02:30
+    assert in_utc(next_slot(berlin, utc(2026, 10, 25, 0, 45))) == utc(2026, 10, 26, 1, 30)
 
 
 def test_daemon_keeps_the_jobs_file_jobs_in_its_sqlite_store(tmp_path):

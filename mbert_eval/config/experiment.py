@@ -30,6 +30,7 @@ HASHED_WHEN_SET = {"hashed_when_set": True}
 BATCHINGS = ("random", "megabatch", "sorted")
 WORD_EMBEDDINGS = ("train", "freeze")
 LR_SCHEDULES = ("linear", "constant")
+MAX_SEED = 2**32 - 1  # numpy's and torch's CUDA generators take 32-bit seeds
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from mbert_eval.aligner.settings import WordAlignerConfig
-from mbert_eval.config.experiment import BATCHINGS, LR_SCHEDULES, WORD_EMBEDDINGS, Experiment, TrainingConfig
+from mbert_eval.config.experiment import (
+    BATCHINGS,
+    LR_SCHEDULES,
+    MAX_SEED,
+    WORD_EMBEDDINGS,
+    Experiment,
+    TrainingConfig,
+)
 from mbert_eval.data.files import NOT_FOUND, text_file_problem
 from mbert_eval.data.hub import hub_dataset_problem, hub_spec_problem
 from mbert_eval.errors import UserError, shown
@@ -30,7 +37,6 @@ from mbert_eval.store.results import ResultStore
 from mbert_eval.store.unsaved import unsaved_cells
 from mbert_eval.tasks.base import Task, hub_refused, pick_layer
 
-MAX_SEED = 2**32 - 1  # numpy's and torch's CUDA generators take 32-bit seeds
 MAX_NAME_BYTES = 200  # a file name may hold 255 bytes: room for a suffix (a report named after it)
 
 

@@ -35,10 +35,11 @@ from transformers import (
     XLMRobertaForMaskedLM,
 )
 
-from mbert_eval.config.experiment import HASHED_WHEN_SET
+from mbert_eval.config.experiment import HASHED_WHEN_SET, MAX_SEED
 from mbert_eval.data import file_checksum, read_parallel
 from mbert_eval.errors import UserError, shown
 from mbert_eval.models.encoders import new_module_lines, pick_device, quiet_loading
+from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import atomic_output
 from mbert_eval.models.specs import check_model_spec, model_facts
 from mbert_eval.pretraining.objectives import (
@@ -165,7 +166,8 @@ class PretrainConfig:
     def config_hash(self) -> str:
         """SHA-256 of this config as sorted JSON (without ``out_dir`` and ``device``: where a run is written and
         what it runs on are not what it learns from; without the ``HASHED_WHEN_SET`` settings at their defaults)
-        plus the checksum of each corpus and parallel file, after ``check_files``."""
+        plus the checksum of each corpus and parallel file, after ``check_files``, and the content fingerprint of
+        the ``init_from`` checkpoint (a folder retrained in place is continued anew)."""
         self.check_files()
         at_default = [
             f.name for f in fields(self) if f.metadata.get("hashed_when_set") and getattr(self, f.name) == f.default
@@ -175,6 +177,8 @@ class PretrainConfig:
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
         for path in [*self.corpus, *(path for pair in self.parallel for path in pair)]:
             digest.update(file_checksum(path).encode())
+        if self.init_from is not None and check_model_spec(self.init_from) is None:  # its content, not only its path
+            digest.update(model_fingerprint(self.init_from).encode())
         return digest.hexdigest()
 
     def to_json(self) -> dict[str, object]:
@@ -188,6 +192,7 @@ class PretrainConfig:
 
 
 NUMBER_SETTINGS = (  # `setting_problem`
+    "seed",
     "max_steps",
     "batch_size",
     "vocab_size",
@@ -200,10 +205,17 @@ NUMBER_SETTINGS = (  # `setting_problem`
 
 def setting_problem(name: str, value: object) -> str | None:
     """What is wrong with the value of one of the ``NUMBER_SETTINGS`` (None: nothing; ``max_minutes`` may be
-    None): a step count or batch size that is no whole number of at least 1 (``head_steps``: of at least 0), a
+    None): a seed that is no whole number from 0 to ``MAX_SEED`` (torch's generators take 32-bit seeds), a step
+    count or batch size that is no whole number of at least 1 (``head_steps``: of at least 0), a
     vocabulary size outside ``MIN_VOCAB_SIZE``..``MAX_VOCAB_SIZE``, a learning rate or time budget that is not a
     positive finite number (NaN, infinite, zero or negative: a run that trains nothing or diverges)."""
     whole = isinstance(value, int) and not isinstance(value, bool)
+    if name == "seed":
+        return (
+            None
+            if whole and 0 <= value <= MAX_SEED
+            else f"must be a whole number from 0 to {MAX_SEED}, got {_number(value)}"
+        )
     if name in ("max_steps", "batch_size"):
         return None if whole and value >= 1 else f"must be a whole number of at least 1, got {_number(value)}"
     if name == "head_steps":

@@ -349,3 +349,18 @@ def test_max_length_is_bounded_by_the_init_models_own_position_table(
     config = json.loads((wide / "config.json").read_text(encoding="utf-8"))
     (wide / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 1024}), encoding="utf-8")
     assert _config(corpus, tmp_path / "b", init_from=str(wide), max_length=600).max_length == 600
+
+
+def test_a_checkpoint_retrained_in_place_is_continued_anew(corpus: list[Path], tmp_path: Path) -> None:
+    """The output of continuing a checkpoint is reused only while that checkpoint's content is the same (before,
+    its path alone was hashed, and a retrained checkpoint's old continuation was reused)."""
+    first = pretrain(_config(corpus, tmp_path / "a"), progress=False)
+    before = _config(corpus, tmp_path / "b", init_from=str(first), max_steps=2).config_hash()
+    pretrain(_config(corpus, tmp_path / "a", seed=5), progress=False)  # the checkpoint retrained in place
+    assert _config(corpus, tmp_path / "b", init_from=str(first), max_steps=2).config_hash() != before
+
+
+def test_a_seed_beyond_32_bits_is_one_line(corpus: list[Path], tmp_path: Path) -> None:
+    for seed in (-1, 2**32, 10**20):
+        with pytest.raises(UserError, match=rf"seed: must be a whole number from 0 to 4294967295, got {seed}"):
+            _config(corpus, tmp_path / "a", seed=seed)

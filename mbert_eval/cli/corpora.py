@@ -150,8 +150,9 @@ TATOEBA_LANGUAGES = {"ara": "ar", "cmn": "zh", "deu": "de", "fra": "fr", "hin": 
 def mining_mix(tatoeba: str, out: str, kept: int, seed: int) -> None:
     """BUCC-style mining data from Tatoeba, offline: each language's pairs hidden among unpaired sentences of
     the other Tatoeba files, dev and test, gold pairs known (for the `bucc` task)."""
-    from mbert_eval.data.bucc import write_tatoeba_bucc
+    from mbert_eval.data.bucc import tatoeba_bucc_outputs, tatoeba_inputs, write_tatoeba_bucc
     from mbert_eval.errors import UserError
+    from mbert_eval.store.outputs import check_output
 
     folder = Path(tatoeba)
     found = {
@@ -159,6 +160,11 @@ def mining_mix(tatoeba: str, out: str, kept: int, seed: int) -> None:
     }
     if not found:
         raise UserError(f"no Tatoeba pairs (tatoeba.xxx-eng.xxx) in {folder}; pass --tatoeba")
+    # every output checked against every input before any is written: never onto, or through a link onto, an input
+    inputs = list(dict.fromkeys(path for iso3 in found for path in tatoeba_inputs(folder, iso3)))
+    for code in found.values():
+        for path in tatoeba_bucc_outputs(out, code):
+            check_output(path, inputs, "the mining file")
     for iso3, code in found.items():
         try:
             write_tatoeba_bucc(folder, iso3, code, out, kept=kept, seed=seed)

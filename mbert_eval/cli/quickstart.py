@@ -78,12 +78,16 @@ def run_quickstart(out: Path, report: Path | None = None, threads: int | None = 
     """Run (or resume) the quickstart in `out` and write the results page to `report` (None: OUT/report.html);
     return what the run did. `threads`: torch's CPU threads (None: `mbert_eval.models.threads`' default);
     `quiet`: no progress bars."""
-    from mbert_eval.api import hidden_progress
+    from mbert_eval.api import REPORT_FILE, STORE_FILE, hidden_progress
     from mbert_eval.pretraining.loop import PretrainConfig, pretrain
+    from mbert_eval.store.outputs import check_output, store_paths
     from mbert_eval.synthetic.family import generate_family
 
     use_threads(threads)
     out = out.resolve()
+    # the report's place, checked before minutes of pretraining (`api.plan_run` checks it again before the grid)
+    reads = [*store_paths(out / STORE_FILE), out / "synth", out / "model", out / "quickstart.yaml"]
+    check_output(report if report is not None else out / REPORT_FILE, reads, "the report")
     family = generate_family(out / "synth", FAMILY)
     codes = [language.code for language in family.languages]
     parallel = [family.parallel(code)[:2] for code in codes[1:]]

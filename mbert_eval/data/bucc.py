@@ -126,15 +126,26 @@ def tatoeba_mix(
     return MiningCorpus(sides[0], sides[1], frozenset((ids[0][i], ids[1][i]) for i in range(kept)))
 
 
+def tatoeba_inputs(tatoeba: PathLike, iso3: str) -> list[Path]:
+    """The files `write_tatoeba_bucc` reads for `iso3`: its pair and every other `tatoeba.*-eng.eng` (distractors)."""
+    tatoeba = Path(tatoeba)
+    pair = [tatoeba / f"tatoeba.{iso3}-eng.{iso3}", tatoeba / f"tatoeba.{iso3}-eng.eng"]
+    return pair + sorted(p for p in tatoeba.glob("tatoeba.*-eng.eng") if p.name != pair[1].name)
+
+
+def tatoeba_bucc_outputs(folder: PathLike, code: str) -> list[Path]:
+    """The files `write_tatoeba_bucc` writes for `code` in `folder`: each split's `{code}-en.{split}.*` three."""
+    return [Path(folder) / f"{code}-en.{split}.{end}" for split in SPLITS for end in (code, "en", "gold")]
+
+
 def write_tatoeba_bucc(
     tatoeba: PathLike, iso3: str, code: str, folder: PathLike, kept: int, seed: int = 0
 ) -> dict[str, Path]:
     """BUCC-like dev and test files `{code}-en.{split}.*` in `folder` from the Tatoeba folder's
     `tatoeba.{iso3}-eng.*` pairs, with the English sides of its other `tatoeba.*-eng.eng` files as target
     distractors (see `tatoeba_mix`); returns each split's source file."""
-    tatoeba = Path(tatoeba)
-    pairs = read_parallel(tatoeba / f"tatoeba.{iso3}-eng.{iso3}", tatoeba / f"tatoeba.{iso3}-eng.eng")
-    others = sorted(p for p in tatoeba.glob("tatoeba.*-eng.eng") if p.name != f"tatoeba.{iso3}-eng.eng")
+    source, english, *others = tatoeba_inputs(tatoeba, iso3)
+    pairs = read_parallel(source, english)
     distractors = [line.strip() for path in others for line in read_lines(path) if line.strip()]
     return {
         split: write_bucc(

@@ -273,6 +273,12 @@ def generate_family(out_dir: Path, config: SynthConfig, reuse: bool = True) -> F
     out_dir = Path(out_dir)
     if reuse and _is_current(out_dir, config):
         return load_manifest(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file on the way, a read-only folder, a full disk
+        file = next((parent for parent in out_dir.parents if parent.is_file()), None)
+        why = f"{file} is a file, not a folder" if file else f"{err.strerror or err} ({err.filename})"
+        raise UserError(f"cannot write the synthetic family {out_dir}: {why}") from None
     _remove_previous(out_dir)
     family = SyntheticFamily(config)
     checksums: dict[str, str] = {}

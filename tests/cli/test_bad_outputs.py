@@ -206,6 +206,32 @@ def _recorded_inputs(out: Callable[[Workspace], Path], *command: str) -> Callabl
     return args
 
 
+def _tatoeba(ws: Workspace) -> Path:
+    """A small Tatoeba folder (two languages) for `mining-mix` to read."""
+    folder = ws.root / "tatoeba"
+    folder.mkdir(exist_ok=True)
+    for iso3, word in (("deu", "satz"), ("fra", "phrase")):
+        (folder / f"tatoeba.{iso3}-eng.{iso3}").write_text("".join(f"{word} {n}\n" for n in range(40)), "utf-8")
+        (folder / f"tatoeba.{iso3}-eng.eng").write_text("".join(f"{iso3} line {n}\n" for n in range(40)), "utf-8")
+    return folder
+
+
+def _mining_mix(out: Callable[[Workspace], object]) -> Callable[[Workspace], list[str]]:
+    return lambda ws: ["mining-mix", "--tatoeba", _tatoeba(ws), "--out", out(ws), "--kept", "5"]
+
+
+def _mix_links_to(output: str, to: str) -> Callable[[Workspace], Path]:
+    """A mining-mix output folder holding `output`, a symbolic link to the Tatoeba input `to`."""
+
+    def make(ws: Workspace) -> Path:
+        out = ws.root / "mix"
+        out.mkdir()
+        os.symlink(Path("..") / "tatoeba" / to, out / output)
+        return out
+
+    return make
+
+
 READS = "which this command reads"
 CACHE = "the run's checkpoints folder"
 OUTPUTS = [
@@ -265,6 +291,16 @@ OUTPUTS = [
         lambda ws: ["align", _bitext(ws), "--model", ws.model, "--layer", "1", "--out", ws.root / "bitext.txt"],
         READS,
     ),
+    Out("synth-under-a-file", lambda ws: ["synth", "--out", _under_a_file(ws)], "is a file, not a folder"),
+    Out("quickstart-under-a-file", lambda ws: ["quickstart", "--out", _under_a_file(ws)], "is a file, not a folder"),
+    Out(
+        "quickstart-report-onto-a-device",
+        lambda ws: ["quickstart", "--out", ws.root / "qs", "--report", "/dev/null"],
+        "not a regular file",
+    ),
+    Out("mining-mix-under-a-file", _mining_mix(_under_a_file), "is a file, not a folder"),
+    Out("mining-mix-links-to-its-input", _mining_mix(_mix_links_to("de-en.dev.de", "tatoeba.deu-eng.deu")), READS),
+    Out("mining-mix-links-to-a-distractor", _mining_mix(_mix_links_to("fr-en.test.en", "tatoeba.deu-eng.eng")), READS),
 ]
 
 
@@ -299,6 +335,16 @@ def test_an_output_never_replaces_the_store_or_an_input(case: Out, workspace: Wo
     assert len(ResultStore(workspace.store, read_only=True).rows()) == STORED  # the store still opens
     assert {path: _digest(path) for path in inputs} == before  # no input, no earlier output replaced
     assert not list(workspace.root.rglob(".*.tmp"))  # no temporary file left behind
+
+
+def test_mining_mix_checks_every_output_before_writing_any(workspace: Workspace) -> None:
+    """The last output of the last language links to an input: refused before the first file is written."""
+    args = _mining_mix(_mix_links_to("fr-en.test.fr", "tatoeba.fra-eng.fra"))(workspace)
+    result = run_cli(*args)
+    assert result.exit_code == 2, result.output
+    assert READS in one_error_line(result)
+    assert sorted(path.name for path in (workspace.root / "mix").iterdir()) == ["fr-en.test.fr"]
+    assert (workspace.root / "tatoeba" / "tatoeba.fra-eng.fra").read_text("utf-8").startswith("phrase 0\n")
 
 
 def test_validate_refuses_a_report_into_the_checkpoints_folder(workspace: Workspace) -> None:

@@ -10,8 +10,6 @@ from mbert_eval.errors import UserError
 from mbert_eval.report import FORMATS, SUFFIXES
 from mbert_eval.store.results import ResultStore
 
-CHECKPOINTS = "checkpoints"  # a run's derived checkpoints, in its output folder (`RunSettings.checkpoints`)
-
 
 def _format_of(out: str | None, fmt: str | None) -> str:
     """The explicit --format, else the one --out's suffix names, else html."""
@@ -29,6 +27,7 @@ def stored_inputs(store: ResultStore) -> list[Path]:
     or names its output folder absolutely."""
     from mbert_eval.data.spec import DataSpec
     from mbert_eval.grid.freshness import PARALLEL
+    from mbert_eval.grid.resolve import CHECKPOINTS
     from mbert_eval.paths import fill_pattern
 
     rows = store.rows()

@@ -40,6 +40,9 @@ class ResolvedCell:
     step_versions: dict[str, int] = field(default_factory=dict)
 
 
+CHECKPOINTS = "checkpoints"  # the folder of a run's output folder that caches its derived checkpoints
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """What running a resolved grid takes from its experiment, read off it once: the config the store records
@@ -61,7 +64,7 @@ class RunSettings:
     @property
     def checkpoints(self) -> Path:
         """Where derived checkpoints (and the temporary folders of killed runs) are kept."""
-        return self.output_dir / "checkpoints"
+        return self.output_dir / CHECKPOINTS
 
 
 @dataclass

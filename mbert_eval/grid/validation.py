@@ -146,8 +146,8 @@ def _check_examples(
     """Every local file a cell reads is read, as the run reads it (a file the reader refuses is refused here),
     and the task's own checks of test data against training data (`Task.examples_problem`; tasks without
     training check their test data alone) and of its data as a whole (`Task.data_problem`) are made, before any
-    cell runs. Hub data is not fetched here: False says the
-    check was left to the worker (`grid.job.run_cell`), which reads the data anyway."""
+    cell runs. Hub data is not fetched here: False says the check was left to the worker (`grid.job.run_cell`),
+    which reads the data anyway."""
     try:
         trained = sources if task.needs_training else []
         specs = [task.spec("train", s) for s in trained] + [task.spec("test", t) for t in targets]

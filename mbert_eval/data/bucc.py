@@ -58,16 +58,21 @@ def read_bucc(sentences: PathLike) -> MiningCorpus:
     return MiningCorpus(source, target, frozenset(gold))
 
 
-def write_bucc(folder: PathLike, corpus: MiningCorpus, languages: tuple[str, str], split: str) -> Path:
-    """Write `corpus` as BUCC's three files `{src}-{tgt}.{split}.*` in `folder`; returns the source file."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+def bucc_files(folder: PathLike, languages: tuple[str, str], split: str) -> tuple[Path, Path, Path]:
+    """BUCC's three files of a split in `folder`: `{src}-{tgt}.{split}.{src}`, `.{tgt}` and `.gold`."""
     stem = f"{languages[0]}-{languages[1]}.{split}"
-    for language, sentences in zip(languages, (corpus.source, corpus.target)):
-        text = "".join(f"{sentence_id}\t{sentence}\n" for sentence_id, sentence in sentences.items())
-        (folder / f"{stem}.{language}").write_text(text, encoding="utf-8")
-    (folder / f"{stem}.gold").write_text("".join(f"{s}\t{t}\n" for s, t in sorted(corpus.gold)), encoding="utf-8")
-    return folder / f"{stem}.{languages[0]}"
+    source, target, gold = (Path(folder) / f"{stem}.{end}" for end in (*languages, "gold"))
+    return source, target, gold
+
+
+def write_bucc(folder: PathLike, corpus: MiningCorpus, languages: tuple[str, str], split: str) -> Path:
+    """Write `corpus` as BUCC's three files (`bucc_files`) in `folder`; returns the source file."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    source, target, gold = bucc_files(folder, languages, split)
+    for path, sentences in ((source, corpus.source), (target, corpus.target)):
+        path.write_text("".join(f"{sentence_id}\t{sentence}\n" for sentence_id, sentence in sentences.items()), "utf-8")
+    gold.write_text("".join(f"{s}\t{t}\n" for s, t in sorted(corpus.gold)), encoding="utf-8")
+    return source
 
 
 def _key(sentence: str) -> str:
@@ -134,8 +139,8 @@ def tatoeba_inputs(tatoeba: PathLike, iso3: str) -> list[Path]:
 
 
 def tatoeba_bucc_outputs(folder: PathLike, code: str) -> list[Path]:
-    """The files `write_tatoeba_bucc` writes for `code` in `folder`: each split's `{code}-en.{split}.*` three."""
-    return [Path(folder) / f"{code}-en.{split}.{end}" for split in SPLITS for end in (code, "en", "gold")]
+    """The files `write_tatoeba_bucc` writes for `code` in `folder`: each split's three (`bucc_files`)."""
+    return [path for split in SPLITS for path in bucc_files(folder, (code, "en"), split)]
 
 
 def write_tatoeba_bucc(

@@ -198,7 +198,7 @@ def xtreme_records(xtreme: XtremeScores | None) -> list[dict[str, Any]]:
             model=row["model"],
             method=row["method"],
             source=row["source"],
-            mean=row["score"],
+            mean=_clean(row["score"]),
             n_present=len(row["languages"]),
             n_total=len(row["languages"]) + len(row["missing"]),
             missing=_clean(row["missing"]),
@@ -212,7 +212,7 @@ def xtreme_records(xtreme: XtremeScores | None) -> list[dict[str, Any]]:
             model=row["model"],
             method=row["method"],
             source=row["source"],
-            mean=row["score"],
+            mean=_clean(row["score"]),
             n_present=len(row["tasks"]),
             n_total=len(row["tasks"]) + len(row["missing_tasks"]),
             missing=_clean(row["missing_tasks"]),
@@ -248,7 +248,7 @@ def to_json(summaries: list[TaskSummary], frame: pd.DataFrame, title: str, xtrem
         "records": tidy_records(summaries) + xtreme_records(xtreme),
         "metadata": metadata,
     }
-    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"  # NaN is not JSON
 
 
 def _markdown_text(text: str) -> str:

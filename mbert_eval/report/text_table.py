@@ -101,9 +101,10 @@ def format_xtreme(store: ResultStore) -> str:
     lines = ["", "XTREME score (Hu et al. 2020): per task the mean over its languages; the average over the tasks"]
     for overall in scores.overall.to_dict("records"):
         flag = " (partial)" if overall["partial"] else ""
+        score = "n/a" if overall["score"] != overall["score"] else f"{100 * overall['score']:.1f}"  # NaN: none counted
         lines.append(
             f"{overall['model']} {overall['method']} from {overall['source']}: "
-            f"{100 * overall['score']:.1f}{flag} over {len(overall['tasks'])} of {len(XTREME_TASKS)} tasks"
+            f"{score}{flag} over {len(overall['tasks'])} of {len(XTREME_TASKS)} tasks"
             + (f" (missing: {', '.join(overall['missing_tasks'])})" if overall["missing_tasks"] else "")
         )
         tasks = scores.tasks[

@@ -77,7 +77,7 @@ def xtreme_scores(frame: pd.DataFrame, roles: Iterable[MetricRole]) -> XtremeSco
         shared = shared_test_data(rows_of[(model, method, source, task)])
         counted = group[~group["target"].isin(shared) & group["target"].isin(expected)]
         languages = sorted(counted["target"])
-        missing = sorted((expected - set(languages)) | set(shared))
+        missing = sorted((expected - set(languages)) | (set(shared) & expected))  # XTREME's languages only
         records.append(
             {
                 "model": model,
@@ -175,6 +175,10 @@ def xtreme_table(scores: XtremeScores) -> Table:
                 )
             )
         covered = f"{len(overall['tasks'])} of {len(XTREME_TASKS)} tasks: {', '.join(overall['tasks'])}"
+        if pd.isna(overall["score"]):  # no task has a score (every target on a shared test set)
+            row.append(Cell("not counted", None, "missing", covered, "no task counted"))
+            rows.append(row)
+            continue
         row.append(
             Cell(
                 percent(overall["score"]),

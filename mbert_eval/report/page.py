@@ -138,12 +138,12 @@ def regression_table(regressions: Regressions) -> Table:
 
 def guessed_roles(summaries: list[TaskSummary]) -> str:
     """The sentence naming the tasks whose metric roles were guessed (empty when none was)."""
-    tasks = [s.task for s in summaries if s.guessed]
+    tasks = [f"{s.task} ({s.guessed})" for s in summaries if s.guessed]
     if not tasks:
         return ""
     return (
-        f"Metric roles guessed for {', '.join(tasks)}: the store predates stored metric roles, so the main "
-        f"metric is accuracy where present (else the first metric) and higher is taken as better."
+        f"Metric roles guessed for {', '.join(tasks)}: the main metric is accuracy where present (else the first "
+        "metric), and higher is taken as better unless the store says otherwise of it."
     )
 
 

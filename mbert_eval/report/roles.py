@@ -3,7 +3,8 @@
 All of it comes from the store: its `metrics` table (written by each run for the tasks of its grid) and its
 `configs` table (each run's config and reference method). A store written before these tables existed has
 neither; then the main metric is guessed (accuracy if present, else the first plain metric), higher is taken
-as better, and the reference is the method called `baseline` if there is one. The report says so.
+as better, and the reference is the method called `baseline` if there is one. The main metric is guessed the same
+way for a task none of whose rows holds the main metric its stored roles name. The report says so.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class TaskRoles:
     higher_is_better: bool = True
     secondary: list[str] = field(default_factory=list)
     descriptions: dict[str, str] = field(default_factory=dict)
-    guessed: bool = False  # the store holds no roles for the task (it predates them)
+    guessed: str = ""  # why the main metric was guessed (empty: it was not)
 
 
 def fine_tunes(task: str) -> bool:
@@ -58,11 +59,15 @@ def guess_metric(metrics: Iterable[str]) -> str:
 
 
 def task_roles(metrics: Iterable[str], stored: Iterable[MetricRole]) -> TaskRoles:
-    """The roles of one task whose rows hold `metrics`, from its stored roles, guessed when it has none."""
-    stored = list(stored)
+    """The roles of one task whose rows hold `metrics`, from its stored roles; the main metric is guessed when it
+    has none, or when none of its rows holds the main metric they name (rows of an older grid of the task)."""
+    stored, metrics = list(stored), set(metrics)
     main = next((role for role in stored if role.is_main), None)
-    if main is None:
-        return TaskRoles(guess_metric(metrics), guessed=True)
+    if main is None or main.metric not in metrics:
+        picked = guess_metric(metrics)
+        role = next((r for r in stored if r.metric == picked), None)
+        why = f"none of its rows holds its main metric, {main.metric}" if main else "the store predates metric roles"
+        return TaskRoles(picked, role is None or role.higher_is_better is not False, guessed=why)
     layers = re.compile(rf"^{re.escape(main.metric)}_layer\d+$")
     return TaskRoles(
         main.metric,

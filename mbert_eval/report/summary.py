@@ -71,7 +71,7 @@ class TaskSummary:
     descriptions: dict[str, str] = field(default_factory=dict)  # metric → what it is (the task's declared ones)
     secondary: pd.DataFrame = field(default_factory=pd.DataFrame)  # KEYS + target + metric: mean, std, n
     references: References = field(default_factory=References)  # each method's reference, per comparability group
-    guessed: bool = False  # the store predates metric roles: main metric and direction were guessed
+    guessed: str = ""  # why the main metric (and its direction) was guessed; empty: it was not (`roles.TaskRoles`)
     fine_tunes: bool = True  # the task fine-tunes on the source (`roles.fine_tunes`): a source score means something
     config_hashes: dict[tuple, tuple[str, ...]] = field(default_factory=dict)  # KEYS → the configs of its rows
 

@@ -357,3 +357,24 @@ def test_transfer_gap_note_only_for_tasks_that_fine_tune(rich_store, tmp_path):
     store = _two_method_store(tmp_path / "pos.sqlite", ("baseline", "tlm"))  # POS from qaa, scored on qab and qac
     page = write_report(store, tmp_path / "pos.html", "t").read_text(encoding="utf-8")
     assert "Transfer gap not shown: the grid did not evaluate the source language Synthetic qaa (qaa) itself" in page
+
+
+def test_a_task_without_rows_of_its_main_metric_is_reported_on_a_guessed_one(tmp_path):
+    """Rows that hold none of the main metric the stored roles name (an older grid of the task) are reported on a
+    guessed metric, saying so; the report crashed in pandas and `results` showed nothing for the task."""
+    from mbert_eval.cli import main
+    from mbert_eval.grid.run import metric_roles
+    from mbert_eval.report import render_report
+
+    store = ResultStore(tmp_path / "results.sqlite")
+    store.write_cell(
+        [
+            ResultRow("c", "pos", "xtreme_f1", "m", "baseline", "en", target, 1, score, 10, "h", "v")
+            for target, score in (("en", 0.9), ("de", 0.7))
+        ]
+    )
+    store.write_metric_roles(metric_roles(["pos"]))  # accuracy is pos's main metric
+    page = render_report(store, "t")
+    assert "Metric roles guessed for pos (none of its rows holds its main metric, accuracy)" in page
+    result = CliRunner().invoke(main, ["results", "--store", str(tmp_path / "results.sqlite")])
+    assert result.exit_code == 0 and "xtreme_f1" in result.output and "70.0" in result.output, result.output

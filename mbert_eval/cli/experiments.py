@@ -127,7 +127,14 @@ def results(store_path: str, csv_path: str | None, json_path: str | None, all_me
     from mbert_eval.store.results import open_store_for_reading
     from mbert_eval.store.unsaved import unsaved_note
 
-    if csv_path and json_path and csv_path != "-" and Path(csv_path).resolve() == Path(json_path).resolve():
+    if csv_path == json_path == "-":
+        raise UserError("--csv - and --json - both write to stdout, where neither could be read; name a file for one")
+    if (
+        csv_path
+        and json_path
+        and "-" not in (csv_path, json_path)
+        and Path(csv_path).resolve() == Path(json_path).resolve()
+    ):
         raise UserError(f"--csv and --json name the same file ({csv_path}); the second would replace the first")
     store = open_store_for_reading(store_path)
     note = unsaved_note(Path(store_path))

@@ -265,6 +265,7 @@ OUTPUTS = [
         lambda ws: ["results", "--store", ws.store, "--csv", _good(ws), "--json", ws.root / "." / "good.csv"],
         "name the same file",
     ),
+    Out("csv-and-json-both-stdout", lambda ws: ["results", "--store", ws.store, "--csv", "-", "--json", "-"], "both"),
     Out("json-disk-full", _export("--json", _good), "the disk is full", disk_full=True),
     Out("run-report-place-is-a-folder", lambda ws: ["run", _report_place_is_a_folder(ws)], "report.html is a folder"),
     Out("run-report-under-a-file", lambda ws: ["run", ws.config(), "--report", _under_a_file(ws)], "not a folder"),

@@ -47,6 +47,7 @@ from mbert_eval.store.results import MetricRole, StoredConfig
 
 KEYS = ["model", "method", "source"]
 UNKNOWN = "unknown"
+ROUNDING = 1e-9  # floating-point noise in a difference of means: |Δ| equal to one std is within it, not above it
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ def _with_delta(
             frame["delta"].isna(),
             tested & (frame["p_value"] >= ALPHA),
             ~tested & ((frame["n"] < 2) | (frame["base_n"] < 2)),
-            ~tested & (frame["delta"].abs() <= noise),
+            ~tested & (frame["delta"].abs() <= noise + ROUNDING),
             frame["delta"] > 0 if higher else frame["delta"] < 0,
         ],
         ["", "same", "unknown", "same", "better"],

@@ -378,3 +378,17 @@ def test_a_task_without_rows_of_its_main_metric_is_reported_on_a_guessed_one(tmp
     assert "Metric roles guessed for pos (none of its rows holds its main metric, accuracy)" in page
     result = CliRunner().invoke(main, ["results", "--store", str(tmp_path / "results.sqlite")])
     assert result.exit_code == 0 and "xtreme_f1" in result.output and "70.0" in result.output, result.output
+
+
+def test_a_delta_of_exactly_one_standard_deviation_is_the_same(tmp_path):
+    """Δ = +1.0 point against a spread of 1.0 point is "same" by the spread rule (|Δ| ≤ one std), whichever way
+    floating-point sums round it (0.7100000000000001 − 0.7 > 0.010000000000000009 said "better")."""
+    store = ResultStore(tmp_path / "results.sqlite")
+    for method, scores in (("baseline", (0.69, 0.70, 0.71)), ("other", (0.70, 0.71, 0.72))):
+        for seed, score in enumerate(scores, 1):
+            store.write_cell(
+                [ResultRow(f"{method}{seed}", "pos", "accuracy", "m", method, "en", "de", seed, score, 9, "h", "v")]
+            )
+    [other] = summaries(store)["pos"].scores.query("method == 'other'").to_dict("records")
+    assert other["delta"] == pytest.approx(0.01) and other["std"] == pytest.approx(0.01)
+    assert other["verdict"] == "same"

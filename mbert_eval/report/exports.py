@@ -168,7 +168,7 @@ def tidy_records(summaries: list[TaskSummary]) -> list[dict[str, Any]]:
                 )
             )
         for row in s.averages.to_dict("records"):
-            records.append(_record("average", s, {**row, "n_seeds": row["n"]}))
+            records.append(_record("average", s, {**row, "n_seeds": row["n"] or None}))  # 0: seeds differ by language
         for kind, frame in s.groups.items():
             for row in frame.to_dict("records"):
                 records.append(_record(kind, s, {**row, kind: row["group"]}))

@@ -392,3 +392,22 @@ def test_a_delta_of_exactly_one_standard_deviation_is_the_same(tmp_path):
     [other] = summaries(store)["pos"].scores.query("method == 'other'").to_dict("records")
     assert other["delta"] == pytest.approx(0.01) and other["std"] == pytest.approx(0.01)
     assert other["verdict"] == "same"
+
+
+def test_an_average_over_languages_with_different_seeds_exports_no_seed_count(tmp_path):
+    """An average whose languages were not all run with the same seeds has no std over seeds, and no seed count:
+    its export said n_seeds 0, though every language has scores of two seeds or more."""
+    import json
+
+    from mbert_eval.report import render_report
+
+    store = ResultStore(tmp_path / "results.sqlite")
+    for seed in (1, 2, 3):
+        rows = [ResultRow(f"k{seed}", "pos", "accuracy", "m", "baseline", "en", "de", seed, 0.7, 9, "h", "v")]
+        if seed < 3:  # fr lacks seed 3
+            rows.append(ResultRow(f"k{seed}", "pos", "accuracy", "m", "baseline", "en", "fr", seed, 0.6, 9, "h", "v"))
+        store.write_cell(rows)
+    records = json.loads(render_report(store, "t", "json"))["records"]
+    [average] = [r for r in records if r["kind"] == "average"]
+    assert average["n_seeds"] is None and average["std"] is None
+    assert {r["target"]: r["n_seeds"] for r in records if r["kind"] == "target"} == {"de": 3, "fr": 2}

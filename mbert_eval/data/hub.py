@@ -46,6 +46,7 @@ _TAGGED_HINT = "a CoNLL-U file read by read_conllu or a NER file read by read_ne
 _PAIRS_HINT = "a TSV read by read_sentence_pairs"
 _QA_HINT = "a SQuAD v1.1 JSON file read by read_squad"
 _QA_COLUMNS = ("id", "question", "context", "answers")
+_ONE_TEXT = "one text a row"
 
 
 class HubSpec(NamedTuple):
@@ -228,6 +229,42 @@ def _require_columns(rows: "Dataset", columns: tuple[str, ...], dataset: str, co
         )
 
 
+def _feature_name(feature: Any) -> str:
+    """A column's feature as messages show it: ``Value('int64')``, ``List(Value('string'))``, ``Translation``."""
+    from datasets import Value
+
+    if isinstance(feature, Value):
+        return f"Value({feature.dtype!r})"
+    inner = getattr(feature, "feature", None)
+    return type(feature).__name__ + (f"({_feature_name(inner)})" if inner is not None else "")
+
+
+def _is_text(feature: Any) -> bool:
+    """Whether a column's feature is one string a row."""
+    from datasets import Value
+
+    return isinstance(feature, Value) and feature.dtype in ("string", "large_string")
+
+
+def _is_list(feature: Any) -> bool:
+    """Whether a column's feature is a list a row (`List`, what `Sequence` builds, or `LargeList`)."""
+    from datasets import LargeList, List
+
+    return isinstance(feature, (List, LargeList))
+
+
+def _require_feature(
+    rows: "Dataset", column: str, fits: bool, expected: str, dataset: str, config: str | None, way_out: str = ""
+) -> None:
+    """Raise UserError naming the column and its feature unless it `fits` (else the values would be misread:
+    a string's characters taken for tokens, or a dict handed on as text)."""
+    if not fits:
+        raise UserError(
+            f"Hub dataset {_describe(dataset, config)}: column {column!r} holds "
+            f"{_feature_name(rows.features[column])}, not {expected}" + (f"; {way_out}" if way_out else "")
+        )
+
+
 def _class_names(feature: Any) -> list[str] | None:
     """Label names of a ClassLabel feature, or of the ClassLabel inside a sequence feature; else None."""
     from datasets import ClassLabel
@@ -245,7 +282,12 @@ def read_hub_tagged(
     """
     rows = load_hub(HubSpec(dataset, config, split, revision), _TAGGED_HINT)
     _require_columns(rows, ("tokens", tag_column), dataset, config)
-    names = _class_names(rows.features[tag_column])
+    tokens, tags = rows.features["tokens"], rows.features[tag_column]
+    _require_feature(
+        rows, "tokens", _is_list(tokens) and _is_text(tokens.feature), "a list of strings", dataset, config
+    )
+    _require_feature(rows, tag_column, _is_list(tags), "a list of tags", dataset, config)
+    names = _class_names(tags)
     if names is None and any(not isinstance(tag, str) for tags in rows[tag_column] for tag in tags):
         raise DataError(
             f"hub:{dataset}" + (f"@{config}" if config else ""),
@@ -266,6 +308,16 @@ def read_hub_pairs(dataset: str, config: str | None, split: str, revision: str |
     rows = load_hub(HubSpec(dataset, config, split, revision), _PAIRS_HINT)
     text_columns = next((pair for pair in _PAIR_COLUMNS if set(pair) <= set(rows.column_names)), _PAIR_COLUMNS[0])
     _require_columns(rows, text_columns, dataset, config)
+    for column in text_columns:
+        _require_feature(
+            rows,
+            column,
+            _is_text(rows.features[column]),
+            _ONE_TEXT,
+            dataset,
+            config,
+            "read a config with one language's text instead, e.g. hub:facebook/xnli@de",
+        )
     firsts, seconds = rows[text_columns[0]], rows[text_columns[1]]
     if "label" not in rows.column_names:
         return [SentencePair(first, second, None) for first, second in zip(firsts, seconds)]
@@ -298,6 +350,8 @@ def read_hub_squad(dataset: str, config: str | None, split: str, revision: str |
     """
     rows = load_hub(HubSpec(dataset, config, split, revision), _QA_HINT)
     _require_columns(rows, _QA_COLUMNS, dataset, config)
+    for column in ("question", "context"):
+        _require_feature(rows, column, _is_text(rows.features[column]), _ONE_TEXT, dataset, config)
     source = f"hub:{dataset}" + (f"@{config}" if config else "") + f":{split}" + (f"#{revision}" if revision else "")
     examples = [
         QAExample(str(question_id), question, context, _hub_answers(answers, str(question_id), source))

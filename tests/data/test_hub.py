@@ -1,6 +1,7 @@
 """Hub readers: spec parsing, namespaces, offline failure, revisions, one load per spec, and ClassLabel
 conversion on in-memory datasets (no network; the real parquet layout is tests/data/test_hub_layout.py's)."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from mbert_eval.data import (
     TaggedSentence,
     parse_hub_spec,
     read_hub_pairs,
+    read_hub_squad,
     read_hub_tagged,
 )
 from mbert_eval.data.hub import HubSpec, hub_fingerprint
@@ -202,6 +204,45 @@ def test_hub_pairs_xnli_and_pawsx_layouts(monkeypatch: pytest.MonkeyPatch) -> No
     )
     fake_hub(monkeypatch, {"id": [1], "sentence1": ["A"], "sentence2": ["B"], "label": [1]}, paws)
     assert read_hub_pairs("google-research-datasets/paws-x", "de", "test") == [SentencePair("A", "B", "1")]
+
+
+def test_hub_pairs_name_the_one_column_that_is_not_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datasets import Features, TranslationVariableLanguages, Value
+
+    features = Features({"premise": Value("string"), "hypothesis": TranslationVariableLanguages(languages=["de"])})
+    fake_hub(monkeypatch, {"premise": ["P"], "hypothesis": [{"de": "H"}]}, features)
+    with pytest.raises(UserError, match=r"column 'hypothesis' holds TranslationVariableLanguages, not one text a row"):
+        read_hub_pairs("facebook/xnli", "all_languages", "test")
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        # a sentence as one string: its characters were read as its tokens
+        ({"tokens": ["ab"], "pos_tags": [["X", "Y"]]}, "column 'tokens' holds Value('string'), not a list of strings"),
+        # one tag string a sentence: its characters were read as the tags
+        ({"tokens": [["a", "b"]], "pos_tags": ["XY"]}, "column 'pos_tags' holds Value('string'), not a list of tags"),
+        # numbers as tokens: a tokenizer traceback
+        (
+            {"tokens": [[1, 2]], "pos_tags": [["X", "Y"]]},
+            "column 'tokens' holds List(Value('int64')), not a list of strings",
+        ),
+    ],
+)
+def test_hub_tagged_refuse_columns_that_would_be_misread(
+    monkeypatch: pytest.MonkeyPatch, columns: dict[str, list[Any]], message: str
+) -> None:
+    fake_hub(monkeypatch, columns)
+    with pytest.raises(UserError, match=re.escape(f"Hub dataset 'google/xtreme' (config 'udpos.German'): {message}")):
+        read_hub_tagged("google/xtreme", "udpos.German", "test", "pos_tags")
+
+
+def test_hub_squad_refuses_a_context_that_is_not_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A context per language (a dict) failed with a TypeError where its answer span was checked."""
+    answers = [{"text": ["b"], "answer_start": [1]}]
+    fake_hub(monkeypatch, {"id": ["1"], "question": ["q"], "context": [{"de": "ab", "en": "ab"}], "answers": answers})
+    with pytest.raises(UserError, match=r"column 'context' holds dict, not one text a row"):
+        read_hub_squad("google/xquad", "xquad.de", "validation")
 
 
 def test_a_pinned_revision_reaches_datasets_and_the_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -68,6 +68,38 @@ def test_every_layout_reads_through_its_real_features(in_fixtures: Path) -> None
     assert len(read_hub_squad("google/xtreme", "MLQA.de.de", "test")) == 2
 
 
+def test_hub_pairs_refuse_a_config_that_holds_every_language_in_one_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """facebook/xnli's `all_languages` config holds each premise in every language as one Translation (a dict) and
+    the hypotheses as a TranslationVariableLanguages; read as text, a pair was two dicts and the encoding a
+    transformers traceback. Read through datasets' parquet path, as a local folder named like the repository."""
+    from datasets import ClassLabel, Dataset, Features, Translation, TranslationVariableLanguages
+
+    features = Features(
+        {
+            "premise": Translation(languages=["de", "en"]),
+            "hypothesis": TranslationVariableLanguages(languages=["de", "en"]),
+            "label": ClassLabel(names=["entailment", "neutral", "contradiction"]),
+        }
+    )
+    rows = {"premise": [{"de": "Ein Mann.", "en": "A man."}], "hypothesis": [{"de": "Eine Person.", "en": "A person."}]}
+    folder = tmp_path / "facebook/xnli"
+    (folder / "all_languages").mkdir(parents=True)
+    Dataset.from_dict({**rows, "label": [0]}, features=features).to_parquet(
+        str(folder / "all_languages/test-00000-of-00001.parquet")
+    )
+    card = "---\nconfigs:\n- config_name: all_languages\n  data_files:\n  - split: test\n    path: all_languages/test-*\n---\n"
+    (folder / "README.md").write_text(card, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as caught:
+        read_hub_pairs("facebook/xnli", "all_languages", "test")
+    assert str(caught.value) == (
+        "Hub dataset 'facebook/xnli' (config 'all_languages'): column 'premise' holds Translation, not one text a "
+        "row; read a config with one language's text instead, e.g. hub:facebook/xnli@de"
+    )
+
+
 def test_tydiqa_scores_each_target_on_its_own_questions(in_fixtures: Path) -> None:
     task = get_task("tydiqa")
     arabic, finnish = (task.target_examples(lookup(code)) for code in ("ar", "fi"))

@@ -27,17 +27,18 @@ class DataSpec:
 
     @classmethod
     def parse(cls, text: str, language: Language | None = None, base_dir: Path | None = None) -> DataSpec:
-        """Fill in `{lang}`/`{iso3}`/`{name}`, split off a `[start:stop]` slice, anchor relative paths."""
+        """Fill in `{lang}`/`{iso3}`/`{name}`, split off a `[start:stop]` slice (an empty one, `[:0]` or `[5:5]`,
+        is a UserError), anchor relative paths."""
         if language is not None:
             text = fill_pattern(text, lang=language.code, iso3=language.iso639_3, name=language.name)
         start = stop = None
         match = SLICE.match(text)
         if match:
             text = match["spec"]
-            start = int(match["start"]) if match["start"] else None
+            start = int(match["start"]) or None if match["start"] else None  # [0:n] is [:n], under one name
             stop = int(match["stop"]) if match["stop"] else None
-            if start is not None and stop is not None and start >= stop:
-                raise UserError(f"{text}[{start}:{stop}]: an empty slice (its start is not before its stop)")
+            if stop == 0 or (start is not None and stop is not None and start >= stop):
+                raise UserError(f"{match[0]}: an empty slice (its start is not before its stop)")
         if not text.startswith("hub:") and base_dir is not None and not Path(text).expanduser().is_absolute():
             text = str(base_dir / text)
         return cls(text, start, stop)
@@ -52,4 +53,9 @@ class DataSpec:
         text = self.location if self.language is None else f"{self.location} (only {self.language})"
         if self.start is None and self.stop is None:
             return text
-        return f"{text}[{self.start or ''}:{self.stop or ''}]"
+        return f"{text}[{_bound(self.start)}:{_bound(self.stop)}]"
+
+
+def _bound(value: int | None) -> str:
+    """A slice bound as written: nothing for an open end, else the number (0 included)."""
+    return "" if value is None else str(value)

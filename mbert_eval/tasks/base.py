@@ -166,7 +166,11 @@ class Task(ABC):
             examples = self.read_file(_existing(spec))
         selected = examples[spec.start : spec.stop]
         if not selected:
-            held = f" (the file holds {len(examples)})" if examples and (spec.start or spec.stop) else ""
+            held = (
+                f" (the file holds {len(examples)})"
+                if examples and (spec.start is not None or spec.stop is not None)
+                else ""
+            )
             raise UserError(f"no examples in {spec}{held}")
         return selected
 

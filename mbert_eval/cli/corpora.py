@@ -31,7 +31,8 @@ def synth(out: str, n_languages: int, seed: int) -> None:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Text file to write.")
 def text(inputs: tuple[str, ...], out: str) -> None:
-    """Extract plain text (one sentence a line) from CoNLL-U, TSV, NER or text files."""
+    """Extract plain text (one sentence a line) from CoNLL-U, TSV, NER, SQuAD JSON (contexts, then their questions)
+    or text files."""
     from mbert_eval.data.text import extract_text
     from mbert_eval.store.outputs import check_output, write_output
 

@@ -29,11 +29,22 @@ def read_parallel(source_path: PathLike, target_path: PathLike) -> list[Parallel
     return [ParallelPair(source, target) for source, target in zip(sources, targets)]
 
 
+def _bitext_sides(line: str) -> list[str]:
+    """A line split at ``|||`` with spaces around it (padded, so that a bare leading or trailing ``|||`` splits)."""
+    return f" {line} ".split(_BITEXT_SEPARATOR)
+
+
+def is_bitext_line(line: str) -> bool:
+    """Whether a line is one `read_parallel_bitext` reads (exactly one separator); `data.text.detect_format` asks
+    it, so that the bitext reader and text extraction agree."""
+    return len(_bitext_sides(line)) == 2
+
+
 def read_parallel_bitext(path: PathLike) -> list[ParallelPair]:
     """Read awesome-align style ``source ||| target`` lines (one sentence pair a line)."""
     pairs: list[ParallelPair] = []
     for number, line in enumerate(_sentence_lines(path), start=1):
-        sides = f" {line} ".split(_BITEXT_SEPARATOR)  # padded so a bare leading/trailing "|||" still splits
+        sides = _bitext_sides(line)
         if len(sides) != 2:
             raise DataError(
                 path,

@@ -1,33 +1,46 @@
-"""Plain text out of any supported data file, one sentence a line, for pretraining corpora."""
+"""Plain text out of any supported data file, one text unit a line (a sentence; a SQuAD file's context
+paragraphs and questions), for pretraining corpora."""
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from pathlib import Path
 
 from mbert_eval.data.conllu import read_conllu
 from mbert_eval.data.ner import is_ner_line, read_ner, strip_language_prefix
 from mbert_eval.data.pairs import read_sentence_pairs
+from mbert_eval.data.parallel import is_bitext_line
+from mbert_eval.data.squad import read_squad
 from mbert_eval.data.types import PathLike, TaggedSentence, read_lines, read_tagged_sentences
 from mbert_eval.errors import DataError
 
 _CONLLU_COLUMNS = 10
 _TEXT_COMMENT = "# text = "
 _DOCSTART = "-DOCSTART-"
+_BITEXT_REFUSED = (
+    "a `source ||| target` bitext (awesome-align's format) holds two languages a line; pass each side as its own "
+    "file: `sed 's/ ||| .*//' FILE` gives the source side, `sed 's/.* ||| //' FILE` the target side"
+)
 
 
 def detect_format(path: PathLike) -> str:
-    """`conllu`, `pairs` (TSV), `ner` (its first 20 lines are token ... BIO-tag lines, as `read_ner` reads
-    them: WikiANN, CoNLL-2002/2003), `tagged` (a `.tsv` of `token<TAB>tag` lines with other tags, XTREME's
-    POS files) or `text`.
+    """`conllu`, `pairs` (TSV), `squad` (SQuAD v1.1 JSON: XQuAD, MLQA, TyDiQA-GoldP), `bitext` (its first 20
+    lines are awesome-align `source ||| target` lines), `ner` (its first 20 lines are token ... BIO-tag lines, as
+    `read_ner` reads them: WikiANN, CoNLL-2002/2003), `tagged` (a `.tsv` of `token<TAB>tag` lines with other tags,
+    XTREME's POS files) or `text`.
 
-    The suffix alone decides only for `.conllu`. Any file whose first non-blank lines are `#` comments and
-    10-column tab rows is CoNLL-U (`.conll`, `.txt`); a `.tsv` of `token<TAB>tag` lines with blank lines between
-    sentences is token-per-line (XTREME's `panx-en.tsv`), any other `.tsv` holds sentence pairs."""
+    The suffix alone decides only for `.conllu` and `.json`. Any file whose first non-blank lines are `#` comments
+    and 10-column tab rows is CoNLL-U (`.conll`, `.txt`), any file that is a JSON object is SQuAD JSON; a `.tsv` of
+    `token<TAB>tag` lines with blank lines between sentences is token-per-line (XTREME's `panx-en.tsv`), any other
+    `.tsv` holds sentence pairs."""
     suffix = Path(path).suffix
     if suffix == ".conllu":
         return "conllu"
-    head = read_lines(path)[:200]
+    if suffix == ".json":
+        return "squad"
+    lines = read_lines(path)
+    head = lines[:200]
     filled = [line for line in head if line.strip()]
     if _looks_like_conllu(filled):
         return "conllu"
@@ -35,8 +48,22 @@ def detect_format(path: PathLike) -> str:
         if not _looks_token_per_line(head):
             return "pairs"
         return "ner" if all(is_ner_line(line) for line in filled) else "tagged"
-    lines = filled[:20]
-    return "ner" if lines and all(is_ner_line(line) for line in lines) else "text"
+    if _is_json_object(filled, lines):
+        return "squad"
+    first = filled[:20]
+    if first and all(is_bitext_line(line) for line in first):
+        return "bitext"
+    return "ner" if first and all(is_ner_line(line) for line in first) else "text"
+
+
+def _is_json_object(filled: list[str], lines: list[str]) -> bool:
+    """Whether the file (its `lines`; `filled`: the first non-blank ones) is one JSON object."""
+    if not filled or not filled[0].lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads("\n".join(lines)), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def _looks_like_conllu(filled: list[str]) -> bool:
@@ -63,20 +90,26 @@ def _is_token_tag_line(line: str) -> bool:
 
 def extract_text(path: PathLike) -> list[str]:
     """The distinct sentences of a file, in order: CoNLL-U `# text` lines (or its tokens), both
-    sides of a pair TSV, the tokens of an NER or token-per-line TSV file, or the lines of a plain text file."""
+    sides of a pair TSV, a SQuAD file's contexts and questions, the tokens of an NER or token-per-line TSV file,
+    or the lines of a plain text file."""
     return list(dict.fromkeys(read_sentences(path)))
 
 
 def read_sentences(path: PathLike) -> list[str]:
     """Every sentence of a file in file order, repeats kept (so that line-aligned files of parallel text stay
     aligned): CoNLL-U `# text` lines (or, for a sentence without one, its tokens), both sides of each pair of a
-    pair TSV, the tokens of an NER or token-per-line TSV file, or the non-blank lines of a plain text file.
-    A file without any sentence is a DataError."""
+    pair TSV, each context paragraph of a SQuAD file (`read_squad`) followed by its questions, the tokens of an
+    NER or token-per-line TSV file, or the non-blank lines of a plain text file. A file without any sentence, or
+    a `source ||| target` bitext (two languages a line), is a DataError."""
     kind = detect_format(path)
     if kind == "conllu":
         return _conllu_sentences(path)
     if kind == "pairs":
         return [side for pair in read_sentence_pairs(path) for side in (pair.first, pair.second)]
+    if kind == "squad":
+        return _squad_texts(path)
+    if kind == "bitext":
+        raise DataError(path, _BITEXT_REFUSED)
     if kind == "ner":
         return [" ".join(s.tokens) for s in read_ner(path)]
     if kind == "tagged":
@@ -85,6 +118,24 @@ def read_sentences(path: PathLike) -> list[str]:
     if not lines:
         raise DataError(path, "no lines found (empty file?)")
     return lines
+
+
+def _squad_texts(path: PathLike) -> list[str]:
+    """Each paragraph's context once (the questions on it share it), then its questions, in file order, each on
+    one line: a line break inside a context (XQuAD has some) becomes a space."""
+    texts: list[str] = []
+    context = None
+    for example in read_squad(path):
+        if example.context != context:
+            context = example.context
+            texts.append(_one_line(context))
+        texts.append(_one_line(example.question))
+    return [text for text in texts if text]
+
+
+def _one_line(text: str) -> str:
+    """`text` with its line breaks (and the spaces around them) replaced by one space, stripped."""
+    return " ".join(part.strip() for part in text.replace("\r", "\n").split("\n") if part.strip())
 
 
 def _conllu_sentences(path: PathLike) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,37 @@ from tests.helpers import run_cli
 PANX = "en:The\tO\nen:Paris\tB-LOC\n\nen:Hi\tO\n"
 UDPOS = "en:The\tDET\nen:cat\tNOUN\n\nen:Hi\tINTJ\n"
 ROW = "{}\t{}\t_\t{}\t_\t_\t0\troot\t_\t_\n"
+SQUAD = {
+    "version": "1.1",
+    "data": [
+        {
+            "title": "Ada",
+            "paragraphs": [
+                {
+                    "context": "Ada kam in London\nzur Welt.",
+                    "qas": [
+                        {
+                            "id": "1",
+                            "question": "Wo kam Ada zur Welt?",
+                            "answers": [{"text": "London", "answer_start": 11}],
+                        },
+                        {
+                            "id": "2",
+                            "question": "Wer kam in London zur Welt?",
+                            "answers": [{"text": "Ada", "answer_start": 0}],
+                        },
+                    ],
+                },
+                {
+                    "context": "Sie rechnete.",
+                    "qas": [
+                        {"id": "3", "question": "Was tat sie?", "answers": [{"text": "rechnete", "answer_start": 4}]}
+                    ],
+                },
+            ],
+        }
+    ],
+}
 CONLLU = (
     "# sent_id = 1\n# text = Hallo Welt\n" + ROW.format(1, "Hallo", "INTJ") + ROW.format(2, "Welt", "NOUN") + "\n"
     "# sent_id = 2\n" + ROW.format(1, "Guten", "ADJ") + ROW.format(2, "Tag", "NOUN") + "\n"
@@ -71,3 +103,44 @@ def test_empty_text_file_is_refused(content: str, tmp_path: Path) -> None:
         read_sentences(path)
     result = run_cli("text", path, "--out", tmp_path / "out.txt")
     assert result.exit_code == 2 and "empty.txt: no lines found" in result.output
+
+
+@pytest.mark.parametrize(("name", "indent"), [("xquad.de.json", None), ("squad-de.txt", 1)])
+def test_squad_json_gives_each_context_once_and_its_questions(name: str, indent: int | None, tmp_path: Path) -> None:
+    """Read as text, a SQuAD file gave its JSON syntax as lines (one line of all of it, for XQuAD's files)."""
+    path = _write(tmp_path / name, json.dumps(SQUAD, indent=indent, ensure_ascii=False))
+    assert detect_format(path) == "squad"
+    assert _text_cli(path, tmp_path) == [
+        "Ada kam in London zur Welt.",  # a line break inside a context (XQuAD has some) is a space
+        "Wo kam Ada zur Welt?",
+        "Wer kam in London zur Welt?",
+        "Sie rechnete.",
+        "Was tat sie?",
+    ]
+
+
+def test_xquad_gives_its_240_contexts_and_1190_questions(shared_data: Path) -> None:
+    sentences = read_sentences(shared_data / "xquad/xquad.de.json")
+    assert len(sentences) == 240 + 1190 and sentences[0].startswith("Die Verteidigung der Panthers gab nur 308 Punkte")
+    assert not any("\n" in sentence for sentence in sentences)
+
+
+def test_a_bitext_is_refused_naming_how_to_take_one_side(tmp_path: Path) -> None:
+    """Read as text, each line of an awesome-align `source ||| target` file held both languages."""
+    path = _write(tmp_path / "enfr.src-tgt", "the cat ||| le chat\na dog ||| un chien\n")
+    assert detect_format(path) == "bitext"
+    result = run_cli("text", path, "--out", tmp_path / "out.txt")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert f"{path}: a `source ||| target` bitext (awesome-align's format) holds two languages a line" in result.output
+    assert "sed 's/ ||| .*//'" in result.output and "sed 's/.* ||| //'" in result.output
+
+
+def test_a_text_line_with_bars_stays_text(tmp_path: Path) -> None:
+    path = _write(tmp_path / "plain.txt", "a ||| b\nno bars here\n")
+    assert detect_format(path) == "text"
+    assert read_sentences(path) == ["a ||| b", "no bars here"]
+
+
+def test_a_text_file_that_starts_with_a_brace_stays_text(tmp_path: Path) -> None:
+    path = _write(tmp_path / "wiki.txt", "{{Infobox}} Paris ist eine Stadt.\nSie liegt an der Seine.\n")
+    assert read_sentences(path) == ["{{Infobox}} Paris ist eine Stadt.", "Sie liegt an der Seine."]

@@ -5,6 +5,7 @@ from mbert_eval.data.alignments import (
     drop_out_of_range,
     index_base,
     read_gold_links,
+    read_id_pharaoh,
     read_pharaoh,
     write_pharaoh,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "read_hub_pairs",
     "read_hub_squad",
     "read_hub_tagged",
+    "read_id_pharaoh",
     "read_id_sentences",
     "read_lines",
     "read_ner",

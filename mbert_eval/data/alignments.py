@@ -27,23 +27,55 @@ def _parse_links(text: str, one_indexed: bool, path: PathLike, number: int) -> A
     return AlignmentLinks(frozenset(sure), frozenset(possible))
 
 
-def read_pharaoh(path: PathLike, one_indexed: bool = False, with_ids: bool = False) -> list[AlignmentLinks]:
-    """Read one sentence pair's links a line; an empty line means no links.
-
-    ``one_indexed=True`` converts 1-indexed files (awesome-align gold) to 0-indexed;
-    ``with_ids=True`` reads ``id<TAB>links`` lines (simalign gold) and drops the ids, keeping file order.
-    """
+def _alignment_lines(path: PathLike) -> list[str]:
+    """The lines of an alignment file; an empty file raises DataError."""
     lines = read_lines(path)
     if not lines:
         raise DataError(path, "no alignment lines found (empty file?)")
-    alignments: list[AlignmentLinks] = []
-    for number, line in enumerate(lines, start=1):
-        if with_ids:
-            sentence_id, tab, line = line.partition("\t")
-            if not tab or not sentence_id.strip():
-                raise DataError(path, "expected an id and the links separated by a tab", number)
-        alignments.append(_parse_links(line, one_indexed, path, number))
-    return alignments
+    return lines
+
+
+def read_pharaoh(path: PathLike, one_indexed: bool = False) -> list[AlignmentLinks]:
+    """Read one sentence pair's links a line; an empty line means no links.
+
+    ``one_indexed=True`` converts 1-indexed files (awesome-align gold) to 0-indexed.
+    """
+    return [
+        _parse_links(line, one_indexed, path, number) for number, line in enumerate(_alignment_lines(path), start=1)
+    ]
+
+
+def read_id_pharaoh(path: PathLike, one_indexed: bool = False) -> list[tuple[str, AlignmentLinks]]:
+    """Read ``id<TAB>links`` lines (simalign gold) as (id, links) in file order; ids must be unique."""
+    rows: list[tuple[str, AlignmentLinks]] = []
+    first_line: dict[str, int] = {}
+    for number, line in enumerate(_alignment_lines(path), start=1):
+        sentence_id, tab, links = line.partition("\t")
+        sentence_id = sentence_id.strip()
+        if not tab or not sentence_id:
+            raise DataError(path, "expected an id and the links separated by a tab", number)
+        if sentence_id in first_line:
+            raise DataError(path, f"duplicate id {sentence_id!r} (first on line {first_line[sentence_id]})", number)
+        first_line[sentence_id] = number
+        rows.append((sentence_id, _parse_links(links, one_indexed, path, number)))
+    return rows
+
+
+def _in_id_order(rows: list[tuple[str, AlignmentLinks]], ids: list[str], path: PathLike) -> list[AlignmentLinks]:
+    """The links of `read_id_pharaoh`'s rows in the order of `ids` (the sentence files' ids), matched by id as
+    SimAlign's scorer (scripts/calc_align_score.py) matches them; an id of the sentences without a gold line, or a
+    gold line of another id, is a DataError."""
+    links = dict(rows)
+    missing = next((sentence_id for sentence_id in ids if sentence_id not in links), None)
+    if missing is not None:
+        raise DataError(
+            path, f"no links for sentence id {missing!r} (the gold file needs a line for each id of the sentence files)"
+        )
+    known = set(ids)
+    for number, (sentence_id, _) in enumerate(rows, start=1):
+        if sentence_id not in known:
+            raise DataError(path, f"id {sentence_id!r} is not an id of the sentence files", number)
+    return [links[sentence_id] for sentence_id in ids]
 
 
 def check_alignment_ranges(links: list[AlignmentLinks], pairs: list[tuple[int, int]], path: PathLike) -> None:
@@ -90,21 +122,28 @@ def index_base(links: list[AlignmentLinks], pairs: list[tuple[int, int]] | None)
 
 
 def read_gold_links(
-    path: PathLike, lengths: list[tuple[int, int]], one_indexed: bool | None = None, with_ids: bool = False
+    path: PathLike, lengths: list[tuple[int, int]], one_indexed: bool | None = None, ids: list[str] | None = None
 ) -> list[AlignmentLinks]:
-    """Gold links checked against their sentence pairs' (source, target) lengths. With `one_indexed=None` the
-    index base is read off the file: an index 0 anywhere means 0-indexed; otherwise an index equal to its
-    sentence's length (impossible when counting from 0) means 1-indexed; a file that shows neither is refused
-    (reading 1-indexed gold as 0-indexed silently shifts every link: awesome-align issue #43)."""
+    """Gold links checked against their sentence pairs' (source, target) lengths. With `ids` (the sentence files'
+    ids, in their order) the file holds ``id<TAB>links`` lines, matched to the pairs by id (`_in_id_order`).
+    With `one_indexed=None` the index base is read off the file: an index 0 anywhere means 0-indexed; otherwise an
+    index equal to its sentence's length (impossible when counting from 0) means 1-indexed; a file that shows
+    neither is refused (reading 1-indexed gold as 0-indexed silently shifts every link: awesome-align issue #43)."""
+
+    def read(one_indexed: bool) -> list[AlignmentLinks]:
+        if ids is None:
+            return read_pharaoh(path, one_indexed)
+        return _in_id_order(read_id_pharaoh(path, one_indexed), ids, path)
+
     if one_indexed is None:
-        one_indexed = index_base(read_pharaoh(path, with_ids=with_ids), lengths)
+        one_indexed = index_base(read(False), lengths)
         if one_indexed is None:
             raise DataError(
                 path,
                 "cannot tell whether the links count words from 0 or from 1 (no index 0, none at a "
                 "sentence's end); say so with the task's `one_indexed: true|false`",
             )
-    links = read_pharaoh(path, one_indexed=one_indexed, with_ids=with_ids)
+    links = read(one_indexed)
     check_alignment_ranges(links, lengths, path)
     return links
 

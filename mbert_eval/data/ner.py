@@ -6,7 +6,8 @@ from dataclasses import replace
 from mbert_eval.data.types import PathLike, TaggedSentence, read_tagged_sentences
 from mbert_eval.errors import DataError
 
-_LANGUAGE_PREFIX = re.compile(r"[a-z]{2,3}:(?=.)", re.DOTALL)
+# a Wikipedia language code: 2-3 letters, with hyphenated parts (`zh-yue`, `bat-smg`, `be-x-old`), or `simple`
+_LANGUAGE_PREFIX = re.compile(r"(?:[a-z]{2,3}(?:-[a-z]+)*|simple):(?=.)", re.DOTALL)
 _BIO_TAG = re.compile(r"O|[BI]-\S+")
 _DOCSTART = "-DOCSTART-"
 
@@ -14,9 +15,9 @@ _DOCSTART = "-DOCSTART-"
 def strip_language_prefix(sentences: list[TaggedSentence]) -> list[TaggedSentence]:
     """Drop a WikiANN language prefix (``en:Paris`` -> ``Paris``) when every token of the file carries the same one.
 
-    A 2-3 lowercase-letter prefix and its colon are removed only where more follows the colon (``en:`` stays);
-    files without a shared prefix (CoNLL-2003) keep tokens such as ``bar:24`` intact.
-    """
+    A Wikipedia language code (2-3 lowercase letters, optionally with hyphenated parts such as ``zh-yue:`` or
+    ``be-x-old:``, or ``simple:``) and its colon are removed only where more follows the colon (``en:`` stays);
+    files without a shared prefix (CoNLL-2003) keep tokens such as ``bar:24`` or ``http://…`` intact."""
     match = _LANGUAGE_PREFIX.match(sentences[0].tokens[0])
     if match is None:
         return sentences

@@ -1,11 +1,15 @@
-"""Read sentence-pair classification TSV files (XNLI, PAWS-X), labeled or unlabeled."""
+"""Read sentence-pair classification TSV files (XNLI, XNLI-MT's translated training sets, PAWS-X), labeled or
+unlabeled."""
 
 from mbert_eval.data.types import PathLike, SentencePair, read_lines
 from mbert_eval.errors import DataError
 
 _FIRST_NAMES = frozenset({"premise", "sentence1"})
-_SECOND_NAMES = frozenset({"hypothesis", "sentence2"})
+_SECOND_NAMES = frozenset({"hypothesis", "hypo", "sentence2"})  # `hypo`: XNLI-MT's multinli.train.*.tsv
 _LABEL_NAMES = frozenset({"label", "gold_label"})
+# XNLI-MT-1.0's translated MultiNLI training files spell one label `contradictory`, XNLI's dev and test files
+# `contradiction`; transformers' XnliProcessor.get_train_examples (data/processors/xnli.py) maps it the same way
+_LABEL_SPELLINGS = {"contradictory": "contradiction"}
 
 
 def _header_layout(fields: list[str]) -> tuple[bool, bool] | None:
@@ -32,9 +36,10 @@ def _unquote(field: str) -> str:
 def read_sentence_pairs(path: PathLike, labeled: bool | None = None) -> list[SentencePair]:
     """Read ``first<TAB>second[<TAB>label]`` lines.
 
-    A first line that is a header (``premise hypothesis label``, ``sentence1 sentence2 label``,
-    PAWS-X ``id sentence1 sentence2 label``) is skipped and fixes the layout, including a leading
-    id column, which is dropped. Without a header, ``labeled=None`` infers the layout from the first
+    A first line that is a header (``premise hypothesis label``, XNLI-MT's ``premise hypo label``,
+    ``sentence1 sentence2 label``, PAWS-X ``id sentence1 sentence2 label``) is skipped and fixes the layout,
+    including a leading id column, which is dropped. XNLI-MT's label ``contradictory`` is read as XNLI's
+    ``contradiction``. Without a header, ``labeled=None`` infers the layout from the first
     line (2 or 3 columns). Every line must then have that many columns. Blank lines are skipped.
     """
     lines = read_lines(path)
@@ -62,7 +67,8 @@ def read_sentence_pairs(path: PathLike, labeled: bool | None = None) -> list[Sen
         values = [_unquote(field.strip()) for field in fields[has_id:]]
         if not all(values):
             raise DataError(path, f"empty column {values.index('') + 1 + has_id}", number)
-        pairs.append(SentencePair(values[0], values[1], values[2] if labeled else None, f"{path}:{number}"))
+        label = _LABEL_SPELLINGS.get(values[2].casefold(), values[2]) if labeled else None
+        pairs.append(SentencePair(values[0], values[1], label, f"{path}:{number}"))
     if not pairs:
         raise DataError(path, "no sentence pairs found (empty file?)")
     return pairs

@@ -3,8 +3,9 @@ by alignment error rate (Och & Ney 2003; lower is better). No fine-tuning: the e
 
 Data per target language: `test` is either one `source ||| target` file (awesome-align's format; the source
 language on the left) or the target side, with `pivot` the source side (line-aligned files, or the simalign
-sample's `id<TAB>sentence` files); `gold` holds Pharaoh links (`i-j` sure, `ipj` possible; `id<TAB>links`
-lines with id files), 0- or 1-indexed as the file shows (see `read_gold_links`), i indexing the source side.
+sample's `id<TAB>sentence` files); `gold` holds Pharaoh links (`i-j` sure, `ipj` possible; with id files,
+`id<TAB>links` lines, matched to the sentence pairs by id), 0- or 1-indexed as the file shows (see
+`read_gold_links`), i indexing the source side.
 """
 
 from __future__ import annotations
@@ -99,15 +100,15 @@ class AlignmentTask(Task):
         specs = self._specs(target)
         files = {key: local_file(spec, "alignment") for key, spec in specs.items()}
         test, gold, pivot = files["test"], files["gold"], files.get("pivot")
-        with_ids = False
+        ids = None
         if pivot is None:
             pairs = [(p.source.split(), p.target.split()) for p in read_parallel_bitext(test)]
         elif "\t" in read_lines(test)[0]:
-            pairs, with_ids = _id_pairs(pivot, test), True
+            ids, pairs = _id_pairs(pivot, test)
         else:
             pairs = [(p.source.split(), p.target.split()) for p in read_parallel(pivot, test)]
         lengths = [(len(source), len(target)) for source, target in pairs]
-        links = read_gold_links(gold, lengths, self.one_indexed, with_ids)
+        links = read_gold_links(gold, lengths, self.one_indexed, ids)
         start, stop = specs["test"].start, specs["test"].stop
         examples = GoldAlignments(self.limited(pairs[start:stop]), self.limited(links[start:stop]), str(gold))
         if not examples.pairs:
@@ -166,9 +167,11 @@ def pharaoh(links: AlignmentLinks) -> str:
     return " ".join(f"{i}{'-' if (i, j) in links.sure else 'p'}{j}" for i, j in sorted(links.possible))
 
 
-def _id_pairs(source: Path, target: Path) -> list[Pair]:
-    """Pairs from two `id<TAB>sentence` files with the same ids in the same order (the simalign sample)."""
+def _id_pairs(source: Path, target: Path) -> tuple[list[str], list[Pair]]:
+    """The ids and pairs of two `id<TAB>sentence` files with the same ids in the same order (the simalign sample);
+    the gold links are matched to them by id (`read_gold_links`)."""
     sources, targets = read_id_sentences(source), read_id_sentences(target)
-    if [i for i, _ in sources] != [i for i, _ in targets]:
+    ids = [i for i, _ in sources]
+    if ids != [i for i, _ in targets]:
         raise DataError(target, f"its ids differ from those of {source} (both files need the same ids in order)")
-    return [(s.split(), t.split()) for (_, s), (_, t) in zip(sources, targets)]
+    return ids, [(s.split(), t.split()) for (_, s), (_, t) in zip(sources, targets)]

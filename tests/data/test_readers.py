@@ -14,6 +14,7 @@ from mbert_eval.data import (
     checksums,
     file_checksum,
     read_conllu,
+    read_id_pharaoh,
     read_id_sentences,
     read_ner,
     read_parallel,
@@ -147,8 +148,9 @@ def test_simalign_sample_is_zero_indexed(shared_data: Path) -> None:
     folder = shared_data / "alignment/simalign"
     english = read_id_sentences(folder / "sample_eng.txt")
     german = read_id_sentences(folder / "sample_deu.txt")
-    gold = read_pharaoh(folder / "sample_eng_deu.gold", with_ids=True)
-    assert [sentence_id for sentence_id, _ in english] == ["0", "1", "2", "3", "4"]
+    rows = read_id_pharaoh(folder / "sample_eng_deu.gold")
+    gold = [links for _, links in rows]
+    assert [sentence_id for sentence_id, _ in english] == [sentence_id for sentence_id, _ in rows] == list("01234")
     assert english[1] == ("1", "But this is not what happens .")
     assert len(gold) == 5
     assert (0, 0) in gold[0].sure and (19, 25) in gold[2].possible - gold[2].sure
@@ -219,6 +221,20 @@ def test_ner_prefix_needs_text_after_colon(tmp_path: Path) -> None:
     assert read_ner(write(tmp_path, "wikiann", text))[0].tokens == ("Paris", "fr:", "http://x")
 
 
+@pytest.mark.parametrize("prefix", ["zh-yue", "bat-smg", "be-x-old", "zh-min-nan", "simple"])
+def test_ner_hyphenated_and_longer_language_prefixes_are_stripped(tmp_path: Path, prefix: str) -> None:
+    """WikiANN's codes include `zh-yue`, `bat-smg`, `be-x-old`, `zh-min-nan` and `simple` (Simple English); HF's
+    wikiann loader takes everything before a token's first ':' as its language."""
+    text = f"{prefix}:香港\tB-LOC\n{prefix}:http://x\tO\n\n{prefix}:九龍\tB-LOC\n"
+    assert [s.tokens for s in read_ner(write(tmp_path, "wikiann", text))] == [("香港", "http://x"), ("九龍",)]
+
+
+@pytest.mark.parametrize("text", ["http://a.org\tO\nhttp://b.org\tO\n", "10:30\tO\n\n10:45\tO\n"])
+def test_ner_tokens_with_a_colon_but_no_language_prefix_are_kept(tmp_path: Path, text: str) -> None:
+    tokens = [token for sentence in read_ner(write(tmp_path, "conll.txt", text)) for token in sentence.tokens]
+    assert tokens == [line.split("\t")[0] for line in text.splitlines() if line]
+
+
 def test_ner_bad_tag(tmp_path: Path) -> None:
     path = write(tmp_path, "bad", "Paris\tB-LOC\nis\tO\n\nBerlin\tLOC\n")
     with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:4: tag 'LOC' is not BIO-shaped"):
@@ -237,12 +253,25 @@ def test_ner_missing_tag_and_empty_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "header",
-    ["premise\thypothesis\tlabel", "sentence1\tsentence2\tlabel", "id\tsentence1\tsentence2\tlabel"],
+    [
+        "premise\thypothesis\tlabel",
+        "premise\thypo\tlabel",  # XNLI-MT-1.0's multinli/multinli.train.*.tsv
+        "sentence1\tsentence2\tlabel",
+        "id\tsentence1\tsentence2\tlabel",
+    ],
 )
 def test_pairs_header_skipped(tmp_path: Path, header: str) -> None:
     row = "7\tA\tB\t1" if header.startswith("id") else "A\tB\t1"
     path = write(tmp_path, "h.tsv", f"{header}\n{row}\n")
     assert [(p.first, p.second, p.label) for p in read_sentence_pairs(path)] == [("A", "B", "1")]
+
+
+def test_pairs_xnli_mt_contradictory_is_contradiction(tmp_path: Path) -> None:
+    """XNLI-MT's translated MultiNLI training files spell the label `contradictory`, XNLI's dev and test files
+    `contradiction`: read as written, training would have a class the test labels never use."""
+    text = "premise\thypo\tlabel\nA\tB\tcontradictory\nC\tD\tContradictory\nE\tF\tneutral\n"
+    labels = [pair.label for pair in read_sentence_pairs(write(tmp_path, "multinli.train.de.tsv", text))]
+    assert labels == ["contradiction", "contradiction", "neutral"]
 
 
 def test_pairs_wrong_column_count(tmp_path: Path) -> None:
@@ -316,7 +345,34 @@ def test_pharaoh_one_indexed_zero(tmp_path: Path) -> None:
 
 def test_pharaoh_ids_need_tab(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r":1: expected an id and the links"):
-        read_pharaoh(write(tmp_path, "g.txt", "0 0-0\n"), with_ids=True)
+        read_id_pharaoh(write(tmp_path, "g.txt", "0 0-0\n"))
+    with pytest.raises(DataError, match=r":3: duplicate id '0' \(first on line 1\)$"):
+        read_id_pharaoh(write(tmp_path, "d.txt", "0\t0-0\n1\t0-0\n0\t1-1\n"))
+
+
+def test_id_gold_links_are_matched_to_the_sentences_by_id(tmp_path: Path) -> None:
+    """SimAlign's own scorer (scripts/calc_align_score.py) matches gold lines to sentences by id; read in file
+    order, a gold file in another order gave each pair another pair's links (caught only where lengths differ)."""
+    from mbert_eval.data import read_gold_links
+
+    gold = write(tmp_path, "swapped.gold", "b\t0-2 1-1 2-0\na\t0-0 1-1 2-2\n")
+    links = read_gold_links(gold, [(3, 3), (3, 3)], one_indexed=False, ids=["a", "b"])
+    assert [sorted(pair.sure) for pair in links] == [[(0, 0), (1, 1), (2, 2)], [(0, 2), (1, 1), (2, 0)]]
+    assert read_gold_links(gold, [(3, 3), (3, 3)], ids=["a", "b"]) == links  # index base read off the same order
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a\t0-0\n", r"swapped.gold: no links for sentence id 'b' \(the gold file needs a line for each id of the"),
+        ("a\t0-0\nb\t0-0\nc\t0-0\n", r"swapped.gold:3: id 'c' is not an id of the sentence files$"),
+    ],
+)
+def test_id_gold_links_for_other_ids_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    from mbert_eval.data import read_gold_links
+
+    with pytest.raises(DataError, match=message):
+        read_gold_links(write(tmp_path, "swapped.gold", text), [(1, 1), (1, 1)], one_indexed=False, ids=["a", "b"])
 
 
 def test_alignment_out_of_range_names_the_line(tmp_path: Path) -> None:

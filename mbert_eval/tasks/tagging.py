@@ -10,7 +10,9 @@ space marker have such pieces (`models.specs.space_markers`); for WordPiece (mBE
 first subword, whatever pieces its vocabulary holds.
 A word that tokenizes to no subword at all (a lone zero-width space or soft hyphen, which BERT's normalizer
 deletes) is replaced by the tokenizer's unknown token and labelled there, as XTREME's `utils_tag.py` does.
-Sentences are cut at the window (see `tasks.fine_tuned`); words past it get no prediction and count as wrong.
+A sentence longer than the window (see `tasks.fine_tuned`) is split into pieces of whole words that fit it
+(`pieces`), as XTREME's preprocessing splits them, so that every word is predicted and scored (a single word
+longer than the window is a piece of its own, cut to the window, and still predicted).
 """
 
 from __future__ import annotations

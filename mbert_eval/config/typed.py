@@ -71,7 +71,7 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         return float(value)
     if hint is float and isinstance(value, str):
         try:
-            return float(value)  # YAML reads 2e-5 as a string
+            return float(value)  # a number quoted: "2e-5"
         except ValueError:
             pass
     if hint is bool and isinstance(value, bool):

@@ -4,6 +4,7 @@ bomb) and at most `MAX_DEPTH` levels of nesting; every refusal is a UserError of
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,39 @@ class _Refused(yaml.MarkedYAMLError):
     """A document that is valid YAML but no config: a duplicate key, too many values, too deep."""
 
 
+# YAML 1.2's core schema for plain scalars (yaml.org/spec/1.2.2, 10.3.2), where PyYAML resolves YAML 1.1's: there,
+# `no`/`on`/`y` are booleans (Norwegian's code `no` read as false), `010` is octal 8, `1:30` is 90 (base 60), `1_000`
+# is 1000 and `2024-01-01` a date, while `2e-5` is a string
+_CORE = {
+    "tag:yaml.org,2002:bool": (re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")),
+    "tag:yaml.org,2002:int": (re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")),
+    "tag:yaml.org,2002:float": (
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        list("-+.0123456789"),
+    ),
+    "tag:yaml.org,2002:null": (re.compile(r"^(?:~|null|Null|NULL|)$"), [*"~nN", ""]),  # "": an empty value
+}
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping key given twice, naming both lines."""
+    """SafeLoader that reads plain scalars by YAML 1.2's core schema (`_CORE`) and refuses a mapping key given
+    twice, naming both lines."""
+
+    yaml_implicit_resolvers: dict = {}  # filled below: the core schema's, and SafeLoader's other tags (merge, value)
+
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
+        return self.construct_scalar(node).lower() == "true"
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        text = self.construct_scalar(node)
+        base = {"0o": 8, "0x": 16}.get(text[:2], 10)
+        return int(text[2:] if base != 10 else text, base)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        return float(self.construct_scalar(node).lower().replace(".inf", "inf").replace(".nan", "nan"))
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         first: dict[Any, int] = {}
@@ -38,6 +70,21 @@ class _Loader(yaml.SafeLoader):
                 raise _Refused(problem=problem, problem_mark=key_node.start_mark)
             first[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep)
+
+
+def _read_by_the_core_schema(loader: type[yaml.SafeLoader]) -> None:
+    """Give `loader` the core schema's resolvers and constructors in place of YAML 1.1's (timestamps dropped; the
+    merge key and the other tags kept)."""
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items():
+        kept = [(tag, pattern) for tag, pattern in resolvers if tag not in _CORE and not tag.endswith(":timestamp")]
+        if kept:
+            loader.yaml_implicit_resolvers[first] = kept
+    for tag, (pattern, firsts) in _CORE.items():
+        loader.add_implicit_resolver(tag, pattern, firsts)
+        loader.add_constructor(tag, getattr(loader, f"construct_yaml_{tag.rsplit(':', 1)[1]}"))
+
+
+_read_by_the_core_schema(_Loader)
 
 
 def _check_size(root: yaml.Node) -> None:

@@ -3,6 +3,7 @@ say, and what is within them reads as plain YAML does."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -62,3 +63,33 @@ def test_shown_cuts_huge_values_without_writing_them_out() -> None:
     assert len(text) <= 80 and time.monotonic() - started < 1
     assert len(shown("b" * 100_000)) <= 80 and "..." in shown("b" * 100_000)
     assert shown(10**40) == str(10**40)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("no", "no"),  # Norwegian, not false (YAML 1.1 read yes/no/on/off/y/n as booleans)
+        ("[de, no, on, off, yes, y, n]", ["de", "no", "on", "off", "yes", "y", "n"]),
+        ("010", 10),  # not octal 8
+        ("1:30", "1:30"),  # not base 60 (90)
+        ("1_000", "1_000"),  # not 1000
+        ("1.10", 1.1),
+        ("2e-5", 2e-5),  # a number (YAML 1.1 wanted a dot: 2.0e-5)
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("-3", -3),
+        ("[.inf, -.Inf]", [float("inf"), float("-inf")]),
+        ("[true, False, TRUE]", [True, False, True]),
+        ("2024-01-01", "2024-01-01"),  # not a date
+        ("[~, null, Null]", [None, None, None]),
+        ("a:\nb: ''", {"a": None, "b": ""}),
+    ],
+)
+def test_plain_scalars_are_read_by_yaml_1_2s_core_schema(text: str, value: object) -> None:
+    """Configs are read by YAML 1.2's core schema, which PyYAML (YAML 1.1) lacks: a language code `no` stays a
+    string, a seed `010` is ten, `1:30` is no number and a date is text."""
+    assert parse_yaml(text, "x") == value
+
+
+def test_nan_is_read_as_a_number() -> None:
+    assert math.isnan(parse_yaml(".nan", "x"))

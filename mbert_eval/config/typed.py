@@ -40,11 +40,16 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         if value is None and type(None) in args:
             return None
         candidates = [a for a in args if a is not type(None)]
+        trials: list[list[str]] = []
         for candidate in candidates:
-            trial: list[str] = []
-            converted = _convert(candidate, value, path, trial)
-            if not trial:
+            trials.append([])
+            converted = _convert(candidate, value, path, trials[-1])
+            if not trials[-1]:
                 return converted
+        shaped = [trial for candidate, trial in zip(candidates, trials) if _same_shape(candidate, value)]
+        if len(shaped) == 1:  # one candidate of the value's shape (a list, a mapping): its own problems say where
+            problems.extend(shaped[0])
+            return _INVALID
         names = " or ".join(_type_name(a) for a in candidates)
         problems.append(f"{path}: expected {names}, got {shown(value)}")
         return _INVALID
@@ -62,6 +67,11 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         return [v for v in items if v is not _INVALID]
     if origin is dict:
         if isinstance(value, list) and args[1] is not str:  # `tasks: [pos, xnli]` means default data
+            names = [item for item in value if not isinstance(item, str)]
+            if names:
+                index = value.index(names[0])
+                problems.append(f"{path}[{index}]: expected a task name, got {shown(names[0])} (or write a mapping)")
+                return _INVALID
             value = {name: {} for name in value}
         if not isinstance(value, dict):
             problems.append(f"{path}: expected a mapping, got {shown(value)}")
@@ -78,10 +88,24 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         return value
     if hint in (int, str) and isinstance(value, hint) and not isinstance(value, bool):
         return value
-    if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
+    if hint is str and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # `name: 2024`; a float is refused: `name: 1.10` would become '1.1'
+    if hint is str and isinstance(value, float):
+        problems.append(
+            f"{path}: expected a string, got the number {value!r} (YAML reads unquoted digits as a number: write the "
+            "text in quotes)"
+        )
+        return _INVALID
     problems.append(f"{path}: expected {_type_name(hint)}, got {shown(value)}")
     return _INVALID
+
+
+def _same_shape(hint: Any, value: Any) -> bool:
+    """Whether `value` is the container `hint` asks for (a list for a list, a mapping for a mapping)."""
+    origin = typing.get_origin(hint)
+    return (origin is list and isinstance(value, list)) or (
+        (origin is dict or dataclasses.is_dataclass(hint)) and isinstance(value, dict)
+    )
 
 
 def _type_name(hint: Any) -> str:

@@ -231,6 +231,15 @@ CASES = [
     _edit("sources-empty", _set("sources", []), "sources: no source language given"),
     _edit("seeds-twice", _set("seeds", [1, 1]), "seeds: 1 is listed twice"),
     _edit("sources-twice", lambda raw: raw.update(sources=raw["sources"] * 2), "is listed twice"),
+    # YAML slips (an audit of 2026-12-07): a traceback, a number read as another name, a problem without its place
+    _edit("tasks-a-list-of-mappings", lambda raw: raw.update(tasks=[raw["tasks"]]), "tasks[0]: expected a task name"),
+    Case("tasks-a-list-of-lists-set", lambda ws: [ws.config(), "--set", "tasks=[[pos]]"], "tasks[0]: expected a task"),
+    _edit("name-a-number", _set("name", 1.10), "name: expected a string, got the number 1.1 (YAML reads"),  # `name: 1.10` named runs/1.1
+    Case(
+        "task-targets-an-element-set",
+        lambda ws: [ws.config(), "--set", "tasks.pos.targets=[qab, true]"],
+        "tasks.pos.targets[1]: expected a string, got True",
+    ),
 ]
 if not torch.cuda.is_available():
     CASES.append(_edit("device-cuda-without-cuda", _set("device", "cuda"), "cuda"))

@@ -35,11 +35,17 @@ def parse_override(item: str) -> Setting:
 
 
 def apply_settings(raw: dict[str, Any], settings: Iterable[Setting]) -> dict[str, Any]:
-    """Set each key path of `settings` to its value in a raw config mapping (mappings on the way are created)."""
+    """Set each key path of `settings` to its value in a raw config mapping (mappings on the way are created; an
+    empty value on the way, `pos:`, is the empty mapping it reads as, and a list of names, `tasks: [pos]`, the
+    mapping of those names it stands for)."""
     for keys, value in settings:
         node = raw
         for key in keys[:-1]:
-            node = node.setdefault(key, {})
+            if node.get(key) is None:
+                node[key] = {}
+            elif isinstance(node[key], list) and all(isinstance(name, str) for name in node[key]):
+                node[key] = {name: {} for name in node[key]}
+            node = node[key]
             if not isinstance(node, dict):
                 raise UserError(f"override {cut('.'.join(keys), 80)!r}: {key} is not a mapping")
         node[keys[-1]] = value

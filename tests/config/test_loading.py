@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from mbert_eval.config.experiment import Experiment
-from mbert_eval.config.loading import apply_settings, load_experiment, parse_override
+from mbert_eval.config.loading import apply_settings, build_experiment, load_experiment, parse_override
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.errors import UserError
 from mbert_eval.languages import lookup
@@ -145,3 +145,13 @@ def test_overrides_read_path_objects_and_tuples_as_the_config_does(tmp_path):
     )
     assert problems == []
     assert (experiment.output, experiment.seeds, experiment.sources) == (str(tmp_path / "out"), [1, 2], ["en"])
+
+
+@pytest.mark.parametrize("tasks", [{"pos": None}, ["pos"]])
+def test_an_override_fills_a_task_written_without_settings(tasks) -> None:
+    """`pos:` (empty) and `tasks: [pos]` read as a task without settings; an override could not set one of them
+    ("pos is not a mapping")."""
+    experiment, problems = build_experiment(
+        {"tasks": tasks}, Path("/"), [parse_override("tasks.pos.train=/data/en-train.conllu")]
+    )
+    assert problems == [] and experiment.tasks["pos"].train == "/data/en-train.conllu"

@@ -16,6 +16,7 @@ from mbert_eval.config.typed import _build
 from mbert_eval.config.yaml_reader import parse_yaml, read_yaml
 from mbert_eval.data.files import NOT_FOUND, path_problem
 from mbert_eval.errors import UserError, cut, shown
+from mbert_eval.languages import lookup
 from mbert_eval.paths import anchor_model
 
 Setting = tuple[list[str], Any]  # a key path and the value it is set to
@@ -89,11 +90,39 @@ def build_experiment(
     problems: list[str] = []
     names = _split_model_entries(raw, problems)
     experiment = _build(Experiment, raw, "", problems)
+    _key_by_code(experiment, problems)
     experiment.base_dir = base
     experiment.models = [anchor_model(model, base) for model in experiment.models]
     if len(experiment.models) == len(raw.get("models") or []):  # else some entry is refused (its problem says)
         experiment.model_names = {experiment.models[index]: name for index, name in names.items()}
     return experiment, problems
+
+
+def _key_by_code(experiment: Experiment, problems: list[str]) -> None:
+    """Key every per-language mapping of data (a task's `test`, `pivot` and `gold`; the parallel text's `source`,
+    `target` and `alignments`) by the language table's codes, as the grid's languages are: `deu:` or `German:` is
+    `de:`. A key the table does not know, or a language keyed twice under two spellings, is a problem."""
+    records = [(f"tasks.{name}", task, ("test", "pivot", "gold")) for name, task in experiment.tasks.items()]
+    for path, record, keys in [*records, ("parallel", experiment.parallel, ("source", "target", "alignments"))]:
+        for key in keys:
+            mapping = getattr(record, key)
+            if not isinstance(mapping, dict):
+                continue
+            by_code: dict[str, Any] = {}
+            spelt: dict[str, str] = {}
+            for written, value in mapping.items():
+                try:
+                    code = lookup(written).code
+                except UserError as err:
+                    problems.append(f"{path}.{key}.{cut(written, 40)}: {err}")
+                    continue
+                if code in by_code:
+                    problems.append(
+                        f"{path}.{key}.{cut(written, 40)}: language {code} is keyed twice (also as {spelt[code]!r})"
+                    )
+                    continue
+                by_code[code], spelt[code] = value, written
+            setattr(record, key, by_code)
 
 
 def _plain(value: Any) -> Any:

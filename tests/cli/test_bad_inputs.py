@@ -234,7 +234,14 @@ CASES = [
     # YAML slips (an audit of 2026-12-07): a traceback, a number read as another name, a problem without its place
     _edit("tasks-a-list-of-mappings", lambda raw: raw.update(tasks=[raw["tasks"]]), "tasks[0]: expected a task name"),
     Case("tasks-a-list-of-lists-set", lambda ws: [ws.config(), "--set", "tasks=[[pos]]"], "tasks[0]: expected a task"),
-    _edit("name-a-number", _set("name", 1.10), "name: expected a string, got the number 1.1 (YAML reads"),  # `name: 1.10` named runs/1.1
+    _edit(
+        "test-keyed-by-an-unknown-language",
+        lambda raw: raw["tasks"]["pos"].update(test={"qab": raw["tasks"]["pos"]["test"], "xx": "x.conllu"}),
+        "tasks.pos.test.xx: unknown language 'xx'",
+    ),
+    _edit(
+        "name-a-number", _set("name", 1.10), "name: expected a string, got the number 1.1 (YAML reads"
+    ),  # `name: 1.10` named runs/1.1
     Case(
         "task-targets-an-element-set",
         lambda ws: [ws.config(), "--set", "tasks.pos.targets=[qab, true]"],

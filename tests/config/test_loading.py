@@ -155,3 +155,21 @@ def test_an_override_fills_a_task_written_without_settings(tasks) -> None:
         {"tasks": tasks}, Path("/"), [parse_override("tasks.pos.train=/data/en-train.conllu")]
     )
     assert problems == [] and experiment.tasks["pos"].train == "/data/en-train.conllu"
+
+
+def test_per_language_data_is_keyed_by_the_language_tables_codes() -> None:
+    """A mapping of data keyed `deu:` or `German:` is the grid's `de` (it was 'no test data given for de'); an
+    unknown key and one language keyed twice are problems (both passed, the second spelling silently unused)."""
+    experiment, problems = build_experiment(
+        {
+            "tasks": {"pos": {"test": {"German": "/de.conllu", "FRA": "/fr.conllu"}}},
+            "parallel": {"source": {"deu": "/p"}},
+        },
+        Path("/"),
+    )
+    assert problems == []
+    assert experiment.tasks["pos"].test == {"de": "/de.conllu", "fr": "/fr.conllu"}
+    assert experiment.parallel.source == {"de": "/p"}
+    _, problems = build_experiment({"tasks": {"pos": {"gold": {"de": "/a", "deu": "/b", "xx": "/c"}}}}, Path("/"))
+    assert problems[0] == "tasks.pos.gold.deu: language de is keyed twice (also as 'de')"
+    assert problems[1].startswith("tasks.pos.gold.xx: unknown language 'xx'")

@@ -42,6 +42,7 @@ TIDY_COLUMNS = [
     "n_seeds",
     "delta",
     "reference",  # the method Δ is against: the reference method of the row's comparability group
+    "delta_seeds",  # the seeds Δ is over where the method and its reference ran different seeds (empty: all)
     "verdict",
     "gap",
     "n_present",
@@ -67,6 +68,7 @@ UNITS = {
     "p_value": f"probability, rounded to {DECIMALS} decimals",
     "n_examples": "test examples",
     "n_seeds": "seeds",
+    "delta_seeds": "seeds, space-separated",
     "limit": "examples per split of a limited run (empty: a full run)",
 }
 LATEX_SPECIAL = {
@@ -123,7 +125,7 @@ def csv_text(frame: pd.DataFrame) -> str:
 def _clean(value: Any) -> Any:
     """Plain JSON-able values: NaN and "" → None, numpy scalars → Python numbers, lists → "a b c"."""
     if isinstance(value, list):
-        value = " ".join(value)
+        value = " ".join(map(str, value))
     if hasattr(value, "item"):
         value = value.item()
     return None if value == "" or (isinstance(value, float) and math.isnan(value)) else value

@@ -153,7 +153,8 @@ def _summarize_task(
     scores["n"] = scores["n"].fillna(0).astype(int)
     scores["ci_kind"] = scores["ci_kind"].fillna("")
     scores = _with_gap(scores)
-    scores = _with_delta(scores, ["model", "source", "target"], against, higher, paired_p_values(stacked, against))
+    p_values = paired_p_values(stacked, against)
+    scores = _with_delta(scores, ["model", "source", "target"], against, higher, p_values, seeds)
     averages = _over_the_same_languages(_with_delta(_averages(scores, seeds), ["model", "source"], against, higher))
     groups = {kind: _groups(scores, languages[kind]) for kind in ("family", "script")}
     return TaskSummary(
@@ -203,20 +204,30 @@ def _with_gap(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_delta(
-    frame: pd.DataFrame, match: list[str], against: dict[str, str], higher: bool = True, p_values: dict | None = None
+    frame: pd.DataFrame,
+    match: list[str],
+    against: dict[str, str],
+    higher: bool = True,
+    p_values: dict | None = None,
+    seeds: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Add `reference` (the method each row is compared with: `against`, by method; `References.against`), delta
     (mean − that method's mean on the same `match` keys; NaN, and no reference, where there is none), its
     paired-bootstrap `p_value` where tested (`p_values` by TARGET_KEYS) and its verdict, "better" meaning higher
-    when `higher` and lower otherwise."""
+    when `higher` and lower otherwise. Given the per-seed scores (`seeds`, one row per target), a method and its
+    reference that ran different seeds are compared over the seeds both ran (`_over_shared_seeds`)."""
     frame = frame.assign(reference=frame["method"].map(against).astype(object))
     base = frame[match + ["method", "mean", "std", "n"]].rename(
         columns={"method": "reference", "mean": "base_mean", "std": "base_std", "n": "base_n"}
     )
     frame = frame.merge(base, on=match + ["reference"], how="left")
     frame["delta"] = frame["mean"] - frame["base_mean"]
+    frame["delta_seeds"] = None
+    spread = frame[["std", "base_std", "n", "base_n"]].copy()  # what the spread rule weighs Δ against
+    if seeds is not None:
+        _over_shared_seeds(frame, spread, seeds)
     frame["reference"] = frame["reference"].where(frame["delta"].notna())
-    noise = np.fmax(frame["std"], frame["base_std"])
+    noise = np.fmax(spread["std"], spread["base_std"])
     found = p_values or {}
     frame["p_value"] = [
         found.get(key, np.nan) for key in frame.reindex(columns=TARGET_KEYS).itertuples(index=False, name=None)
@@ -226,7 +237,7 @@ def _with_delta(
         [
             frame["delta"].isna(),
             tested & (frame["p_value"] >= ALPHA),
-            ~tested & ((frame["n"] < 2) | (frame["base_n"] < 2)),
+            ~tested & ((spread["n"] < 2) | (spread["base_n"] < 2)),
             ~tested & (frame["delta"].abs() <= noise + ROUNDING),
             frame["delta"] > 0 if higher else frame["delta"] < 0,
         ],
@@ -234,6 +245,28 @@ def _with_delta(
         default="worse",
     )
     return frame.drop(columns=["base_mean", "base_std", "base_n"])
+
+
+def _over_shared_seeds(frame: pd.DataFrame, spread: pd.DataFrame, seeds: pd.DataFrame) -> None:
+    """Where a method and its reference ran different seeds on a target, Δ (in `frame`) is the difference of their
+    means over the seeds both ran (a paired comparison, as the paired bootstrap's: means over other seeds would add
+    a seed effect to Δ), the spread rule weighs it against those seeds' stds (in `spread`), and `delta_seeds` lists
+    the seeds (None where the sets are the same; no Δ where none is shared). The shown mean and std stay over every
+    seed a method ran."""
+    by_target = {key: dict(zip(g["seed"], g["score"])) for key, g in seeds.groupby(KEYS + ["target"], sort=False)}
+    for index, row in frame[frame["delta"].notna()].iterrows():
+        mine = by_target[row["model"], row["method"], row["source"], row["target"]]
+        theirs = by_target[row["model"], row["reference"], row["source"], row["target"]]
+        if set(mine) == set(theirs):
+            continue
+        shared = sorted(set(mine) & set(theirs))
+        own, base = (
+            pd.Series([mine[s] for s in shared], dtype=float),
+            pd.Series([theirs[s] for s in shared], dtype=float),
+        )
+        frame.loc[index, "delta"] = own.mean() - base.mean()  # NaN when no seed is shared: no Δ
+        frame.at[index, "delta_seeds"] = shared or None
+        spread.loc[index] = [own.std(), base.std(), len(shared), len(shared)]
 
 
 def _averages(scores: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:

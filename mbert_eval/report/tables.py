@@ -146,14 +146,17 @@ def _delta_detail(score: pd.Series, reference: str) -> tuple[str, str]:
     """The Δ line under a score and its tooltip: `*` significant, `n.s.` not (paired bootstrap), else the spread
     rule's mark."""
     delta = f"Δ {100 * score['delta']:+.1f}"
+    shared = score.get("delta_seeds")
+    over = f" over seeds {', '.join(map(str, shared))}, the seeds both ran" if shared else ""
     if not pd.isna(score["p_value"]):
         mark = SIGNIFICANT if score["verdict"] != "same" else f" {NOT_SIGNIFICANT}"
         return (
             delta + mark,
-            f"Δ against {reference}: paired bootstrap over the same examples, p = {score['p_value']:.3f}",
+            f"Δ against {reference}{over}: paired bootstrap over the same examples, p = {score['p_value']:.3f}",
         )
     return (f"Δ ≈{100 * score['delta']:+.1f}" if score["verdict"] == "same" else delta), (
-        f"Δ against {reference}: no per-example outputs, significance not tested; {VERDICT_TITLES[score['verdict']]}"
+        f"Δ against {reference}{over}: no per-example outputs, significance not tested; "
+        f"{VERDICT_TITLES[score['verdict']]}"
     )
 
 
@@ -284,6 +287,12 @@ def _table_notes(summary: TaskSummary, block: pd.DataFrame, source: str, methods
         else:
             notes.append(f"No ± on {some}: {why}.")
     notes += _delta_notes(block, methods)
+    paired = int(block["delta_seeds"].notna().sum()) if "delta_seeds" in block else 0
+    if paired:
+        notes.append(
+            f"Δ on {paired} cell{'s' if paired > 1 else ''} is over the seeds both methods ran, where they ran "
+            "different seeds (hover a cell for which); the scores shown are over every seed each ran."
+        )
     chance = shown.dropna(subset=["chance"])
     for rule, levels in chance.groupby("chance_rule", sort=False)["chance"]:
         low, high = percent(float(levels.min())), percent(float(levels.max()))

@@ -411,3 +411,33 @@ def test_an_average_over_languages_with_different_seeds_exports_no_seed_count(tm
     [average] = [r for r in records if r["kind"] == "average"]
     assert average["n_seeds"] is None and average["std"] is None
     assert {r["target"]: r["n_seeds"] for r in records if r["kind"] == "target"} == {"de": 3, "fr": 2}
+
+
+def test_delta_between_methods_that_ran_different_seeds_is_over_the_seeds_both_ran(tmp_path):
+    """The other method ran seeds 1-2, the baseline 1-3; per seed it is +1.0 point better. Δ was +2.0 "better" (a
+    mean over seeds 1-2 minus one over 1-3); it is +1.0 over the seeds both ran, and says so. The shown means stay
+    over every seed each ran."""
+    import json
+
+    from mbert_eval.report import render_report
+
+    store = ResultStore(tmp_path / "results.sqlite")
+    scores = {"baseline": (0.70, 0.72, 0.68), "other": (0.71, 0.73)}
+    for method, values in scores.items():
+        for seed, score in enumerate(values, 1):
+            store.write_cell(
+                [ResultRow(f"{method}{seed}", "pos", "accuracy", "m", method, "en", "de", seed, score, 9, "h", "v")]
+            )
+    pos = summaries(store)["pos"].scores.set_index("method")
+    assert pos.loc["other", "delta"] == pytest.approx(0.01) and pos.loc["other", "delta_seeds"] == [1, 2]
+    assert pos.loc["other", "verdict"] == "same"  # +1.0 against a spread of 1.4 over those seeds
+    assert pos.loc["baseline", "mean"] == pytest.approx(0.70) and pos.loc["baseline", "std"] == pytest.approx(0.02)
+    assert pos.loc["baseline", "n"] == 3
+    page = render_report(store, "t")
+    assert "over seeds 1, 2, the seeds both ran" in page and "is over the seeds both methods ran" in page
+    [record] = [
+        r
+        for r in json.loads(render_report(store, "t", "json"))["records"]
+        if r["method"] == "other" and r["kind"] == "target"
+    ]
+    assert record["delta"] == pytest.approx(0.01) and record["delta_seeds"] == "1 2"

@@ -17,17 +17,25 @@ stored twice.
 Addresses: None (RAY_ADDRESS, else the cluster last started on this machine, else a new local
 instance), "auto" (an existing cluster, else an error), "local" (a new local instance), HOST:PORT
 (the head's GCS port, 6379 by default) or ray://HOST:PORT (Ray Client, needs `ray[client]`). A
-HOST:PORT that does not answer within 5 seconds is an error at once (`ray.init` would wait minutes), and
-`validate` refuses it too (`ray_checks`), as it refuses a missing Ray.
+HOST:PORT that does not answer within 5 seconds, or answers but is no Ray cluster's GCS (the dashboard's
+port 8265, say), is an error within seconds (`ray.init` would wait minutes), and `validate` refuses it too
+(`ray_checks`), as it refuses a missing Ray.
 Every node needs mbert-eval installed and must see the driver's paths (data files, local models,
 the output folder): use a shared filesystem or Hub names. A cell asking for several GPUs runs as
 one process per GPU inside its task (`multi_gpu.run_cell_on_gpus`).
+
+One Ray connection per process: a run that connects (or starts a local instance) shuts Ray down when it ends,
+so that the next run joins the cluster its own config names. Where the caller has already called `ray.init`,
+its connection is used when the config's address is None or "auto", or a HOST:PORT naming that same cluster;
+any other address ("local", another cluster, a ray:// address) is refused in one line rather than silently
+run on the caller's cluster, and the caller's connection is left open.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -85,16 +93,39 @@ class RayExecutor:
             else run_cell
         )
 
-    def connect(self) -> Any:
-        """Join the cluster (once per process) and check it can fit one cell; returns `ray`."""
+    def connect(self) -> tuple[Any, bool]:
+        """Join the cluster `address` names, or check that the caller's Ray connection is to that cluster
+        (`check_callers_cluster`); returns `ray` and whether this call started Ray (then `map` shuts it down)."""
         ray = import_ray()
-        if not ray.is_initialized():
-            check_reachable(self.address)
-            try:
-                ray.init(address=self.address, include_dashboard=False)
-            except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:
-                first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-                raise UserError(f"cannot connect to the Ray cluster at {self.address or 'default'}: {first}") from None
+        if ray.is_initialized():
+            self.check_callers_cluster(ray)
+            return ray, False
+        check_reachable(self.address)
+        try:
+            ray.init(address=self.address, include_dashboard=False)
+        except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise UserError(f"cannot connect to the Ray cluster at {self.address or 'default'}: {first}") from None
+        return ray, True
+
+    def check_callers_cluster(self, ray: Any) -> None:
+        """Refuse, in one line, to run on the Ray connection the caller opened when `address` names another
+        cluster: None and "auto" take the caller's, a HOST:PORT must name its GCS, "local" (a new instance) and
+        ray:// addresses never match."""
+        if self.address in (None, "auto"):
+            return
+        current = ray.get_runtime_context().gcs_address
+        if self.address != "local" and not self.address.startswith("ray://"):
+            check_reachable(self.address, check_network=False)  # a malformed address says so first
+            if gcs_address(self.address) == current:
+                return
+        raise UserError(
+            f"ray.address is {self.address} but this process is already connected to the Ray cluster at {current}: "
+            "leave ray.address out to run there, or call ray.shutdown() first"
+        )
+
+    def check_fits(self, ray: Any) -> None:
+        """Refuse, in one line, a cell that asks for more CPUs or GPUs than the whole cluster has."""
         total = ray.cluster_resources()
         for name, need in (("GPU", self.num_gpus), ("CPU", self.num_cpus)):
             if need > total.get(name, 0):
@@ -102,10 +133,9 @@ class RayExecutor:
                     f"each cell asks for {need:g} {name}s but the Ray cluster has "
                     f"{total.get(name, 0):g}; lower ray.num_{name.lower()}s"
                 )
-        return ray
 
     def capacity(self, ray: Any) -> int:
-        """How many cells the cluster's resources fit at once (at least one: `connect` checked that one fits)."""
+        """How many cells the cluster's resources fit at once (at least one: `check_fits` checked that one fits)."""
         total = ray.cluster_resources()
         needs = (("CPU", self.num_cpus), ("GPU", self.num_gpus))
         return max(1, min(int(total.get(name, 0) / need + 1e-9) for name, need in needs if need > 0))
@@ -132,14 +162,15 @@ class RayExecutor:
 
     def map(self, jobs: list[CellJob]) -> Iterator[tuple[CellJob, CellOutcome]]:
         """Submit cells as the cluster fits them and yield each one's rows, or its error, as its task finishes;
-        after `stop()`, only the cells already submitted."""
+        after `stop()`, only the cells already submitted. Ray is shut down at the end if `connect` started it."""
         if not jobs:
             return
-        ray = self.connect()
-        task = ray.remote(_call).options(**self.task_options())
+        ray, started = self.connect()
         waiting, pending = list(reversed(jobs)), {}
         self.stopped = False
         try:
+            self.check_fits(ray)
+            task = ray.remote(_call).options(**self.task_options())
             while pending or (waiting and not self.stopped):
                 fits = self.capacity(ray) if waiting and not self.stopped else 0  # a cluster may grow during a run
                 while waiting and not self.stopped and len(pending) < fits:
@@ -159,3 +190,18 @@ class RayExecutor:
             self.running = 0
             for ref in pending:  # an interrupt (or a run that ended otherwise): stop what is still running
                 ray.cancel(ref, force=True)
+            if started:
+                ray.shutdown()
+
+
+def gcs_address(address: str) -> str:
+    """The IP:PORT of the GCS that HOST:PORT `address` names, as `ray.get_runtime_context().gcs_address` gives
+    it: resolved as `ray.init` resolves it (localhost and 127.0.0.1: this node's IP), and a host name to its IP."""
+    from ray._private.services import canonicalize_bootstrap_address
+
+    host, _, port = canonicalize_bootstrap_address(address).rpartition(":")
+    try:
+        host = socket.gethostbyname(host)
+    except OSError:  # not a name this machine resolves: compared as written
+        pass
+    return f"{host}:{port}"

@@ -2,62 +2,107 @@
 as XLM-R's tokenizer (Conneau et al. 2020; Kudo & Richardson 2018) works: normalize, collapse runs of spaces,
 Metaspace (`▁` before every word), Unigram Viterbi segmentation, `<s> A </s>` and `<s> A </s></s> B </s>`.
 
-SentencePiece's `nmt_nfkc` normalization is NFKC with exceptions; the bundle stores it codepoint by codepoint.
-It becomes: remove the codepoints the map deletes (control characters), turn the ones it maps to a space (tabs,
-line breaks, zero-width characters, `▁` itself) into spaces, apply every other explicit entry, protect the
-codepoints the map leaves alone although NFKC would change them (the fullwidth tilde `～`, and characters newer
-than the map's Unicode version), then NFKC and the space collapse. Known differences from the original tokenizer,
-measured in `tests/models/test_importer.py`: NFKC here reorders and composes combining sequences as a whole (the
-original normalizes codepoint by codepoint, so e.g. Arabic shadda + tanwin keep their written order there), and
-text that itself contains the private-use placeholders `U+F0000…` reads them as the protected characters.
+Normalization is SentencePiece's `nmt_nfkc` (NFKC with exceptions), as the original tokenizer's `Precompiled`
+step holds it: the compiled rules that the installed sentencepiece library builds (`nmt_nfkc_charsmap`), which
+map whole combining sequences as the original does (Arabic shadda + vowel, Devanagari nukta). The library is of a
+newer Unicode than XLM-R's map, which the bundle stores codepoint by codepoint; where the two differ for a single
+codepoint (characters Unicode added since, and the zero-width joiner), the bundle's map wins (`normalization_steps`).
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
-import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 SPECIAL_TOKENS = {"bos": "<s>", "pad": "<pad>", "eos": "</s>", "unk": "<unk>", "mask": "<mask>"}
 METASPACE = "\u2581"
-PLACEHOLDER_BASE = 0xF0000  # supplementary private-use plane A: NFKC leaves it alone
+UNKNOWN_STAND_IN = "\U000f0000"  # supplementary private-use plane A: in no vocabulary, left alone by nmt_nfkc
+SURROGATES = range(0xD800, 0xE000)
 
 
-def _character_class(codepoints: list[int]) -> str:
-    return "[" + "".join(re.escape(chr(c)) for c in sorted(codepoints)) + "]"
+def nmt_nfkc_charsmap() -> bytes:
+    """SentencePiece's compiled `nmt_nfkc` normalization rules (its `precompiled_charsmap`), as the installed
+    library builds them: read from the model proto of a throwaway character model trained in memory (the
+    library keeps its rules compiled in and offers no other way to them)."""
+    import sentencepiece
+
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(["a b c"] * 4),
+        model_writer=model,
+        model_type="char",
+        vocab_size=7,
+        normalization_rule_name="nmt_nfkc",
+        minloglevel=2,
+    )
+    normalizer = next(value for number, value in _fields(model.getvalue()) if number == 3)  # ModelProto field 3
+    return next(value for number, value in _fields(normalizer) if number == 2)  # NormalizerSpec field 2
 
 
-def normalization_steps(mapping: dict[int, str]) -> list[dict]:
-    """The normalizer steps (tokenizers JSON) that reproduce a per-codepoint map on top of NFKC."""
-    removed, spaced, other = [], [], {}
-    for codepoint, replacement in mapping.items():
-        if replacement == unicodedata.normalize("NFKC", chr(codepoint)):
-            continue
-        if replacement == "":
-            removed.append(codepoint)
-        elif replacement == " ":
-            spaced.append(codepoint)
+def _fields(message: bytes) -> Iterator[tuple[int, bytes | None]]:
+    """(field number, bytes) of each field of a serialized protocol-buffer message; None for a field that is no
+    length-delimited one (developers.google.com/protocol-buffers/docs/encoding)."""
+    at = 0
+
+    def varint() -> int:
+        nonlocal at
+        value = shift = 0
+        while True:
+            byte = message[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    while at < len(message):
+        key = varint()
+        kind = key & 7
+        if kind == 2:
+            size = varint()
+            yield key >> 3, message[at : at + size]
+            at += size
         else:
-            other[codepoint] = replacement
-    kept = [
-        c
-        for c in range(0x110000)
-        if c not in mapping and not 0xD800 <= c < 0xE000 and unicodedata.normalize("NFKC", chr(c)) != chr(c)
-    ]
-    steps: list[dict] = []
-    if removed:
-        steps.append(_replace(_character_class(removed), "", regex=True))
-    if spaced:
-        steps.append(_replace(_character_class(spaced), " ", regex=True))
-    steps += [_replace(chr(c), text) for c, text in sorted(other.items())]
-    steps += [_replace(chr(c), chr(PLACEHOLDER_BASE + i)) for i, c in enumerate(kept)]
-    steps.append({"type": "NFKC"})
-    steps += [_replace(chr(PLACEHOLDER_BASE + i), chr(c)) for i, c in enumerate(kept)]
-    steps.append(_replace(" {2,}", " ", regex=True))
-    return steps
+            if kind == 0:
+                varint()
+            else:
+                at += {1: 8, 5: 4}[kind]
+            yield key >> 3, None
+
+
+def normalization_steps(mapping: dict[int, str], pieces: list[str], charsmap: bytes) -> list[dict]:
+    """The normalizer steps (tokenizers JSON): the compiled `nmt_nfkc` rules, the bundle's per-codepoint `mapping`
+    winning where it differs from them for a codepoint (the codepoints it leaves alone are absent from it). Such a
+    codepoint that the rules change but the map leaves alone is in no piece of the vocabulary, so the original
+    reads it as unknown: it becomes `UNKNOWN_STAND_IN`, unknown too, before the rules see it (one step for all)."""
+    from tokenizers.normalizers import Precompiled
+
+    rules = Precompiled(list(charsmap))
+    mapped: dict[int, str] = {}
+    unknown: list[int] = []
+    for codepoint in range(0x110000):
+        if codepoint in SURROGATES:
+            continue
+        wanted = mapping.get(codepoint, chr(codepoint))
+        if rules.normalize_str(chr(codepoint)) == wanted:
+            continue
+        if wanted != chr(codepoint):
+            mapped[codepoint] = wanted
+        elif any(chr(codepoint) in piece for piece in pieces):
+            raise ValueError(f"U+{codepoint:04X} is in the vocabulary, and the normalization rules change it")
+        else:
+            unknown.append(codepoint)
+    steps = [_replace(chr(c), text) for c, text in sorted(mapped.items())]
+    if unknown:
+        steps.append(_replace("[" + "".join(re.escape(chr(c)) for c in unknown) + "]", UNKNOWN_STAND_IN, regex=True))
+    precompiled = {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(charsmap).decode("ascii")}
+    return [*steps, precompiled, _replace(" {2,}", " ", regex=True)]
 
 
 def _replace(pattern: str, content: str, regex: bool = False) -> dict:
@@ -65,7 +110,8 @@ def _replace(pattern: str, content: str, regex: bool = False) -> dict:
 
 
 def unigram_tokenizer_json(pieces: list[str], scores: np.ndarray, mapping: dict[int, str], unk_id: int) -> dict:
-    """The `tokenizer.json` of an XLM-R-style Unigram tokenizer over `pieces` (in id order) and their scores."""
+    """The `tokenizer.json` of an XLM-R-style Unigram tokenizer over `pieces` (in id order) and their scores, its
+    normalization the `nmt_nfkc` rules under the per-codepoint `mapping`."""
     ids = {token: pieces.index(token) for token in SPECIAL_TOKENS.values()}
     metaspace = {"type": "Metaspace", "replacement": METASPACE, "prepend_scheme": "always", "split": True}
     bos, eos = SPECIAL_TOKENS["bos"], SPECIAL_TOKENS["eos"]
@@ -92,7 +138,7 @@ def unigram_tokenizer_json(pieces: list[str], scores: np.ndarray, mapping: dict[
             }
             for token in sorted(ids, key=ids.get)
         ],
-        "normalizer": {"type": "Sequence", "normalizers": normalization_steps(mapping)},
+        "normalizer": {"type": "Sequence", "normalizers": normalization_steps(mapping, pieces, nmt_nfkc_charsmap())},
         "pre_tokenizer": metaspace,
         "post_processor": {
             "type": "TemplateProcessing",

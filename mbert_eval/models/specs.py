@@ -247,7 +247,8 @@ def _read_config(path: Path) -> tuple[dict, str | None]:
     """A model folder's config.json and the problem that keeps the suite from using it (None: none): not
     UTF-8 JSON (said with line and column), no JSON object, nested beyond the parser's depth, a size that is
     no whole number of at least 1, a width the attention heads do not divide, remote code (`auto_map`), which
-    the suite never runs, or no model_type that transformers builds. With a problem the config is {}."""
+    the suite never runs, no model_type that transformers builds, or a padding index that a RoBERTa-like model's
+    positions cannot start after (`_padding_problem`). With a problem the config is {}."""
     import json
 
     try:
@@ -282,6 +283,8 @@ def _read_config(path: Path) -> tuple[dict, str | None]:
             f"{path}: model_type {model_type!r} is not one transformers {_transformers_version()} builds "
             "(misspelt, or newer than this transformers)"
         )
+    if model_type in OFFSET_POSITIONS and (problem := _padding_problem(config)):
+        return {}, f"{path}: {problem}"
     return config, None
 
 
@@ -316,21 +319,66 @@ def _known_model_type(model_type: str) -> bool | None:
     return None if listing is None else f'"{model_type}"' in listing
 
 
-OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert")  # positions start after the padding index
+# The model types whose position ids start after the padding index (RoBERTa's `create_position_ids_from_input_ids`,
+# Liu et al. 2019: padding_idx + 1 on), so that a table of max_position_embeddings rows takes pad_token_id + 1 tokens
+# fewer; each with the pad_token_id its config class defaults to (None: none, and the model cannot run without one).
+# Found by grepping transformers 5.25's models/*/modeling_*.py for `padding_idx + 1`, keeping the models whose own
+# config sizes a learned table of max_position_embeddings rows (the sinusoidal tables of fsmt, m2m_100, speecht5,
+# trocr, ... grow past it; altclip, bridgetower and clap keep it in a nested text_config), each run as a tiny model
+# (tests/models/test_specs_limits.py).
+OFFSET_POSITIONS: dict[str, int | None] = {
+    "camembert": 1,
+    "data2vec-text": 1,
+    "esm": None,
+    "ibert": 1,
+    "layoutlmv3": 1,
+    "lilt": 0,
+    "longformer": 1,
+    "luke": 1,
+    "markuplm": 0,
+    "roberta": 1,
+    "roberta-prelayernorm": 1,
+    "xlm-roberta": 1,
+    "xlm-roberta-xl": 1,
+    "xmod": 1,
+}
+FIXED_PADDING = {"mpnet": 1}  # `MPNetEmbeddings` pads at index 1 (and counts on from there) whatever the config says
+
+
+def _padding_problem(config: dict) -> str | None:
+    """For a model whose positions start after the padding index (`OFFSET_POSITIONS`), the problem with its
+    pad_token_id (None: none): it must be a whole number that leaves at least one row of the position table after
+    it; transformers fails on anything else only in the forward pass (null, a string) or when it builds the table."""
+    model_type = config["model_type"]
+    pad = config.get("pad_token_id", OFFSET_POSITIONS[model_type])
+    positions = config.get("max_position_embeddings")
+    if isinstance(pad, int) and not isinstance(pad, bool) and pad >= 0 and (positions is None or pad + 1 < positions):
+        return None
+    given = repr(config["pad_token_id"]) if "pad_token_id" in config else "none"
+    bound = "of at least 0" if positions is None else f"from 0 to {positions - 2}"
+    return (
+        f"pad_token_id must be a whole number {bound}, got {given}: {model_type} models count positions on from the "
+        "padding index, and at least one row of the position table (max_position_embeddings) must follow it"
+    )
 
 
 def position_limit(config: dict) -> int | None:
     """The longest input (in tokens) a model's position table takes: `max_position_embeddings`, less the
-    padding offset (pad index + 1) of RoBERTa-like models (Liu et al. 2019), whose positions start there."""
-    positions = config.get("max_position_embeddings")
+    padding offset (pad index + 1) of RoBERTa-like models (`OFFSET_POSITIONS`, `FIXED_PADDING`), whose positions
+    start there. A folder's config.json has been checked (`_read_config`: `_padding_problem`)."""
+    positions, model_type = config.get("max_position_embeddings"), config.get("model_type")
     if positions is None:
         return None
-    if config.get("model_type") in OFFSET_POSITIONS:
-        positions -= config.get("pad_token_id", 1) + 1
+    if model_type in FIXED_PADDING:
+        return positions - (FIXED_PADDING[model_type] + 1)
+    if model_type in OFFSET_POSITIONS:
+        pad = config.get("pad_token_id", OFFSET_POSITIONS[model_type])
+        return positions - (pad + 1) if isinstance(pad, int) else None  # a Hub config unchecked: no known limit
     return positions
 
 
-CUDA_DEVICE = re.compile(r"cuda(:[0-9]+)?")  # `cuda` or `cuda:<index>`: the GPUs the suite runs on (autocast, AMP)
+# `cuda` or `cuda:<index>`: the GPUs the suite runs on (autocast, AMP); torch refuses an index with a leading 0
+CUDA_DEVICE = re.compile(r"cuda(?::(0|[1-9][0-9]*))?")
 
 
 def device_name_problem(requested: str) -> str | None:
@@ -350,11 +398,13 @@ def check_device(requested: str) -> None:
     problem = device_name_problem(requested)
     if problem:
         raise UserError(problem)
-    if requested in ("auto", "cpu"):
+    match = CUDA_DEVICE.fullmatch(requested)
+    if match is None:  # auto or cpu
         return
     import torch
 
-    if (torch.device(requested).index or 0) >= torch.cuda.device_count():
+    # read here, not by torch.device: its parser fails on an index from 2**31 on and turns one past 127 negative
+    if int(match[1] or 0) >= torch.cuda.device_count():
         raise UserError(
             f"device {requested!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
             "GPU(s); use auto or cpu"

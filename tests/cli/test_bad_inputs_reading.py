@@ -218,6 +218,12 @@ CASES = [
         _edited(lambda raw: raw["training"].update(batching="b" * 100_000)),
         "training.batching: unknown value 'bbbb",
     ),
+    # a CUDA index past what torch's device parser reads (2**31 on)
+    Case(
+        "device-index-past-int64",
+        _edited(lambda raw: raw.update(device="cuda:99999999999999999999")),
+        "device 'cuda:99999999999999999999' asked for, but this machine has",
+    ),
 ]
 
 

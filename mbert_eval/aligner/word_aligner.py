@@ -44,12 +44,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
-from tqdm.auto import tqdm
 
 from mbert_eval.aligner.settings import DTYPE_NAMES, WordAlignerConfig
 from mbert_eval.data.types import AlignmentLinks
 from mbert_eval.errors import UserError
 from mbert_eval.models.encoders import load_model, load_tokenizer, pick_device
+from mbert_eval.models.progress import progress_bar
 from mbert_eval.models.specs import content_free_ids, position_limit
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ class WordAligner:
         a bar over the pairs, on stderr (None: no bar).
         """
         links: dict[str, list[AlignmentLinks]] = {method: [] for method in self.config.methods}
-        bar = tqdm(total=len(pairs), desc=progress, unit="pair", disable=progress is None, leave=False)
+        bar = progress_bar(total=len(pairs), desc=progress, unit="pair", shown=progress is not None, leave=False)
         for start in range(0, len(pairs), PAIRS_PER_CHUNK):
             units = self._units([side for pair in pairs[start : start + PAIRS_PER_CHUNK] for side in pair])
             chunk: dict[str, list[set[tuple[int, int]]]] = {m: [set() for _ in units[::2]] for m in links}

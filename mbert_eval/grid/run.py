@@ -21,6 +21,7 @@ from mbert_eval.grid.job import CellJob, UnfinishedCell, code_version, library_v
 from mbert_eval.grid.resolve import ResolvedGrid, RunSettings, resolve
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
+from mbert_eval.models.progress import progress_bar
 from mbert_eval.registry import registered_name
 from mbert_eval.store.locks import held_lock
 from mbert_eval.store.results import MetricRole, ResultRow, ResultStore, StoredConfig
@@ -220,7 +221,7 @@ def run_resolved(
 
             executor = make_executor(run.executor, run.ray)
         written, finished, failure = 0, 0, None
-        with tqdm(total=len(jobs), desc="cells", unit="cell") as bar:
+        with progress_bar(total=len(jobs), desc="cells", unit="cell") as bar:
             for job, outcome in executor.map(jobs):
                 try:
                     written += _store_outcome(store, job, outcome, run, overwrite)

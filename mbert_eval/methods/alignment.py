@@ -43,7 +43,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase
 
 from mbert_eval.config.experiment import AlignConfig
@@ -51,6 +50,7 @@ from mbert_eval.data import AlignmentLinks, check_alignment_ranges
 from mbert_eval.errors import UserError
 from mbert_eval.models.encoders import autocast, load_model, load_tokenizer, pick_device
 from mbert_eval.models.folders import atomic_output
+from mbert_eval.models.progress import progress_bar
 from mbert_eval.training.optim import adamw, finite_loss, lr_factor
 
 RECORD_FILE = "align.json"
@@ -130,7 +130,7 @@ def reference_vectors(
     (kept words, hidden) tensor per sentence, in ``word_vectors`` order. ``model`` is put in eval mode."""
     model.eval()
     vectors: list[torch.Tensor] = []
-    for start in tqdm(range(0, len(sentences), settings.batch_size), desc="align: f0", disable=not progress):
+    for start in progress_bar(range(0, len(sentences), settings.batch_size), desc="align: f0", shown=progress):
         batch = sentences[start : start + settings.batch_size]
         encoding, positions = encode_words(tokenizer, batch, settings.max_length)
         counts = [sum(token is not None for token in tokens) for tokens in positions]
@@ -217,7 +217,7 @@ def _train(
     total = settings.epochs * math.ceil(len(pairs) / settings.batch_size)
     steps, used, skipped, epoch_losses = 0, 0, 0, []
     model.train()
-    bar = tqdm(total=total, unit="step", desc="align", disable=not progress)
+    bar = progress_bar(total=total, unit="step", desc="align", shown=progress)
     start = time.perf_counter()
     for _ in range(settings.epochs):
         epoch_loss = torch.zeros((), device=device)

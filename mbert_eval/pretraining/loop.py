@@ -41,6 +41,7 @@ from mbert_eval.errors import UserError, shown
 from mbert_eval.models.encoders import new_module_lines, pick_device, quiet_loading
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import atomic_output
+from mbert_eval.models.progress import progress_bar
 from mbert_eval.models.specs import check_model_spec, model_facts
 from mbert_eval.pretraining.objectives import (
     OBJECTIVES,
@@ -384,7 +385,7 @@ def _train(
     steps, tokens, final_loss = 0, 0, math.nan
     window_loss, window_steps = torch.zeros((), device=device), 0
     rate = f"learning_rate ({config.learning_rate})"  # what to lower where the loss diverges
-    bar = tqdm(total=config.max_steps, unit="step", desc="pretrain", disable=not progress)
+    bar = progress_bar(total=config.max_steps, unit="step", desc="pretrain", shown=progress)
     start = time.perf_counter()
     while steps < config.max_steps and (elapsed := time.perf_counter() - start) < budget_s:
         batch = next(streams[steps % len(streams)])
@@ -430,7 +431,7 @@ def warm_up_head(
         parameter.requires_grad_(False)
     optimizer = adamw(model, config.head_learning_rate, config.weight_decay, eps=1e-6)
     losses = []
-    for step in tqdm(range(config.head_steps), unit="step", desc="pretrain: head", disable=not progress):
+    for step in progress_bar(range(config.head_steps), unit="step", desc="pretrain: head", shown=progress):
         batch = {key: value.to(device) for key, value in next(streams[step % len(streams)]).items()}
         losses.append(training_step(model, optimizer, batch, config.projection, config.max_grad_norm))
     for parameter, was_trainable in zip(encoder, trainable):

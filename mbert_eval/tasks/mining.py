@@ -24,14 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tqdm.auto import tqdm
-
 from mbert_eval.data.bucc import bucc_paths, read_bucc
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.data.types import MiningCorpus
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
 from mbert_eval.metrics.outputs import ExampleOutputs, Scores
+from mbert_eval.models.progress import progress_bar
 from mbert_eval.tasks.base import Prepared, local_file, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.retrieval import RETRIEVAL_OPTIONS, RetrievalTask, part
@@ -125,8 +124,8 @@ class BUCCTask(RetrievalTask):
                 embedded["test"][1][index],
                 gold["test"],
             )
-            for index in tqdm(
-                range(depth + 1), desc=part(progress, "mining layers"), disable=progress is None, leave=False
+            for index in progress_bar(
+                range(depth + 1), shown=progress is not None, desc=part(progress, "mining layers"), leave=False
             )
         }
         chosen = per_layer[layer]

@@ -31,11 +31,10 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tqdm.auto import tqdm
-
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import TaggedSentence
 from mbert_eval.errors import UserError
+from mbert_eval.models.progress import progress_bar
 from mbert_eval.tasks.base import Prepared, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.tagging import LABEL_SUBWORDS, NO_PREDICTION, TAGGING_OPTIONS, UNSEEN_LABELS, POSTask
@@ -270,7 +269,7 @@ def hidden_state_batches(
     encoder.eval()
     with torch.inference_mode(), autocast(device):
         batches = length_sorted_batches(features, batch_size)
-        for indices in tqdm(batches, desc=progress, disable=not progress, leave=False):  # as other evaluation bars
+        for indices in progress_bar(batches, shown=progress is not None, desc=progress, leave=False):
             batch = collate([{key: features[i][key] for key in keys} for i in indices], pad_id, device)
             yield (
                 indices,

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from mbert_eval.data.types import QAExample
 from mbert_eval.errors import UserError
+from mbert_eval.models.progress import progress_bar
 from mbert_eval.training.features import Features
 
 if TYPE_CHECKING:  # torch is imported by the two functions that run the model: the QA tasks import this module
@@ -165,8 +165,8 @@ def predict_spans(
     model.eval()
     spans = np.empty((len(features), 3), dtype=np.float64)
     with torch.inference_mode(), autocast(device):
-        for indices in tqdm(
-            length_sorted_batches(features, batch_size), desc=progress, disable=progress is None, leave=False
+        for indices in progress_bar(
+            length_sorted_batches(features, batch_size), shown=progress is not None, desc=progress, leave=False
         ):
             batch = collate([features[i] for i in indices], pad_id, device)
             context = torch.tensor([features[i]["context"] for i in indices], device=device)

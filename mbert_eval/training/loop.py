@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from mbert_eval.models.encoders import autocast
+from mbert_eval.models.progress import progress_bar
 from mbert_eval.training.batches import (
     Features,
     collate,
@@ -84,7 +84,7 @@ def predict(
     results: list[np.ndarray | None] = [None] * len(features)
     batches = length_sorted_batches(features, batch_size)
     with torch.inference_mode(), autocast(device):
-        for indices in tqdm(batches, desc=progress, disable=progress is None, leave=False):
+        for indices in progress_bar(batches, shown=progress is not None, desc=progress, leave=False):
             batch = collate([features[i] for i in indices], pad_id, device)
             batch.pop("labels", None)
             predicted = model(**model_inputs(model, batch)).logits.argmax(-1).cpu().numpy()
@@ -151,7 +151,7 @@ def fine_tune(
     best_score, log = -math.inf, {"dev_scores": [], "best_epoch": None, **({"dev_steps": []} if every else {})}
     best_step, best_is_last, step = None, False, 0
     loss = torch.zeros((), device=device)  # summed over every step, read once per run of steps (one device sync)
-    bar = tqdm(total=total, desc=progress, leave=False, disable=rank > 0)
+    bar = progress_bar(total=total, desc=progress, leave=False)  # drawn by the first process only
     with tempfile.TemporaryDirectory(prefix="mbert-eval-best-") as scratch:
         best_file = Path(scratch) / "best.pt"
         for epoch in range(settings.epochs):

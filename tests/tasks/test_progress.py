@@ -63,7 +63,9 @@ def test_word_alignment_shows_a_bar_over_the_pairs(tiny_model, sentences, capsys
                 closed.append((self.desc, self.n, self.total))
             super().close()
 
-    monkeypatch.setattr(word_aligner, "tqdm", Recording)
+    from mbert_eval.models import progress
+
+    monkeypatch.setattr(progress, "tqdm", Recording)
     aligner = word_aligner.WordAligner(word_aligner.WordAlignerConfig(str(tiny_model), layer=1))
     pairs = [(s.split(), s.split()) for s in sentences] + [([], ["lone"])]  # a side without words: no links
     capsys.readouterr()

@@ -10,7 +10,7 @@ import torch
 from mbert_eval.config.experiment import TrainingConfig, render_identity
 from mbert_eval.models.encoders import freeze_lower_layers, load_model
 from mbert_eval.training.batches import BATCHINGS, MEGABATCH, training_batches
-from mbert_eval.training.loop import fine_tune
+from mbert_eval.training.loop import fine_tune, predict
 from mbert_eval.training.optim import adamw, lr_factor, step_schedule
 from mbert_eval.training.scalar_mix import ScalarMixClassifier
 from tests.helpers import fine_tuning, token_features
@@ -205,3 +205,24 @@ def test_a_diverged_loss_is_refused_before_any_score_is_kept(tiny_model):
     with pytest.raises(UserError, match=r"the training loss became nan .*lower training\.learning_rate \(1e\+20\)"):
         fine_tune(model, token_features(), 0, torch.device("cpu"), settings, lambda m: scored.append(1) or 0.5)
     assert scored == []  # no dev score taken from the diverged weights
+
+
+@pytest.mark.parametrize("environment", [{"TQDM_DISABLE": "1"}, {"RANK": "1"}])
+def test_neither_a_quiet_runs_worker_nor_a_later_process_of_a_launch_draws_a_bar(
+    tiny_model, capsys, monkeypatch, environment
+):
+    """The loop's bars (fine-tuning, a named evaluation) are drawn where their caller asks, but never in a worker of a
+    quiet run (TQDM_DISABLE=1, set by `api.hidden_progress`: tqdm reads it only as its default, which a bar that
+    passes `disable=` overrides) nor in any process of a launch but the first (RANK, as torchrun sets it)."""
+    model = load_model(str(tiny_model), "token", 3)
+    features, cpu = token_features(), torch.device("cpu")
+    capsys.readouterr()
+    fine_tune(model, features, 0, cpu, fine_tuning(epochs=1, batch_size=4), progress="fine-tuning de")
+    predict(model, features, 0, cpu, progress="pos de")
+    drawn = capsys.readouterr().err
+    assert "fine-tuning de" in drawn and "pos de" in drawn
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    fine_tune(model, features, 0, cpu, fine_tuning(epochs=1, batch_size=4), progress="fine-tuning de")
+    predict(model, features, 0, cpu, progress="pos de")
+    assert capsys.readouterr().err == ""

@@ -12,10 +12,6 @@ from mbert_eval.store.results import ResultRow
 # What a cell ends in: its rows, or the exception it raised (an `UnfinishedCell` carries the rows it finished).
 CellOutcome = list[ResultRow] | Exception
 
-# tqdm's own switch, read when a process imports tqdm: set for the worker processes a quiet run starts (Ray's
-# workers, accelerate's), which draw no progress bars then (`api.hidden_progress`)
-QUIET = "TQDM_DISABLE"
-
 
 class Executor(Protocol):
     """Runs cell jobs somewhere and yields each job, as it finishes, with its outcome: a failing cell ends no

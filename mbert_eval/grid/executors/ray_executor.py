@@ -43,10 +43,11 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from mbert_eval.errors import UserError
-from mbert_eval.grid.executors.local import QUIET, CellOutcome
+from mbert_eval.grid.executors.local import CellOutcome
 from mbert_eval.grid.executors.multi_gpu import run_cell_on_gpus
 from mbert_eval.grid.executors.ray_checks import NOT_INSTALLED, check_reachable
 from mbert_eval.grid.job import CellJob, run_cell
+from mbert_eval.models.progress import QUIET
 from mbert_eval.store.results import ResultRow
 
 

@@ -15,6 +15,7 @@ prints after `Error:`. Scores are fractions, as stored.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +39,10 @@ STORE_FILE = "results.sqlite"  # a run's store in its output folder (`Experiment
 COLUMNS = ("task", "metric", "main", "model_name", "method", "source", "target", "seed", "score", "n_examples")
 EXTRA_COLUMNS = ("ci_low", "ci_high", "ci_level", "chance", "limit")
 LAST_COLUMNS = ("model", "cell_key")  # the model's full identifier, the key of the cell's per-example outputs
+# what a progress bar writes (`_WithoutProgress`): ANSI escape codes (colours, cursor moves), and tqdm's meter, its
+# percentage before the bar (` 50%|`) or its time, elapsed (`[01:02<`, `[1:01:02, ` where the total is unknown)
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+BAR = re.compile(r"\d%\||\[(?:\d+:)?\d\d:\d\d[<,]")
 
 
 @dataclass(frozen=True)
@@ -174,11 +179,12 @@ def plan_run(
 
 def execute(plan: RunPlan, overwrite: bool = False, quiet: bool = False, title: str | None = None) -> Results:
     """Run a planned grid (refusing its problems), then write its report (`title`: default `mbert-eval: NAME`);
-    `quiet`: no progress bars (`hidden_progress`)."""
+    `quiet`: no progress bars (`hidden_progress`). The caller's random generators, torch threads and transformers
+    logging are as they were after it (`_process_state_kept`)."""
     from mbert_eval.grid.run import run_resolved
 
     plan.grid.refuse()
-    with hidden_progress(quiet):
+    with hidden_progress(quiet), _process_state_kept():
         summary = run_resolved(plan.grid, overwrite=overwrite)
     written = None
     if plan.report is not None:
@@ -192,21 +198,58 @@ def execute(plan: RunPlan, overwrite: bool = False, quiet: bool = False, title: 
     return Results(summary, written, tuple(resolved.key for resolved in plan.grid.cells))
 
 
+@contextmanager
+def _process_state_kept() -> Iterator[None]:
+    """Within the block a run changes this process's state: each cell seeds the global random generators (Python's,
+    NumPy's, torch's: `training.loop.seed_everything`), sets torch's thread count (`models.threads.use_threads`)
+    and turns transformers' warnings and progress bars off (`models.encoders.quiet_loading`). After it, also when
+    it raises, they are the caller's again (CUDA's generators too where CUDA was started; none is started here)."""
+    import random
+
+    import numpy as np
+    import torch
+    from transformers.utils import logging
+
+    python, numpy, cpu = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    threads, verbosity, bars = torch.get_num_threads(), logging.get_verbosity(), logging.is_progress_bar_enabled()
+    try:
+        yield
+    finally:
+        random.setstate(python)
+        np.random.set_state(numpy)
+        torch.random.set_rng_state(cpu)
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)
+        torch.set_num_threads(threads)
+        logging.set_verbosity(verbosity)
+        if logging.is_progress_bar_enabled() != bars:
+            (logging.enable_progress_bar if bars else logging.disable_progress_bar)()
+
+
 class _WithoutProgress:
-    """A text stream that passes on everything but progress bars: a bar (tqdm) redraws its line after a carriage
-    return and moves between the lines of nested bars with ANSI escapes, which no message of the suite holds; the
-    newlines a bar writes between such writes go too."""
+    """A text stream that passes on everything but progress bars. A bar (tqdm) redraws its line after a carriage
+    return, moves between the lines of nested bars with newlines and ANSI escapes; a line Ray forwards from a
+    worker comes behind an ANSI-coloured prefix, and holds the worker's bars and the warning written between them.
+    Each line goes on as a terminal shows it, without ANSI codes: its text after the last carriage return, unless
+    that text is a bar (`BAR`) or what clearing or moving a bar leaves (nothing); a newline goes on where it ends
+    text passed on (tqdm.write writes it apart from its line), not where it ends none (a bar's, a blank line)."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.after_bar = False
+        self.mid_line = False  # text passed on waits for its newline
 
     def write(self, text: str) -> int:
-        """Pass `text` on unless it draws a bar."""
-        bar = "\r" in text or "\x1b[" in text or (self.after_bar and not text.strip("\n"))
-        self.after_bar = bar
-        if not bar:
-            self.stream.write(text)
+        """Pass on what `text` shows but its bars."""
+        lines = text.split("\n")
+        for index, line in enumerate(lines):
+            end = "\n" if index < len(lines) - 1 else ""
+            shown = ANSI.sub("", line.rpartition("\r")[2])
+            cleared = shown != line and not shown.strip()  # a bar's carriage returns and escapes, and blanks
+            if BAR.search(shown) or cleared or not (shown or self.mid_line):
+                continue
+            self.stream.write(shown + end)
+            self.mid_line = not end
         return len(text)
 
     def flush(self) -> None:
@@ -221,11 +264,12 @@ class _WithoutProgress:
 def hidden_progress(hidden: bool = True) -> Iterator[None]:
     """Within the block, progress bars on this process's stderr are not shown (warnings and errors still are), and
     the worker processes started in it (accelerate's, Ray's: `RayExecutor.task_options`) draw none, through
-    tqdm's TQDM_DISABLE; nothing changes when `hidden` is False."""
+    tqdm's TQDM_DISABLE, which `models.progress.progress_bar` honours where a bar passes its own rule; nothing
+    changes when `hidden` is False."""
     if not hidden:
         yield
         return
-    from mbert_eval.grid.executors.local import QUIET
+    from mbert_eval.models.progress import QUIET
 
     shown, sys.stderr = sys.stderr, _WithoutProgress(sys.stderr)
     before = os.environ.get(QUIET)

@@ -199,3 +199,91 @@ def test_a_quiet_run_switches_the_bars_of_its_worker_processes_off(monkeypatch):
         assert hidden.stderr == ""
         assert RayExecutor().task_options()["runtime_env"] == {"env_vars": {"TQDM_DISABLE": "1"}}
     assert "TQDM_DISABLE" not in os.environ
+
+
+def test_a_quiet_run_keeps_the_warnings_of_workers_and_drops_every_bar(capsys):
+    """Ray forwards each line a worker writes to this process's stderr behind a coloured prefix, the carriage
+    returns of the worker's bars included: under `-q` the bars go and the warning a worker wrote between two of
+    them stays (its text after the last carriage return, as a terminal shows it), as does a line of this
+    process's own between its bars."""
+    from tqdm.auto import tqdm
+
+    from mbert_eval.api import hidden_progress
+
+    prefix = "\x1b[36m(_call pid=7)\x1b[0m "
+    bar = "\rfine-tuning de:  50%|█████     | 1/2 [00:01<00:01,  1.00it/s]"
+    warning = "pos qab: per-example outputs not written: examples is not a folder"
+    with hidden_progress():
+        print(f"{prefix}{bar}\r{' ' * 60}\r{warning}", file=sys.stderr)  # a bar cleared by tqdm.write's line
+        print(f"{prefix}{bar}\x1b[A\rpos de: 3it [00:00, 9.87it/s]", file=sys.stderr)  # bars only
+        print(f"{prefix}a plain line", file=sys.stderr)
+        with tqdm(total=2, desc="cells", file=sys.stderr, disable=False) as cells:  # this process's own bars
+            with tqdm(total=2, desc="targets", file=sys.stderr, disable=False, position=1) as targets:
+                cells.update()
+                tqdm.write("pos de: a warning of this process", file=sys.stderr)
+                targets.update(2)
+            cells.update()
+        sys.stderr.write("pos de: a line of this process")  # as tqdm.write writes it, its newline apart
+        sys.stderr.write("\n")
+        sys.stderr.write("\n")  # a bar moving down to the one nested under it, then drawing that
+        sys.stderr.write("\rtargets:   0%|          | 0/2 [00:00<?, ?it/s]")
+    lines = ["(_call pid=7) a plain line", "pos de: a warning of this process", "pos de: a line of this process"]
+    assert capsys.readouterr().err == "".join(f"{line}\n" for line in [warning, *lines])
+
+
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_a_run_gives_the_caller_its_random_state_threads_and_transformers_logging_back(
+    interrupted, tmp_path, small_family, tiny_model, monkeypatch
+):
+    """Each cell seeds the global random generators, sets torch's thread count and quiets transformers' logging
+    and progress bars; `run` gives the caller its own back, also when the run ends in an interrupt."""
+    import random
+
+    import numpy as np
+    import torch
+    from transformers.utils import logging
+
+    from mbert_eval.grid.executors import local
+    from mbert_eval.models.encoders import quiet_loading
+
+    monkeypatch.chdir(tmp_path)
+    if interrupted:
+
+        def interrupt(job):  # what a cell changes before Ctrl-C stops it
+            random.seed(1)
+            np.random.seed(1)
+            torch.manual_seed(1)
+            torch.set_num_threads(1)
+            quiet_loading()
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(local, "run_cell", interrupt)
+
+    def seeded() -> None:  # the caller's own seeds
+        random.seed(42)
+        np.random.seed(42)
+        torch.manual_seed(42)
+
+    def draws() -> tuple:
+        return random.random(), np.random.rand(), torch.rand(1).item()
+
+    verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
+    try:
+        logging.set_verbosity_info()
+        logging.enable_progress_bar()
+        torch.set_num_threads(2)
+        seeded()
+        expected = draws()
+        seeded()
+        if interrupted:
+            with pytest.raises(KeyboardInterrupt):
+                mbert_eval.run(tiny_config(small_family, tiny_model), report=False, quiet=True)
+        else:
+            mbert_eval.run(tiny_config(small_family, tiny_model, threads=1), report=False, quiet=True)
+        assert draws() == expected
+        assert torch.get_num_threads() == 2
+        assert logging.get_verbosity() == logging.INFO and logging.is_progress_bar_enabled()
+    finally:
+        torch.set_num_threads(1)  # as tests/conftest.py leaves it
+        logging.set_verbosity(verbosity)
+        (logging.enable_progress_bar if bars else logging.disable_progress_bar)()

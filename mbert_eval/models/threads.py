@@ -106,9 +106,10 @@ def _load_average() -> float:
 
 
 def _positive_int(value: str | None) -> int | None:
-    """OMP_NUM_THREADS as a positive whole number (`4`, or `4,2` for nested levels: the first), else None."""
+    """OMP_NUM_THREADS as a whole number from 1 to MAX_THREADS (`4`, or `4,2` for nested levels: the first), else
+    None (a count torch's C int overflows at, or thousands of threads on a few cores, is no setting to follow)."""
     try:
         number = int((value or "").split(",")[0].strip())
     except ValueError:
         return None
-    return number if number > 0 else None
+    return number if 0 < number <= MAX_THREADS else None

@@ -25,8 +25,9 @@ def test_omp_num_threads_is_honoured_whatever_the_load(value, expected):
     assert default_threads({"OMP_NUM_THREADS": value}, cpus=8, load=7.0, cores=8) == expected
 
 
-@pytest.mark.parametrize("value", ["", "0", "-2", "many"])
-def test_omp_num_threads_that_is_no_positive_number_is_ignored(value):
+@pytest.mark.parametrize("value", ["", "0", "-2", "many", "4097", "99999999999"])
+def test_omp_num_threads_that_is_no_count_from_1_to_max_threads_is_ignored(value):
+    """Past MAX_THREADS (which --threads refuses too) it overflowed torch's C int: a traceback at the first cell."""
     assert default_threads({"OMP_NUM_THREADS": value}, **IDLE) == 8
 
 

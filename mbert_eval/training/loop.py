@@ -22,6 +22,7 @@ import torch
 from mbert_eval.models.encoders import autocast
 from mbert_eval.models.progress import progress_bar
 from mbert_eval.training.batches import (
+    PAD_LABEL,
     Features,
     collate,
     length_sorted_batches,
@@ -162,11 +163,12 @@ def fine_tune(
                 model.train()
                 with prefix_cache.active() if prefix_cache else nullcontext():
                     for indices in batches[start:stop]:
+                        weight = share_weight(train, indices, rank, world)
                         indices = indices[rank::world] or indices[-1:]  # this process's share of the batch
                         if prefix_cache:
                             prefix_cache.select(indices)
                         batch = collate([train[i] for i in indices], pad_id, device)
-                        loss += _step(model, core, batch, trainable, optimizer, schedule, settings, accelerator)
+                        loss += _step(model, core, batch, trainable, optimizer, schedule, settings, accelerator, weight)
                         bar.update()
                 step, start = step + stop - start, stop
                 finite_loss(
@@ -192,11 +194,33 @@ def fine_tune(
     return core, log
 
 
-def _step(model, core, batch, trainable, optimizer, schedule, settings: TrainingConfig, accelerator) -> torch.Tensor:
-    """One optimizer step on one batch: forward (bf16 autocast on GPUs), backward, clip, update; returns the
-    loss, detached (no device sync)."""
+def share_weight(train: list[Features], indices: list[int], rank: int, world: int) -> float:
+    """What this process's loss counts for in one batch of a data-parallel launch, where DDP averages the
+    processes' gradients: `world` × its share of what the batch's loss averages over (its labelled tokens for
+    token labels, else its examples), so that the average is the gradient of the whole batch's loss, as one
+    process computes it (processes taking uneven shares, or none: 0). 1.0 for one process."""
+    if world == 1:
+        return 1.0
+    units = [_loss_units(train[i]) for i in indices]
+    total = sum(units)
+    return world * sum(units[rank::world]) / total if total else 1.0
+
+
+def _loss_units(feature: Features) -> int:
+    """What a model's loss averages over in one example: its labelled tokens (token labels), else the example."""
+    labels = feature.get("labels")
+    return sum(label != PAD_LABEL for label in labels) if isinstance(labels, list) else 1
+
+
+def _step(
+    model, core, batch, trainable, optimizer, schedule, settings: TrainingConfig, accelerator, weight: float = 1.0
+) -> torch.Tensor:
+    """One optimizer step on one batch: forward (bf16 autocast on GPUs), backward of the loss × `weight` (this
+    process's share: `share_weight`), clip, update; returns the loss, detached (no device sync)."""
     with autocast(batch["input_ids"].device):
         loss = model(**model_inputs(core, batch)).loss
+    if weight != 1.0:
+        loss = loss * weight
     if accelerator is not None:
         accelerator.backward(loss)
     else:

@@ -5,7 +5,9 @@ unreachable cluster."""
 import dataclasses
 import functools
 import importlib.util
+import json
 import os
+import shutil
 import socket
 import sys
 import time
@@ -179,16 +181,26 @@ def test_without_ray_the_error_says_how_to_install_it(monkeypatch):
     reason="accelerate is part of the ray extra: pip install -e '.[ray]'",
 )
 def test_a_cell_launched_as_accelerate_processes_gives_the_same_rows(tmp_path, small_family, tiny_model):
-    raw = family_experiment(small_family, tiny_model)
+    """One process or two data-parallel ones train the cell as the local executor does: with dropout off (the
+    one randomness the processes draw apart), the same dev and test scores. Two processes used to weigh each
+    half-batch's mean loss alike, whatever the labelled tokens in each (`training.loop.share_weight`)."""
+    model = tmp_path / "no-dropout"
+    shutil.copytree(tiny_model, model)
+    config = json.loads((model / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (model / "config.json").write_text(json.dumps(config))
+    raw = family_experiment(small_family, model)
     raw["tasks"].pop("paraphrase")
     experiment, _ = load_experiment(write_config(tmp_path / "exp.yaml", raw))
     (job,), _ = plan(resolve(experiment), ResultStore(experiment.store_path))
+    local = comparable(run_cell(job))
     launched = run_cell_on_gpus(job, num_processes=1, cpu=True)  # torchrun, one CPU process
-    assert comparable(launched) == comparable(run_cell(job))
+    assert comparable(launched) == local
     assert {row.extra["processes"] for row in launched} == {1}
     two = run_cell_on_gpus(job, num_processes=2, cpu=True)  # data-parallel: each process takes half of each batch
     assert {row.extra["processes"] for row in two} == {2}
-    assert {(row.target, row.metric) for row in two} == {(row.target, row.metric) for row in launched}
+    scores = [(row.target, row.metric, round(row.score, 9), row.extra["dev_scores"]) for row in comparable(two)]
+    assert scores == [(row.target, row.metric, round(row.score, 9), row.extra["dev_scores"]) for row in local]
 
 
 def test_executor_follows_the_experiment():

@@ -226,3 +226,16 @@ def test_neither_a_quiet_runs_worker_nor_a_later_process_of_a_launch_draws_a_bar
     fine_tune(model, features, 0, cpu, fine_tuning(epochs=1, batch_size=4), progress="fine-tuning de")
     predict(model, features, 0, cpu, progress="pos de")
     assert capsys.readouterr().err == ""
+
+
+def test_a_process_counts_for_its_share_of_the_batchs_labelled_tokens():
+    """DDP averages the processes' gradients; each process's loss is a mean over its own labelled tokens, so it
+    counts for world × its share of the batch's (a process with none counts for nothing)."""
+    from mbert_eval.training.loop import share_weight
+
+    train = [{"input_ids": [0] * 4, "labels": labels} for labels in ([1, 2, 3], [1, -100, -100], [4, 5, 6])]
+    assert [share_weight(train, [0, 1, 2], rank, 2) for rank in (0, 1)] == [2 * 6 / 7, 2 * 1 / 7]
+    assert [share_weight(train, [2], rank, 2) for rank in (0, 1)] == [2.0, 0.0]  # rank 1 repeats an example
+    sentences = [{"input_ids": [0], "labels": 1}] * 3  # a sequence label: the loss is a mean over examples
+    assert [share_weight(sentences, [0, 1, 2], rank, 2) for rank in (0, 1)] == [2 * 2 / 3, 2 * 1 / 3]
+    assert share_weight(train, [0, 1, 2], 0, 1) == 1.0

@@ -4,7 +4,8 @@
 on this module (fresh processes: nothing is forked from a parent that has touched CUDA). Each
 process joins the group through `accelerate.PartialState` (which also picks its GPU) and runs
 `run_cell(job)`; the fine-tuning loop sees WORLD_SIZE > 1 and trains data-parallel (each process
-takes 1/N of every batch, DDP averages the gradients, so batch size and schedule are unchanged).
+takes 1/N of every batch, its loss weighted by its share of the batch's labelled tokens, DDP
+averages the gradients: batch size, schedule and gradient are one process's).
 Every process evaluates the targets; process 0's rows come back through a temporary file. A
 UserError in the cell comes back as the same one-line UserError (an `UnfinishedCell` with its finished rows).
 Each row records how many processes trained it (`extra.processes`).

@@ -41,39 +41,45 @@ def nmt_nfkc_charsmap() -> bytes:
         normalization_rule_name="nmt_nfkc",
         minloglevel=2,
     )
-    normalizer = next(value for number, value in _fields(model.getvalue()) if number == 3)  # ModelProto field 3
-    return next(value for number, value in _fields(normalizer) if number == 2)  # NormalizerSpec field 2
+    return precompiled_charsmap(model.getvalue())
 
 
-def _fields(message: bytes) -> Iterator[tuple[int, bytes | None]]:
-    """(field number, bytes) of each field of a serialized protocol-buffer message; None for a field that is no
-    length-delimited one (developers.google.com/protocol-buffers/docs/encoding)."""
-    at = 0
+def precompiled_charsmap(model_proto: bytes) -> bytes:
+    """The normalisation map (``ModelProto.normalizer_spec.precompiled_charsmap``, fields 3 then 2) of a
+    serialized SentencePiece model."""
+    normalizer_spec = next(value for number, value in _proto_fields(model_proto) if number == 3)
+    return next(value for number, value in _proto_fields(normalizer_spec) if number == 2)
 
-    def varint() -> int:
-        nonlocal at
-        value = shift = 0
-        while True:
-            byte = message[at]
-            at += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return value
 
-    while at < len(message):
-        key = varint()
-        kind = key & 7
-        if kind == 2:
-            size = varint()
-            yield key >> 3, message[at : at + size]
-            at += size
-        else:
-            if kind == 0:
-                varint()
-            else:
-                at += {1: 8, 5: 4}[kind]
-            yield key >> 3, None
+def _proto_fields(message: bytes) -> Iterator[tuple[int, bytes | int]]:
+    """Yield ``(field number, value)`` for each field of a serialized protobuf message (wire format)."""
+    position = 0
+    while position < len(message):
+        tag, position = _varint(message, position)
+        number, wire_type = tag >> 3, tag & 7
+        if wire_type == 0:
+            value, position = _varint(message, position)
+            yield number, value
+        elif wire_type == 2:
+            length, position = _varint(message, position)
+            yield number, message[position : position + length]
+            position += length
+        else:  # fixed 64-bit (1) or 32-bit (5)
+            width = 8 if wire_type == 1 else 4
+            yield number, message[position : position + width]
+            position += width
+
+
+def _varint(message: bytes, position: int) -> tuple[int, int]:
+    """Decode the protobuf varint at ``position``; return it and the position after it."""
+    value, shift = 0, 0
+    while True:
+        byte = message[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, position
 
 
 def normalization_steps(mapping: dict[int, str], pieces: list[str], charsmap: bytes) -> list[dict]:

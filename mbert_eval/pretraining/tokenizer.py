@@ -16,7 +16,6 @@ Both folders reload with ``AutoTokenizer.from_pretrained(out_dir)`` as fast toke
 """
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -39,6 +38,7 @@ from transformers import (
 
 from mbert_eval.data.files import NOT_FOUND, read_text, text_file_problem
 from mbert_eval.errors import DataError, UserError
+from mbert_eval.models.unigram_tokenizer import precompiled_charsmap
 
 TokenizerKind = Literal["wordpiece", "unigram"]
 TOKENIZER_KINDS: tuple[str, ...] = ("wordpiece", "unigram")
@@ -170,43 +170,6 @@ def _train_unigram(corpus: list[Path], vocab_size: int, out_dir: Path) -> XLMRob
     pieces = [(processor.id_to_piece(i), processor.get_score(i)) for i in range(processor.get_piece_size())]
     return XLMRobertaTokenizer(
         vocab=pieces,
-        _spm_precompiled_charsmap=_precompiled_charsmap(proto),
+        _spm_precompiled_charsmap=precompiled_charsmap(proto),
         model_max_length=MODEL_MAX_LENGTH,
     )
-
-
-def _precompiled_charsmap(model_proto: bytes) -> bytes:
-    """The normalisation map (``ModelProto.normalizer_spec.precompiled_charsmap``, fields 3 then 2) of a model."""
-    normalizer_spec = next(value for number, value in _proto_fields(model_proto) if number == 3)
-    return next(value for number, value in _proto_fields(normalizer_spec) if number == 2)
-
-
-def _proto_fields(message: bytes) -> Iterator[tuple[int, bytes | int]]:
-    """Yield ``(field number, value)`` for each field of a serialized protobuf message (wire format)."""
-    position = 0
-    while position < len(message):
-        tag, position = _varint(message, position)
-        number, wire_type = tag >> 3, tag & 7
-        if wire_type == 0:
-            value, position = _varint(message, position)
-            yield number, value
-        elif wire_type == 2:
-            length, position = _varint(message, position)
-            yield number, message[position : position + length]
-            position += length
-        else:  # fixed 64-bit (1) or 32-bit (5)
-            width = 8 if wire_type == 1 else 4
-            yield number, message[position : position + width]
-            position += width
-
-
-def _varint(message: bytes, position: int) -> tuple[int, int]:
-    """Decode the protobuf varint at ``position``; return it and the position after it."""
-    value, shift = 0, 0
-    while True:
-        byte = message[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, position

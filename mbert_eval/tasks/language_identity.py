@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from mbert_eval.metrics.outputs import Scores
 
 SOURCE_CLASS = "source"  # the source language's class (prepare does not know the cell's source code)
+TARGET_CLASS = "target"  # the target's class in the pairwise mode (its pairs, split as one language's)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,11 @@ def split_by_pivot(pairs: dict[str, list[ParallelPair]]) -> PivotSplit:
     every = dict.fromkeys(pair.target for found in pairs.values() for pair in found)
     split = PivotSplit(train, test, [p for p in every if p in trained], [p for p in every if p not in trained])
     first_code = next(iter(pairs))
+    if not split.source_train or not split.source_test:
+        raise UserError(
+            f"task 'language_identity': {first_code}'s pairs hold {len(pivots)} distinct source sentence(s), too few "
+            "to hold some out from training"
+        )
     for code in pairs:
         if not split.train[code] or not split.test[code]:
             raise UserError(
@@ -80,10 +86,6 @@ def split_by_pivot(pairs: dict[str, list[ParallelPair]]) -> PivotSplit:
                 f"and {len(split.test[code])} to test; its source sentences must be those of {first_code}'s pairs "
                 f"(multi-parallel files), half of which train"
             )
-    if not split.source_train or not split.source_test:
-        raise UserError(
-            f"task 'language_identity' (all_languages): {first_code}'s pairs hold too few distinct source sentences"
-        )
     return split
 
 
@@ -108,7 +110,9 @@ class LanguageIdentityTask(ParallelLayersTask):
         "or one classifier over all the task's languages",
         main_metric="accuracy",
         reference="Libovický et al. 2020",
-        version=2,  # 2: a held-out pair's statistic is the mean of its two hits (was 1/2 where either hit)
+        # 2: a held-out pair's statistic is the mean of its two hits (was 1/2 where either hit); 3: pairwise, split by
+        # source sentence (a sentence with two translations was trained on and tested); PAWS-X's `NS` left out
+        version=3,
         epochs=0,
         options={
             "layer": "the layer of the main number (default: two thirds of the depth, mBERT's 8)",
@@ -215,8 +219,9 @@ class LanguageIdentityTask(ParallelLayersTask):
         self, prepared: Prepared, examples: list[ParallelPair], device: torch.device, progress: str | None = None
     ) -> Scores:
         """Pairwise: held-out accuracy of a per-layer logistic regression that tells target sentences from source
-        ones (Libovický et al. 2020), trained on the first half of the pairs, tested on the second; the chosen
-        layer's first. Per test pair (the unit resampled, its two sentences together), the mean of its two
+        ones (Libovický et al. 2020), trained on the pairs of the first half of the distinct source sentences and
+        tested on the others' (`split_by_pivot`: no sentence is tested that was trained on, nor a translation of
+        one); the chosen layer's first. Per test pair (the unit resampled, its two sentences together), the mean of its two
         sentences' hits at the chosen layer (`mean`), with the languages predicted for its [target, source]
         sentences; chance 1/2. With `all_languages`: the target's recall under the L-way classifier `prepare`
         fitted (`_target_recall`)."""
@@ -228,21 +233,22 @@ class LanguageIdentityTask(ParallelLayersTask):
         from mbert_eval.training.probes import fit_linear_probes
 
         targets, pivots = (side.numpy() for side in self.layer_states(prepared, examples, device, progress))
-        half = len(examples) // 2
+        split = split_by_pivot({TARGET_CLASS: examples})
+        place = {pair: index for index, pair in enumerate(examples)}  # the pairs are distinct (`target_examples`)
 
-        def split(part: slice) -> tuple[np.ndarray, np.ndarray]:
-            states = np.concatenate([targets[:, part], pivots[:, part]], axis=1)
-            count = states.shape[1] // 2
-            return states, np.array([1] * count + [0] * count)  # 1: the target language
+        def side(pairs: list[ParallelPair]) -> tuple[np.ndarray, np.ndarray]:
+            indices = [place[pair] for pair in pairs]
+            states = np.concatenate([targets[:, indices], pivots[:, indices]], axis=1)
+            return states, np.array([1] * len(indices) + [0] * len(indices))  # 1: the target language
 
-        train_states, train_labels = split(slice(0, half))
-        test_states, test_labels = split(slice(half, None))
+        train_states, train_labels = side(split.train[TARGET_CLASS])
+        test_states, test_labels = side(split.test[TARGET_CLASS])
         predicted = fit_linear_probes(train_states, train_labels[None]).predict(test_states)[0]
         accuracy = (predicted == test_labels).mean(axis=1)
         layer = pick_layer(self.layer, len(accuracy) - 1, self.metadata.name)
         scores = {"accuracy": float(accuracy[layer])}
         scores.update({f"accuracy_layer{i:02d}": float(score) for i, score in enumerate(accuracy)})
-        tested = len(examples) - half
+        tested = len(split.test[TARGET_CLASS])
         hits = (predicted[layer] == test_labels).astype(float)  # numbers: two numpy bools add as `or`
         named = np.where(predicted[layer] == 1, "target", "source")
         outputs = ExampleOutputs(

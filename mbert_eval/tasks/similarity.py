@@ -32,6 +32,7 @@ class SimilarityTask(ParallelLayersTask):
         description="Linear CKA per layer between source and target states of the same parallel sentences",
         main_metric="cka",
         reference="Kornblith et al. 2019; Conneau et al. 2020",
+        version=2,  # 2: pairs with PAWS-X's placeholder `NS` left out (`parallel_layers.target_examples`)
         epochs=0,
         options={"layer": "the layer of the main number (default: two thirds of the depth, mBERT's 8)"},
         metric_descriptions={

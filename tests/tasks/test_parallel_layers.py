@@ -130,3 +130,57 @@ def test_pair_files_read_both_sides_of_each_row(tmp_path):
         ("p2", "P2"),
         ("h3", "H3"),
     ]
+
+
+def test_pairwise_identity_never_tests_a_sentence_it_trained_on(tmp_path, monkeypatch):
+    """A source sentence with two translations (PAWS-X's pair files repeat sentences) lands on one side of the
+    split, as `all_languages` splits: the first half of the pairs trained on `p0`, the second tested on it."""
+    import torch
+
+    from mbert_eval.training import probes
+
+    (tmp_path / "de.txt").write_text("de a\nde b\nde c\nde d\nde e\nde f\n", encoding="utf-8")
+    (tmp_path / "en.txt").write_text("p0\np1\np2\np0\np3\np4\n", encoding="utf-8")
+    task = get_task("language_identity", TaskConfig(test=str(tmp_path / "de.txt"), pivot=str(tmp_path / "en.txt")))
+    examples = task.target_examples(lookup("de"))
+    ids: dict[str, int] = {}
+
+    def states(prepared, pairs, device, progress):  # a sentence's "state" is its id
+        def of(sentences):
+            return torch.tensor([[ids.setdefault(s, len(ids))] for s in sentences], dtype=torch.float32)[None]
+
+        return of([pair.source for pair in pairs]), of([pair.target for pair in pairs])
+
+    seen: dict[str, set[str]] = {}
+    fit = probes.fit_linear_probes
+
+    def spy(features, labels):
+        seen["train"] = {s for s, i in ids.items() if i in features[0, :, 0]}
+        fitted = fit(features, labels)
+        predict = fitted.predict
+
+        def held_out(tested):
+            seen["test"] = {s for s, i in ids.items() if i in tested[0, :, 0]}
+            return predict(tested)
+
+        fitted.predict = held_out
+        return fitted
+
+    monkeypatch.setattr(task, "layer_states", states)
+    monkeypatch.setattr(probes, "fit_linear_probes", spy)
+    scores = task.evaluate(None, examples, torch.device("cpu"))
+    assert seen["train"] and seen["test"] and not seen["train"] & seen["test"]
+    assert "p0" in seen["train"] and {"de a", "de d"} <= seen["train"]  # both of p0's translations train
+    assert scores.tested == len(scores.examples.stats) == 3  # the pairs of p2, p3 and p4 (p0 and p1 train)
+
+
+def test_pawsx_placeholder_pairs_are_left_out(tmp_path):
+    """PAWS-X's `NS` (a sentence left untranslated) is no sentence of the language: its pairs are left out, as the
+    PAWS-X tasks leave them out, and each row says how many."""
+    (tmp_path / "de.txt").write_text("a b\nNS\nc d\ne f\ng h\ni j\n", encoding="utf-8")
+    (tmp_path / "en.txt").write_text("A B\nX Y\nC D\n NS\nG H\nI J\n", encoding="utf-8")
+    for name in TASKS:
+        task = get_task(name, TaskConfig(test=str(tmp_path / "de.txt"), pivot=str(tmp_path / "en.txt")))
+        pairs = task.target_examples(lookup("de"))
+        assert [pair.source for pair in pairs] == ["a b", "c d", "g h", "i j"], name
+        assert task.target_log(None, lookup("de"), pairs) == {"placeholder_pairs_dropped": 2}

@@ -200,8 +200,11 @@ def test_a_missing_config_fails_alone_while_the_other_job_runs(workspace: Worksp
 # --- runs whose process was killed ------------------------------------------------------------------------------
 
 HANGING_RUN = """
+import signal
 import sys
 from datetime import datetime
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even where the parent ignores it (a background job)
 import mbert_eval.schedule.runs as runs
 from mbert_eval.schedule.jobs import load_jobs
 
@@ -300,7 +303,7 @@ def test_a_run_stopped_by_ctrl_c_is_interrupted_and_its_slot_runs_again(tmp_path
     history = History(tmp_path / "schedule.sqlite")
     process = _hanging_run(jobs)
     process.send_signal(signal.SIGINT)
-    process.wait()
+    process.wait(timeout=60)
     [run] = history.runs()
     assert (run.status, run.error, run.finished is not None) == (
         "interrupted",

@@ -269,7 +269,9 @@ def pretrain(config: PretrainConfig, reuse: bool = True, progress: bool = True) 
         model.save_pretrained(partial)
         tokenizer.save_pretrained(partial)
         _copy_vocab_file(tokenizer, partial)
-        record = {"config": config.to_json(), "config_hash": config_hash, **stats}
+        # the thread count is recorded, not hashed: the weights' last bits depend on it (sums rounded in another
+        # order), the recipe does not
+        record = {"config": config.to_json(), "config_hash": config_hash, "threads": torch.get_num_threads(), **stats}
         (partial / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return config.out_dir
 

@@ -194,6 +194,7 @@ def test_pretrain_saves_loads_continues_and_reuses(corpus: list[Path], tmp_path:
     out_dir = pretrain(_config(corpus, tmp_path / "tiny"), progress=False)
     record = json.loads((out_dir / "pretrain.json").read_text(encoding="utf-8"))
     assert record["steps"] == 4 and math.isfinite(record["final_loss"]) and record["tokens_per_second"] > 0
+    assert record["threads"] == torch.get_num_threads()  # the weights' last bits depend on it
     assert (out_dir / "model.safetensors").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny"], "no temporary folder is left behind"
     tokenizer = AutoTokenizer.from_pretrained(out_dir)

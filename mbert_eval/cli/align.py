@@ -1,5 +1,7 @@
 """`mbert-eval align` and `mbert-eval align-eval`: SimAlign word alignment (Jalili Sabet et al. 2020) of
-whitespace-tokenized parallel text into Pharaoh links, and its scores against gold (Och & Ney 2003)."""
+whitespace-tokenized parallel text into Pharaoh links, and its scores against gold (Och & Ney 2003). Sentence
+files of `id<TAB>sentence` lines (SimAlign's sample) are read as the alignment task reads them; their links are
+`id<TAB>links` lines, matched by id."""
 
 from __future__ import annotations
 
@@ -9,8 +11,12 @@ import click
 
 from mbert_eval.cli.group import THREADS_OPTION
 from mbert_eval.data import (
+    AlignmentLinks,
     check_alignment_ranges,
     index_base,
+    read_id_pharaoh,
+    read_lines,
+    read_links_by_id,
     read_parallel,
     read_parallel_bitext,
     read_pharaoh,
@@ -19,19 +25,43 @@ from mbert_eval.data import (
 from mbert_eval.data import drop_out_of_range as drop_out_of_range_links
 from mbert_eval.errors import DataError, UserError
 
-TEXT_HELP = "one `src ||| tgt` file, or a source and a target file with one sentence a line"
+TEXT_HELP = (
+    "one `src ||| tgt` file, or a source and a target file with one sentence a line "
+    "(or `id<TAB>sentence` lines, as SimAlign's sample)"
+)
+
+Pair = tuple[list[str], list[str]]
 
 
-def read_word_pairs(inputs: tuple[str, ...]) -> list[tuple[list[str], list[str]]]:
-    """Whitespace-tokenized sentence pairs from one ``src ||| tgt`` file or two line-aligned files
-    (the input formats of SimAlign and awesome-align, Jalili Sabet et al. 2020; Dou & Neubig 2021)."""
+def has_ids(path: str | Path) -> bool:
+    """Whether a sentence or links file holds `id<TAB>...` lines (SimAlign's sample and its gold), as its first
+    line shows: the alignment task's test (`AlignmentTask.target_examples`)."""
+    lines = read_lines(path)
+    return bool(lines) and "\t" in lines[0]
+
+
+def read_word_pairs(inputs: tuple[str, ...]) -> tuple[list[str] | None, list[Pair]]:
+    """The ids (None: the files have none) and whitespace-tokenized sentence pairs of one ``src ||| tgt`` file,
+    two line-aligned files, or two ``id<TAB>sentence`` files with the same ids in the same order (the input
+    formats of SimAlign and awesome-align, Jalili Sabet et al. 2020; Dou & Neubig 2021), read as the alignment
+    task reads them: an id is no word."""
     if len(inputs) == 1:
-        pairs = read_parallel_bitext(inputs[0])
-    elif len(inputs) == 2:
-        pairs = read_parallel(*inputs)
-    else:
+        return None, [(pair.source.split(), pair.target.split()) for pair in read_parallel_bitext(inputs[0])]
+    if len(inputs) != 2:
         raise UserError(f"expected {TEXT_HELP}; got {len(inputs)} files")
-    return [(pair.source.split(), pair.target.split()) for pair in pairs]
+    if any(has_ids(path) for path in inputs):
+        from mbert_eval.tasks.alignment import id_pairs  # numpy: only for id files
+
+        return id_pairs(Path(inputs[0]), Path(inputs[1]))
+    return None, [(pair.source.split(), pair.target.split()) for pair in read_parallel(*inputs)]
+
+
+def write_id_pharaoh(path: str, ids: list[str], links: list[AlignmentLinks]) -> None:
+    """Write ``id<TAB>links`` lines (SimAlign's gold layout), the links as `write_pharaoh` writes them."""
+    from mbert_eval.tasks.alignment import pharaoh
+
+    lines = [f"{sentence_id}\t{pharaoh(alignment)}\n" for sentence_id, alignment in zip(ids, links, strict=True)]
+    Path(path).write_text("".join(lines), encoding="utf-8", newline="\n")
 
 
 @click.command("align")
@@ -60,7 +90,12 @@ def read_word_pairs(inputs: tuple[str, ...]) -> list[tuple[list[str], list[str]]
     help="Align bare `▁` pieces too, as simalign does (by default they are left out of words that have "
     "other subwords; only SentencePiece vocabularies have them).",
 )
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Pharaoh file to write (0-indexed i-j).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Pharaoh file to write (0-indexed i-j; `id<TAB>links` lines for id files).",
+)
 @THREADS_OPTION
 def align(
     inputs: tuple[str, ...],
@@ -75,7 +110,8 @@ def align(
     out: str,
     threads: int | None,
 ) -> None:
-    """Word-align INPUTS (one `src ||| tgt` file, or source and target files) with SimAlign."""
+    """Word-align INPUTS (one `src ||| tgt` file, or source and target files, plain or `id<TAB>sentence`) with
+    SimAlign."""
     from mbert_eval.aligner.word_aligner import (  # torch and scipy: only when aligning
         WordAligner,
         WordAlignerConfig,
@@ -101,18 +137,30 @@ def align(
         dtype=dtype,
         skip_space_markers=not keep_space_markers,
     )
-    pairs = read_word_pairs(inputs)
+    ids, pairs = read_word_pairs(inputs)
     links = WordAligner(config).align(pairs, progress="align")[method]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    write_pharaoh(out, links)
-    click.echo(f"{len(pairs)} pairs aligned ({method}, layer {layer}), links written to {out}")
+    if ids is None:
+        write_pharaoh(out, links)
+    else:  # id files: `id<TAB>links` lines, as their gold, which align-eval matches by id
+        write_id_pharaoh(out, ids, links)
+    layout = "" if ids is None else " as id<TAB>links lines"
+    click.echo(f"{len(pairs)} pairs aligned ({method}, layer {layer}), links written to {out}{layout}")
 
 
 @click.command("align-eval")
 @click.option(
-    "--gold", required=True, type=click.Path(dir_okay=False), help="Gold Pharaoh file (i-j sure, ipj possible)."
+    "--gold",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Gold Pharaoh file (i-j sure, ipj possible), or `id<TAB>links` lines matched by id.",
 )
-@click.option("--pred", required=True, type=click.Path(dir_okay=False), help="Predicted Pharaoh file, 0-indexed.")
+@click.option(
+    "--pred",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Predicted Pharaoh file, 0-indexed (`id<TAB>links` lines where the gold has ids).",
+)
 @click.option(
     "--one-indexed/--zero-indexed",
     "one_indexed",
@@ -137,12 +185,28 @@ def align_eval(gold: str, pred: str, one_indexed: bool | None, text: tuple[str, 
     from mbert_eval.metrics.aer import (
         alignment_scores,  # the metrics package imports torch
     )
+    from mbert_eval.tasks.alignment import AlignmentTask, GoldAlignments
 
     if drop_out_of_range and not text:
         raise UserError("--drop-out-of-range needs --text: a link is out of range only against its sentences")
-    lengths = [(len(source), len(target)) for source, target in read_word_pairs(text)] if text else None
+    ids, pairs = read_word_pairs(text) if text else (None, None)
+    lengths = None if pairs is None else [(len(source), len(target)) for source, target in pairs]
+    where = f"the --text file {text[0]}" if ids is not None else f"the gold {gold}"
+    if has_ids(gold) and ids is None:
+        if text:
+            raise DataError(
+                gold, "holds id<TAB>links lines, but the --text files have no ids: pass the id<TAB>sentence files"
+            )
+        ids = [sentence_id for sentence_id, _ in read_id_pharaoh(gold)]  # in the gold's order
+    if ids is None and has_ids(pred):
+        raise DataError(pred, f"holds id<TAB>links lines, but {gold} has no ids: give both files ids, or neither")
+
+    def read(path: str, one_based: bool = False) -> list[AlignmentLinks]:
+        """A links file's lines in the pairs' order: by id where there are ids, else line by line."""
+        return read_pharaoh(path, one_based) if ids is None else read_links_by_id(path, ids, one_based, where)
+
     if one_indexed is None:
-        base = index_base(read_pharaoh(gold), lengths)
+        base = index_base(read(gold), lengths)
         if base is None:
             raise DataError(
                 gold,
@@ -150,8 +214,8 @@ def align_eval(gold: str, pred: str, one_indexed: bool | None, text: tuple[str, 
                 "(or --zero-indexed if it counts from 0), and --text to check every link's range",
             )
         one_indexed = base
-    gold_links = read_pharaoh(gold, one_indexed=one_indexed)
-    pred_links = read_pharaoh(pred)
+    gold_links = read(gold, one_indexed)
+    pred_links = read(pred)
     if len(gold_links) != len(pred_links):
         raise DataError(
             pred,
@@ -171,6 +235,11 @@ def align_eval(gold: str, pred: str, one_indexed: bool | None, text: tuple[str, 
         except DataError as err:
             raise UserError(f"{err}; --drop-out-of-range drops and counts such gold links") from None
         check_alignment_ranges(pred_links, lengths, pred)
+    problem = AlignmentTask().examples_problem(  # gold without sure links: any aligner would score AER 1 - P
+        [], GoldAlignments(pairs or [([], [])] * len(gold_links), gold_links, gold)
+    )
+    if problem:
+        raise UserError(problem)
     scores = alignment_scores(pred_links, gold_links)
     click.echo(
         f"precision {scores.precision:.4f}  recall {scores.recall:.4f}  F1 {scores.f1:.4f}  "

@@ -6,6 +6,7 @@ from mbert_eval.data.alignments import (
     index_base,
     read_gold_links,
     read_id_pharaoh,
+    read_links_by_id,
     read_pharaoh,
     write_pharaoh,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "read_hub_squad",
     "read_hub_tagged",
     "read_id_pharaoh",
+    "read_links_by_id",
     "read_id_sentences",
     "read_lines",
     "read_ner",

@@ -61,20 +61,21 @@ def read_id_pharaoh(path: PathLike, one_indexed: bool = False) -> list[tuple[str
     return rows
 
 
-def _in_id_order(rows: list[tuple[str, AlignmentLinks]], ids: list[str], path: PathLike) -> list[AlignmentLinks]:
-    """The links of `read_id_pharaoh`'s rows in the order of `ids` (the sentence files' ids), matched by id as
-    SimAlign's scorer (scripts/calc_align_score.py) matches them; an id of the sentences without a gold line, or a
-    gold line of another id, is a DataError."""
+def read_links_by_id(
+    path: PathLike, ids: list[str], one_indexed: bool = False, where: str = "the sentence files"
+) -> list[AlignmentLinks]:
+    """The links of an ``id<TAB>links`` file (`read_id_pharaoh`) in the order of `ids` (the ids of `where`),
+    matched by id as SimAlign's scorer (scripts/calc_align_score.py) matches them; an id without a line, or a line
+    of another id, is a DataError."""
+    rows = read_id_pharaoh(path, one_indexed)
     links = dict(rows)
     missing = next((sentence_id for sentence_id in ids if sentence_id not in links), None)
     if missing is not None:
-        raise DataError(
-            path, f"no links for sentence id {missing!r} (the gold file needs a line for each id of the sentence files)"
-        )
+        raise DataError(path, f"no links for id {missing!r} of {where} (one line for each of its ids)")
     known = set(ids)
     for number, (sentence_id, _) in enumerate(rows, start=1):
         if sentence_id not in known:
-            raise DataError(path, f"id {sentence_id!r} is not an id of the sentence files", number)
+            raise DataError(path, f"id {sentence_id!r} is not an id of {where}", number)
     return [links[sentence_id] for sentence_id in ids]
 
 
@@ -125,7 +126,7 @@ def read_gold_links(
     path: PathLike, lengths: list[tuple[int, int]], one_indexed: bool | None = None, ids: list[str] | None = None
 ) -> list[AlignmentLinks]:
     """Gold links checked against their sentence pairs' (source, target) lengths. With `ids` (the sentence files'
-    ids, in their order) the file holds ``id<TAB>links`` lines, matched to the pairs by id (`_in_id_order`).
+    ids, in their order) the file holds ``id<TAB>links`` lines, matched to the pairs by id (`read_links_by_id`).
     With `one_indexed=None` the index base is read off the file: an index 0 anywhere means 0-indexed; otherwise an
     index equal to its sentence's length (impossible when counting from 0) means 1-indexed; a file that shows
     neither is refused (reading 1-indexed gold as 0-indexed silently shifts every link: awesome-align issue #43)."""
@@ -133,7 +134,7 @@ def read_gold_links(
     def read(one_indexed: bool) -> list[AlignmentLinks]:
         if ids is None:
             return read_pharaoh(path, one_indexed)
-        return _in_id_order(read_id_pharaoh(path, one_indexed), ids, path)
+        return read_links_by_id(path, ids, one_indexed)
 
     if one_indexed is None:
         one_indexed = index_base(read(False), lengths)

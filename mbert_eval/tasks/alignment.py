@@ -104,7 +104,7 @@ class AlignmentTask(Task):
         if pivot is None:
             pairs = [(p.source.split(), p.target.split()) for p in read_parallel_bitext(test)]
         elif "\t" in read_lines(test)[0]:
-            ids, pairs = _id_pairs(pivot, test)
+            ids, pairs = id_pairs(pivot, test)
         else:
             pairs = [(p.source.split(), p.target.split()) for p in read_parallel(pivot, test)]
         lengths = [(len(source), len(target)) for source, target in pairs]
@@ -167,7 +167,7 @@ def pharaoh(links: AlignmentLinks) -> str:
     return " ".join(f"{i}{'-' if (i, j) in links.sure else 'p'}{j}" for i, j in sorted(links.possible))
 
 
-def _id_pairs(source: Path, target: Path) -> tuple[list[str], list[Pair]]:
+def id_pairs(source: Path, target: Path) -> tuple[list[str], list[Pair]]:
     """The ids and pairs of two `id<TAB>sentence` files with the same ids in the same order (the simalign sample);
     the gold links are matched to them by id (`read_gold_links`)."""
     sources, targets = read_id_sentences(source), read_id_sentences(target)

@@ -364,7 +364,7 @@ def test_id_gold_links_are_matched_to_the_sentences_by_id(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a\t0-0\n", r"swapped.gold: no links for sentence id 'b' \(the gold file needs a line for each id of the"),
+        ("a\t0-0\n", r"swapped.gold: no links for id 'b' of the sentence files \(one line for each of its ids\)"),
         ("a\t0-0\nb\t0-0\nc\t0-0\n", r"swapped.gold:3: id 'c' is not an id of the sentence files$"),
     ],
 )

@@ -25,5 +25,5 @@ def test_a_gold_file_in_another_order_gives_each_pair_its_own_links(tmp_path: Pa
 
 
 def test_a_gold_file_with_other_ids_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"eng_deu.gold: no links for sentence id '1'"):
+    with pytest.raises(DataError, match=r"eng_deu.gold: no links for id '1' of the sentence files"):
         _task(tmp_path, "0\t0-0 1-1 2-2\n2\t0-2 1-1 2-0\n").target_examples(lookup("de"))

@@ -276,9 +276,7 @@ def generate_family(out_dir: Path, config: SynthConfig, reuse: bool = True) -> F
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # a file on the way, a read-only folder, a full disk
-        file = next((parent for parent in out_dir.parents if parent.is_file()), None)
-        why = f"{file} is a file, not a folder" if file else f"{err.strerror or err} ({err.filename})"
-        raise UserError(f"cannot write the synthetic family {out_dir}: {why}") from None
+        raise _cannot_write(out_dir, out_dir, err, folder=True) from None
     _remove_previous(out_dir)
     family = SyntheticFamily(config)
     checksums: dict[str, str] = {}
@@ -286,8 +284,11 @@ def generate_family(out_dir: Path, config: SynthConfig, reuse: bool = True) -> F
     def write(relative: str, lines: list[str]) -> None:
         data = "".join(line + "\n" for line in lines).encode("utf-8")
         path = out_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as err:  # something in the way inside out_dir, a read-only folder, a full disk
+            raise _cannot_write(out_dir, path, err) from None
         checksums[relative] = hashlib.sha256(data).hexdigest()
 
     treebank, pairs, parallel, qa = family.treebank(), family.pairs(), family.parallel(), qa_items(family, SPLITS)
@@ -305,7 +306,10 @@ def generate_family(out_dir: Path, config: SynthConfig, reuse: bool = True) -> F
                 ],
             )
             relative = f"qa/{lang.code}-{split}.json"
-            checksums[relative] = write_qa(out_dir / relative, questions[split])
+            try:
+                checksums[relative] = write_qa(out_dir / relative, questions[split])
+            except OSError as err:
+                raise _cannot_write(out_dir, out_dir / relative, err) from None
     base_tokens = [family.realize(s, base) for s in parallel]
     for lang in family.languages[1:]:
         other_tokens = [family.realize(s, lang) for s in parallel]
@@ -315,8 +319,23 @@ def generate_family(out_dir: Path, config: SynthConfig, reuse: bool = True) -> F
         write(f"{stem}.align", [_alignment(b, o) for b, o in zip(base_tokens, other_tokens)])
     write(TYPOLOGY_FILE, typology_json(family.languages, GENERATOR).splitlines())
     manifest = FamilyManifest(out_dir, config, family.languages, checksums)
-    (out_dir / "family.json").write_bytes(_manifest_json(manifest).encode("utf-8"))
+    try:
+        (out_dir / "family.json").write_bytes(_manifest_json(manifest).encode("utf-8"))
+    except OSError as err:
+        raise _cannot_write(out_dir, out_dir / "family.json", err) from None
     return manifest
+
+
+def _cannot_write(out_dir: Path, path: Path, err: OSError, folder: bool = False) -> UserError:
+    """The one-line error of a family whose folder (`folder`) or file `path` could not be made: it names what is
+    in the way (a file where a folder goes, a folder where a file goes), else the system's reason."""
+    if not folder and path.is_dir():
+        why = f"{path} is a folder, not a file"
+    else:
+        places = [path, *path.parents] if folder else list(path.parents)
+        file = next((place for place in places if place.exists() and not place.is_dir()), None)
+        why = f"{file} is a file, not a folder" if file else f"{err.strerror or err} ({err.filename or path})"
+    return UserError(f"cannot write the synthetic family {out_dir}: {why}")
 
 
 def _text(tokens: list[Token]) -> str:

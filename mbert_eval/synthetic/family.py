@@ -30,6 +30,7 @@ from pathlib import Path
 from mbert_eval.data.checksums import file_checksum
 from mbert_eval.errors import DataError, UserError
 from mbert_eval.synthetic.grammar import (
+    Lexicon,
     Sentence,
     SentenceSampler,
     SyntheticLanguage,
@@ -42,7 +43,9 @@ from mbert_eval.synthetic.grammar import (
 from mbert_eval.synthetic.qa import qa_examples, qa_items, write_qa
 from mbert_eval.synthetic.typology import TYPOLOGY_FILE, typology_json
 
-GENERATOR = "mbert-eval synthetic family v4"  # bump when the output for a config changes (v4: typology.json)
+# bump when the output for a config changes (v4: typology.json; v5: languages of one script share no word, which
+# changes families of 5 languages or more, not the default 4)
+GENERATOR = "mbert-eval synthetic family v5"
 SPLITS = ("train", "dev", "test")
 MAX_LANGUAGES = 26  # ISO 639 local-use codes qaa ... qaz
 
@@ -121,10 +124,12 @@ class SyntheticFamily:
     def __init__(self, config: SynthConfig) -> None:
         self.config = config
         self.languages = family_languages(config.n_languages)
-        self.lexicons = {
-            lang.code: build_lexicon(self._rng(f"lexicon:{lang.code}"), lang.script, config.lexicon_size)
-            for lang in self.languages
-        }
+        self.lexicons: dict[str, Lexicon] = {}
+        taken: set[str] = set()  # the words of the languages built so far: no other language writes them
+        for lang in self.languages:
+            lexicon = build_lexicon(self._rng(f"lexicon:{lang.code}"), lang.script, config.lexicon_size, taken)
+            self.lexicons[lang.code] = lexicon
+            taken |= lexicon.surface_forms()
 
     def _rng(self, stream: str) -> random.Random:
         return random.Random(f"mbert-eval-synth:{self.config.seed}:{stream}")

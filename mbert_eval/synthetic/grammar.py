@@ -227,6 +227,11 @@ class Lexicon:
     forms: dict[str, tuple[str, ...]]  # UPOS -> form of concept 0, 1, ...
     plural_suffix: str
 
+    def surface_forms(self) -> set[str]:
+        """Every word the language writes: each concept's word, and each noun's plural."""
+        words = {word for forms in self.forms.values() for word in forms}
+        return words | {noun + self.plural_suffix for noun in self.forms["NOUN"]}
+
 
 # Letters each script draws its syllables from: (consonants, vowels). Qaaa (shifted) draws Latin
 # letters and moves them by SHIFT_OFFSET, a-z onto the Armenian small letters U+0561-U+057A, a block
@@ -240,13 +245,17 @@ SCRIPT_LETTERS = {
 SHIFT_OFFSET = 0x0500
 
 
-def build_lexicon(rng: random.Random, script: str, lexicon_size: int) -> Lexicon:
-    """A lexicon from a syllable inventory drawn with `rng`; frequent concepts get short words.
+def build_lexicon(rng: random.Random, script: str, lexicon_size: int, taken: set[str] | None = None) -> Lexicon:
+    """A lexicon from a syllable inventory drawn with `rng`; frequent concepts get short words, none of `taken`
+    (the other languages' words and plural forms, so that two languages of one script share no word: the family
+    passes them; a drawn word that is taken is drawn again, so a family without such a collision is unchanged).
 
     Short words for frequent concepts follow Zipf's law of abbreviation (Zipf 1935). The plural suffix
     uses a consonant no stem has, so plural forms never collide with other words.
     """
+    taken = set() if taken is None else taken
     consonants, vowels = SCRIPT_LETTERS["Latn" if script == "Qaaa" else script]
+    shift = {ord(c): ord(c) + SHIFT_OFFSET for c in consonants + vowels} if script == "Qaaa" else {}
     chosen = rng.sample(consonants, 11)
     plural_consonant, onsets = chosen[0], chosen[1:]
     nuclei = rng.sample(vowels, 4)
@@ -260,14 +269,11 @@ def build_lexicon(rng: random.Random, script: str, lexicon_size: int) -> Lexicon
         words: list[str] = []
         while len(words) < size:
             word = "".join(rng.choice(syllables) for _ in range(rng.choice(lengths)))
-            if word not in used:
+            if word not in used and word.translate(shift) not in taken:
                 used.add(word)
                 words.append(word)
         forms[upos] = tuple(sorted(words, key=len))
     suffix = plural_consonant + rng.choice(nuclei)
-    if script != "Qaaa":
-        return Lexicon(forms, suffix)
-    shift = {ord(c): ord(c) + SHIFT_OFFSET for c in consonants + vowels}
     shifted = {upos: tuple(word.translate(shift) for word in words) for upos, words in forms.items()}
     return Lexicon(shifted, suffix.translate(shift))
 

@@ -90,7 +90,7 @@ def determined_questions(context: list[Sentence]) -> list[tuple[int, int, str]]:
     clauses = [(j, i, clause) for j, sentence in enumerate(context) for i, clause in enumerate(sentence.clauses)]
     meanings = {(j, i): _clause_meaning(clause) for j, i, clause in clauses}
     verbs = [m[1] for m in meanings.values()]
-    arguments = [argument for m in meanings.values() for argument in (m[0], m[2]) if argument is not None]
+    arguments = [mention for m in meanings.values() for part in (m[0], m[2]) for mention in _mentions(part)]
     out = []
     for j, i, clause in clauses:
         subject, verb = meanings[j, i][:2]
@@ -100,6 +100,16 @@ def determined_questions(context: list[Sentence]) -> list[tuple[int, int, str]]:
         if arguments.count(subject) == 1:
             out.append((j, i, "V"))
     return sorted(out)
+
+
+def _mentions(argument: tuple | None) -> list[tuple]:
+    """What an argument's meaning (`grammar.meaning`) names: itself and, for a coordination, each conjunct (again
+    so): "what did X do?" is answered by a clause of X's as well as by one of "X and Y"."""
+    if argument is None:
+        return []
+    if argument[0] == "COORD":
+        return [argument, *(mention for conjunct in argument[2] for mention in _mentions(conjunct))]
+    return [argument]
 
 
 def _clause_meaning(clause: Clause) -> tuple:

@@ -174,3 +174,17 @@ def test_fixed_seed_is_deterministic_and_sizes_only_cut_the_draw(synth: Syntheti
     fewer = qa_items(SyntheticFamily(replace(CONFIG, qa_train=40)), SPLITS)
     assert fewer["train"] == items["train"][:40]
     assert qa_items(SyntheticFamily(replace(CONFIG, seed=1)), SPLITS)["train"] != items["train"]
+
+
+def test_a_subject_coordinated_in_another_clause_gets_no_what_did_it_do_question():
+    """ "What did su do?" has two answers where su also does something as one of "su and X": the question was
+    asked with one gold answer (2 of seed 0's 1,000 training questions)."""
+    from mbert_eval.synthetic.grammar import AND, Coordination, Pronoun
+    from mbert_eval.synthetic.qa import determined_questions
+
+    su, other = Pronoun(0), Pronoun(1)
+    alone = Sentence((Clause(su, 1, None, None),), None)
+    together = Sentence((Clause(Coordination(su, AND, other), 2, None, None),), None)
+    asked = determined_questions([alone, together])
+    assert (0, 0, "V") not in asked and (0, 0, "S") in asked  # "who did verb 1?" still has one answer
+    assert (0, 0, "V") in determined_questions([alone, Sentence((Clause(other, 2, None, None),), None)])

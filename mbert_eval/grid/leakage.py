@@ -140,7 +140,7 @@ def _shared(one: Rows, other: Rows) -> tuple[int, int | None] | None:
     return None if stop is not None and start >= stop else (start, stop)
 
 
-_ROLE = {"train": "training", "dev": "dev", "test": "test"}
+_ROLE = {"train": "training", "dev": "dev", "test": "test", "parallel": "parallel text"}
 
 
 def _problem(
@@ -200,3 +200,34 @@ def leakage_problems(name: str, task: Task, sources: list[Language], targets: li
                     _problem(name, first, counts.rows(earlier_key, source), held, shared, task.base_dir, rest)
                 )
     return problems
+
+
+ParallelSide = tuple[DataSpec, Language]  # one side of a method's parallel text, and the language it is in
+
+
+def parallel_leakage_problems(name: str, task: Task, sides: list[ParallelSide], targets: list[Language]) -> list[str]:
+    """The line refusing a task whose target test rows are sentences of a method's parallel text, or translations
+    of them (the module's rule, the parallel file's sentences (`data.text.read_sentences`) counted as rows): a
+    checkpoint step (`tlm`, `align`) trains the encoder on them, whichever task then scores it. One line (the first
+    side found, its other targets named); none where `tasks.NAME.allow_overlap` is set."""
+    if task.config.allow_overlap or "test" not in task.data_keys:
+        return []
+    from mbert_eval.data.text import read_sentences
+
+    counts = _Counts(task)
+    for spec, language in sides:
+        found, trained = [], None
+        for target in targets:
+            if not task.has_data("test", target) or not same_pattern(spec, language, task.spec("test", target), target):
+                continue
+            if trained is None:
+                stop = spec.stop if spec.stop is not None else len(read_sentences(Path(spec.location)))
+                trained = Rows("parallel", language, spec, spec.start or 0, stop)
+            rows = counts.rows("test", target)
+            shared = _shared(trained, rows)
+            if shared is not None:
+                found.append((rows, shared))
+        if found and trained is not None:
+            (first, shared), rest = found[0], [rows.language.code for rows, _ in found[1:]]
+            return [_problem(name, first, trained, trained, shared, task.base_dir, rest)]
+    return []

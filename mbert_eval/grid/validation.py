@@ -23,7 +23,7 @@ from mbert_eval.data.hub import hub_dataset_problem, hub_spec_problem
 from mbert_eval.errors import UserError, shown
 from mbert_eval.grid.executors import EXECUTORS
 from mbert_eval.grid.executors.ray_checks import ray_problems
-from mbert_eval.grid.leakage import leakage_problems
+from mbert_eval.grid.leakage import leakage_problems, parallel_leakage_problems
 from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import check_method, needs_parallel
 from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch (issue 21)
@@ -125,6 +125,7 @@ def check_experiment(
                 if _check_examples(name, task, sources, task_targets, problems):
                     checked.add(name)
                 _check_leakage(name, task, sources, task_targets, problems)
+                _check_parallel_leakage(name, task, experiment, task_targets, problems)
     return checked
 
 
@@ -174,6 +175,28 @@ def _check_leakage(
         problems.extend(leakage_problems(name, task, sources, targets))
     except UserError as err:
         problems.append(f"tasks.{name}: {err}")
+
+
+def _check_parallel_leakage(
+    name: str, task: Task, experiment: Experiment, targets: list[Language], problems: list[str]
+) -> None:
+    """Dev or test rows of the task that the grid's checkpoint steps train on as parallel text, or translations of
+    them (`grid.leakage.parallel_leakage_problems`); nothing where no method of the grid reads parallel text."""
+    if not any(needs_parallel(m) for m in experiment.methods):
+        return
+    from mbert_eval.methods.base import StepSettings
+    from mbert_eval.methods.parallel_data import parallel_sides
+
+    settings = StepSettings.of(experiment)
+    sides = {
+        (spec, lookup(code))
+        for source in experiment.sources
+        for spec, code in parallel_sides(settings, lookup(source).code)
+    }
+    try:
+        problems.extend(parallel_leakage_problems(name, task, sorted(sides, key=str), targets))
+    except UserError as err:
+        problems.append(f"parallel: {err}")
 
 
 def _language_code(code: str) -> str:

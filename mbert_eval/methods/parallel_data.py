@@ -81,6 +81,20 @@ def parallel_specs(settings: StepSettings, source: str) -> list[DataSpec]:
     ]
 
 
+def parallel_sides(settings: StepSettings, source: str) -> list[tuple[DataSpec, str]]:
+    """The sentence files `load_parallel` reads for `source`, each with the code of the language it is in: each
+    parallel language's source side (in `source`) and target side (in that language)."""
+    config = settings.parallel
+    if config.source is None or config.target is None:
+        return []
+    return [
+        (spec, code)
+        for target in parallel_languages(settings)
+        for value, code in ((config.source, source), (config.target, target))
+        for spec in _specs(value, source, target, settings.base_dir)
+    ]
+
+
 def load_parallel(settings: StepSettings, source: str) -> list[ParallelSet]:
     """Parallel sets between `source` and each parallel language; errors name files and lines."""
     config = settings.parallel

@@ -127,8 +127,36 @@ def _pawsx(train: str, dev: str, test: str) -> Callable[[dict, Workspace], None]
     return edit
 
 
+def _parallel(source: str, target: str, test: str) -> Callable[[dict, Workspace], None]:
+    """A grid with a TLM method whose parallel text is `source` and `target` (family files), testing POS on `test`:
+    TLM pretrains the encoder on the parallel sentences, whichever task then scores it."""
+
+    def edit(raw: dict, ws: Workspace) -> None:
+        root = str(ws.family.root)
+        raw.update(methods=["baseline", "tlm"], tlm={"steps": 1, "batch_size": 2})
+        raw["parallel"] = {"source": source.replace("{root}", root), "target": target.replace("{root}", root)}
+        _pos(dev="{root}/pos/{lang}-test.conllu", test=test)(raw, ws)
+
+    return edit
+
+
 DEV = "{root}/pos/{lang}-dev.conllu"  # 30 sentences, the same in every language
 CASES = [
+    Case(  # the parallel text's target side is the test file itself; its source side their translations
+        "parallel-text-is-test-data",
+        _parallel("{root}/pos/{src}-dev.conllu[0:20]", DEV + "[0:20]", DEV + "[10:30]"),
+        (
+            "tasks.pos: test qab ",
+            "/pos/qab-dev.conllu[10:30] overlaps parallel text ",
+            "/pos/qaa-dev.conllu[0:20] (rows 10–19 are translations of the parallel text rows; also for qac)",
+            "e.g. test: …[20:30]",
+        ),
+    ),
+    Case(
+        "parallel-text-held-out-passes",
+        _parallel("{root}/pos/{src}-dev.conllu[0:20]", DEV + "[0:20]", DEV + "[20:]"),
+        (),
+    ),
     Case(
         "dev-inside-train",
         _pos(train="{root}/pos/{lang}-train.conllu[0:100]", dev="{root}/pos/{lang}-train.conllu[90:110]"),

@@ -172,6 +172,8 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     extra = {"train_time": round(train_time, 3), "device": str(device), "threads": threads, **prepared.log}
     if job.step_versions:  # what `grid.freshness` compares with the steps' versions now
         extra["step_versions"] = job.step_versions
+    if task.config.allow_overlap:  # dev or test rows may be training rows or their translations (grid/leakage.py)
+        extra["allow_overlap"] = True
     words = task.words(train)  # no tokenizer (a task that evaluates without one): no overlap to measure
     subwords = SourceSubwords.of(prepared.tokenizer, words) if words and prepared.tokenizer is not None else None
     rows: list[ResultRow] = []

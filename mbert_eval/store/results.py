@@ -368,10 +368,13 @@ def _row_from_record(record: tuple) -> ResultRow:
 def comparable_method(method: str, extra: object) -> str:
     """The method a row's score is comparable under: a limited run's rows as `method (limit N)`, rows of centred
     retrieval or mining (`center: true`) as `method (centred)` and rows of one language classifier over L languages
-    (`language_identity` with `all_languages: true`, chance 1/L) as `method (L-way)`, so that reports and analyses
-    never average them with (or take them for) the plain full run's rows of the same cell coordinates."""
+    (`language_identity` with `all_languages: true`, chance 1/L) as `method (L-way)`, and rows whose test or dev
+    data may hold training rows or their translations (`allow_overlap: true`) as `method (overlap allowed)`, so
+    that reports and analyses never average them with (or take them for) the plain full run's rows of the same
+    cell coordinates."""
     extra = extra if isinstance(extra, dict) else {}
     shown = f"{method} (centred)" if extra.get("centered") else method
+    shown = f"{shown} (overlap allowed)" if extra.get("allow_overlap") else shown
     languages = extra.get("all_languages")
     shown = shown if not languages else f"{shown} ({int(languages)}-way)"
     limit = extra.get("limit")

@@ -427,3 +427,16 @@ def test_qa_slices_that_cut_a_paragraph_hold_out_its_other_questions(
     assert len(found) == 1 and refused in found[0]
     if train == "qa.en.json[0:3]":
         assert "hold them out, e.g. test: …[4:6]" in found[0]
+
+
+def test_rows_of_a_task_allowed_to_overlap_say_so(workspace: Workspace) -> None:
+    """`allow_overlap: true` let dev and test rows be training rows without a trace in the rows, the exports or
+    the table; each row now says so, and the results name its method apart, as they do centred rows."""
+    from mbert_eval.store.results import ResultStore
+
+    edit = _pos(train=DEV + "[0:20]", dev=DEV, test=DEV, allow_overlap=True)
+    result = run_cli("run", workspace.config(lambda raw: edit(raw, workspace)), "--no-report")
+    assert result.exit_code == 0, result.output
+    rows = list(ResultStore(workspace.store).rows())
+    assert rows and all(row.extra.get("allow_overlap") is True for row in rows)
+    assert "baseline (overlap allowed)" in run_cli("results", "--store", str(workspace.store)).output

@@ -148,6 +148,7 @@ def test_an_old_store_read_only_reads_the_new_columns_as_empty(tmp_path):
         ({"all_languages": 8}, "baseline (8-way)"),
         ({"all_languages": 4, "limit": 5}, "baseline (4-way) (limit 5)"),
         ({"centered": True, "limit": 5}, "baseline (centred) (limit 5)"),
+        ({"allow_overlap": True}, "baseline (overlap allowed)"),
     ],
 )
 def test_rows_of_another_measurement_count_as_their_own_method(extra, shown):

@@ -174,8 +174,10 @@ def leakage_problems(name: str, task: Task, sources: list[Language], targets: li
     """One line per pair of data keys (train/dev, train/test, dev/test) and source language whose later rows
     are earlier rows or their translations (see the module's rule); none where the task trains nothing or
     `tasks.NAME.allow_overlap` is set."""
-    if task.config.allow_overlap or not task.needs_training:
+    if task.config.allow_overlap:
         return []
+    if not task.needs_training:
+        return _dev_beside_test(name, task, targets) if "dev" in task.data_keys else []
     counts = _Counts(task)
     problems = []
     for source in sources:
@@ -199,6 +201,23 @@ def leakage_problems(name: str, task: Task, sources: list[Language], targets: li
                 problems.append(
                     _problem(name, first, counts.rows(earlier_key, source), held, shared, task.base_dir, rest)
                 )
+    return problems
+
+
+def _dev_beside_test(name: str, task: Task, targets: list[Language]) -> list[str]:
+    """A task that trains nothing but chooses a setting on each target's own dev data (BUCC's margin threshold):
+    a test slice of the same file as its dev slice must not share its rows (a threshold chosen on the test
+    pairs' gold is no held-out score)."""
+    problems = []
+    for target in targets:
+        dev, test = task.spec("dev", target), task.spec("test", target)
+        if not same_file(dev, test):
+            continue
+        held = Rows("dev", target, dev, dev.start or 0, dev.stop)
+        rows = Rows("test", target, test, test.start or 0, test.stop)
+        shared = _shared(held, rows)
+        if shared is not None:
+            problems.append(_problem(name, rows, held, held, shared, task.base_dir, []))
     return problems
 
 

@@ -440,3 +440,14 @@ def test_rows_of_a_task_allowed_to_overlap_say_so(workspace: Workspace) -> None:
     rows = list(ResultStore(workspace.store).rows())
     assert rows and all(row.extra.get("allow_overlap") is True for row in rows)
     assert "baseline (overlap allowed)" in run_cli("results", "--store", str(workspace.store)).output
+
+
+def test_bucc_refuses_a_threshold_chosen_on_its_test_pairs(tmp_path: Path) -> None:
+    """BUCC trains nothing but picks its margin threshold on each target's dev pairs: dev and test naming one
+    file passed, and the stored F1 was tuned on the test gold."""
+    bucc = "bucc/{lang}-en.test.{lang}"
+    task = build_task("bucc", TaskConfig(dev=bucc, test=bucc), tmp_path)
+    [problem] = leakage_problems("bucc", task, [lookup("en")], [lookup("de")])
+    assert problem.startswith("tasks.bucc: test de bucc/de-en.test.de overlaps dev bucc/de-en.test.de")
+    apart = build_task("bucc", TaskConfig(dev="bucc/{lang}-en.dev.{lang}", test=bucc), tmp_path)
+    assert leakage_problems("bucc", apart, [lookup("en")], [lookup("de")]) == []

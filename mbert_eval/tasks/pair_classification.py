@@ -124,6 +124,11 @@ class XNLITask(PairClassificationTask):
         metric_descriptions={"accuracy": "share of pairs with the gold label (main metric)"},
     )
 
+    def passage(self, example: SentencePair) -> str:
+        """The premise: XNLI's dev and test files hold each premise in three rows in a row, one per hypothesis
+        (Conneau et al. 2018), so a test row whose premise training read was read too, in translation."""
+        return example.first
+
 
 class PAWSXData(PairClassificationTask):
     """PAWS-X's pairs (Yang et al. 2019), for the tasks that read them. A few translated dev and test pairs hold

@@ -295,8 +295,8 @@ def test_real_xnli_dev_trained_and_tested_is_refused(command: str, workspace: Wo
         shared_data,
         {
             "xnli": {
-                "train": f"{xnli}/dev-en.tsv[0:800]",
-                "dev": f"{xnli}/dev-en.tsv[800:1000]",
+                "train": f"{xnli}/dev-en.tsv[0:801]",  # 267 premises, each in three rows in a row
+                "dev": f"{xnli}/dev-en.tsv[801:1002]",
                 "test": f"{xnli}/dev-{{lang}}.tsv",
             }
         },
@@ -307,10 +307,23 @@ def test_real_xnli_dev_trained_and_tested_is_refused(command: str, workspace: Wo
     assert result.exit_code == 2, result.output
     message = one_error_line(result)
     assert (
-        f"tasks.xnli: test de {xnli}/dev-de.tsv[0:2490] overlaps training {xnli}/dev-en.tsv[0:800] "
-        "(rows 0–799 are translations of the training rows; also for en)"
+        f"tasks.xnli: test de {xnli}/dev-de.tsv[0:2490] overlaps training {xnli}/dev-en.tsv[0:801] "
+        "(rows 0–800 are translations of the training rows; also for en)"
     ) in message
     assert workspace.rows() == STORED
+
+
+def test_xnli_rows_sharing_a_premise_with_training_rows_are_refused(workspace: Workspace, shared_data: Path) -> None:
+    """XNLI holds each premise in three rows in a row: dev row 800 has the premise of training rows 798-799 and
+    passed; a premise now counts as a passage, as a QA paragraph does."""
+    xnli = shared_data / "xnli"
+    tasks = {"xnli": {"train": f"{xnli}/dev-en.tsv[0:800]", "dev": f"{xnli}/dev-en.tsv[800:1000]"}}
+    tasks["xnli"]["test"] = f"{xnli}/dev-{{lang}}.tsv[1002:]"
+    result = run_cli("validate", _real(workspace, shared_data, tasks, ["de"]))
+    assert result.exit_code == 2, result.output
+    message = one_error_line(result)
+    assert "dev en " in message and "(rows 800–800 are training rows or share their passages)" in message
+    assert "e.g. dev: …[801:1000]" in message
 
 
 XQUAD_EXAMPLE = REPO_ROOT / "examples" / "xquad-e5.yaml"

@@ -23,7 +23,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mbert_eval.data.checksums import file_checksum
 from mbert_eval.data.spec import DataSpec
+from mbert_eval.errors import DataError
 from mbert_eval.languages import Language
 from mbert_eval.tasks.base import Task
 
@@ -68,12 +70,16 @@ def same_pattern(one: DataSpec, one_language: Language, other: DataSpec, other_l
 
 def same_file(one: DataSpec, other: DataSpec) -> bool:
     """Whether two specs name the same data: the same Hub location (at whatever revision), or one local file
-    however each path reaches it (`..`, a symbolic or a hard link)."""
+    however each path reaches it (`..`, a symbolic or a hard link), or two files of the same bytes (a copy under
+    another name)."""
     if one.is_hub or other.is_hub:
         return _written(one) == _written(other)
+    mine, theirs = Path(one.location).expanduser(), Path(other.location).expanduser()
     try:
-        return os.path.samefile(Path(one.location).expanduser(), Path(other.location).expanduser())
-    except OSError:  # a file that does not exist: nothing to read, so nothing shared
+        if os.path.samefile(mine, theirs):
+            return True
+        return mine.stat().st_size == theirs.stat().st_size and file_checksum(mine) == file_checksum(theirs)
+    except (OSError, DataError):  # a file that does not exist: nothing to read, so nothing shared
         return _resolved(one) == _resolved(other)
 
 

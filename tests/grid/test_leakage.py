@@ -117,6 +117,16 @@ def _linked(link: Callable[[Path, Path], None]) -> Callable[[dict, Workspace], N
     return _all_targets(edit)
 
 
+def _copied(raw: dict, ws: Workspace) -> None:
+    """Test files in the test's folder that are byte copies of the family's dev files, which training reads."""
+    (ws.root / "copy").mkdir()
+    for language in ws.family.languages:
+        shutil.copy(
+            ws.family.root / "pos" / f"{language.code}-dev.conllu", ws.root / "copy" / f"{language.code}.conllu"
+        )
+    _pos(train=DEV + "[0:20]", dev="{root}/pos/{lang}-train.conllu", test="{tmp}/copy/{lang}.conllu")(raw, ws)
+
+
 def _pawsx(train: str, dev: str, test: str) -> Callable[[dict, Workspace], None]:
     """A PAWS-X grid on Hub specs (nothing is fetched: the check reads slices only)."""
 
@@ -245,6 +255,11 @@ CASES = [
         "test-through-a-hard-link",
         _linked(lambda target, path: path.hardlink_to(target)),
         ("test qaa linked/qaa.conllu[0:30] overlaps training ", "(rows 0–19 are training rows)"),
+    ),
+    Case(  # names are not all: a copy of the training file under another name holds the same rows
+        "test-a-copy-of-the-training-file",
+        _all_targets(_copied),
+        ("test qaa ", "copy/qaa.conllu[0:30] overlaps training ", "(rows 0–19 are training rows)"),
     ),
     Case("different-files-pass", lambda raw, ws: None, ()),
     Case("held-out-slices-pass", _pos(train=DEV + "[0:20]", dev=DEV + "[20:25]", test=DEV + "[25:]"), ()),
@@ -431,7 +446,7 @@ def test_qa_slices_that_cut_a_paragraph_hold_out_its_other_questions(
     paragraph training read (in another language) is refused, and the hint holds out the whole paragraph."""
     for language in ("en", "de"):
         _squad(tmp_path / f"qa.{language}.json", language)
-    _squad(tmp_path / "held-out-dev.json", "en")  # another name: no translation of the others
+    _squad(tmp_path / "held-out-dev.json", "en", questions=3)  # other data: no copy nor translation of the others
     task = build_task("xquad", TaskConfig(train=train, dev="held-out-dev.json", test=test), tmp_path)
     found = leakage_problems("xquad", task, [lookup("en")], [lookup("de")])
     if refused is None:

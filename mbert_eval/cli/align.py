@@ -56,14 +56,6 @@ def read_word_pairs(inputs: tuple[str, ...]) -> tuple[list[str] | None, list[Pai
     return None, [(pair.source.split(), pair.target.split()) for pair in read_parallel(*inputs)]
 
 
-def write_id_pharaoh(path: str, ids: list[str], links: list[AlignmentLinks]) -> None:
-    """Write ``id<TAB>links`` lines (SimAlign's gold layout), the links as `write_pharaoh` writes them."""
-    from mbert_eval.tasks.alignment import pharaoh
-
-    lines = [f"{sentence_id}\t{pharaoh(alignment)}\n" for sentence_id, alignment in zip(ids, links, strict=True)]
-    Path(path).write_text("".join(lines), encoding="utf-8", newline="\n")
-
-
 @click.command("align")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--model", required=True, help="Model folder (or Hub name) whose hidden states align the words.")
@@ -140,10 +132,7 @@ def align(
     ids, pairs = read_word_pairs(inputs)
     links = WordAligner(config).align(pairs, progress="align")[method]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    if ids is None:
-        write_pharaoh(out, links)
-    else:  # id files: `id<TAB>links` lines, as their gold, which align-eval matches by id
-        write_id_pharaoh(out, ids, links)
+    write_pharaoh(out, links, ids)  # id files: `id<TAB>links` lines, as their gold, which align-eval matches by id
     layout = "" if ids is None else " as id<TAB>links lines"
     click.echo(f"{len(pairs)} pairs aligned ({method}, layer {layer}), links written to {out}{layout}")
 

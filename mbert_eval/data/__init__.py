@@ -4,6 +4,7 @@ from mbert_eval.data.alignments import (
     check_alignment_ranges,
     drop_out_of_range,
     index_base,
+    pharaoh,
     read_gold_links,
     read_id_pharaoh,
     read_links_by_id,
@@ -68,6 +69,7 @@ __all__ = [
     "read_pharaoh",
     "read_sentence_pairs",
     "read_squad",
+    "pharaoh",
     "write_pharaoh",
     "write_squad",
 ]

@@ -149,10 +149,14 @@ def read_gold_links(
     return links
 
 
-def write_pharaoh(path: PathLike, links: list[AlignmentLinks]) -> None:
-    """Write 0-indexed links a line, sorted, sure as ``i-j`` and possible-only as ``ipj``."""
-    lines = []
-    for alignment in links:
-        tokens = [f"{i}{'-' if (i, j) in alignment.sure else 'p'}{j}" for i, j in sorted(alignment.possible)]
-        lines.append(" ".join(tokens) + "\n")
+def pharaoh(links: AlignmentLinks) -> str:
+    """Links in Pharaoh notation, 0-indexed and sorted: `i-j` for a sure link, `ipj` for a possible-only one."""
+    return " ".join(f"{i}{'-' if (i, j) in links.sure else 'p'}{j}" for i, j in sorted(links.possible))
+
+
+def write_pharaoh(path: PathLike, links: list[AlignmentLinks], ids: list[str] | None = None) -> None:
+    """Write one sentence pair's links a line (`pharaoh`); with `ids`, ``id<TAB>links`` lines (SimAlign's gold
+    layout)."""
+    prefixes = [f"{sentence_id}\t" for sentence_id in ids] if ids is not None else [""] * len(links)
+    lines = [prefix + pharaoh(alignment) + "\n" for prefix, alignment in zip(prefixes, links, strict=True)]
     Path(path).write_text("".join(lines), encoding="utf-8", newline="\n")

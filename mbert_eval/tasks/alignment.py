@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import (
     AlignmentLinks,
+    pharaoh,
     read_gold_links,
     read_id_sentences,
     read_lines,
@@ -160,11 +161,6 @@ class AlignmentTask(Task):
             "recall": argmax.recall,
         }
         return Scores(scores, outputs)
-
-
-def pharaoh(links: AlignmentLinks) -> str:
-    """Links in Pharaoh notation, 0-indexed and sorted: `i-j` for a sure link, `ipj` for a possible-only one."""
-    return " ".join(f"{i}{'-' if (i, j) in links.sure else 'p'}{j}" for i, j in sorted(links.possible))
 
 
 def id_pairs(source: Path, target: Path) -> tuple[list[str], list[Pair]]:

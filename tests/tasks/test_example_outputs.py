@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mbert_eval.config.experiment import TaskConfig
-from mbert_eval.data import Answer, ParallelPair, QAExample, SentencePair, TaggedSentence, read_conllu
+from mbert_eval.data import Answer, ParallelPair, QAExample, SentencePair, TaggedSentence, pharaoh, read_conllu
 from mbert_eval.data.bucc import tatoeba_mix, write_bucc
 from mbert_eval.data.types import AlignmentLinks
 from mbert_eval.languages import lookup
@@ -17,7 +17,7 @@ from mbert_eval.metrics.bootstrap import AGGREGATES, score
 from mbert_eval.metrics.outputs import Scores
 from mbert_eval.models.encoders import load_model, load_tokenizer
 from mbert_eval.tasks import get_task
-from mbert_eval.tasks.alignment import GoldAlignments, pharaoh
+from mbert_eval.tasks.alignment import GoldAlignments
 from mbert_eval.tasks.base import Prepared
 from mbert_eval.tasks.mining import BUCCTask
 

@@ -13,13 +13,12 @@ from mbert_eval.cli.group import THREADS_OPTION
 from mbert_eval.data import (
     AlignmentLinks,
     check_alignment_ranges,
+    has_ids,
     index_base,
     read_id_pharaoh,
-    read_lines,
     read_links_by_id,
-    read_parallel,
-    read_parallel_bitext,
     read_pharaoh,
+    read_word_pairs,
     write_pharaoh,
 )
 from mbert_eval.data import drop_out_of_range as drop_out_of_range_links
@@ -33,27 +32,11 @@ TEXT_HELP = (
 Pair = tuple[list[str], list[str]]
 
 
-def has_ids(path: str | Path) -> bool:
-    """Whether a sentence or links file holds `id<TAB>...` lines (SimAlign's sample and its gold), as its first
-    line shows: the alignment task's test (`AlignmentTask.target_examples`)."""
-    lines = read_lines(path)
-    return bool(lines) and "\t" in lines[0]
-
-
-def read_word_pairs(inputs: tuple[str, ...]) -> tuple[list[str] | None, list[Pair]]:
-    """The ids (None: the files have none) and whitespace-tokenized sentence pairs of one ``src ||| tgt`` file,
-    two line-aligned files, or two ``id<TAB>sentence`` files with the same ids in the same order (the input
-    formats of SimAlign and awesome-align, Jalili Sabet et al. 2020; Dou & Neubig 2021), read as the alignment
-    task reads them: an id is no word."""
-    if len(inputs) == 1:
-        return None, [(pair.source.split(), pair.target.split()) for pair in read_parallel_bitext(inputs[0])]
-    if len(inputs) != 2:
+def read_inputs(inputs: tuple[str, ...]) -> tuple[list[str] | None, list[Pair]]:
+    """The ids and word pairs of `align`'s and `align-eval`'s text files (`data.read_word_pairs`)."""
+    if len(inputs) not in (1, 2):
         raise UserError(f"expected {TEXT_HELP}; got {len(inputs)} files")
-    if any(has_ids(path) for path in inputs):
-        from mbert_eval.tasks.alignment import id_pairs  # numpy: only for id files
-
-        return id_pairs(Path(inputs[0]), Path(inputs[1]))
-    return None, [(pair.source.split(), pair.target.split()) for pair in read_parallel(*inputs)]
+    return read_word_pairs(*inputs)
 
 
 @click.command("align")
@@ -129,7 +112,7 @@ def align(
         dtype=dtype,
         skip_space_markers=not keep_space_markers,
     )
-    ids, pairs = read_word_pairs(inputs)
+    ids, pairs = read_inputs(inputs)
     links = WordAligner(config).align(pairs, progress="align")[method]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     write_pharaoh(out, links, ids)  # id files: `id<TAB>links` lines, as their gold, which align-eval matches by id
@@ -178,7 +161,7 @@ def align_eval(gold: str, pred: str, one_indexed: bool | None, text: tuple[str, 
 
     if drop_out_of_range and not text:
         raise UserError("--drop-out-of-range needs --text: a link is out of range only against its sentences")
-    ids, pairs = read_word_pairs(text) if text else (None, None)
+    ids, pairs = read_inputs(text) if text else (None, None)
     lengths = None if pairs is None else [(len(source), len(target)) for source, target in pairs]
     where = f"the --text file {text[0]}" if ids is not None else f"the gold {gold}"
     if has_ids(gold) and ids is None:

@@ -23,9 +23,11 @@ from mbert_eval.data.hub import (
 from mbert_eval.data.ner import read_ner
 from mbert_eval.data.pairs import read_sentence_pairs
 from mbert_eval.data.parallel import (
+    has_ids,
     read_id_sentences,
     read_parallel,
     read_parallel_bitext,
+    read_word_pairs,
 )
 from mbert_eval.data.squad import read_squad, write_squad
 from mbert_eval.data.types import (
@@ -66,6 +68,8 @@ __all__ = [
     "read_ner",
     "read_parallel",
     "read_parallel_bitext",
+    "read_word_pairs",
+    "has_ids",
     "read_pharaoh",
     "read_sentence_pairs",
     "read_squad",

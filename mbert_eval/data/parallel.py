@@ -72,3 +72,29 @@ def read_id_sentences(path: PathLike) -> list[tuple[str, str]]:
         first_line[sentence_id] = number
         rows.append((sentence_id, sentence))
     return rows
+
+
+WordPair = tuple[list[str], list[str]]  # a sentence pair, each side split at white space
+
+
+def has_ids(path: PathLike) -> bool:
+    """Whether a sentence or links file holds `id<TAB>...` lines (SimAlign's sample and its gold), as its first
+    line shows."""
+    lines = read_lines(path)
+    return bool(lines) and "\t" in lines[0]
+
+
+def read_word_pairs(source: PathLike, target: PathLike | None = None) -> tuple[list[str] | None, list[WordPair]]:
+    """The ids (None: the files have none) and white-space-split sentence pairs of one `source ||| target` file
+    (`target` None), two line-aligned files, or two `id<TAB>sentence` files with the same ids in the same order
+    (the input formats of SimAlign and awesome-align, Jalili Sabet et al. 2020; Dou & Neubig 2021): an id is no
+    word."""
+    if target is None:
+        return None, [(pair.source.split(), pair.target.split()) for pair in read_parallel_bitext(source)]
+    if not (has_ids(source) or has_ids(target)):
+        return None, [(pair.source.split(), pair.target.split()) for pair in read_parallel(source, target)]
+    sources, targets = read_id_sentences(source), read_id_sentences(target)
+    ids = [i for i, _ in sources]
+    if ids != [i for i, _ in targets]:
+        raise DataError(target, f"its ids differ from those of {source} (both files need the same ids in order)")
+    return ids, [(s.split(), t.split()) for (_, s), (_, t) in zip(sources, targets)]

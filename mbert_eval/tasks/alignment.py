@@ -19,13 +19,10 @@ from mbert_eval.data import (
     AlignmentLinks,
     pharaoh,
     read_gold_links,
-    read_id_sentences,
-    read_lines,
-    read_parallel,
-    read_parallel_bitext,
+    read_word_pairs,
 )
 from mbert_eval.data.spec import DataSpec
-from mbert_eval.errors import DataError, UserError
+from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
 from mbert_eval.metrics.outputs import ExampleOutputs, Scores
 from mbert_eval.tasks.base import Prepared, Task, local_file, pick_layer
@@ -101,13 +98,7 @@ class AlignmentTask(Task):
         specs = self._specs(target)
         files = {key: local_file(spec, "alignment") for key, spec in specs.items()}
         test, gold, pivot = files["test"], files["gold"], files.get("pivot")
-        ids = None
-        if pivot is None:
-            pairs = [(p.source.split(), p.target.split()) for p in read_parallel_bitext(test)]
-        elif "\t" in read_lines(test)[0]:
-            ids, pairs = id_pairs(pivot, test)
-        else:
-            pairs = [(p.source.split(), p.target.split()) for p in read_parallel(pivot, test)]
+        ids, pairs = read_word_pairs(test) if pivot is None else read_word_pairs(pivot, test)
         lengths = [(len(source), len(target)) for source, target in pairs]
         links = read_gold_links(gold, lengths, self.one_indexed, ids)
         start, stop = specs["test"].start, specs["test"].stop
@@ -161,13 +152,3 @@ class AlignmentTask(Task):
             "recall": argmax.recall,
         }
         return Scores(scores, outputs)
-
-
-def id_pairs(source: Path, target: Path) -> tuple[list[str], list[Pair]]:
-    """The ids and pairs of two `id<TAB>sentence` files with the same ids in the same order (the simalign sample);
-    the gold links are matched to them by id (`read_gold_links`)."""
-    sources, targets = read_id_sentences(source), read_id_sentences(target)
-    ids = [i for i, _ in sources]
-    if ids != [i for i, _ in targets]:
-        raise DataError(target, f"its ids differ from those of {source} (both files need the same ids in order)")
-    return ids, [(s.split(), t.split()) for (_, s), (_, t) in zip(sources, targets)]

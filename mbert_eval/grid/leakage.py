@@ -9,8 +9,10 @@ whole word between punctuation, any case: what `{lang}`, `{iso3}` and `{name}` w
 `hub:facebook/xnli@de:validation`. Files of another name (UD EWT train, PUD test; XNLI `@en:train` and
 `@de:test`) are different data, and nothing of them is read. Among specs of one pattern, the rows a dev or
 test slice shares with the training slice (or a test slice with the dev slice) are refused, unless
-`tasks.NAME.allow_overlap` is set (a slice of a local QA file counts with the whole paragraphs its questions ask
-about: `Task.passage`); that is also the way out for per-language corpora that share a name
+`tasks.NAME.allow_overlap` is set. In local files a row also counts as read when a row that was read holds one
+of its passages (`Task.passages`): a QA question's paragraph, an XNLI premise (three rows in a row share one),
+either sentence of a PAWS-X pair (PAWS-X reuses a sentence in pairs far apart: 411 of English dev's rows
+1000–1999 hold a sentence of rows 0–999). That is also the way out for per-language corpora that share a name
 pattern without being translations (e.g. WikiANN's `{lang}/dev` as dev and test). Open-ended slices of local
 files are measured with the task's reader; Hub data is never fetched for it (an open end there reaches as far
 as the data goes).
@@ -107,6 +109,7 @@ class _Counts:
     def __init__(self, task: Task) -> None:
         self.task = task
         self.known: dict[str, list] = {}
+        self.seen: dict[tuple[str, int, int | None], frozenset[str]] = {}
 
     def examples(self, spec: DataSpec) -> list:
         """The examples of a local spec's whole file."""
@@ -122,56 +125,88 @@ class _Counts:
             stop = len(self.examples(spec))
         return Rows(key, language, spec, spec.start or 0, stop)
 
-    def whole_passages(self, rows: Rows) -> Rows:
-        """`rows` widened to the whole passages its first and last examples share with their neighbours (QA: the
-        questions on one paragraph; `Task.passage`): a test question on a paragraph that training read was read
-        too, in translation. Hub data and tasks whose examples stand alone are left as they are."""
-        if rows.spec.is_hub or rows.stop is None:
-            return rows
-        examples, passage = self.examples(rows.spec), self.task.passage
-        start, stop = rows.start, min(rows.stop, len(examples))
-        if start >= stop or passage(examples[start]) is None:
-            return rows
-        while start > 0 and passage(examples[start - 1]) == passage(examples[start]):
-            start -= 1
-        while stop < len(examples) and passage(examples[stop]) == passage(examples[stop - 1]):
-            stop += 1
-        return Rows(rows.key, rows.language, rows.spec, start, stop)
+    def overlap(self, earlier: Rows, later: Rows) -> Overlap | None:
+        """The rows of `later` (the same file as `earlier`, or a line-parallel translation of it) that are rows of
+        `earlier` or translations of them, or whose passages `earlier` read (`Task.passages`: a QA paragraph, an
+        XNLI premise, either sentence of a PAWS-X pair, which PAWS-X reuses in rows far apart): row j of a
+        translation is row j of `earlier`'s file, so its passages are read there. Hub data is compared by slice
+        only (nothing is fetched)."""
+        if earlier.spec.is_hub or earlier.stop is None or later.stop is None:
+            return Overlap.of_range(earlier, later)
+        examples, passages = self.examples(earlier.spec), self.task.passages
+        key = (earlier.spec.location, earlier.start, earlier.stop)
+        if key not in self.seen:
+            self.seen[key] = frozenset(
+                text for example in examples[earlier.start : earlier.stop] for text in passages(example)
+            )
+        seen = self.seen[key]
+        direct, shared = range(earlier.start, earlier.stop), []
+        for row in range(later.start, min(later.stop, len(examples))):
+            if row in direct or not seen.isdisjoint(passages(examples[row])):
+                shared.append(row)
+        if not shared:
+            return None
+        return Overlap(shared[0], shared[-1], len(shared), sum(row in direct for row in shared))
 
 
-def _shared(one: Rows, other: Rows) -> tuple[int, int | None] | None:
-    """The row range two slices share (`None` end: to the end of the data), or None when they share none."""
-    ends = [end for end in (one.stop, other.stop) if end is not None]
-    start, stop = max(one.start, other.start), min(ends, default=None)
-    return None if stop is not None and start >= stop else (start, stop)
+@dataclass(frozen=True)
+class Overlap:
+    """The rows of a later slice that are rows of an earlier one, translations of them, or share a passage with
+    them (`_Counts.overlap`): `count` rows from `first` to `last` (None: to the end of Hub data, uncounted), `direct`
+    of them the earlier rows themselves (or their translations), the others sharing a passage with them."""
+
+    first: int
+    last: int | None
+    count: int | None
+    direct: int | None
+
+    @classmethod
+    def of_range(cls, one: Rows, other: Rows) -> Overlap | None:
+        """The row range two slices share, or None where they share none."""
+        ends = [end for end in (one.stop, other.stop) if end is not None]
+        first, stop = max(one.start, other.start), min(ends, default=None)
+        if stop is not None and first >= stop:
+            return None
+        count = None if stop is None else stop - first
+        return cls(first, None if stop is None else stop - 1, count, count)
+
+    @property
+    def contiguous(self) -> bool:
+        """Whether the rows are one unbroken run (a slice can then hold them out)."""
+        return self.last is not None and self.count == self.last - self.first + 1
+
+    def shown(self) -> str:
+        """The rows, as the refusing line says them."""
+        if self.last is None:
+            return f"rows {self.first} to the end"
+        if self.contiguous:
+            return f"rows {self.first}–{self.last}"
+        return f"{self.count} rows from {self.first} to {self.last}"
 
 
 _ROLE = {"train": "training", "dev": "dev", "test": "test", "parallel": "parallel text"}
 
 
-def _problem(
-    name: str,
-    later: Rows,
-    earlier: Rows,
-    widened: Rows,
-    rows: tuple[int, int | None],
-    base_dir: Path,
-    also: list[str],
-) -> str:
-    """The one line that refuses `later` for sharing `rows` with `earlier` (`widened`: `earlier` over its whole
-    passages, `_Counts.whole_passages`)."""
-    start, stop = rows
-    span = f"rows {start}–{stop - 1}" if stop is not None else f"rows {start} to the end"
-    same = same_file(later.spec, earlier.spec)
-    what = f"{_ROLE[earlier.key]} rows" if same else f"translations of the {_ROLE[earlier.key]} rows"
-    if (widened.start, widened.stop) != (earlier.start, earlier.stop):
-        what += " or share their passages"
+def _problem(name: str, later: Rows, earlier: Rows, overlap: Overlap, base_dir: Path, also: list[str]) -> str:
+    """The one line that refuses `later` for sharing rows with `earlier` (`overlap`); a slice that holds them out
+    is suggested where they are one run that the later slice goes on after."""
+    role, same = _ROLE[earlier.key], same_file(later.spec, earlier.spec)
+    if overlap.direct == 0:
+        what = (
+            f"share passages with the {role} rows"
+            if same
+            else f"are translations of rows sharing passages with the {role} rows"
+        )
+    else:
+        what = f"are {role} rows" if same else f"are translations of the {role} rows"
+        what += "" if overlap.direct == overlap.count else " or share their passages"
     more = f"; also for {', '.join(also)}" if also else ""
-    after = widened.stop is not None and (later.stop is None or widened.stop < later.stop)
-    hint = f"e.g. {later.key}: …[{widened.stop}:{'' if later.stop is None else later.stop}], " if after else ""
+    after = overlap.contiguous and overlap.last is not None and (later.stop is None or overlap.last + 1 < later.stop)
+    stop = "" if later.stop is None else later.stop
+    hint = f"e.g. {later.key}: …[{(overlap.last or 0) + 1}:{stop}], " if after else ""
     return (
         f"tasks.{name}: {later.key} {later.language.code} {later.shown(base_dir)} overlaps "
-        f"{_ROLE[earlier.key]} {earlier.shown(base_dir)} ({span} are {what}{more}); hold them out, "
+        f"{_ROLE[earlier.key]} {earlier.shown(base_dir)} ({overlap.shown()} {what}{more}); hold them out, "
         f"{hint}or set tasks.{name}.allow_overlap: true"
     )
 
@@ -193,20 +228,18 @@ def leakage_problems(name: str, task: Task, sources: list[Language], targets: li
             ("dev", "test", targets),
         ):
             earlier = task.spec(earlier_key, source)
-            found, held = [], None  # held: the earlier rows over their whole passages, read where a spec matches
+            found, held = [], None  # held: the earlier rows, resolved where a spec matches
             for language in languages:
                 if not same_pattern(earlier, source, task.spec(later_key, language), language):
                     continue  # different data: nothing is read
-                held = held or counts.whole_passages(counts.rows(earlier_key, source))
+                held = held or counts.rows(earlier_key, source)
                 rows = counts.rows(later_key, language)
-                shared = _shared(held, rows)
-                if shared is not None:
-                    found.append((rows, shared))
+                overlap = counts.overlap(held, rows)
+                if overlap is not None:
+                    found.append((rows, overlap))
             if found and held is not None:
-                (first, shared), rest = found[0], [rows.language.code for rows, _ in found[1:]]
-                problems.append(
-                    _problem(name, first, counts.rows(earlier_key, source), held, shared, task.base_dir, rest)
-                )
+                (first, overlap), rest = found[0], [rows.language.code for rows, _ in found[1:]]
+                problems.append(_problem(name, first, held, overlap, task.base_dir, rest))
     return problems
 
 
@@ -221,9 +254,9 @@ def _dev_beside_test(name: str, task: Task, targets: list[Language]) -> list[str
             continue
         held = Rows("dev", target, dev, dev.start or 0, dev.stop)
         rows = Rows("test", target, test, test.start or 0, test.stop)
-        shared = _shared(held, rows)
-        if shared is not None:
-            problems.append(_problem(name, rows, held, held, shared, task.base_dir, []))
+        overlap = Overlap.of_range(held, rows)
+        if overlap is not None:
+            problems.append(_problem(name, rows, held, overlap, task.base_dir, []))
     return problems
 
 
@@ -249,10 +282,10 @@ def parallel_leakage_problems(name: str, task: Task, sides: list[ParallelSide], 
                 stop = spec.stop if spec.stop is not None else len(read_sentences(Path(spec.location)))
                 trained = Rows("parallel", language, spec, spec.start or 0, stop)
             rows = counts.rows("test", target)
-            shared = _shared(trained, rows)
-            if shared is not None:
-                found.append((rows, shared))
+            overlap = Overlap.of_range(trained, rows)
+            if overlap is not None:
+                found.append((rows, overlap))
         if found and trained is not None:
-            (first, shared), rest = found[0], [rows.language.code for rows, _ in found[1:]]
-            return [_problem(name, first, trained, trained, shared, task.base_dir, rest)]
+            (first, overlap), rest = found[0], [rows.language.code for rows, _ in found[1:]]
+            return [_problem(name, first, trained, overlap, task.base_dir, rest)]
     return []

@@ -114,11 +114,11 @@ class Task(ABC):
         had); nothing by default."""
         return {}
 
-    def passage(self, example: Any) -> str | None:
-        """The text an example shares with its neighbours in a file (hook: a QA question's context paragraph, which
-        the questions on it share), so that a test question on a paragraph that training read counts as leaked
-        (`grid/leakage.py`); None, the default: each example stands alone."""
-        return None
+    def passages(self, example: Any) -> tuple[str, ...]:
+        """The texts an example may share with other rows of its file (hook: a QA question's context paragraph,
+        the sentences of a pair), so that a test row holding a text that training read counts as read
+        (`grid/leakage.py`); none, the default: each example stands alone."""
+        return ()
 
     def words(self, examples: list) -> list[list[str]] | None:
         """The words of each example, for the subword overlap of source and target text (`analysis.overlap`;

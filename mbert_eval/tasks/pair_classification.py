@@ -36,6 +36,12 @@ class PairClassificationTask(FineTunedTask):
     def read_hub(self, dataset: str, config: str | None, split: str, revision: str | None = None) -> list[SentencePair]:
         return read_hub_pairs(dataset, config, split, revision)
 
+    def passages(self, example: SentencePair) -> tuple[str, ...]:
+        """Both sentences: XNLI's dev and test files hold each premise in three rows in a row, one per hypothesis
+        (Conneau et al. 2018), and PAWS-X reuses a sentence in pairs far apart (Yang et al. 2019), so a test row
+        holding a sentence that training read (in translation) was read too."""
+        return (example.first, example.second)
+
     def source_examples(self, source: Language) -> tuple[list[SentencePair], list[SentencePair]]:
         """Training and dev pairs, refused before any training where one has no label or training has fewer than
         two labels."""
@@ -124,11 +130,6 @@ class XNLITask(PairClassificationTask):
         metric_descriptions={"accuracy": "share of pairs with the gold label (main metric)"},
     )
 
-    def passage(self, example: SentencePair) -> str:
-        """The premise: XNLI's dev and test files hold each premise in three rows in a row, one per hypothesis
-        (Conneau et al. 2018), so a test row whose premise training read was read too, in translation."""
-        return example.first
-
 
 class PAWSXData(PairClassificationTask):
     """PAWS-X's pairs (Yang et al. 2019), for the tasks that read them. A few translated dev and test pairs hold
@@ -140,6 +141,10 @@ class PAWSXData(PairClassificationTask):
     def placeholders(self) -> dict[DataSpec, int]:
         """How many pairs each spec's selection held with `NS` (`load` fills it)."""
         return {}
+
+    def passages(self, example: SentencePair) -> tuple[str, ...]:
+        """Both sentences but the placeholder, which stands for no sentence (its pairs are left out: `load`)."""
+        return tuple(text for text in super().passages(example) if text.strip() != PLACEHOLDER)
 
     def load(self, spec: DataSpec) -> list[SentencePair]:
         """The selected pairs but those with a side that is the placeholder `NS`; a note names any left out of the

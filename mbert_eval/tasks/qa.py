@@ -73,10 +73,10 @@ class QATask(TrainedTask):
     def read_file(self, path) -> list[QAExample]:
         return read_squad(path)
 
-    def passage(self, example: QAExample) -> str:
+    def passages(self, example: QAExample) -> tuple[str, ...]:
         """The paragraph the question asks about: XQuAD's questions on one paragraph stand in a row, and the
         paragraph is translated with them (Artetxe et al. 2020)."""
-        return example.context
+        return (example.context,)
 
     def read_hub(self, dataset: str, config: str | None, split: str, revision: str | None = None) -> list[QAExample]:
         return read_hub_squad(dataset, config, split, revision)

@@ -337,8 +337,64 @@ def test_xnli_rows_sharing_a_premise_with_training_rows_are_refused(workspace: W
     result = run_cli("validate", _real(workspace, shared_data, tasks, ["de"]))
     assert result.exit_code == 2, result.output
     message = one_error_line(result)
-    assert "dev en " in message and "(rows 800–800 are training rows or share their passages)" in message
+    assert "dev en " in message and "(rows 800–800 share passages with the training rows)" in message
     assert "e.g. dev: …[801:1000]" in message
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_real_pawsx_rows_holding_a_training_sentence_far_apart_are_refused(
+    command: str, workspace: Workspace, shared_data: Path
+) -> None:
+    """PAWS-X reuses a sentence in pairs far apart: 352 of dev rows 1000-1999 hold a sentence of rows 0-799 (in
+    every language, as translations), and a held-out slice passed."""
+    pawsx = shared_data / "pawsx"
+    tasks = {"pawsx": {"train": f"{pawsx}/dev-en.tsv[0:800]", "dev": f"{pawsx}/dev-en.tsv[800:1000]"}}
+    tasks["pawsx"]["test"] = f"{pawsx}/dev-{{lang}}.tsv[1000:2000]"
+    workspace.fill_store()
+    result = run_cli(command, _real(workspace, shared_data, tasks, ["de", "fr"]))
+    assert result.exit_code == 2, result.output
+    message = one_error_line(result)
+    assert (
+        f"tasks.pawsx: dev en {pawsx}/dev-en.tsv[800:1000] overlaps training {pawsx}/dev-en.tsv[0:800] (62 rows "
+        "from 802 to 999 share passages with the training rows); hold them out, or set tasks.pawsx.allow_overlap"
+    ) in message
+    assert workspace.rows() == STORED
+
+
+def _pairs(path: Path, rows: list[tuple[str, str]]) -> None:
+    path.write_text("".join(f"{first}\t{second}\t1\n" for first, second in rows))
+
+
+@pytest.mark.parametrize(
+    "test, refused",
+    [
+        ("[4:8]", "(2 rows from 5 to 7 are translations of rows sharing passages with the training rows)"),
+        ("[3:8]", "(3 rows from 3 to 7 are translations of the training rows or share their passages)"),
+        ("[6:8]", "(rows 7–7 are translations of rows sharing passages with the training rows); hold them out, or"),
+        (
+            "[4:7]",
+            "(rows 5–5 are translations of rows sharing passages with the training rows); hold them out, e.g. "
+            "test: …[6:7], or",
+        ),
+        ("[8:10]", None),
+    ],
+)
+def test_pair_rows_holding_a_sentence_training_read_are_refused(tmp_path: Path, test: str, refused: str | None) -> None:
+    """Row j of a translated pair file is the translation of row j of the source's: its sentences are looked up
+    there, wherever in the file training read them; the placeholder `NS` is no sentence."""
+    english = [(f"s{row}", f"t{row}") for row in range(10)]
+    english[5] = ("s1", "u5")  # shares a first sentence with training row 1
+    english[7] = ("v7", "t2")  # and a second one with row 2
+    english[9] = ("NS", "w9")  # a placeholder: training row 3 holds one too
+    english[3] = ("NS", "t3")
+    _pairs(tmp_path / "dev-en.tsv", english)
+    _pairs(tmp_path / "dev-de.tsv", [(f"de {first}", f"de {second}") for first, second in english])
+    config = TaskConfig(train="dev-en.tsv[0:4]", dev="other.tsv", test=f"dev-{{lang}}.tsv{test}")
+    found = leakage_problems("pawsx", build_task("pawsx", config, tmp_path), [lookup("en")], [lookup("de")])
+    if refused is None:
+        assert found == []
+        return
+    assert len(found) == 1 and refused in found[0], found
 
 
 XQUAD_EXAMPLE = REPO_ROOT / "examples" / "xquad-e5.yaml"
@@ -432,10 +488,10 @@ def _squad(path: Path, language: str, paragraphs: int = 3, questions: int = 2) -
         (
             "qa.en.json[0:3]",
             "qa.{lang}.json[3:6]",
-            "rows 3–3 are translations of the training rows or share their passages",
+            "rows 3–3 are translations of rows sharing passages with the training rows",
         ),
         ("qa.en.json[0:3]", "qa.{lang}.json[4:6]", None),  # after the paragraph training read half of
-        ("qa.en.json[3:6]", "qa.{lang}.json[0:3]", "rows 2–2 are translations of the training rows or share"),
+        ("qa.en.json[3:6]", "qa.{lang}.json[0:3]", "rows 2–2 are translations of rows sharing passages with"),
         ("qa.en.json[0:4]", "qa.{lang}.json[4:6]", None),  # a paragraph's end
     ],
 )

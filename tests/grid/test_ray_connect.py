@@ -84,6 +84,27 @@ def test_validate_refuses_an_address_that_is_no_ray_cluster(not_ray):
 
 
 @needs_ray
+@pytest.mark.parametrize("address", [None, "auto"])
+def test_an_address_left_to_ray_address_is_checked_as_ray_joins_it(
+    address: str | None, not_ray: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ray.init` joins the environment's RAY_ADDRESS where no address (or `auto`) is given: one that was no Ray
+    cluster passed `validate` and kept `run` waiting for minutes."""
+    monkeypatch.setenv("RAY_ADDRESS", not_ray)
+    (problem,) = ray_problems(RayConfig(address=address))
+    assert problem.startswith(f"ray.address: cannot connect to the Ray cluster at {not_ray}"), problem
+    assert "the environment's RAY_ADDRESS" in problem and "\n" not in problem
+    error = error_within(30, RayExecutor(address=address).connect)
+    assert isinstance(error, UserError) and "the environment's RAY_ADDRESS" in str(error), error
+    monkeypatch.setenv("RAY_ADDRESS", "bad")
+    (problem,) = ray_problems(RayConfig(address=address), check_network=False)
+    assert problem.startswith("ray.address: bad Ray address 'bad'") and "RAY_ADDRESS" in problem
+    for left_to_ray in ("", "auto", "local"):
+        monkeypatch.setenv("RAY_ADDRESS", left_to_ray)
+        assert ray_problems(RayConfig(address=address), check_network=False) == []
+
+
+@needs_ray
 @pytest.mark.slow
 def test_a_run_that_started_ray_shuts_it_down_and_the_next_one_joins_its_own_address():
     import ray

@@ -38,7 +38,16 @@ except Exception as err:
 def check_reachable(address: str | None, check_network: bool = True) -> None:
     """Fail fast, in one line, when a HOST:PORT (or ray://HOST:PORT) address is malformed or, with
     `check_network`, does not answer within `CONNECT_TIMEOUT_S` seconds or (HOST:PORT, with Ray installed)
-    answers but is no Ray cluster's GCS (`check_gcs`): `ray.init` would wait minutes."""
+    answers but is no Ray cluster's GCS (`check_gcs`): `ray.init` would wait minutes. An address left out or
+    `auto` is the environment's `RAY_ADDRESS` where that is set, as `ray.init` reads it."""
+    if address in (None, "auto") and os.environ.get("RAY_ADDRESS", "") not in ("", "auto", "local"):
+        try:
+            check_reachable(os.environ["RAY_ADDRESS"], check_network)
+        except UserError as err:
+            raise UserError(
+                f"{err} (the environment's RAY_ADDRESS, which Ray joins where ray.address is left out or auto)"
+            ) from None
+        return
     if address in (None, "auto", "local"):
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +63,19 @@ class CellJob:
     device: str
     threads: int | None
     config_hash: str
-    code_version: str
-    library_versions: dict[str, str]
     check_examples: bool = False
     superseding: dict[str, str] = field(default_factory=dict)  # target -> why its stored rows are stale
     known_hashes: dict[tuple[str, int, int], str] = field(default_factory=dict)  # file checksums already known
+
+
+@dataclass(frozen=True)
+class MadeWith:
+    """What a cell's rows were computed with, taken in the process that computes them (on Ray, the worker's own
+    install, which may differ from the driver's)."""
+
+    model_fingerprint: str
+    code_version: str
+    library_versions: dict[str, str]
 
 
 def code_version() -> str:
@@ -90,7 +99,8 @@ def code_version() -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries that can change a score."""
+    """Versions of the libraries that can change a score: the probes' logistic regression is scikit-learn's, its
+    solver scipy's, and numpy computes every metric."""
     import datasets
     import tokenizers
     import transformers
@@ -101,6 +111,7 @@ def library_versions() -> dict[str, str]:
         "transformers": transformers.__version__,
         "tokenizers": tokenizers.__version__,
         "datasets": datasets.__version__,
+        **{name: metadata.version(name) for name in ("numpy", "scipy", "scikit-learn")},
     }
 
 
@@ -155,7 +166,7 @@ def run_cell(job: CellJob) -> list[ResultRow]:
         problem = task.examples_problem(train, examples)
         if problem:
             raise UserError(problem)
-    fingerprint = model_fingerprint(cell.model)  # the content about to be loaded
+    made_with = MadeWith(model_fingerprint(cell.model), code_version(), library_versions())  # about to be loaded
     started = time.perf_counter()
     # no seeding here: each derived-checkpoint step seeds itself from the cell's seed, and `Task.prepare` seeds
     # once before drawing the head (tasks without training draw nothing)
@@ -187,7 +198,7 @@ def run_cell(job: CellJob) -> list[ResultRow]:
             examples = target_examples[target.code]
             found = {} if subwords is None else subwords.log(task.words(examples) or [])
             checksums = {**source_sums, **target_sums[target.code]}
-            rows += _target_rows(job, prepared, target, examples, device, fingerprint, {**extra, **found}, checksums)
+            rows += _target_rows(job, prepared, target, examples, device, made_with, {**extra, **found}, checksums)
         except (UserError, *OUT_OF_MEMORY) as err:  # the targets finished before it are kept (`UnfinishedCell`)
             finished = {row.target for row in rows}
             stale = {code: why for code, why in job.superseding.items() if code in finished}
@@ -204,7 +215,7 @@ def _target_rows(
     target: Language,
     examples: list,
     device: torch.device,
-    fingerprint: str,
+    made_with: MadeWith,
     extra: dict,
     checksums: dict[str, str],
 ) -> list[ResultRow]:
@@ -231,12 +242,12 @@ def _target_rows(
             score=float(score),
             n_examples=len(examples) if scores.tested is None else scores.tested,
             config_hash=job.config_hash,
-            code_version=job.code_version,
-            library_versions=job.library_versions,
+            code_version=made_with.code_version,
+            library_versions=made_with.library_versions,
             data_checksums=checksums,
             wall_time=round(elapsed, 3),
             extra=main_extra if metric == task.metadata.main_metric else target_extra,
-            model_fingerprint=fingerprint,
+            model_fingerprint=made_with.model_fingerprint,
             task_version=task.metadata.version,
         )
         for metric, score in scores.items()

@@ -17,7 +17,7 @@ from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell
 from mbert_eval.grid.executors.local import CellOutcome, Executor
 from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
-from mbert_eval.grid.job import CellJob, UnfinishedCell, code_version, library_versions
+from mbert_eval.grid.job import CellJob, UnfinishedCell
 from mbert_eval.grid.resolve import ResolvedGrid, RunSettings, resolve
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
@@ -93,7 +93,6 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
     Says on stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
     store) are taken as known, so unchanged files are not hashed again."""
     run = grid.refuse()  # a grid with problems has nothing to plan
-    version, libraries = code_version(), library_versions()
     remember(store.file_hashes())
     fingerprints: dict[str, str] = {}
     found = Staleness()
@@ -135,8 +134,6 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
                 run.device,
                 run.threads,
                 run.config.config_hash,
-                version,
-                libraries,
                 check_examples=cell.task not in grid.examples_checked,
                 superseding=stale,
             )

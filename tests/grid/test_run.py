@@ -48,6 +48,7 @@ def test_grid_fine_tunes_once_per_cell_and_resumes(tmp_path, small_family, tiny_
         assert row.n_examples == 40
         assert row.source == small_family.languages[0].code
         assert row.library_versions["torch"].startswith("2.13")
+        assert {"numpy", "scipy", "scikit-learn"} <= set(row.library_versions)  # the probes' solver and metrics
         assert any(
             path.endswith(f"{row.target}-test.conllu") or path.endswith(f"{row.target}-test.tsv")
             for path in row.data_checksums
@@ -58,6 +59,24 @@ def test_grid_fine_tunes_once_per_cell_and_resumes(tmp_path, small_family, tiny_
     again = run_experiment(experiment)
     assert again.cells_run == 0 and again.cells_skipped == 4 and calls == []
     assert [r.created_at for r in store.rows()] == [r.created_at for r in rows]
+
+
+def test_rows_record_the_versions_of_the_process_that_computed_them(tmp_path, small_family, tiny_model, monkeypatch):
+    """On Ray a worker computes the scores with its own install; rows named the driver's code and torch."""
+    from mbert_eval.grid import job as cell_job
+    from mbert_eval.grid.resolve import resolve
+    from mbert_eval.grid.run import plan
+
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    jobs, _ = plan(resolve(experiment, problems), ResultStore(experiment.store_path))
+    monkeypatch.setattr(cell_job, "code_version", lambda: "0+worker")
+    monkeypatch.setattr(cell_job, "library_versions", lambda: {"torch": "9.9.9+worker"})
+    rows = cell_job.run_cell(jobs[0])
+    assert rows and {(row.code_version, row.library_versions["torch"]) for row in rows} == {
+        ("0+worker", "9.9.9+worker")
+    }
 
 
 def test_a_cell_takes_the_training_config_whole(tmp_path, small_family, tiny_model):

@@ -118,10 +118,15 @@ def _changed_files(target: str, recorded: dict[str, str], now: CellIdentity) -> 
 def _parallel_files_differ(target: str, recorded: dict[str, str], now: CellIdentity) -> bool:
     """Whether a row was computed from parallel text of other files than the cell reads now: languages added to or
     dropped from `parallel.languages` (or the grid's targets, its default) change the derived checkpoint but not
-    the key. Rows that recorded no parallel text (of a method that reads none, or stored before it was recorded)
-    are not compared."""
-    earlier = {name for name in recorded if name.startswith(PARALLEL)}
-    return bool(earlier) and earlier != {name for name in now.data[target] if name.startswith(PARALLEL)}
+    the key. Files under other names than the rows recorded (a moved project whose config names them relatively)
+    are compared by content, as task data is: the same contents under other names are the same text. Rows that
+    recorded no parallel text (of a method that reads none, or stored before it was recorded) are not compared;
+    a file rewritten under its recorded name is `_changed_files`'s."""
+    earlier = {name: digest for name, digest in recorded.items() if name.startswith(PARALLEL)}
+    current = {name: digest for name, digest in now.data[target].items() if name.startswith(PARALLEL)}
+    if not earlier or earlier.keys() == current.keys():
+        return False
+    return sorted(earlier.values()) != sorted(current.values())
 
 
 def _data_reasons(target: str, rows: list[ResultRow], cell: Cell, now: CellIdentity) -> dict[str, str]:
@@ -131,8 +136,9 @@ def _data_reasons(target: str, rows: list[ResultRow], cell: Cell, now: CellIdent
     reasons = {}
     if _parallel_files_differ(target, files, now):
         reasons[
-            f"the parallel text of {cell.method} changed languages since its {{n}} rows were stored: recomputing"
-        ] = "parallel text languages changed"
+            f"the parallel text of {cell.method} changed languages or files since its {{n}} rows were stored: "
+            "recomputing"
+        ] = "parallel text languages or files changed"
     for kind, spec in _changed_files(target, files, now):
         where = f" ({target})" if kind == "test data" else ""
         reasons[f"{kind} {spec}{where} changed since its {{n}} rows were stored: recomputing"] = (

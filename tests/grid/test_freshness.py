@@ -273,7 +273,7 @@ def test_parallel_text_rewritten_recomputes_the_cells_of_methods_that_read_it(
     write_config(tmp_path / "exp.yaml", raw)
     summary, err = rerun(config, capsys)
     assert summary.cells_run == 2  # both cells score the new target
-    assert err == ["the parallel text of tlm changed languages since its 2 rows were stored: recomputing"]
+    assert err == ["the parallel text of tlm changed languages or files since its 2 rows were stored: recomputing"]
     assert {(row.method, row.target) for row, _, _ in store.superseded()} == {("tlm", codes[1])}
 
 
@@ -397,6 +397,32 @@ def test_a_moved_project_is_compared_by_content(tmp_path, small_family, tiny_mod
     assert err == [f"test data {test_file} ({changed}) changed since its 2 rows were stored: recomputing"]
     rows = {row.target: row for row in ResultStore(experiment.store_path).rows()}
     assert rows[changed].n_examples == 20 and rows[kept].n_examples == 40
+
+
+def test_a_moved_projects_parallel_text_is_compared_by_content(tmp_path, small_family, tiny_model, capsys):
+    """A TLM config naming its parallel text relatively, run from a copy of its folder, reads the same text under
+    other names: its cells hold (before, they were recomputed as if the text had changed languages), and a file
+    changed in the copy recomputes them."""
+    codes = [language.code for language in small_family.languages]
+    shutil.copytree(small_family.root / "parallel", tmp_path / "a" / "parallel")
+    raw = family_experiment(small_family, tiny_model, methods=["tlm"], targets=codes[1:2])
+    raw["tasks"].pop("paraphrase")
+    raw["parallel"] = {"source": f"parallel/{codes[0]}-{{lang}}.{codes[0]}", "target": "parallel/{src}-{lang}.{lang}"}
+    raw["tlm"] = {"steps": 2, "batch_size": 8, "max_length": 64}
+    raw["output"] = str(tmp_path / "out")
+    experiment, problems = load_experiment(write_config(tmp_path / "a" / "exp.yaml", raw))
+    assert problems == [] and run_experiment(experiment).cells_run == 1
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    moved = tmp_path / "b" / "exp.yaml"
+    summary, err = rerun(moved, capsys)
+    assert (summary.cells_run, summary.cells_skipped, err) == (0, 1, [])
+
+    side = tmp_path / "b" / "parallel" / f"{codes[0]}-{codes[1]}.{codes[1]}"
+    lines = side.read_text(encoding="utf-8").splitlines()
+    side.write_text("\n".join(lines[1:] + lines[:1]) + "\n", encoding="utf-8")
+    summary, err = rerun(moved, capsys)
+    assert summary.cells_run == 1
+    assert err == ["the parallel text of tlm changed languages or files since its 2 rows were stored: recomputing"]
 
 
 def test_stale_rows_of_targets_a_run_leaves_out_are_set_aside(grid, capsys):

@@ -36,12 +36,14 @@ KEYS = ["task", "model", "method", "source"]
 
 def transfer_records(store: ResultStore, family: Path | None = None) -> pandas.DataFrame:
     """One row per stored (task, model, method, source, target other than the source): the main metric's
-    zero-shot score (mean over seeds), the source's own score and the transfer gap (NaN where the source is not
+    zero-shot score (mean over seeds, each seed's cells averaged first: `seeds.over_seeds`, as the report's tables), the source's own score and the transfer gap (NaN where the source is not
     scored; a limited or centred run's rows under their own method name, `store.results.comparable_method`), every
     measure of MEASURES (NaN where unknown: an overlap the rows do not hold, a distance URIEL or the family's
     design does not have). Synthetic languages read their typology from the family folder `family`. Only tasks
     whose main metric the store names (its metric roles) are read: a store older than them gives no rows."""
     import pandas
+
+    from mbert_eval.analysis.seeds import over_seeds
 
     roles = [role for role in store.metric_roles() if role.is_main]
     main = {role.task: role.metric for role in roles}
@@ -55,9 +57,7 @@ def transfer_records(store: ResultStore, family: Path | None = None) -> pandas.D
         method=[comparable_method(m, extra) for m, extra in zip(frame["method"], frame["extra"])],
         **{name: [_overlap(extra, name) for extra in frame["extra"]] for name in OVERLAPS},
     )
-    scores = frame.groupby([*KEYS, "target", "metric"], as_index=False).agg(
-        score=("score", "mean"), n_seeds=("seed", "nunique"), **{name: (name, "mean") for name in OVERLAPS}
-    )
+    scores = over_seeds(frame, [*KEYS, "target", "metric"], ["score", *OVERLAPS])
     own = scores[scores["source"] == scores["target"]].set_index(KEYS)["score"]
     records = []
     for row in scores[scores["source"] != scores["target"]].itertuples(index=False):

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mbert_eval.analysis.seeds import per_seed
 from mbert_eval.errors import UserError
 from mbert_eval.languages import lookup
 from mbert_eval.report.names import with_display_names
@@ -130,20 +131,13 @@ def summarize(
     ]
 
 
-def _per_seed(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """One score per (KEYS, target, seed) (cells for the same seed averaged) and how many were merged."""
-    grouped = rows.groupby(KEYS + ["target", "seed"], sort=False)["score"]
-    counts = grouped.size()
-    return grouped.mean().reset_index(), int((counts > 1).sum())
-
-
 def _summarize_task(
     task: str, roles: TaskRoles, rows: pd.DataFrame, references: References, store: Path | None
 ) -> TaskSummary:
     """The summary of one task's rows (display names given) with its roles and references."""
     metric, higher, against = roles.metric, roles.higher_is_better, references.against()
     main = rows[rows["metric"] == metric]
-    seeds, duplicates = _per_seed(main)
+    seeds, duplicates = per_seed(main, [*KEYS, "target"])
     languages = language_frame(sorted(set(seeds["target"])))
     stats = seeds.groupby(KEYS + ["target"])["score"].agg(mean="mean", std="std", n="count").reset_index()
     sureness, stacked = uncertainty(main, stats, store)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from mbert_eval.analysis.seeds import over_seeds, per_seed
 from mbert_eval.analysis.transfer import correlations, transfer_records
 from mbert_eval.analysis.typology import DISTANCES
 from mbert_eval.analysis.typology import SOURCE as URIEL_SOURCE
@@ -62,7 +63,7 @@ def comparable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def layer_table(frame: pd.DataFrame, task: str, name: str) -> pd.DataFrame:
-    """The per-layer metric `name` (`{name}_layerNN`) of `task`, mean over seeds: one row per (model, method,
+    """The per-layer metric `name` (`{name}_layerNN`) of `task`, mean over seeds (`seeds.over_seeds`): one row per (model, method,
     source, target), one column per layer 0..L (NaN where not stored)."""
     rows = frame[frame["task"] == task]
     parsed = rows["metric"].str.extract(_LAYER)
@@ -70,7 +71,8 @@ def layer_table(frame: pd.DataFrame, task: str, name: str) -> pd.DataFrame:
     rows = rows[rows["name"] == name]
     if rows.empty:
         return pd.DataFrame()
-    table = rows.pivot_table(index=["model", "method", "source", "target"], columns="layer", values="score")
+    means = over_seeds(rows, ["model", "method", "source", "target", "layer"])  # each seed once
+    table = means.pivot_table(index=["model", "method", "source", "target"], columns="layer", values="score")
     return table.reindex(columns=range(int(table.columns.max()) + 1))
 
 
@@ -196,7 +198,7 @@ def _identity_extras(
     """What a panel's main-metric rows say of its classifier: the chance level (`extra.chance`; 1/L where only
     `extra.all_languages` is stored, 1/2 where neither is: pairwise rows stored before chance was), L (None:
     pairwise), and the L-way accuracy per layer over all L languages (`extra.overall_accuracy_by_layer`), the mean
-    over the cells that stored it ([] where none did)."""
+    over seeds of the cells that stored it (`seeds.per_seed`; [] where none did)."""
     rows = frame[
         (frame["task"] == task)
         & (frame["metric"] == "accuracy")
@@ -208,9 +210,16 @@ def _identity_extras(
     languages = next((int(e["all_languages"]) for e in extras if e.get("all_languages")), None)
     chances = [float(e["chance"]) for e in extras if e.get("chance") is not None]
     chance = chances[0] if chances else (1 / languages if languages else 0.5)
-    curves = {tuple(e["overall_accuracy_by_layer"]) for e in extras if e.get("overall_accuracy_by_layer")}
-    overall = pd.DataFrame(list(curves)).mean(axis=0).tolist() if curves else []
-    return chance, languages, overall
+    curves = {  # each target's row of a cell carries the cell's curve: one per cell
+        key: (seed, extra["overall_accuracy_by_layer"])
+        for key, seed, extra in zip(rows["cell_key"], rows["seed"], rows["extra"])
+        if isinstance(extra, dict) and extra.get("overall_accuracy_by_layer")
+    }
+    if not curves:
+        return chance, languages, []
+    layers = pd.DataFrame([curve for _, curve in curves.values()])
+    seeds, _ = per_seed(layers.assign(seed=[seed for seed, _ in curves.values()]), [], list(layers.columns))
+    return chance, languages, seeds[list(layers.columns)].mean(axis=0).tolist()
 
 
 def identity_view(frame: pd.DataFrame, model: str) -> tuple[list[Figure], list[str]]:

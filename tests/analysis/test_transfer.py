@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -67,6 +68,23 @@ def test_records_hold_the_mean_score_the_gap_and_every_measure(tmp_path: Path) -
     assert (german["type_jaccard"], german["token_coverage"]) == (0.25, 0.6)
     assert records.set_index("target")["token_coverage"].drop("de").isna().all()  # not stored, not invented
     assert set(MEASURES) <= set(records.columns)
+
+
+def test_each_seed_counts_once_as_in_the_reports_tables(tmp_path: Path) -> None:
+    """Seed 1 run under two settings (two cells) and seed 2 under one: the score is the mean of the seeds' means,
+    as the report's table beside it (before, the mean of the three rows: 0.4667 against the table's 0.6)."""
+    from mbert_eval.report.summary import summarize
+
+    store = ResultStore(tmp_path / "results.sqlite")
+    for key, seed, score in (("a-1", 1, 0.2), ("b-1", 1, 0.2), ("a-2", 2, 1.0)):
+        rows = [_row("pos", "accuracy", "en", "de", seed, score), _row("pos", "accuracy", "en", "en", seed, 0.9)]
+        store.write_cell([dataclasses.replace(row, cell_key=key) for row in rows])
+    store.write_metric_roles([MetricRole("pos", "accuracy", True, True, "accuracy")])
+    german = transfer_records(store).set_index("target").loc["de"]
+    assert german["score"] == pytest.approx(0.6) and german["n_seeds"] == 2
+    assert german["transfer_gap"] == pytest.approx(0.3)
+    [summary] = summarize(store.dataframe(), store.metric_roles(), store.configs())
+    assert summary.scores.set_index("target").loc["de", "mean"] == pytest.approx(german["score"])
 
 
 def test_spearman_rho_and_p_value_across_targets(tmp_path: Path) -> None:

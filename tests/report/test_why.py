@@ -181,6 +181,35 @@ def test_an_l_way_classifier_has_its_own_panel_chance_and_overall_curve(tmp_path
     ]
 
 
+def test_curves_count_each_seed_once_and_each_cell_once(tmp_path: Path) -> None:
+    """A layer curve is the mean over seeds of each seed's cells (seed 1 run under two settings counted twice
+    before: 0.5 where the seeds give 0.6), and the L-way "all" curve the mean over seeds of its cells' curves (two
+    seeds' equal curves were merged into one before: [0.75, 0.85] where the seeds give [0.8, 0.9])."""
+    from dataclasses import replace
+
+    from mbert_eval.report.why import _identity_extras, comparable, layer_table
+
+    rows = []
+    for key, seed, level, overall in (
+        ("a-1", 1, 0.2, [0.9, 1.0]),
+        ("b-1", 1, 0.2, [0.9, 1.0]),
+        ("a-2", 2, 1.0, [0.9, 1.0]),
+        ("a-3", 3, 0.6, [0.6, 0.7]),
+    ):
+        extra = {"all_languages": 3, "overall_accuracy_by_layer": overall}
+        cell = [_row("language_identity", "accuracy", "de", level, **extra)]
+        cell += [_row("language_identity", f"accuracy_layer{layer:02d}", "de", level, **extra) for layer in range(2)]
+        cell.append(_row("language_identity", "accuracy", "fr", 0.5, **extra))  # a second target: the same curve
+        rows += [replace(row, cell_key=key, seed=seed) for row in cell]
+    store = ResultStore(tmp_path / "results.sqlite")
+    store.write_cell(rows)
+    frame = comparable(store.dataframe())
+    table = layer_table(frame, "language_identity", "accuracy")
+    assert np.allclose(table.loc[("e5-small", "baseline (3-way)", SOURCE, "de")].tolist(), [0.6, 0.6])
+    _, languages, overall = _identity_extras(frame, "language_identity", "e5-small", "baseline (3-way)", SOURCE)
+    assert languages == 3 and np.allclose(overall, [0.8, 0.9])
+
+
 def test_a_correlation_that_does_not_survive_holms_correction_is_called_a_lead() -> None:
     import pandas as pd
 

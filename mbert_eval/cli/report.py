@@ -32,9 +32,7 @@ def stored_inputs(store: ResultStore) -> list[Path]:
 
     rows = store.rows()
     inputs: set[Path] = set()
-    for model in {Path(row.model) for row in rows}:
-        if model.is_dir():
-            inputs |= {path for path in model.rglob("*") if path.is_file()}
+    inputs |= {model for model in {Path(row.model) for row in rows} if model.is_dir()}  # whole: `read_files`
     for name in {name for row in rows for name in row.data_checksums}:
         spec = DataSpec.parse(name.removeprefix(PARALLEL))
         if not spec.is_hub:

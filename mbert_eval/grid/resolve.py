@@ -94,8 +94,9 @@ class ResolvedGrid:
         return self.run
 
     def read_files(self) -> list[Path]:
-        """The local files a run reads: every cell's data files and parallel text, and the files of its local
-        model folders (what no output of the run may replace)."""
+        """The local files a run reads: every cell's data files and parallel text, and its local model folders
+        whole (what no output of the run may replace, nor join: a new `special_tokens_map.json` or `vocab.txt`
+        there is read as the model's)."""
         files = set()
         for resolved in self.cells:
             cell, task = resolved.cell, self.tasks[resolved.cell.task]
@@ -104,7 +105,7 @@ class ResolvedGrid:
             ]
             files |= {Path(spec.location) for spec in specs if not spec.is_hub}
             if Path(cell.model).is_dir():
-                files |= {path for path in Path(cell.model).rglob("*") if path.is_file()}
+                files.add(Path(cell.model))
         return sorted(files)
 
 

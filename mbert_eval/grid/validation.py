@@ -406,22 +406,25 @@ def _check_places(experiment: Experiment, problems: list[str]) -> None:
         problems.append(f"{store_key}: {err}")
         return
     output_problem = _place_problem(output, folder=True) or _in_a_model(output, experiment.models)
-    store_problem = None if output_problem else _place_problem(store, folder=False)
+    store_problem = (
+        None if output_problem else _place_problem(store, folder=False) or _in_a_model(store, experiment.models)
+    )
     if output_problem:
         problems.append(f"output: {output_problem}")
     elif store_problem:
         problems.append(f"{store_key}: {store_problem}")
     else:
-        _check_store(store, problems)
+        _check_store(store, store_key, problems)
 
 
-def _in_a_model(output: Path, models: list[str]) -> str | None:
-    """Why the output folder cannot be where it is: in (or at) a local model folder the run reads, whose files a
-    run's checkpoints, store and report would then join (None: it is not)."""
+def _in_a_model(place: Path, models: list[str]) -> str | None:
+    """Why the output folder or the store cannot be where it is: in (or at) a local model folder the run reads,
+    whose files a run's checkpoints, store and report would then join, changing the model's content fingerprint
+    at every run (None: it is not)."""
     for model in models:
         folder = Path(model).expanduser()
-        if folder.is_dir() and output.resolve().is_relative_to(folder.resolve()):
-            return f"{output} lies in the model folder {model}, which the run reads; choose another folder"
+        if folder.is_dir() and place.resolve().is_relative_to(folder.resolve()):
+            return f"{place} lies in the model folder {model}, which the run reads; choose another place"
     return None
 
 
@@ -456,15 +459,16 @@ def _cannot_make_in(folder: Path) -> str | None:
         return f"nothing can be made in {folder} ({err.strerror or err})"
 
 
-def _check_store(store: Path, problems: list[str]) -> None:
+def _check_store(store: Path, key: str, problems: list[str]) -> None:
     """A results store the run would write to must be one, undamaged (`ResultStore`'s checks at open), and the
-    cells an earlier run kept beside it (`store.unsaved`) must read back."""
+    cells an earlier run kept beside it (`store.unsaved`) must read back; a problem is said under `key`, the
+    config's key that places the store (`store`, else `output`)."""
     try:
         if store.is_file():
             ResultStore(store, read_only=True)
         unsaved_cells(store)
     except UserError as err:
-        problems.append(f"output: {err}")
+        problems.append(f"{key}: {err}")
 
 
 def _check_training(training: TrainingConfig, problems: list[str]) -> None:

@@ -21,6 +21,7 @@ from mbert_eval.paths import is_local_path
 Head = Literal["token", "sequence", "span", "none"]
 
 
+TOKENIZER_SETTINGS = ("tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")  # JSON objects
 # a model folder's tokenizer is one of these (fast tokenizer; WordPiece, SentencePiece and BPE vocabularies)
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -83,6 +84,10 @@ def _tokenizer_problem(folder: Path, vocab_size: int | None) -> str | None:
             f"model folder {folder} has no tokenizer ({', '.join(TOKENIZER_FILES)}): transformers would make an "
             "empty one that reads every word as unknown; copy the tokenizer files into the folder"
         )
+    for name in TOKENIZER_SETTINGS:  # transformers reads each as a JSON object, and fails on anything else
+        problem = _json_object_problem(folder / name)
+        if problem:
+            return problem
     size = None
     if (folder / "tokenizer.json").is_file():
         try:
@@ -99,6 +104,24 @@ def _tokenizer_problem(folder: Path, vocab_size: int | None) -> str | None:
             f"model folder {folder}: the tokenizer has {size} tokens but config.json's vocab_size is {vocab_size}: "
             f"ids from {vocab_size} on would overrun the word embeddings"
         )
+    return None
+
+
+def _json_object_problem(path: Path) -> str | None:
+    """Why a JSON settings file of a model folder cannot be read as a JSON object (with the line and column where
+    it stops parsing), or None: it is one, or there is none."""
+    import json
+
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        return f"{path}:{err.lineno}:{err.colno}: not JSON ({err.msg}); transformers cannot read the tokenizer"
+    except (UnicodeDecodeError, RecursionError) as err:
+        return f"{path}: not JSON ({type(err).__name__}); transformers cannot read the tokenizer"
+    if not isinstance(data, dict):
+        return f"{path}: a JSON {type(data).__name__}, not an object; transformers cannot read the tokenizer"
     return None
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mbert_eval.analysis.seeds import per_seed
+from mbert_eval.analysis.seeds import over_seeds, per_seed
 from mbert_eval.errors import UserError
 from mbert_eval.languages import lookup
 from mbert_eval.report.names import with_display_names
@@ -333,8 +333,8 @@ def _layers(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     picked = rows[layer.notna()].assign(layer=layer.dropna().astype(int))
     if picked.empty:
         return pd.DataFrame(columns=KEYS + ["target", "layer", "mean"])
-    per_seed = picked.groupby(KEYS + ["target", "layer", "seed"])["score"].mean().reset_index()
-    return per_seed.groupby(KEYS + ["target", "layer"])["score"].mean().rename("mean").reset_index()
+    means = over_seeds(picked, [*KEYS, "target", "layer"])
+    return means[[*KEYS, "target", "layer", "score"]].rename(columns={"score": "mean"})
 
 
 def _layer_weights(rows: pd.DataFrame) -> pd.DataFrame:

@@ -53,6 +53,8 @@ def check_output(path: Path, protected: Iterable[Path], what: str) -> None:
             raise UserError(
                 f"{what} {path} would be written into {other}, which this command reads; choose another file"
             )
+    if path.is_symlink() and _stream(path):
+        raise UserError(f"{what} {path} is a link to {os.path.realpath(path)}, not to a file; pass a file name")
     if path.is_dir():
         raise UserError(f"{what} {path} is a folder; pass a file name")
     if path.exists() and not path.is_file():
@@ -66,23 +68,38 @@ def check_output(path: Path, protected: Iterable[Path], what: str) -> None:
             break
 
 
+def _stream(link: Path) -> bool:
+    """Whether a symbolic link leads, in any of its hops, into /dev or /proc (`/dev/stdout`, `/proc/self/fd/1`:
+    what a shell redirects, which a file put in its place would cut off), or to anything else that is no file,
+    rather than to a file or to nothing yet."""
+    hop, seen = link.absolute(), set()
+    while hop.is_symlink() and hop not in seen:
+        seen.add(hop)
+        if hop.is_relative_to("/dev") or hop.is_relative_to("/proc"):
+            return True
+        hop = hop.parent / os.readlink(hop)
+    return hop.is_relative_to("/dev") or hop.is_relative_to("/proc") or (hop.exists() and not hop.is_file())
+
+
 def write_output(path: Path, text: str, protected: Iterable[Path], what: str) -> Path:
     """Write `text` to `path` (folders created) after `check_output`, through a temporary file in the same
-    folder, so a failed write leaves any earlier file at `path` as it was."""
+    folder, so a failed write leaves any earlier file at `path` as it was. A symbolic link is written through:
+    the file it names is replaced, and the link stays."""
     path = Path(path)
     check_output(path, protected, what)
+    written = Path(os.path.realpath(path)) if path.is_symlink() else path
     temporary = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        written.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+            "w", encoding="utf-8", dir=written.parent, prefix=f".{written.name}.", suffix=".tmp", delete=False
         ) as file:
             temporary = Path(file.name)
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
         plain_mode(temporary)
-        os.replace(temporary, path)
+        os.replace(temporary, written)
         temporary = None
     except OSError as err:
         raise UserError(f"cannot write {what} {path}: {_reason(err)}") from None

@@ -324,6 +324,18 @@ CASES = [
         _model_with(lambda f: [(f / n).unlink() for n in ("tokenizer.json", "tokenizer_config.json")]),
         "has no tokenizer",
     ),
+    *(
+        Case(
+            f"model-{name.removesuffix('.json').replace('_', '-')}-{kind}",
+            _model_with(lambda f, name=name, text=text: (f / name).write_text(text, encoding="utf-8")),
+            said(name),
+        )
+        for name in ("tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")
+        for kind, text, said in (
+            ("not-json", "<!doctype html>", lambda name: f"{name}:1:1: not JSON (Expecting value)"),
+            ("a-list", '["[CLS]"]', lambda name: f"{name}: a JSON list, not an object"),
+        )
+    ),
     Case(
         "model-remote-code",
         _model_with(_config_json(lambda c: c.update(auto_map={"AutoModel": "modeling_x.XModel"}))),

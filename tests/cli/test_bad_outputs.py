@@ -181,6 +181,11 @@ def _report_into_checkpoints(*parts: str, made: bool = True) -> Callable[[Worksp
     return args
 
 
+def _report_into_model(ws: Workspace) -> list[str]:
+    """`run` of `_own_inputs`, its --report a new file in the model folder (read as the model's vocabulary)."""
+    return ["run", _own_inputs(ws), "--report", ws.root / "model" / "vocab.txt"]
+
+
 def _recorded_inputs(out: Callable[[Workspace], Path], *command: str) -> Callable[[Workspace], list[str]]:
     """`report` (or `command`: `results --csv`) of a store whose rows were computed from `_own_inputs`' model
     folder, a slice of its test file, parallel text and Hub data (as their `model` and `data_checksums` record
@@ -278,6 +283,22 @@ OUTPUTS = [
     Out("run-report-into-checkpoints-not-made", _report_into_checkpoints("r.html", made=False), CACHE),
     Out("report-onto-recorded-model", _recorded_inputs(lambda ws: ws.root / "model" / "config.json"), READS),
     Out("report-onto-recorded-data", _recorded_inputs(_test_file), READS),
+    Out("report-into-recorded-model", _recorded_inputs(lambda ws: ws.root / "model" / "added_tokens.json"), READS),
+    Out(
+        "csv-into-recorded-model",
+        _recorded_inputs(lambda ws: ws.root / "model" / "special_tokens_map.json", "results", "--csv"),
+        READS,
+    ),
+    Out("run-report-into-model", _report_into_model, READS),
+    Out("report-onto-dev-stdout", _report(lambda ws: "/dev/stdout"), "not to a file"),
+    Out(
+        "csv-onto-a-link-to-stdout", _export("--csv", _link("sym", lambda ws: Path("/proc/self/fd/1"))), "not to a file"
+    ),
+    Out(
+        "text-onto-a-link-to-stdout",
+        _text_onto(lambda ws, copy: _link("sym", lambda ws: Path("/proc/self/fd/1"))(ws)),
+        "not to a file",
+    ),
     Out("report-onto-recorded-parallel-text", _recorded_inputs(_parallel_text), READS),
     Out(
         "csv-onto-recorded-model",
@@ -324,6 +345,7 @@ def test_an_output_never_replaces_the_store_or_an_input(case: Out, workspace: Wo
     workspace.fill_store()
     args = case.args(workspace)
     inputs = {p.resolve() for p in workspace.root.rglob("*") if p.is_file()}  # links: the files they name
+    inputs = {path for path in inputs if path.is_file()}  # not a link to the captured stdout
     before = {path: _digest(path) for path in inputs}
     if case.disk_full:
         _full_disk(monkeypatch)
@@ -595,19 +617,51 @@ def test_other_formats_keep_the_name_and_escape_it(tmp_path: Path) -> None:
 
 # --- a store set onto an input ------------------------------------------------------------------------------------
 
-STORE_ONTO = [  # id, the `store:` the config names (in the workspace)
-    ("the-config-itself", lambda ws: ws.root / "exp.yaml"),
-    ("a-data-file", lambda ws: ws.root / "data" / f"{ws.family.languages[1].code}-test.conllu"),
-    ("a-model-file", lambda ws: ws.root / "model" / "config.json"),
+STORE_ONTO = [  # id, the `store:` the config names (in the workspace), what the line says of it
+    ("the-config-itself", lambda ws: ws.root / "exp.yaml", "is not a results store"),
+    (
+        "a-data-file",
+        lambda ws: ws.root / "data" / f"{ws.family.languages[1].code}-test.conllu",
+        "is not a results store",
+    ),
+    ("a-model-file", lambda ws: ws.root / "model" / "config.json", "lies in the model folder"),
 ]
 
 
 @pytest.mark.parametrize("command", ["validate", "run"])
-@pytest.mark.parametrize("id, store", STORE_ONTO, ids=[case[0] for case in STORE_ONTO])
-def test_a_store_set_onto_an_input_is_refused(id: str, store, command: str, workspace: Workspace) -> None:
+@pytest.mark.parametrize("id, store, said", STORE_ONTO, ids=[case[0] for case in STORE_ONTO])
+def test_a_store_set_onto_an_input_is_refused(id: str, store, said: str, command: str, workspace: Workspace) -> None:
     config = _own_inputs(workspace, store=str(store(workspace)))
     before = _digest(store(workspace))
     result = run_cli(command, config)
     assert result.exit_code == 2, (result.exit_code, repr(result.exception), result.output[-200:])
-    assert "is not a results store" in one_error_line(result)
+    assert f"store: {store(workspace)} {said}" in one_error_line(result)  # under its key, not output:
     assert _digest(store(workspace)) == before
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_store_in_the_model_folder_is_refused(command: str, workspace: Workspace) -> None:
+    """A store (its lock, its per-example outputs) in the model folder changed the model's content at every run,
+    so every run recomputed every cell."""
+    store = workspace.root / "model" / "results.sqlite"
+    result = run_cli(command, _own_inputs(workspace, store=str(store)))
+    assert result.exit_code == 2, (result.exit_code, repr(result.exception), result.output[-200:])
+    assert f"store: {store} lies in the model folder {workspace.root / 'model'}" in one_error_line(result)
+    assert sorted(path.name for path in store.parent.iterdir()) == sorted(
+        path.name for path in workspace.model.iterdir()
+    )
+
+
+def test_an_output_through_a_link_to_a_file_replaces_the_file_and_keeps_the_link(workspace: Workspace) -> None:
+    """A link to a file is written through (the link was replaced by a file before); the file's folder holds no
+    temporary file after."""
+    workspace.fill_store()
+    target = workspace.root / "exports" / "rows.csv"
+    target.parent.mkdir()
+    target.write_text("old\n", encoding="utf-8")
+    link = workspace.root / "rows.csv"
+    link.symlink_to(target)
+    result = run_cli("results", "--store", workspace.store, "--csv", link)
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and target.read_text(encoding="utf-8").startswith("cell_key,task,")
+    assert not list(target.parent.glob(".*.tmp"))

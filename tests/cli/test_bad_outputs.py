@@ -290,7 +290,8 @@ OUTPUTS = [
         READS,
     ),
     Out("run-report-into-model", _report_into_model, READS),
-    Out("report-onto-dev-stdout", _report(lambda ws: "/dev/stdout"), "not to a file"),
+    # a link to /dev/stdout, not /dev/stdout itself: the code before replaced the link it was given by a file
+    Out("report-onto-a-link-to-dev-stdout", _report(_link("sym", lambda ws: Path("/dev/stdout"))), "not to a file"),
     Out(
         "csv-onto-a-link-to-stdout", _export("--csv", _link("sym", lambda ws: Path("/proc/self/fd/1"))), "not to a file"
     ),

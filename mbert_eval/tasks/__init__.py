@@ -51,12 +51,14 @@ def option_keys() -> list[str]:
     return [field.name for field in dataclasses.fields(TaskConfig) if field.name in taken]
 
 
+DATA_KEYS = ("train", "dev", "test", "pivot", "gold")  # `TaskConfig`'s data; each task reads its `data_keys`
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")  # a variant's label: `tatoeba:centred`
 
 
 def build_task(name: str, config: TaskConfig, base_dir: Path) -> Task:
     """The task object of one config entry (`tasks.NAME`, its relative paths anchored at `base_dir`), with its data
-    and the options it takes; an option set for a task that does not take it is an error. An entry NAME:LABEL is
+    and the options it takes; an option, a data key or `epochs` set for a task that does not read it is an error
+    (it was silently unused). An entry NAME:LABEL is
     a variant: the registered task NAME under the entry's own data and options (`registry.registered_name`)."""
     registered = registered_name(name)
     label = name[len(registered) + len(VARIANT) :]
@@ -65,7 +67,13 @@ def build_task(name: str, config: TaskConfig, base_dir: Path) -> Task:
             f"a task variant is named TASK{VARIANT}LABEL, its label up to 40 letters, digits, '-' or '_' "
             f"(e.g. tatoeba{VARIANT}centred); got {name!r}"
         )
-    takes = TASKS.get(registered).metadata.options
+    task = TASKS.get(registered)
+    unread = [key for key in DATA_KEYS if getattr(config, key) is not None and key not in task.data_keys]
+    if unread:
+        raise UserError(f"task '{registered}' reads no {unread[0]} data (it reads: {', '.join(task.data_keys)})")
+    if config.epochs is not None and not task.fine_tunes:
+        raise UserError(f"task '{registered}' fine-tunes nothing, so it has no epochs to set")
+    takes = task.metadata.options
     given = {key: getattr(config, key) for key in option_keys() if getattr(config, key) is not None}
     for key in given:
         if key not in takes:

@@ -44,6 +44,7 @@ class Task(ABC):
     needs_training: ClassVar[bool] = True
     data_keys: ClassVar[tuple[str, ...]] = ("train", "dev", "test")
     optional_data_keys: ClassVar[tuple[str, ...]] = ()  # data keys a config may leave out
+    fine_tunes: ClassVar[bool] = False  # whether the task fine-tunes for epochs (`tasks.NAME.epochs` is read)
     # data keys whose files are line-parallel to `test`'s (a pivot side, gold links): `test`'s slice picks their
     # rows too, so a slice of their own is refused when the task is built (`paired_slice_problem`)
     paired_keys: ClassVar[tuple[str, ...]] = ()

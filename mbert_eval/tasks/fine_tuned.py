@@ -37,6 +37,7 @@ class TrainedTask(Task):
     options (`training.options`) build, adjust, cache and log through theirs."""
 
     head: ClassVar[Head]  # "token", "sequence" or "span"
+    fine_tunes = True
     # the epoch kept: the one with the best dev score (XTREME's tagging and classification), or the last
     keeps_best_dev_epoch: ClassVar[bool] = True
 

@@ -57,6 +57,7 @@ class PairProbeTask(PairClassificationTask):
     """A linear sentence-pair probe on every layer of the frozen encoder (source-trained, zero-shot)."""
 
     batch_size = 32  # pairs per forward pass
+    fine_tunes = False  # each probe is fit to convergence (`training.probes`): no epochs
 
     def __init__(self, config: TaskConfig | None = None, base_dir: Path = Path("."), layer: int | None = None) -> None:
         super().__init__(config, base_dir)

@@ -85,6 +85,8 @@ class Probed:
 class POSProbeTask(POSTask):
     """A linear UPOS probe per layer of the frozen encoder, with Hewitt & Liang's control task."""
 
+    fine_tunes = False  # each probe is fit to convergence (`training.probes`): no epochs
+
     metadata = TaskMetadata(
         name="pos_probe",
         description="Linear UPOS probe on every layer of the frozen encoder (source-trained, zero-shot), "

@@ -93,6 +93,28 @@ def test_options_are_taken_or_refused_from_the_config(name):
 
 
 @pytest.mark.parametrize("name", TASKS.names())
+def test_data_and_epochs_a_task_does_not_read_are_refused(name):
+    """`gold:` on pos, `train:` or `epochs:` on tatoeba were read by nothing, and the rows looked as if they had
+    been: each is a problem naming what the task reads."""
+    task = TASKS.get(name)
+    experiment = Experiment(models=["m"], tasks={name: TaskConfig(targets=["de"])}, targets=["de"])
+    for key in ("train", "dev", "test", "pivot", "gold"):
+        experiment.tasks[name] = TaskConfig(targets=["de"], **{key: "data.txt"})
+        found = validate(experiment, check_files=False)
+        if key in task.data_keys:
+            assert not any("reads no" in problem for problem in found), found
+        else:
+            assert found == [f"tasks.{name}: task '{name}' reads no {key} data (it reads: {', '.join(task.data_keys)})"]
+    experiment.tasks[name] = TaskConfig(targets=["de"], epochs=2)
+    found = validate(experiment, check_files=False)
+    assert (
+        (found == [])
+        if task.fine_tunes
+        else (found == [f"tasks.{name}: task '{name}' fine-tunes nothing, so it has no epochs to set"])
+    )
+
+
+@pytest.mark.parametrize("name", TASKS.names())
 def test_ls_tasks_lists_it(name):
     meta = TASKS.get(name).metadata
     lines = ls("tasks")

@@ -43,13 +43,13 @@ def _is_database(path: Path) -> bool:
 
 def check_output(path: Path, protected: Iterable[Path], what: str) -> None:
     """Refuse (UserError) an output `path` that is one of the `protected` files (the store, the inputs) or lies in
-    a `protected` folder, any SQLite database, a folder or a device, or whose folder is a file; `what` names the
+    a `protected` folder (one a command is about to make too: the quickstart's data and model), any SQLite database, a folder or a device, or whose folder is a file; `what` names the
     output in the message."""
     path = Path(path)
     for other in map(Path, protected):
         if same_file(path, other):
             raise UserError(f"{what} {path} would replace {other}, which this command reads; choose another file")
-        if other.is_dir() and path.resolve().is_relative_to(other.resolve()):
+        if path.resolve() != other.resolve() and path.resolve().is_relative_to(other.resolve()):  # made yet or not
             raise UserError(
                 f"{what} {path} would be written into {other}, which this command reads; choose another file"
             )

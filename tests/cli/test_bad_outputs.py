@@ -290,6 +290,11 @@ OUTPUTS = [
         READS,
     ),
     Out("run-report-into-model", _report_into_model, READS),
+    Out(
+        "run-report-where-nothing-can-be-made",  # found before the run (it was after every cell had run)
+        lambda ws: ["run", ws.config(), "--report", "/proc/sys/report.html"],
+        "cannot write the report: nothing can be made in /proc/sys",
+    ),
     # a link to /dev/stdout, not /dev/stdout itself: the code before replaced the link it was given by a file
     Out("report-onto-a-link-to-dev-stdout", _report(_link("sym", lambda ws: Path("/dev/stdout"))), "not to a file"),
     Out(
@@ -666,3 +671,14 @@ def test_an_output_through_a_link_to_a_file_replaces_the_file_and_keeps_the_link
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and target.read_text(encoding="utf-8").startswith("cell_key,task,")
     assert not list(target.parent.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("inside", ["model/vocab.txt", "synth/pos/qaa-test.conllu"])
+def test_a_quickstart_report_into_what_it_makes_is_refused_before_pretraining(inside: str, tmp_path: Path) -> None:
+    """The data and model folders the quickstart is about to make are inputs of its run: a report there was
+    refused only after minutes of pretraining had made them."""
+    out = tmp_path / "qs"
+    result = run_cli("quickstart", "--out", out, "--report", out / inside)
+    assert result.exit_code == 2, result.output
+    assert f"would be written into {out / inside.split('/')[0]}, which this command reads" in one_error_line(result)
+    assert not (out / "model").exists() and not (out / "synth").exists()

@@ -23,17 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mbert_eval.errors import UserError
+from mbert_eval.grid.plan import RunPlan, plan_run
 
 if TYPE_CHECKING:
     import pandas
 
-    from mbert_eval.config.experiment import Experiment
-    from mbert_eval.grid.resolve import ResolvedGrid
     from mbert_eval.grid.run import RunSummary
     from mbert_eval.store.results import MetricRole
 
-REPORT_FILE = "report.html"  # a run's report, beside its store in the output folder
 STORE_FILE = "results.sqlite"  # a run's store in its output folder (`Experiment.store_path`)
 # the columns of `load_results`, and those taken from each row's `extra` where some row has them
 COLUMNS = ("task", "metric", "main", "model_name", "method", "source", "target", "seed", "score", "n_examples")
@@ -64,17 +61,6 @@ class Results:
         """The stored rows of this run's cells, one per (cell, target, metric), with `load_results`' columns."""
         frame = load_results(self.store)
         return frame[frame["cell_key"].isin(self.cell_keys)].reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """A run as checked before anything runs: its resolved grid (with every problem, the report's place among
-    them), where its report goes (None: nowhere) and the files no output may replace (the config, data, model,
-    and the checkpoints folder the run's methods build and reuse)."""
-
-    grid: ResolvedGrid
-    report: Path | None
-    inputs: tuple[Path, ...]
 
 
 def run(
@@ -134,47 +120,6 @@ def results_frame(frame: pandas.DataFrame, roles: list[MetricRole]) -> pandas.Da
         **{column: [extra.get(column) for extra in frame["extra"]] for column in extras},
     )
     return table[[*COLUMNS, *extras, *LAST_COLUMNS]].reset_index(drop=True)
-
-
-def report_path(output_dir: Path, report: bool | str | os.PathLike) -> Path | None:
-    """Where a run's report goes: True, in its output folder (OUTPUT/report.html, beside its store by default);
-    False, nowhere; a path, there."""
-    if report is True:
-        return output_dir / REPORT_FILE
-    return None if report is False else Path(report)
-
-
-def plan_run(
-    experiment: Experiment,
-    problems: list[str],
-    config_file: Path | None = None,
-    report: bool | str | os.PathLike = True,
-) -> RunPlan:
-    """Resolve the experiment (its problems start with those found reading it) and check its report's place
-    (`report_path`) as the run would write it, before anything runs; a report that could not be written, or that
-    would replace an input or land in the run's checkpoints folder, is one more problem of the grid. What
-    `validate` reports and `run` refuses."""
-    from mbert_eval.grid.resolve import resolve
-    from mbert_eval.store.outputs import check_output, store_paths
-
-    grid = resolve(experiment, problems)
-    if grid.run is None:  # the report's place depends on a sound config (its output folder)
-        return RunPlan(grid, None, ())
-    try:
-        path = report_path(grid.run.output_dir, report)
-        checkpoints = grid.run.checkpoints  # the run's cache: no file in it, existing or not, is an output's
-        inputs = (*([config_file] if config_file else []), *grid.read_files(), checkpoints) if path else ()
-        if path is not None:
-            if path.resolve().is_relative_to(checkpoints.resolve()):
-                raise UserError(
-                    f"the report {path} would be written into {checkpoints}, the run's checkpoints folder, "
-                    "which this command reads; choose another file"
-                )
-            check_output(path, [*store_paths(grid.run.store), *inputs], "the report")
-    except UserError as err:  # a folder, an input, a database where the report would go
-        grid.problems.append(str(err))
-        return RunPlan(grid, None, ())
-    return RunPlan(grid, path, inputs)
 
 
 def execute(plan: RunPlan, overwrite: bool = False, quiet: bool = False, title: str | None = None) -> Results:

@@ -78,7 +78,8 @@ def run_quickstart(out: Path, report: Path | None = None, threads: int | None = 
     """Run (or resume) the quickstart in `out` and write the results page to `report` (None: OUT/report.html);
     return what the run did. `threads`: torch's CPU threads (None: `mbert_eval.models.threads`' default);
     `quiet`: no progress bars."""
-    from mbert_eval.api import REPORT_FILE, STORE_FILE, hidden_progress
+    from mbert_eval.api import STORE_FILE, hidden_progress
+    from mbert_eval.grid.plan import REPORT_FILE
     from mbert_eval.pretraining.loop import PretrainConfig, pretrain
     from mbert_eval.store.outputs import check_output, store_paths
     from mbert_eval.synthetic.family import generate_family

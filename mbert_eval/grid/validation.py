@@ -405,9 +405,9 @@ def _check_places(experiment: Experiment, problems: list[str]) -> None:
     except UserError as err:
         problems.append(f"{store_key}: {err}")
         return
-    output_problem = _place_problem(output, folder=True) or _in_a_model(output, experiment.models)
+    output_problem = place_problem(output, folder=True) or _in_a_model(output, experiment.models)
     store_problem = (
-        None if output_problem else _place_problem(store, folder=False) or _in_a_model(store, experiment.models)
+        None if output_problem else place_problem(store, folder=False) or _in_a_model(store, experiment.models)
     )
     if output_problem:
         problems.append(f"output: {output_problem}")
@@ -428,7 +428,7 @@ def _in_a_model(place: Path, models: list[str]) -> str | None:
     return None
 
 
-def _place_problem(path: Path, folder: bool) -> str | None:
+def place_problem(path: Path, folder: bool) -> str | None:
     """Why a run cannot make `path` a folder (`folder`) or a file: it is the other kind, a device or pipe rather
     than a file, it lies under a file, or nothing can be made where it would go (None: it can). Whether something
     can be made is tried: a temporary folder made and removed in the folder that would hold it (file permissions

@@ -47,11 +47,12 @@ def _now(ctx: click.Context) -> datetime:
 
 
 def _echo_record(record: RunRecord) -> None:
-    from mbert_eval.schedule.history import describe_run
+    """A run's line, then its regressions and the scores not comparable with the previous run's."""
+    from mbert_eval.schedule.history import describe_run, details
 
     click.echo(describe_run(record))
-    for regression in record.regressions:
-        click.echo(f"  regression: {regression.describe()}")
+    for line in details(record):
+        click.echo(line)
 
 
 @click.group("schedule")

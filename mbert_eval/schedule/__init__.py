@@ -45,7 +45,11 @@ job says who holds the lock and exits without running.
 
 Daemon: an APScheduler 3 scheduler whose job store is SQLite (schedule.jobstore.sqlite beside the
 history); at each of a job's slots it does what `run-due` does for that job, and at start what
-`run-due` does for every job (so a slot whose run the daemon's death interrupted runs again).
+`run-due` does for every job (so a slot whose run the daemon's death interrupted runs again). It runs one job at
+a time: a job due while another runs waits for it (see `schedule.daemon`).
+
+Planning: a job's run is checked as `mbert-eval run` checks one (`grid.plan.plan_run`), its report's place
+included, before any cell runs.
 """
 
 from mbert_eval.schedule.daemon import run_daemon, scheduled_run, start_daemon

@@ -1,6 +1,11 @@
 """The daemon: an APScheduler 3 scheduler whose job store is SQLite (schedule.jobstore.sqlite beside the
 history); at each of a job's slots it does what `run-due` does for that job, and once at start what
-`run-due` does for every job (a slot whose run was interrupted, or missed while the daemon was down)."""
+`run-due` does for every job (a slot whose run was interrupted, or missed while the daemon was down).
+
+Jobs run one at a time: two jobs due at one slot, run at once in this one process, would share torch's global
+random state and thread count, and score what neither scores alone (0.318 and 0.420 for a cell that scores
+0.2985 each time alone). A job due while another runs waits for it, then runs (no misfire grace time: it is
+never dropped for being late)."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from mbert_eval.errors import UserError
+from mbert_eval.schedule.history import details
 from mbert_eval.schedule.jobs import JobsFile, load_jobs
 from mbert_eval.schedule.runs import run_due
 
@@ -32,8 +38,8 @@ def scheduled_run(jobs_path: str, name: str | None = None) -> None:
     outcomes = run_due(jobs, datetime.now(timezone.utc), only=None if name is None else [name])
     for outcome in outcomes:
         print(outcome.message, flush=True)
-        for regression in outcome.record.regressions if outcome.record else ():
-            print(f"  regression: {regression.describe()}", flush=True)
+        for line in details(outcome.record) if outcome.record else ():
+            print(line, flush=True)
     for outcome in outcomes:
         if outcome.bug is not None:
             raise outcome.bug
@@ -41,14 +47,18 @@ def scheduled_run(jobs_path: str, name: str | None = None) -> None:
 
 def start_daemon(jobs: JobsFile, paused: bool = False) -> BackgroundScheduler:
     """An APScheduler 3 scheduler with its job store in SQLite, holding exactly the jobs of the jobs file
-    that have a valid schedule (stale ones removed); missed slots run once at start (coalesced)."""
+    that have a valid schedule (stale ones removed), running one job at a time (one worker thread: see the module
+    docstring); missed slots run once at start (coalesced)."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
     jobs.jobstore_path.parent.mkdir(parents=True, exist_ok=True)
     store = SQLAlchemyJobStore(url=f"sqlite:///{jobs.jobstore_path.resolve()}")
     scheduler = BackgroundScheduler(
-        jobstores={"default": store}, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        jobstores={"default": store},
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
     scheduler.start(paused=True)
     scheduled = [job for job in jobs.jobs.values() if job.trigger is not None]

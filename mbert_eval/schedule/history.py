@@ -20,24 +20,35 @@ over seeds, of the group's *representative* model; a limited run's method is nam
 `models`: a fixed name is its own group and representative; a glob is one group whose
 representative is its newest checkpoint, the last matching folder in natural order of the
 paths (`step-900` before `step-1000`). So a job over a checkpoint glob compares the newest checkpoint of
-this run with the newest checkpoint of the previous run.
+this run with the newest checkpoint of the previous run. Each score keeps its *basis* (`BASIS`), what it was
+computed with apart from the model: its cells' identity without model and seed (the hash of everything that
+keys a cell: task and data specs, fine-tuning settings, method and its checkpoint steps), the seeds it averages,
+the task's version and the checksums of the data files its rows read.
 
 Regression: a key found in both this run's snapshot and the previous run's whose score got worse by
 more than the task's threshold, in the main metric's direction (an absolute amount: `pos: 0.02` is a drop of
 two points of accuracy; for a metric where lower is better, such as alignment's AER, a rise). Tasks without a
 threshold are not checked; keys found in one snapshot only (a new
 target, a new group) are not compared. The previous run is the latest earlier run of the same job
-that has a snapshot (status `ok` or `regression`).
+that has a snapshot (status `ok` or `regression`). Only scores of one basis are compared: a score whose basis
+differs from the previous run's (other settings, seeds, task version or data) is *not comparable*, listed with
+why, and never a regression (a drop there may be the settings', not the model's). A snapshot recorded before
+bases were kept has none: its scores are not comparable with any (what they were computed with is unknown), so
+the first run after the upgrade compares nothing and the runs after it compare as before.
 
 The job's report is the store's report with one more section, first, listing the regressions (handed to
 the report as data: `report_regressions`).
+
+A history whose recorded JSON (a run's models, snapshot, regressions, scores not comparable) is damaged is
+refused when opened, in one line, and left as it is.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterable, Iterator
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -66,10 +77,24 @@ CREATE TABLE IF NOT EXISTS runs (
     models        TEXT NOT NULL DEFAULT '[]',
     snapshot      TEXT,
     regressions   TEXT NOT NULL DEFAULT '[]',
-    error         TEXT
+    error         TEXT,
+    not_comparable TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job, id);
 """
+
+# the JSON lists a run records, and what each holds: a history where one is damaged is refused when opened
+JSON_LISTS = {"models": "text", "snapshot": "object", "regressions": "object", "not_comparable": "object"}
+# SQL: the column {0} is no JSON list of {1} values (NULL, a run without a snapshot, passes)
+_NOT_A_LIST = (
+    "{0} IS NOT NULL AND CASE WHEN NOT json_valid({0}) THEN 1 WHEN json_type({0}) != 'array' THEN 1 "
+    "ELSE EXISTS (SELECT 1 FROM json_each({0}) WHERE type != '{1}') END"
+)
+
+# what a score was computed with apart from the model (`Score.basis`, see the module docstring), each part as a
+# "not comparable" line names it; the values of SHOWN parts are shown there too (the others are checksums)
+BASIS = {"settings": "settings", "seeds": "seeds", "task_version": "task version", "data": "data files"}
+SHOWN = ("seeds", "task_version")
 
 
 def natural_key(name: str) -> list[Any]:
@@ -92,7 +117,9 @@ class ModelGroup:
 
 @dataclass(frozen=True)
 class Score:
-    """One snapshot entry: the representative model's main metric, mean over seeds."""
+    """One snapshot entry: the representative model's main metric, mean over seeds, and its basis: what it was
+    computed with apart from the model (`BASIS`: lists of the values its rows hold; None in snapshots recorded
+    before it was kept)."""
 
     task: str
     group: str
@@ -103,6 +130,7 @@ class Score:
     metric: str
     score: float
     seeds: int
+    basis: dict[str, list] | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str, str]:
@@ -145,23 +173,72 @@ class Regression:
         )
 
 
+@dataclass(frozen=True)
+class NotComparable:
+    """Scores of one task, group, method and source that were not compared with the previous run's, on `targets`:
+    their basis differs from the previous scores' (`why`, e.g. `seeds 1 -> 2`)."""
+
+    task: str
+    group: str
+    method: str
+    source: str
+    targets: list[str]
+    why: str
+
+    def describe(self) -> str:
+        """One line: where, and why its scores were not compared."""
+        return f"{self.task} {self.method} {self.source}->{','.join(self.targets)} [{self.group}]: {self.why}"
+
+
 def _short(model: str) -> str:
     return Path(model).name or model
 
 
-def take_snapshot(rows: Iterable[ResultRow], groups: list[ModelGroup], main_metrics: dict[str, str]) -> list[Score]:
-    """The snapshot of a run from the experiment's stored rows (see the module docstring)."""
+def take_snapshot(
+    rows: Iterable[ResultRow], groups: list[ModelGroup], main_metrics: dict[str, str], settings: Mapping[str, str]
+) -> list[Score]:
+    """The snapshot of a run from the experiment's stored rows (see the module docstring); `settings` maps each
+    row's cell key to the hash of its cell's identity without model and seed."""
     representatives = {group.representative: group.label for group in groups}
-    scores: dict[tuple, list[float]] = {}
+    scores: dict[tuple, list[ResultRow]] = {}
     for row in rows:
         group = representatives.get(row.model)
         if group is None or row.metric != main_metrics.get(row.task, row.metric):
             continue
         method = comparable_method(row.method, row.extra)  # a limited run's scores kept apart from a full run's
-        scores.setdefault((row.task, group, row.model, method, row.source, row.target, row.metric), []).append(
-            row.score
-        )
-    return [Score(*key, score=mean(values), seeds=len(values)) for key, values in sorted(scores.items())]
+        scores.setdefault((row.task, group, row.model, method, row.source, row.target, row.metric), []).append(row)
+    return [
+        Score(*key, score=mean(row.score for row in found), seeds=len(found), basis=_basis(found, settings))
+        for key, found in sorted(scores.items())
+    ]
+
+
+def _basis(rows: list[ResultRow], settings: Mapping[str, str]) -> dict[str, list]:
+    """What the rows of one score were computed with apart from the model, each part (`BASIS`) as the sorted
+    values its rows hold (data files by their checksums: a moved file with the same content is the same data)."""
+    return {
+        "settings": sorted({settings[row.cell_key] for row in rows}),
+        "seeds": sorted({row.seed for row in rows}),
+        "task_version": sorted({row.task_version or 1 for row in rows}),  # None: stored before versions, i.e. 1
+        "data": sorted({digest for row in rows for digest in row.data_checksums.values()}),
+    }
+
+
+def why_not_comparable(old: Score, now: Score) -> str | None:
+    """Why `now` cannot be compared with `old`, the previous run's score of its key (None: it can): the parts of
+    their basis that differ, or a basis unknown (a snapshot recorded before bases were kept)."""
+    if old.basis is None or now.basis is None:
+        return "the previous run did not record what its scores were computed with"
+    changed = [part for part in BASIS if old.basis.get(part) != now.basis.get(part)]
+    return ", ".join(_change(part, old.basis.get(part), now.basis.get(part)) for part in changed) or None
+
+
+def _change(part: str, before: list | None, after: list | None) -> str:
+    """A basis part that changed, briefly: `seeds 1 -> 2`, `other settings`."""
+    if part not in SHOWN:
+        return f"other {BASIS[part]}"
+    values = [",".join(map(str, found or [])) or "none" for found in (before, after)]
+    return f"{BASIS[part]} {values[0]} -> {values[1]}"
 
 
 def compare(
@@ -169,35 +246,46 @@ def compare(
     current: list[Score],
     thresholds: dict[str, float],
     lower_is_better: Collection[tuple[str, str]] = (),
-) -> list[Regression]:
-    """The regressions of `current` against `previous` under per-task absolute thresholds; a (task, metric) in
-    `lower_is_better` gets worse by rising (the store's metric roles say which)."""
+) -> tuple[list[Regression], list[NotComparable]]:
+    """The regressions of `current` against `previous` under per-task absolute thresholds (a (task, metric) in
+    `lower_is_better` gets worse by rising: the store's metric roles say which), and the scores that would have
+    been checked but were not comparable (`why_not_comparable`), grouped by task, group, method, source and why."""
     before = {score.key: score for score in previous}
-    found = []
-    for now in current:
-        old = before.get(now.key)
-        threshold = thresholds.get(now.task)
-        if old is None or threshold is None or old.metric != now.metric:
+    checked = [
+        (before[now.key], now)
+        for now in current
+        if now.key in before and now.task in thresholds and before[now.key].metric == now.metric
+    ]
+    found: list[Regression] = []
+    apart: dict[tuple[str, ...], list[str]] = {}
+    for old, now in checked:
+        why = why_not_comparable(old, now)
+        if why is not None:
+            apart.setdefault((now.task, now.group, now.method, now.source, why), []).append(now.target)
             continue
-        higher = (now.task, now.metric) not in lower_is_better
-        if (old.score - now.score if higher else now.score - old.score) > threshold:
-            found.append(
-                Regression(
-                    now.task,
-                    now.group,
-                    now.method,
-                    now.source,
-                    now.target,
-                    now.metric,
-                    old.model,
-                    now.model,
-                    old.score,
-                    now.score,
-                    threshold,
-                    higher,
-                )
-            )
-    return found
+        regression = _regression(old, now, thresholds[now.task], (now.task, now.metric) not in lower_is_better)
+        found += [regression] if regression else []
+    return found, [NotComparable(*where[:4], targets, where[4]) for where, targets in apart.items()]
+
+
+def _regression(old: Score, now: Score, threshold: float, higher: bool) -> Regression | None:
+    """`now` as a regression from `old` where it got worse by more than `threshold` (None: it did not)."""
+    if (old.score - now.score if higher else now.score - old.score) <= threshold:
+        return None
+    return Regression(
+        now.task,
+        now.group,
+        now.method,
+        now.source,
+        now.target,
+        now.metric,
+        old.model,
+        now.model,
+        old.score,
+        now.score,
+        threshold,
+        higher,
+    )
 
 
 @dataclass(frozen=True)
@@ -217,6 +305,7 @@ class RunRecord:
     models: list[str]
     snapshot: list[Score] | None
     regressions: list[Regression]
+    not_comparable: list[NotComparable]
     error: str | None
 
 
@@ -245,6 +334,7 @@ class History(SQLiteFile):
     """The runs of every job of one jobs file, in SQLite (safe for concurrent processes)."""
 
     SCHEMA = SCHEMA
+    ADDED_COLUMNS = {"runs": {"not_comparable": "TEXT NOT NULL DEFAULT '[]'"}}
     KIND = "schedule history"
 
     def __init__(self, path: str | Path) -> None:
@@ -261,6 +351,18 @@ class History(SQLiteFile):
                     "name another file as the jobs file's `history:`"
                 )
         super().__init__(path)
+
+    def _problem(self, conn: sqlite3.Connection) -> str | None:
+        """A run whose recorded JSON (`JSON_LISTS`) is invalid or no list of what it holds (None: none); a file
+        without these columns is no history, which `__init__` says."""
+        present = {name for _, name, *_ in conn.execute("PRAGMA table_info(runs)")}
+        for column, kind in JSON_LISTS.items():
+            if column not in present:
+                continue
+            bad = conn.execute(f"SELECT id, job FROM runs WHERE {_NOT_A_LIST.format(column, kind)} LIMIT 1").fetchone()
+            if bad:
+                return f"run #{bad[0]} of job '{bad[1]}' holds invalid JSON in `{column}`, or no list of {kind} values"
+        return None
 
     @classmethod
     def recorded(cls, path: str | Path) -> History | None:
@@ -302,13 +404,14 @@ class History(SQLiteFile):
         models: list[str] = (),
         snapshot: list[Score] | None = None,
         regressions: list[Regression] = (),
+        not_comparable: list[NotComparable] = (),
         error: str | None = None,
     ) -> RunRecord:
         """Record how a run ended; returns the finished record."""
         with self.writing() as conn:
             conn.execute(
                 "UPDATE runs SET finished = ?, status = ?, cells_run = ?, cells_skipped = ?, models = ?, "
-                "snapshot = ?, regressions = ?, error = ? WHERE id = ?",
+                "snapshot = ?, regressions = ?, not_comparable = ?, error = ? WHERE id = ?",
                 (
                     _utc_now(),
                     status,
@@ -317,6 +420,7 @@ class History(SQLiteFile):
                     json.dumps(list(models)),
                     None if snapshot is None else json.dumps([asdict(s) for s in snapshot]),
                     json.dumps([asdict(r) for r in regressions]),
+                    json.dumps([asdict(n) for n in not_comparable]),
                     error,
                     run_id,
                 ),
@@ -343,7 +447,7 @@ class History(SQLiteFile):
     def _select(self, clause: str, params: tuple) -> list[RunRecord]:
         columns = (
             "id, job, slot, trigger, started, finished, status, holder, cells_run, cells_skipped, "
-            "models, snapshot, regressions, error"
+            "models, snapshot, regressions, not_comparable, error"
         )
         return [_record(*record) for record in self.select("runs", f"SELECT {columns} FROM runs {clause}", params)]
 
@@ -362,6 +466,7 @@ def _record(
     models,
     snapshot,
     regressions,
+    not_comparable,
     error,
 ) -> RunRecord:
     return RunRecord(
@@ -378,20 +483,31 @@ def _record(
         models=json.loads(models),
         snapshot=None if snapshot is None else [Score(**s) for s in json.loads(snapshot)],
         regressions=[Regression(**r) for r in json.loads(regressions)],
+        not_comparable=[NotComparable(**n) for n in json.loads(not_comparable)],
         error=error,
     )
 
 
 def describe_run(record: RunRecord) -> str:
-    """One line about a run: job, slot, status, cells, and the count of regressions."""
+    """One line about a run: job, slot, status, cells, and the counts of regressions and of scores not compared."""
     line = f"{record.job} #{record.id} slot {iso(record.slot)} [{record.trigger}] {record.status}"
     if record.cells_run is not None:
         line += f": {record.cells_run} cells run, {record.cells_skipped} already stored"
     if record.regressions:
         line += f", {len(record.regressions)} regression(s)"
+    if record.not_comparable:
+        line += f", {sum(len(n.targets) for n in record.not_comparable)} score(s) not comparable with the previous run"
     if record.error:
         line += f": {record.error}"
     return line
+
+
+def details(record: RunRecord) -> list[str]:
+    """The lines shown under a run's (`describe_run`): each regression, then each group of scores not comparable
+    with the previous run's, and why."""
+    return [f"  regression: {r.describe()}" for r in record.regressions] + [
+        f"  not comparable: {n.describe()}" for n in record.not_comparable
+    ]
 
 
 def report_regressions(

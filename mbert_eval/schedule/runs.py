@@ -1,13 +1,17 @@
 """One run of a job: evaluate what is missing, write the report with its regressions, compare with the
 previous run; `run_due`, which runs every job whose latest slot has no run yet, each apart from the others;
-and `mark_dead_runs`, which marks the runs whose process died `interrupted`."""
+and `mark_dead_runs`, which marks the runs whose process died `interrupted`.
+
+A job's run is planned as `mbert-eval run` plans one (`grid.plan.plan_run`): the same refusals, the report's place
+among them (it never replaces the store or an input: the config, a data file, a model folder), all before any
+cell runs."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mbert_eval.errors import UserError
 from mbert_eval.schedule.history import (
@@ -15,6 +19,7 @@ from mbert_eval.schedule.history import (
     JobLocked,
     ModelGroup,
     RunRecord,
+    Score,
     compare,
     describe_run,
     iso,
@@ -24,6 +29,11 @@ from mbert_eval.schedule.history import (
 )
 from mbert_eval.schedule.jobs import BrokenJob, Job, JobsFile, resolve_models
 
+if TYPE_CHECKING:
+    from mbert_eval.config.experiment import Experiment
+    from mbert_eval.grid.resolve import ResolvedGrid
+    from mbert_eval.store.results import ResultStore
+
 
 def run_job(
     jobs: JobsFile,
@@ -32,9 +42,9 @@ def run_job(
     trigger: str = "manual",
     executor: Any = None,
 ) -> RunRecord | None:
-    """Run one job for its latest slot at or before `now`: evaluate what is missing, write the
-    report, compare with the job's previous run. Raises JobLocked if a run of it is in progress;
-    a failed run is recorded, then its error raised (a broken job's run fails with its problem). With
+    """Run one job for its latest slot at or before `now`: plan it (`grid.plan.plan_run`), evaluate what is
+    missing, write the report, compare with the job's previous run. Raises JobLocked if a run of it is in
+    progress; a failed run is recorded, then its error raised (a broken job's run fails with its problem). With
     trigger "due", returns None when the slot already has a run (another process may have run it while
     this one waited to start). A store in use by another run is waited for; a run stopped by Ctrl-C is recorded
     `interrupted`, so that its slot runs again."""
@@ -62,11 +72,12 @@ def run_job(
 
 
 def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor: Any) -> RunRecord:
+    """The run of a sound job: plan it as `mbert-eval run` would (refused, whatever it is, before any cell runs),
+    run its missing cells, take its snapshot, compare it with the previous run's and write the report."""
     from mbert_eval.config.loading import load_experiment
-    from mbert_eval.grid.resolve import resolve
+    from mbert_eval.grid.plan import plan_run
     from mbert_eval.grid.run import run_resolved
     from mbert_eval.report import write_report
-    from mbert_eval.report.roles import main_metrics
     from mbert_eval.store.results import ResultStore
 
     overrides = list(job.overrides)
@@ -78,15 +89,14 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
     unknown = sorted(set(job.thresholds) - set(experiment.tasks))
     if unknown:
         raise UserError(f"job '{job.name}': thresholds name tasks the experiment lacks: {', '.join(unknown)}")
-    grid = resolve(experiment, problems)
-    summary = run_resolved(grid, executor=executor, wait_for_store=True)  # a manual run on its store: after it
+    planned = plan_run(experiment, problems, job.config, job.report)
+    # refuses the plan's problems first; waits for a manual run that holds the store, then runs what is missing
+    summary = run_resolved(planned.grid, executor=executor, wait_for_store=True)
     store = ResultStore(experiment.store_path)
-    cells = {resolved.key: resolved.cell for resolved in grid.cells}
-    rows = [r for r in store.rows() if r.cell_key in cells and r.target in cells[r.cell_key].targets]
-    snapshot = take_snapshot(rows, groups, main_metrics(((r.task, r.metric) for r in rows), store.metric_roles()))
+    snapshot = _snapshot(experiment, planned.grid, store, groups)
     previous = history.previous(job.name, run_id)
     lower = {(role.task, role.metric) for role in store.metric_roles() if role.higher_is_better is False}
-    regressions = compare(previous.snapshot, snapshot, job.thresholds, lower) if previous else []
+    regressions, apart = compare(previous.snapshot, snapshot, job.thresholds, lower) if previous else ([], [])
     title = f"{job.name}: {experiment.name} (slot {slot:%Y-%m-%d %H:%M %Z})"
     write_report(
         store,
@@ -94,6 +104,7 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
         title,
         config=summary.config,
         regressions=report_regressions(previous, regressions, job.thresholds),
+        protected=planned.inputs,
     )
     return history.finish(
         run_id,
@@ -103,7 +114,41 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
         models=[m for g in groups for m in g.models],
         snapshot=snapshot,
         regressions=regressions,
+        not_comparable=apart,
     )
+
+
+def _snapshot(experiment: Experiment, grid: ResolvedGrid, store: ResultStore, groups: list[ModelGroup]) -> list[Score]:
+    """The run's snapshot (`history.take_snapshot`) from the stored rows of the grid's cells."""
+    from mbert_eval.report.roles import main_metrics
+
+    cells = {resolved.key: resolved.cell for resolved in grid.cells}
+    rows = [r for r in store.rows() if r.cell_key in cells and r.target in cells[r.cell_key].targets]
+    main = main_metrics(((r.task, r.metric) for r in rows), store.metric_roles())
+    return take_snapshot(rows, groups, main, _settings(experiment, grid))
+
+
+def _settings(experiment: Experiment, grid: ResolvedGrid) -> dict[str, str]:
+    """Each cell's key -> the hash of its identity (`grid.cells.cell_identity`) without its model and seed, with
+    the versions of its method's checkpoint steps: what its scores were computed with but the model, the seed and
+    the data's content (a score's basis holds those apart: `history.BASIS`)."""
+    from mbert_eval.config.experiment import stable_hash
+    from mbert_eval.grid.cells import cell_identity
+
+    return {
+        resolved.key: stable_hash(
+            [
+                cell_identity(
+                    experiment,
+                    grid.tasks[resolved.cell.task],
+                    replace(resolved.cell, model="", seed=0),
+                    replace(resolved.settings, seed=0),
+                ),
+                resolved.step_versions,
+            ]
+        )
+        for resolved in grid.cells
+    }
 
 
 @dataclass(frozen=True)
@@ -132,8 +177,8 @@ def mark_dead_runs(jobs: JobsFile) -> None:
 
 def run_due(jobs: JobsFile, now: datetime, only: list[str] | None = None, executor: Any = None) -> list[Outcome]:
     """Run every job (or those in `only`) whose latest slot at or before `now` has no run yet (an interrupted
-    run does not count). Each job fails alone: the others still run; an error that is no user error (a bug)
-    is kept in its outcome, for the caller to raise once every outcome is shown."""
+    run does not count). Each job fails alone: the others still run; an error that is no
+    user error (a bug) is kept in its outcome, for the caller to raise once every outcome is shown."""
     mark_dead_runs(jobs)
     history = History(jobs.history_path)
     outcomes = []

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,14 @@ def _history(make: Callable[[Path], None]) -> Callable[[Path], Path]:
     return setup
 
 
+def _damaged_history(path: Path) -> None:
+    """A history one of whose runs holds a snapshot that is no JSON."""
+    history = History(path)
+    history.finish(history.start("good", NOW, "due", "pid 1 on h"), "ok", snapshot=[])
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE runs SET snapshot = '{bad'")
+
+
 def _results_store(path: Path) -> None:
     Workspace(path.parent, None, path.parent).fill_store()
     (path.parent / "out" / "results.sqlite").rename(path)
@@ -93,6 +102,11 @@ FILE_LEVEL = [  # the whole file is refused: every command says so in one line a
     ("history-not-sqlite", _history(lambda p: p.write_text("my notes\n" * 50)), "is not a schedule history"),
     ("history-is-a-folder", _history(Path.mkdir), "odd.sqlite is a folder"),
     ("history-is-a-results-store", _history(_results_store), "is an SQLite file but not a schedule history"),
+    (
+        "history-damaged",
+        _history(_damaged_history),
+        "odd.sqlite is a damaged schedule history: run #1 of job 'good' holds invalid JSON in `snapshot`",
+    ),
 ]
 FILE_COMMANDS = [("list", "JOBS"), ("history", "JOBS"), ("run-due", "JOBS"), ("run", "JOBS", "good")]
 CASES = [

@@ -12,21 +12,26 @@ import yaml
 
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.errors import UserError
+from mbert_eval.grid.job import code_version
 from mbert_eval.grid.resolve import resolve
 from mbert_eval.grid.run import plan
+from mbert_eval.schedule import daemon
 from mbert_eval.schedule.cron import cron_trigger, latest_slot, next_slot
 from mbert_eval.schedule.daemon import start_daemon
-from mbert_eval.schedule.history import History, job_lock
+from mbert_eval.schedule.history import History, Score, compare, job_lock
 from mbert_eval.schedule.jobs import load_jobs
 from mbert_eval.store.results import ResultRow, ResultStore
 from mbert_eval.tasks import get_task
 from tests.helpers import REPO_ROOT, Clock, family_experiment, invoke, utc, write_config, write_jobs
 
 
-def plant_scores(jobs_path, checkpoint, score: float, metric: str = "accuracy") -> None:
-    """Store rows for a checkpoint as if it had been evaluated (a planted regression)."""
-    experiment, _ = load_experiment(jobs_path.parent / "exp.yaml", [f"models=[{checkpoint}]"])
+def plant_scores(jobs_path, checkpoint, score: float, metric: str = "accuracy", overrides: tuple = ()) -> None:
+    """Store rows for a checkpoint as if it had been evaluated (a planted regression), under the job's config with
+    `overrides`, from the data the stored rows read (their checksums): only the model, or what `overrides` set,
+    differs from theirs."""
+    experiment, _ = load_experiment(jobs_path.parent / "exp.yaml", [f"models=[{checkpoint}]", *overrides])
     store = ResultStore(experiment.store_path)
+    read = {(row.task, row.target): row.data_checksums for row in store.rows()}
     jobs, _ = plan(resolve(experiment), store)
     for job in jobs:
         cell = job.cell
@@ -45,7 +50,8 @@ def plant_scores(jobs_path, checkpoint, score: float, metric: str = "accuracy") 
                     score,
                     40,
                     job.config_hash,
-                    job.code_version,
+                    code_version(),
+                    data_checksums=read.get((cell.task, target), {}),
                     task_version=version,
                 )
                 for target in cell.targets
@@ -205,6 +211,144 @@ def test_a_regression_follows_the_metrics_direction(tmp_path, small_family, tiny
     result = invoke(clock, "run-due", str(jobs_path))
     assert result.exit_code == 0, result.output
     assert history.runs("nightly")[0].status == "ok" and not history.runs("nightly")[0].regressions
+
+
+def _pos_job(tmp_path, small_family, tiny_model, **job) -> object:
+    """A job over `ckpts/step-*` (one checkpoint, step-100) on the family's POS task, with a threshold of 0."""
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    write_config(tmp_path / "exp.yaml", raw)
+    shutil.copytree(tiny_model, tmp_path / "ckpts" / "step-100", dirs_exist_ok=True)
+    return write_jobs(tmp_path, thresholds={"pos": 0.0}, **job)
+
+
+def test_scores_of_other_settings_or_seeds_are_not_compared(tmp_path, small_family, tiny_model):
+    """One model, its job's seeds and then its epochs changed: each run's scores differ from the previous run's
+    by the settings, not by the model, so they are "not comparable", with why, and no regression (a drop was
+    flagged, exit 3, blaming the model)."""
+    jobs_path = _pos_job(tmp_path, small_family, tiny_model)
+    targets = family_experiment(small_family, tiny_model)["targets"]
+    checkpoint, clock = tmp_path / "ckpts" / "step-100", Clock(utc(2026, 3, 1, 3))
+    assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0  # the real scores, seed 1
+    history = History(tmp_path / "schedule.sqlite")
+    for day, changes, why in [
+        (2, ["seeds=[2]"], "seeds 1 -> 2"),
+        (3, ["training.epochs=2"], "other settings, seeds 2 -> 1"),
+    ]:
+        write_jobs(tmp_path, thresholds={"pos": 0.0}, set=changes)
+        plant_scores(jobs_path, checkpoint, 0.0, overrides=changes)  # worse than any score before
+        clock.now = utc(2026, 3, day, 3)
+        result = invoke(clock, "run-due", str(jobs_path))
+        assert result.exit_code == 0, result.output
+        latest = history.runs("nightly")[0]
+        assert (latest.status, latest.regressions, latest.cells_run) == ("ok", [], 0)
+        [apart] = latest.not_comparable
+        assert (apart.task, apart.method, apart.targets, apart.why) == ("pos", "baseline", targets, why)
+        assert f"{len(targets)} score(s) not comparable with the previous run" in result.output
+        assert f"  not comparable: pos baseline qaa->{','.join(targets)} [ckpts/step-*]: {why}" in result.output
+    shown = invoke(clock, "history", str(jobs_path), "nightly")
+    assert shown.exit_code == 0 and shown.output.count("  not comparable: pos baseline") == 2
+
+
+def _score(value: float, basis: dict | None, target: str = "qab") -> Score:
+    return Score("pos", "m", "m", "baseline", "qaa", target, "accuracy", value, 1, basis)
+
+
+def test_only_scores_of_one_basis_are_compared():
+    """What a score was computed with apart from the model (its basis) decides whether it is compared: a drop on
+    the same basis is a regression; one on another task version or other data is not comparable; and a score of
+    a snapshot recorded before bases were kept is not comparable with any (whether its settings differed is
+    unknown)."""
+    basis = {"settings": ["s"], "seeds": [1], "task_version": [1], "data": ["d"]}
+    now = [_score(0.2, basis)]
+    regressions, apart = compare([_score(0.3, basis)], now, {"pos": 0.02})
+    assert [(r.previous, r.score) for r in regressions] == [(0.3, 0.2)] and apart == []
+    for changed, why in [
+        ({"task_version": [2]}, "task version 2 -> 1"),
+        ({"data": ["e"]}, "other data files"),
+        ({"settings": ["t"], "seeds": [1, 2]}, "other settings, seeds 1,2 -> 1"),
+    ]:
+        regressions, [apart] = compare([_score(0.3, {**basis, **changed})], now, {"pos": 0.02})
+        assert regressions == [] and apart.why == why
+    regressions, [apart] = compare([_score(0.3, None)], now, {"pos": 0.02})
+    assert regressions == [] and "did not record what its scores were computed with" in apart.why
+    assert compare([_score(0.3, None)], now, {}) == ([], [])  # no threshold: nothing is compared, nothing listed
+
+
+def test_a_history_recorded_before_bases_were_kept_still_reads(tmp_path):
+    """A history written before scores kept their basis and runs their scores not compared: it opens (gaining
+    the column), its runs read, their scores without a basis."""
+    import sqlite3
+    from contextlib import closing
+
+    history = History(tmp_path / "schedule.sqlite")
+    run = history.start("nightly", utc(2026, 3, 1, 2), "due", "pid 1 on h")
+    history.finish(run, "ok", snapshot=[_score(0.3, None)])
+    old = '[{"task": "pos", "group": "m", "model": "m", "method": "baseline", "source": "qaa", "target": "qab", '
+    old += '"metric": "accuracy", "score": 0.3, "seeds": 1}]'
+    with closing(sqlite3.connect(tmp_path / "schedule.sqlite")) as conn, conn:
+        conn.execute("ALTER TABLE runs DROP COLUMN not_comparable")
+        conn.execute("UPDATE runs SET snapshot = ?", (old,))
+    [record] = History(tmp_path / "schedule.sqlite").runs()
+    assert record.snapshot == [_score(0.3, None)] and record.not_comparable == []
+
+
+def test_a_jobs_report_never_replaces_an_input(tmp_path, small_family, tiny_model):
+    """A job whose report names a file its run reads (here a target's test data) is refused in one line before
+    any cell runs, as `mbert-eval run --report` is, and the file is left as it was (the job ran, was `ok`, and
+    wrote its report over the test data)."""
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    data = shutil.copytree(small_family.root / "pos", tmp_path / "data")
+    for test in data.glob("*-test.conllu"):
+        test.rename(test.with_suffix(".html"))
+    raw["tasks"]["pos"]["test"] = f"{data}/{{lang}}-test.html"
+    write_config(tmp_path / "exp.yaml", raw)
+    shutil.copytree(tiny_model, tmp_path / "ckpts" / "step-100")
+    tested = data / f"{raw['targets'][0]}-test.html"
+    before = tested.read_bytes()
+    jobs_path = write_jobs(tmp_path, report=f"data/{tested.name}")
+    result = invoke(Clock(utc(2026, 3, 1, 3)), "run", str(jobs_path), "nightly")
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert f"the report {tested} would replace {tested}, which this command reads" in result.output
+    assert tested.read_bytes() == before
+    assert not (tmp_path / "out").exists()  # no cell ran: no store, no checkpoints
+    [run] = History(tmp_path / "schedule.sqlite").runs()
+    assert run.status == "failed" and "would replace" in run.error
+
+
+def test_jobs_due_at_one_slot_run_one_at_a_time(tmp_path, monkeypatch):
+    """Two jobs due at the same slot: the daemon runs both, the second once the first has finished (they ran at
+    once in its one process, sharing torch's random state and threads, and scored what neither scores alone)."""
+    (tmp_path / "exp.yaml").write_text("name: x\n", encoding="utf-8")
+    jobs_path = write_jobs(tmp_path)
+    raw = yaml.safe_load(jobs_path.read_text(encoding="utf-8"))
+    raw["jobs"]["weekly"] = {**raw["jobs"]["nightly"], "report": "reports/weekly.html"}
+    jobs_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    events = []
+
+    def run_due(jobs, now, only=None):  # a job's work, long enough for another job to start meanwhile
+        events.append(("start", only[0]))
+        time.sleep(0.5)
+        events.append(("end", only[0]))
+        return []
+
+    monkeypatch.setattr(daemon, "run_due", run_due)
+    scheduler = start_daemon(load_jobs(jobs_path), paused=True)
+    try:
+        slot = datetime.now(timezone.utc)
+        for name in ("nightly", "weekly"):
+            scheduler.modify_job(name, next_run_time=slot)
+        scheduler.resume()
+        deadline = time.monotonic() + 30
+        while len(events) < 4:
+            assert time.monotonic() < deadline, f"the daemon did not run both jobs: {events}"
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=True)
+    first, second = events[0][1], events[2][1]
+    assert events == [("start", first), ("end", first), ("start", second), ("end", second)]
+    assert {first, second} == {"nightly", "weekly"}
 
 
 HOLD_STORE = """

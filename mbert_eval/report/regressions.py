@@ -1,5 +1,6 @@
 """A scheduled job's regressions as plain data, for the section the HTML page shows first: the previous
-run compared with, the thresholds, and one line per score that got worse by more than its threshold."""
+run compared with, the thresholds, one line per score that got worse by more than its threshold, and the scores
+that were not compared (a "none got worse" over scores never compared would claim what was not checked)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ class Regressions:
     previous_slot: str
     thresholds: dict[str, float]
     lines: list[RegressionLine] = field(default_factory=list)
+    # scores not compared, one line each: what they were computed with differs from the previous run's
+    not_comparable: list[str] = field(default_factory=list)
 
     @property
     def limits(self) -> str:

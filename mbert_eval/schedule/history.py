@@ -511,9 +511,13 @@ def details(record: RunRecord) -> list[str]:
 
 
 def report_regressions(
-    previous: RunRecord | None, regressions: list[Regression], thresholds: dict[str, float]
+    previous: RunRecord | None,
+    regressions: list[Regression],
+    thresholds: dict[str, float],
+    not_comparable: list[NotComparable] = (),
 ) -> Regressions:
-    """This run's regressions against the previous run, as plain data for the report's first section."""
+    """This run's regressions against the previous run, and the scores not compared with it, as plain data for
+    the report's first section."""
     lines = [
         RegressionLine(
             r.task,
@@ -530,5 +534,9 @@ def report_regressions(
         for r in regressions
     ]
     return Regressions(
-        previous.id if previous else None, iso(previous.slot) if previous else "", dict(thresholds), lines
+        previous.id if previous else None,
+        iso(previous.slot) if previous else "",
+        dict(thresholds),
+        lines,
+        [apart.describe() for apart in not_comparable],
     )

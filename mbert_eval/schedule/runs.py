@@ -103,7 +103,7 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
         job.report,
         title,
         config=summary.config,
-        regressions=report_regressions(previous, regressions, job.thresholds),
+        regressions=report_regressions(previous, regressions, job.thresholds, apart),
         protected=planned.inputs,
     )
     return history.finish(

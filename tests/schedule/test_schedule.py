@@ -246,6 +246,9 @@ def test_scores_of_other_settings_or_seeds_are_not_compared(tmp_path, small_fami
         assert (apart.task, apart.method, apart.targets, apart.why) == ("pos", "baseline", targets, why)
         assert f"{len(targets)} score(s) not comparable with the previous run" in result.output
         assert f"  not comparable: pos baseline qaa->{','.join(targets)} [ckpts/step-*]: {why}" in result.output
+        report = (tmp_path / "reports" / "nightly.html").read_text(encoding="utf-8")
+        listed = f"pos baseline qaa->{','.join(targets)} [ckpts/step-*]: {why}".replace(">", "&gt;")
+        assert f"<li>{listed}</li>" in report
     shown = invoke(clock, "history", str(jobs_path), "nightly")
     assert shown.exit_code == 0 and shown.output.count("  not comparable: pos baseline") == 2
 

@@ -1,5 +1,6 @@
 """`mbert-eval validate`, `run` and `results`: check a grid, run what is missing, show what is stored. `validate`
-and `run` plan through the Python API's `plan_run` (validate = run), and `run` executes through its `execute`."""
+and `run` plan through `grid.plan.plan_run`, as the Python API does (validate = run), and `run` executes through
+the API's `execute`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from mbert_eval.cli.group import SET_HELP, THREADS_OPTION
 from mbert_eval.errors import UserError
 
 if TYPE_CHECKING:
-    from mbert_eval.api import RunPlan
+    from mbert_eval.grid.plan import RunPlan
 
 
 def grid_options(command: Callable) -> Callable:
@@ -49,9 +50,9 @@ def _plan(
     no_report: bool,
     threads: int | None = None,
 ) -> RunPlan:
-    """Read CONFIG with its overrides (`--limit N` is `--set limit=N`) and plan its run (`api.plan_run`)."""
-    from mbert_eval.api import plan_run
+    """Read CONFIG with its overrides (`--limit N` is `--set limit=N`) and plan its run (`grid.plan.plan_run`)."""
     from mbert_eval.config.loading import load_experiment
+    from mbert_eval.grid.plan import plan_run
 
     if no_report and report_path:
         raise UserError("--report and --no-report contradict each other; pass one")

@@ -86,7 +86,7 @@ def run_quickstart(out: Path, report: Path | None = None, threads: int | None = 
 
     use_threads(threads)
     out = out.resolve()
-    # the report's place, checked before minutes of pretraining (`api.plan_run` checks it again before the grid)
+    # the report's place, checked before minutes of pretraining (`grid.plan.plan_run` checks it again before the grid)
     reads = [*store_paths(out / STORE_FILE), out / "synth", out / "model", out / "quickstart.yaml"]
     check_output(report if report is not None else out / REPORT_FILE, reads, "the report")
     family = generate_family(out / "synth", FAMILY)
@@ -106,9 +106,10 @@ def _run_config(
     path: Path, config: dict, report: Path | None, threads: int | None, quiet: bool, subject: str
 ) -> Results:
     """Write a quickstart's `config` to `path` (the YAML a user can edit and rerun) and run it as `mbert-eval run`
-    does (`api.plan_run`, `api.execute`): the report goes to `report`, by default beside the store."""
-    from mbert_eval.api import execute, plan_run
+    does (`grid.plan.plan_run`, `api.execute`): the report goes to `report`, by default beside the store."""
+    from mbert_eval.api import execute
     from mbert_eval.config.loading import load_experiment
+    from mbert_eval.grid.plan import plan_run
 
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     experiment, problems = load_experiment(path)

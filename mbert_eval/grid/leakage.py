@@ -243,6 +243,29 @@ def leakage_problems(name: str, task: Task, sources: list[Language], targets: li
     return problems
 
 
+def hub_default_problems(name: str, task: Task) -> list[str]:
+    """The lines refusing a data key left to its Hub default beside another given as local files: the rule above
+    compares no Hub data with local files, and a Hub default may hold the very rows of the local ones (XNLI's
+    `dev-{lang}.tsv` files are its Hub `validation` split, the default dev: choosing epochs on the test rows'
+    English versions). None where every key is local, every key Hub, or `tasks.NAME.allow_overlap` is set."""
+    keys = [key for key in ("train", "dev", "test") if key in task.data_keys and key not in task.optional_data_keys]
+    local = [key for key in keys if getattr(task.config, key) and not _hub(getattr(task.config, key))]
+    if task.config.allow_overlap or not local:
+        return []
+    return [
+        f"tasks.{name}.{key}: left to its Hub default ({getattr(task.metadata, f'hub_{key}')}) beside local "
+        f"{local[0]} files, which the leakage check cannot compare with Hub data; set {key}: to a local file, or "
+        f"to the Hub spec to mean it"
+        for key in keys
+        if not getattr(task.config, key) and getattr(task.metadata, f"hub_{key}", None)
+    ]
+
+
+def _hub(value: str | dict[str, str]) -> bool:
+    """Whether a data key's value names Hub data (a mapping: any of its languages)."""
+    return any(text.startswith("hub:") for text in (value.values() if isinstance(value, dict) else [value]))
+
+
 def _dev_beside_test(name: str, task: Task, targets: list[Language]) -> list[str]:
     """A task that trains nothing but chooses a setting on each target's own dev data (BUCC's margin threshold):
     a test slice of the same file as its dev slice must not share its rows (a threshold chosen on the test

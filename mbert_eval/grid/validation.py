@@ -23,7 +23,7 @@ from mbert_eval.data.hub import hub_dataset_problem, hub_spec_problem
 from mbert_eval.errors import UserError, shown
 from mbert_eval.grid.executors import EXECUTORS
 from mbert_eval.grid.executors.ray_checks import ray_problems
-from mbert_eval.grid.leakage import leakage_problems, parallel_leakage_problems
+from mbert_eval.grid.leakage import hub_default_problems, leakage_problems, parallel_leakage_problems
 from mbert_eval.languages import Language, lookup
 from mbert_eval.methods import check_method, needs_parallel
 from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch (issue 21)
@@ -118,6 +118,7 @@ def check_experiment(
         problem = task.languages_problem(sources, task_targets)
         if problem:
             problems.append(f"tasks.{name}: {problem}")
+        problems.extend(hub_default_problems(name, task))  # what the leakage check cannot compare: no file read
         if check_files:
             before = len(problems)
             _check_task_files(name, task, sources, task_targets, problems)

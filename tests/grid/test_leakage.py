@@ -17,7 +17,7 @@ from mbert_eval.cli.quickstart import quickstart_config, real_quickstart_config
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.config.loading import load_experiment
 from mbert_eval.data.spec import DataSpec
-from mbert_eval.grid.leakage import leakage_problems, same_pattern
+from mbert_eval.grid.leakage import hub_default_problems, leakage_problems, same_pattern
 from mbert_eval.languages import lookup
 from mbert_eval.tasks import build_task
 from tests.helpers import REPO_ROOT, STORED, Workspace, one_error_line, run_cli, write_config
@@ -535,3 +535,25 @@ def test_bucc_refuses_a_threshold_chosen_on_its_test_pairs(tmp_path: Path) -> No
     assert problem.startswith("tasks.bucc: test de bucc/de-en.test.de overlaps dev bucc/de-en.test.de")
     apart = build_task("bucc", TaskConfig(dev="bucc/{lang}-en.dev.{lang}", test=bucc), tmp_path)
     assert leakage_problems("bucc", apart, [lookup("en")], [lookup("de")]) == []
+
+
+@pytest.mark.parametrize(
+    "data, refused",
+    [
+        ({"train": "dev-en.tsv[0:800]", "test": "dev-{lang}.tsv[1002:]"}, ["dev"]),  # dev: XNLI's Hub validation
+        ({"test": "dev-{lang}.tsv"}, ["train", "dev"]),
+        ({"train": "a.tsv", "dev": "b.tsv", "test": "c-{lang}.tsv"}, []),
+        ({}, []),  # all Hub: compared by name
+        ({"test": "hub:facebook/xnli@{lang}:test"}, []),
+        ({"train": "dev-en.tsv[0:800]", "test": "dev-{lang}.tsv[1002:]", "allow_overlap": True}, []),
+    ],
+)
+def test_a_hub_default_beside_local_files_is_refused(data: dict, refused: list[str], tmp_path: Path) -> None:
+    """XNLI's local `dev-{lang}.tsv` files are its Hub validation split, the default dev: left to it, epochs were
+    chosen on the test rows' English versions, and no check could see it (the Hub is not compared with files)."""
+    found = hub_default_problems("xnli", build_task("xnli", TaskConfig(**data), tmp_path))
+    assert [line.split(":")[0] for line in found] == [f"tasks.xnli.{key}" for key in refused]
+    if refused == ["dev"]:
+        assert found[0].startswith(
+            "tasks.xnli.dev: left to its Hub default (hub:facebook/xnli@en:validation) beside local train files"
+        )

@@ -4,7 +4,8 @@ Both sides align the same PUD en-de pairs (the first --pairs of the 1000 paralle
 tokens) with the same local model folder, layer and matching methods (default all three, simalign "mai"),
 after a short warm-up, and the links are compared pair by pair. Ours is timed before and after simalign
 and averaged, so that both see the same load on a shared machine. Ours runs once per --dtypes entry
-(float32: simalign's arithmetic, so its links; bfloat16: the encoder in bf16). For each, the encoder
+(float32: simalign's arithmetic, so its links; bfloat16: the encoder in bf16), with the bare `▁` pieces of a
+SentencePiece model kept as simalign keeps them (the suite's default leaves them out: README). For each, the encoder
 forward passes are also timed alone: simalign does the same forward arithmetic, so simalign's time over
 that is the most any float32 aligner can gain (the "bound" column). Without --model a randomly initialised BERT of
 --preset size (default mini: 4 layers, 256 hidden) with a WordPiece tokenizer trained on the PUD en+de text is
@@ -104,8 +105,14 @@ def main() -> None:
         reference = SentenceAligner(model=model, matching_methods=letters, device=args.device, layer=layer)
         ours = {
             dtype: WordAligner(
-                WordAlignerConfig(
-                    model, layer=layer, methods=methods, batch_size=args.batch_size, device=args.device, dtype=dtype
+                WordAlignerConfig(  # bare `▁` pieces kept, as simalign keeps them: the same units, so its links
+                    model,
+                    layer=layer,
+                    methods=methods,
+                    batch_size=args.batch_size,
+                    device=args.device,
+                    dtype=dtype,
+                    skip_space_markers=False,
                 )
             )
             for dtype in args.dtypes.split(",")

@@ -371,6 +371,19 @@ def test_the_same_files_named_from_another_checkout_are_the_same_data(tmp_path, 
     assert err == [f"parallel text {side} changed since its 2 rows were stored: recomputing"]
 
 
+def _run_then_move(tmp_path, raw: dict, capsys) -> tuple:
+    """Run the one-cell grid `raw` from `tmp_path/a` (its files relative to it, its output absolute), copy the
+    folder to `tmp_path/b` and rerun from there, which finds the cell stored; the experiment and the moved config."""
+    raw["output"] = str(tmp_path / "out")
+    experiment, problems = load_experiment(write_config(tmp_path / "a" / "exp.yaml", raw))
+    assert problems == [] and run_experiment(experiment).cells_run == 1
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    moved = tmp_path / "b" / "exp.yaml"
+    summary, err = rerun(moved, capsys)
+    assert (summary.cells_run, summary.cells_skipped, err) == (0, 1, [])
+    return experiment, moved
+
+
 def test_a_moved_project_is_compared_by_content(tmp_path, small_family, tiny_model, capsys):
     """Rows name their data files by absolute path. A config that names its data relatively, run from a copy of
     its folder (a moved project, a second checkout sharing the store), reads the same cells from other paths:
@@ -379,13 +392,7 @@ def test_a_moved_project_is_compared_by_content(tmp_path, small_family, tiny_mod
     shutil.copytree(small_family.root / "pos", tmp_path / "a" / "pos")
     raw = family_experiment(small_family, tiny_model)
     raw["tasks"] = {"pos": {kind: f"pos/{{lang}}-{kind}.conllu" for kind in ("train", "dev", "test")}}
-    raw["output"] = str(tmp_path / "out")
-    experiment, problems = load_experiment(write_config(tmp_path / "a" / "exp.yaml", raw))
-    assert problems == [] and run_experiment(experiment).cells_run == 1
-    shutil.copytree(tmp_path / "a", tmp_path / "b")
-    moved = tmp_path / "b" / "exp.yaml"
-    summary, err = rerun(moved, capsys)
-    assert (summary.cells_run, summary.cells_skipped, err) == (0, 1, [])
+    experiment, moved = _run_then_move(tmp_path, raw, capsys)
 
     [cell] = expand(experiment)
     changed, kept = cell.targets
@@ -409,13 +416,7 @@ def test_a_moved_projects_parallel_text_is_compared_by_content(tmp_path, small_f
     raw["tasks"].pop("paraphrase")
     raw["parallel"] = {"source": f"parallel/{codes[0]}-{{lang}}.{codes[0]}", "target": "parallel/{src}-{lang}.{lang}"}
     raw["tlm"] = {"steps": 2, "batch_size": 8, "max_length": 64}
-    raw["output"] = str(tmp_path / "out")
-    experiment, problems = load_experiment(write_config(tmp_path / "a" / "exp.yaml", raw))
-    assert problems == [] and run_experiment(experiment).cells_run == 1
-    shutil.copytree(tmp_path / "a", tmp_path / "b")
-    moved = tmp_path / "b" / "exp.yaml"
-    summary, err = rerun(moved, capsys)
-    assert (summary.cells_run, summary.cells_skipped, err) == (0, 1, [])
+    experiment, moved = _run_then_move(tmp_path, raw, capsys)
 
     side = tmp_path / "b" / "parallel" / f"{codes[0]}-{codes[1]}.{codes[1]}"
     lines = side.read_text(encoding="utf-8").splitlines()

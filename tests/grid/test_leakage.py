@@ -302,6 +302,14 @@ def _real(workspace: Workspace, shared_data: Path, tasks: dict, targets: list[st
     return str(write_config(workspace.root / "real.yaml", raw))
 
 
+def _refused(command: str, config: str, workspace: Workspace) -> str:
+    """The one line `command` refuses `config` with, the workspace's store filled first (to show nothing ran)."""
+    workspace.fill_store()
+    result = run_cli(command, config)
+    assert result.exit_code == 2, result.output
+    return one_error_line(result)
+
+
 @pytest.mark.parametrize("command", ["validate", "run"])
 def test_real_xnli_dev_trained_and_tested_is_refused(command: str, workspace: Workspace, shared_data: Path) -> None:
     xnli = shared_data / "xnli"
@@ -317,10 +325,7 @@ def test_real_xnli_dev_trained_and_tested_is_refused(command: str, workspace: Wo
         },
         ["de", "en"],
     )
-    workspace.fill_store()
-    result = run_cli(command, config)
-    assert result.exit_code == 2, result.output
-    message = one_error_line(result)
+    message = _refused(command, config, workspace)
     assert (
         f"tasks.xnli: test de {xnli}/dev-de.tsv[0:2490] overlaps training {xnli}/dev-en.tsv[0:801] "
         "(rows 0–800 are translations of the training rows; also for en)"
@@ -350,10 +355,7 @@ def test_real_pawsx_rows_holding_a_training_sentence_far_apart_are_refused(
     pawsx = shared_data / "pawsx"
     tasks = {"pawsx": {"train": f"{pawsx}/dev-en.tsv[0:800]", "dev": f"{pawsx}/dev-en.tsv[800:1000]"}}
     tasks["pawsx"]["test"] = f"{pawsx}/dev-{{lang}}.tsv[1000:2000]"
-    workspace.fill_store()
-    result = run_cli(command, _real(workspace, shared_data, tasks, ["de", "fr"]))
-    assert result.exit_code == 2, result.output
-    message = one_error_line(result)
+    message = _refused(command, _real(workspace, shared_data, tasks, ["de", "fr"]), workspace)
     assert (
         f"tasks.pawsx: dev en {pawsx}/dev-en.tsv[800:1000] overlaps training {pawsx}/dev-en.tsv[0:800] (62 rows "
         "from 802 to 999 share passages with the training rows); hold them out, or set tasks.pawsx.allow_overlap"

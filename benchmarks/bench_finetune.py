@@ -6,8 +6,8 @@ fine-tuned on English LinES train sentences, dev on LinES dev, evaluated on PUD 
 runs in its own process (peak resident memory is per process: VmHWM), one after another, never two at once.
 
 - `--study loop`: `FineTunedTask.prepare` (the suite) against a hand-written loop over the same features and
-  the same batches (AdamW, the same linear schedule and clipping, dev accuracy after each epoch, no best-epoch
-  copy): speed ratio bare/suite (goal ≥ 0.95) and memory ratio suite/bare (goal ≤ 1.0).
+  the same batches (AdamW, the same linear schedule and clipping, dev scored after each epoch, no best-epoch
+  copy): speed ratio bare/suite in CPU time (goal ≥ 0.95) and memory ratio suite/bare (goal ≤ 1.0).
 - `--study embeddings`: the suite with `word_embeddings: train` and `freeze`, and the bare loop with a sparse
   update (`nn.Embedding(sparse=True)` + `torch.optim.SparseAdam` for the embedding rows a batch touches).
 - `--study batching`: the suite with `batching: sorted` (the whole set sorted by length), `random` and
@@ -26,6 +26,13 @@ Every study first runs its first configuration once, not counted (`--warmup`, on
 configuration always takes a run's first place, where the disk cache may be cold (in two runs of the Trainer study
 without it, that first process was the slowest of the suite's rounds: 56.9 and 60.8 CPU s against 50.8-55.8).
 All studies but `batching` use random batches and a constant learning rate (what a plain loop does).
+Every loop scores dev (after each epoch, in its timed region) and the targets (after it) with the suite's scorer,
+`FineTunedTask.dev_metric` and `evaluate` (`training.predict`: length-sorted batches of 128, the suite's evaluation
+window, 128 tokens), so that the timed regions hold the same scoring work and the scores are comparable. Every
+process imports what any loop needs (transformers' Trainer and Auto classes, the suite's loop) before its timer.
+`--study loop` and `--study trainer` check that the compared loops of a seed drew the same batches (`batches_sha`)
+and agree on dev and every target within `--score-tolerance`; a mismatch prints a WARNING and exits with 1 (after
+writing `--json`).
 
     python benchmarks/bench_finetune.py --study batching --seeds 1 2 3 [--model runs/models/e5-small] [--json F]
     python benchmarks/bench_finetune.py --study trainer --threads 1 --sentences 400 --epochs 1 --rounds 2
@@ -117,6 +124,24 @@ def record_batches() -> list[list[int]]:
     return drawn
 
 
+def import_every_side() -> None:
+    """Import, before the timer, what any of the loops imports when it runs (Trainer's modules: 0.5 CPU s and 500
+    modules; the Auto classes of the bare loop; the suite's loop and scorer), in every process alike, so that no
+    loop's timed region pays for imports the others made before theirs."""
+    import transformers.trainer  # noqa: F401
+    from transformers import (  # noqa: F401
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
+
+    import mbert_eval.models.encoders  # noqa: F401
+    import mbert_eval.tasks.fine_tuned  # noqa: F401
+    import mbert_eval.training.loop  # noqa: F401
+
+
 def run_one(spec: dict) -> dict:
     """One fine-tuning run as `spec` says; returns its times (wall and CPU), peak memory and scores."""
     import torch
@@ -141,12 +166,13 @@ def run_one(spec: dict) -> dict:
         import mbert_eval.training.loop
 
         mbert_eval.training.loop.fine_tune = trainer_fine_tune  # `prepare` imports it from there when it runs
+    import_every_side()
     started, started_cpu = time.perf_counter(), time.process_time()
     if spec["loop"] in ("suite", "trainer"):
         prepared = task.prepare(spec["model"], train, dev, settings, device)
         trained, trained_cpu = time.perf_counter(), time.process_time()
         dev_scores = prepared.log["dev_scores"]
-        extra = {k: prepared.log[k] for k in ("optimizer", "decay_groups_match") if k in prepared.log}
+        extra = {k: prepared.log[k] for k in ("optimizer", "decay_groups_match", "best_epoch") if k in prepared.log}
         scores = {code: task.evaluate(prepared, examples, device)["accuracy"] for code, examples in targets.items()}
     else:
         dev_scores, scores = bare_loop(task, spec, settings, train, dev, targets)
@@ -238,16 +264,20 @@ def trainer_fine_tune(model, train, pad_id, device, fine_tuning, dev_score=None,
     return model, log
 
 
-def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[float], dict[str, float]]:
+def bare_loop(task, spec: dict, fine_tuning, train, dev, targets) -> tuple[list[float], dict[str, float]]:
     """A plain fine-tuning loop: the suite's features and batches, AdamW (or SparseAdam for a sparse embedding
-    update), linear decay, clipping at 1.0, dev accuracy after each epoch; scores at the last epoch."""
+    update), linear decay, clipping at 1.0, dev scored after each epoch; scores at the last epoch. Dev and the
+    targets are scored by the suite's own scorer (`dev_metric`, `evaluate`: the same function, window and batches
+    as the suite's loop), so that both timed regions hold the same scoring work and the scores compare."""
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from mbert_eval.training.batches import PAD_LABEL, collate, training_batches
+    from mbert_eval.tasks.base import Prepared
+    from mbert_eval.tasks.fine_tuned import eval_window
+    from mbert_eval.training.batches import collate, training_batches
     from mbert_eval.training.loop import seed_everything
 
-    settings = settings.training
+    settings = fine_tuning.training
     tokenizer = AutoTokenizer.from_pretrained(spec["model"])
     labels = task.label_set(train)
     label_ids = {label: i for i, label in enumerate(labels)}
@@ -255,6 +285,9 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
     model = AutoModelForTokenClassification.from_pretrained(spec["model"], num_labels=len(labels))
     features = task.encode(train, tokenizer, label_ids, settings.max_length)
     pad = tokenizer.pad_token_id
+    device = torch.device("cpu")
+    window = eval_window(model, settings)  # the suite's evaluation window, as its `prepare` encodes dev
+    dev_features = task.encode(dev, tokenizer, label_ids, window)
     embedding = model.get_input_embeddings()
     dense = [p for p in model.parameters() if p is not embedding.weight]
     sparse = settings.word_embeddings == "sparse"
@@ -276,25 +309,14 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
     ]
     rng = random.Random(spec["seed"])
 
-    def accuracy(examples) -> float:
-        encoded = task.encode(examples, tokenizer, label_ids, 512)
-        right = count = 0
-        model.eval()
-        with torch.inference_mode():
-            for start in range(0, len(encoded), 128):
-                batch = collate(encoded[start : start + 128], pad, torch.device("cpu"))
-                gold = batch.pop("labels")
-                predicted = model(**batch).logits.argmax(-1)
-                mask = gold != PAD_LABEL
-                right += int((predicted[mask] == gold[mask]).sum())
-                count += int(mask.sum())
-        return right / count
+    def dev_score() -> float:  # what the suite's `prepare` hands its loop as `dev_score`
+        return task.dev_metric(model, dev, dev_features, labels, pad, device, fine_tuning)
 
     dev_scores = []
     for _ in range(settings.epochs):
         model.train()
         for indices in training_batches(features, settings.batch_size, rng, settings.batching):
-            batch = collate([features[i] for i in indices], pad, torch.device("cpu"))
+            batch = collate([features[i] for i in indices], pad, device)
             model(**batch).loss.backward()
             grads = [p.grad for p in model.parameters() if p.grad is not None]
             norm = torch.sqrt(sum((g.coalesce().values() if g.is_sparse else g).pow(2).sum() for g in grads))
@@ -305,9 +327,10 @@ def bare_loop(task, spec: dict, settings, train, dev, targets) -> tuple[list[flo
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
-        dev_scores.append(accuracy(dev))
+        dev_scores.append(dev_score())
     started, started_cpu = time.perf_counter(), time.process_time()
-    scores = {code: accuracy(examples) for code, examples in targets.items()}
+    prepared = Prepared(model, tokenizer, labels, {"eval_window": window})  # as the suite's `prepare` returns it
+    scores = {code: task.evaluate(prepared, examples, device)["accuracy"] for code, examples in targets.items()}
     scores["_eval_seconds"] = time.perf_counter() - started
     scores["_eval_cpu_seconds"] = time.process_time() - started_cpu
     return dev_scores, scores
@@ -369,6 +392,43 @@ def trainer_ratios(results: list[dict]) -> str:
     )
 
 
+def same_work(results: list[dict], tolerance: float) -> list[str]:
+    """Check the "same batches, same scores" claim of the loop and Trainer studies: per seed, every compared loop
+    drew the same batches (`batches_sha`) and got dev and every target within `tolerance` of each other (fused and
+    for-loop AdamW round apart, so not exactly); Trainer used the suite's decay groups and a fused AdamW. Prints
+    one line per seed; returns the mismatches."""
+    problems = []
+    for seed in sorted({r["seed"] for r in results}):
+        runs = [r for r in results if r["seed"] == seed]
+        hashes = sorted({r["batches_sha"] for r in runs})
+        if len(hashes) > 1:
+            problems.append(f"seed {seed}: the loops drew different batches ({', '.join(hashes)})")
+        scores = {"dev": [r["dev"] for r in runs]}
+        scores.update({code: [r["targets"][code] for r in runs] for code in runs[0]["targets"]})
+        gaps = {name: max(values) - min(values) for name, values in scores.items()}
+        widest = max(gaps, key=gaps.get)
+        if gaps[widest] > tolerance:
+            earlier = [r["loop"] for r in runs if r.get("best_epoch") not in (None, r["epochs"])]
+            problems.append(
+                f"seed {seed}: scores differ by up to {gaps[widest]:.5f} ({widest}), over the tolerance {tolerance}"
+                + (f" ({', '.join(earlier)} kept an earlier epoch than the last)" if earlier else "")
+            )
+        for r in runs:
+            if r["loop"] == "trainer" and not (r.get("decay_groups_match") and (r.get("optimizer") or {}).get("fused")):
+                problems.append(
+                    f"seed {seed}: Trainer's optimizer is not the suite's ({r.get('optimizer')}, "
+                    f"decay groups match: {r.get('decay_groups_match')})"
+                )
+        print(
+            f"check seed {seed}: {len(runs)} runs ({', '.join(sorted({r['loop'] for r in runs}))}), batches "
+            f"{'/'.join(hashes)} ({runs[0]['batches']} batches), largest score difference {gaps[widest]:.5f} "
+            f"({widest}; tolerance {tolerance})"
+        )
+    for problem in problems:
+        print(f"WARNING: not the same work: {problem}", flush=True)
+    return problems
+
+
 def run_process(spec: dict) -> dict:
     """One configuration, run in a fresh process (`--one`): its numbers."""
     output = subprocess.run(
@@ -396,6 +456,13 @@ def main() -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="first run the first configuration once, not counted (default: on)",
+    )
+    parser.add_argument(
+        "--score-tolerance",
+        type=float,
+        default=0.001,
+        help="loop and trainer studies: the largest difference of dev or target scores (fractions) between the "
+        "compared loops of a seed before the run warns and exits with 1 (default: 0.001, 0.1 points)",
     )
     parser.add_argument("--json", help="Also write every run's numbers to this file.")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one spec (JSON) in this process
@@ -433,16 +500,29 @@ def main() -> None:
         if count:
             results.append(result)
     print(table(results))
+    problems = []
+    if args.study in ("loop", "trainer"):
+        problems = same_work(results, args.score_tolerance)
     if args.study == "loop":
-        suite = [r for r in results if r["loop"] == "suite"]
-        bare = [r for r in results if r["loop"] == "bare"]
-        speed = statistics.mean(b["train_seconds"] for b in bare) / statistics.mean(s["train_seconds"] for s in suite)
-        memory = statistics.mean(s["peak_rss_mb"] for s in suite) / statistics.mean(b["peak_rss_mb"] for b in bare)
-        print(f"speed bare/suite: {speed:.3f} (goal >= 0.95); memory suite/bare: {memory:.3f} (goal <= 1.0)")
+
+        def mean(loop: str, key: str) -> float:
+            return statistics.mean(r[key] for r in results if r["loop"] == loop)
+
+        speed = mean("bare", "train_cpu_seconds") / mean("suite", "train_cpu_seconds")
+        wall = mean("bare", "train_seconds") / mean("suite", "train_seconds")
+        memory = mean("suite", "peak_rss_mb") / mean("bare", "peak_rss_mb")
+        print(
+            f"speed bare/suite: {speed:.3f} CPU time (goal >= 0.95), {wall:.3f} wall time; "
+            f"memory suite/bare: {memory:.3f} (goal <= 1.0)"
+        )
     if args.study == "trainer":
         print(trainer_ratios(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    if problems:
+        sys.exit(
+            f"{len(problems)} check(s) failed: the compared loops did not do the same work (see the WARNING lines)"
+        )
 
 
 if __name__ == "__main__":

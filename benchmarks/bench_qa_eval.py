@@ -5,9 +5,12 @@ padded batches of QA windows under `torch.inference_mode` and the same autocast.
 already collated on the device and only calls `model(**batch)` (and an argmax of both logits); the suite side
 runs what `QATask.answers` runs after tokenization: `predict_spans` (collation, n-best span search on the device,
 copy back) and `answer_texts` (best window per example, context substring). Windows have XQuAD-like lengths
-(mean ~220 tokens, 48 to 384), one or two per example. Runs are interleaved and repeated; medians are reported.
+(mean ~220 tokens, 48 to 384), one or two per example. On the CPU each side is timed in CPU time
+(`time.process_time`, so that other load on the machine does not count), 1 thread by default; on a GPU in wall
+time (CPU time does not count the GPU's work). Rounds alternate which side runs first (bare, suite; suite, bare;
+...), and the medians over rounds are reported.
 
-    python benchmarks/bench_qa_eval.py [--preset mini] [--windows 1000] [--rounds 5] [--device auto] [--json out.json]
+    python benchmarks/bench_qa_eval.py [--preset mini] [--windows 1000] [--rounds 5] [--threads 1] [--device auto] [--json out.json]
 """
 
 from __future__ import annotations
@@ -80,10 +83,12 @@ def main() -> None:
     parser.add_argument("--preset", default="mini", choices=sorted(SIZE_PRESETS))
     parser.add_argument("--windows", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="timings of each side, the order alternated")
+    parser.add_argument("--threads", type=int, default=1, help="torch's CPU threads (default: 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--json", help="Also write the numbers to this file.")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     vocab = 30000
     device = pick_device(args.device)
@@ -92,16 +97,19 @@ def main() -> None:
     batches = []
     for indices in length_sorted_batches(features, args.batch_size):
         batches.append(collate([features[i] for i in indices], 0, device))
-    suite, bare = [], []
-    suite_path(model, examples, features, device, args.batch_size)  # warm-up
-    bare_forward(model, batches, device)
-    for _ in range(args.rounds):
-        start = time.perf_counter()
-        bare_forward(model, batches, device)
-        bare.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        suite_path(model, examples, features, device, args.batch_size)
-        suite.append(time.perf_counter() - start)
+    sides = {
+        "bare": lambda: bare_forward(model, batches, device),
+        "suite": lambda: suite_path(model, examples, features, device, args.batch_size),
+    }
+    clock, unit = (time.process_time, "cpu") if device.type == "cpu" else (time.perf_counter, "wall")
+    times: dict[str, list[float]] = {"bare": [], "suite": []}
+    sides["suite"]()  # warm-up
+    sides["bare"]()
+    for round_index in range(args.rounds):
+        for name in ("bare", "suite") if round_index % 2 == 0 else ("suite", "bare"):
+            start = clock()
+            sides[name]()
+            times[name].append(clock() - start)
     result = {
         "preset": args.preset,
         "windows": len(features),
@@ -109,12 +117,15 @@ def main() -> None:
         "device": str(device),
         "tokens": sum(len(f["input_ids"]) for f in features),
         "threads": torch.get_num_threads(),
-        "bare_seconds": statistics.median(bare),
-        "suite_seconds": statistics.median(suite),
+        "clock": ("CPU time (process_time)" if unit == "cpu" else "wall time (GPU)") + ", sides alternated per round",
+        f"bare_{unit}_seconds": statistics.median(times["bare"]),
+        f"suite_{unit}_seconds": statistics.median(times["suite"]),
+        f"bare_{unit}_seconds_per_round": times["bare"],
+        f"suite_{unit}_seconds_per_round": times["suite"],
     }
-    result["bare_windows_per_s"] = len(features) / result["bare_seconds"]
-    result["suite_windows_per_s"] = len(features) / result["suite_seconds"]
-    result["ratio"] = result["bare_seconds"] / result["suite_seconds"]
+    result[f"bare_windows_per_{unit}_s"] = len(features) / result[f"bare_{unit}_seconds"]
+    result[f"suite_windows_per_{unit}_s"] = len(features) / result[f"suite_{unit}_seconds"]
+    result["ratio"] = result[f"bare_{unit}_seconds"] / result[f"suite_{unit}_seconds"]
     print(json.dumps(result, indent=1))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:

@@ -268,6 +268,8 @@ def _check_steps(experiment: Experiment, depths: dict[str, int | None], problems
         if key in steps and settings.batch_size < 1:
             problems.append(f"{key}.batch_size: must be at least 1, got {settings.batch_size}")
     tlm = experiment.tlm
+    if "tlm" in steps and tlm.steps == 1:  # below 1 is refused with the other numbers
+        problems.append("tlm.steps: at least 2: the warm-up's first step runs at learning rate 0, so 1 trains nothing")
     if "tlm" in steps and tlm.head_steps < 0:
         problems.append(f"tlm.head_steps: must be at least 0 (0: no head warm-up), got {tlm.head_steps}")
     if "tlm" in steps and tlm.head_learning_rate <= 0:
@@ -303,13 +305,18 @@ def _lengths(experiment: Experiment) -> dict[str, int]:
 
 
 MIN_WINDOW = 3  # [CLS], one word piece, [SEP]
+MIN_PAIR_WINDOW = 5  # TLM's [CLS] a [SEP] b [SEP] (`pretraining.loop.PretrainConfig` refuses less too)
 
 
 def _check_windows(lengths: dict[str, int], problems: list[str]) -> None:
     """Each window a run uses (`_lengths`) must hold the special tokens and one word piece: the tokenizer does not
     cut an input to a shorter one at all (while the rows would record that window)."""
     for key, length in lengths.items():
-        if length < MIN_WINDOW:
+        if key == "tlm.max_length" and length < MIN_PAIR_WINDOW:  # a sentence pair: one piece of each side
+            problems.append(
+                f"{key}: at least {MIN_PAIR_WINDOW} tokens: [CLS], a piece of each side, two [SEP]; got {length}"
+            )
+        elif length < MIN_WINDOW:
             problems.append(f"{key}: at least {MIN_WINDOW} tokens: [CLS], one word piece, [SEP]; got {length}")
 
 

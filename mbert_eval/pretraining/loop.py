@@ -16,6 +16,7 @@ import math
 import shutil
 import sys
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -76,6 +77,11 @@ RECORD_FILE = "pretrain.json"
 MIN_VOCAB_SIZE = len(WORDPIECE_SPECIAL_TOKENS) + 11
 MAX_VOCAB_SIZE = 10_000_000
 # said on the "newly initialized" line of a masked-LM head that starts random and is not warmed up (`warm_up_head`)
+# the warm-up's first step runs at learning rate 0: a run of that one step would write an untrained model
+ONE_STEP_AT_ZERO = (
+    "a run whose only step is the warm-up's first trains nothing (its learning rate is 0, warmup_ratio {ratio}): "
+    "give max_steps 2 or more (or more time), or warmup_ratio 0"
+)
 HEAD_ADVICE = "`tlm.head_steps` (pretrain --head-steps) trains it alone first"
 LOG_EVERY = 10  # steps between loss read-outs (each one waits for the device)
 
@@ -138,12 +144,18 @@ class PretrainConfig:
             raise UserError(
                 f"mask_prob ({self.mask_prob}) must be in (0, 1) and warmup_ratio ({self.warmup_ratio}) in [0, 1)"
             )
+        if self.max_steps == 1 and self.warmup_ratio > 0:
+            raise UserError(ONE_STEP_AT_ZERO.format(ratio=self.warmup_ratio))
         pick_device(self.device)  # a device that cannot exist fails here, before any training
         table = model_facts(self.init_from).max_length if self.init_from else None  # a checkpoint's own (local)
         positions = table or SIZE_PRESETS[self.preset]["max_position_embeddings"]
-        if not 3 <= self.max_length <= positions:
+        shortest = 5 if "tlm" in self.objectives else 3  # [CLS] a [SEP] b [SEP]: one token of each side
+        if not shortest <= self.max_length <= positions:
             whose = f" (the position table of {self.init_from})" if table else ""
-            raise UserError(f"max_length must be between 3 and {positions}{whose}, got {self.max_length}")
+            what = " for tlm, which needs a token of each side between [CLS] and two [SEP]" if shortest == 5 else ""
+            raise UserError(
+                f"max_length must be between {shortest} and {positions}{whose}{what}, got {self.max_length}"
+            )
 
     def input_paths(self) -> list[Path]:
         """What the run reads and its output folder must never replace: the corpus and parallel files and the
@@ -292,14 +304,39 @@ def new_model(
     return BertForMaskedLM(BertConfig(vocab_size=vocab_size, pad_token_id=pad_token_id, **size))
 
 
-def mlm_head(model: PreTrainedModel) -> nn.Module:
-    """The masked-LM head of ``model`` (``cls`` for BERT, ``lm_head`` for RoBERTa/XLM-R, ...): the child module
-    that owns the output embeddings. It maps hidden states of any leading shape to vocabulary logits."""
-    output_embeddings = model.get_output_embeddings()
-    for child in model.children():
-        if child is not model.base_model and any(module is output_embeddings for module in child.modules()):
-            return child
-    raise UserError(f"{type(model).__name__} has no masked-LM head; load the checkpoint with AutoModelForMaskedLM")
+def head_children(model: PreTrainedModel) -> list[tuple[str, nn.Module]]:
+    """The masked-LM head's modules by name: the children of ``model`` besides its encoder that hold parameters
+    (one for BERT, ``cls``; RoBERTa/XLM-R, ``lm_head``; ALBERT, ``predictions``; several for DistilBERT, ELECTRA
+    and ModernBERT, whose heads are split over a transform, a norm and the projection)."""
+    return [
+        (name, child)
+        for name, child in model.named_children()
+        if child is not model.base_model and next(child.parameters(), None) is not None
+    ]
+
+
+_HEADS: weakref.WeakKeyDictionary[PreTrainedModel, nn.Module | None] = weakref.WeakKeyDictionary()
+
+
+def mlm_head(model: PreTrainedModel) -> nn.Module | None:
+    """The masked-LM head of ``model`` as one module that maps hidden states of any leading shape to vocabulary
+    logits: its one head child (``head_children``), where that child owns the output embeddings and answers a
+    hidden state with logits over the vocabulary (probed once per model). None where the head is split over
+    several children or answers otherwise (XLM's returns a tuple): the masked projection would skip part of it."""
+    output = model.get_output_embeddings()
+    if output is None:
+        raise UserError(f"{type(model).__name__} has no masked-LM head; load the checkpoint with AutoModelForMaskedLM")
+    if model not in _HEADS:
+        heads = [child for _, child in head_children(model)]
+        head = heads[0] if len(heads) == 1 and any(module is output for module in heads[0].modules()) else None
+        if head is not None:
+            probe = torch.zeros(1, model.config.hidden_size, dtype=output.weight.dtype, device=output.weight.device)
+            with torch.no_grad():
+                answer = head(probe)
+            if not (isinstance(answer, torch.Tensor) and answer.shape == (1, output.weight.shape[0])):
+                head = None
+        _HEADS[model] = head
+    return _HEADS[model]
 
 
 def masked_lm_loss(model: PreTrainedModel, batch: Batch, projection: Projection = "masked") -> torch.Tensor:
@@ -307,14 +344,16 @@ def masked_lm_loss(model: PreTrainedModel, batch: Batch, projection: Projection 
 
     ``masked`` runs the encoder, keeps the hidden states of the labelled positions only and applies the MLM head
     to those rows: about 15% of the head's work, same loss. ``full`` is the model's own forward pass, which
-    projects every position onto the vocabulary.
+    projects every position onto the vocabulary; it is also what ``masked`` does where the head is no one module
+    (``mlm_head``: DistilBERT, ELECTRA, ModernBERT, XLM), which the masked rows could not be handed whole.
     """
-    if projection == "full":
+    head = None if projection == "full" else mlm_head(model)
+    if head is None:
         return model(**batch).loss
     inputs = {key: value for key, value in batch.items() if key != "labels"}
     hidden = model.base_model(**inputs)[0]
     selected = batch["labels"] != -100
-    logits = mlm_head(model)(hidden[selected])
+    logits = head(hidden[selected])
     return nn.functional.cross_entropy(logits.float(), batch["labels"][selected])
 
 
@@ -365,8 +404,7 @@ def _load_checkpoint(init_from: str, head_steps: int = 0) -> tuple[PreTrainedMod
             f"init_from {init_from!r} is no local folder and could not be loaded from the Hugging Face Hub "
             "(offline?); pass the path of a downloaded checkpoint folder instead"
         ) from None
-    head = next(name for name, child in model.named_children() if child is mlm_head(model))
-    advice = {} if head_steps else {head: HEAD_ADVICE}
+    advice = {} if head_steps else {name: HEAD_ADVICE for name, _ in head_children(model)}
     for line in new_module_lines(init_from, info, model.base_model_prefix, "none", advice):
         tqdm.write(line, file=sys.stderr)
     return model, tokenizer
@@ -389,12 +427,15 @@ def _train(
     rate = f"learning_rate ({config.learning_rate})"  # what to lower where the loss diverges
     bar = progress_bar(total=config.max_steps, unit="step", desc="pretrain", shown=progress)
     start = time.perf_counter()
+    moved = False  # whether a step ran at a learning rate above 0
     while steps < config.max_steps and (elapsed := time.perf_counter() - start) < budget_s:
         batch = next(streams[steps % len(streams)])
         tokens += int(batch["attention_mask"].sum())
         done = max(steps / config.max_steps, elapsed / budget_s)
+        factor = lr_factor(done, config.warmup_ratio)
+        moved = moved or factor > 0
         for group in optimizer.param_groups:
-            group["lr"] = config.learning_rate * lr_factor(done, config.warmup_ratio)
+            group["lr"] = config.learning_rate * factor
         batch = {key: value.to(device) for key, value in batch.items()}
         window_loss += training_step(model, optimizer, batch, config.projection, config.max_grad_norm)
         steps, window_steps = steps + 1, window_steps + 1
@@ -406,6 +447,10 @@ def _train(
             bar.set_postfix(loss=f"{final_loss:.3f}")
     seconds = time.perf_counter() - start
     bar.close()
+    if steps and not moved:  # one step fit in the time given, at the warm-up's learning rate 0
+        raise UserError(
+            f"{ONE_STEP_AT_ZERO.format(ratio=config.warmup_ratio)}; nothing was written to {config.out_dir}"
+        )
     if window_steps:
         final_loss = finite_loss((window_loss / window_steps).item(), f"pretrain, step {steps}", rate)
     return {

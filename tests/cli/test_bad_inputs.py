@@ -177,6 +177,8 @@ CASES = [
     _step("tlm", "tlm.learning_rate", 0),
     _step("tlm", "tlm.batch_size", 0),
     _step("tlm", "tlm.max_length", 2),
+    _step("tlm", "tlm.max_length", 3),  # passed, then every pair was [CLS] [SEP] [SEP]: a NaN loss blamed the rate
+    _step("tlm", "tlm.steps", 1),  # its one step ran at the warm-up's learning rate 0: an untrained checkpoint
     _step("tlm", "tlm.head_steps", -1),
     _step("tlm", "tlm.head_learning_rate", 0),  # refused as the pretraining run refuses it, warm-up or not
     _step("align", "align.learning_rate", 0),

@@ -143,7 +143,7 @@ def _parallel(source: str, target: str, test: str) -> Callable[[dict, Workspace]
 
     def edit(raw: dict, ws: Workspace) -> None:
         root = str(ws.family.root)
-        raw.update(methods=["baseline", "tlm"], tlm={"steps": 1, "batch_size": 2})
+        raw.update(methods=["baseline", "tlm"], tlm={"steps": 2, "batch_size": 2})
         raw["parallel"] = {"source": source.replace("{root}", root), "target": target.replace("{root}", root)}
         _pos(dev="{root}/pos/{lang}-test.conllu", test=test)(raw, ws)
 

@@ -11,8 +11,8 @@ import math
 import os
 import random
 import tempfile
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,7 @@ from mbert_eval.training.batches import (
     length_sorted_batches,
     training_batches,
 )
-from mbert_eval.training.optim import adamw, finite_loss, step_schedule
+from mbert_eval.training.optim import adamw, clip_gradients, finite_loss, step_schedule
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
@@ -48,11 +48,38 @@ def seed_everything(seed: int) -> None:
 
 def freeze_word_embeddings(model: torch.nn.Module) -> None:
     """No gradient (and so no optimizer state) for the word-embedding matrix. With a 250k-piece vocabulary it is
-    most of the model (96M of multilingual-e5-small's 118M parameters), and AdamW would otherwise update every
-    row at every step although a batch touches a few thousand; freezing it saves its gradient and both Adam
-    moments (3 × 384 MB for e5-small) and their time (`benchmarks/bench_finetune.py` measures both, and the
-    scores). Freezing embeddings for transfer: Wu & Dredze 2019; Artetxe et al. 2020."""
+    most of the model (96M of multilingual-e5-small's 118M parameters); where it trains through a dense gradient
+    (on a GPU, under DDP: `sparse_word_embeddings`), freezing it saves that gradient and both Adam moments
+    (3 × 384 MB for e5-small) and their time (`benchmarks/bench_finetune.py` measures both, and the scores).
+    Freezing embeddings for transfer: Wu & Dredze 2019; Artetxe et al. 2020."""
     getattr(model, "base_model", model).get_input_embeddings().weight.requires_grad_(False)
+
+
+@contextmanager
+def sparse_word_embeddings(model: torch.nn.Module, device: torch.device, distributed: bool) -> Iterator[None]:
+    """While training on a CPU in one process, the word-embedding matrix gets a sparse gradient (the rows a batch
+    touches), which the suite's `AdamW` turns into dense AdamW's update at the cost of the touched rows
+    (`training.optim.AdamW`: for e5-small's 250k-row matrix, no 384 MB gradient per step, moments for the touched
+    rows alone, a fifth less time per step). Not where the matrix is frozen, tied to another module (a
+    masked-LM decoder, whose gradient is dense), renormalized (`max_norm`), nor under DDP, nor on a GPU (not
+    measured there: its syncs per step may cost more than the passes they save). The module is dense again after."""
+    embedding = getattr(model, "base_model", model).get_input_embeddings()
+    sparse = (
+        device.type == "cpu"
+        and not distributed
+        and isinstance(embedding, torch.nn.Embedding)
+        and embedding.weight.requires_grad
+        and embedding.max_norm is None
+        and sum(p is embedding.weight for _, p in model.named_parameters(remove_duplicate=False)) == 1
+    )
+    if not sparse:
+        yield
+        return
+    embedding.sparse = True
+    try:
+        yield
+    finally:
+        embedding.sparse = False
 
 
 def checkpoint_activations(model: torch.nn.Module) -> None:
@@ -153,7 +180,10 @@ def fine_tune(
     best_step, best_is_last, step = None, False, 0
     loss = torch.zeros((), device=device)  # summed over every step, read once per run of steps (one device sync)
     bar = progress_bar(total=total, desc=progress, leave=False)  # drawn by the first process only
-    with tempfile.TemporaryDirectory(prefix="mbert-eval-best-") as scratch:
+    with (
+        sparse_word_embeddings(core, device, world > 1),
+        tempfile.TemporaryDirectory(prefix="mbert-eval-best-") as scratch,
+    ):
         best_file = Path(scratch) / "best.pt"
         for epoch in range(settings.epochs):
             batches = training_batches(train, settings.batch_size, rng, settings.batching)
@@ -225,7 +255,7 @@ def _step(
         accelerator.backward(loss)
     else:
         loss.backward()
-    torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+    clip_gradients(trainable, settings.max_grad_norm)
     optimizer.step()
     schedule.step()
     optimizer.zero_grad(set_to_none=True)

@@ -1,6 +1,7 @@
 """The fine-tuning loop's options: how batches are formed, the word-embedding matrix frozen, the learning-rate
 schedule, and the best epoch kept in a file."""
 
+import contextlib
 import itertools
 import random
 
@@ -10,7 +11,7 @@ import torch
 from mbert_eval.config.experiment import TrainingConfig, render_identity
 from mbert_eval.models.encoders import freeze_lower_layers, load_model
 from mbert_eval.training.batches import BATCHINGS, MEGABATCH, training_batches
-from mbert_eval.training.loop import fine_tune, predict
+from mbert_eval.training.loop import fine_tune, predict, sparse_word_embeddings
 from mbert_eval.training.optim import adamw, lr_factor, step_schedule
 from mbert_eval.training.scalar_mix import ScalarMixClassifier
 from tests.helpers import fine_tuning, token_features
@@ -66,6 +67,58 @@ def test_frozen_word_embeddings_do_not_change_and_have_no_optimizer_state(tiny_m
         assert not torch.equal(layer, layer_before)  # the rest still trains
         optimizer = adamw(model, settings.training.learning_rate)
         assert id(embedding) not in {id(p) for group in optimizer.param_groups for p in group["params"]}
+
+
+def test_fine_tuning_on_cpu_gives_the_word_embeddings_sparse_gradients_and_dense_adamws_weights(
+    tiny_model, monkeypatch
+):
+    """The CPU loop trains the word-embedding matrix through sparse gradients, on its touched rows
+    (`training.optim.AdamW`), to the weights the dense gradient gives (weight decay and clipping included); the
+    matrix is dense again after."""
+    import mbert_eval.training.loop as loop
+
+    trained, seen = {}, {}
+    for way in ("sparse", "dense"):
+        if way == "dense":
+            monkeypatch.setattr(loop, "sparse_word_embeddings", lambda *args: contextlib.nullcontext())
+        torch.manual_seed(0)  # the same new head
+        model = load_model(str(tiny_model), "token", 3)
+        embedding = model.base_model.get_input_embeddings()
+        seen[way] = record = []
+        settings = fine_tuning(learning_rate=1e-2, weight_decay=0.05, max_grad_norm=0.5, epochs=2, batch_size=4)
+        model, _ = fine_tune(
+            model,
+            token_features(),
+            0,
+            torch.device("cpu"),
+            settings,
+            lambda m, record=record, embedding=embedding: record.append(embedding.sparse) or 0.0,
+        )
+        assert not embedding.sparse
+        trained[way] = model.state_dict()
+    assert seen == {"sparse": [True, True], "dense": [False, False]}
+    initial = load_model(str(tiny_model), "token", 3).state_dict()
+    words = "bert.embeddings.word_embeddings.weight"
+    assert not torch.equal(trained["sparse"][words], initial[words])
+    for key in trained["dense"]:
+        torch.testing.assert_close(trained["sparse"][key], trained["dense"][key], rtol=1e-5, atol=1e-6, msg=key)
+
+
+def test_word_embeddings_turn_sparse_only_where_their_update_stays_dense_adamws(tiny_model):
+    from transformers import AutoModelForMaskedLM
+
+    def sparse_inside(model, device="cpu", distributed=False) -> bool:
+        with sparse_word_embeddings(model, torch.device(device), distributed):
+            return model.base_model.get_input_embeddings().sparse
+
+    assert sparse_inside(load_model(str(tiny_model), "token", 3))
+    assert not sparse_inside(load_model(str(tiny_model), "token", 3), device="cuda")  # not measured on GPUs
+    assert not sparse_inside(load_model(str(tiny_model), "token", 3), distributed=True)  # DDP reduces dense ones
+    frozen = load_model(str(tiny_model), "token", 3)
+    frozen.base_model.get_input_embeddings().weight.requires_grad_(False)
+    assert not sparse_inside(frozen)
+    tied = AutoModelForMaskedLM.from_pretrained(tiny_model)  # the decoder shares the matrix: its gradient is dense
+    assert tied.get_output_embeddings().weight is tied.get_input_embeddings().weight and not sparse_inside(tied)
 
 
 def test_adamw_decays_weight_matrices_only_and_leaves_frozen_parameters_out(tiny_model):

@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 
-from mbert_eval.training.optim import adamw, kernel, step_schedule
+from mbert_eval.training.optim import adamw, clip_gradients, kernel, step_schedule
 
 
 def small_model() -> torch.nn.Module:
@@ -100,3 +100,68 @@ def test_weight_decay_reaches_matrices_only():
     optimizer.step()
     for (name, p), q in zip(model.named_parameters(), before.parameters()):
         torch.testing.assert_close(p, q * (1 - 0.05) if q.ndim >= 2 else q, msg=name)
+
+
+def test_a_sparse_embedding_gradient_gets_dense_adamws_update_on_the_touched_rows():
+    """An embedding with sparse gradients (`training.loop.sparse_word_embeddings`) against the same model dense:
+    rows touched once early and never again keep moving by their moments, rows never touched decay alone, clipping
+    bites alike, and the moments are kept for the touched rows only."""
+    torch.manual_seed(0)
+    dense = torch.nn.Sequential(
+        torch.nn.Embedding(50, 8), torch.nn.Linear(8, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)
+    )
+    sparse = copy.deepcopy(dense)
+    sparse[0].sparse = True
+    start = copy.deepcopy(dense)
+    reference = torch.optim.AdamW(  # torch's own, fused, over `adamw`'s groups
+        [
+            {"params": [p for p in dense.parameters() if p.ndim >= 2], "weight_decay": 0.1},
+            {"params": [p for p in dense.parameters() if p.ndim < 2], "weight_decay": 0.0},
+        ],
+        lr=1e-2,
+        fused=True,
+    )
+    optimizer = adamw(sparse, 1e-2, weight_decay=0.1)
+    schedules = [step_schedule(o, 6, 0.3, "linear") for o in (reference, optimizer)]
+    batches = torch.Generator().manual_seed(1)
+    touched, clipped, decay = set(), [], 1.0
+    for step in range(6):  # step k reads rows 5k..5k+9: rows 0-4 only at the first step, rows 35-49 never
+        ids = torch.randint(5 * step, 5 * step + 10, (4, 5), generator=batches)
+        gold = torch.randint(0, 3, (4, 5), generator=batches)
+        touched |= set(ids.flatten().tolist())
+        norms = []
+        for model, clip in ((dense, torch.nn.utils.clip_grad_norm_), (sparse, clip_gradients)):
+            torch.nn.functional.cross_entropy(model(ids).reshape(-1, 3), gold.reshape(-1)).backward()
+            norms.append(float(clip(list(model.parameters()), 0.4)))
+        assert sparse[0].weight.grad.is_sparse and not dense[0].weight.grad.is_sparse
+        clipped.append(norms[0] > 0.4)
+        assert norms[1] == pytest.approx(norms[0], rel=1e-5)
+        decay *= 1 - optimizer.param_groups[0]["lr"] * 0.1
+        for o, schedule in zip((reference, optimizer), schedules):
+            o.step()
+            schedule.step()
+            o.zero_grad(set_to_none=True)
+    assert any(clipped) and not all(clipped)
+    for (name, p), q in zip(sparse.named_parameters(), dense.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=name)
+    decayed = start[0].weight.detach() * decay  # where weight decay alone would have taken each row
+    moved = (sparse[0].weight - decayed).abs().amax(1) > 1e-4
+    assert moved[:5].all() and not moved[40:].any()  # rows 0-4: moments after their one step; 40-49: decay alone
+    assert decay < 0.999 and not torch.equal(sparse[0].weight[40:], start[0].weight[40:])  # ... which did act
+    state = optimizer.state[sparse[0].weight]
+    assert state["rows"].tolist() == sorted(touched) and state["exp_avg"].shape == (len(touched), 8)
+    assert float(state["step"]) == 6
+
+
+def test_clipping_a_sparse_gradient_is_torchs_clipping_of_the_dense_one():
+    torch.manual_seed(0)
+    dense = torch.nn.Sequential(torch.nn.Embedding(30, 4), torch.nn.Linear(4, 2))
+    sparse = copy.deepcopy(dense)
+    sparse[0].sparse = True
+    ids = torch.tensor([[1, 2, 2, 7], [7, 7, 3, 1]])  # repeated rows: a sparse gradient holds each once it is coalesced
+    for model in (dense, sparse):
+        model(ids).pow(2).sum().backward()
+    norm = torch.nn.utils.clip_grad_norm_(list(dense.parameters()), 0.1)
+    assert float(clip_gradients(list(sparse.parameters()), 0.1)) == pytest.approx(float(norm), rel=1e-6) and norm > 0.1
+    torch.testing.assert_close(sparse[0].weight.grad.to_dense(), dense[0].weight.grad)
+    torch.testing.assert_close(sparse[1].weight.grad, dense[1].weight.grad)

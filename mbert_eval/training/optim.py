@@ -40,8 +40,8 @@ class AdamW(torch.optim.AdamW):
     touched are updated at every later step, as dense AdamW updates them. The result is dense AdamW's within float
     rounding (`tests/training/test_optim.py`). For multilingual-e5-small, whose 250k × 384 matrix is 96M of its
     118M parameters, a batch of 32 English LinES sentences touches 185-277 rows and the whole training set (3,457
-    sentences) 7,020: no 384 MB dense gradient per step, 22 MB of moments instead of 768 MB, and a fifth less time
-    per step on one CPU thread; the whole fine-tuning takes 0.90x Trainer's CPU time and 0.72x its memory
+    sentences) 7,020: no 384 MB dense gradient per step, 22-43 MB of moments instead of 768 MB, and a fifth less
+    time per step on one CPU thread; the whole fine-tuning takes 0.90x Trainer's CPU time and 0.71x its memory
     (`benchmarks/bench_finetune.py --study trainer`)."""
 
     def step(self, closure=None):  # noqa: ANN001, ANN201 - torch's signature
@@ -66,29 +66,42 @@ class AdamW(torch.optim.AdamW):
         return loss
 
     def _rows_step(self, group: dict, parameter: torch.Tensor) -> None:
-        """One AdamW step of `parameter` (rows × width) on its touched rows: the rows of this gradient join those
-        touched before (kept sorted in the state with their moments), the whole matrix decays, and torch's kernel
-        updates the touched rows' values and moments, which are then written back."""
+        """One AdamW step of `parameter` (rows × width) on its touched rows. The state keeps the touched rows in
+        the order they were first touched (`rows`, its first `touched` entries), each row's place in that order
+        (`slot`, -1 for a row not touched yet) and the moments in the same order; a row touched for the first time
+        is appended (the buffers double when full, so that a long run does not copy them at every step). The whole
+        matrix decays, and torch's kernel updates the touched rows' values and moments; the values are then
+        written back."""
         if group["amsgrad"] or group["maximize"]:
             raise ValueError("a sparse gradient takes AdamW without amsgrad or maximize")
-        grad = parameter.grad.coalesce()
+        grad = parameter.grad.coalesce()  # each row once
         now = grad.indices()[0]
         state = self.state[parameter]
-        before = state.get("rows", now[:0])
-        rows = torch.unique(torch.cat([before, now]))  # sorted
-        if not state or len(rows) > len(before):
-            at = torch.searchsorted(rows, before)
+        if not state:
+            on = parameter.device if group["fused"] or group["capturable"] else torch.device("cpu")
+            state["step"] = torch.zeros((), dtype=torch.float32, device=on)  # where torch keeps it
+            state["slot"] = torch.full((len(parameter),), -1, dtype=torch.long, device=parameter.device)
+            state["rows"] = now.new_empty(0)
+            state["exp_avg"] = parameter.new_zeros((0, *parameter.shape[1:]))
+            state["exp_avg_sq"] = parameter.new_zeros((0, *parameter.shape[1:]))
+            state["touched"] = 0
+        new = now[state["slot"][now] < 0]
+        before, touched = state["touched"], state["touched"] + len(new)
+        if touched > len(state["rows"]):  # full: the buffers double
+            room = max(touched, 2 * len(state["rows"]))
+            grown = now.new_empty(room)
+            grown[:before] = state["rows"][:before]
+            state["rows"] = grown
             for key in ("exp_avg", "exp_avg_sq"):
-                grown = parameter.new_zeros((len(rows), *parameter.shape[1:]))
-                if key in state:
-                    grown[at] = state[key]
-                state[key] = grown
-            state["rows"] = rows
-            if "step" not in state:  # where torch keeps it: on the parameter's device for the fused kernel
-                on = parameter.device if group["fused"] or group["capturable"] else torch.device("cpu")
-                state["step"] = torch.zeros((), dtype=torch.float32, device=on)
-        gradient = parameter.new_zeros((len(rows), *parameter.shape[1:]))
-        gradient[torch.searchsorted(rows, now)] = grad.values()
+                moments = parameter.new_zeros((room, *parameter.shape[1:]))
+                moments[:before] = state[key][:before]
+                state[key] = moments
+        state["rows"][before:touched] = new
+        state["slot"][new] = torch.arange(before, touched, device=now.device)
+        state["touched"] = touched
+        rows = state["rows"][:touched]
+        gradient = parameter.new_zeros((touched, *parameter.shape[1:]))
+        gradient[state["slot"][now]] = grad.values()
         if group["weight_decay"]:  # every row: an untouched one too decays in the dense update
             parameter.mul_(1 - group["lr"] * group["weight_decay"])
         values = parameter[rows]
@@ -96,8 +109,8 @@ class AdamW(torch.optim.AdamW):
         adam(
             [values],
             [gradient],
-            [state["exp_avg"]],
-            [state["exp_avg_sq"]],
+            [state["exp_avg"][:touched]],
+            [state["exp_avg_sq"][:touched]],
             [],
             [state["step"]],
             foreach=group["foreach"],

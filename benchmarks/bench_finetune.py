@@ -8,8 +8,10 @@ runs in its own process (peak resident memory is per process: VmHWM), one after 
 - `--study loop`: `FineTunedTask.prepare` (the suite) against a hand-written loop over the same features and
   the same batches (AdamW, the same linear schedule and clipping, dev scored after each epoch, no best-epoch
   copy): speed ratio bare/suite in CPU time (goal ≥ 0.95) and memory ratio suite/bare (goal ≤ 1.0).
-- `--study embeddings`: the suite with `word_embeddings: train` and `freeze`, and the bare loop with a sparse
-  update (`nn.Embedding(sparse=True)` + `torch.optim.SparseAdam` for the embedding rows a batch touches).
+- `--study embeddings`: the suite with `word_embeddings: train` (on a CPU through sparse gradients, its AdamW
+  updating the touched rows: `training.loop.sparse_word_embeddings`), the same with the dense gradient torch and
+  Trainer use (`gradient: dense`: the same weights within rounding, at the dense cost), `freeze`, and the bare loop
+  with a lazy sparse update (`nn.Embedding(sparse=True)` + `torch.optim.SparseAdam`: another update than AdamW's).
 - `--study batching`: the suite with `batching: sorted` (the whole set sorted by length), `random` and
   `megabatch` (sorted within random groups of 50 batches, as transformers' `group_by_length`), under a linear
   decay and a constant learning rate, and the bare loop with random batches (a plain loop), over seeds;
@@ -57,6 +59,7 @@ STUDIES = {
     "loop": [dict(loop="suite", schedule="constant"), dict(loop="bare", schedule="constant")],
     "embeddings": [
         dict(loop="suite", word_embeddings="train", schedule="constant"),
+        dict(loop="suite", word_embeddings="train", gradient="dense", schedule="constant"),
         dict(loop="suite", word_embeddings="freeze", schedule="constant"),
         dict(loop="bare", word_embeddings="sparse", schedule="constant"),
     ],
@@ -154,6 +157,12 @@ def run_one(spec: dict) -> dict:
         import mbert_eval.training.batches
 
         mbert_eval.training.batches.MEGABATCH = spec["megabatch"]
+    if spec.get("gradient") == "dense":  # the word-embedding matrix's gradient dense, as torch and Trainer keep it
+        import contextlib
+
+        import mbert_eval.training.loop
+
+        mbert_eval.training.loop.sparse_word_embeddings = lambda *args: contextlib.nullcontext()
     drawn = record_batches()
     device = torch.device("cpu")
     train = read_conllu(DATA / "ud/en/en_lines-ud-train.conllu")[: spec["sentences"]]
@@ -342,6 +351,7 @@ def label(result: dict) -> str:
         result["loop"],
         result.get("batching", "") + group,
         result.get("word_embeddings", ""),
+        f"{result['gradient']}-gradient" if "gradient" in result else "",
         result.get("schedule", ""),
         "checkpointed" if result.get("checkpointing") else "",
     ]

@@ -170,7 +170,7 @@ class TrainingConfig:
     max_grad_norm: float = 1.0
     eval_batch_size: int = 128
     batching: str = "random"  # random (as a plain loop), megabatch (sorted within random groups), sorted (whole set)
-    word_embeddings: str = "train"  # train, or freeze the word-embedding matrix (cheaper for 250k-piece vocabularies)
+    word_embeddings: str = "train"  # train, or freeze the word-embedding matrix (cheaper on a GPU for 250k pieces)
     lr_schedule: str = "linear"  # linear decay to 0 after warmup (XTREME), or constant after warmup
     # recompute layer activations in the backward: less memory, the same scores, so no part of a cell's key
     activation_checkpointing: bool = False

@@ -62,7 +62,7 @@ def sparse_word_embeddings(model: torch.nn.Module, device: torch.device, distrib
     (`training.optim.AdamW`: for e5-small's 250k-row matrix, no 384 MB gradient per step, moments for the touched
     rows alone, a fifth less time per step). Not where the matrix is frozen, tied to another module (a
     masked-LM decoder, whose gradient is dense), renormalized (`max_norm`), nor under DDP, nor on a GPU (not
-    measured there: its syncs per step may cost more than the passes they save). The module is dense again after."""
+    measured there: its syncs per step may cost more than the passes they save). The module is as it was after."""
     embedding = getattr(model, "base_model", model).get_input_embeddings()
     sparse = (
         device.type == "cpu"
@@ -75,11 +75,11 @@ def sparse_word_embeddings(model: torch.nn.Module, device: torch.device, distrib
     if not sparse:
         yield
         return
-    embedding.sparse = True
+    was, embedding.sparse = embedding.sparse, True
     try:
         yield
     finally:
-        embedding.sparse = False
+        embedding.sparse = was
 
 
 def checkpoint_activations(model: torch.nn.Module) -> None:

@@ -45,18 +45,27 @@ class AdamW(torch.optim.AdamW):
     (`benchmarks/bench_finetune.py --study trainer`)."""
 
     def step(self, closure=None):  # noqa: ANN001, ANN201 - torch's signature
-        """torch's step over the dense gradients, then the touched rows of each sparse one (`_rows_step`)."""
-        sparse = [
-            (group, p)
-            for group in self.param_groups
-            for p in group["params"]
-            if p.grad is not None and p.grad.is_sparse
-        ]
+        """torch's step over the dense gradients, then the touched rows of each sparse one (`_rows_step`); a
+        `closure` runs first, as it makes the gradients."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        sparse = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.get(p)
+                if state and p.grad.is_sparse != ("slot" in state):  # the state of the other layout would be misread
+                    raise ValueError("a parameter's gradient turned from sparse to dense, or back, between steps")
+                if p.grad.is_sparse:
+                    sparse.append((group, p))
         held = [p.grad for _, p in sparse]
         for _, p in sparse:
             p.grad = None  # torch's step takes dense gradients only; it passes over a parameter without one
         try:
-            loss = super().step(closure)
+            super().step()
         finally:
             for (_, p), grad in zip(sparse, held):
                 p.grad = grad
@@ -64,6 +73,19 @@ class AdamW(torch.optim.AdamW):
             for group, p in sparse:
                 self._rows_step(group, p)
         return loss
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """torch's, but for the touched rows' indices (`slot`, `rows`), which torch would cast to the parameter's
+        dtype as it casts every state tensor but `step`: they are put back as they were saved."""
+        indices = {
+            number: {key: state[key] for key in ("slot", "rows") if key in state}
+            for number, state in state_dict["state"].items()
+        }
+        super().load_state_dict(state_dict)
+        parameters = [p for group in self.param_groups for p in group["params"]]  # as the saved numbers count them
+        for number, kept in indices.items():
+            for key, value in kept.items():
+                self.state[parameters[number]][key] = value.to(parameters[number].device)
 
     def _rows_step(self, group: dict, parameter: torch.Tensor) -> None:
         """One AdamW step of `parameter` (rows × width) on its touched rows. The state keeps the touched rows in

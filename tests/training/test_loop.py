@@ -119,6 +119,11 @@ def test_word_embeddings_turn_sparse_only_where_their_update_stays_dense_adamws(
     assert not sparse_inside(frozen)
     tied = AutoModelForMaskedLM.from_pretrained(tiny_model)  # the decoder shares the matrix: its gradient is dense
     assert tied.get_output_embeddings().weight is tied.get_input_embeddings().weight and not sparse_inside(tied)
+    already = load_model(str(tiny_model), "token", 3)
+    already.base_model.get_input_embeddings().sparse = True
+    with sparse_word_embeddings(already, torch.device("cpu"), False):
+        pass
+    assert already.base_model.get_input_embeddings().sparse  # left as it was found
 
 
 def test_adamw_decays_weight_matrices_only_and_leaves_frozen_parameters_out(tiny_model):

@@ -151,7 +151,9 @@ def test_a_sparse_embedding_gradient_gets_dense_adamws_update_on_the_touched_row
     state = optimizer.state[sparse[0].weight]
     rows = state["rows"][: state["touched"]]
     assert sorted(rows.tolist()) == sorted(touched) and len(state["exp_avg"]) >= len(touched)
-    assert state["slot"][rows].tolist() == list(range(len(touched))) and (state["slot"] == -1).sum() == 50 - len(touched)
+    assert state["slot"][rows].tolist() == list(range(len(touched))) and (state["slot"] == -1).sum() == 50 - len(
+        touched
+    )
     assert float(state["step"]) == 6
 
 
@@ -167,3 +169,65 @@ def test_clipping_a_sparse_gradient_is_torchs_clipping_of_the_dense_one():
     assert float(clip_gradients(list(sparse.parameters()), 0.1)) == pytest.approx(float(norm), rel=1e-6) and norm > 0.1
     torch.testing.assert_close(sparse[0].weight.grad.to_dense(), dense[0].weight.grad)
     torch.testing.assert_close(sparse[1].weight.grad, dense[1].weight.grad)
+
+
+def sparse_model() -> torch.nn.Module:
+    """An embedding with sparse gradients under a linear layer."""
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Embedding(30, 4, sparse=True), torch.nn.Linear(4, 2))
+
+
+def backward(model: torch.nn.Module, step: int) -> torch.Tensor:
+    """A loss over rows `step`..`step`+5 of the embedding, its gradients made."""
+    loss = model(torch.arange(step, step + 6).reshape(2, 3)).pow(2).sum()
+    loss.backward()
+    return loss
+
+
+def test_a_sparse_parameters_state_survives_saving_and_loading():
+    """torch casts a state's tensors to the parameter's dtype when it loads them; the touched rows' indices stay
+    whole numbers, and training goes on as if nothing had been saved."""
+    models = [sparse_model(), sparse_model()]
+    optimizers = [adamw(model, 1e-2, weight_decay=0.1) for model in models]
+    for step in range(2):
+        for model, optimizer in zip(models, optimizers):
+            backward(model, step)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    optimizers[1] = adamw(models[1], 1e-2, weight_decay=0.1)
+    optimizers[1].load_state_dict(copy.deepcopy(optimizers[0].state_dict()))
+    state = optimizers[1].state[models[1][0].weight]
+    assert state["slot"].dtype == state["rows"].dtype == torch.long
+    for step in range(2, 4):
+        for model, optimizer in zip(models, optimizers):
+            backward(model, step)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    for p, q in zip(*(model.parameters() for model in models)):
+        torch.testing.assert_close(p, q)
+
+
+def test_a_closure_makes_the_sparse_gradient_it_steps_on():
+    with_closure, plain = sparse_model(), sparse_model()
+    optimizers = [adamw(model, 1e-2) for model in (with_closure, plain)]
+    loss = optimizers[0].step(lambda: backward(with_closure, 0))
+    backward(plain, 0)
+    optimizers[1].step()
+    assert loss is not None
+    torch.testing.assert_close(with_closure[0].weight, plain[0].weight)
+
+
+def test_a_gradient_that_changes_layout_between_steps_is_refused():
+    """The state of one layout would be misread as the other's (torch's fused kernel reads moments of the wrong
+    size): a clear error instead."""
+    for first_sparse in (True, False):
+        model = sparse_model()
+        model[0].sparse = first_sparse
+        optimizer = adamw(model, 1e-2)
+        backward(model, 0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        model[0].sparse = not first_sparse
+        backward(model, 1)
+        with pytest.raises(ValueError, match="turned from sparse to dense, or back"):
+            optimizer.step()

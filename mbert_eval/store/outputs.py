@@ -18,6 +18,7 @@ from mbert_eval.paths import same_file
 SQLITE_HEADER = b"SQLite format 3\x00"
 EXAMPLES_FOLDER = "examples"  # beside the store: each cell's per-example outputs (store/examples.py)
 UNSAVED_SUFFIX = ".unsaved"  # STORE.unsaved/: the cells a store refused (store/unsaved.py)
+CONFIG_SUFFIXES = (".yaml", ".yml")  # experiment and job configs: no output replaces one
 
 
 def store_files(store: Path) -> list[Path]:
@@ -43,8 +44,9 @@ def _is_database(path: Path) -> bool:
 
 def check_output(path: Path, protected: Iterable[Path], what: str) -> None:
     """Refuse (UserError) an output `path` that is one of the `protected` files (the store, the inputs) or lies in
-    a `protected` folder (one a command is about to make too: the quickstart's data and model), any SQLite database, a folder or a device, or whose folder is a file; `what` names the
-    output in the message."""
+    a `protected` folder (one a command is about to make too: the quickstart's data and model), any SQLite database,
+    an existing YAML file (a config, which `report` and `results` cannot know as the store's input), a folder or a
+    device, or whose folder is a file; `what` names the output in the message."""
     path = Path(path)
     for other in map(Path, protected):
         if same_file(path, other):
@@ -61,6 +63,8 @@ def check_output(path: Path, protected: Iterable[Path], what: str) -> None:
         raise UserError(f"{what} {path} is not a regular file (a device or a pipe?); pass a file name")
     if path.is_file() and _is_database(path):
         raise UserError(f"{what} {path} is an SQLite database (a results store?); it is never overwritten")
+    if path.is_file() and path.suffix.lower() in CONFIG_SUFFIXES:  # the store does not say which config made it
+        raise UserError(f"{what} {path} would replace a YAML file (an experiment or job config?); choose another file")
     for parent in path.absolute().parents:
         if parent.exists() or parent.is_symlink():
             if not parent.is_dir():

@@ -145,6 +145,12 @@ def _config(ws: Workspace) -> Path:
     return Path(ws.config())
 
 
+def _yaml(ws: Workspace, name: str) -> Path:
+    path = ws.root / name
+    path.write_text("name: nightly\nconfig: exp.yaml\n", encoding="utf-8")
+    return path
+
+
 def _test_file(ws: Workspace) -> Path:
     return ws.root / "data" / f"{ws.family.languages[1].code}-test.conllu"
 
@@ -245,6 +251,9 @@ OUTPUTS = [
     Out("json-onto-store", _export("--json", _store), READS),
     Out("report-onto-store-wal", _report(lambda ws: f"{ws.store}-wal"), READS),
     Out("report-onto-its-config", lambda ws: _report(_config, "--config", ws.config())(ws), READS),
+    Out("report-onto-a-config-not-named", _report(_config), "would replace a YAML file"),
+    Out("json-onto-a-config", _export("--json", _config), "would replace a YAML file"),
+    Out("csv-onto-a-job-config", _export("--csv", lambda ws: _yaml(ws, "job.YML")), "would replace a YAML file"),
     Out("report-onto-symlink-to-store", _report(_link("sym", _store)), READS),
     Out("csv-onto-symlink-to-store", _export("--csv", _link("sym", _store)), READS),
     Out("json-onto-hard-link-to-store", _export("--json", _link("hard", _store)), READS),

@@ -193,18 +193,20 @@ def _row(target: str) -> ResultRow:
     )
 
 
-def cell_keys(experiment: Any) -> dict[str, str]:
+def cell_keys(experiment: Any, as_recorded: bool = False) -> dict[str, str]:
     """Each cell's key as `grid.resolve` gives it (whether or not its data files exist), by
-    `model|method|task|source|seed`."""
+    `model|method|task|source|seed`; `as_recorded`: the key a store written before a task's own `targets:` left
+    cell keys holds its rows under (`ResolvedCell.recorded_key`), where it differs."""
     from mbert_eval.grid.cells import expand
     from mbert_eval.grid.resolve import build_tasks, resolve_cell
     from mbert_eval.methods.base import StepSettings
 
     tasks, steps = build_tasks(experiment), StepSettings.of(experiment)
-    return {
-        f"{c.model}|{c.method}|{c.task}|{c.source}|{c.seed}": resolve_cell(experiment, tasks[c.task], c, steps).key
+    resolved = {
+        f"{c.model}|{c.method}|{c.task}|{c.source}|{c.seed}": resolve_cell(experiment, tasks[c.task], c, steps)
         for c in expand(experiment)
     }
+    return {name: (as_recorded and cell.recorded_key) or cell.key for name, cell in resolved.items()}
 
 
 def one_error_line(result) -> str:

@@ -56,15 +56,18 @@ class Identity:
     outside: tuple[str, ...] = ()
     retired: dict[str, Any] = dataclasses.field(default_factory=dict)  # field -> the default it is rendered at
 
-    def render(self, obj: Any, **values: Any) -> str:
+    def render(self, obj: Any, *, as_recorded: bool = False, **values: Any) -> str:
         """The record as a string: `Record(field=repr(value), ...)` in the declared order. `values` supplies the
-        `given` fields (all of them) and may replace a config field's value by its resolved one (e.g. epochs)."""
+        `given` fields (all of them) and may replace a config field's value by its resolved one (e.g. epochs).
+        `as_recorded`: the retired fields at their values, as keys recorded before their retirement hold them
+        (what a store written then is read by: `grid.resolve.ResolvedCell.recorded_key`)."""
         unknown = set(values) - set(self.fields)
         missing = set(self.given) - set(values)
         if self.record is None or unknown or missing:
             raise ValueError(f"identity of {self.owner}: cannot render (unknown {unknown}, missing {missing})")
         shown = {name: values[name] if name in values else getattr(obj, name) for name in self.fields}
-        shown |= self.retired
+        if not as_recorded:
+            shown |= self.retired
         return f"{self.record}({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
     def set_later(self, obj: Any) -> dict[str, Any]:
@@ -125,9 +128,9 @@ def declare_identity(
     return declare
 
 
-def render_identity(obj: Any, **values: Any) -> str:
+def render_identity(obj: Any, *, as_recorded: bool = False, **values: Any) -> str:
     """The identity record of a config object, by its class's declaration (see `Identity.render`)."""
-    return type(obj).IDENTITY.render(obj, **values)
+    return type(obj).IDENTITY.render(obj, as_recorded=as_recorded, **values)
 
 
 @declare_identity(
@@ -186,6 +189,10 @@ class TrainingConfig:
     ("train", "dev", "test", "pivot", "gold", "epochs", "targets", "layer", "label_subword", "one_indexed"),
     keyed_when_set=("unseen_labels", "limit", "center", "all_languages"),
     outside=("allow_overlap",),  # a permission, not a setting that changes scores
+    # which targets a cell evaluates changes none of their scores, as the grid's `targets:` (never part of a key)
+    # do not: a language added later is computed alone; a task whose targets are scored together keys them itself
+    # (`Task.joint_targets`)
+    retired=("targets",),
 )
 @dataclass
 class TaskConfig:

@@ -51,11 +51,15 @@ def fine_tune_settings(experiment: Experiment, task: Task, cell: Cell) -> FineTu
     return FineTuning(replace(experiment.training, epochs=epochs), method, cell.seed)
 
 
-def cell_identity(experiment: Experiment, task: Task, cell: Cell, settings: FineTuning) -> dict[str, Any]:
+def cell_identity(
+    experiment: Experiment, task: Task, cell: Cell, settings: FineTuning, as_recorded: bool = False
+) -> dict[str, Any]:
     """What a cell's key hashes: its coordinates and the identity records its configs declare
     (`config.experiment.Identity`), rendered as `Record(field=value, ...)` in their recorded order; fields added
     later join (under `added`) only where set away from their defaults. `task` is the cell's built task,
-    `settings` its fine-tuning (`fine_tune_settings`)."""
+    `settings` its fine-tuning (`fine_tune_settings`). The targets a cell evaluates are no part of it, unless
+    the task scores them together (`Task.joint_targets`). `as_recorded`: the identity as keys recorded before the
+    task's own `targets:` left it (`grid.resolve.ResolvedCell.recorded_key`)."""
     method, data = settings.method, experiment.task_config(cell.task)
     identity: dict[str, Any] = {
         "model": cell.model,
@@ -64,9 +68,12 @@ def cell_identity(experiment: Experiment, task: Task, cell: Cell, settings: Fine
         "source": cell.source,
         "seed": cell.seed,
         "settings": settings.identity() if task.needs_training else None,
-        "data": render_identity(data),
+        "data": render_identity(data, as_recorded=as_recorded),
         "options": task.options(),
     }
+    joint = None if as_recorded else task.joint_targets()
+    if joint is not None:
+        identity["joint_targets"] = joint
     steps = [experiment.parallel, experiment.tlm, experiment.align] if method.chain else []
     if steps:  # derived checkpoints depend on these too
         identity["method_settings"] = [render_identity(config) for config in steps]

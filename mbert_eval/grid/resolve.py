@@ -30,7 +30,9 @@ class ResolvedCell:
     """One cell as resolved: its key (a hash of `identity`), its fine-tuning settings (the method config among
     them; `grid.cells.fine_tune_settings`: what `Task.prepare` takes), the parallel text its method's checkpoint
     steps read (`methods.parallel_files`) and those steps' versions (`methods.step_versions`): what its rows
-    record beside their scores, and what `grid.freshness` compares them with."""
+    record beside their scores, and what `grid.freshness` compares them with. `recorded_key`: the key a store
+    written before the task's own `targets:` left cell keys holds the cell's rows under, where it differs
+    (`grid.run.plan` moves them to `key`)."""
 
     cell: Cell
     key: str
@@ -38,6 +40,7 @@ class ResolvedCell:
     settings: FineTuning
     parallel: tuple[DataSpec, ...] = ()
     step_versions: dict[str, int] = field(default_factory=dict)
+    recorded_key: str | None = None
 
 
 CHECKPOINTS = "checkpoints"  # the folder of a run's output folder that caches its derived checkpoints
@@ -147,8 +150,11 @@ def resolve_cell(experiment: Experiment, task: Task, cell: Cell, steps: StepSett
     of its method's checkpoint steps (`steps`: what they read)."""
     settings = fine_tune_settings(experiment, task, cell)
     identity = cell_identity(experiment, task, cell, settings)
+    key = stable_hash(identity)
+    recorded = stable_hash(cell_identity(experiment, task, cell, settings, as_recorded=True))
     parallel = tuple(parallel_files(settings.method, steps, cell.source))
-    return ResolvedCell(cell, stable_hash(identity), identity, settings, parallel, step_versions(settings.method))
+    versions = step_versions(settings.method)
+    return ResolvedCell(cell, key, identity, settings, parallel, versions, None if recorded == key else recorded)
 
 
 def resolve(

@@ -90,15 +90,19 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
     their model, data files, task version or method step versions changed since, see `freshness`; with
     `overwrite`, every target, the rows replaced kept in `superseded` as stale ones are) and the count skipped;
     stale rows of targets the run leaves out move to `superseded` here, without being recomputed.
-    Says on stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
+    Rows the store holds under a cell's earlier key (`ResolvedCell.recorded_key`) take its key first. Says on
+    stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
     store) are taken as known, so unchanged files are not hashed again."""
     run = grid.refuse()  # a grid with problems has nothing to plan
     remember(store.file_hashes())
     fingerprints: dict[str, str] = {}
     found = Staleness()
     jobs, skipped = [], 0
+    rekeyed = 0
     for resolved in grid.cells:
         cell, key, task = resolved.cell, resolved.key, grid.tasks[resolved.cell.task]
+        if resolved.recorded_key is not None:  # rows stored under the key the cell had before: its rows
+            rekeyed += store.rekey(resolved.recorded_key, key) > 0
         stored = store.rows(cell_key=key)
         if cell.model not in fingerprints:
             fingerprints[cell.model] = model_fingerprint(cell.model)
@@ -137,6 +141,13 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
                 check_examples=cell.task not in grid.examples_checked,
                 superseding=stale,
             )
+        )
+    if rekeyed:
+        cells = "1 cell" if rekeyed == 1 else f"{rekeyed} cells"
+        print(
+            f"the rows of {cells} re-keyed: a task's own `targets:` are no part of a cell's key any more (a target "
+            "added later is computed alone)",
+            file=sys.stderr,
         )
     for line in found.lines():
         print(line, file=sys.stderr)

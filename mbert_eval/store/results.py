@@ -228,6 +228,17 @@ class ResultStore(SQLiteFile):
             )
             return conn.total_changes - before
 
+    def rekey(self, recorded_key: str, cell_key: str) -> int:
+        """Give the rows a cell's `recorded_key` names (current and superseded) its `cell_key` instead, in one
+        transaction, where no row holds `cell_key` yet: a store written before the cell's identity lost a field
+        (`grid.resolve.ResolvedCell.recorded_key`) keeps its rows as the cell's. Their per-example files stay
+        where their rows name them. Returns the rows of `results` moved."""
+        with self.writing() as conn:
+            if conn.execute("SELECT 1 FROM results WHERE cell_key = ? LIMIT 1", (cell_key,)).fetchone():
+                return 0
+            conn.execute("UPDATE superseded SET cell_key = ? WHERE cell_key = ?", (cell_key, recorded_key))
+            return conn.execute("UPDATE results SET cell_key = ? WHERE cell_key = ?", (cell_key, recorded_key)).rowcount
+
     def supersede(self, cell_key: str, superseding: Mapping[str, str]) -> None:
         """Move the stored rows of one cell's targets (`superseding`: target -> why they are stale) to
         `superseded`, in one transaction, without rows that replace them."""

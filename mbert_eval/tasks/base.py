@@ -84,6 +84,12 @@ class Task(ABC):
         later = TaskConfig.IDENTITY.keyed_when_set
         return {name: getattr(self, name) for name in self.metadata.options if name not in later}
 
+    def joint_targets(self) -> list[str] | None:
+        """The languages a cell scores together, where one target's score depends on which others are evaluated
+        beside it (a key of its own in the cell's identity, `grid.cells.cell_identity`); None, the default: each
+        target is scored on its own, so which targets a cell evaluates is no part of its identity."""
+        return None
+
     def language_problem(self, language: Language) -> str | None:
         """Why the task cannot score `language` (hook: e.g. a metric that knows some languages only), or None;
         `validate` asks it for every source and target, before anything runs."""

@@ -10,8 +10,8 @@ the first half's both sides train it and the second half's both sides test it; a
 a number of its (source, target) pair alone: how separable the two languages are at each layer.
 
 `all_languages: true` (Libovický et al.'s setting): one classifier per layer over L languages, the source and every
-language of the task's own `targets:` (chance 1/L). The L languages are part of a cell's identity only through the
-task's `targets:` (the grid's targets are not), so the mode needs them and is refused without. `prepare` reads
+language of the task's own `targets:` (chance 1/L). The L languages are part of a cell's identity (`joint_targets`);
+the mode reads them from the task's `targets:` (the grid's are every task's) and is refused without. `prepare` reads
 every listed language's pairs and splits them by source sentence (`split_by_pivot`): the first half of the first
 listed language's distinct source sentences are the training ones; every language's pair trains iff its source
 sentence is one of them (the source class trains on those and tests on the rest). Each target's row then holds its
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import ParallelPair
 from mbert_eval.errors import UserError
-from mbert_eval.languages import Language
+from mbert_eval.languages import Language, lookup
 from mbert_eval.tasks.base import Prepared, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.parallel_layers import ParallelLayersTask
@@ -139,9 +139,16 @@ class LanguageIdentityTask(ParallelLayersTask):
         self.all_languages = bool(all_languages)
         if self.all_languages and not self.config.targets:
             raise UserError(
-                "all_languages needs the task's own `targets:` (its L languages are part of each cell's identity, "
-                "the grid's targets are not)"
+                "all_languages needs the task's own `targets:`: they name the classifier's languages besides the source"
             )
+
+    def joint_targets(self) -> list[str] | None:
+        """With `all_languages`, the L-way classifier's languages other than the source (the task's `targets:`,
+        each once, as `languages_split` reads them): every target's recall depends on them all (Libovický et
+        al. 2020)."""
+        if not self.all_languages:
+            return None
+        return list(dict.fromkeys(lookup(code).code for code in self.config.targets or ()))
 
     def languages_problem(self, sources: list[Language], targets: list[Language]) -> str | None:
         """With `all_languages`, a target that is also a source is refused: the source's sentences are the pivot
@@ -155,9 +162,7 @@ class LanguageIdentityTask(ParallelLayersTask):
         """With `all_languages`: the pairs of every language of the task's `targets:` (in their order, each once)
         and their split by source sentence (`split_by_pivot`); a UserError where two languages have the same pairs
         (`evaluate` tells a target by its pairs) or the split leaves one nothing to train on or test."""
-        from mbert_eval.languages import lookup
-
-        codes = list(dict.fromkeys(lookup(code).code for code in self.config.targets or ()))
+        codes = self.joint_targets() or []
         pairs = {code: self.target_examples(lookup(code)) for code in codes}
         for index, code in enumerate(codes):
             same = next((other for other in codes[:index] if pairs[other] == pairs[code]), None)

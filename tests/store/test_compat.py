@@ -14,10 +14,16 @@ from tests.helpers import FIXTURES, cell_keys
 
 
 def test_every_cell_keeps_the_key_it_had():
+    """Every cell finds its rows under the key recorded for it: its key itself, or, for a task with its own
+    `targets:` (tatoeba and alignment here), the key it had before they left cell keys (`recorded_key`, whose
+    rows a run re-keys: `test_a_store_keyed_with_a_tasks_targets_is_complete_and_a_target_added_is_computed_alone`)."""
     experiment, problems = load_experiment(FIXTURES / "cell-keys-grid.yaml")
     assert problems == []
     recorded = json.loads((FIXTURES / "cell-keys.json").read_text(encoding="utf-8"))
-    assert cell_keys(experiment) == recorded
+    assert cell_keys(experiment, as_recorded=True) == recorded
+    now = cell_keys(experiment)
+    own_targets = {name for name in recorded if name.split("|")[2] in ("tatoeba", "alignment")}
+    assert len(own_targets) == 40 and {name for name in now if now[name] != recorded[name]} == own_targets
 
 
 def test_a_store_written_before_the_restructure_opens(tmp_path):
@@ -86,6 +92,49 @@ def test_a_retired_field_splits_no_cell():
     before = cell_keys(experiment)
     experiment.training.eval_batch_size = 8
     assert cell_keys(experiment) == before
+    experiment.tasks["tatoeba"].targets = ["de"]  # which targets a cell evaluates scores none of them
+    assert cell_keys(experiment) == before
+
+
+def test_a_store_keyed_with_a_tasks_targets_is_complete_and_a_target_added_is_computed_alone(
+    tmp_path, small_family, tiny_model, capsys
+):
+    """A store written while a task's own `targets:` were part of its cells' keys: the run finds the rows under
+    the key the cell had then, re-keys them and computes nothing; a target added to the task afterwards is the
+    only one computed, beside the earlier rows under the same key (one cell: their intervals stand)."""
+    from mbert_eval.grid.resolve import resolve
+    from mbert_eval.grid.run import run_experiment
+    from mbert_eval.report.text_table import format_results
+    from tests.helpers import family_experiment, write_config
+
+    parallel = small_family.root / "parallel"
+    raw = family_experiment(small_family, tiny_model, output=str(tmp_path / "out"))
+    tatoeba = {"test": f"{parallel}/qaa-{{lang}}.{{lang}}", "pivot": f"{parallel}/qaa-{{lang}}.qaa"}
+    raw["tasks"] = {"tatoeba": {**tatoeba, "targets": ["qab"]}}
+    experiment, _ = load_experiment(write_config(tmp_path / "one.yaml", raw))
+    assert run_experiment(experiment).cells_run == 1
+    [cell] = resolve(experiment).cells
+    assert cell.recorded_key is not None and cell.recorded_key != cell.key
+    store = ResultStore(experiment.store_path)
+    with store.writing() as conn:  # the store as the code before wrote it: the same rows under the recorded key
+        conn.execute("UPDATE results SET cell_key = ?", (cell.recorded_key,))
+    assert {row.cell_key for row in store.rows()} == {cell.recorded_key}
+    capsys.readouterr()
+
+    again = run_experiment(experiment)
+    assert (again.cells_run, again.cells_skipped, again.rows_written) == (0, 1, 0)
+    assert "the rows of 1 cell re-keyed" in capsys.readouterr().err
+    assert {row.cell_key for row in store.rows()} == {cell.key}
+
+    raw["tasks"]["tatoeba"]["targets"] = ["qab", "qac"]
+    experiment, _ = load_experiment(write_config(tmp_path / "two.yaml", raw))
+    added = run_experiment(experiment)
+    assert added.cells_run == 1
+    rows = store.rows()
+    assert {row.cell_key for row in rows} == {cell.key} and {row.target for row in rows} == {"qab", "qac"}
+    assert added.rows_written == len([row for row in rows if row.target == "qac"])
+    table = format_results(store)
+    assert "several cells" not in table and table.count("[") >= 2  # both targets' intervals
 
 
 def _with_new_field(config, record_of=None):
@@ -121,17 +170,17 @@ def test_a_new_field_with_a_default_keeps_every_recorded_key_and_joins_once_set(
     experiment.training = _with_new_field(experiment.training)
     assert all(hasattr(config, "new_setting") for config in [*experiment.tasks.values(), *experiment.methods])
 
-    assert cell_keys(experiment) == recorded
+    assert cell_keys(experiment, as_recorded=True) == recorded
     for owner, changed in (
         (experiment.tasks["pos"], lambda name: "|pos|" in name),
         (experiment.methods[1], lambda name: "|freeze3|" in name),
         (experiment.training, lambda name: True),
     ):
         owner.new_setting = 5
-        now = cell_keys(experiment)
+        now = cell_keys(experiment, as_recorded=True)
         assert {name for name in now if now[name] != recorded[name]} == {name for name in recorded if changed(name)}
         owner.new_setting = 0
-        assert cell_keys(experiment) == recorded
+        assert cell_keys(experiment, as_recorded=True) == recorded
 
 
 def test_a_field_nobody_declared_is_refused_when_its_class_is_defined():

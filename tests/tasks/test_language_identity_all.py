@@ -1,6 +1,7 @@
 """Language identity with one classifier over all the task's languages (`all_languages: true`; Libovický et al.
 2020, chance 1/L): the split by source sentence, rows per target, a distinct script recognised, the refusal
-without the task's own targets (validate = run), and cell keys unchanged where unset."""
+without the task's own targets (validate = run), and cell keys unchanged where unset, keyed by the L languages
+where set."""
 
 from pathlib import Path
 
@@ -190,13 +191,17 @@ def test_cell_keys_change_only_where_set(tmp_path, small_family, tiny_model):
         ("plain", {}),
         ("unset", {"all_languages": None}),
         ("targets", {"targets": TARGETS}),
+        ("fewer", {"targets": TARGETS[:2]}),
         ("all", {"all_languages": True, "targets": TARGETS}),
+        ("all of fewer", {"all_languages": True, "targets": TARGETS[:2]}),
     ):
         raw = identity_config(tmp_path, small_family, tiny_model, **options)
         experiment, problems = load_experiment(write_config(tmp_path / f"{label}.yaml", raw))
         assert problems == []
         keys[label] = [cell.key for cell in resolve(experiment).cells]
-    assert keys["plain"] == keys["unset"] and keys["targets"] != keys["all"]
+    assert keys["plain"] == keys["unset"] == keys["targets"] == keys["fewer"] and keys["targets"] != keys["all"]
+    # the L-way classifier's languages change every target's recall: they key the cell
+    assert keys["all of fewer"] != keys["all"]
 
 
 def test_the_report_draws_the_l_way_panel_from_a_run(store):

@@ -31,6 +31,15 @@ def _answer_problem(context: str, number: int, answer: Answer) -> str | None:
     return None
 
 
+def _is_text(text: str) -> bool:
+    """Whether `text` is Unicode text: JSON's `\\uD800`-`\\uDFFF` escapes decode to lone surrogates, which are not."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _first_problem(examples: Iterable[QAExample]) -> str | None:
     """The first problem among the examples (most as ``question 'ID': ...``), or None when all are valid."""
     seen: set[str] = set()
@@ -40,6 +49,12 @@ def _first_problem(examples: Iterable[QAExample]) -> str | None:
         seen.add(example.id)
         if not example.answers:
             return f"question {example.id!r}: no answers (SQuAD v2.0 unanswerable questions are not supported)"
+        texts = (example.context, example.question, *(answer.text for answer in example.answers))
+        if not all(_is_text(text) for text in texts):
+            return (
+                f"question {example.id!r}: a lone surrogate in its text (a JSON escape such as \\ud83d, half of a "
+                "character), which no tokenizer reads"
+            )
         for number, answer in enumerate(example.answers):
             problem = _answer_problem(example.context, number, answer)
             if problem is not None:
@@ -81,6 +96,12 @@ def _question(record: Any, context: str, where: str, path: PathLike) -> QAExampl
     if not isinstance(record.get("question"), str):
         raise DataError(path, f"question {question_id!r}: no 'question' string")
     answers = record.get("answers")
+    if isinstance(answers, dict) and "text" in answers:
+        raise DataError(
+            path,
+            f"question {question_id!r}: answers in the Hub's layout "
+            '({"text": [...], "answer_start": [...]}); a SQuAD file lists {"text", "answer_start"} records',
+        )
     if not isinstance(answers, list) or not answers:
         raise DataError(
             path, f"question {question_id!r}: no answers (SQuAD v2.0 unanswerable questions are not supported)"

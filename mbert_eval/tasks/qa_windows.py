@@ -19,6 +19,7 @@ candidate slot is spent on a position that can never be an answer; the best vali
 
 from __future__ import annotations
 
+import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -92,7 +93,7 @@ def encode_windows(examples: list[QAExample], tokenizer, windowing: Windowing, l
         for window, index in enumerate(encoded["overflow_to_sample_mapping"]):
             context = [position for position, sequence in enumerate(encoded.sequence_ids(window)) if sequence == 1]
             first, last = (context[0], context[-1]) if context else (1, 0)  # an empty context has no answer
-            offsets = encoded["offset_mapping"][window]
+            offsets = past_marks(encoded["offset_mapping"][window], part[index].context, first, last)
             feature: Features = {"input_ids": np.asarray(encoded["input_ids"][window], dtype=np.int32)}
             if "token_type_ids" in encoded:
                 feature["token_type_ids"] = np.asarray(encoded["token_type_ids"][window], dtype=np.int32)
@@ -105,6 +106,22 @@ def encode_windows(examples: list[QAExample], tokenizer, windowing: Windowing, l
     return features
 
 
+def past_marks(offsets: list[tuple[int, int]], context: str, first: int, last: int) -> list[tuple[int, int]]:
+    """The offsets with the end of each context token (`first`..`last`) moved past the combining marks that
+    follow it: a tokenizer that normalizes its text (NFKC: XLM-R's, multilingual-e5's) reads `e` + U+0301 as
+    `é`, and its offsets leave the mark out, so an answer ending on that token would lose its accent (text in
+    decomposed form, NFD)."""
+    if not any(unicodedata.category(character)[0] == "M" for character in context):
+        return offsets
+    moved = list(offsets)
+    for position in range(first, last + 1):
+        begin, end = moved[position]
+        while end < len(context) and unicodedata.category(context[end])[0] == "M":
+            end += 1
+        moved[position] = (begin, end)
+    return moved
+
+
 def answer_tokens(example: QAExample, offsets: list[tuple[int, int]], first: int, last: int) -> tuple[int, int]:
     """The window positions of the first and last token of the example's first answer, (0, 0) (the CLS token)
     when the answer is not wholly inside the window's context tokens `first`..`last`."""
@@ -114,7 +131,9 @@ def answer_tokens(example: QAExample, offsets: list[tuple[int, int]], first: int
         return 0, 0
     part = offsets[first : last + 1]
     start = first + bisect_right([begin for begin, _ in part], start_char) - 1
-    end = first + bisect_left([finish for _, finish in part], end_char)
+    # searched from the start token: a token may share its offsets with the one before it (XLM-R's lone `▁`
+    # before a one-character word), which would otherwise end the span before it starts
+    end = start + bisect_left([finish for _, finish in offsets[start : last + 1]], end_char)
     return start, end
 
 

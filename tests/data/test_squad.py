@@ -38,9 +38,9 @@ def question(qid: str = "q1", **fields: Any) -> dict[str, Any]:
 
 
 def write_json(tmp_path: Path, document: Any) -> Path:
-    """Write a document as a JSON file and return its path."""
+    """Write a document as a JSON file and return its path (a lone surrogate as its JSON escape, `\\ud83d`)."""
     path = tmp_path / "qa.json"
-    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    path.write_bytes(json.dumps(document, ensure_ascii=False).encode("utf-8", "backslashreplace"))
     return path
 
 
@@ -91,6 +91,11 @@ def test_write_refuses_invalid_examples(tmp_path: Path) -> None:
             "question 'q1': answer 0 needs a 'text' string and an integer 'answer_start'",
         ),
         ([question(question=None)], "question 'q1': no 'question' string"),
+        (
+            [question(answers={"text": ["Ada"], "answer_start": [0]})],
+            "question 'q1': answers in the Hub's layout",
+        ),
+        ([question(question="Who \ud83d?")], "question 'q1': a lone surrogate in its text"),
         ([question(), question()], "question 'q1': duplicate id"),
         ([question(id=None)], "data[0].paragraphs[0].qas[0]: no 'id' string"),
         ([], "no questions found"),

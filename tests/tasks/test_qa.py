@@ -127,6 +127,51 @@ def test_decoding_gives_exact_context_substrings_with_multibyte_and_cjk_text(tok
     assert all(text in e.context for text, e in zip(texts, examples))
 
 
+def nfkc_tokenizer():
+    """A SentencePiece-style tokenizer (unigram pieces, `▁` before each word) over a few words that normalizes its
+    text to NFKC, as XLM-R's and multilingual-e5's do; `▁` and `六` are pieces, `▁六` is not."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    pieces = ["<unk>", "[CLS]", "[SEP]", "[PAD]", "▁", "六", "?", "▁quoi", "▁nous", "▁bu", "▁un", "▁café", "▁au"]
+    pieces += ["▁lait", "▁est", "▁il"]
+    model = Tokenizer(models.Unigram([(piece, -1.0) for piece in pieces], unk_id=0))
+    model.normalizer = normalizers.NFKC()
+    model.pre_tokenizer = pre_tokenizers.Metaspace()
+    model.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", 1), ("[SEP]", 2)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=model, unk_token="<unk>", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]"
+    )
+
+
+def test_an_answer_in_decomposed_text_keeps_its_final_combining_mark():
+    """NFD text: `e` + U+0301 is one character to an NFKC tokenizer, whose offsets leave the mark out; the label
+    and the decoded answer still end after it."""
+    import unicodedata
+
+    context, answer = (unicodedata.normalize("NFD", text) for text in ("nous bu un café au lait", "café"))
+    examples = [QAExample("q0", "quoi ?", context, (Answer(answer, context.index(answer)),))]
+    tokenizer = nfkc_tokenizer()
+    features = encode_windows(examples, tokenizer, Windowing(), labelled=False)
+    labels = encode_windows(examples, tokenizer, Windowing(), labelled=True)
+    tokens = tokenizer.convert_ids_to_tokens(features[0]["input_ids"].tolist())
+    assert labels[0]["start_positions"] == labels[0]["end_positions"] == tokens.index("▁café")
+    [text] = answer_texts(examples, features, one_hot_spans(features, labels).numpy())
+    assert text.strip() == answer and qa_scores({"q0": text}, {"q0": [answer]}, "fr", "squad")["exact_match"] == 1
+
+
+def test_a_one_character_answer_after_a_lone_word_start_ends_where_it_starts():
+    """XLM-R-style pieces: `▁` alone before `六` shares its offsets; the label spans 六, never ending before it
+    starts (XQuAD zh has two such questions under multilingual-e5's tokenizer)."""
+    examples = [example("六 est il", "六", question="quoi ?")]
+    tokenizer = nfkc_tokenizer()
+    labels = encode_windows(examples, tokenizer, Windowing(), labelled=True)
+    tokens = tokenizer.convert_ids_to_tokens(labels[0]["input_ids"].tolist())
+    assert labels[0]["start_positions"] == labels[0]["end_positions"] == tokens.index("六")
+
+
 def test_decoding_respects_the_maximum_answer_length_order_and_context():
     start, end = torch.zeros(1, 60), torch.zeros(1, 60)
     start[0, 5], end[0, 50] = 9.0, 9.0  # the best pair is 46 tokens long: too long

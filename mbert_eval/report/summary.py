@@ -149,7 +149,9 @@ def _summarize_task(
     scores = _with_gap(scores)
     p_values = paired_p_values(stacked, against)
     scores = _with_delta(scores, ["model", "source", "target"], against, higher, p_values, seeds)
-    averages = _over_the_same_languages(_with_delta(_averages(scores, seeds), ["model", "source"], against, higher))
+    averages = _averages(scores, seeds)
+    averages = _with_delta(averages, ["model", "source"], against, higher, seeds=_seed_averages(seeds))
+    averages = _over_the_same_languages(averages)
     groups = {kind: _groups(scores, languages[kind]) for kind in ("family", "script")}
     return TaskSummary(
         task,
@@ -208,8 +210,9 @@ def _with_delta(
     """Add `reference` (the method each row is compared with: `against`, by method; `References.against`), delta
     (mean − that method's mean on the same `match` keys; NaN, and no reference, where there is none), its
     paired-bootstrap `p_value` where tested (`p_values` by TARGET_KEYS) and its verdict, "better" meaning higher
-    when `higher` and lower otherwise. Given the per-seed scores (`seeds`, one row per target), a method and its
-    reference that ran different seeds are compared over the seeds both ran (`_over_shared_seeds`)."""
+    when `higher` and lower otherwise. Given the per-seed scores at the frame's level (`seeds`: `match` keys,
+    method, seed, score), a method and its reference that ran different seeds are compared over the seeds both
+    ran (`_over_shared_seeds`)."""
     frame = frame.assign(reference=frame["method"].map(against).astype(object))
     base = frame[match + ["method", "mean", "std", "n"]].rename(
         columns={"method": "reference", "mean": "base_mean", "std": "base_std", "n": "base_n"}
@@ -219,7 +222,7 @@ def _with_delta(
     frame["delta_seeds"] = None
     spread = frame[["std", "base_std", "n", "base_n"]].copy()  # what the spread rule weighs Δ against
     if seeds is not None:
-        _over_shared_seeds(frame, spread, seeds)
+        _over_shared_seeds(frame, spread, seeds, match)
     frame["reference"] = frame["reference"].where(frame["delta"].notna())
     noise = np.fmax(spread["std"], spread["base_std"])
     found = p_values or {}
@@ -241,16 +244,16 @@ def _with_delta(
     return frame.drop(columns=["base_mean", "base_std", "base_n"])
 
 
-def _over_shared_seeds(frame: pd.DataFrame, spread: pd.DataFrame, seeds: pd.DataFrame) -> None:
-    """Where a method and its reference ran different seeds on a target, Δ (in `frame`) is the difference of their
-    means over the seeds both ran (a paired comparison, as the paired bootstrap's: means over other seeds would add
-    a seed effect to Δ), the spread rule weighs it against those seeds' stds (in `spread`), and `delta_seeds` lists
-    the seeds (None where the sets are the same; no Δ where none is shared). The shown mean and std stay over every
-    seed a method ran."""
-    by_target = {key: dict(zip(g["seed"], g["score"])) for key, g in seeds.groupby(KEYS + ["target"], sort=False)}
+def _over_shared_seeds(frame: pd.DataFrame, spread: pd.DataFrame, seeds: pd.DataFrame, match: list[str]) -> None:
+    """Where a method and its reference ran different seeds (on a target, or for an average: `match`), Δ (in
+    `frame`) is the difference of their means over the seeds both ran (a paired comparison, as the paired
+    bootstrap's: means over other seeds would add a seed effect to Δ), the spread rule weighs it against those
+    seeds' stds (in `spread`), and `delta_seeds` lists the seeds (None where the sets are the same; no Δ where none
+    is shared). The shown mean and std stay over every seed a method ran."""
+    scored = {key: dict(zip(g["seed"], g["score"])) for key, g in seeds.groupby([*match, "method"], sort=False)}
     for index, row in frame[frame["delta"].notna()].iterrows():
-        mine = by_target[row["model"], row["method"], row["source"], row["target"]]
-        theirs = by_target[row["model"], row["reference"], row["source"], row["target"]]
+        mine = scored.get((*row[match], row["method"]), {})
+        theirs = scored.get((*row[match], row["reference"]), {})
         if set(mine) == set(theirs):
             continue
         shared = sorted(set(mine) & set(theirs))
@@ -261,6 +264,15 @@ def _over_shared_seeds(frame: pd.DataFrame, spread: pd.DataFrame, seeds: pd.Data
         frame.loc[index, "delta"] = own.mean() - base.mean()  # NaN when no seed is shared: no Δ
         frame.at[index, "delta_seeds"] = shared or None
         spread.loc[index] = [own.std(), base.std(), len(shared), len(shared)]
+
+
+def _seed_averages(seeds: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, method, source) and seed, the mean score over the languages: only the seeds that ran every
+    language the method ran (a seed's mean over fewer would be another average); what an average's Δ pairs."""
+    per_seed = seeds.groupby([*KEYS, "seed"]).agg(score=("score", "mean"), ran=("target", "nunique")).reset_index()
+    languages = seeds.groupby(KEYS)["target"].nunique().rename("languages").reset_index()
+    per_seed = per_seed.merge(languages, on=KEYS)
+    return per_seed[per_seed["ran"] == per_seed["languages"]][[*KEYS, "seed", "score"]]
 
 
 def _averages(scores: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:

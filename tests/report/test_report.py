@@ -449,3 +449,36 @@ def test_delta_between_methods_that_ran_different_seeds_is_over_the_seeds_both_r
         if r["method"] == "other" and r["kind"] == "target"
     ]
     assert record["delta"] == pytest.approx(0.01) and record["delta_seeds"] == "1 2"
+
+
+def test_an_averages_delta_between_methods_that_ran_different_seeds_is_over_the_seeds_both_ran(tmp_path):
+    """Two languages; the baseline ran seeds 1-3, the other method 1-2 and is +5.0 points better on each language
+    at each of them. The average's Δ was the difference of means over all seeds each ran (−6.7, "worse", though
+    every language's Δ is +5.0); it is +5.0, over the seeds both ran, as its languages' are. Without a seed in
+    common, an average has no Δ, as its languages have none."""
+    import json
+
+    from mbert_eval.report import render_report
+
+    def averages(scores: dict[str, dict[int, float]]) -> dict[str, dict]:
+        store = ResultStore(tmp_path / f"{len(list(tmp_path.iterdir()))}.sqlite")
+        for method, by_seed in scores.items():
+            for seed, score in by_seed.items():
+                store.write_cell(
+                    [
+                        ResultRow(
+                            f"{method}{seed}", "pos", "accuracy", "m", method, "en", target, seed, score, 9, "h", "v"
+                        )
+                        for target in ("de", "fr")
+                    ]
+                )
+        records = json.loads(render_report(store, "t", "json"))["records"]
+        assert all(r["delta"] is None for r in records if r["method"] == "other" and r["kind"] == "target") == (
+            "other" in scores and not set(scores["other"]) & set(scores["baseline"])
+        )
+        return {r["method"]: r for r in records if r["kind"] == "average"}
+
+    found = averages({"baseline": {1: 0.50, 2: 0.60, 3: 0.90}, "other": {1: 0.55, 2: 0.65}})
+    assert found["other"]["delta"] == pytest.approx(0.05) and found["other"]["delta_seeds"] == "1 2"
+    found = averages({"baseline": {1: 0.50, 2: 0.60}, "other": {3: 0.70, 4: 0.80}})
+    assert found["other"]["delta"] is None and found["other"]["verdict"] in ("", None)

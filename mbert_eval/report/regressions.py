@@ -37,8 +37,10 @@ class Regressions:
     previous_slot: str
     thresholds: dict[str, float]
     lines: list[RegressionLine] = field(default_factory=list)
-    # scores not compared, one line each: what they were computed with differs from the previous run's
+    # scores not compared, one line each: what they were computed with differs from the previous run's, or they are
+    # in one of the two runs only
     not_comparable: list[str] = field(default_factory=list)
+    compared: int = 0  # the scores compared with the previous run's
 
     @property
     def limits(self) -> str:

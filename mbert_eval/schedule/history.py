@@ -28,8 +28,9 @@ the task's version and the checksums of the data files its rows read.
 Regression: a key found in both this run's snapshot and the previous run's whose score got worse by
 more than the task's threshold, in the main metric's direction (an absolute amount: `pos: 0.02` is a drop of
 two points of accuracy; for a metric where lower is better, such as alignment's AER, a rise). Tasks without a
-threshold are not checked; keys found in one snapshot only (a new
-target, a new group) are not compared. The previous run is the latest earlier run of the same job
+threshold are not checked; keys found in one snapshot only (a new target, a new group, a group's name written
+otherwise, a limit changed) are not compared, and listed as such. The previous run is the latest earlier run of
+the same job
 that has a snapshot (status `ok` or `regression`). Only scores of one basis are compared: a score whose basis
 differs from the previous run's (other settings, seeds, task version or data) is *not comparable*, listed with
 why, and never a regression (a drop there may be the settings', not the model's). A snapshot recorded before
@@ -241,31 +242,45 @@ def _change(part: str, before: list | None, after: list | None) -> str:
     return f"{BASIS[part]} {values[0]} -> {values[1]}"
 
 
+NEW, GONE = "not in the previous run", "not in this run"  # why a key found in one snapshot only is not compared
+
+
 def compare(
     previous: list[Score],
     current: list[Score],
     thresholds: dict[str, float],
     lower_is_better: Collection[tuple[str, str]] = (),
-) -> tuple[list[Regression], list[NotComparable]]:
+) -> tuple[list[Regression], list[NotComparable], int]:
     """The regressions of `current` against `previous` under per-task absolute thresholds (a (task, metric) in
-    `lower_is_better` gets worse by rising: the store's metric roles say which), and the scores that would have
-    been checked but were not comparable (`why_not_comparable`), grouped by task, group, method, source and why."""
-    before = {score.key: score for score in previous}
-    checked = [
-        (before[now.key], now)
-        for now in current
-        if now.key in before and now.task in thresholds and before[now.key].metric == now.metric
-    ]
+    `lower_is_better` gets worse by rising: the store's metric roles say which), the scores of those tasks that
+    were not compared, grouped by task, group, method, source and why (their basis differs: `why_not_comparable`;
+    another main metric; a key found in one snapshot only: `NEW`, `GONE`), and how many scores were compared."""
+    before = {score.key: score for score in previous if score.task in thresholds}
+    now_keys = {score.key for score in current}
     found: list[Regression] = []
     apart: dict[tuple[str, ...], list[str]] = {}
-    for old, now in checked:
-        why = why_not_comparable(old, now)
+    compared = 0
+    for now in current:
+        if now.task not in thresholds:
+            continue
+        old = before.get(now.key)
+        why = (
+            NEW
+            if old is None
+            else f"main metric {old.metric} -> {now.metric}"
+            if old.metric != now.metric
+            else why_not_comparable(old, now)
+        )
         if why is not None:
             apart.setdefault((now.task, now.group, now.method, now.source, why), []).append(now.target)
             continue
+        compared += 1
         regression = _regression(old, now, thresholds[now.task], (now.task, now.metric) not in lower_is_better)
         found += [regression] if regression else []
-    return found, [NotComparable(*where[:4], targets, where[4]) for where, targets in apart.items()]
+    for old in previous:
+        if old.key in before and old.key not in now_keys:
+            apart.setdefault((old.task, old.group, old.method, old.source, GONE), []).append(old.target)
+    return found, [NotComparable(*where[:4], targets, where[4]) for where, targets in apart.items()], compared
 
 
 def _regression(old: Score, now: Score, threshold: float, higher: bool) -> Regression | None:
@@ -515,9 +530,10 @@ def report_regressions(
     regressions: list[Regression],
     thresholds: dict[str, float],
     not_comparable: list[NotComparable] = (),
+    compared: int = 0,
 ) -> Regressions:
-    """This run's regressions against the previous run, and the scores not compared with it, as plain data for
-    the report's first section."""
+    """This run's regressions against the previous run, the scores not compared with it and how many were
+    (`compare`), as plain data for the report's first section."""
     lines = [
         RegressionLine(
             r.task,
@@ -539,4 +555,5 @@ def report_regressions(
         dict(thresholds),
         lines,
         [apart.describe() for apart in not_comparable],
+        compared,
     )

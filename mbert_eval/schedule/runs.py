@@ -82,9 +82,14 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
 
     overrides = list(job.overrides)
     groups = resolve_models(job)
+    requested = list(dict.fromkeys(m for g in groups for m in g.models))
     if groups:
-        overrides.append("models=" + json.dumps(list(dict.fromkeys(m for g in groups for m in g.models))))
+        overrides.append("models=" + json.dumps(requested))
     experiment, problems = load_experiment(job.config, overrides)
+    if len(experiment.models) == len(requested):  # each model as the run's rows name it (`load_experiment` anchors
+        # a folder at the config's: a fixed name found there, not beside the jobs file, was compared with no row)
+        spelled = dict(zip(requested, experiment.models))
+        groups = [ModelGroup(group.label, tuple(spelled[m] for m in group.models)) for group in groups]
     groups = groups or [ModelGroup(model, (model,)) for model in experiment.models]
     unknown = sorted(set(job.thresholds) - set(experiment.tasks))
     if unknown:
@@ -94,16 +99,24 @@ def _evaluate(job: Job, run_id: int, slot: datetime, history: History, executor:
     summary = run_resolved(planned.grid, executor=executor, wait_for_store=True)
     store = ResultStore(experiment.store_path)
     snapshot = _snapshot(experiment, planned.grid, store, groups)
+    unscored = [group for group in groups if not any(score.group == group.label for score in snapshot)]
+    if unscored:  # nothing of it could be compared: a run that says `ok` would claim what was not checked
+        raise UserError(
+            f"job '{job.name}': no stored score of model group '{unscored[0].label}' ({unscored[0].representative}) "
+            "after the run, so none can be compared"
+        )
     previous = history.previous(job.name, run_id)
     lower = {(role.task, role.metric) for role in store.metric_roles() if role.higher_is_better is False}
-    regressions, apart = compare(previous.snapshot, snapshot, job.thresholds, lower) if previous else ([], [])
+    regressions, apart, compared = (
+        compare(previous.snapshot, snapshot, job.thresholds, lower) if previous else ([], [], 0)
+    )
     title = f"{job.name}: {experiment.name} (slot {slot:%Y-%m-%d %H:%M %Z})"
     write_report(
         store,
         job.report,
         title,
         config=summary.config,
-        regressions=report_regressions(previous, regressions, job.thresholds, apart),
+        regressions=report_regressions(previous, regressions, job.thresholds, apart, compared),
         protected=planned.inputs,
     )
     return history.finish(

@@ -341,13 +341,17 @@ def test_regressions_are_rendered_by_the_report_and_escaped(tmp_path):
     assert EVIL not in page and "group: &lt;script&gt;" in section and section.count("<tr>") == 2
     assert '<td class="num" data-value="0.8">0.8000</td>' in section and "0.3000" in section
     apart = Regressions(
-        7, "2026-03-01T02:00:00+00:00", {"pos": 0.05}, [], [f"pos baseline qaa->qab [{EVIL}]: seeds 1 -> 2"]
+        7, "2026-03-01T02:00:00+00:00", {"pos": 0.05}, [], [f"pos baseline qaa->qab [{EVIL}]: seeds 1 -> 2"], 3
     )
     page = write_report(store, tmp_path / "r.html", "t", regressions=apart).read_text(encoding="utf-8")
     section = page[page.index("<main><section id='regressions'>") :]
     section = section[: section.index("</section>")]
-    assert "None: no score compared got worse" in section and "Not compared:" in section  # not "none got worse"
+    assert "None: no score compared (3) got worse" in section and "Not compared:" in section
     assert "<li>pos baseline qaa-&gt;qab [&lt;script&gt;" in section and EVIL not in page
+    none = Regressions(7, "2026-03-01T02:00:00+00:00", {"pos": 0.05}, [], ["pos baseline qaa->qab [m]: seeds 1 -> 2"])
+    page = write_report(store, tmp_path / "r.html", "t", regressions=none).read_text(encoding="utf-8")
+    section = page[page.index("<main><section id='regressions'>") :]
+    assert "No score was compared" in section and "None: no score compared" not in section
     first = Regressions(None, "", {}, [])
     page = write_report(store, tmp_path / "r.html", "t", regressions=first).read_text(encoding="utf-8")
     assert "No earlier run of this job has scores to compare with" in page and "Compared with run" not in page

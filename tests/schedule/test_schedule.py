@@ -167,6 +167,36 @@ def test_a_limited_run_is_not_compared_with_a_full_one(tmp_path, small_family, t
     [latest, first] = History(tmp_path / "schedule.sqlite").runs("nightly")
     assert {s.method for s in latest.snapshot} == {"baseline (limit 5)"} and latest.regressions == []
     assert {s.method for s in first.snapshot} == {"baseline"}
+    assert {(a.method, a.why) for a in latest.not_comparable} == {
+        ("baseline (limit 5)", "not in the previous run"),
+        ("baseline", "not in this run"),
+    }
+    assert "No score was compared" in (tmp_path / "reports" / "nightly.html").read_text(encoding="utf-8")
+
+
+def test_a_fixed_model_found_beside_the_config_is_compared(tmp_path, small_family, tiny_model, monkeypatch):
+    """A job's fixed name that is no folder beside the jobs file but one beside the config (which anchors its
+    models there): the rows named the folder, the snapshot the name, so it held no score and every run said `ok`
+    whatever the model scored. The group now names the folder the run evaluated; a group with no stored score
+    fails the run instead of passing it unchecked."""
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    write_config(tmp_path / "exp.yaml", raw)
+    shutil.copytree(tiny_model, tmp_path / "model")
+    (tmp_path / "jobs").mkdir()
+    jobs_path = write_jobs(tmp_path / "jobs", config="../exp.yaml", models=["model"], report="nightly.html")
+    clock = Clock(utc(2026, 3, 1, 3))
+    result = invoke(clock, "run", str(jobs_path), "nightly")
+    assert result.exit_code == 0, result.output
+    [run] = History(tmp_path / "jobs" / "schedule.sqlite").runs("nightly")
+    assert run.models == [str((tmp_path / "model").resolve())]
+    assert {s.target for s in run.snapshot} == set(raw["targets"])
+
+    monkeypatch.setattr("mbert_eval.schedule.runs.take_snapshot", lambda *args: [])
+    clock.now = utc(2026, 3, 2, 3)
+    result = invoke(clock, "run", str(jobs_path), "nightly")
+    assert result.exit_code == 2 and "no stored score of model group 'model'" in result.output
+    assert History(tmp_path / "jobs" / "schedule.sqlite").runs("nightly")[0].status == "failed"
 
 
 def test_a_regression_follows_the_metrics_direction(tmp_path, small_family, tiny_model):
@@ -264,18 +294,36 @@ def test_only_scores_of_one_basis_are_compared():
     unknown)."""
     basis = {"settings": ["s"], "seeds": [1], "task_version": [1], "data": ["d"]}
     now = [_score(0.2, basis)]
-    regressions, apart = compare([_score(0.3, basis)], now, {"pos": 0.02})
-    assert [(r.previous, r.score) for r in regressions] == [(0.3, 0.2)] and apart == []
+    regressions, apart, compared = compare([_score(0.3, basis)], now, {"pos": 0.02})
+    assert [(r.previous, r.score) for r in regressions] == [(0.3, 0.2)] and apart == [] and compared == 1
     for changed, why in [
         ({"task_version": [2]}, "task version 2 -> 1"),
         ({"data": ["e"]}, "other data files"),
         ({"settings": ["t"], "seeds": [1, 2]}, "other settings, seeds 1,2 -> 1"),
     ]:
-        regressions, [apart] = compare([_score(0.3, {**basis, **changed})], now, {"pos": 0.02})
-        assert regressions == [] and apart.why == why
-    regressions, [apart] = compare([_score(0.3, None)], now, {"pos": 0.02})
+        regressions, [apart], compared = compare([_score(0.3, {**basis, **changed})], now, {"pos": 0.02})
+        assert regressions == [] and apart.why == why and compared == 0
+    regressions, [apart], _ = compare([_score(0.3, None)], now, {"pos": 0.02})
     assert regressions == [] and "did not record what its scores were computed with" in apart.why
-    assert compare([_score(0.3, None)], now, {}) == ([], [])  # no threshold: nothing is compared, nothing listed
+    assert compare([_score(0.3, None)], now, {}) == ([], [], 0)  # no threshold: nothing is compared, nothing listed
+
+
+def test_a_score_found_in_one_run_only_is_listed_not_compared():
+    """A key in one snapshot only (a target added or dropped, a group's name written otherwise, a limit changed:
+    the method is named apart) was passed over without a word, and the report said no score compared got worse;
+    it is listed, with which run lacks it, and so is a score whose main metric changed."""
+    basis = {"settings": ["s"], "seeds": [1], "task_version": [1], "data": ["d"]}
+    before = [_score(0.3, basis, "qab"), _score(0.5, basis, "qac")]
+    now = [_score(0.1, basis, "qab"), _score(0.4, basis, "qad")]
+    regressions, apart, compared = compare(before, now, {"pos": 0.02})
+    assert [r.target for r in regressions] == ["qab"] and compared == 1
+    assert {(a.targets[0], a.why) for a in apart} == {("qad", "not in the previous run"), ("qac", "not in this run")}
+    renamed = [Score("pos", "./m", "m", "baseline", "qaa", "qab", "accuracy", 0.1, 1, basis)]
+    regressions, apart, compared = compare(before[:1], renamed, {"pos": 0.02})
+    assert regressions == [] and compared == 0 and len(apart) == 2
+    metric = [Score("pos", "m", "m", "baseline", "qaa", "qab", "f1", 0.1, 1, basis)]
+    _, [apart], compared = compare(before[:1], metric, {"pos": 0.02})
+    assert apart.why == "main metric accuracy -> f1" and compared == 0
 
 
 def test_a_history_recorded_before_bases_were_kept_still_reads(tmp_path):

@@ -30,8 +30,8 @@ more than the task's threshold, in the main metric's direction (an absolute amou
 two points of accuracy; for a metric where lower is better, such as alignment's AER, a rise). Tasks without a
 threshold are not checked; keys found in one snapshot only (a new target, a new group, a group's name written
 otherwise, a limit changed) are not compared, and listed as such. The previous run is the latest earlier run of
-the same job
-that has a snapshot (status `ok` or `regression`). Only scores of one basis are compared: a score whose basis
+the same job that was `ok`: a regression is flagged at every run until one no longer has it (compared with the run
+that flagged it, a lasting regression was flagged once, then passed). Only scores of one basis are compared: a score whose basis
 differs from the previous run's (other settings, seeds, task version or data) is *not comparable*, listed with
 why, and never a regression (a drop there may be the settings', not the model's). A snapshot recorded before
 bases were kept has none: its scores are not comparable with any (what they were computed with is unknown), so
@@ -448,9 +448,11 @@ class History(SQLiteFile):
         return datetime.fromisoformat(slot) if slot else None
 
     def previous(self, job: str, before_id: int) -> RunRecord | None:
-        """The latest run of the job before `before_id` that has a snapshot."""
+        """The run a run is compared with: the job's latest run before `before_id` that was `ok` (a regression
+        stays flagged until a run no longer has it)."""
         found = self._select(
-            "WHERE job = ? AND id < ? AND snapshot IS NOT NULL ORDER BY id DESC LIMIT 1", (job, before_id)
+            "WHERE job = ? AND id < ? AND snapshot IS NOT NULL AND status = 'ok' ORDER BY id DESC LIMIT 1",
+            (job, before_id),
         )
         return found[0] if found else None
 

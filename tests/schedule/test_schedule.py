@@ -235,6 +235,16 @@ def test_a_regression_follows_the_metrics_direction(tmp_path, small_family, tiny
     assert not regression.higher_is_better and regression.worse_by == pytest.approx(0.02 + 1e-6)
     assert f"aer {first.score:.4f} -> {first.score + 0.02 + 1e-6:.4f} (rise 0.0200 > threshold 0.0200)" in result.output
 
+    # run again, step-200 still the newest: compared with the last run that was ok, it is flagged again (compared
+    # with the run that flagged it, a lasting regression was flagged once and passed from then on)
+    clock.now = utc(2026, 3, 2, 4, 0)
+    result = invoke(clock, "run", str(jobs_path), "nightly")
+    assert result.exit_code == 3, result.output
+    again = history.runs("nightly")[0]
+    assert again.status == "regression" and len(again.regressions) == 1
+    report = (tmp_path / "reports" / "nightly.html").read_text(encoding="utf-8")
+    assert f"Compared with run #{history.runs('nightly')[-1].id} " in report
+
     shutil.copytree(tiny_model, ckpts / "step-300")
     plant_scores(jobs_path, ckpts / "step-300", 0.0, "aer")  # better: a fall
     clock.now = utc(2026, 3, 3, 3, 0)

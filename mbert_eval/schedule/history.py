@@ -377,6 +377,14 @@ class History(SQLiteFile):
             bad = conn.execute(f"SELECT id, job FROM runs WHERE {_NOT_A_LIST.format(column, kind)} LIMIT 1").fetchone()
             if bad:
                 return f"run #{bad[0]} of job '{bad[1]}' holds invalid JSON in `{column}`, or no list of {kind} values"
+        if not {"job", "slot", "status", "holder"} <= present:
+            return None  # no history: `__init__` says so
+        columns = ", ".join(name if name in present else f"'[]' AS {name}" for name in RUN_COLUMNS)
+        for record in conn.execute(f"SELECT {columns} FROM runs"):
+            try:
+                _record(*record)
+            except (TypeError, ValueError) as err:  # a date that is none, a score or regression missing fields
+                return f"run #{record[0]} of job '{record[1]}' does not read ({err})"
         return None
 
     @classmethod
@@ -462,11 +470,27 @@ class History(SQLiteFile):
         return self._select(f"{where}ORDER BY id DESC LIMIT ?", ((job,) if job else ()) + (limit,))
 
     def _select(self, clause: str, params: tuple) -> list[RunRecord]:
-        columns = (
-            "id, job, slot, trigger, started, finished, status, holder, cells_run, cells_skipped, "
-            "models, snapshot, regressions, not_comparable, error"
-        )
+        columns = ", ".join(RUN_COLUMNS)
         return [_record(*record) for record in self.select("runs", f"SELECT {columns} FROM runs {clause}", params)]
+
+
+RUN_COLUMNS = (  # a run's columns, as `_record` takes them
+    "id",
+    "job",
+    "slot",
+    "trigger",
+    "started",
+    "finished",
+    "status",
+    "holder",
+    "cells_run",
+    "cells_skipped",
+    "models",
+    "snapshot",
+    "regressions",
+    "not_comparable",
+    "error",
+)
 
 
 def _record(

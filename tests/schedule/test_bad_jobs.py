@@ -75,6 +75,18 @@ def _damaged_history(path: Path) -> None:
         conn.execute("UPDATE runs SET snapshot = '{bad'")
 
 
+def _history_with(change: str) -> Callable[[Path], None]:
+    """A history one of whose runs `change` (an SQL assignment) damages past what its JSON check sees."""
+
+    def write(path: Path) -> None:
+        history = History(path)
+        history.finish(history.start("good", NOW, "due", "pid 1 on h"), "ok", snapshot=[])
+        with closing(sqlite3.connect(path)) as conn, conn:
+            conn.execute(f"UPDATE runs SET {change}")
+
+    return write
+
+
 def _results_store(path: Path) -> None:
     Workspace(path.parent, None, path.parent).fill_store()
     (path.parent / "out" / "results.sqlite").rename(path)
@@ -106,6 +118,16 @@ FILE_LEVEL = [  # the whole file is refused: every command says so in one line a
         "history-damaged",
         _history(_damaged_history),
         "odd.sqlite is a damaged schedule history: run #1 of job 'good' holds invalid JSON in `snapshot`",
+    ),
+    (
+        "history-score-missing-fields",
+        _history(_history_with("""snapshot = '[{"task": "pos"}]'""")),
+        "odd.sqlite is a damaged schedule history: run #1 of job 'good' does not read (",
+    ),
+    (
+        "history-slot-no-date",
+        _history(_history_with("slot = 'zzz'")),
+        "odd.sqlite is a damaged schedule history: run #1 of job 'good' does not read (Invalid isoformat",
     ),
 ]
 FILE_COMMANDS = [("list", "JOBS"), ("history", "JOBS"), ("run-due", "JOBS"), ("run", "JOBS", "good")]

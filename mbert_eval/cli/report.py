@@ -10,13 +10,22 @@ from mbert_eval.errors import UserError
 from mbert_eval.report import FORMATS, SUFFIXES
 from mbert_eval.store.results import ResultStore
 
+OTHER_SUFFIXES = {".htm": "html", ".markdown": "md", ".latex": "latex"}  # besides each format's own (`SUFFIXES`)
+
 
 def _format_of(out: str | None, fmt: str | None) -> str:
-    """The explicit --format, else the one --out's suffix names, else html."""
+    """The explicit --format, else the one --out's suffix names (a format's own, or `OTHER_SUFFIXES`), else html
+    for an --out without a suffix (or none); another suffix is a UserError (`x.txt` got HTML)."""
     if fmt:
         return fmt
-    suffix = Path(out).suffix.lower() if out else ""
-    return next((name for name, known in SUFFIXES.items() if known == suffix), "html")
+    suffix = Path(out).suffix.lower() if out and out != "-" else ""
+    if not suffix:
+        return "html"
+    named = {known: name for name, known in SUFFIXES.items()} | OTHER_SUFFIXES
+    if suffix not in named:
+        known = ", ".join(sorted(named))
+        raise UserError(f"--out {out}: no format is written to {suffix} files ({known}); pass --format")
+    return named[suffix]
 
 
 def stored_inputs(store: ResultStore) -> list[Path]:
@@ -54,7 +63,11 @@ def stored_inputs(store: ResultStore) -> list[Path]:
     show_default=True,
     help="The results store (a run's OUTPUT/results.sqlite).",
 )
-@click.option("--out", type=click.Path(dir_okay=False), help="File to write [default: report.EXT beside the store].")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="File to write ('-' for stdout) [default: report.EXT beside the store].",
+)
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), help="Output format [default: from --out's suffix, else html]."
 )
@@ -85,9 +98,20 @@ def report(store_path: str, out: str | None, fmt: str | None, title: str | None,
         from mbert_eval.grid.resolve import stored_config
 
         config = stored_config(load_experiment(config_path)[0])
-    fmt = _format_of(out, fmt)
-    name = Path(store_path).resolve().parent.name
-    path = Path(out) if out else Path(store_path).parent / f"report{SUFFIXES[fmt]}"
     protected = [*([Path(config_path)] if config_path else []), *stored_inputs(store)]
+    try:
+        fmt = _format_of(out, fmt)
+    except UserError:  # what is wrong with the place itself (the store, an input) is said first
+        from mbert_eval.store.outputs import check_output, store_paths
+
+        check_output(Path(str(out)), [*store_paths(store.path), *protected], "the report")
+        raise
+    name = Path(store_path).resolve().parent.name
+    if out == "-":  # as `results --csv -`: no file, nothing to protect
+        from mbert_eval.report import render_report
+
+        click.echo(render_report(store, title or f"mbert-eval report: {name}", fmt, config), nl=False)
+        return
+    path = Path(out) if out else Path(store_path).parent / f"report{SUFFIXES[fmt]}"
     written = write_report(store, path, title or f"mbert-eval report: {name}", fmt, config, protected=protected)
     click.echo(f"report: {written}")

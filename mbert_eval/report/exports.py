@@ -101,7 +101,7 @@ LATEX_SPECIAL = {
     "\n": " ",
 }
 LATEX_LEADING_STAR = re.compile(r"^(\s*)\*")  # `\\` reads a `*` after it as its starred form
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~&#])")  # CommonMark escapes any ASCII punctuation
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~&#$])")  # CommonMark escapes any ASCII punctuation ($: GitHub's math)
 MARKDOWN_LINE_BREAK = re.compile(r"\s*[\r\n]\s*")  # CR, LF or CRLF, with the blanks around it
 
 

@@ -12,11 +12,11 @@ import pytest
 from mbert_eval.store.results import ResultRow, ResultStore
 from tests.helpers import EVIL
 
-MODEL = f'[v2] {EVIL} *m* | _x_ "q"\n# injected\n'  # the rows' `model_name`: the model's display name
+MODEL = f'[v2] {EVIL} *m* | _x_ "q" $x$\n# injected\n'  # the rows' `model_name`: the model's display name
 METHOD = '[x] fz1 | "q"\r\n'
 STARRED = "*fz2"
 TITLE = "Results\n# not a heading"
-MODEL_MD = r'\[v2\] \<script\>alert(1)\</script\> \*m\* \| \_x\_ "q" \# injected'  # MODEL as Markdown text
+MODEL_MD = r'\[v2\] \<script\>alert(1)\</script\> \*m\* \| \_x\_ "q" \$x\$ \# injected'  # MODEL as Markdown text
 METHOD_MD = r'\[x\] fz1 \| "q"'
 RULE = re.compile(r"\\(toprule|midrule|bottomrule|cmidrule)")
 

@@ -224,6 +224,24 @@ def test_unknown_format(rich_store, tmp_path):
         write_report(rich_store, Path(tmp_path / "r.pdf"), "t", "pdf")
 
 
+def test_the_format_follows_the_out_suffix_and_dash_is_stdout(rich_store, tmp_path):
+    """`.latex`, `.markdown` and `.htm` name their formats (HTML was written into them); a suffix no format is
+    written to is refused in one line (`x.txt` got HTML); `--out -` writes to stdout, as `results --csv -` does
+    (it wrote a file named `-`)."""
+    from tests.helpers import run_cli
+
+    for name, start in (("r.latex", "% mbert-eval report"), ("r.markdown", "# "), ("r.htm", "<!doctype html>")):
+        result = run_cli("report", "--store", rich_store.path, "--out", tmp_path / name)
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).read_text(encoding="utf-8").lstrip().startswith(start), name
+    refused = run_cli("report", "--store", rich_store.path, "--out", tmp_path / "r.txt")
+    assert refused.exit_code == 2 and "no format is written to .txt files" in refused.output
+    assert refused.output.count("\n") == 1 and not (tmp_path / "r.txt").exists()
+    shown = run_cli("report", "--store", rich_store.path, "--out", "-", "--format", "md")
+    assert shown.exit_code == 0 and shown.output.startswith("# ") and "| Model | Method |" in shown.output
+    assert not Path("-").exists()
+
+
 def test_lower_is_better_metrics_get_the_right_verdict():
     """AER: a method with the lower error is "better" than the baseline (the direction comes from the store's
     metric roles, which a run writes from the task)."""

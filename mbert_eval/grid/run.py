@@ -57,11 +57,11 @@ def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
     for name in tasks:
         registered = registered_name(name)
         metadata = get_task(registered).metadata
-        main, described = metadata.main_metric, metadata.metric_descriptions
+        main, described, unscaled = metadata.main_metric, metadata.metric_descriptions, metadata.unscaled_metrics
         xtreme = {metric: metadata.xtreme for metric in metadata.xtreme_metrics} if name == registered else {}
         roles.append(MetricRole(name, main, True, metadata.higher_is_better, described.get(main, ""), xtreme.get(main)))
         roles += [
-            MetricRole(name, metric, False, None, described.get(metric, ""), xtreme.get(metric))
+            MetricRole(name, metric, False, None, described.get(metric, ""), xtreme.get(metric), metric not in unscaled)
             for metric in dict.fromkeys([*described, *xtreme])
             if metric != main
         ]

@@ -60,6 +60,7 @@ TIDY_COLUMNS = [
     "targets_mean",
     "n_targets",  # the targets-only mean's coverage: targets scored, of the targets the task's rows have
     "n_targets_total",
+    "as_is",  # true where mean and std are the metric's own values, no fraction (`roles.TaskRoles.unscaled`)
 ]
 FRACTIONS = ("mean", "std", "delta", "gap", "ci_low", "ci_high", "chance", "targets_mean")  # the score's scale
 DECIMALS = 4
@@ -70,6 +71,7 @@ UNITS = {
     "n_seeds": "seeds",
     "delta_seeds": "seeds, space-separated",
     "limit": "examples per split of a limited run (empty: a full run)",
+    "as_is": "true: mean and std are the metric's own values, no fraction (BUCC's threshold); empty: fractions",
 }
 LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -179,9 +181,9 @@ def tidy_records(summaries: list[TaskSummary]) -> list[dict[str, Any]]:
         for row in s.layer_weights.to_dict("records"):
             records.append(_record("layer_weight", s, {**row, "mean": row["weight"]}))
         for row in s.secondary.to_dict("records"):  # the task's other declared metrics, e.g. XTREME's POS F1
-            records.append(
-                _record("other_metric", s, {**row, "language": names.loc[row["target"], "name"], "n_seeds": row["n"]})
-            )
+            language, unscaled = names.loc[row["target"], "name"], row["metric"] in s.unscaled
+            values = {**row, "language": language, "n_seeds": row["n"], "as_is": True if unscaled else None}
+            records.append(_record("other_metric", s, values))
     return records
 
 

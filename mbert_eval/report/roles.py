@@ -37,6 +37,7 @@ class TaskRoles:
     secondary: list[str] = field(default_factory=list)
     descriptions: dict[str, str] = field(default_factory=dict)
     guessed: str = ""  # why the main metric was guessed (empty: it was not)
+    unscaled: frozenset[str] = frozenset()  # metrics that are no fraction: shown as they are, not in %
 
 
 def fine_tunes(task: str) -> bool:
@@ -74,6 +75,7 @@ def task_roles(metrics: Iterable[str], stored: Iterable[MetricRole]) -> TaskRole
         main.higher_is_better is not False,
         [r.metric for r in stored if not r.is_main and not layers.match(r.metric)],
         {r.metric: r.description for r in stored if r.description},
+        unscaled=frozenset(r.metric for r in stored if not r.fraction),
     )
 
 

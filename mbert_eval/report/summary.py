@@ -76,6 +76,7 @@ class TaskSummary:
     guessed: str = ""  # why the main metric (and its direction) was guessed; empty: it was not (`roles.TaskRoles`)
     fine_tunes: bool = True  # the task fine-tunes on the source (`roles.fine_tunes`): a source score means something
     config_hashes: dict[tuple, tuple[str, ...]] = field(default_factory=dict)  # KEYS → the configs of its rows
+    unscaled: frozenset[str] = frozenset()  # its metrics that are no fraction: shown as they are (`roles.TaskRoles`)
 
     @property
     def reference(self) -> str | None:
@@ -170,6 +171,7 @@ def _summarize_task(
         roles.guessed,
         fine_tunes(task),
         _config_hashes(main),
+        roles.unscaled,
     )
 
 

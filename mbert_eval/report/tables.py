@@ -13,6 +13,7 @@ below it; each language's header gives its test-set size n (examples, not seeds)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -100,11 +101,24 @@ def _partial_note(
     return f"partial {n_present}/{n_total}", title + (f"; missing: {', '.join(missing)}" if missing else "")
 
 
-def score_cell(mean: float, std: float, n: int, partial: tuple[str, str] | None = None, title: str = "") -> Cell:
-    """mean ± std (± left out with one seed), marked partial when some languages are missing."""
+def as_is(value: float) -> str:
+    """A value that is no fraction (`roles.TaskRoles.unscaled`), to four significant digits."""
+    return f"{value:.4g}"
+
+
+def score_cell(
+    mean: float,
+    std: float,
+    n: int,
+    partial: tuple[str, str] | None = None,
+    title: str = "",
+    shown: Callable[[float], str] = percent,
+) -> Cell:
+    """mean ± std (± left out with one seed), marked partial when some languages are missing; `shown` writes a
+    number (in %, or `as_is`)."""
     if math.isnan(mean):
         return _missing()
-    text = percent(mean) + (f" ± {percent(std)}" if n > 1 and not math.isnan(std) else "")
+    text = shown(mean) + (f" ± {shown(std)}" if n > 1 and not math.isnan(std) else "")
     if partial:
         return Cell(text, float(mean), "partial", partial[1], partial[0])
     return Cell(text, float(mean), "num", title or (f"{n} seed{'s' if n != 1 else ''}" if n else ""))
@@ -447,14 +461,18 @@ def secondary_table(summary: TaskSummary, model: str, source: str) -> Table | No
             row = [Cell(method, method), Cell(metric, metric)]
             for code in codes:
                 key = (method, code, metric)
+                shown = as_is if metric in summary.unscaled else percent
                 row.append(
-                    score_cell(indexed.loc[key, "mean"], indexed.loc[key, "std"], int(indexed.loc[key, "n"]))
+                    score_cell(
+                        indexed.loc[key, "mean"], indexed.loc[key, "std"], int(indexed.loc[key, "n"]), shown=shown
+                    )
                     if key in indexed.index
                     else _missing()
                 )
             rows.append(row)
     described = [summary.metric] + metrics
     notes = [f"{metric}: {summary.descriptions[metric]}" for metric in described if metric in summary.descriptions]
+    notes += [f"{metric} is shown as it is, not in %." for metric in metrics if metric in summary.unscaled]
     notes.append("± = one standard deviation over seeds (intervals are computed for the main metric only).")
     return Table(
         f"{summary.task}-{model}-{source}-metrics",

@@ -36,6 +36,12 @@ def _interval(extra: object, score: float, store: Path) -> str | None:
     return f"[{100 * extra['ci_low']:.1f}, {100 * extra['ci_high']:.1f}]"
 
 
+def _shown(value: float, unscaled: bool) -> str:
+    """A score in percent with one decimal; a metric that is no fraction (`MetricRole.fraction`) as it is, to
+    four significant digits."""
+    return f"{value:.4g}" if unscaled else f"{100 * value:.1f}"
+
+
 def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool = False) -> str:
     """A readable table of stored scores in percent (one decimal): per (task, model, method, source, target) the
     mean over seeds (cells of the same seed averaged first), ± the sample std when there are several seeds, the
@@ -44,9 +50,11 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
     frame = store.dataframe()
     if frame.empty:
         return f"no results stored in {store.path}"
+    roles = store.metric_roles()
     if not all_metrics:
-        main = main_metrics(zip(frame["task"], frame["metric"]), store.metric_roles())
+        main = main_metrics(zip(frame["task"], frame["metric"]), roles)
         frame = frame[frame["metric"] == frame["task"].map(main)]
+    unscaled = {(role.task, role.metric) for role in roles if not role.fraction}  # shown as they are, not in %
     frame = with_display_names(frame)
     intervals = [_interval(extra, score, store.path) for extra, score in zip(frame["extra"], frame["score"])]
     frame["95% CI"] = [interval or "" for interval in intervals]
@@ -61,7 +69,10 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
     limits = sorted({int(e["limit"]) for e in frame["extra"] if isinstance(e, dict) and e.get("limit") is not None})
     banner = f"{limited_note(limits)}\n" if limits else ""
     if per_seed:
-        frame["score (%)"] = frame["score"].map(lambda s: f"{100 * s:.1f}")
+        frame["score (%)"] = [
+            _shown(score, (task, metric) in unscaled)
+            for score, task, metric in zip(frame["score"], frame["task"], frame["metric"])
+        ]
         return banner + frame[SHOWN].to_string(index=False) + unbacked_note
     seeds = (  # cells of the same seed (other settings in one store) averaged first, so each seed weighs once
         frame.groupby(GROUP + ["seed"], sort=True)
@@ -73,8 +84,10 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
     summary["n"] = grouped["n"].max().to_numpy()
     cells, single = grouped["cells"].sum().to_numpy(), grouped["ci"].first().to_numpy()
     summary["score (%)"] = [
-        f"{100 * m:.1f}" if n < 2 else f"{100 * m:.1f} ± {100 * sd:.1f}"
-        for m, sd, n in zip(summary["mean"], summary["std"], summary["count"])
+        _shown(m, (task, metric) in unscaled) + ("" if n < 2 else f" ± {_shown(sd, (task, metric) in unscaled)}")
+        for m, sd, n, task, metric in zip(
+            summary["mean"], summary["std"], summary["count"], summary["task"], summary["metric"]
+        )
     ]
     summary["95% CI"] = [ci if count == 1 else "" for ci, count in zip(single, cells)]
     summary = summary.rename(columns={"count": "seeds"})
@@ -82,6 +95,11 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
     legend = (
         "\nscore: mean over seeds (± sample std with several); 95% CI: bootstrap over test examples; n: test examples"
     )
+    shown_as_is = sorted(
+        {f"{task} {metric}" for task, metric in unscaled} & set(summary["task"] + " " + summary["metric"])
+    )
+    if shown_as_is:
+        legend += f"\nshown as they are, not in %: {', '.join(shown_as_is)}"
     merged = int((seeds["cells"] > 1).sum())
     if merged:
         legend += (

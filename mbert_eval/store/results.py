@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     higher_is_better INTEGER,
     description     TEXT NOT NULL DEFAULT '',
     xtreme          TEXT,
+    fraction        INTEGER,
     PRIMARY KEY (task, metric)
 );
 """
@@ -138,6 +139,7 @@ class MetricRole:
     higher_is_better: bool | None
     description: str = ""
     xtreme: str | None = None  # XTREME's name of the task when this metric makes up its XTREME score
+    fraction: bool = True  # a fraction of 1, shown in %; False: a value shown as it is (BUCC's threshold)
 
 
 def _now() -> str:
@@ -162,7 +164,10 @@ class ResultStore(SQLiteFile):
     (WAL mode)."""
 
     SCHEMA = SCHEMA
-    ADDED_COLUMNS = {"metrics": {"xtreme": "TEXT"}, "results": {"model_fingerprint": "TEXT", "task_version": "INTEGER"}}
+    ADDED_COLUMNS = {
+        "metrics": {"xtreme": "TEXT", "fraction": "INTEGER"},
+        "results": {"model_fingerprint": "TEXT", "task_version": "INTEGER"},
+    }
     KIND = "results store"
 
     def _problem(self, conn: sqlite3.Connection) -> str | None:
@@ -266,8 +271,8 @@ class ResultStore(SQLiteFile):
         with self.writing() as conn:
             conn.executemany("DELETE FROM metrics WHERE task = ?", [(task,) for task in {r.task for r in roles}])
             conn.executemany(
-                "INSERT INTO metrics (task, metric, is_main, higher_is_better, description, xtreme) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO metrics (task, metric, is_main, higher_is_better, description, xtreme, fraction) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.task,
@@ -276,6 +281,7 @@ class ResultStore(SQLiteFile):
                         None if r.higher_is_better is None else int(r.higher_is_better),
                         r.description,
                         r.xtreme,
+                        int(r.fraction),
                     )
                     for r in roles
                 ],
@@ -293,15 +299,18 @@ class ResultStore(SQLiteFile):
 
     def metric_roles(self) -> list[MetricRole]:
         """The stored metric roles, per task the main metric first (empty for a store that predates them)."""
-        xtreme = "xtreme" if "xtreme" in self.columns("metrics") else "NULL"  # a read-only store written before it
+        present = self.columns("metrics")  # a read-only store written before a column lacks it
+        xtreme, fraction = (name if name in present else "NULL" for name in ("xtreme", "fraction"))
         records = self.select(
             "metrics",
-            f"SELECT task, metric, is_main, higher_is_better, description, {xtreme} "
+            f"SELECT task, metric, is_main, higher_is_better, description, {xtreme}, {fraction} "
             "FROM metrics ORDER BY task, is_main DESC, metric",
         )
-        return [
-            MetricRole(task, metric, bool(main), None if higher is None else bool(higher), description, xtreme)
-            for task, metric, main, higher, description, xtreme in records
+        return [  # a store written before units were kept: every metric a fraction, as it was shown
+            MetricRole(
+                task, metric, bool(main), None if higher is None else bool(higher), description, xtreme, fraction != 0
+            )
+            for task, metric, main, higher, description, xtreme, fraction in records
         ]
 
     def has_results(self) -> bool:

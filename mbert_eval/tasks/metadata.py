@@ -27,6 +27,8 @@ class TaskMetadata:
     hub_test: str | None = None
     options: dict[str, str] = field(default_factory=dict)
     metric_descriptions: dict[str, str] = field(default_factory=dict)  # what each stored metric is
+    # stored metrics that are no fraction of 1, shown as they are rather than in % (BUCC's chosen threshold)
+    unscaled_metrics: tuple[str, ...] = ()
     # XTREME (Hu et al. 2020): the task's name there (the language table's benchmark column: udpos, panx, xnli,
     # pawsx, xquad, mlqa, tydiqa, bucc, tatoeba) and the stored metrics whose mean is its XTREME score
     xtreme: str = ""

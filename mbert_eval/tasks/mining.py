@@ -69,8 +69,9 @@ class BUCCTask(RetrievalTask):
             "f1": "F1 of the test pairs mined at the chosen layer, at the margin threshold best on dev (main metric)",
             "precision": "share of the mined test pairs that are gold pairs",
             "recall": "share of the gold test pairs that are mined",
-            "threshold": "the ratio-margin threshold, chosen where dev F1 is highest",
+            "threshold": "the ratio-margin threshold, chosen where dev F1 is highest (a margin, not a percentage)",
         },
+        unscaled_metrics=("threshold",),
     )
     data_keys = ("test", "dev")
     limitable = False  # mines whole splits (as it refuses slices)

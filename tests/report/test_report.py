@@ -504,3 +504,37 @@ def test_an_averages_delta_between_methods_that_ran_different_seeds_is_over_the_
     assert found["other"]["delta"] == pytest.approx(0.05) and found["other"]["delta_seeds"] == "1 2"
     found = averages({"baseline": {1: 0.50, 2: 0.60}, "other": {3: 0.70, 4: 0.80}})
     assert found["other"]["delta"] is None and found["other"]["verdict"] in ("", None)
+
+
+def test_a_metric_that_is_no_fraction_is_shown_as_it_is(tmp_path):
+    """BUCC's chosen threshold (a ratio margin near 1.07) was shown as 107.3 "%" in the other metrics table and
+    `results --all-metrics`, and exported as a fraction; its role says it is none: it is shown as it is, and its
+    records say so. F1 stays in %."""
+    import io
+    import json
+
+    import pandas as pd
+
+    from mbert_eval.grid.run import metric_roles
+    from mbert_eval.report import render_report
+    from mbert_eval.report.text_table import format_results
+
+    store = ResultStore(tmp_path / "results.sqlite")
+    scores = {"f1": 0.8123, "precision": 0.8, "recall": 0.825, "threshold": 1.0734}
+    store.write_cell(
+        [
+            ResultRow("k", "bucc", metric, "m", "baseline", "en", "de", 1, score, 9, "h", "v")
+            for metric, score in scores.items()
+        ]
+    )
+    store.write_metric_roles(metric_roles(["bucc"]))
+    assert {role.metric: role.fraction for role in store.metric_roles()}["threshold"] is False
+    table = format_results(store, all_metrics=True)
+    assert "1.073" in table and "107.3" not in table and "81.2" in table
+    assert "shown as they are, not in %: bucc threshold" in table
+    page = render_report(store, "t", "md")
+    assert "| 1.073 |" in page and "107.3" not in page and "threshold is shown as it is, not in %." in page
+    records = pd.read_csv(io.StringIO(render_report(store, "t", "csv")))
+    other = records[records["kind"] == "other_metric"].set_index("metric")
+    assert other.loc["threshold", "as_is"] == True and pd.isna(other.loc["recall", "as_is"])  # noqa: E712
+    assert json.loads(render_report(store, "t", "json"))["units"]["as_is"].startswith("true: mean and std")

@@ -168,20 +168,21 @@ def layer_curves(summary: TaskSummary) -> list[Figure]:
 
 def layer_weights(summary: TaskSummary) -> list[Figure]:
     """The learned layer-mixing weights (mean over cells), one line per (model, method, source), on a zero-based
-    axis with the uniform weight 1/L dashed (so that near-uniform weights do not look like a pattern)."""
+    axis with the uniform weight 1/L dashed (so that near-uniform weights do not look like a pattern): one chart
+    per number of weights L, so that each line's uniform weight is its own chart's (a 4-layer model's uniform
+    weights drawn against a 13-layer model's 1/13 looked far from uniform)."""
     if summary.layer_weights.empty:
         return []
     many_models = len(summary.values("model")) > 1
-    series = []
-    layers = int(summary.layer_weights["layer"].max()) + 1
+    by_depth: dict[int, list[Series]] = {}
     for (model, method, source), frame in summary.layer_weights.groupby(["model", "method", "source"], sort=True):
         weights = frame.set_index("layer")["weight"].reindex(range(int(frame["layer"].max()) + 1))
         label = f"{method}, {source}" + (f", {model}" if many_models else "")
-        series.append(Series(label, [_value(w) for w in weights]))
+        by_depth.setdefault(len(weights), []).append(Series(label, [_value(w) for w in weights]))
     title = f"{summary.task}: learned layer-mixing weights"
     return [
         Figure(
-            f"{title} (mean over seeds)",
+            f"{title}{f' ({layers} weights)' if len(by_depth) > 1 else ''} (mean over each line's cells)",
             line_chart(
                 title,
                 series,
@@ -192,6 +193,7 @@ def layer_weights(summary: TaskSummary) -> list[Figure]:
                 guide=(1 / layers, f"uniform 1/{layers}"),
             ),
         )
+        for layers, series in sorted(by_depth.items())
     ]
 
 

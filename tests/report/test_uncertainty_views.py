@@ -311,6 +311,25 @@ def test_layer_weights_start_at_zero_with_the_uniform_line():
     assert '">0</text>' in svg and "stroke-dasharray" in svg
 
 
+def test_models_of_other_depths_get_their_own_uniform_line(tmp_path):
+    """Uniform weights of a 4-layer model and of a 13-layer one: each is drawn in a chart of its own depth, against
+    its own 1/L (one chart with the guide at 1/13 made the 4-layer model's 0.25 look far from uniform)."""
+    from dataclasses import replace
+
+    from mbert_eval.report.figures import layer_weights
+    from mbert_eval.report.summary import summarize
+
+    store = ResultStore(tmp_path / "results.sqlite")
+    for model, depth in (("small", 4), ("big", 13)):
+        row = ResultRow(model, "pos", "accuracy", model, "mix", "en", "de", 1, 0.8, 9, "h", "v")
+        store.write_cell([replace(row, extra={"layer_weights": [1 / depth] * depth})])
+    [pos] = summarize(store.dataframe(), store.metric_roles(), store.configs())
+    figures = layer_weights(pos)
+    assert [figure.caption.split("(")[1].split(")")[0] for figure in figures] == ["4 weights", "13 weights"]
+    assert "uniform 1/4" in str(figures[0].svg) and "uniform 1/13" not in str(figures[0].svg)
+    assert "uniform 1/13" in str(figures[1].svg) and "small" not in str(figures[1].svg)
+
+
 def test_report_views_and_formats_are_registries(tmp_path, monkeypatch):
     from markupsafe import Markup
 

@@ -77,7 +77,8 @@ def stored_inputs(store: ResultStore) -> list[Path]:
     "config_path",
     type=click.Path(dir_okay=False),
     help="An experiment config to mark in the metadata section (its hash is matched with the rows'); "
-    "a config the store lacks is shown and used too.",
+    "a config the store lacks is shown too, and names the reference method only of tasks whose rows no stored "
+    "config produced.",
 )
 def report(store_path: str, out: str | None, fmt: str | None, title: str | None, config_path: str | None) -> None:
     """Write the report of a results store: tables, charts and run metadata."""

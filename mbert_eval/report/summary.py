@@ -125,11 +125,20 @@ def summarize(
             str(task),
             roles[task],
             rows,
-            task_references(str(task), dict(zip(rows["method"], rows["stored_method"])), list(configs)),
+            task_references(str(task), dict(zip(rows["method"], rows["stored_method"])), _producing(configs, rows)),
             store,
         )
         for task, rows in frame.groupby("task", sort=True)
     ]
+
+
+def _producing(configs: Iterable[StoredConfig], rows: pd.DataFrame) -> list[StoredConfig]:
+    """The configs that produced some of a task's rows (by the rows' config hashes), whose reference method its Δ
+    is against: a config given to `report --config` that produced none of them does not move every Δ; where none
+    did (a store written before configs were kept, its config given), every config."""
+    configs = list(configs)
+    hashes = set(rows["config_hash"]) if "config_hash" in rows else set()
+    return [config for config in configs if config.config_hash in hashes] or configs
 
 
 def _summarize_task(

@@ -538,3 +538,22 @@ def test_a_metric_that_is_no_fraction_is_shown_as_it_is(tmp_path):
     other = records[records["kind"] == "other_metric"].set_index("metric")
     assert other.loc["threshold", "as_is"] == True and pd.isna(other.loc["recall", "as_is"])  # noqa: E712
     assert json.loads(render_report(store, "t", "json"))["units"]["as_is"].startswith("true: mean and std")
+
+
+def test_a_config_that_produced_none_of_the_rows_does_not_move_the_reference(tmp_path):
+    """`report --config` with a config the store lacks, naming another reference method (`baseline: freeze1`): it
+    was taken as the newest config and turned every Δ around; the task's rows were produced by the stored config,
+    whose reference stands. A store without a config of its rows (written before configs were kept) takes the
+    given config's."""
+    from mbert_eval.report.summary import summarize
+    from mbert_eval.store.results import StoredConfig
+
+    grid = {"tasks": {"pos": {}}, "methods": [{"name": "baseline"}, {"name": "freeze1"}]}
+    store = _two_method_store(tmp_path / "r.sqlite", ("baseline", "freeze1"))
+    produced = StoredConfig("h", "grid", grid, "baseline", "2026-01-01T00:00:00")  # the rows' config hash
+    given = StoredConfig("other", "given", grid, "freeze1", "2026-02-01T00:00:00")
+    [pos] = summarize(store.dataframe(), store.metric_roles(), [produced, given])
+    assert pos.reference == "baseline"
+    assert pos.scores.set_index("method").loc["freeze1", "delta"].tolist() == pytest.approx([0.1, 0.1])
+    [pos] = summarize(store.dataframe(), store.metric_roles(), [given])
+    assert pos.reference == "freeze1"

@@ -150,11 +150,12 @@ def resolve_cell(experiment: Experiment, task: Task, cell: Cell, steps: StepSett
     of its method's checkpoint steps (`steps`: what they read)."""
     settings = fine_tune_settings(experiment, task, cell)
     identity = cell_identity(experiment, task, cell, settings)
-    key = stable_hash(identity)
-    recorded = stable_hash(cell_identity(experiment, task, cell, settings, as_recorded=True))
+    key, recorded = stable_hash(identity), None
+    if experiment.tasks[cell.task].targets is not None:  # the key keyed them before they left it
+        recorded = stable_hash(cell_identity(experiment, task, cell, settings, as_recorded=True))
     parallel = tuple(parallel_files(settings.method, steps, cell.source))
     versions = step_versions(settings.method)
-    return ResolvedCell(cell, key, identity, settings, parallel, versions, None if recorded == key else recorded)
+    return ResolvedCell(cell, key, identity, settings, parallel, versions, recorded)
 
 
 def resolve(

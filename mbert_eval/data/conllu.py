@@ -16,10 +16,16 @@ def read_conllu(path: PathLike) -> list[TaggedSentence]:
 
     Comment lines, multiword-token lines (``1-2``) and empty nodes (``1.1``) are skipped, so a
     Spanish ``del`` yields its syntactic words ``de`` + ``el``. The last sentence may lack its
-    closing blank line. Malformed lines raise DataError with the line number.
+    closing blank line. Malformed lines raise DataError with the line number, and so does a word id that does not
+    follow the one before it (1, 2, … within a sentence): a missing blank line would otherwise merge two sentences
+    and shift every later one against its translations.
     """
+    last = {"line": 0, "id": 0}  # the line parsed last, and the last word id of its sentence
 
     def parse(line: str, number: int) -> tuple[str, str] | None:
+        if number > last["line"] + 1:  # a blank line came between (read_tagged_sentences skips them): a new sentence
+            last["id"] = 0
+        last["line"] = number
         if line.startswith("#"):
             return None
         columns = line.split("\t")
@@ -32,6 +38,14 @@ def read_conllu(path: PathLike) -> list[TaggedSentence]:
             raise DataError(
                 path, f"word id {word_id!r} is not an integer, a range (1-2) or an empty node (1.1)", number
             )
+        if int(word_id) != last["id"] + 1:
+            raise DataError(
+                path,
+                f"word id {word_id} follows {last['id']}: ids run 1, 2, … within a sentence "
+                "(a blank line missing between two sentences?)",
+                number,
+            )
+        last["id"] = int(word_id)
         form, upos = columns[1], columns[3]
         if not form:
             raise DataError(path, "empty FORM (column 2)", number)

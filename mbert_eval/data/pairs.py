@@ -54,7 +54,7 @@ def read_sentence_pairs(path: PathLike, labeled: bool | None = None) -> list[Sen
         start = 1
     pairs: list[SentencePair] = []
     for number, line in enumerate(lines[start:], start=start + 1):
-        if not line.strip():
+        if not line.strip() and "\t" not in line:  # a row of empty fields is a row: its columns are checked
             continue
         fields = line.split("\t")
         if labeled is None:

@@ -187,6 +187,20 @@ def test_conllu_non_integer_id(tmp_path: Path) -> None:
         read_conllu(path)
 
 
+def test_conllu_word_ids_out_of_order_are_refused(tmp_path: Path) -> None:
+    """A blank line missing between two sentences merged them silently (one sentence fewer, every later one shifted
+    against its translations); ids that skip one are as malformed."""
+    merged = conllu_line("1", "The") + conllu_line("2", "cat") + conllu_line("1", "A") + "\n" + conllu_line("1", "B")
+    path = write(tmp_path, "merged.conllu", merged)
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:3: word id 1 follows 2: ids run 1, 2, …"):
+        read_conllu(path)
+    path = write(tmp_path, "skips.conllu", "# c\n" + conllu_line("1", "a") + conllu_line("3", "b"))
+    with pytest.raises(DataError, match=r":3: word id 3 follows 1"):
+        read_conllu(path)
+    after_a_comment = "# s1\n" + conllu_line("1", "a") + "\n# s2\n" + conllu_line("1", "b") + conllu_line("2", "c")
+    assert [s.tokens for s in read_conllu(write(tmp_path, "fine.conllu", after_a_comment))] == [("a",), ("b", "c")]
+
+
 def test_conllu_empty_file(tmp_path: Path) -> None:
     path = write(tmp_path, "empty.conllu", "# only a comment\n\n")
     with pytest.raises(DataError, match="no sentences"):
@@ -291,6 +305,9 @@ def test_pairs_empty_file_and_empty_field(tmp_path: Path) -> None:
         read_sentence_pairs(write(tmp_path, "e.tsv", ""))
     with pytest.raises(DataError, match=r":1: empty column 2"):
         read_sentence_pairs(write(tmp_path, "f.tsv", "A\t\tneutral\n"))
+    # a row of empty fields was skipped as a blank line, shifting every later row against its translations
+    with pytest.raises(DataError, match=r":2: empty column 1"):
+        read_sentence_pairs(write(tmp_path, "g.tsv", "a\tb\tneutral\n\t\t\nc\td\tentailment\n"))
 
 
 # --- parallel text ------------------------------------------------------------------------------

@@ -6,8 +6,10 @@ language's file is a translation of row i of the others. The rule: two specs hol
 translations of them, when their locations are the same once each language's code, ISO 639-3 code or name (a
 whole word between punctuation, any case: what `{lang}`, `{iso3}` and `{name}` write) is read as a placeholder:
 `dev-en.tsv` and `dev-de.tsv`, `xquad.en.json` and `xquad.de.json`, `hub:facebook/xnli@en:validation` and
-`hub:facebook/xnli@de:validation`. Files of another name (UD EWT train, PUD test; XNLI `@en:train` and
-`@de:test`) are different data, and nothing of them is read. Among specs of one pattern, the rows a dev or
+`hub:facebook/xnli@de:validation`; and a file of another name that is the very file a pattern names for the
+earlier spec's language (a copy of `dev-en.tsv` as `xnli-train.tsv`, the same bytes) stands for it. Files of
+another name and other content (UD EWT train, PUD test; XNLI `@en:train` and `@de:test`) are different data, and
+nothing of them is read. Among specs of one pattern, the rows a dev or
 test slice shares with the training slice (or a test slice with the dev slice) are refused, unless
 `tasks.NAME.allow_overlap` is set. In local files a row also counts as read when a row that was read holds one
 of its passages (`Task.passages`): a QA question's paragraph, an XNLI premise (three rows in a row share one),
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from mbert_eval.data.checksums import file_checksum
 from mbert_eval.data.spec import DataSpec
-from mbert_eval.errors import DataError
+from mbert_eval.errors import DataError, UserError
 from mbert_eval.languages import Language
 from mbert_eval.tasks.base import Task
 
@@ -68,6 +70,20 @@ def same_pattern(one: DataSpec, one_language: Language, other: DataSpec, other_l
             (_WORDS.split(_resolved(one)), _WORDS.split(_resolved(other))),
         )
     )
+
+
+def translates(task: Task, earlier: DataSpec, language: Language, key: str, later_language: Language) -> bool:
+    """Whether `key`'s spec for `later_language` holds the rows of `earlier` (in `language`) or translations of
+    them: the two specs share a pattern (`same_pattern`), or `earlier` is the very file `key` names for `language`
+    under another name (a copy of `dev-en.tsv` as `xnli-train.tsv`: its translations are `dev-de.tsv`'s rows)."""
+    later = task.spec(key, later_language)
+    if same_pattern(earlier, language, later, later_language):
+        return True
+    try:
+        own = task.spec(key, language)
+    except UserError:  # `key` names no file for `language`: nothing to compare through
+        return False
+    return not own.is_hub and same_file(earlier, own) and same_pattern(own, language, later, later_language)
 
 
 def same_file(one: DataSpec, other: DataSpec) -> bool:
@@ -230,7 +246,7 @@ def leakage_problems(name: str, task: Task, sources: list[Language], targets: li
             earlier = task.spec(earlier_key, source)
             found, held = [], None  # held: the earlier rows, resolved where a spec matches
             for language in languages:
-                if not same_pattern(earlier, source, task.spec(later_key, language), language):
+                if not translates(task, earlier, source, later_key, language):
                     continue  # different data: nothing is read
                 held = held or counts.rows(earlier_key, source)
                 rows = counts.rows(later_key, language)
@@ -299,7 +315,7 @@ def parallel_leakage_problems(name: str, task: Task, sides: list[ParallelSide], 
     for spec, language in sides:
         found, trained = [], None
         for target in targets:
-            if not task.has_data("test", target) or not same_pattern(spec, language, task.spec("test", target), target):
+            if not task.has_data("test", target) or not translates(task, spec, language, "test", target):
                 continue
             if trained is None:
                 stop = spec.stop if spec.stop is not None else len(read_sentences(Path(spec.location)))

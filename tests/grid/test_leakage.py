@@ -127,6 +127,13 @@ def _copied(raw: dict, ws: Workspace) -> None:
     _pos(train=DEV + "[0:20]", dev="{root}/pos/{lang}-train.conllu", test="{tmp}/copy/{lang}.conllu")(raw, ws)
 
 
+def _copy_trained(raw: dict, ws: Workspace) -> None:
+    """Training on a byte copy of the source's dev file under a name of its own (no language in it), tested on
+    the family's dev files, the copy's translations."""
+    shutil.copy(ws.family.root / "pos" / "qaa-dev.conllu", ws.root / "train-copy.conllu")
+    _pos(train="{tmp}/train-copy.conllu[0:20]", dev="{root}/pos/{lang}-train.conllu", test=DEV)(raw, ws)
+
+
 def _pawsx(train: str, dev: str, test: str) -> Callable[[dict, Workspace], None]:
     """A PAWS-X grid on Hub specs (nothing is fetched: the check reads slices only)."""
 
@@ -251,15 +258,20 @@ CASES = [
         _linked(lambda target, path: path.symlink_to(target)),
         ("test qaa linked/qaa.conllu[0:30] overlaps training ", "(rows 0–19 are training rows; also for qab"),
     ),
-    Case(  # a hard link names the same file: its translations by other names are beyond any path's reach
+    Case(  # a hard link names the same file; its translations are the links beside it, as their pattern says
         "test-through-a-hard-link",
         _linked(lambda target, path: path.hardlink_to(target)),
-        ("test qaa linked/qaa.conllu[0:30] overlaps training ", "(rows 0–19 are training rows)"),
+        ("test qaa linked/qaa.conllu[0:30] overlaps training ", "(rows 0–19 are training rows; also for qab, qac)"),
+    ),
+    Case(  # training reads a copy of English dev under another name: dev-{lang}'s rows translate its rows
+        "training-on-a-copy-under-another-name",
+        _copy_trained,
+        ("test qab ", "pos/qab-dev.conllu[0:30] overlaps training ", "translations of the training rows; also for qac"),
     ),
     Case(  # names are not all: a copy of the training file under another name holds the same rows
         "test-a-copy-of-the-training-file",
         _all_targets(_copied),
-        ("test qaa ", "copy/qaa.conllu[0:30] overlaps training ", "(rows 0–19 are training rows)"),
+        ("test qaa ", "copy/qaa.conllu[0:30] overlaps training ", "(rows 0–19 are training rows; also for qab, qac)"),
     ),
     Case("different-files-pass", lambda raw, ws: None, ()),
     Case("held-out-slices-pass", _pos(train=DEV + "[0:20]", dev=DEV + "[20:25]", test=DEV + "[25:]"), ()),

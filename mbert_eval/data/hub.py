@@ -175,6 +175,14 @@ def hub_fingerprint(location: str) -> str:
     return _loaded[spec][1]
 
 
+def _folders_mixed(builder: "DatasetBuilder", split: str) -> list[str]:
+    """The folders a split's data files lie in, where more than one (a repository whose README declares no
+    configs, one folder per language: ``datasets`` reads them all as one split); empty where they lie in one."""
+    files = (builder.config.data_files or {}).get(split) or []
+    folders = sorted({os.path.basename(os.path.dirname(str(path))) for path in files})
+    return folders if len(folders) > 1 else []
+
+
 def _data_files_digest(builder: "DatasetBuilder", split: str) -> str:
     """SHA-256 over the names and SHA-256s of the data files a builder read for `split` (every split's, for a
     split expression the data files do not name, e.g. `train+validation`)."""
@@ -208,13 +216,21 @@ def load_hub(spec: HubSpec, local_hint: str) -> "Dataset":
             raise UserError(f"cannot load Hub dataset {_describe(spec.dataset, spec.config)}: {problem}")
         try:
             builder = datasets.load_dataset_builder(spec.dataset, spec.config, revision=spec.revision)
-            builder.download_and_prepare()
-            rows = builder.as_dataset(split=spec.split)
+            mixed = None if spec.config else _folders_mixed(builder, spec.split.split("[")[0])
+            if not mixed:
+                builder.download_and_prepare()
+                rows = builder.as_dataset(split=spec.split)
         except Exception as err:  # the library boundary: network, cache, config and split errors alike
             raise UserError(
                 f"cannot load Hub dataset {_describe(spec.dataset, spec.config)}: {_failure_reason(err)}; "
                 f"download it elsewhere or pass a local file instead, e.g. {local_hint}"
             ) from err
+        if mixed:
+            raise UserError(
+                f"Hub dataset {spec.dataset}: the spec names no config, and its {spec.split.split('[')[0]} files lie in "
+                f"{len(mixed)} folders ({', '.join(mixed[:5])}{', …' if len(mixed) > 5 else ''}), which would be read "
+                f"as one split, their languages mixed; name one, e.g. hub:{spec.dataset}@{mixed[0]}:{spec.split}"
+            )
         _loaded[spec] = (rows, _resolved(spec, builder))
     return _loaded[spec][0]
 

@@ -209,3 +209,19 @@ def test_a_hub_dataset_neither_local_nor_cached_is_refused_offline_by_validate_a
     assert "not reachable (offline) and the dataset is not in the local cache" in lines[0]
     assert "facebook/xnli" not in result.stderr  # read from the local folder of that name
     assert not (tmp_path / "out" / "results.sqlite").exists()
+
+
+def test_a_split_whose_files_lie_in_several_folders_needs_a_config(tmp_path: Path, monkeypatch) -> None:
+    """A repository of one folder per language and no `configs:` in a README: `datasets` reads every folder's
+    validation files as one split, so `hub:ns/pairs:validation` got both languages' rows mixed; it is refused,
+    naming the folders and a config to name."""
+    import pandas as pd
+
+    for code, premise in (("de", "Ein Mann ."), ("en", "A man .")):
+        folder = tmp_path / "ns" / "pairs" / code
+        folder.mkdir(parents=True)
+        rows = pd.DataFrame({"premise": [premise], "hypothesis": [premise], "label": [0]})
+        rows.to_parquet(folder / "validation-00000-of-00001.parquet")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match=r"names no config, and its validation files lie in 2 folders \(de, en\)"):
+        read_hub_pairs("ns/pairs", None, "validation")

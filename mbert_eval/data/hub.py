@@ -108,8 +108,14 @@ def hub_dataset_problem(spec: str) -> str | None:
     which ``datasets`` reads first, the local Hugging Face cache, or the Hub knows it), as `load_hub` would find it
     when the run starts. What `validate` checks."""
     parsed = parse_hub_spec(spec)
-    if os.path.isdir(parsed.dataset):
-        return None
+    if os.path.isdir(parsed.dataset):  # read before the Hub: its configs and splits are checked as a run loads them
+        import datasets
+
+        try:
+            builder = datasets.load_dataset_builder(parsed.dataset, parsed.config)
+        except Exception as err:  # the library boundary: a config the folder lacks, unreadable files
+            return f"cannot load Hub dataset {_describe(parsed.dataset, parsed.config)}: {_failure_reason(err)}"
+        return _builder_problem(parsed, builder)
     from huggingface_hub import constants, try_to_load_from_cache
 
     if isinstance(try_to_load_from_cache(parsed.dataset, "README.md", repo_type="dataset"), str):
@@ -175,12 +181,28 @@ def hub_fingerprint(location: str) -> str:
     return _loaded[spec][1]
 
 
-def _folders_mixed(builder: "DatasetBuilder", split: str) -> list[str]:
-    """The folders a split's data files lie in, where more than one (a repository whose README declares no
-    configs, one folder per language: ``datasets`` reads them all as one split); empty where they lie in one."""
-    files = (builder.config.data_files or {}).get(split) or []
-    folders = sorted({os.path.basename(os.path.dirname(str(path))) for path in files})
-    return folders if len(folders) > 1 else []
+def _builder_problem(spec: HubSpec, builder: "DatasetBuilder") -> str | None:
+    """What is wrong with loading `spec` from its builder, before any row is read (what `validate` asks of a local
+    folder, and `load_hub` of every spec): a split the data files do not name, or a split without a config whose
+    files lie in several folders (a repository whose README declares no configs, one folder per language:
+    ``datasets`` reads them all as one split, the languages mixed)."""
+    files = builder.config.data_files or {}
+    named = [part.split("[")[0] for part in spec.split.split("+")]
+    unknown = [split for split in named if files and split not in files]
+    if unknown:
+        return (
+            f"Hub dataset {_describe(spec.dataset, spec.config)} has no split {unknown[0]!r}; "
+            f"its splits are {', '.join(sorted(files))}"
+        )
+    folders = sorted({os.path.basename(os.path.dirname(str(path))) for split in named for path in files.get(split, [])})
+    if spec.config is None and len(folders) > 1:
+        shown = ", ".join(folders[:5]) + (", …" if len(folders) > 5 else "")
+        return (
+            f"Hub dataset {spec.dataset}: the spec names no config, and its {named[0]} files lie in {len(folders)} "
+            f"folders ({shown}), which would be read as one split, their languages mixed; name one, e.g. "
+            f"hub:{spec.dataset}@{folders[0]}:{spec.split}"
+        )
+    return None
 
 
 def _data_files_digest(builder: "DatasetBuilder", split: str) -> str:
@@ -216,8 +238,8 @@ def load_hub(spec: HubSpec, local_hint: str) -> "Dataset":
             raise UserError(f"cannot load Hub dataset {_describe(spec.dataset, spec.config)}: {problem}")
         try:
             builder = datasets.load_dataset_builder(spec.dataset, spec.config, revision=spec.revision)
-            mixed = None if spec.config else _folders_mixed(builder, spec.split.split("[")[0])
-            if not mixed:
+            problem = _builder_problem(spec, builder)
+            if problem is None:
                 builder.download_and_prepare()
                 rows = builder.as_dataset(split=spec.split)
         except Exception as err:  # the library boundary: network, cache, config and split errors alike
@@ -225,12 +247,8 @@ def load_hub(spec: HubSpec, local_hint: str) -> "Dataset":
                 f"cannot load Hub dataset {_describe(spec.dataset, spec.config)}: {_failure_reason(err)}; "
                 f"download it elsewhere or pass a local file instead, e.g. {local_hint}"
             ) from err
-        if mixed:
-            raise UserError(
-                f"Hub dataset {spec.dataset}: the spec names no config, and its {spec.split.split('[')[0]} files lie in "
-                f"{len(mixed)} folders ({', '.join(mixed[:5])}{', …' if len(mixed) > 5 else ''}), which would be read "
-                f"as one split, their languages mixed; name one, e.g. hub:{spec.dataset}@{mixed[0]}:{spec.split}"
-            )
+        if problem is not None:
+            raise UserError(problem)
         _loaded[spec] = (rows, _resolved(spec, builder))
     return _loaded[spec][0]
 

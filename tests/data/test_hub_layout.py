@@ -225,3 +225,18 @@ def test_a_split_whose_files_lie_in_several_folders_needs_a_config(tmp_path: Pat
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UserError, match=r"names no config, and its validation files lie in 2 folders \(de, en\)"):
         read_hub_pairs("ns/pairs", None, "validation")
+
+
+def test_validate_checks_a_local_folders_configs_and_splits_as_a_run_loads_them(in_fixtures: Path) -> None:
+    """`validate` said OK for any spec of a local folder named like the repository; a split or config it lacks
+    then failed the run. It is found before, with the same words the run would use (validate = run)."""
+    from mbert_eval.data.hub import hub_dataset_problem, load_hub, parse_hub_spec
+
+    assert hub_dataset_problem("hub:facebook/xnli@de:test") is None
+    problem = hub_dataset_problem("hub:facebook/xnli@de:dev")
+    assert problem is not None and "has no split 'dev'; its splits are " in problem
+    with pytest.raises(UserError) as refused:
+        load_hub(parse_hub_spec("hub:facebook/xnli@de:dev"), "x")
+    assert str(refused.value) == problem
+    missing = hub_dataset_problem("hub:facebook/xnli@xx:test")
+    assert missing is not None and missing.startswith("cannot load Hub dataset 'facebook/xnli' (config 'xx'): ")

@@ -12,6 +12,8 @@ from mbert_eval.languages import Language
 from mbert_eval.paths import fill_pattern
 
 SLICE = re.compile(r"^(?P<spec>.*)\[(?P<start>\d*):(?P<stop>\d*)\]$")
+# what a slice written otherwise looks like: `[-500:]`, `[a:b]`, or one before a Hub spec's `#REVISION`
+LIKE_A_SLICE = re.compile(r"\[(?P<inside>[^\[\]]*:[^\[\]]*)\](?P<after>#[^\[\]]*)?$")
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,18 @@ class DataSpec:
         if language is not None:
             text = fill_pattern(text, lang=language.code, iso3=language.iso639_3, name=language.name)
         start = stop = None
+        text = text.rstrip()
         match = SLICE.match(text)
+        if not match and (written := LIKE_A_SLICE.search(text)):
+            if written["after"]:
+                raise UserError(
+                    f"{text}: the slice [{written['inside']}] goes after the revision, at the end: "
+                    f"{text[: written.start()]}{written['after']}[{written['inside']}]"
+                )
+            raise UserError(
+                f"{text}: a slice is [start:stop], whole numbers 0 or more counted from the first example, either "
+                f"left out for an open end (got [{written['inside']}])"
+            )
         if match:
             text = match["spec"]
             start = int(match["start"]) or None if match["start"] else None  # [0:n] is [:n], under one name

@@ -1,5 +1,6 @@
 """Data specs' `[start:stop]` slices: an empty one is refused when parsed, and a spec prints as it was written."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,25 @@ def test_an_empty_slice_is_refused_as_written(written: str) -> None:
     with pytest.raises(UserError) as caught:
         DataSpec.parse(written)
     assert str(caught.value) == f"{written}: an empty slice (its start is not before its stop)"
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("f.tsv[-500:]", "f.tsv[-500:]: a slice is [start:stop], whole numbers 0 or more"),
+        ("f.tsv[a:b]", "f.tsv[a:b]: a slice is [start:stop]"),
+        (
+            "hub:facebook/xnli@de:test[0:10]#abc",
+            "the slice [0:10] goes after the revision, at the end: hub:facebook/xnli@de:test#abc[0:10]",
+        ),
+    ],
+)
+def test_a_slice_written_otherwise_is_refused_as_a_slice(written: str, message: str) -> None:
+    """A slice the parser did not read stayed in the path: `f.tsv[-500:]` was 'file not found', and a slice before
+    a Hub revision was refused with the hint to write what was written."""
+    with pytest.raises(UserError, match=re.escape(message)):
+        DataSpec.parse(written)
+    assert str(DataSpec.parse("f.tsv[1:2] ")) == "f.tsv[1:2]"  # a trailing blank: read as the slice it ends
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,8 @@ def test_spearman_rho_and_p_value_across_targets(tmp_path: Path) -> None:
     table = correlations(records).set_index(["outcome", "measure"])
     syntactic = table.loc[("score", "syntactic")]
     assert syntactic["n_targets"] == len(TARGETS) and syntactic["rho"] == pytest.approx(-1.0)
-    assert table.loc[("transfer_gap", "syntactic"), "rho"] == pytest.approx(1.0)
+    # the transfer gap (the one source score minus each target's) is the score mirrored: not tested twice
+    assert set(table.index.get_level_values("outcome")) == {"score"}
     expected = spearmanr(records["score"], records["genetic"])
     assert table.loc[("score", "genetic"), "rho"] == pytest.approx(expected.statistic)
     assert table.loc[("score", "genetic"), "p_value"] == pytest.approx(

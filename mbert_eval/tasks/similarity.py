@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mbert_eval.data import ParallelPair
+from mbert_eval.errors import UserError
 from mbert_eval.tasks.base import Prepared, pick_layer
 from mbert_eval.tasks.metadata import TaskMetadata
 from mbert_eval.tasks.parallel_layers import ParallelLayersTask
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
 class SimilarityTask(ParallelLayersTask):
     """Linear CKA per layer between a target's and the source's states of parallel sentences."""
+
+    # over few sentences linear CKA is near 1 whatever the states (2 pairs: exactly 1, paired or not; 3 unrelated
+    # random ones: 0.99), a number that looks real and says nothing
+    min_pairs = 10
 
     metadata = TaskMetadata(
         name="similarity",
@@ -56,8 +61,14 @@ class SimilarityTask(ParallelLayersTask):
 
         targets, pivots = self.layer_states(prepared, examples, device, progress)
         unpaired = torch.roll(pivots, len(examples) // 2, dims=1)
-        paired = [linear_cka(targets[i], pivots[i]) for i in range(len(targets))]
-        broken = [linear_cka(targets[i], unpaired[i]) for i in range(len(targets))]
+        try:
+            paired = [linear_cka(targets[i], pivots[i]) for i in range(len(targets))]
+            broken = [linear_cka(targets[i], unpaired[i]) for i in range(len(targets))]
+        except ValueError as err:  # a side whose states are all the same: no similarity to measure
+            raise UserError(
+                f"task 'similarity': {err} (one side's {len(examples)} sentences have the same states at a layer: "
+                "are they all one sentence?)"
+            ) from None
         layer = pick_layer(self.layer, len(targets) - 1, self.metadata.name)
         scores = {"cka": paired[layer], "cka_unpaired": broken[layer]}
         scores.update({f"cka_layer{i:02d}": score for i, score in enumerate(paired)})

@@ -5,6 +5,7 @@ import pytest
 
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.config.loading import load_experiment
+from mbert_eval.data import ParallelPair
 from mbert_eval.errors import UserError
 from mbert_eval.grid.resolve import validate
 from mbert_eval.languages import lookup
@@ -94,10 +95,10 @@ def test_identical_sides_are_one_representation(identical):
 
 
 def test_repeated_pairs_count_once_and_unequal_files_are_refused(tmp_path):
-    config = write_sides(tmp_path, ["a b", "c d", "a b", "e f"])
-    assert len(get_task("similarity", config).target_examples(lookup("de"))) == 3
+    config = write_sides(tmp_path, ["a b", "c d", "a b", "e f"] + [f"w{i} x" for i in range(9)])
+    assert len(get_task("similarity", config).target_examples(lookup("de"))) == 12
     (tmp_path / "en.txt").write_text("a b\nc d\n", encoding="utf-8")
-    with pytest.raises(UserError, match="4 sentences, but .*en.txt has 2"):
+    with pytest.raises(UserError, match="13 sentences, but .*en.txt has 2"):
         get_task("similarity", config).target_examples(lookup("de"))
 
 
@@ -105,6 +106,24 @@ def test_too_few_pairs_are_refused(tmp_path):
     config = write_sides(tmp_path, ["a b", "c d", "e f"])
     with pytest.raises(UserError, match="3 distinct sentence pairs; task 'language_identity' needs 4"):
         get_task("language_identity", config).target_examples(lookup("de"))
+    # linear CKA over 2 pairs is 1.0 whatever the states, paired or not (3 unrelated random ones: 0.99)
+    config = write_sides(tmp_path, [f"w{i} x" for i in range(9)])
+    with pytest.raises(UserError, match="9 distinct sentence pairs; task 'similarity' needs 10"):
+        get_task("similarity", config).target_examples(lookup("de"))
+
+
+def test_a_side_of_one_sentence_repeated_is_refused_in_one_line():
+    """Every target sentence the same ("N/A" ten times): linear CKA of a constant side is undefined, and its
+    ValueError ended the run in a traceback; it is a UserError saying why."""
+    import torch
+
+    from mbert_eval.tasks.similarity import SimilarityTask
+
+    task = SimilarityTask()
+    same, varied = torch.ones(2, 10, 4), torch.randn(2, 10, 4)
+    task.layer_states = lambda *args: (same, varied)
+    with pytest.raises(UserError, match="linear CKA of a constant representation is undefined .*all one sentence"):
+        task.evaluate(None, [ParallelPair(f"t{i}", f"p{i}") for i in range(10)], torch.device("cpu"))
 
 
 @pytest.mark.parametrize("name", TASKS)
@@ -122,7 +141,7 @@ def test_pair_files_read_both_sides_of_each_row(tmp_path):
     (tmp_path / "dev-de.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     (tmp_path / "dev-en.tsv").write_text("\n".join(r.upper() for r in rows) + "\n", encoding="utf-8")
     config = TaskConfig(test=str(tmp_path / "dev-{lang}.tsv"), pivot=str(tmp_path / "dev-en.tsv"))
-    pairs = get_task("similarity", config).target_examples(lookup("de"))
+    pairs = get_task("language_identity", config).target_examples(lookup("de"))
     assert [(p.source, p.target) for p in pairs] == [
         ("p1", "P1"),
         ("h1", "H1"),
@@ -177,10 +196,12 @@ def test_pairwise_identity_never_tests_a_sentence_it_trained_on(tmp_path, monkey
 def test_pawsx_placeholder_pairs_are_left_out(tmp_path):
     """PAWS-X's `NS` (a sentence left untranslated) is no sentence of the language: its pairs are left out, as the
     PAWS-X tasks leave them out, and each row says how many."""
-    (tmp_path / "de.txt").write_text("a b\nNS\nc d\ne f\ng h\ni j\n", encoding="utf-8")
-    (tmp_path / "en.txt").write_text("A B\nX Y\nC D\n NS\nG H\nI J\n", encoding="utf-8")
+    more = [f"k{i} l" for i in range(8)]
+    (tmp_path / "de.txt").write_text("a b\nNS\nc d\ne f\ng h\ni j\n" + "\n".join(more) + "\n", encoding="utf-8")
+    upper = "\n".join(line.upper() for line in more)
+    (tmp_path / "en.txt").write_text("A B\nX Y\nC D\n NS\nG H\nI J\n" + upper + "\n", encoding="utf-8")
     for name in TASKS:
         task = get_task(name, TaskConfig(test=str(tmp_path / "de.txt"), pivot=str(tmp_path / "en.txt")))
         pairs = task.target_examples(lookup("de"))
-        assert [pair.source for pair in pairs] == ["a b", "c d", "g h", "i j"], name
+        assert [pair.source for pair in pairs] == ["a b", "c d", "g h", "i j", *more], name
         assert task.target_log(None, lookup("de"), pairs) == {"placeholder_pairs_dropped": 2}

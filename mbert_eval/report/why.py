@@ -152,35 +152,38 @@ def task_probe_view(frame: pd.DataFrame, model: str, task: str, kind: str) -> tu
                 line_chart(title, series, "layer", "accuracy (%)"),
             )
         )
-        findings.append(_best_layers(best, kind) + _drop(drops, int(block.columns.max())))
+        # the source scored on its own language is no target: the counts say languages, naming it, where it is one
+        scored = f"languages (the source, {source}, among them)" if source in best else "targets"
+        findings.append(_best_layers(best, kind, scored) + _drop(drops, int(block.columns.max()), scored))
         if selectivity:
             findings.append(
-                f"Probe selectivity (accuracy − control) at each target's best layer: "
+                f"Probe selectivity (accuracy − control) at each language's best layer: "
                 f"{min(selectivity):.1f}–{max(selectivity):.1f} points."
             )
     return figures, findings
 
 
-def _best_layers(best: dict[str, int], kind: str) -> str:
-    """The best probe layers in words: the most common span when one holds most targets, else every layer."""
+def _best_layers(best: dict[str, int], kind: str, scored: str) -> str:
+    """The best probe layers in words: the most common span when one holds most of the `scored` languages (what
+    the counts call them), else every layer."""
     layers = sorted(best.values())
     counts = pd.Series(layers).value_counts()
     if len(counts) == 1:
-        return f"Best {kind} probe layer: {layers[0]} for every target ({len(layers)})"
+        return f"Best {kind} probe layer: {layers[0]} for all {len(layers)} {scored}"
     middle = layers[len(layers) // 4 : len(layers) - len(layers) // 4] if len(layers) > 3 else layers
     inside = sum(min(middle) <= layer <= max(middle) for layer in layers)
-    return f"Best {kind} probe layer: {_span(middle)} for {inside} of {len(layers)} targets"
+    return f"Best {kind} probe layer: {_span(middle)} for {inside} of {len(layers)} {scored}"
 
 
-def _drop(drops: list[float], last: int) -> str:
-    """What happens from each target's best layer to the last one, in points."""
+def _drop(drops: list[float], last: int, scored: str) -> str:
+    """What happens from each language's best layer to the last one, in points."""
     falling = [d for d in drops if d > 0]
     if not falling:
-        return f"; accuracy peaks at the last layer ({last}) for every target."
+        return f"; accuracy peaks at the last layer ({last}) for each of them."
     if len(falling) == len(drops):
         return f"; accuracy falls by {min(falling):.0f}–{max(falling):.0f} points to the last layer ({last})."
     return (
-        f"; accuracy falls to the last layer ({last}) for {len(falling)} of {len(drops)} targets, "
+        f"; accuracy falls to the last layer ({last}) for {len(falling)} of {len(drops)} {scored}, "
         f"by {min(falling):.0f}–{max(falling):.0f} points."
     )
 

@@ -288,7 +288,7 @@ def test_a_variant_is_drawn_and_said_apart_from_its_plain_entry(tmp_path: Path) 
     section = html.unescape(render_report(store, "why"))
     section = section[section.index('<section id="why">') :]
     assert "Best POS probe layer: 4–6 for 6 of 6 targets" in section  # the plain entry's, unblended
-    assert "Best POS (pos_probe:first) probe layer: 11 for every target (6)" in section
+    assert "Best POS (pos_probe:first) probe layer: 11 for all 6 targets" in section
     assert "POS (pos_probe:first) probe accuracy by layer" in section
     assert "Language identity (language_identity:lway) ≥ 99% at every layer for all 6 targets" in section
     assert "Language identity (language_identity:lway) by layer" in section
@@ -301,3 +301,14 @@ def test_a_variant_is_drawn_and_said_apart_from_its_plain_entry(tmp_path: Path) 
     alone.write_metric_roles(metric_roles(["pos_probe:first"]))
     page = html.unescape(render_report(alone, "why"))
     assert "Why transfer differs" in page and "Best POS (pos_probe:first) probe layer: 11" in page
+
+
+def test_the_source_scored_on_its_own_language_is_counted_as_a_language_not_a_target(tmp_path: Path) -> None:
+    """A grid whose targets include the source (why-e5.yaml's en): the probe findings said "for 6 of 7 targets"
+    beside correlations over the 6 real ones; they say languages, and name the source among them."""
+    store = build_store(tmp_path, {target: 0.9 - 0.05 * i for i, target in enumerate(TARGETS)})
+    store.write_cell(_probe_rows(SOURCE, 5, 0.95, "e5-small"))
+    section = html.unescape(render_report(store, "why"))
+    section = section[section.index('<section id="why">') :]
+    assert f"Best POS probe layer: 4–6 for 7 of 7 languages (the source, {SOURCE}, among them)" in section
+    assert "for 7 of 7 targets" not in section

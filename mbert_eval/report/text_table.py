@@ -140,16 +140,19 @@ def format_xtreme(store: ResultStore) -> str:
 
 
 def export_rows(store: ResultStore, path: str, kind: str, protected: Sequence[Path] = ()) -> None:
-    """Write every stored row (all columns; the score as `score (fraction)`, rounded to DECIMALS places) as CSV or
-    JSON to `path` ('-' for stdout); never onto the store, any database or a `protected` file (what the rows were
-    computed from: `outputs.write_output`)."""
+    """Write every stored row (all columns; the score as `score (fraction)`, rounded to DECIMALS places, and
+    `as_is` true where the metric is no fraction: `MetricRole.fraction`) as CSV or JSON to `path` ('-' for
+    stdout); never onto the store, any database or a `protected` file (what the rows were computed from:
+    `outputs.write_output`)."""
     protected = [*store_paths(store.path), *protected]
     if path != "-":
         check_output(Path(path), protected, f"the {kind} export")
+    unscaled = {(role.task, role.metric) for role in store.metric_roles() if not role.fraction}
     rows = [asdict(row) for row in store.rows()]
     for row in rows:
         row[SCORE_COLUMN] = round(row.pop("score"), DECIMALS)
-    columns = [SCORE_COLUMN if column == "score" else column for column in COLUMNS]
+        row["as_is"] = True if (row["task"], row["metric"]) in unscaled else None
+    columns = [name for column in COLUMNS for name in ((SCORE_COLUMN, "as_is") if column == "score" else (column,))]
     if kind == "json":
         text = json.dumps(rows, indent=1, sort_keys=True) + "\n"
     else:

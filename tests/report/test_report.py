@@ -509,7 +509,7 @@ def test_an_averages_delta_between_methods_that_ran_different_seeds_is_over_the_
 def test_a_metric_that_is_no_fraction_is_shown_as_it_is(tmp_path):
     """BUCC's chosen threshold (a ratio margin near 1.07) was shown as 107.3 "%" in the other metrics table and
     `results --all-metrics`, and exported as a fraction; its role says it is none: it is shown as it is, and its
-    records say so. F1 stays in %."""
+    records (and `results --csv` rows) say so. F1 stays in %."""
     import io
     import json
 
@@ -517,7 +517,7 @@ def test_a_metric_that_is_no_fraction_is_shown_as_it_is(tmp_path):
 
     from mbert_eval.grid.run import metric_roles
     from mbert_eval.report import render_report
-    from mbert_eval.report.text_table import format_results
+    from mbert_eval.report.text_table import export_rows, format_results
 
     store = ResultStore(tmp_path / "results.sqlite")
     scores = {"f1": 0.8123, "precision": 0.8, "recall": 0.825, "threshold": 1.0734}
@@ -538,6 +538,11 @@ def test_a_metric_that_is_no_fraction_is_shown_as_it_is(tmp_path):
     other = records[records["kind"] == "other_metric"].set_index("metric")
     assert other.loc["threshold", "as_is"] == True and pd.isna(other.loc["recall", "as_is"])  # noqa: E712
     assert json.loads(render_report(store, "t", "json"))["units"]["as_is"].startswith("true: mean and std")
+    exported = tmp_path / "rows.csv"
+    export_rows(store, str(exported), "csv")
+    rows = pd.read_csv(exported).set_index("metric")
+    assert rows.loc["threshold", "as_is"] == True and pd.isna(rows.loc["f1", "as_is"])  # noqa: E712
+    assert list(rows.columns).index("as_is") == list(rows.columns).index("score (fraction)") + 1
 
 
 def test_a_config_that_produced_none_of_the_rows_does_not_move_the_reference(tmp_path):

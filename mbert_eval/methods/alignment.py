@@ -89,7 +89,8 @@ def encode_words(
     tokenizer: PreTrainedTokenizerBase, sentences: list[list[str]], max_length: int
 ) -> tuple[BatchEncoding, Positions]:
     """Tokenize pre-split sentences (padded, truncated to ``max_length``) and find each word's last subword via
-    ``word_ids()``, the word vector of Cao, Kitaev & Klein (2020); words cut off by truncation get ``None``."""
+    ``word_ids()``, the word vector of Cao, Kitaev & Klein (2020); words cut off by truncation get ``None``, the
+    word the cut falls inside too (its last subword is cut off: the piece left is no word vector of theirs)."""
     encoding = tokenizer(
         sentences,
         is_split_into_words=True,
@@ -98,10 +99,13 @@ def encode_words(
         padding=True,
         return_tensors="pt",
     )
+    whole = tokenizer(sentences, is_split_into_words=True, truncation=False, verbose=False)  # subwords per word
     positions: Positions = [[None] * len(words) for words in sentences]
     for row in range(len(sentences)):
+        pieces = Counter(word for word in whole.word_ids(row) if word is not None)
+        kept = Counter(word for word in encoding.word_ids(row) if word is not None)
         for token, word in enumerate(encoding.word_ids(row)):
-            if word is not None:
+            if word is not None and kept[word] == pieces[word]:
                 positions[row][word] = token
     return encoding, positions
 

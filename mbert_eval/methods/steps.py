@@ -98,7 +98,9 @@ STEPS.register(
             **({"one_indexed": True} if c.settings.parallel.one_indexed and c.settings.parallel.alignments else {}),
         },
         needs_parallel=True,
-        version=2,  # 2: one-to-one links only (`methods.alignment.one_to_one`)
+        # 2: one-to-one links only (`methods.alignment.one_to_one`); 3: a word the `max_length` cut falls inside has
+        # no vector (it took the piece left before it)
+        version=3,
     ),
     "alignment-aware fine-tuning on word-aligned parallel text, one-to-one links (Cao et al. 2020)",
 )

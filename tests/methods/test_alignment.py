@@ -172,3 +172,20 @@ def test_a_diverged_alignment_loss_saves_no_checkpoint(tiny_model: Path, aligned
     with pytest.raises(UserError, match=r"align, epoch \d: the training loss became nan .*align\.learning_rate"):
         align_encoder(str(tiny_model), tmp_path / "aligned", pairs, links, settings, seed=1, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_word_the_cut_falls_inside_has_no_vector(tiny_model: Path) -> None:
+    """`max_length` cutting a word after its first subword: the word kept the piece left as its vector, which is no
+    last-subword vector (Cao, Kitaev & Klein 2020), and its links trained on it; it has none, as a word cut off
+    whole has none, and the words before it keep theirs."""
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    vocabulary = tokenizer.get_vocab()
+    long = next(word for word in ("lodfowidbehi", "zyxwvutsrq", "gubonununfowew") if len(tokenizer.tokenize(word)) > 1)
+    short = [word for word in ("su", "zi", ".") if word in vocabulary]
+    sentence = [*short, long, "su"]
+    whole, _ = encode_words(tokenizer, [sentence], 64)
+    cut = len(short) + 2 + 1  # [CLS], the short words, the long word's first piece, [SEP]
+    encoding, [positions] = encode_words(tokenizer, [sentence], cut)
+    assert encoding["input_ids"].shape[1] == cut < whole["input_ids"].shape[1]
+    assert positions[: len(short)] == list(range(1, len(short) + 1))
+    assert positions[len(short) :] == [None, None]

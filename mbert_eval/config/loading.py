@@ -5,7 +5,6 @@ paths anchored at the config's folder. A file and a mapping go through the same 
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -86,7 +85,9 @@ def build_experiment(
         raise UserError(
             f"a config is a YAML file or a mapping of keys (models:, tasks:, ...), got {type(config).__name__}"
         )
-    raw = _plain(apply_settings(copy.deepcopy(dict(config)), settings))  # overrides' paths and tuples too
+    # rebuilt first, so that an override changes one place only: a YAML alias (`align: *tlm`) or a dict given twice
+    # is one object, which `copy.deepcopy` keeps one (`--set tlm.learning_rate=…` changed `align:` too)
+    raw = _plain(apply_settings(_plain(dict(config)), settings))  # overrides' paths and tuples too
     problems: list[str] = []
     names = _split_model_entries(raw, problems)
     experiment = _build(Experiment, raw, "", problems)
@@ -126,7 +127,8 @@ def _key_by_code(experiment: Experiment, problems: list[str]) -> None:
 
 
 def _plain(value: Any) -> Any:
-    """A config value as YAML would give it: path objects (`pathlib.Path`) become their strings."""
+    """A config value as YAML would give it, rebuilt (no mapping or list shared between two places, as a YAML
+    alias shares them): path objects (`pathlib.Path`) become their strings."""
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, dict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import numbers
 import types
 import typing
 from typing import Any, Union
@@ -88,6 +89,8 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         return value
     if hint in (int, str) and isinstance(value, hint) and not isinstance(value, bool):
         return value
+    if hint is int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)  # a NumPy integer, from the Python API
     if hint is str and isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # `name: 2024`; a float is refused: `name: 1.10` would become '1.1'
     if hint is str and isinstance(value, float):

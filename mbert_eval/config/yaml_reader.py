@@ -38,6 +38,12 @@ _CORE = {
 }
 
 
+def _not_a(node: yaml.ScalarNode, kind: str, text: str) -> yaml.YAMLError:
+    """The error of a scalar whose explicit tag (`!!int`, `!!float`, `!!bool`) names a kind it is not."""
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    return yaml.constructor.ConstructorError(None, None, f"{tag} {cut(text, 40)!r} is no {kind}", node.start_mark)
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader that reads plain scalars by YAML 1.2's core schema (`_CORE`) and refuses a mapping key given
     twice, naming both lines."""
@@ -45,15 +51,25 @@ class _Loader(yaml.SafeLoader):
     yaml_implicit_resolvers: dict = {}  # filled below: the core schema's, and SafeLoader's other tags (merge, value)
 
     def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
-        return self.construct_scalar(node).lower() == "true"
+        text = self.construct_scalar(node)
+        if text.lower() not in ("true", "false"):  # `!!bool yes` read as false
+            raise _not_a(node, "boolean (true or false)", text)
+        return text.lower() == "true"
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         text = self.construct_scalar(node)
         base = {"0o": 8, "0x": 16}.get(text[:2], 10)
-        return int(text[2:] if base != 10 else text, base)
+        try:
+            return int(text[2:] if base != 10 else text, base)
+        except ValueError:  # an explicit `!!int abc`
+            raise _not_a(node, "integer", text) from None
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
-        return float(self.construct_scalar(node).lower().replace(".inf", "inf").replace(".nan", "nan"))
+        text = self.construct_scalar(node)
+        try:
+            return float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
+        except ValueError:  # an explicit `!!float abc`
+            raise _not_a(node, "number", text) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         first: dict[Any, int] = {}
@@ -139,6 +155,8 @@ def parse_yaml(text: str, where: str, lines: bool = True) -> Any:
         raise UserError(f"{_at(where, err.problem_mark.line + 1, lines)}: {err.problem}") from None
     except RecursionError:
         raise UserError(f"{where}: nested too deeply to read (at most {MAX_DEPTH} levels)") from None
+    except (ValueError, TypeError, AttributeError) as err:  # a tag's own constructor failing (`!!timestamp x`)
+        raise UserError(f"{where}: not valid YAML ({cut(' '.join(str(err).split()), 120)})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         if mark is not None:

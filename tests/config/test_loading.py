@@ -173,3 +173,25 @@ def test_per_language_data_is_keyed_by_the_language_tables_codes() -> None:
     _, problems = build_experiment({"tasks": {"pos": {"gold": {"de": "/a", "deu": "/b", "xx": "/c"}}}}, Path("/"))
     assert problems[0] == "tasks.pos.gold.deu: language de is keyed twice (also as 'de')"
     assert problems[1].startswith("tasks.pos.gold.xx: unknown language 'xx'")
+
+
+def test_an_override_changes_one_place_of_a_section_shared_by_an_alias(tmp_path):
+    """`tlm: &steps {...}` and `align: *steps` are one mapping to YAML: `--set tlm.learning_rate=1e-3` changed
+    align's too (its cells trained at it), and `--set tlm.steps=2` gave align an unknown key."""
+    path = tmp_path / "exp.yaml"
+    path.write_text("models: m\ntasks: [pos]\ntlm: &steps {batch_size: 4, learning_rate: 5.0e-5}\nalign: *steps\n")
+    experiment, problems = load_experiment(path, ["tlm.learning_rate=1e-3", "tlm.steps=2"])
+    assert problems == []
+    assert (experiment.tlm.learning_rate, experiment.tlm.steps) == (1e-3, 2)
+    assert (experiment.align.learning_rate, experiment.align.batch_size) == (5e-5, 4)
+    shared = {"batch_size": 4}
+    experiment, problems = build_experiment({"tlm": shared, "align": shared}, tmp_path, [(["tlm", "steps"], 3)])
+    assert problems == [] and experiment.tlm.steps == 3 and shared == {"batch_size": 4}
+
+
+def test_numpy_integers_from_the_python_api_are_integers(tmp_path):
+    import numpy as np
+
+    experiment, problems = build_experiment({"seeds": [np.int64(3)], "limit": np.int64(5)}, tmp_path)
+    assert problems == [] and experiment.seeds == [3] and experiment.limit == 5
+    assert type(experiment.seeds[0]) is int

@@ -93,3 +93,22 @@ def test_plain_scalars_are_read_by_yaml_1_2s_core_schema(text: str, value: objec
 
 def test_nan_is_read_as_a_number() -> None:
     assert math.isnan(parse_yaml(".nan", "x"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("limit: !!int abc", "f.yaml:1: not valid YAML (!!int 'abc' is no integer)"),
+        ("limit: !!int ''", "f.yaml:1: not valid YAML (!!int '' is no integer)"),
+        ("rate: !!float abc", "f.yaml:1: not valid YAML (!!float 'abc' is no number)"),
+        ("allow_overlap: !!bool yes", "f.yaml:1: not valid YAML (!!bool 'yes' is no boolean (true or false))"),
+        ("when: !!timestamp x", "f.yaml: not valid YAML ("),
+    ],
+)
+def test_an_explicit_tag_on_a_value_it_does_not_fit_is_one_line(text: str, message: str) -> None:
+    """`!!int abc` ended in a ValueError traceback; `!!bool yes` was read as false (a permission the user believed
+    given, refused with advice to give it)."""
+    with pytest.raises(UserError) as caught:
+        parse_yaml(text, "f.yaml")
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    assert parse_yaml("a: !!bool TRUE\nb: !!int 0x1f\nc: !!float 2e-5", "f.yaml") == {"a": True, "b": 31, "c": 2e-5}

@@ -98,7 +98,12 @@ def report(store_path: str, out: str | None, fmt: str | None, title: str | None,
         from mbert_eval.config.loading import load_experiment
         from mbert_eval.grid.resolve import stored_config
 
-        config = stored_config(load_experiment(config_path)[0])
+        experiment, problems = load_experiment(config_path)
+        if problems:  # a typo read as a default would be shown as the config that ran
+            raise UserError(
+                f"{config_path}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if problems[1:] else "")
+            )
+        config = stored_config(experiment)
     protected = [*([Path(config_path)] if config_path else []), *stored_inputs(store)]
     try:
         fmt = _format_of(out, fmt)

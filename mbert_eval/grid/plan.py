@@ -58,6 +58,16 @@ def plan_run(
         checkpoints = grid.run.checkpoints  # the run's cache: no file in it, existing or not, is an output's
         inputs = (*([config_file] if config_file else []), *grid.read_files(), checkpoints) if path else ()
         if path is not None:
+            made = [
+                folder
+                for folder in (grid.run.output_dir, grid.run.store.parent)
+                if folder.resolve().is_relative_to(path.resolve())
+            ]
+            if made:  # a folder the run makes (or one on its way): the report could not be written there after it
+                raise UserError(
+                    f"the report {path} would be a file where the run makes the folder {made[0]}; name a file, e.g. "
+                    f"{made[0] / REPORT_FILE}"
+                )
             if path.resolve().is_relative_to(checkpoints.resolve()):
                 raise UserError(
                     f"the report {path} would be written into {checkpoints}, the run's checkpoints folder, "

@@ -189,12 +189,12 @@ def _check_parallel_leakage(
     from mbert_eval.methods.parallel_data import parallel_sides
 
     settings = StepSettings.of(experiment)
-    sides = {
-        (spec, lookup(code))
-        for source in experiment.sources
-        for spec, code in parallel_sides(settings, lookup(source).code)
-    }
-    try:
+    try:  # the sides themselves (languages, slices, patterns) are refused here as in the run, with their key
+        sides = {
+            (spec, lookup(code))
+            for source in experiment.sources
+            for spec, code in parallel_sides(settings, lookup(source).code)
+        }
         problems.extend(parallel_leakage_problems(name, task, sorted(sides, key=str), targets))
     except UserError as err:
         problems.append(f"parallel: {err}")
@@ -235,8 +235,8 @@ def _check_methods(experiment: Experiment, depths: dict[str, int | None], proble
         if names.count(method.name) > 1:
             problems.append(f"{key}: method name '{method.name}' is used twice")
         problems.extend(f"{key}: {problem}" for problem in check_method(method, depths))
-        if needs_parallel(method) and (experiment.parallel.source is None or experiment.parallel.target is None):
-            problems.append(
+        if needs_parallel(method) and not (experiment.parallel.source and experiment.parallel.target):
+            problems.append(  # unset or empty ([], {}, ""): the run would refuse it after starting
                 f"{key}: method '{method.name}' needs parallel text: set parallel.source and parallel.target"
             )
     if any("align" in m.chain for m in experiment.methods):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mbert_eval.report.names import with_display_names
 from mbert_eval.report.roles import main_metrics
-from mbert_eval.report.tables import limited_note
+from mbert_eval.report.tables import as_is, limited_note, percent
 from mbert_eval.report.xtreme import XTREME_TASKS, describe_coverage, xtreme_scores
 from mbert_eval.store.examples import read_examples
 from mbert_eval.store.outputs import check_output, store_paths, write_output
@@ -38,8 +38,8 @@ def _interval(extra: object, score: float, store: Path) -> str | None:
 
 def _shown(value: float, unscaled: bool) -> str:
     """A score in percent with one decimal; a metric that is no fraction (`MetricRole.fraction`) as it is, to
-    four significant digits."""
-    return f"{value:.4g}" if unscaled else f"{100 * value:.1f}"
+    four significant digits (as the report's tables write them)."""
+    return as_is(value) if unscaled else percent(value)
 
 
 def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool = False) -> str:

@@ -57,6 +57,11 @@ class HubSpec(NamedTuple):
     split: str
     revision: str | None = None
 
+    def __str__(self) -> str:
+        """The spec as written: ``hub:REPO[@CONFIG]:SPLIT[#REVISION]``."""
+        config, revision = f"@{self.config}" if self.config else "", f"#{self.revision}" if self.revision else ""
+        return f"hub:{self.dataset}{config}:{self.split}{revision}"
+
 
 # each spec loaded in this process: its rows and what they resolved to (loaded once, reused by hub_fingerprint)
 _loaded: dict[HubSpec, tuple["Dataset", str]] = {}
@@ -185,7 +190,15 @@ def _builder_problem(spec: HubSpec, builder: "DatasetBuilder") -> str | None:
     """What is wrong with loading `spec` from its builder, before any row is read (what `validate` asks of a local
     folder, and `load_hub` of every spec): a split the data files do not name, or a split without a config whose
     files lie in several folders (a repository whose README declares no configs, one folder per language:
-    ``datasets`` reads them all as one split, the languages mixed)."""
+    ``datasets`` reads them all as one split, the languages mixed), or a pinned revision that a local folder of
+    the repository's name answers (``datasets`` reads the folder whatever the pin: its rows would record the
+    folder's hash, not the revision)."""
+    if spec.revision and os.path.isdir(spec.dataset):
+        return (
+            f"{spec} pins revision {spec.revision!r}, but the local folder {spec.dataset} answers this "
+            "name before the Hub, and a folder has no revisions; drop the revision to read the folder, or move the "
+            "folder to read the Hub's"
+        )
     files = builder.config.data_files or {}
     named = [part.split("[")[0] for part in spec.split.split("+")]
     unknown = [split for split in named if files and split not in files]
@@ -386,7 +399,7 @@ def read_hub_squad(dataset: str, config: str | None, split: str, revision: str |
     _require_columns(rows, _QA_COLUMNS, dataset, config)
     for column in ("question", "context"):
         _require_feature(rows, column, _is_text(rows.features[column]), _ONE_TEXT, dataset, config)
-    source = f"hub:{dataset}" + (f"@{config}" if config else "") + f":{split}" + (f"#{revision}" if revision else "")
+    source = str(HubSpec(dataset, config, split, revision))
     examples = [
         QAExample(str(question_id), question, context, _hub_answers(answers, str(question_id), source))
         for question_id, question, context, answers in zip(*(rows[column] for column in _QA_COLUMNS))

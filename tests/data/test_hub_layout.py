@@ -240,3 +240,18 @@ def test_validate_checks_a_local_folders_configs_and_splits_as_a_run_loads_them(
     assert str(refused.value) == problem
     missing = hub_dataset_problem("hub:facebook/xnli@xx:test")
     assert missing is not None and missing.startswith("cannot load Hub dataset 'facebook/xnli' (config 'xx'): ")
+
+
+def test_a_pinned_revision_that_a_local_folder_answers_is_refused_by_validate_and_the_run(in_fixtures: Path) -> None:
+    """`datasets` reads a local folder named like the repository before the Hub, whatever revision the spec
+    pins: `hub:facebook/xnli@de:test#v1.0` read the folder, and its rows recorded the folder's hash, not v1.0. The
+    pin cannot hold there: refused, in the same words by `validate` and by the run."""
+    from mbert_eval.data.hub import hub_dataset_problem, load_hub, parse_hub_spec
+
+    problem = hub_dataset_problem("hub:facebook/xnli@de:test#v1.0")
+    assert problem is not None
+    assert "pins revision 'v1.0'" in problem and "local folder facebook/xnli" in problem
+    with pytest.raises(UserError) as refused:
+        load_hub(parse_hub_spec("hub:facebook/xnli@de:test#v1.0"), "x")
+    assert str(refused.value) == problem
+    assert hub_dataset_problem("hub:facebook/xnli@de:test") is None

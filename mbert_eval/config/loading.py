@@ -37,19 +37,46 @@ def parse_override(item: str) -> Setting:
 def apply_settings(raw: dict[str, Any], settings: Iterable[Setting]) -> dict[str, Any]:
     """Set each key path of `settings` to its value in a raw config mapping (mappings on the way are created; an
     empty value on the way, `pos:`, is the empty mapping it reads as, and a list of names, `tasks: [pos]`, the
-    mapping of those names it stands for)."""
+    mapping of those names it stands for, unless the next key is an index: `models.0` is the first model)."""
     for keys, value in settings:
-        node = raw
-        for key in keys[:-1]:
-            if node.get(key) is None:
-                node[key] = {}
-            elif isinstance(node[key], list) and all(isinstance(name, str) for name in node[key]):
-                node[key] = {name: {} for name in node[key]}
-            node = node[key]
-            if not isinstance(node, dict):
+        node: dict[str, Any] | list[Any] = raw
+        for depth, key in enumerate(keys):
+            slot = _slot(node, key, keys[: depth + 1])
+            if depth == len(keys) - 1:
+                node[slot] = value  # type: ignore[index]
+                break
+            child = node[slot] if isinstance(node, list) else node.get(slot)  # type: ignore[call-overload]
+            if child is None:
+                child = {}
+            elif isinstance(child, list) and _index(keys[depth + 1]) is None and all(isinstance(n, str) for n in child):
+                child = {name: {} for name in child}
+            if not isinstance(child, (dict, list)):
                 raise UserError(f"override {cut('.'.join(keys), 80)!r}: {key} is not a mapping")
-        node[keys[-1]] = value
+            node[slot] = child  # type: ignore[index]
+            node = child
     return raw
+
+
+def _index(key: str) -> int | None:
+    """A key path's part read as a list index (`0`, `-1`), else None."""
+    try:
+        return int(key)
+    except ValueError:
+        return None
+
+
+def _slot(node: dict[str, Any] | list[Any], key: str, path: list[str]) -> str | int:
+    """Where `key` (the last part of `path`) sets a value in `node`: the key of a mapping, or the index of a list
+    (a UserError past the list's end, or for a name where a list is)."""
+    if isinstance(node, dict):
+        return key
+    name, parent = cut(".".join(path), 80), path[-2] if len(path) > 1 else "the config"
+    index = _index(key)
+    if index is None:
+        raise UserError(f"override {name!r}: {parent} is a list; name an entry by its index, e.g. {parent}.0")
+    if not -len(node) <= index < len(node):
+        raise UserError(f"override {name!r}: {parent} has {len(node)} entries (index 0 to {len(node) - 1})")
+    return index
 
 
 def read_config(path: str | Path) -> tuple[dict[str, Any], Path]:

@@ -77,7 +77,8 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         if not isinstance(value, dict):
             problems.append(f"{path}: expected a mapping, got {shown(value)}")
             return _INVALID
-        return {str(k): _convert(args[1], {} if v is None else v, f"{path}.{k}", problems) for k, v in value.items()}
+        empty = {} if dataclasses.is_dataclass(args[1]) else None  # `pos:` is a task of default settings
+        return {str(k): _convert(args[1], empty if v is None else v, f"{path}.{k}", problems) for k, v in value.items()}
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if hint is float and isinstance(value, str):

@@ -195,3 +195,30 @@ def test_numpy_integers_from_the_python_api_are_integers(tmp_path):
     experiment, problems = build_experiment({"seeds": [np.int64(3)], "limit": np.int64(5)}, tmp_path)
     assert problems == [] and experiment.seeds == [3] and experiment.limit == 5
     assert type(experiment.seeds[0]) is int
+
+
+def test_an_override_indexes_a_list_by_position() -> None:
+    """`--set models.0=x` turned `models:` into a mapping of its names (what `tasks: [pos]` stands for) and the
+    config was then refused as "models: expected a list, got {...}"; an index names an entry of a list, and one
+    past its end, or a name where a list of mappings is, is refused naming the list."""
+    config = {"models": ["a", "b"], "methods": [{"name": "baseline"}, {"name": "f", "freeze": 2}]}
+    settings = [parse_override(item) for item in ["models.1=c", "methods.1.freeze=4", "models.-2=z"]]
+    raw = apply_settings(config, settings)
+    assert raw["models"] == ["z", "c"] and raw["methods"][1] == {"name": "f", "freeze": 4}
+    with pytest.raises(UserError, match=r"^override 'models\.2': models has 2 entries \(index 0 to 1\)$"):
+        apply_settings(config, [parse_override("models.2=x")])
+    with pytest.raises(UserError, match=r"^override 'methods\.freeze': methods is a list; name an entry by its index"):
+        apply_settings(config, [parse_override("methods.freeze=1")])
+    experiment, problems = build_experiment(
+        {"models": ["a", "b"], "tasks": ["pos"]}, Path("/"), [parse_override("models.0=x")]
+    )
+    assert problems == [] and experiment.models == ["x", "b"]
+
+
+def test_a_null_file_in_a_language_mapping_is_named_as_null() -> None:
+    """`test: {de: null}` was refused as "expected a string, got {}" (a null task is the empty mapping of its
+    defaults; a null file is no file)."""
+    _, problems = build_experiment({"models": ["a"], "tasks": {"pos": {"test": {"de": None}}}}, Path("/"))
+    assert problems[0] == "tasks.pos.test.de: expected a string, got None"
+    experiment, problems = build_experiment({"models": ["a"], "tasks": {"pos": None}}, Path("/"))
+    assert problems == [] and "pos" in experiment.tasks

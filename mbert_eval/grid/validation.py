@@ -25,7 +25,7 @@ from mbert_eval.grid.executors import EXECUTORS
 from mbert_eval.grid.executors.ray_checks import ray_problems
 from mbert_eval.grid.leakage import hub_default_problems, leakage_problems, parallel_leakage_problems
 from mbert_eval.languages import Language, lookup
-from mbert_eval.methods import check_method, needs_parallel
+from mbert_eval.methods import check_method, needs_parallel, reads_alignments
 from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch (issue 21)
     check_device,
     device_name_problem,
@@ -248,9 +248,10 @@ def _check_methods(experiment: Experiment, depths: dict[str, int | None], proble
         from mbert_eval.methods.base import StepSettings
         from mbert_eval.methods.parallel_data import load_parallel
 
+        alignments = any(reads_alignments(m) for m in experiment.methods)  # TLM reads no alignment file
         for source in experiment.sources:
             try:
-                load_parallel(StepSettings.of(experiment), lookup(source).code)
+                load_parallel(StepSettings.of(experiment), lookup(source).code, alignments)
             except UserError as err:
                 problems.append(f"parallel: {err}")
 

@@ -75,9 +75,16 @@ def needs_parallel(method: MethodConfig) -> bool:
     return any(STEPS.get(step).needs_parallel for step in method.chain if step in STEPS)
 
 
+def reads_alignments(method: MethodConfig) -> bool:
+    """Whether any step of the method reads the word alignments given beside the parallel text."""
+    return any(STEPS.get(step).reads_alignments for step in method.chain if step in STEPS)
+
+
 def parallel_files(method: MethodConfig, settings: StepSettings, source: str) -> list[DataSpec]:
-    """The parallel text (both sides, alignments) a cell's method reads from `source`: what its derived
-    checkpoints, and so its scores, depend on beside the base model (none where no step of it reads any)."""
+    """The parallel text (both sides, alignments) of a cell's method from `source`: what its derived checkpoints,
+    and so its scores, depend on beside the base model (none where no step of it reads any). Rows record them all,
+    as they did before TLM stopped reading the alignments (`reads_alignments`): an edited alignment file still
+    recomputes a TLM cell's fine-tuning (its checkpoint is reused), erring on the safe side."""
     return parallel_specs(settings, source) if needs_parallel(method) else []
 
 

@@ -46,7 +46,8 @@ class MethodContext:
 @dataclass(frozen=True)
 class Step:
     """A checkpoint-deriving step: `build(base, out_dir, context)` writes a model folder;
-    `fingerprint(context)` is what, besides the base checkpoint and seed, its output depends on. `version` is
+    `fingerprint(context)` is what, besides the base checkpoint and seed, its output depends on; `needs_parallel`:
+    it reads parallel text, and `reads_alignments` the word alignments given beside it. `version` is
     raised whenever `build` changes what it makes of the same inputs (as lm-evaluation-harness versions its
     tasks): a checkpoint built by another version is not reused, and stored rows of cells whose method ran
     another version are recomputed (`grid.freshness`)."""
@@ -54,6 +55,7 @@ class Step:
     build: Callable[[str, Path, MethodContext], None]
     fingerprint: Callable[[MethodContext], dict[str, Any]]
     needs_parallel: bool = False
+    reads_alignments: bool = False
     version: int = 1
 
 

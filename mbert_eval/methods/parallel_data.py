@@ -66,13 +66,13 @@ def parallel_languages(settings: StepSettings) -> list[str]:
     return list(dict.fromkeys(lookup(code).code for code in codes))
 
 
-def parallel_specs(settings: StepSettings, source: str) -> list[DataSpec]:
-    """The files `load_parallel` reads for `source`: each parallel language's source and target sides and its
-    alignments, where given (none without `parallel.source` and `parallel.target`)."""
+def parallel_specs(settings: StepSettings, source: str, alignments: bool = True) -> list[DataSpec]:
+    """The files `load_parallel` reads for `source`: each parallel language's source and target sides and, with
+    `alignments`, its alignments, where given (none without `parallel.source` and `parallel.target`)."""
     config = settings.parallel
     if config.source is None or config.target is None:
         return []
-    values = (config.source, config.target, config.alignments)
+    values = (config.source, config.target) + ((config.alignments,) if alignments else ())
     return [
         spec
         for target in parallel_languages(settings)
@@ -95,8 +95,10 @@ def parallel_sides(settings: StepSettings, source: str) -> list[tuple[DataSpec, 
     ]
 
 
-def load_parallel(settings: StepSettings, source: str) -> list[ParallelSet]:
-    """Parallel sets between `source` and each parallel language; errors name files and lines."""
+def load_parallel(settings: StepSettings, source: str, alignments: bool = True) -> list[ParallelSet]:
+    """Parallel sets between `source` and each parallel language, with their word alignments where given and
+    `alignments` asks for them (a step that reads none, TLM, neither checks nor fingerprints the file); errors
+    name files and lines."""
     config = settings.parallel
     if config.source is None or config.target is None:
         raise UserError("this method needs parallel text: set parallel.source and parallel.target in the config")
@@ -124,7 +126,7 @@ def load_parallel(settings: StepSettings, source: str) -> list[ParallelSet]:
             raise UserError(f"parallel: no sentence pairs between {source} and {target} ({named} is empty)")
         checksums = {str(s): file_checksum(Path(s.location)) for s in source_specs + target_specs}
         links = None
-        align_specs = _specs(config.alignments, source, target, settings.base_dir)
+        align_specs = _specs(config.alignments, source, target, settings.base_dir) if alignments else []
         if len(align_specs) > 1 or (align_specs and len(source_specs) > 1):
             raise UserError(f"parallel.alignments: give one alignment file for one pair of files ({target})")
         if align_specs:

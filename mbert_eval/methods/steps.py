@@ -13,8 +13,9 @@ from mbert_eval.methods.parallel_data import load_parallel, write_text_pairs
 from mbert_eval.models.folders import atomic_output
 
 
-def _parallel_fingerprint(context: MethodContext) -> dict[str, Any]:
-    return {s.language: s.checksums for s in load_parallel(context.settings, context.source)}
+def _parallel_fingerprint(context: MethodContext, alignments: bool) -> dict[str, Any]:
+    """The checksums of the parallel text a step reads (with the word alignments where it reads them), by language."""
+    return {s.language: s.checksums for s in load_parallel(context.settings, context.source, alignments)}
 
 
 def build_scratch(base: str, out_dir: Path, context: MethodContext) -> None:
@@ -37,7 +38,7 @@ def build_tlm(base: str, out_dir: Path, context: MethodContext) -> None:
     from mbert_eval.methods.tlm import tlm_encoder
 
     text_dir = context.cache_dir / "parallel-text" / out_dir.name
-    files = [write_text_pairs(s, text_dir) for s in load_parallel(context.settings, context.source)]
+    files = [write_text_pairs(s, text_dir) for s in load_parallel(context.settings, context.source, alignments=False)]
     tlm_encoder(base, out_dir, files, context.settings.tlm, context.seed, device=context.device)
 
 
@@ -82,7 +83,7 @@ STEPS.register(
     "tlm",
     Step(
         build_tlm,
-        lambda c: {"tlm": TLMConfig.IDENTITY.fingerprint(c.settings.tlm), "data": _parallel_fingerprint(c)},
+        lambda c: {"tlm": TLMConfig.IDENTITY.fingerprint(c.settings.tlm), "data": _parallel_fingerprint(c, False)},
         needs_parallel=True,
     ),
     "continued pretraining with translation LM on parallel text (Conneau & Lample 2019)",
@@ -93,11 +94,12 @@ STEPS.register(
         build_align,
         lambda c: {
             "align": AlignConfig.IDENTITY.fingerprint(c.settings.align),
-            "data": _parallel_fingerprint(c),
+            "data": _parallel_fingerprint(c, True),
             # how gold links are read, where there are some; only off its default, so earlier checkpoints' keys hold
             **({"one_indexed": True} if c.settings.parallel.one_indexed and c.settings.parallel.alignments else {}),
         },
         needs_parallel=True,
+        reads_alignments=True,
         # 2: one-to-one links only (`methods.alignment.one_to_one`); 3: a word the `max_length` cut falls inside has
         # no vector (it took the piece left before it)
         version=3,

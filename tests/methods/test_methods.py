@@ -1,5 +1,7 @@
 """Fine-tuning options (freezing, frozen-layer cache, layer mixing) and method chains with caching."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -7,6 +9,7 @@ import mbert_eval.methods
 from mbert_eval.config.experiment import MethodConfig
 from mbert_eval.config.loading import build_experiment, load_experiment
 from mbert_eval.errors import UserError
+from mbert_eval.grid.resolve import validate
 from mbert_eval.grid.run import run_experiment
 from mbert_eval.methods import (
     STEPS,
@@ -293,6 +296,8 @@ def test_bad_parallel_data_is_reported(tmp_path, small_family, tiny_model, case)
         }
         needles = ["broken-" + align.name + ":3", "out of range"]
     raw = _tlm_grid(tmp_path, small_family, tiny_model, **changes)
+    if case == "index out of range":  # TLM reads no alignments: the alignment-aware step is refused it
+        raw["methods"] = ["baseline", "align"]
     result = CliRunner().invoke(main, ["run", str(write_config(tmp_path / "exp.yaml", raw))])
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
@@ -392,3 +397,26 @@ def test_a_cells_scores_do_not_depend_on_whether_its_checkpoint_was_just_built(t
     run_experiment(experiment)
     cached = {(r.target, r.metric): r.score for r in ResultStore(experiment.store_path).rows()}
     assert cached == built
+
+
+def test_tlm_neither_reads_nor_is_keyed_on_the_alignment_file(tmp_path, small_family, tiny_model):
+    """TLM reads both sides of the parallel text, never its word alignments: a TLM-only grid was refused for a
+    missing or broken `parallel.alignments` file, and an edited one rebuilt its checkpoint. The alignment-aware
+    step reads them: its checkpoint key changes with them, and a broken file refuses it."""
+    raw = _tlm_grid(tmp_path, small_family, tiny_model)
+    links = Path(raw["parallel"]["alignments"])
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == [] and validate(experiment) == []
+    context = MethodContext(StepSettings.of(experiment), experiment.sources[0], 1, tmp_path, "cpu")
+    before = {name: STEPS.get(name).fingerprint(context) for name in ("tlm", "align")}
+    edited = tmp_path / "edited.align"
+    edited.write_text(links.read_text().replace("0-0", "0-1", 1))
+    experiment.parallel.alignments = str(edited)
+    context = MethodContext(StepSettings.of(experiment), experiment.sources[0], 1, tmp_path, "cpu")
+    assert STEPS.get("tlm").fingerprint(context) == before["tlm"]
+    assert STEPS.get("align").fingerprint(context) != before["align"]
+    raw["parallel"]["alignments"] = str(tmp_path / "missing.align")
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    assert problems == [] and validate(experiment) == []
+    experiment.methods = [m for m in experiment.methods if m.name != "tlm"] + [MethodConfig.from_name("align")]
+    assert any("alignment file not found" in problem for problem in validate(experiment))

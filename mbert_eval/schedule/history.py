@@ -350,6 +350,12 @@ class History(SQLiteFile):
 
     SCHEMA = SCHEMA
     ADDED_COLUMNS = {"runs": {"not_comparable": "TEXT NOT NULL DEFAULT '[]'"}}
+    # what every history has had from its first version: a file without them is no history, refused before any
+    # column is added to it (another tool's `runs(job, slot, status, holder)` table gained one)
+    FIRST_COLUMNS = frozenset(
+        ("id", "job", "slot", "trigger", "started", "finished", "status", "holder", "cells_run", "cells_skipped")
+        + ("models", "snapshot", "regressions", "error")
+    )
     KIND = "schedule history"
 
     def __init__(self, path: str | Path) -> None:
@@ -359,7 +365,7 @@ class History(SQLiteFile):
             raise UserError(f"{path} is a folder; the jobs file's `history:` names an SQLite file (or a new path)")
         if Path(path).is_file() and Path(path).stat().st_size:
             super().__init__(path, read_only=True)
-            if self.tables and not {"job", "slot", "status", "holder"} <= self.columns("runs"):
+            if self.tables and not self.FIRST_COLUMNS <= self.columns("runs"):
                 raise UserError(
                     f"{path} is an SQLite file but not a schedule history (it holds: "
                     f"{', '.join(sorted(t for t in self.tables if not t.startswith('sqlite_')))}); "
@@ -377,7 +383,7 @@ class History(SQLiteFile):
             bad = conn.execute(f"SELECT id, job FROM runs WHERE {_NOT_A_LIST.format(column, kind)} LIMIT 1").fetchone()
             if bad:
                 return f"run #{bad[0]} of job '{bad[1]}' holds invalid JSON in `{column}`, or no list of {kind} values"
-        if not {"job", "slot", "status", "holder"} <= present:
+        if not self.FIRST_COLUMNS <= present:
             return None  # no history: `__init__` says so
         columns = ", ".join(name if name in present else f"'[]' AS {name}" for name in RUN_COLUMNS)
         for record in conn.execute(f"SELECT {columns} FROM runs"):

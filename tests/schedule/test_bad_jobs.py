@@ -87,6 +87,14 @@ def _history_with(change: str) -> Callable[[Path], None]:
     return write
 
 
+def _foreign_runs(path: Path) -> None:
+    """Another tool's SQLite file whose `runs` table has some of a history's columns (it gained one: the
+    history's column added since, before being refused)."""
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("CREATE TABLE runs (job TEXT, slot TEXT, status TEXT, holder TEXT)")
+        conn.execute("INSERT INTO runs VALUES ('build', 'nightly', 'ok', 'ci')")
+
+
 def _results_store(path: Path) -> None:
     Workspace(path.parent, None, path.parent).fill_store()
     (path.parent / "out" / "results.sqlite").rename(path)
@@ -114,6 +122,7 @@ FILE_LEVEL = [  # the whole file is refused: every command says so in one line a
     ("history-not-sqlite", _history(lambda p: p.write_text("my notes\n" * 50)), "is not a schedule history"),
     ("history-is-a-folder", _history(Path.mkdir), "odd.sqlite is a folder"),
     ("history-is-a-results-store", _history(_results_store), "is an SQLite file but not a schedule history"),
+    ("history-of-another-tool", _history(_foreign_runs), "is an SQLite file but not a schedule history"),
     (
         "history-damaged",
         _history(_damaged_history),

@@ -1,4 +1,4 @@
-"""`mbert-eval schedule`: list, run, run-due, daemon and history of the jobs in a jobs file.
+"""`mbert-eval schedule`: list, run, run-due, daemon, history and accept of the jobs in a jobs file.
 
 Exit codes: 0 done; 2 a user error (a bad jobs file, a missing config, `run` of a job whose lock
 another run holds); 3 a run found a regression (it is also in the job's report and in `history`).
@@ -120,6 +120,25 @@ def run_due(ctx: click.Context, jobs_file: str) -> None:
             raise outcome.bug
     codes = {"regression": 3, "failed": 2}
     sys.exit(max((codes.get(outcome.status, 0) for outcome in outcomes), default=0))
+
+
+@schedule.command("accept")
+@JOBS_FILE
+@click.argument("job")
+@click.option("--run", "run_id", type=int, help="The run to accept [default: the job's latest finished run].")
+def accept(jobs_file: str, job: str, run_id: int | None) -> None:
+    """Accept the regression JOB's last run found (a drop that is meant): later runs are compared with it."""
+    sched = _schedule()
+    jobs = sched.load_jobs(jobs_file)
+    jobs.job(job)
+    from mbert_eval.schedule.history import History
+
+    history = History.recorded(jobs.history_path)
+    if history is None:
+        raise UserError(f"no runs recorded yet in {jobs.history_path}")
+    record = history.accept(job, run_id)
+    click.echo(f"{job} #{record.id}: its regression accepted; later runs are compared with it")
+    _echo_record(record)
 
 
 @schedule.command("daemon")

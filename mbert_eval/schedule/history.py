@@ -6,7 +6,8 @@ Lock: one inter-process file lock per job (`filelock`, not waiting); a side file
 
 Every run of a job is one row of the `runs` table: the job, its schedule slot, how it was started
 (`due` by run-due or the daemon, `manual` by `schedule run`), start and end times, its status
-(`running`, `ok`, `regression`, `failed`, or `interrupted` for a run whose process died or was stopped by Ctrl-C), the cells
+(`running`, `ok`, `regression`, `accepted` for a regression the user accepted with `schedule accept`, `failed`, or
+`interrupted` for a run whose process died or was stopped by Ctrl-C), the cells
 it ran, a score snapshot and the regressions found.
 
 Interrupted: a `running` row whose job lock is free belongs to a process that died without cleaning up
@@ -30,8 +31,8 @@ more than the task's threshold, in the main metric's direction (an absolute amou
 two points of accuracy; for a metric where lower is better, such as alignment's AER, a rise). Tasks without a
 threshold are not checked; keys found in one snapshot only (a new target, a new group, a group's name written
 otherwise, a limit changed) are not compared, and listed as such. The previous run is the latest earlier run of
-the same job that was `ok`: a regression is flagged at every run until one no longer has it (compared with the run
-that flagged it, a lasting regression was flagged once, then passed). Only scores of one basis are compared: a score whose basis
+the same job that was `ok` (or `accepted`): a regression is flagged at every run until one no longer has it, or the
+user accepts it (compared with the run that flagged it, a lasting regression was flagged once, then passed). Only scores of one basis are compared: a score whose basis
 differs from the previous run's (other settings, seeds, task version or data) is *not comparable*, listed with
 why, and never a regression (a drop there may be the settings', not the model's). A snapshot recorded before
 bases were kept has none: its scores are not comparable with any (what they were computed with is unknown), so
@@ -462,13 +463,39 @@ class History(SQLiteFile):
         return datetime.fromisoformat(slot) if slot else None
 
     def previous(self, job: str, before_id: int) -> RunRecord | None:
-        """The run a run is compared with: the job's latest run before `before_id` that was `ok` (a regression
-        stays flagged until a run no longer has it)."""
+        """The run a run is compared with: the job's latest run before `before_id` that was `ok`, or whose
+        regression the user accepted (a regression stays flagged until a run no longer has it, or it is
+        accepted)."""
         found = self._select(
-            "WHERE job = ? AND id < ? AND snapshot IS NOT NULL AND status = 'ok' ORDER BY id DESC LIMIT 1",
+            "WHERE job = ? AND id < ? AND snapshot IS NOT NULL AND status IN ('ok', 'accepted') "
+            "ORDER BY id DESC LIMIT 1",
             (job, before_id),
         )
         return found[0] if found else None
+
+    def accept(self, job: str, run_id: int | None = None) -> RunRecord:
+        """Mark the job's run `run_id` (default: its latest finished run), which found a regression, `accepted`:
+        the drop is meant (a new tokenizer, a smaller model), and later runs are compared with this run's scores
+        (`previous`). Any other run is a UserError saying why."""
+        finished = "status NOT IN ('running', 'interrupted')"
+        found = (
+            self._select(f"WHERE job = ? AND id = ? AND {finished}", (job, run_id))
+            if run_id is not None
+            else self._select(f"WHERE job = ? AND {finished} ORDER BY id DESC LIMIT 1", (job,))
+        )
+        if not found:
+            raise UserError(f"job '{job}' has no finished run" + (f" #{run_id}" if run_id is not None else " yet"))
+        record = found[0]
+        if record.status == "accepted":
+            raise UserError(f"run #{record.id} of job '{job}' is accepted already")
+        if record.status != "regression":
+            raise UserError(
+                f"run #{record.id} of job '{job}' is {record.status}; only a run that found a regression can be "
+                "accepted"
+            )
+        with self.writing() as conn:
+            conn.execute("UPDATE runs SET status = 'accepted' WHERE id = ? AND status = 'regression'", (record.id,))
+        return self._select("WHERE id = ?", (record.id,))[0]
 
     def runs(self, job: str | None = None, limit: int = 20) -> list[RunRecord]:
         """The latest runs, newest first, of one job or of all."""

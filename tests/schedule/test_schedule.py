@@ -568,3 +568,30 @@ def test_a_failed_run_is_recorded_and_counts_as_its_slot(tmp_path, small_family,
     assert invoke(clock, "run-due", str(jobs_path)).exit_code == 0  # not retried within the slot
     shown = invoke(clock, "history", str(jobs_path))
     assert "failed: targets[0]" in shown.output
+
+
+def test_an_accepted_regression_is_what_later_runs_are_compared_with(tmp_path):
+    """A drop the user means (a new tokenizer, a smaller model) was flagged at every run, exit 3, with no way to
+    say so: `schedule accept` marks the job's last run `accepted`, and later runs compare with it as with an `ok`
+    run. Only a run that found a regression can be accepted; an unknown job or run is one line, exit 2."""
+    basis = {"settings": ["s"], "seeds": [1], "task_version": [1], "data": ["d"]}
+    jobs_path = write_jobs(tmp_path)
+    history = History(tmp_path / "schedule.sqlite")
+    ok = history.finish(history.start("nightly", utc(2026, 3, 1, 2), "due", "h"), "ok", snapshot=[_score(0.3, basis)])
+    regressions, _, _ = compare(ok.snapshot, [_score(0.2, basis)], {"pos": 0.02})
+    dropped = history.start("nightly", utc(2026, 3, 2, 2), "due", "h")
+    history.finish(dropped, "regression", snapshot=[_score(0.2, basis)], regressions=regressions)
+    later = history.start("nightly", utc(2026, 3, 3, 2), "due", "h")
+    assert history.previous("nightly", later).id == ok.id
+    clock = Clock(utc(2026, 3, 3, 3))
+    refused = invoke(clock, "accept", str(jobs_path), "nightly", "--run", str(ok.id))
+    assert refused.exit_code == 2 and f"run #{ok.id} of job 'nightly' is ok; only a run that found" in refused.output
+    unknown = invoke(clock, "accept", str(jobs_path), "nightly", "--run", "99")
+    assert unknown.exit_code == 2 and "job 'nightly' has no finished run #99" in unknown.output
+    result = invoke(clock, "accept", str(jobs_path), "nightly")
+    assert result.exit_code == 0, result.output
+    assert f"nightly #{dropped}: its regression accepted; later runs are compared with it" in result.output
+    assert history.previous("nightly", later).id == dropped
+    assert [run.status for run in history.runs("nightly")][1:] == ["accepted", "ok"]
+    again = invoke(clock, "accept", str(jobs_path), "nightly", "--run", str(dropped))
+    assert again.exit_code == 2 and "is accepted already" in again.output

@@ -125,11 +125,11 @@ def results_frame(frame: pandas.DataFrame, roles: list[MetricRole]) -> pandas.Da
 def execute(plan: RunPlan, overwrite: bool = False, quiet: bool = False, title: str | None = None) -> Results:
     """Run a planned grid (refusing its problems), then write its report (`title`: default `mbert-eval: NAME`);
     `quiet`: no progress bars (`hidden_progress`). The caller's random generators, torch threads and transformers
-    logging are as they were after it (`_process_state_kept`)."""
+    logging are as they were after it (`grid.process_state.process_state_kept`)."""
     from mbert_eval.grid.run import run_resolved
 
     plan.grid.refuse()
-    with hidden_progress(quiet), _process_state_kept():
+    with hidden_progress(quiet):
         summary = run_resolved(plan.grid, overwrite=overwrite)
     written = None
     if plan.report is not None:
@@ -141,35 +141,6 @@ def execute(plan: RunPlan, overwrite: bool = False, quiet: bool = False, title: 
             ResultStore(summary.store), plan.report, title, config=summary.config, protected=plan.inputs
         )
     return Results(summary, written, tuple(resolved.key for resolved in plan.grid.cells))
-
-
-@contextmanager
-def _process_state_kept() -> Iterator[None]:
-    """Within the block a run changes this process's state: each cell seeds the global random generators (Python's,
-    NumPy's, torch's: `training.loop.seed_everything`), sets torch's thread count (`models.threads.use_threads`)
-    and turns transformers' warnings and progress bars off (`models.encoders.quiet_loading`). After it, also when
-    it raises, they are the caller's again (CUDA's generators too where CUDA was started; none is started here)."""
-    import random
-
-    import numpy as np
-    import torch
-    from transformers.utils import logging
-
-    python, numpy, cpu = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-    threads, verbosity, bars = torch.get_num_threads(), logging.get_verbosity(), logging.is_progress_bar_enabled()
-    try:
-        yield
-    finally:
-        random.setstate(python)
-        np.random.set_state(numpy)
-        torch.random.set_rng_state(cpu)
-        if cuda is not None:
-            torch.cuda.set_rng_state_all(cuda)
-        torch.set_num_threads(threads)
-        logging.set_verbosity(verbosity)
-        if logging.is_progress_bar_enabled() != bars:
-            (logging.enable_progress_bar if bars else logging.disable_progress_bar)()
 
 
 class _WithoutProgress:

@@ -14,9 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from tqdm.auto import tqdm
 
 import mbert_eval
@@ -33,13 +32,15 @@ from mbert_eval.methods import MethodContext, prepare_encoder
 from mbert_eval.methods.base import StepSettings
 from mbert_eval.metrics.bootstrap import bootstrap_interval
 from mbert_eval.metrics.outputs import Scores
-from mbert_eval.models.encoders import pick_device
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.threads import use_threads
 from mbert_eval.store.examples import write_examples
 from mbert_eval.store.results import ResultRow
 from mbert_eval.tasks.base import Prepared, Task
 from mbert_eval.training.fine_tuning import FineTuning
+
+if TYPE_CHECKING:  # torch is imported when a cell computes: a run whose cells are all stored never imports it
+    import torch
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ def library_versions() -> dict[str, str]:
     solver scipy's, and numpy computes every metric."""
     import datasets
     import tokenizers
+    import torch
     import transformers
 
     return {
@@ -119,7 +121,11 @@ def _checksums(specs: Iterable[DataSpec]) -> dict[str, str]:
     return {str(s): (hub_fingerprint(s.location) if s.is_hub else file_checksum(Path(s.location))) for s in specs}
 
 
-OUT_OF_MEMORY = (MemoryError, torch.OutOfMemoryError)  # the host's, the accelerator's
+def _memory_errors() -> tuple[type[BaseException], ...]:
+    """The errors of running out of memory: the host's, the accelerator's."""
+    import torch
+
+    return MemoryError, torch.OutOfMemoryError
 
 
 def out_of_memory(err: BaseException, stage: str) -> str:
@@ -150,8 +156,10 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     of its test text with the source's training text under the model's tokenizer (`analysis.overlap`; Pires et
     al. 2019).
     """
+    from mbert_eval.models.encoders import pick_device
+
     cell, task = job.cell, job.task
-    threads = use_threads(job.threads)
+    threads, out_of_memory_errors = use_threads(job.threads), _memory_errors()
     source = lookup(cell.source)
     targets = [lookup(code) for code in cell.targets]
     device = pick_device(job.device)
@@ -174,7 +182,7 @@ def run_cell(job: CellJob) -> list[ResultRow]:
     model_spec = prepare_encoder(cell.model, job.settings.method, context)
     try:
         prepared = task.prepare(model_spec, train, dev, job.settings, device)
-    except OUT_OF_MEMORY as err:
+    except out_of_memory_errors as err:
         raise UserError(
             f"{cell.task} {cell.source}: {out_of_memory(err, 'fine-tuning')}; lower training.batch_size or "
             "training.max_length, or set training.activation_checkpointing: true"
@@ -199,7 +207,7 @@ def run_cell(job: CellJob) -> list[ResultRow]:
             found = {} if subwords is None else subwords.log(task.words(examples) or [])
             checksums = {**source_sums, **target_sums[target.code]}
             rows += _target_rows(job, prepared, target, examples, device, made_with, {**extra, **found}, checksums)
-        except (UserError, *OUT_OF_MEMORY) as err:  # the targets finished before it are kept (`UnfinishedCell`)
+        except (UserError, *out_of_memory_errors) as err:  # the targets finished before it are kept (`UnfinishedCell`)
             finished = {row.target for row in rows}
             stale = {code: why for code, why in job.superseding.items() if code in finished}
             why = str(err) if isinstance(err, UserError) else f"{out_of_memory(err, 'evaluating')}; {advice}"

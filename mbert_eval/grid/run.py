@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from mbert_eval.grid.cells import Cell
 from mbert_eval.grid.executors.local import CellOutcome, Executor
 from mbert_eval.grid.freshness import Staleness, identity_now, stale_against
 from mbert_eval.grid.job import CellJob, UnfinishedCell
+from mbert_eval.grid.process_state import process_state_kept
 from mbert_eval.grid.resolve import ResolvedGrid, RunSettings, resolve
 from mbert_eval.models.fingerprint import model_fingerprint
 from mbert_eval.models.folders import remove_stale
@@ -229,7 +231,8 @@ def run_resolved(
 
             executor = make_executor(run.executor, run.ray)
         written, finished, failure = 0, 0, None
-        with progress_bar(total=len(jobs), desc="cells", unit="cell") as bar:
+        kept = process_state_kept() if jobs else nullcontext()  # nothing computed: torch is not even imported
+        with progress_bar(total=len(jobs), desc="cells", unit="cell") as bar, kept:
             for job, outcome in executor.map(jobs):
                 try:
                     written += _store_outcome(store, job, outcome, run, overwrite)

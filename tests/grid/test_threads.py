@@ -30,9 +30,10 @@ def test_the_configs_threads_run_the_cell_and_land_in_extra_and_the_cli_override
     config = pos_grid(tmp_path, small_family, tiny_model, threads=2)
     experiment, problems = load_experiment(config)
     assert problems == [] and experiment.threads == 2
+    torch.set_num_threads(3)
     run_experiment(experiment)
-    assert torch.get_num_threads() == 2  # the grid's own function sets them; the command (`mbert_eval.run`) gives
-    # its caller's back, having run with its own (each row's `extra`)
+    assert torch.get_num_threads() == 3  # the caller's, given back after the cells ran with their own (each row's
+    # `extra`; `grid.process_state`)
     store = ResultStore(experiment.store_path)
     first = store.rows()
     assert first and {row.extra["threads"] for row in first} == {2}
@@ -43,7 +44,7 @@ def test_the_configs_threads_run_the_cell_and_land_in_extra_and_the_cli_override
     result = run_cli("run", config, "--threads", "1", "--overwrite", "--no-report")
     assert result.exit_code == 0, result.output
     rows = store.rows()
-    assert {row.extra["threads"] for row in rows} == {1} and torch.get_num_threads() == 2
+    assert {row.extra["threads"] for row in rows} == {1} and torch.get_num_threads() == 3
     assert {row.config_hash for row in rows} == {row.config_hash for row in first}
     assert f"pos {target}" in result.stderr
 

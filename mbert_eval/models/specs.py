@@ -9,9 +9,10 @@ A model spec is either an existing local folder or a Hub id (`name` or `org/name
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -47,17 +48,11 @@ class ModelFacts:
 def model_facts(spec: str) -> ModelFacts:
     """A model spec's `ModelFacts`. A folder must exist, hold a config.json the suite can use (`_read_config`),
     tokenizer files and safetensors weights whose headers open (a file cut short or not safetensors is found
-    here, without loading it)."""
+    here, without loading it). A folder's facts are read once per process for its files as they are
+    (`_folder_state`): each load of a model asks again, and e5-small's tokenizer.json alone is 9.6 MB of JSON."""
     path = Path(spec).expanduser()
     if path.is_dir():
-        if not (path / "config.json").is_file():
-            return ModelFacts(f"model folder {spec} has no config.json (not a Hugging Face model folder)")
-        config, problem = _read_config(path / "config.json")
-        return ModelFacts(
-            problem or _tokenizer_problem(path, config.get("vocab_size")) or _weights_problem(path, config),
-            config.get("num_hidden_layers", config.get("n_layers")),
-            position_limit(config),
-        )
+        return _folder_facts(spec, _folder_state(path))
     if path.exists():
         return ModelFacts(f"model {spec} is a file; pass a Hugging Face model folder")
     if is_local_path(spec):
@@ -66,6 +61,33 @@ def model_facts(spec: str) -> ModelFacts:
             "`mbert-eval models import e5-small`)"
         )
     return ModelFacts(None)
+
+
+def _folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """A folder's files as they are: (name, size, modification time in ns) of each; a file rewritten, added or
+    removed changes it (an entry that cannot be read: -1, -1)."""
+    state = []
+    for entry in os.scandir(folder):
+        try:
+            found = entry.stat()
+            state.append((entry.name, found.st_size, found.st_mtime_ns))
+        except OSError:
+            state.append((entry.name, -1, -1))
+    return tuple(sorted(state))
+
+
+@lru_cache(maxsize=64)
+def _folder_facts(spec: str, state: tuple[tuple[str, int, int], ...]) -> ModelFacts:
+    """`model_facts` of a folder whose files are in `state` (the key: read again once they change)."""
+    path = Path(spec).expanduser()
+    if not (path / "config.json").is_file():
+        return ModelFacts(f"model folder {spec} has no config.json (not a Hugging Face model folder)")
+    config, problem = _read_config(path / "config.json")
+    return ModelFacts(
+        problem or _tokenizer_problem(path, config.get("vocab_size")) or _weights_problem(path, config),
+        config.get("num_hidden_layers", config.get("n_layers")),
+        position_limit(config),
+    )
 
 
 def check_model_spec(spec: str) -> str | None:

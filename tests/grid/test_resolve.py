@@ -86,6 +86,7 @@ def test_resolving_reads_each_models_config_once(tmp_path, small_family, tiny_mo
         return original(path)
 
     monkeypatch.setattr(specs, "_read_config", counting_read)
+    specs._folder_facts.cache_clear()  # facts read earlier in this process (`model_facts` reads a folder once)
     assert resolve(experiment, problems).problems == []
     assert read == {tiny_model / "config.json": 1}
 

@@ -326,13 +326,13 @@ def test_the_configured_device_reaches_every_step(tmp_path, small_family, tiny_m
     """`device: cpu` reaches the fine-tuning, the TLM pretraining, the aligner that computes the links and the
     alignment fine-tuning: none of them picks its own."""
     import mbert_eval.aligner.word_aligner
-    import mbert_eval.grid.job
     import mbert_eval.methods.alignment
+    import mbert_eval.models.encoders
     import mbert_eval.pretraining.loop
 
     requested = {}
     for module in (
-        mbert_eval.grid.job,
+        mbert_eval.models.encoders,  # the cell's own (`grid.job.run_cell` imports it when a cell computes)
         mbert_eval.pretraining.loop,
         mbert_eval.aligner.word_aligner,
         mbert_eval.methods.alignment,
@@ -352,7 +352,7 @@ def test_the_configured_device_reaches_every_step(tmp_path, small_family, tiny_m
     experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
     assert problems == []
     run_experiment(experiment)
-    assert requested == {"grid": {"cpu"}, "pretraining": {"cpu"}, "aligner": {"cpu"}, "methods": {"cpu"}}
+    assert requested == {"models": {"cpu"}, "pretraining": {"cpu"}, "aligner": {"cpu"}, "methods": {"cpu"}}
     assert {row.extra["device"] for row in ResultStore(experiment.store_path).rows()} == {"cpu"}
 
 

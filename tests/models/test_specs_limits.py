@@ -158,3 +158,23 @@ def test_a_null_padding_index_in_a_model_folder_is_refused_in_one_line(command: 
     (model / "config.json").write_text(json.dumps(config), encoding="utf-8")
     result = run_cli(command, workspace.config(lambda raw: raw.update(models=[str(model)])))
     assert_refused(result, command, "config.json: pad_token_id must be a whole number from 0 to", workspace)
+
+
+def test_a_folders_facts_are_read_once_until_a_file_changes(tmp_path, tiny_model, monkeypatch):
+    """Each load of a model read its facts again, parsing its tokenizer.json whole (9.6 MB for e5-small: 0.2 CPU s,
+    three times a Tatoeba cell). They are read once per process for a folder's files as they are; a file
+    rewritten (a folder retrained in place) is read again."""
+    import mbert_eval.models.specs as specs
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    reads = []
+    monkeypatch.setattr(specs, "_read_config", lambda path, read=specs._read_config: reads.append(path) or read(path))
+    first = model_facts(str(folder))
+    assert model_facts(str(folder)) == first and len(reads) == 1
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "num_hidden_layers": config["num_hidden_layers"] + 1}))
+    assert model_facts(str(folder)).depth == first.depth + 1 and len(reads) == 2
+    (folder / "tokenizer.json").unlink(missing_ok=True)
+    (folder / "vocab.txt").unlink(missing_ok=True)
+    assert "has no tokenizer" in (model_facts(str(folder)).problem or "")

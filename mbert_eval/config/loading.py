@@ -46,6 +46,11 @@ def apply_settings(raw: dict[str, Any], settings: Iterable[Setting]) -> dict[str
                 node[slot] = value  # type: ignore[index]
                 break
             child = node[slot] if isinstance(node, list) else node.get(slot)  # type: ignore[call-overload]
+            if child is None and _index(keys[depth + 1]) is not None:  # a list the config leaves at its default
+                raise UserError(
+                    f"override {cut('.'.join(keys), 80)!r}: the config writes no {key} list to name an entry of; "
+                    f"set the whole list, e.g. --set {key}=[...]"
+                )
             if child is None:
                 child = {}
             elif isinstance(child, list) and _index(keys[depth + 1]) is None and all(isinstance(n, str) for n in child):

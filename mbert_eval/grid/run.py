@@ -65,7 +65,7 @@ def metric_roles(tasks: Iterable[str]) -> list[MetricRole]:
         roles += [
             MetricRole(name, metric, False, None, described.get(metric, ""), xtreme.get(metric), metric not in unscaled)
             for metric in dict.fromkeys([*described, *xtreme])
-            if metric != main
+            if metric != main and not metric.endswith("_layerNN")  # a description of the per-layer scores
         ]
     return roles
 

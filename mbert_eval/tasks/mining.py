@@ -70,6 +70,7 @@ class BUCCTask(RetrievalTask):
             "precision": "share of the mined test pairs that are gold pairs",
             "recall": "share of the gold test pairs that are mined",
             "threshold": "the ratio-margin threshold, chosen where dev F1 is highest (a margin, not a percentage)",
+            "f1_layerNN": "the same F1 at layer NN, its threshold chosen on dev at that layer (00: the embeddings)",
         },
         unscaled_metrics=("threshold",),
     )

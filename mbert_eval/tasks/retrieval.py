@@ -52,6 +52,7 @@ class RetrievalTask(Task):
             "accuracy": "mean of the two directions' nearest-neighbour accuracy at the chosen layer (main metric)",
             "accuracy_from_pivot": "each pivot (English) sentence retrieves among the target's: XTREME's direction",
             "accuracy_to_pivot": "each target sentence retrieves among the pivot's (English)",
+            "accuracy_layerNN": "the mean of the two directions at layer NN (00: the embeddings)",
         },
     )
     needs_training = False

@@ -209,6 +209,8 @@ def test_an_override_indexes_a_list_by_position() -> None:
         apply_settings(config, [parse_override("models.2=x")])
     with pytest.raises(UserError, match=r"^override 'methods\.freeze': methods is a list; name an entry by its index"):
         apply_settings(config, [parse_override("methods.freeze=1")])
+    with pytest.raises(UserError, match=r"^override 'seeds\.0': the config writes no seeds list to name an entry of"):
+        apply_settings(config, [parse_override("seeds.0=3")])  # it was a mapping, refused as "expected a list"
     experiment, problems = build_experiment(
         {"models": ["a", "b"], "tasks": ["pos"]}, Path("/"), [parse_override("models.0=x")]
     )

@@ -86,3 +86,15 @@ def test_a_variant_takes_the_options_of_its_registered_task_only():
         models=["m"], sources=["en"], targets=["de"], tasks={"pos:centred": TaskConfig(test="t.txt", center=True)}
     )
     assert any("task 'pos' has no option 'center'" in problem for problem in validate(experiment, check_files=False))
+
+
+def test_every_task_with_per_layer_scores_lists_them_and_they_get_no_metric_role():
+    """`ls tasks` left out tatoeba's `accuracy_layerNN` and bucc's `f1_layerNN`, which their rows hold (the probes
+    and language identity listed theirs); a description of the per-layer scores is no metric a row is stored
+    under, so the store's metric roles hold none (language identity's `accuracy_layerNN` had one)."""
+    from mbert_eval.tasks import get_task
+
+    per_layer = ("tatoeba", "bucc", "language_identity", "pos_probe")
+    for name in per_layer:
+        assert any(metric.endswith("_layerNN") for metric in get_task(name).metadata.metric_descriptions), name
+    assert [role.metric for role in metric_roles(per_layer) if "layerNN" in role.metric] == []

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mbert_eval.cli.group import SET_HELP, THREADS_OPTION
+from mbert_eval.cli.group import CONFIG_THREADS_OPTION, SET_HELP
 from mbert_eval.errors import UserError
 
 if TYPE_CHECKING:
@@ -33,9 +33,11 @@ def grid_options(command: Callable) -> Callable:
             "--report",
             "report_path",
             type=click.Path(dir_okay=False),
-            help="The run's HTML report [default: OUTPUT/report.html, beside the store].",
+            help="The run's HTML report [default: OUTPUT/report.html, beside the store]; `validate` checks its place.",
         ),
-        click.option("--no-report", is_flag=True, help="No HTML report at the end of the run."),
+        click.option(
+            "--no-report", is_flag=True, help="No HTML report at the end of the run (`validate`: no place to check)."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -82,7 +84,7 @@ def validate(
 @grid_options
 @click.option("--overwrite", is_flag=True, help="Recompute cells the store already holds.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars and no results table: the summary lines only.")
-@THREADS_OPTION
+@CONFIG_THREADS_OPTION
 def run(
     config: str,
     overrides: tuple[str, ...],

@@ -11,11 +11,17 @@ from mbert_eval.models.threads import MAX_THREADS
 
 SET_HELP = "Override any config key, e.g. --set training.learning_rate=3e-5 (repeatable)."
 # one definition for every command that runs models (see mbert_eval/models/threads.py for the default)
+THREADS_DEFAULT = "OMP_NUM_THREADS, else the CPUs not already busy (load average), at most the physical cores"
 THREADS_OPTION = click.option(
     "--threads",
     type=click.IntRange(min=1, max=MAX_THREADS),
-    help="CPU threads torch uses [default: the config's `threads:`, else OMP_NUM_THREADS, else the CPUs not "
-    "already busy (load average), at most the physical cores].",
+    help=f"CPU threads torch uses [default: {THREADS_DEFAULT}].",
+)
+# `run`'s: a config may set them
+CONFIG_THREADS_OPTION = click.option(
+    "--threads",
+    type=click.IntRange(min=1, max=MAX_THREADS),
+    help=f"CPU threads torch uses [default: the config's `threads:`, else {THREADS_DEFAULT}].",
 )
 
 

@@ -224,3 +224,32 @@ def test_a_null_file_in_a_language_mapping_is_named_as_null() -> None:
     assert problems[0] == "tasks.pos.test.de: expected a string, got None"
     experiment, problems = build_experiment({"models": ["a"], "tasks": {"pos": None}}, Path("/"))
     assert problems == [] and "pos" in experiment.tasks
+
+
+def test_the_readmes_annotated_config_reads_and_states_every_default() -> None:
+    """The README's annotated config is read as a config is, and each setting it shows (the grid's own aside:
+    name, models, tasks, languages, methods, seeds) is the default, so that it documents the defaults; a default
+    changed, or a key renamed, fails here until the README says so."""
+    import dataclasses
+
+    from mbert_eval.config.experiment import Experiment
+    from mbert_eval.config.yaml_reader import parse_yaml
+    from tests.helpers import REPO_ROOT
+
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("```yaml\nname: xnli-de-fr") + len("```yaml\n")
+    raw = parse_yaml(text[start : text.index("```", start)], "README.md", lines=False)
+    experiment, problems = build_experiment(raw, Path("/"))
+    assert problems == []
+    default = Experiment()
+    grid = {"name", "models", "tasks", "sources", "targets", "methods", "baseline", "seeds"}
+    shown = [key for key in raw if key not in grid]
+    assert {"training", "parallel", "tlm", "align", "ray", "device", "threads", "store", "limit"} <= set(shown)
+    for key in shown:
+        value, expected = getattr(experiment, key), getattr(default, key)
+        if dataclasses.is_dataclass(expected):
+            assert set(raw[key]) <= {field.name for field in dataclasses.fields(expected)}, key
+            for name in raw[key]:
+                assert getattr(value, name) == getattr(expected, name), f"{key}.{name}"
+        else:
+            assert value == expected, key

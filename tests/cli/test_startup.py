@@ -146,3 +146,11 @@ def test_a_run_whose_cells_are_all_stored_imports_no_torch(tmp_path, small_famil
     code, output, loaded = probe("run", str(config), "-q", "--no-report", cwd=tmp_path)
     assert code == 0 and "0 cells run" in output, output
     assert [name for name in loaded if name in ("torch", "transformers", "sklearn")] == []
+
+
+def test_python_dash_m_runs_the_command_line():
+    """`python -m mbert_eval` is `mbert-eval` (it said there was no `__main__` module)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mbert_eval", "ls", "executors"], capture_output=True, text=True, env=_env(), timeout=120
+    )
+    assert done.returncode == 0 and "ray" in done.stdout, done.stderr

@@ -216,7 +216,8 @@ def run_resolved(
     failure."""
     run = grid.refuse()
     store = ResultStore(run.store)
-    lock = run.store.with_name(f"{run.store.name}.lock")
+    real = run.store.resolve()  # through a link, the store is locked where it lies (else two runs on it both ran)
+    lock = real.with_name(f"{real.name}.lock")
     busy = f"results store {run.store} is in use by another run"
     with held_lock(lock, busy, wait=wait_for_store, config=run.config.name):
         remove_stale(run.checkpoints)

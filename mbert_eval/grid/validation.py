@@ -33,6 +33,7 @@ from mbert_eval.models.specs import (  # torch-free: `validate` imports no torch
     model_facts,
 )
 from mbert_eval.models.threads import MAX_THREADS
+from mbert_eval.store.outputs import side_file_problem
 from mbert_eval.store.results import ResultStore
 from mbert_eval.store.unsaved import unsaved_cells
 from mbert_eval.tasks.base import Task, hub_refused, pick_layer
@@ -416,7 +417,9 @@ def _check_places(experiment: Experiment, problems: list[str]) -> None:
         return
     output_problem = place_problem(output, folder=True) or _in_a_model(output, experiment.models)
     store_problem = (
-        None if output_problem else place_problem(store, folder=False) or _in_a_model(store, experiment.models)
+        None
+        if output_problem
+        else side_file_problem(store) or place_problem(store, folder=False) or _in_a_model(store, experiment.models)
     )
     if output_problem:
         problems.append(f"output: {output_problem}")

@@ -21,10 +21,29 @@ UNSAVED_SUFFIX = ".unsaved"  # STORE.unsaved/: the cells a store refused (store/
 CONFIG_SUFFIXES = (".yaml", ".yml")  # experiment and job configs: no output replaces one
 
 
+# the files SQLite (journal, WAL) and a run (the store's lock, and the holder it names: `store.locks.held_lock`)
+# keep beside a store, named by its name and these
+STORE_SIDE_SUFFIXES = ("-wal", "-shm", "-journal", ".lock", ".holder.json")
+
+
 def store_files(store: Path) -> list[Path]:
-    """The results store and the files SQLite and the lock keep beside it (journal, WAL, lock)."""
+    """The results store and the files SQLite and a run keep beside it (`STORE_SIDE_SUFFIXES`)."""
     store = Path(store)
-    return [store] + [store.with_name(store.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".lock")]
+    return [store] + [store.with_name(store.name + suffix) for suffix in STORE_SIDE_SUFFIXES]
+
+
+def side_file_problem(store: Path) -> str | None:
+    """Why `store` cannot be a results store: its name is one a run on another store beside it gives a file of
+    its own (`results.sqlite.holder.json`, written over and removed by every run on `results.sqlite`); None: it
+    can."""
+    for suffix in (*STORE_SIDE_SUFFIXES, UNSAVED_SUFFIX):
+        if store.name.endswith(suffix) and store.name != suffix:
+            owner = store.name.removesuffix(suffix)
+            return (
+                f"{store.name} is the name of a file a run on a store {owner} beside it writes over or removes; "
+                "name the store otherwise, e.g. results.sqlite"
+            )
+    return None
 
 
 def store_paths(store: Path) -> list[Path]:

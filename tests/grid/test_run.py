@@ -216,3 +216,34 @@ def test_the_first_failure_stops_the_run_and_what_still_finishes_is_stored(tmp_p
     assert executor.stopped_after == [1]  # once, at the first failure
     assert "seed 3: third cell's data is broken" in capsys.readouterr().err  # a later failure: a line, not lost
     assert {row.seed for row in ResultStore(experiment.store_path).rows()} == {2}
+
+
+def test_a_store_named_as_a_file_a_run_keeps_beside_another_store_is_refused(tmp_path, small_family, tiny_model):
+    """`store: out/results.sqlite.holder.json` was filled by a run, then written over and removed by the next run on
+    `out/results.sqlite` (the holder file of its lock): the whole store lost. Such names are refused, by
+    `validate` as by `run`, before anything is made."""
+    from tests.helpers import run_cli
+
+    raw = family_experiment(small_family, tiny_model)
+    for name in ("results.sqlite.holder.json", "results.sqlite.lock", "results.sqlite-wal", "results.sqlite.unsaved"):
+        config = write_config(tmp_path / "exp.yaml", {**raw, "store": f"out/{name}"})
+        for command in ("validate", "run"):
+            result = run_cli(command, config)
+            assert result.exit_code == 2, result.output
+            assert f"store: {name} is the name of a file a run on a store results.sqlite beside it" in result.stderr
+        assert not (tmp_path / "out").exists()
+
+
+def test_a_store_reached_through_a_link_is_locked_where_it_lies(tmp_path, small_family, tiny_model):
+    """Two runs on one store through two names (a link) each took a lock of their own, and both computed every
+    cell (the second's rows dropped without a word); the lock is the store's where it lies."""
+    from mbert_eval.store.locks import held_lock
+    from tests.helpers import run_cli
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "results.sqlite").symlink_to(tmp_path / "out" / "results.sqlite")
+    config = write_config(tmp_path / "exp.yaml", family_experiment(small_family, tiny_model) | {"output": "other"})
+    with held_lock(tmp_path / "out" / "results.sqlite.lock", "held by the test"):
+        result = run_cli("run", config, "--no-report")
+    assert result.exit_code == 2 and "is in use by another run (pid" in result.stderr, result.output

@@ -48,7 +48,7 @@ from scipy.optimize import linear_sum_assignment
 from mbert_eval.aligner.settings import DTYPE_NAMES, WordAlignerConfig
 from mbert_eval.data.types import AlignmentLinks
 from mbert_eval.errors import UserError
-from mbert_eval.models.encoders import load_model, load_tokenizer, pick_device
+from mbert_eval.models.encoders import finite_states, load_model, load_tokenizer, pick_device
 from mbert_eval.models.progress import progress_bar
 from mbert_eval.models.specs import content_free_ids, position_limit
 
@@ -159,7 +159,7 @@ class WordAligner:
             ids = torch.tensor([row + [pad_id] * (width - len(row)) for row in rows], device=self.device)
             mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in rows], device=self.device)
             output = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-            hidden = output.hidden_states[self.config.layer]
+            hidden = finite_states(output.hidden_states[self.config.layer], self.model)
             for row, w in enumerate(batch):
                 outputs[w] = hidden[row, len(self.prefix) : len(self.prefix) + spans[w]].float()
         vectors: list[torch.Tensor] = []

@@ -142,6 +142,19 @@ def autocast(device: torch.device):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
+def finite_states(states: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
+    """`states` (hidden states a score is computed from), or a one-line UserError where any is NaN or infinite:
+    a model whose weights are damaged (or whose numbers overflow) ranks every similarity, probe and alignment as
+    NaN, which argmax reads as index 0: a score that looks real and is not."""
+    if not bool(torch.isfinite(states).all()):
+        name = getattr(model.config, "_name_or_path", "") or "the model"
+        raise UserError(
+            f"{name}: its hidden states hold NaN or infinite values, so no score is computed from them; its weights "
+            "may be damaged (check the folder, or import it again), or its numbers overflow"
+        )
+    return states
+
+
 def encoder_parts(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.ModuleList]:
     """The embeddings and the list of transformer layers of a BERT-like encoder (BERT, XLM-R, ...)."""
     base = getattr(model, "base_model", model)

@@ -260,11 +260,12 @@ def hidden_state_batches(
     progress: str | None,
 ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
     """One forward pass per length-sorted batch of `features` under `torch.inference_mode`, yielding the batch's
-    feature indices, every hidden layer's states (layers + 1, batch, length, hidden) and its attention mask
-    (batch, length); `progress` names a bar over the batches (None: no bar)."""
+    feature indices, every hidden layer's states (layers + 1, batch, length, hidden; NaN or infinite ones are a
+    UserError: `finite_states`) and its attention mask (batch, length); `progress` names a bar over the batches
+    (None: no bar)."""
     import torch
 
-    from mbert_eval.models.encoders import autocast
+    from mbert_eval.models.encoders import autocast, finite_states
     from mbert_eval.training.batches import collate, length_sorted_batches
 
     keys = [key for key in ("input_ids", "token_type_ids") if features and key in features[0]]
@@ -273,11 +274,8 @@ def hidden_state_batches(
         batches = length_sorted_batches(features, batch_size)
         for indices in progress_bar(batches, shown=progress is not None, desc=progress, leave=False):
             batch = collate([{key: features[i][key] for key in keys} for i in indices], pad_id, device)
-            yield (
-                indices,
-                torch.stack(encoder(**batch, output_hidden_states=True).hidden_states),
-                batch["attention_mask"],
-            )
+            states = torch.stack(encoder(**batch, output_hidden_states=True).hidden_states)
+            yield indices, finite_states(states, encoder), batch["attention_mask"]
 
 
 def pooled_states(

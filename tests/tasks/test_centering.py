@@ -63,3 +63,32 @@ def test_tasks_without_the_option_refuse_it(name):
     assert any(
         f"task '{name}' has no option 'center'" in problem for problem in validate(experiment, check_files=False)
     )
+
+
+def test_a_model_with_nan_weights_gets_no_score_but_one_line(tmp_path, small_family, tiny_model):
+    """A model whose weights hold NaN (a damaged file whose header reads) was scored by Tatoeba: NaN similarities
+    fall to argmax's index 0, and 2.0 % was stored with an interval. Its hidden states are refused, as are the
+    aligner's (the alignment task, the align step's links), in one line; nothing is stored."""
+    import shutil
+
+    from mbert_eval.aligner.word_aligner import WordAligner, WordAlignerConfig
+    from mbert_eval.errors import UserError
+    from tests.helpers import run_cli
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(tiny_model, damaged)
+    model = load_model(str(damaged))
+    with torch.no_grad():
+        model.embeddings.word_embeddings.weight[5:].fill_(float("nan"))
+    model.save_pretrained(damaged)
+    config = write_config(tmp_path / "exp.yaml", tatoeba_config(small_family, damaged))
+    result = run_cli("run", config, "--no-report")
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "its hidden states hold NaN or infinite values, so no score is computed from them" in result.stderr
+    assert (
+        not (tmp_path / "out" / "results.sqlite").exists()
+        or ResultStore(tmp_path / "out" / "results.sqlite").rows() == []
+    )
+    aligner = WordAligner(WordAlignerConfig(model=str(damaged), layer=1, methods=("argmax",), device="cpu"))
+    with pytest.raises(UserError, match="hidden states hold NaN"):
+        aligner.align([(["zi", "widbehi"], ["zo", "wad"])])

@@ -19,8 +19,17 @@ def anchor(path: str, base: Path) -> Path:
     byte, which no file system takes, is a UserError."""
     if "\0" in path:
         raise UserError(f"{shown(path)}: a path cannot hold a NUL byte")
-    p = Path(path).expanduser()
+    p = home_expanded(path)
     return p if p.is_absolute() else _resolved(base / p, path)
+
+
+def home_expanded(path: str) -> Path:
+    """`path` with a leading `~` or `~user` expanded; a user without a home folder is a UserError naming it."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # pathlib: "Could not determine home directory."
+        user = path[1:].split("/")[0]
+        raise UserError(f"{cut(path)}: no home folder is known for {'~' + user if user else '~'}") from None
 
 
 def _resolved(path: Path, written: str) -> Path:
@@ -47,7 +56,7 @@ def anchor_model(spec: str, base: Path) -> str:
     """A model folder (it looks like a path, or it exists relative to `base`) becomes its absolute path with `~`,
     `..`, a trailing slash and symbolic links resolved, so that one folder has one spelling in cell keys, reports
     and the check for a model listed twice; a Hub name stays as it is."""
-    path = Path(spec).expanduser()
+    path = home_expanded(spec)
     if not (is_local_path(spec) or (base / path).exists()):
         return spec
     return str(_resolved(base / path, spec))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 from typing import NoReturn
 
 import click
 
-from mbert_eval.errors import UserError
+from mbert_eval.errors import UserError, cut
 from mbert_eval.models.threads import MAX_THREADS
 
 SET_HELP = "Override any config key, e.g. --set training.learning_rate=3e-5 (repeatable)."
@@ -40,6 +41,12 @@ class Group(click.Group):
             return super().invoke(ctx)
         except UserError as err:
             click.echo(f"Error: {err}", err=True)
+            ctx.exit(2)
+        except OSError as err:
+            if err.errno != errno.ENAMETOOLONG:
+                raise
+            name = cut(str(err.filename), 80) if err.filename else "a path given"
+            click.echo(f"Error: {name}: a file name too long for the file system (at most 255 bytes a name)", err=True)
             ctx.exit(2)
         except click.UsageError as err:
             _exit_on_usage_error(ctx, err)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mbert_eval.errors import UserError
 from mbert_eval.languages import Language
-from mbert_eval.paths import fill_pattern
+from mbert_eval.paths import fill_pattern, home_expanded
 
 SLICE = re.compile(r"^(?P<spec>.*)\[(?P<start>\d*):(?P<stop>\d*)\]$")
 # what a slice written otherwise looks like: `[-500:]`, `[a:b]`, or one before a Hub spec's `#REVISION`
@@ -52,7 +52,7 @@ class DataSpec:
             stop = int(match["stop"]) if match["stop"] else None
             if stop == 0 or (start is not None and stop is not None and start >= stop):
                 raise UserError(f"{match[0]}: an empty slice (its start is not before its stop)")
-        if not text.startswith("hub:") and base_dir is not None and not Path(text).expanduser().is_absolute():
+        if not text.startswith("hub:") and base_dir is not None and not home_expanded(text).is_absolute():
             text = str(base_dir / text)
         return cls(text, start, stop)
 

@@ -249,6 +249,15 @@ CASES = [
         lambda ws: [ws.config(), "--set", "tasks.pos.targets=[qab, true]"],
         "tasks.pos.targets[1]: expected a string, got True",
     ),
+    # an audit of 2026-12-08: tracebacks (ENAMETOOLONG, pathlib's RuntimeError for an unknown ~user)
+    _edit("store-name-too-long", _set("store", "a" * 300), "a file name too long for the file system"),
+    _edit("output-name-too-long", _set("output", "a" * 300), "a file name too long for the file system"),
+    _edit("model-name-too-long", _set("models", ["./" + "a" * 300]), "a file name too long for the file system"),
+    _edit("output-of-an-unknown-user", _set("output", "~nosuchuser/x"), "no home folder is known for ~nosuchuser"),
+    _edit("model-of-an-unknown-user", _set("models", ["~nosuchuser/m"]), "no home folder is known for ~nosuchuser"),
+    _edit(
+        "train-of-an-unknown-user", _set("tasks.pos.train", "~nosuchuser/t"), "no home folder is known for ~nosuchuser"
+    ),
 ]
 if not torch.cuda.is_available():
     CASES.append(_edit("device-cuda-without-cuda", _set("device", "cuda"), "cuda"))
@@ -529,3 +538,17 @@ def test_case_variants_inside_training_are_one_class() -> None:
     task = PairClassificationTask()
     assert task.label_set(train) == ["contradiction", "entailment"]
     assert task.examples_problem(train, [SentencePair("x", "y", "ENTAILMENT")]) is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("results", "--store", "a" * 300), ("report", "--store", "STORE", "--out", "a" * 300 + ".html")],
+    ids=["results-store", "report-out"],
+)
+def test_a_file_name_too_long_for_an_option_is_one_line(args, workspace: Workspace) -> None:
+    """A name over the file system's 255 bytes was a traceback (OSError: File name too long) before any work."""
+    workspace.fill_store()
+    store = str(workspace.root / "out" / "results.sqlite")
+    result = run_cli(*[store if arg == "STORE" else arg for arg in args])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "a file name too long for the file system" in one_error_line(result)

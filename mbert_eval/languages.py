@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 
-from mbert_eval.errors import DataError, UserError
+from mbert_eval.errors import DataError, UserError, shown
 
 TABLE_PACKAGE = "mbert_eval.language_table"
 TABLE_FILE = "languages.tsv"
@@ -56,7 +56,7 @@ class UnknownLanguageError(UserError):
             hint = "did you mean: " + ", ".join(f"{s.code} ({s.name})" for s in suggestions) + "?"
         else:
             hint = "see `mbert-eval ls languages` for the known codes"
-        super().__init__(f"unknown language {query!r}; {hint}")
+        super().__init__(f"unknown language {shown(query)}; {hint}")
         self.query = query
         self.suggestions = [s.code for s in suggestions]
 

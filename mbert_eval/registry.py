@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from mbert_eval.errors import UserError
+from mbert_eval.errors import UserError, shown
 
 Entry = TypeVar("Entry")
 
@@ -73,7 +73,7 @@ class Registry(Generic[Entry]):
         spelled = {known_name.lower(): known_name for known_name in known}
         close = [spelled[match] for match in difflib.get_close_matches(name.lower(), list(spelled), n=3)]
         hint = f"; did you mean: {', '.join(close)}?" if close else ""
-        return f"unknown {self.kind} '{name}'{hint} (known: {', '.join(sorted(known))})"
+        return f"unknown {self.kind} {shown(name)}{hint} (known: {', '.join(sorted(known))})"
 
     def summary(self, name: str) -> str:
         """The one-line summary an entry was registered with (or, without one, `describe` of the entry)."""

@@ -230,7 +230,7 @@ def _check_methods(experiment: Experiment, depths: dict[str, int | None], proble
     if not names:
         problems.append("methods: no method given")
     if names and experiment.baseline is not None and experiment.baseline not in names:
-        problems.append(f"baseline: unknown method '{experiment.baseline}' (methods: {', '.join(names)})")
+        problems.append(f"baseline: unknown method {shown(experiment.baseline)} (methods: {', '.join(names)})")
     for index, method in enumerate(experiment.methods):
         key = f"methods[{index}]"
         if names.count(method.name) > 1:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import mbert_eval.methods.steps  # noqa: F401  (registers the built-in steps in STEPS)
 from mbert_eval.config.experiment import MethodConfig, stable_hash
 from mbert_eval.data.spec import DataSpec
-from mbert_eval.errors import UserError
+from mbert_eval.errors import UserError, shown
 from mbert_eval.methods.base import STEPS, MethodContext, StepSettings
 from mbert_eval.methods.parallel_data import parallel_specs
 from mbert_eval.models.fingerprint import model_fingerprint
@@ -36,7 +36,7 @@ def check_method(method: MethodConfig, depths: Mapping[str, int | None] | None =
             close = difflib.get_close_matches(step, [*STEPS, "baseline", *examples.values()], n=1)
             hint = f"; did you mean: {', '.join(close)}?" if close else ""
             problems.append(
-                f"unknown method step '{step}'{hint} (steps: {', '.join(STEPS.names())}; "
+                f"unknown method step {shown(step)}{hint} (steps: {', '.join(STEPS.names())}; "
                 f"options: {', '.join(examples)})"
             )
     return problems + _name_problems(method) + option_problems(method, depths)

@@ -23,7 +23,7 @@ from typing import ClassVar
 
 from mbert_eval.config.experiment import TaskConfig
 from mbert_eval.data import TaggedSentence, read_conllu, read_hub_tagged, read_ner
-from mbert_eval.errors import UserError
+from mbert_eval.errors import UserError, shown
 from mbert_eval.languages import Language
 from mbert_eval.metrics.accuracy import token_accuracy
 from mbert_eval.metrics.entity_f1 import entity_counts, entity_scores
@@ -113,9 +113,9 @@ class TaggingTask(FineTunedTask):
     ) -> None:
         super().__init__(config, base_dir)
         if label_subword not in LABEL_SUBWORDS:
-            raise UserError(f"label_subword: unknown rule {label_subword!r}; known: {', '.join(LABEL_SUBWORDS)}")
+            raise UserError(f"label_subword: unknown rule {shown(label_subword)}; known: {', '.join(LABEL_SUBWORDS)}")
         if unseen_labels not in UNSEEN_LABELS:
-            raise UserError(f"unseen_labels: unknown value {unseen_labels!r}; known: {', '.join(UNSEEN_LABELS)}")
+            raise UserError(f"unseen_labels: unknown value {shown(unseen_labels)}; known: {', '.join(UNSEEN_LABELS)}")
         self.label_subword = label_subword
         self.unseen_labels = unseen_labels
 

@@ -207,3 +207,15 @@ def test_a_group_without_a_command_shows_its_help():
     for args in ([], ["schedule"]):
         result = run_cli(*args)
         assert "Commands:" in result.output and "Error" not in result.output
+
+
+def test_a_huge_value_is_cut_in_every_problem_that_shows_it(tmp_path, small_family, tiny_model):
+    """A value of 5,000 characters was written out whole (lines of 5,100 characters) where a problem named an
+    unknown language, method, executor, baseline or tagging rule; every such line shows it cut."""
+    huge = "a" * 5000
+    raw = family_experiment(small_family, tiny_model, targets=[huge], methods=[huge], baseline=huge, executor=huge)
+    raw["tasks"]["pos"].update(label_subword=huge)
+    result = run_cli("validate", str(write_config(tmp_path / "exp.yaml", raw)))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) >= 4 and max(map(len, lines)) < 400, [line[:120] for line in lines]

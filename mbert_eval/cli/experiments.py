@@ -56,6 +56,8 @@ def _plan(
     from mbert_eval.config.loading import load_experiment
     from mbert_eval.grid.plan import plan_run
 
+    if report_path is not None and not report_path.strip():  # it meant the default report, without a word
+        raise UserError("--report: name the report's file (or leave --report out for OUTPUT/report.html)")
     if no_report and report_path:
         raise UserError("--report and --no-report contradict each other; pass one")
     experiment, problems = load_experiment(config, [*overrides, *([f"limit={limit}"] if limit else [])])

@@ -186,7 +186,8 @@ def _split_model_entries(raw: dict[str, Any], problems: list[str]) -> dict[int, 
     given: dict[str, int] = {}
     for index, entry in enumerate(models):
         where = "models" if single else f"models[{index}]"
-        if isinstance(entry, (int, float, bool)):  # YAML's `5` or `true`: no folder or Hub name is written so
+        if isinstance(entry, (int, float, bool)) or (isinstance(entry, str) and not entry.strip()):
+            # YAML's `5` or `true`, or '' (read as the config's own folder): no folder or Hub name is written so
             problems.append(f"{where}: a model is a folder or a Hub name, got {shown(entry)}")
             continue
         if not isinstance(entry, dict):

@@ -231,11 +231,18 @@ def _check_methods(experiment: Experiment, depths: dict[str, int | None], proble
         problems.append("methods: no method given")
     if names and experiment.baseline is not None and experiment.baseline not in names:
         problems.append(f"baseline: unknown method {shown(experiment.baseline)} (methods: {', '.join(names)})")
+    spelt: dict[str, str] = {}  # each method's settings, by the name that first ran them
     for index, method in enumerate(experiment.methods):
         key = f"methods[{index}]"
         if names.count(method.name) > 1:
             problems.append(f"{key}: method name '{method.name}' is used twice")
         problems.extend(f"{key}: {problem}" for problem in check_method(method, depths))
+        settings = repr(dataclasses.replace(method, name=""))  # what it runs, whatever its name
+        if spelt.setdefault(settings, method.name) != method.name:
+            problems.append(
+                f"{key}: '{method.name}' runs what '{spelt[settings]}' runs (the same settings): each of its cells "
+                "would be computed twice under two names"
+            )
         if needs_parallel(method) and not (experiment.parallel.source and experiment.parallel.target):
             problems.append(  # unset or empty ([], {}, ""): the run would refuse it after starting
                 f"{key}: method '{method.name}' needs parallel text: set parallel.source and parallel.target"

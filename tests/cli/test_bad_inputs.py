@@ -253,6 +253,13 @@ CASES = [
     _edit("store-name-too-long", _set("store", "a" * 300), "a file name too long for the file system"),
     _edit("output-name-too-long", _set("output", "a" * 300), "a file name too long for the file system"),
     _edit("model-name-too-long", _set("models", ["./" + "a" * 300]), "a file name too long for the file system"),
+    _edit(
+        "one-method-under-two-names",
+        _set("methods", ["baseline", "freeze1", "freeze01"]),
+        "methods[2]: 'freeze01' runs what 'freeze1' runs (the same settings)",
+    ),
+    _edit("model-an-empty-name", _set("models", [""]), "models[0]: a model is a folder or a Hub name, got ''"),
+    Case("report-an-empty-name", lambda ws: [ws.config(), "--report", ""], "--report: name the report's file"),
     _edit("output-of-an-unknown-user", _set("output", "~nosuchuser/x"), "no home folder is known for ~nosuchuser"),
     _edit("model-of-an-unknown-user", _set("models", ["~nosuchuser/m"]), "no home folder is known for ~nosuchuser"),
     _edit(

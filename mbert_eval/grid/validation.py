@@ -498,6 +498,11 @@ def _check_training(training: TrainingConfig, problems: list[str]) -> None:
             problems.append(f"training.{key}: must be positive, got {getattr(training, key)}")
     if training.weight_decay < 0:
         problems.append(f"training.weight_decay: must not be negative, got {training.weight_decay}")
+    elif training.learning_rate > 0 and training.weight_decay * training.learning_rate >= 1:
+        problems.append(  # AdamW's decoupled decay multiplies the weights by 1 - lr * wd each step
+            f"training.weight_decay: {training.weight_decay:g} times the learning rate ({training.learning_rate:g}) "
+            "must be below 1: each step multiplies the weights by 1 minus it (0 or less: they vanish or flip sign)"
+        )
     if training.epochs is not None and training.epochs < 1:
         problems.append(
             f"training.epochs: must be at least 1, got {training.epochs} (an untrained head's scores are no result)"

@@ -202,7 +202,7 @@ def fine_tune(
                         bar.update()
                 step, start = step + stop - start, stop
                 finite_loss(
-                    loss.item(), f"{progress}, step {step}", f"training.learning_rate ({settings.learning_rate})"
+                    loss.item(), f"{progress}, by step {step}", f"training.learning_rate ({settings.learning_rate})"
                 )
                 last = epoch + 1 == settings.epochs and stop == len(batches)  # the state training ends with
                 if dev_score is None or (every is not None and step % every and not last):

@@ -202,7 +202,11 @@ def step_schedule(
 def finite_loss(loss: float, where: str, setting: str) -> float:
     """A read-out of a training loop's loss, or a UserError where it is NaN or infinite: the weights diverged,
     and whatever were scored or saved from them would look like a result and not be one. `where` names the loop
-    and its step, `setting` the learning rate to lower (its key and value)."""
+    and its step, `setting` the learning rate to lower (its key and value). A model whose weights hold NaN gives
+    the same loss from its first step: the line says that too."""
     if not math.isfinite(loss):
-        raise UserError(f"{where}: the training loss became {loss} (training diverged); lower {setting}")
+        raise UserError(
+            f"{where}: the training loss became {loss} (training diverged, or the model's weights hold NaN or "
+            f"infinite values); lower {setting}, or check the model"
+        )
     return loss

@@ -258,6 +258,11 @@ CASES = [
         _set("methods", ["baseline", "freeze1", "freeze01"]),
         "methods[2]: 'freeze01' runs what 'freeze1' runs (the same settings)",
     ),
+    _edit(
+        "weight-decay-past-the-learning-rate",
+        _set("training.weight_decay", 1e12),
+        "training.weight_decay: 1e+12 times the learning rate",
+    ),  # the run diverged, and the line blamed the learning rate
     _edit("model-an-empty-name", _set("models", [""]), "models[0]: a model is a folder or a Hub name, got ''"),
     Case("report-an-empty-name", lambda ws: [ws.config(), "--report", ""], "--report: name the report's file"),
     _edit("output-of-an-unknown-user", _set("output", "~nosuchuser/x"), "no home folder is known for ~nosuchuser"),

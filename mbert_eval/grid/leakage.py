@@ -130,7 +130,7 @@ class _Counts:
     def examples(self, spec: DataSpec) -> list:
         """The examples of a local spec's whole file."""
         if spec.location not in self.known:
-            self.known[spec.location] = self.task.read_file(Path(spec.location).expanduser())
+            self.known[spec.location] = self.task.read(Path(spec.location).expanduser())
         return self.known[spec.location]
 
     def rows(self, key: str, language: Language) -> Rows:

@@ -21,7 +21,7 @@ from mbert_eval.methods import parallel_files, step_versions
 from mbert_eval.methods.base import StepSettings
 from mbert_eval.store.results import StoredConfig
 from mbert_eval.tasks import build_task
-from mbert_eval.tasks.base import Task
+from mbert_eval.tasks.base import Task, files_read_once
 from mbert_eval.training.fine_tuning import FineTuning
 
 
@@ -165,7 +165,8 @@ def resolve(
     `check_files`, data files and Hub names are checked as well (see `grid.validation`)."""
     found = list(problems)
     built = build_tasks(experiment)
-    checked = check_experiment(experiment, built, found, check_files)
+    with files_read_once():  # the checks read a file for its examples, its slices and leakage: parsed once
+        checked = check_experiment(experiment, built, found, check_files)
     tasks = {name: task for name, task in built.items() if isinstance(task, Task)}
     if found:
         return ResolvedGrid(tasks, [], found, None, frozenset(checked))

@@ -7,6 +7,9 @@ small declarative entry: a `TaskMetadata`, a reader, and (for fine-tuned tasks) 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,6 +27,19 @@ if TYPE_CHECKING:  # task modules import no torch at import: `validate` and `ls`
     from mbert_eval.training.fine_tuning import FineTuning
 
 HUB_KEYS = ("train", "dev", "test")  # the data keys a task's metadata has Hub defaults for
+# the files read within `files_read_once`: (task, path, size, modification time) -> its examples
+_READ_ONCE: ContextVar[dict[tuple[int, str, int, int], list] | None] = ContextVar("read_once", default=None)
+
+
+@contextmanager
+def files_read_once() -> Iterator[None]:
+    """Within the block each task reads each local file once (`Task.read`); its examples are let go at the
+    block's end (a grid's resolution: nothing is kept for the cells, nor pickled with a task)."""
+    token = _READ_ONCE.set({})
+    try:
+        yield
+    finally:
+        _READ_ONCE.reset(token)
 
 
 @dataclass
@@ -159,6 +175,18 @@ class Task(ABC):
         """Examples from a local file (each task family overrides it)."""
         raise NotImplementedError
 
+    def read(self, path: Path) -> list:
+        """`read_file(path)`, once per file as it is within `files_read_once` (a grid's checks read one file for
+        its examples, its slices and the leakage check: three parses each)."""
+        memo = _READ_ONCE.get()
+        if memo is None:
+            return self.read_file(path)
+        found = path.stat()
+        key = (id(self), str(path), found.st_size, found.st_mtime_ns)
+        if key not in memo:
+            memo[key] = self.read_file(path)
+        return memo[key]
+
     def read_hub(self, dataset: str, config: str | None, split: str, revision: str | None = None) -> list:
         """Examples from a Hub dataset at `revision` (None: the latest) (override where the task has Hub data)."""
         raise UserError(f"task '{self.metadata.name}' has no Hub reader; pass a local file")
@@ -170,7 +198,7 @@ class Task(ABC):
 
             examples = self.read_hub(*parse_hub_spec(spec.location))
         else:
-            examples = self.read_file(_existing(spec))
+            examples = self.read(_existing(spec))
         selected = examples[spec.start : spec.stop]
         if not selected:
             held = (

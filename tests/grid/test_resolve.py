@@ -11,8 +11,9 @@ from mbert_eval.config.loading import load_experiment
 from mbert_eval.data.spec import DataSpec
 from mbert_eval.grid import resolve as resolve_module
 from mbert_eval.grid.job import CellJob
-from mbert_eval.grid.resolve import resolve
+from mbert_eval.grid.resolve import build_tasks, resolve
 from mbert_eval.grid.run import run_experiment
+from mbert_eval.languages import lookup
 from mbert_eval.metrics.outputs import Scores
 from mbert_eval.store.results import ResultStore
 from mbert_eval.tasks import build_task
@@ -157,3 +158,28 @@ def test_a_cells_identity_is_its_key_model_data_and_task_version(tmp_path, small
         [f"{resolved.cell.source}-train.conllu", f"{resolved.cell.source}-dev.conllu", f"{target}-test.conllu"]
     )
     assert "version" not in str(resolved.identity)
+
+
+def test_resolving_parses_each_data_file_once_per_task(tmp_path, small_family, tiny_model, monkeypatch):
+    """The checks read a file for its examples, for its slice and for the leakage check: three parses of each
+    PUD file in a methods grid. Within a resolution each task parses each file once; the examples are let go
+    after it (a cell reads its files itself)."""
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"]["pos"]["test"] += "[0:20]"  # a slice, measured by reading the file
+    experiment, problems = load_experiment(write_config(tmp_path / "exp.yaml", raw))
+    parsed = Counter()
+
+    def counting(original):
+        def read_file(self, path):
+            parsed[type(self).__name__, str(path)] += 1
+            return original(self, path)
+
+        return read_file
+
+    for task_class in {type(task) for task in build_tasks(experiment).values()}:
+        monkeypatch.setattr(task_class, "read_file", counting(task_class.read_file))
+    grid = resolve(experiment, problems)
+    assert grid.problems == [] and parsed and max(parsed.values()) == 1, parsed
+    task = grid.tasks["pos"]
+    task.target_examples(lookup(grid.cells[0].cell.targets[0]))
+    assert max(parsed.values()) == 2  # outside a resolution, a read is a read

@@ -51,6 +51,7 @@ class CellIdentity:
     data: dict[str, dict[str, str]]  # target -> {spec: checksum} of its local files (Hub data is not hashed)
     kinds: dict[str, str] = field(default_factory=dict)  # spec -> what it is: training data, test data, parallel text
     step_versions: dict[str, int] = field(default_factory=dict)  # step -> its version (`methods.step_versions`)
+    unread: frozenset[str] = frozenset()  # parallel files named in the config that the method does not read
 
 
 SET_ASIDE = "set aside in `superseded`, not recomputed"  # stale rows of a target this run leaves out
@@ -78,11 +79,12 @@ def identity_now(
     fingerprint: str,
     parallel: Iterable[DataSpec] = (),
     steps: dict[str, int] | None = None,
+    unread: Iterable[DataSpec] = (),
 ) -> CellIdentity:
     """The cell's identity as its model, data, task and method are now (`fingerprint`: the model's content;
     `parallel`, `steps`: the parallel text its method reads and the versions of its checkpoint steps, as
-    `grid.resolve.ResolvedCell` holds them); data files are named by `_place`, as the rows' names
-    are compared."""
+    `grid.resolve.ResolvedCell` holds them; `unread`: the alignment files it does not read, which rows stored
+    before TLM stopped reading them recorded); data files are named by `_place`, as the rows' names are compared."""
     source = lookup(cell.source)
     kinds = {_place(str(spec)): "training data" for spec in task.data_specs(source)}
     text = {_place(name): digest for name, digest in parallel_checksums(parallel).items()}
@@ -94,7 +96,8 @@ def identity_now(
         local = [spec for spec in specs if not spec.is_hub and Path(spec.location).is_file()]  # missing: not compared
         data[target] = {_place(str(spec)): file_checksum(Path(spec.location)) for spec in local} | text
     kinds |= {name: "parallel text" for name in text}
-    return CellIdentity(key, fingerprint, task.metadata.version, data, kinds, dict(steps or {}))
+    ignored = frozenset(_place(PARALLEL + str(spec)) for spec in unread)
+    return CellIdentity(key, fingerprint, task.metadata.version, data, kinds, dict(steps or {}), ignored)
 
 
 def _changed_files(target: str, recorded: dict[str, str], now: CellIdentity) -> list[tuple[str, str]]:
@@ -122,7 +125,9 @@ def _parallel_files_differ(target: str, recorded: dict[str, str], now: CellIdent
     are compared by content, as task data is: the same contents under other names are the same text. Rows that
     recorded no parallel text (of a method that reads none, or stored before it was recorded) are not compared;
     a file rewritten under its recorded name is `_changed_files`'s."""
-    earlier = {name: digest for name, digest in recorded.items() if name.startswith(PARALLEL)}
+    earlier = {
+        name: digest for name, digest in recorded.items() if name.startswith(PARALLEL) and name not in now.unread
+    }
     current = {name: digest for name, digest in now.data[target].items() if name.startswith(PARALLEL)}
     if not earlier or earlier.keys() == current.keys():
         return False

@@ -17,7 +17,7 @@ from mbert_eval.errors import UserError
 from mbert_eval.grid.cells import Cell, cell_identity, expand, fine_tune_settings
 from mbert_eval.grid.validation import check_experiment
 from mbert_eval.languages import lookup
-from mbert_eval.methods import parallel_files, step_versions
+from mbert_eval.methods import parallel_files, step_versions, unread_parallel_files
 from mbert_eval.methods.base import StepSettings
 from mbert_eval.store.results import StoredConfig
 from mbert_eval.tasks import build_task
@@ -41,6 +41,7 @@ class ResolvedCell:
     parallel: tuple[DataSpec, ...] = ()
     step_versions: dict[str, int] = field(default_factory=dict)
     recorded_key: str | None = None
+    unread: tuple[DataSpec, ...] = ()  # alignment files the config names that the method does not read
 
 
 CHECKPOINTS = "checkpoints"  # the folder of a run's output folder that caches its derived checkpoints
@@ -154,8 +155,9 @@ def resolve_cell(experiment: Experiment, task: Task, cell: Cell, steps: StepSett
     if experiment.tasks[cell.task].targets is not None:  # the key keyed them before they left it
         recorded = stable_hash(cell_identity(experiment, task, cell, settings, as_recorded=True))
     parallel = tuple(parallel_files(settings.method, steps, cell.source))
+    unread = tuple(unread_parallel_files(settings.method, steps, cell.source))
     versions = step_versions(settings.method)
-    return ResolvedCell(cell, key, identity, settings, parallel, versions, recorded)
+    return ResolvedCell(cell, key, identity, settings, parallel, versions, recorded, unread)
 
 
 def resolve(

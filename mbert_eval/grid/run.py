@@ -109,7 +109,7 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
         if cell.model not in fingerprints:
             fingerprints[cell.model] = model_fingerprint(cell.model)
         identity = identity_now(  # what the rows are compared with
-            key, cell, task, fingerprints[cell.model], resolved.parallel, resolved.step_versions
+            key, cell, task, fingerprints[cell.model], resolved.parallel, resolved.step_versions, resolved.unread
         )
         stale = stale_against(identity, cell, task, stored, found)
         left_out = {target: why for target, why in stale.items() if target not in cell.targets}

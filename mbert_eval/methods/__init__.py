@@ -81,11 +81,19 @@ def reads_alignments(method: MethodConfig) -> bool:
 
 
 def parallel_files(method: MethodConfig, settings: StepSettings, source: str) -> list[DataSpec]:
-    """The parallel text (both sides, alignments) of a cell's method from `source`: what its derived checkpoints,
-    and so its scores, depend on beside the base model (none where no step of it reads any). Rows record them all,
-    as they did before TLM stopped reading the alignments (`reads_alignments`): an edited alignment file still
-    recomputes a TLM cell's fine-tuning (its checkpoint is reused), erring on the safe side."""
-    return parallel_specs(settings, source) if needs_parallel(method) else []
+    """The parallel text (both sides; the alignments where a step reads them) a cell's method reads from
+    `source`: what its derived checkpoints, and so its scores, depend on beside the base model, and what its rows
+    record (none where no step of it reads any)."""
+    return parallel_specs(settings, source, reads_alignments(method)) if needs_parallel(method) else []
+
+
+def unread_parallel_files(method: MethodConfig, settings: StepSettings, source: str) -> list[DataSpec]:
+    """The alignment files the config names that the method's steps do not read (TLM's): rows stored before TLM
+    stopped reading them recorded them, and are not judged on them (`grid.freshness`)."""
+    if not needs_parallel(method) or reads_alignments(method):
+        return []
+    read = set(parallel_files(method, settings, source))
+    return [spec for spec in parallel_specs(settings, source) if spec not in read]
 
 
 def step_versions(method: MethodConfig) -> dict[str, int]:

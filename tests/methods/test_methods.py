@@ -420,3 +420,34 @@ def test_tlm_neither_reads_nor_is_keyed_on_the_alignment_file(tmp_path, small_fa
     assert problems == [] and validate(experiment) == []
     experiment.methods = [m for m in experiment.methods if m.name != "tlm"] + [MethodConfig.from_name("align")]
     assert any("alignment file not found" in problem for problem in validate(experiment))
+
+
+def test_a_tlm_cell_is_not_recomputed_for_an_alignment_file_it_never_read(tmp_path, small_family, tiny_model):
+    """A TLM cell's rows recorded the alignment file beside its parallel text, so an edited (or removed) file
+    recomputed its fine-tuning; they record what TLM reads, and rows stored when they recorded it are not judged
+    on it either."""
+    import json
+    import sqlite3
+    from contextlib import closing
+
+    raw = _tlm_grid(tmp_path, small_family, tiny_model)
+    raw["tlm"] = {"steps": 2, "batch_size": 8, "max_length": 64}
+    links = tmp_path / "links.align"
+    links.write_text(Path(raw["parallel"]["alignments"]).read_text())
+    raw["parallel"]["alignments"] = str(links)
+    config = write_config(tmp_path / "exp.yaml", raw)
+    from tests.helpers import run_cli
+
+    assert run_cli("run", config, "--no-report").exit_code == 0
+    store = tmp_path / "out" / "results.sqlite"
+    recorded = [json.loads(text) for (text,) in sqlite3.connect(store).execute("SELECT data_checksums FROM results")]
+    assert recorded and not any(name.endswith("links.align") for sums in recorded for name in sums)
+    with closing(sqlite3.connect(store)) as conn, conn:  # rows as stored before: the alignment file recorded too
+        for rowid, text in conn.execute("SELECT rowid, data_checksums FROM results").fetchall():
+            sums = {**json.loads(text), f"parallel:{links}": "0" * 64}
+            conn.execute("UPDATE results SET data_checksums = ? WHERE rowid = ?", (json.dumps(sums), rowid))
+    links.write_text(links.read_text().replace("0-0", "0-1", 1))
+    again = run_cli("run", config, "--no-report")
+    assert again.exit_code == 0 and again.stdout.startswith("0 cells run"), again.output
+    links.unlink()
+    assert run_cli("run", config, "--no-report").stdout.startswith("0 cells run")

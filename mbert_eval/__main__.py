@@ -1,5 +1,6 @@
 """`python -m mbert_eval` is `mbert-eval` (where the console script is not on the path)."""
 
-from mbert_eval.cli import main
+if __name__ == "__main__":  # imported (by a documentation tool, a spawned process), it runs nothing
+    from mbert_eval.cli import main
 
-main(prog_name="mbert-eval")
+    main(prog_name="mbert-eval")

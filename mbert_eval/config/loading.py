@@ -47,16 +47,19 @@ def apply_settings(raw: dict[str, Any], settings: Iterable[Setting]) -> dict[str
                 break
             child = node[slot] if isinstance(node, list) else node.get(slot)  # type: ignore[call-overload]
             if child is None and _index(keys[depth + 1]) is not None:  # a list the config leaves at its default
+                whole = cut(".".join(keys[: depth + 1]), 80)
                 raise UserError(
-                    f"override {cut('.'.join(keys), 80)!r}: the config writes no {key} list to name an entry of; "
-                    f"set the whole list, e.g. --set {key}=[...]"
+                    f"override {cut('.'.join(keys), 80)!r}: the config writes no {whole} list to name an entry of; "
+                    f"set the whole list, e.g. --set {whole}=[...]"
                 )
             if child is None:
                 child = {}
             elif isinstance(child, list) and _index(keys[depth + 1]) is None and all(isinstance(n, str) for n in child):
                 child = {name: {} for name in child}
             if not isinstance(child, (dict, list)):
-                raise UserError(f"override {cut('.'.join(keys), 80)!r}: {key} is not a mapping")
+                raise UserError(
+                    f"override {cut('.'.join(keys), 80)!r}: {cut('.'.join(keys[: depth + 1]), 80)} is not a mapping"
+                )
             node[slot] = child  # type: ignore[index]
             node = child
     return raw

@@ -63,21 +63,22 @@ def model_facts(spec: str) -> ModelFacts:
     return ModelFacts(None)
 
 
-def _folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """A folder's files as they are: (name, size, modification time in ns) of each; a file rewritten, added or
-    removed changes it (an entry that cannot be read: -1, -1)."""
+def _folder_state(folder: Path) -> tuple[tuple[str, int, int, int, int], ...]:
+    """A folder's files as they are: (name, size, inode, modification and change times in ns) of each; a file
+    rewritten, replaced, added or removed changes it, also where a copy kept the old modification time (`cp -p`,
+    `rsync -a`: the change time cannot be set back); an entry that cannot be read: -1s."""
     state = []
     for entry in os.scandir(folder):
         try:
             found = entry.stat()
-            state.append((entry.name, found.st_size, found.st_mtime_ns))
+            state.append((entry.name, found.st_size, found.st_ino, found.st_mtime_ns, found.st_ctime_ns))
         except OSError:
-            state.append((entry.name, -1, -1))
+            state.append((entry.name, -1, -1, -1, -1))
     return tuple(sorted(state))
 
 
 @lru_cache(maxsize=64)
-def _folder_facts(spec: str, state: tuple[tuple[str, int, int], ...]) -> ModelFacts:
+def _folder_facts(spec: str, state: tuple[tuple[str, int, int, int, int], ...]) -> ModelFacts:
     """`model_facts` of a folder whose files are in `state` (the key: read again once they change)."""
     path = Path(spec).expanduser()
     if not (path / "config.json").is_file():

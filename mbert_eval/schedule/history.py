@@ -474,14 +474,16 @@ class History(SQLiteFile):
         return found[0] if found else None
 
     def accept(self, job: str, run_id: int | None = None) -> RunRecord:
-        """Mark the job's run `run_id` (default: its latest finished run), which found a regression, `accepted`:
-        the drop is meant (a new tokenizer, a smaller model), and later runs are compared with this run's scores
+        """Mark the job's run `run_id` (default: its latest run that compared scores, `ok`, `regression` or
+        `accepted`: a failed or interrupted run since is passed over), which found a regression, `accepted`: the drop
+        is meant (a new tokenizer, a smaller model), and later runs are compared with this run's scores
         (`previous`). Any other run is a UserError saying why."""
         finished = "status NOT IN ('running', 'interrupted')"
+        compared = "status IN ('ok', 'regression', 'accepted')"
         found = (
             self._select(f"WHERE job = ? AND id = ? AND {finished}", (job, run_id))
             if run_id is not None
-            else self._select(f"WHERE job = ? AND {finished} ORDER BY id DESC LIMIT 1", (job,))
+            else self._select(f"WHERE job = ? AND {compared} ORDER BY id DESC LIMIT 1", (job,))
         )
         if not found:
             raise UserError(f"job '{job}' has no finished run" + (f" #{run_id}" if run_id is not None else " yet"))

@@ -154,3 +154,7 @@ def test_python_dash_m_runs_the_command_line():
         [sys.executable, "-m", "mbert_eval", "ls", "executors"], capture_output=True, text=True, env=_env(), timeout=120
     )
     assert done.returncode == 0 and "ray" in done.stdout, done.stderr
+    imported = subprocess.run(  # imported (a documentation tool, a spawned process), it runs nothing
+        [sys.executable, "-c", "import mbert_eval.__main__"], capture_output=True, text=True, env=_env(), timeout=120
+    )
+    assert imported.returncode == 0 and imported.stdout == "", imported.stdout

@@ -211,6 +211,8 @@ def test_an_override_indexes_a_list_by_position() -> None:
         apply_settings(config, [parse_override("methods.freeze=1")])
     with pytest.raises(UserError, match=r"^override 'seeds\.0': the config writes no seeds list to name an entry of"):
         apply_settings(config, [parse_override("seeds.0=3")])  # it was a mapping, refused as "expected a list"
+    with pytest.raises(UserError, match=r"no parallel\.languages list .* --set parallel\.languages=\[\.\.\.\]$"):
+        apply_settings({"parallel": {}}, [parse_override("parallel.languages.0=de")])
     experiment, problems = build_experiment(
         {"models": ["a", "b"], "tasks": ["pos"]}, Path("/"), [parse_override("models.0=x")]
     )

@@ -175,6 +175,12 @@ def test_a_folders_facts_are_read_once_until_a_file_changes(tmp_path, tiny_model
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "num_hidden_layers": config["num_hidden_layers"] + 1}))
     assert model_facts(str(folder)).depth == first.depth + 1 and len(reads) == 2
+    import os
+
+    written = (folder / "config.json").stat()  # the same size, its modification time set back (`cp -p`, `rsync -a`)
+    (folder / "config.json").write_text(json.dumps({**config, "num_hidden_layers": config["num_hidden_layers"] + 2}))
+    os.utime(folder / "config.json", ns=(written.st_atime_ns, written.st_mtime_ns))
+    assert model_facts(str(folder)).depth == first.depth + 2 and len(reads) == 3
     (folder / "tokenizer.json").unlink(missing_ok=True)
     (folder / "vocab.txt").unlink(missing_ok=True)
     assert "has no tokenizer" in (model_facts(str(folder)).problem or "")

@@ -581,6 +581,8 @@ def test_an_accepted_regression_is_what_later_runs_are_compared_with(tmp_path):
     regressions, _, _ = compare(ok.snapshot, [_score(0.2, basis)], {"pos": 0.02})
     dropped = history.start("nightly", utc(2026, 3, 2, 2), "due", "h")
     history.finish(dropped, "regression", snapshot=[_score(0.2, basis)], regressions=regressions)
+    failed = history.start("nightly", utc(2026, 3, 3, 1), "due", "h")
+    history.finish(failed, "failed", error="config file not found")  # passed over by a plain accept
     later = history.start("nightly", utc(2026, 3, 3, 2), "due", "h")
     assert history.previous("nightly", later).id == ok.id
     clock = Clock(utc(2026, 3, 3, 3))
@@ -592,6 +594,6 @@ def test_an_accepted_regression_is_what_later_runs_are_compared_with(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"nightly #{dropped}: its regression accepted; later runs are compared with it" in result.output
     assert history.previous("nightly", later).id == dropped
-    assert [run.status for run in history.runs("nightly")][1:] == ["accepted", "ok"]
+    assert [run.status for run in history.runs("nightly")][1:] == ["failed", "accepted", "ok"]
     again = invoke(clock, "accept", str(jobs_path), "nightly", "--run", str(dropped))
     assert again.exit_code == 2 and "is accepted already" in again.output

@@ -10,10 +10,11 @@ from contextlib import contextmanager
 
 @contextmanager
 def process_state_kept() -> Iterator[None]:
-    """Within the block the cells a run computes change this process's state: each cell seeds the global random generators (Python's,
-    NumPy's, torch's: `training.loop.seed_everything`), sets torch's thread count (`models.threads.use_threads`)
-    and turns transformers' warnings and progress bars off (`models.encoders.quiet_loading`). After it, also when
-    it raises, they are the caller's again (CUDA's generators too where CUDA was started; none is started here)."""
+    """Within the block the cells a run computes change this process's state: each cell seeds the global random
+    generators (Python's, NumPy's, torch's: `training.loop.seed_everything`), sets torch's thread count
+    (`models.threads.use_threads`) and turns transformers' warnings and progress bars off
+    (`models.encoders.quiet_loading`). After it, also when it raises, they are the caller's again (CUDA's
+    generators too where CUDA was started; none is started here)."""
     import random
 
     import numpy as np

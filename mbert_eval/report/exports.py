@@ -56,6 +56,8 @@ TIDY_COLUMNS = [
     "chance",
     "chance_rule",  # how chance guesses: uniformly, or always the training data's most frequent label
     "p_value",
+    "p_seeds",  # Welch's t-test over the seeds (report/summary.py)
+    "p_adjusted",  # the larger p, Benjamini-Hochberg over the languages: what decides the mark
     "limit",
     "targets_mean",
     "n_targets",  # the targets-only mean's coverage: targets scored, of the targets the task's rows have
@@ -66,7 +68,7 @@ FRACTIONS = ("mean", "std", "delta", "gap", "ci_low", "ci_high", "chance", "targ
 DECIMALS = 4
 UNITS = {
     **{column: f"fraction (0-1), rounded to {DECIMALS} decimals" for column in FRACTIONS},
-    "p_value": f"probability, rounded to {DECIMALS} decimals",
+    **{column: f"probability, rounded to {DECIMALS} decimals" for column in ("p_value", "p_seeds", "p_adjusted")},
     "n_examples": "test examples",
     "n_seeds": "seeds",
     "delta_seeds": "seeds, space-separated",
@@ -136,7 +138,9 @@ def _clean(value: Any) -> Any:
 def _rounded(record: dict[str, Any]) -> dict[str, Any]:
     """The record with its fractions and p-value rounded to DECIMALS places."""
     return {
-        key: round(value, DECIMALS) if key in (*FRACTIONS, "p_value") and isinstance(value, float) else value
+        key: round(value, DECIMALS)
+        if key in (*FRACTIONS, "p_value", "p_seeds", "p_adjusted") and isinstance(value, float)
+        else value
         for key, value in record.items()
     }
 
@@ -338,7 +342,8 @@ def to_latex(summaries: list[TaskSummary], title: str, xtreme: XtremeScores | No
         f"% {latex_text(' '.join(title.split()))}: tables written by mbert-eval; needs \\usepackage{{booktabs}}.",
         "% Scores in %: mean over seeds +/- the half-width of its 95% bootstrap interval over test examples (or one "
         "std over seeds where each table says so); Delta against each task's reference method, * significant "
-        "(paired bootstrap, p < 0.05), n.s. not; n = test examples.",
+        "(the paired bootstrap over examples and Welch's t-test over seeds, the larger p, below 0.05 after "
+        "Benjamini-Hochberg over the languages), n.s. not; n = test examples.",
         "",
     ]
     parts += [latex_table(overview_table(summaries))] if summaries else []

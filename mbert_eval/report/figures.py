@@ -114,7 +114,7 @@ def _delta_heatmap(
     marks = [
         [
             ""
-            if pd.isna(indexed.loc[(m, c), "p_value"])
+            if pd.isna(indexed.loc[(m, c), "p_adjusted"])
             else (NOT_SIGNIFICANT if indexed.loc[(m, c), "verdict"] == "same" else SIGNIFICANT)
             for c in codes
         ]

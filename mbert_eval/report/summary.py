@@ -13,11 +13,15 @@ Decisions, so that no number is invented and none silently changes meaning:
   seed first, so each seed weighs once; `duplicates` counts such cases for the report to say so.
 - Δ = method − reference method, within the method's comparability group (`references`): a limited run's
   `m (limit N)` against `reference (limit N)` (the same test examples), never against the full run; no Δ where
-  the group holds no reference row. Where both sides kept per-example outputs, the paired bootstrap over the same
-  test examples and seeds decides (`uncertainty`, Koehn 2004): "better"/"worse" (in the task's direction: higher
-  accuracy, lower AER) when p < 0.05, "same" (not significant) otherwise. Without them, the older rule: better or
-  worse when |Δ| exceeds the larger of the two standard deviations over seeds, "same" when it does not, and
-  "unknown" when either side has a single seed (no spread to judge by).
+  the group holds no reference row. Two tests, each where it can be made: where both sides kept per-example
+  outputs, the paired bootstrap over the same test examples (`uncertainty`, Koehn 2004: `p_value`), which holds
+  each seed's training fixed; where both sides ran 2 seeds or more, Welch's t-test over their seeds' scores
+  (`p_seeds`: a seed's own luck in training is the variance the bootstrap cannot see, and alone it called 5 of 20
+  languages better between two runs of one recipe). A Δ counts the larger p of the two, adjusted by Benjamini and
+  Hochberg's step-up over the languages of one method's comparison (`p_adjusted`: 20 languages at p < 0.05 each
+  would mark one by chance in most grids): "better"/"worse" (in the task's direction: higher accuracy, lower AER)
+  when it is below 0.05, "same" (not significant) otherwise, and "unknown" where neither test can be made (one seed a
+  side and no per-example outputs).
 - Each score carries its test-set size, chance level and 95% interval (`uncertainty`).
 - The transfer gap is (score on the source language) − (score on the target); it needs the grid to
   have evaluated the source language itself, and is missing otherwise. The average's gap is XTREME's:
@@ -48,7 +52,7 @@ from mbert_eval.store.results import MetricRole, StoredConfig
 
 KEYS = ["model", "method", "source"]
 UNKNOWN = "unknown"
-ROUNDING = 1e-9  # floating-point noise in a difference of means: |Δ| equal to one std is within it, not above it
+ROUNDING = 1e-9  # floating-point noise in a difference of means
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,8 @@ class TaskSummary:
     task: str
     metric: str
     languages: pd.DataFrame  # index code (the task's languages, in order): name, script, family
-    # KEYS + target: mean, std, n, delta, reference (the method Δ is against; NaN: no Δ), verdict, p_value, gap,
+    # KEYS + target: mean, std, n, delta, reference (the method Δ is against; NaN: no Δ), verdict, p_value (paired
+    # bootstrap over examples), p_seeds (Welch over seeds), p_adjusted (Benjamini-Hochberg over the languages), p_family, gap,
     # source_mean, n_examples, chance, limit, ci_low, ci_high, ci_kind ("bootstrap", "std" or "": none), ci_why
     # (why no bootstrap interval; "" where one), chance_rule (how chance guesses, `CHANCE_RULES`; "" or NaN: none)
     scores: pd.DataFrame
@@ -231,34 +236,73 @@ def _with_delta(
     frame = frame.merge(base, on=match + ["reference"], how="left")
     frame["delta"] = frame["mean"] - frame["base_mean"]
     frame["delta_seeds"] = None
-    spread = frame[["std", "base_std", "n", "base_n"]].copy()  # what the spread rule weighs Δ against
+    spread = frame[["std", "base_std", "n", "base_n"]].copy()  # the seeds Welch's t-test weighs Δ against
     if seeds is not None:
         _over_shared_seeds(frame, spread, seeds, match)
     frame["reference"] = frame["reference"].where(frame["delta"].notna())
-    noise = np.fmax(spread["std"], spread["base_std"])
     found = p_values or {}
     frame["p_value"] = [
         found.get(key, np.nan) for key in frame.reindex(columns=TARGET_KEYS).itertuples(index=False, name=None)
     ]
-    tested = frame["p_value"].notna()
+    frame["p_seeds"] = _welch(frame["delta"], spread)
+    frame["p_adjusted"], frame["p_family"] = _adjusted_over(frame, [key for key in match if key != "target"])
     frame["verdict"] = np.select(
         [
             frame["delta"].isna(),
-            tested & (frame["p_value"] >= ALPHA),
-            ~tested & ((spread["n"] < 2) | (spread["base_n"] < 2)),
-            ~tested & (frame["delta"].abs() <= noise + ROUNDING),
+            frame["p_adjusted"].isna(),
+            frame["p_adjusted"] >= ALPHA,
             frame["delta"] > 0 if higher else frame["delta"] < 0,
         ],
-        ["", "same", "unknown", "same", "better"],
+        ["", "unknown", "same", "better"],
         default="worse",
     )
     return frame.drop(columns=["base_mean", "base_std", "base_n"])
 
 
+def _welch(delta: pd.Series, spread: pd.DataFrame) -> pd.Series:
+    """Welch's t-test (Welch 1947) of Δ over the two methods' seeds (their stds and counts in `spread`), two-sided;
+    NaN where a side ran fewer than 2 seeds. Seeds that agree exactly on both sides make any Δ certain (p 0) and
+    no Δ none (p 1)."""
+    from scipy.stats import ttest_ind_from_stats
+
+    both = (spread["n"] >= 2) & (spread["base_n"] >= 2) & delta.notna()
+    p = pd.Series(np.nan, index=delta.index)
+    if not both.any():
+        return p
+    rows = spread[both]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        found = ttest_ind_from_stats(
+            *(column.to_numpy(float) for column in (delta[both], rows["std"], rows["n"])),
+            0.0,
+            *(column.to_numpy(float) for column in (rows["base_std"], rows["base_n"])),
+            equal_var=False,
+        ).pvalue
+    exact = (rows["std"] == 0) & (rows["base_std"] == 0)
+    p[both] = np.where(exact, np.where(delta[both].abs() > ROUNDING, 0.0, 1.0), found)
+    return p
+
+
+def _adjusted_over(frame: pd.DataFrame, family: list[str]) -> tuple[pd.Series, pd.Series]:
+    """Each Δ's p (the larger of `p_value` and `p_seeds`, where either was found) adjusted by Benjamini and
+    Hochberg's step-up (1995) over its family: the Δs of one method against its reference on the same `family`
+    keys (the languages of one model and source); with the family's size. Of the Δs it marks, at most 5% are
+    expected to be false; where no language differs, a mark anywhere is as unlikely as one test's. NaN where no
+    test was made."""
+    from scipy.stats import false_discovery_control
+
+    p = frame[["p_value", "p_seeds"]].max(axis=1, skipna=True)
+    adjusted, size = pd.Series(np.nan, index=frame.index), pd.Series(np.nan, index=frame.index)
+    tested = frame[p.notna()]
+    for _, group in tested.groupby([*family, "method", "reference"], sort=False, dropna=False):
+        adjusted[group.index] = false_discovery_control(p[group.index].to_numpy(float), method="bh")
+        size[group.index] = len(group)
+    return adjusted, size
+
+
 def _over_shared_seeds(frame: pd.DataFrame, spread: pd.DataFrame, seeds: pd.DataFrame, match: list[str]) -> None:
     """Where a method and its reference ran different seeds (on a target, or for an average: `match`), Δ (in
     `frame`) is the difference of their means over the seeds both ran (a paired comparison, as the paired
-    bootstrap's: means over other seeds would add a seed effect to Δ), the spread rule weighs it against those
+    bootstrap's: means over other seeds would add a seed effect to Δ), Welch's t-test weighs it against those
     seeds' stds (in `spread`), and `delta_seeds` lists the seeds (None where the sets are the same; no Δ where none
     is shared). The shown mean and std stay over every seed a method ran."""
     scored = {key: dict(zip(g["seed"], g["score"])) for key, g in seeds.groupby([*match, "method"], sort=False)}

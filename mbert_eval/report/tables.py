@@ -22,12 +22,10 @@ from mbert_eval.report.summary import KEYS, TaskSummary, language_frame
 
 SIGNIFICANT = "*"
 NOT_SIGNIFICANT = "n.s."
-VERDICT_TITLES = {
-    "better": "better than the reference method by more than one standard deviation",
-    "worse": "worse than the reference method by more than one standard deviation",
-    "same": "not distinguishable from the reference method: within one standard deviation",
-    "unknown": "a single seed on at least one side: no spread to judge the difference by",
-}
+TEST_NOTE = (  # what a Δ's mark means, in the tables' notes
+    "* significant, n.s. not: the larger p of the paired bootstrap over the test examples (Koehn 2004) and, with 2 "
+    "seeds or more a side, Welch's t-test over the seeds, below 0.05 after Benjamini-Hochberg over the languages"
+)
 
 
 @dataclass(frozen=True)
@@ -157,21 +155,30 @@ def _sureness(score: pd.Series) -> str:
 
 
 def _delta_detail(score: pd.Series, reference: str) -> tuple[str, str]:
-    """The Δ line under a score and its tooltip: `*` significant, `n.s.` not (paired bootstrap), else the spread
-    rule's mark."""
+    """The Δ line under a score and its tooltip: `*` significant, `n.s.` not (`summary._with_delta`: the paired
+    bootstrap over the examples, Welch's t-test over the seeds, Benjamini-Hochberg over the languages), unmarked
+    where neither test could be made."""
     delta = f"Δ {100 * score['delta']:+.1f}"
     shared = score.get("delta_seeds")
     over = f" over seeds {', '.join(map(str, shared))}, the seeds both ran" if shared else ""
-    if not pd.isna(score["p_value"]):
-        mark = SIGNIFICANT if score["verdict"] != "same" else f" {NOT_SIGNIFICANT}"
-        return (
-            delta + mark,
-            f"Δ against {reference}{over}: paired bootstrap over the same examples, p = {score['p_value']:.3f}",
+    if pd.isna(score.get("p_adjusted")):
+        return delta, (
+            f"Δ against {reference}{over}: significance not tested (a single seed on a side, and no per-example "
+            "outputs to resample)"
         )
-    return (f"Δ ≈{100 * score['delta']:+.1f}" if score["verdict"] == "same" else delta), (
-        f"Δ against {reference}{over}: no per-example outputs, significance not tested; "
-        f"{VERDICT_TITLES[score['verdict']]}"
-    )
+    tests = []
+    if not pd.isna(score["p_value"]):
+        tests.append(f"paired bootstrap over the same examples, p = {score['p_value']:.3f}")
+    else:
+        tests.append("no per-example outputs to resample")
+    if not pd.isna(score.get("p_seeds")):
+        tests.append(f"Welch's t-test over the seeds, p = {score['p_seeds']:.3f}")
+    else:
+        tests.append("one seed on a side: the seeds' spread not tested")
+    if score.get("p_family", 1) > 1:
+        tests.append(f"Benjamini-Hochberg over {int(score['p_family'])} languages: {score['p_adjusted']:.3f}")
+    mark = SIGNIFICANT if score["verdict"] != "same" else f" {NOT_SIGNIFICANT}"
+    return delta + mark, f"Δ against {reference}{over}: " + "; ".join(tests)
 
 
 def method_cell(score: pd.Series) -> Cell:
@@ -274,14 +281,17 @@ def _delta_notes(block: pd.DataFrame, methods: list[str]) -> list[str]:
     notes = []
     for reference in references:
         rows = compared[compared["reference"] == reference]
-        tested = rows["p_value"].notna()
+        tested = rows["p_adjusted"].notna()
         which = f"Δ of {', '.join(m for m in methods if m in set(rows['method']))}" if len(references) > 1 else "Δ"
         notes.append(
-            f"{which} = method − {reference}; * significant (paired bootstrap, p < 0.05; Koehn 2004), "
-            f"{NOT_SIGNIFICANT} not significant"
-            + ("; unmarked Δ: no per-example outputs, significance not tested." if not tested.all() else ".")
+            f"{which} = method − {reference}; {TEST_NOTE}"
+            + (
+                "; unmarked Δ: one seed and no per-example outputs, significance not tested."
+                if not tested.all()
+                else "."
+            )
             if tested.any()
-            else f"{which} = method − {reference}; no per-example outputs: significance not tested."
+            else f"{which} = method − {reference}; one seed and no per-example outputs: significance not tested."
         )
     return notes
 

@@ -326,7 +326,8 @@ def test_the_reference_method_is_a_role_not_a_name(tmp_path):
     assert pos.averages.set_index("method").loc["tlm", "delta"] == pytest.approx(0.1)
     page = write_report(store, tmp_path / "r.html", "t").read_text(encoding="utf-8")
     assert "reference method: reference" in page and "Δ +10.0" in page
-    assert "no per-example outputs: significance not tested" in page and "no reference method" not in page
+    assert "no per-example outputs to resample; Welch&#39;s t-test over the seeds, p = 0.000" in page
+    assert "no reference method" not in page
 
 
 def test_no_reference_method_no_delta_and_a_note(tmp_path):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mbert_eval.data import file_checksum
@@ -52,6 +52,7 @@ class CellIdentity:
     kinds: dict[str, str] = field(default_factory=dict)  # spec -> what it is: training data, test data, parallel text
     step_versions: dict[str, int] = field(default_factory=dict)  # step -> its version (`methods.step_versions`)
     unread: frozenset[str] = frozenset()  # parallel files named in the config that the method does not read
+    common: dict[str, str] = field(default_factory=dict)  # what every target's rows read: source files, parallel text
 
 
 SET_ASIDE = "set aside in `superseded`, not recomputed"  # stale rows of a target this run leaves out
@@ -97,7 +98,9 @@ def identity_now(
         data[target] = {_place(str(spec)): file_checksum(Path(spec.location)) for spec in local} | text
     kinds |= {name: "parallel text" for name in text}
     ignored = frozenset(_place(PARALLEL + str(spec)) for spec in unread)
-    return CellIdentity(key, fingerprint, task.metadata.version, data, kinds, dict(steps or {}), ignored)
+    trained = [spec for spec in task.data_specs(source) if not spec.is_hub and Path(spec.location).is_file()]
+    common = {_place(str(spec)): file_checksum(Path(spec.location)) for spec in trained} | text
+    return CellIdentity(key, fingerprint, task.metadata.version, data, kinds, dict(steps or {}), ignored, common)
 
 
 def _changed_files(target: str, recorded: dict[str, str], now: CellIdentity) -> list[tuple[str, str]]:
@@ -134,21 +137,20 @@ def _parallel_files_differ(target: str, recorded: dict[str, str], now: CellIdent
     return sorted(earlier.values()) != sorted(current.values())
 
 
-def _data_reasons(target: str, rows: list[ResultRow], cell: Cell, now: CellIdentity) -> dict[str, str]:
+def _data_reasons(
+    target: str, rows: list[ResultRow], cell: Cell, now: CellIdentity, done: str = "recomputing"
+) -> dict[str, str]:
     """Why a target's stored rows are stale for their data (reason line -> reason kept with them): parallel text of
-    other languages, or a file whose content changed (`_changed_files`)."""
+    other languages, or a file whose content changed (`_changed_files`); `done` says what becomes of them."""
     files = {_place(name): digest for row in rows for name, digest in row.data_checksums.items()}
     reasons = {}
     if _parallel_files_differ(target, files, now):
         reasons[
-            f"the parallel text of {cell.method} changed languages or files since its {{n}} rows were stored: "
-            "recomputing"
+            f"the parallel text of {cell.method} changed languages or files since its {{n}} rows were stored: {done}"
         ] = "parallel text languages or files changed"
     for kind, spec in _changed_files(target, files, now):
         where = f" ({target})" if kind == "test data" else ""
-        reasons[f"{kind} {spec}{where} changed since its {{n}} rows were stored: recomputing"] = (
-            f"{kind} {spec} changed"
-        )
+        reasons[f"{kind} {spec}{where} changed since its {{n}} rows were stored: {done}"] = f"{kind} {spec} changed"
     return reasons
 
 
@@ -158,7 +160,8 @@ def stale_against(
     """The targets whose stored rows of the cell no longer match its identity `now`, each with why (for the
     `superseded` table); adds the reasons, with their rows, to `found`. Targets of the cell's stored rows that
     this run leaves out (`cell.targets` names those it computes) are judged on what holds for every target (the
-    model, the task's and the steps' versions): their stale rows are set aside, not recomputed."""
+    model, the task's and the steps' versions, the source's training and dev files, the method's parallel text:
+    `CellIdentity.common`): their stale rows are set aside, not recomputed."""
     by_target: dict[str, list[ResultRow]] = {}
     for row in stored:
         by_target.setdefault(row.target, []).append(row)
@@ -188,6 +191,8 @@ def stale_against(
                 ] = f"step {step} version {old} -> {version_now}"
         if target in cell.targets:  # the data files of the targets this run reads (and hashes)
             reasons |= _data_reasons(target, rows, cell, now)
+        else:  # left out: the files every target's rows read (a new fine-tuning or checkpoint makes them stale too)
+            reasons |= _data_reasons(target, rows, cell, replace(now, data={target: now.common}), SET_ASIDE)
         for line in reasons:
             found.rows[line] += len(rows)
         if reasons:

@@ -446,3 +446,25 @@ def test_stale_rows_of_targets_a_run_leaves_out_are_set_aside(grid, capsys):
     assert {row.target for row, _, _ in store.superseded()} == {kept, left_out}
     assert run_experiment(experiment).rows_written == 2  # the target left out, computed when a run names it
     assert {row.model_fingerprint for row in store.rows()} == {model_fingerprint(model)}
+
+
+def test_rows_of_a_left_out_target_are_set_aside_when_the_training_data_changed(grid, capsys, tmp_path):
+    """The source's training file changed and the next run named one target: it was recomputed, but the other
+    target's rows stayed in `results` beside it, under the same key, from the earlier fine-tuning. The files every
+    target's rows read (the source's training and dev files, a method's parallel text) judge left-out rows too."""
+    experiment, _ = load_experiment(grid)
+    [cell] = expand(experiment)
+    kept, left_out = cell.targets
+    train = tmp_path / "pos" / f"{cell.source}-train.conllu"
+    train.write_text(train.read_text(encoding="utf-8").replace("\tNOUN\t", "\tVERB\t", 1), encoding="utf-8")
+    capsys.readouterr()
+    narrowed, _ = load_experiment(grid, [f"targets=[{kept}]"])
+    assert run_experiment(narrowed).cells_run == 1
+    err = capsys.readouterr().err
+    assert f"training data {train} changed since its 2 rows were stored: recomputing" in err
+    assert (
+        f"training data {train} changed since its 2 rows were stored: set aside in `superseded`, not recomputed" in err
+    )
+    store = ResultStore(experiment.store_path)
+    assert {row.target for row in store.rows()} == {kept}
+    assert {row.target for row, _, _ in store.superseded()} == {kept, left_out}

@@ -1,6 +1,8 @@
 """SHA-256 checksums of data files, so a run records exactly which files it read.
 
-Each file is hashed once per (path, size, mtime): the checksums are memoised in-process, and a caller may
+Each file is hashed once per state (path, size, modification and change times, inode: a same-size rewrite whose
+modification time a copy kept, `cp -p` or `rsync -a`, still changes the change time): the checksums are memoised
+in-process, and a caller may
 hand over those of an earlier process (`remember`, e.g. a results store's record of them) and keep the ones
 now current (`current_hashes`), so that a rerun over an unchanged 470 MB model folder hashes nothing."""
 
@@ -13,7 +15,7 @@ from mbert_eval.data.types import PathLike
 from mbert_eval.errors import DataError
 
 _CHUNK_BYTES = 1 << 20
-FileState = tuple[str, int, int]  # resolved path, size in bytes, mtime in nanoseconds
+FileState = tuple[str, int, int, int, int]  # resolved path, size in bytes, mtime and ctime in ns, inode
 _cache: dict[FileState, str] = {}
 
 
@@ -28,11 +30,11 @@ def _sha256(path: PathLike) -> str:
 
 def _state(path: PathLike) -> FileState:
     stat = os.stat(path)
-    return str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns
+    return str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
 
 
 def file_checksum(path: PathLike) -> str:
-    """Hex SHA-256 of the file's bytes, streamed; memoised until the file's size or mtime changes."""
+    """Hex SHA-256 of the file's bytes, streamed; memoised until the file's state (`FileState`) changes."""
     try:
         key = _state(path)
         if key not in _cache:
@@ -48,13 +50,13 @@ def checksums(paths: Iterable[PathLike]) -> dict[str, str]:
 
 
 def remember(hashes: Mapping[FileState, str]) -> None:
-    """Take checksums computed earlier (another process, an earlier run) as known: a file whose size and mtime
-    are still those is not hashed again."""
+    """Take checksums computed earlier (another process, an earlier run) as known: a file whose state is still
+    the one recorded is not hashed again."""
     _cache.update(hashes)
 
 
 def current_hashes() -> dict[FileState, str]:
-    """The known checksums whose file still has that size and mtime (one per file; files gone are left out)."""
+    """The known checksums whose file is still in that state (one per file; files gone are left out)."""
     current = {}
     for key, digest in _cache.items():
         try:

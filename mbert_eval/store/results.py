@@ -11,7 +11,7 @@ existed gains them, empty, when opened.
 
 Rows record what they were computed from (the model's content fingerprint, the task's version, the data
 files' checksums); rows a run replaces because that content changed move to `superseded`, with the reason
-and when, so no score is lost. `file_hashes` remembers each file's checksum by size and mtime across runs.
+and when, so no score is lost. `file_hashes` remembers each file's checksum by its state (`data.checksums.FileState`) across runs.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ CREATE TABLE IF NOT EXISTS file_hashes (
     path            TEXT PRIMARY KEY,
     size            INTEGER NOT NULL,
     mtime_ns        INTEGER NOT NULL,
-    sha256          TEXT NOT NULL
+    sha256          TEXT NOT NULL,
+    ctime_ns        INTEGER,
+    inode           INTEGER
 );
 CREATE TABLE IF NOT EXISTS configs (
     config_hash     TEXT PRIMARY KEY,
@@ -167,6 +169,7 @@ class ResultStore(SQLiteFile):
     ADDED_COLUMNS = {
         "metrics": {"xtreme": "TEXT", "fraction": "INTEGER"},
         "results": {"model_fingerprint": "TEXT", "task_version": "INTEGER"},
+        "file_hashes": {"ctime_ns": "INTEGER", "inode": "INTEGER"},  # a store's before: each file hashed once again
     }
     KIND = "results store"
 
@@ -336,16 +339,20 @@ class ResultStore(SQLiteFile):
         records = self.select("superseded", query, tuple(filters.values()))
         return [(_row_from_record(record[:-2]), *record[-2:]) for record in records]
 
-    def file_hashes(self) -> dict[tuple[str, int, int], str]:
-        """The checksums earlier runs computed, by (resolved path, size, mtime in ns)."""
-        records = self.select("file_hashes", "SELECT path, size, mtime_ns, sha256 FROM file_hashes")
-        return {(path, size, mtime): digest for path, size, mtime, digest in records}
+    def file_hashes(self) -> dict[tuple[str, int, int, int, int], str]:
+        """The checksums earlier runs computed, by file state (`data.checksums.FileState`); those recorded before
+        the change time and inode were kept match no state (each such file is hashed once again)."""
+        if not {"ctime_ns", "inode"} <= self.columns("file_hashes"):
+            return {}  # a store opened read-only, written before they were kept
+        query = "SELECT path, size, mtime_ns, ctime_ns, inode, sha256 FROM file_hashes WHERE ctime_ns IS NOT NULL"
+        return {tuple(record[:5]): record[5] for record in self.select("file_hashes", query)}
 
-    def write_file_hashes(self, hashes: Mapping[tuple[str, int, int], str]) -> None:
+    def write_file_hashes(self, hashes: Mapping[tuple[str, int, int, int, int], str]) -> None:
         """Keep each file's current checksum (one per path) for later runs."""
         with self.writing() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, ctime_ns, inode, sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [(*state, digest) for state, digest in hashes.items()],
             )
 

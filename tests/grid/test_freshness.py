@@ -131,7 +131,8 @@ def test_touched_files_are_hashed_again_but_nothing_is_recomputed(grid, capsys, 
     assert (summary.cells_run, err) == (0, [])
     assert sorted(hashed) == sorted([weights.resolve(), test_file.resolve()])
     known = ResultStore(experiment.store_path).file_hashes()
-    assert (str(weights.resolve()), weights.stat().st_size, weights.stat().st_mtime_ns) in known
+    state = weights.stat()
+    assert (str(weights.resolve()), state.st_size, state.st_mtime_ns, state.st_ctime_ns, state.st_ino) in known
 
 
 def test_a_bumped_task_version_recomputes_its_rows(grid, capsys, monkeypatch):

@@ -119,12 +119,36 @@ def test_stale_rows_move_to_superseded_with_their_reason(tmp_path):
 
 def test_file_hashes_keep_the_latest_state_of_each_path(tmp_path):
     store = ResultStore(tmp_path / "r.sqlite")
-    store.write_file_hashes({("/d/a.conllu", 10, 1): "aa", ("/d/b.conllu", 5, 1): "bb"})
-    store.write_file_hashes({("/d/a.conllu", 10, 2): "aa"})
+    store.write_file_hashes({("/d/a.conllu", 10, 1, 1, 7): "aa", ("/d/b.conllu", 5, 1, 1, 8): "bb"})
+    store.write_file_hashes({("/d/a.conllu", 10, 2, 2, 7): "aa"})
     assert ResultStore(tmp_path / "r.sqlite").file_hashes() == {
-        ("/d/a.conllu", 10, 2): "aa",
-        ("/d/b.conllu", 5, 1): "bb",
+        ("/d/a.conllu", 10, 2, 2, 7): "aa",
+        ("/d/b.conllu", 5, 1, 1, 8): "bb",
     }
+
+
+def test_a_same_size_rewrite_whose_modification_time_was_kept_is_hashed_again(tmp_path):
+    """A file's checksum was kept by (path, size, modification time): a rewrite of the same size whose time a copy
+    kept (`cp -p`, `rsync -a`, an archive's fixed times) kept the old checksum, and a rerun found nothing changed
+    (a retrained model of one architecture always has the same size). The change time and inode are part of the
+    state; a store's hashes recorded without them are hashed once again."""
+    import os
+    import sqlite3
+    from contextlib import closing
+
+    from mbert_eval.data.checksums import current_hashes, file_checksum
+
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"a" * 64)
+    first, stat = file_checksum(path), path.stat()
+    path.write_bytes(b"b" * 64)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_mtime_ns == stat.st_mtime_ns and file_checksum(path) != first
+    store = ResultStore(tmp_path / "r.sqlite")
+    store.write_file_hashes(current_hashes())
+    with closing(sqlite3.connect(tmp_path / "r.sqlite")) as conn, conn:
+        conn.execute("UPDATE file_hashes SET ctime_ns = NULL, inode = NULL")  # as a store before them held them
+    assert ResultStore(tmp_path / "r.sqlite").file_hashes() == {}
 
 
 def test_an_old_store_read_only_reads_the_new_columns_as_empty(tmp_path):

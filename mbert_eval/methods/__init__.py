@@ -106,8 +106,14 @@ def derived_checkpoint(step_name: str, base: str, context: MethodContext) -> str
     """The step's output for `base`, built once and then reused from the cache (the device is not part of the
     key: it changes how fast a checkpoint is built, not which one; the step's version is, from version 2 on).
     Cells that share it (one per task, or per fine-tuning option) may run at once (Ray): the first builds it
-    under a lock of its own, the others wait for it and reuse it."""
+    under a lock of its own, the others wait for it and reuse it. A cached folder that no longer is a model
+    (its weights deleted or cut short: `models.specs.model_facts`) is built again, said on stderr."""
+    import shutil
+    import sys
+
     from filelock import FileLock
+
+    from mbert_eval.models.specs import model_facts
 
     step = STEPS.get(step_name)
     version = {"version": step.version} if step.version > 1 else {}  # version 1's checkpoints keep their keys
@@ -121,10 +127,14 @@ def derived_checkpoint(step_name: str, base: str, context: MethodContext) -> str
         }
     )
     out = context.cache_dir / f"{step_name}-{key}"
-    if (out / "config.json").is_file():
+    if (out / "config.json").is_file() and model_facts(str(out)).problem is None:
         return str(out)
     context.cache_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(context.cache_dir / f"{out.name}.lock"):
+        damaged = model_facts(str(out)).problem if (out / "config.json").is_file() else None
+        if damaged:  # the cache's own folder: what was built there is built again
+            print(f"{step_name}: the cached checkpoint is damaged ({damaged}); building it again", file=sys.stderr)
+            shutil.rmtree(out)
         if not (out / "config.json").is_file():  # not built while this cell waited
             step.build(base, out, context)
             (out / "derived_from.json").write_text(json.dumps({"step": step_name, "base": base, "key": key}, indent=1))

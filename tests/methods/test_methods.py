@@ -451,3 +451,16 @@ def test_a_tlm_cell_is_not_recomputed_for_an_alignment_file_it_never_read(tmp_pa
     assert again.exit_code == 0 and again.stdout.startswith("0 cells run"), again.output
     links.unlink()
     assert run_cli("run", config, "--no-report").stdout.startswith("0 cells run")
+
+
+def test_a_damaged_cached_checkpoint_is_built_again(tmp_path, tiny_model, monkeypatch, capsys):
+    """A cached derived checkpoint whose weights were deleted was reused as it was: every cell of its method then
+    failed ("has no weights") and no run rebuilt it. It is built again, and said so."""
+    builds = counted_step(monkeypatch, "counted")
+    experiment, _ = load_experiment(None)
+    context = MethodContext(StepSettings.of(experiment), "en", 1, tmp_path / "cache", "cpu")
+    first = derived_checkpoint("counted", str(tiny_model), context)
+    (Path(first) / "model.safetensors").unlink()
+    assert derived_checkpoint("counted", str(tiny_model), context) == first and len(builds) == 2
+    assert (Path(first) / "model.safetensors").is_file()
+    assert "counted: the cached checkpoint is damaged (" in capsys.readouterr().err

@@ -90,8 +90,9 @@ def marked(rows: Iterable[ResultRow], run: RunSettings) -> list[ResultRow]:
 def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tuple[list[CellJob], int]:
     """The jobs still to run (each restricted to its missing targets and those whose stored rows are stale:
     their model, data files, task version or method step versions changed since, see `freshness`; with
-    `overwrite`, every target, the rows replaced kept in `superseded` as stale ones are) and the count skipped;
-    stale rows of targets the run leaves out move to `superseded` here, without being recomputed.
+    `overwrite`, every target, the rows replaced kept in `superseded` as they are written) and the count skipped;
+    stale rows move to `superseded` here, before any cell runs (those of targets the run leaves out without being
+    recomputed).
     Rows the store holds under a cell's earlier key (`ResolvedCell.recorded_key`) take its key first. Says on
     stderr, one line per reason, what is recomputed and why. File checksums of earlier runs (kept in the
     store) are taken as known, so unchanged files are not hashed again."""
@@ -112,15 +113,16 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
             key, cell, task, fingerprints[cell.model], resolved.parallel, resolved.step_versions, resolved.unread
         )
         stale = stale_against(identity, cell, task, stored, found)
-        left_out = {target: why for target, why in stale.items() if target not in cell.targets}
-        if left_out:  # stale rows of targets this run does not compute: out of `results` now, kept in `superseded`
-            store.supersede(key, left_out)
-            stale = {target: why for target, why in stale.items() if target in cell.targets}
-        if overwrite:  # every stored target computed again; the rows it replaces are kept in `superseded`
-            stale = {
-                t: stale.get(t, "recomputed (--overwrite)") for t in {row.target for row in stored} & set(cell.targets)
-            }
-        done = {row.target for row in stored} - set(stale)
+        if stale:  # out of `results` now, kept in `superseded`: a run that stops before recomputing them (Ctrl-C, a
+            # failure) leaves no stale row beside new ones of the same cell (`results` averaged the two models')
+            store.supersede(key, stale)
+            stored = [row for row in stored if row.target not in stale]
+        replaced = (  # with `overwrite`, every stored target computed again; the rows it replaces kept in `superseded`
+            {t: "recomputed (--overwrite)" for t in {row.target for row in stored} & set(cell.targets)}
+            if overwrite
+            else {}
+        )
+        done = {row.target for row in stored} - set(replaced)
         missing = tuple(t for t in cell.targets if t not in done)
         if not missing:
             skipped += 1
@@ -141,7 +143,7 @@ def plan(grid: ResolvedGrid, store: ResultStore, overwrite: bool = False) -> tup
                 run.threads,
                 run.config.config_hash,
                 check_examples=cell.task not in grid.examples_checked,
-                superseding=stale,
+                superseding=replaced,
             )
         )
     if rekeyed:

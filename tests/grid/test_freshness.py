@@ -469,3 +469,25 @@ def test_rows_of_a_left_out_target_are_set_aside_when_the_training_data_changed(
     store = ResultStore(experiment.store_path)
     assert {row.target for row in store.rows()} == {kept}
     assert {row.target for row, _, _ in store.superseded()} == {kept, left_out}
+
+
+def test_a_rerun_stopped_before_its_stale_cells_leaves_no_stale_row_in_results(grid, capsys, monkeypatch):
+    """Stale rows were moved to `superseded` only when their cell's new rows were written: a rerun stopped before
+    (Ctrl-C, a failing cell) left them in `results`, where they were averaged with the new model's rows of other
+    cells. They leave `results` before any cell runs; nothing is lost (`superseded` keeps them)."""
+    from mbert_eval.grid.executors import local
+
+    experiment, _ = load_experiment(grid)
+    store = ResultStore(experiment.store_path)
+    before = store.rows()
+    retrain_in_place(Path(experiment.models[0]))
+
+    def stopped(job):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(local, "run_cell", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(experiment)
+    assert store.rows() == [] and len(store.superseded()) == len(before)
+    monkeypatch.undo()
+    assert run_experiment(experiment).cells_run == 1 and len(store.rows()) == len(before)

@@ -107,7 +107,7 @@ def run(
         from mbert_eval.report.text_table import format_results
         from mbert_eval.store.results import ResultStore
 
-        click.echo(format_results(ResultStore(results.store)))
+        click.echo(format_results(ResultStore(results.store), cell_keys=results.cell_keys))  # this grid's cells
     if results.report is not None:
         click.echo(f"report: {results.report}")
 

@@ -271,7 +271,7 @@ def quickstart(
         results = run_quickstart(out_dir, report_file, threads, quiet)
     click.echo(results.summary.describe())
     if not quiet:
-        click.echo(format_results(ResultStore(results.store)))
+        click.echo(format_results(ResultStore(results.store), cell_keys=results.cell_keys))
         for line in layer_peaks(ResultStore(results.store)):
             click.echo(line)
     click.echo(

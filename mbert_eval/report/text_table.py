@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mbert_eval.report.names import with_display_names
 from mbert_eval.report.roles import main_metrics
@@ -18,6 +19,9 @@ from mbert_eval.report.xtreme import XTREME_TASKS, describe_coverage, xtreme_sco
 from mbert_eval.store.examples import read_examples
 from mbert_eval.store.outputs import check_output, store_paths, write_output
 from mbert_eval.store.results import COLUMNS, ResultStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHOWN = ["task", "model", "method", "source", "target", "seed", "metric", "score (%)", "95% CI", "n", "config_hash"]
 GROUP = ["task", "model", "method", "source", "target", "metric"]
@@ -42,14 +46,28 @@ def _shown(value: float, unscaled: bool) -> str:
     return as_is(value) if unscaled else percent(value)
 
 
-def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool = False) -> str:
+def format_results(
+    store: ResultStore, all_metrics: bool = False, per_seed: bool = False, cell_keys: Collection[str] | None = None
+) -> str:
     """A readable table of stored scores in percent (one decimal): per (task, model, method, source, target) the
     mean over seeds (cells of the same seed averaged first), ± the sample std when there are several seeds, the
-    row's 95% interval when there is one cell, the test-set size n and the seed count; or one row per seed with `per_seed`; models by display name; main metric
-    per task (the stored one, else guessed) unless `all_metrics`; a limited run's rows marked."""
+    row's 95% interval when there is one cell, the test-set size n and the seed count; or one row per seed with
+    `per_seed`; models by display name; main metric per task (the stored one, else guessed) unless `all_metrics`;
+    a limited run's rows marked. With `cell_keys` (a run's grid), those cells' rows only, and a line saying how
+    many rows of other grids the store holds (else a seed's mean would mix in the cells of other settings)."""
     frame = store.dataframe()
+    others = ""
+    if cell_keys is not None and not frame.empty:
+        mine = frame["cell_key"].isin(set(cell_keys))
+        if not mine.all():
+            others = (
+                f"\n{int((~mine).sum())} rows of other grids in this store are left out "
+                f"(all of them: mbert-eval results --store {store.path})"
+            )
+        frame = frame[mine]
+    rows = frame  # what the XTREME score below is computed from
     if frame.empty:
-        return f"no results stored in {store.path}"
+        return f"no results stored in {store.path}" + others
     roles = store.metric_roles()
     if not all_metrics:
         main = main_metrics(zip(frame["task"], frame["metric"]), roles)
@@ -73,7 +91,7 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
             _shown(score, (task, metric) in unscaled)
             for score, task, metric in zip(frame["score"], frame["task"], frame["metric"])
         ]
-        return banner + frame[SHOWN].to_string(index=False) + unbacked_note
+        return banner + frame[SHOWN].to_string(index=False) + unbacked_note + others
     seeds = (  # cells of the same seed (other settings in one store) averaged first, so each seed weighs once
         frame.groupby(GROUP + ["seed"], sort=True)
         .agg(score=("score", "mean"), cells=("score", "size"), n=("n", "max"), ci=("95% CI", "first"))
@@ -106,14 +124,15 @@ def format_results(store: ResultStore, all_metrics: bool = False, per_seed: bool
             f"\n{merged} seed scores average several cells of the same seed (other settings); they have no 95% CI "
             "(a task variant, TASK:LABEL, keeps settings apart)"
         )
-    return banner + summary[shown].to_string(index=False) + legend + unbacked_note + format_xtreme(store)
+    return banner + summary[shown].to_string(index=False) + legend + unbacked_note + others + format_xtreme(store, rows)
 
 
-def format_xtreme(store: ResultStore) -> str:
+def format_xtreme(store: ResultStore, frame: pd.DataFrame | None = None) -> str:
     """The XTREME score below the table (empty when the store holds none of XTREME's tasks): per model, method
     and source each task's average over its languages and the average over the tasks present, with what each
-    covers and `partial` where tasks or languages are missing."""
-    scores = xtreme_scores(with_display_names(store.dataframe()), store.metric_roles())
+    covers and `partial` where tasks or languages are missing; of `frame`'s rows (default: the store's)."""
+    rows = store.dataframe() if frame is None else frame
+    scores = xtreme_scores(with_display_names(rows), store.metric_roles())
     if scores is None:
         return ""
     lines = ["", "XTREME score (Hu et al. 2020): per task the mean over its languages; the average over the tasks"]

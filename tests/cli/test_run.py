@@ -113,3 +113,20 @@ def test_a_task_that_scores_whole_test_sets_refuses_a_limit(tmp_path, small_fami
     assert result.exit_code == 2
     assert "tasks.bucc: it scores whole test sets; run it without `limit:` (--limit)" in result.stderr
     assert "without `limit:`" not in run_cli("validate", config).stderr
+
+
+def test_a_runs_table_shows_its_own_grid_and_says_what_else_the_store_holds(tmp_path, small_family, tiny_model):
+    """`run` printed the whole store's table: after a run under other training settings into the same store, the
+    mean of each seed mixed the two grids' cells. It prints its grid's cells, and says how many rows it left out."""
+    raw = family_experiment(small_family, tiny_model)
+    raw["tasks"].pop("paraphrase")
+    config = write_config(tmp_path / "exp.yaml", raw)
+    assert run_cli("run", config, "--no-report").exit_code == 0
+    other = run_cli("run", config, "--no-report", "--set", "training.learning_rate=0.003")
+    assert other.exit_code == 0, other.output
+    store = ResultStore(tmp_path / "out" / "results.sqlite")
+    assert len({row.cell_key for row in store.rows()}) == 2
+    assert "average several cells of the same seed" not in other.stdout
+    assert f"{len(store.rows()) // 2} rows of other grids in this store are left out" in other.stdout
+    whole = run_cli("results", "--store", tmp_path / "out" / "results.sqlite")
+    assert "average several cells of the same seed (other settings)" in whole.stdout  # `results` shows them all

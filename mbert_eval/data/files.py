@@ -69,8 +69,8 @@ def _marked_encoding(start: bytes) -> str | None:
 def read_text(path: str | Path) -> str:
     """The text of a regular UTF-8 file (an optional UTF-8 BOM dropped). A path that is no regular file, a file
     in UTF-16 or UTF-32 (by its byte-order mark), a file holding NUL bytes (UTF-16 without a mark, whose ASCII
-    text would decode as UTF-8 with a NUL between letters) and invalid UTF-8 raise DataError naming the file (and
-    line)."""
+    text would decode as UTF-8 with a NUL between letters), lines ended by a carriage return alone and invalid UTF-8
+    raise DataError naming the file (and line)."""
     problem = path_problem(path)
     if problem is not None:
         raise DataError(path, f"cannot read file: {problem}" if problem == NOT_FOUND else problem)
@@ -81,6 +81,8 @@ def read_text(path: str | Path) -> str:
     problem = _marked_encoding(data[:4])
     if problem is not None:
         raise DataError(path, problem)
+    if b"\r" in data and b"\n" not in data:  # one line to every reader: a CoNLL-U file read as one comment line
+        raise DataError(path, "its lines end in a carriage return alone (classic Mac OS); save it with LF line ends")
     if b"\0" in data:  # valid UTF-8, but no text holds NUL: UTF-16 of ASCII without a mark decodes "fine"
         line = data.count(b"\n", 0, data.index(b"\0")) + 1
         raise DataError(path, "holds NUL bytes: UTF-16 without a byte-order mark, or not text; save it as UTF-8", line)

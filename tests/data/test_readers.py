@@ -212,6 +212,18 @@ def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
         read_conllu(tmp_path / "nope.conllu")
 
 
+def test_lines_ended_by_a_carriage_return_alone_are_named_as_such(tmp_path: Path) -> None:
+    """A CoNLL-U file saved with classic Mac OS line ends was one line, a comment: "no sentences found (empty
+    file?)" for a file of 2 sentences."""
+    path = tmp_path / "mac.conllu"
+    text = "# sent_id = 1\n1\tA\ta\tDET\t_\t_\t0\troot\t_\t_\n\n# sent_id = 2\n1\tB\tb\tNOUN\t_\t_\t0\troot\t_\t_\n"
+    path.write_bytes(text.replace("\n", "\r").encode())
+    with pytest.raises(DataError, match="its lines end in a carriage return alone"):
+        read_conllu(path)
+    path.write_bytes(text.replace("\n", "\r\n").encode())  # CRLF reads
+    assert len(read_conllu(path)) == 2
+
+
 def test_invalid_utf8_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.tsv"
     path.write_bytes("a\tb\tc\nd\t\xe9\tc\n".encode("latin-1"))

@@ -1,10 +1,10 @@
 """SHA-256 checksums of data files, so a run records exactly which files it read.
 
-Each file is hashed once per state (path, size, modification and change times, inode: a same-size rewrite whose
-modification time a copy kept, `cp -p` or `rsync -a`, still changes the change time): the checksums are memoised
-in-process, and a caller may
-hand over those of an earlier process (`remember`, e.g. a results store's record of them) and keep the ones
-now current (`current_hashes`), so that a rerun over an unchanged 470 MB model folder hashes nothing."""
+Each file is hashed once per state (`file_state`: path, size, modification and change times, inode; a same-size
+rewrite whose modification time a copy kept, `cp -p` or `rsync -a`, still changes the change time): the checksums
+are memoised in-process, and a caller may hand over those of an earlier process (`remember`, e.g. a results
+store's record of them) and keep the ones now current (`current_hashes`), so that a rerun over an unchanged 470 MB
+model folder hashes nothing."""
 
 import hashlib
 import os
@@ -28,7 +28,9 @@ def _sha256(path: PathLike) -> str:
     return digest.hexdigest()
 
 
-def _state(path: PathLike) -> FileState:
+def file_state(path: PathLike) -> FileState:
+    """What says a file is as it was (`FileState`); the one definition, also of a model folder's state
+    (`models.specs`). OSError where it cannot be read."""
     stat = os.stat(path)
     return str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
 
@@ -36,7 +38,7 @@ def _state(path: PathLike) -> FileState:
 def file_checksum(path: PathLike) -> str:
     """Hex SHA-256 of the file's bytes, streamed; memoised until the file's state (`FileState`) changes."""
     try:
-        key = _state(path)
+        key = file_state(path)
         if key not in _cache:
             _cache[key] = _sha256(path)
     except OSError as err:
@@ -60,7 +62,7 @@ def current_hashes() -> dict[FileState, str]:
     current = {}
     for key, digest in _cache.items():
         try:
-            if _state(key[0]) == key:
+            if file_state(key[0]) == key:
                 current[key] = digest
         except OSError:
             continue

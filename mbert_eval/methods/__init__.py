@@ -92,7 +92,7 @@ def unread_parallel_files(method: MethodConfig, settings: StepSettings, source: 
     stopped reading them recorded them, and are not judged on them (`grid.freshness`)."""
     if not needs_parallel(method) or reads_alignments(method):
         return []
-    read = set(parallel_files(method, settings, source))
+    read = set(parallel_specs(settings, source, alignments=False))
     return [spec for spec in parallel_specs(settings, source) if spec not in read]
 
 

@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
+from mbert_eval.data.checksums import FileState, file_state
 from mbert_eval.errors import UserError, shown
 from mbert_eval.paths import is_local_path
 
@@ -63,22 +64,20 @@ def model_facts(spec: str) -> ModelFacts:
     return ModelFacts(None)
 
 
-def _folder_state(folder: Path) -> tuple[tuple[str, int, int, int, int], ...]:
-    """A folder's files as they are: (name, size, inode, modification and change times in ns) of each; a file
-    rewritten, replaced, added or removed changes it, also where a copy kept the old modification time (`cp -p`,
-    `rsync -a`: the change time cannot be set back); an entry that cannot be read: -1s."""
+def _folder_state(folder: Path) -> tuple[tuple[str, FileState | None], ...]:
+    """A folder's files as they are (`data.checksums.file_state` of each, None for one that cannot be read): a
+    file rewritten, replaced, added or removed changes it, also where a copy kept the old modification time."""
     state = []
     for entry in os.scandir(folder):
         try:
-            found = entry.stat()
-            state.append((entry.name, found.st_size, found.st_ino, found.st_mtime_ns, found.st_ctime_ns))
+            state.append((entry.name, file_state(entry.path)))
         except OSError:
-            state.append((entry.name, -1, -1, -1, -1))
-    return tuple(sorted(state))
+            state.append((entry.name, None))
+    return tuple(sorted(state, key=lambda item: item[0]))
 
 
 @lru_cache(maxsize=64)
-def _folder_facts(spec: str, state: tuple[tuple[str, int, int, int, int], ...]) -> ModelFacts:
+def _folder_facts(spec: str, state: tuple[tuple[str, FileState | None], ...]) -> ModelFacts:
     """`model_facts` of a folder whose files are in `state` (the key: read again once they change)."""
     path = Path(spec).expanduser()
     if not (path / "config.json").is_file():

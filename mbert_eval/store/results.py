@@ -11,7 +11,8 @@ existed gains them, empty, when opened.
 
 Rows record what they were computed from (the model's content fingerprint, the task's version, the data
 files' checksums); rows a run replaces because that content changed move to `superseded`, with the reason
-and when, so no score is lost. `file_hashes` remembers each file's checksum by its state (`data.checksums.FileState`) across runs.
+and when, so no score is lost. `file_hashes` remembers each file's checksum by its state
+(`data.checksums.FileState`) across runs.
 """
 
 from __future__ import annotations

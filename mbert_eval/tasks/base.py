@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # task modules import no torch at import: `validate` and `ls`
     from mbert_eval.training.fine_tuning import FineTuning
 
 HUB_KEYS = ("train", "dev", "test")  # the data keys a task's metadata has Hub defaults for
-# the files read within `files_read_once`: (task, path, size, modification time) -> its examples
-_READ_ONCE: ContextVar[dict[tuple[int, str, int, int], list] | None] = ContextVar("read_once", default=None)
+# the files read within `files_read_once`: (task, path) -> its examples
+_READ_ONCE: ContextVar[dict[tuple[int, str], list] | None] = ContextVar("read_once", default=None)
 
 
 @contextmanager
@@ -181,8 +181,7 @@ class Task(ABC):
         memo = _READ_ONCE.get()
         if memo is None:
             return self.read_file(path)
-        found = path.stat()
-        key = (id(self), str(path), found.st_size, found.st_mtime_ns)
+        key = (id(self), str(path))
         if key not in memo:
             memo[key] = self.read_file(path)
         return memo[key]

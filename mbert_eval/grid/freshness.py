@@ -87,20 +87,25 @@ def identity_now(
     `grid.resolve.ResolvedCell` holds them; `unread`: the alignment files it does not read, which rows stored
     before TLM stopped reading them recorded); data files are named by `_place`, as the rows' names are compared."""
     source = lookup(cell.source)
-    kinds = {_place(str(spec)): "training data" for spec in task.data_specs(source)}
+    trained = task.data_specs(source)
+    kinds = {_place(str(spec)): "training data" for spec in trained}
     text = {_place(name): digest for name, digest in parallel_checksums(parallel).items()}
+    kinds |= {name: "parallel text" for name in text}
+    common = _local_checksums(trained) | text  # what every target's rows read
     data = {}
     for target in cell.targets:
         tested = task.data_specs(source, lookup(target))
         kinds |= {_place(str(spec)): "test data" for spec in tested}
-        specs = [*task.data_specs(source), *tested]
-        local = [spec for spec in specs if not spec.is_hub and Path(spec.location).is_file()]  # missing: not compared
-        data[target] = {_place(str(spec)): file_checksum(Path(spec.location)) for spec in local} | text
-    kinds |= {name: "parallel text" for name in text}
+        data[target] = common | _local_checksums(tested)
     ignored = frozenset(_place(PARALLEL + str(spec)) for spec in unread)
-    trained = [spec for spec in task.data_specs(source) if not spec.is_hub and Path(spec.location).is_file()]
-    common = {_place(str(spec)): file_checksum(Path(spec.location)) for spec in trained} | text
     return CellIdentity(key, fingerprint, task.metadata.version, data, kinds, dict(steps or {}), ignored, common)
+
+
+def _local_checksums(specs: Iterable[DataSpec]) -> dict[str, str]:
+    """The checksums of the specs' local files, named by `_place` (Hub data is not hashed; a missing file is not
+    compared)."""
+    local = [spec for spec in specs if not spec.is_hub and Path(spec.location).is_file()]
+    return {_place(str(spec)): file_checksum(Path(spec.location)) for spec in local}
 
 
 def _changed_files(target: str, recorded: dict[str, str], now: CellIdentity) -> list[tuple[str, str]]:
